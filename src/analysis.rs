@@ -1,0 +1,210 @@
+//! The whole pure pipeline for one message: bytes → [`Facts`] → certificates and numbers
+//! checked against the trust anchors and the registry → [`Decision`].
+
+use time::OffsetDateTime;
+
+use crate::certificate::{validate, Certificate, TrustAnchors};
+use crate::decision::{decide, Decision, Evidence, NumberOutcome};
+use crate::intake::{self, Facts, Finding};
+use crate::problem::Problem;
+use crate::registry::{KnownCertificate, Registry, Status};
+use crate::serials::{Hint, NumberKind, QuotedNumber};
+
+/// What the pipeline needs besides the message.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub anchors: &'a TrustAnchors,
+    pub registry: &'a Registry,
+    /// The mailbox's own addresses: mail from them is never answered.
+    pub own_addresses: &'a [String],
+}
+
+/// The part a certificate plays in its message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The system certificate itself.
+    EndEntity,
+    /// A CA certificate accompanying an end-entity certificate: fine, not judged.
+    Chain,
+    /// A CA certificate sent without any end-entity certificate.
+    Ca,
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckedCertificate {
+    pub certificate: Certificate,
+    pub source: String,
+    pub role: Role,
+    pub problems: Vec<Problem>,
+    pub known: Option<KnownCertificate>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckedNumber {
+    pub number: QuotedNumber,
+    /// The reading that matched (or the likeliest one when none did).
+    pub kind: NumberKind,
+    /// Canonical value in that reading.
+    pub value: String,
+    pub matches: Vec<KnownCertificate>,
+    /// The number is the serial or a fingerprint of a certificate in the same message.
+    pub refers_to_attached: bool,
+    pub outcome: NumberOutcome,
+}
+
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub facts: Facts,
+    pub certificates: Vec<CheckedCertificate>,
+    /// Every number found; those that refer to an attached certificate are marked.
+    pub numbers: Vec<CheckedNumber>,
+    pub findings: Vec<Finding>,
+    pub decision: Decision,
+    pub problems: Vec<Problem>,
+}
+
+impl Analysis {
+    pub fn private_key_detected(&self) -> bool {
+        self.findings.iter().any(|f| f.problem == Problem::PrivateKeySent)
+    }
+}
+
+/// Reads and decides one raw message at time `now`.
+pub fn analyse(raw: &[u8], ctx: &Context<'_>, now: OffsetDateTime) -> Analysis {
+    analyse_facts(intake::read(raw, ctx.own_addresses), ctx, now)
+}
+
+/// Decides from facts already read.
+pub fn analyse_facts(facts: Facts, ctx: &Context<'_>, now: OffsetDateTime) -> Analysis {
+    let mut findings = facts.findings.clone();
+    let parsed: Vec<(Certificate, String)> = facts
+        .certificates
+        .iter()
+        .filter_map(|found| match Certificate::from_der(&found.der) {
+            Ok(cert) => Some((cert, found.source.clone())),
+            Err(_) => {
+                findings.push(Finding { problem: Problem::NotACertificate, source: found.source.clone() });
+                None
+            }
+        })
+        .collect();
+    let certificates = check_certificates(&parsed, ctx, now);
+    let relevant = facts.mentions_mnotify || !certificates.is_empty() || !findings.is_empty();
+    let numbers: Vec<CheckedNumber> = facts
+        .quoted
+        .iter()
+        // In mail that is not about MNotify, only numbers announced by a keyword count: a
+        // bare hex string there is more likely an order or tracking number.
+        .filter(|q| relevant || q.hint != Hint::None)
+        .filter_map(|q| check_number(q, &certificates, ctx.registry, now))
+        .collect();
+    let counted: Vec<CheckedNumber> =
+        numbers.iter().filter(|n| !n.refers_to_attached).cloned().collect();
+    let evidence = Evidence {
+        automatic: facts.automatic.is_some(),
+        relevant,
+        certificates: &certificates,
+        findings: &findings,
+        numbers: &counted,
+    };
+    let (decision, problems) = decide(&evidence);
+    Analysis { facts, certificates, numbers, findings, decision, problems }
+}
+
+fn check_certificates(
+    parsed: &[(Certificate, String)],
+    ctx: &Context<'_>,
+    now: OffsetDateTime,
+) -> Vec<CheckedCertificate> {
+    let has_end_entity = parsed.iter().any(|(c, _)| !c.is_ca);
+    let all: Vec<&Certificate> = parsed.iter().map(|(c, _)| c).collect();
+    parsed
+        .iter()
+        .map(|(cert, source)| {
+            let known = ctx.registry.find_certificate(cert).cloned();
+            let role = match (cert.is_ca, has_end_entity) {
+                (false, _) => Role::EndEntity,
+                (true, true) => Role::Chain,
+                (true, false) => Role::Ca,
+            };
+            let mut problems = match role {
+                Role::Chain => Vec::new(),
+                Role::EndEntity | Role::Ca => validate::problems(cert, ctx.anchors, &all, now),
+            };
+            if role == Role::Ca {
+                problems.insert(0, Problem::CaCertificate);
+            }
+            if role != Role::Chain && known.as_ref().is_some_and(|k| k.status == Status::Revoked) {
+                problems.push(Problem::Revoked);
+            }
+            CheckedCertificate { certificate: cert.clone(), source: source.clone(), role, problems, known }
+        })
+        .collect()
+}
+
+fn check_number(
+    number: &QuotedNumber,
+    attached: &[CheckedCertificate],
+    registry: &Registry,
+    now: OffsetDateTime,
+) -> Option<CheckedNumber> {
+    let readings = number.readings();
+    let likeliest = match (number.hint, readings.as_slice()) {
+        (_, []) => return None,
+        (Hint::Serial, r) => r.iter().find(|(k, _)| *k == NumberKind::Serial).unwrap_or(&r[0]),
+        (_, r) => &r[0],
+    };
+    let refers = |kind: NumberKind, value: &str| {
+        attached.iter().any(|c| {
+            let cert = &c.certificate;
+            match kind {
+                NumberKind::Serial => cert.serial == value,
+                NumberKind::Sha1 => cert.sha1 == value,
+                NumberKind::Sha256 => cert.sha256 == value,
+            }
+        })
+    };
+    if let Some((kind, value)) = readings.iter().find(|(k, v)| refers(*k, v)) {
+        return Some(CheckedNumber {
+            number: number.clone(),
+            kind: *kind,
+            value: value.clone(),
+            matches: Vec::new(),
+            refers_to_attached: true,
+            outcome: NumberOutcome::NotFound,
+        });
+    }
+    let mut chosen = likeliest.clone();
+    let mut matches: Vec<KnownCertificate> = Vec::new();
+    for (kind, value) in &readings {
+        let found: Vec<&KnownCertificate> = match kind {
+            NumberKind::Serial => registry.by_serial(value),
+            NumberKind::Sha1 => registry.by_sha1(value).into_iter().collect(),
+            NumberKind::Sha256 => registry.by_sha256(value).into_iter().collect(),
+        };
+        if !found.is_empty() && matches.is_empty() {
+            chosen = (*kind, value.clone());
+        }
+        for known in found {
+            if !matches.iter().any(|m| m.key() == known.key()) {
+                matches.push(known.clone());
+            }
+        }
+    }
+    let outcome = match matches.as_slice() {
+        [] => NumberOutcome::NotFound,
+        [one] if one.status == Status::Revoked => NumberOutcome::Unusable(Problem::Revoked),
+        [one] if one.is_expired(now) => NumberOutcome::Unusable(Problem::Expired),
+        [_] => NumberOutcome::Confirmed,
+        _ => NumberOutcome::Ambiguous,
+    };
+    Some(CheckedNumber {
+        number: number.clone(),
+        kind: chosen.0,
+        value: chosen.1,
+        matches,
+        refers_to_attached: false,
+        outcome,
+    })
+}

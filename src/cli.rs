@@ -1,0 +1,208 @@
+//! The command line: clap definitions and the commands, thin over the library.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _, Result};
+use clap::{Args, Parser, Subcommand};
+use mnotify_intake::analysis::{self, Context};
+use mnotify_intake::certificate::TrustAnchors;
+use mnotify_intake::config::{Config, DEFAULT_MAILBOX_ADDRESS};
+use mnotify_intake::import::{self, Label};
+use mnotify_intake::registry::{Change, Registry};
+use mnotify_intake::report::{self, FileReport};
+use mnotify_intake::store::Store;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// Reads MNotify onboarding e-mails (STISC system certificates and serial numbers),
+/// validates them and decides the next step.
+#[derive(Debug, Parser)]
+#[command(name = "mnotify-intake", version, about)]
+pub struct Cli {
+    /// Configuration file (TOML).
+    #[arg(long, global = true, env = "MNOTIFY_INTAKE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Analyse .eml files without changing anything: what would the daemon decide?
+    Inspect(InspectArgs),
+    /// The registry of known certificates (MPass, MSign, MDocs, MNotify).
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Judge validity at this time (RFC 3339, e.g. 2026-11-24T12:00:00Z) instead of now.
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
+    /// One JSON object per line per file.
+    #[arg(long)]
+    pub json: bool,
+    /// The messages (.eml, raw RFC 5322).
+    #[arg(required = true, value_name = "FILE.eml")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Import certificate files or registry CSVs (service,institution,serial,issuer,sha1,not_after,status).
+    Import {
+        /// Service the certificate files are registered for (MPass, MSign, MDocs, MNotify).
+        #[arg(long)]
+        service: Option<String>,
+        /// Institution that owns the certificate files.
+        #[arg(long)]
+        institution: Option<String>,
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Show the known certificates.
+    List {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Inspect(args) => inspect(cli.config.as_deref(), args),
+        Command::Registry(RegistryCommand::Import { service, institution, files }) => {
+            let config = require_config(cli.config.as_deref())?;
+            let label = Label { service: service.as_deref(), institution: institution.as_deref() };
+            registry_import(&config, label, &files)
+        }
+        Command::Registry(RegistryCommand::List { json }) => {
+            let config = require_config(cli.config.as_deref())?;
+            registry_list(&config, json)
+        }
+    }
+}
+
+fn require_config(path: Option<&Path>) -> Result<Config> {
+    let Some(path) = path else {
+        bail!("this command needs --config FILE (or MNOTIFY_INTAKE_CONFIG); see config/mnotify-intake.example.toml");
+    };
+    Ok(Config::load(path)?)
+}
+
+fn parse_now(now: Option<&str>) -> Result<OffsetDateTime> {
+    match now {
+        None => Ok(OffsetDateTime::now_utc()),
+        Some(text) => OffsetDateTime::parse(text, &Rfc3339)
+            .with_context(|| format!("--now {text:?} is not an RFC 3339 time; write it like 2026-11-24T12:00:00Z")),
+    }
+}
+
+/// The registry as stored, without creating a store that does not exist yet.
+fn stored_registry(config: &Config) -> Result<Registry> {
+    if !config.store_path.exists() {
+        eprintln!(
+            "mnotify-intake: note: no store at {} yet: no certificate is known (use `registry import`)",
+            config.store_path.display()
+        );
+        return Ok(Registry::default());
+    }
+    Ok(Store::open(&config.store_path)?.load_registry()?)
+}
+
+fn inspect(config_path: Option<&Path>, args: InspectArgs) -> Result<ExitCode> {
+    let now = parse_now(args.now.as_deref())?;
+    let (anchors, registry, own) = match config_path {
+        Some(path) => {
+            let config = Config::load(path)?;
+            (TrustAnchors::load(&config.anchors)?, stored_registry(&config)?, config.own_addresses)
+        }
+        None => {
+            eprintln!("mnotify-intake: note: no --config: no trust anchors and no known certificates, so every certificate is untrusted_issuer");
+            (TrustAnchors::default(), Registry::default(), vec![DEFAULT_MAILBOX_ADDRESS.to_string()])
+        }
+    };
+    let ctx = Context { anchors: &anchors, registry: &registry, own_addresses: &own };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut failed = 0;
+    for file in &args.files {
+        let name = file.display().to_string();
+        let raw = match std::fs::read(file) {
+            Ok(raw) => raw,
+            Err(err) => {
+                failed += 1;
+                eprintln!("mnotify-intake: error: cannot read {name}: {err}; check the path, the other files are still analysed");
+                if args.json {
+                    let line = serde_json::json!({ "file": name, "error": err.to_string() });
+                    writeln!(out, "{line}")?;
+                }
+                continue;
+            }
+        };
+        let analysis = analysis::analyse(&raw, &ctx, now);
+        if args.json {
+            writeln!(out, "{}", FileReport::new(&name, &analysis).to_json())?;
+        } else {
+            write!(out, "{}", report::human(&name, &analysis))?;
+        }
+    }
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn registry_import(config: &Config, label: Label<'_>, files: &[PathBuf]) -> Result<ExitCode> {
+    // Every file is read and checked before anything is written: one bad row must not
+    // leave half an import behind.
+    let mut records = Vec::new();
+    for file in files {
+        let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        records.extend(import::records(file, &bytes, label)?);
+    }
+    let store = Store::open(&config.store_path)?;
+    let mut registry = store.load_registry()?;
+    let (mut added, mut updated, mut unchanged) = (0, 0, 0);
+    for record in records {
+        match registry.merge(record).0 {
+            Change::Added => added += 1,
+            Change::Updated => updated += 1,
+            Change::Unchanged => unchanged += 1,
+        }
+    }
+    store.save_registry(&registry)?;
+    println!(
+        "registry: {added} added, {updated} updated, {unchanged} unchanged; {} known certificates",
+        registry.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn registry_list(config: &Config, json: bool) -> Result<ExitCode> {
+    let registry = stored_registry(config)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for k in registry.entries() {
+        if json {
+            writeln!(out, "{}", serde_json::to_string(k)?)?;
+        } else {
+            let services: Vec<&str> = k.services.iter().map(String::as_str).collect();
+            let expiry = k.not_after.map(|t| t.date().to_string()).unwrap_or_else(|| "?".into());
+            writeln!(
+                out,
+                "{:<42} {:<8} until {:<10} {:<20} {}  [{}]",
+                k.serial,
+                format!("{:?}", k.status).to_lowercase(),
+                expiry,
+                services.join(","),
+                k.institution.as_deref().unwrap_or("-"),
+                k.issuer
+            )?;
+        }
+    }
+    if !json {
+        writeln!(out, "{} known certificates", registry.len())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

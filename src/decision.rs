@@ -1,0 +1,139 @@
+//! The decision vocabulary and the rules that pick exactly one decision per message.
+//! The names are a contract (DESIGN.md): tests and other tools depend on them.
+
+use serde::Serialize;
+
+use crate::analysis::{CheckedCertificate, CheckedNumber, Role};
+use crate::intake::Finding;
+use crate::problem::Problem;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// At least one valid, trusted, end-entity certificate not yet known.
+    NewCertificate,
+    /// An attached certificate or a quoted number matches exactly one active known one.
+    ReuseConfirmed,
+    /// What was sent cannot be used; the problems say why.
+    Rejected,
+    /// A number was quoted but matches nothing known.
+    SerialNotFound,
+    /// A quoted serial matches several known certificates: ask for the `.cer` file.
+    Ambiguous,
+    /// About MNotify onboarding, but neither a certificate nor a number.
+    NeedCertificate,
+    /// Not about MNotify: left for people, no reply.
+    NotApplicable,
+    /// Auto-reply, bounce, list or our own mail: no reply.
+    IgnoredAutomatic,
+}
+
+impl Decision {
+    pub fn code(self) -> &'static str {
+        match self {
+            Decision::NewCertificate => "new_certificate",
+            Decision::ReuseConfirmed => "reuse_confirmed",
+            Decision::Rejected => "rejected",
+            Decision::SerialNotFound => "serial_not_found",
+            Decision::Ambiguous => "ambiguous",
+            Decision::NeedCertificate => "need_certificate",
+            Decision::NotApplicable => "not_applicable",
+            Decision::IgnoredAutomatic => "ignored_automatic",
+        }
+    }
+
+    pub const ALL: [Decision; 8] = [
+        Decision::NewCertificate,
+        Decision::ReuseConfirmed,
+        Decision::Rejected,
+        Decision::SerialNotFound,
+        Decision::Ambiguous,
+        Decision::NeedCertificate,
+        Decision::NotApplicable,
+        Decision::IgnoredAutomatic,
+    ];
+}
+
+impl std::fmt::Display for Decision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// Everything the rules look at, already checked against anchors and registry.
+#[derive(Debug, Clone, Copy)]
+pub struct Evidence<'a> {
+    pub automatic: bool,
+    /// The message is about MNotify (named, or carries a case token).
+    pub relevant: bool,
+    pub certificates: &'a [CheckedCertificate],
+    pub findings: &'a [Finding],
+    /// Numbers that count (quoted by the sender, not the serial of an attached file).
+    pub numbers: &'a [CheckedNumber],
+}
+
+/// What a quoted number amounts to on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberOutcome {
+    Confirmed,
+    /// Matches one known certificate that is expired or revoked.
+    Unusable(Problem),
+    Ambiguous,
+    NotFound,
+}
+
+/// The decision and the message's problems (sorted, each once). Positive outcomes win:
+/// one good certificate is enough even if something else in the mail was wrong.
+pub fn decide(evidence: &Evidence<'_>) -> (Decision, Vec<Problem>) {
+    if evidence.automatic {
+        return (Decision::IgnoredAutomatic, Vec::new());
+    }
+    let mut problems: Vec<Problem> = evidence.findings.iter().map(|f| f.problem).collect();
+    for cert in evidence.certificates {
+        problems.extend(&cert.problems);
+    }
+    let outcomes: Vec<NumberOutcome> = evidence.numbers.iter().map(|n| n.outcome).collect();
+    for outcome in &outcomes {
+        if let NumberOutcome::Unusable(problem) = outcome {
+            problems.push(*problem);
+        }
+    }
+    problems.sort();
+    problems.dedup();
+
+    let decision = pick(evidence, &problems, &outcomes);
+    (decision, problems)
+}
+
+fn pick(evidence: &Evidence<'_>, problems: &[Problem], outcomes: &[NumberOutcome]) -> Decision {
+    if problems.contains(&Problem::PrivateKeySent) {
+        // The key is compromised: nothing in this mail may be used.
+        return Decision::Rejected;
+    }
+    let usable = |c: &&CheckedCertificate| c.role == Role::EndEntity && c.problems.is_empty();
+    if evidence.certificates.iter().filter(usable).any(|c| c.known.is_none()) {
+        return Decision::NewCertificate;
+    }
+    if evidence.certificates.iter().filter(usable).any(|c| c.known.is_some()) {
+        return Decision::ReuseConfirmed;
+    }
+    if outcomes.contains(&NumberOutcome::Confirmed) {
+        return Decision::ReuseConfirmed;
+    }
+    let sent_something_unusable = evidence.certificates.iter().any(|c| c.role != Role::Chain)
+        || !evidence.findings.is_empty()
+        || outcomes.iter().any(|o| matches!(o, NumberOutcome::Unusable(_)));
+    if sent_something_unusable {
+        return Decision::Rejected;
+    }
+    if outcomes.contains(&NumberOutcome::Ambiguous) {
+        return Decision::Ambiguous;
+    }
+    if outcomes.contains(&NumberOutcome::NotFound) {
+        return Decision::SerialNotFound;
+    }
+    if evidence.relevant {
+        return Decision::NeedCertificate;
+    }
+    Decision::NotApplicable
+}

@@ -1,0 +1,180 @@
+//! Raw e-mail bytes → [`Facts`]: everything the decision needs to know about one
+//! message, with no network, no store and no clock.
+
+pub mod archive;
+pub mod attachment;
+pub mod automatic;
+pub mod language;
+pub mod quoted;
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
+use regex::Regex;
+use time::OffsetDateTime;
+
+use crate::certificate::decode_pem_text;
+use crate::problem::Problem;
+use crate::serials::{self, QuotedNumber};
+use attachment::Collected;
+pub use automatic::Automatic;
+pub use language::Language;
+
+/// Body text beyond this many bytes is not searched for numbers or PEM blocks: no one
+/// types a serial after a quarter of a megabyte.
+const MAX_BODY_TEXT: usize = 256 * 1024;
+/// Messages attached to messages, this deep at most.
+const MAX_MESSAGE_NESTING: usize = 3;
+
+/// A certificate found in the message, with where it was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundCertificate {
+    pub der: Vec<u8>,
+    /// Attachment name, `archive.zip/entry.cer`, or `body`.
+    pub source: String,
+}
+
+/// Something sent that is not a usable certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub problem: Problem,
+    pub source: String,
+}
+
+/// What one e-mail says, as far as onboarding is concerned.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub message_id: Option<String>,
+    pub from: Option<String>,
+    pub subject: Option<String>,
+    pub date: Option<OffsetDateTime>,
+    pub in_reply_to: Vec<String>,
+    pub automatic: Option<Automatic>,
+    pub language: Language,
+    /// The message names MNotify (or carries a case token).
+    pub mentions_mnotify: bool,
+    /// `[MNotify #TOKEN]` from the subject.
+    pub case_token: Option<String>,
+    pub certificates: Vec<FoundCertificate>,
+    pub findings: Vec<Finding>,
+    /// Numbers in the sender's own text (quoted mail excluded).
+    pub quoted: Vec<QuotedNumber>,
+    /// The bytes were not an e-mail at all.
+    pub unparseable: bool,
+}
+
+static MENTIONS_MNOTIFY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\bm[\s\-]?notify\b|мнотифай|м-нотифай").expect("valid pattern")
+});
+static CASE_TOKEN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\[MNotify\s*#\s*([A-Z0-9][A-Z0-9\-]{2,31})\]").expect("valid pattern")
+});
+
+/// Reads one message. `own_addresses` are the mailbox's own addresses (mail from them is
+/// ours).
+pub fn read(raw: &[u8], own_addresses: &[String]) -> Facts {
+    let Some(msg) = MessageParser::default().parse(raw) else {
+        return Facts { unparseable: true, ..Facts::default() };
+    };
+    let mut collected = Collected::default();
+    collect_attachments(&msg, 0, &mut collected);
+    let body = body_text(&msg);
+    collected.add_decoded(decode_pem_text(&body), "body");
+
+    let subject = msg.subject().map(str::to_string);
+    let subject_text = subject.as_deref().unwrap_or("");
+    let case_token = CASE_TOKEN.captures(subject_text).map(|c| c[1].to_ascii_uppercase());
+    let mut quoted = serials::extract(subject_text);
+    for number in serials::extract(&body) {
+        if !quoted.iter().any(|q| q.digits == number.digits) {
+            quoted.push(number);
+        }
+    }
+    let language_text = format!("{subject_text}\n{body}");
+    Facts {
+        message_id: msg.message_id().map(str::to_string),
+        from: msg
+            .from()
+            .and_then(|a| a.first())
+            .and_then(|a| a.address())
+            .map(str::to_string),
+        date: msg
+            .date()
+            .and_then(|d| OffsetDateTime::from_unix_timestamp(d.to_timestamp()).ok()),
+        in_reply_to: msg
+            .in_reply_to()
+            .as_text_list()
+            .map(|l| l.iter().map(|s| s.to_string()).collect())
+            .unwrap_or_default(),
+        automatic: automatic::detect(&msg, own_addresses),
+        language: language::detect(&language_text),
+        mentions_mnotify: case_token.is_some() || MENTIONS_MNOTIFY.is_match(&language_text),
+        case_token,
+        certificates: dedup(collected.certificates),
+        findings: collected.findings,
+        quoted,
+        subject,
+        unparseable: false,
+    }
+}
+
+/// The same certificate attached twice (or as file and pasted PEM) counts once.
+fn dedup(found: Vec<FoundCertificate>) -> Vec<FoundCertificate> {
+    let mut seen = HashSet::new();
+    found.into_iter().filter(|f| seen.insert(f.der.clone())).collect()
+}
+
+fn collect_attachments(msg: &Message<'_>, depth: usize, out: &mut Collected) {
+    for &id in &msg.attachments {
+        let Some(part) = msg.parts.get(id as usize) else { continue };
+        let name = part.attachment_name().unwrap_or("").to_string();
+        let ctype = part
+            .content_type()
+            .map(|c| match &c.c_subtype {
+                Some(sub) => format!("{}/{}", c.c_type, sub),
+                None => c.c_type.to_string(),
+            })
+            .unwrap_or_default();
+        match &part.body {
+            PartType::Binary(bytes) | PartType::InlineBinary(bytes) => {
+                attachment::examine(&name, &ctype, bytes, 0, out)
+            }
+            PartType::Text(text) | PartType::Html(text) => {
+                attachment::examine(&name, &ctype, text.as_bytes(), 0, out)
+            }
+            PartType::Message(inner) if depth < MAX_MESSAGE_NESTING => {
+                collect_attachments(inner, depth + 1, out)
+            }
+            PartType::Message(_) | PartType::Multipart(_) => {}
+        }
+    }
+}
+
+/// The sender's own words: text bodies (HTML turned into text when that is all there is)
+/// with quoted earlier mail removed, cut at [`MAX_BODY_TEXT`].
+fn body_text(msg: &Message<'_>) -> String {
+    let attachments: HashSet<u32> = msg.attachments.iter().copied().collect();
+    let mut text = String::new();
+    for &id in msg.text_body.iter().filter(|id| !attachments.contains(id)) {
+        let Some(part) = msg.parts.get(id as usize) else { continue };
+        let piece = match &part.body {
+            PartType::Text(t) => quoted::strip_plain(t),
+            PartType::Html(h) => quoted::strip_plain(&mail_parser::decoders::html::html_to_text(
+                &quoted::strip_html(h),
+            )),
+            _ => continue,
+        };
+        text.push_str(&piece);
+        text.push('\n');
+        if text.len() > MAX_BODY_TEXT {
+            let mut cut = MAX_BODY_TEXT;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.truncate(cut);
+            break;
+        }
+    }
+    text
+}

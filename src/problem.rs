@@ -1,0 +1,69 @@
+//! Problem codes: why something an applicant sent cannot be used. The names are a
+//! contract with the tools that read `inspect --json`; never rename one.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Problem {
+    Expired,
+    NotYetValid,
+    UntrustedIssuer,
+    BadSignature,
+    /// RSA under 2048 bits or EC under 256 bits.
+    WeakKey,
+    /// A CA certificate sent on its own, with no end-entity certificate.
+    CaCertificate,
+    Revoked,
+    /// PKCS#12/PFX or a private key: its bytes are never kept.
+    PrivateKeySent,
+    CsrNotCertificate,
+    NotACertificate,
+    /// An archive over the size, entry or nesting limits (a zip bomb, or simply too big).
+    ArchiveTooLarge,
+    /// An archive that cannot be read (corrupt or encrypted).
+    ArchiveUnreadable,
+}
+
+impl Problem {
+    pub fn code(self) -> &'static str {
+        match self {
+            Problem::Expired => "expired",
+            Problem::NotYetValid => "not_yet_valid",
+            Problem::UntrustedIssuer => "untrusted_issuer",
+            Problem::BadSignature => "bad_signature",
+            Problem::WeakKey => "weak_key",
+            Problem::CaCertificate => "ca_certificate",
+            Problem::Revoked => "revoked",
+            Problem::PrivateKeySent => "private_key_sent",
+            Problem::CsrNotCertificate => "csr_not_certificate",
+            Problem::NotACertificate => "not_a_certificate",
+            Problem::ArchiveTooLarge => "archive_too_large",
+            Problem::ArchiveUnreadable => "archive_unreadable",
+        }
+    }
+
+    /// One line for a clerk reading `inspect` output.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Problem::Expired => "the certificate has expired",
+            Problem::NotYetValid => "the certificate is not valid yet",
+            Problem::UntrustedIssuer => "not issued by a trusted STISC authority",
+            Problem::BadSignature => "the issuer's signature does not verify (altered or forged)",
+            Problem::WeakKey => "the key is too weak (RSA < 2048 or EC < 256 bits)",
+            Problem::CaCertificate => "a CA certificate, not the system certificate",
+            Problem::Revoked => "the certificate is revoked",
+            Problem::PrivateKeySent => "a private key was sent: it must be treated as compromised",
+            Problem::CsrNotCertificate => "a certificate request (CSR), not a certificate",
+            Problem::NotACertificate => "a file that should be a certificate could not be read",
+            Problem::ArchiveTooLarge => "an archive over the size or entry limits",
+            Problem::ArchiveUnreadable => "an archive that could not be opened",
+        }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}

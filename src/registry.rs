@@ -1,0 +1,373 @@
+//! The known certificates: those already registered with AGE for MPass, MSign, MDocs or
+//! MNotify. Serial numbers are unique per issuer only, so one quoted serial may match
+//! several certificates; thumbprints identify exactly one.
+//!
+//! The registry is a plain value here; [`crate::store`] persists it.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::{Date, OffsetDateTime, Time};
+
+use crate::certificate::Certificate;
+use crate::serials::{canonical_serial, canonical_thumbprint};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Active,
+    Revoked,
+}
+
+/// One certificate AGE knows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownCertificate {
+    /// Canonical serial.
+    pub serial: String,
+    /// Issuer distinguished name as given (see [`issuer_key`] for comparison).
+    pub issuer: String,
+    pub sha1: Option<String>,
+    pub sha256: Option<String>,
+    pub subject: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub not_after: Option<OffsetDateTime>,
+    pub status: Status,
+    /// Services it is registered for (MPass, MSign, MDocs, MNotify…).
+    pub services: BTreeSet<String>,
+    pub institution: Option<String>,
+}
+
+impl KnownCertificate {
+    /// The identity key: normalised issuer and serial.
+    pub fn key(&self) -> String {
+        format!("{}|{}", issuer_key(&self.issuer), self.serial)
+    }
+
+    pub fn from_certificate(
+        cert: &Certificate,
+        service: &str,
+        institution: Option<&str>,
+    ) -> KnownCertificate {
+        KnownCertificate {
+            serial: cert.serial.clone(),
+            issuer: cert.issuer.clone(),
+            sha1: Some(cert.sha1.clone()),
+            sha256: Some(cert.sha256.clone()),
+            subject: Some(cert.subject.clone()),
+            not_after: Some(cert.not_after),
+            status: Status::Active,
+            services: BTreeSet::from([service.to_string()]),
+            institution: institution.map(str::to_string),
+        }
+    }
+
+    /// Expired at `now` by the registry's own record.
+    pub fn is_expired(&self, now: OffsetDateTime) -> bool {
+        self.not_after.is_some_and(|t| t < now)
+    }
+
+    /// Takes in what `other` (the same certificate) adds: services are joined, known
+    /// fields filled, and the newer statement of status and expiry wins.
+    fn absorb(&mut self, other: &KnownCertificate) {
+        self.services.extend(other.services.iter().cloned());
+        fill(&mut self.sha1, &other.sha1);
+        fill(&mut self.sha256, &other.sha256);
+        fill(&mut self.subject, &other.subject);
+        fill(&mut self.institution, &other.institution);
+        if other.not_after.is_some() {
+            self.not_after = other.not_after;
+        }
+        if self.issuer.trim().is_empty() {
+            self.issuer = other.issuer.clone();
+        }
+        self.status = other.status;
+    }
+}
+
+fn fill(mine: &mut Option<String>, theirs: &Option<String>) {
+    if mine.is_none() {
+        mine.clone_from(theirs);
+    }
+}
+
+/// Issuer names compared without case, spacing or RDN order: `CN=STISC CA, O=STISC, C=MD`
+/// and `C=MD,O=STISC,CN=STISC CA` are the same issuer.
+pub fn issuer_key(issuer: &str) -> String {
+    let mut parts: Vec<String> = issuer
+        .split([',', ';'])
+        .map(|p| {
+            let p = p.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+            match p.split_once('=') {
+                Some((k, v)) => format!("{}={}", k.trim(), v.trim()),
+                None => p,
+            }
+        })
+        .filter(|p| !p.is_empty())
+        .collect();
+    parts.sort();
+    parts.join(",")
+}
+
+/// The known certificates with their lookup indexes.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    entries: Vec<KnownCertificate>,
+    by_key: HashMap<String, usize>,
+    by_serial: HashMap<String, Vec<usize>>,
+    by_sha1: HashMap<String, usize>,
+    by_sha256: HashMap<String, usize>,
+}
+
+/// What merging one record did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Added,
+    Updated,
+    Unchanged,
+}
+
+impl Registry {
+    pub fn from_entries(entries: impl IntoIterator<Item = KnownCertificate>) -> Registry {
+        let mut registry = Registry::default();
+        for entry in entries {
+            registry.merge(entry);
+        }
+        registry
+    }
+
+    pub fn entries(&self) -> &[KnownCertificate] {
+        &self.entries
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Adds a record or joins it to the same certificate already known (same SHA-256,
+    /// SHA-1, or issuer and serial). Returns the change and the resulting entry.
+    pub fn merge(&mut self, record: KnownCertificate) -> (Change, &KnownCertificate) {
+        let existing = record
+            .sha256
+            .as_ref()
+            .and_then(|h| self.by_sha256.get(h))
+            .or_else(|| record.sha1.as_ref().and_then(|h| self.by_sha1.get(h)))
+            .or_else(|| self.by_key.get(&record.key()))
+            .copied();
+        match existing {
+            Some(index) => {
+                let before = self.entries[index].clone();
+                self.entries[index].absorb(&record);
+                self.index(index);
+                let change =
+                    if before == self.entries[index] { Change::Unchanged } else { Change::Updated };
+                (change, &self.entries[index])
+            }
+            None => {
+                self.entries.push(record);
+                let index = self.entries.len() - 1;
+                self.index(index);
+                (Change::Added, &self.entries[index])
+            }
+        }
+    }
+
+    fn index(&mut self, index: usize) {
+        let entry = &self.entries[index];
+        self.by_key.insert(entry.key(), index);
+        let serials = self.by_serial.entry(entry.serial.clone()).or_default();
+        if !serials.contains(&index) {
+            serials.push(index);
+        }
+        if let Some(h) = &entry.sha1 {
+            self.by_sha1.insert(h.clone(), index);
+        }
+        if let Some(h) = &entry.sha256 {
+            self.by_sha256.insert(h.clone(), index);
+        }
+    }
+
+    /// The known entry for a certificate in hand: by fingerprint, then by issuer and
+    /// serial, then by serial where the registry recorded no issuer.
+    pub fn find_certificate(&self, cert: &Certificate) -> Option<&KnownCertificate> {
+        let key = format!("{}|{}", issuer_key(&cert.issuer), cert.serial);
+        let index = self
+            .by_sha256
+            .get(&cert.sha256)
+            .or_else(|| self.by_sha1.get(&cert.sha1))
+            .or_else(|| self.by_key.get(&key))
+            .copied()
+            .or_else(|| {
+                let issuerless: Vec<usize> = self
+                    .by_serial
+                    .get(&cert.serial)?
+                    .iter()
+                    .copied()
+                    .filter(|i| self.entries[*i].issuer.trim().is_empty())
+                    .collect();
+                (issuerless.len() == 1).then(|| issuerless[0])
+            })?;
+        Some(&self.entries[index])
+    }
+
+    pub fn by_serial(&self, serial: &str) -> Vec<&KnownCertificate> {
+        self.by_serial.get(serial).map_or_else(Vec::new, |ix| {
+            ix.iter().map(|i| &self.entries[*i]).collect()
+        })
+    }
+
+    pub fn by_sha1(&self, sha1: &str) -> Option<&KnownCertificate> {
+        self.by_sha1.get(sha1).map(|i| &self.entries[*i])
+    }
+
+    pub fn by_sha256(&self, sha256: &str) -> Option<&KnownCertificate> {
+        self.by_sha256.get(sha256).map(|i| &self.entries[*i])
+    }
+}
+
+/// A registry CSV that cannot be used as it is.
+#[derive(Debug, thiserror::Error)]
+pub enum CsvError {
+    #[error("{path}: cannot read the CSV: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: csv::Error,
+    },
+    #[error(
+        "{path}: the header must be exactly `service,institution,serial,issuer,sha1,not_after,status` \
+         (found `{found}`)"
+    )]
+    Header { path: PathBuf, found: String },
+    #[error("{path}, line {line}: {what}; fix that row and import again")]
+    Row { path: PathBuf, line: u64, what: String },
+}
+
+/// The CSV header DESIGN.md fixes.
+pub const CSV_HEADER: [&str; 7] =
+    ["service", "institution", "serial", "issuer", "sha1", "not_after", "status"];
+
+/// Parses a registry CSV. Every row must be valid: a half-imported file would leave the
+/// registry in a state no one asked for.
+pub fn parse_csv(path: &Path, bytes: &[u8]) -> Result<Vec<KnownCertificate>, CsvError> {
+    let read_error = |source| CsvError::Read { path: path.into(), source };
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes);
+    let header = reader.headers().map_err(read_error)?.clone();
+    let names: Vec<String> = header.iter().map(|h| h.to_ascii_lowercase()).collect();
+    if names != CSV_HEADER {
+        return Err(CsvError::Header { path: path.into(), found: header.iter().collect::<Vec<_>>().join(",") });
+    }
+    let mut out = Vec::new();
+    for row in reader.records() {
+        let row = row.map_err(read_error)?;
+        let line = row.position().map_or(0, |p| p.line());
+        let row_error = |what: String| CsvError::Row { path: path.into(), line, what };
+        let field = |i: usize| row.get(i).unwrap_or("").trim();
+        let service = field(0);
+        if service.is_empty() {
+            return Err(row_error("the service is empty".into()));
+        }
+        let serial = canonical_serial(field(2))
+            .ok_or_else(|| row_error(format!("`{}` is not a hex serial number", field(2))))?;
+        let sha1 = match field(4) {
+            "" => None,
+            s => Some(
+                canonical_thumbprint(s)
+                    .filter(|h| h.len() == 40)
+                    .ok_or_else(|| row_error(format!("`{s}` is not a SHA-1 thumbprint (40 hex digits)")))?,
+            ),
+        };
+        let not_after = match field(5) {
+            "" => None,
+            s => Some(parse_date(s).ok_or_else(|| {
+                row_error(format!("`{s}` is not a date (use 2027-05-31 or RFC 3339)"))
+            })?),
+        };
+        let status = match field(6).to_ascii_lowercase().as_str() {
+            "" | "active" => Status::Active,
+            "revoked" => Status::Revoked,
+            other => return Err(row_error(format!("status `{other}` is neither active nor revoked"))),
+        };
+        out.push(KnownCertificate {
+            serial,
+            issuer: field(3).to_string(),
+            sha1,
+            sha256: None,
+            subject: None,
+            not_after,
+            status,
+            services: BTreeSet::from([service.to_string()]),
+            institution: Some(field(1)).filter(|s| !s.is_empty()).map(str::to_string),
+        });
+    }
+    Ok(out)
+}
+
+/// `2027-05-31` (end of that day, UTC) or an RFC 3339 timestamp.
+fn parse_date(text: &str) -> Option<OffsetDateTime> {
+    if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
+        return Some(t);
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date = Date::parse(text, &format).ok()?;
+    Some(date.with_time(Time::from_hms(23, 59, 59).ok()?).assume_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known(serial: &str, issuer: &str, service: &str) -> KnownCertificate {
+        KnownCertificate {
+            serial: serial.into(),
+            issuer: issuer.into(),
+            sha1: None,
+            sha256: None,
+            subject: None,
+            not_after: None,
+            status: Status::Active,
+            services: BTreeSet::from([service.into()]),
+            institution: None,
+        }
+    }
+
+    #[test]
+    fn issuer_order_and_spacing_do_not_matter() {
+        assert_eq!(issuer_key("CN=STISC CA, O=STISC, C=MD"), issuer_key("c=MD,o=STISC,cn=STISC  CA"));
+        assert_ne!(issuer_key("CN=A"), issuer_key("CN=B"));
+    }
+
+    #[test]
+    fn same_certificate_for_two_services_is_one_entry() {
+        let mut r = Registry::default();
+        assert_eq!(r.merge(known("AB", "CN=X", "MPass")).0, Change::Added);
+        assert_eq!(r.merge(known("AB", "cn=x", "MSign")).0, Change::Updated);
+        assert_eq!(r.merge(known("AB", "CN=X", "MSign")).0, Change::Unchanged);
+        assert_eq!(r.len(), 1);
+        assert_eq!(r.entries()[0].services.len(), 2);
+    }
+
+    #[test]
+    fn one_serial_two_issuers_are_two_certificates() {
+        let r = Registry::from_entries([known("AB", "CN=X", "MPass"), known("AB", "CN=Y", "MPass")]);
+        assert_eq!(r.by_serial("AB").len(), 2);
+    }
+
+    #[test]
+    fn csv_rows_are_checked() {
+        let p = Path::new("r.csv");
+        let good = "service,institution,serial,issuer,sha1,not_after,status\nMPass,Agenția X,00:AB:CD,CN=STISC,,2027-01-31,active\n";
+        let rows = parse_csv(p, good.as_bytes()).expect("valid");
+        assert_eq!(rows[0].serial, "ABCD");
+        assert!(parse_csv(p, b"serial\n1\n").is_err());
+        let bad = "service,institution,serial,issuer,sha1,not_after,status\nMPass,X,zz,CN=S,,,active\n";
+        let err = parse_csv(p, bad.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("line 2") && err.contains("zz"), "{err}");
+    }
+}
