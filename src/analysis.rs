@@ -66,7 +66,9 @@ pub struct Analysis {
 
 impl Analysis {
     pub fn private_key_detected(&self) -> bool {
-        self.findings.iter().any(|f| f.problem == Problem::PrivateKeySent)
+        self.findings
+            .iter()
+            .any(|f| f.problem == Problem::PrivateKeySent)
     }
 }
 
@@ -84,7 +86,10 @@ pub fn analyse_facts(facts: Facts, ctx: &Context<'_>, now: OffsetDateTime) -> An
         .filter_map(|found| match Certificate::from_der(&found.der) {
             Ok(cert) => Some((cert, found.source.clone())),
             Err(_) => {
-                findings.push(Finding { problem: Problem::NotACertificate, source: found.source.clone() });
+                findings.push(Finding {
+                    problem: Problem::NotACertificate,
+                    source: found.source.clone(),
+                });
                 None
             }
         })
@@ -99,8 +104,11 @@ pub fn analyse_facts(facts: Facts, ctx: &Context<'_>, now: OffsetDateTime) -> An
         .filter(|q| relevant || q.hint != Hint::None)
         .filter_map(|q| check_number(q, &certificates, ctx.registry, now))
         .collect();
-    let counted: Vec<CheckedNumber> =
-        numbers.iter().filter(|n| !n.refers_to_attached).cloned().collect();
+    let counted: Vec<CheckedNumber> = numbers
+        .iter()
+        .filter(|n| !n.refers_to_attached)
+        .cloned()
+        .collect();
     let evidence = Evidence {
         automatic: facts.automatic.is_some(),
         relevant,
@@ -109,7 +117,14 @@ pub fn analyse_facts(facts: Facts, ctx: &Context<'_>, now: OffsetDateTime) -> An
         numbers: &counted,
     };
     let (decision, problems) = decide(&evidence);
-    Analysis { facts, certificates, numbers, findings, decision, problems }
+    Analysis {
+        facts,
+        certificates,
+        numbers,
+        findings,
+        decision,
+        problems,
+    }
 }
 
 fn check_certificates(
@@ -138,7 +153,13 @@ fn check_certificates(
             if role != Role::Chain && known.as_ref().is_some_and(|k| k.status == Status::Revoked) {
                 problems.push(Problem::Revoked);
             }
-            CheckedCertificate { certificate: cert.clone(), source: source.clone(), role, problems, known }
+            CheckedCertificate {
+                certificate: cert.clone(),
+                source: source.clone(),
+                role,
+                problems,
+                known,
+            }
         })
         .collect()
 }
@@ -152,7 +173,10 @@ fn check_number(
     let readings = number.readings();
     let likeliest = match (number.hint, readings.as_slice()) {
         (_, []) => return None,
-        (Hint::Serial, r) => r.iter().find(|(k, _)| *k == NumberKind::Serial).unwrap_or(&r[0]),
+        (Hint::Serial, r) => r
+            .iter()
+            .find(|(k, _)| *k == NumberKind::Serial)
+            .unwrap_or(&r[0]),
         (_, r) => &r[0],
     };
     let refers = |kind: NumberKind, value: &str| {

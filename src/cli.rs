@@ -22,7 +22,12 @@ use time::OffsetDateTime;
 #[command(name = "mnotify-intake", version, about)]
 pub struct Cli {
     /// Configuration file (TOML).
-    #[arg(long, global = true, env = "MNOTIFY_INTAKE_CONFIG", value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        env = "MNOTIFY_INTAKE_CONFIG",
+        value_name = "FILE"
+    )]
     pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
@@ -74,9 +79,16 @@ pub enum RegistryCommand {
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Inspect(args) => inspect(cli.config.as_deref(), args),
-        Command::Registry(RegistryCommand::Import { service, institution, files }) => {
+        Command::Registry(RegistryCommand::Import {
+            service,
+            institution,
+            files,
+        }) => {
             let config = require_config(cli.config.as_deref())?;
-            let label = Label { service: service.as_deref(), institution: institution.as_deref() };
+            let label = Label {
+                service: service.as_deref(),
+                institution: institution.as_deref(),
+            };
             registry_import(&config, label, &files)
         }
         Command::Registry(RegistryCommand::List { json }) => {
@@ -96,8 +108,9 @@ fn require_config(path: Option<&Path>) -> Result<Config> {
 fn parse_now(now: Option<&str>) -> Result<OffsetDateTime> {
     match now {
         None => Ok(OffsetDateTime::now_utc()),
-        Some(text) => OffsetDateTime::parse(text, &Rfc3339)
-            .with_context(|| format!("--now {text:?} is not an RFC 3339 time; write it like 2026-11-24T12:00:00Z")),
+        Some(text) => OffsetDateTime::parse(text, &Rfc3339).with_context(|| {
+            format!("--now {text:?} is not an RFC 3339 time; write it like 2026-11-24T12:00:00Z")
+        }),
     }
 }
 
@@ -118,14 +131,26 @@ fn inspect(config_path: Option<&Path>, args: InspectArgs) -> Result<ExitCode> {
     let (anchors, registry, own) = match config_path {
         Some(path) => {
             let config = Config::load(path)?;
-            (TrustAnchors::load(&config.anchors)?, stored_registry(&config)?, config.own_addresses)
+            (
+                TrustAnchors::load(&config.anchors)?,
+                stored_registry(&config)?,
+                config.own_addresses,
+            )
         }
         None => {
             eprintln!("mnotify-intake: note: no --config: no trust anchors and no known certificates, so every certificate is untrusted_issuer");
-            (TrustAnchors::default(), Registry::default(), vec![DEFAULT_MAILBOX_ADDRESS.to_string()])
+            (
+                TrustAnchors::default(),
+                Registry::default(),
+                vec![DEFAULT_MAILBOX_ADDRESS.to_string()],
+            )
         }
     };
-    let ctx = Context { anchors: &anchors, registry: &registry, own_addresses: &own };
+    let ctx = Context {
+        anchors: &anchors,
+        registry: &registry,
+        own_addresses: &own,
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut failed = 0;
@@ -150,7 +175,11 @@ fn inspect(config_path: Option<&Path>, args: InspectArgs) -> Result<ExitCode> {
             write!(out, "{}", report::human(&name, &analysis))?;
         }
     }
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn registry_import(config: &Config, label: Label<'_>, files: &[PathBuf]) -> Result<ExitCode> {
@@ -158,7 +187,8 @@ fn registry_import(config: &Config, label: Label<'_>, files: &[PathBuf]) -> Resu
     // leave half an import behind.
     let mut records = Vec::new();
     for file in files {
-        let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let bytes =
+            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
         records.extend(import::records(file, &bytes, label)?);
     }
     let store = Store::open(&config.store_path)?;
@@ -188,7 +218,10 @@ fn registry_list(config: &Config, json: bool) -> Result<ExitCode> {
             writeln!(out, "{}", serde_json::to_string(k)?)?;
         } else {
             let services: Vec<&str> = k.services.iter().map(String::as_str).collect();
-            let expiry = k.not_after.map(|t| t.date().to_string()).unwrap_or_else(|| "?".into());
+            let expiry = k
+                .not_after
+                .map(|t| t.date().to_string())
+                .unwrap_or_else(|| "?".into());
             writeln!(
                 out,
                 "{:<42} {:<8} until {:<10} {:<20} {}  [{}]",

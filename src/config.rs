@@ -73,7 +73,11 @@ pub enum ConfigError {
         source: toml::de::Error,
     },
     #[error("config file {config}: [{key}] names {path}, which does not exist; fix the path (relative paths are relative to the config file)")]
-    MissingFile { config: PathBuf, key: &'static str, path: PathBuf },
+    MissingFile {
+        config: PathBuf,
+        key: &'static str,
+        path: PathBuf,
+    },
     #[error("config file {config}: {what}")]
     Invalid { config: PathBuf, what: String },
 }
@@ -81,17 +85,27 @@ pub enum ConfigError {
 impl Config {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
         Config::parse(path, &text)
     }
 
     /// Validates config text as if read from `path`.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-        let raw: RawConfig = toml::from_str(text)
-            .map_err(|source| ConfigError::Parse { path: path.into(), source })?;
+        let raw: RawConfig = toml::from_str(text).map_err(|source| ConfigError::Parse {
+            path: path.into(),
+            source,
+        })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+        let resolve = |p: &Path| {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
         if raw.trust.anchors.is_empty() {
             return Err(ConfigError::Invalid {
                 config: path.into(),
@@ -106,8 +120,10 @@ impl Config {
                 path: missing.clone(),
             });
         }
-        let mailbox_address =
-            raw.mailbox.address.unwrap_or_else(|| DEFAULT_MAILBOX_ADDRESS.to_string());
+        let mailbox_address = raw
+            .mailbox
+            .address
+            .unwrap_or_else(|| DEFAULT_MAILBOX_ADDRESS.to_string());
         if !mailbox_address.contains('@') {
             return Err(ConfigError::Invalid {
                 config: path.into(),
@@ -142,8 +158,11 @@ mod tests {
     fn relative_paths_follow_the_config_file() {
         let dir = dir_with_anchor();
         let path = dir.path().join("c.toml");
-        let cfg = Config::parse(&path, "[store]\npath = \"db\"\n[trust]\nanchors = [\"ca.pem\"]\n")
-            .expect("valid");
+        let cfg = Config::parse(
+            &path,
+            "[store]\npath = \"db\"\n[trust]\nanchors = [\"ca.pem\"]\n",
+        )
+        .expect("valid");
         assert_eq!(cfg.store_path, dir.path().join("db"));
         assert_eq!(cfg.own_addresses, vec![DEFAULT_MAILBOX_ADDRESS.to_string()]);
     }

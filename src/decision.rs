@@ -111,10 +111,20 @@ fn pick(evidence: &Evidence<'_>, problems: &[Problem], outcomes: &[NumberOutcome
         return Decision::Rejected;
     }
     let usable = |c: &&CheckedCertificate| c.role == Role::EndEntity && c.problems.is_empty();
-    if evidence.certificates.iter().filter(usable).any(|c| c.known.is_none()) {
+    if evidence
+        .certificates
+        .iter()
+        .filter(usable)
+        .any(|c| c.known.is_none())
+    {
         return Decision::NewCertificate;
     }
-    if evidence.certificates.iter().filter(usable).any(|c| c.known.is_some()) {
+    if evidence
+        .certificates
+        .iter()
+        .filter(usable)
+        .any(|c| c.known.is_some())
+    {
         return Decision::ReuseConfirmed;
     }
     if outcomes.contains(&NumberOutcome::Confirmed) {
@@ -122,7 +132,9 @@ fn pick(evidence: &Evidence<'_>, problems: &[Problem], outcomes: &[NumberOutcome
     }
     let sent_something_unusable = evidence.certificates.iter().any(|c| c.role != Role::Chain)
         || !evidence.findings.is_empty()
-        || outcomes.iter().any(|o| matches!(o, NumberOutcome::Unusable(_)));
+        || outcomes
+            .iter()
+            .any(|o| matches!(o, NumberOutcome::Unusable(_)));
     if sent_something_unusable {
         return Decision::Rejected;
     }

@@ -17,7 +17,9 @@ pub enum ImportError {
     NeedService { path: PathBuf },
     #[error("{path}: no end-entity certificate found; give a .cer/.crt/.pem/.p7b file or a registry CSV")]
     NoCertificate { path: PathBuf },
-    #[error("{path}: holds a private key; it is not imported and should be treated as compromised")]
+    #[error(
+        "{path}: holds a private key; it is not imported and should be treated as compromised"
+    )]
     PrivateKey { path: PathBuf },
 }
 
@@ -29,14 +31,25 @@ pub struct Label<'a> {
 }
 
 /// Records from one file's bytes.
-pub fn records(path: &Path, bytes: &[u8], label: Label<'_>) -> Result<Vec<KnownCertificate>, ImportError> {
+pub fn records(
+    path: &Path,
+    bytes: &[u8],
+    label: Label<'_>,
+) -> Result<Vec<KnownCertificate>, ImportError> {
     if is_csv(path, bytes) {
         return Ok(registry::parse_csv(path, bytes)?);
     }
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut found = Collected::default();
     attachment::examine(&name, "application/pkix-cert", bytes, 0, &mut found);
-    if found.findings.iter().any(|f| f.problem == Problem::PrivateKeySent) {
+    if found
+        .findings
+        .iter()
+        .any(|f| f.problem == Problem::PrivateKeySent)
+    {
         return Err(ImportError::PrivateKey { path: path.into() });
     }
     let certs: Vec<Certificate> = found
@@ -48,7 +61,9 @@ pub fn records(path: &Path, bytes: &[u8], label: Label<'_>) -> Result<Vec<KnownC
     if certs.is_empty() {
         return Err(ImportError::NoCertificate { path: path.into() });
     }
-    let service = label.service.ok_or_else(|| ImportError::NeedService { path: path.into() })?;
+    let service = label
+        .service
+        .ok_or_else(|| ImportError::NeedService { path: path.into() })?;
     Ok(certs
         .iter()
         .map(|c| KnownCertificate::from_certificate(c, service, label.institution))
@@ -56,7 +71,9 @@ pub fn records(path: &Path, bytes: &[u8], label: Label<'_>) -> Result<Vec<KnownC
 }
 
 fn is_csv(path: &Path, bytes: &[u8]) -> bool {
-    let named_csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let named_csv = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     named_csv || body.to_ascii_lowercase().starts_with(b"service,")
 }

@@ -31,3 +31,6 @@ pub mod registry;
 pub mod report;
 pub mod serials;
 pub mod store;
+
+#[cfg(feature = "testkit")]
+pub mod testkit;

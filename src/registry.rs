@@ -98,7 +98,11 @@ pub fn issuer_key(issuer: &str) -> String {
     let mut parts: Vec<String> = issuer
         .split([',', ';'])
         .map(|p| {
-            let p = p.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+            let p = p
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase();
             match p.split_once('=') {
                 Some((k, v)) => format!("{}={}", k.trim(), v.trim()),
                 None => p,
@@ -108,6 +112,19 @@ pub fn issuer_key(issuer: &str) -> String {
         .collect();
     parts.sort();
     parts.join(",")
+}
+
+/// One issuer name's attributes contain the other's.
+fn issuers_compatible(a: &str, b: &str) -> bool {
+    let (a, b) = (issuer_key(a), issuer_key(b));
+    let set = |k: &str| -> BTreeSet<String> {
+        k.split(',')
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let (a, b) = (set(&a), set(&b));
+    a.is_subset(&b) || b.is_subset(&a)
 }
 
 /// The known certificates with their lookup indexes.
@@ -158,14 +175,18 @@ impl Registry {
             .and_then(|h| self.by_sha256.get(h))
             .or_else(|| record.sha1.as_ref().and_then(|h| self.by_sha1.get(h)))
             .or_else(|| self.by_key.get(&record.key()))
-            .copied();
+            .copied()
+            .or_else(|| self.unique_compatible(&record.serial, &record.issuer));
         match existing {
             Some(index) => {
                 let before = self.entries[index].clone();
                 self.entries[index].absorb(&record);
                 self.index(index);
-                let change =
-                    if before == self.entries[index] { Change::Unchanged } else { Change::Updated };
+                let change = if before == self.entries[index] {
+                    Change::Unchanged
+                } else {
+                    Change::Updated
+                };
                 (change, &self.entries[index])
             }
             None => {
@@ -202,17 +223,21 @@ impl Registry {
             .or_else(|| self.by_sha1.get(&cert.sha1))
             .or_else(|| self.by_key.get(&key))
             .copied()
-            .or_else(|| {
-                let issuerless: Vec<usize> = self
-                    .by_serial
-                    .get(&cert.serial)?
-                    .iter()
-                    .copied()
-                    .filter(|i| self.entries[*i].issuer.trim().is_empty())
-                    .collect();
-                (issuerless.len() == 1).then(|| issuerless[0])
-            })?;
+            .or_else(|| self.unique_compatible(&cert.serial, &cert.issuer))?;
         Some(&self.entries[index])
+    }
+
+    /// The one entry with this serial whose issuer could be the same one written more
+    /// briefly (`CN=STISC CA` for `C=MD, O=STISC, CN=STISC CA`, or no issuer at all).
+    fn unique_compatible(&self, serial: &str, issuer: &str) -> Option<usize> {
+        let candidates: Vec<usize> = self
+            .by_serial
+            .get(serial)?
+            .iter()
+            .copied()
+            .filter(|i| issuers_compatible(&self.entries[*i].issuer, issuer))
+            .collect();
+        (candidates.len() == 1).then(|| candidates[0])
     }
 
     pub fn by_serial(&self, serial: &str) -> Vec<&KnownCertificate> {
@@ -245,29 +270,52 @@ pub enum CsvError {
     )]
     Header { path: PathBuf, found: String },
     #[error("{path}, line {line}: {what}; fix that row and import again")]
-    Row { path: PathBuf, line: u64, what: String },
+    Row {
+        path: PathBuf,
+        line: u64,
+        what: String,
+    },
 }
 
 /// The CSV header DESIGN.md fixes.
-pub const CSV_HEADER: [&str; 7] =
-    ["service", "institution", "serial", "issuer", "sha1", "not_after", "status"];
+pub const CSV_HEADER: [&str; 7] = [
+    "service",
+    "institution",
+    "serial",
+    "issuer",
+    "sha1",
+    "not_after",
+    "status",
+];
 
 /// Parses a registry CSV. Every row must be valid: a half-imported file would leave the
 /// registry in a state no one asked for.
 pub fn parse_csv(path: &Path, bytes: &[u8]) -> Result<Vec<KnownCertificate>, CsvError> {
-    let read_error = |source| CsvError::Read { path: path.into(), source };
+    let read_error = |source| CsvError::Read {
+        path: path.into(),
+        source,
+    };
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
     let header = reader.headers().map_err(read_error)?.clone();
     let names: Vec<String> = header.iter().map(|h| h.to_ascii_lowercase()).collect();
     if names != CSV_HEADER {
-        return Err(CsvError::Header { path: path.into(), found: header.iter().collect::<Vec<_>>().join(",") });
+        return Err(CsvError::Header {
+            path: path.into(),
+            found: header.iter().collect::<Vec<_>>().join(","),
+        });
     }
     let mut out = Vec::new();
     for row in reader.records() {
         let row = row.map_err(read_error)?;
         let line = row.position().map_or(0, |p| p.line());
-        let row_error = |what: String| CsvError::Row { path: path.into(), line, what };
+        let row_error = |what: String| CsvError::Row {
+            path: path.into(),
+            line,
+            what,
+        };
         let field = |i: usize| row.get(i).unwrap_or("").trim();
         let service = field(0);
         if service.is_empty() {
@@ -280,7 +328,9 @@ pub fn parse_csv(path: &Path, bytes: &[u8]) -> Result<Vec<KnownCertificate>, Csv
             s => Some(
                 canonical_thumbprint(s)
                     .filter(|h| h.len() == 40)
-                    .ok_or_else(|| row_error(format!("`{s}` is not a SHA-1 thumbprint (40 hex digits)")))?,
+                    .ok_or_else(|| {
+                        row_error(format!("`{s}` is not a SHA-1 thumbprint (40 hex digits)"))
+                    })?,
             ),
         };
         let not_after = match field(5) {
@@ -292,7 +342,11 @@ pub fn parse_csv(path: &Path, bytes: &[u8]) -> Result<Vec<KnownCertificate>, Csv
         let status = match field(6).to_ascii_lowercase().as_str() {
             "" | "active" => Status::Active,
             "revoked" => Status::Revoked,
-            other => return Err(row_error(format!("status `{other}` is neither active nor revoked"))),
+            other => {
+                return Err(row_error(format!(
+                    "status `{other}` is neither active nor revoked"
+                )))
+            }
         };
         out.push(KnownCertificate {
             serial,
@@ -316,7 +370,10 @@ fn parse_date(text: &str) -> Option<OffsetDateTime> {
     }
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let date = Date::parse(text, &format).ok()?;
-    Some(date.with_time(Time::from_hms(23, 59, 59).ok()?).assume_utc())
+    Some(
+        date.with_time(Time::from_hms(23, 59, 59).ok()?)
+            .assume_utc(),
+    )
 }
 
 #[cfg(test)]
@@ -339,7 +396,10 @@ mod tests {
 
     #[test]
     fn issuer_order_and_spacing_do_not_matter() {
-        assert_eq!(issuer_key("CN=STISC CA, O=STISC, C=MD"), issuer_key("c=MD,o=STISC,cn=STISC  CA"));
+        assert_eq!(
+            issuer_key("CN=STISC CA, O=STISC, C=MD"),
+            issuer_key("c=MD,o=STISC,cn=STISC  CA")
+        );
         assert_ne!(issuer_key("CN=A"), issuer_key("CN=B"));
     }
 
@@ -354,8 +414,25 @@ mod tests {
     }
 
     #[test]
+    fn an_issuer_written_briefly_is_the_same_certificate() {
+        let mut r = Registry::default();
+        r.merge(known("AB", "C=MD, O=STISC, CN=STISC CA", "MPass"));
+        assert_eq!(
+            r.merge(known("AB", "CN=STISC CA", "MSign")).0,
+            Change::Updated
+        );
+        assert_eq!(r.merge(known("AB", "", "MDocs")).0, Change::Updated);
+        assert_eq!(
+            r.merge(known("AB", "CN=Other CA", "MDocs")).0,
+            Change::Added
+        );
+        assert_eq!(r.len(), 2);
+    }
+
+    #[test]
     fn one_serial_two_issuers_are_two_certificates() {
-        let r = Registry::from_entries([known("AB", "CN=X", "MPass"), known("AB", "CN=Y", "MPass")]);
+        let r =
+            Registry::from_entries([known("AB", "CN=X", "MPass"), known("AB", "CN=Y", "MPass")]);
         assert_eq!(r.by_serial("AB").len(), 2);
     }
 
@@ -366,7 +443,8 @@ mod tests {
         let rows = parse_csv(p, good.as_bytes()).expect("valid");
         assert_eq!(rows[0].serial, "ABCD");
         assert!(parse_csv(p, b"serial\n1\n").is_err());
-        let bad = "service,institution,serial,issuer,sha1,not_after,status\nMPass,X,zz,CN=S,,,active\n";
+        let bad =
+            "service,institution,serial,issuer,sha1,not_after,status\nMPass,X,zz,CN=S,,,active\n";
         let err = parse_csv(p, bad.as_bytes()).unwrap_err().to_string();
         assert!(err.contains("line 2") && err.contains("zz"), "{err}");
     }

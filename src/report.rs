@@ -91,7 +91,10 @@ impl<'a> FileReport<'a> {
             findings: a
                 .findings
                 .iter()
-                .map(|f| FindingReport { problem: f.problem, source: &f.source })
+                .map(|f| FindingReport {
+                    problem: f.problem,
+                    source: &f.source,
+                })
                 .collect(),
             automatic: a.facts.automatic,
             message_id: a.facts.message_id.as_deref(),
@@ -118,7 +121,11 @@ fn certificate_report(c: &CheckedCertificate) -> CertificateReport<'_> {
         not_before: rfc3339(cert.not_before),
         not_after: rfc3339(cert.not_after),
         problems: &c.problems,
-        known_for: c.known.iter().flat_map(|k| k.services.iter().map(String::as_str)).collect(),
+        known_for: c
+            .known
+            .iter()
+            .flat_map(|k| k.services.iter().map(String::as_str))
+            .collect(),
         role: c.role,
         source: &c.source,
         key_algorithm: cert.key.algorithm,
@@ -155,8 +162,12 @@ pub fn decision_headline(d: Decision) -> &'static str {
         Decision::ReuseConfirmed => "REUSE CONFIRMED: matches a certificate already registered",
         Decision::Rejected => "REJECTED: what was sent cannot be used",
         Decision::SerialNotFound => "SERIAL NOT FOUND: the number matches no known certificate",
-        Decision::Ambiguous => "AMBIGUOUS: the serial matches several certificates, ask for the .cer",
-        Decision::NeedCertificate => "NEED CERTIFICATE: about MNotify, but no certificate or number",
+        Decision::Ambiguous => {
+            "AMBIGUOUS: the serial matches several certificates, ask for the .cer"
+        }
+        Decision::NeedCertificate => {
+            "NEED CERTIFICATE: about MNotify, but no certificate or number"
+        }
         Decision::NotApplicable => "NOT APPLICABLE: not about MNotify, left for people",
         Decision::IgnoredAutomatic => "IGNORED: automatic mail (no reply)",
     }
@@ -174,15 +185,27 @@ pub fn human(file: &str, a: &Analysis) -> String {
         f.subject.as_deref().unwrap_or(""),
         f.language.code()
     );
-    let _ = writeln!(out, "   {}  [{}]", decision_headline(a.decision), a.decision);
+    let _ = writeln!(
+        out,
+        "   {}  [{}]",
+        decision_headline(a.decision),
+        a.decision
+    );
     if let Some(reason) = f.automatic {
-        let _ = writeln!(out, "   automatic: {}", serde_json::to_string(&reason).unwrap_or_default());
+        let _ = writeln!(
+            out,
+            "   automatic: {}",
+            serde_json::to_string(&reason).unwrap_or_default()
+        );
     }
     for c in &a.certificates {
         let cert = &c.certificate;
         let mark = if c.problems.is_empty() { "✔" } else { "✘" };
         let known = match &c.known {
-            Some(k) => format!("known for {}", k.services.iter().cloned().collect::<Vec<_>>().join(", ")),
+            Some(k) => format!(
+                "known for {}",
+                k.services.iter().cloned().collect::<Vec<_>>().join(", ")
+            ),
             None => "not yet known".to_string(),
         };
         let role = match c.role {
@@ -190,7 +213,11 @@ pub fn human(file: &str, a: &Analysis) -> String {
             Role::Chain => "CA in chain",
             Role::Ca => "CA certificate",
         };
-        let _ = writeln!(out, "   {mark} {role} {}  serial {}  ({known})", c.source, cert.serial);
+        let _ = writeln!(
+            out,
+            "   {mark} {role} {}  serial {}  ({known})",
+            c.source, cert.serial
+        );
         let _ = writeln!(out, "       subject {}", cert.subject);
         let _ = writeln!(out, "       issuer  {}", cert.issuer);
         let _ = writeln!(
@@ -230,10 +257,20 @@ pub fn human(file: &str, a: &Analysis) -> String {
                 .collect::<Vec<_>>()
                 .join("; ")
         };
-        let _ = writeln!(out, "   # {kind} {} (written \"{}\"): {what}", n.value, n.number.as_written);
+        let _ = writeln!(
+            out,
+            "   # {kind} {} (written \"{}\"): {what}",
+            n.value, n.number.as_written
+        );
     }
     for finding in &a.findings {
-        let _ = writeln!(out, "   ✘ {}: {} ({})", finding.source, finding.problem.explain(), finding.problem);
+        let _ = writeln!(
+            out,
+            "   ✘ {}: {} ({})",
+            finding.source,
+            finding.problem.explain(),
+            finding.problem
+        );
     }
     out
 }

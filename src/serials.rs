@@ -41,7 +41,7 @@ pub fn canonical_serial_from_bytes(bytes: &[u8]) -> String {
 pub fn canonical_serial(text: &str) -> Option<String> {
     let digits = hex_digits(text)?;
     let trimmed = digits.trim_start_matches('0');
-    if digits.len() > MAX_SERIAL_DIGITS || (trimmed.len() + 1) / 2 > 20 {
+    if digits.len() > MAX_SERIAL_DIGITS || trimmed.len().div_ceil(2) > 20 {
         return None;
     }
     if trimmed.is_empty() {
@@ -93,7 +93,13 @@ pub fn remove_invisible(text: &str) -> String {
                     | '\u{FEFF}' | '\u{00AD}'
             )
         })
-        .map(|c| if matches!(c, '\u{00A0}' | '\u{202F}' | '\u{2007}') { ' ' } else { c })
+        .map(|c| {
+            if matches!(c, '\u{00A0}' | '\u{202F}' | '\u{2007}') {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
@@ -188,7 +194,11 @@ pub fn extract(text: &str) -> Vec<QuotedNumber> {
         if found.iter().any(|q| q.digits == digits) {
             continue;
         }
-        found.push(QuotedNumber { as_written: as_written.trim().to_string(), digits, hint });
+        found.push(QuotedNumber {
+            as_written: as_written.trim().to_string(),
+            digits,
+            hint,
+        });
     }
     found
 }
@@ -213,9 +223,16 @@ fn acceptable(digits: &str, as_written: &str, hint: Hint) -> bool {
 fn is_standalone(text: &str, start: usize, end: usize) -> bool {
     let prev = text[..start].chars().next_back();
     let next = text[end..].chars().next();
-    let bad_prev = matches!(prev, Some('/' | '=' | '@' | '&' | '?' | '%' | '_' | '.' | '#' | '-'));
+    let bad_prev = matches!(
+        prev,
+        Some('/' | '=' | '@' | '&' | '?' | '%' | '_' | '.' | '#' | '-')
+    );
     let bad_next = matches!(next, Some('@' | '/' | '_' | '='))
-        || (next == Some('.') && text[end..].chars().nth(1).is_some_and(|c| c.is_alphanumeric()));
+        || (next == Some('.')
+            && text[end..]
+                .chars()
+                .nth(1)
+                .is_some_and(|c| c.is_alphanumeric()));
     !(bad_prev || bad_next)
 }
 
@@ -244,7 +261,10 @@ fn window_before(text: &str, start: usize) -> &str {
     }
     let window = &text[from..start];
     let skip = window.chars().count().saturating_sub(KEYWORD_WINDOW);
-    let offset = window.char_indices().nth(skip).map_or(window.len(), |(i, _)| i);
+    let offset = window
+        .char_indices()
+        .nth(skip)
+        .map_or(window.len(), |(i, _)| i);
     &window[offset..]
 }
 
@@ -252,7 +272,11 @@ fn window_before(text: &str, start: usize) -> &str {
 fn keyword_hint(before: &str) -> Hint {
     let mut hint = Hint::None;
     for caps in KEYWORD.captures_iter(before) {
-        hint = if caps.name("thumb").is_some() { Hint::Thumbprint } else { Hint::Serial };
+        hint = if caps.name("thumb").is_some() {
+            Hint::Thumbprint
+        } else {
+            Hint::Serial
+        };
     }
     hint
 }
@@ -267,7 +291,10 @@ mod tests {
         assert_eq!(canonical_serial("00:b7:d1").as_deref(), Some("B7D1"));
         assert_eq!(canonical_serial("0x0b7d1").as_deref(), Some("B7D1"));
         assert_eq!(canonical_serial("b7d").as_deref(), Some("0B7D"));
-        assert_eq!(canonical_serial("\u{200e}4a 3b 2c\u{200f}").as_deref(), Some("4A3B2C"));
+        assert_eq!(
+            canonical_serial("\u{200e}4a 3b 2c\u{200f}").as_deref(),
+            Some("4A3B2C")
+        );
         assert_eq!(canonical_serial("000").as_deref(), Some("00"));
         assert_eq!(canonical_serial("xyz"), None);
         assert_eq!(canonical_serial(&"11".repeat(21)), None);
@@ -282,7 +309,9 @@ mod tests {
 
     #[test]
     fn finds_romanian_serial_after_keyword() {
-        let found = extract("Bună ziua, numărul de serie al certificatului: 4a 3b 2c 1d 00 ff de la STISC.");
+        let found = extract(
+            "Bună ziua, numărul de serie al certificatului: 4a 3b 2c 1d 00 ff de la STISC.",
+        );
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].digits, "4A3B2C1D00FF");
         assert_eq!(found[0].hint, Hint::Serial);
@@ -290,7 +319,8 @@ mod tests {
 
     #[test]
     fn finds_russian_serial_and_thumbprint() {
-        let text = "Серийный номер: 0x1F2E3D4C5B6A\nОтпечаток: a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
+        let text =
+            "Серийный номер: 0x1F2E3D4C5B6A\nОтпечаток: a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
         let found = extract(text);
         assert_eq!(found.len(), 2, "{found:?}");
         assert_eq!(found[0].hint, Hint::Serial);

@@ -30,7 +30,9 @@ pub enum StoreError {
         #[from]
         source: sled::Error,
     },
-    #[error("the store entry {key} in {tree} is damaged ({source}); restore the store from a backup")]
+    #[error(
+        "the store entry {key} in {tree} is damaged ({source}); restore the store from a backup"
+    )]
     Corrupt {
         tree: &'static str,
         key: String,
@@ -41,7 +43,11 @@ pub enum StoreError {
         "the store at {path} has schema version {found}, newer than this program's {supported}; \
          run the newer mnotify-intake"
     )]
-    NewerSchema { path: PathBuf, found: u64, supported: u64 },
+    NewerSchema {
+        path: PathBuf,
+        found: u64,
+        supported: u64,
+    },
 }
 
 /// An open store.
@@ -53,7 +59,10 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the store at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let db = sled::open(path).map_err(|source| StoreError::Open { path: path.into(), source })?;
+        let db = sled::open(path).map_err(|source| StoreError::Open {
+            path: path.into(),
+            source,
+        })?;
         let meta = db.open_tree(META_TREE)?;
         match meta.get(SCHEMA_KEY)? {
             Some(v) => {
@@ -160,9 +169,15 @@ mod tests {
         let path = dir.path().join("db");
         {
             let db = sled::open(&path).expect("open");
-            db.open_tree(META_TREE).expect("tree").insert(SCHEMA_KEY, &99u64.to_be_bytes()).expect("insert");
+            db.open_tree(META_TREE)
+                .expect("tree")
+                .insert(SCHEMA_KEY, &99u64.to_be_bytes())
+                .expect("insert");
             db.flush().expect("flush");
         }
-        assert!(matches!(Store::open(&path), Err(StoreError::NewerSchema { found: 99, .. })));
+        assert!(matches!(
+            Store::open(&path),
+            Err(StoreError::NewerSchema { found: 99, .. })
+        ));
     }
 }

@@ -56,8 +56,13 @@ static PEM_BLOCK: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Decodes a file of any of the accepted formats.
 pub fn decode(bytes: &[u8]) -> Decoded {
-    let text_start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
-    let body = bytes[text_start..].strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes[text_start..]);
+    let text_start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    let body = bytes[text_start..]
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(&bytes[text_start..]);
     if let Some(found) = memchr_pem(body) {
         return decode_pem_text(&String::from_utf8_lossy(&body[found..]));
     }
@@ -88,11 +93,16 @@ pub fn decode_pem_text(text: &str) -> Decoded {
             out.csr = true;
             continue;
         }
-        let Some(der) = base64_body(&caps[2]) else { continue };
+        let Some(der) = base64_body(&caps[2]) else {
+            continue;
+        };
         match label {
             "CERTIFICATE" | "X509 CERTIFICATE" | "TRUSTED CERTIFICATE" => {
                 if let Some(cert) = single_certificate(&der) {
-                    out.merge(Decoded { certificates: vec![cert], ..Decoded::default() });
+                    out.merge(Decoded {
+                        certificates: vec![cert],
+                        ..Decoded::default()
+                    });
                 }
             }
             "PKCS7" | "CMS" | "PKCS #7 SIGNED DATA" => out.merge(pkcs7_certificates(&der)),
@@ -110,10 +120,18 @@ fn base64_body(body: &str) -> Option<Vec<u8>> {
 
 fn bare_base64(bytes: &[u8]) -> Option<Vec<u8>> {
     let is_base64 = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=');
-    if bytes.len() < 64 || !bytes.iter().all(|b| is_base64(b) || b.is_ascii_whitespace()) {
+    if bytes.len() < 64
+        || !bytes
+            .iter()
+            .all(|b| is_base64(b) || b.is_ascii_whitespace())
+    {
         return None;
     }
-    let cleaned: Vec<u8> = bytes.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    let cleaned: Vec<u8> = bytes
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
     LENIENT.decode(cleaned).ok()
 }
 
@@ -123,17 +141,26 @@ fn decode_der(bytes: &[u8]) -> Decoded {
         return Decoded::default();
     }
     if let Some(cert) = single_certificate(bytes) {
-        return Decoded { certificates: vec![cert], ..Decoded::default() };
+        return Decoded {
+            certificates: vec![cert],
+            ..Decoded::default()
+        };
     }
     let bundle = pkcs7_certificates(bytes);
     if !bundle.certificates.is_empty() {
         return bundle;
     }
     if is_pkcs12(bytes) || is_private_key(bytes) {
-        return Decoded { private_key: true, ..Decoded::default() };
+        return Decoded {
+            private_key: true,
+            ..Decoded::default()
+        };
     }
     if x509_parser::certification_request::X509CertificationRequest::from_der(bytes).is_ok() {
-        return Decoded { csr: true, ..Decoded::default() };
+        return Decoded {
+            csr: true,
+            ..Decoded::default()
+        };
     }
     Decoded::default()
 }
@@ -151,16 +178,23 @@ fn pkcs7_certificates(bytes: &[u8]) -> Decoded {
     use cms::signed_data::SignedData;
 
     const SIGNED_DATA: &str = "1.2.840.113549.1.7.2";
-    let Ok(info) = ContentInfo::from_der(bytes) else { return Decoded::default() };
+    let Ok(info) = ContentInfo::from_der(bytes) else {
+        return Decoded::default();
+    };
     if info.content_type.to_string() != SIGNED_DATA {
         return Decoded::default();
     }
-    let Ok(signed) = info.content.decode_as::<SignedData>() else { return Decoded::default() };
+    let Ok(signed) = info.content.decode_as::<SignedData>() else {
+        return Decoded::default();
+    };
     let mut out = Decoded::default();
     for choice in signed.certificates.iter().flat_map(|set| set.0.iter()) {
         if let CertificateChoices::Certificate(cert) = choice {
             if let Ok(der) = cert.to_der() {
-                out.merge(Decoded { certificates: vec![der], ..Decoded::default() });
+                out.merge(Decoded {
+                    certificates: vec![der],
+                    ..Decoded::default()
+                });
             }
         }
     }
@@ -169,8 +203,12 @@ fn pkcs7_certificates(bytes: &[u8]) -> Decoded {
 
 /// PFX ::= SEQUENCE { version INTEGER (3), authSafe ContentInfo (pkcs7 data), macData }
 fn is_pkcs12(bytes: &[u8]) -> bool {
-    let Ok((_, obj)) = parse_der(bytes) else { return false };
-    let Ok(items) = obj.as_sequence() else { return false };
+    let Ok((_, obj)) = parse_der(bytes) else {
+        return false;
+    };
+    let Ok(items) = obj.as_sequence() else {
+        return false;
+    };
     let version_is_3 = items.first().and_then(|v| v.as_u32().ok()) == Some(3);
     let auth_safe_is_pkcs7 = items
         .get(1)
@@ -182,12 +220,18 @@ fn is_pkcs12(bytes: &[u8]) -> bool {
 /// PKCS#8 (`SEQUENCE { 0, AlgorithmIdentifier, OCTET STRING }`), encrypted PKCS#8, or
 /// PKCS#1 RSA (`SEQUENCE { 0, n, e, d, … }`) private keys in DER.
 fn is_private_key(bytes: &[u8]) -> bool {
-    let Ok((_, obj)) = parse_der(bytes) else { return false };
-    let Ok(items) = obj.as_sequence() else { return false };
+    let Ok((_, obj)) = parse_der(bytes) else {
+        return false;
+    };
+    let Ok(items) = obj.as_sequence() else {
+        return false;
+    };
     let starts_with_zero = items.first().and_then(|v| v.as_u32().ok()) == Some(0);
     let pkcs8 = starts_with_zero
         && items.get(1).is_some_and(|a| a.as_sequence().is_ok())
-        && items.get(2).is_some_and(|k| k.as_slice().is_ok() && k.as_sequence().is_err());
+        && items
+            .get(2)
+            .is_some_and(|k| k.as_slice().is_ok() && k.as_sequence().is_err());
     let pkcs1 = starts_with_zero && items.len() == 9 && items.iter().all(|i| i.as_bigint().is_ok());
     let encrypted_pkcs8 = items.len() == 2
         && items[0].as_sequence().is_ok()
@@ -197,7 +241,12 @@ fn is_private_key(bytes: &[u8]) -> bool {
 }
 
 fn first_oid(obj: &BerObject) -> Option<String> {
-    obj.as_sequence().ok()?.first()?.as_oid().ok().map(|oid| oid.to_id_string())
+    obj.as_sequence()
+        .ok()?
+        .first()?
+        .as_oid()
+        .ok()
+        .map(|oid| oid.to_id_string())
 }
 
 #[cfg(test)]
@@ -209,12 +258,16 @@ mod tests {
         assert!(decode(b"").is_empty());
         assert!(decode(b"\x30\x03\x02\x01\x01").is_empty());
         assert!(decode(&[0x30; 1000]).is_empty());
-        assert!(decode("-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----".as_bytes()).is_empty());
+        assert!(
+            decode("-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----".as_bytes())
+                .is_empty()
+        );
     }
 
     #[test]
     fn pem_private_key_and_csr_are_noticed() {
-        let text = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n\
+        let text =
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n\
                     -----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----";
         let d = decode(text.as_bytes());
         assert!(d.private_key && d.csr && d.certificates.is_empty());

@@ -62,8 +62,9 @@ pub struct NotACertificate {
 
 impl Certificate {
     pub fn from_der(der: &[u8]) -> Result<Certificate, NotACertificate> {
-        let (_, cert) = x509_parser::parse_x509_certificate(der)
-            .map_err(|e| NotACertificate { reason: e.to_string() })?;
+        let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| NotACertificate {
+            reason: e.to_string(),
+        })?;
         let tbs = &cert.tbs_certificate;
         Ok(Certificate {
             serial: canonical_serial_from_bytes(tbs.raw_serial()),
@@ -89,17 +90,34 @@ impl Certificate {
 
 fn key_info(key: Option<PublicKey<'_>>) -> KeyInfo {
     match key {
-        Some(PublicKey::RSA(rsa)) => KeyInfo { algorithm: "RSA", bits: significant_bits(rsa.modulus) },
-        Some(PublicKey::EC(ec)) => KeyInfo { algorithm: "EC", bits: ec.key_size() },
-        Some(PublicKey::DSA(y)) => KeyInfo { algorithm: "DSA", bits: y.len() * 8 },
-        Some(other) => KeyInfo { algorithm: "other", bits: other.key_size() },
-        None => KeyInfo { algorithm: "unknown", bits: 0 },
+        Some(PublicKey::RSA(rsa)) => KeyInfo {
+            algorithm: "RSA",
+            bits: significant_bits(rsa.modulus),
+        },
+        Some(PublicKey::EC(ec)) => KeyInfo {
+            algorithm: "EC",
+            bits: ec.key_size(),
+        },
+        Some(PublicKey::DSA(y)) => KeyInfo {
+            algorithm: "DSA",
+            bits: y.len() * 8,
+        },
+        Some(other) => KeyInfo {
+            algorithm: "other",
+            bits: other.key_size(),
+        },
+        None => KeyInfo {
+            algorithm: "unknown",
+            bits: 0,
+        },
     }
 }
 
 /// Bits of a big-endian unsigned integer, leading zeros ignored.
 fn significant_bits(bytes: &[u8]) -> usize {
-    let Some(first) = bytes.iter().position(|b| *b != 0) else { return 0 };
+    let Some(first) = bytes.iter().position(|b| *b != 0) else {
+        return 0;
+    };
     (bytes.len() - first) * 8 - bytes[first].leading_zeros() as usize
 }
 
@@ -116,9 +134,25 @@ mod tests {
 
     #[test]
     fn weak_keys() {
-        assert!(KeyInfo { algorithm: "RSA", bits: 1024 }.is_weak());
-        assert!(!KeyInfo { algorithm: "RSA", bits: 2048 }.is_weak());
-        assert!(KeyInfo { algorithm: "EC", bits: 192 }.is_weak());
-        assert!(!KeyInfo { algorithm: "EC", bits: 256 }.is_weak());
+        assert!(KeyInfo {
+            algorithm: "RSA",
+            bits: 1024
+        }
+        .is_weak());
+        assert!(!KeyInfo {
+            algorithm: "RSA",
+            bits: 2048
+        }
+        .is_weak());
+        assert!(KeyInfo {
+            algorithm: "EC",
+            bits: 192
+        }
+        .is_weak());
+        assert!(!KeyInfo {
+            algorithm: "EC",
+            bits: 256
+        }
+        .is_weak());
     }
 }

@@ -61,8 +61,10 @@ impl TrustAnchors {
 }
 
 fn load_file(path: &Path) -> Result<Vec<Certificate>, AnchorError> {
-    let bytes =
-        std::fs::read(path).map_err(|source| AnchorError::Read { path: path.into(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| AnchorError::Read {
+        path: path.into(),
+        source,
+    })?;
     let certs: Vec<Certificate> = decode(&bytes)
         .certificates
         .iter()
@@ -120,7 +122,10 @@ pub fn chain(
     if anchors.iter().any(|a| a.der == cert.der) {
         return Validation::Trusted;
     }
-    let mut named_anchors = anchors.iter().filter(|a| a.subject_raw == cert.issuer_raw).peekable();
+    let mut named_anchors = anchors
+        .iter()
+        .filter(|a| a.subject_raw == cert.issuer_raw)
+        .peekable();
     if named_anchors.peek().is_some() {
         return if named_anchors.any(|a| signed_by(cert, a)) {
             Validation::Trusted

@@ -26,10 +26,18 @@ pub fn read(bytes: &[u8], wanted: impl Fn(&str, u64) -> bool) -> Entries {
     let mut out = Entries::default();
     let mut archive = match zip::ZipArchive::new(Cursor::new(bytes)) {
         Ok(a) => a,
-        Err(_) => return Entries { problem: Some(Problem::ArchiveUnreadable), ..out },
+        Err(_) => {
+            return Entries {
+                problem: Some(Problem::ArchiveUnreadable),
+                ..out
+            }
+        }
     };
     if archive.len() > MAX_ENTRIES {
-        return Entries { problem: Some(Problem::ArchiveTooLarge), ..out };
+        return Entries {
+            problem: Some(Problem::ArchiveTooLarge),
+            ..out
+        };
     }
     let mut total = 0u64;
     for index in 0..archive.len() {
@@ -49,7 +57,10 @@ pub fn read(bytes: &[u8], wanted: impl Fn(&str, u64) -> bool) -> Entries {
         let limit = MAX_ENTRY_BYTES.min(MAX_TOTAL_BYTES - total);
         match (&mut entry).take(limit + 1).read_to_end(&mut data) {
             Ok(_) if data.len() as u64 > limit => {
-                return Entries { problem: Some(Problem::ArchiveTooLarge), ..out };
+                return Entries {
+                    problem: Some(Problem::ArchiveTooLarge),
+                    ..out
+                };
             }
             Ok(_) => {
                 total += data.len() as u64;
@@ -72,7 +83,8 @@ mod tests {
     fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
         for (name, data) in entries {
-            w.start_file(*name, SimpleFileOptions::default()).expect("start");
+            w.start_file(*name, SimpleFileOptions::default())
+                .expect("start");
             w.write_all(data).expect("write");
         }
         w.finish().expect("finish").into_inner()
@@ -91,11 +103,17 @@ mod tests {
         let zeros = vec![0u8; (MAX_ENTRY_BYTES + 10) as usize];
         let z = zip_of(&[("big.cer", &zeros)]);
         assert!(z.len() < 100_000, "deflate squeezes zeros");
-        assert_eq!(read(&z, |_, _| true).problem, Some(Problem::ArchiveTooLarge));
+        assert_eq!(
+            read(&z, |_, _| true).problem,
+            Some(Problem::ArchiveTooLarge)
+        );
     }
 
     #[test]
     fn garbage_is_unreadable() {
-        assert_eq!(read(b"PK\x03\x04garbage", |_, _| true).problem, Some(Problem::ArchiveUnreadable));
+        assert_eq!(
+            read(b"PK\x03\x04garbage", |_, _| true).problem,
+            Some(Problem::ArchiveUnreadable)
+        );
     }
 }

@@ -37,7 +37,10 @@ pub struct Collected {
 
 impl Collected {
     fn finding(&mut self, problem: Problem, source: &str) {
-        self.findings.push(Finding { problem, source: source.to_string() });
+        self.findings.push(Finding {
+            problem,
+            source: source.to_string(),
+        });
     }
 
     /// Adds what a decode found, attributed to `source`.
@@ -49,7 +52,10 @@ impl Collected {
             self.finding(Problem::CsrNotCertificate, source);
         }
         for der in decoded.certificates {
-            self.certificates.push(FoundCertificate { der, source: source.to_string() });
+            self.certificates.push(FoundCertificate {
+                der,
+                source: source.to_string(),
+            });
         }
     }
 }
@@ -84,7 +90,11 @@ pub fn examine(name: &str, content_type: &str, bytes: &[u8], depth: usize, out: 
     let named_as_certificate = is_one_of(ext, CERTIFICATE_EXTENSIONS)
         || is_one_of(ext, REQUEST_EXTENSIONS)
         || CERTIFICATE_TYPES.contains(&ctype.as_str());
-    let limit = if named_as_certificate { MAX_CERTIFICATE_FILE } else { SNIFF_LIMIT };
+    let limit = if named_as_certificate {
+        MAX_CERTIFICATE_FILE
+    } else {
+        SNIFF_LIMIT
+    };
     if bytes.len() > limit {
         if named_as_certificate {
             out.finding(Problem::NotACertificate, name);
@@ -140,7 +150,13 @@ mod tests {
     #[test]
     fn pfx_is_reported_by_name_without_reading_it() {
         let mut out = Collected::default();
-        examine("sistem.pfx", "application/octet-stream", b"anything", 0, &mut out);
+        examine(
+            "sistem.pfx",
+            "application/octet-stream",
+            b"anything",
+            0,
+            &mut out,
+        );
         assert_eq!(out.findings[0].problem, Problem::PrivateKeySent);
         assert!(out.certificates.is_empty());
     }

@@ -55,9 +55,15 @@ const AUTO_SUBJECTS: &[&str] = &[
 /// The reason `msg` is automatic, or `None` for mail a person wrote.
 pub fn detect(msg: &Message<'_>, own_addresses: &[String]) -> Option<Automatic> {
     let header = |name: &'static str| msg.header_raw(name).map(str::trim);
-    let from = msg.from().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or("");
+    let from = msg
+        .from()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .unwrap_or("");
     if header(OWN_MARKER_HEADER).is_some()
-        || own_addresses.iter().any(|own| own.eq_ignore_ascii_case(from))
+        || own_addresses
+            .iter()
+            .any(|own| own.eq_ignore_ascii_case(from))
     {
         return Some(Automatic::OwnMail);
     }
@@ -98,8 +104,11 @@ mod tests {
     use mail_parser::MessageParser;
 
     fn check(headers: &str) -> Option<Automatic> {
-        let raw = format!("From: Ion <ion@example.md>\r\nSubject: Certificat\r\n{headers}\r\nBody\r\n");
-        let msg = MessageParser::default().parse(raw.as_bytes()).expect("parses");
+        let raw =
+            format!("From: Ion <ion@example.md>\r\nSubject: Certificat\r\n{headers}\r\nBody\r\n");
+        let msg = MessageParser::default()
+            .parse(raw.as_bytes())
+            .expect("parses");
         detect(&msg, &["servicii@egov.md".to_string()])
     }
 
@@ -111,11 +120,23 @@ mod tests {
 
     #[test]
     fn each_marker_is_recognised() {
-        assert_eq!(check("Auto-Submitted: auto-replied\r\n"), Some(Automatic::AutoSubmitted));
+        assert_eq!(
+            check("Auto-Submitted: auto-replied\r\n"),
+            Some(Automatic::AutoSubmitted)
+        );
         assert_eq!(check("Return-Path: <>\r\n"), Some(Automatic::NullSender));
         assert_eq!(check("Precedence: bulk\r\n"), Some(Automatic::Bulk));
-        assert_eq!(check("List-Id: <x.lists.md>\r\n"), Some(Automatic::MailingList));
-        assert_eq!(check("X-Auto-Response-Suppress: All\r\n"), Some(Automatic::AutoReplyHeader));
-        assert_eq!(check("X-MNotify-Intake: reply\r\n"), Some(Automatic::OwnMail));
+        assert_eq!(
+            check("List-Id: <x.lists.md>\r\n"),
+            Some(Automatic::MailingList)
+        );
+        assert_eq!(
+            check("X-Auto-Response-Suppress: All\r\n"),
+            Some(Automatic::AutoReplyHeader)
+        );
+        assert_eq!(
+            check("X-MNotify-Intake: reply\r\n"),
+            Some(Automatic::OwnMail)
+        );
     }
 }

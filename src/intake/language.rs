@@ -33,7 +33,8 @@ pub fn detect(text: &str) -> Language {
     let (mut cyrillic, mut latin, mut romanian_marks) = (0usize, 0usize, 0usize);
     for c in sample.chars() {
         match c {
-            'ă' | 'â' | 'î' | 'ș' | 'ş' | 'ț' | 'ţ' | 'Ă' | 'Â' | 'Î' | 'Ș' | 'Ş' | 'Ț' | 'Ţ' => {
+            'ă' | 'â' | 'î' | 'ș' | 'ş' | 'ț' | 'ţ' | 'Ă' | 'Â' | 'Î' | 'Ș' | 'Ş' | 'Ț' | 'Ţ' =>
+            {
                 romanian_marks += 1;
                 latin += 1;
             }
@@ -65,9 +66,15 @@ mod tests {
 
     #[test]
     fn three_languages() {
-        assert_eq!(detect("Bună ziua, vă transmitem certificatul de sistem pentru conectare."), Language::Ro);
+        assert_eq!(
+            detect("Bună ziua, vă transmitem certificatul de sistem pentru conectare."),
+            Language::Ro
+        );
         assert_eq!(detect("Buna ziua, va transmitem certificatul sistemului nostru informational pentru conectarea la serviciul MNotify."), Language::Ro);
-        assert_eq!(detect("Добрый день, направляем сертификат системы для подключения к MNotify."), Language::Ru);
+        assert_eq!(
+            detect("Добрый день, направляем сертификат системы для подключения к MNotify."),
+            Language::Ru
+        );
         assert_eq!(detect("Good afternoon, please find attached the system certificate for our connection to MNotify."), Language::En);
     }
 

@@ -75,7 +75,10 @@ static CASE_TOKEN: LazyLock<Regex> = LazyLock::new(|| {
 /// ours).
 pub fn read(raw: &[u8], own_addresses: &[String]) -> Facts {
     let Some(msg) = MessageParser::default().parse(raw) else {
-        return Facts { unparseable: true, ..Facts::default() };
+        return Facts {
+            unparseable: true,
+            ..Facts::default()
+        };
     };
     let mut collected = Collected::default();
     collect_attachments(&msg, 0, &mut collected);
@@ -84,7 +87,9 @@ pub fn read(raw: &[u8], own_addresses: &[String]) -> Facts {
 
     let subject = msg.subject().map(str::to_string);
     let subject_text = subject.as_deref().unwrap_or("");
-    let case_token = CASE_TOKEN.captures(subject_text).map(|c| c[1].to_ascii_uppercase());
+    let case_token = CASE_TOKEN
+        .captures(subject_text)
+        .map(|c| c[1].to_ascii_uppercase());
     let mut quoted = serials::extract(subject_text);
     for number in serials::extract(&body) {
         if !quoted.iter().any(|q| q.digits == number.digits) {
@@ -122,12 +127,17 @@ pub fn read(raw: &[u8], own_addresses: &[String]) -> Facts {
 /// The same certificate attached twice (or as file and pasted PEM) counts once.
 fn dedup(found: Vec<FoundCertificate>) -> Vec<FoundCertificate> {
     let mut seen = HashSet::new();
-    found.into_iter().filter(|f| seen.insert(f.der.clone())).collect()
+    found
+        .into_iter()
+        .filter(|f| seen.insert(f.der.clone()))
+        .collect()
 }
 
 fn collect_attachments(msg: &Message<'_>, depth: usize, out: &mut Collected) {
     for &id in &msg.attachments {
-        let Some(part) = msg.parts.get(id as usize) else { continue };
+        let Some(part) = msg.parts.get(id as usize) else {
+            continue;
+        };
         let name = part.attachment_name().unwrap_or("").to_string();
         let ctype = part
             .content_type()
@@ -157,7 +167,9 @@ fn body_text(msg: &Message<'_>) -> String {
     let attachments: HashSet<u32> = msg.attachments.iter().copied().collect();
     let mut text = String::new();
     for &id in msg.text_body.iter().filter(|id| !attachments.contains(id)) {
-        let Some(part) = msg.parts.get(id as usize) else { continue };
+        let Some(part) = msg.parts.get(id as usize) else {
+            continue;
+        };
         let piece = match &part.body {
             PartType::Text(t) => quoted::strip_plain(t),
             PartType::Html(h) => quoted::strip_plain(&mail_parser::decoders::html::html_to_text(

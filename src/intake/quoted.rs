@@ -25,6 +25,11 @@ static OUTLOOK_SENT: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid pattern")
 });
 
+/// How a wrapped attribution's first line starts ("On …", "În …", a date).
+static ATTRIBUTION_OPENER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(?:on|în|in|la|pe)\s|^\s*\d").expect("valid pattern")
+});
+
 /// Lines that follow an attribution's first line when a client wraps it ("On Tue, …
 /// <a@b>" / "wrote:").
 const ATTRIBUTION_WRAP_LINES: usize = 2;
@@ -40,7 +45,10 @@ pub fn strip_plain(text: &str) -> String {
             break;
         }
         if OUTLOOK_FROM.is_match(line)
-            && lines[i + 1..].iter().take(4).any(|next| OUTLOOK_SENT.is_match(next))
+            && lines[i + 1..]
+                .iter()
+                .take(4)
+                .any(|next| OUTLOOK_SENT.is_match(next))
         {
             end = i;
             break;
@@ -60,14 +68,15 @@ pub fn strip_plain(text: &str) -> String {
 /// "On Mon, 1 Jan 2026 at 10:00, Ion Popescu <ion@example.md>" may stand on the lines
 /// before the one ending in "wrote:".
 fn attribution_start(lines: &[&str], at: usize) -> usize {
-    let opener = Regex::new(r"(?i)^\s*(?:on|în|in|la|pe)\s|^\s*\d").expect("valid pattern");
     let mut start = at;
     for back in 1..=ATTRIBUTION_WRAP_LINES {
-        let Some(prev) = at.checked_sub(back) else { break };
+        let Some(prev) = at.checked_sub(back) else {
+            break;
+        };
         if lines[prev].trim().is_empty() {
             break;
         }
-        if opener.is_match(lines[prev]) && !opener.is_match(lines[at]) {
+        if ATTRIBUTION_OPENER.is_match(lines[prev]) && !ATTRIBUTION_OPENER.is_match(lines[at]) {
             start = prev;
         }
     }
@@ -86,7 +95,11 @@ const HTML_QUOTE_STARTS: &[&str] = &[
 /// HTML without `<blockquote>` elements and without what follows a client's quote marker.
 pub fn strip_html(html: &str) -> String {
     let lower = html.to_ascii_lowercase();
-    let cut = HTML_QUOTE_STARTS.iter().filter_map(|m| lower.find(m)).min().unwrap_or(html.len());
+    let cut = HTML_QUOTE_STARTS
+        .iter()
+        .filter_map(|m| lower.find(m))
+        .min()
+        .unwrap_or(html.len());
     let (html, lower) = (&html[..cut], &lower[..cut]);
     let mut out = String::with_capacity(html.len());
     let mut pos = 0;
@@ -135,8 +148,14 @@ mod tests {
 
     #[test]
     fn romanian_and_russian_attributions() {
-        assert_eq!(strip_plain("Salut\nÎn lun., 23 nov. 2026, Ion a scris:\nseria 12 34\n"), "Salut\n");
-        assert_eq!(strip_plain("Привет\n23.11.2026 10:00, Иван пишет:\nномер\n"), "Привет\n");
+        assert_eq!(
+            strip_plain("Salut\nÎn lun., 23 nov. 2026, Ion a scris:\nseria 12 34\n"),
+            "Salut\n"
+        );
+        assert_eq!(
+            strip_plain("Привет\n23.11.2026 10:00, Иван пишет:\nномер\n"),
+            "Привет\n"
+        );
         assert_eq!(strip_plain("Да\nИван Петров писал(а):\nномер\n"), "Да\n");
     }
 
