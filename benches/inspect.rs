@@ -1,1 +1,80 @@
-fn main() {}
+//! `inspect` throughput on a realistic mix: a 50 KB message with a `.cer`, a 5 MB message
+//! with unrelated attachments, and a serial-only text mail.
+//!
+//! Run: `cargo bench --bench inspect`. Criterion prints MiB/s and messages/s per case
+//! (one core: the pipeline is single-threaded per message).
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use mnotify_intake::analysis::{analyse, Context};
+use mnotify_intake::certificate::{Certificate, TrustAnchors};
+use mnotify_intake::registry::{KnownCertificate, Registry};
+use mnotify_intake::testkit::mail::Mail;
+use mnotify_intake::testkit::pki::{LeafSpec, Pki};
+use time::macros::datetime;
+
+/// Deterministic filler that does not compress or look like anything.
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let now = datetime!(2026-11-24 12:00 UTC);
+    let pki = Pki::new(now);
+    let leaf = pki.leaf(&LeafSpec::valid_at(now, "SI Bench", &[0x12, 0x34, 0x56, 0x78, 0x9A]));
+    let known = pki.leaf(&LeafSpec::valid_at(now, "SI Known", &[0x0A, 0x1B, 0x2C, 0x3D, 0x4E, 0x5F]));
+    let anchors = TrustAnchors::new(vec![
+        Certificate::from_der(&pki.root.der()).expect("root"),
+        Certificate::from_der(&pki.issuing.der()).expect("issuing"),
+    ]);
+    let registry = Registry::from_entries([KnownCertificate::from_certificate(
+        &Certificate::from_der(&known).expect("known"),
+        "MPass",
+        Some("Agenția"),
+    )]);
+    let own = vec!["servicii@egov.md".to_string()];
+    let ctx = Context { anchors: &anchors, registry: &registry, own_addresses: &own };
+
+    let text = "Bună ziua,\n\nVă transmitem certificatul de sistem pentru conectarea la MNotify.\n\
+                Cu stimă,\nIon Popescu\nAgenția Servicii Publice\n";
+    let with_cer = Mail::new("ion@asp.gov.md", "Certificat MNotify")
+        .text(text)
+        .attach("scrisoare.pdf", "application/pdf", &noise(45_000, 1))
+        .attach("sistem.cer", "application/octet-stream", &leaf)
+        .build();
+    let big = Mail::new("ion@asp.gov.md", "Documente")
+        .text(text)
+        .attach("raport.pdf", "application/pdf", &noise(2_000_000, 2))
+        .attach("foto.jpg", "image/jpeg", &noise(1_700_000, 3))
+        .build();
+    let serial_only = Mail::new("ion@asp.gov.md", "Re: MNotify")
+        .text("Bună ziua,\nNumărul de serie al certificatului: 0a 1b 2c 3d 4e 5f\nMulțumim")
+        .build();
+
+    let mut group = c.benchmark_group("inspect");
+    for (name, raw) in [("50KB_with_cer", &with_cer), ("5MB_unrelated", &big), ("serial_only", &serial_only)] {
+        group.throughput(Throughput::Bytes(raw.len() as u64));
+        group.bench_with_input(BenchmarkId::new("bytes", name), raw, |b, raw| {
+            b.iter(|| analyse(raw, &ctx, now))
+        });
+        group.throughput(Throughput::Elements(1));
+        group.bench_with_input(BenchmarkId::new("messages", name), raw, |b, raw| {
+            b.iter(|| analyse(raw, &ctx, now))
+        });
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(3));
+    targets = bench
+}
+criterion_main!(benches);
