@@ -28,8 +28,16 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
 fn bench(c: &mut Criterion) {
     let now = datetime!(2026-11-24 12:00 UTC);
     let pki = Pki::new(now);
-    let leaf = pki.leaf(&LeafSpec::valid_at(now, "SI Bench", &[0x12, 0x34, 0x56, 0x78, 0x9A]));
-    let known = pki.leaf(&LeafSpec::valid_at(now, "SI Known", &[0x0A, 0x1B, 0x2C, 0x3D, 0x4E, 0x5F]));
+    let leaf = pki.leaf(&LeafSpec::valid_at(
+        now,
+        "SI Bench",
+        &[0x12, 0x34, 0x56, 0x78, 0x9A],
+    ));
+    let known = pki.leaf(&LeafSpec::valid_at(
+        now,
+        "SI Known",
+        &[0x0A, 0x1B, 0x2C, 0x3D, 0x4E, 0x5F],
+    ));
     let anchors = TrustAnchors::new(vec![
         Certificate::from_der(&pki.root.der()).expect("root"),
         Certificate::from_der(&pki.issuing.der()).expect("issuing"),
@@ -40,7 +48,11 @@ fn bench(c: &mut Criterion) {
         Some("Agenția"),
     )]);
     let own = vec!["servicii@egov.md".to_string()];
-    let ctx = Context { anchors: &anchors, registry: &registry, own_addresses: &own };
+    let ctx = Context {
+        anchors: &anchors,
+        registry: &registry,
+        own_addresses: &own,
+    };
 
     let text = "Bună ziua,\n\nVă transmitem certificatul de sistem pentru conectarea la MNotify.\n\
                 Cu stimă,\nIon Popescu\nAgenția Servicii Publice\n";
@@ -59,7 +71,11 @@ fn bench(c: &mut Criterion) {
         .build();
 
     let mut group = c.benchmark_group("inspect");
-    for (name, raw) in [("50KB_with_cer", &with_cer), ("5MB_unrelated", &big), ("serial_only", &serial_only)] {
+    for (name, raw) in [
+        ("50KB_with_cer", &with_cer),
+        ("5MB_unrelated", &big),
+        ("serial_only", &serial_only),
+    ] {
         group.throughput(Throughput::Bytes(raw.len() as u64));
         group.bench_with_input(BenchmarkId::new("bytes", name), raw, |b, raw| {
             b.iter(|| analyse(raw, &ctx, now))

@@ -47,7 +47,11 @@ fn main() {
     ]);
     let registry = Registry::default();
     let own = vec!["servicii@egov.md".to_string()];
-    let ctx = Context { anchors: &anchors, registry: &registry, own_addresses: &own };
+    let ctx = Context {
+        anchors: &anchors,
+        registry: &registry,
+        own_addresses: &own,
+    };
 
     let mut filler = vec![0u8; 18_500_000];
     let mut x = 0x9E37_79B9_7F4A_7C15u64;
@@ -69,11 +73,21 @@ fn main() {
     PEAK.store(baseline, Ordering::Relaxed);
     let analysis = analyse(&raw, &ctx, now);
     let peak = PEAK.load(Ordering::Relaxed);
-    assert_eq!(analysis.certificates.len(), 1, "the certificate must be found");
+    assert_eq!(
+        analysis.certificates.len(),
+        1,
+        "the certificate must be found"
+    );
 
     let mb = |b: usize| b as f64 / 1_048_576.0;
     println!("message size:              {:8.1} MiB", mb(size));
-    println!("heap before analysis:      {:8.1} MiB (the message itself and the test PKI)", mb(baseline));
+    println!(
+        "heap before analysis:      {:8.1} MiB (the message itself and the test PKI)",
+        mb(baseline)
+    );
     println!("peak heap during analysis: {:8.1} MiB", mb(peak));
-    println!("peak / message size:       {:8.2}x (target < 4x)", peak as f64 / size as f64);
+    println!(
+        "peak / message size:       {:8.2}x (target < 4x)",
+        peak as f64 / size as f64
+    );
 }

@@ -26,9 +26,8 @@ static OUTLOOK_SENT: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// How a wrapped attribution's first line starts ("On …", "În …", a date).
-static ATTRIBUTION_OPENER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*(?:on|în|in|la|pe)\s|^\s*\d").expect("valid pattern")
-});
+static ATTRIBUTION_OPENER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)^\s*(?:on|în|in|la|pe)\s|^\s*\d").expect("valid pattern"));
 
 /// Lines that follow an attribution's first line when a client wraps it ("On Tue, …
 /// <a@b>" / "wrote:").
