@@ -7,7 +7,11 @@
 
 use std::path::{Path, PathBuf};
 
+use std::time::Duration;
+
 use serde::Deserialize;
+
+use crate::secret::SecretSource;
 
 /// The mailbox address used when the config names none.
 pub const DEFAULT_MAILBOX_ADDRESS: &str = "servicii@egov.md";
@@ -19,6 +23,98 @@ struct RawConfig {
     trust: RawTrust,
     #[serde(default)]
     mailbox: RawMailbox,
+    imap: Option<RawImap>,
+    smtp: Option<RawSmtp>,
+    #[serde(default)]
+    reply: RawReply,
+}
+
+/// How a connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// TLS from the first byte (IMAPS 993, SMTPS 465).
+    Implicit,
+    /// Plain connection upgraded with STARTTLS (IMAP 143, submission 587).
+    Starttls,
+    /// No TLS at all: only for an SMTP relay on the same host.
+    None,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawImap {
+    /// Server name or address.
+    host: String,
+    /// Default 993 for implicit TLS, 143 for STARTTLS.
+    port: Option<u16>,
+    /// `implicit` (default) or `starttls`.
+    tls: Option<TlsMode>,
+    /// Extra CA certificate (PEM) for a server with a private certificate.
+    ca_file: Option<PathBuf>,
+    user: String,
+    /// `{ env = "VAR" }`, `{ file = "path" }` or `{ command = "…" }`.
+    password: Option<SecretSource>,
+    /// XOAUTH2 bearer token, same forms as `password` (Microsoft 365 accepts only this).
+    oauth2_token: Option<SecretSource>,
+    /// Folder watched for applicants' mail. Default `INBOX`.
+    inbox: Option<String>,
+    /// Where handled mail goes. Default `Processed`.
+    processed_folder: Option<String>,
+    /// Where mail for people goes (not about MNotify, oversized); `""` leaves it in the
+    /// inbox untouched. Default `Needs-Human`.
+    needs_human_folder: Option<String>,
+    /// Where a copy of each reply sent is appended; `""` for none. Default `Sent`.
+    sent_folder: Option<String>,
+    /// Where replies go in `draft` mode. Default `Drafts`.
+    drafts_folder: Option<String>,
+    /// Use IDLE when the server offers it. Default true.
+    idle: Option<bool>,
+    /// Seconds between full scans of the inbox (the safety net under IDLE, or the
+    /// polling interval without it). Default 60.
+    poll_seconds: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSmtp {
+    host: String,
+    /// Default 587 for STARTTLS, 465 for implicit TLS, 25 without TLS.
+    port: Option<u16>,
+    /// `starttls` (default), `implicit` or `none`.
+    tls: Option<TlsMode>,
+    ca_file: Option<PathBuf>,
+    /// Login; without it mail is sent unauthenticated (a local relay).
+    user: Option<String>,
+    password: Option<SecretSource>,
+    oauth2_token: Option<SecretSource>,
+}
+
+/// What happens to replies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ReplyMode {
+    /// Replies are sent over SMTP.
+    #[default]
+    Send,
+    /// Replies are appended to the Drafts folder for staff to review and send.
+    Draft,
+    /// No replies; decisions are only recorded.
+    Off,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawReply {
+    /// `send` (default), `draft` (the safe start on a live mailbox) or `off`.
+    mode: Option<ReplyMode>,
+    /// Display name on replies. Default "Agenția de Guvernare Electronică".
+    from_name: Option<String>,
+    /// Automatic replies to one address per day, at most. Default 5.
+    max_per_recipient_per_day: Option<u32>,
+    /// Messages larger than this (bytes) are not read; the sender is told the limit.
+    /// Default 25 MB.
+    max_message_bytes: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,7 +152,60 @@ pub struct Config {
     pub mailbox_address: String,
     /// The mailbox address and its aliases, lower case.
     pub own_addresses: Vec<String>,
+    pub imap: Option<ImapConfig>,
+    pub smtp: Option<SmtpConfig>,
+    pub reply: ReplyConfig,
 }
+
+/// How to log in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    Password(SecretSource),
+    OAuth2(SecretSource),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImapConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    pub ca_file: Option<PathBuf>,
+    pub user: String,
+    pub auth: Auth,
+    pub inbox: String,
+    pub processed_folder: String,
+    /// `None`: leave such mail in the inbox.
+    pub needs_human_folder: Option<String>,
+    pub sent_folder: Option<String>,
+    pub drafts_folder: String,
+    pub idle: bool,
+    pub poll_interval: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    pub ca_file: Option<PathBuf>,
+    /// Login and how; `None` for an unauthenticated relay.
+    pub login: Option<(String, Auth)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyConfig {
+    pub mode: ReplyMode,
+    pub from_name: String,
+    pub max_per_recipient_per_day: u32,
+    pub max_message_bytes: u64,
+}
+
+/// Default cap on automatic replies to one address per day.
+pub const DEFAULT_REPLIES_PER_DAY: u32 = 5;
+/// Default size limit of a message: 25 MB, what most mail servers accept.
+pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = 25 * 1024 * 1024;
+/// Default seconds between full inbox scans.
+pub const DEFAULT_POLL_SECONDS: u64 = 60;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -134,13 +283,104 @@ impl Config {
             .chain(&raw.mailbox.aliases)
             .map(|a| a.trim().to_ascii_lowercase())
             .collect();
+        let invalid = |what: String| ConfigError::Invalid { config: path.into(), what };
+        let check_file = |key: &'static str, p: &Option<PathBuf>| -> Result<Option<PathBuf>, ConfigError> {
+            match p {
+                None => Ok(None),
+                Some(p) => {
+                    let p = resolve(p);
+                    if p.is_file() {
+                        Ok(Some(p))
+                    } else {
+                        Err(ConfigError::MissingFile { config: path.into(), key, path: p })
+                    }
+                }
+            }
+        };
+        let imap = match raw.imap {
+            None => None,
+            Some(i) => {
+                let tls = i.tls.unwrap_or(TlsMode::Implicit);
+                if tls == TlsMode::None {
+                    return Err(invalid("[imap] tls = \"none\" is not supported: the mailbox password would travel in clear; use implicit or starttls".into()));
+                }
+                let auth = auth_of("imap", i.password, i.oauth2_token).map_err(invalid)?
+                    .ok_or_else(|| invalid("[imap] needs password = { env = \"VAR\" } (or file/command) or oauth2_token".into()))?;
+                let folder = |v: Option<String>, default: &str| v.unwrap_or_else(|| default.to_string());
+                let optional = |v: Option<String>, default: &str| {
+                    let v = folder(v, default);
+                    (!v.is_empty()).then_some(v)
+                };
+                Some(ImapConfig {
+                    port: i.port.unwrap_or(if tls == TlsMode::Implicit { 993 } else { 143 }),
+                    tls,
+                    ca_file: check_file("imap] ca_file", &i.ca_file)?,
+                    host: i.host,
+                    user: i.user,
+                    auth,
+                    inbox: folder(i.inbox, "INBOX"),
+                    processed_folder: folder(i.processed_folder, "Processed"),
+                    needs_human_folder: optional(i.needs_human_folder, "Needs-Human"),
+                    sent_folder: optional(i.sent_folder, "Sent"),
+                    drafts_folder: folder(i.drafts_folder, "Drafts"),
+                    idle: i.idle.unwrap_or(true),
+                    poll_interval: Duration::from_secs(i.poll_seconds.unwrap_or(DEFAULT_POLL_SECONDS).max(1)),
+                })
+            }
+        };
+        let smtp = match raw.smtp {
+            None => None,
+            Some(s) => {
+                let tls = s.tls.unwrap_or(TlsMode::Starttls);
+                let auth = auth_of("smtp", s.password, s.oauth2_token).map_err(invalid)?;
+                let login = match (s.user, auth) {
+                    (Some(user), Some(auth)) => Some((user, auth)),
+                    (None, None) => None,
+                    (Some(_), None) => return Err(invalid("[smtp] user is set but no password or oauth2_token".into())),
+                    (None, Some(_)) => return Err(invalid("[smtp] has a password but no user".into())),
+                };
+                Some(SmtpConfig {
+                    port: s.port.unwrap_or(match tls {
+                        TlsMode::Implicit => 465,
+                        TlsMode::Starttls => 587,
+                        TlsMode::None => 25,
+                    }),
+                    tls,
+                    ca_file: check_file("smtp] ca_file", &s.ca_file)?,
+                    host: s.host,
+                    login,
+                })
+            }
+        };
+        let reply = ReplyConfig {
+            mode: raw.reply.mode.unwrap_or_default(),
+            from_name: raw.reply.from_name.unwrap_or_else(|| "Agenția de Guvernare Electronică".to_string()),
+            max_per_recipient_per_day: raw.reply.max_per_recipient_per_day.unwrap_or(DEFAULT_REPLIES_PER_DAY),
+            max_message_bytes: raw.reply.max_message_bytes.unwrap_or(DEFAULT_MAX_MESSAGE_BYTES),
+        };
         Ok(Config {
             source: path.into(),
             store_path: resolve(&raw.store.path),
             anchors,
             mailbox_address,
             own_addresses,
+            imap,
+            smtp,
+            reply,
         })
+    }
+}
+
+fn auth_of(
+    section: &str,
+    password: Option<SecretSource>,
+    token: Option<SecretSource>,
+) -> Result<Option<Auth>, String> {
+    match (password, token) {
+        (Some(_), Some(_)) => Err(format!("[{section}] has both password and oauth2_token; keep one")),
+        (Some(p), None) => Ok(Some(Auth::Password(p))),
+        (None, Some(t)) => Ok(Some(Auth::OAuth2(t))),
+        (None, None) => Ok(None),
     }
 }
 

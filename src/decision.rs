@@ -1,13 +1,13 @@
 //! The decision vocabulary and the rules that pick exactly one decision per message.
 //! The names are a contract (DESIGN.md): tests and other tools depend on them.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::analysis::{CheckedCertificate, CheckedNumber, Role};
 use crate::intake::Finding;
 use crate::problem::Problem;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     /// At least one valid, trusted, end-entity certificate not yet known.

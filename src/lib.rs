@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 pub mod analysis;
+pub mod case;
 pub mod certificate;
 pub mod config;
 pub mod decision;
@@ -28,7 +29,9 @@ pub mod import;
 pub mod intake;
 pub mod problem;
 pub mod registry;
+pub mod reply;
 pub mod report;
+pub mod secret;
 pub mod serials;
 pub mod store;
 

@@ -1,0 +1,389 @@
+//! Replies to applicants: rendered from editable templates (`config/templates/{ro,ru,en}`),
+//! built as complete RFC 5322 messages apart from any sending, so the same bytes go to
+//! SMTP, to the Sent folder and to Drafts. Every reply is threaded to the applicant's
+//! mail, carries the case token, and is marked automatic (RFC 3834) so that no other
+//! robot answers it.
+
+use std::path::Path;
+
+use base64::Engine;
+use serde::Serialize;
+use sha2::Digest;
+use time::format_description::well_known::Rfc2822;
+use time::OffsetDateTime;
+
+use crate::analysis::{Analysis, Role};
+use crate::case::{Case, Step};
+use crate::intake::automatic::OWN_MARKER_HEADER;
+use crate::intake::Language;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplyError {
+    #[error("reply template {name} is broken: {source}; fix the template file")]
+    Template {
+        name: String,
+        #[source]
+        source: minijinja::Error,
+    },
+    #[error("cannot read reply templates in {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Templates built into the binary; a templates directory in the config overrides them.
+const EMBEDDED: [(&str, &str); 3] = [
+    ("ro/reply.txt", include_str!("../config/templates/ro/reply.txt")),
+    ("ru/reply.txt", include_str!("../config/templates/ru/reply.txt")),
+    ("en/reply.txt", include_str!("../config/templates/en/reply.txt")),
+];
+
+pub struct Templates {
+    env: minijinja::Environment<'static>,
+}
+
+impl Templates {
+    pub fn embedded() -> Templates {
+        let mut env = minijinja::Environment::new();
+        for (name, text) in EMBEDDED {
+            // The embedded templates are tested to compile; failing here is a build bug.
+            env.add_template(name, text).expect("embedded templates compile");
+        }
+        Templates { env }
+    }
+
+    /// Templates from `dir/{ro,ru,en}/reply.txt`, so staff can edit wording without a
+    /// rebuild.
+    pub fn from_dir(dir: &Path) -> Result<Templates, ReplyError> {
+        let mut env = minijinja::Environment::new();
+        for (name, _) in EMBEDDED {
+            let path = dir.join(name);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|source| ReplyError::Read { path: path.display().to_string(), source })?;
+            env.add_template_owned(name.to_string(), text)
+                .map_err(|source| ReplyError::Template { name: name.to_string(), source })?;
+        }
+        Ok(Templates { env })
+    }
+
+    pub fn render(&self, language: Language, ctx: &ReplyContext) -> Result<String, ReplyError> {
+        let name = format!("{}/reply.txt", language.code());
+        let template = self
+            .env
+            .get_template(&name)
+            .map_err(|source| ReplyError::Template { name: name.clone(), source })?;
+        template.render(ctx).map_err(|source| ReplyError::Template { name, source })
+    }
+}
+
+/// What a reply template sees.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplyContext {
+    /// A decision code, or `oversized`.
+    pub decision: String,
+    pub problems: Vec<String>,
+    /// Services a reused certificate is registered for.
+    pub services: Vec<String>,
+    pub certificates: Vec<CertificateView>,
+    pub numbers: Vec<NumberView>,
+    pub token: String,
+    pub checklist: Vec<ChecklistItem>,
+    pub next_step: Option<String>,
+    pub limit_mb: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CertificateView {
+    pub subject: String,
+    pub serial: String,
+    pub sha1: String,
+    pub not_after: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NumberView {
+    pub as_written: String,
+    pub value: String,
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChecklistItem {
+    pub step: String,
+    pub done: bool,
+    /// `applicant` or `age`.
+    pub waiting_on: &'static str,
+}
+
+/// Steps AGE performs; the others wait on the applicant.
+pub fn waiting_on(step: Step) -> &'static str {
+    match step {
+        Step::TestAccess | Step::Production | Step::Completed => "age",
+        _ => "applicant",
+    }
+}
+
+impl ReplyContext {
+    /// The context for an analysed message in its case.
+    pub fn for_analysis(a: &Analysis, case: &Case) -> ReplyContext {
+        let mut ctx = ReplyContext::for_case(a.decision.code(), case);
+        ctx.problems = a.problems.iter().map(|p| p.code().to_string()).collect();
+        ctx.certificates = a
+            .certificates
+            .iter()
+            .filter(|c| c.role != Role::Chain)
+            .map(|c| CertificateView {
+                subject: c.certificate.subject.clone(),
+                serial: c.certificate.serial.clone(),
+                sha1: c.certificate.sha1.clone(),
+                not_after: c.certificate.not_after.date().to_string(),
+            })
+            .collect();
+        ctx.numbers = a
+            .numbers
+            .iter()
+            .filter(|n| !n.refers_to_attached)
+            .map(|n| NumberView {
+                as_written: n.number.as_written.clone(),
+                value: n.value.clone(),
+                kind: serde_json::to_value(n.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+            })
+            .collect();
+        let mut services: Vec<String> = a
+            .certificates
+            .iter()
+            .filter_map(|c| c.known.as_ref())
+            .chain(a.numbers.iter().filter(|n| n.matches.len() == 1).flat_map(|n| &n.matches))
+            .flat_map(|k| k.services.iter().cloned())
+            .collect();
+        services.sort();
+        services.dedup();
+        ctx.services = services;
+        ctx
+    }
+
+    /// A context with only the case filled in.
+    pub fn for_case(decision: &str, case: &Case) -> ReplyContext {
+        ReplyContext {
+            decision: decision.to_string(),
+            problems: Vec::new(),
+            services: Vec::new(),
+            certificates: Vec::new(),
+            numbers: Vec::new(),
+            token: case.token.clone(),
+            checklist: Step::ALL
+                .iter()
+                .map(|s| ChecklistItem {
+                    step: s.code().to_string(),
+                    done: case.done.contains_key(s),
+                    waiting_on: waiting_on(*s),
+                })
+                .collect(),
+            next_step: case.next_step().map(|s| s.code().to_string()),
+            limit_mb: 0,
+        }
+    }
+}
+
+/// The message being answered, as far as threading needs it.
+#[derive(Debug, Clone, Default)]
+pub struct Original {
+    pub message_id: Option<String>,
+    pub references: Vec<String>,
+    pub subject: Option<String>,
+}
+
+/// A complete outgoing message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub message_id: String,
+    pub from: String,
+    pub to: String,
+    pub subject: String,
+    pub raw: Vec<u8>,
+}
+
+/// Who we are on replies.
+#[derive(Debug, Clone)]
+pub struct Sender<'a> {
+    pub name: &'a str,
+    pub address: &'a str,
+}
+
+/// Builds the reply. `seed` makes the Message-ID stable, so a reply built twice for the
+/// same mail is recognisably the same reply.
+pub fn compose(
+    original: &Original,
+    from: &Sender<'_>,
+    to: &str,
+    token: &str,
+    body: &str,
+    seed: &str,
+    now: OffsetDateTime,
+) -> Outgoing {
+    let domain = from.address.rsplit_once('@').map_or("localhost", |(_, d)| d);
+    let digest = hex::encode(&sha2::Sha256::digest(seed.as_bytes())[..12]);
+    let message_id = format!("<mnotify.{token}.{digest}@{domain}>");
+    let subject = reply_subject(original.subject.as_deref().unwrap_or(""), token);
+    let mut references = original.references.clone();
+    if let Some(id) = &original.message_id {
+        if !references.contains(id) {
+            references.push(id.clone());
+        }
+    }
+    let boundary = format!("=_mnotify_{digest}");
+    let mut h = String::new();
+    h += &format!("From: {} <{}>\r\n", encode_word(from.name), from.address);
+    h += &format!("To: <{to}>\r\n");
+    h += &format!("Subject: {}\r\n", encode_word(&subject));
+    h += &format!("Date: {}\r\n", now.format(&Rfc2822).unwrap_or_default());
+    h += &format!("Message-ID: {message_id}\r\n");
+    if let Some(id) = &original.message_id {
+        h += &format!("In-Reply-To: {}\r\n", angle(id));
+    }
+    if !references.is_empty() {
+        let refs: Vec<String> = references.iter().map(|r| angle(r)).collect();
+        h += &format!("References: {}\r\n", refs.join("\r\n "));
+    }
+    h += "Auto-Submitted: auto-replied\r\nX-Auto-Response-Suppress: All\r\n";
+    h += &format!("{OWN_MARKER_HEADER}: reply; case={token}\r\n");
+    h += "MIME-Version: 1.0\r\n";
+    h += &format!("Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n");
+    h += &format!("--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+    h += &wrapped_base64(body.as_bytes());
+    h += &format!("--{boundary}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+    h += &wrapped_base64(text_to_html(body).as_bytes());
+    h += &format!("--{boundary}--\r\n");
+    Outgoing { message_id, from: from.address.to_string(), to: to.to_string(), subject, raw: h.into_bytes() }
+}
+
+fn angle(id: &str) -> String {
+    if id.starts_with('<') {
+        id.to_string()
+    } else {
+        format!("<{id}>")
+    }
+}
+
+/// `Re: <subject> [MNotify #TOKEN]`, without piling up `Re:` or tokens.
+pub fn reply_subject(original: &str, token: &str) -> String {
+    let mut subject = original.trim().to_string();
+    loop {
+        let lower = subject.to_lowercase();
+        let stripped = ["re:", "fw:", "fwd:", "ответ:", "răspuns:", "aw:"]
+            .iter()
+            .find(|p| lower.starts_with(*p))
+            .map(|p| subject[p.len()..].trim_start().to_string());
+        match stripped {
+            Some(s) => subject = s,
+            None => break,
+        }
+    }
+    let tag = format!("[MNotify #{token}]");
+    if subject.contains(&tag) {
+        format!("Re: {subject}")
+    } else if subject.is_empty() {
+        format!("Re: {tag}")
+    } else {
+        format!("Re: {subject} {tag}")
+    }
+}
+
+fn encode_word(text: &str) -> String {
+    if text.is_ascii() {
+        return text.to_string();
+    }
+    format!("=?utf-8?B?{}?=", base64::engine::general_purpose::STANDARD.encode(text))
+}
+
+fn wrapped_base64(data: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(data);
+    let mut out = String::with_capacity(b64.len() + b64.len() / 38 + 2);
+    for chunk in b64.as_bytes().chunks(76) {
+        out.push_str(std::str::from_utf8(chunk).unwrap_or(""));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// The plain text as simple HTML: paragraphs kept, links clickable, nothing injected.
+pub fn text_to_html(text: &str) -> String {
+    let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let mut html = String::from(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head>\
+         <body style=\"font-family:Segoe UI,Arial,sans-serif;font-size:14px;line-height:1.5;color:#1f2933\">",
+    );
+    for para in text.split("\n\n") {
+        let lines: Vec<String> = para
+            .lines()
+            .map(|l| {
+                let escaped = escape(l);
+                match escaped.find("https://") {
+                    Some(i) => {
+                        let end = escaped[i..].find(' ').map_or(escaped.len(), |e| i + e);
+                        let url = &escaped[i..end];
+                        format!("{}<a href=\"{url}\">{url}</a>{}", &escaped[..i], &escaped[end..])
+                    }
+                    None => escaped,
+                }
+            })
+            .collect();
+        html += &format!("<p>{}</p>", lines.join("<br>"));
+    }
+    html += "</body></html>";
+    html
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn subjects_keep_one_re_and_one_token() {
+        assert_eq!(reply_subject("Certificat", "ABC123"), "Re: Certificat [MNotify #ABC123]");
+        assert_eq!(reply_subject("RE: Re: Certificat [MNotify #ABC123]", "ABC123"), "Re: Certificat [MNotify #ABC123]");
+        assert_eq!(reply_subject("", "ABC123"), "Re: [MNotify #ABC123]");
+    }
+
+    #[test]
+    fn every_language_renders_every_decision() {
+        let templates = Templates::embedded();
+        let case = Case::open("ABC123".into(), "a@b.md", Language::Ro, datetime!(2026-11-24 12:00 UTC));
+        for lang in [Language::Ro, Language::Ru, Language::En] {
+            for d in crate::decision::Decision::ALL.iter().map(|d| d.code()).chain(["oversized"]) {
+                let mut ctx = ReplyContext::for_case(d, &case);
+                ctx.problems = vec!["private_key_sent".into(), "expired".into()];
+                let text = templates.render(lang, &ctx).expect("renders");
+                assert!(text.contains("#ABC123"), "{lang:?} {d}");
+                assert!(text.contains("+373 (22) 820 026"));
+            }
+        }
+    }
+
+    #[test]
+    fn reply_is_threaded_and_marked_automatic() {
+        let original = Original {
+            message_id: Some("<orig@x.md>".into()),
+            references: vec!["<older@x.md>".into()],
+            subject: Some("Certificat".into()),
+        };
+        let sender = Sender { name: "Agenția de Guvernare Electronică", address: "servicii@egov.md" };
+        let out = compose(&original, &sender, "ion@x.md", "ABC123", "Bună ziua", "seed", datetime!(2026-11-24 12:00 UTC));
+        let text = String::from_utf8(out.raw.clone()).expect("ascii");
+        assert!(text.contains("In-Reply-To: <orig@x.md>"));
+        assert!(text.contains("References: <older@x.md>\r\n <orig@x.md>"));
+        assert!(text.contains("Auto-Submitted: auto-replied"));
+        assert!(text.contains("X-Auto-Response-Suppress: All"));
+        let again = compose(&original, &sender, "ion@x.md", "ABC123", "Bună ziua", "seed", datetime!(2026-11-24 12:00 UTC));
+        assert_eq!(out.message_id, again.message_id);
+        let parsed = mail_parser::MessageParser::default().parse(&out.raw).expect("parses");
+        assert_eq!(parsed.subject(), Some("Re: Certificat [MNotify #ABC123]"));
+        assert_eq!(parsed.body_text(0).as_deref().map(str::trim), Some("Bună ziua"));
+    }
+}

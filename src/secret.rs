@@ -1,0 +1,104 @@
+//! Passwords and OAuth2 tokens: named in the config (an environment variable, a file or a
+//! command), never written in it, never logged. [`Secret`] prints as `***`.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// A secret value; `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Where a secret comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum SecretSource {
+    /// An environment variable's name.
+    Env(String),
+    /// A file whose content (trailing newline removed) is the secret.
+    File(PathBuf),
+    /// A shell command whose standard output is the secret (for OAuth2 token helpers).
+    Command(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("environment variable {0} is not set; export it before starting (it holds the {1})")]
+    MissingEnv(String, &'static str),
+    #[error("cannot read {1} file {0}: {2}; check the path and its permissions")]
+    File(PathBuf, &'static str, #[source] std::io::Error),
+    #[error("the {1} command `{0}` failed: {2}; run it by hand to see why")]
+    Command(String, &'static str, String),
+    #[error("the {0} is empty; put the secret in its source")]
+    Empty(&'static str),
+}
+
+impl SecretSource {
+    /// Reads the secret now. `what` names it in errors ("IMAP password").
+    pub fn read(&self, what: &'static str) -> Result<Secret, SecretError> {
+        let value = match self {
+            SecretSource::Env(name) => {
+                std::env::var(name).map_err(|_| SecretError::MissingEnv(name.clone(), what))?
+            }
+            SecretSource::File(path) => std::fs::read_to_string(path)
+                .map_err(|e| SecretError::File(path.clone(), what, e))?,
+            SecretSource::Command(command) => {
+                let out = std::process::Command::new("sh")
+                    .arg("-c")
+                    .arg(command)
+                    .output()
+                    .map_err(|e| SecretError::Command(command.clone(), what, e.to_string()))?;
+                if !out.status.success() {
+                    let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+                    return Err(SecretError::Command(command.clone(), what, stderr));
+                }
+                String::from_utf8_lossy(&out.stdout).into_owned()
+            }
+        };
+        let value = value.trim_end_matches(['\r', '\n']).to_string();
+        if value.is_empty() {
+            return Err(SecretError::Empty(what));
+        }
+        Ok(Secret(value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_value() {
+        assert_eq!(format!("{:?}", Secret::new("hunter2")), "Secret(***)");
+    }
+
+    #[test]
+    fn file_and_command_sources() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("pw");
+        std::fs::write(&path, "s3cret\n").expect("write");
+        assert_eq!(SecretSource::File(path).read("password").expect("read").expose(), "s3cret");
+        let cmd = SecretSource::Command("printf token".into());
+        assert_eq!(cmd.read("token").expect("run").expose(), "token");
+        let failing = SecretSource::Command("exit 3".into()).read("token").unwrap_err();
+        assert!(failing.to_string().contains("exit 3"));
+        let missing = SecretSource::Env("MNOTIFY_TEST_SURELY_UNSET".into()).read("password");
+        assert!(missing.unwrap_err().to_string().contains("MNOTIFY_TEST_SURELY_UNSET"));
+    }
+}
