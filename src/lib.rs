@@ -27,12 +27,14 @@ pub mod config;
 pub mod decision;
 pub mod import;
 pub mod intake;
+pub mod mailbox;
 pub mod problem;
 pub mod registry;
 pub mod reply;
 pub mod report;
 pub mod secret;
 pub mod serials;
+pub mod smtp;
 pub mod store;
 
 #[cfg(feature = "testkit")]

@@ -4,6 +4,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+use time::OffsetDateTime;
+
+use crate::case::Case;
 use crate::registry::{KnownCertificate, Registry};
 
 /// Bumped when the layout of a tree changes; a store written by a newer version is
@@ -12,6 +17,16 @@ pub const SCHEMA_VERSION: u64 = 1;
 
 const META_TREE: &str = "meta";
 const REGISTRY_TREE: &str = "registry";
+/// Messages handled: `uid/{uidvalidity}/{uid}` and `id/{identity}` → [`SeenRecord`].
+const SEEN_TREE: &str = "seen";
+/// Cases by token → [`Case`].
+const CASES_TREE: &str = "cases";
+/// `sender/{address}` and `thread/{message-id}` → case token.
+const CASE_INDEX_TREE: &str = "case_index";
+/// Outgoing mail by Message-ID → [`OutboxEntry`].
+const OUTBOX_TREE: &str = "outbox";
+/// Automatic replies per `{address}/{yyyy-mm-dd}` → count (u32 big-endian).
+const RATES_TREE: &str = "rates";
 const SCHEMA_KEY: &str = "schema_version";
 
 #[derive(Debug, thiserror::Error)]
@@ -50,10 +65,94 @@ pub enum StoreError {
     },
 }
 
+/// What was decided about one message; written once, in the same transaction as its
+/// case update and its reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeenRecord {
+    /// Message-ID, or `sha256:…` of the bytes when there is none.
+    pub identity: String,
+    pub uid_validity: u32,
+    pub uid: u32,
+    /// A decision code, `oversized` or `duplicate`.
+    pub outcome: String,
+    pub case: Option<String>,
+    /// Folder the message is moved to; `None` leaves it in the inbox.
+    pub destination: Option<String>,
+    /// Message-ID of the reply queued, if any.
+    pub reply: Option<String>,
+    /// Why no reply was queued, when one would have been.
+    pub note: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxKind {
+    /// Sent over SMTP (and a copy appended to Sent).
+    Send,
+    /// Appended to Drafts for staff to send.
+    Draft,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxState {
+    Pending,
+    Sent,
+    /// Permanent failure or retries exhausted; reported, never retried.
+    Failed,
+}
+
+/// A message waiting to go out, and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    pub message_id: String,
+    pub kind: OutboxKind,
+    pub from: String,
+    pub to: String,
+    pub case: Option<String>,
+    /// The complete message, base64.
+    pub raw_base64: String,
+    pub attempts: u32,
+    /// Unix seconds of the next attempt.
+    pub next_attempt: i64,
+    pub state: OutboxState,
+    pub last_error: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// Everything one message changes, applied atomically.
+#[derive(Debug, Clone, Copy)]
+pub struct MessageCommit<'a> {
+    pub seen: &'a SeenRecord,
+    pub case: Option<&'a Case>,
+    /// Message-IDs that should lead to the case (the applicant's and our reply's).
+    pub thread_ids: &'a [String],
+    pub outbox: Option<&'a OutboxEntry>,
+    /// `{address}/{date}` whose reply count goes up by one.
+    pub rate_key: Option<&'a str>,
+}
+
 /// An open store.
 pub struct Store {
     db: sled::Db,
     registry: sled::Tree,
+    seen: sled::Tree,
+    cases: sled::Tree,
+    case_index: sled::Tree,
+    outbox: sled::Tree,
+    rates: sled::Tree,
+}
+
+fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
+    // Plain data with string keys: serialisation cannot fail.
+    serde_json::to_vec(value).expect("store records serialise")
+}
+
+fn uid_key(uid_validity: u32, uid: u32) -> String {
+    format!("uid/{uid_validity}/{uid}")
 }
 
 impl Store {
@@ -79,8 +178,180 @@ impl Store {
                 meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
             }
         }
-        let registry = db.open_tree(REGISTRY_TREE)?;
-        Ok(Store { db, registry })
+        Ok(Store {
+            registry: db.open_tree(REGISTRY_TREE)?,
+            seen: db.open_tree(SEEN_TREE)?,
+            cases: db.open_tree(CASES_TREE)?,
+            case_index: db.open_tree(CASE_INDEX_TREE)?,
+            outbox: db.open_tree(OUTBOX_TREE)?,
+            rates: db.open_tree(RATES_TREE)?,
+            db,
+        })
+    }
+
+    /// Makes everything committed so far durable.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    fn get<T: DeserializeOwned>(
+        tree: &sled::Tree,
+        name: &'static str,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
+        match tree.get(key)? {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|source| StoreError::Corrupt { tree: name, key: key.to_string(), source }),
+        }
+    }
+
+    pub fn seen_uid(&self, uid_validity: u32, uid: u32) -> Result<Option<SeenRecord>, StoreError> {
+        Self::get(&self.seen, SEEN_TREE, &uid_key(uid_validity, uid))
+    }
+
+    pub fn seen_identity(&self, identity: &str) -> Result<Option<SeenRecord>, StoreError> {
+        Self::get(&self.seen, SEEN_TREE, &format!("id/{identity}"))
+    }
+
+    /// Records a message under a new UID that was already handled under another (a
+    /// UIDVALIDITY change, or the same mail delivered twice).
+    pub fn mark_uid(&self, record: &SeenRecord) -> Result<(), StoreError> {
+        self.seen.insert(uid_key(record.uid_validity, record.uid), to_json(record))?;
+        Ok(())
+    }
+
+    pub fn case(&self, token: &str) -> Result<Option<Case>, StoreError> {
+        Self::get(&self.cases, CASES_TREE, token)
+    }
+
+    pub fn cases(&self) -> Result<Vec<Case>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.cases.iter() {
+            let (key, value) = item?;
+            out.push(serde_json::from_slice(&value).map_err(|source| StoreError::Corrupt {
+                tree: CASES_TREE,
+                key: String::from_utf8_lossy(&key).into_owned(),
+                source,
+            })?);
+        }
+        Ok(out)
+    }
+
+    fn indexed_case(&self, key: &str) -> Result<Option<Case>, StoreError> {
+        match self.case_index.get(key)? {
+            Some(token) => self.case(&String::from_utf8_lossy(&token)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn case_for_thread(&self, message_id: &str) -> Result<Option<Case>, StoreError> {
+        self.indexed_case(&format!("thread/{message_id}"))
+    }
+
+    pub fn case_for_sender(&self, address: &str) -> Result<Option<Case>, StoreError> {
+        self.indexed_case(&format!("sender/{}", address.to_ascii_lowercase()))
+    }
+
+    pub fn replies_counted(&self, rate_key: &str) -> Result<u32, StoreError> {
+        Ok(self
+            .rates
+            .get(rate_key)?
+            .and_then(|v| v.as_ref().try_into().ok().map(u32::from_be_bytes))
+            .unwrap_or(0))
+    }
+
+    /// Applies one message's changes in a single transaction (not yet flushed).
+    pub fn commit(&self, c: MessageCommit<'_>) -> Result<(), StoreError> {
+        let seen_json = to_json(c.seen);
+        let case_json = c.case.map(to_json);
+        let outbox_json = c.outbox.map(to_json);
+        let result = (&self.seen, &self.cases, &self.case_index, &self.outbox, &self.rates)
+            .transaction(|(seen, cases, index, outbox, rates)| {
+                seen.insert(uid_key(c.seen.uid_validity, c.seen.uid).as_bytes(), seen_json.as_slice())?;
+                seen.insert(format!("id/{}", c.seen.identity).as_bytes(), seen_json.as_slice())?;
+                if let (Some(case), Some(json)) = (c.case, &case_json) {
+                    cases.insert(case.token.as_bytes(), json.as_slice())?;
+                    index.insert(format!("sender/{}", case.applicant).as_bytes(), case.token.as_bytes())?;
+                    for id in c.thread_ids {
+                        index.insert(format!("thread/{id}").as_bytes(), case.token.as_bytes())?;
+                    }
+                }
+                if let (Some(entry), Some(json)) = (c.outbox, &outbox_json) {
+                    outbox.insert(entry.message_id.as_bytes(), json.as_slice())?;
+                }
+                if let Some(key) = c.rate_key {
+                    let count = rates
+                        .get(key)?
+                        .and_then(|v| v.as_ref().try_into().ok().map(u32::from_be_bytes))
+                        .unwrap_or(0);
+                    rates.insert(key.as_bytes(), &(count + 1).to_be_bytes())?;
+                }
+                Ok::<(), ConflictableTransactionError<()>>(())
+            });
+        match result {
+            Ok(()) => Ok(()),
+            Err(TransactionError::Storage(e)) => Err(StoreError::Io { source: e }),
+            Err(TransactionError::Abort(())) => unreachable!("the transaction never aborts"),
+        }
+    }
+
+    /// Saves a case changed outside mail processing (staff commands).
+    pub fn save_case(&self, case: &Case) -> Result<(), StoreError> {
+        self.cases.insert(case.token.as_bytes(), to_json(case))?;
+        self.case_index
+            .insert(format!("sender/{}", case.applicant).as_bytes(), case.token.as_bytes())?;
+        self.flush()
+    }
+
+    /// Queues one message outside mail processing, durably.
+    pub fn queue(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
+        self.outbox.insert(entry.message_id.as_bytes(), to_json(entry))?;
+        self.flush()
+    }
+
+    pub fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.outbox.iter() {
+            let (key, value) = item?;
+            out.push(serde_json::from_slice(&value).map_err(|source| StoreError::Corrupt {
+                tree: OUTBOX_TREE,
+                key: String::from_utf8_lossy(&key).into_owned(),
+                source,
+            })?);
+        }
+        Ok(out)
+    }
+
+    /// Pending entries whose next attempt is due at `now` (unix seconds).
+    pub fn due(&self, now: i64) -> Result<Vec<OutboxEntry>, StoreError> {
+        Ok(self
+            .outbox()?
+            .into_iter()
+            .filter(|e| e.state == OutboxState::Pending && e.next_attempt <= now)
+            .collect())
+    }
+
+    /// Records what happened to an outbox entry, durably: a reply marked sent must stay
+    /// marked after a crash, or it would be sent again.
+    pub fn update_outbox(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
+        self.outbox.insert(entry.message_id.as_bytes(), to_json(entry))?;
+        self.flush()
+    }
+
+    pub fn seen_records(&self) -> Result<Vec<SeenRecord>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.seen.scan_prefix("id/") {
+            let (key, value) = item?;
+            out.push(serde_json::from_slice(&value).map_err(|source| StoreError::Corrupt {
+                tree: SEEN_TREE,
+                key: String::from_utf8_lossy(&key).into_owned(),
+                source,
+            })?);
+        }
+        Ok(out)
     }
 
     /// The whole registry of known certificates.

@@ -50,6 +50,9 @@ pub struct Facts {
     pub subject: Option<String>,
     pub date: Option<OffsetDateTime>,
     pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    /// `Reply-To`, when the sender asked for replies elsewhere.
+    pub reply_to: Option<String>,
     pub automatic: Option<Automatic>,
     pub language: Language,
     /// The message names MNotify (or carries a case token).
@@ -107,11 +110,9 @@ pub fn read(raw: &[u8], own_addresses: &[String]) -> Facts {
         date: msg
             .date()
             .and_then(|d| OffsetDateTime::from_unix_timestamp(d.to_timestamp()).ok()),
-        in_reply_to: msg
-            .in_reply_to()
-            .as_text_list()
-            .map(|l| l.iter().map(|s| s.to_string()).collect())
-            .unwrap_or_default(),
+        in_reply_to: id_list(msg.in_reply_to()),
+        references: id_list(msg.references()),
+        reply_to: msg.reply_to().and_then(|a| a.first()).and_then(|a| a.address()).map(str::to_string),
         automatic: automatic::detect(&msg, own_addresses),
         language: language::detect(&language_text),
         mentions_mnotify: case_token.is_some() || MENTIONS_MNOTIFY.is_match(&language_text),
@@ -121,6 +122,14 @@ pub fn read(raw: &[u8], own_addresses: &[String]) -> Facts {
         quoted,
         subject,
         unparseable: false,
+    }
+}
+
+fn id_list(value: &mail_parser::HeaderValue<'_>) -> Vec<String> {
+    match value {
+        mail_parser::HeaderValue::Text(t) => vec![t.to_string()],
+        mail_parser::HeaderValue::TextList(l) => l.iter().map(|s| s.to_string()).collect(),
+        _ => Vec::new(),
     }
 }
 

@@ -1,0 +1,313 @@
+//! IMAP: connect (implicit TLS or STARTTLS, password or XOAUTH2), select, list UIDs,
+//! fetch, move, append, and IDLE. Thin glue from async-imap's wire types to what the
+//! daemon needs; it decides nothing.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_imap::extensions::idle::IdleResponse;
+use futures_util::TryStreamExt;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio_rustls::rustls;
+use tokio_rustls::TlsConnector;
+
+use crate::config::{Auth, ImapConfig, TlsMode};
+use crate::secret::SecretError;
+
+type ImapStream = tokio_rustls::client::TlsStream<TcpStream>;
+type Session = async_imap::Session<ImapStream>;
+
+/// Connecting and greeting, at most this long.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Messages fetched per FETCH command.
+pub const FETCH_BATCH: usize = 64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailboxError {
+    #[error("cannot connect to IMAP server {host}:{port}: {source}")]
+    Connect {
+        host: String,
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("TLS setup for {host} failed: {reason}; check [imap] host and ca_file")]
+    Tls { host: String, reason: String },
+    #[error("IMAP login as {user} was refused: {reason}; check [imap] user and the password or token")]
+    Login { user: String, reason: String },
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error("IMAP error: {0}")]
+    Protocol(#[from] async_imap::error::Error),
+    #[error("IMAP connection timed out")]
+    Timeout,
+}
+
+impl MailboxError {
+    /// Worth retrying after a pause (network, server restarts); a refused login or a
+    /// missing secret is not, until someone fixes the configuration.
+    pub fn is_transient(&self) -> bool {
+        !matches!(self, MailboxError::Login { .. } | MailboxError::Secret(_) | MailboxError::Tls { .. })
+    }
+}
+
+/// XOAUTH2 (RFC 7628 style) initial response for IMAP.
+struct XOAuth2 {
+    user: String,
+    token: String,
+}
+
+impl async_imap::Authenticator for &XOAuth2 {
+    type Response = String;
+    fn process(&mut self, _challenge: &[u8]) -> Self::Response {
+        format!("user={}\x01auth=Bearer {}\x01\x01", self.user, self.token)
+    }
+}
+
+/// What ended an IDLE wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Woken {
+    NewData,
+    Timeout,
+    Shutdown,
+}
+
+/// A logged-in IMAP session.
+pub struct Mailbox {
+    session: Option<Session>,
+    pub idle_supported: bool,
+    pub move_supported: bool,
+}
+
+pub(crate) fn tls_config(ca_file: Option<&std::path::Path>, host: &str) -> Result<rustls::ClientConfig, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    if let Some(path) = ca_file {
+        let file = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        for cert in rustls_pemfile::certs(&mut BufReader::new(file)) {
+            let cert = cert.map_err(|e| format!("{}: {e}", path.display()))?;
+            roots.add(cert).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("{host}: {e}"))
+        .map(|b| b.with_root_certificates(roots).with_no_client_auth())
+}
+
+async fn tls_wrap(cfg: &ImapConfig, tcp: TcpStream) -> Result<ImapStream, MailboxError> {
+    let tls_err = |reason: String| MailboxError::Tls { host: cfg.host.clone(), reason };
+    let config = tls_config(cfg.ca_file.as_deref(), &cfg.host).map_err(tls_err)?;
+    let name = rustls::pki_types::ServerName::try_from(cfg.host.clone())
+        .map_err(|e| tls_err(e.to_string()))?;
+    TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .map_err(|e| MailboxError::Connect { host: cfg.host.clone(), port: cfg.port, source: e })
+}
+
+impl Mailbox {
+    /// Connects, upgrades to TLS, logs in and reads capabilities.
+    pub async fn connect(cfg: &ImapConfig) -> Result<Mailbox, MailboxError> {
+        tokio::time::timeout(CONNECT_TIMEOUT, Self::connect_inner(cfg))
+            .await
+            .map_err(|_| MailboxError::Timeout)?
+    }
+
+    async fn connect_inner(cfg: &ImapConfig) -> Result<Mailbox, MailboxError> {
+        let connect_err = |source| MailboxError::Connect { host: cfg.host.clone(), port: cfg.port, source };
+        let tcp = TcpStream::connect((cfg.host.as_str(), cfg.port)).await.map_err(connect_err)?;
+        let client = match cfg.tls {
+            TlsMode::Implicit | TlsMode::None => {
+                let mut client = async_imap::Client::new(tls_wrap(cfg, tcp).await?);
+                client.read_response().await.map_err(connect_err)?;
+                client
+            }
+            TlsMode::Starttls => {
+                let mut plain = async_imap::Client::new(tcp);
+                plain.read_response().await.map_err(connect_err)?;
+                plain.run_command_and_check_ok("STARTTLS", None).await?;
+                async_imap::Client::new(tls_wrap(cfg, plain.into_inner()).await?)
+            }
+        };
+        let mut session = match &cfg.auth {
+            Auth::Password(source) => {
+                let password = source.read("IMAP password")?;
+                client
+                    .login(&cfg.user, password.expose())
+                    .await
+                    .map_err(|(e, _)| MailboxError::Login { user: cfg.user.clone(), reason: e.to_string() })?
+            }
+            Auth::OAuth2(source) => {
+                let token = source.read("IMAP OAuth2 token")?;
+                let auth = XOAuth2 { user: cfg.user.clone(), token: token.expose().to_string() };
+                client
+                    .authenticate("XOAUTH2", &auth)
+                    .await
+                    .map_err(|(e, _)| MailboxError::Login { user: cfg.user.clone(), reason: e.to_string() })?
+            }
+        };
+        let caps = session.capabilities().await?;
+        Ok(Mailbox {
+            idle_supported: caps.has_str("IDLE"),
+            move_supported: caps.has_str("MOVE"),
+            session: Some(session),
+        })
+    }
+
+    fn session(&mut self) -> &mut Session {
+        // The session is only taken out during IDLE, which puts it back or fails.
+        self.session.as_mut().expect("session present outside IDLE")
+    }
+
+    fn drain_unsolicited(&mut self) {
+        let session = self.session();
+        while session.unsolicited_responses.try_recv().is_ok() {}
+    }
+
+    /// Creates a folder unless it exists.
+    pub async fn ensure_folder(&mut self, name: &str) -> Result<(), MailboxError> {
+        let exists = {
+            let list = self.session().list(Some(""), Some(name)).await?;
+            let names: Vec<_> = list.try_collect().await?;
+            !names.is_empty()
+        };
+        if !exists {
+            self.session().create(name).await?;
+        }
+        Ok(())
+    }
+
+    /// Selects a folder; returns its UIDVALIDITY.
+    pub async fn select(&mut self, folder: &str) -> Result<u32, MailboxError> {
+        let mailbox = self.session().select(folder).await?;
+        self.drain_unsolicited();
+        Ok(mailbox.uid_validity.unwrap_or(0))
+    }
+
+    /// Every UID in the selected folder, ascending.
+    pub async fn uids(&mut self) -> Result<Vec<u32>, MailboxError> {
+        let mut uids: Vec<u32> = self.session().uid_search("ALL").await?.into_iter().collect();
+        self.drain_unsolicited();
+        uids.sort_unstable();
+        Ok(uids)
+    }
+
+    /// `(uid, size)` of the given messages.
+    pub async fn sizes(&mut self, uids: &[u32]) -> Result<Vec<(u32, u64)>, MailboxError> {
+        let mut out = Vec::new();
+        for chunk in uids.chunks(512) {
+            let fetches: Vec<_> =
+                self.session().uid_fetch(uid_set(chunk), "(UID RFC822.SIZE)").await?.try_collect().await?;
+            out.extend(fetches.iter().filter_map(|f| Some((f.uid?, u64::from(f.size?)))));
+        }
+        self.drain_unsolicited();
+        Ok(out)
+    }
+
+    /// Whole messages (or only their headers), without setting `\Seen`.
+    pub async fn fetch(&mut self, uids: &[u32], headers_only: bool) -> Result<Vec<(u32, Vec<u8>)>, MailboxError> {
+        let query = if headers_only { "(UID BODY.PEEK[HEADER])" } else { "(UID BODY.PEEK[])" };
+        let fetches: Vec<_> = self.session().uid_fetch(uid_set(uids), query).await?.try_collect().await?;
+        self.drain_unsolicited();
+        Ok(fetches
+            .iter()
+            .filter_map(|f| {
+                let bytes = if headers_only { f.header() } else { f.body() };
+                Some((f.uid?, bytes?.to_vec()))
+            })
+            .collect())
+    }
+
+    /// Moves messages of the selected folder to `folder`.
+    pub async fn move_to(&mut self, uids: &[u32], folder: &str) -> Result<(), MailboxError> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        let set = uid_set(uids);
+        if self.move_supported {
+            self.session().uid_mv(&set, folder).await?;
+        } else {
+            self.session().uid_copy(&set, folder).await?;
+            let _: Vec<_> = self.session().uid_store(&set, "+FLAGS.SILENT (\\Deleted)").await?.try_collect().await?;
+            let _: Vec<_> = self.session().uid_expunge(&set).await?.try_collect().await?;
+        }
+        self.drain_unsolicited();
+        Ok(())
+    }
+
+    /// Appends a message to `folder` with IMAP flags like `(\Seen)`.
+    pub async fn append(&mut self, folder: &str, flags: &str, raw: &[u8]) -> Result<(), MailboxError> {
+        self.session().append(folder, Some(flags), None, raw).await?;
+        self.drain_unsolicited();
+        Ok(())
+    }
+
+    pub async fn noop(&mut self) -> Result<(), MailboxError> {
+        self.session().noop().await?;
+        self.drain_unsolicited();
+        Ok(())
+    }
+
+    /// Waits in IDLE for new mail, at most `timeout`, or until shutdown is signalled.
+    pub async fn idle(&mut self, timeout: Duration, shutdown: &mut watch::Receiver<bool>) -> Result<Woken, MailboxError> {
+        let session = self.session.take().expect("session present before IDLE");
+        let mut handle = session.idle();
+        handle.init().await?;
+        let woken = {
+            let (wait, _stop) = handle.wait_with_timeout(timeout);
+            tokio::select! {
+                response = wait => match response? {
+                    IdleResponse::NewData(_) => Woken::NewData,
+                    IdleResponse::Timeout => Woken::Timeout,
+                    IdleResponse::ManualInterrupt => Woken::Timeout,
+                },
+                _ = shutdown.changed() => Woken::Shutdown,
+            }
+        };
+        self.session = Some(handle.done().await?);
+        self.drain_unsolicited();
+        Ok(woken)
+    }
+
+    pub async fn logout(mut self) {
+        if let Some(mut session) = self.session.take() {
+            let _ = session.logout().await;
+        }
+    }
+}
+
+/// `1:3,7,9:10` for `[1,2,3,7,9,10]` (input ascending).
+pub fn uid_set(uids: &[u32]) -> String {
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < uids.len() {
+        let start = uids[i];
+        let mut end = start;
+        while i + 1 < uids.len() && uids[i + 1] == end + 1 {
+            i += 1;
+            end = uids[i];
+        }
+        parts.push(if start == end { start.to_string() } else { format!("{start}:{end}") });
+        i += 1;
+    }
+    parts.join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_sets_are_compact() {
+        assert_eq!(uid_set(&[1, 2, 3, 7, 9, 10]), "1:3,7,9:10");
+        assert_eq!(uid_set(&[5]), "5");
+        assert_eq!(uid_set(&[]), "");
+    }
+}
