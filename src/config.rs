@@ -88,6 +88,11 @@ struct RawSmtp {
     user: Option<String>,
     password: Option<SecretSource>,
     oauth2_token: Option<SecretSource>,
+    /// Seconds before the first retry of a transiently failed send; doubles per attempt,
+    /// capped at one hour. Default 30.
+    retry_seconds: Option<u64>,
+    /// Attempts before a reply is marked failed and reported. Default 10.
+    max_attempts: Option<u32>,
 }
 
 /// What happens to replies.
@@ -115,6 +120,9 @@ struct RawReply {
     /// Messages larger than this (bytes) are not read; the sender is told the limit.
     /// Default 25 MB.
     max_message_bytes: Option<u64>,
+    /// Directory with `{ro,ru,en}/reply.txt` to use instead of the built-in templates,
+    /// so staff can edit wording without a rebuild.
+    templates: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -190,6 +198,8 @@ pub struct SmtpConfig {
     pub ca_file: Option<PathBuf>,
     /// Login and how; `None` for an unauthenticated relay.
     pub login: Option<(String, Auth)>,
+    pub retry_base: Duration,
+    pub max_attempts: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,12 +208,18 @@ pub struct ReplyConfig {
     pub from_name: String,
     pub max_per_recipient_per_day: u32,
     pub max_message_bytes: u64,
+    /// Templates directory; `None` uses the built-in ones.
+    pub templates: Option<PathBuf>,
 }
 
 /// Default cap on automatic replies to one address per day.
 pub const DEFAULT_REPLIES_PER_DAY: u32 = 5;
 /// Default size limit of a message: 25 MB, what most mail servers accept.
 pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = 25 * 1024 * 1024;
+/// Default seconds before the first retry of a failed send.
+pub const DEFAULT_RETRY_SECONDS: u64 = 30;
+/// Default attempts to send one reply.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 10;
 /// Default seconds between full inbox scans.
 pub const DEFAULT_POLL_SECONDS: u64 = 60;
 
@@ -349,6 +365,8 @@ impl Config {
                     ca_file: check_file("smtp] ca_file", &s.ca_file)?,
                     host: s.host,
                     login,
+                    retry_base: Duration::from_secs(s.retry_seconds.unwrap_or(DEFAULT_RETRY_SECONDS).max(1)),
+                    max_attempts: s.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS).max(1),
                 })
             }
         };
@@ -357,6 +375,16 @@ impl Config {
             from_name: raw.reply.from_name.unwrap_or_else(|| "Agenția de Guvernare Electronică".to_string()),
             max_per_recipient_per_day: raw.reply.max_per_recipient_per_day.unwrap_or(DEFAULT_REPLIES_PER_DAY),
             max_message_bytes: raw.reply.max_message_bytes.unwrap_or(DEFAULT_MAX_MESSAGE_BYTES),
+            templates: match raw.reply.templates {
+                None => None,
+                Some(d) => {
+                    let d = resolve(&d);
+                    if !d.is_dir() {
+                        return Err(ConfigError::MissingFile { config: path.into(), key: "reply] templates", path: d });
+                    }
+                    Some(d)
+                }
+            },
         };
         Ok(Config {
             source: path.into(),

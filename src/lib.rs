@@ -29,6 +29,7 @@ pub mod import;
 pub mod intake;
 pub mod mailbox;
 pub mod problem;
+pub mod process;
 pub mod registry;
 pub mod reply;
 pub mod report;

@@ -167,6 +167,21 @@ impl ReplyContext {
         ctx
     }
 
+    /// A context for mail outside any case (no token, no checklist).
+    pub fn without_case(decision: &str) -> ReplyContext {
+        ReplyContext {
+            decision: decision.to_string(),
+            problems: Vec::new(),
+            services: Vec::new(),
+            certificates: Vec::new(),
+            numbers: Vec::new(),
+            token: String::new(),
+            checklist: Vec::new(),
+            next_step: None,
+            limit_mb: 0,
+        }
+    }
+
     /// A context with only the case filled in.
     pub fn for_case(decision: &str, case: &Case) -> ReplyContext {
         ReplyContext {
@@ -215,7 +230,7 @@ pub struct Sender<'a> {
     pub address: &'a str,
 }
 
-/// Builds the reply. `seed` makes the Message-ID stable, so a reply built twice for the
+/// Builds the reply; `token` is empty for mail outside any case. `seed` makes the Message-ID stable, so a reply built twice for the
 /// same mail is recognisably the same reply.
 pub fn compose(
     original: &Original,
@@ -228,7 +243,11 @@ pub fn compose(
 ) -> Outgoing {
     let domain = from.address.rsplit_once('@').map_or("localhost", |(_, d)| d);
     let digest = hex::encode(&sha2::Sha256::digest(seed.as_bytes())[..12]);
-    let message_id = format!("<mnotify.{token}.{digest}@{domain}>");
+    let message_id = if token.is_empty() {
+        format!("<mnotify.{digest}@{domain}>")
+    } else {
+        format!("<mnotify.{token}.{digest}@{domain}>")
+    };
     let subject = reply_subject(original.subject.as_deref().unwrap_or(""), token);
     let mut references = original.references.clone();
     if let Some(id) = &original.message_id {
@@ -251,7 +270,11 @@ pub fn compose(
         h += &format!("References: {}\r\n", refs.join("\r\n "));
     }
     h += "Auto-Submitted: auto-replied\r\nX-Auto-Response-Suppress: All\r\n";
-    h += &format!("{OWN_MARKER_HEADER}: reply; case={token}\r\n");
+    if token.is_empty() {
+        h += &format!("{OWN_MARKER_HEADER}: reply\r\n");
+    } else {
+        h += &format!("{OWN_MARKER_HEADER}: reply; case={token}\r\n");
+    }
     h += "MIME-Version: 1.0\r\n";
     h += &format!("Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n");
     h += &format!("--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n");
@@ -285,7 +308,9 @@ pub fn reply_subject(original: &str, token: &str) -> String {
         }
     }
     let tag = format!("[MNotify #{token}]");
-    if subject.contains(&tag) {
+    if token.is_empty() {
+        format!("Re: {subject}")
+    } else if subject.contains(&tag) {
         format!("Re: {subject}")
     } else if subject.is_empty() {
         format!("Re: {tag}")
