@@ -12,7 +12,8 @@ use mnotify_intake::config::{Config, DEFAULT_MAILBOX_ADDRESS};
 use mnotify_intake::import::{self, Label};
 use mnotify_intake::registry::{Change, Registry};
 use mnotify_intake::report::{self, FileReport};
-use mnotify_intake::store::Store;
+use mnotify_intake::daemon::{describe, Daemon, Lifetime};
+use mnotify_intake::store::{OutboxEntry, OutboxState, Store};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -40,6 +41,20 @@ pub enum Command {
     /// The registry of known certificates (MPass, MSign, MDocs, MNotify).
     #[command(subcommand)]
     Registry(RegistryCommand),
+    /// Watch the mailbox: handle each new message once, reply, file it. Stops cleanly on
+    /// SIGINT/SIGTERM after the current message.
+    Run {
+        /// One pass over the inbox and the outbox, then exit (for cron or a first try).
+        #[arg(long)]
+        once: bool,
+    },
+    /// What the store holds: messages by outcome, replies pending, sent and failed.
+    /// Run it while the daemon is stopped (the store admits one process at a time).
+    Status {
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -95,7 +110,112 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let config = require_config(cli.config.as_deref())?;
             registry_list(&config, json)
         }
+        Command::Run { once } => {
+            let config = require_config(cli.config.as_deref())?;
+            run_daemon(config, once)
+        }
+        Command::Status { json } => {
+            let config = require_config(cli.config.as_deref())?;
+            status(&config, json)
+        }
     }
+}
+
+fn run_daemon(config: Config, once: bool) -> Result<ExitCode> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let anchors = TrustAnchors::load(&config.anchors)?;
+    let store = Store::open(&config.store_path)?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        // Inside the runtime: the SMTP connection pool starts a task of its own.
+        let mut daemon = Daemon::new(config, store, anchors)?;
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutdown requested; finishing the current message");
+            let _ = tx.send(true);
+        });
+        let lifetime = if once { Lifetime::Once } else { Lifetime::Forever };
+        let result = daemon.run(lifetime, rx).await;
+        daemon.store().flush()?;
+        let c = &daemon.counters;
+        tracing::info!(
+            handled = c.handled,
+            duplicates = c.duplicates,
+            replies_sent = c.replies_sent,
+            drafts_saved = c.drafts_saved,
+            send_failures = c.send_failures,
+            reconnects = c.reconnects,
+            "stopped"
+        );
+        result?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+fn status(config: &Config, json: bool) -> Result<ExitCode> {
+    let store = Store::open(&config.store_path)?;
+    let mut outcomes: std::collections::BTreeMap<String, u64> = Default::default();
+    for record in store.seen_records()? {
+        *outcomes.entry(record.outcome).or_default() += 1;
+    }
+    let outbox = store.outbox()?;
+    let count = |state: OutboxState| outbox.iter().filter(|e| e.state == state).count();
+    let failed: Vec<&OutboxEntry> = outbox.iter().filter(|e| e.state == OutboxState::Failed).collect();
+    let cases = store.cases()?.len();
+    if json {
+        let value = serde_json::json!({
+            "messages": outcomes,
+            "cases": cases,
+            "outbox": {
+                "pending": count(OutboxState::Pending),
+                "sent": count(OutboxState::Sent),
+                "failed": count(OutboxState::Failed),
+            },
+            "failed": failed.iter().map(|e| serde_json::json!({
+                "message_id": e.message_id, "to": e.to, "attempts": e.attempts, "error": e.last_error,
+            })).collect::<Vec<_>>(),
+        });
+        println!("{value}");
+    } else {
+        println!("messages handled: {}", outcomes.values().sum::<u64>());
+        for (outcome, n) in &outcomes {
+            println!("  {outcome:<20} {n}");
+        }
+        println!("cases: {cases}");
+        println!(
+            "replies: {} sent or saved, {} pending, {} failed",
+            count(OutboxState::Sent),
+            count(OutboxState::Pending),
+            count(OutboxState::Failed)
+        );
+        for e in failed {
+            println!("  FAILED {}", describe(e));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn require_config(path: Option<&Path>) -> Result<Config> {

@@ -24,6 +24,7 @@ pub mod analysis;
 pub mod case;
 pub mod certificate;
 pub mod config;
+pub mod daemon;
 pub mod decision;
 pub mod import;
 pub mod intake;

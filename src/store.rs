@@ -25,6 +25,9 @@ const CASES_TREE: &str = "cases";
 const CASE_INDEX_TREE: &str = "case_index";
 /// Outgoing mail by Message-ID → [`OutboxEntry`].
 const OUTBOX_TREE: &str = "outbox";
+/// Message-IDs of outbox entries still pending → empty; keeps `due` cheap when the
+/// outbox holds years of sent replies.
+const PENDING_TREE: &str = "outbox_pending";
 /// Automatic replies per `{address}/{yyyy-mm-dd}` → count (u32 big-endian).
 const RATES_TREE: &str = "rates";
 const SCHEMA_KEY: &str = "schema_version";
@@ -143,6 +146,7 @@ pub struct Store {
     cases: sled::Tree,
     case_index: sled::Tree,
     outbox: sled::Tree,
+    pending: sled::Tree,
     rates: sled::Tree,
 }
 
@@ -184,6 +188,7 @@ impl Store {
             cases: db.open_tree(CASES_TREE)?,
             case_index: db.open_tree(CASE_INDEX_TREE)?,
             outbox: db.open_tree(OUTBOX_TREE)?,
+            pending: db.open_tree(PENDING_TREE)?,
             rates: db.open_tree(RATES_TREE)?,
             db,
         })
@@ -268,8 +273,8 @@ impl Store {
         let seen_json = to_json(c.seen);
         let case_json = c.case.map(to_json);
         let outbox_json = c.outbox.map(to_json);
-        let result = (&self.seen, &self.cases, &self.case_index, &self.outbox, &self.rates)
-            .transaction(|(seen, cases, index, outbox, rates)| {
+        let result = (&self.seen, &self.cases, &self.case_index, &self.outbox, &self.pending, &self.rates)
+            .transaction(|(seen, cases, index, outbox, pending, rates)| {
                 seen.insert(uid_key(c.seen.uid_validity, c.seen.uid).as_bytes(), seen_json.as_slice())?;
                 seen.insert(format!("id/{}", c.seen.identity).as_bytes(), seen_json.as_slice())?;
                 if let (Some(case), Some(json)) = (c.case, &case_json) {
@@ -281,6 +286,9 @@ impl Store {
                 }
                 if let (Some(entry), Some(json)) = (c.outbox, &outbox_json) {
                     outbox.insert(entry.message_id.as_bytes(), json.as_slice())?;
+                    if entry.state == OutboxState::Pending {
+                        pending.insert(entry.message_id.as_bytes(), &[])?;
+                    }
                 }
                 if let Some(key) = c.rate_key {
                     let count = rates
@@ -308,8 +316,7 @@ impl Store {
 
     /// Queues one message outside mail processing, durably.
     pub fn queue(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
-        self.outbox.insert(entry.message_id.as_bytes(), to_json(entry))?;
-        self.flush()
+        self.update_outbox(entry)
     }
 
     pub fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
@@ -325,19 +332,48 @@ impl Store {
         Ok(out)
     }
 
-    /// Pending entries whose next attempt is due at `now` (unix seconds).
+    /// Entries not yet sent, saved as draft or given up.
+    pub fn pending(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.pending.iter() {
+            let (key, _) = item?;
+            let key = String::from_utf8_lossy(&key).into_owned();
+            if let Some(entry) = Self::get::<OutboxEntry>(&self.outbox, OUTBOX_TREE, &key)? {
+                if entry.state == OutboxState::Pending {
+                    out.push(entry);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Pending entries whose next attempt is due at `now` (unix seconds), oldest first.
     pub fn due(&self, now: i64) -> Result<Vec<OutboxEntry>, StoreError> {
-        Ok(self
-            .outbox()?
-            .into_iter()
-            .filter(|e| e.state == OutboxState::Pending && e.next_attempt <= now)
-            .collect())
+        let mut due: Vec<OutboxEntry> =
+            self.pending()?.into_iter().filter(|e| e.next_attempt <= now).collect();
+        due.sort_by_key(|e| e.created_at);
+        Ok(due)
     }
 
     /// Records what happened to an outbox entry, durably: a reply marked sent must stay
     /// marked after a crash, or it would be sent again.
     pub fn update_outbox(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
-        self.outbox.insert(entry.message_id.as_bytes(), to_json(entry))?;
+        let json = to_json(entry);
+        let pending = entry.state == OutboxState::Pending;
+        let result = (&self.outbox, &self.pending).transaction(|(outbox, pending_tree)| {
+            outbox.insert(entry.message_id.as_bytes(), json.as_slice())?;
+            if pending {
+                pending_tree.insert(entry.message_id.as_bytes(), &[])?;
+            } else {
+                pending_tree.remove(entry.message_id.as_bytes())?;
+            }
+            Ok::<(), ConflictableTransactionError<()>>(())
+        });
+        match result {
+            Ok(()) => {}
+            Err(TransactionError::Storage(e)) => return Err(StoreError::Io { source: e }),
+            Err(TransactionError::Abort(())) => unreachable!("the transaction never aborts"),
+        }
         self.flush()
     }
 

@@ -1,0 +1,540 @@
+//! The service loop: watch the inbox, handle each new message exactly once, deliver
+//! the outbox, file the mail. All I/O of `run` lives here; every decision is made by
+//! [`crate::process::plan`].
+//!
+//! Crash safety comes from the order of effects for each message:
+//! 1. read and decide (nothing written);
+//! 2. one store transaction: message seen (UIDVALIDITY+UID and Message-ID), case,
+//!    outbox entry, reply counter; flushed to disk before anything is sent;
+//! 3. send the reply, then mark the outbox entry sent (flushed at once);
+//! 4. move the message to its folder.
+//!
+//! A crash before 2 leaves the message unseen: it is handled again, nothing was sent.
+//! Between 2 and 3 the reply waits in the outbox and goes out on restart. After 3 the
+//! message is recognised as seen and only moved. The one window in which a reply can go
+//! out twice is between the SMTP server's acceptance and the flush that marks it sent:
+//! one sled flush, typically under a millisecond to a few milliseconds.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use time::OffsetDateTime;
+use tokio::sync::watch;
+use tracing::{debug, error, info, warn};
+
+use crate::analysis::{analyse, Context};
+use crate::certificate::validate::TrustAnchors;
+use crate::config::{Config, ImapConfig, ReplyMode};
+use crate::mailbox::{Mailbox, MailboxError, Woken, FETCH_BATCH};
+use crate::process::{self, Content, Known, Position, Settings};
+use crate::registry::Registry;
+use crate::reply::{ReplyError, Sender, Templates};
+use crate::smtp::{SendError, SmtpSender, SmtpSetupError};
+use crate::store::{MessageCommit, OutboxEntry, OutboxKind, OutboxState, Store, StoreError};
+
+/// IDLE is re-issued before servers drop it (RFC 2177 allows 30 minutes; 29 is the
+/// usual server limit).
+const IDLE_RENEW: Duration = Duration::from_secs(25 * 60);
+/// Longest pause between reconnection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// Longest pause between SMTP retries of one reply.
+const MAX_RETRY: Duration = Duration::from_secs(3600);
+/// Bytes of mail fetched per FETCH at most (a single larger message goes alone).
+const FETCH_BYTES: u64 = 32 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("config file {config}: `run` needs an [imap] section naming the mailbox to watch")]
+    NoImap { config: String },
+    #[error(
+        "config file {config}: [reply] mode = \"send\" needs an [smtp] section; add one, or use mode = \"draft\" or \"off\""
+    )]
+    NoSmtp { config: String },
+    #[error(transparent)]
+    Smtp(#[from] SmtpSetupError),
+    #[error(transparent)]
+    Mailbox(#[from] MailboxError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Reply(#[from] ReplyError),
+}
+
+impl DaemonError {
+    fn is_transient(&self) -> bool {
+        match self {
+            DaemonError::Mailbox(e) => e.is_transient(),
+            _ => false,
+        }
+    }
+}
+
+/// Counters since start, for logs and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub handled: u64,
+    /// Messages already handled under another UID (or another copy of one).
+    pub duplicates: u64,
+    pub replies_sent: u64,
+    pub drafts_saved: u64,
+    pub send_failures: u64,
+    pub reconnects: u64,
+}
+
+/// How long `run` keeps going.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifetime {
+    /// Until shutdown is signalled.
+    Forever,
+    /// One pass over the inbox and the outbox, then stop (cron, tests).
+    Once,
+}
+
+pub struct Daemon {
+    config: Config,
+    imap: ImapConfig,
+    store: Store,
+    anchors: TrustAnchors,
+    registry: Registry,
+    templates: Templates,
+    smtp: Option<SmtpSender>,
+    /// No SMTP attempt before this (after a transient failure).
+    smtp_paused_until: Option<Instant>,
+    pub counters: Counters,
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+impl Daemon {
+    /// Checks the configuration and prepares everything but the IMAP connection.
+    pub fn new(config: Config, store: Store, anchors: TrustAnchors) -> Result<Daemon, DaemonError> {
+        let source = config.source.display().to_string();
+        let imap = config.imap.clone().ok_or(DaemonError::NoImap { config: source.clone() })?;
+        let smtp = match (&config.smtp, config.reply.mode) {
+            (Some(s), ReplyMode::Send) => Some(SmtpSender::new(s)?),
+            (None, ReplyMode::Send) => return Err(DaemonError::NoSmtp { config: source }),
+            _ => None,
+        };
+        let templates = match &config.reply.templates {
+            Some(dir) => Templates::from_dir(dir)?,
+            None => Templates::embedded(),
+        };
+        let registry = store.load_registry()?;
+        Ok(Daemon {
+            imap,
+            store,
+            anchors,
+            registry,
+            templates,
+            smtp,
+            smtp_paused_until: None,
+            counters: Counters::default(),
+            config,
+        })
+    }
+
+    /// The store, for inspection after `run` returns.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Runs until shutdown (or one pass), reconnecting after network and server
+    /// failures with capped exponential backoff. Returns on shutdown or on an error that
+    /// waiting will not fix (a refused login, a broken store).
+    pub async fn run(&mut self, lifetime: Lifetime, mut shutdown: watch::Receiver<bool>) -> Result<(), DaemonError> {
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            if *shutdown.borrow() {
+                return Ok(());
+            }
+            match self.session(lifetime, &mut shutdown, &mut backoff).await {
+                Ok(()) => return Ok(()),
+                Err(e) if e.is_transient() => {
+                    self.counters.reconnects += 1;
+                    warn!("{e}; reconnecting in {}s", backoff.as_secs());
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = shutdown.changed() => return Ok(()),
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn session(
+        &mut self,
+        lifetime: Lifetime,
+        shutdown: &mut watch::Receiver<bool>,
+        backoff: &mut Duration,
+    ) -> Result<(), DaemonError> {
+        let mut mb = Mailbox::connect(&self.imap).await?;
+        *backoff = Duration::from_secs(1);
+        info!(
+            host = %self.imap.host,
+            idle = mb.idle_supported,
+            r#move = mb.move_supported,
+            "connected to IMAP"
+        );
+        for folder in self.folders() {
+            mb.ensure_folder(&folder).await?;
+        }
+        loop {
+            self.scan(&mut mb, shutdown).await?;
+            self.deliver(&mut mb).await?;
+            if *shutdown.borrow() || lifetime == Lifetime::Once {
+                mb.logout().await;
+                return Ok(());
+            }
+            let wait = self.next_wait();
+            let woken = if self.imap.idle && mb.idle_supported {
+                mb.idle(wait, shutdown).await?
+            } else {
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => Woken::Timeout,
+                    _ = shutdown.changed() => Woken::Shutdown,
+                }
+            };
+            debug!(?woken, "woken");
+            if woken == Woken::Shutdown {
+                // Replies already committed still go out before we stop.
+                self.deliver(&mut mb).await?;
+                mb.logout().await;
+                return Ok(());
+            }
+        }
+    }
+
+    fn folders(&self) -> Vec<String> {
+        let mut f = vec![self.imap.processed_folder.clone()];
+        f.extend(self.imap.needs_human_folder.clone());
+        match self.config.reply.mode {
+            ReplyMode::Send => f.extend(self.imap.sent_folder.clone()),
+            ReplyMode::Draft => f.push(self.imap.drafts_folder.clone()),
+            ReplyMode::Off => {}
+        }
+        f
+    }
+
+    /// How long to wait for new mail: the full-scan interval, bounded by IDLE renewal
+    /// and by the next reply due for a retry.
+    fn next_wait(&self) -> Duration {
+        let mut wait = self.imap.poll_interval.min(IDLE_RENEW);
+        if let Ok(entries) = self.store.pending() {
+            let now = now().unix_timestamp();
+            if let Some(next) = entries
+                .iter()
+                .filter(|e| e.state == OutboxState::Pending)
+                .map(|e| e.next_attempt)
+                .min()
+            {
+                wait = wait.min(Duration::from_secs(next.saturating_sub(now).max(1) as u64));
+            }
+        }
+        wait
+    }
+
+    /// One pass over the inbox: every message not yet handled is handled, every handled
+    /// one still there is moved.
+    async fn scan(&mut self, mb: &mut Mailbox, shutdown: &watch::Receiver<bool>) -> Result<(), DaemonError> {
+        let uid_validity = mb.select(&self.imap.inbox).await?;
+        let uids = mb.uids().await?;
+        let mut fresh = Vec::new();
+        let mut leftover: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+        for uid in uids {
+            match self.store.seen_uid(uid_validity, uid)? {
+                None => fresh.push(uid),
+                Some(seen) => {
+                    if let Some(dest) = seen.destination {
+                        leftover.entry(dest).or_default().push(uid);
+                    }
+                }
+            }
+        }
+        for (folder, uids) in &leftover {
+            info!(count = uids.len(), folder = %folder, "moving mail handled before");
+            mb.move_to(uids, folder).await?;
+        }
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        info!(count = fresh.len(), "new messages");
+        let sizes: BTreeMap<u32, u64> = mb.sizes(&fresh).await?.into_iter().collect();
+        for batch in batches(&fresh, &sizes, self.config.reply.max_message_bytes) {
+            let limit = self.config.reply.max_message_bytes;
+            let (small, big): (Vec<u32>, Vec<u32>) =
+                batch.iter().partition(|u| sizes.get(u).copied().unwrap_or(0) <= limit);
+            let mut fetched = mb.fetch(&small, false).await?;
+            if !big.is_empty() {
+                fetched.extend(mb.fetch(&big, true).await?);
+            }
+            fetched.sort_by_key(|(uid, _)| *uid);
+            let mut moves: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+            let mut stopped = false;
+            for (uid, raw) in fetched {
+                if *shutdown.borrow() {
+                    stopped = true;
+                    break;
+                }
+                let oversized = big.contains(&uid);
+                let at = Position { uid_validity, uid };
+                if let Some(dest) = self.handle(&raw, at, oversized, sizes.get(&uid).copied())? {
+                    moves.entry(dest).or_default().push(uid);
+                }
+            }
+            // Durable before anything leaves: a reply is never sent for a decision that
+            // could still be lost.
+            self.store.flush()?;
+            self.deliver(mb).await?;
+            for (folder, uids) in &moves {
+                mb.move_to(uids, folder).await?;
+            }
+            if stopped {
+                info!("shutdown requested: stopping after the current message");
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Decides and commits one message; returns the folder to move it to.
+    fn handle(&mut self, raw: &[u8], at: Position, oversized: bool, size: Option<u64>) -> Result<Option<String>, DaemonError> {
+        let now = now();
+        let analysis;
+        let facts;
+        let content = if oversized {
+            facts = crate::intake::read(raw, &self.config.own_addresses);
+            Content::Oversized { facts: &facts }
+        } else {
+            let ctx = Context {
+                anchors: &self.anchors,
+                registry: &self.registry,
+                own_addresses: &self.config.own_addresses,
+            };
+            analysis = analyse(raw, &ctx, now);
+            Content::Analysed(&analysis)
+        };
+        let f = content.facts();
+        let identity = process::identity(f.message_id.as_deref(), raw);
+        if let Some(before) = self.store.seen_identity(&identity)? {
+            // The same message under a new UID: UIDVALIDITY changed, or it was
+            // delivered twice. Never answered twice.
+            let record = crate::store::SeenRecord {
+                uid_validity: at.uid_validity,
+                uid: at.uid,
+                note: Some(format!("duplicate of UID {}/{}", before.uid_validity, before.uid)),
+                reply: None,
+                ..before
+            };
+            self.store.mark_uid(&record)?;
+            self.counters.duplicates += 1;
+            info!(uid = at.uid, identity = %identity, "already handled; filing it again without a reply");
+            return Ok(record.destination);
+        }
+        let case = self.find_case(f)?;
+        let replies_today = match process::reply_address(f) {
+            Some(to) => self.store.replies_counted(&process::rate_key(&to, now))?,
+            None => 0,
+        };
+        let settings = Settings {
+            mode: self.config.reply.mode,
+            sender: Sender { name: &self.config.reply.from_name, address: &self.config.mailbox_address },
+            processed_folder: &self.imap.processed_folder,
+            needs_human_folder: self.imap.needs_human_folder.as_deref(),
+            max_replies_per_day: self.config.reply.max_per_recipient_per_day,
+            max_message_bytes: self.config.reply.max_message_bytes,
+            templates: &self.templates,
+        };
+        let plan = process::plan(content, &identity, at, Known { case, replies_today }, &settings, now)?;
+        self.store.commit(MessageCommit {
+            seen: &plan.seen,
+            case: plan.case.as_ref(),
+            thread_ids: &plan.thread_ids,
+            outbox: plan.outbox.as_ref(),
+            rate_key: plan.rate_key.as_deref(),
+        })?;
+        self.counters.handled += 1;
+        info!(
+            uid = at.uid,
+            identity = %identity,
+            size = size.unwrap_or(0),
+            outcome = %plan.seen.outcome,
+            case = plan.seen.case.as_deref().unwrap_or("-"),
+            reply = plan.seen.reply.as_deref().unwrap_or("-"),
+            note = plan.seen.note.as_deref().unwrap_or(""),
+            "handled"
+        );
+        Ok(plan.seen.destination)
+    }
+
+    /// The case a message belongs to: by the token in its subject, by the thread it
+    /// answers, then by its sender.
+    fn find_case(&self, f: &crate::intake::Facts) -> Result<Option<crate::case::Case>, DaemonError> {
+        if let Some(token) = &f.case_token {
+            if let Some(c) = self.store.case(&token.to_ascii_uppercase())? {
+                return Ok(Some(c));
+            }
+        }
+        for id in f.in_reply_to.iter().chain(f.references.iter().rev()) {
+            let id = id.trim_matches(|c| c == '<' || c == '>');
+            if let Some(c) = self.store.case_for_thread(id)? {
+                return Ok(Some(c));
+            }
+        }
+        if let Some(from) = process::reply_address(f) {
+            if let Some(c) = self.store.case_for_sender(&from)? {
+                return Ok(Some(c));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Sends (or saves as drafts) every outbox entry that is due.
+    async fn deliver(&mut self, mb: &mut Mailbox) -> Result<(), DaemonError> {
+        let now_s = now().unix_timestamp();
+        for mut entry in self.store.due(now_s)? {
+            let raw = match base64::engine::general_purpose::STANDARD.decode(&entry.raw_base64) {
+                Ok(raw) => raw,
+                Err(e) => {
+                    entry.state = OutboxState::Failed;
+                    entry.last_error = Some(format!("stored message is damaged: {e}"));
+                    self.store.update_outbox(&entry)?;
+                    continue;
+                }
+            };
+            match entry.kind {
+                OutboxKind::Draft => {
+                    mb.append(&self.imap.drafts_folder, "(\\Draft)", &raw).await?;
+                    entry.attempts += 1;
+                    entry.state = OutboxState::Sent;
+                    self.store.update_outbox(&entry)?;
+                    self.counters.drafts_saved += 1;
+                    info!(to = %entry.to, id = %entry.message_id, folder = %self.imap.drafts_folder, "reply saved as draft");
+                }
+                OutboxKind::Send => {
+                    if self.smtp_paused_until.is_some_and(|t| Instant::now() < t) {
+                        continue;
+                    }
+                    let Some(smtp) = &self.smtp else {
+                        // Mode changed to draft/off with sends still queued: keep them.
+                        continue;
+                    };
+                    entry.attempts += 1;
+                    match smtp.send(&entry.from, &entry.to, &raw).await {
+                        Ok(()) => {
+                            entry.state = OutboxState::Sent;
+                            entry.last_error = None;
+                            self.store.update_outbox(&entry)?;
+                            self.counters.replies_sent += 1;
+                            info!(to = %entry.to, id = %entry.message_id, "reply sent");
+                            if let Some(sent) = &self.imap.sent_folder {
+                                if let Err(e) = mb.append(sent, "(\\Seen)", &raw).await {
+                                    warn!("reply {} was sent but its copy could not be saved in {sent}: {e}", entry.message_id);
+                                    return Err(e.into());
+                                }
+                            }
+                        }
+                        Err(SendError::Permanent(reason)) => {
+                            entry.state = OutboxState::Failed;
+                            entry.last_error = Some(reason.clone());
+                            self.store.update_outbox(&entry)?;
+                            self.counters.send_failures += 1;
+                            error!(to = %entry.to, id = %entry.message_id, "reply refused for good: {reason}");
+                        }
+                        Err(SendError::Transient(reason)) => {
+                            let cfg = self.config.smtp.as_ref().expect("SMTP configured when sending");
+                            entry.last_error = Some(reason.clone());
+                            if entry.attempts >= cfg.max_attempts {
+                                entry.state = OutboxState::Failed;
+                                self.counters.send_failures += 1;
+                                error!(to = %entry.to, id = %entry.message_id, attempts = entry.attempts, "reply given up: {reason}");
+                            } else {
+                                let delay = retry_delay(cfg.retry_base, entry.attempts);
+                                entry.next_attempt = now_s + delay.as_secs() as i64;
+                                self.smtp_paused_until = Some(Instant::now() + cfg.retry_base);
+                                warn!(to = %entry.to, id = %entry.message_id, attempts = entry.attempts, "sending failed, retry in {}s: {reason}", delay.as_secs());
+                            }
+                            self.store.update_outbox(&entry)?;
+                            if entry.state == OutboxState::Pending {
+                                // The server is unwell: the others wait for the pause.
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Retry delay after `attempts` failures: base, 2×base, 4×base… at most an hour.
+pub fn retry_delay(base: Duration, attempts: u32) -> Duration {
+    let factor = 1u32.checked_shl(attempts.saturating_sub(1)).unwrap_or(u32::MAX);
+    base.saturating_mul(factor).min(MAX_RETRY)
+}
+
+/// Splits UIDs into FETCH batches bounded by count and bytes; messages over `limit`
+/// are fetched as headers only, so they count as small.
+fn batches(uids: &[u32], sizes: &BTreeMap<u32, u64>, limit: u64) -> Vec<Vec<u32>> {
+    let mut out: Vec<Vec<u32>> = Vec::new();
+    let mut current = Vec::new();
+    let mut bytes = 0u64;
+    for &uid in uids {
+        let size = sizes.get(&uid).copied().unwrap_or(0);
+        let size = if size > limit { 0 } else { size };
+        if !current.is_empty() && (current.len() >= FETCH_BATCH || bytes + size > FETCH_BYTES) {
+            out.push(std::mem::take(&mut current));
+            bytes = 0;
+        }
+        current.push(uid);
+        bytes += size;
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// An outbox entry as a one-line report.
+pub fn describe(entry: &OutboxEntry) -> String {
+    format!(
+        "{} {:?} to {} attempts {}{}",
+        entry.message_id,
+        entry.state,
+        entry.to,
+        entry.attempts,
+        entry.last_error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_and_are_capped() {
+        let base = Duration::from_secs(30);
+        assert_eq!(retry_delay(base, 1), base);
+        assert_eq!(retry_delay(base, 2), base * 2);
+        assert_eq!(retry_delay(base, 4), base * 8);
+        assert_eq!(retry_delay(base, 40), MAX_RETRY);
+    }
+
+    #[test]
+    fn batches_respect_count_and_bytes() {
+        let uids: Vec<u32> = (1..=130).collect();
+        let sizes: BTreeMap<u32, u64> = uids.iter().map(|u| (*u, 1000)).collect();
+        let b = batches(&uids, &sizes, 1 << 30);
+        assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), vec![64, 64, 2]);
+        let sizes: BTreeMap<u32, u64> = uids.iter().map(|u| (*u, 20 << 20)).collect();
+        let b = batches(&uids[..3], &sizes, 1 << 30);
+        assert_eq!(b.len(), 3, "20 MB messages are fetched one at a time");
+        let b = batches(&uids[..3], &sizes, 10 << 20);
+        assert_eq!(b.len(), 1, "oversized messages are fetched as headers, together");
+    }
+}
