@@ -2,6 +2,9 @@
 
 mod cli;
 mod corpus;
+mod daemon;
 mod decisions;
 mod formats;
+mod service;
+mod stack;
 mod util;

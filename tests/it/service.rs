@@ -1,0 +1,130 @@
+//! The daemon as users run it: the real binary, with a config pointing at the test
+//! mail stack, stopped by SIGTERM or killed by SIGKILL.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mnotify_intake::testkit::pki::{LeafSpec, Pki};
+
+use crate::stack::Stack;
+use crate::util::NOW;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_mnotify-intake");
+
+/// A daemon's files: config, store, anchors, log.
+pub struct Setup {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub mailbox: String,
+    pub pki: Pki,
+}
+
+impl Setup {
+    /// A config for `mailbox` on `stack`, with `extra` TOML appended (e.g. a [reply]
+    /// section).
+    pub fn new(stack: &Stack, mailbox: &str, extra: &str) -> Setup {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let pki = Pki::new(NOW);
+        let anchors = dir.path().join("anchors.pem");
+        std::fs::write(&anchors, pki.anchors_pem()).unwrap();
+        let config = dir.path().join("config.toml");
+        let text = stack.config_toml(mailbox, &dir.path().join("store"), &anchors) + extra;
+        std::fs::write(&config, text).unwrap();
+        Setup { dir, config, mailbox: mailbox.to_string(), pki }
+    }
+
+    /// A valid system certificate (DER).
+    pub fn leaf(&self, serial: &[u8]) -> Vec<u8> {
+        self.pki.leaf(&LeafSpec::valid_at(NOW, "SI Registrul Test", serial))
+    }
+
+    /// Runs a command of the binary to completion; returns stdout.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new(BIN).arg("--config").arg(&self.config).args(args).output().expect("run binary");
+        assert!(out.status.success(), "mnotify-intake {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// `status --json` (daemon stopped).
+    pub fn status(&self) -> serde_json::Value {
+        serde_json::from_str(&self.cli(&["status", "--json"])).expect("status JSON")
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("daemon.log")
+    }
+
+    pub fn start(&self) -> Running {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).unwrap();
+        let child = Command::new(BIN)
+            .arg("--config")
+            .arg(&self.config)
+            .arg("run")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start the daemon");
+        Running { child: Some(child), log: self.log_path() }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+}
+
+/// A daemon process; killed if the test forgets to stop it.
+pub struct Running {
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+fn signal(pid: u32, sig: &str) {
+    let status = Command::new("kill").args([sig, &pid.to_string()]).status().expect("kill");
+    assert!(status.success(), "kill {sig} {pid}");
+}
+
+impl Running {
+    /// SIGTERM, then waits: it must stop cleanly, on its own, within 15 s.
+    pub fn stop(mut self) {
+        let mut child = self.child.take().unwrap();
+        signal(child.id(), "-TERM");
+        let start = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                assert!(status.success(), "daemon exited with {status} on SIGTERM; log:\n{}", read(&self.log));
+                return;
+            }
+            if start.elapsed() > Duration::from_secs(15) {
+                let _ = child.kill();
+                panic!("daemon did not stop within 15 s of SIGTERM; log:\n{}", read(&self.log));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGKILL: no chance to clean up.
+    pub fn kill(mut self) {
+        let mut child = self.child.take().unwrap();
+        signal(child.id(), "-KILL");
+        let _ = child.wait();
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.as_mut().is_some_and(|c| c.try_wait().unwrap().is_none())
+    }
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_default()
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! The real mail stack for end-to-end tests: Dovecot and Postfix started once per test
+//! run by `scripts/mail-stack` in a short temporary directory on free loopback ports,
+//! stopped when the test process ends. Tests share it and keep apart by using their
+//! own addresses (every address is its own Dovecot user).
+//!
+//! A missing or broken stack fails the test that needs it, loudly: never a skip.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use mnotify_intake::config::{Auth, ImapConfig, SmtpConfig, TlsMode};
+use mnotify_intake::mailbox::Mailbox;
+use mnotify_intake::secret::SecretSource;
+use mnotify_intake::smtp::SmtpSender;
+
+pub struct Stack {
+    pub dir: PathBuf,
+    pub imaps_port: u16,
+    pub smtp_port: u16,
+    pub submission_port: u16,
+    pub password: String,
+    pub ca_file: PathBuf,
+}
+
+static STACK: OnceLock<Stack> = OnceLock::new();
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mail-stack")
+}
+
+/// Six consecutive free ports, found by binding them.
+fn free_base() -> u16 {
+    static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let seed = (std::process::id() as u16).wrapping_add(NEXT.fetch_add(97, std::sync::atomic::Ordering::Relaxed));
+    for i in 0..500u16 {
+        let base = 20000 + (seed.wrapping_mul(7).wrapping_add(i * 13)) % 40000;
+        if (base..base + 6).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no six free consecutive ports on 127.0.0.1 for the mail stack");
+}
+
+impl Stack {
+    /// The stack shared by the tests that do not disturb it, started on first use.
+    pub fn get() -> &'static Stack {
+        STACK.get_or_init(|| Stack::start("shared"))
+    }
+
+    /// A stack of its own, for tests that stop or restart servers. Stopped on drop.
+    pub fn private(name: &str) -> Stack {
+        Stack::start(name)
+    }
+
+    fn start(name: &str) -> Stack {
+        {
+            static INSTALL: OnceLock<()> = OnceLock::new();
+            INSTALL.get_or_init(|| {
+                let status = Command::new(script()).arg("install").status().expect("running scripts/mail-stack install");
+                assert!(status.success(), "scripts/mail-stack install failed: the end-to-end tests need Dovecot and Postfix");
+            });
+            let dir = PathBuf::from(format!("/tmp/mnx-{}-{name}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            let base = free_base();
+            let status = Command::new(script())
+                .args(["start", dir.to_str().unwrap(), &base.to_string(), "--watch", &std::process::id().to_string()])
+                .status()
+                .expect("running scripts/mail-stack start");
+            assert!(status.success(), "scripts/mail-stack start failed; see {}/dovecot/dovecot.log and postfix/log/maillog", dir.display());
+            let env = std::fs::read_to_string(dir.join("env")).expect("mail stack env file");
+            let get = |k: &str| {
+                env.lines()
+                    .find_map(|l| l.strip_prefix(&format!("{k}=")))
+                    .unwrap_or_else(|| panic!("{k} missing from the mail stack env"))
+                    .to_string()
+            };
+            Stack {
+                imaps_port: get("IMAPS_PORT").parse().unwrap(),
+                smtp_port: get("SMTP_PORT").parse().unwrap(),
+                submission_port: get("SUBMISSION_PORT").parse().unwrap(),
+                password: get("MAIL_PASSWORD"),
+                ca_file: PathBuf::from(get("CA_FILE")),
+                dir,
+            }
+        }
+    }
+
+    pub fn password_file(&self) -> PathBuf {
+        self.dir.join("password")
+    }
+
+    /// IMAP settings to log in as `user`.
+    pub fn imap(&self, user: &str) -> ImapConfig {
+        ImapConfig {
+            host: "localhost".into(),
+            port: self.imaps_port,
+            tls: TlsMode::Implicit,
+            ca_file: Some(self.ca_file.clone()),
+            user: user.into(),
+            auth: Auth::Password(SecretSource::File(self.password_file())),
+            inbox: "INBOX".into(),
+            processed_folder: "Processed".into(),
+            needs_human_folder: Some("Needs-Human".into()),
+            sent_folder: Some("Sent".into()),
+            drafts_folder: "Drafts".into(),
+            idle: true,
+            poll_interval: Duration::from_secs(60),
+        }
+    }
+
+    /// Config text for a daemon serving `mailbox` (tests add their own sections).
+    pub fn config_toml(&self, mailbox: &str, store: &Path, anchors: &Path) -> String {
+        format!(
+            r#"[store]
+path = "{store}"
+[trust]
+anchors = ["{anchors}"]
+[mailbox]
+address = "{mailbox}"
+[imap]
+host = "localhost"
+port = {imaps}
+tls = "implicit"
+ca_file = "{ca}"
+user = "{mailbox}"
+password = {{ file = "{pw}" }}
+[smtp]
+host = "localhost"
+port = {subm}
+tls = "starttls"
+ca_file = "{ca}"
+user = "{mailbox}"
+password = {{ file = "{pw}" }}
+retry_seconds = 1
+"#,
+            store = store.display(),
+            anchors = anchors.display(),
+            imaps = self.imaps_port,
+            subm = self.submission_port,
+            ca = self.ca_file.display(),
+            pw = self.password_file().display(),
+        )
+    }
+
+    /// Delivers a message the way an applicant's server would: plain SMTP on port 25
+    /// semantics, no login.
+    pub async fn deliver(&self, from: &str, to: &str, raw: &[u8]) {
+        let smtp = SmtpSender::new(&SmtpConfig {
+            host: "127.0.0.1".into(),
+            port: self.smtp_port,
+            tls: TlsMode::None,
+            ca_file: None,
+            login: None,
+            retry_base: Duration::from_secs(1),
+            max_attempts: 1,
+        })
+        .expect("SMTP client");
+        smtp.send(from, to, raw).await.expect("Postfix accepts the applicant's mail");
+    }
+
+    /// Waits until `folder` of `user` holds at least `count` messages; returns them all.
+    pub async fn wait_for(&self, user: &str, folder: &str, count: usize, within: Duration) -> Vec<Vec<u8>> {
+        let start = Instant::now();
+        loop {
+            let found = self.messages(user, folder).await;
+            if found.len() >= count {
+                return found;
+            }
+            assert!(
+                start.elapsed() < within,
+                "{user}/{folder} holds {} message(s) after {within:?}, expected {count}",
+                found.len()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Every message of `folder` (none if the folder does not exist).
+    pub async fn messages(&self, user: &str, folder: &str) -> Vec<Vec<u8>> {
+        let mut mb = Mailbox::connect(&self.imap(user)).await.expect("IMAP login to the test stack");
+        if mb.select(folder).await.is_err() {
+            mb.logout().await;
+            return Vec::new();
+        }
+        let uids = mb.uids().await.expect("UID SEARCH");
+        let out = if uids.is_empty() {
+            Vec::new()
+        } else {
+            mb.fetch(&uids, false).await.expect("FETCH").into_iter().map(|(_, raw)| raw).collect()
+        };
+        mb.logout().await;
+        out
+    }
+
+    pub fn run_script(&self, verb: &str) {
+        let status = Command::new(script()).args([verb, self.dir.to_str().unwrap()]).status().expect("mail-stack");
+        assert!(status.success(), "scripts/mail-stack {verb} failed");
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = Command::new(script()).args(["stop", self.dir.to_str().unwrap_or("")]).status();
+    }
+}
+
+impl Stack {
+    /// Puts messages straight into `user`'s `folder` over one IMAP connection (faster
+    /// than SMTP for filling an inbox).
+    pub async fn append_all(&self, user: &str, folder: &str, messages: &[Vec<u8>]) {
+        let mut mb = Mailbox::connect(&self.imap(user)).await.expect("IMAP login to the test stack");
+        mb.ensure_folder(folder).await.expect("folder");
+        for raw in messages {
+            mb.append(folder, "()", raw).await.expect("APPEND");
+        }
+        mb.logout().await;
+    }
+}
