@@ -112,7 +112,10 @@ impl Case {
             done: BTreeMap::new(),
             last_decision: None,
             message_ids: Vec::new(),
-            timeline: vec![TimelineEntry { at: now, what: "case opened".into() }],
+            timeline: vec![TimelineEntry {
+                at: now,
+                what: "case opened".into(),
+            }],
         }
     }
 
@@ -135,11 +138,21 @@ impl Case {
         if !message_id.is_empty() && !self.message_ids.iter().any(|m| m == message_id) {
             self.message_ids.push(message_id.to_string());
         }
-        self.timeline.push(TimelineEntry { at: now, what: format!("mail {message_id}: {decision}") });
-        if matches!(decision, Decision::NewCertificate | Decision::ReuseConfirmed) {
+        self.timeline.push(TimelineEntry {
+            at: now,
+            what: format!("mail {message_id}: {decision}"),
+        });
+        if matches!(
+            decision,
+            Decision::NewCertificate | Decision::ReuseConfirmed
+        ) {
             self.done.insert(
                 Step::Certificate,
-                StepDone { at: now, by: "applicant".into(), evidence: evidence.to_string() },
+                StepDone {
+                    at: now,
+                    by: "applicant".into(),
+                    evidence: evidence.to_string(),
+                },
             );
         }
     }

@@ -9,10 +9,10 @@ use clap::{Args, Parser, Subcommand};
 use mnotify_intake::analysis::{self, Context};
 use mnotify_intake::certificate::TrustAnchors;
 use mnotify_intake::config::{Config, DEFAULT_MAILBOX_ADDRESS};
+use mnotify_intake::daemon::{describe, Daemon, Lifetime};
 use mnotify_intake::import::{self, Label};
 use mnotify_intake::registry::{Change, Registry};
 use mnotify_intake::report::{self, FileReport};
-use mnotify_intake::daemon::{describe, Daemon, Lifetime};
 use mnotify_intake::store::{OutboxEntry, OutboxState, Store};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -132,7 +132,9 @@ fn run_daemon(config: Config, once: bool) -> Result<ExitCode> {
         .init();
     let anchors = TrustAnchors::load(&config.anchors)?;
     let store = Store::open(&config.store_path)?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         // Inside the runtime: the SMTP connection pool starts a task of its own.
         let mut daemon = Daemon::new(config, store, anchors)?;
@@ -142,7 +144,11 @@ fn run_daemon(config: Config, once: bool) -> Result<ExitCode> {
             tracing::info!("shutdown requested; finishing the current message");
             let _ = tx.send(true);
         });
-        let lifetime = if once { Lifetime::Once } else { Lifetime::Forever };
+        let lifetime = if once {
+            Lifetime::Once
+        } else {
+            Lifetime::Forever
+        };
         let result = daemon.run(lifetime, rx).await;
         daemon.store().flush()?;
         let c = &daemon.counters;
@@ -183,7 +189,10 @@ fn status(config: &Config, json: bool) -> Result<ExitCode> {
     }
     let outbox = store.outbox()?;
     let count = |state: OutboxState| outbox.iter().filter(|e| e.state == state).count();
-    let failed: Vec<&OutboxEntry> = outbox.iter().filter(|e| e.state == OutboxState::Failed).collect();
+    let failed: Vec<&OutboxEntry> = outbox
+        .iter()
+        .filter(|e| e.state == OutboxState::Failed)
+        .collect();
     let cases = store.cases()?.len();
     if json {
         let value = serde_json::json!({

@@ -299,20 +299,28 @@ impl Config {
             .chain(&raw.mailbox.aliases)
             .map(|a| a.trim().to_ascii_lowercase())
             .collect();
-        let invalid = |what: String| ConfigError::Invalid { config: path.into(), what };
-        let check_file = |key: &'static str, p: &Option<PathBuf>| -> Result<Option<PathBuf>, ConfigError> {
-            match p {
-                None => Ok(None),
-                Some(p) => {
-                    let p = resolve(p);
-                    if p.is_file() {
-                        Ok(Some(p))
-                    } else {
-                        Err(ConfigError::MissingFile { config: path.into(), key, path: p })
+        let invalid = |what: String| ConfigError::Invalid {
+            config: path.into(),
+            what,
+        };
+        let check_file =
+            |key: &'static str, p: &Option<PathBuf>| -> Result<Option<PathBuf>, ConfigError> {
+                match p {
+                    None => Ok(None),
+                    Some(p) => {
+                        let p = resolve(p);
+                        if p.is_file() {
+                            Ok(Some(p))
+                        } else {
+                            Err(ConfigError::MissingFile {
+                                config: path.into(),
+                                key,
+                                path: p,
+                            })
+                        }
                     }
                 }
-            }
-        };
+            };
         let imap = match raw.imap {
             None => None,
             Some(i) => {
@@ -322,13 +330,16 @@ impl Config {
                 }
                 let auth = auth_of("imap", i.password, i.oauth2_token).map_err(invalid)?
                     .ok_or_else(|| invalid("[imap] needs password = { env = \"VAR\" } (or file/command) or oauth2_token".into()))?;
-                let folder = |v: Option<String>, default: &str| v.unwrap_or_else(|| default.to_string());
+                let folder =
+                    |v: Option<String>, default: &str| v.unwrap_or_else(|| default.to_string());
                 let optional = |v: Option<String>, default: &str| {
                     let v = folder(v, default);
                     (!v.is_empty()).then_some(v)
                 };
                 Some(ImapConfig {
-                    port: i.port.unwrap_or(if tls == TlsMode::Implicit { 993 } else { 143 }),
+                    port: i
+                        .port
+                        .unwrap_or(if tls == TlsMode::Implicit { 993 } else { 143 }),
                     tls,
                     ca_file: check_file("imap] ca_file", &i.ca_file)?,
                     host: i.host,
@@ -340,7 +351,9 @@ impl Config {
                     sent_folder: optional(i.sent_folder, "Sent"),
                     drafts_folder: folder(i.drafts_folder, "Drafts"),
                     idle: i.idle.unwrap_or(true),
-                    poll_interval: Duration::from_secs(i.poll_seconds.unwrap_or(DEFAULT_POLL_SECONDS).max(1)),
+                    poll_interval: Duration::from_secs(
+                        i.poll_seconds.unwrap_or(DEFAULT_POLL_SECONDS).max(1),
+                    ),
                 })
             }
         };
@@ -352,8 +365,14 @@ impl Config {
                 let login = match (s.user, auth) {
                     (Some(user), Some(auth)) => Some((user, auth)),
                     (None, None) => None,
-                    (Some(_), None) => return Err(invalid("[smtp] user is set but no password or oauth2_token".into())),
-                    (None, Some(_)) => return Err(invalid("[smtp] has a password but no user".into())),
+                    (Some(_), None) => {
+                        return Err(invalid(
+                            "[smtp] user is set but no password or oauth2_token".into(),
+                        ))
+                    }
+                    (None, Some(_)) => {
+                        return Err(invalid("[smtp] has a password but no user".into()))
+                    }
                 };
                 Some(SmtpConfig {
                     port: s.port.unwrap_or(match tls {
@@ -365,22 +384,37 @@ impl Config {
                     ca_file: check_file("smtp] ca_file", &s.ca_file)?,
                     host: s.host,
                     login,
-                    retry_base: Duration::from_secs(s.retry_seconds.unwrap_or(DEFAULT_RETRY_SECONDS).max(1)),
+                    retry_base: Duration::from_secs(
+                        s.retry_seconds.unwrap_or(DEFAULT_RETRY_SECONDS).max(1),
+                    ),
                     max_attempts: s.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS).max(1),
                 })
             }
         };
         let reply = ReplyConfig {
             mode: raw.reply.mode.unwrap_or_default(),
-            from_name: raw.reply.from_name.unwrap_or_else(|| "Agenția de Guvernare Electronică".to_string()),
-            max_per_recipient_per_day: raw.reply.max_per_recipient_per_day.unwrap_or(DEFAULT_REPLIES_PER_DAY),
-            max_message_bytes: raw.reply.max_message_bytes.unwrap_or(DEFAULT_MAX_MESSAGE_BYTES),
+            from_name: raw
+                .reply
+                .from_name
+                .unwrap_or_else(|| "Agenția de Guvernare Electronică".to_string()),
+            max_per_recipient_per_day: raw
+                .reply
+                .max_per_recipient_per_day
+                .unwrap_or(DEFAULT_REPLIES_PER_DAY),
+            max_message_bytes: raw
+                .reply
+                .max_message_bytes
+                .unwrap_or(DEFAULT_MAX_MESSAGE_BYTES),
             templates: match raw.reply.templates {
                 None => None,
                 Some(d) => {
                     let d = resolve(&d);
                     if !d.is_dir() {
-                        return Err(ConfigError::MissingFile { config: path.into(), key: "reply] templates", path: d });
+                        return Err(ConfigError::MissingFile {
+                            config: path.into(),
+                            key: "reply] templates",
+                            path: d,
+                        });
                     }
                     Some(d)
                 }
@@ -405,7 +439,9 @@ fn auth_of(
     token: Option<SecretSource>,
 ) -> Result<Option<Auth>, String> {
     match (password, token) {
-        (Some(_), Some(_)) => Err(format!("[{section}] has both password and oauth2_token; keep one")),
+        (Some(_), Some(_)) => Err(format!(
+            "[{section}] has both password and oauth2_token; keep one"
+        )),
         (Some(p), None) => Ok(Some(Auth::Password(p))),
         (None, Some(t)) => Ok(Some(Auth::OAuth2(t))),
         (None, None) => Ok(None),

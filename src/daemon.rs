@@ -112,7 +112,9 @@ impl Daemon {
     /// Checks the configuration and prepares everything but the IMAP connection.
     pub fn new(config: Config, store: Store, anchors: TrustAnchors) -> Result<Daemon, DaemonError> {
         let source = config.source.display().to_string();
-        let imap = config.imap.clone().ok_or(DaemonError::NoImap { config: source.clone() })?;
+        let imap = config.imap.clone().ok_or(DaemonError::NoImap {
+            config: source.clone(),
+        })?;
         let smtp = match (&config.smtp, config.reply.mode) {
             (Some(s), ReplyMode::Send) => Some(SmtpSender::new(s)?),
             (None, ReplyMode::Send) => return Err(DaemonError::NoSmtp { config: source }),
@@ -144,7 +146,11 @@ impl Daemon {
     /// Runs until shutdown (or one pass), reconnecting after network and server
     /// failures with capped exponential backoff. Returns on shutdown or on an error that
     /// waiting will not fix (a refused login, a broken store).
-    pub async fn run(&mut self, lifetime: Lifetime, mut shutdown: watch::Receiver<bool>) -> Result<(), DaemonError> {
+    pub async fn run(
+        &mut self,
+        lifetime: Lifetime,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<(), DaemonError> {
         let mut backoff = Duration::from_secs(1);
         loop {
             if *shutdown.borrow() {
@@ -189,6 +195,10 @@ impl Daemon {
             if *shutdown.borrow() || lifetime == Lifetime::Once {
                 mb.logout().await;
                 return Ok(());
+            }
+            if mb.has_news() {
+                // Mail arrived while we were busy: scan again before waiting.
+                continue;
             }
             let wait = self.next_wait();
             let woken = if self.imap.idle && mb.idle_supported {
@@ -240,7 +250,11 @@ impl Daemon {
 
     /// One pass over the inbox: every message not yet handled is handled, every handled
     /// one still there is moved.
-    async fn scan(&mut self, mb: &mut Mailbox, shutdown: &watch::Receiver<bool>) -> Result<(), DaemonError> {
+    async fn scan(
+        &mut self,
+        mb: &mut Mailbox,
+        shutdown: &watch::Receiver<bool>,
+    ) -> Result<(), DaemonError> {
         let uid_validity = mb.select(&self.imap.inbox).await?;
         let uids = mb.uids().await?;
         let mut fresh = Vec::new();
@@ -266,8 +280,9 @@ impl Daemon {
         let sizes: BTreeMap<u32, u64> = mb.sizes(&fresh).await?.into_iter().collect();
         for batch in batches(&fresh, &sizes, self.config.reply.max_message_bytes) {
             let limit = self.config.reply.max_message_bytes;
-            let (small, big): (Vec<u32>, Vec<u32>) =
-                batch.iter().partition(|u| sizes.get(u).copied().unwrap_or(0) <= limit);
+            let (small, big): (Vec<u32>, Vec<u32>) = batch
+                .iter()
+                .partition(|u| sizes.get(u).copied().unwrap_or(0) <= limit);
             let mut fetched = mb.fetch(&small, false).await?;
             if !big.is_empty() {
                 fetched.extend(mb.fetch(&big, true).await?);
@@ -302,7 +317,13 @@ impl Daemon {
     }
 
     /// Decides and commits one message; returns the folder to move it to.
-    fn handle(&mut self, raw: &[u8], at: Position, oversized: bool, size: Option<u64>) -> Result<Option<String>, DaemonError> {
+    fn handle(
+        &mut self,
+        raw: &[u8],
+        at: Position,
+        oversized: bool,
+        size: Option<u64>,
+    ) -> Result<Option<String>, DaemonError> {
         let now = now();
         let analysis;
         let facts;
@@ -326,7 +347,10 @@ impl Daemon {
             let record = crate::store::SeenRecord {
                 uid_validity: at.uid_validity,
                 uid: at.uid,
-                note: Some(format!("duplicate of UID {}/{}", before.uid_validity, before.uid)),
+                note: Some(format!(
+                    "duplicate of UID {}/{}",
+                    before.uid_validity, before.uid
+                )),
                 reply: None,
                 ..before
             };
@@ -342,14 +366,27 @@ impl Daemon {
         };
         let settings = Settings {
             mode: self.config.reply.mode,
-            sender: Sender { name: &self.config.reply.from_name, address: &self.config.mailbox_address },
+            sender: Sender {
+                name: &self.config.reply.from_name,
+                address: &self.config.mailbox_address,
+            },
             processed_folder: &self.imap.processed_folder,
             needs_human_folder: self.imap.needs_human_folder.as_deref(),
             max_replies_per_day: self.config.reply.max_per_recipient_per_day,
             max_message_bytes: self.config.reply.max_message_bytes,
             templates: &self.templates,
         };
-        let plan = process::plan(content, &identity, at, Known { case, replies_today }, &settings, now)?;
+        let plan = process::plan(
+            content,
+            &identity,
+            at,
+            Known {
+                case,
+                replies_today,
+            },
+            &settings,
+            now,
+        )?;
         self.store.commit(MessageCommit {
             seen: &plan.seen,
             case: plan.case.as_ref(),
@@ -373,7 +410,10 @@ impl Daemon {
 
     /// The case a message belongs to: by the token in its subject, by the thread it
     /// answers, then by its sender.
-    fn find_case(&self, f: &crate::intake::Facts) -> Result<Option<crate::case::Case>, DaemonError> {
+    fn find_case(
+        &self,
+        f: &crate::intake::Facts,
+    ) -> Result<Option<crate::case::Case>, DaemonError> {
         if let Some(token) = &f.case_token {
             if let Some(c) = self.store.case(&token.to_ascii_uppercase())? {
                 return Ok(Some(c));
@@ -408,7 +448,8 @@ impl Daemon {
             };
             match entry.kind {
                 OutboxKind::Draft => {
-                    mb.append(&self.imap.drafts_folder, "(\\Draft)", &raw).await?;
+                    mb.append(&self.imap.drafts_folder, "(\\Draft)", &raw)
+                        .await?;
                     entry.attempts += 1;
                     entry.state = OutboxState::Sent;
                     self.store.update_outbox(&entry)?;
@@ -446,7 +487,11 @@ impl Daemon {
                             error!(to = %entry.to, id = %entry.message_id, "reply refused for good: {reason}");
                         }
                         Err(SendError::Transient(reason)) => {
-                            let cfg = self.config.smtp.as_ref().expect("SMTP configured when sending");
+                            let cfg = self
+                                .config
+                                .smtp
+                                .as_ref()
+                                .expect("SMTP configured when sending");
                             entry.last_error = Some(reason.clone());
                             if entry.attempts >= cfg.max_attempts {
                                 entry.state = OutboxState::Failed;
@@ -474,7 +519,9 @@ impl Daemon {
 
 /// Retry delay after `attempts` failures: base, 2×base, 4×base… at most an hour.
 pub fn retry_delay(base: Duration, attempts: u32) -> Duration {
-    let factor = 1u32.checked_shl(attempts.saturating_sub(1)).unwrap_or(u32::MAX);
+    let factor = 1u32
+        .checked_shl(attempts.saturating_sub(1))
+        .unwrap_or(u32::MAX);
     base.saturating_mul(factor).min(MAX_RETRY)
 }
 
@@ -508,7 +555,11 @@ pub fn describe(entry: &OutboxEntry) -> String {
         entry.state,
         entry.to,
         entry.attempts,
-        entry.last_error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+        entry
+            .last_error
+            .as_deref()
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default()
     )
 }
 
@@ -535,6 +586,10 @@ mod tests {
         let b = batches(&uids[..3], &sizes, 1 << 30);
         assert_eq!(b.len(), 3, "20 MB messages are fetched one at a time");
         let b = batches(&uids[..3], &sizes, 10 << 20);
-        assert_eq!(b.len(), 1, "oversized messages are fetched as headers, together");
+        assert_eq!(
+            b.len(),
+            1,
+            "oversized messages are fetched as headers, together"
+        );
     }
 }

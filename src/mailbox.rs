@@ -36,7 +36,9 @@ pub enum MailboxError {
     },
     #[error("TLS setup for {host} failed: {reason}; check [imap] host and ca_file")]
     Tls { host: String, reason: String },
-    #[error("IMAP login as {user} was refused: {reason}; check [imap] user and the password or token")]
+    #[error(
+        "IMAP login as {user} was refused: {reason}; check [imap] user and the password or token"
+    )]
     Login { user: String, reason: String },
     #[error(transparent)]
     Secret(#[from] SecretError),
@@ -50,7 +52,10 @@ impl MailboxError {
     /// Worth retrying after a pause (network, server restarts); a refused login or a
     /// missing secret is not, until someone fixes the configuration.
     pub fn is_transient(&self) -> bool {
-        !matches!(self, MailboxError::Login { .. } | MailboxError::Secret(_) | MailboxError::Tls { .. })
+        !matches!(
+            self,
+            MailboxError::Login { .. } | MailboxError::Secret(_) | MailboxError::Tls { .. }
+        )
     }
 }
 
@@ -80,9 +85,14 @@ pub struct Mailbox {
     session: Option<Session>,
     pub idle_supported: bool,
     pub move_supported: bool,
+    /// New mail announced since the last SELECT.
+    news: bool,
 }
 
-pub(crate) fn tls_config(ca_file: Option<&std::path::Path>, host: &str) -> Result<rustls::ClientConfig, String> {
+pub(crate) fn tls_config(
+    ca_file: Option<&std::path::Path>,
+    host: &str,
+) -> Result<rustls::ClientConfig, String> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls_native_certs::load_native_certs().certs {
         let _ = roots.add(cert);
@@ -91,7 +101,9 @@ pub(crate) fn tls_config(ca_file: Option<&std::path::Path>, host: &str) -> Resul
         let file = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         for cert in rustls_pemfile::certs(&mut BufReader::new(file)) {
             let cert = cert.map_err(|e| format!("{}: {e}", path.display()))?;
-            roots.add(cert).map_err(|e| format!("{}: {e}", path.display()))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -102,14 +114,21 @@ pub(crate) fn tls_config(ca_file: Option<&std::path::Path>, host: &str) -> Resul
 }
 
 async fn tls_wrap(cfg: &ImapConfig, tcp: TcpStream) -> Result<ImapStream, MailboxError> {
-    let tls_err = |reason: String| MailboxError::Tls { host: cfg.host.clone(), reason };
+    let tls_err = |reason: String| MailboxError::Tls {
+        host: cfg.host.clone(),
+        reason,
+    };
     let config = tls_config(cfg.ca_file.as_deref(), &cfg.host).map_err(tls_err)?;
     let name = rustls::pki_types::ServerName::try_from(cfg.host.clone())
         .map_err(|e| tls_err(e.to_string()))?;
     TlsConnector::from(Arc::new(config))
         .connect(name, tcp)
         .await
-        .map_err(|e| MailboxError::Connect { host: cfg.host.clone(), port: cfg.port, source: e })
+        .map_err(|e| MailboxError::Connect {
+            host: cfg.host.clone(),
+            port: cfg.port,
+            source: e,
+        })
 }
 
 impl Mailbox {
@@ -121,8 +140,14 @@ impl Mailbox {
     }
 
     async fn connect_inner(cfg: &ImapConfig) -> Result<Mailbox, MailboxError> {
-        let connect_err = |source| MailboxError::Connect { host: cfg.host.clone(), port: cfg.port, source };
-        let tcp = TcpStream::connect((cfg.host.as_str(), cfg.port)).await.map_err(connect_err)?;
+        let connect_err = |source| MailboxError::Connect {
+            host: cfg.host.clone(),
+            port: cfg.port,
+            source,
+        };
+        let tcp = TcpStream::connect((cfg.host.as_str(), cfg.port))
+            .await
+            .map_err(connect_err)?;
         let client = match cfg.tls {
             TlsMode::Implicit | TlsMode::None => {
                 let mut client = async_imap::Client::new(tls_wrap(cfg, tcp).await?);
@@ -142,21 +167,31 @@ impl Mailbox {
                 client
                     .login(&cfg.user, password.expose())
                     .await
-                    .map_err(|(e, _)| MailboxError::Login { user: cfg.user.clone(), reason: e.to_string() })?
+                    .map_err(|(e, _)| MailboxError::Login {
+                        user: cfg.user.clone(),
+                        reason: e.to_string(),
+                    })?
             }
             Auth::OAuth2(source) => {
                 let token = source.read("IMAP OAuth2 token")?;
-                let auth = XOAuth2 { user: cfg.user.clone(), token: token.expose().to_string() };
+                let auth = XOAuth2 {
+                    user: cfg.user.clone(),
+                    token: token.expose().to_string(),
+                };
                 client
                     .authenticate("XOAUTH2", &auth)
                     .await
-                    .map_err(|(e, _)| MailboxError::Login { user: cfg.user.clone(), reason: e.to_string() })?
+                    .map_err(|(e, _)| MailboxError::Login {
+                        user: cfg.user.clone(),
+                        reason: e.to_string(),
+                    })?
             }
         };
         let caps = session.capabilities().await?;
         Ok(Mailbox {
             idle_supported: caps.has_str("IDLE"),
             move_supported: caps.has_str("MOVE"),
+            news: false,
             session: Some(session),
         })
     }
@@ -166,9 +201,24 @@ impl Mailbox {
         self.session.as_mut().expect("session present outside IDLE")
     }
 
+    /// Reads what the server said on the side; notes new mail (EXISTS, RECENT) so that
+    /// a message arriving between a scan and the next IDLE is not left waiting.
     fn drain_unsolicited(&mut self) {
-        let session = self.session();
-        while session.unsolicited_responses.try_recv().is_ok() {}
+        let session = self.session.as_mut().expect("session present");
+        while let Ok(response) = session.unsolicited_responses.try_recv() {
+            if matches!(
+                response,
+                async_imap::types::UnsolicitedResponse::Exists(_)
+                    | async_imap::types::UnsolicitedResponse::Recent(_)
+            ) {
+                self.news = true;
+            }
+        }
+    }
+
+    /// Whether the server announced new mail since the last [`Mailbox::select`].
+    pub fn has_news(&self) -> bool {
+        self.news
     }
 
     /// Creates a folder unless it exists.
@@ -188,12 +238,19 @@ impl Mailbox {
     pub async fn select(&mut self, folder: &str) -> Result<u32, MailboxError> {
         let mailbox = self.session().select(folder).await?;
         self.drain_unsolicited();
+        // SELECT itself reports EXISTS; only what comes after it is news.
+        self.news = false;
         Ok(mailbox.uid_validity.unwrap_or(0))
     }
 
     /// Every UID in the selected folder, ascending.
     pub async fn uids(&mut self) -> Result<Vec<u32>, MailboxError> {
-        let mut uids: Vec<u32> = self.session().uid_search("ALL").await?.into_iter().collect();
+        let mut uids: Vec<u32> = self
+            .session()
+            .uid_search("ALL")
+            .await?
+            .into_iter()
+            .collect();
         self.drain_unsolicited();
         uids.sort_unstable();
         Ok(uids)
@@ -203,18 +260,39 @@ impl Mailbox {
     pub async fn sizes(&mut self, uids: &[u32]) -> Result<Vec<(u32, u64)>, MailboxError> {
         let mut out = Vec::new();
         for chunk in uids.chunks(512) {
-            let fetches: Vec<_> =
-                self.session().uid_fetch(uid_set(chunk), "(UID RFC822.SIZE)").await?.try_collect().await?;
-            out.extend(fetches.iter().filter_map(|f| Some((f.uid?, u64::from(f.size?)))));
+            let fetches: Vec<_> = self
+                .session()
+                .uid_fetch(uid_set(chunk), "(UID RFC822.SIZE)")
+                .await?
+                .try_collect()
+                .await?;
+            out.extend(
+                fetches
+                    .iter()
+                    .filter_map(|f| Some((f.uid?, u64::from(f.size?)))),
+            );
         }
         self.drain_unsolicited();
         Ok(out)
     }
 
     /// Whole messages (or only their headers), without setting `\Seen`.
-    pub async fn fetch(&mut self, uids: &[u32], headers_only: bool) -> Result<Vec<(u32, Vec<u8>)>, MailboxError> {
-        let query = if headers_only { "(UID BODY.PEEK[HEADER])" } else { "(UID BODY.PEEK[])" };
-        let fetches: Vec<_> = self.session().uid_fetch(uid_set(uids), query).await?.try_collect().await?;
+    pub async fn fetch(
+        &mut self,
+        uids: &[u32],
+        headers_only: bool,
+    ) -> Result<Vec<(u32, Vec<u8>)>, MailboxError> {
+        let query = if headers_only {
+            "(UID BODY.PEEK[HEADER])"
+        } else {
+            "(UID BODY.PEEK[])"
+        };
+        let fetches: Vec<_> = self
+            .session()
+            .uid_fetch(uid_set(uids), query)
+            .await?
+            .try_collect()
+            .await?;
         self.drain_unsolicited();
         Ok(fetches
             .iter()
@@ -235,16 +313,33 @@ impl Mailbox {
             self.session().uid_mv(&set, folder).await?;
         } else {
             self.session().uid_copy(&set, folder).await?;
-            let _: Vec<_> = self.session().uid_store(&set, "+FLAGS.SILENT (\\Deleted)").await?.try_collect().await?;
-            let _: Vec<_> = self.session().uid_expunge(&set).await?.try_collect().await?;
+            let _: Vec<_> = self
+                .session()
+                .uid_store(&set, "+FLAGS.SILENT (\\Deleted)")
+                .await?
+                .try_collect()
+                .await?;
+            let _: Vec<_> = self
+                .session()
+                .uid_expunge(&set)
+                .await?
+                .try_collect()
+                .await?;
         }
         self.drain_unsolicited();
         Ok(())
     }
 
     /// Appends a message to `folder` with IMAP flags like `(\Seen)`.
-    pub async fn append(&mut self, folder: &str, flags: &str, raw: &[u8]) -> Result<(), MailboxError> {
-        self.session().append(folder, Some(flags), None, raw).await?;
+    pub async fn append(
+        &mut self,
+        folder: &str,
+        flags: &str,
+        raw: &[u8],
+    ) -> Result<(), MailboxError> {
+        self.session()
+            .append(folder, Some(flags), None, raw)
+            .await?;
         self.drain_unsolicited();
         Ok(())
     }
@@ -256,7 +351,11 @@ impl Mailbox {
     }
 
     /// Waits in IDLE for new mail, at most `timeout`, or until shutdown is signalled.
-    pub async fn idle(&mut self, timeout: Duration, shutdown: &mut watch::Receiver<bool>) -> Result<Woken, MailboxError> {
+    pub async fn idle(
+        &mut self,
+        timeout: Duration,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<Woken, MailboxError> {
         let session = self.session.take().expect("session present before IDLE");
         let mut handle = session.idle();
         handle.init().await?;
@@ -294,7 +393,11 @@ pub fn uid_set(uids: &[u32]) -> String {
             i += 1;
             end = uids[i];
         }
-        parts.push(if start == end { start.to_string() } else { format!("{start}:{end}") });
+        parts.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}:{end}")
+        });
         i += 1;
     }
     parts.join(",")

@@ -35,7 +35,9 @@ pub struct Settings<'a> {
 pub enum Content<'a> {
     Analysed(&'a Analysis),
     /// Over the size limit: only the headers were fetched and read.
-    Oversized { facts: &'a Facts },
+    Oversized {
+        facts: &'a Facts,
+    },
 }
 
 impl Content<'_> {
@@ -99,7 +101,10 @@ pub fn rate_key(address: &str, now: OffsetDateTime) -> String {
 
 /// Whether a decision gets a reply at all.
 fn answers(decision: Decision) -> bool {
-    !matches!(decision, Decision::NotApplicable | Decision::IgnoredAutomatic)
+    !matches!(
+        decision,
+        Decision::NotApplicable | Decision::IgnoredAutomatic
+    )
 }
 
 /// Decides what one message changes.
@@ -160,22 +165,46 @@ pub fn plan(
     let mut thread_ids = vec![identity.to_string()];
 
     if !wants_reply {
-        return Ok(Plan { seen, case, thread_ids, outbox: None, rate_key: None });
+        return Ok(Plan {
+            seen,
+            case,
+            thread_ids,
+            outbox: None,
+            rate_key: None,
+        });
     }
     let Some(to) = recipient else {
         seen.note = Some("no address to reply to".into());
-        return Ok(Plan { seen, case, thread_ids, outbox: None, rate_key: None });
+        return Ok(Plan {
+            seen,
+            case,
+            thread_ids,
+            outbox: None,
+            rate_key: None,
+        });
     };
     if settings.mode == ReplyMode::Off {
         seen.note = Some("replies are off ([reply] mode = \"off\")".into());
-        return Ok(Plan { seen, case, thread_ids, outbox: None, rate_key: None });
+        return Ok(Plan {
+            seen,
+            case,
+            thread_ids,
+            outbox: None,
+            rate_key: None,
+        });
     }
     if known.replies_today >= settings.max_replies_per_day {
         seen.note = Some(format!(
             "no reply: {to} already had {} automatic replies today ([reply] max_per_recipient_per_day)",
             known.replies_today
         ));
-        return Ok(Plan { seen, case, thread_ids, outbox: None, rate_key: None });
+        return Ok(Plan {
+            seen,
+            case,
+            thread_ids,
+            outbox: None,
+            rate_key: None,
+        });
     }
 
     // The reply follows the language of the mail it answers.
@@ -195,8 +224,21 @@ pub fn plan(
         references: facts.references.clone(),
         subject: facts.subject.clone(),
     };
-    let outgoing = compose(&original, &settings.sender, &to, &token, &body, identity, now);
-    thread_ids.push(outgoing.message_id.trim_matches(|c| c == '<' || c == '>').to_string());
+    let outgoing = compose(
+        &original,
+        &settings.sender,
+        &to,
+        &token,
+        &body,
+        identity,
+        now,
+    );
+    thread_ids.push(
+        outgoing
+            .message_id
+            .trim_matches(|c| c == '<' || c == '>')
+            .to_string(),
+    );
     seen.reply = Some(outgoing.message_id.clone());
     let entry = OutboxEntry {
         message_id: outgoing.message_id,
@@ -207,7 +249,10 @@ pub fn plan(
         from: outgoing.from,
         to: outgoing.to,
         case: case.as_ref().map(|c| c.token.clone()),
-        raw_base64: base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &outgoing.raw),
+        raw_base64: base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            &outgoing.raw,
+        ),
         attempts: 0,
         next_attempt: now.unix_timestamp(),
         state: OutboxState::Pending,
@@ -229,7 +274,12 @@ fn evidence(a: &Analysis) -> String {
         .certificates
         .iter()
         .filter(|c| c.problems.is_empty() && c.role != crate::analysis::Role::Chain)
-        .map(|c| format!("certificate serial {} sha1 {}", c.certificate.serial, c.certificate.sha1))
+        .map(|c| {
+            format!(
+                "certificate serial {} sha1 {}",
+                c.certificate.serial, c.certificate.sha1
+            )
+        })
         .collect();
     parts.extend(
         a.numbers
@@ -252,7 +302,10 @@ mod tests {
     fn settings(templates: &Templates, mode: ReplyMode) -> Settings<'_> {
         Settings {
             mode,
-            sender: Sender { name: "AGE", address: "servicii@egov.md" },
+            sender: Sender {
+                name: "AGE",
+                address: "servicii@egov.md",
+            },
             processed_folder: "Processed",
             needs_human_folder: Some("Needs-Human"),
             max_replies_per_day: 2,
@@ -265,11 +318,18 @@ mod tests {
         let registry = Registry::default();
         let own = vec!["servicii@egov.md".to_string()];
         let anchors = crate::certificate::validate::TrustAnchors::new(Vec::new());
-        let ctx = Context { anchors: &anchors, registry: &registry, own_addresses: &own };
+        let ctx = Context {
+            anchors: &anchors,
+            registry: &registry,
+            own_addresses: &own,
+        };
         analyse(raw.as_bytes(), &ctx, NOW)
     }
 
-    const AT: Position = Position { uid_validity: 7, uid: 42 };
+    const AT: Position = Position {
+        uid_validity: 7,
+        uid: 42,
+    };
 
     #[test]
     fn applicant_mail_opens_a_case_and_queues_one_threaded_reply() {
@@ -277,7 +337,15 @@ mod tests {
         let a = analysed(
             "From: Ion <ion@primaria.md>\r\nMessage-ID: <m1@primaria.md>\r\nSubject: MNotify\r\n\r\nVrem sa ne conectam la MNotify.\r\n",
         );
-        let p = plan(Content::Analysed(&a), "m1@primaria.md", AT, Known::default(), &settings(&t, ReplyMode::Send), NOW).unwrap();
+        let p = plan(
+            Content::Analysed(&a),
+            "m1@primaria.md",
+            AT,
+            Known::default(),
+            &settings(&t, ReplyMode::Send),
+            NOW,
+        )
+        .unwrap();
         let case = p.case.expect("a case");
         assert_eq!(case.applicant, "ion@primaria.md");
         assert_eq!(p.seen.destination.as_deref(), Some("Processed"));
@@ -286,8 +354,16 @@ mod tests {
         assert_eq!(entry.to, "ion@primaria.md");
         assert_eq!(p.seen.reply.as_deref(), Some(entry.message_id.as_str()));
         assert_eq!(p.rate_key.as_deref(), Some("ion@primaria.md/2026-11-24"));
-        assert_eq!(p.thread_ids.len(), 2, "the applicant's and our reply's ids lead to the case");
-        let raw = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &entry.raw_base64).unwrap();
+        assert_eq!(
+            p.thread_ids.len(),
+            2,
+            "the applicant's and our reply's ids lead to the case"
+        );
+        let raw = base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            &entry.raw_base64,
+        )
+        .unwrap();
         let text = String::from_utf8_lossy(&raw);
         assert!(text.contains("In-Reply-To: <m1@primaria.md>"));
         assert!(text.contains(&format!("[MNotify #{}]", case.token)));
@@ -297,11 +373,28 @@ mod tests {
     fn automatic_and_unrelated_mail_get_no_reply_and_no_case() {
         let t = Templates::embedded();
         let bounce = analysed("From: MAILER-DAEMON@x.md\r\nAuto-Submitted: auto-replied\r\nSubject: MNotify\r\n\r\nMNotify\r\n");
-        let p = plan(Content::Analysed(&bounce), "b", AT, Known::default(), &settings(&t, ReplyMode::Send), NOW).unwrap();
+        let p = plan(
+            Content::Analysed(&bounce),
+            "b",
+            AT,
+            Known::default(),
+            &settings(&t, ReplyMode::Send),
+            NOW,
+        )
+        .unwrap();
         assert!(p.outbox.is_none() && p.case.is_none());
         assert_eq!(p.seen.destination.as_deref(), Some("Processed"));
-        let other = analysed("From: a@b.md\r\nSubject: salut\r\n\r\nO intrebare despre altceva.\r\n");
-        let p = plan(Content::Analysed(&other), "o", AT, Known::default(), &settings(&t, ReplyMode::Send), NOW).unwrap();
+        let other =
+            analysed("From: a@b.md\r\nSubject: salut\r\n\r\nO intrebare despre altceva.\r\n");
+        let p = plan(
+            Content::Analysed(&other),
+            "o",
+            AT,
+            Known::default(),
+            &settings(&t, ReplyMode::Send),
+            NOW,
+        )
+        .unwrap();
         assert_eq!(p.seen.outcome, "not_applicable");
         assert_eq!(p.seen.destination.as_deref(), Some("Needs-Human"));
         assert!(p.outbox.is_none() && p.case.is_none());
@@ -311,12 +404,31 @@ mod tests {
     fn reply_cap_and_off_mode_record_why_there_is_no_reply() {
         let t = Templates::embedded();
         let a = analysed("From: ion@primaria.md\r\nSubject: MNotify\r\n\r\nMNotify\r\n");
-        let known = Known { case: None, replies_today: 2 };
-        let p = plan(Content::Analysed(&a), "x", AT, known, &settings(&t, ReplyMode::Send), NOW).unwrap();
+        let known = Known {
+            case: None,
+            replies_today: 2,
+        };
+        let p = plan(
+            Content::Analysed(&a),
+            "x",
+            AT,
+            known,
+            &settings(&t, ReplyMode::Send),
+            NOW,
+        )
+        .unwrap();
         assert!(p.outbox.is_none());
         assert!(p.seen.note.unwrap().contains("max_per_recipient_per_day"));
         assert!(p.case.is_some(), "the case is still recorded");
-        let p = plan(Content::Analysed(&a), "x", AT, Known::default(), &settings(&t, ReplyMode::Off), NOW).unwrap();
+        let p = plan(
+            Content::Analysed(&a),
+            "x",
+            AT,
+            Known::default(),
+            &settings(&t, ReplyMode::Off),
+            NOW,
+        )
+        .unwrap();
         assert!(p.outbox.is_none() && p.rate_key.is_none());
     }
 
@@ -324,7 +436,15 @@ mod tests {
     fn draft_mode_queues_a_draft_and_reply_to_is_honoured() {
         let t = Templates::embedded();
         let a = analysed("From: ion@primaria.md\r\nReply-To: it@primaria.md\r\nSubject: MNotify\r\n\r\nMNotify\r\n");
-        let p = plan(Content::Analysed(&a), "x", AT, Known::default(), &settings(&t, ReplyMode::Draft), NOW).unwrap();
+        let p = plan(
+            Content::Analysed(&a),
+            "x",
+            AT,
+            Known::default(),
+            &settings(&t, ReplyMode::Draft),
+            NOW,
+        )
+        .unwrap();
         let e = p.outbox.unwrap();
         assert_eq!(e.kind, OutboxKind::Draft);
         assert_eq!(e.to, "it@primaria.md");
@@ -333,11 +453,26 @@ mod tests {
     #[test]
     fn oversized_mail_is_for_people_and_the_sender_is_told_the_limit() {
         let t = Templates::embedded();
-        let facts = crate::intake::read(b"From: ion@primaria.md\r\nSubject: scan\r\nMessage-ID: <big@x>\r\n\r\n", &[]);
-        let p = plan(Content::Oversized { facts: &facts }, "big@x", AT, Known::default(), &settings(&t, ReplyMode::Send), NOW).unwrap();
+        let facts = crate::intake::read(
+            b"From: ion@primaria.md\r\nSubject: scan\r\nMessage-ID: <big@x>\r\n\r\n",
+            &[],
+        );
+        let p = plan(
+            Content::Oversized { facts: &facts },
+            "big@x",
+            AT,
+            Known::default(),
+            &settings(&t, ReplyMode::Send),
+            NOW,
+        )
+        .unwrap();
         assert_eq!(p.seen.outcome, OVERSIZED);
         assert_eq!(p.seen.destination.as_deref(), Some("Needs-Human"));
-        let raw = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, p.outbox.unwrap().raw_base64).unwrap();
+        let raw = base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            p.outbox.unwrap().raw_base64,
+        )
+        .unwrap();
         let text = crate::intake::read(&raw, &[]);
         assert_eq!(text.subject.as_deref(), Some("Re: scan"));
         assert!(p.case.is_none());

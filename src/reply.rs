@@ -35,9 +35,18 @@ pub enum ReplyError {
 
 /// Templates built into the binary; a templates directory in the config overrides them.
 const EMBEDDED: [(&str, &str); 3] = [
-    ("ro/reply.txt", include_str!("../config/templates/ro/reply.txt")),
-    ("ru/reply.txt", include_str!("../config/templates/ru/reply.txt")),
-    ("en/reply.txt", include_str!("../config/templates/en/reply.txt")),
+    (
+        "ro/reply.txt",
+        include_str!("../config/templates/ro/reply.txt"),
+    ),
+    (
+        "ru/reply.txt",
+        include_str!("../config/templates/ru/reply.txt"),
+    ),
+    (
+        "en/reply.txt",
+        include_str!("../config/templates/en/reply.txt"),
+    ),
 ];
 
 pub struct Templates {
@@ -49,7 +58,8 @@ impl Templates {
         let mut env = minijinja::Environment::new();
         for (name, text) in EMBEDDED {
             // The embedded templates are tested to compile; failing here is a build bug.
-            env.add_template(name, text).expect("embedded templates compile");
+            env.add_template(name, text)
+                .expect("embedded templates compile");
         }
         Templates { env }
     }
@@ -60,10 +70,15 @@ impl Templates {
         let mut env = minijinja::Environment::new();
         for (name, _) in EMBEDDED {
             let path = dir.join(name);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|source| ReplyError::Read { path: path.display().to_string(), source })?;
+            let text = std::fs::read_to_string(&path).map_err(|source| ReplyError::Read {
+                path: path.display().to_string(),
+                source,
+            })?;
             env.add_template_owned(name.to_string(), text)
-                .map_err(|source| ReplyError::Template { name: name.to_string(), source })?;
+                .map_err(|source| ReplyError::Template {
+                    name: name.to_string(),
+                    source,
+                })?;
         }
         Ok(Templates { env })
     }
@@ -73,8 +88,13 @@ impl Templates {
         let template = self
             .env
             .get_template(&name)
-            .map_err(|source| ReplyError::Template { name: name.clone(), source })?;
-        template.render(ctx).map_err(|source| ReplyError::Template { name, source })
+            .map_err(|source| ReplyError::Template {
+                name: name.clone(),
+                source,
+            })?;
+        template
+            .render(ctx)
+            .map_err(|source| ReplyError::Template { name, source })
     }
 }
 
@@ -158,7 +178,12 @@ impl ReplyContext {
             .certificates
             .iter()
             .filter_map(|c| c.known.as_ref())
-            .chain(a.numbers.iter().filter(|n| n.matches.len() == 1).flat_map(|n| &n.matches))
+            .chain(
+                a.numbers
+                    .iter()
+                    .filter(|n| n.matches.len() == 1)
+                    .flat_map(|n| &n.matches),
+            )
             .flat_map(|k| k.services.iter().cloned())
             .collect();
         services.sort();
@@ -241,7 +266,10 @@ pub fn compose(
     seed: &str,
     now: OffsetDateTime,
 ) -> Outgoing {
-    let domain = from.address.rsplit_once('@').map_or("localhost", |(_, d)| d);
+    let domain = from
+        .address
+        .rsplit_once('@')
+        .map_or("localhost", |(_, d)| d);
     let digest = hex::encode(&sha2::Sha256::digest(seed.as_bytes())[..12]);
     let message_id = if token.is_empty() {
         format!("<mnotify.{digest}@{domain}>")
@@ -282,7 +310,13 @@ pub fn compose(
     h += &format!("--{boundary}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n");
     h += &wrapped_base64(text_to_html(body).as_bytes());
     h += &format!("--{boundary}--\r\n");
-    Outgoing { message_id, from: from.address.to_string(), to: to.to_string(), subject, raw: h.into_bytes() }
+    Outgoing {
+        message_id,
+        from: from.address.to_string(),
+        to: to.to_string(),
+        subject,
+        raw: h.into_bytes(),
+    }
 }
 
 fn angle(id: &str) -> String {
@@ -308,9 +342,7 @@ pub fn reply_subject(original: &str, token: &str) -> String {
         }
     }
     let tag = format!("[MNotify #{token}]");
-    if token.is_empty() {
-        format!("Re: {subject}")
-    } else if subject.contains(&tag) {
+    if token.is_empty() || subject.contains(&tag) {
         format!("Re: {subject}")
     } else if subject.is_empty() {
         format!("Re: {tag}")
@@ -323,7 +355,10 @@ fn encode_word(text: &str) -> String {
     if text.is_ascii() {
         return text.to_string();
     }
-    format!("=?utf-8?B?{}?=", base64::engine::general_purpose::STANDARD.encode(text))
+    format!(
+        "=?utf-8?B?{}?=",
+        base64::engine::general_purpose::STANDARD.encode(text)
+    )
 }
 
 fn wrapped_base64(data: &[u8]) -> String {
@@ -338,7 +373,11 @@ fn wrapped_base64(data: &[u8]) -> String {
 
 /// The plain text as simple HTML: paragraphs kept, links clickable, nothing injected.
 pub fn text_to_html(text: &str) -> String {
-    let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
     let mut html = String::from(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head>\
          <body style=\"font-family:Segoe UI,Arial,sans-serif;font-size:14px;line-height:1.5;color:#1f2933\">",
@@ -352,7 +391,11 @@ pub fn text_to_html(text: &str) -> String {
                     Some(i) => {
                         let end = escaped[i..].find(' ').map_or(escaped.len(), |e| i + e);
                         let url = &escaped[i..end];
-                        format!("{}<a href=\"{url}\">{url}</a>{}", &escaped[..i], &escaped[end..])
+                        format!(
+                            "{}<a href=\"{url}\">{url}</a>{}",
+                            &escaped[..i],
+                            &escaped[end..]
+                        )
                     }
                     None => escaped,
                 }
@@ -371,17 +414,32 @@ mod tests {
 
     #[test]
     fn subjects_keep_one_re_and_one_token() {
-        assert_eq!(reply_subject("Certificat", "ABC123"), "Re: Certificat [MNotify #ABC123]");
-        assert_eq!(reply_subject("RE: Re: Certificat [MNotify #ABC123]", "ABC123"), "Re: Certificat [MNotify #ABC123]");
+        assert_eq!(
+            reply_subject("Certificat", "ABC123"),
+            "Re: Certificat [MNotify #ABC123]"
+        );
+        assert_eq!(
+            reply_subject("RE: Re: Certificat [MNotify #ABC123]", "ABC123"),
+            "Re: Certificat [MNotify #ABC123]"
+        );
         assert_eq!(reply_subject("", "ABC123"), "Re: [MNotify #ABC123]");
     }
 
     #[test]
     fn every_language_renders_every_decision() {
         let templates = Templates::embedded();
-        let case = Case::open("ABC123".into(), "a@b.md", Language::Ro, datetime!(2026-11-24 12:00 UTC));
+        let case = Case::open(
+            "ABC123".into(),
+            "a@b.md",
+            Language::Ro,
+            datetime!(2026-11-24 12:00 UTC),
+        );
         for lang in [Language::Ro, Language::Ru, Language::En] {
-            for d in crate::decision::Decision::ALL.iter().map(|d| d.code()).chain(["oversized"]) {
+            for d in crate::decision::Decision::ALL
+                .iter()
+                .map(|d| d.code())
+                .chain(["oversized"])
+            {
                 let mut ctx = ReplyContext::for_case(d, &case);
                 ctx.problems = vec!["private_key_sent".into(), "expired".into()];
                 let text = templates.render(lang, &ctx).expect("renders");
@@ -398,17 +456,41 @@ mod tests {
             references: vec!["<older@x.md>".into()],
             subject: Some("Certificat".into()),
         };
-        let sender = Sender { name: "Agenția de Guvernare Electronică", address: "servicii@egov.md" };
-        let out = compose(&original, &sender, "ion@x.md", "ABC123", "Bună ziua", "seed", datetime!(2026-11-24 12:00 UTC));
+        let sender = Sender {
+            name: "Agenția de Guvernare Electronică",
+            address: "servicii@egov.md",
+        };
+        let out = compose(
+            &original,
+            &sender,
+            "ion@x.md",
+            "ABC123",
+            "Bună ziua",
+            "seed",
+            datetime!(2026-11-24 12:00 UTC),
+        );
         let text = String::from_utf8(out.raw.clone()).expect("ascii");
         assert!(text.contains("In-Reply-To: <orig@x.md>"));
         assert!(text.contains("References: <older@x.md>\r\n <orig@x.md>"));
         assert!(text.contains("Auto-Submitted: auto-replied"));
         assert!(text.contains("X-Auto-Response-Suppress: All"));
-        let again = compose(&original, &sender, "ion@x.md", "ABC123", "Bună ziua", "seed", datetime!(2026-11-24 12:00 UTC));
+        let again = compose(
+            &original,
+            &sender,
+            "ion@x.md",
+            "ABC123",
+            "Bună ziua",
+            "seed",
+            datetime!(2026-11-24 12:00 UTC),
+        );
         assert_eq!(out.message_id, again.message_id);
-        let parsed = mail_parser::MessageParser::default().parse(&out.raw).expect("parses");
+        let parsed = mail_parser::MessageParser::default()
+            .parse(&out.raw)
+            .expect("parses");
         assert_eq!(parsed.subject(), Some("Re: Certificat [MNotify #ABC123]"));
-        assert_eq!(parsed.body_text(0).as_deref().map(str::trim), Some("Bună ziua"));
+        assert_eq!(
+            parsed.body_text(0).as_deref().map(str::trim),
+            Some("Bună ziua")
+        );
     }
 }

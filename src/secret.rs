@@ -93,12 +93,23 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("pw");
         std::fs::write(&path, "s3cret\n").expect("write");
-        assert_eq!(SecretSource::File(path).read("password").expect("read").expose(), "s3cret");
+        assert_eq!(
+            SecretSource::File(path)
+                .read("password")
+                .expect("read")
+                .expose(),
+            "s3cret"
+        );
         let cmd = SecretSource::Command("printf token".into());
         assert_eq!(cmd.read("token").expect("run").expose(), "token");
-        let failing = SecretSource::Command("exit 3".into()).read("token").unwrap_err();
+        let failing = SecretSource::Command("exit 3".into())
+            .read("token")
+            .unwrap_err();
         assert!(failing.to_string().contains("exit 3"));
         let missing = SecretSource::Env("MNOTIFY_TEST_SURELY_UNSET".into()).read("password");
-        assert!(missing.unwrap_err().to_string().contains("MNOTIFY_TEST_SURELY_UNSET"));
+        assert!(missing
+            .unwrap_err()
+            .to_string()
+            .contains("MNOTIFY_TEST_SURELY_UNSET"));
     }
 }

@@ -41,11 +41,19 @@ impl SmtpSender {
     pub fn new(cfg: &SmtpConfig) -> Result<SmtpSender, SmtpSetupError> {
         let mut tls_builder = TlsParameters::builder(cfg.host.clone());
         if let Some(path) = &cfg.ca_file {
-            let ca_err = |reason: String| SmtpSetupError::CaFile { path: path.display().to_string(), reason };
+            let ca_err = |reason: String| SmtpSetupError::CaFile {
+                path: path.display().to_string(),
+                reason,
+            };
             let pem = std::fs::read(path).map_err(|e| ca_err(e.to_string()))?;
-            tls_builder = tls_builder.add_root_certificate(Certificate::from_pem(&pem).map_err(|e| ca_err(e.to_string()))?);
+            tls_builder = tls_builder.add_root_certificate(
+                Certificate::from_pem(&pem).map_err(|e| ca_err(e.to_string()))?,
+            );
         }
-        let tls_err = |e: lettre::transport::smtp::Error| SmtpSetupError::Tls { host: cfg.host.clone(), reason: e.to_string() };
+        let tls_err = |e: lettre::transport::smtp::Error| SmtpSetupError::Tls {
+            host: cfg.host.clone(),
+            reason: e.to_string(),
+        };
         let tls = match cfg.tls {
             TlsMode::None => Tls::None,
             TlsMode::Starttls => Tls::Required(tls_builder.build().map_err(tls_err)?),
@@ -57,19 +65,27 @@ impl SmtpSender {
             .timeout(Some(SMTP_TIMEOUT));
         if let Some((user, auth)) = &cfg.login {
             let (secret, mechanisms) = match auth {
-                Auth::Password(s) => (s.read("SMTP password")?, vec![Mechanism::Plain, Mechanism::Login]),
+                Auth::Password(s) => (
+                    s.read("SMTP password")?,
+                    vec![Mechanism::Plain, Mechanism::Login],
+                ),
                 Auth::OAuth2(s) => (s.read("SMTP OAuth2 token")?, vec![Mechanism::Xoauth2]),
             };
             builder = builder
                 .credentials(Credentials::new(user.clone(), secret.expose().to_string()))
                 .authentication(mechanisms);
         }
-        Ok(SmtpSender { transport: builder.build() })
+        Ok(SmtpSender {
+            transport: builder.build(),
+        })
     }
 
     /// Submits one complete message.
     pub async fn send(&self, from: &str, to: &str, raw: &[u8]) -> Result<(), SendError> {
-        let parse = |a: &str| a.parse::<Address>().map_err(|e| SendError::Permanent(format!("address {a}: {e}")));
+        let parse = |a: &str| {
+            a.parse::<Address>()
+                .map_err(|e| SendError::Permanent(format!("address {a}: {e}")))
+        };
         let envelope = Envelope::new(Some(parse(from)?), vec![parse(to)?])
             .map_err(|e| SendError::Permanent(e.to_string()))?;
         match self.transport.send_raw(&envelope, raw).await {

@@ -207,9 +207,15 @@ impl Store {
     ) -> Result<Option<T>, StoreError> {
         match tree.get(key)? {
             None => Ok(None),
-            Some(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|source| StoreError::Corrupt { tree: name, key: key.to_string(), source }),
+            Some(bytes) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|source| StoreError::Corrupt {
+                        tree: name,
+                        key: key.to_string(),
+                        source,
+                    })
+            }
         }
     }
 
@@ -224,7 +230,8 @@ impl Store {
     /// Records a message under a new UID that was already handled under another (a
     /// UIDVALIDITY change, or the same mail delivered twice).
     pub fn mark_uid(&self, record: &SeenRecord) -> Result<(), StoreError> {
-        self.seen.insert(uid_key(record.uid_validity, record.uid), to_json(record))?;
+        self.seen
+            .insert(uid_key(record.uid_validity, record.uid), to_json(record))?;
         Ok(())
     }
 
@@ -236,11 +243,13 @@ impl Store {
         let mut out = Vec::new();
         for item in self.cases.iter() {
             let (key, value) = item?;
-            out.push(serde_json::from_slice(&value).map_err(|source| StoreError::Corrupt {
-                tree: CASES_TREE,
-                key: String::from_utf8_lossy(&key).into_owned(),
-                source,
-            })?);
+            out.push(
+                serde_json::from_slice(&value).map_err(|source| StoreError::Corrupt {
+                    tree: CASES_TREE,
+                    key: String::from_utf8_lossy(&key).into_owned(),
+                    source,
+                })?,
+            );
         }
         Ok(out)
     }
@@ -273,13 +282,29 @@ impl Store {
         let seen_json = to_json(c.seen);
         let case_json = c.case.map(to_json);
         let outbox_json = c.outbox.map(to_json);
-        let result = (&self.seen, &self.cases, &self.case_index, &self.outbox, &self.pending, &self.rates)
+        let result = (
+            &self.seen,
+            &self.cases,
+            &self.case_index,
+            &self.outbox,
+            &self.pending,
+            &self.rates,
+        )
             .transaction(|(seen, cases, index, outbox, pending, rates)| {
-                seen.insert(uid_key(c.seen.uid_validity, c.seen.uid).as_bytes(), seen_json.as_slice())?;
-                seen.insert(format!("id/{}", c.seen.identity).as_bytes(), seen_json.as_slice())?;
+                seen.insert(
+                    uid_key(c.seen.uid_validity, c.seen.uid).as_bytes(),
+                    seen_json.as_slice(),
+                )?;
+                seen.insert(
+                    format!("id/{}", c.seen.identity).as_bytes(),
+                    seen_json.as_slice(),
+                )?;
                 if let (Some(case), Some(json)) = (c.case, &case_json) {
                     cases.insert(case.token.as_bytes(), json.as_slice())?;
-                    index.insert(format!("sender/{}", case.applicant).as_bytes(), case.token.as_bytes())?;
+                    index.insert(
+                        format!("sender/{}", case.applicant).as_bytes(),
+                        case.token.as_bytes(),
+                    )?;
                     for id in c.thread_ids {
                         index.insert(format!("thread/{id}").as_bytes(), case.token.as_bytes())?;
                     }
@@ -309,8 +334,10 @@ impl Store {
     /// Saves a case changed outside mail processing (staff commands).
     pub fn save_case(&self, case: &Case) -> Result<(), StoreError> {
         self.cases.insert(case.token.as_bytes(), to_json(case))?;
-        self.case_index
-            .insert(format!("sender/{}", case.applicant).as_bytes(), case.token.as_bytes())?;
+        self.case_index.insert(
+            format!("sender/{}", case.applicant).as_bytes(),
+            case.token.as_bytes(),
+        )?;
         self.flush()
     }
 
@@ -323,11 +350,13 @@ impl Store {
         let mut out = Vec::new();
         for item in self.outbox.iter() {
             let (key, value) = item?;
-            out.push(serde_json::from_slice(&value).map_err(|source| StoreError::Corrupt {
-                tree: OUTBOX_TREE,
-                key: String::from_utf8_lossy(&key).into_owned(),
-                source,
-            })?);
+            out.push(
+                serde_json::from_slice(&value).map_err(|source| StoreError::Corrupt {
+                    tree: OUTBOX_TREE,
+                    key: String::from_utf8_lossy(&key).into_owned(),
+                    source,
+                })?,
+            );
         }
         Ok(out)
     }
@@ -349,8 +378,11 @@ impl Store {
 
     /// Pending entries whose next attempt is due at `now` (unix seconds), oldest first.
     pub fn due(&self, now: i64) -> Result<Vec<OutboxEntry>, StoreError> {
-        let mut due: Vec<OutboxEntry> =
-            self.pending()?.into_iter().filter(|e| e.next_attempt <= now).collect();
+        let mut due: Vec<OutboxEntry> = self
+            .pending()?
+            .into_iter()
+            .filter(|e| e.next_attempt <= now)
+            .collect();
         due.sort_by_key(|e| e.created_at);
         Ok(due)
     }
@@ -381,11 +413,13 @@ impl Store {
         let mut out = Vec::new();
         for item in self.seen.scan_prefix("id/") {
             let (key, value) = item?;
-            out.push(serde_json::from_slice(&value).map_err(|source| StoreError::Corrupt {
-                tree: SEEN_TREE,
-                key: String::from_utf8_lossy(&key).into_owned(),
-                source,
-            })?);
+            out.push(
+                serde_json::from_slice(&value).map_err(|source| StoreError::Corrupt {
+                    tree: SEEN_TREE,
+                    key: String::from_utf8_lossy(&key).into_owned(),
+                    source,
+                })?,
+            );
         }
         Ok(out)
     }

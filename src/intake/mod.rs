@@ -112,7 +112,11 @@ pub fn read(raw: &[u8], own_addresses: &[String]) -> Facts {
             .and_then(|d| OffsetDateTime::from_unix_timestamp(d.to_timestamp()).ok()),
         in_reply_to: id_list(msg.in_reply_to()),
         references: id_list(msg.references()),
-        reply_to: msg.reply_to().and_then(|a| a.first()).and_then(|a| a.address()).map(str::to_string),
+        reply_to: msg
+            .reply_to()
+            .and_then(|a| a.first())
+            .and_then(|a| a.address())
+            .map(str::to_string),
         automatic: automatic::detect(&msg, own_addresses),
         language: language::detect(&language_text),
         mentions_mnotify: case_token.is_some() || MENTIONS_MNOTIFY.is_match(&language_text),

@@ -38,56 +38,144 @@ async fn applicant_conversation_is_answered_threaded_and_filed() {
     let known = setup.leaf(&[0x4A, 0x11, 0x22, 0x33, 0x44]);
     let known_path = setup.dir.path().join("mpass.cer");
     std::fs::write(&known_path, &known).unwrap();
-    setup.cli(&["registry", "import", "--service", "MPass", "--institution", "Primăria Test", known_path.to_str().unwrap()]);
+    setup.cli(&[
+        "registry",
+        "import",
+        "--service",
+        "MPass",
+        "--institution",
+        "Primăria Test",
+        known_path.to_str().unwrap(),
+    ]);
     let daemon = setup.start();
 
     // 1. A new certificate, attached.
     let leaf = setup.leaf(&[0x5B, 0x01, 0x02, 0x03, 0x04]);
-    let first = mail(&format!("Ion Popescu <{ion}>"), mailbox, "Certificat pentru MNotify", "<c1@primaria.test>", "Bună ziua, anexăm certificatul de sistem pentru conectarea la MNotify.")
-        .attach("certificat sistem.cer", "application/pkix-cert", &leaf);
+    let first = mail(
+        &format!("Ion Popescu <{ion}>"),
+        mailbox,
+        "Certificat pentru MNotify",
+        "<c1@primaria.test>",
+        "Bună ziua, anexăm certificatul de sistem pentru conectarea la MNotify.",
+    )
+    .attach("certificat sistem.cer", "application/pkix-cert", &leaf);
     let sent_at = Instant::now();
     stack.deliver(ion, mailbox, &first.build()).await;
     let replies = stack.wait_for(ion, "INBOX", 1, WAIT).await;
     let latency = sent_at.elapsed();
-    assert!(latency < Duration::from_secs(10), "IDLE should bring the reply within seconds, took {latency:?}");
+    assert!(
+        latency < Duration::from_secs(10),
+        "IDLE should bring the reply within seconds, took {latency:?}"
+    );
     let reply = intake::read(&replies[0], &[]);
-    assert_eq!(reply.in_reply_to, vec!["c1@primaria.test".to_string()], "threaded to the applicant's mail");
+    assert_eq!(
+        reply.in_reply_to,
+        vec!["c1@primaria.test".to_string()],
+        "threaded to the applicant's mail"
+    );
     let token = reply.case_token.clone().expect("case token in the subject");
-    assert!(reply.subject.as_deref().unwrap().starts_with("Re: Certificat pentru MNotify [MNotify #"));
+    assert!(reply
+        .subject
+        .as_deref()
+        .unwrap()
+        .starts_with("Re: Certificat pentru MNotify [MNotify #"));
     let raw = String::from_utf8_lossy(&replies[0]).into_owned();
     assert!(raw.contains("Auto-Submitted: auto-replied"), "{raw}");
     assert!(raw.contains("X-Auto-Response-Suppress: All"));
     let text = body(&replies[0]);
-    assert!(text.contains("nu este încă înregistrat la AGE"), "Romanian new-certificate reply: {text}");
-    assert!(text.contains(&canonical_serial_from_bytes(&[0x5B, 0x01, 0x02, 0x03, 0x04])), "{text}");
+    assert!(
+        text.contains("nu este încă înregistrat la AGE"),
+        "Romanian new-certificate reply: {text}"
+    );
+    assert!(
+        text.contains(&canonical_serial_from_bytes(&[
+            0x5B, 0x01, 0x02, 0x03, 0x04
+        ])),
+        "{text}"
+    );
 
     // 2. A reply to our reply, quoting the serial of the MPass certificate: same case.
     let our_id = reply.message_id.clone().expect("reply has a Message-ID");
-    let mut second = mail(ion, mailbox, &format!("Re: Certificat pentru MNotify [MNotify #{token}]"), "<c2@primaria.test>", "De fapt folosim certificatul din MPass, numărul de serie 4A 11 22 33 44.");
-    second = second.header("In-Reply-To", &format!("<{our_id}>")).header("References", &format!("<c1@primaria.test> <{our_id}>"));
+    let mut second = mail(
+        ion,
+        mailbox,
+        &format!("Re: Certificat pentru MNotify [MNotify #{token}]"),
+        "<c2@primaria.test>",
+        "De fapt folosim certificatul din MPass, numărul de serie 4A 11 22 33 44.",
+    );
+    second = second
+        .header("In-Reply-To", &format!("<{our_id}>"))
+        .header("References", &format!("<c1@primaria.test> <{our_id}>"));
     stack.deliver(ion, mailbox, &second.build()).await;
     let replies = stack.wait_for(ion, "INBOX", 2, WAIT).await;
-    let second_reply = replies.iter().map(|r| intake::read(r, &[])).find(|f| f.in_reply_to == vec!["c2@primaria.test".to_string()]).expect("reply to the second mail");
-    assert_eq!(second_reply.case_token.as_deref(), Some(token.as_str()), "the follow-up joined its case");
-    assert!(second_reply.references.contains(&our_id), "References carry the whole thread");
+    let second_reply = replies
+        .iter()
+        .map(|r| intake::read(r, &[]))
+        .find(|f| f.in_reply_to == vec!["c2@primaria.test".to_string()])
+        .expect("reply to the second mail");
+    assert_eq!(
+        second_reply.case_token.as_deref(),
+        Some(token.as_str()),
+        "the follow-up joined its case"
+    );
+    assert!(
+        second_reply.references.contains(&our_id),
+        "References carry the whole thread"
+    );
 
     // 3. A bounce and an out-of-office: filed, never answered.
-    let bounce = mail("MAILER-DAEMON@primaria.test", mailbox, "Undelivered Mail Returned to Sender", "<b1@primaria.test>", "Your message about MNotify could not be delivered.");
-    stack.deliver("MAILER-DAEMON@primaria.test", mailbox, &bounce.build()).await;
-    let ooo = mail(ion, mailbox, &format!("Automatic reply: Re: Certificat pentru MNotify [MNotify #{token}]"), "<o1@primaria.test>", "Sunt în concediu până luni.")
-        .header("Auto-Submitted", "auto-replied");
+    let bounce = mail(
+        "MAILER-DAEMON@primaria.test",
+        mailbox,
+        "Undelivered Mail Returned to Sender",
+        "<b1@primaria.test>",
+        "Your message about MNotify could not be delivered.",
+    );
+    stack
+        .deliver("MAILER-DAEMON@primaria.test", mailbox, &bounce.build())
+        .await;
+    let ooo = mail(
+        ion,
+        mailbox,
+        &format!("Automatic reply: Re: Certificat pentru MNotify [MNotify #{token}]"),
+        "<o1@primaria.test>",
+        "Sunt în concediu până luni.",
+    )
+    .header("Auto-Submitted", "auto-replied");
     stack.deliver(ion, mailbox, &ooo.build()).await;
     // 4. Mail that is not about MNotify: left for people.
-    let other = mail("maria@alt.test", mailbox, "Întrebare despre MPay", "<x1@alt.test>", "Cum plătim taxa de stat?");
-    stack.deliver("maria@alt.test", mailbox, &other.build()).await;
+    let other = mail(
+        "maria@alt.test",
+        mailbox,
+        "Întrebare despre MPay",
+        "<x1@alt.test>",
+        "Cum plătim taxa de stat?",
+    );
+    stack
+        .deliver("maria@alt.test", mailbox, &other.build())
+        .await;
 
     stack.wait_for(mailbox, "Processed", 4, WAIT).await;
     stack.wait_for(mailbox, "Needs-Human", 1, WAIT).await;
     daemon.stop();
-    assert!(stack.messages(mailbox, "INBOX").await.is_empty(), "the inbox is left empty");
-    assert_eq!(stack.messages(ion, "INBOX").await.len(), 2, "no reply to the bounce or the out-of-office");
-    assert!(stack.messages("maria@alt.test", "INBOX").await.is_empty(), "no reply to unrelated mail");
-    assert_eq!(stack.messages(mailbox, "Sent").await.len(), 2, "a copy of each reply in Sent");
+    assert!(
+        stack.messages(mailbox, "INBOX").await.is_empty(),
+        "the inbox is left empty"
+    );
+    assert_eq!(
+        stack.messages(ion, "INBOX").await.len(),
+        2,
+        "no reply to the bounce or the out-of-office"
+    );
+    assert!(
+        stack.messages("maria@alt.test", "INBOX").await.is_empty(),
+        "no reply to unrelated mail"
+    );
+    assert_eq!(
+        stack.messages(mailbox, "Sent").await.len(),
+        2,
+        "a copy of each reply in Sent"
+    );
 
     let status = setup.status();
     assert_eq!(status["messages"]["new_certificate"], 1, "{status}");
@@ -106,7 +194,13 @@ async fn draft_mode_leaves_replies_for_staff_to_send() {
     let ana = "ana-draft@scoala.test";
     let setup = Setup::new(stack, mailbox, "[reply]\nmode = \"draft\"\n");
     let daemon = setup.start();
-    let m = mail(ana, mailbox, "Conectare MNotify", "<d1@scoala.test>", "Vrem să ne conectăm la MNotify. Ce trebuie să trimitem?");
+    let m = mail(
+        ana,
+        mailbox,
+        "Conectare MNotify",
+        "<d1@scoala.test>",
+        "Vrem să ne conectăm la MNotify. Ce trebuie să trimitem?",
+    );
     stack.deliver(ana, mailbox, &m.build()).await;
     let drafts = stack.wait_for(mailbox, "Drafts", 1, WAIT).await;
     stack.wait_for(mailbox, "Processed", 1, WAIT).await;
@@ -114,7 +208,10 @@ async fn draft_mode_leaves_replies_for_staff_to_send() {
     let draft = intake::read(&drafts[0], &[]);
     assert_eq!(draft.in_reply_to, vec!["d1@scoala.test".to_string()]);
     assert!(String::from_utf8_lossy(&drafts[0]).contains(&format!("To: <{ana}>")));
-    assert!(stack.messages(ana, "INBOX").await.is_empty(), "nothing is sent in draft mode");
+    assert!(
+        stack.messages(ana, "INBOX").await.is_empty(),
+        "nothing is sent in draft mode"
+    );
     assert!(stack.messages(mailbox, "Sent").await.is_empty());
 }
 
@@ -123,24 +220,51 @@ async fn reply_cap_and_size_limit() {
     let stack = Stack::get();
     let mailbox = "svc-limits@egov.test";
     let vasile = "vasile-limits@spital.test";
-    let setup = Setup::new(stack, mailbox, "[reply]\nmax_per_recipient_per_day = 2\nmax_message_bytes = 200000\n");
+    let setup = Setup::new(
+        stack,
+        mailbox,
+        "[reply]\nmax_per_recipient_per_day = 2\nmax_message_bytes = 200000\n",
+    );
     for i in 0..3 {
-        let m = mail(vasile, mailbox, "MNotify", &format!("<cap{i}@spital.test>"), "Conectare la MNotify, vă rog.");
+        let m = mail(
+            vasile,
+            mailbox,
+            "MNotify",
+            &format!("<cap{i}@spital.test>"),
+            "Conectare la MNotify, vă rog.",
+        );
         stack.deliver(vasile, mailbox, &m.build()).await;
     }
-    let big = mail("mare-limits@spital.test", mailbox, "Scanări MNotify", "<big@spital.test>", "Anexăm documentele.")
-        .attach("scan.pdf", "application/pdf", &vec![b'x'; 400_000]);
-    stack.deliver("mare-limits@spital.test", mailbox, &big.build()).await;
+    let big = mail(
+        "mare-limits@spital.test",
+        mailbox,
+        "Scanări MNotify",
+        "<big@spital.test>",
+        "Anexăm documentele.",
+    )
+    .attach("scan.pdf", "application/pdf", &vec![b'x'; 400_000]);
+    stack
+        .deliver("mare-limits@spital.test", mailbox, &big.build())
+        .await;
     stack.wait_for(mailbox, "INBOX", 4, WAIT).await;
     let daemon = setup.start();
     stack.wait_for(mailbox, "Processed", 3, WAIT).await;
     stack.wait_for(mailbox, "Needs-Human", 1, WAIT).await;
-    let told = stack.wait_for("mare-limits@spital.test", "INBOX", 1, WAIT).await;
+    let told = stack
+        .wait_for("mare-limits@spital.test", "INBOX", 1, WAIT)
+        .await;
     stack.wait_for(vasile, "INBOX", 2, WAIT).await;
     daemon.stop();
-    assert_eq!(stack.messages(vasile, "INBOX").await.len(), 2, "at most 2 automatic replies a day");
+    assert_eq!(
+        stack.messages(vasile, "INBOX").await.len(),
+        2,
+        "at most 2 automatic replies a day"
+    );
     let text = body(&told[0]);
-    assert!(text.contains("1 MB"), "the sender is told the limit: {text}");
+    assert!(
+        text.contains("1 MB"),
+        "the sender is told the limit: {text}"
+    );
     let status = setup.status();
     assert_eq!(status["messages"]["oversized"], 1, "{status}");
 }

@@ -4,6 +4,7 @@ mod cli;
 mod corpus;
 mod daemon;
 mod decisions;
+mod faults;
 mod formats;
 mod service;
 mod stack;

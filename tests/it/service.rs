@@ -16,7 +16,6 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_mnotify-intake");
 pub struct Setup {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
-    pub mailbox: String,
     pub pki: Pki,
 }
 
@@ -31,18 +30,28 @@ impl Setup {
         let config = dir.path().join("config.toml");
         let text = stack.config_toml(mailbox, &dir.path().join("store"), &anchors) + extra;
         std::fs::write(&config, text).unwrap();
-        Setup { dir, config, mailbox: mailbox.to_string(), pki }
+        Setup { dir, config, pki }
     }
 
     /// A valid system certificate (DER).
     pub fn leaf(&self, serial: &[u8]) -> Vec<u8> {
-        self.pki.leaf(&LeafSpec::valid_at(NOW, "SI Registrul Test", serial))
+        self.pki
+            .leaf(&LeafSpec::valid_at(NOW, "SI Registrul Test", serial))
     }
 
     /// Runs a command of the binary to completion; returns stdout.
     pub fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new(BIN).arg("--config").arg(&self.config).args(args).output().expect("run binary");
-        assert!(out.status.success(), "mnotify-intake {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(BIN)
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .output()
+            .expect("run binary");
+        assert!(
+            out.status.success(),
+            "mnotify-intake {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 
@@ -56,7 +65,11 @@ impl Setup {
     }
 
     pub fn start(&self) -> Running {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .unwrap();
         let child = Command::new(BIN)
             .arg("--config")
             .arg(&self.config)
@@ -66,7 +79,10 @@ impl Setup {
             .stderr(log)
             .spawn()
             .expect("start the daemon");
-        Running { child: Some(child), log: self.log_path() }
+        Running {
+            child: Some(child),
+            log: self.log_path(),
+        }
     }
 
     pub fn log(&self) -> String {
@@ -81,7 +97,10 @@ pub struct Running {
 }
 
 fn signal(pid: u32, sig: &str) {
-    let status = Command::new("kill").args([sig, &pid.to_string()]).status().expect("kill");
+    let status = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .expect("kill");
     assert!(status.success(), "kill {sig} {pid}");
 }
 
@@ -93,12 +112,19 @@ impl Running {
         let start = Instant::now();
         loop {
             if let Some(status) = child.try_wait().unwrap() {
-                assert!(status.success(), "daemon exited with {status} on SIGTERM; log:\n{}", read(&self.log));
+                assert!(
+                    status.success(),
+                    "daemon exited with {status} on SIGTERM; log:\n{}",
+                    read(&self.log)
+                );
                 return;
             }
             if start.elapsed() > Duration::from_secs(15) {
                 let _ = child.kill();
-                panic!("daemon did not stop within 15 s of SIGTERM; log:\n{}", read(&self.log));
+                panic!(
+                    "daemon did not stop within 15 s of SIGTERM; log:\n{}",
+                    read(&self.log)
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -109,10 +135,6 @@ impl Running {
         let mut child = self.child.take().unwrap();
         signal(child.id(), "-KILL");
         let _ = child.wait();
-    }
-
-    pub fn is_running(&mut self) -> bool {
-        self.child.as_mut().is_some_and(|c| c.try_wait().unwrap().is_none())
     }
 }
 

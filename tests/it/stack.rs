@@ -21,7 +21,6 @@ pub struct Stack {
     pub imaps_port: u16,
     pub smtp_port: u16,
     pub submission_port: u16,
-    pub password: String,
     pub ca_file: PathBuf,
 }
 
@@ -34,7 +33,8 @@ fn script() -> PathBuf {
 /// Six consecutive free ports, found by binding them.
 fn free_base() -> u16 {
     static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
-    let seed = (std::process::id() as u16).wrapping_add(NEXT.fetch_add(97, std::sync::atomic::Ordering::Relaxed));
+    let seed = (std::process::id() as u16)
+        .wrapping_add(NEXT.fetch_add(97, std::sync::atomic::Ordering::Relaxed));
     for i in 0..500u16 {
         let base = 20000 + (seed.wrapping_mul(7).wrapping_add(i * 13)) % 40000;
         if (base..base + 6).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok()) {
@@ -66,7 +66,13 @@ impl Stack {
             let _ = std::fs::remove_dir_all(&dir);
             let base = free_base();
             let status = Command::new(script())
-                .args(["start", dir.to_str().unwrap(), &base.to_string(), "--watch", &std::process::id().to_string()])
+                .args([
+                    "start",
+                    dir.to_str().unwrap(),
+                    &base.to_string(),
+                    "--watch",
+                    &std::process::id().to_string(),
+                ])
                 .status()
                 .expect("running scripts/mail-stack start");
             assert!(status.success(), "scripts/mail-stack start failed; see {}/dovecot/dovecot.log and postfix/log/maillog", dir.display());
@@ -81,7 +87,6 @@ impl Stack {
                 imaps_port: get("IMAPS_PORT").parse().unwrap(),
                 smtp_port: get("SMTP_PORT").parse().unwrap(),
                 submission_port: get("SUBMISSION_PORT").parse().unwrap(),
-                password: get("MAIL_PASSWORD"),
                 ca_file: PathBuf::from(get("CA_FILE")),
                 dir,
             }
@@ -158,11 +163,19 @@ retry_seconds = 1
             max_attempts: 1,
         })
         .expect("SMTP client");
-        smtp.send(from, to, raw).await.expect("Postfix accepts the applicant's mail");
+        smtp.send(from, to, raw)
+            .await
+            .expect("Postfix accepts the applicant's mail");
     }
 
     /// Waits until `folder` of `user` holds at least `count` messages; returns them all.
-    pub async fn wait_for(&self, user: &str, folder: &str, count: usize, within: Duration) -> Vec<Vec<u8>> {
+    pub async fn wait_for(
+        &self,
+        user: &str,
+        folder: &str,
+        count: usize,
+        within: Duration,
+    ) -> Vec<Vec<u8>> {
         let start = Instant::now();
         loop {
             let found = self.messages(user, folder).await;
@@ -180,7 +193,9 @@ retry_seconds = 1
 
     /// Every message of `folder` (none if the folder does not exist).
     pub async fn messages(&self, user: &str, folder: &str) -> Vec<Vec<u8>> {
-        let mut mb = Mailbox::connect(&self.imap(user)).await.expect("IMAP login to the test stack");
+        let mut mb = Mailbox::connect(&self.imap(user))
+            .await
+            .expect("IMAP login to the test stack");
         if mb.select(folder).await.is_err() {
             mb.logout().await;
             return Vec::new();
@@ -189,21 +204,31 @@ retry_seconds = 1
         let out = if uids.is_empty() {
             Vec::new()
         } else {
-            mb.fetch(&uids, false).await.expect("FETCH").into_iter().map(|(_, raw)| raw).collect()
+            mb.fetch(&uids, false)
+                .await
+                .expect("FETCH")
+                .into_iter()
+                .map(|(_, raw)| raw)
+                .collect()
         };
         mb.logout().await;
         out
     }
 
     pub fn run_script(&self, verb: &str) {
-        let status = Command::new(script()).args([verb, self.dir.to_str().unwrap()]).status().expect("mail-stack");
+        let status = Command::new(script())
+            .args([verb, self.dir.to_str().unwrap()])
+            .status()
+            .expect("mail-stack");
         assert!(status.success(), "scripts/mail-stack {verb} failed");
     }
 }
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        let _ = Command::new(script()).args(["stop", self.dir.to_str().unwrap_or("")]).status();
+        let _ = Command::new(script())
+            .args(["stop", self.dir.to_str().unwrap_or("")])
+            .status();
     }
 }
 
@@ -211,7 +236,9 @@ impl Stack {
     /// Puts messages straight into `user`'s `folder` over one IMAP connection (faster
     /// than SMTP for filling an inbox).
     pub async fn append_all(&self, user: &str, folder: &str, messages: &[Vec<u8>]) {
-        let mut mb = Mailbox::connect(&self.imap(user)).await.expect("IMAP login to the test stack");
+        let mut mb = Mailbox::connect(&self.imap(user))
+            .await
+            .expect("IMAP login to the test stack");
         mb.ensure_folder(folder).await.expect("folder");
         for raw in messages {
             mb.append(folder, "()", raw).await.expect("APPEND");

@@ -1,0 +1,212 @@
+//! Faults on the real stack: the daemon killed mid-drain, Dovecot restarted under it,
+//! Postfix down for a while. Each test has a mail stack of its own, since it stops
+//! servers.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use mnotify_intake::intake;
+
+use crate::daemon::body;
+use crate::service::Setup;
+use crate::stack::Stack;
+use mnotify_intake::testkit::mail::Mail;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn applicant_mail(from: &str, to: &str, id: &str) -> Vec<u8> {
+    let mut m = Mail::new(from, "Conectare MNotify").message_id(id).text(
+        "Bună ziua, dorim conectarea la MNotify. Certificatul are numărul de serie 0A1B2C3D4E.",
+    );
+    m.to = to.to_string();
+    m.build()
+}
+
+/// Message-IDs of the replies in each applicant's inbox.
+async fn replies(stack: &Stack, applicants: &[String]) -> Vec<String> {
+    let mut ids = Vec::new();
+    for a in applicants {
+        for raw in stack.messages(a, "INBOX").await {
+            ids.push(
+                intake::read(&raw, &[])
+                    .message_id
+                    .expect("reply has a Message-ID"),
+            );
+        }
+    }
+    ids
+}
+
+/// A small deterministic generator for kill moments (no extra dependency).
+struct Lcg(u64);
+impl Lcg {
+    fn next_ms(&mut self, lo: u64, hi: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        lo + (self.0 >> 33) % (hi - lo)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_a_500_message_drain_loses_nothing() {
+    let stack = Stack::private("kill");
+    let mailbox = "svc-kill@egov.test";
+    let setup = Setup::new(
+        &stack,
+        mailbox,
+        "[reply]\nmax_per_recipient_per_day = 1000\n",
+    );
+    let applicants: Vec<String> = (0..25).map(|i| format!("app{i}@primarie.test")).collect();
+    let mails: Vec<Vec<u8>> = (0..500)
+        .map(|i| {
+            applicant_mail(
+                &applicants[i % 25],
+                mailbox,
+                &format!("<drain{i}@primarie.test>"),
+            )
+        })
+        .collect();
+    stack.append_all(mailbox, "INBOX", &mails).await;
+
+    let mut rng = Lcg(0x5eed);
+    let mut kills = 0;
+    for _round in 0..60 {
+        let processed = stack.messages(mailbox, "Processed").await.len();
+        let inbox = stack.messages(mailbox, "INBOX").await.len();
+        if inbox == 0 && processed == 500 {
+            break;
+        }
+        let running = setup.start();
+        tokio::time::sleep(Duration::from_millis(rng.next_ms(150, 900))).await;
+        running.kill();
+        kills += 1;
+    }
+    // A last, peaceful run delivers whatever the last kill left in the outbox.
+    let running = setup.start();
+    stack.wait_for(mailbox, "Processed", 500, WAIT).await;
+    let start = std::time::Instant::now();
+    while replies(&stack, &applicants)
+        .await
+        .iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+        < 500
+    {
+        assert!(
+            start.elapsed() < WAIT,
+            "replies missing after the drain; log:\n{}",
+            setup.log()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    running.stop();
+
+    assert!(stack.messages(mailbox, "INBOX").await.is_empty());
+    assert_eq!(
+        stack.messages(mailbox, "Processed").await.len(),
+        500,
+        "each message filed exactly once"
+    );
+    let ids = replies(&stack, &applicants).await;
+    let mut counts: BTreeMap<&String, usize> = BTreeMap::new();
+    for id in &ids {
+        *counts.entry(id).or_default() += 1;
+    }
+    let duplicates = ids.len() - counts.len();
+    eprintln!(
+        "sigkill drain: {kills} kills, {} replies, {} distinct, {duplicates} duplicate(s)",
+        ids.len(),
+        counts.len()
+    );
+    assert_eq!(counts.len(), 500, "one reply per applicant mail");
+    assert!(
+        kills >= 3,
+        "the drain should have been interrupted several times, was {kills}"
+    );
+    assert!(
+        duplicates <= kills,
+        "a reply can repeat only when a kill lands between SMTP acceptance and the store flush: {duplicates} duplicates for {kills} kills"
+    );
+    let status = setup.status();
+    assert_eq!(status["outbox"]["sent"], 500, "{status}");
+    assert_eq!(status["outbox"]["pending"], 0, "{status}");
+    assert_eq!(status["messages"]["serial_not_found"], 500, "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dovecot_restart_under_the_daemon() {
+    let stack = Stack::private("dovecot");
+    let mailbox = "svc-dc@egov.test";
+    let ion = "ion-dc@primarie.test";
+    let setup = Setup::new(&stack, mailbox, "");
+    let running = setup.start();
+    for i in 0..2 {
+        stack
+            .deliver(
+                ion,
+                mailbox,
+                &applicant_mail(ion, mailbox, &format!("<dc{i}@primarie.test>")),
+            )
+            .await;
+    }
+    stack.wait_for(ion, "INBOX", 2, WAIT).await;
+    stack.run_script("restart-dovecot");
+    for i in 2..4 {
+        stack
+            .deliver(
+                ion,
+                mailbox,
+                &applicant_mail(ion, mailbox, &format!("<dc{i}@primarie.test>")),
+            )
+            .await;
+    }
+    stack.wait_for(ion, "INBOX", 4, WAIT).await;
+    stack.wait_for(mailbox, "Processed", 4, WAIT).await;
+    running.stop();
+    assert!(
+        setup.log().contains("reconnecting"),
+        "the lost IMAP connection was noticed: {}",
+        setup.log()
+    );
+    assert_eq!(stack.messages(ion, "INBOX").await.len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_wait_out_an_smtp_outage() {
+    let stack = Stack::private("smtp");
+    let mailbox = "svc-smtp@egov.test";
+    let ana = "ana-smtp@scoala.test";
+    let setup = Setup::new(&stack, mailbox, "");
+    for i in 0..3 {
+        stack
+            .deliver(
+                ana,
+                mailbox,
+                &applicant_mail(ana, mailbox, &format!("<so{i}@scoala.test>")),
+            )
+            .await;
+    }
+    stack.wait_for(mailbox, "INBOX", 3, WAIT).await;
+    stack.run_script("stop-postfix");
+    let running = setup.start();
+    stack.wait_for(mailbox, "Processed", 3, WAIT).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        stack.messages(ana, "INBOX").await.is_empty(),
+        "nothing can be sent while Postfix is down"
+    );
+    stack.run_script("start-postfix");
+    let got = stack.wait_for(ana, "INBOX", 3, WAIT).await;
+    running.stop();
+    assert_eq!(got.len(), 3);
+    assert!(body(&got[0]).contains("MNotify"));
+    assert!(
+        setup.log().contains("retry in"),
+        "the failure was logged with its retry"
+    );
+    let status = setup.status();
+    assert_eq!(status["outbox"]["sent"], 3, "{status}");
+    assert_eq!(status["outbox"]["failed"], 0, "{status}");
+}
