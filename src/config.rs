@@ -93,6 +93,10 @@ struct RawSmtp {
     retry_seconds: Option<u64>,
     /// Attempts before a reply is marked failed and reported. Default 10.
     max_attempts: Option<u32>,
+    /// Replies submitted at once, each on its own connection. More is faster; after a
+    /// crash, the replies that were in the middle of submission can go out a second
+    /// time, so this is also the most a crash can repeat. Default 8.
+    connections: Option<u32>,
 }
 
 /// What happens to replies.
@@ -200,6 +204,7 @@ pub struct SmtpConfig {
     pub login: Option<(String, Auth)>,
     pub retry_base: Duration,
     pub max_attempts: u32,
+    pub connections: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,6 +223,8 @@ pub const DEFAULT_REPLIES_PER_DAY: u32 = 5;
 pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = 25 * 1024 * 1024;
 /// Default seconds before the first retry of a failed send.
 pub const DEFAULT_RETRY_SECONDS: u64 = 30;
+/// Default replies submitted at once.
+pub const DEFAULT_SMTP_CONNECTIONS: u32 = 8;
 /// Default attempts to send one reply.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 10;
 /// Default seconds between full inbox scans.
@@ -388,6 +395,10 @@ impl Config {
                         s.retry_seconds.unwrap_or(DEFAULT_RETRY_SECONDS).max(1),
                     ),
                     max_attempts: s.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS).max(1),
+                    connections: s
+                        .connections
+                        .unwrap_or(DEFAULT_SMTP_CONNECTIONS)
+                        .clamp(1, 64),
                 })
             }
         };

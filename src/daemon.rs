@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use futures_util::StreamExt;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 use tracing::{debug, error, info, warn};
@@ -433,9 +434,11 @@ impl Daemon {
         Ok(None)
     }
 
-    /// Sends (or saves as drafts) every outbox entry that is due.
+    /// Sends (or saves as drafts) every outbox entry that is due, then saves the copies
+    /// of what was sent in the Sent folder.
     async fn deliver(&mut self, mb: &mut Mailbox) -> Result<(), DaemonError> {
         let now_s = now().unix_timestamp();
+        let mut sends = Vec::new();
         for mut entry in self.store.due(now_s)? {
             let raw = match base64::engine::general_purpose::STANDARD.decode(&entry.raw_base64) {
                 Ok(raw) => raw,
@@ -443,6 +446,7 @@ impl Daemon {
                     entry.state = OutboxState::Failed;
                     entry.last_error = Some(format!("stored message is damaged: {e}"));
                     self.store.update_outbox(&entry)?;
+                    error!(id = %entry.message_id, "reply dropped: its stored copy is damaged");
                     continue;
                 }
             };
@@ -452,66 +456,91 @@ impl Daemon {
                         .await?;
                     entry.attempts += 1;
                     entry.state = OutboxState::Sent;
+                    entry.copied = true;
                     self.store.update_outbox(&entry)?;
                     self.counters.drafts_saved += 1;
                     info!(to = %entry.to, id = %entry.message_id, folder = %self.imap.drafts_folder, "reply saved as draft");
                 }
-                OutboxKind::Send => {
-                    if self.smtp_paused_until.is_some_and(|t| Instant::now() < t) {
-                        continue;
+                OutboxKind::Send => sends.push((entry, raw)),
+            }
+        }
+        self.send_all(sends).await?;
+        self.save_copies(mb).await
+    }
+
+    /// Submits replies over SMTP, several at a time on pooled connections; each result
+    /// is recorded (and flushed) as soon as it is known.
+    async fn send_all(&mut self, sends: Vec<(OutboxEntry, Vec<u8>)>) -> Result<(), DaemonError> {
+        if sends.is_empty() || self.smtp_paused_until.is_some_and(|t| Instant::now() < t) {
+            return Ok(());
+        }
+        // Mode changed to draft/off with sends still queued: they wait.
+        let Some(smtp) = self.smtp.clone() else {
+            return Ok(());
+        };
+        let (retry_base, max_attempts, connections) = match &self.config.smtp {
+            Some(c) => (c.retry_base, c.max_attempts, c.connections as usize),
+            None => return Ok(()),
+        };
+        let mut results = futures_util::stream::iter(sends.into_iter().map(|(entry, raw)| {
+            let smtp = smtp.clone();
+            async move {
+                let result = smtp.send(&entry.from, &entry.to, &raw).await;
+                (entry, result)
+            }
+        }))
+        .buffer_unordered(connections);
+        let now_s = now().unix_timestamp();
+        while let Some((mut entry, result)) = results.next().await {
+            entry.attempts += 1;
+            match result {
+                Ok(()) => {
+                    entry.state = OutboxState::Sent;
+                    entry.last_error = None;
+                    entry.copied = self.imap.sent_folder.is_none();
+                    self.store.update_outbox(&entry)?;
+                    self.counters.replies_sent += 1;
+                    info!(to = %entry.to, id = %entry.message_id, "reply sent");
+                }
+                Err(SendError::Permanent(reason)) => {
+                    entry.state = OutboxState::Failed;
+                    entry.last_error = Some(reason.clone());
+                    self.store.update_outbox(&entry)?;
+                    self.counters.send_failures += 1;
+                    error!(to = %entry.to, id = %entry.message_id, "reply refused for good: {reason}");
+                }
+                Err(SendError::Transient(reason)) => {
+                    entry.last_error = Some(reason.clone());
+                    if entry.attempts >= max_attempts {
+                        entry.state = OutboxState::Failed;
+                        self.counters.send_failures += 1;
+                        error!(to = %entry.to, id = %entry.message_id, attempts = entry.attempts, "reply given up: {reason}");
+                    } else {
+                        let delay = retry_delay(retry_base, entry.attempts);
+                        entry.next_attempt = now_s + delay.as_secs() as i64;
+                        // The server is unwell: nothing more is tried for a while.
+                        self.smtp_paused_until = Some(Instant::now() + retry_base);
+                        warn!(to = %entry.to, id = %entry.message_id, attempts = entry.attempts, "sending failed, retry in {}s: {reason}", delay.as_secs());
                     }
-                    let Some(smtp) = &self.smtp else {
-                        // Mode changed to draft/off with sends still queued: keep them.
-                        continue;
-                    };
-                    entry.attempts += 1;
-                    match smtp.send(&entry.from, &entry.to, &raw).await {
-                        Ok(()) => {
-                            entry.state = OutboxState::Sent;
-                            entry.last_error = None;
-                            self.store.update_outbox(&entry)?;
-                            self.counters.replies_sent += 1;
-                            info!(to = %entry.to, id = %entry.message_id, "reply sent");
-                            if let Some(sent) = &self.imap.sent_folder {
-                                if let Err(e) = mb.append(sent, "(\\Seen)", &raw).await {
-                                    warn!("reply {} was sent but its copy could not be saved in {sent}: {e}", entry.message_id);
-                                    return Err(e.into());
-                                }
-                            }
-                        }
-                        Err(SendError::Permanent(reason)) => {
-                            entry.state = OutboxState::Failed;
-                            entry.last_error = Some(reason.clone());
-                            self.store.update_outbox(&entry)?;
-                            self.counters.send_failures += 1;
-                            error!(to = %entry.to, id = %entry.message_id, "reply refused for good: {reason}");
-                        }
-                        Err(SendError::Transient(reason)) => {
-                            let cfg = self
-                                .config
-                                .smtp
-                                .as_ref()
-                                .expect("SMTP configured when sending");
-                            entry.last_error = Some(reason.clone());
-                            if entry.attempts >= cfg.max_attempts {
-                                entry.state = OutboxState::Failed;
-                                self.counters.send_failures += 1;
-                                error!(to = %entry.to, id = %entry.message_id, attempts = entry.attempts, "reply given up: {reason}");
-                            } else {
-                                let delay = retry_delay(cfg.retry_base, entry.attempts);
-                                entry.next_attempt = now_s + delay.as_secs() as i64;
-                                self.smtp_paused_until = Some(Instant::now() + cfg.retry_base);
-                                warn!(to = %entry.to, id = %entry.message_id, attempts = entry.attempts, "sending failed, retry in {}s: {reason}", delay.as_secs());
-                            }
-                            self.store.update_outbox(&entry)?;
-                            if entry.state == OutboxState::Pending {
-                                // The server is unwell: the others wait for the pause.
-                                break;
-                            }
-                        }
-                    }
+                    self.store.update_outbox(&entry)?;
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Appends a copy of each reply sent to the Sent folder, so staff see what was said.
+    async fn save_copies(&mut self, mb: &mut Mailbox) -> Result<(), DaemonError> {
+        let Some(sent) = self.imap.sent_folder.clone() else {
+            return Ok(());
+        };
+        for mut entry in self.store.uncopied()? {
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(&entry.raw_base64)
+                .unwrap_or_default();
+            mb.append(&sent, "(\\Seen)", &raw).await?;
+            entry.copied = true;
+            self.store.update_outbox(&entry)?;
         }
         Ok(())
     }

@@ -258,6 +258,7 @@ pub fn plan(
         state: OutboxState::Pending,
         last_error: None,
         created_at: now,
+        copied: false,
     };
     Ok(Plan {
         seen,

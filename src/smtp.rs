@@ -7,6 +7,7 @@ use std::time::Duration;
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::PoolConfig;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::config::{Auth, SmtpConfig, TlsMode};
@@ -33,6 +34,7 @@ pub enum SmtpSetupError {
     Secret(#[from] SecretError),
 }
 
+#[derive(Clone)]
 pub struct SmtpSender {
     transport: AsyncSmtpTransport<Tokio1Executor>,
 }
@@ -62,7 +64,8 @@ impl SmtpSender {
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(cfg.host.clone())
             .port(cfg.port)
             .tls(tls)
-            .timeout(Some(SMTP_TIMEOUT));
+            .timeout(Some(SMTP_TIMEOUT))
+            .pool_config(PoolConfig::new().max_size(cfg.connections));
         if let Some((user, auth)) = &cfg.login {
             let (secret, mechanisms) = match auth {
                 Auth::Password(s) => (

@@ -124,6 +124,17 @@ pub struct OutboxEntry {
     pub last_error: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// A copy is in the mailbox (Sent for a reply sent, Drafts for a draft), or none
+    /// is wanted.
+    #[serde(default)]
+    pub copied: bool,
+}
+
+impl OutboxEntry {
+    /// Still has work to do: sending, or the copy for staff.
+    fn open(&self) -> bool {
+        self.state == OutboxState::Pending || (self.state == OutboxState::Sent && !self.copied)
+    }
 }
 
 /// Everything one message changes, applied atomically.
@@ -311,7 +322,7 @@ impl Store {
                 }
                 if let (Some(entry), Some(json)) = (c.outbox, &outbox_json) {
                     outbox.insert(entry.message_id.as_bytes(), json.as_slice())?;
-                    if entry.state == OutboxState::Pending {
+                    if entry.open() {
                         pending.insert(entry.message_id.as_bytes(), &[])?;
                     }
                 }
@@ -361,18 +372,35 @@ impl Store {
         Ok(out)
     }
 
-    /// Entries not yet sent, saved as draft or given up.
-    pub fn pending(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+    fn open_entries(&self) -> Result<Vec<OutboxEntry>, StoreError> {
         let mut out = Vec::new();
         for item in self.pending.iter() {
             let (key, _) = item?;
             let key = String::from_utf8_lossy(&key).into_owned();
             if let Some(entry) = Self::get::<OutboxEntry>(&self.outbox, OUTBOX_TREE, &key)? {
-                if entry.state == OutboxState::Pending {
-                    out.push(entry);
-                }
+                out.push(entry);
             }
         }
+        Ok(out)
+    }
+
+    /// Entries not yet sent, saved as draft or given up.
+    pub fn pending(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+        Ok(self
+            .open_entries()?
+            .into_iter()
+            .filter(|e| e.state == OutboxState::Pending)
+            .collect())
+    }
+
+    /// Replies sent whose copy for the Sent folder is still to be saved.
+    pub fn uncopied(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut out: Vec<OutboxEntry> = self
+            .open_entries()?
+            .into_iter()
+            .filter(|e| e.state == OutboxState::Sent && !e.copied)
+            .collect();
+        out.sort_by_key(|e| e.created_at);
         Ok(out)
     }
 
@@ -391,7 +419,7 @@ impl Store {
     /// marked after a crash, or it would be sent again.
     pub fn update_outbox(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
         let json = to_json(entry);
-        let pending = entry.state == OutboxState::Pending;
+        let pending = entry.open();
         let result = (&self.outbox, &self.pending).transaction(|(outbox, pending_tree)| {
             outbox.insert(entry.message_id.as_bytes(), json.as_slice())?;
             if pending {

@@ -161,6 +161,7 @@ retry_seconds = 1
             login: None,
             retry_base: Duration::from_secs(1),
             max_attempts: 1,
+            connections: 1,
         })
         .expect("SMTP client");
         smtp.send(from, to, raw)
