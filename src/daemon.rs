@@ -26,7 +26,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::analysis::{analyse, Context};
 use crate::certificate::validate::TrustAnchors;
-use crate::config::{Config, ImapConfig, ReplyMode};
+use crate::config::{Config, ImapConfig, ReplyMode, SmtpConfig};
 use crate::mailbox::{Mailbox, MailboxError, Woken, FETCH_BATCH};
 use crate::process::{self, Content, Known, Position, Settings};
 use crate::registry::Registry;
@@ -41,6 +41,8 @@ const IDLE_RENEW: Duration = Duration::from_secs(25 * 60);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// Longest pause between SMTP retries of one reply.
 const MAX_RETRY: Duration = Duration::from_secs(3600);
+/// IMAP connections that save copies of replies in Sent at once.
+const COPY_CONNECTIONS: usize = 4;
 /// Bytes of mail fetched per FETCH at most (a single larger message goes alone).
 const FETCH_BYTES: u64 = 32 * 1024 * 1024;
 
@@ -102,6 +104,8 @@ pub struct Daemon {
     smtp: Option<SmtpSender>,
     /// No SMTP attempt before this (after a transient failure).
     smtp_paused_until: Option<Instant>,
+    /// Extra IMAP connections that save the copies of replies sent.
+    copiers: Vec<Mailbox>,
     pub counters: Counters,
 }
 
@@ -134,6 +138,7 @@ impl Daemon {
             templates,
             smtp,
             smtp_paused_until: None,
+            copiers: Vec::new(),
             counters: Counters::default(),
             config,
         })
@@ -161,6 +166,7 @@ impl Daemon {
                 Ok(()) => return Ok(()),
                 Err(e) if e.is_transient() => {
                     self.counters.reconnects += 1;
+                    self.copiers.clear();
                     warn!("{e}; reconnecting in {}s", backoff.as_secs());
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => {}
@@ -192,9 +198,9 @@ impl Daemon {
         }
         loop {
             self.scan(&mut mb, shutdown).await?;
-            self.deliver(&mut mb).await?;
+            self.deliver(&mut mb, true).await?;
             if *shutdown.borrow() || lifetime == Lifetime::Once {
-                mb.logout().await;
+                self.logout_all(mb).await;
                 return Ok(());
             }
             if mb.has_news() {
@@ -213,10 +219,17 @@ impl Daemon {
             debug!(?woken, "woken");
             if woken == Woken::Shutdown {
                 // Replies already committed still go out before we stop.
-                self.deliver(&mut mb).await?;
-                mb.logout().await;
+                self.deliver(&mut mb, true).await?;
+                self.logout_all(mb).await;
                 return Ok(());
             }
+        }
+    }
+
+    async fn logout_all(&mut self, mb: Mailbox) {
+        mb.logout().await;
+        for copier in std::mem::take(&mut self.copiers) {
+            copier.logout().await;
         }
     }
 
@@ -284,11 +297,17 @@ impl Daemon {
             let (small, big): (Vec<u32>, Vec<u32>) = batch
                 .iter()
                 .partition(|u| sizes.get(u).copied().unwrap_or(0) <= limit);
-            let mut fetched = mb.fetch(&small, false).await?;
+            let t_fetch = Instant::now();
+            let mut fetched = if small.is_empty() {
+                Vec::new()
+            } else {
+                mb.fetch(&small, false).await?
+            };
             if !big.is_empty() {
                 fetched.extend(mb.fetch(&big, true).await?);
             }
             fetched.sort_by_key(|(uid, _)| *uid);
+            let t_decide = Instant::now();
             let mut moves: BTreeMap<String, Vec<u32>> = BTreeMap::new();
             let mut stopped = false;
             for (uid, raw) in fetched {
@@ -305,10 +324,20 @@ impl Daemon {
             // Durable before anything leaves: a reply is never sent for a decision that
             // could still be lost.
             self.store.flush()?;
-            self.deliver(mb).await?;
+            let t_deliver = Instant::now();
+            self.deliver(mb, false).await?;
+            let t_move = Instant::now();
             for (folder, uids) in &moves {
                 mb.move_to(uids, folder).await?;
             }
+            debug!(
+                messages = batch.len(),
+                fetch_ms = (t_decide - t_fetch).as_millis() as u64,
+                decide_ms = (t_deliver - t_decide).as_millis() as u64,
+                deliver_ms = (t_move - t_deliver).as_millis() as u64,
+                move_ms = t_move.elapsed().as_millis() as u64,
+                "batch done"
+            );
             if stopped {
                 info!("shutdown requested: stopping after the current message");
                 break;
@@ -436,7 +465,8 @@ impl Daemon {
 
     /// Sends (or saves as drafts) every outbox entry that is due, then saves the copies
     /// of what was sent in the Sent folder.
-    async fn deliver(&mut self, mb: &mut Mailbox) -> Result<(), DaemonError> {
+    /// `last`: nothing more is coming for now, so copies are not left for the next round.
+    async fn deliver(&mut self, mb: &mut Mailbox, last: bool) -> Result<(), DaemonError> {
         let now_s = now().unix_timestamp();
         let mut sends = Vec::new();
         for mut entry in self.store.due(now_s)? {
@@ -464,86 +494,188 @@ impl Daemon {
                 OutboxKind::Send => sends.push((entry, raw)),
             }
         }
-        self.send_all(sends).await?;
-        self.save_copies(mb).await
+        // Copies of what went out before are saved while this round is sent.
+        let started = Instant::now();
+        let to_copy = match &self.imap.sent_folder {
+            Some(_) => self.store.uncopied()?,
+            None => Vec::new(),
+        };
+        let copying = self.prepare_copiers(to_copy.len()).await?;
+        let sending = match (&self.smtp, &self.config.smtp) {
+            (Some(smtp), Some(cfg))
+                if !sends.is_empty()
+                    && self.smtp_paused_until.is_none_or(|t| Instant::now() >= t) =>
+            {
+                Some((smtp.clone(), cfg.clone()))
+            }
+            // No SMTP (mode changed to draft/off with sends queued), or paused: they wait.
+            _ => None,
+        };
+        let copy_wanted = self.imap.sent_folder.is_some();
+        let sent_folder = self.imap.sent_folder.clone().unwrap_or_default();
+        let send = async {
+            match &sending {
+                Some((smtp, cfg)) => {
+                    send_all(
+                        &self.store,
+                        smtp,
+                        cfg,
+                        copy_wanted,
+                        sends,
+                        &mut self.counters,
+                        &mut self.smtp_paused_until,
+                    )
+                    .await
+                }
+                None => Ok(()),
+            }
+        };
+        let copy = async {
+            if to_copy.is_empty() {
+                (copying, Ok(()))
+            } else {
+                save_copies(&self.store, copying, &sent_folder, to_copy).await
+            }
+        };
+        let (sent, (copiers, copied)) = tokio::join!(send, copy);
+        self.copiers = copiers;
+        debug!(
+            ms = started.elapsed().as_millis() as u64,
+            "outbox delivered"
+        );
+        sent?;
+        copied?;
+        if last {
+            // Nothing else is coming: the copies of this round go now, too.
+            let to_copy = self.store.uncopied()?;
+            if !to_copy.is_empty() {
+                let copying = self.prepare_copiers(to_copy.len()).await?;
+                let (copiers, copied) =
+                    save_copies(&self.store, copying, &sent_folder, to_copy).await;
+                self.copiers = copiers;
+                copied?;
+            }
+        }
+        Ok(())
     }
 
-    /// Submits replies over SMTP, several at a time on pooled connections; each result
-    /// is recorded (and flushed) as soon as it is known.
-    async fn send_all(&mut self, sends: Vec<(OutboxEntry, Vec<u8>)>) -> Result<(), DaemonError> {
-        if sends.is_empty() || self.smtp_paused_until.is_some_and(|t| Instant::now() < t) {
-            return Ok(());
+    /// The copy connections, opened as needed (at most [`COPY_CONNECTIONS`]).
+    async fn prepare_copiers(&mut self, entries: usize) -> Result<Vec<Mailbox>, DaemonError> {
+        let want = COPY_CONNECTIONS.min(entries);
+        while self.copiers.len() < want {
+            self.copiers.push(Mailbox::connect(&self.imap).await?);
         }
-        // Mode changed to draft/off with sends still queued: they wait.
-        let Some(smtp) = self.smtp.clone() else {
-            return Ok(());
-        };
-        let (retry_base, max_attempts, connections) = match &self.config.smtp {
-            Some(c) => (c.retry_base, c.max_attempts, c.connections as usize),
-            None => return Ok(()),
-        };
-        let mut results = futures_util::stream::iter(sends.into_iter().map(|(entry, raw)| {
-            let smtp = smtp.clone();
-            async move {
-                let result = smtp.send(&entry.from, &entry.to, &raw).await;
-                (entry, result)
-            }
+        Ok(std::mem::take(&mut self.copiers))
+    }
+}
+
+/// Submits replies over SMTP, several at a time on pooled connections; each result is
+/// recorded as soon as it is known, with one flush for those that finished together,
+/// so a reply is marked sent within one flush of its acceptance.
+async fn send_all(
+    store: &Store,
+    smtp: &SmtpSender,
+    cfg: &SmtpConfig,
+    copy_wanted: bool,
+    sends: Vec<(OutboxEntry, Vec<u8>)>,
+    counters: &mut Counters,
+    paused_until: &mut Option<Instant>,
+) -> Result<(), StoreError> {
+    let mut results =
+        futures_util::stream::iter(sends.into_iter().map(|(entry, raw)| async move {
+            let result = smtp.send(&entry.from, &entry.to, &raw).await;
+            (entry, result)
         }))
-        .buffer_unordered(connections);
-        let now_s = now().unix_timestamp();
-        while let Some((mut entry, result)) = results.next().await {
+        .buffer_unordered(cfg.connections as usize)
+        .ready_chunks(cfg.connections as usize);
+    let now_s = now().unix_timestamp();
+    while let Some(done) = results.next().await {
+        for (mut entry, result) in done {
             entry.attempts += 1;
             match result {
                 Ok(()) => {
                     entry.state = OutboxState::Sent;
                     entry.last_error = None;
-                    entry.copied = self.imap.sent_folder.is_none();
-                    self.store.update_outbox(&entry)?;
-                    self.counters.replies_sent += 1;
+                    entry.copied = !copy_wanted;
+                    counters.replies_sent += 1;
                     info!(to = %entry.to, id = %entry.message_id, "reply sent");
                 }
                 Err(SendError::Permanent(reason)) => {
                     entry.state = OutboxState::Failed;
                     entry.last_error = Some(reason.clone());
-                    self.store.update_outbox(&entry)?;
-                    self.counters.send_failures += 1;
+                    counters.send_failures += 1;
                     error!(to = %entry.to, id = %entry.message_id, "reply refused for good: {reason}");
                 }
                 Err(SendError::Transient(reason)) => {
                     entry.last_error = Some(reason.clone());
-                    if entry.attempts >= max_attempts {
+                    if entry.attempts >= cfg.max_attempts {
                         entry.state = OutboxState::Failed;
-                        self.counters.send_failures += 1;
+                        counters.send_failures += 1;
                         error!(to = %entry.to, id = %entry.message_id, attempts = entry.attempts, "reply given up: {reason}");
                     } else {
-                        let delay = retry_delay(retry_base, entry.attempts);
+                        let delay = retry_delay(cfg.retry_base, entry.attempts);
                         entry.next_attempt = now_s + delay.as_secs() as i64;
                         // The server is unwell: nothing more is tried for a while.
-                        self.smtp_paused_until = Some(Instant::now() + retry_base);
+                        *paused_until = Some(Instant::now() + cfg.retry_base);
                         warn!(to = %entry.to, id = %entry.message_id, attempts = entry.attempts, "sending failed, retry in {}s: {reason}", delay.as_secs());
                     }
-                    self.store.update_outbox(&entry)?;
                 }
             }
+            store.record_outbox(&entry)?;
         }
-        Ok(())
+        store.flush()?;
     }
+    Ok(())
+}
 
-    /// Appends a copy of each reply sent to the Sent folder, so staff see what was said.
-    async fn save_copies(&mut self, mb: &mut Mailbox) -> Result<(), DaemonError> {
-        let Some(sent) = self.imap.sent_folder.clone() else {
-            return Ok(());
-        };
-        for mut entry in self.store.uncopied()? {
-            let raw = base64::engine::general_purpose::STANDARD
-                .decode(&entry.raw_base64)
-                .unwrap_or_default();
-            mb.append(&sent, "(\\Seen)", &raw).await?;
-            entry.copied = true;
-            self.store.update_outbox(&entry)?;
-        }
-        Ok(())
+/// Appends the copies of replies sent to the Sent folder, on several connections at
+/// once (each APPEND waits for the server's fsync). Returns the connections still good
+/// and the first failure.
+async fn save_copies(
+    store: &Store,
+    copiers: Vec<Mailbox>,
+    sent: &str,
+    entries: Vec<OutboxEntry>,
+) -> (Vec<Mailbox>, Result<(), DaemonError>) {
+    let lanes = copiers.len().min(entries.len()).max(1);
+    let mut chunks: Vec<Vec<OutboxEntry>> = vec![Vec::new(); lanes];
+    for (i, e) in entries.into_iter().enumerate() {
+        chunks[i % lanes].push(e);
     }
+    let work = copiers
+        .into_iter()
+        .zip(chunks)
+        .map(|(mut mb, chunk)| async move {
+            let mut done = Vec::new();
+            for entry in chunk {
+                let raw = base64::engine::general_purpose::STANDARD
+                    .decode(&entry.raw_base64)
+                    .unwrap_or_default();
+                if let Err(e) = mb.append(sent, "(\\Seen)", &raw).await {
+                    return (None, done, Some(e));
+                }
+                done.push(entry);
+            }
+            (Some(mb), done, None)
+        });
+    let mut kept = Vec::new();
+    let mut failure: Option<DaemonError> = None;
+    for (mb, done, error) in futures_util::future::join_all(work).await {
+        for mut entry in done {
+            entry.copied = true;
+            if let Err(e) = store.record_outbox(&entry) {
+                failure.get_or_insert(e.into());
+            }
+        }
+        kept.extend(mb);
+        if let Some(e) = error {
+            failure.get_or_insert(e.into());
+        }
+    }
+    if let Err(e) = store.flush() {
+        failure.get_or_insert(e.into());
+    }
+    (kept, failure.map_or(Ok(()), Err))
 }
 
 /// Retry delay after `attempts` failures: base, 2×base, 4×base… at most an hour.

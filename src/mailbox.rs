@@ -344,6 +344,13 @@ impl Mailbox {
         Ok(())
     }
 
+    /// How many messages `folder` holds (STATUS; the selected folder stays selected).
+    pub async fn count(&mut self, folder: &str) -> Result<u32, MailboxError> {
+        let status = self.session().status(folder, "(MESSAGES)").await?;
+        self.drain_unsolicited();
+        Ok(status.exists)
+    }
+
     pub async fn noop(&mut self) -> Result<(), MailboxError> {
         self.session().noop().await?;
         self.drain_unsolicited();

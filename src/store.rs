@@ -418,6 +418,13 @@ impl Store {
     /// Records what happened to an outbox entry, durably: a reply marked sent must stay
     /// marked after a crash, or it would be sent again.
     pub fn update_outbox(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
+        self.record_outbox(entry)?;
+        self.flush()
+    }
+
+    /// Like [`Store::update_outbox`] without the flush, for callers that flush once
+    /// after several updates.
+    pub fn record_outbox(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
         let json = to_json(entry);
         let pending = entry.open();
         let result = (&self.outbox, &self.pending).transaction(|(outbox, pending_tree)| {
@@ -434,7 +441,7 @@ impl Store {
             Err(TransactionError::Storage(e)) => return Err(StoreError::Io { source: e }),
             Err(TransactionError::Abort(())) => unreachable!("the transaction never aborts"),
         }
-        self.flush()
+        Ok(())
     }
 
     pub fn seen_records(&self) -> Result<Vec<SeenRecord>, StoreError> {
