@@ -505,4 +505,18 @@ mod tests {
         .to_string();
         assert!(err.contains("nope.pem") && err.contains("anchors"), "{err}");
     }
+
+    #[test]
+    fn documented_example_is_valid() {
+        let dir = dir_with_anchor();
+        let example = include_str!("../config/mnotify-intake.example.toml")
+            .replace("/etc/mnotify-intake/stisc-root.pem", "ca.pem")
+            .replace("/etc/mnotify-intake/stisc-issuing.pem", "ca.pem");
+        let cfg = Config::parse(&dir.path().join("c.toml"), &example).expect("example parses");
+        let imap = cfg.imap.expect("[imap]");
+        assert_eq!((imap.port, imap.tls), (993, TlsMode::Implicit));
+        let smtp = cfg.smtp.expect("[smtp]");
+        assert_eq!((smtp.port, smtp.tls), (587, TlsMode::Starttls));
+        assert_eq!(cfg.reply.mode, ReplyMode::Draft);
+    }
 }

@@ -187,9 +187,13 @@ impl Daemon {
     ) -> Result<(), DaemonError> {
         let mut mb = Mailbox::connect(&self.imap).await?;
         *backoff = Duration::from_secs(1);
+        // IDLE only when both the config and the server allow it; polling otherwise.
+        let idle = self.imap.idle && mb.idle_supported;
         info!(
             host = %self.imap.host,
-            idle = mb.idle_supported,
+            tls = ?self.imap.tls,
+            idle,
+            poll_seconds = self.imap.poll_interval.as_secs(),
             r#move = mb.move_supported,
             "connected to IMAP"
         );
@@ -208,7 +212,7 @@ impl Daemon {
                 continue;
             }
             let wait = self.next_wait();
-            let woken = if self.imap.idle && mb.idle_supported {
+            let woken = if idle {
                 mb.idle(wait, shutdown).await?
             } else {
                 tokio::select! {

@@ -195,7 +195,10 @@ pub fn human(file: &str, a: &Analysis) -> String {
         let _ = writeln!(
             out,
             "   automatic: {}",
-            serde_json::to_string(&reason).unwrap_or_default()
+            serde_json::to_value(reason)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
         );
     }
     for c in &a.certificates {

@@ -149,6 +149,10 @@ pub struct MessageCommit<'a> {
     pub rate_key: Option<&'a str>,
 }
 
+/// sled's page cache. Its default (1 GiB) lets a long-running daemon grow without
+/// need: the working set is the recent messages and open cases, a few megabytes.
+const CACHE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// An open store.
 pub struct Store {
     db: sled::Db,
@@ -173,10 +177,14 @@ fn uid_key(uid_validity: u32, uid: u32) -> String {
 impl Store {
     /// Opens (creating if needed) the store at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let db = sled::open(path).map_err(|source| StoreError::Open {
-            path: path.into(),
-            source,
-        })?;
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(CACHE_BYTES)
+            .open()
+            .map_err(|source| StoreError::Open {
+                path: path.into(),
+                source,
+            })?;
         let meta = db.open_tree(META_TREE)?;
         match meta.get(SCHEMA_KEY)? {
             Some(v) => {

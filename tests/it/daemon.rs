@@ -268,3 +268,105 @@ async fn reply_cap_and_size_limit() {
     let status = setup.status();
     assert_eq!(status["messages"]["oversized"], 1, "{status}");
 }
+
+/// The other connection mode and the other wait: STARTTLS on the IMAP port and plain
+/// polling with IDLE turned off (servers without IDLE).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starttls_and_polling_without_idle() {
+    let stack = Stack::get();
+    let mailbox = "svc-poll@egov.test";
+    let dan = "dan-poll@primaria.test";
+    let setup = Setup::new(stack, mailbox, "");
+    let text = std::fs::read_to_string(&setup.config).unwrap();
+    let implicit = format!("port = {}\ntls = \"implicit\"\n", stack.imaps_port);
+    assert!(text.contains(&implicit), "config layout changed: {text}");
+    let starttls = format!(
+        "port = {}\ntls = \"starttls\"\nidle = false\npoll_seconds = 1\n",
+        stack.imap_port()
+    );
+    std::fs::write(&setup.config, text.replace(&implicit, &starttls)).unwrap();
+    let daemon = setup.start();
+    let m = mail(
+        dan,
+        mailbox,
+        "MNotify",
+        "<p1@primaria.test>",
+        "Ce trebuie să trimitem pentru conectarea la MNotify?",
+    );
+    stack.deliver(dan, mailbox, &m.build()).await;
+    let replies = stack.wait_for(dan, "INBOX", 1, WAIT).await;
+    stack.wait_for(mailbox, "Processed", 1, WAIT).await;
+    daemon.stop();
+    let log = setup.log();
+    assert!(
+        log.contains("tls=Starttls") && log.contains("idle=false"),
+        "STARTTLS and polling: {log}"
+    );
+    assert_eq!(
+        intake::read(&replies[0], &[]).in_reply_to,
+        vec!["p1@primaria.test".to_string()]
+    );
+}
+
+/// A UIDVALIDITY change renumbers every message: mail already handled comes back under
+/// new UIDs and must be recognised (by Message-ID), filed, and not answered again; new
+/// mail is still handled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uidvalidity_change_answers_nothing_twice() {
+    let stack = Stack::get();
+    let mailbox = "svc-uidv@egov.test";
+    let ana = "ana-uidv@scoala.test";
+    let dan = "dan-uidv@scoala.test";
+    let setup = Setup::new(stack, mailbox, "");
+    let first = mail(
+        ana,
+        mailbox,
+        "Conectare MNotify",
+        "<u1@scoala.test>",
+        "Ce trebuie să trimitem pentru conectarea la MNotify?",
+    )
+    .build();
+    stack.deliver(ana, mailbox, &first).await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    setup.cli(&["run", "--once"]);
+    assert_eq!(stack.messages(ana, "INBOX").await.len(), 1, "answered once");
+    let handled = stack.messages(mailbox, "Processed").await;
+    assert_eq!(handled.len(), 1);
+
+    // The same mail back in the inbox (as after a server migration), new UIDVALIDITY,
+    // and one new mail.
+    stack.append_all(mailbox, "INBOX", &handled).await;
+    let before = stack.uid_validity(mailbox, "INBOX").await;
+    stack.set_uid_validity(mailbox, "INBOX", before + 1000);
+    assert_eq!(stack.uid_validity(mailbox, "INBOX").await, before + 1000);
+    let second = mail(
+        dan,
+        mailbox,
+        "Conectare MNotify",
+        "<u2@scoala.test>",
+        "Ce trebuie să trimitem pentru conectarea la MNotify?",
+    )
+    .build();
+    stack.deliver(dan, mailbox, &second).await;
+    stack.wait_for(mailbox, "INBOX", 2, WAIT).await;
+    setup.cli(&["run", "--once"]);
+
+    assert!(
+        stack.messages(mailbox, "INBOX").await.is_empty(),
+        "both filed"
+    );
+    assert_eq!(stack.messages(mailbox, "Processed").await.len(), 3);
+    assert_eq!(
+        stack.messages(dan, "INBOX").await.len(),
+        1,
+        "new mail answered"
+    );
+    assert_eq!(
+        stack.messages(ana, "INBOX").await.len(),
+        1,
+        "the renumbered mail is not answered again"
+    );
+    let status = setup.status();
+    assert_eq!(status["messages"]["need_certificate"], 2, "{status}");
+    assert_eq!(status["outbox"]["sent"], 2, "{status}");
+}

@@ -93,6 +93,35 @@ impl Stack {
         }
     }
 
+    /// The IMAP port with STARTTLS (the one below IMAPS, see scripts/mail-stack).
+    pub fn imap_port(&self) -> u16 {
+        self.imaps_port - 1
+    }
+
+    /// UIDVALIDITY of `user`'s `folder`.
+    pub async fn uid_validity(&self, user: &str, folder: &str) -> u32 {
+        let mut mb = Mailbox::connect(&self.imap(user))
+            .await
+            .expect("IMAP login to the test stack");
+        let v = mb.select(folder).await.expect("SELECT");
+        mb.logout().await;
+        v
+    }
+
+    /// Changes UIDVALIDITY of `user`'s `folder` with doveadm, as a server migration or
+    /// a rebuilt index would.
+    pub fn set_uid_validity(&self, user: &str, folder: &str, value: u32) {
+        let status = Command::new("doveadm")
+            .arg("-c")
+            .arg(self.dir.join("dovecot/dovecot.conf"))
+            .args(["mailbox", "update", "-u", user, "--uid-validity"])
+            .arg(value.to_string())
+            .arg(folder)
+            .status()
+            .expect("running doveadm");
+        assert!(status.success(), "doveadm mailbox update failed");
+    }
+
     pub fn password_file(&self) -> PathBuf {
         self.dir.join("password")
     }

@@ -1,0 +1,243 @@
+//! The product at work, end to end, on a private mail stack (run by `scripts/demo`):
+//! Dovecot and Postfix start on loopback, the registry learns one certificate already
+//! used for MPass, the daemon starts watching servicii@egov.md, six applicants' e-mails
+//! from `demo/mail/` arrive over SMTP, and the replies each applicant received are
+//! printed from their own mailboxes. Everything is stopped at the end.
+
+#[path = "../tests/it/stack.rs"]
+#[allow(dead_code)]
+mod stack;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use mail_parser::{Address, MessageParser};
+use mnotify_intake::mailbox::Mailbox;
+use stack::Stack;
+
+const MAILBOX: &str = "servicii@egov.md";
+
+/// The daemon binary: `MNOTIFY_INTAKE_BIN`, or the one built next to this example.
+fn daemon_binary() -> Result<PathBuf> {
+    if let Ok(p) = std::env::var("MNOTIFY_INTAKE_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    let me = std::env::current_exe()?;
+    let bin = me
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("mnotify-intake"))
+        .context("cannot locate the target directory")?;
+    if !bin.is_file() {
+        bail!(
+            "{} is missing; build it first (scripts/demo does: cargo build --release --bins --examples)",
+            bin.display()
+        );
+    }
+    Ok(bin)
+}
+
+fn sender(raw: &[u8]) -> (String, String) {
+    let msg = MessageParser::default()
+        .parse(raw)
+        .expect("demo mail parses");
+    let from = match msg.from() {
+        Some(Address::List(list)) => list.first().cloned(),
+        _ => None,
+    }
+    .expect("demo mail has a From");
+    (
+        from.address().unwrap_or_default().to_string(),
+        msg.subject().unwrap_or_default().to_string(),
+    )
+}
+
+fn indent(text: &str) -> String {
+    text.trim_end()
+        .lines()
+        .map(|l| format!("    │ {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn run_cli(bin: &Path, config: &Path, args: &[&str]) -> Result<String> {
+    let out = Command::new(bin)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .with_context(|| format!("running {}", bin.display()))?;
+    if !out.status.success() {
+        bail!(
+            "mnotify-intake {} failed:\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+async fn count(mb: &mut Mailbox, folder: &str) -> u32 {
+    mb.count(folder).await.unwrap_or(0)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<()> {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let demo = repo.join("demo");
+    let bin = daemon_binary()?;
+
+    println!("== Starting a private Dovecot + Postfix on 127.0.0.1");
+    let stack = Stack::private("demo");
+    let work = tempfile::Builder::new().prefix("mnotify-demo-").tempdir()?;
+    let anchors = work.path().join("stisc-anchors.pem");
+    std::fs::write(
+        &anchors,
+        std::fs::read_to_string(demo.join("pki/stisc-root.pem"))?
+            + &std::fs::read_to_string(demo.join("pki/stisc-issuing.pem"))?,
+    )?;
+    let config = work.path().join("mnotify-intake.toml");
+    std::fs::write(
+        &config,
+        stack.config_toml(MAILBOX, &work.path().join("store"), &anchors),
+    )?;
+    println!("   config: {}", config.display());
+
+    println!("\n== Registering a certificate already in use for MPass");
+    let known = demo.join("known/asp-mpass.cer");
+    print!(
+        "{}",
+        run_cli(
+            &bin,
+            &config,
+            &[
+                "registry",
+                "import",
+                "--service",
+                "MPass",
+                "--institution",
+                "Agenția Servicii Publice",
+                known.to_str().context("path")?,
+            ],
+        )?
+    );
+    print!("{}", run_cli(&bin, &config, &["registry", "list"])?);
+
+    println!("\n== Starting the daemon on {MAILBOX} (IMAP IDLE)");
+    let log_path = work.path().join("daemon.log");
+    let mut daemon = Command::new(&bin)
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path)?)
+        .spawn()
+        .context("starting the daemon")?;
+    let mut watch = Mailbox::connect(&stack.imap(MAILBOX)).await?;
+    let start = Instant::now();
+    while !std::fs::read_to_string(&log_path)?.contains("connected to IMAP") {
+        if start.elapsed() > Duration::from_secs(30) {
+            bail!(
+                "the daemon did not start within 30 s; its log:\n{}",
+                std::fs::read_to_string(&log_path)?
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let mut files: Vec<PathBuf> = std::fs::read_dir(demo.join("mail"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    files.sort();
+    println!("\n== {} applicants write to {MAILBOX}", files.len());
+    let mut applicants = Vec::new();
+    for file in &files {
+        let raw = std::fs::read(file)?;
+        let (from, subject) = sender(&raw);
+        println!(
+            "   {:<32} {subject}   ({})",
+            from,
+            file.file_name().unwrap_or_default().to_string_lossy()
+        );
+        stack.deliver(&from, MAILBOX, &raw).await;
+        applicants.push((from, subject));
+    }
+
+    // Wait until every mail is filed and every reply copied to Sent has arrived.
+    let start = Instant::now();
+    loop {
+        let filed = count(&mut watch, "Processed").await + count(&mut watch, "Needs-Human").await;
+        let sent = count(&mut watch, "Sent").await as usize;
+        let mut received = 0;
+        for (who, _) in &applicants {
+            received += stack.messages(who, "INBOX").await.len();
+        }
+        if filed as usize == files.len() && received >= sent && sent > 0 {
+            println!(
+                "\n   all {} mails handled, {sent} replies delivered, in {:.1} s",
+                files.len(),
+                start.elapsed().as_secs_f64()
+            );
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            bail!(
+                "after 60 s: {filed} of {} mails filed, {received} of {sent} replies arrived; daemon log: {}",
+                files.len(),
+                log_path.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    println!("\n== What each applicant found in their mailbox");
+    for (who, subject) in &applicants {
+        println!("\n-- {who}  (wrote: {subject})");
+        let replies = stack.messages(who, "INBOX").await;
+        if replies.is_empty() {
+            println!(
+                "   no reply: the daemon never answers automatic mail, and files mail that is not about MNotify in Needs-Human for staff"
+            );
+        }
+        for raw in replies {
+            let msg = MessageParser::default()
+                .parse(&raw)
+                .context("reply parses")?;
+            println!("   Subject: {}", msg.subject().unwrap_or_default());
+            if let Some(irt) = msg.in_reply_to().as_text() {
+                println!("   In-Reply-To: <{irt}>");
+            }
+            println!("{}", indent(&msg.body_text(0).unwrap_or_default()));
+        }
+    }
+
+    println!("\n== Mailbox {MAILBOX} after the run");
+    for folder in ["INBOX", "Processed", "Needs-Human", "Sent"] {
+        println!(
+            "   {folder:<12} {} message(s)",
+            count(&mut watch, folder).await
+        );
+    }
+    watch.logout().await;
+
+    // SIGTERM: the daemon finishes what it does and exits 0.
+    Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status()?;
+    let status = daemon.wait()?;
+    if !status.success() {
+        bail!(
+            "the daemon exited with {status}; log: {}",
+            log_path.display()
+        );
+    }
+    println!("\n== Daemon stopped cleanly. Its records (mnotify-intake status):");
+    print!("{}", run_cli(&bin, &config, &["status"])?);
+    println!("\n== Stopping the mail stack");
+    drop(stack);
+    Ok(())
+}
