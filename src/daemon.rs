@@ -71,6 +71,14 @@ impl DaemonError {
             _ => false,
         }
     }
+
+    /// The server refused our login, or the password or token could not be read.
+    fn is_credentials(&self) -> bool {
+        matches!(
+            self,
+            DaemonError::Mailbox(MailboxError::Login { .. } | MailboxError::Secret(_))
+        )
+    }
 }
 
 /// Counters since start, for logs and tests.
@@ -107,6 +115,8 @@ pub struct Daemon {
     /// Extra IMAP connections that save the copies of replies sent.
     copiers: Vec<Mailbox>,
     pub counters: Counters,
+    /// Logged in at least once since start.
+    connected_once: bool,
 }
 
 fn now() -> OffsetDateTime {
@@ -139,6 +149,7 @@ impl Daemon {
             smtp,
             smtp_paused_until: None,
             copiers: Vec::new(),
+            connected_once: false,
             counters: Counters::default(),
             config,
         })
@@ -164,7 +175,10 @@ impl Daemon {
             }
             match self.session(lifetime, &mut shutdown, &mut backoff).await {
                 Ok(()) => return Ok(()),
-                Err(e) if e.is_transient() => {
+                // Once the mailbox has worked, a refused login (or a token helper
+                // failing) is most likely a backend having a bad moment: keep trying,
+                // loudly. At start it is a configuration error: stop and say so.
+                Err(e) if e.is_transient() || (self.connected_once && e.is_credentials()) => {
                     self.counters.reconnects += 1;
                     self.copiers.clear();
                     warn!("{e}; reconnecting in {}s", backoff.as_secs());
@@ -187,6 +201,7 @@ impl Daemon {
     ) -> Result<(), DaemonError> {
         let mut mb = Mailbox::connect(&self.imap).await?;
         *backoff = Duration::from_secs(1);
+        self.connected_once = true;
         // IDLE only when both the config and the server allow it; polling otherwise.
         let idle = self.imap.idle && mb.idle_supported;
         info!(

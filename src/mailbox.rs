@@ -59,6 +59,22 @@ impl MailboxError {
     }
 }
 
+/// A login that failed: refused by the server (NO/BAD: wrong user, password or token)
+/// or cut off (a server restarting closes connections mid-login, which waiting fixes).
+/// `NO [UNAVAILABLE]` (RFC 5530) says the server cannot check credentials just now.
+fn login_error(user: &str, e: async_imap::error::Error) -> MailboxError {
+    use async_imap::error::Error;
+    match e {
+        Error::No(reason) | Error::Bad(reason) if !reason.contains("[UNAVAILABLE]") => {
+            MailboxError::Login {
+                user: user.to_string(),
+                reason,
+            }
+        }
+        other => MailboxError::Protocol(other),
+    }
+}
+
 /// XOAUTH2 (RFC 7628 style) initial response for IMAP.
 struct XOAuth2 {
     user: String,
@@ -167,10 +183,7 @@ impl Mailbox {
                 client
                     .login(&cfg.user, password.expose())
                     .await
-                    .map_err(|(e, _)| MailboxError::Login {
-                        user: cfg.user.clone(),
-                        reason: e.to_string(),
-                    })?
+                    .map_err(|(e, _)| login_error(&cfg.user, e))?
             }
             Auth::OAuth2(source) => {
                 let token = source.read("IMAP OAuth2 token")?;
@@ -181,10 +194,7 @@ impl Mailbox {
                 client
                     .authenticate("XOAUTH2", &auth)
                     .await
-                    .map_err(|(e, _)| MailboxError::Login {
-                        user: cfg.user.clone(),
-                        reason: e.to_string(),
-                    })?
+                    .map_err(|(e, _)| login_error(&cfg.user, e))?
             }
         };
         let caps = session.capabilities().await?;
@@ -413,6 +423,17 @@ pub fn uid_set(uids: &[u32]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refused_login_stops_but_a_cut_or_unavailable_one_is_retried() {
+        use async_imap::error::Error;
+        let refused = login_error("u", Error::No("[AUTHENTICATIONFAILED] bad".into()));
+        assert!(matches!(refused, MailboxError::Login { .. }) && !refused.is_transient());
+        let unavailable = login_error("u", Error::No("[UNAVAILABLE] try later".into()));
+        assert!(unavailable.is_transient());
+        let cut = login_error("u", Error::ConnectionLost);
+        assert!(cut.is_transient());
+    }
 
     #[test]
     fn uid_sets_are_compact() {

@@ -370,3 +370,37 @@ async fn uidvalidity_change_answers_nothing_twice() {
     assert_eq!(status["messages"]["need_certificate"], 2, "{status}");
     assert_eq!(status["outbox"]["sent"], 2, "{status}");
 }
+
+/// A wrong password at start is a configuration error: the daemon stops at once and
+/// says what to fix (it does not retry forever in silence).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_password_at_start_stops_with_a_clear_error() {
+    let stack = Stack::get();
+    let setup = Setup::new(stack, "svc-badpw@egov.test", "");
+    let wrong = setup.dir.path().join("wrong-password");
+    std::fs::write(&wrong, "not-the-password\n").unwrap();
+    let text = std::fs::read_to_string(&setup.config).unwrap();
+    let ours = stack.password_file().display().to_string();
+    std::fs::write(
+        &setup.config,
+        text.replace(&ours, &wrong.display().to_string()),
+    )
+    .unwrap();
+    let out = std::process::Command::new(crate::service::BIN)
+        .arg("--config")
+        .arg(&setup.config)
+        .args(["run", "--once"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "must fail: {stderr}");
+    assert!(
+        stderr.contains("login as svc-badpw@egov.test was refused")
+            && stderr.contains("check [imap] user and the password"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("not-the-password"),
+        "secret leaked: {stderr}"
+    );
+}

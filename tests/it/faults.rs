@@ -3,7 +3,7 @@
 //! servers.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mnotify_intake::intake;
 
@@ -166,7 +166,15 @@ async fn dovecot_restart_under_the_daemon() {
             )
             .await;
     }
-    stack.wait_for(ion, "INBOX", 4, WAIT).await;
+    let start = Instant::now();
+    while stack.messages(ion, "INBOX").await.len() < 4 {
+        assert!(
+            start.elapsed() < WAIT,
+            "replies missing {WAIT:?} after the restart; daemon log:\n{}",
+            setup.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     stack.wait_for(mailbox, "Processed", 4, WAIT).await;
     running.stop();
     assert!(
