@@ -124,8 +124,7 @@ impl Case {
         Step::ALL.into_iter().find(|s| !self.done.contains_key(s))
     }
 
-    /// Records what an applicant's message decided. A certificate accepted or a reuse
-    /// confirmed completes the `certificate` step.
+    /// Records what an applicant's message decided (see [`apply`]).
     pub fn record_decision(
         &mut self,
         decision: Decision,
@@ -133,29 +132,204 @@ impl Case {
         evidence: &str,
         now: OffsetDateTime,
     ) {
-        self.last_decision = Some(decision);
+        let (case, _) = apply(
+            self,
+            Event::Mail {
+                decision,
+                message_id,
+                evidence,
+            },
+            now,
+        );
+        *self = case;
+    }
+
+    /// Who the case waits on now: the applicant, AGE, or nobody once completed.
+    pub fn waiting_on(&self) -> Option<Party> {
+        self.next_step().map(Step::performed_by)
+    }
+
+    fn log(&mut self, now: OffsetDateTime, what: String) {
         self.updated_at = now;
-        if !message_id.is_empty() && !self.message_ids.iter().any(|m| m == message_id) {
-            self.message_ids.push(message_id.to_string());
+        self.timeline.push(TimelineEntry { at: now, what });
+    }
+
+    fn complete(&mut self, step: Step, by: &str, evidence: String, now: OffsetDateTime) {
+        self.done.insert(
+            step,
+            StepDone {
+                at: now,
+                by: by.to_string(),
+                evidence,
+            },
+        );
+    }
+}
+
+/// Who performs a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Party {
+    Applicant,
+    Age,
+}
+
+impl Party {
+    pub fn code(self) -> &'static str {
+        match self {
+            Party::Applicant => "applicant",
+            Party::Age => "age",
         }
-        self.timeline.push(TimelineEntry {
-            at: now,
-            what: format!("mail {message_id}: {decision}"),
-        });
-        if matches!(
+    }
+}
+
+impl Step {
+    /// AGE configures test access, activates production and sends the final notice;
+    /// everything else is the applicant's to do.
+    pub fn performed_by(self) -> Party {
+        match self {
+            Step::TestAccess | Step::Production | Step::Completed => Party::Age,
+            _ => Party::Applicant,
+        }
+    }
+
+    /// 1 to 8, as in the onboarding text.
+    pub fn number(self) -> usize {
+        Step::ALL.iter().position(|s| *s == self).unwrap_or(0) + 1
+    }
+
+    pub fn from_code(code: &str) -> Option<Step> {
+        Step::ALL.into_iter().find(|s| s.code() == code)
+    }
+}
+
+/// Something that happens to a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// An applicant's mail was decided. A certificate accepted or a reuse confirmed
+    /// completes the `certificate` step.
+    Mail {
+        decision: Decision,
+        message_id: &'a str,
+        evidence: &'a str,
+    },
+    /// Staff record a step as done (the form arrived, the contract is signed, test
+    /// access is configured, production is active, …).
+    StepDone {
+        step: Step,
+        by: &'a str,
+        note: Option<&'a str>,
+    },
+    /// A staff note on the timeline.
+    Note { by: &'a str, text: &'a str },
+    /// Staff undo a step (a certificate that turned out unusable, a contract to redo).
+    Reopen {
+        step: Step,
+        by: &'a str,
+        note: Option<&'a str>,
+    },
+}
+
+/// What the applicant must be told after an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// A step was completed by staff: say so, and name the next one.
+    TellStepDone(Step),
+    /// The integration is complete (step 8): the completion notice.
+    TellCompleted,
+}
+
+/// The case state machine: the case after `event`, and what to tell the applicant.
+/// Steps may complete in any order (a certificate before the form); the next required
+/// step is always the first one not done. Completing a step twice changes nothing.
+pub fn apply(case: &Case, event: Event<'_>, now: OffsetDateTime) -> (Case, Vec<Action>) {
+    let mut c = case.clone();
+    let mut actions = Vec::new();
+    match event {
+        Event::Mail {
             decision,
-            Decision::NewCertificate | Decision::ReuseConfirmed
-        ) {
-            self.done.insert(
-                Step::Certificate,
-                StepDone {
-                    at: now,
-                    by: "applicant".into(),
-                    evidence: evidence.to_string(),
-                },
+            message_id,
+            evidence,
+        } => {
+            c.last_decision = Some(decision);
+            if !message_id.is_empty() && !c.message_ids.iter().any(|m| m == message_id) {
+                c.message_ids.push(message_id.to_string());
+            }
+            c.log(now, format!("mail {message_id}: {decision}"));
+            if matches!(
+                decision,
+                Decision::NewCertificate | Decision::ReuseConfirmed
+            ) {
+                if let Some(first) = c.done.get(&Step::Certificate) {
+                    // A second certificate: kept on the timeline, the first stays the
+                    // step's evidence until staff reopen the step.
+                    let note = format!(
+                        "another certificate received ({evidence}); step kept with {}",
+                        first.evidence
+                    );
+                    c.log(now, note);
+                } else {
+                    c.complete(Step::Certificate, "applicant", evidence.to_string(), now);
+                }
+            }
+        }
+        Event::StepDone { step, by, note } => {
+            if c.done.contains_key(&step) {
+                c.log(
+                    now,
+                    format!("{} already done; {by} marked it again", step.code()),
+                );
+            } else {
+                let evidence = note.unwrap_or("recorded by staff").to_string();
+                c.complete(step, by, evidence, now);
+                c.log(
+                    now,
+                    format!("{} done by {by}{}", step.code(), with_note(note)),
+                );
+                if step == Step::Production || step == Step::Completed {
+                    // Activation in production is what the final notice announces.
+                    if !c.done.contains_key(&Step::Completed) {
+                        c.complete(Step::Completed, by, "completion notice".into(), now);
+                        c.log(now, "completed: completion notice to the applicant".into());
+                    }
+                    actions.push(Action::TellCompleted);
+                } else {
+                    actions.push(Action::TellStepDone(step));
+                }
+            }
+        }
+        Event::Note { by, text } => c.log(now, format!("note by {by}: {text}")),
+        Event::Reopen { step, by, note } => {
+            let mut undone = vec![step];
+            if step <= Step::Production {
+                // Production cannot stay complete on top of a reopened step.
+                undone.push(Step::Completed);
+            }
+            let removed: Vec<&str> = undone
+                .into_iter()
+                .filter(|s| c.done.remove(s).is_some())
+                .map(Step::code)
+                .collect();
+            c.log(
+                now,
+                format!(
+                    "{} reopened by {by}{}{}",
+                    step.code(),
+                    with_note(note),
+                    if removed.is_empty() {
+                        " (it was not done)".to_string()
+                    } else {
+                        String::new()
+                    }
+                ),
             );
         }
     }
+    (c, actions)
+}
+
+fn with_note(note: Option<&str>) -> String {
+    note.map(|n| format!(": {n}")).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -184,5 +358,152 @@ mod tests {
         assert_eq!(c.next_step(), Some(Step::Form));
         assert_eq!(c.message_ids.len(), 2);
         assert_eq!(c.applicant, "ion@x.md");
+    }
+
+    fn at(hour: u8) -> OffsetDateTime {
+        datetime!(2026-11-24 00:00 UTC) + time::Duration::hours(hour.into())
+    }
+
+    fn staff(step: Step) -> Event<'static> {
+        Event::StepDone {
+            step,
+            by: "ana",
+            note: None,
+        }
+    }
+
+    #[test]
+    fn every_step_in_order_ends_completed() {
+        let mut c = Case::open("T".into(), "ion@x.md", Language::Ro, at(0));
+        c.record_decision(Decision::NewCertificate, "<1@x>", "serial AB", at(1));
+        let mut told = Vec::new();
+        for (i, step) in [
+            Step::Form,
+            Step::Contract,
+            Step::IntegrationData,
+            Step::TestAccess,
+            Step::OperationalTests,
+            Step::Production,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let (next, actions) = apply(&c, staff(step), at(2 + i as u8));
+            assert!(next.done.contains_key(&step), "{step:?}");
+            assert_eq!(next.done[&step].by, "ana");
+            told.extend(actions);
+            c = next;
+        }
+        assert_eq!(c.next_step(), None, "all eight done");
+        assert_eq!(c.waiting_on(), None);
+        assert_eq!(
+            told,
+            vec![
+                Action::TellStepDone(Step::Form),
+                Action::TellStepDone(Step::Contract),
+                Action::TellStepDone(Step::IntegrationData),
+                Action::TellStepDone(Step::TestAccess),
+                Action::TellStepDone(Step::OperationalTests),
+                Action::TellCompleted,
+            ]
+        );
+        assert_eq!(c.done[&Step::Certificate].evidence, "serial AB");
+    }
+
+    #[test]
+    fn waiting_on_follows_the_first_step_not_done() {
+        let mut c = Case::open("T".into(), "ion@x.md", Language::Ro, at(0));
+        assert_eq!(c.waiting_on(), Some(Party::Applicant));
+        for step in [
+            Step::Form,
+            Step::Contract,
+            Step::Certificate,
+            Step::IntegrationData,
+        ] {
+            c = apply(&c, staff(step), at(1)).0;
+        }
+        assert_eq!(c.next_step(), Some(Step::TestAccess));
+        assert_eq!(c.waiting_on(), Some(Party::Age));
+    }
+
+    #[test]
+    fn certificate_before_the_form_and_a_second_certificate() {
+        let c = Case::open("T".into(), "ion@x.md", Language::Ro, at(0));
+        let (c, actions) = apply(
+            &c,
+            Event::Mail {
+                decision: Decision::ReuseConfirmed,
+                message_id: "<1@x>",
+                evidence: "number 4A3F matched 4A3F",
+            },
+            at(1),
+        );
+        assert!(
+            actions.is_empty(),
+            "mail gets its own reply, not a step notice"
+        );
+        assert_eq!(c.next_step(), Some(Step::Form), "out of order is fine");
+        let (c, _) = apply(
+            &c,
+            Event::Mail {
+                decision: Decision::NewCertificate,
+                message_id: "<2@x>",
+                evidence: "certificate serial 77",
+            },
+            at(2),
+        );
+        assert_eq!(
+            c.done[&Step::Certificate].evidence,
+            "number 4A3F matched 4A3F"
+        );
+        assert!(c
+            .timeline
+            .last()
+            .unwrap()
+            .what
+            .contains("another certificate"));
+        assert_eq!(c.message_ids, vec!["<1@x>", "<2@x>"]);
+    }
+
+    #[test]
+    fn marking_a_step_twice_tells_nobody_twice() {
+        let c = Case::open("T".into(), "ion@x.md", Language::Ro, at(0));
+        let (c, first) = apply(&c, staff(Step::Form), at(1));
+        let (again, second) = apply(&c, staff(Step::Form), at(2));
+        assert_eq!(first, vec![Action::TellStepDone(Step::Form)]);
+        assert!(second.is_empty());
+        assert_eq!(again.done[&Step::Form].at, at(1), "first record kept");
+    }
+
+    #[test]
+    fn reopen_undoes_the_step_and_completion() {
+        let mut c = Case::open("T".into(), "ion@x.md", Language::Ro, at(0));
+        for step in Step::ALL.into_iter().take(7) {
+            c = apply(&c, staff(step), at(1)).0;
+        }
+        assert!(c.done.contains_key(&Step::Completed));
+        let (c, actions) = apply(
+            &c,
+            Event::Reopen {
+                step: Step::Certificate,
+                by: "ana",
+                note: Some("certificate revoked by STISC"),
+            },
+            at(3),
+        );
+        assert!(actions.is_empty());
+        assert_eq!(c.next_step(), Some(Step::Certificate));
+        assert!(!c.done.contains_key(&Step::Completed));
+        assert!(c.timeline.last().unwrap().what.contains("revoked by STISC"));
+        let (c, _) = apply(
+            &c,
+            Event::Note {
+                by: "ana",
+                text: "called them",
+            },
+            at(4),
+        );
+        assert_eq!(c.timeline.last().unwrap().what, "note by ana: called them");
+        assert_eq!(c.updated_at, at(4));
     }
 }

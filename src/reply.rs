@@ -139,10 +139,7 @@ pub struct ChecklistItem {
 
 /// Steps AGE performs; the others wait on the applicant.
 pub fn waiting_on(step: Step) -> &'static str {
-    match step {
-        Step::TestAccess | Step::Production | Step::Completed => "age",
-        _ => "applicant",
-    }
+    step.performed_by().code()
 }
 
 impl ReplyContext {
