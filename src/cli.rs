@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
 use clap::{Args, Parser, Subcommand};
+
+use crate::cases_cli::CasesCommand;
 use mnotify_intake::analysis::{self, Context};
 use mnotify_intake::certificate::TrustAnchors;
 use mnotify_intake::config::{Config, DEFAULT_MAILBOX_ADDRESS};
@@ -55,6 +57,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Onboarding cases: list, show, advance a step, note, reopen, export. Works while
+    /// the daemon runs (changes are queued for it, reads use its snapshot).
+    #[command(subcommand)]
+    Cases(CasesCommand),
 }
 
 #[derive(Debug, Args)]
@@ -117,6 +123,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Status { json } => {
             let config = require_config(cli.config.as_deref())?;
             status(&config, json)
+        }
+        Command::Cases(command) => {
+            let config = require_config(cli.config.as_deref())?;
+            crate::cases_cli::run(&config, command)
         }
     }
 }

@@ -32,6 +32,7 @@ use crate::process::{self, Content, Known, Position, Settings};
 use crate::registry::Registry;
 use crate::reply::{ReplyError, Sender, Templates};
 use crate::smtp::{SendError, SmtpSender, SmtpSetupError};
+use crate::staff::{self, StaffError};
 use crate::store::{MessageCommit, OutboxEntry, OutboxKind, OutboxState, Store, StoreError};
 
 /// IDLE is re-issued before servers drop it (RFC 2177 allows 30 minutes; 29 is the
@@ -39,6 +40,10 @@ use crate::store::{MessageCommit, OutboxEntry, OutboxKind, OutboxState, Store, S
 const IDLE_RENEW: Duration = Duration::from_secs(25 * 60);
 /// Longest pause between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// How often staff requests (`cases advance` while the daemon runs) are looked for.
+const STAFF_CHECK: Duration = Duration::from_secs(5);
+/// Least time between two rewrites of the cases snapshot.
+const SNAPSHOT_EVERY: Duration = Duration::from_secs(5);
 /// Longest pause between SMTP retries of one reply.
 const MAX_RETRY: Duration = Duration::from_secs(3600);
 /// IMAP connections that save copies of replies in Sent at once.
@@ -62,6 +67,8 @@ pub enum DaemonError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Reply(#[from] ReplyError),
+    #[error(transparent)]
+    Staff(#[from] StaffError),
 }
 
 impl DaemonError {
@@ -117,6 +124,9 @@ pub struct Daemon {
     pub counters: Counters,
     /// Logged in at least once since start.
     connected_once: bool,
+    /// A case changed since the snapshot was last written.
+    cases_changed: bool,
+    snapshot_written: Option<Instant>,
 }
 
 fn now() -> OffsetDateTime {
@@ -150,6 +160,8 @@ impl Daemon {
             smtp_paused_until: None,
             copiers: Vec::new(),
             connected_once: false,
+            cases_changed: true,
+            snapshot_written: None,
             counters: Counters::default(),
             config,
         })
@@ -217,6 +229,7 @@ impl Daemon {
         }
         loop {
             self.scan(&mut mb, shutdown).await?;
+            self.apply_staff_requests()?;
             self.deliver(&mut mb, true).await?;
             if *shutdown.borrow() || lifetime == Lifetime::Once {
                 self.logout_all(mb).await;
@@ -245,7 +258,67 @@ impl Daemon {
         }
     }
 
+    /// Applies the staff requests waiting in the spool; their notices join the outbox.
+    fn apply_staff_requests(&mut self) -> Result<(), DaemonError> {
+        let spool = staff::spool_dir(&self.config.store_path);
+        let settings = Settings {
+            mode: self.config.reply.mode,
+            sender: Sender {
+                name: &self.config.reply.from_name,
+                address: &self.config.mailbox_address,
+            },
+            processed_folder: &self.imap.processed_folder,
+            needs_human_folder: self.imap.needs_human_folder.as_deref(),
+            max_replies_per_day: self.config.reply.max_per_recipient_per_day,
+            max_message_bytes: self.config.reply.max_message_bytes,
+            templates: &self.templates,
+        };
+        let outcomes = staff::apply_pending(&self.store, &spool, &settings, now())?;
+        let changed = !outcomes.is_empty();
+        for outcome in outcomes {
+            match outcome {
+                staff::Outcome::Applied { request, notified } => info!(
+                    case = %request.case,
+                    by = %request.by,
+                    action = %request.action.describe(),
+                    notified,
+                    "staff request applied"
+                ),
+                staff::Outcome::AlreadyApplied => {}
+                staff::Outcome::Rejected { file, reason } => {
+                    warn!(file = %file.display(), "staff request rejected: {reason}")
+                }
+            }
+        }
+        self.write_snapshot(changed);
+        Ok(())
+    }
+
+    /// Keeps the cases snapshot that staff commands read while the daemon holds the
+    /// store: rewritten when something changed, at most every few seconds.
+    fn write_snapshot(&mut self, force: bool) {
+        let due = self
+            .snapshot_written
+            .is_none_or(|t| t.elapsed() >= SNAPSHOT_EVERY);
+        let wanted = force || (self.cases_changed && due);
+        if !wanted {
+            return;
+        }
+        let path = staff::snapshot_path(&self.config.store_path);
+        match self.store.cases() {
+            Ok(cases) => {
+                if let Err(e) = staff::write_snapshot(&path, &cases, now()) {
+                    warn!("{e}");
+                }
+            }
+            Err(e) => warn!("cannot read the cases for the snapshot: {e}"),
+        }
+        self.snapshot_written = Some(Instant::now());
+        self.cases_changed = false;
+    }
+
     async fn logout_all(&mut self, mb: Mailbox) {
+        self.write_snapshot(false);
         mb.logout().await;
         for copier in std::mem::take(&mut self.copiers) {
             copier.logout().await;
@@ -266,7 +339,7 @@ impl Daemon {
     /// How long to wait for new mail: the full-scan interval, bounded by IDLE renewal
     /// and by the next reply due for a retry.
     fn next_wait(&self) -> Duration {
-        let mut wait = self.imap.poll_interval.min(IDLE_RENEW);
+        let mut wait = self.imap.poll_interval.min(IDLE_RENEW).min(STAFF_CHECK);
         if let Ok(entries) = self.store.pending() {
             let now = now().unix_timestamp();
             if let Some(next) = entries
@@ -443,6 +516,7 @@ impl Daemon {
             outbox: plan.outbox.as_ref(),
             rate_key: plan.rate_key.as_deref(),
         })?;
+        self.cases_changed |= plan.case.is_some();
         self.counters.handled += 1;
         info!(
             uid = at.uid,

@@ -37,6 +37,7 @@ pub mod report;
 pub mod secret;
 pub mod serials;
 pub mod smtp;
+pub mod staff;
 pub mod store;
 
 #[cfg(feature = "testkit")]

@@ -1,6 +1,7 @@
 //! `mnotify-intake`: parse the command line, run the command, map errors to exit codes.
 #![forbid(unsafe_code)]
 
+mod cases_cli;
 mod cli;
 
 use std::process::ExitCode;

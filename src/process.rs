@@ -11,7 +11,7 @@ use crate::case::{token_for, Case};
 use crate::config::ReplyMode;
 use crate::decision::Decision;
 use crate::intake::Facts;
-use crate::reply::{compose, Original, ReplyContext, ReplyError, Sender, Templates};
+use crate::reply::{compose, Original, Outgoing, ReplyContext, ReplyError, Sender, Templates};
 use crate::store::{OutboxEntry, OutboxKind, OutboxState, SeenRecord};
 
 /// Outcome recorded for a message over the size limit (not a decision: it was not read).
@@ -240,15 +240,37 @@ pub fn plan(
             .to_string(),
     );
     seen.reply = Some(outgoing.message_id.clone());
-    let entry = OutboxEntry {
+    let entry = outbox_entry(
+        outgoing,
+        settings.mode,
+        case.as_ref().map(|c| c.token.as_str()),
+        now,
+    );
+    Ok(Plan {
+        seen,
+        case,
+        thread_ids,
+        outbox: Some(entry),
+        rate_key: Some(rate_key(&to, now)),
+    })
+}
+
+/// An outbox entry for a composed message: a draft in draft mode, else a send.
+pub fn outbox_entry(
+    outgoing: Outgoing,
+    mode: ReplyMode,
+    case: Option<&str>,
+    now: OffsetDateTime,
+) -> OutboxEntry {
+    OutboxEntry {
         message_id: outgoing.message_id,
-        kind: match settings.mode {
+        kind: match mode {
             ReplyMode::Draft => OutboxKind::Draft,
             _ => OutboxKind::Send,
         },
         from: outgoing.from,
         to: outgoing.to,
-        case: case.as_ref().map(|c| c.token.clone()),
+        case: case.map(str::to_string),
         raw_base64: base64::Engine::encode(
             &base64::engine::general_purpose::STANDARD,
             &outgoing.raw,
@@ -259,14 +281,7 @@ pub fn plan(
         last_error: None,
         created_at: now,
         copied: false,
-    };
-    Ok(Plan {
-        seen,
-        case,
-        thread_ids,
-        outbox: Some(entry),
-        rate_key: Some(rate_key(&to, now)),
-    })
+    }
 }
 
 /// What a case step records as evidence: the serial and fingerprint of what was accepted.

@@ -13,7 +13,7 @@ use time::format_description::well_known::Rfc2822;
 use time::OffsetDateTime;
 
 use crate::analysis::{Analysis, Role};
-use crate::case::{Case, Step};
+use crate::case::{Action, Case, Step};
 use crate::intake::automatic::OWN_MARKER_HEADER;
 use crate::intake::Language;
 
@@ -98,6 +98,11 @@ impl Templates {
     }
 }
 
+/// Template `decision` of a notice that staff completed a step.
+pub const STEP_DONE: &str = "step_done";
+/// Template `decision` of the completion notice.
+pub const COMPLETED: &str = "completed";
+
 /// What a reply template sees.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReplyContext {
@@ -112,6 +117,9 @@ pub struct ReplyContext {
     pub checklist: Vec<ChecklistItem>,
     pub next_step: Option<String>,
     pub limit_mb: u64,
+    /// The step staff just completed (`step_done`), and its number 1–8.
+    pub done_step: Option<String>,
+    pub done_number: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -201,6 +209,21 @@ impl ReplyContext {
             checklist: Vec::new(),
             next_step: None,
             limit_mb: 0,
+            done_step: None,
+            done_number: 0,
+        }
+    }
+
+    /// The notice of what staff just did: `step_done` with the step, or `completed`
+    /// for the final notice (step 8).
+    pub fn for_staff_action(action: Action, case: &Case) -> ReplyContext {
+        match action {
+            Action::TellStepDone(step) => ReplyContext {
+                done_step: Some(step.code().to_string()),
+                done_number: step.number(),
+                ..ReplyContext::for_case(STEP_DONE, case)
+            },
+            Action::TellCompleted => ReplyContext::for_case(COMPLETED, case),
         }
     }
 
@@ -223,6 +246,8 @@ impl ReplyContext {
                 .collect(),
             next_step: case.next_step().map(|s| s.code().to_string()),
             limit_mb: 0,
+            done_step: None,
+            done_number: 0,
         }
     }
 }
@@ -435,15 +460,47 @@ mod tests {
             for d in crate::decision::Decision::ALL
                 .iter()
                 .map(|d| d.code())
-                .chain(["oversized"])
+                .chain(["oversized", STEP_DONE, COMPLETED])
             {
                 let mut ctx = ReplyContext::for_case(d, &case);
+                ctx.done_step = Some("contract".into());
+                ctx.done_number = 2;
                 ctx.problems = vec!["private_key_sent".into(), "expired".into()];
                 let text = templates.render(lang, &ctx).expect("renders");
                 assert!(text.contains("#ABC123"), "{lang:?} {d}");
                 assert!(text.contains("+373 (22) 820 026"));
             }
         }
+    }
+
+    #[test]
+    fn staff_notices_name_the_step_done_and_the_next() {
+        let templates = Templates::embedded();
+        let now = datetime!(2026-11-24 12:00 UTC);
+        let case = Case::open("ABC123".into(), "a@b.md", Language::En, now);
+        let (case, actions) = crate::case::apply(
+            &case,
+            crate::case::Event::StepDone {
+                step: Step::Form,
+                by: "ana",
+                note: None,
+            },
+            now,
+        );
+        let ctx = ReplyContext::for_staff_action(actions[0], &case);
+        let text = templates.render(Language::En, &ctx).unwrap();
+        assert!(
+            text.contains("step 1 of your MNotify connection as done: The single connection form"),
+            "{text}"
+        );
+        assert!(text.contains("[x] 1."), "{text}");
+        assert!(text.contains("Next step: The MNotify contract"), "{text}");
+        let done = ReplyContext::for_staff_action(Action::TellCompleted, &case);
+        let text = templates.render(Language::Ro, &done).unwrap();
+        assert!(
+            text.contains("Integrarea sistemului dvs. cu MNotify este finalizată"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -350,6 +350,50 @@ impl Store {
         }
     }
 
+    /// Whether the staff request `id` was applied already.
+    pub fn request_applied(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.seen.contains_key(format!("request/{id}").as_bytes())?)
+    }
+
+    /// Applies a staff request: the case, its thread ids, the notice to the applicant
+    /// and the request's id, all or nothing; flushed before returning.
+    pub fn commit_staff(
+        &self,
+        request_id: &str,
+        case: &Case,
+        thread_ids: &[String],
+        notice: Option<&OutboxEntry>,
+    ) -> Result<(), StoreError> {
+        let case_json = to_json(case);
+        let notice_json = notice.map(to_json);
+        let result = (
+            &self.seen,
+            &self.cases,
+            &self.case_index,
+            &self.outbox,
+            &self.pending,
+        )
+            .transaction(|(seen, cases, index, outbox, pending)| {
+                seen.insert(format!("request/{request_id}").as_bytes(), &[])?;
+                cases.insert(case.token.as_bytes(), case_json.as_slice())?;
+                for id in thread_ids {
+                    index.insert(format!("thread/{id}").as_bytes(), case.token.as_bytes())?;
+                }
+                if let (Some(entry), Some(json)) = (notice, &notice_json) {
+                    outbox.insert(entry.message_id.as_bytes(), json.as_slice())?;
+                    if entry.open() {
+                        pending.insert(entry.message_id.as_bytes(), &[])?;
+                    }
+                }
+                Ok::<(), ConflictableTransactionError<()>>(())
+            });
+        match result {
+            Ok(()) => self.flush(),
+            Err(TransactionError::Storage(e)) => Err(StoreError::Io { source: e }),
+            Err(TransactionError::Abort(())) => unreachable!("the transaction never aborts"),
+        }
+    }
+
     /// Saves a case changed outside mail processing (staff commands).
     pub fn save_case(&self, case: &Case) -> Result<(), StoreError> {
         self.cases.insert(case.token.as_bytes(), to_json(case))?;

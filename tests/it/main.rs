@@ -1,5 +1,6 @@
 //! Integration tests: one binary, helpers in `util`.
 
+mod cases;
 mod cli;
 mod corpus;
 mod daemon;

@@ -1,0 +1,398 @@
+//! `mnotify-intake cases …`: what AGE staff use to follow and move onboarding cases.
+//! Reads come from the store, or from the daemon's snapshot while it holds the store;
+//! changes go through the request spool (see `mnotify_intake::staff`), so they work
+//! whether the daemon runs or not.
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _, Result};
+use clap::{Subcommand, ValueEnum};
+use mnotify_intake::case::{Case, Party, Step};
+use mnotify_intake::config::Config;
+use mnotify_intake::process::Settings;
+use mnotify_intake::reply::{Sender, Templates};
+use mnotify_intake::staff::{self, Outcome, Request, StaffAction};
+use mnotify_intake::store::Store;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+#[derive(Debug, Subcommand)]
+pub enum CasesCommand {
+    /// The cases, one line each: where each stands and who it waits on.
+    List {
+        /// Only cases waiting on this party.
+        #[arg(long, value_enum)]
+        waiting_on: Option<WaitingOn>,
+        /// Only open cases with no change for at least this many days.
+        #[arg(long, value_name = "DAYS")]
+        stalled: Option<u32>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One case: its checklist (when, by whom, on what evidence) and its timeline.
+    Show {
+        /// The case token, e.g. 5N0E6F (as in the subject "[MNotify #5N0E6F]").
+        id: String,
+    },
+    /// Record a step as done; the applicant is told, with the next step. On
+    /// `production` the completion notice goes out.
+    Advance {
+        id: String,
+        #[arg(value_parser = parse_step)]
+        step: Step,
+        /// Evidence or remark kept with the step (e.g. "contract nr. 17/2026").
+        #[arg(long)]
+        note: Option<String>,
+        /// Who did it (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Add a note to a case's timeline (the applicant is not told).
+    Note {
+        id: String,
+        text: String,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Undo a step (e.g. a certificate revoked after it was accepted).
+    Reopen {
+        id: String,
+        #[arg(value_parser = parse_step)]
+        step: Step,
+        #[arg(long)]
+        note: Option<String>,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// All cases as CSV, one row each, a column per step with the date it was done.
+    Export {
+        /// CSV (the only format; the flag says what you get).
+        #[arg(long)]
+        csv: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WaitingOn {
+    Applicant,
+    Age,
+}
+
+fn parse_step(s: &str) -> Result<Step, String> {
+    Step::from_code(s).ok_or_else(|| {
+        let codes: Vec<&str> = Step::ALL.iter().map(|s| s.code()).collect();
+        format!("unknown step `{s}`; steps are: {}", codes.join(", "))
+    })
+}
+
+pub fn run(config: &Config, command: CasesCommand) -> Result<ExitCode> {
+    let now = OffsetDateTime::now_utc();
+    match command {
+        CasesCommand::List {
+            waiting_on,
+            stalled,
+            json,
+        } => list(config, waiting_on, stalled, json, now),
+        CasesCommand::Show { id } => show(config, &id),
+        CasesCommand::Export { csv: _ } => export(config),
+        CasesCommand::Advance { id, step, note, by } => {
+            change(config, &id, by, StaffAction::Advance { step, note }, now)
+        }
+        CasesCommand::Note { id, text, by } => {
+            change(config, &id, by, StaffAction::Note { text }, now)
+        }
+        CasesCommand::Reopen { id, step, note, by } => {
+            change(config, &id, by, StaffAction::Reopen { step, note }, now)
+        }
+    }
+}
+
+/// The cases, from the store or, while the daemon holds it, from its snapshot.
+fn load(config: &Config) -> Result<Vec<Case>> {
+    if !config.store_path.exists() {
+        return Ok(Vec::new());
+    }
+    match Store::open(&config.store_path) {
+        Ok(store) => Ok(store.cases()?),
+        Err(open_error) => {
+            let path = staff::snapshot_path(&config.store_path);
+            match staff::read_snapshot(&path)? {
+                Some(snapshot) => {
+                    eprintln!(
+                        "mnotify-intake: note: the daemon holds the store; showing its snapshot of {}",
+                        snapshot.written_at.format(&Rfc3339).unwrap_or_default()
+                    );
+                    Ok(snapshot.cases)
+                }
+                None => Err(open_error.into()),
+            }
+        }
+    }
+}
+
+fn find(cases: Vec<Case>, id: &str) -> Result<Case> {
+    let token = id.trim_start_matches('#').to_ascii_uppercase();
+    cases
+        .into_iter()
+        .find(|c| c.token == token)
+        .with_context(|| format!("no case #{token}; `mnotify-intake cases list` shows the cases"))
+}
+
+fn days_since(t: OffsetDateTime, now: OffsetDateTime) -> i64 {
+    (now - t).whole_days()
+}
+
+fn list(
+    config: &Config,
+    waiting_on: Option<WaitingOn>,
+    stalled: Option<u32>,
+    json: bool,
+    now: OffsetDateTime,
+) -> Result<ExitCode> {
+    let mut cases: Vec<Case> = load(config)?
+        .into_iter()
+        .filter(|c| match waiting_on {
+            None => true,
+            Some(WaitingOn::Applicant) => c.waiting_on() == Some(Party::Applicant),
+            Some(WaitingOn::Age) => c.waiting_on() == Some(Party::Age),
+        })
+        .filter(|c| {
+            stalled.is_none_or(|days| {
+                c.next_step().is_some() && days_since(c.updated_at, now) >= i64::from(days)
+            })
+        })
+        .collect();
+    cases.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
+    if json {
+        for c in &cases {
+            let value = serde_json::json!({
+                "id": c.token,
+                "applicant": c.applicant,
+                "language": c.language.code(),
+                "next_step": c.next_step().map(Step::code),
+                "waiting_on": c.waiting_on().map(Party::code),
+                "steps_done": c.done.keys().map(|s| s.code()).collect::<Vec<_>>(),
+                "opened_at": c.opened_at.format(&Rfc3339).unwrap_or_default(),
+                "updated_at": c.updated_at.format(&Rfc3339).unwrap_or_default(),
+                "last_decision": c.last_decision.map(|d| d.code()),
+            });
+            println!("{value}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if cases.is_empty() {
+        println!("no cases match");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<8} {:<32} {:<5} {:<20} {:<10} {:>5}",
+        "CASE", "APPLICANT", "DONE", "NEXT STEP", "WAITING", "IDLE"
+    );
+    for c in &cases {
+        println!(
+            "{:<8} {:<32} {:<5} {:<20} {:<10} {:>4}d",
+            c.token,
+            c.applicant,
+            format!("{}/8", c.done.len()),
+            c.next_step().map_or("(completed)", Step::code),
+            c.waiting_on().map_or("-", Party::code),
+            days_since(c.updated_at, now)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn date(t: OffsetDateTime) -> String {
+    format!("{} {:02}:{:02}", t.date(), t.hour(), t.minute())
+}
+
+fn show(config: &Config, id: &str) -> Result<ExitCode> {
+    let c = find(load(config)?, id)?;
+    println!(
+        "Case #{}  {}  (language {})",
+        c.token,
+        c.applicant,
+        c.language.code()
+    );
+    println!(
+        "opened {}, last change {}, last decision {}",
+        date(c.opened_at),
+        date(c.updated_at),
+        c.last_decision.map_or("-", |d| d.code())
+    );
+    match c.next_step() {
+        Some(step) => println!(
+            "next: {}. {} (waiting on {})",
+            step.number(),
+            step.code(),
+            step.performed_by().code()
+        ),
+        None => println!("completed"),
+    }
+    println!("\nsteps:");
+    for step in Step::ALL {
+        match c.done.get(&step) {
+            Some(d) => println!(
+                "  [x] {}. {:<18} {} by {}: {}",
+                step.number(),
+                step.code(),
+                date(d.at),
+                d.by,
+                d.evidence
+            ),
+            None => println!(
+                "  [ ] {}. {:<18} waiting on {}",
+                step.number(),
+                step.code(),
+                step.performed_by().code()
+            ),
+        }
+    }
+    println!("\ntimeline:");
+    for t in &c.timeline {
+        println!("  {}  {}", date(t.at), t.what);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export(config: &Config) -> Result<ExitCode> {
+    let mut cases = load(config)?;
+    cases.sort_by_key(|c| c.opened_at);
+    let mut out = csv::Writer::from_writer(std::io::stdout().lock());
+    let mut header = vec![
+        "case",
+        "applicant",
+        "language",
+        "opened_at",
+        "updated_at",
+        "next_step",
+        "waiting_on",
+        "last_decision",
+    ];
+    header.extend(Step::ALL.iter().map(|s| s.code()));
+    out.write_record(&header)?;
+    for c in &cases {
+        let mut row = vec![
+            c.token.clone(),
+            c.applicant.clone(),
+            c.language.code().to_string(),
+            c.opened_at.format(&Rfc3339)?,
+            c.updated_at.format(&Rfc3339)?,
+            c.next_step().map_or("", Step::code).to_string(),
+            c.waiting_on().map_or("", Party::code).to_string(),
+            c.last_decision.map_or("", |d| d.code()).to_string(),
+        ];
+        for step in Step::ALL {
+            row.push(match c.done.get(&step) {
+                Some(d) => d.at.format(&Rfc3339)?,
+                None => String::new(),
+            });
+        }
+        out.write_record(&row)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn who(by: Option<String>) -> String {
+    by.or_else(|| std::env::var("SUDO_USER").ok())
+        .or_else(|| std::env::var("USER").ok())
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| "staff".into())
+}
+
+/// Queues a change in the spool; applies it at once when the daemon is not running.
+fn change(
+    config: &Config,
+    id: &str,
+    by: Option<String>,
+    action: StaffAction,
+    now: OffsetDateTime,
+) -> Result<ExitCode> {
+    let token = id.trim_start_matches('#').to_ascii_uppercase();
+    if !config.store_path.exists() {
+        bail!(
+            "no store at {} yet, so no case #{token}; cases open when applicants write",
+            config.store_path.display()
+        );
+    }
+    let spool = staff::spool_dir(&config.store_path);
+    let store = match Store::open(&config.store_path) {
+        Ok(store) => {
+            find(store.cases()?, &token)?;
+            Some(store)
+        }
+        Err(open_error) => {
+            // The daemon holds the store: check the case against its snapshot.
+            match staff::read_snapshot(&staff::snapshot_path(&config.store_path))? {
+                Some(snapshot) => {
+                    find(snapshot.cases, &token)?;
+                }
+                None => return Err(open_error.into()),
+            }
+            None
+        }
+    };
+    let request = Request::new(&token, &who(by), action, now);
+    staff::submit(&spool, &request)?;
+    let Some(store) = store else {
+        println!(
+            "case #{token}: queued for the running daemon, which applies it within a few seconds (and tells the applicant if there is something to tell)"
+        );
+        return Ok(ExitCode::SUCCESS);
+    };
+    let templates = match &config.reply.templates {
+        Some(dir) => Templates::from_dir(dir)?,
+        None => Templates::embedded(),
+    };
+    let needs_human = config
+        .imap
+        .as_ref()
+        .and_then(|i| i.needs_human_folder.clone());
+    let settings = Settings {
+        mode: config.reply.mode,
+        sender: Sender {
+            name: &config.reply.from_name,
+            address: &config.mailbox_address,
+        },
+        processed_folder: "",
+        needs_human_folder: needs_human.as_deref(),
+        max_replies_per_day: config.reply.max_per_recipient_per_day,
+        max_message_bytes: config.reply.max_message_bytes,
+        templates: &templates,
+    };
+    let mut failed = false;
+    for outcome in staff::apply_pending(&store, &spool, &settings, now)? {
+        match outcome {
+            Outcome::Applied { request, notified } => {
+                let c = find(store.cases()?, &request.case)?;
+                println!(
+                    "case #{}: {} (recorded by {}); next: {}{}",
+                    request.case,
+                    request.action.describe(),
+                    request.by,
+                    c.next_step().map_or("completed", Step::code),
+                    if notified {
+                        "; the notice to the applicant goes out when the daemon runs"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Outcome::AlreadyApplied => {}
+            Outcome::Rejected { file, reason } => {
+                eprintln!(
+                    "mnotify-intake: request {} rejected: {reason}",
+                    file.display()
+                );
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

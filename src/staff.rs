@@ -1,0 +1,438 @@
+//! Staff actions on cases (`cases advance`, `cases note`, `cases reopen`). They must work
+//! while the daemon runs, and the daemon holds the store (sled admits one process), so
+//! a command drops a request file into a spool directory next to the store. Whoever
+//! holds the store applies the pending requests: the daemon within seconds, or the
+//! command itself when the daemon is stopped. Each request is applied in one store
+//! transaction that also records its id, so a crash between that commit and deleting
+//! the file never applies it twice.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+use time::OffsetDateTime;
+
+use crate::case::{self, Action, Case, Event, Step};
+use crate::process::{outbox_entry, Settings};
+use crate::reply::{compose, Original, ReplyContext, ReplyError};
+use crate::store::{OutboxEntry, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StaffError {
+    #[error("cannot use the request spool {path}: {source}; check that the directory next to [store] path is writable")]
+    Spool {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Reply(#[from] ReplyError),
+}
+
+/// What staff asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StaffAction {
+    Advance { step: Step, note: Option<String> },
+    Note { text: String },
+    Reopen { step: Step, note: Option<String> },
+}
+
+impl StaffAction {
+    /// In words, for the command's answer and the log.
+    pub fn describe(&self) -> String {
+        match self {
+            StaffAction::Advance { step, .. } => {
+                format!("step {} ({}) done", step.number(), step.code())
+            }
+            StaffAction::Note { .. } => "note added".into(),
+            StaffAction::Reopen { step, .. } => {
+                format!("step {} ({}) reopened", step.number(), step.code())
+            }
+        }
+    }
+}
+
+/// One staff request, as stored in the spool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    pub id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// Who asked (shown on the case timeline).
+    pub by: String,
+    /// The case token.
+    pub case: String,
+    pub action: StaffAction,
+}
+
+impl Request {
+    pub fn new(case: &str, by: &str, action: StaffAction, now: OffsetDateTime) -> Request {
+        let seed = format!(
+            "{}/{}/{}/{case}/{action:?}",
+            now.unix_timestamp_nanos(),
+            std::process::id(),
+            by
+        );
+        Request {
+            id: hex::encode(&sha2::Sha256::digest(seed.as_bytes())[..8]),
+            at: now,
+            by: by.to_string(),
+            case: case.to_ascii_uppercase(),
+            action,
+        }
+    }
+
+    fn event(&self) -> Event<'_> {
+        match &self.action {
+            StaffAction::Advance { step, note } => Event::StepDone {
+                step: *step,
+                by: &self.by,
+                note: note.as_deref(),
+            },
+            StaffAction::Note { text } => Event::Note { by: &self.by, text },
+            StaffAction::Reopen { step, note } => Event::Reopen {
+                step: *step,
+                by: &self.by,
+                note: note.as_deref(),
+            },
+        }
+    }
+}
+
+/// The spool of a store: `<store path>.requests`, beside the store so that it is on
+/// the same disk and backed up with it.
+pub fn spool_dir(store_path: &Path) -> PathBuf {
+    let mut name = store_path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "store".into());
+    name.push(".requests");
+    store_path.with_file_name(name)
+}
+
+fn spool_err(path: &Path) -> impl FnOnce(std::io::Error) -> StaffError + '_ {
+    move |source| StaffError::Spool {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes a request into the spool, atomically (a reader never sees half a file).
+pub fn submit(dir: &Path, request: &Request) -> Result<PathBuf, StaffError> {
+    std::fs::create_dir_all(dir).map_err(spool_err(dir))?;
+    let name = format!(
+        "{:020}-{}.json",
+        request.at.unix_timestamp_nanos(),
+        request.id
+    );
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let path = dir.join(&name);
+    let json = serde_json::to_vec_pretty(request).expect("a request serialises");
+    std::fs::write(&tmp, json).map_err(spool_err(&tmp))?;
+    std::fs::rename(&tmp, &path).map_err(spool_err(&path))?;
+    Ok(path)
+}
+
+/// A spooled request file: parsed, or why it could not be.
+pub type Spooled = (PathBuf, Result<Request, String>);
+
+/// The spooled requests, oldest first.
+pub fn pending(dir: &Path) -> Result<Vec<Spooled>, StaffError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(spool_err(dir)(e)),
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "json")
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    files.sort();
+    Ok(files
+        .into_iter()
+        .map(|p| {
+            let parsed = std::fs::read(&p)
+                .map_err(|e| e.to_string())
+                .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()));
+            (p, parsed)
+        })
+        .collect())
+}
+
+/// The cases as last written by the daemon, for read-only commands while it runs:
+/// `<store path>.cases.json`.
+pub fn snapshot_path(store_path: &Path) -> PathBuf {
+    let mut name = store_path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "store".into());
+    name.push(".cases.json");
+    store_path.with_file_name(name)
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Snapshot {
+    #[serde(with = "time::serde::rfc3339")]
+    pub written_at: OffsetDateTime,
+    pub cases: Vec<Case>,
+}
+
+/// Writes the snapshot atomically.
+pub fn write_snapshot(path: &Path, cases: &[Case], now: OffsetDateTime) -> Result<(), StaffError> {
+    #[derive(Serialize)]
+    struct Out<'a> {
+        #[serde(with = "time::serde::rfc3339")]
+        written_at: OffsetDateTime,
+        cases: &'a [Case],
+    }
+    let json = serde_json::to_vec(&Out {
+        written_at: now,
+        cases,
+    })
+    .expect("cases serialise");
+    let mut tmp = path.as_os_str().to_os_string();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, json).map_err(spool_err(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(spool_err(path))
+}
+
+/// Reads the snapshot; `None` when the daemon has not written one.
+pub fn read_snapshot(path: &Path) -> Result<Option<Snapshot>, StaffError> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| spool_err(path)(std::io::Error::new(std::io::ErrorKind::InvalidData, e))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(spool_err(path)(e)),
+    }
+}
+
+/// Everything a request changes; committed in one transaction.
+#[derive(Debug, Clone)]
+pub struct StaffPlan {
+    pub case: Case,
+    pub thread_ids: Vec<String>,
+    /// The notice to the applicant, if the event calls for one and replies are on.
+    pub outbox: Option<OutboxEntry>,
+}
+
+/// Pure: the case after the request and the notice the applicant gets. The notice is
+/// threaded to the case's latest message and written in the case's language.
+pub fn plan(
+    case: &Case,
+    request: &Request,
+    settings: &Settings<'_>,
+    now: OffsetDateTime,
+) -> Result<StaffPlan, ReplyError> {
+    let (mut next, actions) = case::apply(case, request.event(), now);
+    let mut thread_ids = Vec::new();
+    let mut outbox = None;
+    // One notice per request: completion supersedes a step notice.
+    let action = actions
+        .iter()
+        .copied()
+        .find(|a| *a == Action::TellCompleted)
+        .or(actions.first().copied());
+    if let (Some(action), true) = (action, settings.mode != crate::config::ReplyMode::Off) {
+        let context = ReplyContext::for_staff_action(action, &next);
+        let body = settings.templates.render(next.language, &context)?;
+        let original = Original {
+            message_id: next.message_ids.last().cloned(),
+            references: next.message_ids.clone(),
+            subject: Some("MNotify".into()),
+        };
+        let outgoing = compose(
+            &original,
+            &settings.sender,
+            &next.applicant,
+            &next.token,
+            &body,
+            &format!("staff/{}", request.id),
+            now,
+        );
+        let id = outgoing
+            .message_id
+            .trim_matches(|c| c == '<' || c == '>')
+            .to_string();
+        next.message_ids.push(id.clone());
+        thread_ids.push(id);
+        outbox = Some(outbox_entry(
+            outgoing,
+            settings.mode,
+            Some(&next.token),
+            now,
+        ));
+    }
+    Ok(StaffPlan {
+        case: next,
+        thread_ids,
+        outbox,
+    })
+}
+
+/// What became of one spooled request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Applied {
+        request: Request,
+        /// A notice to the applicant was queued.
+        notified: bool,
+    },
+    /// Already applied before a crash; the file was left behind.
+    AlreadyApplied,
+    /// Bad file or unknown case: moved to `rejected/` with the reason beside it.
+    Rejected { file: PathBuf, reason: String },
+}
+
+/// Applies every pending request to the store (the edge: files and store).
+pub fn apply_pending(
+    store: &Store,
+    dir: &Path,
+    settings: &Settings<'_>,
+    now: OffsetDateTime,
+) -> Result<Vec<Outcome>, StaffError> {
+    let mut outcomes = Vec::new();
+    for (path, parsed) in pending(dir)? {
+        let request = match parsed {
+            Ok(r) => r,
+            Err(reason) => {
+                outcomes.push(reject(dir, &path, format!("unreadable request: {reason}"))?);
+                continue;
+            }
+        };
+        if store.request_applied(&request.id)? {
+            std::fs::remove_file(&path).map_err(spool_err(&path))?;
+            outcomes.push(Outcome::AlreadyApplied);
+            continue;
+        }
+        let Some(case) = store.case(&request.case)? else {
+            let reason = format!(
+                "no case #{}; `mnotify-intake cases list` shows the cases",
+                request.case
+            );
+            outcomes.push(reject(dir, &path, reason)?);
+            continue;
+        };
+        let plan = plan(&case, &request, settings, now)?;
+        store.commit_staff(
+            &request.id,
+            &plan.case,
+            &plan.thread_ids,
+            plan.outbox.as_ref(),
+        )?;
+        std::fs::remove_file(&path).map_err(spool_err(&path))?;
+        outcomes.push(Outcome::Applied {
+            notified: plan.outbox.is_some(),
+            request,
+        });
+    }
+    Ok(outcomes)
+}
+
+fn reject(dir: &Path, path: &Path, reason: String) -> Result<Outcome, StaffError> {
+    let rejected = dir.join("rejected");
+    std::fs::create_dir_all(&rejected).map_err(spool_err(&rejected))?;
+    let file = rejected.join(path.file_name().unwrap_or_default());
+    std::fs::rename(path, &file).map_err(spool_err(path))?;
+    let mut why = file.clone().into_os_string();
+    why.push(".error");
+    std::fs::write(&why, &reason).map_err(spool_err(&file))?;
+    Ok(Outcome::Rejected { file, reason })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ReplyMode;
+    use crate::intake::Language;
+    use crate::reply::{Sender, Templates};
+    use time::macros::datetime;
+
+    fn settings(templates: &Templates, mode: ReplyMode) -> Settings<'_> {
+        Settings {
+            mode,
+            sender: Sender {
+                name: "AGE",
+                address: "servicii@egov.md",
+            },
+            processed_folder: "Processed",
+            needs_human_folder: Some("Needs-Human"),
+            max_replies_per_day: 5,
+            max_message_bytes: 1 << 20,
+            templates,
+        }
+    }
+
+    #[test]
+    fn advancing_a_step_queues_one_threaded_notice_in_the_case_language() {
+        let now = datetime!(2026-11-24 12:00 UTC);
+        let mut case = Case::open("ABC123".into(), "ion@x.md", Language::Ru, now);
+        case.message_ids.push("first@x.md".into());
+        let templates = Templates::embedded();
+        let request = Request::new(
+            "abc123",
+            "ana",
+            StaffAction::Advance {
+                step: Step::Form,
+                note: Some("form received by post".into()),
+            },
+            now,
+        );
+        assert_eq!(request.case, "ABC123");
+        let plan = plan(&case, &request, &settings(&templates, ReplyMode::Send), now).unwrap();
+        assert_eq!(
+            plan.case.done[&Step::Form].evidence,
+            "form received by post"
+        );
+        let entry = plan.outbox.expect("a notice");
+        assert_eq!(entry.to, "ion@x.md");
+        let raw = base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            &entry.raw_base64,
+        )
+        .unwrap();
+        let facts = crate::intake::read(&raw, &[]);
+        assert_eq!(facts.in_reply_to, vec!["first@x.md".to_string()]);
+        assert_eq!(facts.case_token.as_deref(), Some("ABC123"));
+        assert_eq!(plan.thread_ids.len(), 1);
+        assert!(plan.case.message_ids.contains(&plan.thread_ids[0]));
+
+        let note = Request::new("ABC123", "ana", StaffAction::Note { text: "x".into() }, now);
+        let plan = plan_of(&case, &note, &templates);
+        assert!(plan.outbox.is_none(), "a note tells the applicant nothing");
+        let off = plan_with_mode(&case, &request, &templates, ReplyMode::Off);
+        assert!(off.outbox.is_none() && off.case.done.contains_key(&Step::Form));
+    }
+
+    fn plan_of(case: &Case, r: &Request, t: &Templates) -> StaffPlan {
+        plan_with_mode(case, r, t, ReplyMode::Send)
+    }
+
+    fn plan_with_mode(case: &Case, r: &Request, t: &Templates, mode: ReplyMode) -> StaffPlan {
+        plan(case, r, &settings(t, mode), datetime!(2026-11-24 12:00 UTC)).unwrap()
+    }
+
+    #[test]
+    fn spool_round_trip_and_bad_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = spool_dir(&dir.path().join("store"));
+        assert_eq!(spool, dir.path().join("store.requests"));
+        let now = datetime!(2026-11-24 12:00 UTC);
+        let r = Request::new("ABC123", "ana", StaffAction::Note { text: "n".into() }, now);
+        submit(&spool, &r).unwrap();
+        std::fs::write(spool.join("0-broken.json"), "{").unwrap();
+        let found = pending(&spool).unwrap();
+        assert_eq!(found.len(), 2);
+        assert!(found[0].1.is_err(), "the broken file sorts first");
+        assert_eq!(found[1].1.as_ref().unwrap(), &r);
+    }
+}

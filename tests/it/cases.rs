@@ -1,0 +1,185 @@
+//! Onboarding cases end to end on the real mail stack: an applicant's mail opens a case,
+//! staff move it through every step with `cases advance` while the daemon runs, and the
+//! applicant's mailbox holds the right sequence of notices.
+
+use std::time::Duration;
+
+use mnotify_intake::intake;
+use mnotify_intake::testkit::mail::Mail;
+
+use crate::daemon::body;
+use crate::service::Setup;
+use crate::stack::Stack;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn certificate_mail(setup: &Setup, from: &str, to: &str, id: &str) -> Vec<u8> {
+    let leaf = setup.leaf(&[0x6C, 0x01, 0x02, 0x03]);
+    let mut m = Mail::new(from, "Conectare MNotify")
+        .message_id(id)
+        .text("Bună ziua, anexăm certificatul de sistem pentru conectarea la MNotify.")
+        .attach("sistem.cer", "application/pkix-cert", &leaf);
+    m.to = to.to_string();
+    m.build()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_walks_all_eight_steps_while_the_daemon_runs() {
+    let stack = Stack::get();
+    let mailbox = "svc-steps@egov.test";
+    let ion = "ion-steps@primaria.test";
+    let setup = Setup::new(stack, mailbox, "");
+    let daemon = setup.start();
+    stack
+        .deliver(
+            ion,
+            mailbox,
+            &certificate_mail(&setup, ion, mailbox, "<s1@primaria.test>"),
+        )
+        .await;
+    let first = stack.wait_for(ion, "INBOX", 1, WAIT).await;
+    let token = intake::read(&first[0], &[]).case_token.expect("case token");
+
+    // While the daemon holds the store, reads come from its snapshot.
+    let listed = setup.cli(&["cases", "list", "--json"]);
+    let case: serde_json::Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
+    assert_eq!(case["id"], token.as_str());
+    assert_eq!(case["steps_done"], serde_json::json!(["certificate"]));
+    assert_eq!(case["next_step"], "form");
+    assert_eq!(case["waiting_on"], "applicant");
+
+    let steps = [
+        "form",
+        "contract",
+        "integration_data",
+        "test_access",
+        "operational_tests",
+        "production",
+    ];
+    for (i, step) in steps.iter().enumerate() {
+        let out = setup.cli(&[
+            "cases",
+            "advance",
+            &token.to_lowercase(),
+            step,
+            "--note",
+            &format!("evidence {i}"),
+            "--by",
+            "ana.staff",
+        ]);
+        assert!(out.contains("queued for the running daemon"), "{out}");
+        let replies = stack.wait_for(ion, "INBOX", i + 2, WAIT).await;
+        assert_eq!(replies.len(), i + 2, "one notice per step, none twice");
+    }
+    let replies = stack.messages(ion, "INBOX").await;
+    daemon.stop();
+
+    let mut notices: Vec<(String, String)> = replies[1..]
+        .iter()
+        .map(|raw| {
+            let facts = intake::read(raw, &[]);
+            assert_eq!(facts.case_token.as_deref(), Some(token.as_str()));
+            assert!(!facts.in_reply_to.is_empty(), "threaded");
+            (facts.message_id.unwrap_or_default(), body(raw))
+        })
+        .collect();
+    notices.sort_by_key(|(_, b)| {
+        // Step number in the notice (the completion notice has none: last).
+        b.split("pasul ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(99)
+    });
+    for (n, (_, text)) in [1, 2, 4, 5, 6].iter().zip(&notices) {
+        assert!(
+            text.contains(&format!("AGE a înregistrat ca realizat pasul {n} ")),
+            "notice for step {n}: {text}"
+        );
+    }
+    assert!(
+        notices[1].1.contains("Pasul următor: Datele de integrare"),
+        "after the contract, the integration data: {}",
+        notices[1].1
+    );
+    let last = &notices.last().unwrap().1;
+    assert!(
+        last.contains("Integrarea sistemului dvs. cu MNotify este finalizată"),
+        "{last}"
+    );
+    assert!(last.contains("[x] 8."), "{last}");
+
+    // With the daemon stopped, the store itself: every step done, by whom, evidence.
+    let shown = setup.cli(&["cases", "show", &token]);
+    assert!(shown.contains("completed"), "{shown}");
+    assert!(
+        shown.contains("2. contract") && shown.contains("by ana.staff: evidence 1"),
+        "{shown}"
+    );
+    let csv = setup.cli(&["cases", "export", "--csv"]);
+    let row = csv.lines().nth(1).expect("one case row");
+    assert!(row.starts_with(&format!("{token},{ion},ro,")), "{row}");
+    assert_eq!(
+        row.split(',').filter(|f| f.starts_with("20")).count(),
+        2 + 8
+    );
+    let waiting = setup.cli(&["cases", "list", "--waiting-on", "applicant"]);
+    assert_eq!(waiting.trim(), "no cases match");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_changes_with_the_daemon_stopped_apply_at_once() {
+    let stack = Stack::get();
+    let mailbox = "svc-steps2@egov.test";
+    let ana = "ana-steps2@scoala.test";
+    let setup = Setup::new(stack, mailbox, "");
+    stack
+        .deliver(
+            ana,
+            mailbox,
+            &certificate_mail(&setup, ana, mailbox, "<t1@scoala.test>"),
+        )
+        .await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    setup.cli(&["run", "--once"]);
+    let first = stack.wait_for(ana, "INBOX", 1, WAIT).await;
+    let token = intake::read(&first[0], &[]).case_token.unwrap();
+
+    let out = setup.cli(&["cases", "advance", &token, "contract"]);
+    assert!(
+        out.contains("step 2 (contract) done") && out.contains("next: form"),
+        "out of order is fine, the form is still next: {out}"
+    );
+    setup.cli(&["cases", "note", &token, "called them about the form"]);
+    // The notice waits in the outbox until the daemon runs.
+    assert_eq!(stack.messages(ana, "INBOX").await.len(), 1);
+    setup.cli(&["run", "--once"]);
+    let replies = stack.wait_for(ana, "INBOX", 2, WAIT).await;
+    assert_eq!(replies.len(), 2, "one notice, the note sends nothing");
+    let shown = setup.cli(&["cases", "show", &token]);
+    assert!(shown.contains("note by"), "{shown}");
+
+    // Mistakes are explained.
+    let bad = std::process::Command::new(crate::service::BIN)
+        .arg("--config")
+        .arg(&setup.config)
+        .args(["cases", "advance", &token, "contrakt"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success() && err.contains("steps are: form, contract"),
+        "{err}"
+    );
+    let unknown = std::process::Command::new(crate::service::BIN)
+        .arg("--config")
+        .arg(&setup.config)
+        .args(["cases", "advance", "ZZZZZZ", "form"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        !unknown.status.success() && err.contains("no case #ZZZZZZ"),
+        "{err}"
+    );
+}
