@@ -215,6 +215,60 @@ async fn main() -> Result<()> {
         }
     }
 
+    // Staff take it from here: the case list, and one step recorded while the daemon
+    // runs; the applicant is told what comes next.
+    let first_reply = stack.messages(&applicants[0].0, "INBOX").await;
+    let token = first_reply
+        .first()
+        .and_then(|raw| mnotify_intake::intake::read(raw, &[]).case_token)
+        .context("the first applicant's reply carries a case token")?;
+    println!("\n== AGE staff: mnotify-intake cases list");
+    print!("{}", run_cli(&bin, &config, &["cases", "list"])?);
+    println!(
+        "\n== AGE staff: mnotify-intake cases advance {token} form --note \"formular primit\""
+    );
+    print!(
+        "{}",
+        run_cli(
+            &bin,
+            &config,
+            &[
+                "cases",
+                "advance",
+                &token,
+                "form",
+                "--note",
+                "formular primit",
+                "--by",
+                "demo"
+            ],
+        )?
+    );
+    let start = Instant::now();
+    let notice = loop {
+        let inbox = stack.messages(&applicants[0].0, "INBOX").await;
+        if inbox.len() >= 2 {
+            break inbox[1].clone();
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            bail!(
+                "the step notice did not arrive; daemon log: {}",
+                log_path.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let msg = MessageParser::default()
+        .parse(&notice)
+        .context("notice parses")?;
+    println!(
+        "\n-- {} received, {:.1} s later:\n   Subject: {}",
+        applicants[0].0,
+        start.elapsed().as_secs_f64(),
+        msg.subject().unwrap_or_default()
+    );
+    println!("{}", indent(&msg.body_text(0).unwrap_or_default()));
+
     println!("\n== Mailbox {MAILBOX} after the run");
     for folder in ["INBOX", "Processed", "Needs-Human", "Sent"] {
         println!(

@@ -42,8 +42,8 @@ const IDLE_RENEW: Duration = Duration::from_secs(25 * 60);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// How often staff requests (`cases advance` while the daemon runs) are looked for.
 const STAFF_CHECK: Duration = Duration::from_secs(5);
-/// Least time between two rewrites of the cases snapshot.
-const SNAPSHOT_EVERY: Duration = Duration::from_secs(5);
+/// Least time between two rewrites of the cases snapshot during a long drain.
+const SNAPSHOT_EVERY: Duration = Duration::from_secs(1);
 /// Longest pause between SMTP retries of one reply.
 const MAX_RETRY: Duration = Duration::from_secs(3600);
 /// IMAP connections that save copies of replies in Sent at once.
@@ -290,18 +290,18 @@ impl Daemon {
                 }
             }
         }
-        self.write_snapshot(changed);
+        self.cases_changed |= changed;
+        self.write_snapshot(true);
         Ok(())
     }
 
     /// Keeps the cases snapshot that staff commands read while the daemon holds the
     /// store: rewritten when something changed, at most every few seconds.
-    fn write_snapshot(&mut self, force: bool) {
+    fn write_snapshot(&mut self, unthrottled: bool) {
         let due = self
             .snapshot_written
             .is_none_or(|t| t.elapsed() >= SNAPSHOT_EVERY);
-        let wanted = force || (self.cases_changed && due);
-        if !wanted {
+        if !self.cases_changed || !(unthrottled || due) {
             return;
         }
         let path = staff::snapshot_path(&self.config.store_path);
@@ -318,7 +318,7 @@ impl Daemon {
     }
 
     async fn logout_all(&mut self, mb: Mailbox) {
-        self.write_snapshot(false);
+        self.write_snapshot(true);
         mb.logout().await;
         for copier in std::mem::take(&mut self.copiers) {
             copier.logout().await;
@@ -384,7 +384,9 @@ impl Daemon {
         }
         info!(count = fresh.len(), "new messages");
         let sizes: BTreeMap<u32, u64> = mb.sizes(&fresh).await?.into_iter().collect();
-        for batch in batches(&fresh, &sizes, self.config.reply.max_message_bytes) {
+        let all = batches(&fresh, &sizes, self.config.reply.max_message_bytes);
+        let count = all.len();
+        for (index, batch) in all.into_iter().enumerate() {
             let limit = self.config.reply.max_message_bytes;
             let (small, big): (Vec<u32>, Vec<u32>) = batch
                 .iter()
@@ -416,6 +418,9 @@ impl Daemon {
             // Durable before anything leaves: a reply is never sent for a decision that
             // could still be lost.
             self.store.flush()?;
+            // Staff reading `cases list` once the replies are out see these cases: the
+            // last batch always refreshes the snapshot, a long drain once a second.
+            self.write_snapshot(index + 1 == count);
             let t_deliver = Instant::now();
             self.deliver(mb, false).await?;
             let t_move = Instant::now();
