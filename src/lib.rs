@@ -26,6 +26,7 @@ pub mod certificate;
 pub mod config;
 pub mod daemon;
 pub mod decision;
+pub mod digest;
 pub mod import;
 pub mod intake;
 pub mod mailbox;

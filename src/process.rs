@@ -12,7 +12,7 @@ use crate::config::ReplyMode;
 use crate::decision::Decision;
 use crate::intake::Facts;
 use crate::reply::{compose, Original, Outgoing, ReplyContext, ReplyError, Sender, Templates};
-use crate::store::{OutboxEntry, OutboxKind, OutboxState, SeenRecord};
+use crate::store::{AcceptedCertificate, OutboxEntry, OutboxKind, OutboxState, SeenRecord};
 
 /// Outcome recorded for a message over the size limit (not a decision: it was not read).
 pub const OVERSIZED: &str = "oversized";
@@ -161,6 +161,16 @@ pub fn plan(
         reply: None,
         note: None,
         at: now,
+        from: recipient.clone(),
+        subject: facts.subject.clone(),
+        problems: match content {
+            Content::Analysed(a) => a.problems.iter().map(|p| p.code().to_string()).collect(),
+            Content::Oversized { .. } => Vec::new(),
+        },
+        accepted: match content {
+            Content::Analysed(a) => accepted(a),
+            Content::Oversized { .. } => Vec::new(),
+        },
     };
     let mut thread_ids = vec![identity.to_string()];
 
@@ -282,6 +292,62 @@ pub fn outbox_entry(
         created_at: now,
         copied: false,
     }
+}
+
+/// The certificates a message got accepted or confirmed, for the staff digest.
+fn accepted(a: &Analysis) -> Vec<AcceptedCertificate> {
+    if !matches!(
+        a.decision,
+        Decision::NewCertificate | Decision::ReuseConfirmed
+    ) {
+        return Vec::new();
+    }
+    let files = a
+        .certificates
+        .iter()
+        .filter(|c| c.problems.is_empty() && c.role != crate::analysis::Role::Chain)
+        .map(|c| {
+            let cert = &c.certificate;
+            AcceptedCertificate {
+                serial: cert.serial.clone(),
+                sha1: Some(cert.sha1.clone()),
+                sha256: Some(cert.sha256.clone()),
+                subject: Some(cert.subject.clone()),
+                issuer: cert.issuer.clone(),
+                not_after: Some(cert.not_after),
+                services: c
+                    .known
+                    .as_ref()
+                    .map(|k| k.services.iter().cloned().collect())
+                    .unwrap_or_default(),
+                institution: c.known.as_ref().and_then(|k| k.institution.clone()),
+                der_base64: Some(base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    &cert.der,
+                )),
+            }
+        });
+    let numbers = a
+        .numbers
+        .iter()
+        .filter(|n| !n.refers_to_attached && n.matches.len() == 1)
+        .map(|n| {
+            let k = &n.matches[0];
+            AcceptedCertificate {
+                serial: k.serial.clone(),
+                sha1: k.sha1.clone(),
+                sha256: k.sha256.clone(),
+                subject: k.subject.clone(),
+                issuer: k.issuer.clone(),
+                not_after: k.not_after,
+                services: k.services.iter().cloned().collect(),
+                institution: k.institution.clone(),
+                der_base64: None,
+            }
+        });
+    let mut out: Vec<AcceptedCertificate> = files.chain(numbers).collect();
+    out.dedup_by(|a, b| a.serial == b.serial && a.issuer == b.issuer);
+    out
 }
 
 /// What a case step records as evidence: the serial and fingerprint of what was accepted.

@@ -373,7 +373,7 @@ pub fn reply_subject(original: &str, token: &str) -> String {
     }
 }
 
-fn encode_word(text: &str) -> String {
+pub fn encode_word(text: &str) -> String {
     if text.is_ascii() {
         return text.to_string();
     }
@@ -383,7 +383,7 @@ fn encode_word(text: &str) -> String {
     )
 }
 
-fn wrapped_base64(data: &[u8]) -> String {
+pub fn wrapped_base64(data: &[u8]) -> String {
     let b64 = base64::engine::general_purpose::STANDARD.encode(data);
     let mut out = String::with_capacity(b64.len() + b64.len() / 38 + 2);
     for chunk in b64.as_bytes().chunks(76) {

@@ -87,6 +87,34 @@ pub struct SeenRecord {
     pub note: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+    /// For the staff digest: who wrote, about what, what was wrong, what was accepted.
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub subject: Option<String>,
+    #[serde(default)]
+    pub problems: Vec<String>,
+    #[serde(default)]
+    pub accepted: Vec<AcceptedCertificate>,
+}
+
+/// A certificate accepted (new) or confirmed for reuse, as staff need it to configure
+/// MNotify. Public data only: certificates, never keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcceptedCertificate {
+    pub serial: String,
+    pub sha1: Option<String>,
+    pub sha256: Option<String>,
+    pub subject: Option<String>,
+    pub issuer: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub not_after: Option<OffsetDateTime>,
+    /// Services it was already registered for (empty for a new certificate).
+    pub services: Vec<String>,
+    pub institution: Option<String>,
+    /// The certificate file (DER, base64) when it was attached; a reuse confirmed by
+    /// a quoted number has none.
+    pub der_base64: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,0 +1,856 @@
+//! The staff digest: what happened in the mailbox since the last one and what waits on
+//! whom, so AGE staff see the whole pipeline without opening the mailbox. Pure: built
+//! from store records, cases and the registry at a given time, rendered as plain text
+//! and as HTML that reads well in Outlook (tables, inline styles), and composed as one
+//! message with the accepted `.cer` files attached for configuration. In Romanian: it
+//! is for AGE staff.
+
+use base64::Engine;
+use sha2::Digest as _;
+use time::format_description::well_known::Rfc2822;
+use time::{Duration, OffsetDateTime};
+
+use crate::case::{Case, Party, Step};
+use crate::intake::automatic::OWN_MARKER_HEADER;
+use crate::registry::{Registry, Status};
+use crate::reply::{encode_word, wrapped_base64};
+use crate::store::{AcceptedCertificate, SeenRecord};
+
+/// Tunables, from `[digest]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DigestSettings {
+    /// A case waiting on the applicant this many days is stalled.
+    pub stalled_days: u32,
+    /// Known certificates expiring within this many days are listed.
+    pub expiring_days: u32,
+}
+
+/// One handled message, as the digest lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailLine {
+    pub at: OffsetDateTime,
+    pub from: String,
+    pub subject: String,
+    pub case: Option<String>,
+    pub outcome: String,
+    pub problems: Vec<String>,
+}
+
+/// A certificate accepted or confirmed, with where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateLine {
+    pub mail: MailLine,
+    pub certificate: AcceptedCertificate,
+}
+
+/// A case as the digest lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseLine {
+    pub token: String,
+    pub applicant: String,
+    pub next_step: Option<Step>,
+    pub days_idle: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiringLine {
+    pub serial: String,
+    pub subject: String,
+    pub institution: String,
+    pub services: Vec<String>,
+    pub not_after: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digest {
+    pub since: OffsetDateTime,
+    pub now: OffsetDateTime,
+    pub new_cases: Vec<CaseLine>,
+    pub accepted: Vec<CertificateLine>,
+    pub reused: Vec<CertificateLine>,
+    /// Rejected, number not found, ambiguous: the applicant was asked for something.
+    pub rejected: Vec<MailLine>,
+    pub waiting_on_age: Vec<CaseLine>,
+    pub stalled: Vec<CaseLine>,
+    pub expiring: Vec<ExpiringLine>,
+    /// Left for people: not about MNotify, unreadable, oversized.
+    pub unhandled: Vec<MailLine>,
+    pub settings: DigestSettings,
+}
+
+impl Digest {
+    /// Nothing happened and nothing waits: no need to send.
+    pub fn is_empty(&self) -> bool {
+        self.new_cases.is_empty()
+            && self.accepted.is_empty()
+            && self.reused.is_empty()
+            && self.rejected.is_empty()
+            && self.waiting_on_age.is_empty()
+            && self.stalled.is_empty()
+            && self.expiring.is_empty()
+            && self.unhandled.is_empty()
+    }
+}
+
+fn mail_line(r: &SeenRecord) -> MailLine {
+    MailLine {
+        at: r.at,
+        from: r.from.clone().unwrap_or_else(|| "(necunoscut)".into()),
+        subject: r.subject.clone().unwrap_or_default(),
+        case: r.case.clone(),
+        outcome: r.outcome.clone(),
+        problems: r.problems.clone(),
+    }
+}
+
+fn case_line(c: &Case, now: OffsetDateTime) -> CaseLine {
+    CaseLine {
+        token: c.token.clone(),
+        applicant: c.applicant.clone(),
+        next_step: c.next_step(),
+        days_idle: (now - c.updated_at).whole_days(),
+    }
+}
+
+/// Builds the digest of `[since, now)`.
+pub fn build(
+    records: &[SeenRecord],
+    cases: &[Case],
+    registry: &Registry,
+    since: OffsetDateTime,
+    now: OffsetDateTime,
+    settings: DigestSettings,
+) -> Digest {
+    let mut window: Vec<&SeenRecord> = records
+        .iter()
+        .filter(|r| r.at >= since && r.at < now && r.outcome != "duplicate")
+        .collect();
+    window.sort_by_key(|r| r.at);
+    let certificates = |outcome: &str| -> Vec<CertificateLine> {
+        window
+            .iter()
+            .filter(|r| r.outcome == outcome)
+            .flat_map(|r| {
+                r.accepted.iter().map(|c| CertificateLine {
+                    mail: mail_line(r),
+                    certificate: c.clone(),
+                })
+            })
+            .collect()
+    };
+    let mut sorted_cases: Vec<&Case> = cases.iter().collect();
+    sorted_cases.sort_by_key(|c| c.opened_at);
+    let stalled_after = Duration::days(settings.stalled_days.into());
+    let horizon = now + Duration::days(settings.expiring_days.into());
+    let mut expiring: Vec<ExpiringLine> = registry
+        .entries()
+        .iter()
+        .filter(|k| k.status == Status::Active)
+        .filter_map(|k| {
+            let at = k.not_after?;
+            (at > now && at <= horizon).then(|| ExpiringLine {
+                serial: k.serial.clone(),
+                subject: k.subject.clone().unwrap_or_default(),
+                institution: k.institution.clone().unwrap_or_default(),
+                services: k.services.iter().cloned().collect(),
+                not_after: at,
+            })
+        })
+        .collect();
+    expiring.sort_by_key(|e| e.not_after);
+    Digest {
+        since,
+        now,
+        new_cases: sorted_cases
+            .iter()
+            .filter(|c| c.opened_at >= since && c.opened_at < now)
+            .map(|c| case_line(c, now))
+            .collect(),
+        accepted: certificates("new_certificate"),
+        reused: certificates("reuse_confirmed"),
+        rejected: window
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.outcome.as_str(),
+                    "rejected" | "serial_not_found" | "ambiguous"
+                )
+            })
+            .map(|r| mail_line(r))
+            .collect(),
+        waiting_on_age: sorted_cases
+            .iter()
+            .filter(|c| c.waiting_on() == Some(Party::Age))
+            .map(|c| case_line(c, now))
+            .collect(),
+        stalled: sorted_cases
+            .iter()
+            .filter(|c| {
+                c.waiting_on() == Some(Party::Applicant) && now - c.updated_at >= stalled_after
+            })
+            .map(|c| case_line(c, now))
+            .collect(),
+        expiring,
+        unhandled: window
+            .iter()
+            .filter(|r| {
+                matches!(r.outcome.as_str(), "not_applicable" | "oversized")
+                    || r.destination.as_deref() == Some("Needs-Human")
+            })
+            .map(|r| mail_line(r))
+            .collect(),
+        settings,
+    }
+}
+
+/// Plain words for outcome and problem codes (Romanian, for staff).
+fn outcome_ro(code: &str) -> &str {
+    match code {
+        "rejected" => "respins",
+        "serial_not_found" => "număr negăsit",
+        "ambiguous" => "număr ambiguu",
+        "not_applicable" => "nu privește MNotify",
+        "oversized" => "prea mare",
+        "new_certificate" => "certificat nou",
+        "reuse_confirmed" => "reutilizare confirmată",
+        other => other,
+    }
+}
+
+fn problem_ro(code: &str) -> &str {
+    match code {
+        "expired" => "expirat",
+        "not_yet_valid" => "încă nevalabil",
+        "untrusted_issuer" => "emitent necunoscut (nu STISC)",
+        "bad_signature" => "semnătură invalidă",
+        "weak_key" => "cheie slabă",
+        "ca_certificate" => "certificat de CA, nu de sistem",
+        "revoked" => "revocat",
+        "private_key_sent" => "a trimis cheia privată",
+        "csr_not_certificate" => "cerere CSR, nu certificat",
+        "not_a_certificate" => "fișier ilizibil",
+        other => other,
+    }
+}
+
+fn step_ro(step: Option<Step>) -> String {
+    match step {
+        None => "finalizat".into(),
+        Some(s) => {
+            let name = match s {
+                Step::Form => "formularul de conectare",
+                Step::Contract => "contractul/anexa",
+                Step::Certificate => "certificatul",
+                Step::IntegrationData => "datele de integrare",
+                Step::TestAccess => "acces în testare (AGE)",
+                Step::OperationalTests => "testele operaționale",
+                Step::Production => "activarea în producție (AGE)",
+                Step::Completed => "notificarea finalizării (AGE)",
+            };
+            format!("{}. {name}", s.number())
+        }
+    }
+}
+
+fn day(t: OffsetDateTime) -> String {
+    format!("{:02}.{:02}.{}", t.day(), u8::from(t.month()), t.year())
+}
+
+fn problems_ro(problems: &[String]) -> String {
+    problems
+        .iter()
+        .map(|p| problem_ro(p))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The subject line: the date and the numbers that matter.
+pub fn subject(d: &Digest) -> String {
+    format!(
+        "MNotify: rezumat {} — {} cazuri noi, {} certificate acceptate, {} așteaptă AGE",
+        day(d.now),
+        d.new_cases.len(),
+        d.accepted.len(),
+        d.waiting_on_age.len()
+    )
+}
+
+/// A certificate's attachment name: its serial, so staff find it again.
+fn file_name(c: &AcceptedCertificate) -> String {
+    format!("{}.cer", c.serial)
+}
+
+/// The plain-text part.
+pub fn render_text(d: &Digest) -> String {
+    let mut out = format!(
+        "Rezumat MNotify — {} (de la {} {:02}:{:02} UTC)\n",
+        day(d.now),
+        day(d.since),
+        d.since.hour(),
+        d.since.minute()
+    );
+    let mut section = |title: String, lines: Vec<String>| {
+        out += &format!("\n{title} ({})\n", lines.len());
+        if lines.is_empty() {
+            out += "  —\n";
+        }
+        for l in lines {
+            out += &format!("  {l}\n");
+        }
+    };
+    section(
+        "Cazuri noi".into(),
+        d.new_cases
+            .iter()
+            .map(|c| {
+                format!(
+                    "#{} {} — următorul pas: {}",
+                    c.token,
+                    c.applicant,
+                    step_ro(c.next_step)
+                )
+            })
+            .collect(),
+    );
+    for (title, list) in [
+        (
+            "Certificate acceptate (fișierele .cer sunt atașate)",
+            &d.accepted,
+        ),
+        ("Reutilizări confirmate", &d.reused),
+    ] {
+        section(
+            title.into(),
+            list.iter()
+                .map(|l| {
+                    let c = &l.certificate;
+                    format!(
+                        "#{} {} — serie {}, SHA-1 {}, valabil până la {}{}{}\n    {}",
+                        l.mail.case.as_deref().unwrap_or("-"),
+                        l.mail.from,
+                        c.serial,
+                        c.sha1.as_deref().unwrap_or("-"),
+                        c.not_after.map(day).unwrap_or_else(|| "-".into()),
+                        c.institution
+                            .as_deref()
+                            .map(|i| format!(", {i}"))
+                            .unwrap_or_default(),
+                        if c.services.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (deja pentru {})", c.services.join(", "))
+                        },
+                        c.subject.as_deref().unwrap_or("")
+                    )
+                })
+                .collect(),
+        );
+    }
+    section(
+        "Respinse sau neclare (solicitantul a fost informat)".into(),
+        d.rejected
+            .iter()
+            .map(|m| {
+                format!(
+                    "#{} {} — {}{}",
+                    m.case.as_deref().unwrap_or("-"),
+                    m.from,
+                    outcome_ro(&m.outcome),
+                    if m.problems.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", problems_ro(&m.problems))
+                    }
+                )
+            })
+            .collect(),
+    );
+    section(
+        "Așteaptă AGE".into(),
+        d.waiting_on_age
+            .iter()
+            .map(|c| {
+                format!(
+                    "#{} {} — {} (de {} zile)",
+                    c.token,
+                    c.applicant,
+                    step_ro(c.next_step),
+                    c.days_idle
+                )
+            })
+            .collect(),
+    );
+    section(
+        format!(
+            "Blocate la solicitant de cel puțin {} zile",
+            d.settings.stalled_days
+        ),
+        d.stalled
+            .iter()
+            .map(|c| {
+                format!(
+                    "#{} {} — {} (de {} zile)",
+                    c.token,
+                    c.applicant,
+                    step_ro(c.next_step),
+                    c.days_idle
+                )
+            })
+            .collect(),
+    );
+    section(
+        format!(
+            "Certificate care expiră în {} zile",
+            d.settings.expiring_days
+        ),
+        d.expiring
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} — serie {}, {} ({}), expiră la {}",
+                    e.institution,
+                    e.serial,
+                    e.subject,
+                    e.services.join(", "),
+                    day(e.not_after)
+                )
+            })
+            .collect(),
+    );
+    section(
+        "Mesaje lăsate pentru colegi (dosarul Needs-Human)".into(),
+        d.unhandled
+            .iter()
+            .map(|m| format!("{} — „{}” ({})", m.from, m.subject, outcome_ro(&m.outcome)))
+            .collect(),
+    );
+    out +=
+        "\nGenerat automat de mnotify-intake. `mnotify-intake cases list` arată toate cazurile.\n";
+    out
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const TABLE: &str = "border-collapse:collapse;width:100%;margin:4px 0 18px 0;font-size:13px";
+const TH: &str = "text-align:left;background:#eef2f7;border:1px solid #d5dde8;padding:6px 8px;font-weight:600;color:#1f2933";
+const TD: &str = "border:1px solid #d5dde8;padding:6px 8px;vertical-align:top;color:#1f2933";
+
+fn table(title: &str, headers: &[&str], rows: Vec<Vec<String>>) -> String {
+    let mut h = format!(
+        "<h3 style=\"font-size:15px;margin:18px 0 4px 0;color:#0b4f8a\">{} <span style=\"color:#6b7785;font-weight:normal\">({})</span></h3>",
+        esc(title),
+        rows.len()
+    );
+    if rows.is_empty() {
+        h += "<p style=\"margin:2px 0 14px 0;color:#6b7785\">—</p>";
+        return h;
+    }
+    h += &format!("<table cellpadding=\"0\" cellspacing=\"0\" style=\"{TABLE}\"><tr>");
+    for head in headers {
+        h += &format!("<th style=\"{TH}\">{}</th>", esc(head));
+    }
+    h += "</tr>";
+    for row in rows {
+        h += "<tr>";
+        for cell in row {
+            // Cells are escaped by the caller (some carry <code>).
+            h += &format!("<td style=\"{TD}\">{cell}</td>");
+        }
+        h += "</tr>";
+    }
+    h += "</table>";
+    h
+}
+
+fn code(s: &str) -> String {
+    format!(
+        "<code style=\"font-family:Consolas,monospace;font-size:12px\">{}</code>",
+        esc(s)
+    )
+}
+
+/// The HTML part: one table per section, inline styles only (Outlook ignores <style>).
+pub fn render_html(d: &Digest) -> String {
+    let mut h = String::from(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head>\
+         <body style=\"font-family:Segoe UI,Arial,sans-serif;font-size:14px;line-height:1.45;color:#1f2933;margin:0;padding:16px\">",
+    );
+    h += &format!(
+        "<h2 style=\"font-size:19px;margin:0 0 4px 0;color:#0b4f8a\">Rezumat MNotify — {}</h2>\
+         <p style=\"margin:0 0 8px 0;color:#6b7785\">De la {} {:02}:{:02} UTC. {} cazuri noi · {} certificate acceptate · {} reutilizări · {} așteaptă AGE</p>",
+        day(d.now),
+        day(d.since),
+        d.since.hour(),
+        d.since.minute(),
+        d.new_cases.len(),
+        d.accepted.len(),
+        d.reused.len(),
+        d.waiting_on_age.len()
+    );
+    h += &table(
+        "Cazuri noi",
+        &["Caz", "Solicitant", "Următorul pas"],
+        d.new_cases
+            .iter()
+            .map(|c| {
+                vec![
+                    code(&format!("#{}", c.token)),
+                    esc(&c.applicant),
+                    esc(&step_ro(c.next_step)),
+                ]
+            })
+            .collect(),
+    );
+    for (title, list) in [
+        (
+            "Certificate acceptate (fișierele .cer sunt atașate)",
+            &d.accepted,
+        ),
+        ("Reutilizări confirmate", &d.reused),
+    ] {
+        h += &table(
+            title,
+            &[
+                "Caz",
+                "Solicitant",
+                "Certificat",
+                "Serie / SHA-1",
+                "Valabil până la",
+            ],
+            list.iter()
+                .map(|l| {
+                    let c = &l.certificate;
+                    let mut who = esc(c.subject.as_deref().unwrap_or(""));
+                    if let Some(i) = &c.institution {
+                        who = format!("{}<br>{who}", esc(i));
+                    }
+                    if !c.services.is_empty() {
+                        who += &format!(
+                            "<br><span style=\"color:#6b7785\">deja pentru {}</span>",
+                            esc(&c.services.join(", "))
+                        );
+                    }
+                    vec![
+                        code(&format!("#{}", l.mail.case.as_deref().unwrap_or("-"))),
+                        esc(&l.mail.from),
+                        who,
+                        format!(
+                            "{}<br>{}",
+                            code(&c.serial),
+                            code(c.sha1.as_deref().unwrap_or("-"))
+                        ),
+                        c.not_after.map(day).unwrap_or_else(|| "-".into()),
+                    ]
+                })
+                .collect(),
+        );
+    }
+    h += &table(
+        "Respinse sau neclare (solicitantul a fost informat)",
+        &["Caz", "Solicitant", "Decizie", "Motiv"],
+        d.rejected
+            .iter()
+            .map(|m| {
+                vec![
+                    code(&format!("#{}", m.case.as_deref().unwrap_or("-"))),
+                    esc(&m.from),
+                    esc(outcome_ro(&m.outcome)),
+                    esc(&problems_ro(&m.problems)),
+                ]
+            })
+            .collect(),
+    );
+    let cases = |title: &str, list: &[CaseLine]| {
+        table(
+            title,
+            &["Caz", "Solicitant", "Pasul", "Zile"],
+            list.iter()
+                .map(|c| {
+                    vec![
+                        code(&format!("#{}", c.token)),
+                        esc(&c.applicant),
+                        esc(&step_ro(c.next_step)),
+                        c.days_idle.to_string(),
+                    ]
+                })
+                .collect(),
+        )
+    };
+    h += &cases("Așteaptă AGE", &d.waiting_on_age);
+    h += &cases(
+        &format!(
+            "Blocate la solicitant de cel puțin {} zile",
+            d.settings.stalled_days
+        ),
+        &d.stalled,
+    );
+    h += &table(
+        &format!(
+            "Certificate care expiră în {} zile",
+            d.settings.expiring_days
+        ),
+        &["Instituție", "Certificat", "Serie", "Servicii", "Expiră la"],
+        d.expiring
+            .iter()
+            .map(|e| {
+                vec![
+                    esc(&e.institution),
+                    esc(&e.subject),
+                    code(&e.serial),
+                    esc(&e.services.join(", ")),
+                    day(e.not_after),
+                ]
+            })
+            .collect(),
+    );
+    h += &table(
+        "Mesaje lăsate pentru colegi (dosarul Needs-Human)",
+        &["De la", "Subiect", "Motiv"],
+        d.unhandled
+            .iter()
+            .map(|m| vec![esc(&m.from), esc(&m.subject), esc(outcome_ro(&m.outcome))])
+            .collect(),
+    );
+    h += "<p style=\"color:#6b7785;font-size:12px;margin-top:20px\">Generat automat de mnotify-intake. \
+          <code>mnotify-intake cases list</code> arată toate cazurile.</p></body></html>";
+    h
+}
+
+/// The digest as one message: text and HTML alternatives, the accepted certificates
+/// attached. Marked automatic and ours, so it is never answered or processed.
+pub fn compose(d: &Digest, from: &str, from_name: &str, to: &[String]) -> (String, Vec<u8>) {
+    let seed = format!(
+        "digest/{}/{}",
+        d.since.unix_timestamp(),
+        d.now.unix_timestamp()
+    );
+    let digest = hex::encode(&sha2::Sha256::digest(seed.as_bytes())[..12]);
+    let domain = from.rsplit_once('@').map_or("localhost", |(_, d)| d);
+    let message_id = format!("<mnotify.digest.{digest}@{domain}>");
+    let mixed = format!("=_mnotify_mixed_{digest}");
+    let alt = format!("=_mnotify_alt_{digest}");
+    let mut m = String::new();
+    m += &format!("From: {} <{from}>\r\n", encode_word(from_name));
+    m += &format!(
+        "To: {}\r\n",
+        to.iter()
+            .map(|t| format!("<{t}>"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    m += &format!("Subject: {}\r\n", encode_word(&subject(d)));
+    m += &format!("Date: {}\r\n", d.now.format(&Rfc2822).unwrap_or_default());
+    m += &format!("Message-ID: {message_id}\r\n");
+    m += &format!("Auto-Submitted: auto-generated\r\n{OWN_MARKER_HEADER}: digest\r\n");
+    m += "MIME-Version: 1.0\r\n";
+    m += &format!("Content-Type: multipart/mixed; boundary=\"{mixed}\"\r\n\r\n");
+    m += &format!("--{mixed}\r\nContent-Type: multipart/alternative; boundary=\"{alt}\"\r\n\r\n");
+    m += &format!("--{alt}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+    m += &wrapped_base64(render_text(d).as_bytes());
+    m += &format!("--{alt}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+    m += &wrapped_base64(render_html(d).as_bytes());
+    m += &format!("--{alt}--\r\n");
+    for line in &d.accepted {
+        let Some(der) = line
+            .certificate
+            .der_base64
+            .as_deref()
+            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        else {
+            continue;
+        };
+        let name = file_name(&line.certificate);
+        m += &format!(
+            "--{mixed}\r\nContent-Type: application/pkix-cert; name=\"{name}\"\r\n\
+             Content-Disposition: attachment; filename=\"{name}\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n"
+        );
+        m += &wrapped_base64(&der);
+    }
+    m += &format!("--{mixed}--\r\n");
+    (message_id, m.into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::intake::Language;
+    use crate::registry::KnownCertificate;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-25 06:30 UTC);
+
+    fn record(outcome: &str, at: OffsetDateTime, case: &str) -> SeenRecord {
+        SeenRecord {
+            identity: format!("{outcome}@x"),
+            uid_validity: 1,
+            uid: 1,
+            outcome: outcome.into(),
+            case: Some(case.into()),
+            destination: Some("Processed".into()),
+            reply: None,
+            note: None,
+            at,
+            from: Some("ion@primaria.md".into()),
+            subject: Some("Certificat <MNotify>".into()),
+            problems: Vec::new(),
+            accepted: Vec::new(),
+        }
+    }
+
+    fn accepted(serial: &str, der: Option<&[u8]>) -> AcceptedCertificate {
+        AcceptedCertificate {
+            serial: serial.into(),
+            sha1: Some("AB".repeat(20)),
+            sha256: None,
+            subject: Some("CN=SI Primaria".into()),
+            issuer: "CN=STISC".into(),
+            not_after: Some(datetime!(2028-01-01 0:00 UTC)),
+            services: Vec::new(),
+            institution: None,
+            der_base64: der.map(|d| base64::engine::general_purpose::STANDARD.encode(d)),
+        }
+    }
+
+    #[test]
+    fn sections_hold_what_the_window_and_the_cases_say() {
+        let since = NOW - Duration::days(1);
+        let mut new = record("new_certificate", NOW - Duration::hours(3), "AAA111");
+        new.accepted = vec![accepted("5A17", Some(b"der-bytes"))];
+        let mut rejected = record("rejected", NOW - Duration::hours(2), "BBB222");
+        rejected.problems = vec!["expired".into()];
+        let old = record("rejected", NOW - Duration::days(3), "CCC333");
+        let mut unrelated = record("not_applicable", NOW - Duration::hours(1), "");
+        unrelated.case = None;
+        unrelated.destination = Some("Needs-Human".into());
+
+        let fresh = Case::open(
+            "AAA111".into(),
+            "ion@primaria.md",
+            Language::Ro,
+            NOW - Duration::hours(3),
+        );
+        let mut at_age = Case::open(
+            "DDD444".into(),
+            "a@b.md",
+            Language::Ro,
+            NOW - Duration::days(20),
+        );
+        for step in [
+            Step::Form,
+            Step::Contract,
+            Step::Certificate,
+            Step::IntegrationData,
+        ] {
+            at_age = crate::case::apply(
+                &at_age,
+                crate::case::Event::StepDone {
+                    step,
+                    by: "x",
+                    note: None,
+                },
+                NOW - Duration::days(9),
+            )
+            .0;
+        }
+        let stalled = Case::open(
+            "EEE555".into(),
+            "c@d.md",
+            Language::Ru,
+            NOW - Duration::days(10),
+        );
+
+        let soon = KnownCertificate {
+            serial: "99".into(),
+            issuer: "CN=STISC".into(),
+            sha1: None,
+            sha256: None,
+            subject: Some("CN=SI ASP".into()),
+            not_after: Some(NOW + Duration::days(30)),
+            status: Status::Active,
+            services: ["MPass".to_string()].into_iter().collect(),
+            institution: Some("ASP".into()),
+        };
+        let mut later = soon.clone();
+        later.serial = "98".into();
+        later.not_after = Some(NOW + Duration::days(90));
+        let mut revoked = soon.clone();
+        revoked.serial = "97".into();
+        revoked.status = Status::Revoked;
+        let registry = Registry::from_entries([soon, later, revoked]);
+
+        let d = build(
+            &[new, rejected, old, unrelated],
+            &[fresh, at_age, stalled],
+            &registry,
+            since,
+            NOW,
+            DigestSettings {
+                stalled_days: 7,
+                expiring_days: 60,
+            },
+        );
+        assert_eq!(d.new_cases.len(), 1);
+        assert_eq!(d.accepted.len(), 1);
+        assert_eq!(
+            d.rejected.len(),
+            1,
+            "the old rejection is outside the window"
+        );
+        assert_eq!(
+            d.waiting_on_age
+                .iter()
+                .map(|c| c.token.as_str())
+                .collect::<Vec<_>>(),
+            ["DDD444"]
+        );
+        assert_eq!(
+            d.stalled
+                .iter()
+                .map(|c| c.token.as_str())
+                .collect::<Vec<_>>(),
+            ["EEE555"]
+        );
+        assert_eq!(d.expiring.len(), 1);
+        assert_eq!(d.unhandled.len(), 1);
+
+        let text = render_text(&d);
+        assert!(text.contains("serie 5A17"), "{text}");
+        assert!(text.contains("expirat"), "{text}");
+        let html = render_html(&d);
+        assert!(
+            html.contains("Certificat &lt;MNotify&gt;") && !html.contains("<MNotify>"),
+            "escaped"
+        );
+        assert!(html.contains("#DDD444"));
+
+        let (id, raw) = compose(&d, "servicii@egov.md", "AGE", &["staff@egov.md".into()]);
+        assert!(id.starts_with("<mnotify.digest."));
+        let facts = crate::intake::read(&raw, &[]);
+        assert!(facts.automatic.is_some(), "the digest is never answered");
+        let text = String::from_utf8_lossy(&raw);
+        assert!(text.contains("filename=\"5A17.cer\""));
+    }
+
+    #[test]
+    fn an_empty_day_is_empty() {
+        let d = build(
+            &[],
+            &[],
+            &Registry::default(),
+            NOW - Duration::days(1),
+            NOW,
+            DigestSettings {
+                stalled_days: 7,
+                expiring_days: 60,
+            },
+        );
+        assert!(d.is_empty());
+        assert!(render_text(&d).contains("Cazuri noi (0)"));
+    }
+}
