@@ -84,6 +84,9 @@ pub struct Case {
     /// Message-IDs of the applicant's mails and of our replies, for threading.
     pub message_ids: Vec<String>,
     pub timeline: Vec<TimelineEntry>,
+    /// When the applicant was last reminded of the step waiting on them.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_reminder: Option<OffsetDateTime>,
 }
 
 /// Alphabet of case tokens: Crockford base32 without easily confused letters.
@@ -112,6 +115,7 @@ impl Case {
             done: BTreeMap::new(),
             last_decision: None,
             message_ids: Vec::new(),
+            last_reminder: None,
             timeline: vec![TimelineEntry {
                 at: now,
                 what: "case opened".into(),
@@ -147,6 +151,16 @@ impl Case {
     /// Who the case waits on now: the applicant, AGE, or nobody once completed.
     pub fn waiting_on(&self) -> Option<Party> {
         self.next_step().map(Step::performed_by)
+    }
+
+    /// A gentle reminder is due: the case has waited on the applicant `days` days, and
+    /// they were not reminded in the last `days` days. `days = 0` disables reminders.
+    pub fn reminder_due(&self, now: OffsetDateTime, days: u32) -> bool {
+        let period = time::Duration::days(days.into());
+        days > 0
+            && self.waiting_on() == Some(Party::Applicant)
+            && now - self.updated_at >= period
+            && self.last_reminder.is_none_or(|r| now - r >= period)
     }
 
     fn log(&mut self, now: OffsetDateTime, what: String) {
@@ -228,6 +242,8 @@ pub enum Event<'a> {
         by: &'a str,
         note: Option<&'a str>,
     },
+    /// The daily routine found the case waiting on the applicant too long.
+    Remind,
 }
 
 /// What the applicant must be told after an event.
@@ -237,6 +253,8 @@ pub enum Action {
     TellStepDone(Step),
     /// The integration is complete (step 8): the completion notice.
     TellCompleted,
+    /// The case has waited on the applicant: remind them of the next step.
+    TellReminder,
 }
 
 /// The case state machine: the case after `event`, and what to tell the applicant.
@@ -299,6 +317,15 @@ pub fn apply(case: &Case, event: Event<'_>, now: OffsetDateTime) -> (Case, Vec<A
             }
         }
         Event::Note { by, text } => c.log(now, format!("note by {by}: {text}")),
+        Event::Remind => {
+            // Not a change of the case: the days waiting keep counting.
+            c.last_reminder = Some(now);
+            c.timeline.push(TimelineEntry {
+                at: now,
+                what: "reminder sent to the applicant".into(),
+            });
+            actions.push(Action::TellReminder);
+        }
         Event::Reopen { step, by, note } => {
             let mut undone = vec![step];
             if step <= Step::Production {
@@ -473,6 +500,33 @@ mod tests {
         assert_eq!(first, vec![Action::TellStepDone(Step::Form)]);
         assert!(second.is_empty());
         assert_eq!(again.done[&Step::Form].at, at(1), "first record kept");
+    }
+
+    #[test]
+    fn reminders_wait_their_days_and_do_not_repeat_too_soon() {
+        let day = |d: i64| at(0) + time::Duration::days(d);
+        let c = Case::open("T".into(), "ion@x.md", Language::Ro, day(0));
+        assert!(!c.reminder_due(day(6), 7));
+        assert!(c.reminder_due(day(7), 7));
+        assert!(!c.reminder_due(day(30), 0), "0 disables");
+        let (c, actions) = apply(&c, Event::Remind, day(7));
+        assert_eq!(actions, vec![Action::TellReminder]);
+        assert_eq!(c.updated_at, day(0), "still waiting since day 0");
+        assert!(!c.reminder_due(day(13), 7));
+        assert!(c.reminder_due(day(14), 7));
+        let mut at_age = c.clone();
+        for step in [
+            Step::Form,
+            Step::Contract,
+            Step::Certificate,
+            Step::IntegrationData,
+        ] {
+            at_age = apply(&at_age, staff(step), day(1)).0;
+        }
+        assert!(
+            !at_age.reminder_due(day(40), 7),
+            "waiting on AGE: no reminder"
+        );
     }
 
     #[test]

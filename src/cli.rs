@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _, Result};
 use clap::{Args, Parser, Subcommand};
 
-use crate::cases_cli::CasesCommand;
+use crate::staff_cli::CasesCommand;
 use mnotify_intake::analysis::{self, Context};
 use mnotify_intake::certificate::TrustAnchors;
 use mnotify_intake::config::{Config, DEFAULT_MAILBOX_ADDRESS};
@@ -61,6 +61,18 @@ pub enum Command {
     /// the daemon runs (changes are queued for it, reads use its snapshot).
     #[command(subcommand)]
     Cases(CasesCommand),
+    /// The staff digest on demand: print it, or send it to the [digest] addresses.
+    Digest {
+        /// Print the digest since the last one (text; --html for the HTML part).
+        #[arg(long, conflicts_with = "send", required_unless_present = "send")]
+        print: bool,
+        /// Queue it for the staff now (the daily one still goes out at its time).
+        #[arg(long)]
+        send: bool,
+        /// With --print: the HTML part instead of the text.
+        #[arg(long, requires = "print")]
+        html: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -126,7 +138,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Cases(command) => {
             let config = require_config(cli.config.as_deref())?;
-            crate::cases_cli::run(&config, command)
+            crate::staff_cli::run(&config, command)
+        }
+        Command::Digest {
+            print: _,
+            send,
+            html,
+        } => {
+            let config = require_config(cli.config.as_deref())?;
+            crate::staff_cli::digest(&config, send, html)
         }
     }
 }

@@ -27,6 +27,25 @@ struct RawConfig {
     smtp: Option<RawSmtp>,
     #[serde(default)]
     reply: RawReply,
+    digest: Option<RawDigest>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDigest {
+    /// Staff addresses that receive the daily digest.
+    to: Vec<String>,
+    /// Local time of the daily digest, "HH:MM". Default "08:30".
+    at: Option<String>,
+    /// Time zone of `at`. Default "Europe/Chisinau".
+    time_zone: Option<String>,
+    /// A case waiting on the applicant this many days is listed as stalled. Default 7.
+    stalled_days: Option<u32>,
+    /// Known certificates expiring within this many days are listed. Default 60.
+    expiring_days: Option<u32>,
+    /// Applicants whose case has waited on them this many days get a reminder, at most
+    /// once per this many days; 0 sends none. Default 7.
+    remind_days: Option<u32>,
 }
 
 /// How a connection is protected.
@@ -167,6 +186,19 @@ pub struct Config {
     pub imap: Option<ImapConfig>,
     pub smtp: Option<SmtpConfig>,
     pub reply: ReplyConfig,
+    pub digest: Option<DigestConfig>,
+}
+
+/// The staff digest and the reminders to applicants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestConfig {
+    pub to: Vec<String>,
+    /// Local hour and minute.
+    pub at: (i8, i8),
+    pub time_zone: String,
+    pub stalled_days: u32,
+    pub expiring_days: u32,
+    pub remind_days: u32,
 }
 
 /// How to log in.
@@ -431,7 +463,49 @@ impl Config {
                 }
             },
         };
+        let digest = match raw.digest {
+            None => None,
+            Some(d) => {
+                if d.to.is_empty() || d.to.iter().any(|a| !a.contains('@')) {
+                    return Err(invalid(
+                        "[digest] to must list staff e-mail addresses".into(),
+                    ));
+                }
+                if smtp.is_none() {
+                    return Err(invalid(
+                        "[digest] needs an [smtp] section to send the digest".into(),
+                    ));
+                }
+                let at_text = d.at.unwrap_or_else(|| "08:30".into());
+                let at = at_text
+                    .split_once(':')
+                    .and_then(|(h, m)| {
+                        Some((h.trim().parse::<i8>().ok()?, m.trim().parse::<i8>().ok()?))
+                    })
+                    .filter(|(h, m)| (0..24).contains(h) && (0..60).contains(m))
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "[digest] at = \"{at_text}\" is not a time; write it like \"08:30\""
+                        ))
+                    })?;
+                let time_zone = d.time_zone.unwrap_or_else(|| "Europe/Chisinau".into());
+                if jiff::tz::TimeZone::get(&time_zone).is_err() {
+                    return Err(invalid(format!(
+                        "[digest] time_zone = \"{time_zone}\" is not a known time zone; write it like \"Europe/Chisinau\""
+                    )));
+                }
+                Some(DigestConfig {
+                    to: d.to,
+                    at,
+                    time_zone,
+                    stalled_days: d.stalled_days.unwrap_or(7),
+                    expiring_days: d.expiring_days.unwrap_or(60),
+                    remind_days: d.remind_days.unwrap_or(7),
+                })
+            }
+        };
         Ok(Config {
+            digest,
             source: path.into(),
             store_path: resolve(&raw.store.path),
             anchors,
@@ -518,5 +592,26 @@ mod tests {
         let smtp = cfg.smtp.expect("[smtp]");
         assert_eq!((smtp.port, smtp.tls), (587, TlsMode::Starttls));
         assert_eq!(cfg.reply.mode, ReplyMode::Draft);
+        let digest = cfg.digest.expect("[digest]");
+        assert_eq!(digest.at, (8, 30));
+        assert_eq!(digest.time_zone, "Europe/Chisinau");
+    }
+
+    #[test]
+    fn digest_time_and_zone_are_checked() {
+        let dir = dir_with_anchor();
+        let base =
+            "[store]\npath = \"db\"\n[trust]\nanchors = [\"ca.pem\"]\n[smtp]\nhost = \"h\"\n";
+        let err = |extra: &str| {
+            Config::parse(&dir.path().join("c.toml"), &format!("{base}{extra}"))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(err("[digest]\nto = [\"a@b.md\"]\nat = \"25:00\"\n").contains("not a time"));
+        assert!(
+            err("[digest]\nto = [\"a@b.md\"]\ntime_zone = \"Mars/Olympus\"\n")
+                .contains("not a known time zone")
+        );
+        assert!(err("[digest]\nto = []\n").contains("staff e-mail"));
     }
 }

@@ -27,10 +27,12 @@ use tracing::{debug, error, info, warn};
 use crate::analysis::{analyse, Context};
 use crate::certificate::validate::TrustAnchors;
 use crate::config::{Config, ImapConfig, ReplyMode, SmtpConfig};
+use crate::digest;
 use crate::mailbox::{Mailbox, MailboxError, Woken, FETCH_BATCH};
 use crate::process::{self, Content, Known, Position, Settings};
 use crate::registry::Registry;
 use crate::reply::{ReplyError, Sender, Templates};
+use crate::routine::{self, RoutineError};
 use crate::smtp::{SendError, SmtpSender, SmtpSetupError};
 use crate::staff::{self, StaffError};
 use crate::store::{MessageCommit, OutboxEntry, OutboxKind, OutboxState, Store, StoreError};
@@ -69,6 +71,8 @@ pub enum DaemonError {
     Reply(#[from] ReplyError),
     #[error(transparent)]
     Staff(#[from] StaffError),
+    #[error(transparent)]
+    Routine(#[from] RoutineError),
 }
 
 impl DaemonError {
@@ -230,6 +234,7 @@ impl Daemon {
         loop {
             self.scan(&mut mb, shutdown).await?;
             self.apply_staff_requests()?;
+            self.daily_routine()?;
             self.deliver(&mut mb, true).await?;
             if *shutdown.borrow() || lifetime == Lifetime::Once {
                 self.logout_all(mb).await;
@@ -258,10 +263,9 @@ impl Daemon {
         }
     }
 
-    /// Applies the staff requests waiting in the spool; their notices join the outbox.
-    fn apply_staff_requests(&mut self) -> Result<(), DaemonError> {
-        let spool = staff::spool_dir(&self.config.store_path);
-        let settings = Settings {
+    /// How replies are made, from the config.
+    fn settings(&self) -> Settings<'_> {
+        Settings {
             mode: self.config.reply.mode,
             sender: Sender {
                 name: &self.config.reply.from_name,
@@ -272,8 +276,52 @@ impl Daemon {
             max_replies_per_day: self.config.reply.max_per_recipient_per_day,
             max_message_bytes: self.config.reply.max_message_bytes,
             templates: &self.templates,
+        }
+    }
+
+    /// The staff digest and the applicants' reminders, once a day at the configured
+    /// local time. The first start only sets the clock: no digest of the past.
+    fn daily_routine(&mut self) -> Result<(), DaemonError> {
+        let Some(cfg) = self.config.digest.clone() else {
+            return Ok(());
         };
-        let outcomes = staff::apply_pending(&self.store, &spool, &settings, now())?;
+        let now = now();
+        let Some(last) = self.store.last_digest()? else {
+            self.store.commit_digest(now, None)?;
+            return Ok(());
+        };
+        let Ok(tz) = jiff::tz::TimeZone::get(&cfg.time_zone) else {
+            // Checked when the config was read; the zone database is built in.
+            return Ok(());
+        };
+        if !digest::due(now, last, cfg.at, &tz) {
+            return Ok(());
+        }
+        let settings = self.settings();
+        let d = routine::queue_digest(&self.store, &cfg, &settings.sender, now)?;
+        let reminders = routine::queue_reminders(&self.store, &cfg, &settings, now)?;
+        info!(
+            new_cases = d.new_cases.len(),
+            accepted = d.accepted.len(),
+            waiting_on_age = d.waiting_on_age.len(),
+            reminders,
+            "daily staff digest queued"
+        );
+        self.cases_changed |= reminders > 0;
+        Ok(())
+    }
+
+    /// Applies the staff requests waiting in the spool; their notices join the outbox.
+    fn apply_staff_requests(&mut self) -> Result<(), DaemonError> {
+        let spool = staff::spool_dir(&self.config.store_path);
+        let settings = self.settings();
+        let outcomes = staff::apply_pending(
+            &self.store,
+            &spool,
+            &settings,
+            self.config.digest.as_ref(),
+            now(),
+        )?;
         let changed = !outcomes.is_empty();
         for outcome in outcomes {
             match outcome {
@@ -285,6 +333,11 @@ impl Daemon {
                     "staff request applied"
                 ),
                 staff::Outcome::AlreadyApplied => {}
+                staff::Outcome::Digest { request, .. } => info!(
+                    by = %request.by,
+                    action = %request.action.describe(),
+                    "staff request applied"
+                ),
                 staff::Outcome::Rejected { file, reason } => {
                     warn!(file = %file.display(), "staff request rejected: {reason}")
                 }
@@ -491,18 +544,7 @@ impl Daemon {
             Some(to) => self.store.replies_counted(&process::rate_key(&to, now))?,
             None => 0,
         };
-        let settings = Settings {
-            mode: self.config.reply.mode,
-            sender: Sender {
-                name: &self.config.reply.from_name,
-                address: &self.config.mailbox_address,
-            },
-            processed_folder: &self.imap.processed_folder,
-            needs_human_folder: self.imap.needs_human_folder.as_deref(),
-            max_replies_per_day: self.config.reply.max_per_recipient_per_day,
-            max_message_bytes: self.config.reply.max_message_bytes,
-            templates: &self.templates,
-        };
+        let settings = self.settings();
         let plan = process::plan(
             content,
             &identity,

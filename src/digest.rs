@@ -203,6 +203,41 @@ pub fn build(
     }
 }
 
+/// The latest scheduled digest time at or before `now`: `at` local time in `tz`, today
+/// or yesterday (daylight-saving changes included).
+pub fn last_scheduled(
+    now: OffsetDateTime,
+    at: (i8, i8),
+    tz: &jiff::tz::TimeZone,
+) -> OffsetDateTime {
+    let ts =
+        jiff::Timestamp::from_second(now.unix_timestamp()).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let local = ts.to_zoned(tz.clone());
+    let on = |date: jiff::civil::Date| {
+        date.at(at.0, at.1, 0, 0)
+            .to_zoned(tz.clone())
+            .map(|z| z.timestamp())
+            .unwrap_or(ts)
+    };
+    let today = on(local.date());
+    let chosen = if today <= ts {
+        today
+    } else {
+        on(local.date().yesterday().unwrap_or(local.date()))
+    };
+    OffsetDateTime::from_unix_timestamp(chosen.as_second()).unwrap_or(now)
+}
+
+/// The daily digest is due when the last one went out before the latest scheduled time.
+pub fn due(
+    now: OffsetDateTime,
+    last: OffsetDateTime,
+    at: (i8, i8),
+    tz: &jiff::tz::TimeZone,
+) -> bool {
+    last < last_scheduled(now, at, tz)
+}
+
 /// Plain words for outcome and problem codes (Romanian, for staff).
 fn outcome_ro(code: &str) -> &str {
     match code {
@@ -835,6 +870,43 @@ mod tests {
         assert!(facts.automatic.is_some(), "the digest is never answered");
         let text = String::from_utf8_lossy(&raw);
         assert!(text.contains("filename=\"5A17.cer\""));
+    }
+
+    #[test]
+    fn scheduled_at_local_time_in_chisinau_across_daylight_saving() {
+        let tz = jiff::tz::TimeZone::get("Europe/Chisinau").unwrap();
+        // Winter: UTC+2, 08:30 local = 06:30 UTC.
+        assert_eq!(
+            last_scheduled(datetime!(2026-11-25 06:30 UTC), (8, 30), &tz),
+            datetime!(2026-11-25 06:30 UTC)
+        );
+        assert_eq!(
+            last_scheduled(datetime!(2026-11-25 06:29 UTC), (8, 30), &tz),
+            datetime!(2026-11-24 06:30 UTC)
+        );
+        // Summer: UTC+3, 08:30 local = 05:30 UTC.
+        assert_eq!(
+            last_scheduled(datetime!(2026-07-01 12:00 UTC), (8, 30), &tz),
+            datetime!(2026-07-01 05:30 UTC)
+        );
+        assert!(due(
+            datetime!(2026-11-25 06:31 UTC),
+            datetime!(2026-11-24 06:30 UTC),
+            (8, 30),
+            &tz
+        ));
+        assert!(!due(
+            datetime!(2026-11-25 06:31 UTC),
+            datetime!(2026-11-25 06:30 UTC),
+            (8, 30),
+            &tz
+        ));
+        assert!(!due(
+            datetime!(2026-11-25 06:00 UTC),
+            datetime!(2026-11-24 06:30 UTC),
+            (8, 30),
+            &tz
+        ));
     }
 
     #[test]

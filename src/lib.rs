@@ -35,6 +35,7 @@ pub mod process;
 pub mod registry;
 pub mod reply;
 pub mod report;
+pub mod routine;
 pub mod secret;
 pub mod serials;
 pub mod smtp;

@@ -1,8 +1,8 @@
 //! `mnotify-intake`: parse the command line, run the command, map errors to exit codes.
 #![forbid(unsafe_code)]
 
-mod cases_cli;
 mod cli;
+mod staff_cli;
 
 use std::process::ExitCode;
 

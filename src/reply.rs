@@ -102,6 +102,8 @@ impl Templates {
 pub const STEP_DONE: &str = "step_done";
 /// Template `decision` of the completion notice.
 pub const COMPLETED: &str = "completed";
+/// Template `decision` of a reminder of the step waiting on the applicant.
+pub const REMINDER: &str = "reminder";
 
 /// What a reply template sees.
 #[derive(Debug, Clone, Serialize)]
@@ -224,6 +226,7 @@ impl ReplyContext {
                 ..ReplyContext::for_case(STEP_DONE, case)
             },
             Action::TellCompleted => ReplyContext::for_case(COMPLETED, case),
+            Action::TellReminder => ReplyContext::for_case(REMINDER, case),
         }
     }
 
@@ -460,7 +463,7 @@ mod tests {
             for d in crate::decision::Decision::ALL
                 .iter()
                 .map(|d| d.code())
-                .chain(["oversized", STEP_DONE, COMPLETED])
+                .chain(["oversized", STEP_DONE, COMPLETED, REMINDER])
             {
                 let mut ctx = ReplyContext::for_case(d, &case);
                 ctx.done_step = Some("contract".into());

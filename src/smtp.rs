@@ -139,7 +139,14 @@ impl SmtpSender {
             a.parse::<Address>()
                 .map_err(|e| SendError::Permanent(format!("address {a}: {e}")))
         };
-        let envelope = Envelope::new(Some(parse(from)?), vec![parse(to)?])
+        // Several recipients (the staff digest) come comma-separated.
+        let recipients = to
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(parse)
+            .collect::<Result<Vec<_>, _>>()?;
+        let envelope = Envelope::new(Some(parse(from)?), recipients)
             .map_err(|e| SendError::Permanent(e.to_string()))?;
         match tokio::time::timeout(SMTP_TIMEOUT, self.send_inner(&envelope, raw)).await {
             Ok(result) => result,

@@ -13,8 +13,10 @@ use sha2::Digest;
 use time::OffsetDateTime;
 
 use crate::case::{self, Action, Case, Event, Step};
+use crate::config::DigestConfig;
 use crate::process::{outbox_entry, Settings};
 use crate::reply::{compose, Original, ReplyContext, ReplyError};
+use crate::routine::{self, RoutineError};
 use crate::store::{OutboxEntry, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -29,15 +31,31 @@ pub enum StaffError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Reply(#[from] ReplyError),
+    #[error(transparent)]
+    Routine(#[from] RoutineError),
 }
 
 /// What staff asked for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum StaffAction {
-    Advance { step: Step, note: Option<String> },
-    Note { text: String },
-    Reopen { step: Step, note: Option<String> },
+    Advance {
+        step: Step,
+        note: Option<String>,
+    },
+    Note {
+        text: String,
+    },
+    Reopen {
+        step: Step,
+        note: Option<String>,
+    },
+    /// The staff digest now: queued for the staff (`send`), or rendered into
+    /// `results/<id>.txt` (or `.html`) for the command to print.
+    Digest {
+        send: bool,
+        html: bool,
+    },
 }
 
 impl StaffAction {
@@ -51,6 +69,8 @@ impl StaffAction {
             StaffAction::Reopen { step, .. } => {
                 format!("step {} ({}) reopened", step.number(), step.code())
             }
+            StaffAction::Digest { send: true, .. } => "digest queued for the staff".into(),
+            StaffAction::Digest { send: false, .. } => "digest rendered".into(),
         }
     }
 }
@@ -97,6 +117,10 @@ impl Request {
                 step: *step,
                 by: &self.by,
                 note: note.as_deref(),
+            },
+            StaffAction::Digest { .. } => Event::Note {
+                by: &self.by,
+                text: "digest",
             },
         }
     }
@@ -289,6 +313,11 @@ pub enum Outcome {
     },
     /// Already applied before a crash; the file was left behind.
     AlreadyApplied,
+    /// A digest queued (`result` none) or rendered into the file `result`.
+    Digest {
+        request: Request,
+        result: Option<PathBuf>,
+    },
     /// Bad file or unknown case: moved to `rejected/` with the reason beside it.
     Rejected { file: PathBuf, reason: String },
 }
@@ -298,6 +327,7 @@ pub fn apply_pending(
     store: &Store,
     dir: &Path,
     settings: &Settings<'_>,
+    digest: Option<&DigestConfig>,
     now: OffsetDateTime,
 ) -> Result<Vec<Outcome>, StaffError> {
     let mut outcomes = Vec::new();
@@ -312,6 +342,36 @@ pub fn apply_pending(
         if store.request_applied(&request.id)? {
             std::fs::remove_file(&path).map_err(spool_err(&path))?;
             outcomes.push(Outcome::AlreadyApplied);
+            continue;
+        }
+        if let StaffAction::Digest { send, html } = request.action {
+            let Some(cfg) = digest else {
+                let reason =
+                    "no [digest] section in the config: add one (staff addresses) to use digests"
+                        .into();
+                outcomes.push(reject(dir, &path, reason)?);
+                continue;
+            };
+            let result = if send {
+                routine::queue_digest(store, cfg, &settings.sender, now)?;
+                None
+            } else {
+                let d = routine::build_digest(store, cfg, now)?;
+                let (text, ext) = if html {
+                    (crate::digest::render_html(&d), "html")
+                } else {
+                    (crate::digest::render_text(&d), "txt")
+                };
+                let results = dir.join("results");
+                std::fs::create_dir_all(&results).map_err(spool_err(&results))?;
+                let file = results.join(format!("{}.{ext}", request.id));
+                let tmp = results.join(format!(".{}.tmp", request.id));
+                std::fs::write(&tmp, text).map_err(spool_err(&tmp))?;
+                std::fs::rename(&tmp, &file).map_err(spool_err(&file))?;
+                Some(file)
+            };
+            std::fs::remove_file(&path).map_err(spool_err(&path))?;
+            outcomes.push(Outcome::Digest { request, result });
             continue;
         }
         let Some(case) = store.case(&request.case)? else {

@@ -191,7 +191,11 @@ pub struct Store {
     outbox: sled::Tree,
     pending: sled::Tree,
     rates: sled::Tree,
+    meta: sled::Tree,
 }
+
+/// Meta key: when the last staff digest was queued (unix seconds).
+const LAST_DIGEST_KEY: &str = "digest/last";
 
 fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     // Plain data with string keys: serialisation cannot fail.
@@ -237,6 +241,7 @@ impl Store {
             outbox: db.open_tree(OUTBOX_TREE)?,
             pending: db.open_tree(PENDING_TREE)?,
             rates: db.open_tree(RATES_TREE)?,
+            meta,
             db,
         })
     }
@@ -373,6 +378,38 @@ impl Store {
             });
         match result {
             Ok(()) => Ok(()),
+            Err(TransactionError::Storage(e)) => Err(StoreError::Io { source: e }),
+            Err(TransactionError::Abort(())) => unreachable!("the transaction never aborts"),
+        }
+    }
+
+    /// When the last staff digest was queued.
+    pub fn last_digest(&self) -> Result<Option<OffsetDateTime>, StoreError> {
+        Ok(self
+            .meta
+            .get(LAST_DIGEST_KEY)?
+            .and_then(|v| v.as_ref().try_into().ok().map(i64::from_be_bytes))
+            .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok()))
+    }
+
+    /// Records the digest of up to `at` and queues its message (if any), together.
+    pub fn commit_digest(
+        &self,
+        at: OffsetDateTime,
+        message: Option<&OutboxEntry>,
+    ) -> Result<(), StoreError> {
+        let json = message.map(to_json);
+        let result =
+            (&self.meta, &self.outbox, &self.pending).transaction(|(meta, outbox, pending)| {
+                meta.insert(LAST_DIGEST_KEY, &at.unix_timestamp().to_be_bytes())?;
+                if let (Some(entry), Some(json)) = (message, &json) {
+                    outbox.insert(entry.message_id.as_bytes(), json.as_slice())?;
+                    pending.insert(entry.message_id.as_bytes(), &[])?;
+                }
+                Ok::<(), ConflictableTransactionError<()>>(())
+            });
+        match result {
+            Ok(()) => self.flush(),
             Err(TransactionError::Storage(e)) => Err(StoreError::Io { source: e }),
             Err(TransactionError::Abort(())) => unreachable!("the transaction never aborts"),
         }

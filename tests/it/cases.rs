@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use mail_parser::MimeHeaders;
 use mnotify_intake::intake;
 use mnotify_intake::testkit::mail::Mail;
 
@@ -14,11 +15,14 @@ use crate::stack::Stack;
 const WAIT: Duration = Duration::from_secs(30);
 
 fn certificate_mail(setup: &Setup, from: &str, to: &str, id: &str) -> Vec<u8> {
-    let leaf = setup.leaf(&[0x6C, 0x01, 0x02, 0x03]);
+    mail_with(&setup.leaf(&[0x6C, 0x01, 0x02, 0x03]), from, to, id)
+}
+
+fn mail_with(leaf: &[u8], from: &str, to: &str, id: &str) -> Vec<u8> {
     let mut m = Mail::new(from, "Conectare MNotify")
         .message_id(id)
         .text("Bună ziua, anexăm certificatul de sistem pentru conectarea la MNotify.")
-        .attach("sistem.cer", "application/pkix-cert", &leaf);
+        .attach("sistem.cer", "application/pkix-cert", leaf);
     m.to = to.to_string();
     m.build()
 }
@@ -182,4 +186,50 @@ async fn staff_changes_with_the_daemon_stopped_apply_at_once() {
         !unknown.status.success() && err.contains("no case #ZZZZZZ"),
         "{err}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn digest_reaches_staff_with_the_accepted_certificate_attached() {
+    let stack = Stack::get();
+    let mailbox = "svc-digest@egov.test";
+    let staff = "echipa-digest@egov.test";
+    let ion = "ion-digest@primaria.test";
+    let setup = Setup::new(stack, mailbox, &format!("[digest]\nto = [\"{staff}\"]\n"));
+    let daemon = setup.start();
+    let leaf = setup.leaf(&[0x6C, 0x01, 0x02, 0x03]);
+    let raw = mail_with(&leaf, ion, mailbox, "<g1@primaria.test>");
+    stack.deliver(ion, mailbox, &raw).await;
+    stack.wait_for(ion, "INBOX", 1, WAIT).await;
+    let serial = mnotify_intake::certificate::Certificate::from_der(&leaf)
+        .unwrap()
+        .serial;
+
+    // On demand, while the daemon runs: printed through the daemon.
+    let printed = setup.cli(&["digest", "--print"]);
+    assert!(
+        printed.contains("Certificate acceptate (fișierele .cer sunt atașate) (1)"),
+        "{printed}"
+    );
+    assert!(printed.contains(&format!("serie {serial}")), "{printed}");
+    assert!(printed.contains(ion), "{printed}");
+
+    let out = setup.cli(&["digest", "--send"]);
+    assert!(out.contains("queued for the running daemon"), "{out}");
+    let got = stack.wait_for(staff, "INBOX", 1, WAIT).await;
+    daemon.stop();
+    let msg = mail_parser::MessageParser::default()
+        .parse(&got[0])
+        .unwrap();
+    assert!(msg.subject().unwrap().starts_with("MNotify: rezumat"));
+    assert!(msg.body_html(0).unwrap().contains("<table"), "an HTML part");
+    assert!(msg.body_text(0).unwrap().contains(&serial), "a text part");
+    let cer = msg
+        .attachments()
+        .find(|a| a.attachment_name() == Some(format!("{serial}.cer").as_str()))
+        .expect("the accepted certificate is attached");
+    let parsed = mnotify_intake::certificate::Certificate::from_der(cer.contents())
+        .expect("the attachment is the certificate");
+    assert_eq!(parsed.der, leaf);
+    // The digest is ours: never answered, never taken for an applicant's mail.
+    assert!(intake::read(&got[0], &[]).automatic.is_some());
 }

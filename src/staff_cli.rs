@@ -1,7 +1,7 @@
-//! `mnotify-intake cases …`: what AGE staff use to follow and move onboarding cases.
-//! Reads come from the store, or from the daemon's snapshot while it holds the store;
-//! changes go through the request spool (see `mnotify_intake::staff`), so they work
-//! whether the daemon runs or not.
+//! `mnotify-intake cases …` and `digest …`: what AGE staff use to follow and move
+//! onboarding cases. Reads come from the store, or from the daemon's snapshot while it
+//! holds the store; changes (and digests) go through the request spool (see
+//! `mnotify_intake::staff`), so they work whether the daemon runs or not.
 
 use std::process::ExitCode;
 
@@ -317,7 +317,6 @@ fn change(
             config.store_path.display()
         );
     }
-    let spool = staff::spool_dir(&config.store_path);
     let store = match Store::open(&config.store_path) {
         Ok(store) => {
             find(store.cases()?, &token)?;
@@ -335,12 +334,60 @@ fn change(
         }
     };
     let request = Request::new(&token, &who(by), action, now);
-    staff::submit(&spool, &request)?;
-    let Some(store) = store else {
+    let outcomes = submit_and_apply(config, &request, store.as_ref(), now)?;
+    let (Some(outcomes), Some(store)) = (outcomes, store) else {
         println!(
             "case #{token}: queued for the running daemon, which applies it within a few seconds (and tells the applicant if there is something to tell)"
         );
         return Ok(ExitCode::SUCCESS);
+    };
+    let mut failed = false;
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Applied { request, notified } => {
+                let c = find(store.cases()?, &request.case)?;
+                println!(
+                    "case #{}: {} (recorded by {}); next: {}{}",
+                    request.case,
+                    request.action.describe(),
+                    request.by,
+                    c.next_step().map_or("completed", Step::code),
+                    if notified {
+                        "; the notice to the applicant goes out when the daemon runs"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Outcome::AlreadyApplied | Outcome::Digest { .. } => {}
+            Outcome::Rejected { file, reason } => {
+                eprintln!(
+                    "mnotify-intake: request {} rejected: {reason}",
+                    file.display()
+                );
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Puts `request` in the spool; when `store` is open (the daemon is stopped), applies
+/// the pending requests at once and returns what became of them.
+fn submit_and_apply(
+    config: &Config,
+    request: &Request,
+    store: Option<&Store>,
+    now: OffsetDateTime,
+) -> Result<Option<Vec<Outcome>>> {
+    let spool = staff::spool_dir(&config.store_path);
+    staff::submit(&spool, request)?;
+    let Some(store) = store else {
+        return Ok(None);
     };
     let templates = match &config.reply.templates {
         Some(dir) => Templates::from_dir(dir)?,
@@ -362,37 +409,66 @@ fn change(
         max_message_bytes: config.reply.max_message_bytes,
         templates: &templates,
     };
-    let mut failed = false;
-    for outcome in staff::apply_pending(&store, &spool, &settings, now)? {
-        match outcome {
-            Outcome::Applied { request, notified } => {
-                let c = find(store.cases()?, &request.case)?;
-                println!(
-                    "case #{}: {} (recorded by {}); next: {}{}",
-                    request.case,
-                    request.action.describe(),
-                    request.by,
-                    c.next_step().map_or("completed", Step::code),
-                    if notified {
-                        "; the notice to the applicant goes out when the daemon runs"
-                    } else {
-                        ""
-                    }
-                );
-            }
-            Outcome::AlreadyApplied => {}
-            Outcome::Rejected { file, reason } => {
-                eprintln!(
-                    "mnotify-intake: request {} rejected: {reason}",
-                    file.display()
-                );
-                failed = true;
-            }
-        }
+    let outcomes = staff::apply_pending(store, &spool, &settings, config.digest.as_ref(), now)?;
+    Ok(Some(outcomes))
+}
+
+/// `digest --print [--html]` / `digest --send`.
+pub fn digest(config: &Config, send: bool, html: bool) -> Result<ExitCode> {
+    if config.digest.is_none() {
+        bail!("no [digest] section in {}: add one with the staff addresses (see config/mnotify-intake.example.toml)", config.source.display());
     }
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    let now = OffsetDateTime::now_utc();
+    let store = match Store::open(&config.store_path) {
+        Ok(store) => Some(store),
+        // The daemon holds the store: it will do it.
+        Err(_) if staff::snapshot_path(&config.store_path).exists() => None,
+        Err(e) => return Err(e.into()),
+    };
+    let daemon_runs = store.is_none();
+    let request = Request::new("", &who(None), StaffAction::Digest { send, html }, now);
+    let outcomes = submit_and_apply(config, &request, store.as_ref(), now)?;
+    let result = match outcomes {
+        Some(outcomes) => outcomes.into_iter().find_map(|o| match o {
+            Outcome::Digest { request: r, result } if r.id == request.id => Some(result),
+            _ => None,
+        }),
+        None if send => None,
+        None => {
+            // Wait for the daemon to render it.
+            let results = staff::spool_dir(&config.store_path).join("results");
+            let file = results.join(format!(
+                "{}.{}",
+                request.id,
+                if html { "html" } else { "txt" }
+            ));
+            let start = std::time::Instant::now();
+            while !file.exists() {
+                if start.elapsed() > std::time::Duration::from_secs(30) {
+                    bail!("the running daemon did not render the digest within 30 s; is it stuck? see its log");
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Some(Some(file))
+        }
+    };
+    if send {
+        if daemon_runs {
+            println!("digest: queued for the running daemon, which sends it within a few seconds");
+        } else {
+            println!("digest: queued; it goes out when the daemon runs");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(Some(file)) = result else {
+        bail!(
+            "the digest request was not applied; see the spool {}",
+            staff::spool_dir(&config.store_path).display()
+        );
+    };
+    let text =
+        std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    let _ = std::fs::remove_file(&file);
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
 }
