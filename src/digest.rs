@@ -287,6 +287,19 @@ fn step_ro(step: Option<Step>) -> String {
     }
 }
 
+/// "7 zile", "60 de zile": Romanian puts "de" after numbers whose last two digits
+/// are 20 or more (or 00).
+fn days_ro(n: i64) -> String {
+    let last_two = n.rem_euclid(100);
+    if n == 1 {
+        "1 zi".into()
+    } else if last_two >= 20 || (n != 0 && last_two == 0) {
+        format!("{n} de zile")
+    } else {
+        format!("{n} zile")
+    }
+}
+
 fn day(t: OffsetDateTime) -> String {
     format!("{:02}.{:02}.{}", t.day(), u8::from(t.month()), t.year())
 }
@@ -302,7 +315,7 @@ fn problems_ro(problems: &[String]) -> String {
 /// The subject line: the date and the numbers that matter.
 pub fn subject(d: &Digest) -> String {
     format!(
-        "MNotify: rezumat {} — {} cazuri noi, {} certificate acceptate, {} așteaptă AGE",
+        "MNotify: rezumat {} — cazuri noi: {}, certificate acceptate: {}, așteaptă AGE: {}",
         day(d.now),
         d.new_cases.len(),
         d.accepted.len(),
@@ -406,37 +419,37 @@ pub fn render_text(d: &Digest) -> String {
             .iter()
             .map(|c| {
                 format!(
-                    "#{} {} — {} (de {} zile)",
+                    "#{} {} — {} (de {})",
                     c.token,
                     c.applicant,
                     step_ro(c.next_step),
-                    c.days_idle
+                    days_ro(c.days_idle)
                 )
             })
             .collect(),
     );
     section(
         format!(
-            "Blocate la solicitant de cel puțin {} zile",
-            d.settings.stalled_days
+            "Blocate la solicitant de cel puțin {}",
+            days_ro(d.settings.stalled_days.into())
         ),
         d.stalled
             .iter()
             .map(|c| {
                 format!(
-                    "#{} {} — {} (de {} zile)",
+                    "#{} {} — {} (de {})",
                     c.token,
                     c.applicant,
                     step_ro(c.next_step),
-                    c.days_idle
+                    days_ro(c.days_idle)
                 )
             })
             .collect(),
     );
     section(
         format!(
-            "Certificate care expiră în {} zile",
-            d.settings.expiring_days
+            "Certificate care expiră în {}",
+            days_ro(d.settings.expiring_days.into())
         ),
         d.expiring
             .iter()
@@ -517,7 +530,7 @@ pub fn render_html(d: &Digest) -> String {
     );
     h += &format!(
         "<h2 style=\"font-size:19px;margin:0 0 4px 0;color:#0b4f8a\">Rezumat MNotify — {}</h2>\
-         <p style=\"margin:0 0 8px 0;color:#6b7785\">De la {} {:02}:{:02} UTC. {} cazuri noi · {} certificate acceptate · {} reutilizări · {} așteaptă AGE</p>",
+         <p style=\"margin:0 0 8px 0;color:#6b7785\">De la {} {:02}:{:02} UTC · cazuri noi: {} · certificate acceptate: {} · reutilizări: {} · așteaptă AGE: {}</p>",
         day(d.now),
         day(d.since),
         d.since.hour(),
@@ -619,15 +632,15 @@ pub fn render_html(d: &Digest) -> String {
     h += &cases("Așteaptă AGE", &d.waiting_on_age);
     h += &cases(
         &format!(
-            "Blocate la solicitant de cel puțin {} zile",
-            d.settings.stalled_days
+            "Blocate la solicitant de cel puțin {}",
+            days_ro(d.settings.stalled_days.into())
         ),
         &d.stalled,
     );
     h += &table(
         &format!(
-            "Certificate care expiră în {} zile",
-            d.settings.expiring_days
+            "Certificate care expiră în {}",
+            days_ro(d.settings.expiring_days.into())
         ),
         &["Instituție", "Certificat", "Serie", "Servicii", "Expiră la"],
         d.expiring
@@ -907,6 +920,16 @@ mod tests {
             (8, 30),
             &tz
         ));
+    }
+
+    #[test]
+    fn romanian_day_counts() {
+        assert_eq!(days_ro(1), "1 zi");
+        assert_eq!(days_ro(7), "7 zile");
+        assert_eq!(days_ro(19), "19 zile");
+        assert_eq!(days_ro(60), "60 de zile");
+        assert_eq!(days_ro(101), "101 zile");
+        assert_eq!(days_ro(100), "100 de zile");
     }
 
     #[test]
