@@ -92,9 +92,10 @@ impl Templates {
                 name: name.clone(),
                 source,
             })?;
-        template
+        let text = template
             .render(ctx)
-            .map_err(|source| ReplyError::Template { name, source })
+            .map_err(|source| ReplyError::Template { name, source })?;
+        Ok(tidy(&text))
     }
 }
 
@@ -104,6 +105,27 @@ pub const STEP_DONE: &str = "step_done";
 pub const COMPLETED: &str = "completed";
 /// Template `decision` of a reminder of the step waiting on the applicant.
 pub const REMINDER: &str = "reminder";
+
+/// At most one blank line in a row, whatever the template's conditionals left, and
+/// one final newline: staff edit templates without counting whitespace.
+fn tidy(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank = 0;
+    for line in text.trim().lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank += 1;
+            if blank > 1 {
+                continue;
+            }
+        } else {
+            blank = 0;
+        }
+        out += line;
+        out.push('\n');
+    }
+    out
+}
 
 /// What a reply template sees.
 #[derive(Debug, Clone, Serialize)]

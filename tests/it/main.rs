@@ -7,6 +7,7 @@ mod daemon;
 mod decisions;
 mod faults;
 mod formats;
+mod golden;
 mod service;
 mod stack;
 mod util;

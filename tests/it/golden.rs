@@ -1,0 +1,184 @@
+//! Golden texts of the replies: every language × every reply the bot sends, rendered
+//! from the built-in templates with a fixed case and checked against the files in
+//! `tests/golden/`. A wording change shows up as a diff to review; after reviewing, run
+//! with `UPDATE_GOLDEN=1` to accept it.
+
+use std::path::Path;
+
+use mnotify_intake::case::{apply, Case, Event, Step};
+use mnotify_intake::decision::Decision;
+use mnotify_intake::intake::Language;
+use mnotify_intake::reply::{CertificateView, NumberView, ReplyContext, Templates};
+use time::macros::datetime;
+
+fn case() -> Case {
+    let now = datetime!(2026-11-24 12:00 UTC);
+    let mut c = Case::open("5N0E6F".into(), "ion.rusu@ialoveni.md", Language::Ro, now);
+    c = apply(
+        &c,
+        Event::StepDone {
+            step: Step::Form,
+            by: "ana",
+            note: None,
+        },
+        now,
+    )
+    .0;
+    c
+}
+
+fn certificate() -> CertificateView {
+    CertificateView {
+        subject: "C=MD, O=Primăria Ialoveni, CN=SI Primaria Ialoveni".into(),
+        serial: "5A17330C9E41".into(),
+        sha1: "CDA81AB9A4650513E60431F49A030D2AB5081EE1".into(),
+        not_after: "2036-01-15".into(),
+    }
+}
+
+fn number(kind: &str) -> NumberView {
+    NumberView {
+        as_written: "4a 3f 00 12 7b c9".into(),
+        value: "4A3F00127BC9".into(),
+        kind: kind.into(),
+    }
+}
+
+/// Each reply the bot can send, with the context it is sent with.
+fn replies() -> Vec<(&'static str, ReplyContext)> {
+    let mut c = case();
+    // The case as it stands after the message: an accepted certificate completes step 3.
+    let with = |decision: &str, f: &dyn Fn(&mut ReplyContext)| {
+        let mut c = case();
+        if let Some(d) = Decision::ALL.iter().find(|d| d.code() == decision) {
+            c.record_decision(*d, "<m1@ialoveni.md>", "serial 5A17330C9E41", c.updated_at);
+        }
+        let mut ctx = ReplyContext::for_case(decision, &c);
+        f(&mut ctx);
+        ctx
+    };
+    let mut out = vec![
+        (
+            "new_certificate",
+            with(Decision::NewCertificate.code(), &|x| {
+                x.certificates = vec![certificate()]
+            }),
+        ),
+        (
+            "reuse_confirmed",
+            with(Decision::ReuseConfirmed.code(), &|x| {
+                x.services = vec!["MPass".into(), "MSign".into()];
+                x.numbers = vec![number("serial")];
+            }),
+        ),
+        (
+            "rejected_expired",
+            with(Decision::Rejected.code(), &|x| {
+                x.problems = vec!["expired".into()];
+                x.certificates = vec![certificate()];
+            }),
+        ),
+        (
+            "rejected_private_key",
+            with(Decision::Rejected.code(), &|x| {
+                x.problems = vec!["private_key_sent".into()]
+            }),
+        ),
+        (
+            "serial_not_found",
+            with(Decision::SerialNotFound.code(), &|x| {
+                x.numbers = vec![number("serial")]
+            }),
+        ),
+        (
+            "ambiguous",
+            with(Decision::Ambiguous.code(), &|x| {
+                x.numbers = vec![number("serial")]
+            }),
+        ),
+        (
+            "need_certificate",
+            with(Decision::NeedCertificate.code(), &|_| {}),
+        ),
+        ("oversized", with("oversized", &|x| x.limit_mb = 25)),
+    ];
+    c = apply(
+        &c,
+        Event::StepDone {
+            step: Step::Contract,
+            by: "ana",
+            note: None,
+        },
+        datetime!(2026-11-25 9:00 UTC),
+    )
+    .0;
+    let (done, actions) = apply(
+        &c,
+        Event::StepDone {
+            step: Step::Production,
+            by: "ana",
+            note: None,
+        },
+        datetime!(2026-11-26 9:00 UTC),
+    );
+    let step_done = ReplyContext::for_staff_action(
+        mnotify_intake::case::Action::TellStepDone(Step::Contract),
+        &c,
+    );
+    out.push(("step_done", step_done));
+    out.push((
+        "completed",
+        ReplyContext::for_staff_action(actions[0], &done),
+    ));
+    out.push((
+        "reminder",
+        ReplyContext::for_staff_action(mnotify_intake::case::Action::TellReminder, &c),
+    ));
+    out
+}
+
+#[test]
+fn replies_match_the_golden_texts() {
+    let templates = Templates::embedded();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let mut differ = Vec::new();
+    for lang in [Language::Ro, Language::Ru, Language::En] {
+        for (name, ctx) in replies() {
+            let text = templates.render(lang, &ctx).expect("renders");
+            let path = dir.join(lang.code()).join(format!("{name}.txt"));
+            if update {
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(&path, &text).unwrap();
+                continue;
+            }
+            let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+                panic!("{} is missing; run with UPDATE_GOLDEN=1", path.display())
+            });
+            if expected != text {
+                differ.push(format!(
+                    "{}:\n--- expected\n{expected}\n--- got\n{text}",
+                    path.display()
+                ));
+            }
+        }
+    }
+    assert!(
+        differ.is_empty(),
+        "replies changed (review, then UPDATE_GOLDEN=1):\n{}",
+        differ.join("\n\n")
+    );
+}
+
+#[test]
+fn every_golden_file_is_still_produced() {
+    // A reply removed from the list must not leave a stale golden text behind.
+    let names: Vec<String> = replies().iter().map(|(n, _)| format!("{n}.txt")).collect();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    for lang in ["ro", "ru", "en"] {
+        for entry in std::fs::read_dir(dir.join(lang)).expect("golden dir") {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(names.contains(&name), "stale golden file {lang}/{name}");
+        }
+    }
+}
