@@ -84,6 +84,9 @@ pub struct Case {
     /// Message-IDs of the applicant's mails and of our replies, for threading.
     pub message_ids: Vec<String>,
     pub timeline: Vec<TimelineEntry>,
+    /// The integration data last received from the applicant (step 4).
+    #[serde(default)]
+    pub integration: Option<crate::integration::IntegrationData>,
     /// When the applicant was last reminded of the step waiting on them.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub last_reminder: Option<OffsetDateTime>,
@@ -116,6 +119,7 @@ impl Case {
             last_decision: None,
             message_ids: Vec::new(),
             last_reminder: None,
+            integration: None,
             timeline: vec![TimelineEntry {
                 at: now,
                 what: "case opened".into(),
@@ -244,6 +248,9 @@ pub enum Event<'a> {
     },
     /// The daily routine found the case waiting on the applicant too long.
     Remind,
+    /// An applicant's mail carried integration data; complete and sound data completes
+    /// step 4 (newer data replaces older, a corrected mail fixes a mistake).
+    Integration(&'a crate::integration::IntegrationData),
 }
 
 /// What the applicant must be told after an event.
@@ -317,6 +324,19 @@ pub fn apply(case: &Case, event: Event<'_>, now: OffsetDateTime) -> (Case, Vec<A
             }
         }
         Event::Note { by, text } => c.log(now, format!("note by {by}: {text}")),
+        Event::Integration(data) => {
+            c.integration = Some(data.clone());
+            let summary = data.summary();
+            if data.is_complete() && !c.done.contains_key(&Step::IntegrationData) {
+                c.complete(Step::IntegrationData, "applicant", summary.clone(), now);
+                c.log(now, format!("integration data received: {summary}"));
+            } else {
+                c.log(
+                    now,
+                    format!("integration data (incomplete or to correct): {summary}"),
+                );
+            }
+        }
         Event::Remind => {
             // Not a change of the case: the days waiting keep counting.
             c.last_reminder = Some(now);

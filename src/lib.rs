@@ -29,6 +29,7 @@ pub mod decision;
 pub mod digest;
 pub mod import;
 pub mod intake;
+pub mod integration;
 pub mod mailbox;
 pub mod problem;
 pub mod process;

@@ -145,6 +145,11 @@ pub fn plan(
                 Case::open(token_for(identity), &applicant, facts.language, now)
             });
             c.record_decision(a.decision, identity, &evidence(a), now);
+            if facts.integration.is_present() {
+                *c =
+                    crate::case::apply(c, crate::case::Event::Integration(&facts.integration), now)
+                        .0;
+            }
         } else {
             // Mail that does not move a case leaves it as it is.
             case = None;

@@ -16,6 +16,7 @@ use crate::analysis::{Analysis, Role};
 use crate::case::{Action, Case, Step};
 use crate::intake::automatic::OWN_MARKER_HEADER;
 use crate::intake::Language;
+use crate::integration::IntegrationData;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplyError {
@@ -144,6 +145,55 @@ pub struct ReplyContext {
     /// The step staff just completed (`step_done`), and its number 1–8.
     pub done_step: Option<String>,
     pub done_number: usize,
+    /// Step 3 is done: no need to ask for a certificate again.
+    pub certificate_done: bool,
+    /// Integration data found in the mail, echoed back for confirmation.
+    pub integration: Option<IntegrationView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IntegrationView {
+    pub system_name: String,
+    pub test: String,
+    pub production: String,
+    pub channels: String,
+    /// `system_name`, `test_addresses`, `production_addresses`, `channels`.
+    pub missing: Vec<&'static str>,
+    pub problems: Vec<IntegrationProblemView>,
+    pub complete: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IntegrationProblemView {
+    pub code: &'static str,
+    pub value: String,
+}
+
+impl IntegrationView {
+    pub fn of(d: &IntegrationData) -> IntegrationView {
+        let join = |v: &[std::net::IpAddr]| {
+            v.iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        IntegrationView {
+            system_name: d.system_name.clone().unwrap_or_default(),
+            test: join(&d.test_addresses),
+            production: join(&d.production_addresses),
+            channels: d.channels.join(", "),
+            missing: d.missing(),
+            problems: d
+                .problems
+                .iter()
+                .map(|p| IntegrationProblemView {
+                    code: p.code(),
+                    value: p.value(),
+                })
+                .collect(),
+            complete: d.is_complete(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -218,6 +268,9 @@ impl ReplyContext {
         services.sort();
         services.dedup();
         ctx.services = services;
+        if a.facts.integration.is_present() {
+            ctx.integration = Some(IntegrationView::of(&a.facts.integration));
+        }
         ctx
     }
 
@@ -235,6 +288,8 @@ impl ReplyContext {
             limit_mb: 0,
             done_step: None,
             done_number: 0,
+            certificate_done: false,
+            integration: None,
         }
     }
 
@@ -273,6 +328,8 @@ impl ReplyContext {
             limit_mb: 0,
             done_step: None,
             done_number: 0,
+            certificate_done: case.done.contains_key(&Step::Certificate),
+            integration: None,
         }
     }
 }

@@ -65,6 +65,8 @@ pub struct Facts {
     pub quoted: Vec<QuotedNumber>,
     /// The bytes were not an e-mail at all.
     pub unparseable: bool,
+    /// Integration data (onboarding step 4) in the sender's own text.
+    pub integration: crate::integration::IntegrationData,
 }
 
 static MENTIONS_MNOTIFY: LazyLock<Regex> = LazyLock::new(|| {
@@ -126,6 +128,7 @@ pub fn read(raw: &[u8], own_addresses: &[String]) -> Facts {
         quoted,
         subject,
         unparseable: false,
+        integration: crate::integration::extract(&body),
     }
 }
 

@@ -233,3 +233,54 @@ async fn digest_reaches_staff_with_the_accepted_certificate_attached() {
     // The digest is ours: never answered, never taken for an applicant's mail.
     assert!(intake::read(&got[0], &[]).automatic.is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn integration_data_in_a_reply_completes_step_four_and_is_echoed() {
+    let stack = Stack::get();
+    let mailbox = "svc-integ@egov.test";
+    let ion = "ion-integ@primaria.test";
+    let setup = Setup::new(stack, mailbox, "");
+    stack
+        .deliver(
+            ion,
+            mailbox,
+            &certificate_mail(&setup, ion, mailbox, "<i1@primaria.test>"),
+        )
+        .await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    setup.cli(&["run", "--once"]);
+    let first = stack.wait_for(ion, "INBOX", 1, WAIT).await;
+    let token = intake::read(&first[0], &[]).case_token.unwrap();
+
+    let mut data = Mail::new(ion, &format!("Re: Conectare MNotify [MNotify #{token}]"))
+        .message_id("<i2@primaria.test>")
+        .text(
+            "Bună ziua,\n\nDatele de integrare:\n\
+             - Denumirea sistemului în MPass: SIA Evidența Cetățenilor\n\
+             - IP pentru mediul de testare: 176.123.4.10\n\
+             - IP pentru mediul de producție: 176.123.4.11\n\
+             - Canale de notificare: e-mail, SMS\n",
+        );
+    data.to = mailbox.to_string();
+    stack.deliver(ion, mailbox, &data.build()).await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    setup.cli(&["run", "--once"]);
+    let replies = stack.wait_for(ion, "INBOX", 2, WAIT).await;
+    let echo = replies
+        .iter()
+        .map(|r| body(r))
+        .find(|b| b.contains("Datele de integrare citite"))
+        .expect("the data is echoed back");
+    assert!(echo.contains("SIA Evidența Cetățenilor"), "{echo}");
+    assert!(echo.contains("mediul de producție: 176.123.4.11"), "{echo}");
+    assert!(echo.contains("pasul 4 este realizat"), "{echo}");
+    assert!(
+        !echo.contains("avem nevoie de certificatul"),
+        "no second request for the certificate: {echo}"
+    );
+    let shown = setup.cli(&["cases", "show", &token]);
+    assert!(
+        shown.contains("[x] 4. integration_data") && shown.contains("176.123.4.11"),
+        "{shown}"
+    );
+}

@@ -8,7 +8,10 @@ use std::path::Path;
 use mnotify_intake::case::{apply, Case, Event, Step};
 use mnotify_intake::decision::Decision;
 use mnotify_intake::intake::Language;
-use mnotify_intake::reply::{CertificateView, NumberView, ReplyContext, Templates};
+use mnotify_intake::integration::extract;
+use mnotify_intake::reply::{
+    CertificateView, IntegrationView, NumberView, ReplyContext, Templates,
+};
 use time::macros::datetime;
 
 fn case() -> Case {
@@ -24,6 +27,18 @@ fn case() -> Case {
         now,
     )
     .0;
+    c
+}
+
+/// The case once its certificate was accepted.
+fn cert_case() -> Case {
+    let mut c = case();
+    c.record_decision(
+        Decision::NewCertificate,
+        "<m1@ialoveni.md>",
+        "serial 5A17330C9E41",
+        c.updated_at,
+    );
     c
 }
 
@@ -100,6 +115,38 @@ fn replies() -> Vec<(&'static str, ReplyContext)> {
             "need_certificate",
             with(Decision::NeedCertificate.code(), &|_| {}),
         ),
+        ("acknowledged", {
+            let c = cert_case();
+            ReplyContext::for_case(Decision::NeedCertificate.code(), &c)
+        }),
+        ("integration_complete", {
+            let data = extract(
+                "Denumirea sistemului în MPass: SIA Registrul Cadastral\n\
+                 IP testare: 176.123.4.10\nIP producție: 176.123.4.11, 2a02:2f0c:8000::15\n\
+                 Canale de notificare: e-mail, SMS",
+            );
+            let c = apply(
+                &cert_case(),
+                Event::Integration(&data),
+                cert_case().updated_at,
+            )
+            .0;
+            let mut ctx = ReplyContext::for_case(Decision::NeedCertificate.code(), &c);
+            ctx.integration = Some(IntegrationView::of(&data));
+            ctx
+        }),
+        ("integration_to_correct", {
+            let data = extract("IP testare: 176.123.4.10\nIP producție: 176.123.4.10");
+            let c = apply(
+                &cert_case(),
+                Event::Integration(&data),
+                cert_case().updated_at,
+            )
+            .0;
+            let mut ctx = ReplyContext::for_case(Decision::NeedCertificate.code(), &c);
+            ctx.integration = Some(IntegrationView::of(&data));
+            ctx
+        }),
         ("oversized", with("oversized", &|x| x.limit_mb = 25)),
     ];
     c = apply(
