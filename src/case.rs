@@ -294,7 +294,12 @@ pub fn apply(case: &Case, event: Event<'_>, now: OffsetDateTime) -> (Case, Vec<A
                     );
                     c.log(now, note);
                 } else {
-                    c.complete(Step::Certificate, "applicant", evidence.to_string(), now);
+                    let evidence = if message_id.is_empty() {
+                        evidence.to_string()
+                    } else {
+                        format!("{evidence} (mail {message_id})")
+                    };
+                    c.complete(Step::Certificate, "applicant", evidence, now);
                 }
             }
         }
@@ -454,7 +459,10 @@ mod tests {
                 Action::TellCompleted,
             ]
         );
-        assert_eq!(c.done[&Step::Certificate].evidence, "serial AB");
+        assert_eq!(
+            c.done[&Step::Certificate].evidence,
+            "serial AB (mail <1@x>)"
+        );
     }
 
     #[test]
@@ -501,7 +509,7 @@ mod tests {
         );
         assert_eq!(
             c.done[&Step::Certificate].evidence,
-            "number 4A3F matched 4A3F"
+            "number 4A3F matched 4A3F (mail <1@x>)"
         );
         assert!(c
             .timeline

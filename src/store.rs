@@ -668,8 +668,18 @@ mod tests {
                 .expect("insert");
             db.flush().expect("flush");
         }
+        // sled lets go of its lock file a moment after the handle is dropped.
+        let start = std::time::Instant::now();
+        let result = loop {
+            match Store::open(&path) {
+                Err(StoreError::Open { .. }) if start.elapsed().as_secs() < 5 => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                other => break other,
+            }
+        };
         assert!(matches!(
-            Store::open(&path),
+            result,
             Err(StoreError::NewerSchema { found: 99, .. })
         ));
     }
