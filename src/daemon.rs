@@ -45,7 +45,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// How often staff requests (`cases advance` while the daemon runs) are looked for.
 const STAFF_CHECK: Duration = Duration::from_secs(5);
 /// Least time between two rewrites of the cases snapshot during a long drain.
-const SNAPSHOT_EVERY: Duration = Duration::from_secs(1);
+const SNAPSHOT_EVERY: Duration = Duration::from_secs(5);
 /// Longest pause between SMTP retries of one reply.
 const MAX_RETRY: Duration = Duration::from_secs(3600);
 /// IMAP connections that save copies of replies in Sent at once.
@@ -365,13 +365,8 @@ impl Daemon {
             return;
         }
         let path = staff::snapshot_path(&self.config.store_path);
-        match self.store.cases() {
-            Ok(cases) => {
-                if let Err(e) = staff::write_snapshot(&path, &cases, now()) {
-                    warn!("{e}");
-                }
-            }
-            Err(e) => warn!("cannot read the cases for the snapshot: {e}"),
+        if let Err(e) = staff::write_snapshot(&path, &self.store, now()) {
+            warn!("cannot write the cases snapshot for staff commands: {e}");
         }
         self.snapshot_written = Some(Instant::now());
         self.cases_changed = false;
@@ -479,7 +474,7 @@ impl Daemon {
             // could still be lost.
             self.store.flush()?;
             // Staff reading `cases list` once the replies are out see these cases: the
-            // last batch always refreshes the snapshot, a long drain once a second.
+            // last batch always refreshes the snapshot, a long drain every few seconds.
             self.write_snapshot(index + 1 == count);
             let t_deliver = Instant::now();
             self.deliver(mb, false).await?;

@@ -209,23 +209,26 @@ pub struct Snapshot {
     pub cases: Vec<Case>,
 }
 
-/// Writes the snapshot atomically.
-pub fn write_snapshot(path: &Path, cases: &[Case], now: OffsetDateTime) -> Result<(), StaffError> {
-    #[derive(Serialize)]
-    struct Out<'a> {
-        #[serde(with = "time::serde::rfc3339")]
-        written_at: OffsetDateTime,
-        cases: &'a [Case],
-    }
-    let json = serde_json::to_vec(&Out {
-        written_at: now,
-        cases,
-    })
-    .expect("cases serialise");
+/// Writes the snapshot of the store's cases atomically, streamed from the store.
+pub fn write_snapshot(path: &Path, store: &Store, now: OffsetDateTime) -> Result<(), StaffError> {
     let mut tmp = path.as_os_str().to_os_string();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, json).map_err(spool_err(&tmp))?;
+    let file = std::fs::File::create(&tmp).map_err(spool_err(&tmp))?;
+    let mut out = std::io::BufWriter::new(file);
+    let at = now
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let io = |e: std::io::Error| spool_err(&tmp)(e);
+    std::io::Write::write_all(
+        &mut out,
+        format!("{{\"written_at\":\"{at}\",\"cases\":[").as_bytes(),
+    )
+    .map_err(io)?;
+    store.write_cases_json(&mut out)?;
+    std::io::Write::write_all(&mut out, b"]}").map_err(io)?;
+    std::io::Write::flush(&mut out).map_err(io)?;
+    drop(out);
     std::fs::rename(&tmp, path).map_err(spool_err(path))
 }
 

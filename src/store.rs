@@ -43,6 +43,8 @@ pub enum StoreError {
         #[source]
         source: sled::Error,
     },
+    #[error("cannot write out the store's data ({0}); check free disk space")]
+    Write(std::io::Error),
     #[error("the store failed ({source}); check free disk space and permissions of [store] path")]
     Io {
         #[from]
@@ -289,6 +291,19 @@ impl Store {
 
     pub fn case(&self, token: &str) -> Result<Option<Case>, StoreError> {
         Self::get(&self.cases, CASES_TREE, token)
+    }
+
+    /// Writes every case's stored JSON, comma-separated, to `out`: the body of a JSON
+    /// array, without holding the cases in memory (the daemon's snapshot).
+    pub fn write_cases_json(&self, out: &mut dyn std::io::Write) -> Result<(), StoreError> {
+        for (i, item) in self.cases.iter().enumerate() {
+            let (_, value) = item?;
+            if i > 0 {
+                out.write_all(b",").map_err(StoreError::Write)?;
+            }
+            out.write_all(&value).map_err(StoreError::Write)?;
+        }
+        Ok(())
     }
 
     pub fn cases(&self) -> Result<Vec<Case>, StoreError> {
