@@ -153,32 +153,52 @@ async fn main() -> Result<()> {
         .filter(|p| p.extension().is_some_and(|e| e == "eml"))
         .collect();
     files.sort();
-    println!("\n== {} applicants write to {MAILBOX}", files.len());
+    // What the daemon will decide, from `inspect` (read-only): the replies to expect.
+    let mut args = vec!["inspect", "--json"];
+    let paths: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    args.extend(paths.iter().map(String::as_str));
+    let decisions: Vec<String> = run_cli(&bin, &config, &args)?
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .ok()
+                .and_then(|v| v["decision"].as_str().map(str::to_string))
+                .unwrap_or_default()
+        })
+        .collect();
+    let expected = decisions
+        .iter()
+        .filter(|d| !matches!(d.as_str(), "not_applicable" | "ignored_automatic"))
+        .count();
+
+    println!(
+        "\n== {} applicants write to {MAILBOX} (→ what `mnotify-intake inspect` decides for each)",
+        files.len()
+    );
     let mut applicants = Vec::new();
-    for file in &files {
+    for (file, decision) in files.iter().zip(&decisions) {
         let raw = std::fs::read(file)?;
         let (from, subject) = sender(&raw);
         println!(
-            "   {:<32} {subject}   ({})",
+            "   {:<28} {:<44} → {decision}",
             from,
-            file.file_name().unwrap_or_default().to_string_lossy()
+            format!("\"{subject}\"")
         );
         stack.deliver(&from, MAILBOX, &raw).await;
         applicants.push((from, subject));
     }
 
-    // Wait until every mail is filed and every reply copied to Sent has arrived.
+    // Wait until every mail is filed and every reply has arrived.
     let start = Instant::now();
     loop {
         let filed = count(&mut watch, "Processed").await + count(&mut watch, "Needs-Human").await;
-        let sent = count(&mut watch, "Sent").await as usize;
         let mut received = 0;
         for (who, _) in &applicants {
             received += stack.messages(who, "INBOX").await.len();
         }
-        if filed as usize == files.len() && received >= sent && sent > 0 {
+        if filed as usize == files.len() && received >= expected {
             println!(
-                "\n   all {} mails handled, {sent} replies delivered, in {:.1} s",
+                "\n   all {} mails handled, {received} replies delivered, in {:.1} s",
                 files.len(),
                 start.elapsed().as_secs_f64()
             );
@@ -186,7 +206,7 @@ async fn main() -> Result<()> {
         }
         if start.elapsed() > Duration::from_secs(60) {
             bail!(
-                "after 60 s: {filed} of {} mails filed, {received} of {sent} replies arrived; daemon log: {}",
+                "after 60 s: {filed} of {} mails filed, {received} of {expected} replies arrived; daemon log: {}",
                 files.len(),
                 log_path.display()
             );

@@ -282,7 +282,23 @@ fn stored_registry(config: &Config) -> Result<Registry> {
         );
         return Ok(Registry::default());
     }
-    Ok(Store::open(&config.store_path)?.load_registry()?)
+    match Store::open(&config.store_path) {
+        Ok(store) => Ok(store.load_registry()?),
+        Err(open_error) => {
+            // The daemon holds the store: it left the registry it loaded beside it.
+            let path = mnotify_intake::staff::registry_snapshot_path(&config.store_path);
+            match mnotify_intake::staff::read_registry_snapshot(&path)? {
+                Some(registry) => {
+                    eprintln!(
+                        "mnotify-intake: note: the daemon holds the store; using the registry it loaded ({} known certificates)",
+                        registry.len()
+                    );
+                    Ok(registry)
+                }
+                None => Err(open_error.into()),
+            }
+        }
+    }
 }
 
 fn inspect(config_path: Option<&Path>, args: InspectArgs) -> Result<ExitCode> {

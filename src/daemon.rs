@@ -185,6 +185,11 @@ impl Daemon {
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<(), DaemonError> {
         let mut backoff = Duration::from_secs(1);
+        // `inspect` reads the registry from here while the daemon holds the store.
+        let registry_path = staff::registry_snapshot_path(&self.config.store_path);
+        if let Err(e) = staff::write_registry_snapshot(&registry_path, &self.registry) {
+            warn!("cannot write the registry snapshot for `inspect`: {e}");
+        }
         // The first digest covers everything from the first start on, mail handled in
         // the very first pass included.
         if self.config.digest.is_some() && self.store.last_digest()?.is_none() {

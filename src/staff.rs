@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 use crate::case::{self, Action, Case, Event, Step};
 use crate::config::DigestConfig;
 use crate::process::{outbox_entry, Settings};
+use crate::registry::Registry;
 use crate::reply::{compose, Original, ReplyContext, ReplyError};
 use crate::routine::{self, RoutineError};
 use crate::store::{OutboxEntry, Store, StoreError};
@@ -230,6 +231,38 @@ pub fn write_snapshot(path: &Path, store: &Store, now: OffsetDateTime) -> Result
     std::io::Write::flush(&mut out).map_err(io)?;
     drop(out);
     std::fs::rename(&tmp, path).map_err(spool_err(path))
+}
+
+/// The registry as the running daemon loaded it, for `inspect` while the daemon holds
+/// the store: `<store path>.registry.json`.
+pub fn registry_snapshot_path(store_path: &Path) -> PathBuf {
+    let mut name = store_path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "store".into());
+    name.push(".registry.json");
+    store_path.with_file_name(name)
+}
+
+/// Writes the registry snapshot atomically.
+pub fn write_registry_snapshot(path: &Path, registry: &Registry) -> Result<(), StaffError> {
+    let mut tmp = path.as_os_str().to_os_string();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let json = serde_json::to_vec(registry.entries()).expect("the registry serialises");
+    std::fs::write(&tmp, json).map_err(spool_err(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(spool_err(path))
+}
+
+/// Reads the registry snapshot; `None` when there is none.
+pub fn read_registry_snapshot(path: &Path) -> Result<Option<Registry>, StaffError> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice::<Vec<crate::registry::KnownCertificate>>(&bytes)
+            .map(|entries| Some(Registry::from_entries(entries)))
+            .map_err(|e| spool_err(path)(std::io::Error::new(std::io::ErrorKind::InvalidData, e))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(spool_err(path)(e)),
+    }
 }
 
 /// Reads the snapshot; `None` when the daemon has not written one.

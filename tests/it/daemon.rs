@@ -49,6 +49,41 @@ async fn applicant_conversation_is_answered_threaded_and_filed() {
     ]);
     let daemon = setup.start();
 
+    // `inspect` still works while the daemon holds the store: it reads the registry the
+    // daemon loaded (here: the MPass certificate, found by its quoted serial).
+    let quoted = setup.dir.path().join("quoted.eml");
+    std::fs::write(
+        &quoted,
+        mail(
+            ion,
+            mailbox,
+            "MNotify",
+            "<q0@primaria.test>",
+            "Certificatul MPass are seria 4A 11 22 33 44.",
+        )
+        .build(),
+    )
+    .unwrap();
+    let start = Instant::now();
+    let inspected = loop {
+        // The daemon writes the registry snapshot once it has started.
+        let out = std::process::Command::new(crate::service::BIN)
+            .arg("--config")
+            .arg(&setup.config)
+            .args(["inspect", "--json", quoted.to_str().unwrap()])
+            .output()
+            .unwrap();
+        if out.status.success() || start.elapsed() > WAIT {
+            break String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        inspected.contains("\"decision\":\"reuse_confirmed\""),
+        "{inspected}"
+    );
+
     // 1. A new certificate, attached.
     let leaf = setup.leaf(&[0x5B, 0x01, 0x02, 0x03, 0x04]);
     let first = mail(
