@@ -4,11 +4,12 @@
 use time::{Duration, OffsetDateTime};
 
 use crate::case::{self, Event};
-use crate::config::DigestConfig;
+use crate::config::{DigestConfig, ReplyMode};
 use crate::digest::{self, Digest, DigestSettings};
 use crate::process::{outbox_entry, Settings};
-use crate::reply::{compose, Original, ReplyContext, ReplyError, Sender};
-use crate::store::{OutboxEntry, OutboxKind, OutboxState, Store, StoreError};
+use crate::reply::{Outgoing, ReplyError, Sender};
+use crate::staff;
+use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RoutineError {
@@ -54,20 +55,15 @@ pub fn queue_digest(
 ) -> Result<Digest, RoutineError> {
     let d = build_digest(store, cfg, now)?;
     let (message_id, raw) = digest::compose(&d, sender.address, sender.name, &cfg.to);
-    let entry = OutboxEntry {
+    let outgoing = Outgoing {
         message_id,
-        kind: OutboxKind::Send,
         from: sender.address.to_string(),
         to: cfg.to.join(","),
-        case: None,
-        raw_base64: base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &raw),
-        attempts: 0,
-        next_attempt: now.unix_timestamp(),
-        state: OutboxState::Pending,
-        last_error: None,
-        created_at: now,
-        copied: false,
+        subject: digest::subject(&d),
+        raw,
     };
+    // Staff get the digest even when replies to applicants are drafts or off.
+    let entry = outbox_entry(outgoing, ReplyMode::Send, None, now);
     store.commit_digest(now, Some(&entry))?;
     Ok(d)
 }
@@ -92,31 +88,8 @@ pub fn queue_reminders(
         let Some(action) = actions.first().copied() else {
             continue;
         };
-        let body = settings.templates.render(
-            next.language,
-            &ReplyContext::for_staff_action(action, &next),
-        )?;
-        let original = Original {
-            message_id: next.message_ids.last().cloned(),
-            references: next.message_ids.clone(),
-            subject: Some("MNotify".into()),
-        };
         let seed = format!("reminder/{}/{}", next.token, now.date());
-        let outgoing = compose(
-            &original,
-            &settings.sender,
-            &next.applicant,
-            &next.token,
-            &body,
-            &seed,
-            now,
-        );
-        let id = outgoing
-            .message_id
-            .trim_matches(|c| c == '<' || c == '>')
-            .to_string();
-        next.message_ids.push(id.clone());
-        let entry = outbox_entry(outgoing, settings.mode, Some(&next.token), now);
+        let (entry, id) = staff::notice(&mut next, action, settings, &seed, now)?;
         store.commit_staff(&seed, &next, &[id], Some(&entry))?;
         queued += 1;
     }

@@ -127,15 +127,20 @@ impl Request {
     }
 }
 
-/// The spool of a store: `<store path>.requests`, beside the store so that it is on
-/// the same disk and backed up with it.
-pub fn spool_dir(store_path: &Path) -> PathBuf {
+/// `<store path><suffix>`: files that belong with the store, on the same disk.
+fn beside(store_path: &Path, suffix: &str) -> PathBuf {
     let mut name = store_path
         .file_name()
         .map(|n| n.to_os_string())
         .unwrap_or_else(|| "store".into());
-    name.push(".requests");
+    name.push(suffix);
     store_path.with_file_name(name)
+}
+
+/// The spool of a store: `<store path>.requests`, beside the store so that it is on
+/// the same disk and backed up with it.
+pub fn spool_dir(store_path: &Path) -> PathBuf {
+    beside(store_path, ".requests")
 }
 
 fn spool_err(path: &Path) -> impl FnOnce(std::io::Error) -> StaffError + '_ {
@@ -195,12 +200,7 @@ pub fn pending(dir: &Path) -> Result<Vec<Spooled>, StaffError> {
 /// The cases as last written by the daemon, for read-only commands while it runs:
 /// `<store path>.cases.json`.
 pub fn snapshot_path(store_path: &Path) -> PathBuf {
-    let mut name = store_path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_else(|| "store".into());
-    name.push(".cases.json");
-    store_path.with_file_name(name)
+    beside(store_path, ".cases.json")
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -236,12 +236,7 @@ pub fn write_snapshot(path: &Path, store: &Store, now: OffsetDateTime) -> Result
 /// The registry as the running daemon loaded it, for `inspect` while the daemon holds
 /// the store: `<store path>.registry.json`.
 pub fn registry_snapshot_path(store_path: &Path) -> PathBuf {
-    let mut name = store_path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_else(|| "store".into());
-    name.push(".registry.json");
-    store_path.with_file_name(name)
+    beside(store_path, ".registry.json")
 }
 
 /// Writes the registry snapshot atomically.
@@ -303,40 +298,58 @@ pub fn plan(
         .find(|a| *a == Action::TellCompleted)
         .or(actions.first().copied());
     if let (Some(action), true) = (action, settings.mode != crate::config::ReplyMode::Off) {
-        let context = ReplyContext::for_staff_action(action, &next);
-        let body = settings.templates.render(next.language, &context)?;
-        let original = Original {
-            message_id: next.message_ids.last().cloned(),
-            references: next.message_ids.clone(),
-            subject: Some("MNotify".into()),
-        };
-        let outgoing = compose(
-            &original,
-            &settings.sender,
-            &next.applicant,
-            &next.token,
-            &body,
+        let (entry, id) = notice(
+            &mut next,
+            action,
+            settings,
             &format!("staff/{}", request.id),
             now,
-        );
-        let id = outgoing
-            .message_id
-            .trim_matches(|c| c == '<' || c == '>')
-            .to_string();
-        next.message_ids.push(id.clone());
+        )?;
         thread_ids.push(id);
-        outbox = Some(outbox_entry(
-            outgoing,
-            settings.mode,
-            Some(&next.token),
-            now,
-        ));
+        outbox = Some(entry);
     }
     Ok(StaffPlan {
         case: next,
         thread_ids,
         outbox,
     })
+}
+
+/// The notice an action calls for, threaded to the case's latest message, in the
+/// case's language; the case learns its Message-ID (returned too) so that a reply to
+/// it finds the case. `seed` makes the Message-ID stable for the same notice.
+pub fn notice(
+    case: &mut Case,
+    action: Action,
+    settings: &Settings<'_>,
+    seed: &str,
+    now: OffsetDateTime,
+) -> Result<(OutboxEntry, String), ReplyError> {
+    let context = ReplyContext::for_staff_action(action, case);
+    let body = settings.templates.render(case.language, &context)?;
+    let original = Original {
+        message_id: case.message_ids.last().cloned(),
+        references: case.message_ids.clone(),
+        subject: Some("MNotify".into()),
+    };
+    let outgoing = compose(
+        &original,
+        &settings.sender,
+        &case.applicant,
+        &case.token,
+        &body,
+        seed,
+        now,
+    );
+    let id = outgoing
+        .message_id
+        .trim_matches(|c| c == '<' || c == '>')
+        .to_string();
+    case.message_ids.push(id.clone());
+    Ok((
+        outbox_entry(outgoing, settings.mode, Some(&case.token), now),
+        id,
+    ))
 }
 
 /// What became of one spooled request.
