@@ -11,11 +11,12 @@ use crate::staff_cli::CasesCommand;
 use mnotify_intake::analysis::{self, Context};
 use mnotify_intake::certificate::TrustAnchors;
 use mnotify_intake::config::{Config, DEFAULT_MAILBOX_ADDRESS};
-use mnotify_intake::daemon::{describe, Daemon, Lifetime};
+use mnotify_intake::daemon::{Daemon, Lifetime};
 use mnotify_intake::import::{self, Label};
-use mnotify_intake::registry::{Change, Registry};
+use mnotify_intake::registry::Registry;
 use mnotify_intake::report::{self, FileReport};
-use mnotify_intake::store::{OutboxEntry, OutboxState, Store};
+use mnotify_intake::staff::StaffAction;
+use mnotify_intake::store::Store;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -161,13 +162,41 @@ fn run_daemon(config: Config, once: bool) -> Result<ExitCode> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let anchors = TrustAnchors::load(&config.anchors)?;
-    let store = Store::open(&config.store_path)?;
+    // A staff command may hold the store for a moment: wait for it rather than fail.
+    let started = std::time::Instant::now();
+    let store = loop {
+        match Store::open(&config.store_path) {
+            Ok(store) => break store,
+            Err(e) if started.elapsed() < std::time::Duration::from_secs(15) => {
+                tracing::debug!("store busy, retrying: {e}");
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
         // Inside the runtime: the SMTP connection pool starts a task of its own.
+        let pid_file = mnotify_intake::staff::pid_path(&config.store_path);
         let mut daemon = Daemon::new(config, store, anchors)?;
+        // Staff commands send SIGUSR1 after queueing a request: apply it now.
+        let poke = daemon.poke_handle();
+        tokio::spawn(async move {
+            use tokio::signal::unix::{signal, SignalKind};
+            if let Ok(mut usr1) = signal(SignalKind::user_defined1()) {
+                while usr1.recv().await.is_some() {
+                    poke.notify_one();
+                }
+            }
+        });
+        if let Err(e) = std::fs::write(&pid_file, std::process::id().to_string()) {
+            tracing::warn!(
+                "cannot write {}: {e}; staff commands will wait up to 5 s",
+                pid_file.display()
+            );
+        }
         let (tx, rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             wait_for_signal().await;
@@ -180,6 +209,7 @@ fn run_daemon(config: Config, once: bool) -> Result<ExitCode> {
             Lifetime::Forever
         };
         let result = daemon.run(lifetime, rx).await;
+        let _ = std::fs::remove_file(&pid_file);
         daemon.store().flush()?;
         let c = &daemon.counters;
         tracing::info!(
@@ -212,47 +242,31 @@ async fn wait_for_signal() {
 }
 
 fn status(config: &Config, json: bool) -> Result<ExitCode> {
-    let store = Store::open(&config.store_path)?;
-    let mut outcomes: std::collections::BTreeMap<String, u64> = Default::default();
-    for record in store.seen_records()? {
-        *outcomes.entry(record.outcome).or_default() += 1;
-    }
-    let outbox = store.outbox()?;
-    let count = |state: OutboxState| outbox.iter().filter(|e| e.state == state).count();
-    let failed: Vec<&OutboxEntry> = outbox
-        .iter()
-        .filter(|e| e.state == OutboxState::Failed)
-        .collect();
-    let cases = store.cases()?.len();
+    let (text, _) = crate::staff_cli::store_request(config, StaffAction::Status)?;
     if json {
-        let value = serde_json::json!({
-            "messages": outcomes,
-            "cases": cases,
-            "outbox": {
-                "pending": count(OutboxState::Pending),
-                "sent": count(OutboxState::Sent),
-                "failed": count(OutboxState::Failed),
-            },
-            "failed": failed.iter().map(|e| serde_json::json!({
-                "message_id": e.message_id, "to": e.to, "attempts": e.attempts, "error": e.last_error,
-            })).collect::<Vec<_>>(),
-        });
-        println!("{value}");
-    } else {
-        println!("messages handled: {}", outcomes.values().sum::<u64>());
-        for (outcome, n) in &outcomes {
-            println!("  {outcome:<20} {n}");
-        }
-        println!("cases: {cases}");
+        println!("{}", text.trim());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let v: serde_json::Value = serde_json::from_str(&text).context("the status answer")?;
+    let outcomes = v["messages"].as_object().cloned().unwrap_or_default();
+    let total: u64 = outcomes.values().filter_map(|n| n.as_u64()).sum();
+    println!("messages handled: {total}");
+    for (outcome, n) in &outcomes {
+        println!("  {outcome:<20} {n}");
+    }
+    println!("cases: {}", v["cases"]);
+    println!(
+        "replies: {} sent or saved, {} pending, {} failed",
+        v["outbox"]["sent"], v["outbox"]["pending"], v["outbox"]["failed"]
+    );
+    for e in v["failed"].as_array().into_iter().flatten() {
         println!(
-            "replies: {} sent or saved, {} pending, {} failed",
-            count(OutboxState::Sent),
-            count(OutboxState::Pending),
-            count(OutboxState::Failed)
+            "  FAILED to {} ({} attempts): {}  [{}]",
+            e["to"].as_str().unwrap_or("?"),
+            e["attempts"],
+            e["error"].as_str().unwrap_or("?"),
+            e["message_id"].as_str().unwrap_or("?")
         );
-        for e in failed {
-            println!("  FAILED {}", describe(e));
-        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -366,21 +380,12 @@ fn registry_import(config: &Config, label: Label<'_>, files: &[PathBuf]) -> Resu
             std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
         records.extend(import::records(file, &bytes, label)?);
     }
-    let store = Store::open(&config.store_path)?;
-    let mut registry = store.load_registry()?;
-    let (mut added, mut updated, mut unchanged) = (0, 0, 0);
-    for record in records {
-        match registry.merge(record).0 {
-            Change::Added => added += 1,
-            Change::Updated => updated += 1,
-            Change::Unchanged => unchanged += 1,
-        }
+    let (answer, by_daemon) =
+        crate::staff_cli::store_request(config, StaffAction::RegistryImport { records })?;
+    println!("{}", answer.trim());
+    if by_daemon {
+        println!("(through the running daemon: the new certificates count from its next message)");
     }
-    store.save_registry(&registry)?;
-    println!(
-        "registry: {added} added, {updated} updated, {unchanged} unchanged; {} known certificates",
-        registry.len()
-    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -128,6 +128,8 @@ pub struct Daemon {
     pub counters: Counters,
     /// Logged in at least once since start.
     connected_once: bool,
+    /// Wakes the daemon from IDLE for staff requests (see [`Daemon::poke_handle`]).
+    poke: std::sync::Arc<tokio::sync::Notify>,
     /// A case changed since the snapshot was last written.
     cases_changed: bool,
     snapshot_written: Option<Instant>,
@@ -164,6 +166,7 @@ impl Daemon {
             smtp_paused_until: None,
             copiers: Vec::new(),
             connected_once: false,
+            poke: Default::default(),
             cases_changed: true,
             snapshot_written: None,
             counters: Counters::default(),
@@ -255,12 +258,14 @@ impl Daemon {
                 continue;
             }
             let wait = self.next_wait();
+            let poke = self.poke.clone();
             let woken = if idle {
-                mb.idle(wait, shutdown).await?
+                mb.idle(wait, shutdown, &poke).await?
             } else {
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => Woken::Timeout,
                     _ = shutdown.changed() => Woken::Shutdown,
+                    _ = poke.notified() => Woken::Poked,
                 }
             };
             debug!(?woken, "woken");
@@ -271,6 +276,12 @@ impl Daemon {
                 return Ok(());
             }
         }
+    }
+
+    /// Notifying this wakes the daemon to apply staff requests at once instead of at
+    /// its next periodic look at the spool (the binary wires it to SIGUSR1).
+    pub fn poke_handle(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.poke.clone()
     }
 
     /// How replies are made, from the config.
@@ -345,11 +356,21 @@ impl Daemon {
                     "staff request applied"
                 ),
                 staff::Outcome::AlreadyApplied => {}
-                staff::Outcome::Digest { request, .. } => info!(
-                    by = %request.by,
-                    action = %request.action.describe(),
-                    "staff request applied"
-                ),
+                staff::Outcome::Done { request, .. } => {
+                    info!(
+                        by = %request.by,
+                        action = %request.action.describe(),
+                        "staff request applied"
+                    );
+                    if matches!(request.action, staff::StaffAction::RegistryImport { .. }) {
+                        // New known certificates count from the next message on.
+                        self.registry = self.store.load_registry()?;
+                        let path = staff::registry_snapshot_path(&self.config.store_path);
+                        if let Err(e) = staff::write_registry_snapshot(&path, &self.registry) {
+                            warn!("cannot write the registry snapshot for `inspect`: {e}");
+                        }
+                    }
+                }
                 staff::Outcome::Rejected { file, reason } => {
                     warn!(file = %file.display(), "staff request rejected: {reason}")
                 }
@@ -853,22 +874,6 @@ fn batches(uids: &[u32], sizes: &BTreeMap<u32, u64>, limit: u64) -> Vec<Vec<u32>
         out.push(current);
     }
     out
-}
-
-/// An outbox entry as a one-line report.
-pub fn describe(entry: &OutboxEntry) -> String {
-    format!(
-        "{} {:?} to {} attempts {}{}",
-        entry.message_id,
-        entry.state,
-        entry.to,
-        entry.attempts,
-        entry
-            .last_error
-            .as_deref()
-            .map(|e| format!(": {e}"))
-            .unwrap_or_default()
-    )
 }
 
 #[cfg(test)]

@@ -94,6 +94,8 @@ pub enum Woken {
     NewData,
     Timeout,
     Shutdown,
+    /// Someone has work for the daemon (a staff command, by SIGUSR1).
+    Poked,
 }
 
 /// A logged-in IMAP session.
@@ -372,6 +374,7 @@ impl Mailbox {
         &mut self,
         timeout: Duration,
         shutdown: &mut watch::Receiver<bool>,
+        poke: &tokio::sync::Notify,
     ) -> Result<Woken, MailboxError> {
         let session = self.session.take().expect("session present before IDLE");
         let mut handle = session.idle();
@@ -385,6 +388,7 @@ impl Mailbox {
                     IdleResponse::ManualInterrupt => Woken::Timeout,
                 },
                 _ = shutdown.changed() => Woken::Shutdown,
+                _ = poke.notified() => Woken::Poked,
             }
         };
         self.session = Some(handle.done().await?);

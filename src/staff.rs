@@ -51,12 +51,28 @@ pub enum StaffAction {
         step: Step,
         note: Option<String>,
     },
-    /// The staff digest now: queued for the staff (`send`), or rendered into
-    /// `results/<id>.txt` (or `.html`) for the command to print.
+    /// The staff digest now: queued for the staff (`send`), or rendered (text or HTML)
+    /// for the command to print.
     Digest {
         send: bool,
         html: bool,
     },
+    /// `status`: the store's summary as JSON.
+    Status,
+    /// `registry import` while the daemon runs: records the command already read.
+    RegistryImport {
+        records: Vec<crate::registry::KnownCertificate>,
+    },
+}
+
+impl StaffAction {
+    /// Store-wide requests (no case): they answer with a text in `results/<id>.out`.
+    pub fn is_store_wide(&self) -> bool {
+        matches!(
+            self,
+            StaffAction::Digest { .. } | StaffAction::Status | StaffAction::RegistryImport { .. }
+        )
+    }
 }
 
 impl StaffAction {
@@ -72,6 +88,10 @@ impl StaffAction {
             }
             StaffAction::Digest { send: true, .. } => "digest queued for the staff".into(),
             StaffAction::Digest { send: false, .. } => "digest rendered".into(),
+            StaffAction::Status => "status".into(),
+            StaffAction::RegistryImport { records } => {
+                format!("registry import of {} certificate(s)", records.len())
+            }
         }
     }
 }
@@ -119,9 +139,11 @@ impl Request {
                 by: &self.by,
                 note: note.as_deref(),
             },
-            StaffAction::Digest { .. } => Event::Note {
+            StaffAction::Digest { .. }
+            | StaffAction::Status
+            | StaffAction::RegistryImport { .. } => Event::Note {
                 by: &self.by,
-                text: "digest",
+                text: "store-wide request",
             },
         }
     }
@@ -237,6 +259,11 @@ pub fn write_snapshot(path: &Path, store: &Store, now: OffsetDateTime) -> Result
 /// the store: `<store path>.registry.json`.
 pub fn registry_snapshot_path(store_path: &Path) -> PathBuf {
     beside(store_path, ".registry.json")
+}
+
+/// The running daemon's process id, for staff commands to wake it: `<store path>.pid`.
+pub fn pid_path(store_path: &Path) -> PathBuf {
+    beside(store_path, ".pid")
 }
 
 /// Writes the registry snapshot atomically.
@@ -362,11 +389,8 @@ pub enum Outcome {
     },
     /// Already applied before a crash; the file was left behind.
     AlreadyApplied,
-    /// A digest queued (`result` none) or rendered into the file `result`.
-    Digest {
-        request: Request,
-        result: Option<PathBuf>,
-    },
+    /// A store-wide request answered; the answer is in the file `result`.
+    Done { request: Request, result: PathBuf },
     /// Bad file or unknown case: moved to `rejected/` with the reason beside it.
     Rejected { file: PathBuf, reason: String },
 }
@@ -393,34 +417,15 @@ pub fn apply_pending(
             outcomes.push(Outcome::AlreadyApplied);
             continue;
         }
-        if let StaffAction::Digest { send, html } = request.action {
-            let Some(cfg) = digest else {
-                let reason =
-                    "no [digest] section in the config: add one (staff addresses) to use digests"
-                        .into();
-                outcomes.push(reject(dir, &path, reason)?);
-                continue;
-            };
-            let result = if send {
-                routine::queue_digest(store, cfg, &settings.sender, now)?;
-                None
-            } else {
-                let d = routine::build_digest(store, cfg, now)?;
-                let (text, ext) = if html {
-                    (crate::digest::render_html(&d), "html")
-                } else {
-                    (crate::digest::render_text(&d), "txt")
-                };
-                let results = dir.join("results");
-                std::fs::create_dir_all(&results).map_err(spool_err(&results))?;
-                let file = results.join(format!("{}.{ext}", request.id));
-                let tmp = results.join(format!(".{}.tmp", request.id));
-                std::fs::write(&tmp, text).map_err(spool_err(&tmp))?;
-                std::fs::rename(&tmp, &file).map_err(spool_err(&file))?;
-                Some(file)
-            };
-            std::fs::remove_file(&path).map_err(spool_err(&path))?;
-            outcomes.push(Outcome::Digest { request, result });
+        if request.action.is_store_wide() {
+            match answer(store, &request, settings, digest, now)? {
+                Ok(text) => {
+                    let result = write_result(dir, &request.id, &text)?;
+                    std::fs::remove_file(&path).map_err(spool_err(&path))?;
+                    outcomes.push(Outcome::Done { request, result });
+                }
+                Err(reason) => outcomes.push(reject(dir, &path, reason)?),
+            }
             continue;
         }
         let Some(case) = store.case(&request.case)? else {
@@ -447,14 +452,107 @@ pub fn apply_pending(
     Ok(outcomes)
 }
 
+/// The answer to a store-wide request, or why it cannot be given.
+fn answer(
+    store: &Store,
+    request: &Request,
+    settings: &Settings<'_>,
+    digest: Option<&DigestConfig>,
+    now: OffsetDateTime,
+) -> Result<Result<String, String>, StaffError> {
+    Ok(Ok(match &request.action {
+        StaffAction::Digest { send, html } => {
+            let Some(cfg) = digest else {
+                return Ok(Err(
+                    "no [digest] section in the config: add one (staff addresses) to use digests"
+                        .into(),
+                ));
+            };
+            if *send {
+                routine::queue_digest(store, cfg, &settings.sender, now)?;
+                "queued".into()
+            } else {
+                let d = routine::build_digest(store, cfg, now)?;
+                if *html {
+                    crate::digest::render_html(&d)
+                } else {
+                    crate::digest::render_text(&d)
+                }
+            }
+        }
+        StaffAction::Status => status_report(store)?.to_string(),
+        StaffAction::RegistryImport { records } => {
+            let mut registry = store.load_registry()?;
+            let (mut added, mut updated, mut unchanged) = (0, 0, 0);
+            for record in records {
+                match registry.merge(record.clone()).0 {
+                    crate::registry::Change::Added => added += 1,
+                    crate::registry::Change::Updated => updated += 1,
+                    crate::registry::Change::Unchanged => unchanged += 1,
+                }
+            }
+            store.save_registry(&registry)?;
+            format!(
+                "registry: {added} added, {updated} updated, {unchanged} unchanged; {} known certificates",
+                registry.len()
+            )
+        }
+        _ => return Ok(Err("not a store-wide request".into())),
+    }))
+}
+
+/// The store's summary (`status --json`): messages by outcome, cases, replies.
+pub fn status_report(store: &Store) -> Result<serde_json::Value, StoreError> {
+    use crate::store::OutboxState;
+    let mut outcomes: std::collections::BTreeMap<String, u64> = Default::default();
+    for record in store.seen_records()? {
+        *outcomes.entry(record.outcome).or_default() += 1;
+    }
+    let outbox = store.outbox()?;
+    let count = |state: OutboxState| outbox.iter().filter(|e| e.state == state).count();
+    Ok(serde_json::json!({
+        "messages": outcomes,
+        "cases": store.cases()?.len(),
+        "outbox": {
+            "pending": count(OutboxState::Pending),
+            "sent": count(OutboxState::Sent),
+            "failed": count(OutboxState::Failed),
+        },
+        "failed": outbox.iter().filter(|e| e.state == OutboxState::Failed).map(|e| serde_json::json!({
+            "message_id": e.message_id, "to": e.to, "attempts": e.attempts, "error": e.last_error,
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+/// Where the answer to request `id` is written: `results/<id>.out`.
+pub fn result_path(dir: &Path, id: &str) -> PathBuf {
+    dir.join("results").join(format!("{id}.out"))
+}
+
+fn write_result(dir: &Path, id: &str, text: &str) -> Result<PathBuf, StaffError> {
+    let file = result_path(dir, id);
+    let results = dir.join("results");
+    std::fs::create_dir_all(&results).map_err(spool_err(&results))?;
+    let tmp = results.join(format!(".{id}.tmp"));
+    std::fs::write(&tmp, text).map_err(spool_err(&tmp))?;
+    std::fs::rename(&tmp, &file).map_err(spool_err(&file))?;
+    Ok(file)
+}
+
+/// Where a rejected request's reason is written.
+pub fn rejection_path(dir: &Path, request_file: &Path) -> PathBuf {
+    let mut name = request_file.file_name().unwrap_or_default().to_os_string();
+    name.push(".error");
+    dir.join("rejected").join(name)
+}
+
 fn reject(dir: &Path, path: &Path, reason: String) -> Result<Outcome, StaffError> {
     let rejected = dir.join("rejected");
     std::fs::create_dir_all(&rejected).map_err(spool_err(&rejected))?;
     let file = rejected.join(path.file_name().unwrap_or_default());
     std::fs::rename(path, &file).map_err(spool_err(path))?;
-    let mut why = file.clone().into_os_string();
-    why.push(".error");
-    std::fs::write(&why, &reason).map_err(spool_err(&file))?;
+    let why = rejection_path(dir, path);
+    std::fs::write(&why, &reason).map_err(spool_err(&why))?;
     Ok(Outcome::Rejected { file, reason })
 }
 

@@ -336,6 +336,7 @@ fn change(
     let request = Request::new(&token, &who(by), action, now);
     let outcomes = submit_and_apply(config, &request, store.as_ref(), now)?;
     let (Some(outcomes), Some(store)) = (outcomes, store) else {
+        poke_daemon(config);
         println!(
             "case #{token}: queued for the running daemon, which applies it within a few seconds (and tells the applicant if there is something to tell)"
         );
@@ -359,7 +360,7 @@ fn change(
                     }
                 );
             }
-            Outcome::AlreadyApplied | Outcome::Digest { .. } => {}
+            Outcome::AlreadyApplied | Outcome::Done { .. } => {}
             Outcome::Rejected { file, reason } => {
                 eprintln!(
                     "mnotify-intake: request {} rejected: {reason}",
@@ -413,62 +414,107 @@ fn submit_and_apply(
     Ok(Some(outcomes))
 }
 
+/// Runs a store-wide request (digest, status, registry import): right here when the
+/// daemon is stopped, through the running daemon when it holds the store. Returns the
+/// answer and whether the daemon gave it.
+pub fn store_request(config: &Config, action: StaffAction) -> Result<(String, bool)> {
+    let now = OffsetDateTime::now_utc();
+    let (store, open_error) = match Store::open(&config.store_path) {
+        Ok(store) => (Some(store), None),
+        // The daemon holds the store (it keeps a snapshot beside it): ask it.
+        Err(e) if staff::snapshot_path(&config.store_path).exists() => (None, Some(e)),
+        Err(e) => return Err(e.into()),
+    };
+    let spool = staff::spool_dir(&config.store_path);
+    let request = Request::new("", &who(None), action, now);
+    if let Some(store) = &store {
+        let outcomes = submit_and_apply(config, &request, Some(store), now)?.unwrap_or_default();
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Done { request: r, result } if r.id == request.id => {
+                    return Ok((take_result(&result)?, false));
+                }
+                Outcome::Rejected { file, reason }
+                    if file.to_string_lossy().contains(&request.id) =>
+                {
+                    bail!("{reason}");
+                }
+                _ => {}
+            }
+        }
+        bail!(
+            "the request was not applied; see the spool {}",
+            spool.display()
+        );
+    }
+    let file = staff::submit(&spool, &request)?;
+    poke_daemon(config);
+    let result = staff::result_path(&spool, &request.id);
+    let rejection = staff::rejection_path(&spool, &file);
+    let start = std::time::Instant::now();
+    loop {
+        if result.exists() {
+            return Ok((take_result(&result)?, true));
+        }
+        if rejection.exists() {
+            bail!(
+                "{}",
+                std::fs::read_to_string(&rejection).unwrap_or_default()
+            );
+        }
+        if start.elapsed() > std::time::Duration::from_secs(30) {
+            let _ = std::fs::remove_file(&file);
+            bail!(
+                "no answer from the daemon within 30 s; is it running? (the store could not be opened: {})",
+                open_error.map(|e| e.to_string()).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Wakes the running daemon (SIGUSR1) so it applies the request at once; without it
+/// the daemon still finds the request within about five seconds.
+fn poke_daemon(config: &Config) {
+    let Ok(pid) = std::fs::read_to_string(staff::pid_path(&config.store_path)) else {
+        return;
+    };
+    let pid = pid.trim();
+    // A stale file may name a pid now used by another program, which SIGUSR1 would
+    // kill: only signal a process that is this program.
+    let ours = std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|c| String::from_utf8_lossy(&c).contains("mnotify-intake"))
+        .unwrap_or(false);
+    if ours && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()) {
+        let _ = std::process::Command::new("kill")
+            .args(["-USR1", pid])
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+/// Reads an answer and removes its file.
+fn take_result(path: &std::path::Path) -> Result<String> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let _ = std::fs::remove_file(path);
+    Ok(text)
+}
+
 /// `digest --print [--html]` / `digest --send`.
 pub fn digest(config: &Config, send: bool, html: bool) -> Result<ExitCode> {
     if config.digest.is_none() {
         bail!("no [digest] section in {}: add one with the staff addresses (see config/mnotify-intake.example.toml)", config.source.display());
     }
-    let now = OffsetDateTime::now_utc();
-    let store = match Store::open(&config.store_path) {
-        Ok(store) => Some(store),
-        // The daemon holds the store: it will do it.
-        Err(_) if staff::snapshot_path(&config.store_path).exists() => None,
-        Err(e) => return Err(e.into()),
-    };
-    let daemon_runs = store.is_none();
-    let request = Request::new("", &who(None), StaffAction::Digest { send, html }, now);
-    let outcomes = submit_and_apply(config, &request, store.as_ref(), now)?;
-    let result = match outcomes {
-        Some(outcomes) => outcomes.into_iter().find_map(|o| match o {
-            Outcome::Digest { request: r, result } if r.id == request.id => Some(result),
-            _ => None,
-        }),
-        None if send => None,
-        None => {
-            // Wait for the daemon to render it.
-            let results = staff::spool_dir(&config.store_path).join("results");
-            let file = results.join(format!(
-                "{}.{}",
-                request.id,
-                if html { "html" } else { "txt" }
-            ));
-            let start = std::time::Instant::now();
-            while !file.exists() {
-                if start.elapsed() > std::time::Duration::from_secs(30) {
-                    bail!("the running daemon did not render the digest within 30 s; is it stuck? see its log");
-                }
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-            Some(Some(file))
-        }
-    };
+    let (text, by_daemon) = store_request(config, StaffAction::Digest { send, html })?;
     if send {
-        if daemon_runs {
-            println!("digest: queued for the running daemon, which sends it within a few seconds");
+        if by_daemon {
+            println!("digest: queued by the running daemon, which sends it within seconds");
         } else {
             println!("digest: queued; it goes out when the daemon runs");
         }
-        return Ok(ExitCode::SUCCESS);
+    } else {
+        print!("{text}");
     }
-    let Some(Some(file)) = result else {
-        bail!(
-            "the digest request was not applied; see the spool {}",
-            staff::spool_dir(&config.store_path).display()
-        );
-    };
-    let text =
-        std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-    let _ = std::fs::remove_file(&file);
-    print!("{text}");
     Ok(ExitCode::SUCCESS)
 }

@@ -214,7 +214,7 @@ async fn digest_reaches_staff_with_the_accepted_certificate_attached() {
     assert!(printed.contains(ion), "{printed}");
 
     let out = setup.cli(&["digest", "--send"]);
-    assert!(out.contains("queued for the running daemon"), "{out}");
+    assert!(out.contains("queued by the running daemon"), "{out}");
     let got = stack.wait_for(staff, "INBOX", 1, WAIT).await;
     daemon.stop();
     let msg = mail_parser::MessageParser::default()
@@ -283,4 +283,52 @@ async fn integration_data_in_a_reply_completes_step_four_and_is_echoed() {
         shown.contains("[x] 4. integration_data") && shown.contains("176.123.4.11"),
         "{shown}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_and_registry_import_work_while_the_daemon_runs() {
+    let stack = Stack::get();
+    let mailbox = "svc-live@egov.test";
+    let ana = "ana-live@scoala.test";
+    let setup = Setup::new(stack, mailbox, "");
+    let daemon = setup.start();
+    setup.wait_until_connected();
+    // The daemon holds the store: staff commands are answered through it.
+    let status: serde_json::Value =
+        serde_json::from_str(&setup.cli(&["status", "--json"])).expect("status JSON");
+    assert_eq!(status["cases"], 0, "{status}");
+
+    let leaf = setup.leaf(&[0x7E, 0x55, 0x66, 0x77]);
+    let file = setup.dir.path().join("msign.cer");
+    std::fs::write(&file, &leaf).unwrap();
+    let out = setup.cli(&[
+        "registry",
+        "import",
+        "--service",
+        "MSign",
+        "--institution",
+        "Școala Test",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.contains("1 added") && out.contains("through the running daemon"),
+        "{out}\ndaemon log:\n{}",
+        setup.log()
+    );
+
+    let mut m = Mail::new(ana, "MNotify")
+        .message_id("<l1@scoala.test>")
+        .text("Folosim certificatul existent MSign, numărul de serie 7E 55 66 77.");
+    m.to = mailbox.to_string();
+    stack.deliver(ana, mailbox, &m.build()).await;
+    let replies = stack.wait_for(ana, "INBOX", 1, WAIT).await;
+    assert!(
+        body(&replies[0]).contains("MSign"),
+        "the certificate imported while running is known: {}",
+        body(&replies[0])
+    );
+    let status: serde_json::Value =
+        serde_json::from_str(&setup.cli(&["status", "--json"])).unwrap();
+    assert_eq!(status["messages"]["reuse_confirmed"], 1, "{status}");
+    daemon.stop();
 }

@@ -88,6 +88,19 @@ impl Setup {
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
+
+    /// Waits until the daemon has logged in to IMAP (it holds the store by then).
+    pub fn wait_until_connected(&self) {
+        let start = Instant::now();
+        while !self.log().contains("connected to IMAP") {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the daemon did not connect; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
 }
 
 /// A daemon process; killed if the test forgets to stop it.
