@@ -16,6 +16,11 @@ pub struct IntegrationData {
     pub test_addresses: Vec<IpAddr>,
     pub production_addresses: Vec<IpAddr>,
     pub channels: Vec<String>,
+    /// Certificate serials named for each environment (canonical), when given.
+    #[serde(default)]
+    pub test_certificates: Vec<String>,
+    #[serde(default)]
+    pub production_certificates: Vec<String>,
     /// What is wrong with what was given (codes, see [`IntegrationProblem`]).
     pub problems: Vec<IntegrationProblem>,
 }
@@ -29,6 +34,9 @@ pub enum IntegrationProblem {
     SameAddressTestProduction { address: IpAddr },
     /// Private, loopback or link-local: AGE cannot reach it.
     NotPublic { address: IpAddr },
+    /// One certificate named for both test and production: MNotify tells systems
+    /// apart by certificate, so each environment needs its own.
+    SameCertificateTestProduction { serial: String },
 }
 
 impl IntegrationProblem {
@@ -37,6 +45,9 @@ impl IntegrationProblem {
             IntegrationProblem::InvalidAddress { .. } => "invalid_address",
             IntegrationProblem::SameAddressTestProduction { .. } => "same_address_test_production",
             IntegrationProblem::NotPublic { .. } => "not_public",
+            IntegrationProblem::SameCertificateTestProduction { .. } => {
+                "same_certificate_test_production"
+            }
         }
     }
 
@@ -46,6 +57,7 @@ impl IntegrationProblem {
             IntegrationProblem::InvalidAddress { written } => written.clone(),
             IntegrationProblem::SameAddressTestProduction { address }
             | IntegrationProblem::NotPublic { address } => address.to_string(),
+            IntegrationProblem::SameCertificateTestProduction { serial } => serial.clone(),
         }
     }
 }
@@ -74,6 +86,8 @@ impl IntegrationData {
             || !self.test_addresses.is_empty()
             || !self.production_addresses.is_empty()
             || !self.channels.is_empty()
+            || !self.test_certificates.is_empty()
+            || !self.production_certificates.is_empty()
     }
 
     /// Everything step 4 asks for, and nothing wrong with it.
@@ -123,6 +137,11 @@ static CHANNELS: LazyLock<Regex> = LazyLock::new(|| {
 static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:\d{1,3}(?:\.\d{1,3}){3}|(?:[0-9a-f]{1,4}:){2,7}[0-9a-f:]{0,4}(?:[0-9a-f]{1,4})?)\b")
         .expect("valid pattern")
+});
+
+/// A line about a certificate ("serial", "certificat", "сертификат", …).
+static CERTIFICATE_WORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)certificat|certificate|serie|serial|сертификат|серийн").expect("valid pattern")
 });
 
 static TEST_WORD: LazyLock<Regex> =
@@ -220,6 +239,35 @@ pub fn extract(text: &str) -> IntegrationData {
             }
         }
     }
+    // Certificates named per environment: "certificat test: seria 4A3F…".
+    for line in text.lines().filter(|l| CERTIFICATE_WORD.is_match(l)) {
+        let is_test = TEST_WORD.is_match(line);
+        let is_prod = PRODUCTION_WORD.is_match(line);
+        if is_test == is_prod {
+            continue;
+        }
+        for number in crate::serials::extract(line) {
+            let Some(serial) = crate::serials::canonical_serial(&number.digits) else {
+                continue;
+            };
+            let list = if is_test {
+                &mut data.test_certificates
+            } else {
+                &mut data.production_certificates
+            };
+            if !list.contains(&serial) {
+                list.push(serial);
+            }
+        }
+    }
+    for serial in &data.test_certificates {
+        if data.production_certificates.contains(serial) {
+            data.problems
+                .push(IntegrationProblem::SameCertificateTestProduction {
+                    serial: serial.clone(),
+                });
+        }
+    }
     for ip in &data.test_addresses {
         if data.production_addresses.contains(ip) {
             data.problems
@@ -287,6 +335,26 @@ mod tests {
         assert!(d.problems.contains(&IntegrationProblem::InvalidAddress {
             written: "300.1.2.3".into()
         }));
+    }
+
+    #[test]
+    fn one_certificate_for_test_and_production_is_a_problem() {
+        let d = extract(
+            "Certificatul pentru testare: seria 4A 3F 00 12 7B C9\nCertificatul pentru producție: seria 4a3f00127bc9\n",
+        );
+        assert_eq!(d.test_certificates, vec!["4A3F00127BC9"]);
+        assert!(
+            d.problems
+                .contains(&IntegrationProblem::SameCertificateTestProduction {
+                    serial: "4A3F00127BC9".into()
+                }),
+            "{d:?}"
+        );
+        let ok = extract(
+            "Test certificate serial: 5A17330C9E41\nProduction certificate serial: 4A3F00127BC9",
+        );
+        assert!(ok.problems.is_empty(), "{ok:?}");
+        assert_eq!(ok.production_certificates, vec!["4A3F00127BC9"]);
     }
 
     #[test]

@@ -157,6 +157,9 @@ pub struct IntegrationView {
     pub test: String,
     pub production: String,
     pub channels: String,
+    /// Certificate serials named per environment, if any.
+    pub test_certificates: String,
+    pub production_certificates: String,
     /// `system_name`, `test_addresses`, `production_addresses`, `channels`.
     pub missing: Vec<&'static str>,
     pub problems: Vec<IntegrationProblemView>,
@@ -182,6 +185,8 @@ impl IntegrationView {
             test: join(&d.test_addresses),
             production: join(&d.production_addresses),
             channels: d.channels.join(", "),
+            test_certificates: d.test_certificates.join(", "),
+            production_certificates: d.production_certificates.join(", "),
             missing: d.missing(),
             problems: d
                 .problems

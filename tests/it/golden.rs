@@ -135,6 +135,21 @@ fn replies() -> Vec<(&'static str, ReplyContext)> {
             ctx.integration = Some(IntegrationView::of(&data));
             ctx
         }),
+        ("integration_same_certificate", {
+            let data = extract(
+                "Certificatul pentru testare: seria 4A3F00127BC9\n\
+                 Certificatul pentru producție: seria 4A3F00127BC9",
+            );
+            let c = apply(
+                &cert_case(),
+                Event::Integration(&data),
+                cert_case().updated_at,
+            )
+            .0;
+            let mut ctx = ReplyContext::for_case(Decision::NeedCertificate.code(), &c);
+            ctx.integration = Some(IntegrationView::of(&data));
+            ctx
+        }),
         ("integration_to_correct", {
             let data = extract("IP testare: 176.123.4.10\nIP producție: 176.123.4.10");
             let c = apply(
