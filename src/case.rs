@@ -87,6 +87,10 @@ pub struct Case {
     /// The integration data last received from the applicant (step 4).
     #[serde(default)]
     pub integration: Option<crate::integration::IntegrationData>,
+    /// The subject of the applicant's first mail, so notices from AGE stay in the
+    /// conversation the applicant started ("Re: <their subject> [MNotify #…]").
+    #[serde(default)]
+    pub subject: Option<String>,
     /// When the applicant was last reminded of the step waiting on them.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub last_reminder: Option<OffsetDateTime>,
@@ -120,6 +124,7 @@ impl Case {
             message_ids: Vec::new(),
             last_reminder: None,
             integration: None,
+            subject: None,
             timeline: vec![TimelineEntry {
                 at: now,
                 what: "case opened".into(),

@@ -142,7 +142,9 @@ pub fn plan(
         if answers(a.decision) {
             let applicant = recipient.clone().unwrap_or_default();
             let c = case.get_or_insert_with(|| {
-                Case::open(token_for(identity), &applicant, facts.language, now)
+                let mut c = Case::open(token_for(identity), &applicant, facts.language, now);
+                c.subject = facts.subject.clone();
+                c
             });
             c.record_decision(a.decision, identity, &evidence(a), now);
             if facts.integration.is_present() {

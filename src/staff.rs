@@ -357,7 +357,12 @@ pub fn notice(
     let original = Original {
         message_id: case.message_ids.last().cloned(),
         references: case.message_ids.clone(),
-        subject: Some("MNotify".into()),
+        subject: Some(
+            case.subject
+                .clone()
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or_else(|| "MNotify".into()),
+        ),
     };
     let outgoing = compose(
         &original,

@@ -84,6 +84,11 @@ async fn a_case_walks_all_eight_steps_while_the_daemon_runs() {
             let facts = intake::read(raw, &[]);
             assert_eq!(facts.case_token.as_deref(), Some(token.as_str()));
             assert!(!facts.in_reply_to.is_empty(), "threaded");
+            assert_eq!(
+                facts.subject.as_deref(),
+                Some(format!("Re: Conectare MNotify [MNotify #{token}]").as_str()),
+                "in the conversation the applicant started"
+            );
             (facts.message_id.unwrap_or_default(), body(raw))
         })
         .collect();
