@@ -193,7 +193,7 @@ fn run_daemon(config: Config, once: bool) -> Result<ExitCode> {
         });
         if let Err(e) = std::fs::write(&pid_file, std::process::id().to_string()) {
             tracing::warn!(
-                "cannot write {}: {e}; staff commands will wait up to 5 s",
+                "cannot write {}: {e}; staff commands will wait up to 15 s",
                 pid_file.display()
             );
         }

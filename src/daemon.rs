@@ -43,7 +43,7 @@ const IDLE_RENEW: Duration = Duration::from_secs(25 * 60);
 /// Longest pause between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// How often staff requests (`cases advance` while the daemon runs) are looked for.
-const STAFF_CHECK: Duration = Duration::from_secs(5);
+const STAFF_CHECK: Duration = Duration::from_secs(15);
 /// Least time between two rewrites of the cases snapshot during a long drain.
 const SNAPSHOT_EVERY: Duration = Duration::from_secs(5);
 /// Longest pause between SMTP retries of one reply.

@@ -474,7 +474,7 @@ pub fn store_request(config: &Config, action: StaffAction) -> Result<(String, bo
 }
 
 /// Wakes the running daemon (SIGUSR1) so it applies the request at once; without it
-/// the daemon still finds the request within about five seconds.
+/// the daemon still finds the request within about fifteen seconds.
 fn poke_daemon(config: &Config) {
     let Ok(pid) = std::fs::read_to_string(staff::pid_path(&config.store_path)) else {
         return;
