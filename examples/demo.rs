@@ -247,6 +247,7 @@ async fn main() -> Result<()> {
     println!(
         "\n== AGE staff: mnotify-intake cases advance {token} form --note \"formular primit\""
     );
+    let advanced_at = Instant::now();
     print!(
         "{}",
         run_cli(
@@ -282,9 +283,9 @@ async fn main() -> Result<()> {
         .parse(&notice)
         .context("notice parses")?;
     println!(
-        "\n-- {} received, {:.1} s later:\n   Subject: {}",
+        "\n-- {} received, {:.1} s after the command:\n   Subject: {}",
         applicants[0].0,
-        start.elapsed().as_secs_f64(),
+        advanced_at.elapsed().as_secs_f64(),
         msg.subject().unwrap_or_default()
     );
     println!("{}", indent(&msg.body_text(0).unwrap_or_default()));

@@ -555,9 +555,11 @@ fn reject(dir: &Path, path: &Path, reason: String) -> Result<Outcome, StaffError
     let rejected = dir.join("rejected");
     std::fs::create_dir_all(&rejected).map_err(spool_err(&rejected))?;
     let file = rejected.join(path.file_name().unwrap_or_default());
-    std::fs::rename(path, &file).map_err(spool_err(path))?;
+    // The reason first: a command waiting on the request sees it before the request
+    // file disappears (which it would take for success).
     let why = rejection_path(dir, path);
     std::fs::write(&why, &reason).map_err(spool_err(&why))?;
+    std::fs::rename(path, &file).map_err(spool_err(path))?;
     Ok(Outcome::Rejected { file, reason })
 }
 

@@ -334,14 +334,10 @@ fn change(
         }
     };
     let request = Request::new(&token, &who(by), action, now);
-    let outcomes = submit_and_apply(config, &request, store.as_ref(), now)?;
-    let (Some(outcomes), Some(store)) = (outcomes, store) else {
-        poke_daemon(config);
-        println!(
-            "case #{token}: queued for the running daemon, which applies it within a few seconds (and tells the applicant if there is something to tell)"
-        );
-        return Ok(ExitCode::SUCCESS);
+    let Some(store) = store else {
+        return through_daemon(config, &request);
     };
+    let outcomes = submit_and_apply(config, &request, Some(&store), now)?.unwrap_or_default();
     let mut failed = false;
     for outcome in outcomes {
         match outcome {
@@ -375,6 +371,39 @@ fn change(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Hands a case change to the running daemon and waits (briefly) for it to be applied,
+/// so staff know it took effect.
+fn through_daemon(config: &Config, request: &Request) -> Result<ExitCode> {
+    let spool = staff::spool_dir(&config.store_path);
+    let file = staff::submit(&spool, request)?;
+    poke_daemon(config);
+    let rejection = staff::rejection_path(&spool, &file);
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(20) {
+        if rejection.exists() {
+            bail!(
+                "{}",
+                std::fs::read_to_string(&rejection).unwrap_or_default()
+            );
+        }
+        if !file.exists() {
+            println!(
+                "case #{}: {} (recorded by {}), applied by the running daemon; the applicant is told if there is something to tell",
+                request.case,
+                request.action.describe(),
+                request.by
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    println!(
+        "case #{}: queued for the running daemon, which applies it at its next look at the spool (within about 15 s)",
+        request.case
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Puts `request` in the spool; when `store` is open (the daemon is stopped), applies

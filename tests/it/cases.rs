@@ -71,7 +71,7 @@ async fn a_case_walks_all_eight_steps_while_the_daemon_runs() {
             "--by",
             "ana.staff",
         ]);
-        assert!(out.contains("queued for the running daemon"), "{out}");
+        assert!(out.contains("applied by the running daemon"), "{out}");
         let replies = stack.wait_for(ion, "INBOX", i + 2, WAIT).await;
         assert_eq!(replies.len(), i + 2, "one notice per step, none twice");
     }
