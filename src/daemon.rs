@@ -321,8 +321,23 @@ impl Daemon {
             return Ok(());
         }
         let settings = self.settings();
-        let d = routine::queue_digest(&self.store, &cfg, &settings.sender, now)?;
-        let reminders = routine::queue_reminders(&self.store, &cfg, &settings, now)?;
+        let result =
+            routine::queue_digest(&self.store, &cfg, &settings.sender, now).and_then(|d| {
+                Ok((
+                    d,
+                    routine::queue_reminders(&self.store, &cfg, &settings, now)?,
+                ))
+            });
+        let (d, reminders) = match result {
+            Ok(done) => done,
+            Err(RoutineError::Store(e)) => return Err(e.into()),
+            Err(e) => {
+                // Skip today's rather than stop the mail or retry every few seconds.
+                error!("daily digest or reminders failed, skipped until tomorrow: {e}");
+                self.store.commit_digest(now, None)?;
+                return Ok(());
+            }
+        };
         info!(
             new_cases = d.new_cases.len(),
             accepted = d.accepted.len(),
@@ -338,13 +353,22 @@ impl Daemon {
     fn apply_staff_requests(&mut self) -> Result<(), DaemonError> {
         let spool = staff::spool_dir(&self.config.store_path);
         let settings = self.settings();
-        let outcomes = staff::apply_pending(
+        let outcomes = match staff::apply_pending(
             &self.store,
             &spool,
             &settings,
             self.config.digest.as_ref(),
             now(),
-        )?;
+        ) {
+            Ok(outcomes) => outcomes,
+            // The store failing is the daemon's problem; a spool it cannot use is
+            // staff's, and must not stop the mail.
+            Err(StaffError::Store(e)) => return Err(e.into()),
+            Err(e) => {
+                warn!("staff requests not applied: {e}");
+                Vec::new()
+            }
+        };
         let changed = !outcomes.is_empty();
         for outcome in outcomes {
             match outcome {

@@ -423,7 +423,12 @@ pub fn apply_pending(
             continue;
         }
         if request.action.is_store_wide() {
-            match answer(store, &request, settings, digest, now)? {
+            let answered = match answer(store, &request, settings, digest, now) {
+                Ok(answered) => answered,
+                Err(StaffError::Store(e)) => return Err(StaffError::Store(e)),
+                Err(e) => Err(e.to_string()),
+            };
+            match answered {
                 Ok(text) => {
                     let result = write_result(dir, &request.id, &text)?;
                     std::fs::remove_file(&path).map_err(spool_err(&path))?;
@@ -441,7 +446,19 @@ pub fn apply_pending(
             outcomes.push(reject(dir, &path, reason)?);
             continue;
         };
-        let plan = plan(&case, &request, settings, now)?;
+        // A notice that cannot be composed (a broken template) refuses the request
+        // with the reason rather than stopping the daemon or retrying forever.
+        let plan = match plan(&case, &request, settings, now) {
+            Ok(plan) => plan,
+            Err(e) => {
+                outcomes.push(reject(
+                    dir,
+                    &path,
+                    format!("cannot compose the notice: {e}"),
+                )?);
+                continue;
+            }
+        };
         store.commit_staff(
             &request.id,
             &plan.case,
