@@ -303,6 +303,14 @@ async fn status_and_registry_import_work_while_the_daemon_runs() {
         serde_json::from_str(&setup.cli(&["status", "--json"])).expect("status JSON");
     assert_eq!(status["cases"], 0, "{status}");
 
+    // A broken request in the spool is set aside with the reason; the daemon goes on.
+    let spool = setup.dir.path().join("store.requests");
+    std::fs::write(spool.join("0-broken.json"), "{ not json").unwrap();
+    setup.cli(&["status", "--json"]);
+    let why = std::fs::read_to_string(spool.join("rejected/0-broken.json.error"))
+        .expect("the broken request is set aside with its reason");
+    assert!(why.contains("unreadable request"), "{why}");
+
     let leaf = setup.leaf(&[0x7E, 0x55, 0x66, 0x77]);
     let file = setup.dir.path().join("msign.cer");
     std::fs::write(&file, &leaf).unwrap();
