@@ -24,7 +24,7 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 use tracing::{debug, error, info, warn};
 
-use crate::analysis::{analyse, Context};
+use crate::analysis::{analyse_facts, Context};
 use crate::certificate::validate::TrustAnchors;
 use crate::config::{Config, ImapConfig, ReplyMode, SmtpConfig};
 use crate::digest;
@@ -568,7 +568,14 @@ impl Daemon {
                 registry: &self.registry,
                 own_addresses: &self.config.own_addresses,
             };
-            analysis = analyse(raw, &ctx, now);
+            let mut read = crate::intake::read(raw, &self.config.own_addresses);
+            // A reply in the thread of a case is about MNotify even when it does not
+            // say so (DESIGN: "or of a case it belongs to"); the sender alone is not
+            // enough, institutions write to servicii@ about other things too.
+            if !read.mentions_mnotify && self.thread_case(&read)?.is_some() {
+                read.mentions_mnotify = true;
+            }
+            analysis = analyse_facts(read, &ctx, now);
             Content::Analysed(&analysis)
         };
         let f = content.facts();
@@ -636,6 +643,22 @@ impl Daemon {
         &self,
         f: &crate::intake::Facts,
     ) -> Result<Option<crate::case::Case>, DaemonError> {
+        if let Some(c) = self.thread_case(f)? {
+            return Ok(Some(c));
+        }
+        if let Some(from) = process::reply_address(f) {
+            if let Some(c) = self.store.case_for_sender(&from)? {
+                return Ok(Some(c));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The case a message names by its token or belongs to by its thread headers.
+    fn thread_case(
+        &self,
+        f: &crate::intake::Facts,
+    ) -> Result<Option<crate::case::Case>, DaemonError> {
         if let Some(token) = &f.case_token {
             if let Some(c) = self.store.case(&token.to_ascii_uppercase())? {
                 return Ok(Some(c));
@@ -644,11 +667,6 @@ impl Daemon {
         for id in f.in_reply_to.iter().chain(f.references.iter().rev()) {
             let id = id.trim_matches(|c| c == '<' || c == '>');
             if let Some(c) = self.store.case_for_thread(id)? {
-                return Ok(Some(c));
-            }
-        }
-        if let Some(from) = process::reply_address(f) {
-            if let Some(c) = self.store.case_for_sender(&from)? {
                 return Ok(Some(c));
             }
         }

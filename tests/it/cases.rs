@@ -345,3 +345,49 @@ async fn status_and_registry_import_work_while_the_daemon_runs() {
     assert_eq!(status["messages"]["reuse_confirmed"], 1, "{status}");
     daemon.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_in_the_thread_belongs_to_the_case_without_token_or_mnotify() {
+    let stack = Stack::get();
+    let mailbox = "svc-thread@egov.test";
+    let ion = "ion-thread@primaria.test";
+    let setup = Setup::new(stack, mailbox, "");
+    stack
+        .deliver(
+            ion,
+            mailbox,
+            &certificate_mail(&setup, ion, mailbox, "<t1@primaria.test>"),
+        )
+        .await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    setup.cli(&["run", "--once"]);
+    let first = stack.wait_for(ion, "INBOX", 1, WAIT).await;
+    let ours = intake::read(&first[0], &[]).message_id.unwrap();
+
+    // Outlook-style: new subject, no token, no "MNotify", but In-Reply-To our reply.
+    let mut follow = Mail::new(ion, "RE: documente")
+        .message_id("<t2@primaria.test>")
+        .header("In-Reply-To", &format!("<{ours}>"))
+        .text("Bună ziua, formularul a fost trimis prin poștă ieri.");
+    follow.to = mailbox.to_string();
+    stack.deliver(ion, mailbox, &follow.build()).await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    setup.cli(&["run", "--once"]);
+    assert_eq!(
+        stack.messages(mailbox, "Processed").await.len(),
+        2,
+        "filed as case mail, not left for people"
+    );
+    assert!(stack.messages(mailbox, "Needs-Human").await.is_empty());
+    let replies = stack.wait_for(ion, "INBOX", 2, WAIT).await;
+    let second = replies
+        .iter()
+        .map(|r| intake::read(r, &[]))
+        .find(|f| f.in_reply_to == vec!["t2@primaria.test".to_string()])
+        .expect("the follow-up is answered in its thread");
+    assert_eq!(
+        second.case_token,
+        intake::read(&first[0], &[]).case_token,
+        "same case"
+    );
+}
