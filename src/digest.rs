@@ -14,7 +14,7 @@ use crate::case::{Case, Party, Step};
 use crate::intake::automatic::OWN_MARKER_HEADER;
 use crate::registry::{Registry, Status};
 use crate::reply::{encode_word, wrapped_base64};
-use crate::store::{AcceptedCertificate, SeenRecord};
+use crate::store::{AcceptedCertificate, OutboxEntry, OutboxState, SeenRecord};
 
 /// Tunables, from `[digest]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +75,17 @@ pub struct Digest {
     pub expiring: Vec<ExpiringLine>,
     /// Left for people: not about MNotify, unreadable, oversized.
     pub unhandled: Vec<MailLine>,
+    /// Replies the mail server refused for good or that ran out of attempts.
+    pub failed_replies: Vec<FailedReply>,
     pub settings: DigestSettings,
+}
+
+/// A reply that could not be delivered: someone should write to the applicant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedReply {
+    pub to: String,
+    pub case: Option<String>,
+    pub error: String,
 }
 
 impl Digest {
@@ -89,6 +99,25 @@ impl Digest {
             && self.stalled.is_empty()
             && self.expiring.is_empty()
             && self.unhandled.is_empty()
+            && self.failed_replies.is_empty()
+    }
+
+    /// Adds the replies that failed for good. Retries last hours at most, so a reply
+    /// queued in the day before the window that failed since is in this digest.
+    pub fn with_failed_replies(mut self, outbox: &[OutboxEntry]) -> Digest {
+        let from = self.since - Duration::days(1);
+        self.failed_replies = outbox
+            .iter()
+            .filter(|e| {
+                e.state == OutboxState::Failed && e.created_at >= from && e.created_at < self.now
+            })
+            .map(|e| FailedReply {
+                to: e.to.clone(),
+                case: e.case.clone(),
+                error: e.last_error.clone().unwrap_or_default(),
+            })
+            .collect();
+        self
     }
 }
 
@@ -199,6 +228,7 @@ pub fn build(
             })
             .map(|r| mail_line(r))
             .collect(),
+        failed_replies: Vec::new(),
         settings,
     }
 }
@@ -472,6 +502,20 @@ pub fn render_text(d: &Digest) -> String {
             .map(|m| format!("{} — „{}” ({})", m.from, m.subject, outcome_ro(&m.outcome)))
             .collect(),
     );
+    section(
+        "Răspunsuri care nu au putut fi trimise (scrieți-le solicitanților)".into(),
+        d.failed_replies
+            .iter()
+            .map(|f| {
+                format!(
+                    "#{} {} — {}",
+                    f.case.as_deref().unwrap_or("-"),
+                    f.to,
+                    f.error
+                )
+            })
+            .collect(),
+    );
     out +=
         "\nGenerat automat de mnotify-intake. `mnotify-intake cases list` arată toate cazurile.\n";
     out
@@ -662,6 +706,20 @@ pub fn render_html(d: &Digest) -> String {
         d.unhandled
             .iter()
             .map(|m| vec![esc(&m.from), esc(&m.subject), esc(outcome_ro(&m.outcome))])
+            .collect(),
+    );
+    h += &table(
+        "Răspunsuri care nu au putut fi trimise (scrieți-le solicitanților)",
+        &["Caz", "Către", "Eroare"],
+        d.failed_replies
+            .iter()
+            .map(|f| {
+                vec![
+                    code(&format!("#{}", f.case.as_deref().unwrap_or("-"))),
+                    esc(&f.to),
+                    esc(&f.error),
+                ]
+            })
             .collect(),
     );
     h += "<p style=\"color:#6b7785;font-size:12px;margin-top:20px\">Generat automat de mnotify-intake. \
@@ -920,6 +978,49 @@ mod tests {
             (8, 30),
             &tz
         ));
+    }
+
+    #[test]
+    fn replies_that_failed_for_good_in_the_window_are_listed() {
+        let entry = |state, created_at, to: &str| OutboxEntry {
+            message_id: format!("<{to}>"),
+            kind: crate::store::OutboxKind::Send,
+            from: "servicii@egov.md".into(),
+            to: to.into(),
+            case: Some("AAA111".into()),
+            raw_base64: String::new(),
+            attempts: 10,
+            next_attempt: 0,
+            state,
+            last_error: Some("550 mailbox unavailable".into()),
+            created_at,
+            copied: false,
+        };
+        let since = NOW - Duration::days(1);
+        let d = build(
+            &[],
+            &[],
+            &Registry::default(),
+            since,
+            NOW,
+            DigestSettings {
+                stalled_days: 7,
+                expiring_days: 60,
+            },
+        )
+        .with_failed_replies(&[
+            entry(
+                OutboxState::Failed,
+                NOW - Duration::hours(30),
+                "recent@x.md",
+            ),
+            entry(OutboxState::Failed, NOW - Duration::days(5), "old@x.md"),
+            entry(OutboxState::Sent, NOW - Duration::hours(2), "fine@x.md"),
+        ]);
+        assert_eq!(d.failed_replies.len(), 1);
+        assert_eq!(d.failed_replies[0].to, "recent@x.md");
+        assert!(!d.is_empty());
+        assert!(render_text(&d).contains("550 mailbox unavailable"));
     }
 
     #[test]

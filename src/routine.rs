@@ -43,7 +43,8 @@ pub fn build_digest(
         since,
         now,
         settings_of(cfg),
-    ))
+    )
+    .with_failed_replies(&store.outbox()?))
 }
 
 /// Builds the digest and queues it for the staff, recording that it was made.
