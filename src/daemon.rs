@@ -31,7 +31,7 @@ use crate::digest;
 use crate::mailbox::{Mailbox, MailboxError, Woken, FETCH_BATCH};
 use crate::process::{self, Content, Known, Position, Settings};
 use crate::registry::Registry;
-use crate::reply::{ReplyError, Sender, Templates};
+use crate::reply::{ReplyError, Templates};
 use crate::routine::{self, RoutineError};
 use crate::smtp::{SendError, SmtpSender, SmtpSetupError};
 use crate::staff::{self, StaffError};
@@ -151,10 +151,7 @@ impl Daemon {
             (None, ReplyMode::Send) => return Err(DaemonError::NoSmtp { config: source }),
             _ => None,
         };
-        let templates = match &config.reply.templates {
-            Some(dir) => Templates::from_dir(dir)?,
-            None => Templates::embedded(),
-        };
+        let templates = Templates::for_config(&config.reply)?;
         let registry = store.load_registry()?;
         Ok(Daemon {
             imap,
@@ -286,18 +283,7 @@ impl Daemon {
 
     /// How replies are made, from the config.
     fn settings(&self) -> Settings<'_> {
-        Settings {
-            mode: self.config.reply.mode,
-            sender: Sender {
-                name: &self.config.reply.from_name,
-                address: &self.config.mailbox_address,
-            },
-            processed_folder: &self.imap.processed_folder,
-            needs_human_folder: self.imap.needs_human_folder.as_deref(),
-            max_replies_per_day: self.config.reply.max_per_recipient_per_day,
-            max_message_bytes: self.config.reply.max_message_bytes,
-            templates: &self.templates,
-        }
+        Settings::from_config(&self.config, &self.templates)
     }
 
     /// The staff digest and the applicants' reminders, once a day at the configured

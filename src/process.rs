@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use crate::analysis::Analysis;
 use crate::case::{token_for, Case};
-use crate::config::ReplyMode;
+use crate::config::{Config, ReplyMode};
 use crate::decision::Decision;
 use crate::intake::Facts;
 use crate::reply::{compose, Original, Outgoing, ReplyContext, ReplyError, Sender, Templates};
@@ -28,6 +28,26 @@ pub struct Settings<'a> {
     pub max_replies_per_day: u32,
     pub max_message_bytes: u64,
     pub templates: &'a Templates,
+}
+
+impl<'a> Settings<'a> {
+    /// The settings a config gives, for the daemon and for staff commands alike (the
+    /// folders only matter to the daemon; without [imap] they are empty).
+    pub fn from_config(config: &'a Config, templates: &'a Templates) -> Settings<'a> {
+        let imap = config.imap.as_ref();
+        Settings {
+            mode: config.reply.mode,
+            sender: Sender {
+                name: &config.reply.from_name,
+                address: &config.mailbox_address,
+            },
+            processed_folder: imap.map_or("", |i| i.processed_folder.as_str()),
+            needs_human_folder: imap.and_then(|i| i.needs_human_folder.as_deref()),
+            max_replies_per_day: config.reply.max_per_recipient_per_day,
+            max_message_bytes: config.reply.max_message_bytes,
+            templates,
+        }
+    }
 }
 
 /// What was read of the message.

@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 
 use crate::analysis::{Analysis, Role};
 use crate::case::{Action, Case, Step};
+use crate::config::ReplyConfig;
 use crate::intake::automatic::OWN_MARKER_HEADER;
 use crate::intake::Language;
 use crate::integration::IntegrationData;
@@ -82,6 +83,14 @@ impl Templates {
                 })?;
         }
         Ok(Templates { env })
+    }
+
+    /// The templates the config names (`[reply] templates`), or the built-in ones.
+    pub fn for_config(reply: &ReplyConfig) -> Result<Templates, ReplyError> {
+        match &reply.templates {
+            Some(dir) => Templates::from_dir(dir),
+            None => Ok(Templates::embedded()),
+        }
     }
 
     pub fn render(&self, language: Language, ctx: &ReplyContext) -> Result<String, ReplyError> {

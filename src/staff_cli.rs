@@ -10,7 +10,7 @@ use clap::{Subcommand, ValueEnum};
 use mnotify_intake::case::{Case, Party, Step};
 use mnotify_intake::config::Config;
 use mnotify_intake::process::Settings;
-use mnotify_intake::reply::{Sender, Templates};
+use mnotify_intake::reply::Templates;
 use mnotify_intake::staff::{self, Outcome, Request, StaffAction};
 use mnotify_intake::store::Store;
 use time::format_description::well_known::Rfc3339;
@@ -419,26 +419,8 @@ fn submit_and_apply(
     let Some(store) = store else {
         return Ok(None);
     };
-    let templates = match &config.reply.templates {
-        Some(dir) => Templates::from_dir(dir)?,
-        None => Templates::embedded(),
-    };
-    let needs_human = config
-        .imap
-        .as_ref()
-        .and_then(|i| i.needs_human_folder.clone());
-    let settings = Settings {
-        mode: config.reply.mode,
-        sender: Sender {
-            name: &config.reply.from_name,
-            address: &config.mailbox_address,
-        },
-        processed_folder: "",
-        needs_human_folder: needs_human.as_deref(),
-        max_replies_per_day: config.reply.max_per_recipient_per_day,
-        max_message_bytes: config.reply.max_message_bytes,
-        templates: &templates,
-    };
+    let templates = Templates::for_config(&config.reply)?;
+    let settings = Settings::from_config(config, &templates);
     let outcomes = staff::apply_pending(store, &spool, &settings, config.digest.as_ref(), now)?;
     Ok(Some(outcomes))
 }
