@@ -6,6 +6,7 @@
 //! transaction that also records its id, so a crash between that commit and deleting
 //! the file never applies it twice.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -180,12 +181,29 @@ pub fn submit(dir: &Path, request: &Request) -> Result<PathBuf, StaffError> {
         request.at.unix_timestamp_nanos(),
         request.id
     );
-    let tmp = dir.join(format!(".{name}.tmp"));
     let path = dir.join(&name);
     let json = serde_json::to_vec_pretty(request).expect("a request serialises");
-    std::fs::write(&tmp, json).map_err(spool_err(&tmp))?;
-    std::fs::rename(&tmp, &path).map_err(spool_err(&path))?;
+    write_atomically(&path, |out| out.write_all(&json))?;
     Ok(path)
+}
+
+/// Writes `path` through a hidden temporary file beside it and a rename, so a reader
+/// sees the old file or the whole new one, never half of it.
+fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> Result<(), StaffError> {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(".tmp");
+    let tmp = path.with_file_name(name);
+    let file = std::fs::File::create(&tmp).map_err(spool_err(&tmp))?;
+    let mut out = std::io::BufWriter::new(file);
+    write(&mut out)
+        .and_then(|()| out.flush())
+        .map_err(spool_err(&tmp))?;
+    drop(out);
+    std::fs::rename(&tmp, path).map_err(spool_err(path))
 }
 
 /// A spooled request file: parsed, or why it could not be.
@@ -234,25 +252,20 @@ pub struct Snapshot {
 
 /// Writes the snapshot of the store's cases atomically, streamed from the store.
 pub fn write_snapshot(path: &Path, store: &Store, now: OffsetDateTime) -> Result<(), StaffError> {
-    let mut tmp = path.as_os_str().to_os_string();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let file = std::fs::File::create(&tmp).map_err(spool_err(&tmp))?;
-    let mut out = std::io::BufWriter::new(file);
     let at = now
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
-    let io = |e: std::io::Error| spool_err(&tmp)(e);
-    std::io::Write::write_all(
-        &mut out,
-        format!("{{\"written_at\":\"{at}\",\"cases\":[").as_bytes(),
-    )
-    .map_err(io)?;
-    store.write_cases_json(&mut out)?;
-    std::io::Write::write_all(&mut out, b"]}").map_err(io)?;
-    std::io::Write::flush(&mut out).map_err(io)?;
-    drop(out);
-    std::fs::rename(&tmp, path).map_err(spool_err(path))
+    let mut store_error = None;
+    write_atomically(path, |out| {
+        out.write_all(format!("{{\"written_at\":\"{at}\",\"cases\":[").as_bytes())?;
+        if let Err(e) = store.write_cases_json(out) {
+            // Leave the old snapshot in place; the store error is reported below.
+            store_error = Some(e);
+            return Err(std::io::Error::other("store read failed"));
+        }
+        out.write_all(b"]}")
+    })
+    .map_err(|e| store_error.map_or(e, StaffError::Store))
 }
 
 /// The registry as the running daemon loaded it, for `inspect` while the daemon holds
@@ -268,12 +281,8 @@ pub fn pid_path(store_path: &Path) -> PathBuf {
 
 /// Writes the registry snapshot atomically.
 pub fn write_registry_snapshot(path: &Path, registry: &Registry) -> Result<(), StaffError> {
-    let mut tmp = path.as_os_str().to_os_string();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
     let json = serde_json::to_vec(registry.entries()).expect("the registry serialises");
-    std::fs::write(&tmp, json).map_err(spool_err(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(spool_err(path))
+    write_atomically(path, |out| out.write_all(&json))
 }
 
 /// Reads the registry snapshot; `None` when there is none.
@@ -555,9 +564,7 @@ fn write_result(dir: &Path, id: &str, text: &str) -> Result<PathBuf, StaffError>
     let file = result_path(dir, id);
     let results = dir.join("results");
     std::fs::create_dir_all(&results).map_err(spool_err(&results))?;
-    let tmp = results.join(format!(".{id}.tmp"));
-    std::fs::write(&tmp, text).map_err(spool_err(&tmp))?;
-    std::fs::rename(&tmp, &file).map_err(spool_err(&file))?;
+    write_atomically(&file, |out| out.write_all(text.as_bytes()))?;
     Ok(file)
 }
 

@@ -204,6 +204,15 @@ fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("store records serialise")
 }
 
+/// The outcome of one of our transactions, which never abort on their own.
+fn committed(result: Result<(), TransactionError<()>>) -> Result<(), StoreError> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(TransactionError::Storage(e)) => Err(StoreError::Io { source: e }),
+        Err(TransactionError::Abort(())) => unreachable!("the transaction never aborts"),
+    }
+}
+
 fn uid_key(uid_validity: u32, uid: u32) -> String {
     format!("uid/{uid_validity}/{uid}")
 }
@@ -391,11 +400,7 @@ impl Store {
                 }
                 Ok::<(), ConflictableTransactionError<()>>(())
             });
-        match result {
-            Ok(()) => Ok(()),
-            Err(TransactionError::Storage(e)) => Err(StoreError::Io { source: e }),
-            Err(TransactionError::Abort(())) => unreachable!("the transaction never aborts"),
-        }
+        committed(result)
     }
 
     /// When the last staff digest was queued.
@@ -423,11 +428,8 @@ impl Store {
                 }
                 Ok::<(), ConflictableTransactionError<()>>(())
             });
-        match result {
-            Ok(()) => self.flush(),
-            Err(TransactionError::Storage(e)) => Err(StoreError::Io { source: e }),
-            Err(TransactionError::Abort(())) => unreachable!("the transaction never aborts"),
-        }
+        committed(result)?;
+        self.flush()
     }
 
     /// Whether the staff request `id` was applied already.
@@ -467,11 +469,8 @@ impl Store {
                 }
                 Ok::<(), ConflictableTransactionError<()>>(())
             });
-        match result {
-            Ok(()) => self.flush(),
-            Err(TransactionError::Storage(e)) => Err(StoreError::Io { source: e }),
-            Err(TransactionError::Abort(())) => unreachable!("the transaction never aborts"),
-        }
+        committed(result)?;
+        self.flush()
     }
 
     /// Saves a case changed outside mail processing (staff commands).
@@ -568,11 +567,7 @@ impl Store {
             }
             Ok::<(), ConflictableTransactionError<()>>(())
         });
-        match result {
-            Ok(()) => {}
-            Err(TransactionError::Storage(e)) => return Err(StoreError::Io { source: e }),
-            Err(TransactionError::Abort(())) => unreachable!("the transaction never aborts"),
-        }
+        committed(result)?;
         Ok(())
     }
 
