@@ -358,6 +358,17 @@ fn file_name(c: &AcceptedCertificate) -> String {
     format!("{}.cer", c.serial)
 }
 
+/// A case waiting on someone, as one line of the text part.
+fn waiting_line(c: &CaseLine) -> String {
+    format!(
+        "#{} {} — {} (de {})",
+        c.token,
+        c.applicant,
+        step_ro(c.next_step),
+        days_ro(c.days_idle)
+    )
+}
+
 /// The plain-text part.
 pub fn render_text(d: &Digest) -> String {
     let mut out = format!(
@@ -445,36 +456,14 @@ pub fn render_text(d: &Digest) -> String {
     );
     section(
         "Așteaptă AGE".into(),
-        d.waiting_on_age
-            .iter()
-            .map(|c| {
-                format!(
-                    "#{} {} — {} (de {})",
-                    c.token,
-                    c.applicant,
-                    step_ro(c.next_step),
-                    days_ro(c.days_idle)
-                )
-            })
-            .collect(),
+        d.waiting_on_age.iter().map(waiting_line).collect(),
     );
     section(
         format!(
             "Blocate la solicitant de cel puțin {}",
             days_ro(d.settings.stalled_days.into())
         ),
-        d.stalled
-            .iter()
-            .map(|c| {
-                format!(
-                    "#{} {} — {} (de {})",
-                    c.token,
-                    c.applicant,
-                    step_ro(c.next_step),
-                    days_ro(c.days_idle)
-                )
-            })
-            .collect(),
+        d.stalled.iter().map(waiting_line).collect(),
     );
     section(
         format!(
