@@ -545,8 +545,11 @@ impl Daemon {
         let now = now();
         let analysis;
         let facts;
+        let mut read = crate::intake::read(raw, &self.config.own_addresses);
+        // The case the message names or whose thread it continues, looked up once.
+        let in_thread = self.thread_case(&read)?;
         let content = if oversized {
-            facts = crate::intake::read(raw, &self.config.own_addresses);
+            facts = read;
             Content::Oversized { facts: &facts }
         } else {
             let ctx = Context {
@@ -554,11 +557,10 @@ impl Daemon {
                 registry: &self.registry,
                 own_addresses: &self.config.own_addresses,
             };
-            let mut read = crate::intake::read(raw, &self.config.own_addresses);
             // A reply in the thread of a case is about MNotify even when it does not
             // say so (DESIGN: "or of a case it belongs to"); the sender alone is not
             // enough, institutions write to servicii@ about other things too.
-            if !read.mentions_mnotify && self.thread_case(&read)?.is_some() {
+            if in_thread.is_some() {
                 read.mentions_mnotify = true;
             }
             analysis = analyse_facts(read, &ctx, now);
@@ -584,7 +586,10 @@ impl Daemon {
             info!(uid = at.uid, identity = %identity, "already handled; filing it again without a reply");
             return Ok(record.destination);
         }
-        let case = self.find_case(f)?;
+        let case = match in_thread {
+            Some(c) => Some(c),
+            None => self.sender_case(f)?,
+        };
         let replies_today = match process::reply_address(f) {
             Some(to) => self.store.replies_counted(&process::rate_key(&to, now))?,
             None => 0,
@@ -623,15 +628,12 @@ impl Daemon {
         Ok(plan.seen.destination)
     }
 
-    /// The case a message belongs to: by the token in its subject, by the thread it
-    /// answers, then by its sender.
-    fn find_case(
+    /// The case of the message's sender, for mail that names no case and continues no
+    /// case's thread (see [`Daemon::thread_case`], tried first).
+    fn sender_case(
         &self,
         f: &crate::intake::Facts,
     ) -> Result<Option<crate::case::Case>, DaemonError> {
-        if let Some(c) = self.thread_case(f)? {
-            return Ok(Some(c));
-        }
         if let Some(from) = process::reply_address(f) {
             if let Some(c) = self.store.case_for_sender(&from)? {
                 return Ok(Some(c));
