@@ -287,17 +287,16 @@ pub fn write_registry_snapshot(path: &Path, registry: &Registry) -> Result<(), S
 
 /// Reads the registry snapshot; `None` when there is none.
 pub fn read_registry_snapshot(path: &Path) -> Result<Option<Registry>, StaffError> {
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice::<Vec<crate::registry::KnownCertificate>>(&bytes)
-            .map(|entries| Some(Registry::from_entries(entries)))
-            .map_err(|e| spool_err(path)(std::io::Error::new(std::io::ErrorKind::InvalidData, e))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(spool_err(path)(e)),
-    }
+    Ok(read_json::<Vec<crate::registry::KnownCertificate>>(path)?.map(Registry::from_entries))
 }
 
 /// Reads the snapshot; `None` when the daemon has not written one.
 pub fn read_snapshot(path: &Path) -> Result<Option<Snapshot>, StaffError> {
+    read_json(path)
+}
+
+/// A JSON file the daemon wrote; `None` when there is none.
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, StaffError> {
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)

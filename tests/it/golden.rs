@@ -42,6 +42,17 @@ fn cert_case() -> Case {
     c
 }
 
+/// The reply to a follow-up carrying integration data `text`, in the case that has
+/// its certificate.
+fn integration_reply(text: &str) -> ReplyContext {
+    let data = extract(text);
+    let case = cert_case();
+    let c = apply(&case, Event::Integration(&data), case.updated_at).0;
+    let mut ctx = ReplyContext::for_case(Decision::NeedCertificate.code(), &c);
+    ctx.integration = Some(IntegrationView::of(&data));
+    ctx
+}
+
 fn certificate() -> CertificateView {
     CertificateView {
         subject: "C=MD, O=Primăria Ialoveni, CN=SI Primaria Ialoveni".into(),
@@ -119,49 +130,25 @@ fn replies() -> Vec<(&'static str, ReplyContext)> {
             let c = cert_case();
             ReplyContext::for_case(Decision::NeedCertificate.code(), &c)
         }),
-        ("integration_complete", {
-            let data = extract(
+        (
+            "integration_complete",
+            integration_reply(
                 "Denumirea sistemului în MPass: SIA Registrul Cadastral\n\
                  IP testare: 176.123.4.10\nIP producție: 176.123.4.11, 2a02:2f0c:8000::15\n\
                  Canale de notificare: e-mail, SMS",
-            );
-            let c = apply(
-                &cert_case(),
-                Event::Integration(&data),
-                cert_case().updated_at,
-            )
-            .0;
-            let mut ctx = ReplyContext::for_case(Decision::NeedCertificate.code(), &c);
-            ctx.integration = Some(IntegrationView::of(&data));
-            ctx
-        }),
-        ("integration_same_certificate", {
-            let data = extract(
+            ),
+        ),
+        (
+            "integration_same_certificate",
+            integration_reply(
                 "Certificatul pentru testare: seria 4A3F00127BC9\n\
                  Certificatul pentru producție: seria 4A3F00127BC9",
-            );
-            let c = apply(
-                &cert_case(),
-                Event::Integration(&data),
-                cert_case().updated_at,
-            )
-            .0;
-            let mut ctx = ReplyContext::for_case(Decision::NeedCertificate.code(), &c);
-            ctx.integration = Some(IntegrationView::of(&data));
-            ctx
-        }),
-        ("integration_to_correct", {
-            let data = extract("IP testare: 176.123.4.10\nIP producție: 176.123.4.10");
-            let c = apply(
-                &cert_case(),
-                Event::Integration(&data),
-                cert_case().updated_at,
-            )
-            .0;
-            let mut ctx = ReplyContext::for_case(Decision::NeedCertificate.code(), &c);
-            ctx.integration = Some(IntegrationView::of(&data));
-            ctx
-        }),
+            ),
+        ),
+        (
+            "integration_to_correct",
+            integration_reply("IP testare: 176.123.4.10\nIP producție: 176.123.4.10"),
+        ),
         ("oversized", with("oversized", &|x| x.limit_mb = 25)),
     ];
     c = apply(
