@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+use sled::transaction::{
+    ConflictableTransactionError, TransactionError, Transactional, TransactionalTree,
+};
 use time::OffsetDateTime;
 
 use crate::case::Case;
@@ -213,6 +215,23 @@ fn committed(result: Result<(), TransactionError<()>>) -> Result<(), StoreError>
     }
 }
 
+/// Writes an outbox entry inside a transaction, keeping the pending tree (the index of
+/// entries with work left) in step with it.
+fn put_outbox(
+    outbox: &TransactionalTree,
+    pending: &TransactionalTree,
+    entry: &OutboxEntry,
+    json: &[u8],
+) -> Result<(), ConflictableTransactionError<()>> {
+    outbox.insert(entry.message_id.as_bytes(), json)?;
+    if entry.open() {
+        pending.insert(entry.message_id.as_bytes(), &[])?;
+    } else {
+        pending.remove(entry.message_id.as_bytes())?;
+    }
+    Ok(())
+}
+
 fn uid_key(uid_validity: u32, uid: u32) -> String {
     format!("uid/{uid_validity}/{uid}")
 }
@@ -386,10 +405,7 @@ impl Store {
                     }
                 }
                 if let (Some(entry), Some(json)) = (c.outbox, &outbox_json) {
-                    outbox.insert(entry.message_id.as_bytes(), json.as_slice())?;
-                    if entry.open() {
-                        pending.insert(entry.message_id.as_bytes(), &[])?;
-                    }
+                    put_outbox(outbox, pending, entry, json)?;
                 }
                 if let Some(key) = c.rate_key {
                     let count = rates
@@ -423,8 +439,7 @@ impl Store {
             (&self.meta, &self.outbox, &self.pending).transaction(|(meta, outbox, pending)| {
                 meta.insert(LAST_DIGEST_KEY, &at.unix_timestamp().to_be_bytes())?;
                 if let (Some(entry), Some(json)) = (message, &json) {
-                    outbox.insert(entry.message_id.as_bytes(), json.as_slice())?;
-                    pending.insert(entry.message_id.as_bytes(), &[])?;
+                    put_outbox(outbox, pending, entry, json)?;
                 }
                 Ok::<(), ConflictableTransactionError<()>>(())
             });
@@ -462,10 +477,7 @@ impl Store {
                     index.insert(format!("thread/{id}").as_bytes(), case.token.as_bytes())?;
                 }
                 if let (Some(entry), Some(json)) = (notice, &notice_json) {
-                    outbox.insert(entry.message_id.as_bytes(), json.as_slice())?;
-                    if entry.open() {
-                        pending.insert(entry.message_id.as_bytes(), &[])?;
-                    }
+                    put_outbox(outbox, pending, entry, json)?;
                 }
                 Ok::<(), ConflictableTransactionError<()>>(())
             });
@@ -557,14 +569,8 @@ impl Store {
     /// after several updates.
     pub fn record_outbox(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
         let json = to_json(entry);
-        let pending = entry.open();
-        let result = (&self.outbox, &self.pending).transaction(|(outbox, pending_tree)| {
-            outbox.insert(entry.message_id.as_bytes(), json.as_slice())?;
-            if pending {
-                pending_tree.insert(entry.message_id.as_bytes(), &[])?;
-            } else {
-                pending_tree.remove(entry.message_id.as_bytes())?;
-            }
+        let result = (&self.outbox, &self.pending).transaction(|(outbox, pending)| {
+            put_outbox(outbox, pending, entry, &json)?;
             Ok::<(), ConflictableTransactionError<()>>(())
         });
         committed(result)?;
