@@ -190,6 +190,9 @@ impl Daemon {
         if let Err(e) = staff::write_registry_snapshot(&registry_path, &self.registry) {
             warn!("cannot write the registry snapshot for `inspect`: {e}");
         }
+        // Staff commands take the snapshot as the sign that the daemon holds the store:
+        // it must be there before the first connection, not after the first pass.
+        self.write_snapshot(true);
         // The first digest covers everything from the first start on, mail handled in
         // the very first pass included.
         if self.config.digest.is_some() && self.store.last_digest()?.is_none() {

@@ -214,8 +214,9 @@ retry_seconds = 1
             }
             assert!(
                 start.elapsed() < within,
-                "{user}/{folder} holds {} message(s) after {within:?}, expected {count}",
-                found.len()
+                "{user}/{folder} holds {} message(s) after {within:?}, expected {count}\n{}",
+                found.len(),
+                self.log_excerpt(user)
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -243,6 +244,40 @@ retry_seconds = 1
         };
         mb.logout().await;
         out
+    }
+
+    /// What the servers logged about `user`, and their errors: printed when a wait
+    /// times out, since the stack's directory is gone by the time anyone reads a CI log.
+    pub fn log_excerpt(&self, user: &str) -> String {
+        let pick = |file: &str, keep: &dyn Fn(&str) -> bool| {
+            let text = std::fs::read_to_string(self.dir.join(file)).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().filter(|l| keep(l)).collect();
+            let tail = &lines[lines.len().saturating_sub(20)..];
+            format!(
+                "--- {file} ({} matching lines, last {}):\n{}",
+                lines.len(),
+                tail.len(),
+                tail.join("\n")
+            )
+        };
+        let trouble = |l: &str| {
+            [
+                "error",
+                "warning",
+                "fatal",
+                "panic",
+                "deferred",
+                "suspended",
+            ]
+            .iter()
+            .any(|w| l.to_ascii_lowercase().contains(w))
+        };
+        format!(
+            "{}\n{}\n{}",
+            pick("postfix/log/maillog", &|l| l.contains(user)),
+            pick("postfix/log/maillog", &|l| trouble(l)),
+            pick("dovecot/dovecot.log", &|l| trouble(l)),
+        )
     }
 
     pub fn run_script(&self, verb: &str) {
