@@ -26,7 +26,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::rustls;
 
 use crate::config::{Auth, SmtpConfig, TlsMode};
-use crate::secret::SecretError;
+use crate::secret::{SecretError, SecretSource};
 
 /// One SMTP conversation may take this long before it counts as a transient failure.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -62,8 +62,34 @@ struct Settings {
     starttls: Option<TlsParameters>,
     /// For implicit TLS (we wrap the socket before the greeting).
     implicit: Option<Arc<rustls::ClientConfig>>,
-    login: Option<(Vec<Mechanism>, Credentials)>,
+    login: Option<Login>,
     hello: ClientId,
+}
+
+/// How to log in. The secret is read again for every new connection: OAuth2 tokens
+/// expire within the hour (a token read once at start would lock the daemon out of
+/// SMTP after that), and a rotated password file takes effect without a restart.
+struct Login {
+    user: String,
+    source: SecretSource,
+    what: &'static str,
+    mechanisms: Vec<Mechanism>,
+}
+
+impl Login {
+    /// The credentials as of now; the source may be a command, so it runs off the
+    /// async threads.
+    async fn credentials(&self) -> Result<Credentials, String> {
+        let (source, what) = (self.source.clone(), self.what);
+        let secret = tokio::task::spawn_blocking(move || source.read(what))
+            .await
+            .map_err(|e| format!("reading the {what} was cut short: {e}"))?
+            .map_err(|e| e.to_string())?;
+        Ok(Credentials::new(
+            self.user.clone(),
+            secret.expose().to_string(),
+        ))
+    }
 }
 
 /// A pooled SMTP client; clones share the pool.
@@ -105,17 +131,21 @@ impl SmtpSender {
         let login = match &cfg.login {
             None => None,
             Some((user, auth)) => {
-                let (secret, mechanisms) = match auth {
-                    Auth::Password(s) => (
-                        s.read("SMTP password")?,
-                        vec![Mechanism::Plain, Mechanism::Login],
-                    ),
-                    Auth::OAuth2(s) => (s.read("SMTP OAuth2 token")?, vec![Mechanism::Xoauth2]),
+                let (source, what, mechanisms) = match auth {
+                    Auth::Password(s) => {
+                        (s, "SMTP password", vec![Mechanism::Plain, Mechanism::Login])
+                    }
+                    Auth::OAuth2(s) => (s, "SMTP OAuth2 token", vec![Mechanism::Xoauth2]),
                 };
-                Some((
+                // Read once now so that a missing secret stops the start with a clear
+                // error rather than holding every reply back later.
+                source.read(what)?;
+                Some(Login {
+                    user: user.clone(),
+                    source: source.clone(),
+                    what,
                     mechanisms,
-                    Credentials::new(user.clone(), secret.expose().to_string()),
-                ))
+                })
             }
         };
         Ok(SmtpSender {
@@ -234,10 +264,14 @@ impl SmtpSender {
                 .await
                 .map_err(|e| transient("STARTTLS with", &e))?;
         }
-        if let Some((mechanisms, credentials)) = &s.login {
-            // A refused login is a configuration problem, not the reply's: the reply
-            // waits (transient) until someone fixes [smtp].
-            conn.auth(mechanisms, credentials).await.map_err(|e| {
+        if let Some(login) = &s.login {
+            // A refused login or an unreadable secret is a configuration problem, not
+            // the reply's: the reply waits (transient) until someone fixes [smtp].
+            let credentials = login
+                .credentials()
+                .await
+                .map_err(|e| SendError::Transient(format!("cannot log in to {}: {e}", s.host)))?;
+            conn.auth(&login.mechanisms, &credentials).await.map_err(|e| {
                 SendError::Transient(format!(
                     "login to {} refused or failed ({e}); check [smtp] user and password or oauth2_token",
                     s.host

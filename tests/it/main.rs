@@ -8,6 +8,7 @@ mod decisions;
 mod faults;
 mod formats;
 mod golden;
+mod oauth2;
 mod service;
 mod stack;
 mod util;

@@ -122,6 +122,26 @@ impl Stack {
         assert!(status.success(), "doveadm mailbox update failed");
     }
 
+    /// A shell command that prints a fresh OAuth2 bearer token for `user`, valid for
+    /// `seconds` (negative: already expired), as a provider's token helper would.
+    pub fn token_command(&self, user: &str, seconds: i64) -> String {
+        format!(
+            "{} token {} {user} {seconds}",
+            script().display(),
+            self.dir.display()
+        )
+    }
+
+    /// A token printed by [`Stack::token_command`], for clients built in the test.
+    pub fn token(&self, user: &str, seconds: i64) -> String {
+        let out = Command::new("sh")
+            .args(["-c", &self.token_command(user, seconds)])
+            .output()
+            .expect("scripts/mail-stack token");
+        assert!(out.status.success(), "scripts/mail-stack token failed");
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
     pub fn password_file(&self) -> PathBuf {
         self.dir.join("password")
     }

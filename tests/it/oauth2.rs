@@ -1,0 +1,131 @@
+//! OAuth2 bearer tokens (XOAUTH2), the only login Microsoft 365 accepts, against the
+//! real stack: Dovecot checks the tokens (JWTs signed with the stack's key) for IMAP and,
+//! through Postfix's SASL, for SMTP submission.
+
+use std::time::Duration;
+
+use mnotify_intake::config::{Auth, SmtpConfig, TlsMode};
+use mnotify_intake::secret::SecretSource;
+use mnotify_intake::smtp::{SendError, SmtpSender};
+use mnotify_intake::testkit::mail::Mail;
+
+use crate::service::Setup;
+use crate::stack::Stack;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// `setup`'s config with every password replaced by a token helper command.
+fn use_tokens(stack: &Stack, setup: &Setup, user: &str, seconds: i64) {
+    let text = std::fs::read_to_string(&setup.config).unwrap();
+    let password = format!(
+        "password = {{ file = \"{}\" }}",
+        stack.password_file().display()
+    );
+    assert_eq!(
+        text.matches(&password).count(),
+        2,
+        "[imap] and [smtp] passwords"
+    );
+    let token = format!(
+        "oauth2_token = {{ command = \"{}\" }}",
+        stack.token_command(user, seconds)
+    );
+    std::fs::write(&setup.config, text.replace(&password, &token)).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_logs_in_with_oauth2_tokens_for_imap_and_smtp() {
+    let stack = Stack::get();
+    let mailbox = "svc-oauth@egov.test";
+    let ana = "ana-oauth@scoala.test";
+    let setup = Setup::new(stack, mailbox, "");
+
+    // An expired token: refused at start, with what to fix, and the token not shown.
+    use_tokens(stack, &setup, mailbox, -60);
+    let out = std::process::Command::new(crate::service::BIN)
+        .arg("--config")
+        .arg(&setup.config)
+        .args(["run", "--once"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "an expired token must stop the start: {stderr}"
+    );
+    assert!(
+        stderr.contains("login as svc-oauth@egov.test was refused")
+            && stderr.contains("password or token"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("eyJ"), "a token leaked: {stderr}");
+
+    // A helper that issues fresh tokens: mail is read, answered and filed.
+    let setup = Setup::new(stack, mailbox, "");
+    use_tokens(stack, &setup, mailbox, 3600);
+    let mut m = Mail::new(ana, "Conectare MNotify")
+        .message_id("<o1@scoala.test>")
+        .text("Ce trebuie să trimitem pentru conectarea la MNotify?");
+    m.to = mailbox.to_string();
+    stack.deliver(ana, mailbox, &m.build()).await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    setup.cli(&["run", "--once"]);
+    stack.wait_for(ana, "INBOX", 1, WAIT).await;
+    assert_eq!(stack.messages(mailbox, "Processed").await.len(), 1);
+
+    // The servers say how the daemon logged in.
+    let dovecot = std::fs::read_to_string(stack.dir.join("dovecot/dovecot.log")).unwrap();
+    assert!(
+        dovecot.contains(&format!("Login: user=<{mailbox}>, method=XOAUTH2")),
+        "IMAP login by XOAUTH2 expected in dovecot.log"
+    );
+    let postfix = std::fs::read_to_string(stack.dir.join("postfix/log/maillog")).unwrap();
+    assert!(
+        postfix.contains(&format!("sasl_method=XOAUTH2, sasl_username={mailbox}")),
+        "SMTP login by XOAUTH2 expected in the maillog"
+    );
+}
+
+/// Tokens expire within the hour: every new SMTP connection reads the token again, so a
+/// helper's fresh token is used without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_reads_the_token_again_for_a_new_connection() {
+    let stack = Stack::get();
+    let user = "svc-oauth-smtp@egov.test";
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, stack.token(user, -60)).unwrap();
+    let smtp = SmtpSender::new(&SmtpConfig {
+        host: "localhost".into(),
+        port: stack.submission_port,
+        tls: TlsMode::Starttls,
+        ca_file: Some(stack.ca_file.clone()),
+        login: Some((
+            user.into(),
+            Auth::OAuth2(SecretSource::File(token_file.clone())),
+        )),
+        retry_base: Duration::from_secs(1),
+        max_attempts: 1,
+        connections: 1,
+    })
+    .expect("SMTP client");
+    let mut m = Mail::new(user, "token test").text("x");
+    m.to = "someone-oauth@scoala.test".into();
+    let raw = m.build();
+
+    match smtp.send(user, "someone-oauth@scoala.test", &raw).await {
+        Err(SendError::Transient(why)) => assert!(
+            why.contains("login to localhost refused") && !why.contains("eyJ"),
+            "{why}"
+        ),
+        other => panic!("an expired token is a transient login failure, got {other:?}"),
+    }
+    // The helper has refreshed the token: the next connection uses it.
+    std::fs::write(&token_file, stack.token(user, 3600)).unwrap();
+    smtp.send(user, "someone-oauth@scoala.test", &raw)
+        .await
+        .expect("the refreshed token is used");
+    stack
+        .wait_for("someone-oauth@scoala.test", "INBOX", 1, WAIT)
+        .await;
+}
