@@ -196,7 +196,7 @@ impl Daemon {
         // The first digest covers everything from the first start on, mail handled in
         // the very first pass included.
         if self.config.digest.is_some() && self.store.last_digest()?.is_none() {
-            self.store.commit_digest(now(), None)?;
+            self.store.commit_digest(now(), None, None)?;
         }
         loop {
             if *shutdown.borrow() {
@@ -299,7 +299,7 @@ impl Daemon {
         let Some(last) = self.store.last_digest()? else {
             // Set when the daemon starts (see `run`); absent only if [digest] was added
             // to a store made by `registry import` or a test.
-            self.store.commit_digest(now, None)?;
+            self.store.commit_digest(now, None, None)?;
             return Ok(());
         };
         let Ok(tz) = jiff::tz::TimeZone::get(&cfg.time_zone) else {
@@ -310,8 +310,8 @@ impl Daemon {
             return Ok(());
         }
         let settings = self.settings();
-        let result =
-            routine::queue_digest(&self.store, &cfg, &settings.sender, now).and_then(|d| {
+        let result = routine::queue_digest(&self.store, &cfg, &settings.sender, now, None)
+            .and_then(|d| {
                 Ok((
                     d,
                     routine::queue_reminders(&self.store, &cfg, &settings, now)?,
@@ -323,7 +323,7 @@ impl Daemon {
             Err(e) => {
                 // Skip today's rather than stop the mail or retry every few seconds.
                 error!("daily digest or reminders failed, skipped until tomorrow: {e}");
-                self.store.commit_digest(now, None)?;
+                self.store.commit_digest(now, None, None)?;
                 return Ok(());
             }
         };

@@ -53,6 +53,7 @@ pub fn queue_digest(
     cfg: &DigestConfig,
     sender: &Sender<'_>,
     now: OffsetDateTime,
+    request_id: Option<&str>,
 ) -> Result<Digest, RoutineError> {
     let d = build_digest(store, cfg, now)?;
     let (message_id, raw) = digest::compose(&d, sender.address, sender.name, &cfg.to);
@@ -65,7 +66,7 @@ pub fn queue_digest(
     };
     // Staff get the digest even when replies to applicants are drafts or off.
     let entry = outbox_entry(outgoing, ReplyMode::Send, None, now);
-    store.commit_digest(now, Some(&entry))?;
+    store.commit_digest(now, Some(&entry), request_id)?;
     Ok(d)
 }
 

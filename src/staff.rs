@@ -426,6 +426,14 @@ pub fn apply_pending(
             }
         };
         if store.request_applied(&request.id)? {
+            if request.action.is_store_wide() {
+                // A digest queued just before a restart: its command still waits for
+                // an answer.
+                let result = write_result(dir, &request.id, "queued")?;
+                std::fs::remove_file(&path).map_err(spool_err(&path))?;
+                outcomes.push(Outcome::Done { request, result });
+                continue;
+            }
             std::fs::remove_file(&path).map_err(spool_err(&path))?;
             outcomes.push(Outcome::AlreadyApplied);
             continue;
@@ -499,7 +507,7 @@ fn answer(
                 ));
             };
             if *send {
-                routine::queue_digest(store, cfg, &settings.sender, now)?;
+                routine::queue_digest(store, cfg, &settings.sender, now, Some(&request.id))?;
                 "queued".into()
             } else {
                 let d = routine::build_digest(store, cfg, now)?;
@@ -656,6 +664,52 @@ mod tests {
 
     fn plan_with_mode(case: &Case, r: &Request, t: &Templates, mode: ReplyMode) -> StaffPlan {
         plan(case, r, &settings(t, mode), datetime!(2026-11-24 12:00 UTC)).unwrap()
+    }
+
+    /// The daemon may die after the digest is queued and before the request file is
+    /// removed: the request comes round again and must not queue a second digest.
+    #[test]
+    fn a_digest_request_left_behind_by_a_crash_is_not_sent_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        let spool = spool_dir(&dir.path().join("store"));
+        let now = datetime!(2026-11-24 12:00 UTC);
+        let templates = Templates::embedded();
+        let settings = settings(&templates, ReplyMode::Send);
+        let digest = DigestConfig {
+            to: vec!["staff@egov.md".into()],
+            at: (8, 0),
+            time_zone: "Europe/Chisinau".into(),
+            stalled_days: 7,
+            expiring_days: 60,
+            remind_days: 7,
+        };
+        let r = Request::new(
+            "",
+            "ana",
+            StaffAction::Digest {
+                send: true,
+                html: false,
+            },
+            now,
+        );
+        let file = submit(&spool, &r).unwrap();
+        let left_behind = std::fs::read(&file).unwrap();
+        let first = apply_pending(&store, &spool, &settings, Some(&digest), now).unwrap();
+        assert!(matches!(&first[..], [Outcome::Done { .. }]), "{first:?}");
+        assert_eq!(store.outbox().unwrap().len(), 1, "one digest queued");
+
+        std::fs::write(&file, left_behind).unwrap();
+        let again = apply_pending(&store, &spool, &settings, Some(&digest), now).unwrap();
+        match &again[..] {
+            [Outcome::Done { request, result }] => {
+                assert_eq!(request.id, r.id);
+                assert_eq!(std::fs::read_to_string(result).unwrap(), "queued");
+            }
+            other => panic!("the waiting command gets its answer: {other:?}"),
+        }
+        assert_eq!(store.outbox().unwrap().len(), 1, "still one digest");
+        assert!(!file.exists());
     }
 
     #[test]

@@ -428,21 +428,29 @@ impl Store {
             .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok()))
     }
 
-    /// Records the digest of up to `at` and queues its message (if any), together.
+    /// Records the digest of up to `at`, queues its message (if any) and marks the
+    /// staff request that asked for it (if any) applied, together.
     pub fn commit_digest(
         &self,
         at: OffsetDateTime,
         message: Option<&OutboxEntry>,
+        request_id: Option<&str>,
     ) -> Result<(), StoreError> {
         let json = message.map(to_json);
-        let result =
-            (&self.meta, &self.outbox, &self.pending).transaction(|(meta, outbox, pending)| {
+        let result = (&self.meta, &self.outbox, &self.pending, &self.seen).transaction(
+            |(meta, outbox, pending, seen)| {
                 meta.insert(LAST_DIGEST_KEY, &at.unix_timestamp().to_be_bytes())?;
                 if let (Some(entry), Some(json)) = (message, &json) {
                     put_outbox(outbox, pending, entry, json)?;
                 }
+                // A staff `digest --send` is applied once even if the daemon dies
+                // before it removes the request file.
+                if let Some(id) = request_id {
+                    seen.insert(format!("request/{id}").as_bytes(), &[])?;
+                }
                 Ok::<(), ConflictableTransactionError<()>>(())
-            });
+            },
+        );
         committed(result)?;
         self.flush()
     }
