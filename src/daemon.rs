@@ -15,7 +15,7 @@
 //! out twice is between the SMTP server's acceptance and the flush that marks it sent:
 //! one sled flush, typically under a millisecond to a few milliseconds.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -52,6 +52,9 @@ const MAX_RETRY: Duration = Duration::from_secs(3600);
 const COPY_CONNECTIONS: usize = 4;
 /// Bytes of mail fetched per FETCH at most (a single larger message goes alone).
 const FETCH_BYTES: u64 = 32 * 1024 * 1024;
+/// Failed fetches after which a message the server cannot hand over is set aside for
+/// people, so that one broken message does not hold the whole inbox up.
+const MAX_FETCH_FAILURES: u8 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -133,6 +136,9 @@ pub struct Daemon {
     /// A case changed since the snapshot was last written.
     cases_changed: bool,
     snapshot_written: Option<Instant>,
+    /// Failed fetches per message (UIDVALIDITY, UID) since start: a message that failed
+    /// once is fetched alone, one that failed [`MAX_FETCH_FAILURES`] times is set aside.
+    fetch_failures: HashMap<(u32, u32), u8>,
 }
 
 fn now() -> OffsetDateTime {
@@ -166,6 +172,7 @@ impl Daemon {
             poke: Default::default(),
             cases_changed: true,
             snapshot_written: None,
+            fetch_failures: HashMap::new(),
             counters: Counters::default(),
             config,
         })
@@ -473,12 +480,27 @@ impl Daemon {
             info!(count = uids.len(), folder = %folder, "moving mail handled before");
             mb.move_to(uids, folder).await?;
         }
+        let failed: HashMap<u32, u8> = fresh
+            .iter()
+            .filter_map(|u| Some((*u, *self.fetch_failures.get(&(uid_validity, *u))?)))
+            .collect();
+        let failures = |uid: &u32| failed.get(uid).copied().unwrap_or(0);
+        let (unreadable, fresh): (Vec<u32>, Vec<u32>) = fresh
+            .into_iter()
+            .partition(|u| failures(u) >= MAX_FETCH_FAILURES);
+        if !unreadable.is_empty() {
+            self.set_aside_unreadable(mb, uid_validity, &unreadable)
+                .await?;
+        }
         if fresh.is_empty() {
             return Ok(());
         }
         info!(count = fresh.len(), "new messages");
         let sizes: BTreeMap<u32, u64> = mb.sizes(&fresh).await?.into_iter().collect();
-        let all = batches(&fresh, &sizes, self.config.reply.max_message_bytes);
+        // Messages that failed to come before are fetched alone, after the others.
+        let (suspect, clean): (Vec<u32>, Vec<u32>) = fresh.iter().partition(|u| failures(u) > 0);
+        let mut all = batches(&clean, &sizes, self.config.reply.max_message_bytes);
+        all.extend(suspect.into_iter().map(|u| vec![u]));
         let count = all.len();
         for (index, batch) in all.into_iter().enumerate() {
             let limit = self.config.reply.max_message_bytes;
@@ -486,13 +508,41 @@ impl Daemon {
                 .iter()
                 .partition(|u| sizes.get(u).copied().unwrap_or(0) <= limit);
             let t_fetch = Instant::now();
-            let mut fetched = if small.is_empty() {
-                Vec::new()
-            } else {
-                mb.fetch(&small, false).await?
+            let fetched = async {
+                let mut fetched = if small.is_empty() {
+                    Vec::new()
+                } else {
+                    mb.fetch(&small, false).await?
+                };
+                if !big.is_empty() {
+                    fetched.extend(mb.fetch(&big, true).await?);
+                }
+                Ok::<_, MailboxError>(fetched)
+            }
+            .await;
+            // Any failure counts against every message of the batch: a network
+            // failure rarely hits the same message three times, a broken one always.
+            let mut fetched = match fetched {
+                Ok(fetched) => fetched,
+                Err(e) => {
+                    for uid in &batch {
+                        *self.fetch_failures.entry((uid_validity, *uid)).or_default() += 1;
+                    }
+                    warn!(messages = ?batch, "fetching failed: {e}");
+                    return Err(e.into());
+                }
             };
-            if !big.is_empty() {
-                fetched.extend(mb.fetch(&big, true).await?);
+            let mut missing = 0;
+            for uid in &batch {
+                if fetched.iter().any(|(u, _)| u == uid) {
+                    self.fetch_failures.remove(&(uid_validity, *uid));
+                } else {
+                    // The server answered without the message: it stays in the inbox
+                    // and comes round again, alone, on a new connection.
+                    *self.fetch_failures.entry((uid_validity, *uid)).or_default() += 1;
+                    warn!(uid, "the server did not hand this message over");
+                    missing += 1;
+                }
             }
             fetched.sort_by_key(|(uid, _)| *uid);
             let t_decide = Instant::now();
@@ -512,6 +562,12 @@ impl Daemon {
             // Durable before anything leaves: a reply is never sent for a decision that
             // could still be lost.
             self.store.flush()?;
+            if missing > 0 {
+                // What did come is recorded; its replies and moves follow on the next
+                // connection (the outbox and `seen` carry them over).
+                self.cases_changed = true;
+                return Err(MailboxError::Incomplete(missing).into());
+            }
             // Staff reading `cases list` once the replies are out see these cases: the
             // last batch always refreshes the snapshot, a long drain every few seconds.
             self.write_snapshot(index + 1 == count);
@@ -533,6 +589,58 @@ impl Daemon {
                 info!("shutdown requested: stopping after the current message");
                 break;
             }
+        }
+        Ok(())
+    }
+
+    /// Files messages the server failed to hand over [`MAX_FETCH_FAILURES`] times:
+    /// recorded (the digest lists them), moved to the Needs-Human folder (or left in
+    /// the inbox when there is none), never answered. Nothing is lost: the message stays
+    /// on the server for people to look at.
+    async fn set_aside_unreadable(
+        &mut self,
+        mb: &mut Mailbox,
+        uid_validity: u32,
+        uids: &[u32],
+    ) -> Result<(), DaemonError> {
+        let destination = self.imap.needs_human_folder.clone();
+        for &uid in uids {
+            let record = crate::store::SeenRecord {
+                identity: format!("unreadable:{uid_validity}/{uid}"),
+                uid_validity,
+                uid,
+                outcome: "unreadable".into(),
+                case: None,
+                destination: destination.clone(),
+                reply: None,
+                note: Some(format!(
+                    "the IMAP server failed {MAX_FETCH_FAILURES} times to hand this message over; left for people"
+                )),
+                at: now(),
+                from: None,
+                subject: None,
+                problems: Vec::new(),
+                accepted: Vec::new(),
+            };
+            self.store.commit(MessageCommit {
+                seen: &record,
+                case: None,
+                thread_ids: &[],
+                outbox: None,
+                rate_key: None,
+            })?;
+            error!(
+                uid,
+                folder = destination.as_deref().unwrap_or("(left in the inbox)"),
+                "the server failed {MAX_FETCH_FAILURES} times to hand this message over: set aside for people"
+            );
+        }
+        self.store.flush()?;
+        if let Some(folder) = &destination {
+            mb.move_to(uids, folder).await?;
+        }
+        for &uid in uids {
+            self.fetch_failures.remove(&(uid_validity, uid));
         }
         Ok(())
     }

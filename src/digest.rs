@@ -223,8 +223,10 @@ pub fn build(
         unhandled: window
             .iter()
             .filter(|r| {
-                matches!(r.outcome.as_str(), "not_applicable" | "oversized")
-                    || r.destination.as_deref() == Some("Needs-Human")
+                matches!(
+                    r.outcome.as_str(),
+                    "not_applicable" | "oversized" | "unreadable"
+                ) || r.destination.as_deref() == Some("Needs-Human")
             })
             .map(|r| mail_line(r))
             .collect(),
@@ -276,6 +278,7 @@ fn outcome_ro(code: &str) -> &str {
         "ambiguous" => "număr ambiguu",
         "not_applicable" => "nu privește MNotify",
         "oversized" => "prea mare",
+        "unreadable" => "serverul IMAP nu l-a putut da (de văzut în căsuță)",
         "new_certificate" => "certificat nou",
         "reuse_confirmed" => "reutilizare confirmată",
         other => other,
@@ -823,6 +826,11 @@ mod tests {
         let mut unrelated = record("not_applicable", NOW - Duration::hours(1), "");
         unrelated.case = None;
         unrelated.destination = Some("Needs-Human".into());
+        // The server could not hand it over: no sender, no subject, left in the inbox.
+        let mut unreadable = record("unreadable", NOW - Duration::hours(1), "");
+        unreadable.case = None;
+        unreadable.destination = None;
+        unreadable.from = None;
 
         let fresh = Case::open(
             "AAA111".into(),
@@ -880,7 +888,7 @@ mod tests {
         let registry = Registry::from_entries([soon, later, revoked]);
 
         let d = build(
-            &[new, rejected, old, unrelated],
+            &[new, rejected, old, unrelated, unreadable],
             &[fresh, at_age, stalled],
             &registry,
             since,
@@ -912,9 +920,10 @@ mod tests {
             ["EEE555"]
         );
         assert_eq!(d.expiring.len(), 1);
-        assert_eq!(d.unhandled.len(), 1);
+        assert_eq!(d.unhandled.len(), 2);
 
         let text = render_text(&d);
+        assert!(text.contains("serverul IMAP nu l-a putut da"), "{text}");
         assert!(text.contains("serie 5A17"), "{text}");
         assert!(text.contains("expirat"), "{text}");
         let html = render_html(&d);

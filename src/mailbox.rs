@@ -46,6 +46,11 @@ pub enum MailboxError {
     Protocol(#[from] async_imap::error::Error),
     #[error("IMAP connection timed out")]
     Timeout,
+    /// A FETCH ended without some of the messages asked for (Dovecot drops the
+    /// connection on a message it cannot read; async-imap then ends the answer early,
+    /// as if complete). The connection is not trusted further.
+    #[error("the IMAP server did not hand over {0} message(s) asked for")]
+    Incomplete(usize),
 }
 
 impl MailboxError {

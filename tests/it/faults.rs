@@ -1,6 +1,6 @@
 //! Faults on the real stack: the daemon killed mid-drain, Dovecot restarted under it,
-//! Postfix down for a while. Each test has a mail stack of its own, since it stops
-//! servers.
+//! Postfix down for a while, a message the server cannot read. The tests that stop
+//! servers have a mail stack of their own.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -221,4 +221,59 @@ async fn replies_wait_out_an_smtp_outage() {
     let status = setup.status();
     assert_eq!(status["outbox"]["sent"], 3, "{status}");
     assert_eq!(status["outbox"]["failed"], 0, "{status}");
+}
+
+/// A message the IMAP server fails to hand over, every time (here: its file unreadable
+/// for Dovecot; on Exchange, an item it cannot convert to MIME), must not hold the inbox
+/// up in a reconnect loop: the others are answered, it is set aside for people, kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_the_server_cannot_hand_over_is_set_aside() {
+    let stack = Stack::get();
+    let mailbox = "svc-unreadable@egov.test";
+    let applicants = [
+        "ana-unr@scoala.test",
+        "ion-unr@primaria.test",
+        "dan-unr@scoala.test",
+    ];
+    let setup = Setup::new(stack, mailbox, "");
+    for (i, a) in applicants.iter().enumerate() {
+        stack
+            .deliver(
+                a,
+                mailbox,
+                &applicant_mail(a, mailbox, &format!("<unr{i}@test>")),
+            )
+            .await;
+        // One at a time, so that UID 2 is Ion's.
+        stack.wait_for(mailbox, "INBOX", i + 1, WAIT).await;
+    }
+    let file = stack
+        .dir
+        .join("mail/egov.test/svc-unreadable/sdbox/mailboxes/INBOX/dbox-Mails/u.2");
+    assert!(file.exists(), "sdbox keeps UID 2 in {}", file.display());
+    // Dovecot runs as nobody; the tests run as root.
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
+
+    let started = Instant::now();
+    setup.cli(&["run", "--once"]);
+    let took = started.elapsed();
+
+    for a in [applicants[0], applicants[2]] {
+        stack.wait_for(a, "INBOX", 1, WAIT).await;
+    }
+    assert_eq!(
+        stack.count(applicants[1], "INBOX").await,
+        0,
+        "never answered"
+    );
+    assert_eq!(stack.count(mailbox, "INBOX").await, 0);
+    assert_eq!(stack.count(mailbox, "Processed").await, 2);
+    assert_eq!(
+        stack.count(mailbox, "Needs-Human").await,
+        1,
+        "set aside, not lost"
+    );
+    let status = setup.status();
+    assert_eq!(status["messages"]["unreadable"], 1, "{status}");
+    assert!(took < Duration::from_secs(30), "no long loop: {took:?}");
 }

@@ -242,6 +242,19 @@ retry_seconds = 1
         }
     }
 
+    /// How many messages `folder` holds, without reading them (0 if it does not exist).
+    pub async fn count(&self, user: &str, folder: &str) -> usize {
+        let mut mb = Mailbox::connect(&self.imap(user))
+            .await
+            .expect("IMAP login to the test stack");
+        let n = match mb.select(folder).await {
+            Ok(_) => mb.uids().await.expect("UID SEARCH").len(),
+            Err(_) => 0,
+        };
+        mb.logout().await;
+        n
+    }
+
     /// Every message of `folder` (none if the folder does not exist).
     pub async fn messages(&self, user: &str, folder: &str) -> Vec<Vec<u8>> {
         let mut mb = Mailbox::connect(&self.imap(user))
