@@ -169,23 +169,13 @@ async fn staff_changes_with_the_daemon_stopped_apply_at_once() {
     assert!(shown.contains("note by"), "{shown}");
 
     // Mistakes are explained.
-    let bad = std::process::Command::new(crate::service::BIN)
-        .arg("--config")
-        .arg(&setup.config)
-        .args(["cases", "advance", &token, "contrakt"])
-        .output()
-        .unwrap();
+    let bad = setup.run_cli(&["cases", "advance", &token, "contrakt"]);
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(
         !bad.status.success() && err.contains("steps are: form, contract"),
         "{err}"
     );
-    let unknown = std::process::Command::new(crate::service::BIN)
-        .arg("--config")
-        .arg(&setup.config)
-        .args(["cases", "advance", "ZZZZZZ", "form"])
-        .output()
-        .unwrap();
+    let unknown = setup.run_cli(&["cases", "advance", "ZZZZZZ", "form"]);
     let err = String::from_utf8_lossy(&unknown.stderr);
     assert!(
         !unknown.status.success() && err.contains("no case #ZZZZZZ"),

@@ -67,12 +67,7 @@ async fn applicant_conversation_is_answered_threaded_and_filed() {
     let start = Instant::now();
     let inspected = loop {
         // The daemon writes the registry snapshot once it has started.
-        let out = std::process::Command::new(crate::service::BIN)
-            .arg("--config")
-            .arg(&setup.config)
-            .args(["inspect", "--json", quoted.to_str().unwrap()])
-            .output()
-            .unwrap();
+        let out = setup.run_cli(&["inspect", "--json", quoted.to_str().unwrap()]);
         if out.status.success() || start.elapsed() > WAIT {
             break String::from_utf8_lossy(&out.stdout).into_owned()
                 + &String::from_utf8_lossy(&out.stderr);
@@ -421,12 +416,7 @@ async fn wrong_password_at_start_stops_with_a_clear_error() {
         text.replace(&ours, &wrong.display().to_string()),
     )
     .unwrap();
-    let out = std::process::Command::new(crate::service::BIN)
-        .arg("--config")
-        .arg(&setup.config)
-        .args(["run", "--once"])
-        .output()
-        .unwrap();
+    let out = setup.run_cli(&["run", "--once"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "must fail: {stderr}");
     assert!(

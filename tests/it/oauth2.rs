@@ -42,12 +42,7 @@ async fn the_daemon_logs_in_with_oauth2_tokens_for_imap_and_smtp() {
 
     // An expired token: refused at start, with what to fix, and the token not shown.
     use_tokens(stack, &setup, mailbox, -60);
-    let out = std::process::Command::new(crate::service::BIN)
-        .arg("--config")
-        .arg(&setup.config)
-        .args(["run", "--once"])
-        .output()
-        .unwrap();
+    let out = setup.run_cli(&["run", "--once"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success(),

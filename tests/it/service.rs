@@ -39,14 +39,19 @@ impl Setup {
             .leaf(&LeafSpec::valid_at(NOW, "SI Registrul Test", serial))
     }
 
-    /// Runs a command of the binary to completion; returns stdout.
-    pub fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new(BIN)
+    /// Runs a command of the binary to completion, whatever its exit status.
+    pub fn run_cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(BIN)
             .arg("--config")
             .arg(&self.config)
             .args(args)
             .output()
-            .expect("run binary");
+            .expect("run binary")
+    }
+
+    /// Runs a command of the binary, which must succeed; returns stdout.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = self.run_cli(args);
         assert!(
             out.status.success(),
             "mnotify-intake {args:?} failed: {}",
