@@ -597,6 +597,36 @@ mod tests {
         assert_eq!(digest.time_zone, "Europe/Chisinau");
     }
 
+    /// The systemd unit must let the daemon write where the example config puts the
+    /// store (ProtectSystem=strict makes everything else read-only) and must name the
+    /// config the way the CLI reads it.
+    #[test]
+    fn systemd_unit_matches_the_example_config() {
+        let unit = include_str!("../config/mnotify-intake.service");
+        let example = include_str!("../config/mnotify-intake.example.toml");
+        let store = example
+            .lines()
+            .find_map(|l| l.strip_prefix("path = "))
+            .expect("[store] path in the example")
+            .trim_matches('"');
+        let writable = unit
+            .lines()
+            .find_map(|l| l.strip_prefix("ReadWritePaths="))
+            .expect("ReadWritePaths in the unit");
+        assert!(
+            std::path::Path::new(store)
+                .parent()
+                .is_some_and(|p| p == std::path::Path::new(writable)),
+            "the store {store} and its spool must lie directly in {writable}"
+        );
+        assert!(unit.contains("Environment=MNOTIFY_INTAKE_CONFIG=/etc/mnotify-intake/config.toml"));
+        assert!(unit.contains("ExecStart=/usr/local/bin/mnotify-intake run\n"));
+        assert!(
+            example.contains("MNOTIFY_IMAP_PASSWORD") && unit.contains("EnvironmentFile="),
+            "the secrets the example names come from the unit's environment file"
+        );
+    }
+
     #[test]
     fn digest_time_and_zone_are_checked() {
         let dir = dir_with_anchor();
