@@ -395,25 +395,32 @@ pub fn compose(
         format!("<mnotify.{token}.{digest}@{domain}>")
     };
     let subject = reply_subject(original.subject.as_deref().unwrap_or(""), token);
-    let mut references = original.references.clone();
-    if let Some(id) = &original.message_id {
+    let in_reply_to = original.message_id.as_deref().and_then(clean_id);
+    let mut references: Vec<String> = original
+        .references
+        .iter()
+        .filter_map(|r| clean_id(r))
+        .collect();
+    if let Some(id) = &in_reply_to {
         if !references.contains(id) {
             references.push(id.clone());
         }
     }
+    if references.len() > MAX_REFERENCES {
+        references.drain(1..references.len() - (MAX_REFERENCES - 1));
+    }
     let boundary = format!("=_mnotify_{digest}");
     let mut h = String::new();
     h += &format!("From: {} <{}>\r\n", encode_word(from.name), from.address);
-    h += &format!("To: <{to}>\r\n");
+    h += &format!("To: <{}>\r\n", one_line(to));
     h += &format!("Subject: {}\r\n", encode_word(&subject));
     h += &format!("Date: {}\r\n", now.format(&Rfc2822).unwrap_or_default());
     h += &format!("Message-ID: {message_id}\r\n");
-    if let Some(id) = &original.message_id {
-        h += &format!("In-Reply-To: {}\r\n", angle(id));
+    if let Some(id) = &in_reply_to {
+        h += &format!("In-Reply-To: {id}\r\n");
     }
     if !references.is_empty() {
-        let refs: Vec<String> = references.iter().map(|r| angle(r)).collect();
-        h += &format!("References: {}\r\n", refs.join("\r\n "));
+        h += &format!("References: {}\r\n", references.join("\r\n "));
     }
     h += "Auto-Submitted: auto-replied\r\nX-Auto-Response-Suppress: All\r\n";
     if token.is_empty() {
@@ -437,17 +444,13 @@ pub fn compose(
     }
 }
 
-fn angle(id: &str) -> String {
-    if id.starts_with('<') {
-        id.to_string()
-    } else {
-        format!("<{id}>")
-    }
-}
-
 /// `Re: <subject> [MNotify #TOKEN]`, without piling up `Re:` or tokens.
 pub fn reply_subject(original: &str, token: &str) -> String {
-    let mut subject = original.trim().to_string();
+    let mut subject = one_line(original);
+    if let Some((cut, _)) = subject.char_indices().nth(MAX_SUBJECT_CHARS) {
+        subject.truncate(cut);
+        subject.push('…');
+    }
     loop {
         let lower = subject.to_lowercase();
         let stripped = ["re:", "fw:", "fwd:", "ответ:", "răspuns:", "aw:"]
@@ -470,14 +473,63 @@ pub fn reply_subject(original: &str, token: &str) -> String {
 }
 
 pub fn encode_word(text: &str) -> String {
-    if text.is_ascii() {
-        return text.to_string();
+    let text = one_line(text);
+    if text.is_ascii() && text.len() <= 60 {
+        return text;
     }
-    format!(
-        "=?utf-8?B?{}?=",
-        base64::engine::general_purpose::STANDARD.encode(text)
-    )
+    // RFC 2047: encoded words of at most 75 characters (45 bytes of UTF-8 make 60 of
+    // base64), one per folded line, each cut on a character boundary.
+    let mut words = Vec::new();
+    let mut chunk = String::new();
+    for c in text.chars() {
+        if chunk.len() + c.len_utf8() > 45 {
+            words.push(std::mem::take(&mut chunk));
+        }
+        chunk.push(c);
+    }
+    words.push(chunk);
+    words
+        .iter()
+        .map(|w| {
+            format!(
+                "=?utf-8?B?{}?=",
+                base64::engine::general_purpose::STANDARD.encode(w)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n ")
 }
+
+/// Text made fit for one header line: control characters (a decoded subject may hold
+/// CR LF, which would start a header of the sender's choosing) become spaces, runs of
+/// spaces one.
+pub fn one_line(text: &str) -> String {
+    let spaced: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    spaced.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Longest subject text taken from an applicant's mail.
+const MAX_SUBJECT_CHARS: usize = 200;
+
+/// A Message-ID fit for In-Reply-To and References, in angle brackets; `None` for one
+/// that is not a single token (whitespace, control characters, brackets inside) or is
+/// absurdly long: such an id would break our header, and threads without it.
+fn clean_id(id: &str) -> Option<String> {
+    let bare = id.trim().trim_start_matches('<').trim_end_matches('>');
+    let fits = !bare.is_empty()
+        && bare.len() <= 250
+        && !bare
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>');
+    fits.then(|| format!("<{bare}>"))
+}
+
+/// References kept on a reply: the first (the thread's root) and the latest ones, as
+/// RFC 5322 suggests when trimming.
+const MAX_REFERENCES: usize = 20;
 
 pub fn wrapped_base64(data: &[u8]) -> String {
     let b64 = base64::engine::general_purpose::STANDARD.encode(data);
@@ -670,6 +722,96 @@ mod tests {
         assert_eq!(
             parsed.body_text(0).as_deref().map(str::trim),
             Some("Bună ziua")
+        );
+    }
+
+    /// Hostile or careless headers of the mail we answer must not shape our reply's
+    /// header: no injected fields, no line over RFC 5322's 998 characters.
+    #[test]
+    fn hostile_subject_and_ids_cannot_inject_headers() {
+        let hostile = concat!(
+            "From: ion@x.md\r\n",
+            "To: servicii@egov.md\r\n",
+            "Subject: =?us-ascii?Q?Salut=0D=0ABcc:_evil@x.md=0D=0AX-Evil:_1?=\r\n",
+            "Message-ID: <a@x.md>\r\n",
+            "\r\nMNotify\r\n"
+        );
+        let facts = crate::intake::read(hostile.as_bytes(), &[]);
+        let long = "Certificat ".repeat(300) + &"ș".repeat(400);
+        let sender = Sender {
+            name: "AGE",
+            address: "servicii@egov.md",
+        };
+        let now = datetime!(2026-11-24 12:00 UTC);
+        for (subject, ids) in [
+            (facts.subject.clone(), vec!["<b@x.md>".to_string()]),
+            (
+                Some(long.clone()),
+                vec![
+                    "<c@x.md>\r\nX-Evil: 2".into(),
+                    "d@x.md".into(),
+                    "<e@x.md> <f@x.md>".into(),
+                ],
+            ),
+        ] {
+            let original = Original {
+                message_id: Some("<orig@x.md>\r\nX-Evil: 3".into()),
+                references: ids,
+                subject,
+            };
+            let out = compose(&original, &sender, "ion@x.md", "ABC123", "text", "s", now);
+            let raw = String::from_utf8(out.raw.clone()).unwrap();
+            let head = &raw[..raw.find("\r\n\r\n").unwrap()];
+            let fields: Vec<&str> = head
+                .split("\r\n")
+                .filter(|l| !l.starts_with([' ', '\t']))
+                .filter_map(|l| l.split_once(':').map(|(name, _)| name))
+                .collect();
+            assert_eq!(
+                fields,
+                [
+                    "From",
+                    "To",
+                    "Subject",
+                    "Date",
+                    "Message-ID",
+                    "References",
+                    "Auto-Submitted",
+                    "X-Auto-Response-Suppress",
+                    OWN_MARKER_HEADER,
+                    "MIME-Version",
+                    "Content-Type"
+                ],
+                "{head}"
+            );
+            assert!(head.lines().all(|l| l.len() <= 998), "{head}");
+            assert!(!head.contains('\n') || head.split("\r\n").all(|l| !l.contains('\n')));
+            let parsed = mail_parser::MessageParser::default()
+                .parse(&out.raw)
+                .unwrap();
+            let subject = parsed.subject().unwrap();
+            assert!(
+                subject.starts_with("Re: ") && subject.ends_with("[MNotify #ABC123]"),
+                "{subject}"
+            );
+            assert!(
+                !subject.contains('\r') && !subject.contains('\n'),
+                "{subject:?}"
+            );
+            assert!(!out.subject.contains('\n'), "{:?}", out.subject);
+        }
+        // Sane identifiers still thread.
+        let original = Original {
+            message_id: Some("orig@x.md".into()),
+            references: vec!["<older@x.md>".into()],
+            subject: Some("Salut".into()),
+        };
+        let out = compose(&original, &sender, "ion@x.md", "ABC123", "text", "s", now);
+        let raw = String::from_utf8(out.raw).unwrap();
+        assert!(raw.contains("In-Reply-To: <orig@x.md>\r\n"), "{raw}");
+        assert!(
+            raw.contains("References: <older@x.md>\r\n <orig@x.md>\r\n"),
+            "{raw}"
         );
     }
 }
