@@ -497,6 +497,17 @@ impl Daemon {
         }
         info!(count = fresh.len(), "new messages");
         let sizes: BTreeMap<u32, u64> = mb.sizes(&fresh).await?.into_iter().collect();
+        let sizeless: Vec<u32> = fresh
+            .iter()
+            .copied()
+            .filter(|u| !sizes.contains_key(u))
+            .collect();
+        if !sizeless.is_empty() {
+            // Without its size a message would be fetched whole however large; and an
+            // answer cut short leaves the connection untrusted.
+            self.count_fetch_failure(uid_validity, &sizeless);
+            return Err(MailboxError::Incomplete(sizeless.len()).into());
+        }
         // Messages that failed to come before are fetched alone, after the others.
         let (suspect, clean): (Vec<u32>, Vec<u32>) = fresh.iter().partition(|u| failures(u) > 0);
         let mut all = batches(&clean, &sizes, self.config.reply.max_message_bytes);
@@ -525,9 +536,7 @@ impl Daemon {
             let mut fetched = match fetched {
                 Ok(fetched) => fetched,
                 Err(e) => {
-                    for uid in &batch {
-                        *self.fetch_failures.entry((uid_validity, *uid)).or_default() += 1;
-                    }
+                    self.count_fetch_failure(uid_validity, &batch);
                     warn!(messages = ?batch, "fetching failed: {e}");
                     return Err(e.into());
                 }
@@ -539,7 +548,7 @@ impl Daemon {
                 } else {
                     // The server answered without the message: it stays in the inbox
                     // and comes round again, alone, on a new connection.
-                    *self.fetch_failures.entry((uid_validity, *uid)).or_default() += 1;
+                    self.count_fetch_failure(uid_validity, &[*uid]);
                     warn!(uid, "the server did not hand this message over");
                     missing += 1;
                 }
@@ -591,6 +600,12 @@ impl Daemon {
             }
         }
         Ok(())
+    }
+
+    fn count_fetch_failure(&mut self, uid_validity: u32, uids: &[u32]) {
+        for &uid in uids {
+            *self.fetch_failures.entry((uid_validity, uid)).or_default() += 1;
+        }
     }
 
     /// Files messages the server failed to hand over [`MAX_FETCH_FAILURES`] times:
