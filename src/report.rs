@@ -25,6 +25,9 @@ pub struct FileReport<'a> {
     pub private_key_detected: bool,
     pub findings: Vec<FindingReport<'a>>,
     pub automatic: Option<Automatic>,
+    /// The message could not be read (not an e-mail, or built to exhaust the reader):
+    /// only its header was used, and the daemon leaves it for people.
+    pub unparseable: bool,
     pub message_id: Option<&'a str>,
     pub from: Option<&'a str>,
     pub subject: Option<&'a str>,
@@ -97,6 +100,7 @@ impl<'a> FileReport<'a> {
                 })
                 .collect(),
             automatic: a.facts.automatic,
+            unparseable: a.facts.unparseable,
             message_id: a.facts.message_id.as_deref(),
             from: a.facts.from.as_deref(),
             subject: a.facts.subject.as_deref(),
@@ -191,6 +195,12 @@ pub fn human(file: &str, a: &Analysis) -> String {
         decision_headline(a.decision),
         a.decision
     );
+    if f.unparseable {
+        let _ = writeln!(
+            out,
+            "   could not be read as an e-mail (or has too many parts): header only; left for people"
+        );
+    }
     if let Some(reason) = f.automatic {
         let _ = writeln!(
             out,

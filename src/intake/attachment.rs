@@ -28,6 +28,12 @@ const SNIFF_LIMIT: usize = 256 * 1024;
 /// A certificate file (even a long chain) larger than this is not a certificate.
 const MAX_CERTIFICATE_FILE: usize = 1024 * 1024;
 
+/// Problems kept per message: enough for any real mistake; a message with thousands of
+/// broken attachments gets a readable reply, not thousands of lines.
+const MAX_FINDINGS: usize = 50;
+/// Certificates kept per message (before duplicates are removed), for the same reason.
+const MAX_CERTIFICATES: usize = 100;
+
 /// Where results of one message walk are gathered.
 #[derive(Debug, Default)]
 pub struct Collected {
@@ -37,10 +43,13 @@ pub struct Collected {
 
 impl Collected {
     fn finding(&mut self, problem: Problem, source: &str) {
-        self.findings.push(Finding {
-            problem,
-            source: source.to_string(),
-        });
+        // A private key is always reported, whatever came before it.
+        if self.findings.len() < MAX_FINDINGS || problem == Problem::PrivateKeySent {
+            self.findings.push(Finding {
+                problem,
+                source: source.to_string(),
+            });
+        }
     }
 
     /// Adds what a decode found, attributed to `source`.
@@ -52,6 +61,9 @@ impl Collected {
             self.finding(Problem::CsrNotCertificate, source);
         }
         for der in decoded.certificates {
+            if self.certificates.len() >= MAX_CERTIFICATES {
+                break;
+            }
             self.certificates.push(FoundCertificate {
                 der,
                 source: source.to_string(),

@@ -26,6 +26,10 @@ pub use language::Language;
 const MAX_BODY_TEXT: usize = 256 * 1024;
 /// Messages attached to messages, this deep at most.
 const MAX_MESSAGE_NESTING: usize = 3;
+/// Lines that may open a MIME part (`--…`) before a message counts as built to exhaust
+/// us: the parser keeps a record per part, and 25 MB of empty parts took 480 MB. Real
+/// mail has tens; this many part records cost about 10 MB.
+const MAX_BOUNDARY_LINES: usize = 50_000;
 
 /// A certificate found in the message, with where it was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +83,15 @@ static CASE_TOKEN: LazyLock<Regex> = LazyLock::new(|| {
 /// Reads one message. `own_addresses` are the mailbox's own addresses (mail from them is
 /// ours).
 pub fn read(raw: &[u8], own_addresses: &[String]) -> Facts {
+    if boundary_lines_exceed(raw, MAX_BOUNDARY_LINES) {
+        // Read the header only (who, what about, automatic or not) and leave the
+        // message for people, as one that could not be read.
+        let head = header_section(raw);
+        return Facts {
+            unparseable: true,
+            ..read(head, own_addresses)
+        };
+    }
     let Some(msg) = MessageParser::default().parse(raw) else {
         return Facts {
             unparseable: true,
@@ -130,6 +143,20 @@ pub fn read(raw: &[u8], own_addresses: &[String]) -> Facts {
         unparseable: false,
         integration: crate::integration::extract(&body),
     }
+}
+
+/// Whether more than `limit` lines start with `--` (a MIME boundary's shape).
+fn boundary_lines_exceed(raw: &[u8], limit: usize) -> bool {
+    memchr::memmem::find_iter(raw, b"\n--").nth(limit).is_some()
+}
+
+/// The header section of a message, up to and including the blank line after it.
+fn header_section(raw: &[u8]) -> &[u8] {
+    [b"\r\n\r\n".as_slice(), b"\n\n"]
+        .iter()
+        .filter_map(|end| memchr::memmem::find(raw, end).map(|at| at + end.len()))
+        .min()
+        .map_or(raw, |end| &raw[..end])
 }
 
 fn id_list(value: &mail_parser::HeaderValue<'_>) -> Vec<String> {

@@ -253,3 +253,57 @@ fn certificate_facts_match_what_openssl_style_tools_print() {
     assert!(cert.issuer.contains("STISC Issuing CA (test)"));
     let _ = base64::engine::general_purpose::STANDARD.encode(&der);
 }
+
+/// Thousands of broken attachments: the reply lists a readable number of problems, and
+/// the good certificate after them is still found.
+#[test]
+fn thousands_of_broken_files_are_capped_and_the_good_one_still_counts() {
+    let w = World::new();
+    let mut mail = base("Certificate");
+    for i in 0..3000 {
+        mail = mail.attach(
+            &format!("copie{i}.cer"),
+            "application/octet-stream",
+            b"nu e certificat",
+        );
+    }
+    mail = mail.attach("sistem.cer", "application/octet-stream", &w.leaf(&SERIAL));
+    let a = w.analyse(&mail.build());
+    assert!(a.findings.len() <= 50, "{} findings kept", a.findings.len());
+    assert!(a
+        .findings
+        .iter()
+        .all(|f| f.problem.code() == "not_a_certificate"));
+    assert!(
+        a.certificates
+            .iter()
+            .any(|c| c.certificate.serial == "4A3B2C1D00FF1001"),
+        "the good certificate is found"
+    );
+}
+
+/// A message built of a huge number of MIME parts would make the parser hold a record
+/// per part (25 MB of empty parts took 480 MB): only its header is read, and it is left
+/// for people.
+#[test]
+fn a_message_of_countless_parts_is_read_by_its_header_only() {
+    let mut raw = String::from(
+        "From: ion@primaria.md\r\nTo: servicii@egov.md\r\nSubject: Certificat MNotify\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"x\"\r\n\r\n",
+    );
+    for _ in 0..60_000 {
+        raw.push_str("--x\r\n\r\n\r\n");
+    }
+    raw.push_str("--x--\r\n");
+    let facts = mnotify_intake::intake::read(raw.as_bytes(), &[]);
+    assert!(facts.unparseable);
+    assert_eq!(facts.from.as_deref(), Some("ion@primaria.md"));
+    assert!(
+        facts.mentions_mnotify,
+        "the subject still says what it is about"
+    );
+
+    // A normal message with a few parts is read in full.
+    let few = raw.replacen("--x\r\n\r\n\r\n", "", 59_990);
+    assert!(!mnotify_intake::intake::read(few.as_bytes(), &[]).unparseable);
+}
