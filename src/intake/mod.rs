@@ -26,6 +26,11 @@ pub use language::Language;
 const MAX_BODY_TEXT: usize = 256 * 1024;
 /// Messages attached to messages, this deep at most.
 const MAX_MESSAGE_NESTING: usize = 3;
+/// Numbers taken from one message: people quote one or two; a page of numbers gets a
+/// reply about the first ones, not a reply as long as the page.
+const MAX_QUOTED_NUMBERS: usize = 20;
+/// Subject characters kept (the store keeps the subject of every message and case).
+const MAX_SUBJECT_CHARS: usize = 1000;
 /// Lines that may open a MIME part (`--…`) before a message counts as built to exhaust
 /// us: the parser keeps a record per part, and 25 MB of empty parts took 480 MB. Real
 /// mail has tens; this many part records cost about 10 MB.
@@ -103,17 +108,26 @@ pub fn read(raw: &[u8], own_addresses: &[String]) -> Facts {
     let body = body_text(&msg);
     collected.add_decoded(decode_pem_text(&body), "body");
 
-    let subject = msg.subject().map(str::to_string);
+    let subject = msg.subject().map(|s| {
+        s.char_indices()
+            .nth(MAX_SUBJECT_CHARS)
+            .map_or(s, |(cut, _)| &s[..cut])
+            .to_string()
+    });
     let subject_text = subject.as_deref().unwrap_or("");
     let case_token = CASE_TOKEN
         .captures(subject_text)
         .map(|c| c[1].to_ascii_uppercase());
     let mut quoted = serials::extract(subject_text);
     for number in serials::extract(&body) {
+        if quoted.len() >= MAX_QUOTED_NUMBERS {
+            break;
+        }
         if !quoted.iter().any(|q| q.digits == number.digits) {
             quoted.push(number);
         }
     }
+    quoted.truncate(MAX_QUOTED_NUMBERS);
     let language_text = format!("{subject_text}\n{body}");
     Facts {
         message_id: msg.message_id().map(str::to_string),

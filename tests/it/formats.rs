@@ -307,3 +307,28 @@ fn a_message_of_countless_parts_is_read_by_its_header_only() {
     let few = raw.replacen("--x\r\n\r\n\r\n", "", 59_990);
     assert!(!mnotify_intake::intake::read(few.as_bytes(), &[]).unparseable);
 }
+
+/// A page of numbers gets a reply about the first twenty; a subject of megabytes is kept
+/// to its first thousand characters.
+#[test]
+fn pages_of_numbers_and_endless_subjects_are_capped() {
+    let numbers: Vec<String> = (0..500u64)
+        .map(|i| format!("serial {:016X}", 0x1000_0000_0000_0000 + i * 7919))
+        .collect();
+    let raw = format!(
+        "From: ion@primaria.md\r\nSubject: MNotify {}\r\n\r\n{}\r\n",
+        "x".repeat(100_000),
+        numbers.join("\r\n")
+    );
+    let facts = mnotify_intake::intake::read(raw.as_bytes(), &[]);
+    assert_eq!(facts.quoted.len(), 20);
+    assert_eq!(
+        facts.quoted[0].digits, "1000000000000000",
+        "the first ones are kept"
+    );
+    assert_eq!(
+        facts.subject.as_ref().map(|s| s.chars().count()),
+        Some(1000)
+    );
+    assert!(facts.mentions_mnotify);
+}
