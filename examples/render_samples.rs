@@ -174,6 +174,7 @@ fn main() {
         DigestSettings {
             stalled_days: 7,
             expiring_days: 60,
+            needs_human_folder: Some("Needs-Human".into()),
         },
     );
     std::fs::write(out.join("digest.html"), digest::render_html(&d)).expect("write digest.html");

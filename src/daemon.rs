@@ -317,13 +317,12 @@ impl Daemon {
             return Ok(());
         }
         let settings = self.settings();
-        let result = routine::queue_digest(&self.store, &cfg, &settings.sender, now, None)
-            .and_then(|d| {
-                Ok((
-                    d,
-                    routine::queue_reminders(&self.store, &cfg, &settings, now)?,
-                ))
-            });
+        let result = routine::queue_digest(&self.store, &cfg, &settings, now, None).and_then(|d| {
+            Ok((
+                d,
+                routine::queue_reminders(&self.store, &cfg, &settings, now)?,
+            ))
+        });
         let (d, reminders) = match result {
             Ok(done) => done,
             Err(RoutineError::Store(e)) => return Err(e.into()),

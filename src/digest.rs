@@ -16,13 +16,25 @@ use crate::registry::{Registry, Status};
 use crate::reply::{encode_word, wrapped_base64};
 use crate::store::{AcceptedCertificate, OutboxEntry, OutboxState, SeenRecord};
 
-/// Tunables, from `[digest]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Tunables, from `[digest]` (and `[imap]` for the folder).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DigestSettings {
     /// A case waiting on the applicant this many days is stalled.
     pub stalled_days: u32,
     /// Known certificates expiring within this many days are listed.
     pub expiring_days: u32,
+    /// Where mail left for people goes (`None`: it stays in the inbox).
+    pub needs_human_folder: Option<String>,
+}
+
+impl DigestSettings {
+    /// The heading of the "left for people" list, naming where staff find that mail.
+    fn unhandled_heading(&self) -> String {
+        match &self.needs_human_folder {
+            Some(folder) => format!("Mesaje lăsate pentru colegi (dosarul {folder})"),
+            None => "Mesaje lăsate pentru colegi (rămase în Inbox)".into(),
+        }
+    }
 }
 
 /// One handled message, as the digest lists it.
@@ -226,7 +238,7 @@ pub fn build(
                 matches!(
                     r.outcome.as_str(),
                     "not_applicable" | "oversized" | "unreadable"
-                ) || r.destination.as_deref() == Some("Needs-Human")
+                ) || (r.destination.is_some() && r.destination == settings.needs_human_folder)
             })
             .map(|r| mail_line(r))
             .collect(),
@@ -488,7 +500,7 @@ pub fn render_text(d: &Digest) -> String {
             .collect(),
     );
     section(
-        "Mesaje lăsate pentru colegi (dosarul Needs-Human)".into(),
+        d.settings.unhandled_heading(),
         d.unhandled
             .iter()
             .map(|m| format!("{} — „{}” ({})", m.from, m.subject, outcome_ro(&m.outcome)))
@@ -693,7 +705,7 @@ pub fn render_html(d: &Digest) -> String {
             .collect(),
     );
     h += &table(
-        "Mesaje lăsate pentru colegi (dosarul Needs-Human)",
+        &d.settings.unhandled_heading(),
         &["De la", "Subiect", "Motiv"],
         d.unhandled
             .iter()
@@ -896,6 +908,7 @@ mod tests {
             DigestSettings {
                 stalled_days: 7,
                 expiring_days: 60,
+                needs_human_folder: Some("Needs-Human".into()),
             },
         );
         assert_eq!(d.new_cases.len(), 1);
@@ -1004,6 +1017,7 @@ mod tests {
             DigestSettings {
                 stalled_days: 7,
                 expiring_days: 60,
+                needs_human_folder: Some("Needs-Human".into()),
             },
         )
         .with_failed_replies(&[
@@ -1019,6 +1033,44 @@ mod tests {
         assert_eq!(d.failed_replies[0].to, "recent@x.md");
         assert!(!d.is_empty());
         assert!(render_text(&d).contains("550 mailbox unavailable"));
+    }
+
+    /// Mail left for people is found by the folder the config names, whatever its
+    /// outcome (an unreadable mail about MNotify is `need_certificate`), and the heading
+    /// tells staff where to look.
+    #[test]
+    fn mail_left_for_people_follows_the_configured_folder() {
+        let mut unreadable = record("need_certificate", NOW - Duration::hours(1), "AAA111");
+        unreadable.destination = Some("Pentru-colegi".into());
+        let processed = record("need_certificate", NOW - Duration::hours(1), "BBB222");
+        let settings = |folder: Option<&str>| DigestSettings {
+            stalled_days: 7,
+            expiring_days: 60,
+            needs_human_folder: folder.map(str::to_string),
+        };
+        let records = [unreadable, processed];
+        let since = NOW - Duration::days(1);
+        let d = build(
+            &records,
+            &[],
+            &Registry::default(),
+            since,
+            NOW,
+            settings(Some("Pentru-colegi")),
+        );
+        assert_eq!(d.unhandled.len(), 1);
+        assert!(render_text(&d).contains("(dosarul Pentru-colegi)"));
+        assert!(render_html(&d).contains("(dosarul Pentru-colegi)"));
+        let d = build(
+            &records,
+            &[],
+            &Registry::default(),
+            since,
+            NOW,
+            settings(None),
+        );
+        assert!(d.unhandled.is_empty());
+        assert!(render_text(&d).contains("(rămase în Inbox)"));
     }
 
     #[test]
@@ -1042,6 +1094,7 @@ mod tests {
             DigestSettings {
                 stalled_days: 7,
                 expiring_days: 60,
+                needs_human_folder: Some("Needs-Human".into()),
             },
         );
         assert!(d.is_empty());

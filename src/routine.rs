@@ -7,7 +7,7 @@ use crate::case::{self, Event};
 use crate::config::{DigestConfig, ReplyMode};
 use crate::digest::{self, Digest, DigestSettings};
 use crate::process::{outbox_entry, Settings};
-use crate::reply::{Outgoing, ReplyError, Sender};
+use crate::reply::{Outgoing, ReplyError};
 use crate::staff;
 use crate::store::{Store, StoreError};
 
@@ -19,10 +19,11 @@ pub enum RoutineError {
     Reply(#[from] ReplyError),
 }
 
-fn settings_of(cfg: &DigestConfig) -> DigestSettings {
+fn settings_of(cfg: &DigestConfig, needs_human_folder: Option<&str>) -> DigestSettings {
     DigestSettings {
         stalled_days: cfg.stalled_days,
         expiring_days: cfg.expiring_days,
+        needs_human_folder: needs_human_folder.map(str::to_string),
     }
 }
 
@@ -30,6 +31,7 @@ fn settings_of(cfg: &DigestConfig) -> DigestSettings {
 pub fn build_digest(
     store: &Store,
     cfg: &DigestConfig,
+    needs_human_folder: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<Digest, RoutineError> {
     let since = store
@@ -42,7 +44,7 @@ pub fn build_digest(
         &store.load_registry()?,
         since,
         now,
-        settings_of(cfg),
+        settings_of(cfg, needs_human_folder),
     )
     .with_failed_replies(&store.outbox()?))
 }
@@ -51,11 +53,12 @@ pub fn build_digest(
 pub fn queue_digest(
     store: &Store,
     cfg: &DigestConfig,
-    sender: &Sender<'_>,
+    settings: &Settings<'_>,
     now: OffsetDateTime,
     request_id: Option<&str>,
 ) -> Result<Digest, RoutineError> {
-    let d = build_digest(store, cfg, now)?;
+    let d = build_digest(store, cfg, settings.needs_human_folder, now)?;
+    let sender = &settings.sender;
     let (message_id, raw) = digest::compose(&d, sender.address, sender.name, &cfg.to);
     let outgoing = Outgoing {
         message_id,

@@ -507,10 +507,10 @@ fn answer(
                 ));
             };
             if *send {
-                routine::queue_digest(store, cfg, &settings.sender, now, Some(&request.id))?;
+                routine::queue_digest(store, cfg, settings, now, Some(&request.id))?;
                 "queued".into()
             } else {
-                let d = routine::build_digest(store, cfg, now)?;
+                let d = routine::build_digest(store, cfg, settings.needs_human_folder, now)?;
                 if *html {
                     crate::digest::render_html(&d)
                 } else {
