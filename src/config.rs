@@ -60,6 +60,18 @@ pub enum TlsMode {
     None,
 }
 
+/// What to do with the mail already in the inbox when the daemon first starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Backlog {
+    /// Leave it where it is, unread by the daemon: a shared mailbox's history is not
+    /// answered on the first day. Mail arriving from the first start on is handled.
+    #[default]
+    Leave,
+    /// Handle it like new mail (a mailbox kept only for MNotify, or tests).
+    Handle,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawImap {
@@ -92,6 +104,8 @@ struct RawImap {
     /// Seconds between full scans of the inbox (the safety net under IDLE, or the
     /// polling interval without it). Default 60.
     poll_seconds: Option<u64>,
+    /// Mail already in the inbox at the first start: `leave` (default) or `handle`.
+    backlog: Option<Backlog>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -224,6 +238,7 @@ pub struct ImapConfig {
     pub drafts_folder: String,
     pub idle: bool,
     pub poll_interval: Duration,
+    pub backlog: Backlog,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -393,6 +408,7 @@ impl Config {
                     poll_interval: Duration::from_secs(
                         i.poll_seconds.unwrap_or(DEFAULT_POLL_SECONDS).max(1),
                     ),
+                    backlog: i.backlog.unwrap_or_default(),
                 })
             }
         };
@@ -589,6 +605,11 @@ mod tests {
         let cfg = Config::parse(&dir.path().join("c.toml"), &example).expect("example parses");
         let imap = cfg.imap.expect("[imap]");
         assert_eq!((imap.port, imap.tls), (993, TlsMode::Implicit));
+        assert_eq!(
+            imap.backlog,
+            Backlog::Leave,
+            "history is left alone by default"
+        );
         let smtp = cfg.smtp.expect("[smtp]");
         assert_eq!((smtp.port, smtp.tls), (587, TlsMode::Starttls));
         assert_eq!(cfg.reply.mode, ReplyMode::Draft);

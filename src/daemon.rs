@@ -26,7 +26,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::analysis::{analyse_facts, Context};
 use crate::certificate::validate::TrustAnchors;
-use crate::config::{Config, ImapConfig, ReplyMode, SmtpConfig};
+use crate::config::{Backlog, Config, ImapConfig, ReplyMode, SmtpConfig};
 use crate::digest;
 use crate::mailbox::{Mailbox, MailboxError, Woken, FETCH_BATCH};
 use crate::process::{self, Content, Known, Position, Settings};
@@ -139,6 +139,10 @@ pub struct Daemon {
     /// Failed fetches per message (UIDVALIDITY, UID) since start: a message that failed
     /// once is fetched alone, one that failed [`MAX_FETCH_FAILURES`] times is set aside.
     fetch_failures: HashMap<(u32, u32), u8>,
+    /// Mail that arrived before this is the mailbox's history (`[imap] backlog`).
+    first_start: OffsetDateTime,
+    /// How many messages of the history were last seen and left (logged on change).
+    backlog_left: usize,
 }
 
 fn now() -> OffsetDateTime {
@@ -173,6 +177,8 @@ impl Daemon {
             cases_changed: true,
             snapshot_written: None,
             fetch_failures: HashMap::new(),
+            first_start: now(),
+            backlog_left: 0,
             counters: Counters::default(),
             config,
         })
@@ -197,6 +203,7 @@ impl Daemon {
         if let Err(e) = staff::write_registry_snapshot(&registry_path, &self.registry) {
             warn!("cannot write the registry snapshot for `inspect`: {e}");
         }
+        self.first_start = self.store.first_start(now())?;
         // Staff commands take the snapshot as the sign that the daemon holds the store:
         // it must be there before the first connection, not after the first pass.
         self.write_snapshot(true);
@@ -462,7 +469,11 @@ impl Daemon {
         shutdown: &watch::Receiver<bool>,
     ) -> Result<(), DaemonError> {
         let uid_validity = mb.select(&self.imap.inbox).await?;
-        let uids = mb.uids().await?;
+        // The history left alone is not even listed: SINCE the day before the first
+        // start (IMAP counts whole days; the exact cut is made below).
+        let since = (self.imap.backlog == Backlog::Leave)
+            .then(|| (self.first_start - time::Duration::days(1)).date());
+        let uids = mb.uids_since(since).await?;
         let mut fresh = Vec::new();
         let mut leftover: BTreeMap<String, Vec<u32>> = BTreeMap::new();
         for uid in uids {
@@ -494,17 +505,24 @@ impl Daemon {
         if fresh.is_empty() {
             return Ok(());
         }
+        let listed = mb.sizes(&fresh).await?;
+        let fresh = self.without_backlog(fresh, &listed);
+        if fresh.is_empty() {
+            return Ok(());
+        }
         info!(count = fresh.len(), "new messages");
-        let sizes: BTreeMap<u32, u64> = mb.sizes(&fresh).await?.into_iter().collect();
+        let sizes: BTreeMap<u32, u64> = listed.iter().map(|&(u, size, _)| (u, size)).collect();
         let sizeless: Vec<u32> = fresh
             .iter()
             .copied()
             .filter(|u| !sizes.contains_key(u))
             .collect();
-        if !sizeless.is_empty() {
+        if let Some(&culprit) = sizeless.first() {
             // Without its size a message would be fetched whole however large; and an
-            // answer cut short leaves the connection untrusted.
-            self.count_fetch_failure(uid_validity, &sizeless);
+            // answer cut short leaves the connection untrusted. The server answers in
+            // UID order, so the first one missing is the one it choked on; the others
+            // are innocent (they come next time, once that one is set aside).
+            self.count_fetch_failure(uid_validity, &[culprit]);
             return Err(MailboxError::Incomplete(sizeless.len()).into());
         }
         // Messages that failed to come before are fetched alone, after the others.
@@ -546,8 +564,12 @@ impl Daemon {
                     self.fetch_failures.remove(&(uid_validity, *uid));
                 } else {
                     // The server answered without the message: it stays in the inbox
-                    // and comes round again, alone, on a new connection.
-                    self.count_fetch_failure(uid_validity, &[*uid]);
+                    // and comes round again on a new connection. Only the first one
+                    // missing counts as failed (as for sizes above): it is fetched alone
+                    // from then on.
+                    if missing == 0 {
+                        self.count_fetch_failure(uid_validity, &[*uid]);
+                    }
                     warn!(uid, "the server did not hand this message over");
                     missing += 1;
                 }
@@ -599,6 +621,29 @@ impl Daemon {
             }
         }
         Ok(())
+    }
+
+    /// `fresh` without the mail that arrived before the daemon's first start, when the
+    /// config leaves that history alone. A message arrived in the second of the first
+    /// start counts as new (INTERNALDATE has whole seconds).
+    fn without_backlog(&mut self, fresh: Vec<u32>, listed: &[(u32, u64, Option<i64>)]) -> Vec<u32> {
+        if self.imap.backlog == Backlog::Handle {
+            return fresh;
+        }
+        let cut = self.first_start.unix_timestamp();
+        let old: std::collections::HashSet<u32> = listed
+            .iter()
+            .filter(|(_, _, arrived)| arrived.is_some_and(|t| t < cut))
+            .map(|&(uid, _, _)| uid)
+            .collect();
+        if old.len() != self.backlog_left {
+            self.backlog_left = old.len();
+            info!(
+                count = old.len(),
+                "messages older than the daemon's first start left in the inbox untouched ([imap] backlog = \"leave\")"
+            );
+        }
+        fresh.into_iter().filter(|u| !old.contains(u)).collect()
     }
 
     fn count_fetch_failure(&mut self, uid_validity: u32, uids: &[u32]) {

@@ -262,9 +262,24 @@ impl Mailbox {
 
     /// Every UID in the selected folder, ascending.
     pub async fn uids(&mut self) -> Result<Vec<u32>, MailboxError> {
+        self.uids_since(None).await
+    }
+
+    /// UIDs of the selected folder's messages that arrived on `day` or later (all of
+    /// them for `None`), ascending. IMAP's SINCE counts whole days.
+    pub async fn uids_since(&mut self, day: Option<time::Date>) -> Result<Vec<u32>, MailboxError> {
+        let query = match day {
+            Some(d) => format!(
+                "SINCE {}-{}-{}",
+                d.day(),
+                &format!("{}", d.month())[..3],
+                d.year()
+            ),
+            None => "ALL".to_string(),
+        };
         let mut uids: Vec<u32> = self
             .session()
-            .uid_search("ALL")
+            .uid_search(&query)
             .await?
             .into_iter()
             .collect();
@@ -273,21 +288,27 @@ impl Mailbox {
         Ok(uids)
     }
 
-    /// `(uid, size)` of the given messages.
-    pub async fn sizes(&mut self, uids: &[u32]) -> Result<Vec<(u32, u64)>, MailboxError> {
+    /// `(uid, size, arrival as Unix seconds)` of the given messages; the arrival is the
+    /// server's INTERNALDATE, when it gives one.
+    pub async fn sizes(
+        &mut self,
+        uids: &[u32],
+    ) -> Result<Vec<(u32, u64, Option<i64>)>, MailboxError> {
         let mut out = Vec::new();
         for chunk in uids.chunks(512) {
             let fetches: Vec<_> = self
                 .session()
-                .uid_fetch(uid_set(chunk), "(UID RFC822.SIZE)")
+                .uid_fetch(uid_set(chunk), "(UID RFC822.SIZE INTERNALDATE)")
                 .await?
                 .try_collect()
                 .await?;
-            out.extend(
-                fetches
-                    .iter()
-                    .filter_map(|f| Some((f.uid?, u64::from(f.size?)))),
-            );
+            out.extend(fetches.iter().filter_map(|f| {
+                Some((
+                    f.uid?,
+                    u64::from(f.size?),
+                    f.internal_date().map(|d| d.timestamp()),
+                ))
+            }));
         }
         self.drain_unsolicited();
         Ok(out)

@@ -200,6 +200,7 @@ pub struct Store {
 
 /// Meta key: when the last staff digest was queued (unix seconds).
 const LAST_DIGEST_KEY: &str = "digest/last";
+const FIRST_START_KEY: &str = "daemon/first-start";
 
 fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     // Plain data with string keys: serialisation cannot fail.
@@ -421,9 +422,35 @@ impl Store {
 
     /// When the last staff digest was queued.
     pub fn last_digest(&self) -> Result<Option<OffsetDateTime>, StoreError> {
+        self.time(LAST_DIGEST_KEY)
+    }
+
+    /// When the daemon first ran on this store: mail older than this is the mailbox's
+    /// history (see `[imap] backlog`). Set once, on the first call; returned ever after.
+    /// A store that has handled mail already (made before this was recorded) dates
+    /// from its first handled message.
+    pub fn first_start(&self, now: OffsetDateTime) -> Result<OffsetDateTime, StoreError> {
+        if self.meta.get(FIRST_START_KEY)?.is_none() {
+            let first = self
+                .seen_records()?
+                .iter()
+                .map(|r| r.at)
+                .min()
+                .map_or(now, |t| t.min(now));
+            let _ = self.meta.compare_and_swap(
+                FIRST_START_KEY,
+                None as Option<&[u8]>,
+                Some(&first.unix_timestamp().to_be_bytes()[..]),
+            )?;
+        }
+        self.flush()?;
+        Ok(self.time(FIRST_START_KEY)?.unwrap_or(now))
+    }
+
+    fn time(&self, key: &str) -> Result<Option<OffsetDateTime>, StoreError> {
         Ok(self
             .meta
-            .get(LAST_DIGEST_KEY)?
+            .get(key)?
             .and_then(|v| v.as_ref().try_into().ok().map(i64::from_be_bytes))
             .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok()))
     }
@@ -678,6 +705,45 @@ mod tests {
         assert_eq!(store.save_registry(&registry).expect("save"), 0);
         let loaded = store.load_registry().expect("load");
         assert_eq!(loaded.entries(), registry.entries());
+    }
+
+    #[test]
+    fn first_start_is_set_once_and_dates_an_older_store_from_its_first_message() {
+        use time::macros::datetime;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fresh = Store::open(&dir.path().join("fresh")).expect("open");
+        let t0 = datetime!(2026-11-24 12:00 UTC);
+        assert_eq!(fresh.first_start(t0).unwrap(), t0);
+        assert_eq!(fresh.first_start(t0 + time::Duration::days(3)).unwrap(), t0);
+
+        // A store that handled mail before first starts were recorded.
+        let older = Store::open(&dir.path().join("older")).expect("open");
+        let handled = datetime!(2026-10-01 9:30 UTC);
+        let record = SeenRecord {
+            identity: "a@x.md".into(),
+            uid_validity: 1,
+            uid: 1,
+            outcome: "need_certificate".into(),
+            case: None,
+            destination: Some("Processed".into()),
+            reply: None,
+            note: None,
+            at: handled,
+            from: None,
+            subject: None,
+            problems: Vec::new(),
+            accepted: Vec::new(),
+        };
+        older
+            .commit(MessageCommit {
+                seen: &record,
+                case: None,
+                thread_ids: &[],
+                outbox: None,
+                rate_key: None,
+            })
+            .unwrap();
+        assert_eq!(older.first_start(t0).unwrap(), handled);
     }
 
     #[test]

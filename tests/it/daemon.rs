@@ -429,3 +429,57 @@ async fn wrong_password_at_start_stops_with_a_clear_error() {
         "secret leaked: {stderr}"
     );
 }
+
+/// A shared mailbox's inbox holds years of mail: the daemon's first start must not
+/// answer it (`[imap] backlog = "leave"`, the default). Mail already there stays
+/// untouched; mail arriving from the first start on is handled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_already_in_the_inbox_at_the_first_start_is_left_alone() {
+    let stack = Stack::get();
+    let mailbox = "svc-backlog@egov.test";
+    let ana = "ana-backlog@scoala.test";
+    let dan = "dan-backlog@scoala.test";
+    let setup = Setup::new(stack, mailbox, "");
+    let text = std::fs::read_to_string(&setup.config).unwrap();
+    assert!(text.contains("backlog = \"handle\"\n"), "{text}");
+    std::fs::write(&setup.config, text.replace("backlog = \"handle\"\n", "")).unwrap();
+    let question = |from: &str, id: &str| {
+        mail(
+            from,
+            mailbox,
+            "Conectare MNotify",
+            id,
+            "Ce trebuie să trimitem pentru conectarea la MNotify?",
+        )
+        .build()
+    };
+
+    stack
+        .deliver(ana, mailbox, &question(ana, "<b1@scoala.test>"))
+        .await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    // INTERNALDATE has whole seconds: the first start comes in a later one.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    setup.cli(&["run", "--once"]);
+    assert_eq!(
+        stack.count(mailbox, "INBOX").await,
+        1,
+        "history left in place"
+    );
+    assert_eq!(stack.count(mailbox, "Processed").await, 0);
+
+    stack
+        .deliver(dan, mailbox, &question(dan, "<b2@scoala.test>"))
+        .await;
+    stack.wait_for(mailbox, "INBOX", 2, WAIT).await;
+    setup.cli(&["run", "--once"]);
+    stack.wait_for(dan, "INBOX", 1, WAIT).await;
+    assert_eq!(
+        stack.count(ana, "INBOX").await,
+        0,
+        "the old mail is not answered"
+    );
+    assert_eq!(stack.count(mailbox, "INBOX").await, 1);
+    assert_eq!(stack.count(mailbox, "Processed").await, 1);
+    assert_eq!(setup.status()["messages"]["need_certificate"], 1);
+}

@@ -162,6 +162,7 @@ impl Stack {
             drafts_folder: "Drafts".into(),
             idle: true,
             poll_interval: Duration::from_secs(60),
+            backlog: mnotify_intake::config::Backlog::Handle,
         }
     }
 
@@ -181,6 +182,8 @@ tls = "implicit"
 ca_file = "{ca}"
 user = "{mailbox}"
 password = {{ file = "{pw}" }}
+# Tests queue mail before the daemon first starts.
+backlog = "handle"
 [smtp]
 host = "localhost"
 port = {subm}
