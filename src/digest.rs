@@ -795,6 +795,15 @@ mod tests {
 
     const NOW: OffsetDateTime = datetime!(2026-11-25 06:30 UTC);
 
+    /// A week to stall, sixty days of expiry warning, mail for people in `folder`.
+    fn settings(folder: Option<&str>) -> DigestSettings {
+        DigestSettings {
+            stalled_days: 7,
+            expiring_days: 60,
+            needs_human_folder: folder.map(str::to_string),
+        }
+    }
+
     fn record(outcome: &str, at: OffsetDateTime, case: &str) -> SeenRecord {
         SeenRecord {
             identity: format!("{outcome}@x"),
@@ -905,11 +914,7 @@ mod tests {
             &registry,
             since,
             NOW,
-            DigestSettings {
-                stalled_days: 7,
-                expiring_days: 60,
-                needs_human_folder: Some("Needs-Human".into()),
-            },
+            settings(Some("Needs-Human")),
         );
         assert_eq!(d.new_cases.len(), 1);
         assert_eq!(d.accepted.len(), 1);
@@ -1014,11 +1019,7 @@ mod tests {
             &Registry::default(),
             since,
             NOW,
-            DigestSettings {
-                stalled_days: 7,
-                expiring_days: 60,
-                needs_human_folder: Some("Needs-Human".into()),
-            },
+            settings(Some("Needs-Human")),
         )
         .with_failed_replies(&[
             entry(
@@ -1043,32 +1044,23 @@ mod tests {
         let mut unreadable = record("need_certificate", NOW - Duration::hours(1), "AAA111");
         unreadable.destination = Some("Pentru-colegi".into());
         let processed = record("need_certificate", NOW - Duration::hours(1), "BBB222");
-        let settings = |folder: Option<&str>| DigestSettings {
-            stalled_days: 7,
-            expiring_days: 60,
-            needs_human_folder: folder.map(str::to_string),
-        };
         let records = [unreadable, processed];
-        let since = NOW - Duration::days(1);
-        let d = build(
-            &records,
-            &[],
-            &Registry::default(),
-            since,
-            NOW,
-            settings(Some("Pentru-colegi")),
-        );
+        let digest_for = |folder| {
+            let since = NOW - Duration::days(1);
+            build(
+                &records,
+                &[],
+                &Registry::default(),
+                since,
+                NOW,
+                settings(folder),
+            )
+        };
+        let d = digest_for(Some("Pentru-colegi"));
         assert_eq!(d.unhandled.len(), 1);
         assert!(render_text(&d).contains("(dosarul Pentru-colegi)"));
         assert!(render_html(&d).contains("(dosarul Pentru-colegi)"));
-        let d = build(
-            &records,
-            &[],
-            &Registry::default(),
-            since,
-            NOW,
-            settings(None),
-        );
+        let d = digest_for(None);
         assert!(d.unhandled.is_empty());
         assert!(render_text(&d).contains("(rămase în Inbox)"));
     }
@@ -1091,11 +1083,7 @@ mod tests {
             &Registry::default(),
             NOW - Duration::days(1),
             NOW,
-            DigestSettings {
-                stalled_days: 7,
-                expiring_days: 60,
-                needs_human_folder: Some("Needs-Human".into()),
-            },
+            settings(Some("Needs-Human")),
         );
         assert!(d.is_empty());
         assert!(render_text(&d).contains("Cazuri noi (0)"));
