@@ -595,7 +595,6 @@ impl Daemon {
             if missing > 0 {
                 // What did come is recorded; its replies and moves follow on the next
                 // connection (the outbox and `seen` carry them over).
-                self.cases_changed = true;
                 return Err(MailboxError::Incomplete(missing).into());
             }
             // Staff reading `cases list` once the replies are out see these cases: the
