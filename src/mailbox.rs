@@ -108,6 +108,10 @@ pub struct Mailbox {
     session: Option<Session>,
     pub idle_supported: bool,
     pub move_supported: bool,
+    /// UID EXPUNGE (RFC 4315): without it, and without MOVE, moved mail is left
+    /// flagged `\Deleted` in the inbox, since a plain EXPUNGE would also remove what
+    /// staff flagged.
+    pub uidplus_supported: bool,
     /// New mail announced since the last SELECT.
     news: bool,
 }
@@ -208,6 +212,7 @@ impl Mailbox {
         Ok(Mailbox {
             idle_supported: caps.has_str("IDLE"),
             move_supported: caps.has_str("MOVE"),
+            uidplus_supported: caps.has_str("UIDPLUS"),
             news: false,
             session: Some(session),
         })
@@ -260,22 +265,24 @@ impl Mailbox {
         Ok(mailbox.uid_validity.unwrap_or(0))
     }
 
-    /// Every UID in the selected folder, ascending.
+    /// Every UID in the selected folder not flagged `\Deleted`, ascending.
     pub async fn uids(&mut self) -> Result<Vec<u32>, MailboxError> {
         self.uids_since(None).await
     }
 
     /// UIDs of the selected folder's messages that arrived on `day` or later (all of
-    /// them for `None`), ascending. IMAP's SINCE counts whole days.
+    /// them for `None`), ascending. IMAP's SINCE counts whole days. Messages flagged
+    /// `\Deleted` are left out: staff deleted them, or we moved them on a server
+    /// without MOVE and UIDPLUS.
     pub async fn uids_since(&mut self, day: Option<time::Date>) -> Result<Vec<u32>, MailboxError> {
         let query = match day {
             Some(d) => format!(
-                "SINCE {}-{}-{}",
+                "UNDELETED SINCE {}-{}-{}",
                 d.day(),
                 &format!("{}", d.month())[..3],
                 d.year()
             ),
-            None => "ALL".to_string(),
+            None => "UNDELETED".to_string(),
         };
         let mut uids: Vec<u32> = self
             .session()
@@ -357,12 +364,14 @@ impl Mailbox {
                 .await?
                 .try_collect()
                 .await?;
-            let _: Vec<_> = self
-                .session()
-                .uid_expunge(&set)
-                .await?
-                .try_collect()
-                .await?;
+            if self.uidplus_supported {
+                let _: Vec<_> = self
+                    .session()
+                    .uid_expunge(&set)
+                    .await?
+                    .try_collect()
+                    .await?;
+            }
         }
         self.drain_unsolicited();
         Ok(())

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use mail_parser::MessageParser;
 use mnotify_intake::intake;
+use mnotify_intake::mailbox::Mailbox;
 use mnotify_intake::serials::canonical_serial_from_bytes;
 use mnotify_intake::testkit::mail::Mail;
 
@@ -481,5 +482,70 @@ async fn mail_already_in_the_inbox_at_the_first_start_is_left_alone() {
     );
     assert_eq!(stack.count(mailbox, "INBOX").await, 1);
     assert_eq!(stack.count(mailbox, "Processed").await, 1);
+    assert_eq!(setup.status()["messages"]["need_certificate"], 1);
+}
+
+/// An older server without MOVE and UIDPLUS (Dovecot told to announce neither): handled
+/// mail is copied to Processed and flagged `\Deleted` but not expunged, since a plain
+/// EXPUNGE would also remove what staff flagged; later scans skip it, so nothing is
+/// answered or copied twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_server_without_move_or_uidplus() {
+    let stack = Stack::private_with(
+        "oldimap",
+        &[("MAIL_STACK_IMAP_CAPABILITY", "IMAP4rev1 LITERAL+ IDLE")],
+    );
+    let mailbox = "svc-old@egov.test";
+    let ana = "ana-old@scoala.test";
+    let setup = Setup::new(&stack, mailbox, "");
+    let question = mail(
+        ana,
+        mailbox,
+        "Conectare MNotify",
+        "<old1@scoala.test>",
+        "Ce trebuie să trimitem pentru conectarea la MNotify?",
+    );
+    stack.deliver(ana, mailbox, &question.build()).await;
+    // A message staff flagged deleted but did not expunge: neither handled nor removed.
+    let mut flagged = Mailbox::connect(&stack.imap(mailbox)).await.unwrap();
+    flagged.ensure_folder("INBOX").await.unwrap();
+    flagged
+        .append(
+            "INBOX",
+            "(\\Deleted)",
+            &mail(ana, mailbox, "MNotify", "<old0@scoala.test>", "MNotify?").build(),
+        )
+        .await
+        .unwrap();
+    flagged.logout().await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+
+    setup.cli(&["run", "--once"]);
+    stack.wait_for(ana, "INBOX", 1, WAIT).await;
+    assert_eq!(stack.count(mailbox, "Processed").await, 1);
+    assert_eq!(
+        stack.count(mailbox, "INBOX").await,
+        0,
+        "nothing left undeleted"
+    );
+
+    setup.cli(&["run", "--once"]);
+    assert_eq!(
+        stack.count(mailbox, "Processed").await,
+        1,
+        "not copied twice"
+    );
+    assert_eq!(stack.messages(ana, "INBOX").await.len(), 1, "answered once");
+    let inbox = stack
+        .dir
+        .join("mail/egov.test/svc-old/sdbox/mailboxes/INBOX/dbox-Mails");
+    let files = std::fs::read_dir(&inbox)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("u."))
+        })
+        .count();
+    assert_eq!(files, 2, "no EXPUNGE: both still in the inbox, flagged");
     assert_eq!(setup.status()["messages"]["need_certificate"], 1);
 }

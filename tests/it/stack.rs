@@ -47,15 +47,21 @@ fn free_base() -> u16 {
 impl Stack {
     /// The stack shared by the tests that do not disturb it, started on first use.
     pub fn get() -> &'static Stack {
-        STACK.get_or_init(|| Stack::start("shared"))
+        STACK.get_or_init(|| Stack::start("shared", &[]))
     }
 
     /// A stack of its own, for tests that stop or restart servers. Stopped on drop.
     pub fn private(name: &str) -> Stack {
-        Stack::start(name)
+        Stack::start(name, &[])
     }
 
-    fn start(name: &str) -> Stack {
+    /// A stack of its own started with `scripts/mail-stack` options in `env` (see the
+    /// script's header), e.g. to play an older IMAP server.
+    pub fn private_with(name: &str, env: &[(&str, &str)]) -> Stack {
+        Stack::start(name, env)
+    }
+
+    fn start(name: &str, env: &[(&str, &str)]) -> Stack {
         {
             static INSTALL: OnceLock<()> = OnceLock::new();
             INSTALL.get_or_init(|| {
@@ -73,6 +79,7 @@ impl Stack {
                     "--watch",
                     &std::process::id().to_string(),
                 ])
+                .envs(env.iter().copied())
                 .status()
                 .expect("running scripts/mail-stack start");
             assert!(status.success(), "scripts/mail-stack start failed; see {}/dovecot/dovecot.log and postfix/log/maillog", dir.display());
