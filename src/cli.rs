@@ -250,6 +250,12 @@ fn status(config: &Config, json: bool) -> Result<ExitCode> {
     let v: serde_json::Value = serde_json::from_str(&text).context("the status answer")?;
     let outcomes = v["messages"].as_object().cloned().unwrap_or_default();
     let total: u64 = outcomes.values().filter_map(|n| n.as_u64()).sum();
+    match v["first_start"].as_str() {
+        Some(t) => println!(
+            "daemon first started: {t} (with [imap] backlog = \"leave\", older mail in the inbox is left alone)"
+        ),
+        None => println!("daemon first started: not yet"),
+    }
     println!("messages handled: {total}");
     for (outcome, n) in &outcomes {
         println!("  {outcome:<20} {n}");

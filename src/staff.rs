@@ -548,7 +548,12 @@ pub fn status_report(store: &Store) -> Result<serde_json::Value, StoreError> {
     }
     let outbox = store.outbox()?;
     let count = |state: OutboxState| outbox.iter().filter(|e| e.state == state).count();
+    let first_start = store.first_started()?.and_then(|t| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .ok()
+    });
     Ok(serde_json::json!({
+        "first_start": first_start,
         "messages": outcomes,
         "cases": store.cases()?.len(),
         "outbox": {

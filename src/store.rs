@@ -447,6 +447,11 @@ impl Store {
         Ok(self.time(FIRST_START_KEY)?.unwrap_or(now))
     }
 
+    /// When the daemon first ran on this store, if it has run.
+    pub fn first_started(&self) -> Result<Option<OffsetDateTime>, StoreError> {
+        self.time(FIRST_START_KEY)
+    }
+
     fn time(&self, key: &str) -> Result<Option<OffsetDateTime>, StoreError> {
         Ok(self
             .meta

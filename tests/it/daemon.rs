@@ -482,7 +482,12 @@ async fn mail_already_in_the_inbox_at_the_first_start_is_left_alone() {
     );
     assert_eq!(stack.count(mailbox, "INBOX").await, 1);
     assert_eq!(stack.count(mailbox, "Processed").await, 1);
-    assert_eq!(setup.status()["messages"]["need_certificate"], 1);
+    let status = setup.status();
+    assert_eq!(status["messages"]["need_certificate"], 1);
+    assert!(
+        status["first_start"].is_string(),
+        "status shows the first start: {status}"
+    );
 }
 
 /// An older server without MOVE and UIDPLUS (Dovecot told to announce neither): handled
