@@ -48,6 +48,24 @@ impl<'a> Settings<'a> {
             templates,
         }
     }
+
+    /// Settings for unit tests: AGE at servicii@egov.md, the default folders, a cap of
+    /// two replies a day (so tests reach it quickly) and the default 25 MB limit.
+    #[cfg(test)]
+    pub(crate) fn for_tests(templates: &'a Templates, mode: ReplyMode) -> Settings<'a> {
+        Settings {
+            mode,
+            sender: Sender {
+                name: "AGE",
+                address: "servicii@egov.md",
+            },
+            processed_folder: "Processed",
+            needs_human_folder: Some("Needs-Human"),
+            max_replies_per_day: 2,
+            max_message_bytes: 25 * 1024 * 1024,
+            templates,
+        }
+    }
 }
 
 /// What was read of the message.
@@ -409,18 +427,7 @@ mod tests {
     const NOW: OffsetDateTime = datetime!(2026-11-24 10:00 UTC);
 
     fn settings(templates: &Templates, mode: ReplyMode) -> Settings<'_> {
-        Settings {
-            mode,
-            sender: Sender {
-                name: "AGE",
-                address: "servicii@egov.md",
-            },
-            processed_folder: "Processed",
-            needs_human_folder: Some("Needs-Human"),
-            max_replies_per_day: 2,
-            max_message_bytes: 25 * 1024 * 1024,
-            templates,
-        }
+        Settings::for_tests(templates, mode)
     }
 
     fn analysed(raw: &str) -> Analysis {

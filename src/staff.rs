@@ -604,22 +604,11 @@ mod tests {
     use super::*;
     use crate::config::ReplyMode;
     use crate::intake::Language;
-    use crate::reply::{Sender, Templates};
+    use crate::reply::Templates;
     use time::macros::datetime;
 
     fn settings(templates: &Templates, mode: ReplyMode) -> Settings<'_> {
-        Settings {
-            mode,
-            sender: Sender {
-                name: "AGE",
-                address: "servicii@egov.md",
-            },
-            processed_folder: "Processed",
-            needs_human_folder: Some("Needs-Human"),
-            max_replies_per_day: 5,
-            max_message_bytes: 1 << 20,
-            templates,
-        }
+        Settings::for_tests(templates, mode)
     }
 
     #[test]
