@@ -190,14 +190,14 @@ impl Mailbox {
         };
         let mut session = match &cfg.auth {
             Auth::Password(source) => {
-                let password = source.read("IMAP password")?;
+                let password = source.read_async("IMAP password").await?;
                 client
                     .login(&cfg.user, password.expose())
                     .await
                     .map_err(|(e, _)| login_error(&cfg.user, e))?
             }
             Auth::OAuth2(source) => {
-                let token = source.read("IMAP OAuth2 token")?;
+                let token = source.read_async("IMAP OAuth2 token").await?;
                 let auth = XOAuth2 {
                     user: cfg.user.clone(),
                     token: token.expose().to_string(),

@@ -47,6 +47,8 @@ pub enum SecretError {
     Command(String, &'static str, String),
     #[error("the {0} is empty; put the secret in its source")]
     Empty(&'static str),
+    #[error("reading the {0} was cut short ({1}); the daemon is probably stopping")]
+    Interrupted(&'static str, String),
 }
 
 impl SecretSource {
@@ -76,6 +78,16 @@ impl SecretSource {
             return Err(SecretError::Empty(what));
         }
         Ok(Secret(value))
+    }
+
+    /// [`SecretSource::read`] off the async threads: a token helper command may take
+    /// a second or two (a call to the identity provider), and the daemon's other work
+    /// must not wait for it.
+    pub async fn read_async(&self, what: &'static str) -> Result<Secret, SecretError> {
+        let source = self.clone();
+        tokio::task::spawn_blocking(move || source.read(what))
+            .await
+            .map_err(|e| SecretError::Interrupted(what, e.to_string()))?
     }
 }
 

@@ -77,14 +77,9 @@ struct Login {
 }
 
 impl Login {
-    /// The credentials as of now; the source may be a command, so it runs off the
-    /// async threads.
-    async fn credentials(&self) -> Result<Credentials, String> {
-        let (source, what) = (self.source.clone(), self.what);
-        let secret = tokio::task::spawn_blocking(move || source.read(what))
-            .await
-            .map_err(|e| format!("reading the {what} was cut short: {e}"))?
-            .map_err(|e| e.to_string())?;
+    /// The credentials as of now.
+    async fn credentials(&self) -> Result<Credentials, SecretError> {
+        let secret = self.source.read_async(self.what).await?;
         Ok(Credentials::new(
             self.user.clone(),
             secret.expose().to_string(),
