@@ -2,6 +2,8 @@
 //! command), never written in it, never logged. [`Secret`] prints as `***`.
 
 use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
@@ -51,9 +53,17 @@ pub enum SecretError {
     Interrupted(&'static str, String),
 }
 
+/// A secret command (an OAuth2 token helper) that has not answered by then is stopped:
+/// a hung helper must not hang the daemon's reconnection with it.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+
 impl SecretSource {
     /// Reads the secret now. `what` names it in errors ("IMAP password").
     pub fn read(&self, what: &'static str) -> Result<Secret, SecretError> {
+        self.read_within(what, COMMAND_TIMEOUT)
+    }
+
+    fn read_within(&self, what: &'static str, timeout: Duration) -> Result<Secret, SecretError> {
         let value = match self {
             SecretSource::Env(name) => {
                 std::env::var(name).map_err(|_| SecretError::MissingEnv(name.clone(), what))?
@@ -61,11 +71,34 @@ impl SecretSource {
             SecretSource::File(path) => std::fs::read_to_string(path)
                 .map_err(|e| SecretError::File(path.clone(), what, e))?,
             SecretSource::Command(command) => {
-                let out = std::process::Command::new("sh")
+                let failed = |why: String| SecretError::Command(command.clone(), what, why);
+                let mut child = std::process::Command::new("sh")
                     .arg("-c")
                     .arg(command)
-                    .output()
-                    .map_err(|e| SecretError::Command(command.clone(), what, e.to_string()))?;
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .map_err(|e| failed(e.to_string()))?;
+                let deadline = Instant::now() + timeout;
+                while child
+                    .try_wait()
+                    .map_err(|e| failed(e.to_string()))?
+                    .is_none()
+                {
+                    if Instant::now() > deadline {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        return Err(failed(format!(
+                            "no answer within {} s, stopped",
+                            timeout.as_secs_f32()
+                        )));
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                let out = child
+                    .wait_with_output()
+                    .map_err(|e| failed(e.to_string()))?;
                 if !out.status.success() {
                     let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
                     return Err(SecretError::Command(command.clone(), what, stderr));
@@ -94,6 +127,28 @@ impl SecretSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hung_helper_is_stopped_with_a_clear_error() {
+        let hung = SecretSource::Command("sleep 5".into());
+        let started = Instant::now();
+        let err = hung
+            .read_within("IMAP OAuth2 token", Duration::from_millis(300))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(
+            err.contains("no answer within 0.3 s") && err.contains("sleep 5"),
+            "{err}"
+        );
+        let failing = SecretSource::Command("echo nope >&2; exit 3".into());
+        let err = failing.read("IMAP OAuth2 token").unwrap_err().to_string();
+        assert!(err.contains("nope"), "{err}");
+    }
 
     #[test]
     fn debug_hides_the_value() {
