@@ -80,6 +80,8 @@ impl SecretSource {
                     .stderr(Stdio::piped())
                     .spawn()
                     .map_err(|e| failed(e.to_string()))?;
+                // The output is read once the helper exits: a token or password fits in
+                // the pipe's buffer (64 KiB) many times over.
                 let deadline = Instant::now() + timeout;
                 while child
                     .try_wait()
@@ -100,8 +102,9 @@ impl SecretSource {
                     .wait_with_output()
                     .map_err(|e| failed(e.to_string()))?;
                 if !out.status.success() {
-                    let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
-                    return Err(SecretError::Command(command.clone(), what, stderr));
+                    return Err(failed(
+                        String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                    ));
                 }
                 String::from_utf8_lossy(&out.stdout).into_owned()
             }
