@@ -51,8 +51,12 @@ pub enum Command {
         #[arg(long)]
         once: bool,
     },
+    /// Try every part `run` needs (trust anchors, store, templates, the IMAP login and
+    /// folders, the SMTP login) without changing anything; exit status 1 if something
+    /// must be fixed first.
+    Check,
     /// What the store holds: messages by outcome, replies pending, sent and failed.
-    /// Run it while the daemon is stopped (the store admits one process at a time).
+    /// Works while the daemon runs (it answers through it).
     Status {
         /// One JSON object.
         #[arg(long)]
@@ -133,6 +137,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let config = require_config(cli.config.as_deref())?;
             run_daemon(config, once)
         }
+        Command::Check => {
+            let config = require_config(cli.config.as_deref())?;
+            check(&config)
+        }
         Command::Status { json } => {
             let config = require_config(cli.config.as_deref())?;
             status(&config, json)
@@ -148,6 +156,30 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let config = require_config(cli.config.as_deref())?;
             crate::staff_cli::digest(&config, send, html)
+        }
+    }
+}
+
+fn check(config: &Config) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let report = runtime.block_on(mnotify_intake::check::check(
+        config,
+        OffsetDateTime::now_utc(),
+    ));
+    println!("mnotify-intake check: {}", config.source.display());
+    for line in &report.lines {
+        println!("{line}");
+    }
+    match report.failures() {
+        0 => {
+            println!("all checks passed: `mnotify-intake run` can start");
+            Ok(ExitCode::SUCCESS)
+        }
+        n => {
+            println!("{n} check(s) failed: fix them, then run `mnotify-intake check` again");
+            Ok(ExitCode::FAILURE)
         }
     }
 }

@@ -23,6 +23,7 @@
 pub mod analysis;
 pub mod case;
 pub mod certificate;
+pub mod check;
 pub mod config;
 pub mod daemon;
 pub mod decision;

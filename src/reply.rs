@@ -107,6 +107,32 @@ impl Templates {
             .map_err(|source| ReplyError::Template { name, source })?;
         Ok(tidy(&text))
     }
+
+    /// Renders every kind of reply and notice in every language for a sample case, as
+    /// `check` does before staff's edited templates go live.
+    pub fn render_all(&self) -> Result<Vec<(Language, &'static str, String)>, ReplyError> {
+        let case = Case::open(
+            "ABC123".into(),
+            "applicant@example.md",
+            Language::Ro,
+            OffsetDateTime::UNIX_EPOCH,
+        );
+        let mut out = Vec::new();
+        for language in [Language::Ro, Language::Ru, Language::En] {
+            for kind in crate::decision::Decision::ALL
+                .iter()
+                .map(|d| d.code())
+                .chain(["oversized", STEP_DONE, COMPLETED, REMINDER])
+            {
+                let mut ctx = ReplyContext::for_case(kind, &case);
+                ctx.done_step = Some("contract".into());
+                ctx.done_number = 2;
+                ctx.problems = vec!["private_key_sent".into(), "expired".into()];
+                out.push((language, kind, self.render(language, &ctx)?));
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// Template `decision` of a notice that staff completed a step.
@@ -626,27 +652,14 @@ mod tests {
 
     #[test]
     fn every_language_renders_every_decision() {
-        let templates = Templates::embedded();
-        let case = Case::open(
-            "ABC123".into(),
-            "a@b.md",
-            Language::Ro,
-            datetime!(2026-11-24 12:00 UTC),
+        let rendered = Templates::embedded().render_all().expect("renders");
+        assert_eq!(
+            rendered.len(),
+            3 * (crate::decision::Decision::ALL.len() + 4)
         );
-        for lang in [Language::Ro, Language::Ru, Language::En] {
-            for d in crate::decision::Decision::ALL
-                .iter()
-                .map(|d| d.code())
-                .chain(["oversized", STEP_DONE, COMPLETED, REMINDER])
-            {
-                let mut ctx = ReplyContext::for_case(d, &case);
-                ctx.done_step = Some("contract".into());
-                ctx.done_number = 2;
-                ctx.problems = vec!["private_key_sent".into(), "expired".into()];
-                let text = templates.render(lang, &ctx).expect("renders");
-                assert!(text.contains("#ABC123"), "{lang:?} {d}");
-                assert!(text.contains("+373 (22) 820 026"));
-            }
+        for (lang, kind, text) in rendered {
+            assert!(text.contains("#ABC123"), "{lang:?} {kind}");
+            assert!(text.contains("+373 (22) 820 026"), "{lang:?} {kind}");
         }
     }
 

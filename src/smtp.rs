@@ -158,6 +158,29 @@ impl SmtpSender {
         })
     }
 
+    fn no_answer(&self) -> SendError {
+        SendError::Transient(format!(
+            "no answer from {}:{} within {}s",
+            self.settings.host,
+            self.settings.port,
+            SMTP_TIMEOUT.as_secs()
+        ))
+    }
+
+    /// Connects, says hello, upgrades to TLS and logs in as a send would, then quits:
+    /// the configuration works, and no mail is sent.
+    pub async fn check(&self) -> Result<(), SendError> {
+        let attempt = async {
+            let mut conn = self.connect().await?;
+            let _ = conn.quit().await;
+            Ok(())
+        };
+        match tokio::time::timeout(SMTP_TIMEOUT, attempt).await {
+            Ok(result) => result,
+            Err(_) => Err(self.no_answer()),
+        }
+    }
+
     /// Submits one complete message.
     pub async fn send(&self, from: &str, to: &str, raw: &[u8]) -> Result<(), SendError> {
         let parse = |a: &str| {
@@ -175,12 +198,7 @@ impl SmtpSender {
             .map_err(|e| SendError::Permanent(e.to_string()))?;
         match tokio::time::timeout(SMTP_TIMEOUT, self.send_inner(&envelope, raw)).await {
             Ok(result) => result,
-            Err(_) => Err(SendError::Transient(format!(
-                "no answer from {}:{} within {}s",
-                self.settings.host,
-                self.settings.port,
-                SMTP_TIMEOUT.as_secs()
-            ))),
+            Err(_) => Err(self.no_answer()),
         }
     }
 

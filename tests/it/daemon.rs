@@ -554,3 +554,79 @@ async fn an_old_server_without_move_or_uidplus() {
     assert_eq!(files, 2, "no EXPUNGE: both still in the inbox, flagged");
     assert_eq!(setup.status()["messages"]["need_certificate"], 1);
 }
+
+/// `check` tries every part on the real servers, changes nothing, and names what to fix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_tries_every_part_and_says_what_to_fix() {
+    let stack = Stack::get();
+    let mailbox = "svc-check@egov.test";
+    let setup = Setup::new(
+        stack,
+        mailbox,
+        "[digest]\nto = [\"staff-check@egov.test\"]\n",
+    );
+    // The production default: the inbox's mail at the first start is history.
+    let config = std::fs::read_to_string(&setup.config).unwrap();
+    std::fs::write(&setup.config, config.replace("backlog = \"handle\"\n", "")).unwrap();
+    let run = |setup: &Setup| {
+        let out = setup.run_cli(&["check"]);
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (ok, text) = run(&setup);
+    assert!(ok, "{text}");
+    for expected in [
+        format!("logged in to localhost:{} as {mailbox}", stack.imaps_port),
+        "IDLE yes, MOVE yes, UIDPLUS yes".into(),
+        "INBOX holds 0 messages: the mailbox's history".into(),
+        "do not exist yet".into(),
+        format!(
+            "logged in to localhost:{} as {mailbox}",
+            stack.submission_port
+        ),
+        "no mail sent".into(),
+        "all 36 replies and notices render".into(),
+        "all checks passed".into(),
+    ] {
+        assert!(
+            text.contains(&expected),
+            "{expected:?} missing from:\n{text}"
+        );
+    }
+    assert_eq!(
+        run(&setup).1.matches("do not exist yet").count(),
+        1,
+        "no folder created"
+    );
+    assert_eq!(
+        stack.count("staff-check@egov.test", "INBOX").await,
+        0,
+        "no mail sent"
+    );
+
+    // A wrong SMTP password is one failed check, with the server's answer.
+    let config = std::fs::read_to_string(&setup.config).unwrap();
+    let password = format!(
+        "password = {{ file = \"{}\" }}",
+        stack.password_file().display()
+    );
+    let (imap_part, smtp_part) = config.split_at(config.rfind(&password).unwrap());
+    let wrong = setup.dir.path().join("wrong");
+    std::fs::write(&wrong, "wrong\n").unwrap();
+    let smtp_part = smtp_part.replacen(
+        &password,
+        &format!("password = {{ file = \"{}\" }}", wrong.display()),
+        1,
+    );
+    std::fs::write(&setup.config, format!("{imap_part}{smtp_part}")).unwrap();
+    let (ok, text) = run(&setup);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("FAIL  SMTP") && text.contains("login to localhost refused"),
+        "{text}"
+    );
+    assert!(text.contains("1 check(s) failed"), "{text}");
+    assert!(!text.contains("wrong\n"), "the secret is not shown");
+}

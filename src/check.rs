@@ -1,0 +1,427 @@
+//! `mnotify-intake check`: before the first `run` (and after every config change), try
+//! each part the daemon needs — trust anchors, store, templates, the IMAP login and
+//! folders, the SMTP login — and say what works and what to fix. Nothing is changed:
+//! no folder is created, no mail sent or moved.
+
+use std::fmt;
+use std::path::Path;
+
+use time::OffsetDateTime;
+
+use crate::certificate::validate::TrustAnchors;
+use crate::config::{Backlog, Config, ReplyMode, TlsMode};
+use crate::mailbox::Mailbox;
+use crate::reply::Templates;
+use crate::smtp::SmtpSender;
+use crate::staff;
+use crate::store::Store;
+
+/// Trust anchors expiring within this many days are flagged.
+const ANCHOR_WARNING_DAYS: i64 = 60;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Ok,
+    Warning,
+    Failed,
+}
+
+/// One finding: which part, how it went, in plain words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub level: Level,
+    pub part: &'static str,
+    pub text: String,
+}
+
+impl fmt::Display for Line {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mark = match self.level {
+            Level::Ok => "ok  ",
+            Level::Warning => "WARN",
+            Level::Failed => "FAIL",
+        };
+        write!(f, "  {mark}  {:<14} {}", self.part, self.text)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub lines: Vec<Line>,
+}
+
+impl Report {
+    fn add(&mut self, level: Level, part: &'static str, text: impl Into<String>) {
+        self.lines.push(Line {
+            level,
+            part,
+            text: text.into(),
+        });
+    }
+
+    pub fn failures(&self) -> usize {
+        self.lines
+            .iter()
+            .filter(|l| l.level == Level::Failed)
+            .count()
+    }
+}
+
+/// Runs every check; `now` judges the anchors' validity.
+pub async fn check(config: &Config, now: OffsetDateTime) -> Report {
+    let mut report = Report::default();
+    anchors(config, now, &mut report);
+    let first_started = store(config, &mut report);
+    templates(config, &mut report);
+    imap(config, first_started.is_none(), &mut report).await;
+    smtp(config, &mut report).await;
+    routine(config, &mut report);
+    report
+}
+
+fn anchors(config: &Config, now: OffsetDateTime, report: &mut Report) {
+    let part = "trust anchors";
+    let anchors = match TrustAnchors::load(&config.anchors) {
+        Ok(a) => a,
+        Err(e) => return report.add(Level::Failed, part, e.to_string()),
+    };
+    for a in anchors.iter() {
+        let days_left = (a.not_after - now).whole_days();
+        let what = format!("{} (valid until {})", a.subject, a.not_after.date());
+        if a.not_after < now {
+            report.add(
+                Level::Failed,
+                part,
+                format!("{what} has expired: replace it in [trust] anchors"),
+            );
+        } else if !a.is_ca {
+            report.add(
+                Level::Warning,
+                part,
+                format!(
+                    "{what} is not a CA certificate: it cannot have issued system certificates"
+                ),
+            );
+        } else if days_left < ANCHOR_WARNING_DAYS {
+            report.add(
+                Level::Warning,
+                part,
+                format!("{what} expires in {days_left} days: get its successor from STISC"),
+            );
+        } else {
+            report.add(Level::Ok, part, what);
+        }
+    }
+}
+
+/// Returns when the daemon first started on this store, if it has.
+fn store(config: &Config, report: &mut Report) -> Option<OffsetDateTime> {
+    let part = "store";
+    let path = &config.store_path;
+    if !path.exists() {
+        // The first run creates the store and any missing directories above it: the
+        // nearest existing one must let the daemon write.
+        let existing = path
+            .ancestors()
+            .skip(1)
+            .map(|a| {
+                if a.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    a
+                }
+            })
+            .find(|a| a.exists());
+        let refused = existing.and_then(|dir| {
+            let probe = dir.join(format!(".mnotify-intake-check-{}", std::process::id()));
+            std::fs::create_dir(&probe)
+                .and_then(|()| std::fs::remove_dir(&probe))
+                .err()
+                .map(|e| (dir, e))
+        });
+        match refused {
+            Some((dir, e)) => report.add(
+                Level::Failed,
+                part,
+                format!(
+                    "the store {} cannot be created in {}: {e}; make it writable by the daemon's user",
+                    path.display(),
+                    dir.display()
+                ),
+            ),
+            None => report.add(
+                Level::Ok,
+                part,
+                format!("no store at {} yet: created at the first run", path.display()),
+            ),
+        }
+        return None;
+    }
+    match Store::open(path) {
+        Ok(store) => {
+            let known = store.load_registry().map(|r| r.len()).unwrap_or(0);
+            let cases = store.cases().map(|c| c.len()).unwrap_or(0);
+            let first = store.first_started().ok().flatten();
+            let since = first.map_or("never run yet".to_string(), |t| {
+                format!("daemon first started {}", t.date())
+            });
+            report.add(
+                Level::Ok,
+                part,
+                format!(
+                    "{}: {known} known certificates, {cases} cases, {since}",
+                    path.display()
+                ),
+            );
+            first
+        }
+        Err(_) if staff::snapshot_path(path).exists() => {
+            report.add(
+                Level::Ok,
+                part,
+                format!("{} is held by the running daemon", path.display()),
+            );
+            // Running, so it has started before.
+            Some(OffsetDateTime::UNIX_EPOCH)
+        }
+        Err(e) => {
+            report.add(Level::Failed, part, e.to_string());
+            None
+        }
+    }
+}
+
+fn templates(config: &Config, report: &mut Report) {
+    let part = "templates";
+    let source = config
+        .reply
+        .templates
+        .as_ref()
+        .map_or("built-in".to_string(), |d| d.display().to_string());
+    match Templates::for_config(&config.reply).and_then(|t| t.render_all()) {
+        Ok(all) => report.add(
+            Level::Ok,
+            part,
+            format!(
+                "{source}: all {} replies and notices render in ro, ru and en",
+                all.len()
+            ),
+        ),
+        Err(e) => report.add(Level::Failed, part, format!("{source}: {e}")),
+    }
+}
+
+async fn imap(config: &Config, never_started: bool, report: &mut Report) {
+    let part = "IMAP";
+    let Some(imap) = &config.imap else {
+        return report.add(
+            Level::Warning,
+            part,
+            "no [imap] section: `run` cannot watch a mailbox",
+        );
+    };
+    let mut mb = match Mailbox::connect(imap).await {
+        Ok(mb) => mb,
+        Err(e) => {
+            return report.add(
+                Level::Failed,
+                part,
+                format!("{}:{} as {}: {e}", imap.host, imap.port, imap.user),
+            )
+        }
+    };
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    report.add(
+        Level::Ok,
+        part,
+        format!(
+            "logged in to {}:{} as {} ({}); IDLE {}, MOVE {}, UIDPLUS {}",
+            imap.host,
+            imap.port,
+            imap.user,
+            tls_words(imap.tls),
+            yes_no(mb.idle_supported),
+            yes_no(mb.move_supported),
+            yes_no(mb.uidplus_supported)
+        ),
+    );
+    match mb.count(&imap.inbox).await {
+        Ok(n) if never_started && imap.backlog == Backlog::Leave => report.add(
+            Level::Ok,
+            part,
+            format!(
+                "{} holds {n} messages: the mailbox's history, left alone at the first run ([imap] backlog = \"leave\")",
+                imap.inbox
+            ),
+        ),
+        Ok(n) => report.add(Level::Ok, part, format!("{} holds {n} messages", imap.inbox)),
+        Err(e) => report.add(
+            Level::Failed,
+            part,
+            format!("cannot open {}: {e}; check [imap] inbox", imap.inbox),
+        ),
+    }
+    let mut folders = vec![imap.processed_folder.clone()];
+    folders.extend(imap.needs_human_folder.clone());
+    match config.reply.mode {
+        ReplyMode::Send => folders.extend(imap.sent_folder.clone()),
+        ReplyMode::Draft => folders.push(imap.drafts_folder.clone()),
+        ReplyMode::Off => {}
+    }
+    let mut missing = Vec::new();
+    for folder in &folders {
+        if mb.count(folder).await.is_err() {
+            missing.push(folder.as_str());
+        }
+    }
+    let text = if missing.is_empty() {
+        format!("folders {} exist", folders.join(", "))
+    } else {
+        format!(
+            "folders {} do not exist yet: the first run creates them",
+            missing.join(", ")
+        )
+    };
+    report.add(Level::Ok, part, text);
+    mb.logout().await;
+}
+
+async fn smtp(config: &Config, report: &mut Report) {
+    let part = "SMTP";
+    let needed = config.reply.mode == ReplyMode::Send || config.digest.is_some();
+    let Some(smtp) = &config.smtp else {
+        if needed {
+            report.add(
+                Level::Failed,
+                part,
+                "no [smtp] section, but replies (mode = \"send\") or digests need one",
+            );
+        }
+        return;
+    };
+    let login = smtp
+        .login
+        .as_ref()
+        .map_or("without login".to_string(), |(user, _)| {
+            format!("as {user}")
+        });
+    let sender = match SmtpSender::new(smtp) {
+        Ok(s) => s,
+        Err(e) => return report.add(Level::Failed, part, e.to_string()),
+    };
+    match sender.check().await {
+        Ok(()) => report.add(
+            Level::Ok,
+            part,
+            format!(
+                "logged in to {}:{} {login} ({}); no mail sent",
+                smtp.host,
+                smtp.port,
+                tls_words(smtp.tls)
+            ),
+        ),
+        Err(e) => report.add(
+            Level::Failed,
+            part,
+            format!("{}:{} {login}: {e}", smtp.host, smtp.port),
+        ),
+    }
+}
+
+fn tls_words(tls: TlsMode) -> &'static str {
+    match tls {
+        TlsMode::Implicit => "implicit TLS",
+        TlsMode::Starttls => "STARTTLS",
+        TlsMode::None => "no TLS",
+    }
+}
+
+fn routine(config: &Config, report: &mut Report) {
+    let mode = match config.reply.mode {
+        ReplyMode::Send => "send: replies go to applicants at once",
+        ReplyMode::Draft => "draft: replies are saved in Drafts for staff to send",
+        ReplyMode::Off => "off: no replies, mail is only filed and recorded",
+    };
+    report.add(Level::Ok, "replies", mode);
+    match &config.digest {
+        Some(d) => report.add(
+            Level::Ok,
+            "digest",
+            format!(
+                "daily at {:02}:{:02} {} to {}; reminders after {} days",
+                d.at.0,
+                d.at.1,
+                d.time_zone,
+                d.to.join(", "),
+                d.remind_days
+            ),
+        ),
+        None => report.add(
+            Level::Warning,
+            "digest",
+            "no [digest] section: no staff digest and no reminders to applicants",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::pki::Pki;
+    use time::macros::datetime;
+    use time::Duration;
+
+    /// Parts that need no server: anchors judged at `now`, a missing store directory,
+    /// no [imap] and no [smtp] while replies are to be sent.
+    #[tokio::test]
+    async fn anchors_store_and_missing_sections_are_judged() {
+        let issued = datetime!(2026-11-24 12:00 UTC);
+        let pki = Pki::new(issued);
+        let dir = tempfile::tempdir().unwrap();
+        let anchors = dir.path().join("anchors.pem");
+        std::fs::write(&anchors, pki.anchors_pem()).unwrap();
+        // The store's place is taken by a file (the tests run as root, who may write
+        // anywhere, so a read-only directory would not do).
+        std::fs::write(dir.path().join("blocked"), "").unwrap();
+        let text = format!(
+            "[store]\npath = \"{}\"\n[trust]\nanchors = [\"{}\"]\n[reply]\nmode = \"send\"\n",
+            dir.path().join("blocked/store").display(),
+            anchors.display()
+        );
+        let config = Config::parse(&dir.path().join("c.toml"), &text).unwrap();
+        let level_of = |report: &Report, part: &str| -> Vec<Level> {
+            report
+                .lines
+                .iter()
+                .filter(|l| l.part == part)
+                .map(|l| l.level)
+                .collect()
+        };
+
+        let report = check(&config, issued).await;
+        assert_eq!(level_of(&report, "trust anchors"), [Level::Ok, Level::Ok]);
+        assert_eq!(level_of(&report, "store"), [Level::Failed], "{report:?}");
+        assert_eq!(level_of(&report, "IMAP"), [Level::Warning]);
+        assert_eq!(level_of(&report, "SMTP"), [Level::Failed]);
+        assert_eq!(level_of(&report, "templates"), [Level::Ok]);
+        assert_eq!(report.failures(), 2);
+
+        let expiry = issued + Duration::days(3650);
+        let soon = check(&config, expiry - Duration::days(30)).await;
+        assert_eq!(
+            level_of(&soon, "trust anchors"),
+            [Level::Warning, Level::Warning],
+            "{soon:?}"
+        );
+        let late = check(&config, expiry + Duration::days(1)).await;
+        assert_eq!(
+            level_of(&late, "trust anchors"),
+            [Level::Failed, Level::Failed]
+        );
+        assert!(
+            late.lines[0].text.contains("has expired"),
+            "{:?}",
+            late.lines[0]
+        );
+    }
+}
