@@ -71,8 +71,9 @@ fn run_cli(bin: &Path, config: &Path, args: &[&str]) -> Result<String> {
         .with_context(|| format!("running {}", bin.display()))?;
     if !out.status.success() {
         bail!(
-            "mnotify-intake {} failed:\n{}",
+            "mnotify-intake {} failed:\n{}{}",
             args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
     }
@@ -99,11 +100,17 @@ async fn main() -> Result<()> {
             + &std::fs::read_to_string(demo.join("pki/stisc-issuing.pem"))?,
     )?;
     let config = work.path().join("mnotify-intake.toml");
+    // The production default for the mailbox's history (the tests' config handles it).
     std::fs::write(
         &config,
-        stack.config_toml(MAILBOX, &work.path().join("store"), &anchors),
+        stack
+            .config_toml(MAILBOX, &work.path().join("store"), &anchors)
+            .replace("backlog = \"handle\"\n", ""),
     )?;
     println!("   config: {}", config.display());
+
+    println!("\n== Checking the config against the servers before the first run");
+    print!("{}", run_cli(&bin, &config, &["check"])?);
 
     println!("\n== Registering a certificate already in use for MPass");
     let known = demo.join("known/asp-mpass.cer");
