@@ -724,6 +724,21 @@ mod tests {
     }
 
     #[test]
+    fn a_registry_larger_than_one_batch_is_saved_whole() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("db")).expect("open");
+        let many = Registry::from_entries(
+            (0..REGISTRY_BATCH * 2 + 500).map(|i| entry(&format!("{i:08X}"), "MPass")),
+        );
+        assert_eq!(
+            store.save_registry(&many).unwrap(),
+            REGISTRY_BATCH * 2 + 500
+        );
+        assert_eq!(store.save_registry(&many).unwrap(), 0);
+        assert_eq!(store.load_registry().unwrap().entries(), many.entries());
+    }
+
+    #[test]
     fn first_start_is_set_once_and_dates_an_older_store_from_its_first_message() {
         use time::macros::datetime;
         let dir = tempfile::tempdir().expect("tempdir");
