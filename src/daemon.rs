@@ -645,6 +645,26 @@ impl Daemon {
         fresh.into_iter().filter(|u| !old.contains(u)).collect()
     }
 
+    /// A report that one of our replies could not be delivered marks that reply failed,
+    /// with the remote server's reason, for `status` and the digest. Reports about mail
+    /// we did not send change nothing.
+    fn record_bounce(&mut self, bounce: &crate::intake::bounce::Bounce) -> Result<(), DaemonError> {
+        let Some(id) = &bounce.original_message_id else {
+            return Ok(());
+        };
+        let Some(mut entry) = self.store.outbox_entry(&format!("<{id}>"))? else {
+            return Ok(());
+        };
+        if entry.state != OutboxState::Sent {
+            return Ok(());
+        }
+        entry.fail(bounce.describe(), now());
+        self.store.update_outbox(&entry)?;
+        self.counters.send_failures += 1;
+        warn!(to = %entry.to, id = %entry.message_id, "reply bounced: {}", bounce.describe());
+        Ok(())
+    }
+
     fn count_fetch_failure(&mut self, uid_validity: u32, uids: &[u32]) {
         for &uid in uids {
             *self.fetch_failures.entry((uid_validity, uid)).or_default() += 1;
@@ -755,6 +775,11 @@ impl Daemon {
             info!(uid = at.uid, identity = %identity, "already handled; filing it again without a reply");
             return Ok(record.destination);
         }
+        if let Some(bounce) = &f.bounce {
+            // Before the report itself is recorded: after a crash it is read again
+            // and marks the reply again, which changes nothing.
+            self.record_bounce(bounce)?;
+        }
         let case = match in_thread {
             Some(c) => Some(c),
             None => self.sender_case(f)?,
@@ -840,8 +865,7 @@ impl Daemon {
             let raw = match base64::engine::general_purpose::STANDARD.decode(&entry.raw_base64) {
                 Ok(raw) => raw,
                 Err(e) => {
-                    entry.state = OutboxState::Failed;
-                    entry.last_error = Some(format!("stored message is damaged: {e}"));
+                    entry.fail(format!("stored message is damaged: {e}"), now());
                     self.store.update_outbox(&entry)?;
                     error!(id = %entry.message_id, "reply dropped: its stored copy is damaged");
                     continue;
@@ -968,15 +992,14 @@ async fn send_all(
                     info!(to = %entry.to, id = %entry.message_id, "reply sent");
                 }
                 Err(SendError::Permanent(reason)) => {
-                    entry.state = OutboxState::Failed;
-                    entry.last_error = Some(reason.clone());
+                    entry.fail(reason.clone(), now());
                     counters.send_failures += 1;
                     error!(to = %entry.to, id = %entry.message_id, "reply refused for good: {reason}");
                 }
                 Err(SendError::Transient(reason)) => {
                     entry.last_error = Some(reason.clone());
                     if entry.attempts >= cfg.max_attempts {
-                        entry.state = OutboxState::Failed;
+                        entry.fail(reason.clone(), now());
                         counters.send_failures += 1;
                         error!(to = %entry.to, id = %entry.message_id, attempts = entry.attempts, "reply given up: {reason}");
                     } else {

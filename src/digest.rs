@@ -121,7 +121,9 @@ impl Digest {
         self.failed_replies = outbox
             .iter()
             .filter(|e| {
-                e.state == OutboxState::Failed && e.created_at >= from && e.created_at < self.now
+                // A bounce may come days after the reply: it counts when it came.
+                let when = e.failed_at.unwrap_or(e.created_at);
+                e.state == OutboxState::Failed && when >= from && when < self.now
             })
             .map(|e| FailedReply {
                 to: e.to.clone(),
@@ -1011,6 +1013,7 @@ mod tests {
             last_error: Some("550 mailbox unavailable".into()),
             created_at,
             copied: false,
+            failed_at: None,
         };
         let since = NOW - Duration::days(1);
         let d = build(
@@ -1029,9 +1032,14 @@ mod tests {
             ),
             entry(OutboxState::Failed, NOW - Duration::days(5), "old@x.md"),
             entry(OutboxState::Sent, NOW - Duration::hours(2), "fine@x.md"),
+            // Sent days ago, bounced today: listed.
+            OutboxEntry {
+                failed_at: Some(NOW - Duration::hours(2)),
+                ..entry(OutboxState::Failed, NOW - Duration::days(4), "bounced@x.md")
+            },
         ]);
-        assert_eq!(d.failed_replies.len(), 1);
-        assert_eq!(d.failed_replies[0].to, "recent@x.md");
+        let listed: Vec<&str> = d.failed_replies.iter().map(|r| r.to.as_str()).collect();
+        assert_eq!(listed, ["recent@x.md", "bounced@x.md"]);
         assert!(!d.is_empty());
         assert!(render_text(&d).contains("550 mailbox unavailable"));
     }

@@ -336,6 +336,7 @@ pub fn outbox_entry(
         last_error: None,
         created_at: now,
         copied: false,
+        failed_at: None,
     }
 }
 

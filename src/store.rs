@@ -160,9 +160,19 @@ pub struct OutboxEntry {
     /// is wanted.
     #[serde(default)]
     pub copied: bool,
+    /// When it was given up: refused for good, out of attempts, or bounced later.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub failed_at: Option<OffsetDateTime>,
 }
 
 impl OutboxEntry {
+    /// Gives the message up for good, saying why (shown by `status` and the digest).
+    pub fn fail(&mut self, reason: String, at: OffsetDateTime) {
+        self.state = OutboxState::Failed;
+        self.last_error = Some(reason);
+        self.failed_at = Some(at);
+    }
+
     /// Still has work to do: sending, or the copy for staff.
     fn open(&self) -> bool {
         self.state == OutboxState::Pending || (self.state == OutboxState::Sent && !self.copied)
@@ -542,6 +552,11 @@ impl Store {
     /// Queues one message outside mail processing, durably.
     pub fn queue(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
         self.update_outbox(entry)
+    }
+
+    /// The outbox entry of the message `message_id` (with angle brackets), if any.
+    pub fn outbox_entry(&self, message_id: &str) -> Result<Option<OutboxEntry>, StoreError> {
+        Self::get(&self.outbox, OUTBOX_TREE, message_id)
     }
 
     pub fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {

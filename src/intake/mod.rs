@@ -4,6 +4,7 @@
 pub mod archive;
 pub mod attachment;
 pub mod automatic;
+pub mod bounce;
 pub mod language;
 pub mod quoted;
 
@@ -76,6 +77,8 @@ pub struct Facts {
     pub unparseable: bool,
     /// Integration data (onboarding step 4) in the sender's own text.
     pub integration: crate::integration::IntegrationData,
+    /// A report that one of our messages could not be delivered.
+    pub bounce: Option<bounce::Bounce>,
 }
 
 static MENTIONS_MNOTIFY: LazyLock<Regex> = LazyLock::new(|| {
@@ -156,6 +159,7 @@ pub fn read(raw: &[u8], own_addresses: &[String]) -> Facts {
         subject,
         unparseable: false,
         integration: crate::integration::extract(&body),
+        bounce: bounce::read(&msg),
     }
 }
 

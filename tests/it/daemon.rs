@@ -630,3 +630,50 @@ async fn check_tries_every_part_and_says_what_to_fix() {
     assert!(text.contains("1 check(s) failed"), "{text}");
     assert!(!text.contains("wrong\n"), "the secret is not shown");
 }
+
+/// Through a relay, a reply to a wrong address fails later: the relay accepts it and
+/// the report comes back as mail. That report marks the reply failed, with the remote
+/// server's reason, where `status` and the digest show it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bounced_reply_is_marked_failed_when_the_report_arrives() {
+    let stack = Stack::get();
+    let mailbox = "svc-bounce@egov.test";
+    // The test stack's Postfix bounces everything to nowhere.test.
+    let ion = "ion@nowhere.test";
+    let setup = Setup::new(stack, mailbox, "");
+    let question = mail(
+        ion,
+        mailbox,
+        "Conectare MNotify",
+        "<bounce1@nowhere.test>",
+        "Ce trebuie să trimitem pentru conectarea la MNotify?",
+    );
+    stack.deliver(ion, mailbox, &question.build()).await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    setup.cli(&["run", "--once"]);
+    assert_eq!(
+        setup.status()["outbox"]["sent"],
+        1,
+        "the relay took the reply"
+    );
+
+    // Postfix's report comes back to the mailbox.
+    let report = stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    assert!(
+        intake::read(&report[0], &[]).bounce.is_some(),
+        "a delivery report"
+    );
+    setup.cli(&["run", "--once"]);
+    let status = setup.status();
+    assert_eq!(status["outbox"]["failed"], 1, "{status}");
+    let error = status["failed"][0]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("ion@nowhere.test") && error.contains("5.1.1"),
+        "{error}"
+    );
+    assert_eq!(
+        status["messages"]["ignored_automatic"], 1,
+        "the report is not answered"
+    );
+    assert_eq!(stack.count(mailbox, "INBOX").await, 0);
+}
