@@ -29,6 +29,17 @@ fn mail(from: &str, to: &str, subject: &str, id: &str, text: &str) -> Mail {
     m
 }
 
+/// An applicant's first question about MNotify (decided `need_certificate`).
+pub fn question(from: &str, to: &str, id: &str) -> Mail {
+    mail(
+        from,
+        to,
+        "Conectare MNotify",
+        id,
+        "Ce trebuie să trimitem pentru conectarea la MNotify?",
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn applicant_conversation_is_answered_threaded_and_filed() {
     let stack = Stack::get();
@@ -349,14 +360,7 @@ async fn uidvalidity_change_answers_nothing_twice() {
     let ana = "ana-uidv@scoala.test";
     let dan = "dan-uidv@scoala.test";
     let setup = Setup::new(stack, mailbox, "");
-    let first = mail(
-        ana,
-        mailbox,
-        "Conectare MNotify",
-        "<u1@scoala.test>",
-        "Ce trebuie să trimitem pentru conectarea la MNotify?",
-    )
-    .build();
+    let first = question(ana, mailbox, "<u1@scoala.test>").build();
     stack.deliver(ana, mailbox, &first).await;
     stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
     setup.cli(&["run", "--once"]);
@@ -370,14 +374,7 @@ async fn uidvalidity_change_answers_nothing_twice() {
     let before = stack.uid_validity(mailbox, "INBOX").await;
     stack.set_uid_validity(mailbox, "INBOX", before + 1000);
     assert_eq!(stack.uid_validity(mailbox, "INBOX").await, before + 1000);
-    let second = mail(
-        dan,
-        mailbox,
-        "Conectare MNotify",
-        "<u2@scoala.test>",
-        "Ce trebuie să trimitem pentru conectarea la MNotify?",
-    )
-    .build();
+    let second = question(dan, mailbox, "<u2@scoala.test>").build();
     stack.deliver(dan, mailbox, &second).await;
     stack.wait_for(mailbox, "INBOX", 2, WAIT).await;
     setup.cli(&["run", "--once"]);
@@ -444,19 +441,13 @@ async fn mail_already_in_the_inbox_at_the_first_start_is_left_alone() {
     let text = std::fs::read_to_string(&setup.config).unwrap();
     assert!(text.contains("backlog = \"handle\"\n"), "{text}");
     std::fs::write(&setup.config, text.replace("backlog = \"handle\"\n", "")).unwrap();
-    let question = |from: &str, id: &str| {
-        mail(
-            from,
-            mailbox,
-            "Conectare MNotify",
-            id,
-            "Ce trebuie să trimitem pentru conectarea la MNotify?",
-        )
-        .build()
-    };
 
     stack
-        .deliver(ana, mailbox, &question(ana, "<b1@scoala.test>"))
+        .deliver(
+            ana,
+            mailbox,
+            &question(ana, mailbox, "<b1@scoala.test>").build(),
+        )
         .await;
     stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
     // INTERNALDATE has whole seconds: the first start comes in a later one.
@@ -470,7 +461,11 @@ async fn mail_already_in_the_inbox_at_the_first_start_is_left_alone() {
     assert_eq!(stack.count(mailbox, "Processed").await, 0);
 
     stack
-        .deliver(dan, mailbox, &question(dan, "<b2@scoala.test>"))
+        .deliver(
+            dan,
+            mailbox,
+            &question(dan, mailbox, "<b2@scoala.test>").build(),
+        )
         .await;
     stack.wait_for(mailbox, "INBOX", 2, WAIT).await;
     setup.cli(&["run", "--once"]);
@@ -503,14 +498,8 @@ async fn an_old_server_without_move_or_uidplus() {
     let mailbox = "svc-old@egov.test";
     let ana = "ana-old@scoala.test";
     let setup = Setup::new(&stack, mailbox, "");
-    let question = mail(
-        ana,
-        mailbox,
-        "Conectare MNotify",
-        "<old1@scoala.test>",
-        "Ce trebuie să trimitem pentru conectarea la MNotify?",
-    );
-    stack.deliver(ana, mailbox, &question.build()).await;
+    let asked = question(ana, mailbox, "<old1@scoala.test>");
+    stack.deliver(ana, mailbox, &asked.build()).await;
     // A message staff flagged deleted but did not expunge: neither handled nor removed.
     let mut flagged = Mailbox::connect(&stack.imap(mailbox)).await.unwrap();
     flagged.ensure_folder("INBOX").await.unwrap();
@@ -641,14 +630,8 @@ async fn a_bounced_reply_is_marked_failed_when_the_report_arrives() {
     // The test stack's Postfix bounces everything to nowhere.test.
     let ion = "ion@nowhere.test";
     let setup = Setup::new(stack, mailbox, "");
-    let question = mail(
-        ion,
-        mailbox,
-        "Conectare MNotify",
-        "<bounce1@nowhere.test>",
-        "Ce trebuie să trimitem pentru conectarea la MNotify?",
-    );
-    stack.deliver(ion, mailbox, &question.build()).await;
+    let asked = question(ion, mailbox, "<bounce1@nowhere.test>");
+    stack.deliver(ion, mailbox, &asked.build()).await;
     stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
     setup.cli(&["run", "--once"]);
     assert_eq!(

@@ -58,10 +58,7 @@ async fn the_daemon_logs_in_with_oauth2_tokens_for_imap_and_smtp() {
     // A helper that issues fresh tokens: mail is read, answered and filed.
     let setup = Setup::new(stack, mailbox, "");
     use_tokens(stack, &setup, mailbox, 3600);
-    let mut m = Mail::new(ana, "Conectare MNotify")
-        .message_id("<o1@scoala.test>")
-        .text("Ce trebuie să trimitem pentru conectarea la MNotify?");
-    m.to = mailbox.to_string();
+    let m = crate::daemon::question(ana, mailbox, "<o1@scoala.test>");
     stack.deliver(ana, mailbox, &m.build()).await;
     stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
     setup.cli(&["run", "--once"]);
