@@ -71,9 +71,9 @@ impl Report {
 pub async fn check(config: &Config, now: OffsetDateTime) -> Report {
     let mut report = Report::default();
     anchors(config, now, &mut report);
-    let first_started = store(config, &mut report);
+    let started = store(config, &mut report);
     templates(config, &mut report);
-    imap(config, first_started.is_none(), &mut report).await;
+    imap(config, !started, &mut report).await;
     smtp(config, &mut report).await;
     routine(config, &mut report);
     report
@@ -114,8 +114,8 @@ fn anchors(config: &Config, now: OffsetDateTime, report: &mut Report) {
     }
 }
 
-/// Returns when the daemon first started on this store, if it has.
-fn store(config: &Config, report: &mut Report) -> Option<OffsetDateTime> {
+/// Returns whether the daemon has run on this store (if not, the inbox is history).
+fn store(config: &Config, report: &mut Report) -> bool {
     let part = "store";
     let path = &config.store_path;
     if !path.exists() {
@@ -155,7 +155,7 @@ fn store(config: &Config, report: &mut Report) -> Option<OffsetDateTime> {
                 format!("no store at {} yet: created at the first run", path.display()),
             ),
         }
-        return None;
+        return false;
     }
     match Store::open(path) {
         Ok(store) => {
@@ -173,7 +173,7 @@ fn store(config: &Config, report: &mut Report) -> Option<OffsetDateTime> {
                     path.display()
                 ),
             );
-            first
+            first.is_some()
         }
         Err(_) if staff::snapshot_path(path).exists() => {
             report.add(
@@ -181,12 +181,11 @@ fn store(config: &Config, report: &mut Report) -> Option<OffsetDateTime> {
                 part,
                 format!("{} is held by the running daemon", path.display()),
             );
-            // Running, so it has started before.
-            Some(OffsetDateTime::UNIX_EPOCH)
+            true
         }
         Err(e) => {
             report.add(Level::Failed, part, e.to_string());
-            None
+            false
         }
     }
 }
