@@ -28,10 +28,20 @@ pub struct FileReport<'a> {
     /// The message could not be read (not an e-mail, or built to exhaust the reader):
     /// only its header was used, and the daemon leaves it for people.
     pub unparseable: bool,
+    /// A delivery report: which message of ours could not be delivered, to whom, why.
+    pub bounce: Option<BounceReport<'a>>,
     pub message_id: Option<&'a str>,
     pub from: Option<&'a str>,
     pub subject: Option<&'a str>,
     pub case_token: Option<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BounceReport<'a> {
+    pub original_message_id: Option<&'a str>,
+    pub recipient: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub diagnostic: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -101,6 +111,12 @@ impl<'a> FileReport<'a> {
                 .collect(),
             automatic: a.facts.automatic,
             unparseable: a.facts.unparseable,
+            bounce: a.facts.bounce.as_ref().map(|b| BounceReport {
+                original_message_id: b.original_message_id.as_deref(),
+                recipient: b.recipient.as_deref(),
+                status: b.status.as_deref(),
+                diagnostic: b.diagnostic.as_deref(),
+            }),
             message_id: a.facts.message_id.as_deref(),
             from: a.facts.from.as_deref(),
             subject: a.facts.subject.as_deref(),
@@ -199,6 +215,14 @@ pub fn human(file: &str, a: &Analysis) -> String {
         let _ = writeln!(
             out,
             "   could not be read as an e-mail (or has too many parts): header only; left for people"
+        );
+    }
+    if let Some(b) = &f.bounce {
+        let _ = writeln!(
+            out,
+            "   delivery report: message <{}> {}",
+            b.original_message_id.as_deref().unwrap_or("?"),
+            b.describe()
         );
     }
     if let Some(reason) = f.automatic {

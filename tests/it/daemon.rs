@@ -642,10 +642,17 @@ async fn a_bounced_reply_is_marked_failed_when_the_report_arrives() {
 
     // Postfix's report comes back to the mailbox.
     let report = stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
-    assert!(
-        intake::read(&report[0], &[]).bounce.is_some(),
-        "a delivery report"
-    );
+    let file = setup.dir.path().join("report.eml");
+    std::fs::write(&file, &report[0]).unwrap();
+    let inspected: serde_json::Value =
+        serde_json::from_str(&setup.cli(&["inspect", "--json", file.to_str().unwrap()]))
+            .expect("inspect JSON");
+    assert_eq!(inspected["decision"], "ignored_automatic");
+    assert_eq!(inspected["bounce"]["recipient"], ion, "{inspected}");
+    assert_eq!(inspected["bounce"]["status"], "5.1.1", "{inspected}");
+    assert!(setup
+        .cli(&["inspect", file.to_str().unwrap()])
+        .contains("delivery report: message <mnotify."));
     setup.cli(&["run", "--once"]);
     let status = setup.status();
     assert_eq!(status["outbox"]["failed"], 1, "{status}");
