@@ -256,6 +256,9 @@ pub enum Event<'a> {
     /// An applicant's mail carried integration data; complete and sound data completes
     /// step 4 (newer data replaces older, a corrected mail fixes a mistake).
     Integration(&'a crate::integration::IntegrationData),
+    /// A message of ours to the applicant did not arrive (refused, given up, bounced):
+    /// on the timeline, so staff looking at the case know to call instead.
+    ReplyFailed { to: &'a str, reason: &'a str },
 }
 
 /// What the applicant must be told after an event.
@@ -334,6 +337,9 @@ pub fn apply(case: &Case, event: Event<'_>, now: OffsetDateTime) -> (Case, Vec<A
             }
         }
         Event::Note { by, text } => c.log(now, format!("note by {by}: {text}")),
+        Event::ReplyFailed { to, reason } => {
+            c.log(now, format!("our message to {to} did not arrive: {reason}"))
+        }
         Event::Integration(data) => {
             c.integration = Some(data.clone());
             let summary = data.summary();
@@ -592,5 +598,23 @@ mod tests {
         );
         assert_eq!(c.timeline.last().unwrap().what, "note by ana: called them");
         assert_eq!(c.updated_at, at(4));
+
+        let (after, actions) = apply(
+            &c,
+            Event::ReplyFailed {
+                to: "ion@x.md",
+                reason: "bounced: 5.1.1",
+            },
+            at(5),
+        );
+        assert!(
+            actions.is_empty(),
+            "nobody is told: the address does not work"
+        );
+        assert_eq!(after.done, c.done);
+        assert_eq!(
+            after.timeline.last().unwrap().what,
+            "our message to ion@x.md did not arrive: bounced: 5.1.1"
+        );
     }
 }

@@ -660,6 +660,8 @@ impl Daemon {
         }
         entry.fail(bounce.describe(), now());
         self.store.update_outbox(&entry)?;
+        note_failure_on_case(&self.store, &entry)?;
+        self.cases_changed = true;
         self.counters.send_failures += 1;
         warn!(to = %entry.to, id = %entry.message_id, "reply bounced: {}", bounce.describe());
         Ok(())
@@ -904,6 +906,7 @@ impl Daemon {
         };
         let copy_wanted = self.imap.sent_folder.is_some();
         let sent_folder = self.imap.sent_folder.clone().unwrap_or_default();
+        let failures_before = self.counters.send_failures;
         let send = async {
             match &sending {
                 Some((smtp, cfg)) => {
@@ -930,6 +933,8 @@ impl Daemon {
         };
         let (sent, (copiers, copied)) = tokio::join!(send, copy);
         self.copiers = copiers;
+        // A reply given up is on its case's timeline now.
+        self.cases_changed |= self.counters.send_failures != failures_before;
         debug!(
             ms = started.elapsed().as_millis() as u64,
             "outbox delivered"
@@ -1012,10 +1017,30 @@ async fn send_all(
                 }
             }
             store.record_outbox(&entry)?;
+            if entry.state == OutboxState::Failed {
+                note_failure_on_case(store, &entry)?;
+            }
         }
         store.flush()?;
     }
     Ok(())
+}
+
+/// Puts a message of ours that failed for good on its case's timeline, where
+/// `cases show` shows it.
+fn note_failure_on_case(store: &Store, entry: &OutboxEntry) -> Result<(), StoreError> {
+    let (Some(token), Some(reason)) = (&entry.case, &entry.last_error) else {
+        return Ok(());
+    };
+    let Some(case) = store.case(token)? else {
+        return Ok(());
+    };
+    let failed = crate::case::Event::ReplyFailed {
+        to: &entry.to,
+        reason,
+    };
+    let (case, _) = crate::case::apply(&case, failed, entry.failed_at.unwrap_or_else(now));
+    store.save_case(&case)
 }
 
 /// Appends the copies of replies sent to the Sent folder, on several connections at

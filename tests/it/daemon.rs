@@ -666,4 +666,13 @@ async fn a_bounced_reply_is_marked_failed_when_the_report_arrives() {
         "the report is not answered"
     );
     assert_eq!(stack.count(mailbox, "INBOX").await, 0);
+    // Staff looking at the case see it too.
+    let listed = setup.cli(&["cases", "list", "--json"]);
+    let case: serde_json::Value = serde_json::from_str(listed.trim()).expect("one case");
+    let token = case["id"].as_str().expect("the case").to_string();
+    let shown = setup.cli(&["cases", "show", &token]);
+    assert!(
+        shown.contains("our message to ion@nowhere.test did not arrive: bounced"),
+        "{shown}"
+    );
 }
