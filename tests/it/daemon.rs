@@ -676,3 +676,35 @@ async fn a_bounced_reply_is_marked_failed_when_the_report_arrives() {
         "{shown}"
     );
 }
+
+/// A reply the SMTP server refuses outright (550 during the dialogue) is failed at once,
+/// never retried, and shown by `status` and on the case's timeline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_refused_for_good_is_not_retried() {
+    let stack = Stack::get();
+    let mailbox = "svc-refused@egov.test";
+    // The test stack's Postfix refuses every recipient at refused.test.
+    let ion = "ion@refused.test";
+    let setup = Setup::new(stack, mailbox, "");
+    let asked = question(ion, mailbox, "<refused1@refused.test>");
+    stack.deliver(ion, mailbox, &asked.build()).await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    setup.cli(&["run", "--once"]);
+    setup.cli(&["run", "--once"]);
+    let status = setup.status();
+    assert_eq!(status["outbox"]["failed"], 1, "{status}");
+    assert_eq!(status["outbox"]["pending"], 0, "{status}");
+    assert_eq!(
+        status["failed"][0]["attempts"], 1,
+        "never retried: {status}"
+    );
+    let error = status["failed"][0]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("550") && error.contains("5.1.1"), "{error}");
+    let listed = setup.cli(&["cases", "list", "--json"]);
+    let case: serde_json::Value = serde_json::from_str(listed.trim()).expect("one case");
+    let shown = setup.cli(&["cases", "show", case["id"].as_str().unwrap()]);
+    assert!(
+        shown.contains("our message to ion@refused.test did not arrive"),
+        "{shown}"
+    );
+}
