@@ -94,6 +94,10 @@ pub struct Case {
     /// When the applicant was last reminded of the step waiting on them.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub last_reminder: Option<OffsetDateTime>,
+    /// Our last message to the applicant did not arrive (and they have not written
+    /// since): reminders would only bounce too.
+    #[serde(default)]
+    pub unreachable: bool,
 }
 
 /// Alphabet of case tokens: Crockford base32 without easily confused letters.
@@ -123,6 +127,7 @@ impl Case {
             last_decision: None,
             message_ids: Vec::new(),
             last_reminder: None,
+            unreachable: false,
             integration: None,
             subject: None,
             timeline: vec![TimelineEntry {
@@ -167,6 +172,7 @@ impl Case {
     pub fn reminder_due(&self, now: OffsetDateTime, days: u32) -> bool {
         let period = time::Duration::days(days.into());
         days > 0
+            && !self.unreachable
             && self.waiting_on() == Some(Party::Applicant)
             && now - self.updated_at >= period
             && self.last_reminder.is_none_or(|r| now - r >= period)
@@ -285,6 +291,8 @@ pub fn apply(case: &Case, event: Event<'_>, now: OffsetDateTime) -> (Case, Vec<A
             evidence,
         } => {
             c.last_decision = Some(decision);
+            // They wrote: the address works (a reply to it may still fail later).
+            c.unreachable = false;
             if !message_id.is_empty() && !c.message_ids.iter().any(|m| m == message_id) {
                 c.message_ids.push(message_id.to_string());
             }
@@ -338,6 +346,7 @@ pub fn apply(case: &Case, event: Event<'_>, now: OffsetDateTime) -> (Case, Vec<A
         }
         Event::Note { by, text } => c.log(now, format!("note by {by}: {text}")),
         Event::ReplyFailed { to, reason } => {
+            c.unreachable = true;
             c.log(now, format!("our message to {to} did not arrive: {reason}"))
         }
         Event::Integration(data) => {
@@ -566,6 +575,21 @@ mod tests {
             !at_age.reminder_due(day(40), 7),
             "waiting on AGE: no reminder"
         );
+
+        // Our last message bounced: no reminders until the applicant writes again.
+        let failed = Event::ReplyFailed {
+            to: "ion@x.md",
+            reason: "bounced",
+        };
+        let (bounced, _) = apply(&c, failed, day(14));
+        assert!(!bounced.reminder_due(day(60), 7), "it would only bounce");
+        let wrote = Event::Mail {
+            decision: Decision::NeedCertificate,
+            message_id: "<again@x.md>",
+            evidence: "",
+        };
+        let (back, _) = apply(&bounced, wrote, day(20));
+        assert!(back.reminder_due(day(27), 7), "they wrote: reachable again");
     }
 
     #[test]

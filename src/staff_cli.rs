@@ -176,6 +176,7 @@ fn list(
                 "opened_at": c.opened_at.format(&Rfc3339).unwrap_or_default(),
                 "updated_at": c.updated_at.format(&Rfc3339).unwrap_or_default(),
                 "last_decision": c.last_decision.map(|d| d.code()),
+                "unreachable": c.unreachable,
             });
             println!("{value}");
         }
@@ -229,6 +230,12 @@ fn show(config: &Config, id: &str) -> Result<ExitCode> {
             step.performed_by().code()
         ),
         None => println!("completed"),
+    }
+    if c.unreachable {
+        println!(
+            "our last message to {} did not arrive: reach them another way",
+            c.applicant
+        );
     }
     println!("\nsteps:");
     for step in Step::ALL {
