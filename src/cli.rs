@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::staff_cli::CasesCommand;
 use mnotify_intake::analysis::{self, Context};
 use mnotify_intake::certificate::TrustAnchors;
-use mnotify_intake::config::{Config, DEFAULT_MAILBOX_ADDRESS};
+use mnotify_intake::config::{Backlog, Config, DEFAULT_MAILBOX_ADDRESS};
 use mnotify_intake::daemon::{Daemon, Lifetime};
 use mnotify_intake::import::{self, Label};
 use mnotify_intake::registry::Registry;
@@ -282,10 +282,14 @@ fn status(config: &Config, json: bool) -> Result<ExitCode> {
     let v: serde_json::Value = serde_json::from_str(&text).context("the status answer")?;
     let outcomes = v["messages"].as_object().cloned().unwrap_or_default();
     let total: u64 = outcomes.values().filter_map(|n| n.as_u64()).sum();
+    let history = match config.imap.as_ref().map(|i| i.backlog) {
+        Some(Backlog::Handle) => {
+            "older mail in the inbox was handled too: [imap] backlog = \"handle\""
+        }
+        _ => "older mail in the inbox is left alone",
+    };
     match v["first_start"].as_str() {
-        Some(t) => println!(
-            "daemon first started: {t} (with [imap] backlog = \"leave\", older mail in the inbox is left alone)"
-        ),
+        Some(t) => println!("daemon first started: {t} ({history})"),
         None => println!("daemon first started: not yet"),
     }
     println!("messages handled: {total}");

@@ -29,19 +29,11 @@ pub struct FileReport<'a> {
     /// only its header was used, and the daemon leaves it for people.
     pub unparseable: bool,
     /// A delivery report: which message of ours could not be delivered, to whom, why.
-    pub bounce: Option<BounceReport<'a>>,
+    pub bounce: Option<&'a crate::intake::bounce::Bounce>,
     pub message_id: Option<&'a str>,
     pub from: Option<&'a str>,
     pub subject: Option<&'a str>,
     pub case_token: Option<&'a str>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct BounceReport<'a> {
-    pub original_message_id: Option<&'a str>,
-    pub recipient: Option<&'a str>,
-    pub status: Option<&'a str>,
-    pub diagnostic: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -111,12 +103,7 @@ impl<'a> FileReport<'a> {
                 .collect(),
             automatic: a.facts.automatic,
             unparseable: a.facts.unparseable,
-            bounce: a.facts.bounce.as_ref().map(|b| BounceReport {
-                original_message_id: b.original_message_id.as_deref(),
-                recipient: b.recipient.as_deref(),
-                status: b.status.as_deref(),
-                diagnostic: b.diagnostic.as_deref(),
-            }),
+            bounce: a.facts.bounce.as_ref(),
             message_id: a.facts.message_id.as_deref(),
             from: a.facts.from.as_deref(),
             subject: a.facts.subject.as_deref(),

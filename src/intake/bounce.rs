@@ -6,7 +6,7 @@
 use mail_parser::{Message, MimeHeaders, PartType};
 
 /// What a bounce says about the message it returns.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Bounce {
     /// Message-ID of the message that could not be delivered, without angle brackets.
     pub original_message_id: Option<String>,
