@@ -94,10 +94,16 @@ pub fn read(raw: &[u8], own_addresses: &[String]) -> Facts {
     if boundary_lines_exceed(raw, MAX_BOUNDARY_LINES) {
         // Read the header only (who, what about, automatic or not) and leave the
         // message for people, as one that could not be read.
+        // A header as hostile as the body gets nothing read at all.
         let head = header_section(raw);
+        let readable = !boundary_lines_exceed(head, MAX_BOUNDARY_LINES);
         return Facts {
             unparseable: true,
-            ..read(head, own_addresses)
+            ..if readable {
+                read(head, own_addresses)
+            } else {
+                Facts::default()
+            }
         };
     }
     let Some(msg) = MessageParser::default().parse(raw) else {

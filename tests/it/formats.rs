@@ -303,6 +303,11 @@ fn a_message_of_countless_parts_is_read_by_its_header_only() {
         "the subject still says what it is about"
     );
 
+    // The same lines before any blank line (all "header"): nothing read, no loop.
+    let headless = "--x\r\n".repeat(60_000);
+    let facts = mnotify_intake::intake::read(headless.as_bytes(), &[]);
+    assert!(facts.unparseable && facts.from.is_none());
+
     // A normal message with a few parts is read in full.
     let few = raw.replacen("--x\r\n\r\n\r\n", "", 59_990);
     assert!(!mnotify_intake::intake::read(few.as_bytes(), &[]).unparseable);
