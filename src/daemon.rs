@@ -143,6 +143,8 @@ pub struct Daemon {
     first_start: OffsetDateTime,
     /// How many messages of the history were last seen and left (logged on change).
     backlog_left: usize,
+    /// The last query for sizes failed or came back short: ask message by message.
+    size_one_by_one: bool,
 }
 
 fn now() -> OffsetDateTime {
@@ -179,6 +181,7 @@ impl Daemon {
             fetch_failures: HashMap::new(),
             first_start: now(),
             backlog_left: 0,
+            size_one_by_one: false,
             counters: Counters::default(),
             config,
         })
@@ -505,26 +508,13 @@ impl Daemon {
         if fresh.is_empty() {
             return Ok(());
         }
-        let listed = mb.sizes(&fresh).await?;
+        let listed = self.sizes(mb, uid_validity, &fresh).await?;
         let fresh = self.without_backlog(fresh, &listed);
         if fresh.is_empty() {
             return Ok(());
         }
         info!(count = fresh.len(), "new messages");
         let sizes: BTreeMap<u32, u64> = listed.iter().map(|&(u, size, _)| (u, size)).collect();
-        let sizeless: Vec<u32> = fresh
-            .iter()
-            .copied()
-            .filter(|u| !sizes.contains_key(u))
-            .collect();
-        if let Some(&culprit) = sizeless.first() {
-            // Without its size a message would be fetched whole however large; and an
-            // answer cut short leaves the connection untrusted. The server answers in
-            // UID order, so the first one missing is the one it choked on; the others
-            // are innocent (they come next time, once that one is set aside).
-            self.count_fetch_failure(uid_validity, &[culprit]);
-            return Err(MailboxError::Incomplete(sizeless.len()).into());
-        }
         // Messages that failed to come before are fetched alone, after the others.
         let (suspect, clean): (Vec<u32>, Vec<u32>) = fresh.iter().partition(|u| failures(u) > 0);
         let mut all = batches(&clean, &sizes, self.config.reply.max_message_bytes);
@@ -620,6 +610,47 @@ impl Daemon {
             }
         }
         Ok(())
+    }
+
+    /// Size and arrival time of every message of `uids`, or an error. Without its size
+    /// a message would be fetched whole however large, and an answer cut short leaves
+    /// the connection untrusted. One query asks for all; after one failed or came back
+    /// short, the next pass asks message by message, so the one the server chokes on is
+    /// known exactly (and set aside after [`MAX_FETCH_FAILURES`]) while the others go on.
+    async fn sizes(
+        &mut self,
+        mb: &mut Mailbox,
+        uid_validity: u32,
+        uids: &[u32],
+    ) -> Result<Vec<(u32, u64, Option<i64>)>, DaemonError> {
+        let answered =
+            |listed: &[(u32, u64, Option<i64>)], uid: u32| listed.iter().any(|&(u, _, _)| u == uid);
+        if !self.size_one_by_one {
+            let listed = mb
+                .sizes(uids)
+                .await
+                .inspect_err(|_| self.size_one_by_one = true)?;
+            let missing = uids.iter().filter(|&&u| !answered(&listed, u)).count();
+            if missing > 0 {
+                self.size_one_by_one = true;
+                return Err(MailboxError::Incomplete(missing).into());
+            }
+            return Ok(listed);
+        }
+        let mut listed = Vec::with_capacity(uids.len());
+        for &uid in uids {
+            let one = mb.sizes(&[uid]).await;
+            match one {
+                Ok(one) if answered(&one, uid) => listed.extend(one),
+                other => {
+                    self.count_fetch_failure(uid_validity, &[uid]);
+                    warn!(uid, "the server did not report this message's size");
+                    return Err(other.err().unwrap_or(MailboxError::Incomplete(1)).into());
+                }
+            }
+        }
+        self.size_one_by_one = false;
+        Ok(listed)
     }
 
     /// `fresh` without the mail that arrived before the daemon's first start, when the
