@@ -894,6 +894,7 @@ impl Daemon {
     async fn deliver(&mut self, mb: &mut Mailbox, last: bool) -> Result<(), DaemonError> {
         let now_s = now().unix_timestamp();
         let mut sends = Vec::new();
+        let mut drafts = Vec::new();
         for mut entry in self.store.due(now_s)? {
             let raw = match base64::engine::general_purpose::STANDARD.decode(&entry.raw_base64) {
                 Ok(raw) => raw,
@@ -905,18 +906,12 @@ impl Daemon {
                 }
             };
             match entry.kind {
-                OutboxKind::Draft => {
-                    mb.append(&self.imap.drafts_folder, "(\\Draft)", &raw)
-                        .await?;
-                    entry.attempts += 1;
-                    entry.state = OutboxState::Sent;
-                    entry.copied = true;
-                    self.store.update_outbox(&entry)?;
-                    self.counters.drafts_saved += 1;
-                    info!(to = %entry.to, id = %entry.message_id, folder = %self.imap.drafts_folder, "reply saved as draft");
-                }
+                OutboxKind::Draft => drafts.push((entry, raw)),
                 OutboxKind::Send => sends.push((entry, raw)),
             }
+        }
+        if !drafts.is_empty() {
+            self.save_drafts(drafts).await?;
         }
         // Copies of what went out before are saved while this round is sent.
         let started = Instant::now();
@@ -987,6 +982,42 @@ impl Daemon {
     }
 
     /// The copy connections, opened as needed (at most [`COPY_CONNECTIONS`]).
+    /// Appends replies to the Drafts folder for staff to review and send, each only if
+    /// no draft with its Message-ID is there yet: a crash between the APPEND and the
+    /// store's record of it must not leave two drafts that staff might both send. On a
+    /// connection of its own, so the inbox stays selected on the main one.
+    async fn save_drafts(
+        &mut self,
+        drafts: Vec<(OutboxEntry, Vec<u8>)>,
+    ) -> Result<(), DaemonError> {
+        let folder = self.imap.drafts_folder.clone();
+        let mut copiers = self.prepare_copiers(1).await?;
+        let result = async {
+            let mb = copiers.first_mut().expect("one connection prepared");
+            mb.select(&folder).await?;
+            for (mut entry, raw) in drafts {
+                if mb.holds_message_id(&entry.message_id).await? {
+                    info!(id = %entry.message_id, folder = %folder, "draft already saved (before a restart)");
+                } else {
+                    mb.append(&folder, "(\\Draft)", &raw).await?;
+                    self.counters.drafts_saved += 1;
+                    info!(to = %entry.to, id = %entry.message_id, folder = %folder, "reply saved as draft");
+                }
+                entry.attempts += 1;
+                entry.state = OutboxState::Sent;
+                entry.copied = true;
+                self.store.update_outbox(&entry)?;
+            }
+            Ok::<(), DaemonError>(())
+        }
+        .await;
+        // A connection that failed is dropped; the next round opens another.
+        if result.is_ok() {
+            self.copiers = copiers;
+        }
+        result
+    }
+
     async fn prepare_copiers(&mut self, entries: usize) -> Result<Vec<Mailbox>, DaemonError> {
         let want = COPY_CONNECTIONS.min(entries);
         while self.copiers.len() < want {

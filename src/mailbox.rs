@@ -391,6 +391,18 @@ impl Mailbox {
         Ok(())
     }
 
+    /// Whether the selected folder holds a message with this Message-ID.
+    pub async fn holds_message_id(&mut self, message_id: &str) -> Result<bool, MailboxError> {
+        // A Message-ID we made: no quotes or backslashes to escape.
+        let query = format!(
+            "HEADER Message-ID \"{}\"",
+            message_id.replace(['"', '\\'], "")
+        );
+        let found = self.session().uid_search(&query).await?;
+        self.drain_unsolicited();
+        Ok(!found.is_empty())
+    }
+
     /// How many messages `folder` holds (STATUS; the selected folder stays selected).
     pub async fn count(&mut self, folder: &str) -> Result<u32, MailboxError> {
         let status = self.session().status(folder, "(MESSAGES)").await?;

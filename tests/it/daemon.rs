@@ -255,6 +255,19 @@ async fn draft_mode_leaves_replies_for_staff_to_send() {
         "nothing is sent in draft mode"
     );
     assert!(stack.messages(mailbox, "Sent").await.is_empty());
+
+    // As after a crash between the APPEND and the store's record of it: the mail is
+    // handled again and its reply (the same Message-ID) is not saved twice.
+    let handled = stack.messages(mailbox, "Processed").await;
+    stack.append_all(mailbox, "INBOX", &handled).await;
+    std::fs::remove_dir_all(setup.dir.path().join("store")).unwrap();
+    setup.cli(&["run", "--once"]);
+    assert_eq!(stack.count(mailbox, "INBOX").await, 0, "handled again");
+    assert_eq!(
+        stack.count(mailbox, "Drafts").await,
+        1,
+        "the draft is there once"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
