@@ -265,7 +265,7 @@ impl Daemon {
             self.scan(&mut mb, shutdown).await?;
             self.apply_staff_requests()?;
             self.daily_routine()?;
-            self.deliver(&mut mb, true).await?;
+            self.deliver(true).await?;
             if *shutdown.borrow() || lifetime == Lifetime::Once {
                 self.logout_all(mb).await;
                 return Ok(());
@@ -288,7 +288,7 @@ impl Daemon {
             debug!(?woken, "woken");
             if woken == Woken::Shutdown {
                 // Replies already committed still go out before we stop.
-                self.deliver(&mut mb, true).await?;
+                self.deliver(true).await?;
                 self.logout_all(mb).await;
                 return Ok(());
             }
@@ -591,7 +591,7 @@ impl Daemon {
             // last batch always refreshes the snapshot, a long drain every few seconds.
             self.write_snapshot(index + 1 == count);
             let t_deliver = Instant::now();
-            self.deliver(mb, false).await?;
+            self.deliver(false).await?;
             let t_move = Instant::now();
             for (folder, uids) in &moves {
                 mb.move_to(uids, folder).await?;
@@ -891,7 +891,7 @@ impl Daemon {
     /// Sends (or saves as drafts) every outbox entry that is due, then saves the copies
     /// of what was sent in the Sent folder.
     /// `last`: nothing more is coming for now, so copies are not left for the next round.
-    async fn deliver(&mut self, mb: &mut Mailbox, last: bool) -> Result<(), DaemonError> {
+    async fn deliver(&mut self, last: bool) -> Result<(), DaemonError> {
         let now_s = now().unix_timestamp();
         let mut sends = Vec::new();
         let mut drafts = Vec::new();
