@@ -55,6 +55,8 @@ const FETCH_BYTES: u64 = 32 * 1024 * 1024;
 /// Failed fetches after which a message the server cannot hand over is set aside for
 /// people, so that one broken message does not hold the whole inbox up.
 const MAX_FETCH_FAILURES: u8 = 3;
+/// Refusals of a reply's copy for the Sent folder before it is given up.
+const MAX_COPY_REFUSALS: u32 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -1124,12 +1126,27 @@ async fn save_copies(
         .zip(chunks)
         .map(|(mut mb, chunk)| async move {
             let mut done = Vec::new();
-            for entry in chunk {
+            for mut entry in chunk {
                 let raw = base64::engine::general_purpose::STANDARD
                     .decode(&entry.raw_base64)
                     .unwrap_or_default();
-                if let Err(e) = mb.append(sent, "(\\Seen)", &raw).await {
-                    return (None, done, Some(e));
+                match mb.append(sent, "(\\Seen)", &raw).await {
+                    Ok(()) => entry.copied = true,
+                    // The server will not take it (over quota, …): the reply went out
+                    // all the same; the copy is tried again a few times, then given up,
+                    // rather than failing every pass.
+                    // (async-imap reports a connection that closed during an APPEND
+                    // the same way as a refusal: a NOOP tells them apart.)
+                    Err(e) if e.is_refusal() && mb.noop().await.is_ok() => {
+                        entry.copy_refusals += 1;
+                        if entry.copy_refusals >= MAX_COPY_REFUSALS {
+                            entry.copied = true;
+                            error!(id = %entry.message_id, folder = %sent, "copy of the reply given up after {MAX_COPY_REFUSALS} refusals: {e}");
+                        } else {
+                            warn!(id = %entry.message_id, folder = %sent, "copy of the reply refused, tried again later: {e}");
+                        }
+                    }
+                    Err(e) => return (None, done, Some(e)),
                 }
                 done.push(entry);
             }
@@ -1138,8 +1155,7 @@ async fn save_copies(
     let mut kept = Vec::new();
     let mut failure: Option<DaemonError> = None;
     for (mb, done, error) in futures_util::future::join_all(work).await {
-        for mut entry in done {
-            entry.copied = true;
+        for entry in done {
             if let Err(e) = store.record_outbox(&entry) {
                 failure.get_or_insert(e.into());
             }

@@ -1014,6 +1014,7 @@ mod tests {
             created_at,
             copied: false,
             failed_at: None,
+            copy_refusals: 0,
         };
         let since = NOW - Duration::days(1);
         let d = build(

@@ -54,6 +54,16 @@ pub enum MailboxError {
 }
 
 impl MailboxError {
+    /// The server answered NO or BAD to a command (the connection itself is fine);
+    /// async-imap reports a refused APPEND as `Append`, without the server's words.
+    pub fn is_refusal(&self) -> bool {
+        use async_imap::error::Error;
+        matches!(
+            self,
+            MailboxError::Protocol(Error::No(_) | Error::Bad(_) | Error::Append)
+        )
+    }
+
     /// Worth retrying after a pause (network, server restarts); a refused login or a
     /// missing secret is not, until someone fixes the configuration.
     pub fn is_transient(&self) -> bool {

@@ -337,6 +337,7 @@ pub fn outbox_entry(
         created_at: now,
         copied: false,
         failed_at: None,
+        copy_refusals: 0,
     }
 }
 

@@ -163,6 +163,9 @@ pub struct OutboxEntry {
     /// When it was given up: refused for good, out of attempts, or bounced later.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub failed_at: Option<OffsetDateTime>,
+    /// Times the server refused the copy for the Sent folder (over quota, …).
+    #[serde(default)]
+    pub copy_refusals: u32,
 }
 
 impl OutboxEntry {

@@ -277,3 +277,59 @@ async fn a_message_the_server_cannot_hand_over_is_set_aside() {
     assert_eq!(status["messages"]["unreadable"], 1, "{status}");
     assert!(took < Duration::from_secs(30), "no long loop: {took:?}");
 }
+
+/// A mailbox over quota refuses the copy of a reply for the Sent folder: the replies
+/// still go out, each run of the daemon finishes, and the copy is given up after three
+/// refusals instead of failing every pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sent_copy_refused_over_quota_is_given_up() {
+    // Every mailbox holds 2 messages at most.
+    let stack = Stack::private_with("quota", &[("MAIL_STACK_QUOTA_MESSAGES", "2")]);
+    let mailbox = "svc-quota@egov.test";
+    let applicants = ["ana-quota@scoala.test", "dan-quota@scoala.test"];
+    let setup = Setup::new(&stack, mailbox, "");
+    for (i, a) in applicants.iter().enumerate() {
+        stack
+            .deliver(
+                a,
+                mailbox,
+                &applicant_mail(a, mailbox, &format!("<q{i}@test>")),
+            )
+            .await;
+    }
+    stack.wait_for(mailbox, "INBOX", 2, WAIT).await;
+    // The two mails fill the mailbox: the copies of both replies are refused.
+    let run = || {
+        let out = std::process::Command::new("timeout")
+            .arg("60")
+            .arg(crate::service::BIN)
+            .arg("--config")
+            .arg(&setup.config)
+            .args(["run", "--once"])
+            .env("RUST_LOG", "info")
+            .output()
+            .expect("run the daemon");
+        assert!(
+            out.status.success(),
+            "each run finishes: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let first = run();
+    for a in applicants {
+        stack.wait_for(a, "INBOX", 1, WAIT).await;
+    }
+    assert!(first.contains("copy of the reply refused"), "{first}");
+    let second = run();
+    assert!(second.contains("given up after 3 refusals"), "{second}");
+    assert_eq!(stack.count(mailbox, "Sent").await, 0);
+    let third = run();
+    assert!(
+        !third.contains("copy of the reply"),
+        "nothing left to try: {third}"
+    );
+    let status = setup.status();
+    assert_eq!(status["outbox"]["sent"], 2, "{status}");
+    assert_eq!(status["outbox"]["failed"], 0, "{status}");
+}
