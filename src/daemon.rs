@@ -998,14 +998,35 @@ impl Daemon {
             let mb = copiers.first_mut().expect("one connection prepared");
             mb.select(&folder).await?;
             for (mut entry, raw) in drafts {
+                entry.attempts += 1;
                 if mb.holds_message_id(&entry.message_id).await? {
                     info!(id = %entry.message_id, folder = %folder, "draft already saved (before a restart)");
                 } else {
-                    mb.append(&folder, "(\\Draft)", &raw).await?;
-                    self.counters.drafts_saved += 1;
-                    info!(to = %entry.to, id = %entry.message_id, folder = %folder, "reply saved as draft");
+                    match mb.append(&folder, "(\\Draft)", &raw).await {
+                        Ok(()) => {
+                            self.counters.drafts_saved += 1;
+                            info!(to = %entry.to, id = %entry.message_id, folder = %folder, "reply saved as draft");
+                        }
+                        // The server will not take it (over quota, …): tried again on
+                        // the next passes, then reported as a reply that failed.
+                        Err(e) if e.is_refusal() && mb.noop().await.is_ok() => {
+                            entry.copy_refusals += 1;
+                            if entry.copy_refusals >= MAX_COPY_REFUSALS {
+                                entry.fail(format!("the server refused to save it in {folder}: {e}"), now());
+                                self.store.update_outbox(&entry)?;
+                                note_failure_on_case(&self.store, &entry)?;
+                                self.cases_changed = true;
+                                self.counters.send_failures += 1;
+                                error!(to = %entry.to, id = %entry.message_id, "draft refused {MAX_COPY_REFUSALS} times, given up: {e}");
+                            } else {
+                                self.store.update_outbox(&entry)?;
+                                warn!(to = %entry.to, id = %entry.message_id, "draft refused, tried again later: {e}");
+                            }
+                            continue;
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
                 }
-                entry.attempts += 1;
                 entry.state = OutboxState::Sent;
                 entry.copied = true;
                 self.store.update_outbox(&entry)?;

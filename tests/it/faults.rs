@@ -278,6 +278,23 @@ async fn a_message_the_server_cannot_hand_over_is_set_aside() {
     assert!(took < Duration::from_secs(30), "no long loop: {took:?}");
 }
 
+/// `run --once`, which must finish by itself (a minute at most: a daemon stuck retrying
+/// fails the test instead of hanging it); returns its log.
+fn run_once_within_a_minute(setup: &Setup) -> String {
+    let out = std::process::Command::new("timeout")
+        .arg("60")
+        .arg(crate::service::BIN)
+        .arg("--config")
+        .arg(&setup.config)
+        .args(["run", "--once"])
+        .env("RUST_LOG", "info")
+        .output()
+        .expect("run the daemon");
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "each run finishes: {log}");
+    log
+}
+
 /// A mailbox over quota refuses the copy of a reply for the Sent folder: the replies
 /// still go out, each run of the daemon finishes, and the copy is given up after three
 /// refusals instead of failing every pass.
@@ -299,23 +316,7 @@ async fn a_sent_copy_refused_over_quota_is_given_up() {
     }
     stack.wait_for(mailbox, "INBOX", 2, WAIT).await;
     // The two mails fill the mailbox: the copies of both replies are refused.
-    let run = || {
-        let out = std::process::Command::new("timeout")
-            .arg("60")
-            .arg(crate::service::BIN)
-            .arg("--config")
-            .arg(&setup.config)
-            .args(["run", "--once"])
-            .env("RUST_LOG", "info")
-            .output()
-            .expect("run the daemon");
-        assert!(
-            out.status.success(),
-            "each run finishes: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    };
+    let run = || run_once_within_a_minute(&setup);
     let first = run();
     for a in applicants {
         stack.wait_for(a, "INBOX", 1, WAIT).await;
@@ -332,4 +333,26 @@ async fn a_sent_copy_refused_over_quota_is_given_up() {
     let status = setup.status();
     assert_eq!(status["outbox"]["sent"], 2, "{status}");
     assert_eq!(status["outbox"]["failed"], 0, "{status}");
+}
+
+/// In draft mode over quota the draft is the reply: refused three times, it is reported
+/// as a reply that failed (status, the case's timeline), and each run still finishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draft_refused_over_quota_is_reported_failed() {
+    let stack = Stack::private_with("quota-draft", &[("MAIL_STACK_QUOTA_MESSAGES", "1")]);
+    let mailbox = "svc-qdraft@egov.test";
+    let ana = "ana-qdraft@scoala.test";
+    let setup = Setup::new(&stack, mailbox, "[reply]\nmode = \"draft\"\n");
+    stack
+        .deliver(ana, mailbox, &applicant_mail(ana, mailbox, "<qd0@test>"))
+        .await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    for _ in 0..3 {
+        run_once_within_a_minute(&setup);
+    }
+    assert_eq!(stack.count(mailbox, "Drafts").await, 0);
+    let status = setup.status();
+    assert_eq!(status["outbox"]["failed"], 1, "{status}");
+    let error = status["failed"][0]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("refused to save it in Drafts"), "{error}");
 }
