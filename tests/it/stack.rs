@@ -252,7 +252,8 @@ retry_seconds = 1
         }
     }
 
-    /// How many messages `folder` holds, without reading them (0 if it does not exist).
+    /// How many messages `folder` holds that are not flagged `\Deleted`, without reading
+    /// them (0 if it does not exist).
     pub async fn count(&self, user: &str, folder: &str) -> usize {
         let mut mb = Mailbox::connect(&self.imap(user))
             .await
@@ -265,7 +266,8 @@ retry_seconds = 1
         n
     }
 
-    /// Every message of `folder` (none if the folder does not exist).
+    /// Every message of `folder` not flagged `\Deleted` (none if the folder does not
+    /// exist).
     pub async fn messages(&self, user: &str, folder: &str) -> Vec<Vec<u8>> {
         let mut mb = Mailbox::connect(&self.imap(user))
             .await
