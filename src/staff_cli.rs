@@ -201,6 +201,12 @@ fn list(
             days_since(c.updated_at, now)
         );
     }
+    let unreachable = cases.iter().filter(|c| c.unreachable).count();
+    if unreachable > 0 {
+        println!(
+            "{unreachable} of them unreachable by mail (our last message did not arrive): `cases show` says why"
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -684,6 +684,12 @@ async fn a_bounced_reply_is_marked_failed_when_the_report_arrives() {
     let case: serde_json::Value = serde_json::from_str(listed.trim()).expect("one case");
     let token = case["id"].as_str().expect("the case").to_string();
     assert_eq!(case["unreachable"], true, "{case}");
+    assert!(
+        setup
+            .cli(&["cases", "list"])
+            .contains("1 of them unreachable by mail"),
+        "the list says so"
+    );
     let shown = setup.cli(&["cases", "show", &token]);
     assert!(
         shown.contains("our message to ion@nowhere.test did not arrive: bounced"),
