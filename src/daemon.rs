@@ -1009,7 +1009,7 @@ impl Daemon {
                         }
                         // The server will not take it (over quota, …): tried again on
                         // the next passes, then reported as a reply that failed.
-                        Err(e) if e.is_refusal() && mb.noop().await.is_ok() => {
+                        Err(e) if mb.refused(&e).await => {
                             entry.copy_refusals += 1;
                             if entry.copy_refusals >= MAX_COPY_REFUSALS {
                                 entry.fail(format!("the server refused to save it in {folder}: {e}"), now());
@@ -1156,9 +1156,7 @@ async fn save_copies(
                     // The server will not take it (over quota, …): the reply went out
                     // all the same; the copy is tried again a few times, then given up,
                     // rather than failing every pass.
-                    // (async-imap reports a connection that closed during an APPEND
-                    // the same way as a refusal: a NOOP tells them apart.)
-                    Err(e) if e.is_refusal() && mb.noop().await.is_ok() => {
+                    Err(e) if mb.refused(&e).await => {
                         entry.copy_refusals += 1;
                         if entry.copy_refusals >= MAX_COPY_REFUSALS {
                             entry.copied = true;

@@ -401,6 +401,13 @@ impl Mailbox {
         Ok(())
     }
 
+    /// Whether `e`, from a command on this connection, was the server refusing that
+    /// command while the connection stays usable. async-imap reports a connection that
+    /// closed during an APPEND the same way as a refused APPEND: a NOOP tells them apart.
+    pub async fn refused(&mut self, e: &MailboxError) -> bool {
+        e.is_refusal() && self.noop().await.is_ok()
+    }
+
     /// Whether the selected folder holds a message with this Message-ID.
     pub async fn holds_message_id(&mut self, message_id: &str) -> Result<bool, MailboxError> {
         // A Message-ID we made: no quotes or backslashes to escape.
