@@ -43,6 +43,7 @@ pub mod serials;
 pub mod smtp;
 pub mod staff;
 pub mod store;
+pub mod trust;
 
 #[cfg(feature = "testkit")]
 pub mod testkit;

@@ -1,0 +1,378 @@
+//! Who sent a message, as far as our own receiving server can tell (DESIGN, "Trust
+//! model"): everything in a mail is claimed; only the `Authentication-Results` our
+//! server stamped on top of it say whether the `From:` domain is the sender's.
+//!
+//! Pure: [`Trace`] is read from the raw header section by `intake`, [`assess`] turns
+//! it and the `From:` address into a [`Sender`] under the configured [`Policy`].
+
+pub mod auth_results;
+pub mod domain;
+
+use serde::Serialize;
+
+use auth_results::MethodResult;
+
+/// Header fields read from the top of a message at most: trace fields of a few hops.
+const MAX_TRACE_FIELDS: usize = 200;
+
+/// What the configuration says about senders (`[trust]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// Lower-case authserv-ids of our own receiving servers.
+    pub authserv_ids: Vec<String>,
+    pub senders: SenderRule,
+}
+
+/// What happens to mail whose sender is not authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SenderRule {
+    /// It changes nothing: filed for staff, who may accept it by hand.
+    Require,
+    /// It is processed, and marked where staff look.
+    Flag,
+    /// Sender authentication is not used (a mailbox behind a server that stamps
+    /// nothing); the daemon warns at every start.
+    Off,
+}
+
+impl SenderRule {
+    pub fn code(self) -> &'static str {
+        match self {
+            SenderRule::Require => "require",
+            SenderRule::Flag => "flag",
+            SenderRule::Off => "off",
+        }
+    }
+}
+
+/// How a sender was authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    Dmarc,
+    Dkim,
+    Spf,
+    Compauth,
+}
+
+/// The verdict on one message's sender (`inspect --json`'s `sender`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Sender {
+    /// The `From:` address, lower case.
+    pub address: Option<String>,
+    /// Its domain.
+    pub domain: Option<String>,
+    pub authenticated: bool,
+    pub method: Option<Method>,
+    /// Why, in words staff read ("DMARC pass for inst.md by mx.egov.md", "no
+    /// Authentication-Results from our server", …).
+    pub reason: String,
+}
+
+impl Sender {
+    /// The organizational domain of an authenticated sender: the institution identity
+    /// a case belongs to. `None` when not authenticated.
+    pub fn identity(&self) -> Option<String> {
+        self.authenticated
+            .then(|| self.domain.as_deref().map(domain::organizational))
+            .flatten()
+    }
+
+    /// One line for timelines and the digest: `ion@inst.md (DMARC)` or
+    /// `x@inst.md (not authenticated: …)`.
+    pub fn describe(&self) -> String {
+        let who = self.address.as_deref().unwrap_or("(no From address)");
+        match (self.authenticated, self.method) {
+            (true, Some(m)) => format!("{who} (authenticated: {})", m.label()),
+            _ => format!("{who} (not authenticated: {})", self.reason),
+        }
+    }
+}
+
+impl Method {
+    pub fn label(self) -> &'static str {
+        match self {
+            Method::Dmarc => "DMARC",
+            Method::Dkim => "DKIM",
+            Method::Spf => "SPF",
+            Method::Compauth => "compauth",
+        }
+    }
+}
+
+/// One header field at the top of a message, before the sender's own fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TraceField {
+    /// An `Authentication-Results` field's value, unfolded.
+    AuthResults(String),
+    /// A `Received` field: the boundary between two hops.
+    Received,
+    /// Another field receiving servers add (`Return-Path`, `Delivered-To`, `ARC-*`,
+    /// Microsoft's `X-MS-*`, …).
+    Other,
+}
+
+/// The header fields receiving servers put on top of a message, in order, and how many
+/// `From:` fields the message has (DMARC does not judge a message with several).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Trace {
+    pub fields: Vec<TraceField>,
+    pub from_fields: usize,
+}
+
+/// Reads the trace at the top of a header section (raw bytes up to the blank line):
+/// fields are taken until the first one that is not a trace field.
+pub fn read_trace(header: &[u8]) -> Trace {
+    let mut trace = Trace::default();
+    let mut in_trace = true;
+    for (name, value) in fields(header) {
+        let name = name.to_ascii_lowercase();
+        if name == "from" {
+            trace.from_fields += 1;
+        }
+        if !in_trace {
+            continue;
+        }
+        let field = match name.as_str() {
+            "authentication-results" => TraceField::AuthResults(value),
+            "received" => TraceField::Received,
+            n if is_trace_name(n) => TraceField::Other,
+            _ => {
+                in_trace = false;
+                continue;
+            }
+        };
+        if trace.fields.len() < MAX_TRACE_FIELDS {
+            trace.fields.push(field);
+        } else {
+            in_trace = false;
+        }
+    }
+    trace
+}
+
+/// Fields a receiving server adds above the sender's own.
+fn is_trace_name(name: &str) -> bool {
+    matches!(
+        name,
+        "return-path"
+            | "delivered-to"
+            | "x-original-to"
+            | "received-spf"
+            | "dkim-filter"
+            | "dmarc-filter"
+    ) || [
+        "arc-",
+        "x-ms-",
+        "x-microsoft-",
+        "x-forefront-",
+        "x-eopattributedmessage",
+    ]
+    .iter()
+    .any(|p| name.starts_with(p))
+}
+
+/// Header fields as `(name, unfolded value)`; lossy on invalid UTF-8.
+fn fields(header: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
+    let text = String::from_utf8_lossy(header);
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in text.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.is_empty() {
+            break;
+        }
+        if line.starts_with([' ', '\t']) {
+            if let Some((_, value)) = out.last_mut() {
+                if value.len() < auth_results::MAX_FIELD_CHARS * 2 {
+                    value.push(' ');
+                    value.push_str(line.trim());
+                }
+            }
+            continue;
+        }
+        match line.split_once(':') {
+            Some((name, value)) if !name.is_empty() && !name.contains(' ') => {
+                out.push((name.to_string(), value.trim().to_string()))
+            }
+            // Not a field: the header section is over (as a mail parser would take it).
+            _ => break,
+        }
+    }
+    out.into_iter()
+}
+
+/// The verdict on a message's sender.
+pub fn assess(trace: &Trace, from: Option<&str>, policy: &Policy) -> Sender {
+    let address = from
+        .map(|a| a.trim().to_ascii_lowercase())
+        .filter(|a| a.contains('@'));
+    let from_domain = address.as_deref().and_then(domain::of_address);
+    let verdict = |method: Option<Method>, reason: String| Sender {
+        address: address.clone(),
+        domain: from_domain.clone(),
+        authenticated: method.is_some(),
+        method,
+        reason,
+    };
+    let Some(from_domain) = from_domain.clone() else {
+        return verdict(None, "no From address".into());
+    };
+    if trace.from_fields > 1 {
+        return verdict(None, "several From fields".into());
+    }
+    let ours = our_results(trace, &policy.authserv_ids);
+    let results = match ours {
+        Ours::None => {
+            return verdict(
+                None,
+                "no Authentication-Results from our receiving server".into(),
+            )
+        }
+        Ours::Overflowed => {
+            return verdict(
+                None,
+                "Authentication-Results too long to be our server's".into(),
+            )
+        }
+        Ours::Results(r) => r,
+    };
+    let by = |m: &'static str| results.iter().filter(move |r| r.method == m);
+    // DMARC judged the From domain itself: a failure, or results that disagree, end it
+    // (a consistent verifier never reports aligned DKIM or SPF beside a DMARC fail).
+    let dmarc: Vec<&MethodResult> = by("dmarc")
+        .filter(|r| {
+            r.property("header.from")
+                .is_none_or(|d| d.eq_ignore_ascii_case(&from_domain))
+        })
+        .collect();
+    if dmarc
+        .iter()
+        .any(|r| r.result != "pass" && r.result != "none")
+    {
+        let passes = dmarc.iter().any(|r| r.result == "pass");
+        let what = if passes {
+            "contradictory DMARC results"
+        } else {
+            "DMARC fail"
+        };
+        return verdict(None, format!("{what} for {from_domain}"));
+    }
+    if dmarc
+        .iter()
+        .any(|r| r.result == "pass" && r.property("header.from").is_some())
+    {
+        return verdict(Some(Method::Dmarc), format!("DMARC pass for {from_domain}"));
+    }
+    if let Some(reason) = aligned_pass(by("dkim"), "header.d", &from_domain, "DKIM") {
+        return reason.map_or_else(|r| verdict(None, r), |r| verdict(Some(Method::Dkim), r));
+    }
+    if let Some(reason) = aligned_pass(by("spf"), "smtp.mailfrom", &from_domain, "SPF") {
+        return reason.map_or_else(|r| verdict(None, r), |r| verdict(Some(Method::Spf), r));
+    }
+    let compauth: Vec<&MethodResult> = by("compauth").collect();
+    if !compauth.is_empty() && compauth.iter().all(|r| r.result == "pass") {
+        return verdict(Some(Method::Compauth), "compauth pass".into());
+    }
+    let seen: Vec<String> = results
+        .iter()
+        .take(6)
+        .map(|r| format!("{}={}", r.method, r.result))
+        .collect();
+    verdict(
+        None,
+        format!(
+            "no aligned pass for {from_domain} ({})",
+            if seen.is_empty() {
+                "no results".into()
+            } else {
+                seen.join(", ")
+            }
+        ),
+    )
+}
+
+/// For DKIM (`header.d`) or SPF (`smtp.mailfrom`): `Some(Ok(reason))` for a pass whose
+/// domain is aligned with `from_domain`, `Some(Err(reason))` when another result for an
+/// aligned domain contradicts it, `None` when there is no aligned pass.
+fn aligned_pass<'a>(
+    results: impl Iterator<Item = &'a MethodResult>,
+    property: &str,
+    from_domain: &str,
+    label: &str,
+) -> Option<Result<String, String>> {
+    let aligned: Vec<&MethodResult> = results
+        .filter(|r| {
+            r.property(property)
+                .and_then(|v| {
+                    if v.contains('@') {
+                        domain::of_address(v)
+                    } else {
+                        Some(v.trim_start_matches('@').to_ascii_lowercase())
+                    }
+                })
+                .is_some_and(|d| domain::aligned(&d, from_domain))
+        })
+        .collect();
+    let pass = aligned.iter().find(|r| r.result == "pass")?;
+    if aligned.iter().any(|r| {
+        matches!(
+            r.result.as_str(),
+            "fail" | "softfail" | "permerror" | "policy"
+        )
+    }) {
+        return Some(Err(format!(
+            "contradictory {label} results for {from_domain}"
+        )));
+    }
+    let d = pass.property(property).unwrap_or(from_domain);
+    Some(Ok(format!(
+        "{label} pass for {d}, aligned with {from_domain}"
+    )))
+}
+
+enum Ours {
+    None,
+    Overflowed,
+    Results(Vec<MethodResult>),
+}
+
+/// The results our servers stamped: the `Authentication-Results` fields with one of our
+/// authserv-ids at the top of the message, down to the first field that is not ours
+/// (another server's results, or the `Received` of the hop that brought the mail in).
+fn our_results(trace: &Trace, ids: &[String]) -> Ours {
+    let mut results = Vec::new();
+    let mut found = false;
+    for field in &trace.fields {
+        match field {
+            TraceField::AuthResults(value) => {
+                let parsed = auth_results::parse(value);
+                if !ids
+                    .iter()
+                    .any(|id| id.eq_ignore_ascii_case(&parsed.authserv_id))
+                    || parsed.authserv_id.is_empty()
+                {
+                    break;
+                }
+                if parsed.overflowed {
+                    return Ours::Overflowed;
+                }
+                found = true;
+                results.extend(parsed.results);
+                if results.len() > auth_results::MAX_RESULTS_PER_FIELD {
+                    return Ours::Overflowed;
+                }
+            }
+            TraceField::Received if found => break,
+            TraceField::Received | TraceField::Other => {}
+        }
+    }
+    if found {
+        Ours::Results(results)
+    } else {
+        Ours::None
+    }
+}
+
+#[cfg(test)]
+mod tests;
