@@ -67,6 +67,9 @@ fn main() {
             subject: Some(subject.into()),
             problems: Vec::new(),
             accepted: Vec::new(),
+            sender: None,
+            held: false,
+            flagged: false,
         };
     let mut accepted = record(
         "new_certificate",

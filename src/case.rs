@@ -98,6 +98,15 @@ pub struct Case {
     /// since): reminders would only bounce too.
     #[serde(default)]
     pub unreachable: bool,
+    /// The institution the case belongs to: the organizational domain of the
+    /// authenticated sender who opened it. Only mail from it (or from `members`) changes
+    /// the case. `None` in cases opened before sender authentication: their applicant's
+    /// domain stands in.
+    #[serde(default)]
+    pub identity: Option<String>,
+    /// Addresses or domains staff added to the institution (`cases allow`).
+    #[serde(default)]
+    pub members: Vec<String>,
 }
 
 /// Alphabet of case tokens: Crockford base32 without easily confused letters.
@@ -130,6 +139,8 @@ impl Case {
             unreachable: false,
             integration: None,
             subject: None,
+            identity: None,
+            members: Vec::new(),
             timeline: vec![TimelineEntry {
                 at: now,
                 what: "case opened".into(),
@@ -156,10 +167,55 @@ impl Case {
                 decision,
                 message_id,
                 evidence,
+                sender: "",
             },
             now,
         );
         *self = case;
+    }
+
+    /// An applicant's mail, from `sender` (address and authentication verdict, as the
+    /// timeline records it).
+    pub fn record_mail(
+        &mut self,
+        decision: Decision,
+        message_id: &str,
+        evidence: &str,
+        sender: &str,
+        now: OffsetDateTime,
+    ) {
+        let (case, _) = apply(
+            self,
+            Event::Mail {
+                decision,
+                message_id,
+                evidence,
+                sender,
+            },
+            now,
+        );
+        *self = case;
+    }
+
+    /// The institution identity the case belongs to (see [`Case::identity`]).
+    pub fn owner(&self) -> String {
+        self.identity.clone().unwrap_or_else(|| {
+            crate::trust::domain::of_address(&self.applicant)
+                .map(|d| crate::trust::domain::organizational(&d))
+                .unwrap_or_default()
+        })
+    }
+
+    /// Whether mail from `address`, whose institution identity is `identity`, may change
+    /// the case: the same institution, or an address or domain staff added.
+    pub fn admits(&self, identity: &str, address: &str) -> bool {
+        let address = address.to_ascii_lowercase();
+        let domain = crate::trust::domain::of_address(&address).unwrap_or_default();
+        (!identity.is_empty() && identity == self.owner())
+            || self
+                .members
+                .iter()
+                .any(|m| m == &address || m == &domain || (!m.contains('@') && m == identity))
     }
 
     /// Who the case waits on now: the applicant, AGE, or nobody once completed.
@@ -241,6 +297,8 @@ pub enum Event<'a> {
         decision: Decision,
         message_id: &'a str,
         evidence: &'a str,
+        /// Who sent it and whether that was authenticated; empty when unknown.
+        sender: &'a str,
     },
     /// Staff record a step as done (the form arrived, the contract is signed, test
     /// access is configured, production is active, …).
@@ -289,6 +347,7 @@ pub fn apply(case: &Case, event: Event<'_>, now: OffsetDateTime) -> (Case, Vec<A
             decision,
             message_id,
             evidence,
+            sender,
         } => {
             c.last_decision = Some(decision);
             // They wrote: the address works (a reply to it may still fail later).
@@ -296,7 +355,11 @@ pub fn apply(case: &Case, event: Event<'_>, now: OffsetDateTime) -> (Case, Vec<A
             if !message_id.is_empty() && !c.message_ids.iter().any(|m| m == message_id) {
                 c.message_ids.push(message_id.to_string());
             }
-            c.log(now, format!("mail {message_id}: {decision}"));
+            if sender.is_empty() {
+                c.log(now, format!("mail {message_id}: {decision}"));
+            } else {
+                c.log(now, format!("mail {message_id} from {sender}: {decision}"));
+            }
             if matches!(
                 decision,
                 Decision::NewCertificate | Decision::ReuseConfirmed
@@ -510,6 +573,7 @@ mod tests {
                 decision: Decision::ReuseConfirmed,
                 message_id: "<1@x>",
                 evidence: "number 4A3F matched 4A3F",
+                sender: "",
             },
             at(1),
         );
@@ -524,6 +588,7 @@ mod tests {
                 decision: Decision::NewCertificate,
                 message_id: "<2@x>",
                 evidence: "certificate serial 77",
+                sender: "",
             },
             at(2),
         );
@@ -587,6 +652,7 @@ mod tests {
             decision: Decision::NeedCertificate,
             message_id: "<again@x.md>",
             evidence: "",
+            sender: "",
         };
         let (back, _) = apply(&bounced, wrote, day(20));
         assert!(back.reminder_due(day(27), 7), "they wrote: reachable again");

@@ -383,7 +383,7 @@ mod tests {
         // anywhere, so a read-only directory would not do).
         std::fs::write(dir.path().join("blocked"), "").unwrap();
         let text = format!(
-            "[store]\npath = \"{}\"\n[trust]\nanchors = [\"{}\"]\n[reply]\nmode = \"send\"\n",
+            "[store]\npath = \"{}\"\n[trust]\nauthserv_id = \"mx.test\"\nanchors = [\"{}\"]\n[reply]\nmode = \"send\"\n",
             dir.path().join("blocked/store").display(),
             anchors.display()
         );

@@ -175,6 +175,26 @@ struct RawStore {
 struct RawTrust {
     /// Certificate files (PEM, DER or PKCS#7) of the trusted STISC issuing and root CAs.
     anchors: Vec<PathBuf>,
+    /// The authserv-id(s) our own receiving server writes in `Authentication-Results`
+    /// (one string or a list): only those fields, on top of a message, are believed.
+    authserv_id: Option<OneOrMany>,
+    /// `require` (default): mail whose sender is not authenticated changes nothing and
+    /// is filed for staff; `flag`: processed and marked for staff; `off`: not checked.
+    senders: Option<crate::trust::SenderRule>,
+    /// Automatic replies about one case per day, whoever writes. Default 10.
+    max_replies_per_case_per_day: Option<u32>,
+    /// Automatic replies to one organizational domain per day. Default 50.
+    max_replies_per_domain_per_day: Option<u32>,
+    /// Automatic replies per clock hour, to everyone together. Default 300.
+    max_replies_per_hour: Option<u32>,
+}
+
+/// A key that takes one string or a list of them.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -194,6 +214,9 @@ pub struct Config {
     pub source: PathBuf,
     pub store_path: PathBuf,
     pub anchors: Vec<PathBuf>,
+    /// Whose `Authentication-Results` are believed and what unauthenticated mail may do.
+    pub trust: crate::trust::Policy,
+    pub caps: Caps,
     pub mailbox_address: String,
     /// The mailbox address and its aliases, lower case.
     pub own_addresses: Vec<String>,
@@ -263,6 +286,20 @@ pub struct ReplyConfig {
     /// Templates directory; `None` uses the built-in ones.
     pub templates: Option<PathBuf>,
 }
+
+/// Caps on automatic replies that hold whatever the other side does: a sender who
+/// rotates addresses or domains still meets the case and hourly caps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    pub per_recipient_per_day: u32,
+    pub per_case_per_day: u32,
+    pub per_domain_per_day: u32,
+    pub per_hour: u32,
+}
+
+pub const DEFAULT_REPLIES_PER_CASE_PER_DAY: u32 = 10;
+pub const DEFAULT_REPLIES_PER_DOMAIN_PER_DAY: u32 = 50;
+pub const DEFAULT_REPLIES_PER_HOUR: u32 = 300;
 
 /// Default cap on automatic replies to one address per day.
 pub const DEFAULT_REPLIES_PER_DAY: u32 = 5;
@@ -339,6 +376,35 @@ impl Config {
                 path: missing.clone(),
             });
         }
+        let senders = raw
+            .trust
+            .senders
+            .unwrap_or(crate::trust::SenderRule::Require);
+        let authserv_ids: Vec<String> = match &raw.trust.authserv_id {
+            None => Vec::new(),
+            Some(OneOrMany::One(id)) => vec![id.clone()],
+            Some(OneOrMany::Many(ids)) => ids.clone(),
+        }
+        .into_iter()
+        .map(|id| id.trim().to_ascii_lowercase())
+        .filter(|id| !id.is_empty())
+        .collect();
+        if authserv_ids.is_empty() && senders != crate::trust::SenderRule::Off {
+            return Err(ConfigError::Invalid {
+                config: path.into(),
+                what: format!(
+                    "[trust] senders = \"{}\" needs [trust] authserv_id: the id your receiving \
+                     mail server writes in Authentication-Results (ask your mail administrator; \
+                     e.g. authserv_id = \"mx.egov.md\"), or senders = \"off\" to answer \
+                     unauthenticated mail (not for a public mailbox)",
+                    senders.code()
+                ),
+            });
+        }
+        let trust = crate::trust::Policy {
+            authserv_ids,
+            senders,
+        };
         let mailbox_address = raw
             .mailbox
             .address
@@ -450,6 +516,24 @@ impl Config {
                 })
             }
         };
+        let caps = Caps {
+            per_recipient_per_day: raw
+                .reply
+                .max_per_recipient_per_day
+                .unwrap_or(DEFAULT_REPLIES_PER_DAY),
+            per_case_per_day: raw
+                .trust
+                .max_replies_per_case_per_day
+                .unwrap_or(DEFAULT_REPLIES_PER_CASE_PER_DAY),
+            per_domain_per_day: raw
+                .trust
+                .max_replies_per_domain_per_day
+                .unwrap_or(DEFAULT_REPLIES_PER_DOMAIN_PER_DAY),
+            per_hour: raw
+                .trust
+                .max_replies_per_hour
+                .unwrap_or(DEFAULT_REPLIES_PER_HOUR),
+        };
         let reply = ReplyConfig {
             mode: raw.reply.mode.unwrap_or_default(),
             from_name: raw
@@ -525,6 +609,8 @@ impl Config {
             source: path.into(),
             store_path: resolve(&raw.store.path),
             anchors,
+            trust,
+            caps,
             mailbox_address,
             own_addresses,
             imap,
@@ -565,7 +651,7 @@ mod tests {
         let path = dir.path().join("c.toml");
         let cfg = Config::parse(
             &path,
-            "[store]\npath = \"db\"\n[trust]\nanchors = [\"ca.pem\"]\n",
+            "[store]\npath = \"db\"\n[trust]\nauthserv_id = \"mx.test\"\nanchors = [\"ca.pem\"]\n",
         )
         .expect("valid");
         assert_eq!(cfg.store_path, dir.path().join("db"));
@@ -577,7 +663,7 @@ mod tests {
         let dir = dir_with_anchor();
         let err = Config::parse(
             &dir.path().join("c.toml"),
-            "[store]\npath = \"db\"\nsize = 3\n[trust]\nanchors = [\"ca.pem\"]\n",
+            "[store]\npath = \"db\"\nsize = 3\n[trust]\nauthserv_id = \"mx.test\"\nanchors = [\"ca.pem\"]\n",
         )
         .unwrap_err()
         .to_string();
@@ -589,7 +675,7 @@ mod tests {
         let dir = dir_with_anchor();
         let err = Config::parse(
             &dir.path().join("c.toml"),
-            "[store]\npath = \"db\"\n[trust]\nanchors = [\"nope.pem\"]\n",
+            "[store]\npath = \"db\"\n[trust]\nauthserv_id = \"mx.test\"\nanchors = [\"nope.pem\"]\n",
         )
         .unwrap_err()
         .to_string();
@@ -652,7 +738,7 @@ mod tests {
     fn digest_time_and_zone_are_checked() {
         let dir = dir_with_anchor();
         let base =
-            "[store]\npath = \"db\"\n[trust]\nanchors = [\"ca.pem\"]\n[smtp]\nhost = \"h\"\n";
+            "[store]\npath = \"db\"\n[trust]\nauthserv_id = \"mx.test\"\nanchors = [\"ca.pem\"]\n[smtp]\nhost = \"h\"\n";
         let err = |extra: &str| {
             Config::parse(&dir.path().join("c.toml"), &format!("{base}{extra}"))
                 .unwrap_err()

@@ -149,6 +149,19 @@ pub struct Daemon {
     size_one_by_one: bool,
 }
 
+/// Random text for what must not be derivable from a mail (case tokens, our
+/// Message-IDs).
+fn fresh_text() -> String {
+    let mut bytes = [0u8; 16];
+    // The system's random source fails only on a broken system; the time-based
+    // fallback then still differs from message to message.
+    if getrandom::getrandom(&mut bytes).is_err() {
+        let t = OffsetDateTime::now_utc().unix_timestamp_nanos();
+        bytes.copy_from_slice(&t.to_le_bytes());
+    }
+    hex::encode(bytes)
+}
+
 fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
@@ -679,17 +692,46 @@ impl Daemon {
     }
 
     /// A report that one of our replies could not be delivered marks that reply failed,
-    /// with the remote server's reason, for `status` and the digest. Reports about mail
-    /// we did not send change nothing.
-    fn record_bounce(&mut self, bounce: &crate::intake::bounce::Bounce) -> Result<(), DaemonError> {
+    /// with the remote server's reason, for `status` and the digest. It counts only when
+    /// it names a reply of ours (an unguessable Message-ID), to the recipient it names,
+    /// and comes from that recipient's side: from its authenticated domain, or made
+    /// inside our own mail system (our relay's own report carries no stamp of our MX).
+    /// Returns why a report about one of ours was ignored.
+    fn record_bounce(
+        &mut self,
+        bounce: &crate::intake::bounce::Bounce,
+        sender: &crate::trust::Sender,
+        trace: &crate::trust::Trace,
+    ) -> Result<Option<String>, DaemonError> {
         let Some(id) = &bounce.original_message_id else {
-            return Ok(());
+            return Ok(None);
         };
         let Some(mut entry) = self.store.outbox_entry(&format!("<{id}>"))? else {
-            return Ok(());
+            return Ok(None);
         };
         if entry.state != OutboxState::Sent {
-            return Ok(());
+            return Ok(None);
+        }
+        let recipient_domain = crate::trust::domain::of_address(&entry.to).unwrap_or_default();
+        let right_recipient = bounce
+            .recipient
+            .as_deref()
+            .is_none_or(|r| r.trim().eq_ignore_ascii_case(entry.to.trim()));
+        let from_their_side = sender.authenticated
+            && sender
+                .domain
+                .as_deref()
+                .is_some_and(|d| crate::trust::domain::aligned(d, &recipient_domain));
+        let from_our_system = !crate::trust::stamped_by(trace, &self.config.trust.authserv_ids);
+        if !right_recipient || !(from_their_side || from_our_system) {
+            let why = format!(
+                "delivery report about our reply {} ignored: it does not come from {}'s side (sent by {})",
+                entry.message_id,
+                entry.to,
+                sender.describe()
+            );
+            warn!(id = %entry.message_id, "{why}");
+            return Ok(Some(why));
         }
         entry.fail(bounce.describe(), now());
         self.store.update_outbox(&entry)?;
@@ -697,7 +739,7 @@ impl Daemon {
         self.cases_changed = true;
         self.counters.send_failures += 1;
         warn!(to = %entry.to, id = %entry.message_id, "reply bounced: {}", bounce.describe());
-        Ok(())
+        Ok(None)
     }
 
     fn count_fetch_failure(&mut self, uid_validity: u32, uids: &[u32]) {
@@ -734,13 +776,16 @@ impl Daemon {
                 subject: None,
                 problems: Vec::new(),
                 accepted: Vec::new(),
+                sender: None,
+                held: false,
+                flagged: false,
             };
             self.store.commit(MessageCommit {
                 seen: &record,
                 case: None,
                 thread_ids: &[],
                 outbox: None,
-                rate_key: None,
+                rate_keys: &[],
             })?;
             error!(
                 uid,
@@ -810,37 +855,62 @@ impl Daemon {
             info!(uid = at.uid, identity = %identity, "already handled; filing it again without a reply");
             return Ok(record.destination);
         }
+        let sender = crate::trust::assess(&f.trace, f.from.as_deref(), &self.config.trust);
+        let mut ignored_report = None;
         if let Some(bounce) = &f.bounce {
             // Before the report itself is recorded: after a crash it is read again
             // and marks the reply again, which changes nothing.
-            self.record_bounce(bounce)?;
+            ignored_report = self.record_bounce(bounce, &sender, &f.trace)?;
         }
+        // The case it names (token), continues (thread) or, for an authenticated
+        // sender only, the sender's own; the planner decides whether it may join it.
         let case = match in_thread {
             Some(c) => Some(c),
-            None => self.sender_case(f)?,
+            None if sender.authenticated => self.sender_case(f)?,
+            None => None,
         };
-        let replies_today = match process::reply_address(f) {
-            Some(to) => self.store.replies_counted(&process::rate_key(&to, now))?,
-            None => 0,
+        let counts = match process::reply_address(f) {
+            Some(to) => {
+                let keys =
+                    process::RateKeys::new(&to, case.as_ref().map(|c| c.token.as_str()), now);
+                let count = |k: &str| self.store.replies_counted(k);
+                process::ReplyCounts {
+                    recipient_today: count(&keys.recipient)?,
+                    case_today: match &keys.case {
+                        Some(k) => count(k)?,
+                        None => 0,
+                    },
+                    domain_today: count(&keys.domain)?,
+                    this_hour: count(&keys.hour)?,
+                    unverified_this_hour: count(&keys.unverified_hour)?,
+                }
+            }
+            None => process::ReplyCounts::default(),
         };
         let settings = self.settings();
-        let plan = process::plan(
+        let mut plan = process::plan(
             content,
             &identity,
             at,
-            Known {
-                case,
-                replies_today,
-            },
+            Known { case, counts },
             &settings,
             now,
+            &fresh_text(),
         )?;
+        if let Some(why) = ignored_report {
+            let note = plan
+                .seen
+                .note
+                .take()
+                .map_or(why.clone(), |n| format!("{n}; {why}"));
+            plan.seen.note = Some(note);
+        }
         self.store.commit(MessageCommit {
             seen: &plan.seen,
             case: plan.case.as_ref(),
             thread_ids: &plan.thread_ids,
             outbox: plan.outbox.as_ref(),
-            rate_key: plan.rate_key.as_deref(),
+            rate_keys: &plan.rate_keys,
         })?;
         self.cases_changed |= plan.case.is_some();
         self.counters.handled += 1;

@@ -821,6 +821,9 @@ mod tests {
             subject: Some("Certificat <MNotify>".into()),
             problems: Vec::new(),
             accepted: Vec::new(),
+            sender: None,
+            held: false,
+            flagged: false,
         }
     }
 

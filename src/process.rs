@@ -8,11 +8,14 @@ use time::OffsetDateTime;
 
 use crate::analysis::Analysis;
 use crate::case::{token_for, Case};
-use crate::config::{Config, ReplyMode};
+use crate::config::{Caps, Config, ReplyMode};
 use crate::decision::Decision;
 use crate::intake::Facts;
-use crate::reply::{compose, Original, Outgoing, ReplyContext, ReplyError, Sender, Templates};
+use crate::reply::{
+    compose, Original, Outgoing, ReplyContext, ReplyError, Sender, Templates, UNVERIFIED,
+};
 use crate::store::{AcceptedCertificate, OutboxEntry, OutboxKind, OutboxState, SeenRecord};
+use crate::trust::{self, domain, Policy, SenderRule};
 
 /// Outcome recorded for a message over the size limit (not a decision: it was not read).
 pub const OVERSIZED: &str = "oversized";
@@ -25,7 +28,8 @@ pub struct Settings<'a> {
     pub processed_folder: &'a str,
     /// `None` leaves mail for people in the inbox.
     pub needs_human_folder: Option<&'a str>,
-    pub max_replies_per_day: u32,
+    pub caps: Caps,
+    pub trust: &'a Policy,
     pub max_message_bytes: u64,
     pub templates: &'a Templates,
 }
@@ -43,16 +47,22 @@ impl<'a> Settings<'a> {
             },
             processed_folder: imap.map_or("", |i| i.processed_folder.as_str()),
             needs_human_folder: imap.and_then(|i| i.needs_human_folder.as_deref()),
-            max_replies_per_day: config.reply.max_per_recipient_per_day,
+            caps: config.caps,
+            trust: &config.trust,
             max_message_bytes: config.reply.max_message_bytes,
             templates,
         }
     }
 
     /// Settings for unit tests: AGE at servicii@egov.md, the default folders, a cap of
-    /// two replies a day (so tests reach it quickly) and the default 25 MB limit.
+    /// two replies a day per recipient (so tests reach it quickly), the default 25 MB
+    /// limit, and sender authentication off (`policy` for tests of it).
     #[cfg(test)]
-    pub(crate) fn for_tests(templates: &'a Templates, mode: ReplyMode) -> Settings<'a> {
+    pub(crate) fn for_tests(
+        templates: &'a Templates,
+        mode: ReplyMode,
+        policy: &'a Policy,
+    ) -> Settings<'a> {
         Settings {
             mode,
             sender: Sender {
@@ -61,7 +71,13 @@ impl<'a> Settings<'a> {
             },
             processed_folder: "Processed",
             needs_human_folder: Some("Needs-Human"),
-            max_replies_per_day: 2,
+            caps: Caps {
+                per_recipient_per_day: 2,
+                per_case_per_day: 10,
+                per_domain_per_day: 50,
+                per_hour: 300,
+            },
+            trust: policy,
             max_message_bytes: 25 * 1024 * 1024,
             templates,
         }
@@ -94,13 +110,25 @@ pub struct Position {
     pub uid: u32,
 }
 
+/// Automatic replies already counted against each cap (see [`RateKeys`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReplyCounts {
+    pub recipient_today: u32,
+    pub case_today: u32,
+    pub domain_today: u32,
+    pub this_hour: u32,
+    /// Neutral answers to unauthenticated senders this hour (a tenth of the hourly cap).
+    pub unverified_this_hour: u32,
+}
+
 /// What the store knows that bears on this message.
 #[derive(Debug, Clone, Default)]
 pub struct Known {
-    /// The case the message belongs to, found by token, thread or sender.
+    /// The case the message names or continues (token, thread), or its authenticated
+    /// sender's case; [`plan`] decides whether the message may join it.
     pub case: Option<Case>,
-    /// Automatic replies already sent today to the address we would answer.
-    pub replies_today: u32,
+    /// Replies counted for the recipient [`reply_address`] gives and for `case`.
+    pub counts: ReplyCounts,
 }
 
 /// Everything the message changes; committed in one transaction.
@@ -110,7 +138,7 @@ pub struct Plan {
     pub case: Option<Case>,
     pub thread_ids: Vec<String>,
     pub outbox: Option<OutboxEntry>,
-    pub rate_key: Option<String>,
+    pub rate_keys: Vec<String>,
 }
 
 /// The identity of a message across UIDs and UIDVALIDITY changes: its Message-ID, or
@@ -122,14 +150,59 @@ pub fn identity(message_id: Option<&str>, raw: &[u8]) -> String {
     }
 }
 
-/// Where a reply goes: `Reply-To` if the sender set one, else `From`.
+/// Where a reply goes: the `From:` address; a `Reply-To:` only inside the same
+/// organizational domain (anything else would let a sender have us mail a stranger).
 pub fn reply_address(facts: &Facts) -> Option<String> {
-    facts
-        .reply_to
-        .as_deref()
-        .or(facts.from.as_deref())
-        .map(|a| a.trim().to_ascii_lowercase())
-        .filter(|a| a.contains('@'))
+    let clean = |a: &str| Some(a.trim().to_ascii_lowercase()).filter(|a| a.contains('@'));
+    let from = facts.from.as_deref().and_then(clean)?;
+    let reply_to = facts.reply_to.as_deref().and_then(clean);
+    match (reply_to, domain::of_address(&from)) {
+        (Some(r), Some(from_domain))
+            if domain::of_address(&r).is_some_and(|d| domain::aligned(&d, &from_domain)) =>
+        {
+            Some(r)
+        }
+        _ => Some(from),
+    }
+}
+
+/// The counters of automatic replies a reply to `to` in case `case` counts against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateKeys {
+    pub recipient: String,
+    pub case: Option<String>,
+    pub domain: String,
+    pub hour: String,
+    pub unverified_hour: String,
+}
+
+impl RateKeys {
+    pub fn new(to: &str, case: Option<&str>, now: OffsetDateTime) -> RateKeys {
+        let to = to.to_ascii_lowercase();
+        let org = domain::of_address(&to).map_or_else(String::new, |d| domain::organizational(&d));
+        RateKeys {
+            recipient: rate_key(&to, now),
+            case: case.map(|c| format!("case:{c}/{}", now.date())),
+            domain: format!("domain:{org}/{}", now.date()),
+            hour: format!("hour:{}T{:02}", now.date(), now.hour()),
+            unverified_hour: format!("unverified:{}T{:02}", now.date(), now.hour()),
+        }
+    }
+
+    /// The counters one reply adds to (`unverified`: a neutral answer to an
+    /// unauthenticated sender).
+    pub fn all(&self, unverified: bool) -> Vec<String> {
+        let mut keys = vec![
+            self.recipient.clone(),
+            self.domain.clone(),
+            self.hour.clone(),
+        ];
+        keys.extend(self.case.clone());
+        if unverified {
+            keys.push(self.unverified_hour.clone());
+        }
+        keys
+    }
 }
 
 /// The counter of automatic replies to `address` on the UTC day of `now`.
@@ -145,7 +218,55 @@ fn answers(decision: Decision) -> bool {
     )
 }
 
-/// Decides what one message changes.
+/// Why a reply would break a cap, if it would.
+fn cap_reached(counts: ReplyCounts, joined_case: bool, held: bool, caps: Caps) -> Option<String> {
+    let unverified_cap = if held {
+        (caps.per_hour / 10).max(1)
+    } else {
+        u32::MAX
+    };
+    let checks = [
+        (
+            counts.unverified_this_hour,
+            unverified_cap,
+            "to unauthenticated senders in this hour",
+            "a tenth of [trust] max_replies_per_hour",
+        ),
+        (
+            counts.recipient_today,
+            caps.per_recipient_per_day,
+            "to this address today",
+            "[reply] max_per_recipient_per_day",
+        ),
+        (
+            if joined_case { counts.case_today } else { 0 },
+            caps.per_case_per_day,
+            "about this case today",
+            "[trust] max_replies_per_case_per_day",
+        ),
+        (
+            counts.domain_today,
+            caps.per_domain_per_day,
+            "to this domain today",
+            "[trust] max_replies_per_domain_per_day",
+        ),
+        (
+            counts.this_hour,
+            caps.per_hour,
+            "in this hour",
+            "[trust] max_replies_per_hour",
+        ),
+    ];
+    checks
+        .iter()
+        .find(|(count, cap, _, _)| count >= cap)
+        .map(|(count, _, what, key)| {
+            format!("no reply, left for staff: {count} automatic replies {what} ({key})")
+        })
+}
+
+/// Decides what one message changes. `fresh` is random text (a new case's token and
+/// our Message-ID are made from it, so that no one can derive them from their mail).
 pub fn plan(
     content: Content<'_>,
     identity: &str,
@@ -153,49 +274,93 @@ pub fn plan(
     known: Known,
     settings: &Settings<'_>,
     now: OffsetDateTime,
+    fresh: &str,
 ) -> Result<Plan, ReplyError> {
     let facts = content.facts();
-    let (outcome, for_people) = match content {
+    let sender = trust::assess(&facts.trace, facts.from.as_deref(), settings.trust);
+    let rule = settings.trust.senders;
+    let trusted = sender.authenticated || rule != SenderRule::Require;
+    let flagged = !sender.authenticated && rule == SenderRule::Flag;
+    // The institution the mail speaks for: proven, or (without `require`) claimed.
+    let institution = sender.identity().or_else(|| {
+        trusted
+            .then(|| sender.domain.as_deref().map(domain::organizational))
+            .flatten()
+    });
+    let automatic = facts.automatic.is_some();
+    let (outcome, for_people, wants_reply) = match content {
         Content::Analysed(a) => (
             a.decision.code().to_string(),
             a.decision == Decision::NotApplicable || a.facts.unparseable,
+            answers(a.decision),
         ),
-        Content::Oversized { .. } => (OVERSIZED.to_string(), true),
+        Content::Oversized { .. } => (OVERSIZED.to_string(), true, !automatic),
     };
-    let destination = if for_people {
-        settings.needs_human_folder.map(str::to_string)
+    // Mail that would change a case or get a real answer, from a sender we cannot
+    // believe: it changes nothing and waits for staff.
+    let held = wants_reply && !trusted;
+    let recipient = if held {
+        sender.address.clone()
     } else {
-        Some(settings.processed_folder.to_string())
+        reply_address(facts)
     };
-    let automatic = facts.automatic.is_some();
-    let wants_reply = match content {
-        Content::Analysed(a) => answers(a.decision),
-        Content::Oversized { .. } => !automatic,
-    };
-    let recipient = reply_address(facts);
 
-    // The case: an applicant's mail about MNotify always belongs to one.
+    // The case: an applicant's mail about MNotify belongs to one, but only to a case
+    // of its own institution.
     let mut case = known.case;
-    if let Content::Analysed(a) = content {
-        if answers(a.decision) {
+    let mut notes: Vec<String> = Vec::new();
+    if let Some(c) = &case {
+        let address = sender.address.as_deref().unwrap_or("");
+        if held || !c.admits(institution.as_deref().unwrap_or(""), address) {
+            if !held {
+                notes.push(format!(
+                    "named case #{} of another institution ({}); not joined",
+                    c.token,
+                    c.owner()
+                ));
+            }
+            case = None;
+        }
+    }
+    let joined = case.is_some();
+    let mut ours_new = false;
+    match content {
+        Content::Analysed(a) if answers(a.decision) && !held => {
             let applicant = recipient.clone().unwrap_or_default();
             let c = case.get_or_insert_with(|| {
-                let mut c = Case::open(token_for(identity), &applicant, facts.language, now);
+                ours_new = true;
+                let mut c = Case::open(token_for(fresh), &applicant, facts.language, now);
                 c.subject = facts.subject.clone();
+                c.identity = institution.clone();
                 c
             });
-            c.record_decision(a.decision, identity, &evidence(a), now);
+            if ours_new {
+                for n in &notes {
+                    c.timeline.push(crate::case::TimelineEntry {
+                        at: now,
+                        what: format!("mail {identity}: {n}"),
+                    });
+                }
+            }
+            c.record_mail(a.decision, identity, &evidence(a), &sender.describe(), now);
             if facts.integration.is_present() {
                 *c =
                     crate::case::apply(c, crate::case::Event::Integration(&facts.integration), now)
                         .0;
             }
-        } else {
-            // Mail that does not move a case leaves it as it is.
-            case = None;
         }
+        // Mail that does not move a case leaves it as it is.
+        _ => case = None,
     }
 
+    let destination = if for_people || held {
+        settings.needs_human_folder.map(str::to_string)
+    } else {
+        Some(settings.processed_folder.to_string())
+    };
+    if held {
+        notes.push(format!("sender not authenticated: {}", sender.reason));
+    }
     let mut seen = SeenRecord {
         identity: identity.to_string(),
         uid_validity: at.uid_validity,
@@ -213,81 +378,81 @@ pub fn plan(
             Content::Oversized { .. } => Vec::new(),
         },
         accepted: match content {
-            Content::Analysed(a) => accepted(a),
-            Content::Oversized { .. } => Vec::new(),
+            Content::Analysed(a) if !held => accepted(a),
+            _ => Vec::new(),
         },
+        sender: Some(sender.clone()),
+        held,
+        flagged: flagged && wants_reply,
     };
-    let mut thread_ids = vec![identity.to_string()];
-
-    if !wants_reply {
-        return Ok(Plan {
+    let thread_ids = vec![identity.to_string()];
+    let done = |mut seen: SeenRecord, notes: Vec<String>, case, thread_ids| {
+        if !notes.is_empty() {
+            seen.note = Some(notes.join("; "));
+        }
+        Ok(Plan {
             seen,
             case,
             thread_ids,
             outbox: None,
-            rate_key: None,
-        });
+            rate_keys: Vec::new(),
+        })
+    };
+    if !wants_reply {
+        return done(seen, notes, case, thread_ids);
     }
     let Some(to) = recipient else {
-        seen.note = Some("no address to reply to".into());
-        return Ok(Plan {
-            seen,
-            case,
-            thread_ids,
-            outbox: None,
-            rate_key: None,
-        });
+        notes.push("no address to reply to".into());
+        return done(seen, notes, case, thread_ids);
     };
     if settings.mode == ReplyMode::Off {
-        seen.note = Some("replies are off ([reply] mode = \"off\")".into());
-        return Ok(Plan {
-            seen,
-            case,
-            thread_ids,
-            outbox: None,
-            rate_key: None,
-        });
+        notes.push("replies are off ([reply] mode = \"off\")".into());
+        return done(seen, notes, case, thread_ids);
     }
-    if known.replies_today >= settings.max_replies_per_day {
-        seen.note = Some(format!(
-            "no reply: {to} already had {} automatic replies today ([reply] max_per_recipient_per_day)",
-            known.replies_today
-        ));
-        return Ok(Plan {
-            seen,
-            case,
-            thread_ids,
-            outbox: None,
-            rate_key: None,
-        });
+    if held && refers_to_ours(facts, settings.sender.address) {
+        notes.push("no reply: it answers a message of ours, and the sender was told once".into());
+        return done(seen, notes, case, thread_ids);
+    }
+    if let Some(why) = cap_reached(known.counts, joined, held, settings.caps) {
+        notes.push(why);
+        seen.destination = settings.needs_human_folder.map(str::to_string);
+        return done(seen, notes, case, thread_ids);
     }
 
     // The reply follows the language of the mail it answers.
     let language = facts.language;
     let (context, token) = match (content, &case) {
+        _ if held => (ReplyContext::without_case(UNVERIFIED), String::new()),
         (Content::Analysed(a), Some(c)) => (ReplyContext::for_analysis(a, c), c.token.clone()),
         (_, Some(c)) => (ReplyContext::for_case(OVERSIZED, c), c.token.clone()),
         (_, None) => (ReplyContext::without_case(OVERSIZED), String::new()),
     };
-    let context = ReplyContext {
+    let mut context = ReplyContext {
         limit_mb: settings.max_message_bytes.div_ceil(1024 * 1024),
         ..context
     };
+    // What the sender wrote goes back only to an authenticated sender (or to anyone,
+    // when the operator turned sender authentication off).
+    let echo = sender.authenticated || rule == SenderRule::Off;
+    if !echo {
+        context.conceal_free_text();
+    }
     let body = settings.templates.render(language, &context)?;
-    let original = Original {
-        message_id: facts.message_id.clone(),
-        references: facts.references.clone(),
-        subject: facts.subject.clone(),
+    let original = if echo {
+        Original {
+            message_id: facts.message_id.clone(),
+            references: facts.references.clone(),
+            subject: facts.subject.clone(),
+        }
+    } else {
+        Original {
+            message_id: None,
+            references: Vec::new(),
+            subject: Some("MNotify".into()),
+        }
     };
-    let outgoing = compose(
-        &original,
-        &settings.sender,
-        &to,
-        &token,
-        &body,
-        identity,
-        now,
-    );
+    let outgoing = compose(&original, &settings.sender, &to, &token, &body, fresh, now);
+    let mut thread_ids = thread_ids;
     thread_ids.push(
         outgoing
             .message_id
@@ -295,19 +460,34 @@ pub fn plan(
             .to_string(),
     );
     seen.reply = Some(outgoing.message_id.clone());
+    if !notes.is_empty() {
+        seen.note = Some(notes.join("; "));
+    }
     let entry = outbox_entry(
         outgoing,
         settings.mode,
         case.as_ref().map(|c| c.token.as_str()),
         now,
     );
+    let keys = RateKeys::new(&to, case.as_ref().map(|c| c.token.as_str()), now);
     Ok(Plan {
         seen,
         case,
         thread_ids,
         outbox: Some(entry),
-        rate_key: Some(rate_key(&to, now)),
+        rate_keys: keys.all(held),
     })
+}
+
+/// Whether the mail answers one of our messages (`In-Reply-To`/`References` name a
+/// Message-ID we made).
+fn refers_to_ours(facts: &Facts, our_address: &str) -> bool {
+    let our_domain = domain::of_address(our_address).unwrap_or_default();
+    facts
+        .in_reply_to
+        .iter()
+        .chain(&facts.references)
+        .any(|id| crate::reply::is_our_message_id(id, &our_domain))
 }
 
 /// An outbox entry for a composed message: a draft in draft mode, else a send.
@@ -429,7 +609,15 @@ mod tests {
     const NOW: OffsetDateTime = datetime!(2026-11-24 10:00 UTC);
 
     fn settings(templates: &Templates, mode: ReplyMode) -> Settings<'_> {
-        Settings::for_tests(templates, mode)
+        Settings::for_tests(templates, mode, off())
+    }
+
+    /// Sender authentication off: the rules that do not depend on it.
+    fn off() -> &'static Policy {
+        Box::leak(Box::new(Policy {
+            authserv_ids: vec!["mx.egov.test".into()],
+            senders: SenderRule::Off,
+        }))
     }
 
     fn analysed(raw: &str) -> Analysis {
@@ -462,6 +650,7 @@ mod tests {
             Known::default(),
             &settings(&t, ReplyMode::Send),
             NOW,
+            "seed",
         )
         .unwrap();
         let case = p.case.expect("a case");
@@ -471,7 +660,12 @@ mod tests {
         assert_eq!(entry.kind, OutboxKind::Send);
         assert_eq!(entry.to, "ion@primaria.md");
         assert_eq!(p.seen.reply.as_deref(), Some(entry.message_id.as_str()));
-        assert_eq!(p.rate_key.as_deref(), Some("ion@primaria.md/2026-11-24"));
+        assert!(p
+            .rate_keys
+            .contains(&"ion@primaria.md/2026-11-24".to_string()));
+        assert!(p
+            .rate_keys
+            .contains(&format!("case:{}/2026-11-24", case.token)));
         assert_eq!(
             p.thread_ids.len(),
             2,
@@ -498,6 +692,7 @@ mod tests {
             Known::default(),
             &settings(&t, ReplyMode::Send),
             NOW,
+            "seed",
         )
         .unwrap();
         assert!(p.outbox.is_none() && p.case.is_none());
@@ -511,6 +706,7 @@ mod tests {
             Known::default(),
             &settings(&t, ReplyMode::Send),
             NOW,
+            "seed",
         )
         .unwrap();
         assert_eq!(p.seen.outcome, "not_applicable");
@@ -524,7 +720,10 @@ mod tests {
         let a = analysed("From: ion@primaria.md\r\nSubject: MNotify\r\n\r\nMNotify\r\n");
         let known = Known {
             case: None,
-            replies_today: 2,
+            counts: ReplyCounts {
+                recipient_today: 2,
+                ..ReplyCounts::default()
+            },
         };
         let p = plan(
             Content::Analysed(&a),
@@ -533,6 +732,7 @@ mod tests {
             known,
             &settings(&t, ReplyMode::Send),
             NOW,
+            "seed",
         )
         .unwrap();
         assert!(p.outbox.is_none());
@@ -545,9 +745,10 @@ mod tests {
             Known::default(),
             &settings(&t, ReplyMode::Off),
             NOW,
+            "seed",
         )
         .unwrap();
-        assert!(p.outbox.is_none() && p.rate_key.is_none());
+        assert!(p.outbox.is_none() && p.rate_keys.is_empty());
     }
 
     #[test]
@@ -561,6 +762,7 @@ mod tests {
             Known::default(),
             &settings(&t, ReplyMode::Draft),
             NOW,
+            "seed",
         )
         .unwrap();
         let e = p.outbox.unwrap();
@@ -582,6 +784,7 @@ mod tests {
             Known::default(),
             &settings(&t, ReplyMode::Send),
             NOW,
+            "seed",
         )
         .unwrap();
         assert_eq!(p.seen.outcome, OVERSIZED);
@@ -594,6 +797,217 @@ mod tests {
         let text = crate::intake::read(&raw, &[]);
         assert_eq!(text.subject.as_deref(), Some("Re: scan"));
         assert!(p.case.is_none());
+    }
+
+    fn require() -> &'static Policy {
+        Box::leak(Box::new(Policy {
+            authserv_ids: vec!["mx.egov.test".into()],
+            senders: SenderRule::Require,
+        }))
+    }
+
+    /// A mail from `from` as our MX delivers it, with DMARC `result` for its domain.
+    fn stamped(from: &str, dmarc: &str, rest: &str) -> Analysis {
+        let domain = from.rsplit_once('@').unwrap().1;
+        analysed(&format!(
+            "Authentication-Results: mx.egov.test; dmarc={dmarc} header.from={domain}\r\nReceived: from x by mx\r\nFrom: {from}\r\nMessage-ID: <m@{domain}>\r\n{rest}"
+        ))
+    }
+
+    fn plan_with(a: &Analysis, known: Known, policy: &Policy) -> Plan {
+        static SEED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let seed = SEED.fetch_add(1, std::sync::atomic::Ordering::Relaxed).to_string();
+        let t = Box::leak(Box::new(Templates::embedded()));
+        plan(
+            Content::Analysed(a),
+            "m@x",
+            AT,
+            known,
+            &Settings::for_tests(t, ReplyMode::Send, policy),
+            NOW,
+            &seed,
+        )
+        .unwrap()
+    }
+
+    fn reply_text(p: &Plan) -> String {
+        let raw = base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            &p.outbox.as_ref().expect("a reply").raw_base64,
+        )
+        .unwrap();
+        let f = crate::intake::read(&raw, &[]);
+        let body = mail_parser::MessageParser::default()
+            .parse(&raw)
+            .and_then(|m| m.body_text(0).map(|b| b.into_owned()))
+            .unwrap_or_default();
+        format!("{}\n{body}", f.subject.unwrap_or_default())
+    }
+
+    #[test]
+    fn an_unauthenticated_sender_changes_nothing_and_gets_a_neutral_answer() {
+        let a = stamped(
+            "ion@inst-a.test",
+            "fail",
+            "Subject: MNotify BUY-PILLS.example\r\n\r\nMNotify, serial 0A1B2C3D, system name BUY-PILLS.example\r\n",
+        );
+        let p = plan_with(&a, Known::default(), require());
+        assert!(p.seen.held && p.case.is_none() && p.seen.accepted.is_empty());
+        assert_eq!(p.seen.destination.as_deref(), Some("Needs-Human"));
+        assert!(p.seen.note.as_deref().unwrap().contains("DMARC fail"));
+        let text = reply_text(&p);
+        assert_eq!(p.outbox.as_ref().unwrap().to, "ion@inst-a.test");
+        assert!(text.contains("Nu am putut verifica"), "{text}");
+        assert!(
+            !text.contains("BUY-PILLS") && !text.contains("0A1B2C3D"),
+            "{text}"
+        );
+        assert!(!text.contains("#"), "no case token: {text}");
+        // Its answer to our answer gets none.
+        let again = stamped(
+            "ion@inst-a.test",
+            "fail",
+            "In-Reply-To: <mnotify.abc@egov.md>\r\nSubject: Re: MNotify\r\n\r\nMNotify?\r\n",
+        );
+        let p = plan_with(&again, Known::default(), require());
+        assert!(p.outbox.is_none() && p.seen.held);
+    }
+
+    #[test]
+    fn a_case_of_another_institution_is_never_joined() {
+        let owner = stamped(
+            "ion@inst-a.test",
+            "pass",
+            "Subject: MNotify\r\n\r\nMNotify\r\n",
+        );
+        let theirs = plan_with(&owner, Known::default(), require()).case.unwrap();
+        assert_eq!(theirs.identity.as_deref(), Some("inst-a.test"));
+        let intruder = stamped(
+            "eve@inst-b.test",
+            "pass",
+            &format!("Subject: [MNotify #{}]\r\n\r\nMNotify\r\n", theirs.token),
+        );
+        let p = plan_with(
+            &intruder,
+            Known {
+                case: Some(theirs.clone()),
+                ..Known::default()
+            },
+            require(),
+        );
+        let own = p.case.expect("a case of its own");
+        assert_ne!(own.token, theirs.token);
+        assert_eq!(own.identity.as_deref(), Some("inst-b.test"));
+        assert!(own
+            .timeline
+            .iter()
+            .any(|e| e.what.contains("another institution")));
+        // A colleague at the same institution joins it; the timeline names the sender.
+        let colleague = stamped(
+            "ana@mail.inst-a.test",
+            "pass",
+            "Subject: MNotify\r\n\r\nMNotify\r\n",
+        );
+        let p = plan_with(
+            &colleague,
+            Known {
+                case: Some(theirs.clone()),
+                ..Known::default()
+            },
+            require(),
+        );
+        let joined = p.case.unwrap();
+        assert_eq!(joined.token, theirs.token);
+        let last = &joined.timeline.last().unwrap().what;
+        assert!(
+            last.contains("ana@mail.inst-a.test (authenticated: DMARC)"),
+            "{last}"
+        );
+    }
+
+    #[test]
+    fn reply_to_is_honoured_only_inside_the_sender_organization() {
+        let inside =
+            analysed("From: ion@primaria.md\r\nReply-To: it@mail.primaria.md\r\n\r\nx\r\n");
+        assert_eq!(
+            reply_address(&inside.facts).as_deref(),
+            Some("it@mail.primaria.md")
+        );
+        let outside =
+            analysed("From: ion@primaria.md\r\nReply-To: victim@elsewhere.test\r\n\r\nx\r\n");
+        assert_eq!(
+            reply_address(&outside.facts).as_deref(),
+            Some("ion@primaria.md")
+        );
+    }
+
+    #[test]
+    fn every_cap_files_the_mail_for_staff() {
+        let a = stamped(
+            "ion@inst-a.test",
+            "pass",
+            "Subject: MNotify\r\n\r\nMNotify\r\n",
+        );
+        for (counts, key) in [
+            (
+                ReplyCounts {
+                    domain_today: 50,
+                    ..ReplyCounts::default()
+                },
+                "max_replies_per_domain_per_day",
+            ),
+            (
+                ReplyCounts {
+                    this_hour: 300,
+                    ..ReplyCounts::default()
+                },
+                "max_replies_per_hour",
+            ),
+        ] {
+            let p = plan_with(&a, Known { case: None, counts }, require());
+            assert!(p.outbox.is_none());
+            assert_eq!(p.seen.destination.as_deref(), Some("Needs-Human"));
+            assert!(p.seen.note.as_deref().unwrap().contains(key));
+        }
+        let owner = plan_with(&a, Known::default(), require()).case.unwrap();
+        let p = plan_with(
+            &a,
+            Known {
+                case: Some(owner),
+                counts: ReplyCounts {
+                    case_today: 10,
+                    ..ReplyCounts::default()
+                },
+            },
+            require(),
+        );
+        assert!(p.outbox.is_none());
+        assert!(p
+            .seen
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("max_replies_per_case_per_day"));
+        let forged = stamped(
+            "x@inst-c.test",
+            "fail",
+            "Subject: MNotify\r\n\r\nMNotify\r\n",
+        );
+        let p = plan_with(
+            &forged,
+            Known {
+                case: None,
+                counts: ReplyCounts {
+                    unverified_this_hour: 30,
+                    ..ReplyCounts::default()
+                },
+            },
+            require(),
+        );
+        assert!(
+            p.outbox.is_none(),
+            "neutral answers have their own tenth of the hourly cap"
+        );
     }
 
     #[test]

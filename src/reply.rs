@@ -122,7 +122,7 @@ impl Templates {
             for kind in crate::decision::Decision::ALL
                 .iter()
                 .map(|d| d.code())
-                .chain(["oversized", STEP_DONE, COMPLETED, REMINDER])
+                .chain(["oversized", STEP_DONE, COMPLETED, REMINDER, UNVERIFIED])
             {
                 let mut ctx = ReplyContext::for_case(kind, &case);
                 ctx.done_step = Some("contract".into());
@@ -141,6 +141,20 @@ pub const STEP_DONE: &str = "step_done";
 pub const COMPLETED: &str = "completed";
 /// Template `decision` of a reminder of the step waiting on the applicant.
 pub const REMINDER: &str = "reminder";
+/// Whether `id` is a Message-ID we made (`mnotify.…@our domain`).
+pub fn is_our_message_id(id: &str, our_domain: &str) -> bool {
+    let id = id
+        .trim()
+        .trim_matches(|c| c == '<' || c == '>')
+        .to_ascii_lowercase();
+    !our_domain.is_empty()
+        && id.starts_with("mnotify.")
+        && id.rsplit_once('@').is_some_and(|(_, d)| d == our_domain)
+}
+
+/// The short neutral answer to mail whose sender could not be verified: it says how to
+/// write again and repeats nothing of the mail.
+pub const UNVERIFIED: &str = "unverified";
 
 /// At most one blank line in a row, whatever the template's conditionals left, and
 /// one final newline: staff edit templates without counting whitespace.
@@ -293,16 +307,12 @@ impl ReplyContext {
                     .unwrap_or_default(),
             })
             .collect();
+        // Only for a certificate the sender attached: what a quoted number is registered
+        // for is someone else's business until staff have checked it (no oracle).
         let mut services: Vec<String> = a
             .certificates
             .iter()
             .filter_map(|c| c.known.as_ref())
-            .chain(
-                a.numbers
-                    .iter()
-                    .filter(|n| n.matches.len() == 1)
-                    .flat_map(|n| &n.matches),
-            )
             .flat_map(|k| k.services.iter().cloned())
             .collect();
         services.sort();
@@ -312,6 +322,19 @@ impl ReplyContext {
             ctx.integration = Some(IntegrationView::of(&a.facts.integration));
         }
         ctx
+    }
+
+    /// Leaves out what the sender wrote (numbers as written, integration data) and what
+    /// a certificate of theirs says of itself: a reply to a sender who is not
+    /// authenticated may reach someone else, and must not carry a stranger's text.
+    pub fn conceal_free_text(&mut self) {
+        for n in &mut self.numbers {
+            n.as_written = n.value.clone();
+        }
+        for c in &mut self.certificates {
+            c.subject = "—".into();
+        }
+        self.integration = None;
     }
 
     /// A context for mail outside any case (no token, no checklist).
@@ -655,7 +678,7 @@ mod tests {
         let rendered = Templates::embedded().render_all().expect("renders");
         assert_eq!(
             rendered.len(),
-            3 * (crate::decision::Decision::ALL.len() + 4)
+            3 * (crate::decision::Decision::ALL.len() + 5)
         );
         for (lang, kind, text) in rendered {
             assert!(text.contains("#ABC123"), "{lang:?} {kind}");

@@ -608,7 +608,11 @@ mod tests {
     use time::macros::datetime;
 
     fn settings(templates: &Templates, mode: ReplyMode) -> Settings<'_> {
-        Settings::for_tests(templates, mode)
+        let policy = Box::leak(Box::new(crate::trust::Policy {
+            authserv_ids: Vec::new(),
+            senders: crate::trust::SenderRule::Off,
+        }));
+        Settings::for_tests(templates, mode, policy)
     }
 
     #[test]

@@ -100,6 +100,16 @@ pub struct SeenRecord {
     pub problems: Vec<String>,
     #[serde(default)]
     pub accepted: Vec<AcceptedCertificate>,
+    /// Who sent it, as our receiving server authenticated them.
+    #[serde(default)]
+    pub sender: Option<crate::trust::Sender>,
+    /// Filed for staff without changing anything: the sender was not authenticated
+    /// (`[trust] senders = "require"`). Staff may accept it by hand.
+    #[serde(default)]
+    pub held: bool,
+    /// Processed although the sender was not authenticated (`senders = "flag"`).
+    #[serde(default)]
+    pub flagged: bool,
 }
 
 /// A certificate accepted (new) or confirmed for reuse, as staff need it to configure
@@ -190,8 +200,9 @@ pub struct MessageCommit<'a> {
     /// Message-IDs that should lead to the case (the applicant's and our reply's).
     pub thread_ids: &'a [String],
     pub outbox: Option<&'a OutboxEntry>,
-    /// `{address}/{date}` whose reply count goes up by one.
-    pub rate_key: Option<&'a str>,
+    /// Reply counters (`{address}/{date}`, `case:…`, `domain:…`, `hour:…`) that go up
+    /// by one.
+    pub rate_keys: &'a [String],
 }
 
 /// sled's page cache. Its default (1 GiB) lets a long-running daemon grow without
@@ -425,12 +436,12 @@ impl Store {
                 if let (Some(entry), Some(json)) = (c.outbox, &outbox_json) {
                     put_outbox(outbox, pending, entry, json)?;
                 }
-                if let Some(key) = c.rate_key {
+                for key in c.rate_keys {
                     let count = rates
                         .get(key)?
                         .and_then(|v| v.as_ref().try_into().ok().map(u32::from_be_bytes))
                         .unwrap_or(0);
-                    rates.insert(key.as_bytes(), &(count + 1).to_be_bytes())?;
+                    rates.insert(key.as_bytes(), &count.saturating_add(1).to_be_bytes())?;
                 }
                 Ok::<(), ConflictableTransactionError<()>>(())
             });
@@ -782,6 +793,9 @@ mod tests {
             subject: None,
             problems: Vec::new(),
             accepted: Vec::new(),
+            sender: None,
+            held: false,
+            flagged: false,
         };
         older
             .commit(MessageCommit {
@@ -789,7 +803,7 @@ mod tests {
                 case: None,
                 thread_ids: &[],
                 outbox: None,
-                rate_key: None,
+                rate_keys: &[],
             })
             .unwrap();
         assert_eq!(older.first_start(t0).unwrap(), handled);

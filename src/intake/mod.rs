@@ -79,6 +79,8 @@ pub struct Facts {
     pub integration: crate::integration::IntegrationData,
     /// A report that one of our messages could not be delivered.
     pub bounce: Option<bounce::Bounce>,
+    /// The header fields receiving servers put on top (sender authentication).
+    pub trace: crate::trust::Trace,
 }
 
 static MENTIONS_MNOTIFY: LazyLock<Regex> = LazyLock::new(|| {
@@ -166,6 +168,7 @@ pub fn read(raw: &[u8], own_addresses: &[String]) -> Facts {
         unparseable: false,
         integration: crate::integration::extract(&body),
         bounce: bounce::read(&msg),
+        trace: crate::trust::read_trace(header_section(raw)),
     }
 }
 

@@ -24,7 +24,7 @@ pub struct Policy {
 }
 
 /// What happens to mail whose sender is not authenticated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SenderRule {
     /// It changes nothing: filed for staff, who may accept it by hand.
@@ -329,6 +329,12 @@ fn aligned_pass<'a>(
     Some(Ok(format!(
         "{label} pass for {d}, aligned with {from_domain}"
     )))
+}
+
+/// Whether one of our receiving servers stamped the message at all (mail made inside
+/// our own mail system, such as our relay's delivery reports, carries no stamp).
+pub fn stamped_by(trace: &Trace, ids: &[String]) -> bool {
+    !matches!(our_results(trace, ids), Ours::None)
 }
 
 enum Ours {

@@ -22,7 +22,7 @@ impl Setup {
         std::fs::write(dir.path().join("stisc.pem"), pki.anchors_pem()).expect("write anchors");
         std::fs::write(
             dir.path().join("config.toml"),
-            "[store]\npath = \"store\"\n\n[trust]\nanchors = [\"stisc.pem\"]\n",
+            "[store]\npath = \"store\"\n\n[trust]\nauthserv_id = \"mx.test\"\nanchors = [\"stisc.pem\"]\n",
         )
         .expect("write config");
         Setup { dir, pki }
@@ -230,7 +230,7 @@ fn config_errors_name_the_problem() {
     let s = Setup::new();
     std::fs::write(
         s.path("config.toml"),
-        "[store]\npath = \"store\"\ncolour = 1\n[trust]\nanchors = [\"stisc.pem\"]\n",
+        "[store]\npath = \"store\"\ncolour = 1\n[trust]\nauthserv_id = \"mx.test\"\nanchors = [\"stisc.pem\"]\n",
     )
     .expect("write");
     let out = s.run(&["registry", "list"]);
@@ -243,7 +243,7 @@ fn config_errors_name_the_problem() {
 
     std::fs::write(
         s.path("config.toml"),
-        "[store]\npath = \"store\"\n[trust]\nanchors = [\"gone.pem\"]\n",
+        "[store]\npath = \"store\"\n[trust]\nauthserv_id = \"mx.test\"\nanchors = [\"gone.pem\"]\n",
     )
     .expect("write");
     let out = s.run(&["registry", "list"]);
