@@ -184,15 +184,34 @@ fn check(config: &Config) -> Result<ExitCode> {
     }
 }
 
+/// Libraries that write protocol traffic into their logs, credentials included
+/// (async-imap logs `LOGIN "user" "password"` and XOAUTH2 tokens at trace, lettre
+/// `AUTH PLAIN …` and whole messages at debug): held at `info` whatever `RUST_LOG`
+/// says, so that no level shows a secret.
+const WIRE_LOGGING_TARGETS: &[&str] = &["async_imap", "imap_proto", "lettre"];
+
+/// `RUST_LOG` (default `info`) with the wire-logging libraries held at `info`.
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    for target in WIRE_LOGGING_TARGETS {
+        // A constant directive: parsing it cannot fail.
+        filter = filter.add_directive(format!("{target}=info").parse().expect("valid directive"));
+    }
+    filter
+}
+
 fn run_daemon(config: Config, once: bool) -> Result<ExitCode> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+        .with_env_filter(log_filter())
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    if config.trust.senders == mnotify_intake::trust::SenderRule::Off {
+        tracing::warn!(
+            "[trust] senders = \"off\": no sender is authenticated; anyone can change any case and have replies sent; set authserv_id and senders = \"require\" on a public mailbox"
+        );
+    }
     let anchors = TrustAnchors::load(&config.anchors)?;
     // A staff command may hold the store for a moment: wait for it rather than fail.
     let started = std::time::Instant::now();
@@ -359,21 +378,23 @@ fn stored_registry(config: &Config) -> Result<Registry> {
 
 fn inspect(config_path: Option<&Path>, args: InspectArgs) -> Result<ExitCode> {
     let now = parse_now(args.now.as_deref())?;
-    let (anchors, registry, own) = match config_path {
+    let (anchors, registry, own, policy) = match config_path {
         Some(path) => {
             let config = Config::load(path)?;
             (
                 TrustAnchors::load(&config.anchors)?,
                 stored_registry(&config)?,
                 config.own_addresses,
+                config.trust,
             )
         }
         None => {
-            eprintln!("mnotify-intake: note: no --config: no trust anchors and no known certificates, so every certificate is untrusted_issuer");
+            eprintln!("mnotify-intake: note: no --config: no trust anchors, no known certificates and no authserv-id of ours, so every certificate is untrusted_issuer and no sender is authenticated");
             (
                 TrustAnchors::default(),
                 Registry::default(),
                 vec![DEFAULT_MAILBOX_ADDRESS.to_string()],
+                policy_without_config(),
             )
         }
     };
@@ -400,10 +421,16 @@ fn inspect(config_path: Option<&Path>, args: InspectArgs) -> Result<ExitCode> {
             }
         };
         let analysis = analysis::analyse(&raw, &ctx, now);
+        let f = &analysis.facts;
+        let sender = mnotify_intake::trust::assess(&f.trace, f.from.as_deref(), &policy);
         if args.json {
-            writeln!(out, "{}", FileReport::new(&name, &analysis).to_json())?;
+            writeln!(
+                out,
+                "{}",
+                FileReport::new(&name, &analysis, sender).to_json()
+            )?;
         } else {
-            write!(out, "{}", report::human(&name, &analysis))?;
+            write!(out, "{}", report::human(&name, &analysis, &sender))?;
         }
     }
     Ok(if failed == 0 {
@@ -411,6 +438,14 @@ fn inspect(config_path: Option<&Path>, args: InspectArgs) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Without a config no server of ours is known: no sender is authenticated.
+fn policy_without_config() -> mnotify_intake::trust::Policy {
+    mnotify_intake::trust::Policy {
+        authserv_ids: Vec::new(),
+        senders: mnotify_intake::trust::SenderRule::Require,
+    }
 }
 
 fn registry_import(config: &Config, label: Label<'_>, files: &[PathBuf]) -> Result<ExitCode> {

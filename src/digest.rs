@@ -46,6 +46,8 @@ pub struct MailLine {
     pub case: Option<String>,
     pub outcome: String,
     pub problems: Vec<String>,
+    /// Why it got no reply, or why it waits for staff.
+    pub note: Option<String>,
 }
 
 /// A certificate accepted or confirmed, with where it came from.
@@ -85,8 +87,10 @@ pub struct Digest {
     pub waiting_on_age: Vec<CaseLine>,
     pub stalled: Vec<CaseLine>,
     pub expiring: Vec<ExpiringLine>,
-    /// Left for people: not about MNotify, unreadable, oversized.
+    /// Left for people: not about MNotify, unreadable, oversized, over a reply cap.
     pub unhandled: Vec<MailLine>,
+    /// Senders who could not be authenticated, and reports ignored ([`about_trust`]).
+    pub unverified: Vec<MailLine>,
     /// Replies the mail server refused for good or that ran out of attempts.
     pub failed_replies: Vec<FailedReply>,
     pub settings: DigestSettings,
@@ -111,6 +115,7 @@ impl Digest {
             && self.stalled.is_empty()
             && self.expiring.is_empty()
             && self.unhandled.is_empty()
+            && self.unverified.is_empty()
             && self.failed_replies.is_empty()
     }
 
@@ -143,8 +148,23 @@ fn mail_line(r: &SeenRecord) -> MailLine {
         case: r.case.clone(),
         outcome: r.outcome.clone(),
         problems: r.problems.clone(),
+        note: r.note.clone(),
     }
 }
+
+/// Mail staff must look at because of who sent it: not authenticated (held, or
+/// processed under `senders = "flag"`), or a delivery report from the wrong side.
+fn about_trust(r: &SeenRecord) -> bool {
+    r.held
+        || r.flagged
+        || r.note
+            .as_deref()
+            .is_some_and(|n| n.contains("delivery report"))
+}
+
+/// The staff heading of mail listed by [`about_trust`].
+const TRUST_HEADING: &str =
+    "Expeditori neautentificați și rapoarte ignorate (nimic schimbat fără verificare)";
 
 fn case_line(c: &Case, now: OffsetDateTime) -> CaseLine {
     CaseLine {
@@ -234,8 +254,14 @@ pub fn build(
             .map(|c| case_line(c, now))
             .collect(),
         expiring,
+        unverified: window
+            .iter()
+            .filter(|r| about_trust(r))
+            .map(|r| mail_line(r))
+            .collect(),
         unhandled: window
             .iter()
+            .filter(|r| !r.held)
             .filter(|r| {
                 matches!(
                     r.outcome.as_str(),
@@ -505,7 +531,27 @@ pub fn render_text(d: &Digest) -> String {
         d.settings.unhandled_heading(),
         d.unhandled
             .iter()
-            .map(|m| format!("{} — „{}” ({})", m.from, m.subject, outcome_ro(&m.outcome)))
+            .map(|m| {
+                let mut line = format!("{} — „{}” ({})", m.from, m.subject, outcome_ro(&m.outcome));
+                if let Some(n) = &m.note {
+                    line += &format!(" — {n}");
+                }
+                line
+            })
+            .collect(),
+    );
+    section(
+        TRUST_HEADING.into(),
+        d.unverified
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} — „{}” — {}",
+                    m.from,
+                    m.subject,
+                    m.note.as_deref().unwrap_or("")
+                )
+            })
             .collect(),
     );
     section(
@@ -711,7 +757,27 @@ pub fn render_html(d: &Digest) -> String {
         &["De la", "Subiect", "Motiv"],
         d.unhandled
             .iter()
-            .map(|m| vec![esc(&m.from), esc(&m.subject), esc(outcome_ro(&m.outcome))])
+            .map(|m| {
+                let why = match &m.note {
+                    Some(n) => format!("{} — {n}", outcome_ro(&m.outcome)),
+                    None => outcome_ro(&m.outcome).to_string(),
+                };
+                vec![esc(&m.from), esc(&m.subject), esc(&why)]
+            })
+            .collect(),
+    );
+    h += &table(
+        TRUST_HEADING,
+        &["De la", "Subiect", "De ce"],
+        d.unverified
+            .iter()
+            .map(|m| {
+                vec![
+                    esc(&m.from),
+                    esc(&m.subject),
+                    esc(m.note.as_deref().unwrap_or("")),
+                ]
+            })
             .collect(),
     );
     h += &table(

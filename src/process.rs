@@ -816,7 +816,9 @@ mod tests {
 
     fn plan_with(a: &Analysis, known: Known, policy: &Policy) -> Plan {
         static SEED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let seed = SEED.fetch_add(1, std::sync::atomic::Ordering::Relaxed).to_string();
+        let seed = SEED
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .to_string();
         let t = Box::leak(Box::new(Templates::embedded()));
         plan(
             Content::Analysed(a),

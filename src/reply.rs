@@ -512,6 +512,26 @@ pub fn reply_subject(original: &str, token: &str) -> String {
         }
     }
     let tag = format!("[MNotify #{token}]");
+    // Another case's tag never stays: a mail naming a case it could not join gets
+    // an answer about its own.
+    static ANY_TAG: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?i)\s*\[MNotify\s*#\s*[A-Z0-9\-]*\]").expect("valid pattern")
+    });
+    if ANY_TAG
+        .find_iter(&subject)
+        .any(|m| m.as_str().trim() != tag)
+    {
+        subject = ANY_TAG
+            .replace_all(&subject, |c: &regex::Captures<'_>| {
+                if c[0].trim() == tag {
+                    c[0].to_string()
+                } else {
+                    String::new()
+                }
+            })
+            .trim()
+            .to_string();
+    }
     if token.is_empty() || subject.contains(&tag) {
         format!("Re: {subject}")
     } else if subject.is_empty() {

@@ -34,6 +34,8 @@ pub struct FileReport<'a> {
     pub from: Option<&'a str>,
     pub subject: Option<&'a str>,
     pub case_token: Option<&'a str>,
+    /// Who sent it, as our receiving server authenticated them (`[trust]`).
+    pub sender: crate::trust::Sender,
 }
 
 #[derive(Debug, Serialize)]
@@ -84,8 +86,9 @@ fn rfc3339(t: OffsetDateTime) -> String {
 }
 
 impl<'a> FileReport<'a> {
-    pub fn new(file: &'a str, a: &'a Analysis) -> FileReport<'a> {
+    pub fn new(file: &'a str, a: &'a Analysis, sender: crate::trust::Sender) -> FileReport<'a> {
         FileReport {
+            sender,
             file,
             decision: a.decision,
             problems: &a.problems,
@@ -181,7 +184,7 @@ pub fn decision_headline(d: Decision) -> &'static str {
 }
 
 /// The human-readable block for one file.
-pub fn human(file: &str, a: &Analysis) -> String {
+pub fn human(file: &str, a: &Analysis, sender: &crate::trust::Sender) -> String {
     let mut out = String::new();
     let f = &a.facts;
     let _ = writeln!(out, "── {file}");
@@ -192,6 +195,7 @@ pub fn human(file: &str, a: &Analysis) -> String {
         f.subject.as_deref().unwrap_or(""),
         f.language.code()
     );
+    let _ = writeln!(out, "   sender {}", sender.describe());
     let _ = writeln!(
         out,
         "   {}  [{}]",

@@ -9,6 +9,7 @@ mod faults;
 mod formats;
 mod golden;
 mod oauth2;
+mod security;
 mod service;
 mod stack;
 mod util;

@@ -15,7 +15,7 @@ use crate::stack::Stack;
 const WAIT: Duration = Duration::from_secs(30);
 
 /// `setup`'s config with every password replaced by a token helper command.
-fn use_tokens(stack: &Stack, setup: &Setup, user: &str, seconds: i64) {
+pub fn use_tokens(stack: &Stack, setup: &Setup, user: &str, seconds: i64) {
     let text = std::fs::read_to_string(&setup.config).unwrap();
     let password = format!(
         "password = {{ file = \"{}\" }}",

@@ -21,8 +21,15 @@ pub struct Stack {
     pub imaps_port: u16,
     pub smtp_port: u16,
     pub submission_port: u16,
+    /// The institutions' own outgoing server: signs mail from inst-a.test and
+    /// inst-b.test (DKIM) and relays it to the MX on `smtp_port`, which stamps
+    /// `Authentication-Results: mx.egov.test; …`.
+    pub institution_port: u16,
     pub ca_file: PathBuf,
 }
+
+/// The authserv-id the stack's MX stamps (scripts/mail-stack).
+pub const AUTHSERV_ID: &str = "mx.egov.test";
 
 static STACK: OnceLock<Stack> = OnceLock::new();
 
@@ -30,18 +37,18 @@ fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mail-stack")
 }
 
-/// Six consecutive free ports, found by binding them.
+/// Seven consecutive free ports, found by binding them.
 fn free_base() -> u16 {
     static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
     let seed = (std::process::id() as u16)
         .wrapping_add(NEXT.fetch_add(97, std::sync::atomic::Ordering::Relaxed));
     for i in 0..500u16 {
         let base = 20000 + (seed.wrapping_mul(7).wrapping_add(i * 13)) % 40000;
-        if (base..base + 6).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok()) {
+        if (base..base + 7).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok()) {
             return base;
         }
     }
-    panic!("no six free consecutive ports on 127.0.0.1 for the mail stack");
+    panic!("no seven free consecutive ports on 127.0.0.1 for the mail stack");
 }
 
 impl Stack {
@@ -94,6 +101,7 @@ impl Stack {
                 imaps_port: get("IMAPS_PORT").parse().unwrap(),
                 smtp_port: get("SMTP_PORT").parse().unwrap(),
                 submission_port: get("SUBMISSION_PORT").parse().unwrap(),
+                institution_port: get("INSTITUTION_PORT").parse().unwrap(),
                 ca_file: PathBuf::from(get("CA_FILE")),
                 dir,
             }
@@ -173,13 +181,38 @@ impl Stack {
         }
     }
 
-    /// Config text for a daemon serving `mailbox` (tests add their own sections).
+    /// Config text for a daemon serving `mailbox` (tests add their own sections), with
+    /// sender authentication off and caps out of reach: for the tests of everything
+    /// else, which queue mail straight into the inbox. See [`Stack::secure_config_toml`].
     pub fn config_toml(&self, mailbox: &str, store: &Path, anchors: &Path) -> String {
+        self.config_with_trust(
+            mailbox,
+            store,
+            anchors,
+            "senders = \"off\"\nmax_replies_per_case_per_day = 1000000\nmax_replies_per_domain_per_day = 1000000\nmax_replies_per_hour = 1000000\n",
+        )
+    }
+
+    /// Config text as the example config has it: only mail our MX authenticated
+    /// changes anything, default caps.
+    pub fn secure_config_toml(&self, mailbox: &str, store: &Path, anchors: &Path) -> String {
+        self.config_with_trust(mailbox, store, anchors, "senders = \"require\"\n")
+    }
+
+    fn config_with_trust(
+        &self,
+        mailbox: &str,
+        store: &Path,
+        anchors: &Path,
+        trust: &str,
+    ) -> String {
         format!(
             r#"[store]
 path = "{store}"
 [trust]
 anchors = ["{anchors}"]
+authserv_id = "{AUTHSERV_ID}"
+{trust}
 [mailbox]
 address = "{mailbox}"
 [imap]
@@ -209,12 +242,22 @@ retry_seconds = 1
         )
     }
 
+    /// Sends a message through the institutions' own server: signed for inst-a.test and
+    /// inst-b.test senders, then delivered through the MX like any mail from outside.
+    pub async fn send_from_institution(&self, from: &str, to: &str, raw: &[u8]) {
+        self.deliver_on(self.institution_port, from, to, raw).await
+    }
+
     /// Delivers a message the way an applicant's server would: plain SMTP on port 25
     /// semantics, no login.
     pub async fn deliver(&self, from: &str, to: &str, raw: &[u8]) {
+        self.deliver_on(self.smtp_port, from, to, raw).await
+    }
+
+    async fn deliver_on(&self, port: u16, from: &str, to: &str, raw: &[u8]) {
         let smtp = SmtpSender::new(&SmtpConfig {
             host: "127.0.0.1".into(),
-            port: self.smtp_port,
+            port,
             tls: TlsMode::None,
             ca_file: None,
             login: None,

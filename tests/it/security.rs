@@ -1,0 +1,494 @@
+//! The trust boundary, attacked on the real stack: OpenDKIM and OpenDMARC stamp every
+//! mail that reaches the MX; institutions inst-a.test and inst-b.test send through
+//! their own server, which signs; forgers write to the MX directly. Each test checks
+//! who received mail, what changed in which case, and what staff see.
+
+use std::time::{Duration, Instant};
+
+use mnotify_intake::testkit::mail::Mail;
+
+use crate::daemon::body;
+use crate::service::Setup;
+use crate::stack::Stack;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn secure(stack: &Stack, mailbox: &str, extra: &str) -> Setup {
+    let setup = Setup::new(stack, mailbox, extra);
+    let text = stack.secure_config_toml(
+        mailbox,
+        &setup.dir.path().join("store"),
+        &setup.dir.path().join("anchors.pem"),
+    );
+    let digest = "[digest]\nto = [\"staff@egov.test\"]\n";
+    std::fs::write(&setup.config, text + digest + extra).unwrap();
+    setup
+}
+
+fn mail(from: &str, to: &str, subject: &str, id: &str, text: &str) -> Mail {
+    let mut m = Mail::new(from, subject).message_id(id).text(text);
+    m.to = to.to_string();
+    m
+}
+
+/// `cases list --json`'s line for the case.
+fn case_json(setup: &Setup, token: &str) -> serde_json::Value {
+    let list = setup.cli(&["cases", "list", "--json"]);
+    list.lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("cases JSON"))
+        .find(|c| c["id"] == token)
+        .unwrap_or_else(|| panic!("case {token} in {list}"))
+}
+
+/// `cases show`: steps, evidence, integration data, timeline.
+fn shown(setup: &Setup, token: &str) -> String {
+    setup.cli(&["cases", "show", token])
+}
+
+fn token_of(raw: &[u8]) -> String {
+    let subject = mnotify_intake::intake::read(raw, &[])
+        .subject
+        .unwrap_or_default();
+    let at = subject
+        .find("[MNotify #")
+        .expect("a case token in the subject")
+        + 10;
+    subject[at..at + 6].to_string()
+}
+
+/// Runs the daemon once (it handles everything in the inbox, sends, files, exits).
+fn run_once(setup: &Setup) {
+    setup.cli(&["run", "--once"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_mail_changes_nothing_and_its_sender_learns_nothing() {
+    let stack = Stack::get();
+    let mailbox = "svc-forge@egov.test";
+    let ion = "ion-forge@inst-a.test";
+    let setup = secure(stack, mailbox, "");
+    let cert = setup.leaf(&[0x51, 0x01, 0x02, 0x03]);
+
+    // The institution's own mail: authenticated, its certificate accepted.
+    let real = mail(
+        ion,
+        mailbox,
+        "Certificat MNotify",
+        "<real-forge@inst-a.test>",
+        "Certificatul pentru MNotify.",
+    )
+    .attach("sistem.cer", "application/pkix-cert", &cert);
+    stack
+        .send_from_institution(ion, mailbox, &real.build())
+        .await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    run_once(&setup);
+    let replies = stack.wait_for(ion, "INBOX", 1, WAIT).await;
+    let token = token_of(&replies[0]);
+    let before = case_json(&setup, &token);
+    let before_shown = shown(&setup, &token);
+    assert!(
+        before["steps_done"] == serde_json::json!(["certificate"]),
+        "{before}"
+    );
+
+    // A forger writes to the MX as ion, in the case's thread, with their own
+    // certificate, IP addresses, a spam link as system name and a forged stamp.
+    let evil = setup.leaf(&[0x66, 0x06]);
+    let forged = mail(
+        ion,
+        mailbox,
+        &format!("Re: [MNotify #{token}] visit spam.example"),
+        "<forged@evil.test>",
+        "Sistemul: spam.example\nIP test: 203.0.113.5\nIP productie: 203.0.113.6\nMNotify",
+    )
+    .header(
+        "Authentication-Results",
+        "mx.egov.test; dmarc=pass header.from=inst-a.test",
+    )
+    .header("Reply-To", "victim@victims.test")
+    .attach("nou.cer", "application/pkix-cert", &evil);
+    stack.deliver(ion, mailbox, &forged.build()).await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    run_once(&setup);
+
+    assert_eq!(before_shown, shown(&setup, &token), "the case is unchanged");
+    assert_eq!(
+        stack.count(mailbox, "Needs-Human").await,
+        1,
+        "filed for staff"
+    );
+    assert_eq!(
+        stack.count("victim@victims.test", "INBOX").await,
+        0,
+        "no mail to Reply-To"
+    );
+    let replies = stack.wait_for(ion, "INBOX", 2, WAIT).await;
+    let neutral = replies
+        .iter()
+        .find(|r| body(r).contains("Nu am putut verifica"))
+        .expect("a neutral answer to the From address");
+    let text = String::from_utf8_lossy(neutral);
+    for echoed in ["spam.example", "203.0.113", &token, "forged@evil.test"] {
+        assert!(
+            !text.contains(echoed),
+            "the answer repeats {echoed:?}:\n{text}"
+        );
+    }
+    // Staff see it, with the reason.
+    let digest = setup.cli(&["digest", "--print"]);
+    assert!(digest.contains("DMARC fail"), "{digest}");
+    let inspect = setup.cli(&[
+        "inspect",
+        "--json",
+        &save(&setup, neutral_source(stack, mailbox).await),
+    ]);
+    let report: serde_json::Value = serde_json::from_str(inspect.lines().next().unwrap()).unwrap();
+    assert_eq!(report["sender"]["authenticated"], false, "{report}");
+    assert_eq!(report["sender"]["address"], ion);
+}
+
+/// The message staff find in Needs-Human.
+async fn neutral_source(stack: &Stack, mailbox: &str) -> Vec<u8> {
+    stack.messages(mailbox, "Needs-Human").await.remove(0)
+}
+
+fn save(setup: &Setup, raw: Vec<u8>) -> String {
+    let path = setup.dir.path().join("held.eml");
+    std::fs::write(&path, raw).unwrap();
+    path.display().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_institution_cannot_join_a_case_by_token_or_thread() {
+    let stack = Stack::get();
+    let mailbox = "svc-hijack@egov.test";
+    let ion = "ion-hijack@inst-a.test";
+    let eve = "eve-hijack@inst-b.test";
+    let setup = secure(stack, mailbox, "");
+    let first = mail(
+        ion,
+        mailbox,
+        "Conectare MNotify",
+        "<a1-hijack@inst-a.test>",
+        "Ce trebuie pentru MNotify?",
+    );
+    stack
+        .send_from_institution(ion, mailbox, &first.build())
+        .await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    run_once(&setup);
+    let ours = stack.wait_for(ion, "INBOX", 1, WAIT).await;
+    let token = token_of(&ours[0]);
+    let our_id = mnotify_intake::intake::read(&ours[0], &[])
+        .message_id
+        .unwrap();
+    let before = shown(&setup, &token);
+
+    // Authenticated, but another institution: its token and thread headers name ion's case.
+    let cert = setup.leaf(&[0x52, 0x02]);
+    let hijack = mail(
+        eve,
+        mailbox,
+        &format!("Re: [MNotify #{token}]"),
+        "<b1-hijack@inst-b.test>",
+        "Sistemul: EVE\nIP test: 198.51.100.7\nMNotify",
+    )
+    .header("In-Reply-To", &format!("<{our_id}>"))
+    .attach("eve.cer", "application/pkix-cert", &cert);
+    stack
+        .send_from_institution(eve, mailbox, &hijack.build())
+        .await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    run_once(&setup);
+
+    assert_eq!(
+        before,
+        shown(&setup, &token),
+        "nothing written on ion's case"
+    );
+    let eve_replies = stack.wait_for(eve, "INBOX", 1, WAIT).await;
+    let eve_token = token_of(&eve_replies[0]);
+    assert_ne!(eve_token, token, "eve gets a case of her own");
+    assert!(!String::from_utf8_lossy(&eve_replies[0]).contains(&token));
+    assert_eq!(
+        case_json(&setup, &eve_token)["steps_done"],
+        serde_json::json!(["certificate"])
+    );
+    let eve_case = shown(&setup, &eve_token);
+    assert!(eve_case.contains("another institution"), "{eve_case}");
+    assert!(eve_case.contains("authenticated: DMARC"), "{eve_case}");
+    assert_eq!(
+        stack.count(ion, "INBOX").await,
+        1,
+        "ion got nothing about eve's mail"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_delivery_report_is_ignored() {
+    let stack = Stack::get();
+    let mailbox = "svc-dsn@egov.test";
+    let ion = "ion-dsn@inst-a.test";
+    let setup = secure(stack, mailbox, "");
+    let first = mail(
+        ion,
+        mailbox,
+        "MNotify",
+        "<q-dsn@inst-a.test>",
+        "Intrebare despre MNotify.",
+    );
+    stack
+        .send_from_institution(ion, mailbox, &first.build())
+        .await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    run_once(&setup);
+    let ours = stack.wait_for(ion, "INBOX", 1, WAIT).await;
+    let our_id = mnotify_intake::intake::read(&ours[0], &[])
+        .message_id
+        .unwrap();
+    // Even knowing our reply's Message-ID, a report from elsewhere changes nothing.
+    let report = format!(
+        "From: MAILER-DAEMON@evil.test\r\nTo: {mailbox}\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn@evil.test>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.inst-a.test\r\n\r\nFinal-Recipient: rfc822; {ion}\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 no such user\r\n--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{our_id}>\r\nTo: {ion}\r\n--b--\r\n"
+    );
+    stack
+        .deliver("MAILER-DAEMON@evil.test", mailbox, report.as_bytes())
+        .await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    run_once(&setup);
+    let status = setup.status();
+    assert_eq!(status["outbox"]["failed"], 0, "{status}");
+    let digest = setup.cli(&["digest", "--print"]);
+    assert!(
+        digest.contains("ignored"),
+        "staff see the ignored report:\n{digest}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quoted_serial_reveals_no_one_elses_registration() {
+    let stack = Stack::get();
+    let mailbox = "svc-oracle@egov.test";
+    let eve = "eve-oracle@inst-b.test";
+    let setup = secure(stack, mailbox, "");
+    let theirs = setup.leaf(&[0x53, 0x03, 0x33, 0x44]);
+    let path = setup.dir.path().join("theirs.cer");
+    std::fs::write(&path, &theirs).unwrap();
+    setup.cli(&[
+        "registry",
+        "import",
+        "--service",
+        "MPass",
+        "--institution",
+        "Primăria Alta",
+        path.to_str().unwrap(),
+    ]);
+    let probe = mail(
+        eve,
+        mailbox,
+        "MNotify",
+        "<o1@inst-b.test>",
+        "Seria certificatului pentru MNotify: 53 03 33 44",
+    );
+    stack
+        .send_from_institution(eve, mailbox, &probe.build())
+        .await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    run_once(&setup);
+    let reply =
+        String::from_utf8_lossy(&stack.wait_for(eve, "INBOX", 1, WAIT).await[0]).into_owned();
+    let text = body(reply.as_bytes());
+    assert!(text.contains("Am confirmat"), "the number is known: {text}");
+    assert!(
+        !text.contains("pentru MPass") && !text.contains("Primăria Alta"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reply_to_cannot_relay_to_strangers() {
+    let stack = Stack::get();
+    let mailbox = "svc-relay@egov.test";
+    let eve = "eve-relay@inst-b.test";
+    let setup = secure(stack, mailbox, "");
+    for i in 0..100 {
+        let m = mail(
+            eve,
+            mailbox,
+            "MNotify spam.example",
+            &format!("<r{i}@inst-b.test>"),
+            "MNotify: cumpara spam.example",
+        )
+        .header("Reply-To", &format!("victim{i}@victims.test"));
+        stack.send_from_institution(eve, mailbox, &m.build()).await;
+    }
+    stack.wait_for(mailbox, "INBOX", 100, WAIT * 2).await;
+    run_once(&setup);
+    for i in 0..100 {
+        assert_eq!(
+            stack
+                .count(&format!("victim{i}@victims.test"), "INBOX")
+                .await,
+            0,
+            "victim{i} got mail"
+        );
+    }
+    // The sender itself gets at most the per-recipient cap; the rest waits for staff.
+    let to_eve = stack.count(eve, "INBOX").await;
+    assert!((1..=5).contains(&to_eve), "{to_eve} replies to eve");
+    assert_eq!(
+        stack.count(mailbox, "Needs-Human").await + stack.count(mailbox, "Processed").await,
+        100
+    );
+    assert!(stack.count(mailbox, "Needs-Human").await >= 95);
+    let digest = setup.cli(&["digest", "--print"]);
+    assert!(digest.contains("max_per_recipient_per_day"), "{digest}");
+}
+
+/// Replies to every message it receives, each time from a new address: inside its own
+/// authenticated domain (keeping the case token) and, unauthenticated, from a new
+/// domain each time. Runs for 60 s against the running daemon.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_responder_rotating_addresses_is_bounded_by_the_caps() {
+    let stack = Stack::get();
+    let mailbox = "svc-loop@egov.test";
+    let setup = secure(stack, mailbox, "");
+    let daemon = setup.start();
+    setup.wait_until_connected();
+    let first_auth = "loop0@inst-b.test".to_string();
+    let first_forged = "loop0@rot0.test".to_string();
+    stack
+        .send_from_institution(
+            &first_auth,
+            mailbox,
+            &mail(
+                &first_auth,
+                mailbox,
+                "MNotify",
+                "<l-a0@inst-b.test>",
+                "MNotify?",
+            )
+            .build(),
+        )
+        .await;
+    stack
+        .deliver(
+            &first_forged,
+            mailbox,
+            &mail(
+                &first_forged,
+                mailbox,
+                "MNotify",
+                "<l-f0@rot0.test>",
+                "MNotify?",
+            )
+            .build(),
+        )
+        .await;
+    let mut waiting = vec![(first_auth, true), (first_forged, false)];
+    let mut sent_back = 0usize;
+    let mut received = 0usize;
+    let start = Instant::now();
+    let mut n = 1;
+    while start.elapsed() < Duration::from_secs(60) {
+        let mut next = Vec::new();
+        for (addr, authenticated) in waiting.drain(..) {
+            let got = stack.messages(&addr, "INBOX").await;
+            let Some(reply) = got.first() else {
+                next.push((addr, authenticated));
+                continue;
+            };
+            received += 1;
+            let facts = mnotify_intake::intake::read(reply, &[]);
+            let subject = facts.subject.unwrap_or_default();
+            let id = facts.message_id.unwrap_or_default();
+            let new = if authenticated {
+                format!("loop{n}@inst-b.test")
+            } else {
+                format!("loop{n}@rot{n}.test")
+            };
+            let answer = mail(
+                &new,
+                mailbox,
+                &format!("Re: {subject}"),
+                &format!("<l{n}@x.test>"),
+                "MNotify? Inca o intrebare.",
+            )
+            .header("In-Reply-To", &format!("<{id}>"));
+            if authenticated {
+                stack
+                    .send_from_institution(&new, mailbox, &answer.build())
+                    .await;
+            } else {
+                stack.deliver(&new, mailbox, &answer.build()).await;
+            }
+            sent_back += 1;
+            n += 1;
+            next.push((new, authenticated));
+        }
+        waiting = next;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    daemon.stop();
+    let status = setup.status();
+    let count = |k: &str| {
+        status["outbox"][k]
+            .as_u64()
+            .unwrap_or_else(|| panic!("outbox {k} in {status}"))
+    };
+    let replies = count("sent") + count("pending") + count("failed");
+    println!("rotating responder, 60 s: {received} replies reached it, it answered {sent_back} times, the daemon sent {replies} replies");
+    // One case (10 a day) for the authenticated chain, one neutral answer for the forged.
+    assert!(replies <= 11, "replies went out: {replies}\n{status}");
+    assert!(received >= 2, "both chains were answered at first");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_in_the_log_at_trace_level() {
+    let stack = Stack::get();
+    let mailbox = "svc-trace@egov.test";
+    let setup = secure(stack, mailbox, "");
+    let ion = "ion-trace@inst-a.test";
+    let m = mail(ion, mailbox, "MNotify", "<t1@inst-a.test>", "MNotify?");
+    stack.send_from_institution(ion, mailbox, &m.build()).await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mnotify-intake"))
+        .arg("--config")
+        .arg(&setup.config)
+        .args(["run", "--once"])
+        .env("RUST_LOG", "trace")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let log = String::from_utf8_lossy(&out.stderr);
+    let password = std::fs::read_to_string(stack.password_file()).unwrap();
+    assert!(log.len() > 1000, "trace logging is on: {log}");
+    assert!(
+        !log.contains(password.trim()),
+        "the password is in the trace log"
+    );
+    // Base64 of AUTH PLAIN or LOGIN carries it too.
+    use base64::Engine;
+    let plain = base64::engine::general_purpose::STANDARD
+        .encode(format!("\0{mailbox}\0{}", password.trim()));
+    assert!(
+        !log.contains(&plain),
+        "the AUTH PLAIN string is in the trace log"
+    );
+    // With an OAuth2 token helper, the token is not there either.
+    crate::oauth2::use_tokens(stack, &setup, mailbox, 3600);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mnotify-intake"))
+        .arg("--config")
+        .arg(&setup.config)
+        .args(["run", "--once"])
+        .env("RUST_LOG", "trace")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(!log.contains("eyJ"), "a JWT is in the trace log");
+}
