@@ -197,6 +197,15 @@ impl Case {
         *self = case;
     }
 
+    /// The prerequisites of `step` not done yet (see [`Step::prerequisites`]).
+    pub fn missing_before(&self, step: Step) -> Vec<Step> {
+        step.prerequisites()
+            .iter()
+            .copied()
+            .filter(|s| !self.done.contains_key(s))
+            .collect()
+    }
+
     /// The institution identity the case belongs to (see [`Case::identity`]).
     pub fn owner(&self) -> String {
         self.identity.clone().unwrap_or_else(|| {
@@ -278,6 +287,24 @@ impl Step {
         }
     }
 
+    /// Steps that must be done before this one: AGE configures test access only for a
+    /// complete request, tests follow access, production follows the tests. The first
+    /// four may come in any order (a certificate before the form is fine).
+    pub fn prerequisites(self) -> &'static [Step] {
+        match self {
+            Step::TestAccess => &[
+                Step::Form,
+                Step::Contract,
+                Step::Certificate,
+                Step::IntegrationData,
+            ],
+            Step::OperationalTests => &[Step::TestAccess],
+            Step::Production => &[Step::OperationalTests],
+            Step::Completed => &[Step::Production],
+            _ => &[],
+        }
+    }
+
     /// 1 to 8, as in the onboarding text.
     pub fn number(self) -> usize {
         Step::ALL.iter().position(|s| *s == self).unwrap_or(0) + 1
@@ -309,6 +336,8 @@ pub enum Event<'a> {
     },
     /// A staff note on the timeline.
     Note { by: &'a str, text: &'a str },
+    /// Staff add an address or a domain to the case's institution.
+    Allow { by: &'a str, member: &'a str },
     /// Staff undo a step (a certificate that turned out unusable, a contract to redo).
     Reopen {
         step: Step,
@@ -408,6 +437,18 @@ pub fn apply(case: &Case, event: Event<'_>, now: OffsetDateTime) -> (Case, Vec<A
             }
         }
         Event::Note { by, text } => c.log(now, format!("note by {by}: {text}")),
+        Event::Allow { by, member } => {
+            let member = member.trim().to_ascii_lowercase();
+            if !c.members.contains(&member) {
+                c.members.push(member.clone());
+                c.log(
+                    now,
+                    format!(
+                        "{by} added {member} to the institution: its mail may change this case"
+                    ),
+                );
+            }
+        }
         Event::ReplyFailed { to, reason } => {
             c.unreachable = true;
             c.log(now, format!("our message to {to} did not arrive: {reason}"))

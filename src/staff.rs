@@ -44,6 +44,13 @@ pub enum StaffAction {
     Advance {
         step: Step,
         note: Option<String>,
+        /// Record it although its prerequisites are not done (the note says why).
+        #[serde(default)]
+        force: bool,
+    },
+    /// Mail from this address or domain counts as the case's institution's.
+    Allow {
+        member: String,
     },
     Note {
         text: String,
@@ -84,6 +91,7 @@ impl StaffAction {
                 format!("step {} ({}) done", step.number(), step.code())
             }
             StaffAction::Note { .. } => "note added".into(),
+            StaffAction::Allow { member } => format!("{member} added to the institution"),
             StaffAction::Reopen { step, .. } => {
                 format!("step {} ({}) reopened", step.number(), step.code())
             }
@@ -129,7 +137,11 @@ impl Request {
 
     fn event(&self) -> Event<'_> {
         match &self.action {
-            StaffAction::Advance { step, note } => Event::StepDone {
+            StaffAction::Allow { member } => Event::Allow {
+                by: &self.by,
+                member,
+            },
+            StaffAction::Advance { step, note, .. } => Event::StepDone {
                 step: *step,
                 by: &self.by,
                 note: note.as_deref(),
@@ -392,6 +404,39 @@ pub fn notice(
     ))
 }
 
+/// Why a change must not be made to `case`, if it must not: a step whose
+/// prerequisites are not done (unless forced), a member that is not an address or a
+/// domain.
+pub fn refusal(case: &Case, action: &StaffAction) -> Option<String> {
+    match action {
+        StaffAction::Advance {
+            step, force: false, ..
+        } => {
+            let missing = case.missing_before(*step);
+            (!missing.is_empty()).then(|| {
+                let names: Vec<&str> = missing.iter().map(|s| s.code()).collect();
+                format!(
+                    "case #{}: {} needs {} done first; record those, or use --force with a --note saying why",
+                    case.token,
+                    step.code(),
+                    names.join(", ")
+                )
+            })
+        }
+        StaffAction::Allow { member } => {
+            let m = member.trim();
+            let valid = !m.is_empty()
+                && !m.contains(char::is_whitespace)
+                && (m.contains('@') || m.contains('.'))
+                && m.matches('@').count() <= 1;
+            (!valid).then(|| {
+                format!("`{m}` is not an e-mail address or a domain (e.g. it@primaria.md or primaria.md)")
+            })
+        }
+        _ => None,
+    }
+}
+
 /// What became of one spooled request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -462,6 +507,10 @@ pub fn apply_pending(
             outcomes.push(reject(dir, &path, reason)?);
             continue;
         };
+        if let Some(reason) = refusal(&case, &request.action) {
+            outcomes.push(reject(dir, &path, reason)?);
+            continue;
+        }
         // A notice that cannot be composed (a broken template) refuses the request
         // with the reason rather than stopping the daemon or retrying forever.
         let plan = match plan(&case, &request, settings, now) {
@@ -627,6 +676,7 @@ mod tests {
             StaffAction::Advance {
                 step: Step::Form,
                 note: Some("form received by post".into()),
+                force: false,
             },
             now,
         );
@@ -666,6 +716,43 @@ mod tests {
 
     /// The daemon may die after the digest is queued and before the request file is
     /// removed: the request comes round again and must not queue a second digest.
+    #[test]
+    fn a_step_before_its_prerequisites_is_refused_unless_forced() {
+        let now = datetime!(2026-11-24 12:00 UTC);
+        let mut case = Case::open("ABC123".into(), "ion@x.md", Language::Ro, now);
+        let advance = |step, force| StaffAction::Advance {
+            step,
+            note: None,
+            force,
+        };
+        let why = refusal(&case, &advance(Step::Production, false)).expect("refused");
+        assert!(why.contains("operational_tests"), "{why}");
+        assert!(refusal(&case, &advance(Step::Production, true)).is_none());
+        assert!(refusal(&case, &advance(Step::Contract, false)).is_none());
+        for step in [Step::Form, Step::Contract, Step::Certificate] {
+            case = crate::case::apply(
+                &case,
+                Event::StepDone {
+                    step,
+                    by: "ana",
+                    note: None,
+                },
+                now,
+            )
+            .0;
+        }
+        let why = refusal(&case, &advance(Step::TestAccess, false)).unwrap();
+        assert!(why.contains("needs integration_data done first"), "{why}");
+        let bad = StaffAction::Allow {
+            member: "not an address".into(),
+        };
+        assert!(refusal(&case, &bad).is_some());
+        let good = StaffAction::Allow {
+            member: "it@primaria.md".into(),
+        };
+        assert!(refusal(&case, &good).is_none());
+    }
+
     #[test]
     fn a_digest_request_left_behind_by_a_crash_is_not_sent_twice() {
         let dir = tempfile::tempdir().unwrap();

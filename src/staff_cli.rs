@@ -37,14 +37,40 @@ pub enum CasesCommand {
     },
     /// Record a step as done; the applicant is told, with the next step. On
     /// `production` the completion notice goes out.
+    ///
+    /// Steps: form, contract, certificate, integration_data, test_access (needs the
+    /// first four), operational_tests (needs test_access), production (needs
+    /// operational_tests).
     Advance {
+        /// The case token, e.g. 5N0E6F.
         id: String,
+        /// The step done: form, contract, certificate, integration_data, test_access,
+        /// operational_tests or production.
         #[arg(value_parser = parse_step)]
         step: Step,
         /// Evidence or remark kept with the step (e.g. "contract nr. 17/2026").
         #[arg(long)]
         note: Option<String>,
         /// Who did it (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+        /// Record the step although its prerequisites are not done; needs --note
+        /// saying why.
+        #[arg(long, requires = "note")]
+        force: bool,
+        /// Show the case, what is missing and the notice the applicant would get;
+        /// change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Count mail from this address or domain as the case's institution's (e.g. a
+    /// colleague writing from another domain of the institution).
+    Allow {
+        /// The case token, e.g. 5N0E6F.
+        id: String,
+        /// An address (it@primaria.md) or a domain (primaria.md).
+        member: String,
+        /// Who decided it (default: $USER).
         #[arg(long)]
         by: Option<String>,
     },
@@ -96,8 +122,22 @@ pub fn run(config: &Config, command: CasesCommand) -> Result<ExitCode> {
         } => list(config, waiting_on, stalled, json, now),
         CasesCommand::Show { id } => show(config, &id),
         CasesCommand::Export { csv: _ } => export(config),
-        CasesCommand::Advance { id, step, note, by } => {
-            change(config, &id, by, StaffAction::Advance { step, note }, now)
+        CasesCommand::Advance {
+            id,
+            step,
+            note,
+            by,
+            force,
+            dry_run,
+        } => {
+            let action = StaffAction::Advance { step, note, force };
+            if dry_run {
+                return preview(config, &id, by, action, now);
+            }
+            change(config, &id, by, action, now)
+        }
+        CasesCommand::Allow { id, member, by } => {
+            change(config, &id, by, StaffAction::Allow { member }, now)
         }
         CasesCommand::Note { id, text, by } => {
             change(config, &id, by, StaffAction::Note { text }, now)
@@ -330,22 +370,17 @@ fn change(
             config.store_path.display()
         );
     }
-    let store = match Store::open(&config.store_path) {
-        Ok(store) => {
-            find(store.cases()?, &token)?;
-            Some(store)
-        }
-        Err(open_error) => {
-            // The daemon holds the store: check the case against its snapshot.
-            match staff::read_snapshot(&staff::snapshot_path(&config.store_path))? {
-                Some(snapshot) => {
-                    find(snapshot.cases, &token)?;
-                }
-                None => return Err(open_error.into()),
-            }
-            None
-        }
-    };
+    let (case, store) = case_and_store(config, &token)?;
+    if let Some(reason) = staff::refusal(&case, &action) {
+        bail!("{reason}");
+    }
+    let action = forced_note(&case, action);
+    println!(
+        "case #{} · institution {} · applicant {}",
+        case.token,
+        case.owner(),
+        case.applicant
+    );
     let request = Request::new(&token, &who(by), action, now);
     let Some(store) = store else {
         return through_daemon(config, &request);
@@ -380,6 +415,109 @@ fn change(
         }
     }
     Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The case (from the store, or from the running daemon's snapshot) and the store when
+/// it could be opened (the daemon is stopped).
+fn case_and_store(config: &Config, token: &str) -> Result<(Case, Option<Store>)> {
+    if !config.store_path.exists() {
+        bail!(
+            "no store at {} yet, so no case #{token}; cases open when applicants write",
+            config.store_path.display()
+        );
+    }
+    match Store::open(&config.store_path) {
+        Ok(store) => Ok((find(store.cases()?, token)?, Some(store))),
+        Err(open_error) => {
+            // The daemon holds the store: check the case against its snapshot.
+            match staff::read_snapshot(&staff::snapshot_path(&config.store_path))? {
+                Some(snapshot) => Ok((find(snapshot.cases, token)?, None)),
+                None => Err(open_error.into()),
+            }
+        }
+    }
+}
+
+/// A forced step keeps, with its note, which prerequisites were missing.
+fn forced_note(case: &Case, action: StaffAction) -> StaffAction {
+    match action {
+        StaffAction::Advance {
+            step,
+            note,
+            force: true,
+        } => {
+            let missing: Vec<&str> = case.missing_before(step).iter().map(|s| s.code()).collect();
+            let note = if missing.is_empty() {
+                note
+            } else {
+                Some(format!(
+                    "forced before {}: {}",
+                    missing.join(", "),
+                    note.unwrap_or_default()
+                ))
+            };
+            StaffAction::Advance {
+                step,
+                note,
+                force: true,
+            }
+        }
+        other => other,
+    }
+}
+
+/// `cases advance --dry-run`: the case, what is missing, and the notice the applicant
+/// would get; nothing is changed.
+fn preview(
+    config: &Config,
+    id: &str,
+    by: Option<String>,
+    action: StaffAction,
+    now: OffsetDateTime,
+) -> Result<ExitCode> {
+    let token = id.trim_start_matches('#').to_ascii_uppercase();
+    let (case, _store) = case_and_store(config, &token)?;
+    println!(
+        "case #{} · institution {} · applicant {}",
+        case.token,
+        case.owner(),
+        case.applicant
+    );
+    let refused = staff::refusal(&case, &action);
+    if let Some(reason) = &refused {
+        println!("refused: {reason}");
+    }
+    let action = forced_note(&case, action);
+    let request = Request::new(&token, &who(by), action, now);
+    let templates = Templates::for_config(&config.reply)?;
+    let settings = Settings::from_config(config, &templates);
+    let plan = staff::plan(&case, &request, &settings, now)?;
+    println!(
+        "would record: {} (by {}); next step then: {}",
+        request.action.describe(),
+        request.by,
+        plan.case.next_step().map_or("completed", Step::code)
+    );
+    match &plan.outbox {
+        Some(entry) => {
+            let raw = base64::Engine::decode(
+                &base64::engine::general_purpose::STANDARD,
+                &entry.raw_base64,
+            )?;
+            let text = mail_parser::MessageParser::default()
+                .parse(&raw)
+                .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
+                .unwrap_or_default();
+            println!("notice to {}:\n{text}", entry.to);
+        }
+        None => println!("no notice to the applicant"),
+    }
+    println!("(dry run: nothing changed)");
+    Ok(if refused.is_some() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

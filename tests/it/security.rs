@@ -495,3 +495,96 @@ async fn no_secret_in_the_log_at_trace_level() {
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(!log.contains("eyJ"), "a JWT is in the trace log");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_guardrails_and_added_members() {
+    let stack = Stack::get();
+    let mailbox = "svc-guard@egov.test";
+    let ion = "ion-guard@inst-a.test";
+    let eve = "eve-guard@inst-b.test";
+    let setup = secure(stack, mailbox, "");
+    let first = mail(
+        ion,
+        mailbox,
+        "MNotify",
+        "<g1@inst-a.test>",
+        "Conectare MNotify?",
+    );
+    stack
+        .send_from_institution(ion, mailbox, &first.build())
+        .await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    run_once(&setup);
+    let token = token_of(&stack.wait_for(ion, "INBOX", 1, WAIT).await[0]);
+
+    // Production before the tests: refused, with what is missing.
+    let out = setup.run_cli(&["cases", "advance", &token, "production"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("operational_tests"),
+        "{stderr}"
+    );
+    // A dry run shows whose case it is and the notice, and changes nothing.
+    let before = shown(&setup, &token);
+    let dry = setup.cli(&["cases", "advance", &token, "form", "--dry-run"]);
+    assert!(
+        dry.contains("institution inst-a.test") && dry.contains(ion),
+        "{dry}"
+    );
+    assert!(
+        dry.contains("notice to") && dry.contains("nothing changed"),
+        "{dry}"
+    );
+    assert_eq!(before, shown(&setup, &token));
+    // --force needs a note, and the note keeps what was skipped.
+    assert!(!setup
+        .run_cli(&["cases", "advance", &token, "test_access", "--force"])
+        .status
+        .success());
+    setup.cli(&[
+        "cases",
+        "advance",
+        &token,
+        "test_access",
+        "--force",
+        "--note",
+        "urgent, ministry order 5",
+    ]);
+    let after = shown(&setup, &token);
+    assert!(
+        after.contains("forced before form, contract, certificate, integration_data: urgent"),
+        "{after}"
+    );
+
+    // Another institution's mail joins only once staff add it.
+    let ask = |n: u32| {
+        mail(
+            eve,
+            mailbox,
+            &format!("Re: [MNotify #{token}]"),
+            &format!("<g-eve{n}@inst-b.test>"),
+            "MNotify, colegii de la inst-a.",
+        )
+    };
+    stack
+        .send_from_institution(eve, mailbox, &ask(1).build())
+        .await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    run_once(&setup);
+    assert!(!shown(&setup, &token).contains(eve));
+    setup.cli(&["cases", "allow", &token, "inst-b.test"]);
+    stack
+        .send_from_institution(eve, mailbox, &ask(2).build())
+        .await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    run_once(&setup);
+    let joined = shown(&setup, &token);
+    assert!(
+        joined.contains("added inst-b.test to the institution"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains(&format!("from {eve} (authenticated: DMARC)")),
+        "{joined}"
+    );
+}
