@@ -66,6 +66,10 @@ pub enum Command {
     /// the daemon runs (changes are queued for it, reads use its snapshot).
     #[command(subcommand)]
     Cases(CasesCommand),
+    /// Mail held because its sender was not authenticated ([trust] senders =
+    /// "require"): list it, or accept one as the institution's own.
+    #[command(subcommand)]
+    Held(HeldCommand),
     /// The staff digest on demand: print it, or send it to the [digest] addresses.
     Digest {
         /// Print the digest since the last one (text; --html for the HTML part).
@@ -149,6 +153,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let config = require_config(cli.config.as_deref())?;
             crate::staff_cli::run(&config, command)
         }
+        Command::Held(command) => {
+            let config = require_config(cli.config.as_deref())?;
+            held(&config, command)
+        }
         Command::Digest {
             print: _,
             send,
@@ -158,6 +166,35 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             crate::staff_cli::digest(&config, send, html)
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HeldCommand {
+    /// The held mail, newest first: who, when, about what, and why it was not believed.
+    List,
+    /// Handle a held message as if its sender were authenticated (after checking with
+    /// the institution, e.g. by phone). The daemon does it at its next pass; the case
+    /// timeline records who accepted it.
+    Accept {
+        /// The message's id as `held list` shows it (its Message-ID).
+        id: String,
+        /// Who vouches for it (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+    },
+}
+
+fn held(config: &Config, command: HeldCommand) -> Result<ExitCode> {
+    let (action, by) = match command {
+        HeldCommand::List => (StaffAction::HeldList, None),
+        HeldCommand::Accept { id, by } => (StaffAction::AcceptHeld { identity: id }, by),
+    };
+    let (text, _) = crate::staff_cli::store_request_by(config, action, by)?;
+    print!("{text}");
+    if !text.ends_with('\n') {
+        println!();
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check(config: &Config) -> Result<ExitCode> {

@@ -149,6 +149,10 @@ pub struct Daemon {
     size_one_by_one: bool,
 }
 
+/// Held mail is kept in the store for staff to accept up to this size; a larger one
+/// must be sent again from the institution's own mail system.
+const MAX_HELD_BYTES: usize = 5 * 1024 * 1024;
+
 /// Random text for what must not be derivable from a mail (case tokens, our
 /// Message-IDs).
 fn fresh_text() -> String {
@@ -279,6 +283,7 @@ impl Daemon {
         loop {
             self.scan(&mut mb, shutdown).await?;
             self.apply_staff_requests()?;
+            self.handle_accepted()?;
             self.daily_routine()?;
             self.deliver(true).await?;
             if *shutdown.borrow() || lifetime == Lifetime::Once {
@@ -811,6 +816,37 @@ impl Daemon {
         oversized: bool,
         size: Option<u64>,
     ) -> Result<Option<String>, DaemonError> {
+        self.handle_as(raw, at, oversized, size, None)
+    }
+
+    /// Held mail staff accepted (`held accept`), handled as if its sender were
+    /// authenticated; its bytes were kept in the store. It stays in the folder it was
+    /// filed in.
+    fn handle_accepted(&mut self) -> Result<(), DaemonError> {
+        for (record, acceptance, raw) in self.store.accepted_held()? {
+            if record.held {
+                let at = Position {
+                    uid_validity: record.uid_validity,
+                    uid: record.uid,
+                };
+                self.handle_as(&raw, at, false, None, Some(acceptance.by.clone()))?;
+                info!(identity = %record.identity, by = %acceptance.by, "held mail accepted by staff and handled");
+                self.cases_changed = true;
+            }
+            self.store.finish_held(&record.identity)?;
+        }
+        Ok(())
+    }
+
+    /// `accepted_by`: staff vouched for the sender of this held message.
+    fn handle_as(
+        &mut self,
+        raw: &[u8],
+        at: Position,
+        oversized: bool,
+        size: Option<u64>,
+        accepted_by: Option<String>,
+    ) -> Result<Option<String>, DaemonError> {
         let now = now();
         let analysis;
         let facts;
@@ -837,7 +873,11 @@ impl Daemon {
         };
         let f = content.facts();
         let identity = process::identity(f.message_id.as_deref(), raw);
-        if let Some(before) = self.store.seen_identity(&identity)? {
+        let before = match accepted_by {
+            Some(_) => None,
+            None => self.store.seen_identity(&identity)?,
+        };
+        if let Some(before) = before {
             // The same message under a new UID: UIDVALIDITY changed, or it was
             // delivered twice. Never answered twice.
             let record = crate::store::SeenRecord {
@@ -866,7 +906,7 @@ impl Daemon {
         // sender only, the sender's own; the planner decides whether it may join it.
         let case = match in_thread {
             Some(c) => Some(c),
-            None if sender.authenticated => self.sender_case(f)?,
+            None if sender.authenticated || accepted_by.is_some() => self.sender_case(f)?,
             None => None,
         };
         let counts = match process::reply_address(f) {
@@ -892,11 +932,19 @@ impl Daemon {
             content,
             &identity,
             at,
-            Known { case, counts },
+            Known {
+                case,
+                counts,
+                accepted_by,
+            },
             &settings,
             now,
             &fresh_text(),
         )?;
+        if plan.seen.held && !oversized && raw.len() <= MAX_HELD_BYTES {
+            // Kept for staff, who may accept it by hand (`held accept`).
+            self.store.keep_held(&identity, raw)?;
+        }
         if let Some(why) = ignored_report {
             let note = plan
                 .seen

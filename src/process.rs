@@ -129,6 +129,9 @@ pub struct Known {
     pub case: Option<Case>,
     /// Replies counted for the recipient [`reply_address`] gives and for `case`.
     pub counts: ReplyCounts,
+    /// Staff accepted this held message by hand (who): its sender counts as the
+    /// institution it claims.
+    pub accepted_by: Option<String>,
 }
 
 /// Everything the message changes; committed in one transaction.
@@ -279,8 +282,9 @@ pub fn plan(
     let facts = content.facts();
     let sender = trust::assess(&facts.trace, facts.from.as_deref(), settings.trust);
     let rule = settings.trust.senders;
-    let trusted = sender.authenticated || rule != SenderRule::Require;
-    let flagged = !sender.authenticated && rule == SenderRule::Flag;
+    let vouched = known.accepted_by.is_some();
+    let trusted = sender.authenticated || vouched || rule != SenderRule::Require;
+    let flagged = !sender.authenticated && !vouched && rule == SenderRule::Flag;
     // The institution the mail speaks for: proven, or (without `require`) claimed.
     let institution = sender.identity().or_else(|| {
         trusted
@@ -309,6 +313,16 @@ pub fn plan(
     // of its own institution.
     let mut case = known.case;
     let mut notes: Vec<String> = Vec::new();
+    let who = match &known.accepted_by {
+        Some(by) => format!("{}, accepted by {by}", sender.describe()),
+        None => sender.describe(),
+    };
+    if let Some(by) = &known.accepted_by {
+        notes.push(format!(
+            "sender not authenticated ({}); accepted by {by}",
+            sender.reason
+        ));
+    }
     if let Some(c) = &case {
         let address = sender.address.as_deref().unwrap_or("");
         if held || !c.admits(institution.as_deref().unwrap_or(""), address) {
@@ -342,7 +356,7 @@ pub fn plan(
                     });
                 }
             }
-            c.record_mail(a.decision, identity, &evidence(a), &sender.describe(), now);
+            c.record_mail(a.decision, identity, &evidence(a), &who, now);
             if facts.integration.is_present() {
                 *c =
                     crate::case::apply(c, crate::case::Event::Integration(&facts.integration), now)
@@ -433,7 +447,7 @@ pub fn plan(
     };
     // What the sender wrote goes back only to an authenticated sender (or to anyone,
     // when the operator turned sender authentication off).
-    let echo = sender.authenticated || rule == SenderRule::Off;
+    let echo = sender.authenticated || vouched || rule == SenderRule::Off;
     if !echo {
         context.conceal_free_text();
     }
@@ -724,6 +738,7 @@ mod tests {
                 recipient_today: 2,
                 ..ReplyCounts::default()
             },
+            accepted_by: None,
         };
         let p = plan(
             Content::Analysed(&a),
@@ -966,7 +981,15 @@ mod tests {
                 "max_replies_per_hour",
             ),
         ] {
-            let p = plan_with(&a, Known { case: None, counts }, require());
+            let p = plan_with(
+                &a,
+                Known {
+                    case: None,
+                    counts,
+                    ..Known::default()
+                },
+                require(),
+            );
             assert!(p.outbox.is_none());
             assert_eq!(p.seen.destination.as_deref(), Some("Needs-Human"));
             assert!(p.seen.note.as_deref().unwrap().contains(key));
@@ -980,6 +1003,7 @@ mod tests {
                     case_today: 10,
                     ..ReplyCounts::default()
                 },
+                accepted_by: None,
             },
             require(),
         );
@@ -1003,6 +1027,7 @@ mod tests {
                     unverified_this_hour: 30,
                     ..ReplyCounts::default()
                 },
+                accepted_by: None,
             },
             require(),
         );

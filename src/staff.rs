@@ -71,6 +71,12 @@ pub enum StaffAction {
     RegistryImport {
         records: Vec<crate::registry::KnownCertificate>,
     },
+    /// `held list`: mail held because its sender was not authenticated.
+    HeldList,
+    /// `held accept`: staff vouch for a held message's sender; the daemon handles it.
+    AcceptHeld {
+        identity: String,
+    },
 }
 
 impl StaffAction {
@@ -78,7 +84,11 @@ impl StaffAction {
     pub fn is_store_wide(&self) -> bool {
         matches!(
             self,
-            StaffAction::Digest { .. } | StaffAction::Status | StaffAction::RegistryImport { .. }
+            StaffAction::Digest { .. }
+                | StaffAction::Status
+                | StaffAction::RegistryImport { .. }
+                | StaffAction::HeldList
+                | StaffAction::AcceptHeld { .. }
         )
     }
 }
@@ -101,6 +111,8 @@ impl StaffAction {
             StaffAction::RegistryImport { records } => {
                 format!("registry import of {} certificate(s)", records.len())
             }
+            StaffAction::HeldList => "held mail listed".into(),
+            StaffAction::AcceptHeld { identity } => format!("held mail {identity} accepted"),
         }
     }
 }
@@ -154,7 +166,9 @@ impl Request {
             },
             StaffAction::Digest { .. }
             | StaffAction::Status
-            | StaffAction::RegistryImport { .. } => Event::Note {
+            | StaffAction::RegistryImport { .. }
+            | StaffAction::HeldList
+            | StaffAction::AcceptHeld { .. } => Event::Note {
                 by: &self.by,
                 text: "store-wide request",
             },
@@ -584,8 +598,55 @@ fn answer(
                 registry.len()
             )
         }
+        StaffAction::HeldList => held_list(store)?,
+        StaffAction::AcceptHeld { identity } => {
+            let identity = identity.trim().trim_matches(|c| c == '<' || c == '>');
+            let acceptance = crate::store::Acceptance {
+                by: request.by.clone(),
+                at: now,
+            };
+            match store.accept_held(identity, &acceptance)? {
+                crate::store::AcceptHeld::Accepted => format!(
+                    "held mail {identity} accepted by {}: the daemon handles it as the institution's own at its next pass",
+                    request.by
+                ),
+                crate::store::AcceptHeld::NotHeld => {
+                    return Ok(Err(format!(
+                        "no mail {identity} is held; `mnotify-intake held list` shows the held mail"
+                    )))
+                }
+                crate::store::AcceptHeld::NotKept => {
+                    return Ok(Err(format!(
+                        "held mail {identity} was too large to keep: ask the institution to send it again from its own mail system"
+                    )))
+                }
+            }
+        }
         _ => return Ok(Err("not a store-wide request".into())),
     }))
+}
+
+/// `held list`: one line per held message, newest first.
+fn held_list(store: &Store) -> Result<String, StoreError> {
+    let held = store.held_records()?;
+    if held.is_empty() {
+        return Ok("no mail held: every sender was authenticated\n".into());
+    }
+    let mut out = format!(
+        "{} message(s) held because the sender was not authenticated (in the Needs-Human folder); `held accept ID` handles one as the institution's own:\n",
+        held.len()
+    );
+    for r in held {
+        out += &format!(
+            "  {}  {}  {}  „{}”\n      {}\n",
+            r.identity,
+            r.at.date(),
+            r.from.as_deref().unwrap_or("(no address)"),
+            r.subject.as_deref().unwrap_or(""),
+            r.note.as_deref().unwrap_or("")
+        );
+    }
+    Ok(out)
 }
 
 /// The store's summary (`status --json`): messages by outcome, cases, replies.

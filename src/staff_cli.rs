@@ -580,6 +580,15 @@ fn submit_and_apply(
 /// daemon is stopped, through the running daemon when it holds the store. Returns the
 /// answer and whether the daemon gave it.
 pub fn store_request(config: &Config, action: StaffAction) -> Result<(String, bool)> {
+    store_request_by(config, action, None)
+}
+
+/// [`store_request`] on behalf of `by` (default: $USER).
+pub fn store_request_by(
+    config: &Config,
+    action: StaffAction,
+    by: Option<String>,
+) -> Result<(String, bool)> {
     let now = OffsetDateTime::now_utc();
     let (store, open_error) = match Store::open(&config.store_path) {
         Ok(store) => (Some(store), None),
@@ -588,7 +597,7 @@ pub fn store_request(config: &Config, action: StaffAction) -> Result<(String, bo
         Err(e) => return Err(e.into()),
     };
     let spool = staff::spool_dir(&config.store_path);
-    let request = Request::new("", &who(None), action, now);
+    let request = Request::new("", &who(by), action, now);
     if let Some(store) = &store {
         let outcomes = submit_and_apply(config, &request, Some(store), now)?.unwrap_or_default();
         for outcome in outcomes {

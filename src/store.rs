@@ -32,6 +32,11 @@ const OUTBOX_TREE: &str = "outbox";
 const PENDING_TREE: &str = "outbox_pending";
 /// Automatic replies per `{address}/{yyyy-mm-dd}` → count (u32 big-endian).
 const RATES_TREE: &str = "rates";
+/// Mail held for staff (sender not authenticated) by identity → its raw bytes, kept
+/// until staff accept it or the daemon has handled it as accepted.
+const HELD_TREE: &str = "held";
+/// Held mail staff accepted, by identity → [`Acceptance`]; removed once handled.
+const ACCEPTED_TREE: &str = "held_accepted";
 const SCHEMA_KEY: &str = "schema_version";
 
 #[derive(Debug, thiserror::Error)]
@@ -192,6 +197,25 @@ impl OutboxEntry {
     }
 }
 
+/// Staff vouched for a held message's sender: it is handled as if authenticated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acceptance {
+    pub by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// What `accept_held` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AcceptHeld {
+    /// Recorded; the daemon handles it at its next pass.
+    Accepted,
+    /// No message with that identity is held.
+    NotHeld,
+    /// Held, but its bytes were not kept (over the size kept for staff).
+    NotKept,
+}
+
 /// Everything one message changes, applied atomically.
 #[derive(Debug, Clone, Copy)]
 pub struct MessageCommit<'a> {
@@ -219,6 +243,8 @@ pub struct Store {
     outbox: sled::Tree,
     pending: sled::Tree,
     rates: sled::Tree,
+    held: sled::Tree,
+    accepted: sled::Tree,
     meta: sled::Tree,
 }
 
@@ -300,6 +326,8 @@ impl Store {
             outbox: db.open_tree(OUTBOX_TREE)?,
             pending: db.open_tree(PENDING_TREE)?,
             rates: db.open_tree(RATES_TREE)?,
+            held: db.open_tree(HELD_TREE)?,
+            accepted: db.open_tree(ACCEPTED_TREE)?,
             meta,
             db,
         })
@@ -663,6 +691,78 @@ impl Store {
             );
         }
         Ok(out)
+    }
+
+    /// Keeps a held message's bytes for staff to accept (before its record is
+    /// committed: a crash in between leaves bytes no record names, which `held` ignores).
+    pub fn keep_held(&self, identity: &str, raw: &[u8]) -> Result<(), StoreError> {
+        self.held.insert(identity.as_bytes(), raw)?;
+        Ok(())
+    }
+
+    /// The messages held for staff and not yet accepted, newest first.
+    pub fn held_records(&self) -> Result<Vec<SeenRecord>, StoreError> {
+        let mut out: Vec<SeenRecord> = self
+            .seen_records()?
+            .into_iter()
+            .filter(|r| r.held)
+            .filter(|r| {
+                !self
+                    .accepted
+                    .contains_key(r.identity.as_bytes())
+                    .unwrap_or(false)
+            })
+            .collect();
+        out.sort_by_key(|r| std::cmp::Reverse(r.at));
+        Ok(out)
+    }
+
+    /// Records that staff accepted a held message.
+    pub fn accept_held(
+        &self,
+        identity: &str,
+        acceptance: &Acceptance,
+    ) -> Result<AcceptHeld, StoreError> {
+        let held = self.seen_identity(identity)?.is_some_and(|r| r.held);
+        if !held {
+            return Ok(AcceptHeld::NotHeld);
+        }
+        if !self.held.contains_key(identity.as_bytes())? {
+            return Ok(AcceptHeld::NotKept);
+        }
+        self.accepted
+            .insert(identity.as_bytes(), to_json(acceptance))?;
+        self.flush()?;
+        Ok(AcceptHeld::Accepted)
+    }
+
+    /// Accepted held messages waiting to be handled: record, acceptance, bytes.
+    pub fn accepted_held(&self) -> Result<Vec<(SeenRecord, Acceptance, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.accepted.iter() {
+            let (key, value) = item?;
+            let identity = String::from_utf8_lossy(&key).into_owned();
+            let acceptance: Acceptance =
+                serde_json::from_slice(&value).map_err(|source| StoreError::Corrupt {
+                    tree: ACCEPTED_TREE,
+                    key: identity.clone(),
+                    source,
+                })?;
+            let (Some(record), Some(raw)) =
+                (self.seen_identity(&identity)?, self.held.get(key.as_ref())?)
+            else {
+                continue;
+            };
+            out.push((record, acceptance, raw.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// A held message was handled as accepted: its bytes and acceptance go.
+    pub fn finish_held(&self, identity: &str) -> Result<(), StoreError> {
+        self.held.remove(identity.as_bytes())?;
+        self.accepted.remove(identity.as_bytes())?;
+        self.flush()
     }
 
     /// The whole registry of known certificates.

@@ -588,3 +588,58 @@ async fn staff_guardrails_and_added_members() {
         "{joined}"
     );
 }
+
+/// An institution whose mail system signs nothing: its mail waits for staff, who
+/// check with the institution and accept it; the daemon then handles it as theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_mail_accepted_by_staff_is_handled_as_the_institution_s() {
+    let stack = Stack::get();
+    let mailbox = "svc-held@egov.test";
+    let ana = "ana-held@scoala.test";
+    let setup = secure(stack, mailbox, "");
+    let cert = setup.leaf(&[0x54, 0x04, 0x44]);
+    let m = mail(
+        ana,
+        mailbox,
+        "Certificat MNotify",
+        "<h1@scoala.test>",
+        "Certificatul scolii pentru MNotify.",
+    )
+    .attach("scoala.cer", "application/pkix-cert", &cert);
+    stack.deliver(ana, mailbox, &m.build()).await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    let daemon = setup.start();
+    stack.wait_for(mailbox, "Needs-Human", 1, WAIT).await;
+    let neutral = stack.wait_for(ana, "INBOX", 1, WAIT).await;
+    assert!(body(&neutral[0]).contains("Nu am putut verifica"));
+    let listed = setup.cli(&["held", "list"]);
+    assert!(
+        listed.contains("h1@scoala.test") && listed.contains(ana),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("no Authentication-Results") || listed.contains("no aligned pass"),
+        "{listed}"
+    );
+    let wrong = setup.run_cli(&["held", "accept", "nothing@here"]);
+    assert!(!wrong.status.success());
+
+    let accepted = setup.cli(&["held", "accept", "h1@scoala.test", "--by", "ana.staff"]);
+    assert!(accepted.contains("accepted by ana.staff"), "{accepted}");
+    // Handled now as the institution's own: a case, the certificate step, a real reply.
+    let replies = stack.wait_for(ana, "INBOX", 2, WAIT).await;
+    let real = replies
+        .iter()
+        .find(|r| !body(r).contains("Nu am putut verifica"))
+        .expect("the real reply");
+    let token = token_of(real);
+    daemon.stop();
+    let case = shown(&setup, &token);
+    assert!(case.contains("accepted by ana.staff"), "{case}");
+    assert_eq!(
+        case_json(&setup, &token)["steps_done"],
+        serde_json::json!(["certificate"])
+    );
+    let listed = setup.cli(&["held", "list"]);
+    assert!(listed.contains("no mail held"), "{listed}");
+}
