@@ -77,6 +77,7 @@ fn main() {
         not_before: from,
         not_after: to,
         rsa_bits: None,
+        email: None,
     };
     let ialoveni = pki.leaf(&spec(
         "SI Primaria Ialoveni",

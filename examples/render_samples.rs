@@ -70,6 +70,7 @@ fn main() {
             sender: None,
             held: false,
             flagged: false,
+            warnings: Vec::new(),
         };
     let mut accepted = record(
         "new_certificate",

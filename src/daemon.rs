@@ -784,6 +784,7 @@ impl Daemon {
                 sender: None,
                 held: false,
                 flagged: false,
+                warnings: Vec::new(),
             };
             self.store.commit(MessageCommit {
                 seen: &record,
@@ -927,6 +928,12 @@ impl Daemon {
             }
             None => process::ReplyCounts::default(),
         };
+        let mut certificate_cases = Vec::new();
+        if let Content::Analysed(a) = content {
+            for (issuer, serial) in process::candidates(a) {
+                certificate_cases.extend(self.store.certificate_case(&issuer, &serial)?);
+            }
+        }
         let settings = self.settings();
         let mut plan = process::plan(
             content,
@@ -936,6 +943,7 @@ impl Daemon {
                 case,
                 counts,
                 accepted_by,
+                certificate_cases,
             },
             &settings,
             now,

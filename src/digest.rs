@@ -91,6 +91,8 @@ pub struct Digest {
     pub unhandled: Vec<MailLine>,
     /// Senders who could not be authenticated, and reports ignored ([`about_trust`]).
     pub unverified: Vec<MailLine>,
+    /// Certificates that do not fit the institution that sent them (the note says how).
+    pub checks: Vec<MailLine>,
     /// Replies the mail server refused for good or that ran out of attempts.
     pub failed_replies: Vec<FailedReply>,
     pub settings: DigestSettings,
@@ -116,6 +118,7 @@ impl Digest {
             && self.expiring.is_empty()
             && self.unhandled.is_empty()
             && self.unverified.is_empty()
+            && self.checks.is_empty()
             && self.failed_replies.is_empty()
     }
 
@@ -161,6 +164,10 @@ fn about_trust(r: &SeenRecord) -> bool {
             .as_deref()
             .is_some_and(|n| n.contains("delivery report"))
 }
+
+/// The staff heading of certificates that do not fit their sender.
+const CHECKS_HEADING: &str =
+    "Certificate de verificat: nu se potrivesc cu instituția care le-a trimis";
 
 /// The staff heading of mail listed by [`about_trust`].
 const TRUST_HEADING: &str =
@@ -258,6 +265,14 @@ pub fn build(
             .iter()
             .filter(|r| about_trust(r))
             .map(|r| mail_line(r))
+            .collect(),
+        checks: window
+            .iter()
+            .filter(|r| !r.warnings.is_empty())
+            .map(|r| MailLine {
+                note: Some(r.warnings.join("; ")),
+                ..mail_line(r)
+            })
             .collect(),
         unhandled: window
             .iter()
@@ -541,6 +556,20 @@ pub fn render_text(d: &Digest) -> String {
             .collect(),
     );
     section(
+        CHECKS_HEADING.into(),
+        d.checks
+            .iter()
+            .map(|m| {
+                format!(
+                    "#{} {} — {}",
+                    m.case.as_deref().unwrap_or("-"),
+                    m.from,
+                    m.note.as_deref().unwrap_or("")
+                )
+            })
+            .collect(),
+    );
+    section(
         TRUST_HEADING.into(),
         d.unverified
             .iter()
@@ -767,6 +796,20 @@ pub fn render_html(d: &Digest) -> String {
             .collect(),
     );
     h += &table(
+        CHECKS_HEADING,
+        &["Caz", "De la", "De verificat"],
+        d.checks
+            .iter()
+            .map(|m| {
+                vec![
+                    code(&format!("#{}", m.case.as_deref().unwrap_or("-"))),
+                    esc(&m.from),
+                    esc(m.note.as_deref().unwrap_or("")),
+                ]
+            })
+            .collect(),
+    );
+    h += &table(
         TRUST_HEADING,
         &["De la", "Subiect", "De ce"],
         d.unverified
@@ -890,6 +933,7 @@ mod tests {
             sender: None,
             held: false,
             flagged: false,
+            warnings: Vec::new(),
         }
     }
 

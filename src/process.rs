@@ -132,6 +132,8 @@ pub struct Known {
     /// Staff accepted this held message by hand (who): its sender counts as the
     /// institution it claims.
     pub accepted_by: Option<String>,
+    /// The cases the certificates of this mail ([`candidates`]) were first accepted in.
+    pub certificate_cases: Vec<crate::store::CertificateCase>,
 }
 
 /// Everything the message changes; committed in one transaction.
@@ -398,7 +400,17 @@ pub fn plan(
         sender: Some(sender.clone()),
         held,
         flagged: flagged && wants_reply,
+        warnings: Vec::new(),
     };
+    if let (Content::Analysed(a), Some(c)) = (content, case.as_mut()) {
+        seen.warnings = misfits(a, c, &known.certificate_cases);
+        for w in &seen.warnings {
+            c.timeline.push(crate::case::TimelineEntry {
+                at: now,
+                what: format!("staff check: {w}"),
+            });
+        }
+    }
     let thread_ids = vec![identity.to_string()];
     let done = |mut seen: SeenRecord, notes: Vec<String>, case, thread_ids| {
         if !notes.is_empty() {
@@ -443,6 +455,7 @@ pub fn plan(
     };
     let mut context = ReplyContext {
         limit_mb: settings.max_message_bytes.div_ceil(1024 * 1024),
+        staff_check: !seen.warnings.is_empty(),
         ..context
     };
     // What the sender wrote goes back only to an authenticated sender (or to anyone,
@@ -533,6 +546,57 @@ pub fn outbox_entry(
         failed_at: None,
         copy_refusals: 0,
     }
+}
+
+/// What staff should check about the certificates a mail got accepted in `case`: one
+/// that names e-mail addresses none of which belong to the case's institution, or one
+/// already accepted in another institution's case.
+fn misfits(
+    a: &Analysis,
+    case: &Case,
+    first_cases: &[crate::store::CertificateCase],
+) -> Vec<String> {
+    let owner = case.owner();
+    let ours = |e: &str| {
+        domain::of_address(e).is_some_and(|d| {
+            domain::aligned(&d, &owner) || case.members.iter().any(|m| m == e || *m == d)
+        })
+    };
+    let mut out: Vec<String> = a
+        .certificates
+        .iter()
+        .filter(|c| c.problems.is_empty() && c.role != crate::analysis::Role::Chain)
+        .filter(|c| !c.certificate.emails.is_empty())
+        .filter(|c| !c.certificate.emails.iter().any(|e| ours(e)))
+        .map(|c| {
+            format!(
+                "certificate {} names {}, not an address of {owner}",
+                c.certificate.serial,
+                c.certificate.emails.join(", ")
+            )
+        })
+        .collect();
+    out.extend(
+        first_cases
+            .iter()
+            .filter(|f| f.case != case.token && f.owner != owner)
+            .map(|f| {
+                format!(
+                    "a certificate of this mail is already in case #{} of {}",
+                    f.case, f.owner
+                )
+            }),
+    );
+    out
+}
+
+/// `(issuer, serial)` of what a mail would get accepted or confirmed: the daemon looks
+/// up the cases they are already in before planning.
+pub fn candidates(a: &Analysis) -> Vec<(String, String)> {
+    accepted(a)
+        .into_iter()
+        .map(|c| (c.issuer, c.serial))
+        .collect()
 }
 
 /// The certificates a message got accepted or confirmed, for the staff digest.
@@ -739,6 +803,7 @@ mod tests {
                 ..ReplyCounts::default()
             },
             accepted_by: None,
+            certificate_cases: Vec::new(),
         };
         let p = plan(
             Content::Analysed(&a),
@@ -1004,6 +1069,7 @@ mod tests {
                     ..ReplyCounts::default()
                 },
                 accepted_by: None,
+                certificate_cases: Vec::new(),
             },
             require(),
         );
@@ -1028,6 +1094,7 @@ mod tests {
                     ..ReplyCounts::default()
                 },
                 accepted_by: None,
+                certificate_cases: Vec::new(),
             },
             require(),
         );

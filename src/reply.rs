@@ -198,6 +198,9 @@ pub struct ReplyContext {
     pub certificate_done: bool,
     /// Integration data found in the mail, echoed back for confirmation.
     pub integration: Option<IntegrationView>,
+    /// What was accepted does not fit the sender's institution: staff check it first
+    /// (the reply names no one).
+    pub staff_check: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -353,6 +356,7 @@ impl ReplyContext {
             done_number: 0,
             certificate_done: false,
             integration: None,
+            staff_check: false,
         }
     }
 
@@ -393,6 +397,7 @@ impl ReplyContext {
             done_number: 0,
             certificate_done: case.done.contains_key(&Step::Certificate),
             integration: None,
+            staff_check: false,
         }
     }
 }

@@ -35,6 +35,10 @@ const RATES_TREE: &str = "rates";
 /// Mail held for staff (sender not authenticated) by identity → its raw bytes, kept
 /// until staff accept it or the daemon has handled it as accepted.
 const HELD_TREE: &str = "held";
+/// Certificates accepted or confirmed in a case: `{issuer}\0{serial}` → the first
+/// [`CertificateCase`], so that the same certificate offered by another institution
+/// is shown to staff.
+const CERTIFICATE_CASES_TREE: &str = "certificate_cases";
 /// Held mail staff accepted, by identity → [`Acceptance`]; removed once handled.
 const ACCEPTED_TREE: &str = "held_accepted";
 const SCHEMA_KEY: &str = "schema_version";
@@ -115,6 +119,10 @@ pub struct SeenRecord {
     /// Processed although the sender was not authenticated (`senders = "flag"`).
     #[serde(default)]
     pub flagged: bool,
+    /// What staff should check about what was accepted (a certificate naming another
+    /// institution's address, or already in another institution's case).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// A certificate accepted (new) or confirmed for reuse, as staff need it to configure
@@ -197,6 +205,18 @@ impl OutboxEntry {
     }
 }
 
+/// The case a certificate was first accepted or confirmed in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateCase {
+    pub case: String,
+    /// The institution identity of that case.
+    pub owner: String,
+}
+
+fn certificate_key(issuer: &str, serial: &str) -> Vec<u8> {
+    format!("{issuer}\0{serial}").into_bytes()
+}
+
 /// Staff vouched for a held message's sender: it is handled as if authenticated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Acceptance {
@@ -245,6 +265,7 @@ pub struct Store {
     rates: sled::Tree,
     held: sled::Tree,
     accepted: sled::Tree,
+    certificate_cases: sled::Tree,
     meta: sled::Tree,
 }
 
@@ -328,6 +349,7 @@ impl Store {
             rates: db.open_tree(RATES_TREE)?,
             held: db.open_tree(HELD_TREE)?,
             accepted: db.open_tree(ACCEPTED_TREE)?,
+            certificate_cases: db.open_tree(CERTIFICATE_CASES_TREE)?,
             meta,
             db,
         })
@@ -441,38 +463,52 @@ impl Store {
             &self.outbox,
             &self.pending,
             &self.rates,
+            &self.certificate_cases,
         )
-            .transaction(|(seen, cases, index, outbox, pending, rates)| {
-                seen.insert(
-                    uid_key(c.seen.uid_validity, c.seen.uid).as_bytes(),
-                    seen_json.as_slice(),
-                )?;
-                seen.insert(
-                    format!("id/{}", c.seen.identity).as_bytes(),
-                    seen_json.as_slice(),
-                )?;
-                if let (Some(case), Some(json)) = (c.case, &case_json) {
-                    cases.insert(case.token.as_bytes(), json.as_slice())?;
-                    index.insert(
-                        format!("sender/{}", case.applicant).as_bytes(),
-                        case.token.as_bytes(),
+            .transaction(
+                |(seen, cases, index, outbox, pending, rates, certificates)| {
+                    seen.insert(
+                        uid_key(c.seen.uid_validity, c.seen.uid).as_bytes(),
+                        seen_json.as_slice(),
                     )?;
-                    for id in c.thread_ids {
-                        index.insert(format!("thread/{id}").as_bytes(), case.token.as_bytes())?;
+                    seen.insert(
+                        format!("id/{}", c.seen.identity).as_bytes(),
+                        seen_json.as_slice(),
+                    )?;
+                    if let (Some(case), Some(json)) = (c.case, &case_json) {
+                        cases.insert(case.token.as_bytes(), json.as_slice())?;
+                        let first = to_json(&CertificateCase {
+                            case: case.token.clone(),
+                            owner: case.owner(),
+                        });
+                        for a in &c.seen.accepted {
+                            let key = certificate_key(&a.issuer, &a.serial);
+                            if certificates.get(&key)?.is_none() {
+                                certificates.insert(key, first.as_slice())?;
+                            }
+                        }
+                        index.insert(
+                            format!("sender/{}", case.applicant).as_bytes(),
+                            case.token.as_bytes(),
+                        )?;
+                        for id in c.thread_ids {
+                            index
+                                .insert(format!("thread/{id}").as_bytes(), case.token.as_bytes())?;
+                        }
                     }
-                }
-                if let (Some(entry), Some(json)) = (c.outbox, &outbox_json) {
-                    put_outbox(outbox, pending, entry, json)?;
-                }
-                for key in c.rate_keys {
-                    let count = rates
-                        .get(key)?
-                        .and_then(|v| v.as_ref().try_into().ok().map(u32::from_be_bytes))
-                        .unwrap_or(0);
-                    rates.insert(key.as_bytes(), &count.saturating_add(1).to_be_bytes())?;
-                }
-                Ok::<(), ConflictableTransactionError<()>>(())
-            });
+                    if let (Some(entry), Some(json)) = (c.outbox, &outbox_json) {
+                        put_outbox(outbox, pending, entry, json)?;
+                    }
+                    for key in c.rate_keys {
+                        let count = rates
+                            .get(key)?
+                            .and_then(|v| v.as_ref().try_into().ok().map(u32::from_be_bytes))
+                            .unwrap_or(0);
+                        rates.insert(key.as_bytes(), &count.saturating_add(1).to_be_bytes())?;
+                    }
+                    Ok::<(), ConflictableTransactionError<()>>(())
+                },
+            );
         committed(result)
     }
 
@@ -693,6 +729,19 @@ impl Store {
         Ok(out)
     }
 
+    /// The case `issuer`'s certificate `serial` was first accepted in, if any.
+    pub fn certificate_case(
+        &self,
+        issuer: &str,
+        serial: &str,
+    ) -> Result<Option<CertificateCase>, StoreError> {
+        Self::get(
+            &self.certificate_cases,
+            CERTIFICATE_CASES_TREE,
+            &String::from_utf8_lossy(&certificate_key(issuer, serial)),
+        )
+    }
+
     /// Keeps a held message's bytes for staff to accept (before its record is
     /// committed: a crash in between leaves bytes no record names, which `held` ignores).
     pub fn keep_held(&self, identity: &str, raw: &[u8]) -> Result<(), StoreError> {
@@ -896,6 +945,7 @@ mod tests {
             sender: None,
             held: false,
             flagged: false,
+            warnings: Vec::new(),
         };
         older
             .commit(MessageCommit {

@@ -31,6 +31,9 @@ pub struct Certificate {
     /// basicConstraints cA = true.
     pub is_ca: bool,
     pub key: KeyInfo,
+    /// E-mail addresses the certificate names (subject emailAddress, SAN rfc822Name),
+    /// lower case: staff compare them with the institution that sent it.
+    pub emails: Vec<String>,
 }
 
 /// Public key algorithm and strength.
@@ -78,6 +81,7 @@ impl Certificate {
             not_after: tbs.validity.not_after.to_datetime(),
             is_ca: cert.is_ca(),
             key: key_info(tbs.subject_pki.parsed().ok()),
+            emails: emails(&cert),
             der: der.to_vec(),
         })
     }
@@ -86,6 +90,28 @@ impl Certificate {
     pub fn is_self_issued(&self) -> bool {
         self.subject_raw == self.issuer_raw
     }
+}
+
+/// The e-mail addresses in the subject and the subject alternative names, at most a
+/// handful (a certificate built to list thousands gets the first ones).
+fn emails(cert: &x509_parser::certificate::X509Certificate<'_>) -> Vec<String> {
+    const MAX_EMAILS: usize = 8;
+    let mut out: Vec<String> = cert
+        .subject()
+        .iter_email()
+        .filter_map(|a| a.as_str().ok())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        out.extend(san.value.general_names.iter().filter_map(|n| match n {
+            x509_parser::extensions::GeneralName::RFC822Name(e) => Some(e.to_ascii_lowercase()),
+            _ => None,
+        }));
+    }
+    out.sort();
+    out.dedup();
+    out.truncate(MAX_EMAILS);
+    out
 }
 
 fn key_info(key: Option<PublicKey<'_>>) -> KeyInfo {

@@ -39,6 +39,8 @@ pub struct LeafSpec {
     pub not_after: OffsetDateTime,
     /// RSA modulus size for an RSA key; `None` for an EC P-256 key.
     pub rsa_bits: Option<usize>,
+    /// An e-mail address in the subject alternative name.
+    pub email: Option<String>,
 }
 
 impl LeafSpec {
@@ -50,6 +52,7 @@ impl LeafSpec {
             not_before: now - Duration::days(365),
             not_after: now + Duration::days(365),
             rsa_bits: None,
+            email: None,
         }
     }
 }
@@ -159,6 +162,11 @@ fn leaf_params(spec: &LeafSpec) -> CertificateParams {
     params.not_before = spec.not_before;
     params.not_after = spec.not_after;
     params.serial_number = Some(rcgen::SerialNumber::from_slice(&spec.serial));
+    if let Some(email) = &spec.email {
+        params.subject_alt_names.push(rcgen::SanType::Rfc822Name(
+            email.clone().try_into().expect("an ASCII e-mail address"),
+        ));
+    }
     params
 }
 

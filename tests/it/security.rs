@@ -643,3 +643,77 @@ async fn held_mail_accepted_by_staff_is_handled_as_the_institution_s() {
     let listed = setup.cli(&["held", "list"]);
     assert!(listed.contains("no mail held"), "{listed}");
 }
+
+/// Certificates that do not fit the institution that sent them are shown to staff:
+/// one naming another institution's address, one already in another's case.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificates_that_do_not_fit_are_shown_to_staff() {
+    let stack = Stack::get();
+    let mailbox = "svc-fit@egov.test";
+    let ion = "ion-fit@inst-a.test";
+    let eve = "eve-fit@inst-b.test";
+    let setup = secure(stack, mailbox, "");
+    let mut spec = mnotify_intake::testkit::pki::LeafSpec::valid_at(
+        crate::util::NOW,
+        "SI Inst A",
+        &[0x55, 0x05],
+    );
+    spec.email = Some("it@inst-a.test".into());
+    let ions = setup.pki.leaf(&spec);
+    let send = |from: &'static str, id: &'static str, der: Vec<u8>| {
+        mail(
+            from,
+            mailbox,
+            "Certificat MNotify",
+            id,
+            "Certificatul pentru MNotify.",
+        )
+        .attach("s.cer", "application/pkix-cert", &der)
+    };
+    stack
+        .send_from_institution(
+            ion,
+            mailbox,
+            &send(ion, "<f1@inst-a.test>", ions.clone()).build(),
+        )
+        .await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    run_once(&setup);
+    let ion_token = token_of(&stack.wait_for(ion, "INBOX", 1, WAIT).await[0]);
+    assert!(
+        !shown(&setup, &ion_token).contains("staff check"),
+        "ion's own certificate fits"
+    );
+
+    // Eve sends ion's certificate: accepted for her case, flagged twice for staff.
+    stack
+        .send_from_institution(eve, mailbox, &send(eve, "<f2@inst-b.test>", ions).build())
+        .await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    run_once(&setup);
+    let eve_reply = stack.wait_for(eve, "INBOX", 1, WAIT).await.remove(0);
+    let eve_token = token_of(&eve_reply);
+    let text = body(&eve_reply);
+    assert!(
+        text.contains("Un coleg va verifica dacă certificatul aparține"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("inst-a") && !text.contains(&ion_token),
+        "names no one: {text}"
+    );
+    let eve_case = shown(&setup, &eve_token);
+    assert!(
+        eve_case.contains("names it@inst-a.test, not an address of inst-b.test"),
+        "{eve_case}"
+    );
+    assert!(
+        eve_case.contains(&format!("already in case #{ion_token} of inst-a.test")),
+        "{eve_case}"
+    );
+    let digest = setup.cli(&["digest", "--print"]);
+    assert!(
+        digest.contains("Certificate de verificat") && digest.contains(&format!("#{eve_token}")),
+        "{digest}"
+    );
+}
