@@ -91,7 +91,15 @@ async fn main() -> Result<()> {
     let bin = daemon_binary()?;
 
     println!("== Starting a private Dovecot + Postfix on 127.0.0.1");
-    let stack = Stack::private("demo");
+    // The applicants' institutions sign their mail, as their own servers would; AGE's
+    // MX (OpenDKIM + OpenDMARC) checks it.
+    let stack = Stack::private_with(
+        "demo",
+        &[(
+            "MAIL_STACK_INSTITUTIONS",
+            "ialoveni.md asp.gov.md spitalcahul.md moldatsa.md orhei.md furnizor.md",
+        )],
+    );
     let work = tempfile::Builder::new().prefix("mnotify-demo-").tempdir()?;
     let anchors = work.path().join("stisc-anchors.pem");
     std::fs::write(
@@ -104,7 +112,7 @@ async fn main() -> Result<()> {
     std::fs::write(
         &config,
         stack
-            .config_toml(MAILBOX, &work.path().join("store"), &anchors)
+            .secure_config_toml(MAILBOX, &work.path().join("store"), &anchors)
             .replace("backlog = \"handle\"\n", ""),
     )?;
     println!("   config: {}", config.display());
@@ -191,7 +199,7 @@ async fn main() -> Result<()> {
             from,
             format!("\"{subject}\"")
         );
-        stack.deliver(&from, MAILBOX, &raw).await;
+        stack.send_from_institution(&from, MAILBOX, &raw).await;
         applicants.push((from, subject));
     }
 
@@ -293,6 +301,71 @@ async fn main() -> Result<()> {
         "\n-- {} received, {:.1} s after the command:\n   Subject: {}",
         applicants[0].0,
         advanced_at.elapsed().as_secs_f64(),
+        msg.subject().unwrap_or_default()
+    );
+    println!("{}", indent(&msg.body_text(0).unwrap_or_default()));
+
+    // A stranger writes as the first applicant, straight to AGE's MX, in the case's
+    // thread, with other IP addresses and a forged "pass" of their own.
+    println!(
+        "\n== A forger writes as {} (not through its institution's server), asking to change the case's IP addresses",
+        applicants[0].0
+    );
+    let forged = format!(
+        "From: {from}\r\nTo: {MAILBOX}\r\nSubject: Re: [MNotify #{token}] IP nou\r\nMessage-ID: <forged-demo@evil.example>\r\nAuthentication-Results: mx.egov.test; dmarc=pass header.from=ialoveni.md\r\nReply-To: attacker@evil.example\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nMNotify: IP test 203.0.113.9, IP productie 203.0.113.10\r\n",
+        from = applicants[0].0
+    );
+    let before = run_cli(&bin, &config, &["cases", "show", &token])?;
+    stack
+        .deliver(&applicants[0].0, MAILBOX, forged.as_bytes())
+        .await;
+    let start = Instant::now();
+    while count(&mut watch, "Needs-Human").await < 2 {
+        if start.elapsed() > Duration::from_secs(30) {
+            bail!(
+                "the forged mail was not filed; daemon log: {}",
+                log_path.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let after = run_cli(&bin, &config, &["cases", "show", &token])?;
+    println!(
+        "   case #{token} {}",
+        if before == after {
+            "unchanged"
+        } else {
+            "CHANGED (a bug)"
+        }
+    );
+    println!("\n== AGE staff: mnotify-intake held list");
+    print!("{}", run_cli(&bin, &config, &["held", "list"])?);
+    let start = Instant::now();
+    let neutral = loop {
+        let inbox = stack.messages(&applicants[0].0, "INBOX").await;
+        if inbox.len() >= 3 {
+            break inbox[2].clone();
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            bail!(
+                "the neutral answer did not arrive; daemon log: {}",
+                log_path.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    if stack.count("attacker@evil.example", "INBOX").await > 0 {
+        bail!(
+            "the daemon mailed the forger's Reply-To address (a bug); daemon log: {}",
+            log_path.display()
+        );
+    }
+    let msg = MessageParser::default()
+        .parse(&neutral)
+        .context("answer parses")?;
+    println!(
+        "\n-- {} received (the only mail anyone got; nothing went to attacker@evil.example):\n   Subject: {}",
+        applicants[0].0,
         msg.subject().unwrap_or_default()
     );
     println!("{}", indent(&msg.body_text(0).unwrap_or_default()));
