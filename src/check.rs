@@ -260,6 +260,7 @@ async fn imap(config: &Config, never_started: bool, report: &mut Report) {
             format!("cannot open {}: {e}; check [imap] inbox", imap.inbox),
         ),
     }
+    sender_stamps(config, &mut mb, &imap.inbox, report).await;
     let mut folders = vec![imap.processed_folder.clone()];
     folders.extend(imap.needs_human_folder.clone());
     match config.reply.mode {
@@ -283,6 +284,59 @@ async fn imap(config: &Config, never_started: bool, report: &mut Report) {
     };
     report.add(Level::Ok, part, text);
     mb.logout().await;
+}
+
+/// Messages of the inbox whose headers are read to see our MX's stamp.
+const STAMP_SAMPLE: usize = 20;
+
+/// Whether the newest messages of the inbox carry `Authentication-Results` from one of
+/// `[trust] authserv_id`: a wrong id would hold every applicant's mail for staff.
+async fn sender_stamps(config: &Config, mb: &mut Mailbox, inbox: &str, report: &mut Report) {
+    let part = "senders";
+    let policy = &config.trust;
+    if policy.senders == crate::trust::SenderRule::Off {
+        return report.add(
+            Level::Warning,
+            part,
+            "[trust] senders = \"off\": nobody is authenticated, anyone can change any case; set authserv_id and senders = \"require\"",
+        );
+    }
+    let ids = policy.authserv_ids.join(", ");
+    let uids = match mb.select(inbox).await {
+        Ok(_) => mb.uids().await.unwrap_or_default(),
+        Err(_) => return,
+    };
+    let newest: Vec<u32> = uids.iter().rev().take(STAMP_SAMPLE).copied().collect();
+    if newest.is_empty() {
+        return report.add(
+            Level::Ok,
+            part,
+            format!(
+                "[trust] senders = \"{}\", authserv_id {ids}; no mail in {inbox} to see the stamp on yet",
+                policy.senders.code()
+            ),
+        );
+    }
+    let headers = mb.fetch(&newest, true).await.unwrap_or_default();
+    let stamped = headers
+        .iter()
+        .filter(|(_, h)| {
+            crate::trust::stamped_by(&crate::trust::read_trace(h), &policy.authserv_ids)
+        })
+        .count();
+    let text = format!(
+        "{stamped} of the newest {} message(s) in {inbox} carry Authentication-Results from {ids}",
+        headers.len()
+    );
+    if stamped == 0 {
+        report.add(
+            Level::Warning,
+            part,
+            format!("{text}: is [trust] authserv_id the id your MX writes? Without its stamp every applicant's mail waits for staff"),
+        );
+    } else {
+        report.add(Level::Ok, part, text);
+    }
 }
 
 async fn smtp(config: &Config, report: &mut Report) {

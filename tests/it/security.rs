@@ -717,3 +717,43 @@ async fn certificates_that_do_not_fit_are_shown_to_staff() {
         "{digest}"
     );
 }
+
+/// `check` reads the newest inbox headers: a wrong authserv-id (every applicant's mail
+/// would wait for staff) is a warning that says what to look at.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_sees_whether_our_mx_stamps_the_mail() {
+    let stack = Stack::get();
+    let mailbox = "svc-stamp@egov.test";
+    let ion = "ion-stamp@inst-a.test";
+    let setup = secure(stack, mailbox, "");
+    let m = mail(ion, mailbox, "MNotify", "<s1@inst-a.test>", "MNotify?");
+    stack.send_from_institution(ion, mailbox, &m.build()).await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    let text = setup.cli(&["check"]);
+    assert!(
+        text.contains(
+            "1 of the newest 1 message(s) in INBOX carry Authentication-Results from mx.egov.test"
+        ),
+        "{text}"
+    );
+    let config = std::fs::read_to_string(&setup.config).unwrap();
+    std::fs::write(
+        &setup.config,
+        config.replace(
+            "authserv_id = \"mx.egov.test\"",
+            "authserv_id = \"mx.example.md\"",
+        ),
+    )
+    .unwrap();
+    let text = String::from_utf8_lossy(&setup.run_cli(&["check"]).stdout).into_owned();
+    assert!(
+        text.contains("WARN  senders")
+            && text.contains("is [trust] authserv_id the id your MX writes"),
+        "{text}"
+    );
+    assert_eq!(
+        stack.count(mailbox, "INBOX").await,
+        1,
+        "check moved nothing"
+    );
+}
