@@ -956,6 +956,30 @@ mod tests {
     }
 
     #[test]
+    fn under_flag_an_unauthenticated_sender_is_processed_marked_and_not_echoed() {
+        let flag: &'static Policy = Box::leak(Box::new(Policy {
+            authserv_ids: vec!["mx.egov.test".into()],
+            senders: SenderRule::Flag,
+        }));
+        let a = stamped(
+            "ion@inst-a.test",
+            "fail",
+            "Subject: MNotify spam.example\r\n\r\nMNotify, Sistemul: spam.example\r\n",
+        );
+        let p = plan_with(&a, Known::default(), flag);
+        assert!(p.seen.flagged && !p.seen.held);
+        let case = p.case.as_ref().expect("processed: a case");
+        let last = &case.timeline.last().unwrap().what;
+        assert!(last.contains("not authenticated: DMARC fail"), "{last}");
+        let text = reply_text(&p);
+        assert!(!text.contains("spam.example"), "{text}");
+        assert!(
+            text.contains(&case.token),
+            "a real answer, in its case: {text}"
+        );
+    }
+
+    #[test]
     fn a_case_of_another_institution_is_never_joined() {
         let owner = stamped(
             "ion@inst-a.test",
