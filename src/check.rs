@@ -175,18 +175,41 @@ fn store(config: &Config, report: &mut Report) -> bool {
             );
             first.is_some()
         }
-        Err(_) if staff::snapshot_path(path).exists() => {
-            report.add(
-                Level::Ok,
-                part,
-                format!("{} is held by the running daemon", path.display()),
-            );
-            true
-        }
-        Err(e) => {
-            report.add(Level::Failed, part, e.to_string());
-            false
-        }
+        Err(e) => match running_daemon(config) {
+            Some(pid) => {
+                report.add(
+                    Level::Ok,
+                    part,
+                    format!(
+                        "{} is held by the running daemon (pid {pid})",
+                        path.display()
+                    ),
+                );
+                true
+            }
+            None => {
+                report.add(Level::Failed, part, e.to_string());
+                false
+            }
+        },
+    }
+}
+
+/// The process id of the daemon answering on the control socket, if one does.
+fn running_daemon(config: &Config) -> Option<String> {
+    let ping = crate::control::ControlRequest {
+        id: String::new(),
+        case: String::new(),
+        display_name: None,
+        action: staff::StaffAction::Ping,
+    };
+    match crate::control::client::ask(
+        &config.control.socket,
+        &ping,
+        std::time::Duration::from_secs(5),
+    ) {
+        Ok(crate::control::ControlReply::Done { text }) => Some(text),
+        _ => None,
     }
 }
 

@@ -63,7 +63,7 @@ pub enum Command {
         json: bool,
     },
     /// Onboarding cases: list, show, advance a step, note, reopen, export. Works while
-    /// the daemon runs (changes are queued for it, reads use its snapshot).
+    /// the daemon runs (through its control socket).
     #[command(subcommand)]
     Cases(CasesCommand),
     /// Mail held because its sender was not authenticated ([trust] senders =
@@ -249,7 +249,12 @@ fn run_daemon(config: Config, once: bool) -> Result<ExitCode> {
             "[trust] senders = \"off\": no sender is authenticated; anyone can change any case and have replies sent; set authserv_id and senders = \"require\" on a public mailbox"
         );
     }
+    // Everything the daemon writes (store, control socket) is its own: the store
+    // holds applicants' addresses and integration data.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     let anchors = TrustAnchors::load(&config.anchors)?;
+    // Before the store: a daemon already running answers here ("already running").
+    let control = mnotify_intake::control::server::bind(&config.control)?;
     // A staff command may hold the store for a moment: wait for it rather than fail.
     let started = std::time::Instant::now();
     let store = loop {
@@ -267,25 +272,24 @@ fn run_daemon(config: Config, once: bool) -> Result<ExitCode> {
         .build()?;
     runtime.block_on(async move {
         // Inside the runtime: the SMTP connection pool starts a task of its own.
-        let pid_file = mnotify_intake::staff::pid_path(&config.store_path);
+        let shared = mnotify_intake::control::server::Shared {
+            store: store.clone(),
+            templates: mnotify_intake::reply::Templates::for_config(&config.reply)?,
+            config: config.clone(),
+            poke: Default::default(),
+            registry_changed: Default::default(),
+        };
         let mut daemon = Daemon::new(config, store, anchors)?;
-        // Staff commands send SIGUSR1 after queueing a request: apply it now.
-        let poke = daemon.poke_handle();
-        tokio::spawn(async move {
-            use tokio::signal::unix::{signal, SignalKind};
-            if let Ok(mut usr1) = signal(SignalKind::user_defined1()) {
-                while usr1.recv().await.is_some() {
-                    poke.notify_one();
-                }
-            }
-        });
-        if let Err(e) = std::fs::write(&pid_file, std::process::id().to_string()) {
-            tracing::warn!(
-                "cannot write {}: {e}; staff commands will wait up to 15 s",
-                pid_file.display()
-            );
-        }
+        let shared = mnotify_intake::control::server::Shared {
+            poke: daemon.poke_handle(),
+            registry_changed: daemon.registry_flag(),
+            ..shared
+        };
         let (tx, rx) = tokio::sync::watch::channel(false);
+        // Staff commands are answered beside the mail loop, also while it reconnects,
+        // until the mail loop has stopped.
+        let (stop_server, server_stop) = tokio::sync::watch::channel(false);
+        let server = tokio::spawn(control.serve(shared, server_stop));
         tokio::spawn(async move {
             wait_for_signal().await;
             tracing::info!("shutdown requested; finishing the current message");
@@ -297,7 +301,8 @@ fn run_daemon(config: Config, once: bool) -> Result<ExitCode> {
             Lifetime::Forever
         };
         let result = daemon.run(lifetime, rx).await;
-        let _ = std::fs::remove_file(&pid_file);
+        let _ = stop_server.send(true);
+        let _ = server.await;
         daemon.store().flush()?;
         let c = &daemon.counters;
         tracing::info!(
@@ -394,23 +399,11 @@ fn stored_registry(config: &Config) -> Result<Registry> {
         );
         return Ok(Registry::default());
     }
-    match Store::open(&config.store_path) {
-        Ok(store) => Ok(store.load_registry()?),
-        Err(open_error) => {
-            // The daemon holds the store: it left the registry it loaded beside it.
-            let path = mnotify_intake::staff::registry_snapshot_path(&config.store_path);
-            match mnotify_intake::staff::read_registry_snapshot(&path)? {
-                Some(registry) => {
-                    eprintln!(
-                        "mnotify-intake: note: the daemon holds the store; using the registry it loaded ({} known certificates)",
-                        registry.len()
-                    );
-                    Ok(registry)
-                }
-                None => Err(open_error.into()),
-            }
-        }
-    }
+    // From the running daemon (the registry it uses), or the store when it is stopped.
+    let (json, _) = crate::staff_cli::store_request(config, StaffAction::Registry)?;
+    let entries: Vec<mnotify_intake::registry::KnownCertificate> =
+        serde_json::from_str(&json).context("reading the registry")?;
+    Ok(Registry::from_entries(entries))
 }
 
 fn inspect(config_path: Option<&Path>, args: InspectArgs) -> Result<ExitCode> {

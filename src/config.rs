@@ -28,6 +28,26 @@ struct RawConfig {
     #[serde(default)]
     reply: RawReply,
     digest: Option<RawDigest>,
+    #[serde(default)]
+    control: RawControl,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawControl {
+    /// The daemon's control socket, where staff commands reach it. Default: beside the
+    /// store, `<store path>.sock`.
+    socket: Option<PathBuf>,
+    /// The group whose members may use it (mode 0660); without one only the daemon's
+    /// user and root can (0600).
+    group: Option<String>,
+}
+
+/// The local control socket (see [`crate::control`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlConfig {
+    pub socket: PathBuf,
+    pub group: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -213,6 +233,7 @@ pub struct Config {
     /// The file it was read from.
     pub source: PathBuf,
     pub store_path: PathBuf,
+    pub control: ControlConfig,
     pub anchors: Vec<PathBuf>,
     /// Whose `Authentication-Results` are believed and what unauthenticated mail may do.
     pub trust: crate::trust::Policy,
@@ -604,10 +625,26 @@ impl Config {
                 })
             }
         };
+        let store_path = resolve(&raw.store.path);
+        let control = ControlConfig {
+            socket: raw.control.socket.as_deref().map_or_else(
+                || {
+                    let mut name = store_path
+                        .file_name()
+                        .map(|n| n.to_os_string())
+                        .unwrap_or_else(|| "store".into());
+                    name.push(".sock");
+                    store_path.with_file_name(name)
+                },
+                resolve,
+            ),
+            group: raw.control.group.filter(|g| !g.trim().is_empty()),
+        };
         Ok(Config {
             digest,
             source: path.into(),
-            store_path: resolve(&raw.store.path),
+            control,
+            store_path,
             anchors,
             trust,
             caps,
@@ -724,7 +761,7 @@ mod tests {
             std::path::Path::new(store)
                 .parent()
                 .is_some_and(|p| p == std::path::Path::new(writable)),
-            "the store {store} and its spool must lie directly in {writable}"
+            "the store {store} must lie directly in {writable}"
         );
         assert!(unit.contains("Environment=MNOTIFY_INTAKE_CONFIG=/etc/mnotify-intake/config.toml"));
         assert!(unit.contains("ExecStart=/usr/local/bin/mnotify-intake run\n"));

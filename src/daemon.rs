@@ -34,7 +34,7 @@ use crate::registry::Registry;
 use crate::reply::{ReplyError, Templates};
 use crate::routine::{self, RoutineError};
 use crate::smtp::{SendError, SmtpSender, SmtpSetupError};
-use crate::staff::{self, StaffError};
+use crate::staff::StaffError;
 use crate::store::{MessageCommit, OutboxEntry, OutboxKind, OutboxState, Store, StoreError};
 
 /// IDLE is re-issued before servers drop it (RFC 2177 allows 30 minutes; 29 is the
@@ -42,10 +42,6 @@ use crate::store::{MessageCommit, OutboxEntry, OutboxKind, OutboxState, Store, S
 const IDLE_RENEW: Duration = Duration::from_secs(25 * 60);
 /// Longest pause between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
-/// How often staff requests (`cases advance` while the daemon runs) are looked for.
-const STAFF_CHECK: Duration = Duration::from_secs(15);
-/// Least time between two rewrites of the cases snapshot during a long drain.
-const SNAPSHOT_EVERY: Duration = Duration::from_secs(5);
 /// Longest pause between SMTP retries of one reply.
 const MAX_RETRY: Duration = Duration::from_secs(3600);
 /// IMAP connections that save copies of replies in Sent at once.
@@ -135,9 +131,8 @@ pub struct Daemon {
     connected_once: bool,
     /// Wakes the daemon from IDLE for staff requests (see [`Daemon::poke_handle`]).
     poke: std::sync::Arc<tokio::sync::Notify>,
-    /// A case changed since the snapshot was last written.
-    cases_changed: bool,
-    snapshot_written: Option<Instant>,
+    /// Staff imported certificates: reload the registry (see [`Daemon::registry_flag`]).
+    registry_changed: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Failed fetches per message (UIDVALIDITY, UID) since start: a message that failed
     /// once is fetched alone, one that failed [`MAX_FETCH_FAILURES`] times is set aside.
     fetch_failures: HashMap<(u32, u32), u8>,
@@ -195,8 +190,7 @@ impl Daemon {
             copiers: Vec::new(),
             connected_once: false,
             poke: Default::default(),
-            cases_changed: true,
-            snapshot_written: None,
+            registry_changed: Default::default(),
             fetch_failures: HashMap::new(),
             first_start: now(),
             backlog_left: 0,
@@ -220,15 +214,7 @@ impl Daemon {
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<(), DaemonError> {
         let mut backoff = Duration::from_secs(1);
-        // `inspect` reads the registry from here while the daemon holds the store.
-        let registry_path = staff::registry_snapshot_path(&self.config.store_path);
-        if let Err(e) = staff::write_registry_snapshot(&registry_path, &self.registry) {
-            warn!("cannot write the registry snapshot for `inspect`: {e}");
-        }
         self.first_start = self.store.first_start(now())?;
-        // Staff commands take the snapshot as the sign that the daemon holds the store:
-        // it must be there before the first connection, not after the first pass.
-        self.write_snapshot(true);
         // The first digest covers everything from the first start on, mail handled in
         // the very first pass included.
         if self.config.digest.is_some() && self.store.last_digest()?.is_none() {
@@ -281,8 +267,14 @@ impl Daemon {
             mb.ensure_folder(&folder).await?;
         }
         loop {
+            if self
+                .registry_changed
+                .swap(false, std::sync::atomic::Ordering::SeqCst)
+            {
+                // New known certificates count from the next message on.
+                self.registry = self.store.load_registry()?;
+            }
             self.scan(&mut mb, shutdown).await?;
-            self.apply_staff_requests()?;
             self.handle_accepted()?;
             self.daily_routine()?;
             self.deliver(true).await?;
@@ -315,10 +307,16 @@ impl Daemon {
         }
     }
 
-    /// Notifying this wakes the daemon to apply staff requests at once instead of at
-    /// its next periodic look at the spool (the binary wires it to SIGUSR1).
+    /// Notifying this wakes the daemon from IDLE: a staff change queued a notice, or
+    /// held mail was accepted (the control socket does it).
     pub fn poke_handle(&self) -> std::sync::Arc<tokio::sync::Notify> {
         self.poke.clone()
+    }
+
+    /// Setting this (and poking) has the daemon reload the registry before the next
+    /// message: staff imported certificates through the control socket.
+    pub fn registry_flag(&self) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+        self.registry_changed.clone()
     }
 
     /// How replies are made, from the config.
@@ -370,85 +368,10 @@ impl Daemon {
             reminders,
             "daily staff digest queued"
         );
-        self.cases_changed |= reminders > 0;
         Ok(())
-    }
-
-    /// Applies the staff requests waiting in the spool; their notices join the outbox.
-    fn apply_staff_requests(&mut self) -> Result<(), DaemonError> {
-        let spool = staff::spool_dir(&self.config.store_path);
-        let settings = self.settings();
-        let outcomes = match staff::apply_pending(
-            &self.store,
-            &spool,
-            &settings,
-            self.config.digest.as_ref(),
-            now(),
-        ) {
-            Ok(outcomes) => outcomes,
-            // The store failing is the daemon's problem; a spool it cannot use is
-            // staff's, and must not stop the mail.
-            Err(StaffError::Store(e)) => return Err(e.into()),
-            Err(e) => {
-                warn!("staff requests not applied: {e}");
-                Vec::new()
-            }
-        };
-        let changed = !outcomes.is_empty();
-        for outcome in outcomes {
-            match outcome {
-                staff::Outcome::Applied { request, notified } => info!(
-                    case = %request.case,
-                    by = %request.by,
-                    action = %request.action.describe(),
-                    notified,
-                    "staff request applied"
-                ),
-                staff::Outcome::AlreadyApplied => {}
-                staff::Outcome::Done { request, .. } => {
-                    info!(
-                        by = %request.by,
-                        action = %request.action.describe(),
-                        "staff request applied"
-                    );
-                    if matches!(request.action, staff::StaffAction::RegistryImport { .. }) {
-                        // New known certificates count from the next message on.
-                        self.registry = self.store.load_registry()?;
-                        let path = staff::registry_snapshot_path(&self.config.store_path);
-                        if let Err(e) = staff::write_registry_snapshot(&path, &self.registry) {
-                            warn!("cannot write the registry snapshot for `inspect`: {e}");
-                        }
-                    }
-                }
-                staff::Outcome::Rejected { file, reason } => {
-                    warn!(file = %file.display(), "staff request rejected: {reason}")
-                }
-            }
-        }
-        self.cases_changed |= changed;
-        self.write_snapshot(true);
-        Ok(())
-    }
-
-    /// Keeps the cases snapshot that staff commands read while the daemon holds the
-    /// store: rewritten when something changed, at most every few seconds.
-    fn write_snapshot(&mut self, unthrottled: bool) {
-        let due = self
-            .snapshot_written
-            .is_none_or(|t| t.elapsed() >= SNAPSHOT_EVERY);
-        if !self.cases_changed || !(unthrottled || due) {
-            return;
-        }
-        let path = staff::snapshot_path(&self.config.store_path);
-        if let Err(e) = staff::write_snapshot(&path, &self.store, now()) {
-            warn!("cannot write the cases snapshot for staff commands: {e}");
-        }
-        self.snapshot_written = Some(Instant::now());
-        self.cases_changed = false;
     }
 
     async fn logout_all(&mut self, mb: Mailbox) {
-        self.write_snapshot(true);
         mb.logout().await;
         for copier in std::mem::take(&mut self.copiers) {
             copier.logout().await;
@@ -469,7 +392,7 @@ impl Daemon {
     /// How long to wait for new mail: the full-scan interval, bounded by IDLE renewal
     /// and by the next reply due for a retry.
     fn next_wait(&self) -> Duration {
-        let mut wait = self.imap.poll_interval.min(IDLE_RENEW).min(STAFF_CHECK);
+        let mut wait = self.imap.poll_interval.min(IDLE_RENEW);
         if let Ok(entries) = self.store.pending() {
             let now = now().unix_timestamp();
             if let Some(next) = entries
@@ -539,8 +462,7 @@ impl Daemon {
         let (suspect, clean): (Vec<u32>, Vec<u32>) = fresh.iter().partition(|u| failures(u) > 0);
         let mut all = batches(&clean, &sizes, self.config.reply.max_message_bytes);
         all.extend(suspect.into_iter().map(|u| vec![u]));
-        let count = all.len();
-        for (index, batch) in all.into_iter().enumerate() {
+        for batch in all {
             let limit = self.config.reply.max_message_bytes;
             let (small, big): (Vec<u32>, Vec<u32>) = batch
                 .iter()
@@ -607,9 +529,6 @@ impl Daemon {
                 // connection (the outbox and `seen` carry them over).
                 return Err(MailboxError::Incomplete(missing).into());
             }
-            // Staff reading `cases list` once the replies are out see these cases: the
-            // last batch always refreshes the snapshot, a long drain every few seconds.
-            self.write_snapshot(index + 1 == count);
             let t_deliver = Instant::now();
             self.deliver(false).await?;
             let t_move = Instant::now();
@@ -741,7 +660,6 @@ impl Daemon {
         entry.fail(bounce.describe(), now());
         self.store.update_outbox(&entry)?;
         note_failure_on_case(&self.store, &entry)?;
-        self.cases_changed = true;
         self.counters.send_failures += 1;
         warn!(to = %entry.to, id = %entry.message_id, "reply bounced: {}", bounce.describe());
         Ok(None)
@@ -832,7 +750,6 @@ impl Daemon {
                 };
                 self.handle_as(&raw, at, false, None, Some(acceptance.by.clone()))?;
                 info!(identity = %record.identity, by = %acceptance.by, "held mail accepted by staff and handled");
-                self.cases_changed = true;
             }
             self.store.finish_held(&record.identity)?;
         }
@@ -968,7 +885,6 @@ impl Daemon {
             outbox: plan.outbox.as_ref(),
             rate_keys: &plan.rate_keys,
         })?;
-        self.cases_changed |= plan.case.is_some();
         self.counters.handled += 1;
         info!(
             uid = at.uid,
@@ -1060,7 +976,6 @@ impl Daemon {
         };
         let copy_wanted = self.imap.sent_folder.is_some();
         let sent_folder = self.imap.sent_folder.clone().unwrap_or_default();
-        let failures_before = self.counters.send_failures;
         let send = async {
             match &sending {
                 Some((smtp, cfg)) => {
@@ -1088,7 +1003,6 @@ impl Daemon {
         let (sent, (copiers, copied)) = tokio::join!(send, copy);
         self.copiers = copiers;
         // A reply given up is on its case's timeline now.
-        self.cases_changed |= self.counters.send_failures != failures_before;
         debug!(
             ms = started.elapsed().as_millis() as u64,
             "outbox delivered"
@@ -1141,7 +1055,6 @@ impl Daemon {
                                 entry.fail(format!("the server refused to save it in {folder}: {e}"), now());
                                 self.store.update_outbox(&entry)?;
                                 note_failure_on_case(&self.store, &entry)?;
-                                self.cases_changed = true;
                                 self.counters.send_failures += 1;
                                 error!(to = %entry.to, id = %entry.message_id, "draft refused {MAX_COPY_REFUSALS} times, given up: {e}");
                             } else {

@@ -25,6 +25,7 @@ pub mod case;
 pub mod certificate;
 pub mod check;
 pub mod config;
+pub mod control;
 pub mod daemon;
 pub mod decision;
 pub mod digest;

@@ -109,7 +109,7 @@ pub enum Woken {
     NewData,
     Timeout,
     Shutdown,
-    /// Someone has work for the daemon (a staff command, by SIGUSR1).
+    /// Someone has work for the daemon (a staff command, through the control socket).
     Poked,
 }
 

@@ -1,34 +1,21 @@
-//! Staff actions on cases (`cases advance`, `cases note`, `cases reopen`). They must work
-//! while the daemon runs, and the daemon holds the store (sled admits one process), so
-//! a command drops a request file into a spool directory next to the store. Whoever
-//! holds the store applies the pending requests: the daemon within seconds, or the
-//! command itself when the daemon is stopped. Each request is applied in one store
-//! transaction that also records its id, so a crash between that commit and deleting
-//! the file never applies it twice.
-
-use std::io::Write;
-use std::path::{Path, PathBuf};
+//! What staff ask of the store: case changes (`cases advance`, `note`, `reopen`,
+//! `allow`), held mail, digests, status, registry imports, and the reads behind `cases
+//! list/show/export` and `inspect`. [`execute`] applies one request in the store's
+//! transactions, exactly once by its id; it runs in the daemon (behind the control
+//! socket, see [`crate::control`]) or in the command itself when the daemon is stopped.
 
 use serde::{Deserialize, Serialize};
-use sha2::Digest;
 use time::OffsetDateTime;
 
 use crate::case::{self, Action, Case, Event, Step};
 use crate::config::DigestConfig;
 use crate::process::{outbox_entry, Settings};
-use crate::registry::Registry;
 use crate::reply::{compose, Original, ReplyContext, ReplyError};
 use crate::routine::{self, RoutineError};
 use crate::store::{OutboxEntry, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StaffError {
-    #[error("cannot use the request spool {path}: {source}; check that the directory next to [store] path is writable")]
-    Spool {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -77,6 +64,13 @@ pub enum StaffAction {
     AcceptHeld {
         identity: String,
     },
+    /// Every case, as JSON (what `cases list/show/export` read).
+    Cases,
+    /// The registry of known certificates, as JSON (what `inspect` and `registry list`
+    /// read).
+    Registry,
+    /// Who answers: the daemon's process id (a second `run` says it is running).
+    Ping,
 }
 
 impl StaffAction {
@@ -89,6 +83,9 @@ impl StaffAction {
                 | StaffAction::RegistryImport { .. }
                 | StaffAction::HeldList
                 | StaffAction::AcceptHeld { .. }
+                | StaffAction::Cases
+                | StaffAction::Registry
+                | StaffAction::Ping
         )
     }
 }
@@ -113,11 +110,15 @@ impl StaffAction {
             }
             StaffAction::HeldList => "held mail listed".into(),
             StaffAction::AcceptHeld { identity } => format!("held mail {identity} accepted"),
+            StaffAction::Cases => "cases read".into(),
+            StaffAction::Registry => "registry read".into(),
+            StaffAction::Ping => "ping".into(),
         }
     }
 }
 
-/// One staff request, as stored in the spool.
+/// One staff request, as applied: who asked (from the control socket's credentials),
+/// about which case, what.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
     pub id: String,
@@ -132,14 +133,13 @@ pub struct Request {
 
 impl Request {
     pub fn new(case: &str, by: &str, action: StaffAction, now: OffsetDateTime) -> Request {
-        let seed = format!(
-            "{}/{}/{}/{case}/{action:?}",
-            now.unix_timestamp_nanos(),
-            std::process::id(),
-            by
-        );
+        let mut id = [0u8; 12];
+        if getrandom::getrandom(&mut id).is_err() {
+            // Only a broken system has no random source; the time still differs.
+            id[..8].copy_from_slice(&(now.unix_timestamp_nanos() as u64).to_le_bytes());
+        }
         Request {
-            id: hex::encode(&sha2::Sha256::digest(seed.as_bytes())[..8]),
+            id: hex::encode(id),
             at: now,
             by: by.to_string(),
             case: case.to_ascii_uppercase(),
@@ -168,7 +168,10 @@ impl Request {
             | StaffAction::Status
             | StaffAction::RegistryImport { .. }
             | StaffAction::HeldList
-            | StaffAction::AcceptHeld { .. } => Event::Note {
+            | StaffAction::AcceptHeld { .. }
+            | StaffAction::Cases
+            | StaffAction::Registry
+            | StaffAction::Ping => Event::Note {
                 by: &self.by,
                 text: "store-wide request",
             },
@@ -176,163 +179,7 @@ impl Request {
     }
 }
 
-/// `<store path><suffix>`: files that belong with the store, on the same disk.
-fn beside(store_path: &Path, suffix: &str) -> PathBuf {
-    let mut name = store_path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_else(|| "store".into());
-    name.push(suffix);
-    store_path.with_file_name(name)
-}
-
-/// The spool of a store: `<store path>.requests`, beside the store so that it is on
-/// the same disk and backed up with it.
-pub fn spool_dir(store_path: &Path) -> PathBuf {
-    beside(store_path, ".requests")
-}
-
-fn spool_err(path: &Path) -> impl FnOnce(std::io::Error) -> StaffError + '_ {
-    move |source| StaffError::Spool {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-/// Writes a request into the spool, atomically (a reader never sees half a file).
-pub fn submit(dir: &Path, request: &Request) -> Result<PathBuf, StaffError> {
-    std::fs::create_dir_all(dir).map_err(spool_err(dir))?;
-    let name = format!(
-        "{:020}-{}.json",
-        request.at.unix_timestamp_nanos(),
-        request.id
-    );
-    let path = dir.join(&name);
-    let json = serde_json::to_vec_pretty(request).expect("a request serialises");
-    write_atomically(&path, |out| out.write_all(&json))?;
-    Ok(path)
-}
-
-/// Writes `path` through a hidden temporary file beside it and a rename, so a reader
-/// sees the old file or the whole new one, never half of it.
-fn write_atomically(
-    path: &Path,
-    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
-) -> Result<(), StaffError> {
-    let mut name = std::ffi::OsString::from(".");
-    name.push(path.file_name().unwrap_or_default());
-    name.push(".tmp");
-    let tmp = path.with_file_name(name);
-    let file = std::fs::File::create(&tmp).map_err(spool_err(&tmp))?;
-    let mut out = std::io::BufWriter::new(file);
-    write(&mut out)
-        .and_then(|()| out.flush())
-        .map_err(spool_err(&tmp))?;
-    drop(out);
-    std::fs::rename(&tmp, path).map_err(spool_err(path))
-}
-
-/// A spooled request file: parsed, or why it could not be.
-pub type Spooled = (PathBuf, Result<Request, String>);
-
-/// The spooled requests, oldest first.
-pub fn pending(dir: &Path) -> Result<Vec<Spooled>, StaffError> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(spool_err(dir)(e)),
-    };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension().is_some_and(|x| x == "json")
-                && !p
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-        })
-        .collect();
-    files.sort();
-    Ok(files
-        .into_iter()
-        .map(|p| {
-            let parsed = std::fs::read(&p)
-                .map_err(|e| e.to_string())
-                .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()));
-            (p, parsed)
-        })
-        .collect())
-}
-
-/// The cases as last written by the daemon, for read-only commands while it runs:
-/// `<store path>.cases.json`.
-pub fn snapshot_path(store_path: &Path) -> PathBuf {
-    beside(store_path, ".cases.json")
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Snapshot {
-    #[serde(with = "time::serde::rfc3339")]
-    pub written_at: OffsetDateTime,
-    pub cases: Vec<Case>,
-}
-
-/// Writes the snapshot of the store's cases atomically, streamed from the store.
-pub fn write_snapshot(path: &Path, store: &Store, now: OffsetDateTime) -> Result<(), StaffError> {
-    let at = now
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
-    let mut store_error = None;
-    write_atomically(path, |out| {
-        out.write_all(format!("{{\"written_at\":\"{at}\",\"cases\":[").as_bytes())?;
-        if let Err(e) = store.write_cases_json(out) {
-            // Leave the old snapshot in place; the store error is reported below.
-            store_error = Some(e);
-            return Err(std::io::Error::other("store read failed"));
-        }
-        out.write_all(b"]}")
-    })
-    .map_err(|e| store_error.map_or(e, StaffError::Store))
-}
-
-/// The registry as the running daemon loaded it, for `inspect` while the daemon holds
-/// the store: `<store path>.registry.json`.
-pub fn registry_snapshot_path(store_path: &Path) -> PathBuf {
-    beside(store_path, ".registry.json")
-}
-
-/// The running daemon's process id, for staff commands to wake it: `<store path>.pid`.
-pub fn pid_path(store_path: &Path) -> PathBuf {
-    beside(store_path, ".pid")
-}
-
-/// Writes the registry snapshot atomically.
-pub fn write_registry_snapshot(path: &Path, registry: &Registry) -> Result<(), StaffError> {
-    let json = serde_json::to_vec(registry.entries()).expect("the registry serialises");
-    write_atomically(path, |out| out.write_all(&json))
-}
-
-/// Reads the registry snapshot; `None` when there is none.
-pub fn read_registry_snapshot(path: &Path) -> Result<Option<Registry>, StaffError> {
-    Ok(read_json::<Vec<crate::registry::KnownCertificate>>(path)?.map(Registry::from_entries))
-}
-
-/// Reads the snapshot; `None` when the daemon has not written one.
-pub fn read_snapshot(path: &Path) -> Result<Option<Snapshot>, StaffError> {
-    read_json(path)
-}
-
-/// A JSON file the daemon wrote; `None` when there is none.
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, StaffError> {
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| spool_err(path)(std::io::Error::new(std::io::ErrorKind::InvalidData, e))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(spool_err(path)(e)),
-    }
-}
-
-/// Everything a request changes; committed in one transaction.
+/// A change to a case, planned: the case after it and the notice to the applicant.
 #[derive(Debug, Clone)]
 pub struct StaffPlan {
     pub case: Case,
@@ -451,106 +298,63 @@ pub fn refusal(case: &Case, action: &StaffAction) -> Option<String> {
     }
 }
 
-/// What became of one spooled request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    Applied {
-        request: Request,
-        /// A notice to the applicant was queued.
-        notified: bool,
-    },
-    /// Already applied before a crash; the file was left behind.
-    AlreadyApplied,
-    /// A store-wide request answered; the answer is in the file `result`.
-    Done { request: Request, result: PathBuf },
-    /// Bad file or unknown case: moved to `rejected/` with the reason beside it.
-    Rejected { file: PathBuf, reason: String },
-}
-
-/// Applies every pending request to the store (the edge: files and store).
-pub fn apply_pending(
+/// Applies one request to the store and answers it: `Ok(text)` when done, `Err(why)`
+/// when refused (no such case, a step before its prerequisites, a broken template).
+/// A request already applied (the same id: a command that asked again after a lost
+/// answer) is not applied twice.
+pub fn execute(
     store: &Store,
-    dir: &Path,
+    request: &Request,
     settings: &Settings<'_>,
     digest: Option<&DigestConfig>,
     now: OffsetDateTime,
-) -> Result<Vec<Outcome>, StaffError> {
-    let mut outcomes = Vec::new();
-    for (path, parsed) in pending(dir)? {
-        let request = match parsed {
-            Ok(r) => r,
-            Err(reason) => {
-                outcomes.push(reject(dir, &path, format!("unreadable request: {reason}"))?);
-                continue;
-            }
-        };
+) -> Result<Result<String, String>, StaffError> {
+    if request.action.is_store_wide() {
         if store.request_applied(&request.id)? {
-            if request.action.is_store_wide() {
-                // A digest queued just before a restart: its command still waits for
-                // an answer.
-                let result = write_result(dir, &request.id, "queued")?;
-                std::fs::remove_file(&path).map_err(spool_err(&path))?;
-                outcomes.push(Outcome::Done { request, result });
-                continue;
-            }
-            std::fs::remove_file(&path).map_err(spool_err(&path))?;
-            outcomes.push(Outcome::AlreadyApplied);
-            continue;
+            return Ok(Ok("queued".into()));
         }
-        if request.action.is_store_wide() {
-            let answered = match answer(store, &request, settings, digest, now) {
-                Ok(answered) => answered,
-                Err(StaffError::Store(e)) => return Err(StaffError::Store(e)),
-                Err(e) => Err(e.to_string()),
-            };
-            match answered {
-                Ok(text) => {
-                    let result = write_result(dir, &request.id, &text)?;
-                    std::fs::remove_file(&path).map_err(spool_err(&path))?;
-                    outcomes.push(Outcome::Done { request, result });
-                }
-                Err(reason) => outcomes.push(reject(dir, &path, reason)?),
-            }
-            continue;
-        }
-        let Some(case) = store.case(&request.case)? else {
-            let reason = format!(
-                "no case #{}; `mnotify-intake cases list` shows the cases",
-                request.case
-            );
-            outcomes.push(reject(dir, &path, reason)?);
-            continue;
-        };
-        if let Some(reason) = refusal(&case, &request.action) {
-            outcomes.push(reject(dir, &path, reason)?);
-            continue;
-        }
-        // A notice that cannot be composed (a broken template) refuses the request
-        // with the reason rather than stopping the daemon or retrying forever.
-        let plan = match plan(&case, &request, settings, now) {
-            Ok(plan) => plan,
-            Err(e) => {
-                outcomes.push(reject(
-                    dir,
-                    &path,
-                    format!("cannot compose the notice: {e}"),
-                )?);
-                continue;
-            }
-        };
-        store.commit_staff(
-            &request.id,
-            &plan.case,
-            &plan.thread_ids,
-            plan.outbox.as_ref(),
-        )?;
-        std::fs::remove_file(&path).map_err(spool_err(&path))?;
-        outcomes.push(Outcome::Applied {
-            notified: plan.outbox.is_some(),
-            request,
-        });
+        return answer(store, request, settings, digest, now);
     }
-    Ok(outcomes)
+    if store.request_applied(&request.id)? {
+        return Ok(Ok(format!(
+            "case #{}: {} (already applied)",
+            request.case,
+            request.action.describe()
+        )));
+    }
+    let Some(case) = store.case(&request.case)? else {
+        return Ok(Err(format!(
+            "no case #{}; `mnotify-intake cases list` shows the cases",
+            request.case
+        )));
+    };
+    if let Some(reason) = refusal(&case, &request.action) {
+        return Ok(Err(reason));
+    }
+    // A notice that cannot be composed (a broken template) refuses the request with
+    // the reason rather than stopping the daemon.
+    let plan = match plan(&case, request, settings, now) {
+        Ok(plan) => plan,
+        Err(e) => return Ok(Err(format!("cannot compose the notice: {e}"))),
+    };
+    store.commit_staff(
+        &request.id,
+        &plan.case,
+        &plan.thread_ids,
+        plan.outbox.as_ref(),
+    )?;
+    Ok(Ok(format!(
+        "case #{}: {} (recorded by {}); next: {}{}",
+        request.case,
+        request.action.describe(),
+        request.by,
+        plan.case.next_step().map_or("completed", Step::code),
+        if plan.outbox.is_some() {
+            "; the applicant is told"
+        } else {
+            ""
+        }
+    )))
 }
 
 /// The answer to a store-wide request, or why it cannot be given.
@@ -599,6 +403,17 @@ fn answer(
             )
         }
         StaffAction::HeldList => held_list(store)?,
+        StaffAction::Cases => {
+            let mut out = Vec::from(b"[".as_slice());
+            store
+                .write_cases_json(&mut out)
+                .map_err(StaffError::Store)?;
+            out.push(b']');
+            String::from_utf8_lossy(&out).into_owned()
+        }
+        StaffAction::Registry => serde_json::to_string(store.load_registry()?.entries())
+            .expect("the registry serialises"),
+        StaffAction::Ping => std::process::id().to_string(),
         StaffAction::AcceptHeld { identity } => {
             let identity = identity.trim().trim_matches(|c| c == '<' || c == '>');
             let acceptance = crate::store::Acceptance {
@@ -675,38 +490,6 @@ pub fn status_report(store: &Store) -> Result<serde_json::Value, StoreError> {
             "message_id": e.message_id, "to": e.to, "attempts": e.attempts, "error": e.last_error,
         })).collect::<Vec<_>>(),
     }))
-}
-
-/// Where the answer to request `id` is written: `results/<id>.out`.
-pub fn result_path(dir: &Path, id: &str) -> PathBuf {
-    dir.join("results").join(format!("{id}.out"))
-}
-
-fn write_result(dir: &Path, id: &str, text: &str) -> Result<PathBuf, StaffError> {
-    let file = result_path(dir, id);
-    let results = dir.join("results");
-    std::fs::create_dir_all(&results).map_err(spool_err(&results))?;
-    write_atomically(&file, |out| out.write_all(text.as_bytes()))?;
-    Ok(file)
-}
-
-/// Where a rejected request's reason is written.
-pub fn rejection_path(dir: &Path, request_file: &Path) -> PathBuf {
-    let mut name = request_file.file_name().unwrap_or_default().to_os_string();
-    name.push(".error");
-    dir.join("rejected").join(name)
-}
-
-fn reject(dir: &Path, path: &Path, reason: String) -> Result<Outcome, StaffError> {
-    let rejected = dir.join("rejected");
-    std::fs::create_dir_all(&rejected).map_err(spool_err(&rejected))?;
-    let file = rejected.join(path.file_name().unwrap_or_default());
-    // The reason first: a command waiting on the request sees it before the request
-    // file disappears (which it would take for success).
-    let why = rejection_path(dir, path);
-    std::fs::write(&why, &reason).map_err(spool_err(&why))?;
-    std::fs::rename(path, &file).map_err(spool_err(path))?;
-    Ok(Outcome::Rejected { file, reason })
 }
 
 #[cfg(test)]
@@ -814,11 +597,12 @@ mod tests {
         assert!(refusal(&case, &good).is_none());
     }
 
+    /// A command that asks again (its answer was lost with a daemon restart) gets the
+    /// answer and no second digest.
     #[test]
-    fn a_digest_request_left_behind_by_a_crash_is_not_sent_twice() {
+    fn a_request_asked_twice_is_applied_once() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("store")).unwrap();
-        let spool = spool_dir(&dir.path().join("store"));
         let now = datetime!(2026-11-24 12:00 UTC);
         let templates = Templates::embedded();
         let settings = settings(&templates, ReplyMode::Send);
@@ -839,37 +623,41 @@ mod tests {
             },
             now,
         );
-        let file = submit(&spool, &r).unwrap();
-        let left_behind = std::fs::read(&file).unwrap();
-        let first = apply_pending(&store, &spool, &settings, Some(&digest), now).unwrap();
-        assert!(matches!(&first[..], [Outcome::Done { .. }]), "{first:?}");
+        let first = execute(&store, &r, &settings, Some(&digest), now).unwrap();
+        assert_eq!(first, Ok("queued".to_string()));
+        let again = execute(&store, &r, &settings, Some(&digest), now).unwrap();
+        assert_eq!(again, Ok("queued".to_string()));
         assert_eq!(store.outbox().unwrap().len(), 1, "one digest queued");
 
-        std::fs::write(&file, left_behind).unwrap();
-        let again = apply_pending(&store, &spool, &settings, Some(&digest), now).unwrap();
-        match &again[..] {
-            [Outcome::Done { request, result }] => {
-                assert_eq!(request.id, r.id);
-                assert_eq!(std::fs::read_to_string(result).unwrap(), "queued");
-            }
-            other => panic!("the waiting command gets its answer: {other:?}"),
-        }
-        assert_eq!(store.outbox().unwrap().len(), 1, "still one digest");
-        assert!(!file.exists());
-    }
-
-    #[test]
-    fn spool_round_trip_and_bad_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let spool = spool_dir(&dir.path().join("store"));
-        assert_eq!(spool, dir.path().join("store.requests"));
-        let now = datetime!(2026-11-24 12:00 UTC);
-        let r = Request::new("ABC123", "ana", StaffAction::Note { text: "n".into() }, now);
-        submit(&spool, &r).unwrap();
-        std::fs::write(spool.join("0-broken.json"), "{").unwrap();
-        let found = pending(&spool).unwrap();
-        assert_eq!(found.len(), 2);
-        assert!(found[0].1.is_err(), "the broken file sorts first");
-        assert_eq!(found[1].1.as_ref().unwrap(), &r);
+        // A case change likewise, and a refusal names the reason.
+        let mut case = Case::open("ABC123".into(), "ion@x.md", Language::Ro, now);
+        case.message_ids.push("first@x.md".into());
+        store.save_case(&case).unwrap();
+        let note = Request::new("ABC123", "ana", StaffAction::Note { text: "n".into() }, now);
+        assert!(execute(&store, &note, &settings, None, now)
+            .unwrap()
+            .is_ok());
+        let again = execute(&store, &note, &settings, None, now)
+            .unwrap()
+            .unwrap();
+        assert!(again.contains("already applied"), "{again}");
+        let notes = store.case("ABC123").unwrap().unwrap().timeline.len();
+        assert_eq!(notes, 2, "opened + one note");
+        let early = Request::new(
+            "ABC123",
+            "ana",
+            StaffAction::Advance {
+                step: Step::Production,
+                note: None,
+                force: false,
+            },
+            now,
+        );
+        let refused = execute(&store, &early, &settings, None, now).unwrap();
+        assert!(refused.unwrap_err().contains("operational_tests"));
+        let unknown = Request::new("NOPE12", "ana", StaffAction::Note { text: "n".into() }, now);
+        assert!(execute(&store, &unknown, &settings, None, now)
+            .unwrap()
+            .is_err());
     }
 }

@@ -1,7 +1,7 @@
 //! `mnotify-intake cases …` and `digest …`: what AGE staff use to follow and move
-//! onboarding cases. Reads come from the store, or from the daemon's snapshot while it
-//! holds the store; changes (and digests) go through the request spool (see
-//! `mnotify_intake::staff`), so they work whether the daemon runs or not.
+//! onboarding cases. Every request goes to the running daemon over its control socket
+//! (`mnotify_intake::control`), or, when no daemon listens, to the store directly, so
+//! the commands work whether the daemon runs or not.
 
 use std::process::ExitCode;
 
@@ -9,9 +9,10 @@ use anyhow::{bail, Context as _, Result};
 use clap::{Subcommand, ValueEnum};
 use mnotify_intake::case::{Case, Party, Step};
 use mnotify_intake::config::Config;
+use mnotify_intake::control::{self, ControlReply, ControlRequest};
 use mnotify_intake::process::Settings;
 use mnotify_intake::reply::Templates;
-use mnotify_intake::staff::{self, Outcome, Request, StaffAction};
+use mnotify_intake::staff::{self, Request, StaffAction};
 use mnotify_intake::store::Store;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -148,27 +149,10 @@ pub fn run(config: &Config, command: CasesCommand) -> Result<ExitCode> {
     }
 }
 
-/// The cases, from the store or, while the daemon holds it, from its snapshot.
+/// Every case: from the running daemon, or from the store when it is stopped.
 fn load(config: &Config) -> Result<Vec<Case>> {
-    if !config.store_path.exists() {
-        return Ok(Vec::new());
-    }
-    match Store::open(&config.store_path) {
-        Ok(store) => Ok(store.cases()?),
-        Err(open_error) => {
-            let path = staff::snapshot_path(&config.store_path);
-            match staff::read_snapshot(&path)? {
-                Some(snapshot) => {
-                    eprintln!(
-                        "mnotify-intake: note: the daemon holds the store; showing its snapshot of {}",
-                        snapshot.written_at.format(&Rfc3339).unwrap_or_default()
-                    );
-                    Ok(snapshot.cases)
-                }
-                None => Err(open_error.into()),
-            }
-        }
-    }
+    let (json, _) = ask(config, "", StaffAction::Cases, None)?;
+    serde_json::from_str(&json).context("reading the cases")
 }
 
 fn find(cases: Vec<Case>, id: &str) -> Result<Case> {
@@ -348,29 +332,17 @@ fn export(config: &Config) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn who(by: Option<String>) -> String {
-    by.or_else(|| std::env::var("SUDO_USER").ok())
-        .or_else(|| std::env::var("USER").ok())
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| "staff".into())
-}
-
-/// Queues a change in the spool; applies it at once when the daemon is not running.
+/// Applies a change to a case (through the running daemon, or to the store when it is
+/// stopped), after the same checks the daemon makes, saying whose case it is.
 fn change(
     config: &Config,
     id: &str,
     by: Option<String>,
     action: StaffAction,
-    now: OffsetDateTime,
+    _now: OffsetDateTime,
 ) -> Result<ExitCode> {
     let token = id.trim_start_matches('#').to_ascii_uppercase();
-    if !config.store_path.exists() {
-        bail!(
-            "no store at {} yet, so no case #{token}; cases open when applicants write",
-            config.store_path.display()
-        );
-    }
-    let (case, store) = case_and_store(config, &token)?;
+    let case = find(load(config)?, &token)?;
     if let Some(reason) = staff::refusal(&case, &action) {
         bail!("{reason}");
     }
@@ -381,65 +353,12 @@ fn change(
         case.owner(),
         case.applicant
     );
-    let request = Request::new(&token, &who(by), action, now);
-    let Some(store) = store else {
-        return through_daemon(config, &request);
-    };
-    let outcomes = submit_and_apply(config, &request, Some(&store), now)?.unwrap_or_default();
-    let mut failed = false;
-    for outcome in outcomes {
-        match outcome {
-            Outcome::Applied { request, notified } => {
-                let c = find(store.cases()?, &request.case)?;
-                println!(
-                    "case #{}: {} (recorded by {}); next: {}{}",
-                    request.case,
-                    request.action.describe(),
-                    request.by,
-                    c.next_step().map_or("completed", Step::code),
-                    if notified {
-                        "; the notice to the applicant goes out when the daemon runs"
-                    } else {
-                        ""
-                    }
-                );
-            }
-            Outcome::AlreadyApplied | Outcome::Done { .. } => {}
-            Outcome::Rejected { file, reason } => {
-                eprintln!(
-                    "mnotify-intake: request {} rejected: {reason}",
-                    file.display()
-                );
-                failed = true;
-            }
-        }
+    let (text, by_daemon) = ask(config, &token, action, by)?;
+    println!("{text}");
+    if !by_daemon && text.contains("the applicant is told") {
+        println!("(the daemon is stopped: the notice goes out when it runs)");
     }
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-/// The case (from the store, or from the running daemon's snapshot) and the store when
-/// it could be opened (the daemon is stopped).
-fn case_and_store(config: &Config, token: &str) -> Result<(Case, Option<Store>)> {
-    if !config.store_path.exists() {
-        bail!(
-            "no store at {} yet, so no case #{token}; cases open when applicants write",
-            config.store_path.display()
-        );
-    }
-    match Store::open(&config.store_path) {
-        Ok(store) => Ok((find(store.cases()?, token)?, Some(store))),
-        Err(open_error) => {
-            // The daemon holds the store: check the case against its snapshot.
-            match staff::read_snapshot(&staff::snapshot_path(&config.store_path))? {
-                Some(snapshot) => Ok((find(snapshot.cases, token)?, None)),
-                None => Err(open_error.into()),
-            }
-        }
-    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A forced step keeps, with its note, which prerequisites were missing.
@@ -480,7 +399,7 @@ fn preview(
     now: OffsetDateTime,
 ) -> Result<ExitCode> {
     let token = id.trim_start_matches('#').to_ascii_uppercase();
-    let (case, _store) = case_and_store(config, &token)?;
+    let case = find(load(config)?, &token)?;
     println!(
         "case #{} · institution {} · applicant {}",
         case.token,
@@ -492,7 +411,13 @@ fn preview(
         println!("refused: {reason}");
     }
     let action = forced_note(&case, action);
-    let request = Request::new(&token, &who(by), action, now);
+    let (user, uid) = control::peer::current_user();
+    let request = Request::new(
+        &token,
+        &control::recorded_as(&user, uid, by.as_deref()),
+        action,
+        now,
+    );
     let templates = Templates::for_config(&config.reply)?;
     let settings = Settings::from_config(config, &templates);
     let plan = staff::plan(&case, &request, &settings, now)?;
@@ -524,152 +449,87 @@ fn preview(
     })
 }
 
-/// Hands a case change to the running daemon and waits (briefly) for it to be applied,
-/// so staff know it took effect.
-fn through_daemon(config: &Config, request: &Request) -> Result<ExitCode> {
-    let spool = staff::spool_dir(&config.store_path);
-    let file = staff::submit(&spool, request)?;
-    poke_daemon(config);
-    let rejection = staff::rejection_path(&spool, &file);
-    let start = std::time::Instant::now();
-    while start.elapsed() < std::time::Duration::from_secs(20) {
-        if rejection.exists() {
-            bail!(
-                "{}",
-                std::fs::read_to_string(&rejection).unwrap_or_default()
-            );
-        }
-        if !file.exists() {
-            println!(
-                "case #{}: {} (recorded by {}), applied by the running daemon; the applicant is told if there is something to tell",
-                request.case,
-                request.action.describe(),
-                request.by
-            );
-            return Ok(ExitCode::SUCCESS);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    println!(
-        "case #{}: queued for the running daemon, which applies it at its next look at the spool (within about 15 s)",
-        request.case
-    );
-    Ok(ExitCode::SUCCESS)
-}
+/// How long a command waits for the daemon's answer (a registry import of tens of
+/// thousands of certificates takes seconds).
+const ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
-/// Puts `request` in the spool; when `store` is open (the daemon is stopped), applies
-/// the pending requests at once and returns what became of them.
-fn submit_and_apply(
-    config: &Config,
-    request: &Request,
-    store: Option<&Store>,
-    now: OffsetDateTime,
-) -> Result<Option<Vec<Outcome>>> {
-    let spool = staff::spool_dir(&config.store_path);
-    staff::submit(&spool, request)?;
-    let Some(store) = store else {
-        return Ok(None);
-    };
-    let templates = Templates::for_config(&config.reply)?;
-    let settings = Settings::from_config(config, &templates);
-    let outcomes = staff::apply_pending(store, &spool, &settings, config.digest.as_ref(), now)?;
-    Ok(Some(outcomes))
-}
-
-/// Runs a store-wide request (digest, status, registry import): right here when the
-/// daemon is stopped, through the running daemon when it holds the store. Returns the
-/// answer and whether the daemon gave it.
+/// Runs a store-wide request (digest, status, registry import, reads): through the
+/// running daemon, or right here when it is stopped. Returns the answer and whether
+/// the daemon gave it.
 pub fn store_request(config: &Config, action: StaffAction) -> Result<(String, bool)> {
-    store_request_by(config, action, None)
+    ask(config, "", action, None)
 }
 
-/// [`store_request`] on behalf of `by` (default: $USER).
+/// [`store_request`] with a display name (`--by`) shown beside the user.
 pub fn store_request_by(
     config: &Config,
     action: StaffAction,
     by: Option<String>,
 ) -> Result<(String, bool)> {
+    ask(config, "", action, by)
+}
+
+/// One request: to the daemon over its control socket (it records the user from the
+/// socket's credentials), or, when no daemon listens, to the store directly as this
+/// process's user. A refusal is an error with the reason.
+fn ask(
+    config: &Config,
+    case: &str,
+    action: StaffAction,
+    display_name: Option<String>,
+) -> Result<(String, bool)> {
+    let request = ControlRequest {
+        id: Request::new(case, "", StaffAction::Ping, OffsetDateTime::now_utc()).id,
+        case: case.to_string(),
+        display_name,
+        action,
+    };
+    match control::client::ask(&config.control.socket, &request, ANSWER_WAIT) {
+        Ok(ControlReply::Done { text }) => Ok((text, true)),
+        Ok(ControlReply::Refused { reason }) => bail!("{reason}"),
+        Err(control::client::ClientError::NotRunning { .. }) => {
+            Ok((directly(config, request)?, false))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A request applied to the store by this command (the daemon is not running).
+fn directly(config: &Config, asked: ControlRequest) -> Result<String> {
+    if !config.store_path.exists() {
+        match asked.action {
+            StaffAction::Cases | StaffAction::Registry => return Ok("[]".into()),
+            _ if !asked.case.is_empty() => bail!(
+                "no store at {} yet, so no case #{}; cases open when applicants write",
+                config.store_path.display(),
+                asked.case
+            ),
+            _ => {}
+        }
+    }
+    let store = Store::open(&config.store_path).with_context(|| {
+        format!(
+            "no daemon answers on {}, and the store cannot be opened",
+            config.control.socket.display()
+        )
+    })?;
     let now = OffsetDateTime::now_utc();
-    let (store, open_error) = match Store::open(&config.store_path) {
-        Ok(store) => (Some(store), None),
-        // The daemon holds the store (it keeps a snapshot beside it): ask it.
-        Err(e) if staff::snapshot_path(&config.store_path).exists() => (None, Some(e)),
-        Err(e) => return Err(e.into()),
+    let (user, uid) = control::peer::current_user();
+    let request = Request {
+        id: asked.id,
+        at: now,
+        by: control::recorded_as(&user, uid, asked.display_name.as_deref()),
+        case: asked.case.trim_start_matches('#').to_ascii_uppercase(),
+        action: asked.action,
     };
-    let spool = staff::spool_dir(&config.store_path);
-    let request = Request::new("", &who(by), action, now);
-    if let Some(store) = &store {
-        let outcomes = submit_and_apply(config, &request, Some(store), now)?.unwrap_or_default();
-        for outcome in outcomes {
-            match outcome {
-                Outcome::Done { request: r, result } if r.id == request.id => {
-                    return Ok((take_result(&result)?, false));
-                }
-                Outcome::Rejected { file, reason }
-                    if file.to_string_lossy().contains(&request.id) =>
-                {
-                    bail!("{reason}");
-                }
-                _ => {}
-            }
-        }
-        bail!(
-            "the request was not applied; see the spool {}",
-            spool.display()
-        );
+    let templates = Templates::for_config(&config.reply)?;
+    let settings = Settings::from_config(config, &templates);
+    let answer = staff::execute(&store, &request, &settings, config.digest.as_ref(), now)?;
+    store.flush()?;
+    match answer {
+        Ok(text) => Ok(text),
+        Err(reason) => bail!("{reason}"),
     }
-    let file = staff::submit(&spool, &request)?;
-    poke_daemon(config);
-    let result = staff::result_path(&spool, &request.id);
-    let rejection = staff::rejection_path(&spool, &file);
-    let start = std::time::Instant::now();
-    loop {
-        if result.exists() {
-            return Ok((take_result(&result)?, true));
-        }
-        if rejection.exists() {
-            bail!(
-                "{}",
-                std::fs::read_to_string(&rejection).unwrap_or_default()
-            );
-        }
-        if start.elapsed() > std::time::Duration::from_secs(30) {
-            let _ = std::fs::remove_file(&file);
-            bail!(
-                "no answer from the daemon within 30 s; is it running? (the store could not be opened: {})",
-                open_error.map(|e| e.to_string()).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-}
-
-/// Wakes the running daemon (SIGUSR1) so it applies the request at once; without it
-/// the daemon still finds the request within about fifteen seconds.
-fn poke_daemon(config: &Config) {
-    let Ok(pid) = std::fs::read_to_string(staff::pid_path(&config.store_path)) else {
-        return;
-    };
-    let pid = pid.trim();
-    // A stale file may name a pid now used by another program, which SIGUSR1 would
-    // kill: only signal a process that is this program.
-    let ours = std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|c| String::from_utf8_lossy(&c).contains("mnotify-intake"))
-        .unwrap_or(false);
-    if ours && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()) {
-        let _ = std::process::Command::new("kill")
-            .args(["-USR1", pid])
-            .stderr(std::process::Stdio::null())
-            .status();
-    }
-}
-
-/// Reads an answer and removes its file.
-fn take_result(path: &std::path::Path) -> Result<String> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let _ = std::fs::remove_file(path);
-    Ok(text)
 }
 
 /// `digest --print [--html]` / `digest --send`.

@@ -254,6 +254,7 @@ pub struct MessageCommit<'a> {
 const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// An open store.
+#[derive(Clone)]
 pub struct Store {
     db: sled::Db,
     registry: sled::Tree,
@@ -401,7 +402,7 @@ impl Store {
     }
 
     /// Writes every case's stored JSON, comma-separated, to `out`: the body of a JSON
-    /// array, without holding the cases in memory (the daemon's snapshot).
+    /// array, without holding the cases in memory (`cases` through the control socket).
     pub fn write_cases_json(&self, out: &mut dyn std::io::Write) -> Result<(), StoreError> {
         for (i, item) in self.cases.iter().enumerate() {
             let (_, value) = item?;

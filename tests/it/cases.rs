@@ -71,7 +71,9 @@ async fn a_case_walks_all_eight_steps_while_the_daemon_runs() {
             "--by",
             "ana.staff",
         ]);
-        assert!(out.contains("applied by the running daemon"), "{out}");
+        // Applied by the running daemon, under the user the socket saw, with the name.
+        assert!(out.contains("(recorded by ana.staff ("), "{out}");
+        assert!(!out.contains("daemon is stopped"), "{out}");
         let replies = stack.wait_for(ion, "INBOX", i + 2, WAIT).await;
         assert_eq!(replies.len(), i + 2, "one notice per step, none twice");
     }
@@ -122,7 +124,9 @@ async fn a_case_walks_all_eight_steps_while_the_daemon_runs() {
     let shown = setup.cli(&["cases", "show", &token]);
     assert!(shown.contains("completed"), "{shown}");
     assert!(
-        shown.contains("2. contract") && shown.contains("by ana.staff: evidence 1"),
+        shown.contains("2. contract")
+            && shown.contains("by ana.staff (")
+            && shown.contains("): evidence 1"),
         "{shown}"
     );
     let csv = setup.cli(&["cases", "export", "--csv"]);
@@ -293,13 +297,21 @@ async fn status_and_registry_import_work_while_the_daemon_runs() {
         serde_json::from_str(&setup.cli(&["status", "--json"])).expect("status JSON");
     assert_eq!(status["cases"], 0, "{status}");
 
-    // A broken request in the spool is set aside with the reason; the daemon goes on.
-    let spool = setup.dir.path().join("store.requests");
-    std::fs::write(spool.join("0-broken.json"), "{ not json").unwrap();
+    // A broken request on the control socket is refused with the reason; the daemon
+    // goes on.
+    {
+        use std::io::{BufRead, Write};
+        let mut socket =
+            std::os::unix::net::UnixStream::connect(setup.dir.path().join("store.sock")).unwrap();
+        socket.write_all(b"{ not json\n").unwrap();
+        let mut why = String::new();
+        std::io::BufReader::new(socket).read_line(&mut why).unwrap();
+        assert!(
+            why.contains("refused") && why.contains("unreadable request"),
+            "{why}"
+        );
+    }
     setup.cli(&["status", "--json"]);
-    let why = std::fs::read_to_string(spool.join("rejected/0-broken.json.error"))
-        .expect("the broken request is set aside with its reason");
-    assert!(why.contains("unreadable request"), "{why}");
 
     let leaf = setup.leaf(&[0x7E, 0x55, 0x66, 0x77]);
     let file = setup.dir.path().join("msign.cer");

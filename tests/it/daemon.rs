@@ -78,7 +78,7 @@ async fn applicant_conversation_is_answered_threaded_and_filed() {
     .unwrap();
     let start = Instant::now();
     let inspected = loop {
-        // The daemon writes the registry snapshot once it has started.
+        // The daemon answers on its control socket once it has started.
         let out = setup.run_cli(&["inspect", "--json", quoted.to_str().unwrap()]);
         if out.status.success() || start.elapsed() > WAIT {
             break String::from_utf8_lossy(&out.stdout).into_owned()

@@ -2,6 +2,7 @@
 
 mod cases;
 mod cli;
+mod control;
 mod corpus;
 mod daemon;
 mod decisions;

@@ -45,7 +45,7 @@ fn shown(setup: &Setup, token: &str) -> String {
     setup.cli(&["cases", "show", token])
 }
 
-fn token_of(raw: &[u8]) -> String {
+pub fn token_of(raw: &[u8]) -> String {
     let subject = mnotify_intake::intake::read(raw, &[])
         .subject
         .unwrap_or_default();
