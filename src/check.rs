@@ -73,6 +73,7 @@ pub async fn check(config: &Config, now: OffsetDateTime) -> Report {
     anchors(config, now, &mut report);
     let started = store(config, &mut report);
     templates(config, &mut report);
+    control(config, &mut report);
     imap(config, !started, &mut report).await;
     smtp(config, &mut report).await;
     routine(config, &mut report);
@@ -193,6 +194,52 @@ fn store(config: &Config, report: &mut Report) -> bool {
             }
         },
     }
+}
+
+/// The control socket: a daemon answers on it, or `run` can create it (its directory
+/// exists, the group exists).
+fn control(config: &Config, report: &mut Report) {
+    let part = "control";
+    let socket = &config.control.socket;
+    if let Some(pid) = running_daemon(config) {
+        return report.add(
+            Level::Ok,
+            part,
+            format!("the daemon (pid {pid}) answers on {}", socket.display()),
+        );
+    }
+    if let Some(group) = &config.control.group {
+        if crate::control::peer::group_id(group).is_none() {
+            return report.add(
+                Level::Failed,
+                part,
+                format!("[control] group {group} does not exist: create it (groupadd {group}) and add the staff to it"),
+            );
+        }
+    }
+    let dir = socket.parent().unwrap_or(std::path::Path::new("."));
+    if !dir.is_dir() {
+        return report.add(
+            Level::Failed,
+            part,
+            format!(
+                "the directory of [control] socket {} does not exist: create it (systemd's RuntimeDirectory= does)",
+                socket.display()
+            ),
+        );
+    }
+    let who = match &config.control.group {
+        Some(g) => format!("the daemon's user and group {g} (0660)"),
+        None => "only the daemon's user and root (0600; set [control] group for staff)".into(),
+    };
+    report.add(
+        Level::Ok,
+        part,
+        format!(
+            "{} will be created at the first run, for {who}",
+            socket.display()
+        ),
+    );
 }
 
 /// The process id of the daemon answering on the control socket, if one does.
@@ -480,7 +527,9 @@ mod tests {
         assert_eq!(level_of(&report, "IMAP"), [Level::Warning]);
         assert_eq!(level_of(&report, "SMTP"), [Level::Failed]);
         assert_eq!(level_of(&report, "templates"), [Level::Ok]);
-        assert_eq!(report.failures(), 2);
+        // The socket beside the store cannot be made either.
+        assert_eq!(level_of(&report, "control"), [Level::Failed], "{report:?}");
+        assert_eq!(report.failures(), 3);
 
         let expiry = issued + Duration::days(3650);
         let soon = check(&config, expiry - Duration::days(30)).await;
