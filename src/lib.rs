@@ -3,21 +3,35 @@
 //! registered for MPass, MSign or MDocs) and decides what happens next.
 //!
 //! # Layout
-//! The core is pure: bytes → facts → decision, with the time passed in.
+//! The core is pure: bytes → facts → decision → plan, with the time passed in.
 //!
 //! - [`intake`]: raw e-mail bytes → [`intake::Facts`] (MIME walk, attachments, archives,
-//!   body text without quoted mail, automatic-mail detection, language).
+//!   body text without quoted mail, automatic mail, delivery reports, language).
 //! - [`serials`]: serial numbers and thumbprints quoted in text, and their canonical form.
+//! - [`integration`]: onboarding step-4 data (system name, IP addresses, channels) in a mail.
 //! - [`certificate`]: DER/PEM/PKCS#7 decoding, private-key and CSR detection, validation
 //!   against the configured trust anchors.
 //! - [`registry`]: the known certificates and their lookups (issuer+serial, serial,
-//!   thumbprints); CSV and certificate-file import.
-//! - [`decision`]: the decision vocabulary and the rules that pick one per message.
-//! - [`analysis`]: the whole pipeline for one message, as used by `inspect`.
-//! - [`import`]: `registry import` files (CSV or certificates) → registry records.
-//! - [`store`]: the only module that names sled.
+//!   thumbprints); [`import`]: `registry import` files (CSV or certificates) → records.
+//! - [`trust`]: who sent a mail (`Authentication-Results` of our own MX), organizational
+//!   domains; the trust boundary's facts.
+//! - [`problem`]: the problem codes and their wording.
+//! - [`decision`]: the decision vocabulary and the rules that pick one per message;
+//!   [`analysis`]: the whole pipeline for one message, as `inspect` uses it.
+//! - [`case`]: the onboarding state machine, `(case, event, now) → (case, actions)`.
+//! - [`process`]: one message + what the store knows → the changes of one commit (case,
+//!   reply, caps, held mail); [`staff`]: staff requests → the changes they make.
+//! - [`reply`]: templates, threading headers, MIME of our replies; [`digest`]: the staff
+//!   digest and its schedule; [`report`]: `inspect` output for people and tools.
+//!
+//! At the edges:
+//! - [`store`]: the only module that names sled (trees, keys, transactions).
+//! - [`mailbox`]: IMAP; [`smtp`]: sending; [`secret`]: passwords and tokens.
+//! - [`control`]: the local control socket (server in the daemon, client in commands).
+//! - [`daemon`]: the mail loop; [`routine`]: the daily digest and reminders.
+//! - [`check`]: `check`, every part tried without changing anything.
 //! - [`config`]: the TOML configuration, validated.
-//! - [`report`]: `inspect` output for people and for tools (JSON lines).
+//! - `testkit` (feature): test PKI and mail builders for tests, benches and the demo.
 #![forbid(unsafe_code)]
 
 pub mod analysis;
