@@ -126,6 +126,9 @@ struct RawImap {
     poll_seconds: Option<u64>,
     /// Mail already in the inbox at the first start: `leave` (default) or `handle`.
     backlog: Option<Backlog>,
+    /// Seconds an IMAP command may take before the connection is taken for dead and
+    /// made again (a FETCH of whole messages gets five times as long). Default 120.
+    command_timeout_seconds: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -283,6 +286,8 @@ pub struct ImapConfig {
     pub idle: bool,
     pub poll_interval: Duration,
     pub backlog: Backlog,
+    /// How long an IMAP command may take (see `command_timeout_seconds`).
+    pub command_timeout: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -496,6 +501,9 @@ impl Config {
                         i.poll_seconds.unwrap_or(DEFAULT_POLL_SECONDS).max(1),
                     ),
                     backlog: i.backlog.unwrap_or_default(),
+                    command_timeout: Duration::from_secs(
+                        i.command_timeout_seconds.unwrap_or(120).max(1),
+                    ),
                 })
             }
         };

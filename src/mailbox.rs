@@ -22,6 +22,30 @@ type Session = async_imap::Session<ImapStream>;
 
 /// Connecting and greeting, at most this long.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Fetching whole messages (or appending one) may move tens of megabytes on a slow
+/// line: it gets this many times the command deadline. Every command has a deadline:
+/// a half-open connection (a server or a middlebox gone without closing it) would
+/// otherwise hang a scan forever.
+const TRANSFER_FACTOR: u32 = 5;
+/// TCP keepalive: the kernel probes an idle connection after this long, so a dead
+/// peer is noticed during a long IDLE too.
+const KEEPALIVE_AFTER: Duration = Duration::from_secs(60);
+const KEEPALIVE_EVERY: Duration = Duration::from_secs(20);
+
+/// `fut`, or [`MailboxError::Deadline`] after `limit`.
+async fn within<T>(
+    limit: Duration,
+    command: &'static str,
+    fut: impl std::future::Future<Output = Result<T, MailboxError>>,
+) -> Result<T, MailboxError> {
+    tokio::time::timeout(limit, fut)
+        .await
+        .map_err(|_| MailboxError::Deadline {
+            command,
+            seconds: limit.as_secs(),
+        })?
+}
+
 /// Messages fetched per FETCH command.
 pub const FETCH_BATCH: usize = 64;
 
@@ -46,6 +70,8 @@ pub enum MailboxError {
     Protocol(#[from] async_imap::error::Error),
     #[error("IMAP connection timed out")]
     Timeout,
+    #[error("the IMAP server did not answer {command} within {seconds} s; reconnecting")]
+    Deadline { command: &'static str, seconds: u64 },
     /// A FETCH ended without some of the messages asked for (Dovecot drops the
     /// connection on a message it cannot read; async-imap then ends the answer early,
     /// as if complete). The connection is not trusted further.
@@ -124,6 +150,8 @@ pub struct Mailbox {
     pub uidplus_supported: bool,
     /// New mail announced since the last SELECT.
     news: bool,
+    /// How long a command may take ([`crate::config::ImapConfig::command_timeout`]).
+    deadline: Duration,
 }
 
 pub(crate) fn tls_config(
@@ -185,6 +213,12 @@ impl Mailbox {
         let tcp = TcpStream::connect((cfg.host.as_str(), cfg.port))
             .await
             .map_err(connect_err)?;
+        let keepalive = socket2::TcpKeepalive::new()
+            .with_time(KEEPALIVE_AFTER)
+            .with_interval(KEEPALIVE_EVERY);
+        socket2::SockRef::from(&tcp)
+            .set_tcp_keepalive(&keepalive)
+            .map_err(connect_err)?;
         let client = match cfg.tls {
             TlsMode::Implicit | TlsMode::None => {
                 let mut client = async_imap::Client::new(tls_wrap(cfg, tcp).await?);
@@ -224,6 +258,7 @@ impl Mailbox {
             move_supported: caps.has_str("MOVE"),
             uidplus_supported: caps.has_str("UIDPLUS"),
             news: false,
+            deadline: cfg.command_timeout,
             session: Some(session),
         })
     }
@@ -255,24 +290,30 @@ impl Mailbox {
 
     /// Creates a folder unless it exists.
     pub async fn ensure_folder(&mut self, name: &str) -> Result<(), MailboxError> {
-        let exists = {
-            let list = self.session().list(Some(""), Some(name)).await?;
-            let names: Vec<_> = list.try_collect().await?;
-            !names.is_empty()
-        };
-        if !exists {
-            self.session().create(name).await?;
-        }
-        Ok(())
+        within(self.deadline, "LIST/CREATE", async {
+            let exists = {
+                let list = self.session().list(Some(""), Some(name)).await?;
+                let names: Vec<_> = list.try_collect().await?;
+                !names.is_empty()
+            };
+            if !exists {
+                self.session().create(name).await?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Selects a folder; returns its UIDVALIDITY.
     pub async fn select(&mut self, folder: &str) -> Result<u32, MailboxError> {
-        let mailbox = self.session().select(folder).await?;
-        self.drain_unsolicited();
-        // SELECT itself reports EXISTS; only what comes after it is news.
-        self.news = false;
-        Ok(mailbox.uid_validity.unwrap_or(0))
+        within(self.deadline, "SELECT", async {
+            let mailbox = self.session().select(folder).await?;
+            self.drain_unsolicited();
+            // SELECT itself reports EXISTS; only what comes after it is news.
+            self.news = false;
+            Ok(mailbox.uid_validity.unwrap_or(0))
+        })
+        .await
     }
 
     /// Every UID in the selected folder not flagged `\Deleted`, ascending.
@@ -285,24 +326,27 @@ impl Mailbox {
     /// `\Deleted` are left out: staff deleted them, or we moved them on a server
     /// without MOVE and UIDPLUS.
     pub async fn uids_since(&mut self, day: Option<time::Date>) -> Result<Vec<u32>, MailboxError> {
-        let query = match day {
-            Some(d) => format!(
-                "UNDELETED SINCE {}-{}-{}",
-                d.day(),
-                &format!("{}", d.month())[..3],
-                d.year()
-            ),
-            None => "UNDELETED".to_string(),
-        };
-        let mut uids: Vec<u32> = self
-            .session()
-            .uid_search(&query)
-            .await?
-            .into_iter()
-            .collect();
-        self.drain_unsolicited();
-        uids.sort_unstable();
-        Ok(uids)
+        within(self.deadline, "SEARCH", async {
+            let query = match day {
+                Some(d) => format!(
+                    "UNDELETED SINCE {}-{}-{}",
+                    d.day(),
+                    &format!("{}", d.month())[..3],
+                    d.year()
+                ),
+                None => "UNDELETED".to_string(),
+            };
+            let mut uids: Vec<u32> = self
+                .session()
+                .uid_search(&query)
+                .await?
+                .into_iter()
+                .collect();
+            self.drain_unsolicited();
+            uids.sort_unstable();
+            Ok(uids)
+        })
+        .await
     }
 
     /// `(uid, size, arrival as Unix seconds)` of the given messages; the arrival is the
@@ -311,24 +355,27 @@ impl Mailbox {
         &mut self,
         uids: &[u32],
     ) -> Result<Vec<(u32, u64, Option<i64>)>, MailboxError> {
-        let mut out = Vec::new();
-        for chunk in uids.chunks(512) {
-            let fetches: Vec<_> = self
-                .session()
-                .uid_fetch(uid_set(chunk), "(UID RFC822.SIZE INTERNALDATE)")
-                .await?
-                .try_collect()
-                .await?;
-            out.extend(fetches.iter().filter_map(|f| {
-                Some((
-                    f.uid?,
-                    u64::from(f.size?),
-                    f.internal_date().map(|d| d.timestamp()),
-                ))
-            }));
-        }
-        self.drain_unsolicited();
-        Ok(out)
+        within(self.deadline, "FETCH (sizes)", async {
+            let mut out = Vec::new();
+            for chunk in uids.chunks(512) {
+                let fetches: Vec<_> = self
+                    .session()
+                    .uid_fetch(uid_set(chunk), "(UID RFC822.SIZE INTERNALDATE)")
+                    .await?
+                    .try_collect()
+                    .await?;
+                out.extend(fetches.iter().filter_map(|f| {
+                    Some((
+                        f.uid?,
+                        u64::from(f.size?),
+                        f.internal_date().map(|d| d.timestamp()),
+                    ))
+                }));
+            }
+            self.drain_unsolicited();
+            Ok(out)
+        })
+        .await
     }
 
     /// Whole messages (or only their headers), without setting `\Seen`.
@@ -337,54 +384,60 @@ impl Mailbox {
         uids: &[u32],
         headers_only: bool,
     ) -> Result<Vec<(u32, Vec<u8>)>, MailboxError> {
-        let query = if headers_only {
-            "(UID BODY.PEEK[HEADER])"
-        } else {
-            "(UID BODY.PEEK[])"
-        };
-        let fetches: Vec<_> = self
-            .session()
-            .uid_fetch(uid_set(uids), query)
-            .await?
-            .try_collect()
-            .await?;
-        self.drain_unsolicited();
-        Ok(fetches
-            .iter()
-            .filter_map(|f| {
-                let bytes = if headers_only { f.header() } else { f.body() };
-                Some((f.uid?, bytes?.to_vec()))
-            })
-            .collect())
+        within(self.deadline * TRANSFER_FACTOR, "FETCH", async {
+            let query = if headers_only {
+                "(UID BODY.PEEK[HEADER])"
+            } else {
+                "(UID BODY.PEEK[])"
+            };
+            let fetches: Vec<_> = self
+                .session()
+                .uid_fetch(uid_set(uids), query)
+                .await?
+                .try_collect()
+                .await?;
+            self.drain_unsolicited();
+            Ok(fetches
+                .iter()
+                .filter_map(|f| {
+                    let bytes = if headers_only { f.header() } else { f.body() };
+                    Some((f.uid?, bytes?.to_vec()))
+                })
+                .collect())
+        })
+        .await
     }
 
     /// Moves messages of the selected folder to `folder`.
     pub async fn move_to(&mut self, uids: &[u32], folder: &str) -> Result<(), MailboxError> {
-        if uids.is_empty() {
-            return Ok(());
-        }
-        let set = uid_set(uids);
-        if self.move_supported {
-            self.session().uid_mv(&set, folder).await?;
-        } else {
-            self.session().uid_copy(&set, folder).await?;
-            let _: Vec<_> = self
-                .session()
-                .uid_store(&set, "+FLAGS.SILENT (\\Deleted)")
-                .await?
-                .try_collect()
-                .await?;
-            if self.uidplus_supported {
+        within(self.deadline, "MOVE", async {
+            if uids.is_empty() {
+                return Ok(());
+            }
+            let set = uid_set(uids);
+            if self.move_supported {
+                self.session().uid_mv(&set, folder).await?;
+            } else {
+                self.session().uid_copy(&set, folder).await?;
                 let _: Vec<_> = self
                     .session()
-                    .uid_expunge(&set)
+                    .uid_store(&set, "+FLAGS.SILENT (\\Deleted)")
                     .await?
                     .try_collect()
                     .await?;
+                if self.uidplus_supported {
+                    let _: Vec<_> = self
+                        .session()
+                        .uid_expunge(&set)
+                        .await?
+                        .try_collect()
+                        .await?;
+                }
             }
-        }
-        self.drain_unsolicited();
-        Ok(())
+            self.drain_unsolicited();
+            Ok(())
+        })
+        .await
     }
 
     /// Appends a message to `folder` with IMAP flags like `(\Seen)`.
@@ -394,11 +447,14 @@ impl Mailbox {
         flags: &str,
         raw: &[u8],
     ) -> Result<(), MailboxError> {
-        self.session()
-            .append(folder, Some(flags), None, raw)
-            .await?;
-        self.drain_unsolicited();
-        Ok(())
+        within(self.deadline * TRANSFER_FACTOR, "APPEND", async {
+            self.session()
+                .append(folder, Some(flags), None, raw)
+                .await?;
+            self.drain_unsolicited();
+            Ok(())
+        })
+        .await
     }
 
     /// Whether `e`, from a command on this connection, was the server refusing that
@@ -410,27 +466,36 @@ impl Mailbox {
 
     /// Whether the selected folder holds a message with this Message-ID.
     pub async fn holds_message_id(&mut self, message_id: &str) -> Result<bool, MailboxError> {
-        // A Message-ID we made: no quotes or backslashes to escape.
-        let query = format!(
-            "HEADER Message-ID \"{}\"",
-            message_id.replace(['"', '\\'], "")
-        );
-        let found = self.session().uid_search(&query).await?;
-        self.drain_unsolicited();
-        Ok(!found.is_empty())
+        within(self.deadline, "SEARCH", async {
+            // A Message-ID we made: no quotes or backslashes to escape.
+            let query = format!(
+                "HEADER Message-ID \"{}\"",
+                message_id.replace(['"', '\\'], "")
+            );
+            let found = self.session().uid_search(&query).await?;
+            self.drain_unsolicited();
+            Ok(!found.is_empty())
+        })
+        .await
     }
 
     /// How many messages `folder` holds (STATUS; the selected folder stays selected).
     pub async fn count(&mut self, folder: &str) -> Result<u32, MailboxError> {
-        let status = self.session().status(folder, "(MESSAGES)").await?;
-        self.drain_unsolicited();
-        Ok(status.exists)
+        within(self.deadline, "STATUS", async {
+            let status = self.session().status(folder, "(MESSAGES)").await?;
+            self.drain_unsolicited();
+            Ok(status.exists)
+        })
+        .await
     }
 
     pub async fn noop(&mut self) -> Result<(), MailboxError> {
-        self.session().noop().await?;
-        self.drain_unsolicited();
-        Ok(())
+        within(self.deadline, "NOOP", async {
+            self.session().noop().await?;
+            self.drain_unsolicited();
+            Ok(())
+        })
+        .await
     }
 
     /// Waits in IDLE for new mail, at most `timeout`, or until shutdown is signalled.
@@ -442,7 +507,7 @@ impl Mailbox {
     ) -> Result<Woken, MailboxError> {
         let session = self.session.take().expect("session present before IDLE");
         let mut handle = session.idle();
-        handle.init().await?;
+        within(self.deadline, "IDLE", async { Ok(handle.init().await?) }).await?;
         let woken = {
             let (wait, _stop) = handle.wait_with_timeout(timeout);
             tokio::select! {
@@ -455,14 +520,15 @@ impl Mailbox {
                 _ = poke.notified() => Woken::Poked,
             }
         };
-        self.session = Some(handle.done().await?);
+        self.session =
+            Some(within(self.deadline, "DONE", async { Ok(handle.done().await?) }).await?);
         self.drain_unsolicited();
         Ok(woken)
     }
 
     pub async fn logout(mut self) {
         if let Some(mut session) = self.session.take() {
-            let _ = session.logout().await;
+            let _ = tokio::time::timeout(Duration::from_secs(10), session.logout()).await;
         }
     }
 }

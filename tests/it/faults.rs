@@ -185,6 +185,71 @@ async fn dovecot_restart_under_the_daemon() {
     assert_eq!(stack.messages(ion, "INBOX").await.len(), 4);
 }
 
+/// Sends `signal` to the stack's Dovecot: the master and every process it started.
+fn signal_dovecot(stack: &Stack, signal: &str) {
+    let master = std::fs::read_to_string(stack.dir.join("dovecot.pid")).expect("dovecot.pid");
+    let master = master.trim();
+    let children = std::process::Command::new("pgrep")
+        .args(["-P", master])
+        .output()
+        .expect("pgrep");
+    let mut pids: Vec<String> = String::from_utf8_lossy(&children.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    pids.push(master.to_string());
+    let status = std::process::Command::new("kill")
+        .arg(signal)
+        .args(&pids)
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill {signal} {pids:?}");
+}
+
+/// A server that stops answering without closing the connection (frozen, or gone
+/// behind a middlebox): every command has a deadline, the daemon reconnects, and mail
+/// that came meanwhile is answered once the server is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_imap_server_is_left_and_found_again() {
+    let stack = Stack::private("frozen");
+    let mailbox = "svc-frozen@egov.test";
+    let ion = "ion-frozen@primarie.test";
+    let setup = Setup::new(&stack, mailbox, "");
+    let config = std::fs::read_to_string(&setup.config).unwrap();
+    std::fs::write(
+        &setup.config,
+        config.replacen(
+            "backlog = \"handle\"\n",
+            "backlog = \"handle\"\nidle = false\npoll_seconds = 1\ncommand_timeout_seconds = 3\n",
+            1,
+        ),
+    )
+    .unwrap();
+    let running = setup.start();
+    setup.wait_until_connected();
+    signal_dovecot(&stack, "-STOP");
+    let start = Instant::now();
+    while !setup.log().contains("did not answer") {
+        if start.elapsed() > WAIT {
+            signal_dovecot(&stack, "-CONT");
+            panic!("no command deadline after {WAIT:?}; log:\n{}", setup.log());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    signal_dovecot(&stack, "-CONT");
+    stack
+        .deliver(
+            ion,
+            mailbox,
+            &applicant_mail(ion, mailbox, "<frozen1@primarie.test>"),
+        )
+        .await;
+    stack.wait_for(ion, "INBOX", 1, WAIT).await;
+    running.stop();
+    let log = setup.log();
+    assert!(log.contains("within 3 s; reconnecting"), "{log}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replies_wait_out_an_smtp_outage() {
     let stack = Stack::private("smtp");

@@ -177,6 +177,7 @@ impl Stack {
             drafts_folder: "Drafts".into(),
             idle: true,
             poll_interval: Duration::from_secs(60),
+            command_timeout: Duration::from_secs(120),
             backlog: mnotify_intake::config::Backlog::Handle,
         }
     }
