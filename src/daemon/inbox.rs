@@ -1,0 +1,325 @@
+//! The inbox: which messages to fetch (sizes, the backlog rule, failures), fetching them
+//! in batches, handing each to [`super::message`], moving them, and setting aside what
+//! the server cannot hand over.
+
+use super::*;
+
+impl Daemon {
+    /// One pass over the inbox: every message not yet handled is handled, every handled
+    /// one still there is moved.
+    pub(super) async fn scan(
+        &mut self,
+        mb: &mut Mailbox,
+        shutdown: &watch::Receiver<bool>,
+    ) -> Result<(), DaemonError> {
+        let uid_validity = mb.select(&self.imap.inbox).await?;
+        // The history left alone is not even listed: SINCE the day before the first
+        // start (IMAP counts whole days; the exact cut is made below).
+        let since = (self.imap.backlog == Backlog::Leave)
+            .then(|| (self.first_start - time::Duration::days(1)).date());
+        let uids = mb.uids_since(since).await?;
+        let mut fresh = Vec::new();
+        let mut leftover: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+        for uid in uids {
+            match self.store.seen_uid(uid_validity, uid)? {
+                None => fresh.push(uid),
+                Some(seen) => {
+                    if let Some(dest) = seen.destination {
+                        leftover.entry(dest).or_default().push(uid);
+                    }
+                }
+            }
+        }
+        for (folder, uids) in &leftover {
+            info!(count = uids.len(), folder = %folder, "moving mail handled before");
+            mb.move_to(uids, folder).await?;
+        }
+        let failed: HashMap<u32, u8> = fresh
+            .iter()
+            .filter_map(|u| Some((*u, *self.fetch_failures.get(&(uid_validity, *u))?)))
+            .collect();
+        let failures = |uid: &u32| failed.get(uid).copied().unwrap_or(0);
+        let (unreadable, fresh): (Vec<u32>, Vec<u32>) = fresh
+            .into_iter()
+            .partition(|u| failures(u) >= MAX_FETCH_FAILURES);
+        if !unreadable.is_empty() {
+            self.set_aside_unreadable(mb, uid_validity, &unreadable)
+                .await?;
+        }
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        let listed = self.sizes(mb, uid_validity, &fresh).await?;
+        let fresh = self.without_backlog(fresh, &listed);
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        info!(count = fresh.len(), "new messages");
+        let sizes: BTreeMap<u32, u64> = listed.iter().map(|&(u, size, _)| (u, size)).collect();
+        // Messages that failed to come before are fetched alone, after the others.
+        let (suspect, clean): (Vec<u32>, Vec<u32>) = fresh.iter().partition(|u| failures(u) > 0);
+        let mut all = batches(&clean, &sizes, self.config.reply.max_message_bytes);
+        all.extend(suspect.into_iter().map(|u| vec![u]));
+        for batch in all {
+            let limit = self.config.reply.max_message_bytes;
+            let (small, big): (Vec<u32>, Vec<u32>) = batch
+                .iter()
+                .partition(|u| sizes.get(u).copied().unwrap_or(0) <= limit);
+            let t_fetch = Instant::now();
+            let fetched = async {
+                let mut fetched = if small.is_empty() {
+                    Vec::new()
+                } else {
+                    mb.fetch(&small, false).await?
+                };
+                if !big.is_empty() {
+                    fetched.extend(mb.fetch(&big, true).await?);
+                }
+                Ok::<_, MailboxError>(fetched)
+            }
+            .await;
+            // Any failure counts against every message of the batch: a network
+            // failure rarely hits the same message three times, a broken one always.
+            let mut fetched = match fetched {
+                Ok(fetched) => fetched,
+                Err(e) => {
+                    self.count_fetch_failure(uid_validity, &batch);
+                    warn!(messages = ?batch, "fetching failed: {e}");
+                    return Err(e.into());
+                }
+            };
+            let mut missing = 0;
+            for uid in &batch {
+                if fetched.iter().any(|(u, _)| u == uid) {
+                    self.fetch_failures.remove(&(uid_validity, *uid));
+                } else {
+                    // The server answered without the message: it stays in the inbox
+                    // and comes round again on a new connection. Only the first one
+                    // missing counts as failed (as for sizes above): it is fetched alone
+                    // from then on.
+                    if missing == 0 {
+                        self.count_fetch_failure(uid_validity, &[*uid]);
+                    }
+                    warn!(uid, "the server did not hand this message over");
+                    missing += 1;
+                }
+            }
+            fetched.sort_by_key(|(uid, _)| *uid);
+            let t_decide = Instant::now();
+            let mut moves: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+            let mut stopped = false;
+            for (uid, raw) in fetched {
+                if *shutdown.borrow() {
+                    stopped = true;
+                    break;
+                }
+                let oversized = big.contains(&uid);
+                let at = Position { uid_validity, uid };
+                if let Some(dest) = self.handle(&raw, at, oversized, sizes.get(&uid).copied())? {
+                    moves.entry(dest).or_default().push(uid);
+                }
+            }
+            // Durable before anything leaves: a reply is never sent for a decision that
+            // could still be lost.
+            self.store.flush()?;
+            if missing > 0 {
+                // What did come is recorded; its replies and moves follow on the next
+                // connection (the outbox and `seen` carry them over).
+                return Err(MailboxError::Incomplete(missing).into());
+            }
+            let t_deliver = Instant::now();
+            self.deliver(false).await?;
+            let t_move = Instant::now();
+            for (folder, uids) in &moves {
+                mb.move_to(uids, folder).await?;
+            }
+            debug!(
+                messages = batch.len(),
+                fetch_ms = (t_decide - t_fetch).as_millis() as u64,
+                decide_ms = (t_deliver - t_decide).as_millis() as u64,
+                deliver_ms = (t_move - t_deliver).as_millis() as u64,
+                move_ms = t_move.elapsed().as_millis() as u64,
+                "batch done"
+            );
+            if stopped {
+                info!("shutdown requested: stopping after the current message");
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Size and arrival time of every message of `uids`, or an error. Without its size
+    /// a message would be fetched whole however large, and an answer cut short leaves
+    /// the connection untrusted. One query asks for all; after one failed or came back
+    /// short, the next pass asks message by message, so the one the server chokes on is
+    /// known exactly (and set aside after [`MAX_FETCH_FAILURES`]) while the others go on.
+    pub(super) async fn sizes(
+        &mut self,
+        mb: &mut Mailbox,
+        uid_validity: u32,
+        uids: &[u32],
+    ) -> Result<Vec<(u32, u64, Option<i64>)>, DaemonError> {
+        let answered =
+            |listed: &[(u32, u64, Option<i64>)], uid: u32| listed.iter().any(|&(u, _, _)| u == uid);
+        if !self.size_one_by_one {
+            let listed = mb
+                .sizes(uids)
+                .await
+                .inspect_err(|_| self.size_one_by_one = true)?;
+            let missing = uids.iter().filter(|&&u| !answered(&listed, u)).count();
+            if missing > 0 {
+                self.size_one_by_one = true;
+                return Err(MailboxError::Incomplete(missing).into());
+            }
+            return Ok(listed);
+        }
+        let mut listed = Vec::with_capacity(uids.len());
+        for &uid in uids {
+            let one = mb.sizes(&[uid]).await;
+            match one {
+                Ok(one) if answered(&one, uid) => listed.extend(one),
+                other => {
+                    self.count_fetch_failure(uid_validity, &[uid]);
+                    warn!(uid, "the server did not report this message's size");
+                    return Err(other.err().unwrap_or(MailboxError::Incomplete(1)).into());
+                }
+            }
+        }
+        self.size_one_by_one = false;
+        Ok(listed)
+    }
+
+    /// `fresh` without the mail that arrived before the daemon's first start, when the
+    /// config leaves that history alone. A message arrived in the second of the first
+    /// start counts as new (INTERNALDATE has whole seconds).
+    pub(super) fn without_backlog(
+        &mut self,
+        fresh: Vec<u32>,
+        listed: &[(u32, u64, Option<i64>)],
+    ) -> Vec<u32> {
+        if self.imap.backlog == Backlog::Handle {
+            return fresh;
+        }
+        let cut = self.first_start.unix_timestamp();
+        let old: std::collections::HashSet<u32> = listed
+            .iter()
+            .filter(|(_, _, arrived)| arrived.is_some_and(|t| t < cut))
+            .map(|&(uid, _, _)| uid)
+            .collect();
+        if old.len() != self.backlog_left {
+            self.backlog_left = old.len();
+            info!(
+                count = old.len(),
+                "messages older than the daemon's first start left in the inbox untouched ([imap] backlog = \"leave\")"
+            );
+        }
+        fresh.into_iter().filter(|u| !old.contains(u)).collect()
+    }
+
+    pub(super) fn count_fetch_failure(&mut self, uid_validity: u32, uids: &[u32]) {
+        for &uid in uids {
+            *self.fetch_failures.entry((uid_validity, uid)).or_default() += 1;
+        }
+    }
+
+    /// Files messages the server failed to hand over [`MAX_FETCH_FAILURES`] times:
+    /// recorded (the digest lists them), moved to the Needs-Human folder (or left in
+    /// the inbox when there is none), never answered. Nothing is lost: the message stays
+    /// on the server for people to look at.
+    pub(super) async fn set_aside_unreadable(
+        &mut self,
+        mb: &mut Mailbox,
+        uid_validity: u32,
+        uids: &[u32],
+    ) -> Result<(), DaemonError> {
+        let destination = self.imap.needs_human_folder.clone();
+        for &uid in uids {
+            let record = crate::store::SeenRecord {
+                identity: format!("unreadable:{uid_validity}/{uid}"),
+                uid_validity,
+                uid,
+                outcome: "unreadable".into(),
+                case: None,
+                destination: destination.clone(),
+                reply: None,
+                note: Some(format!(
+                    "the IMAP server failed {MAX_FETCH_FAILURES} times to hand this message over; left for people"
+                )),
+                at: now(),
+                from: None,
+                subject: None,
+                problems: Vec::new(),
+                accepted: Vec::new(),
+                sender: None,
+                held: false,
+                flagged: false,
+                warnings: Vec::new(),
+            };
+            self.store.commit(MessageCommit {
+                seen: &record,
+                case: None,
+                thread_ids: &[],
+                outbox: None,
+                rate_keys: &[],
+            })?;
+            error!(
+                uid,
+                folder = destination.as_deref().unwrap_or("(left in the inbox)"),
+                "the server failed {MAX_FETCH_FAILURES} times to hand this message over: set aside for people"
+            );
+        }
+        self.store.flush()?;
+        if let Some(folder) = &destination {
+            mb.move_to(uids, folder).await?;
+        }
+        for &uid in uids {
+            self.fetch_failures.remove(&(uid_validity, uid));
+        }
+        Ok(())
+    }
+}
+
+/// Splits UIDs into FETCH batches bounded by count and bytes; messages over `limit`
+/// are fetched as headers only, so they count as small.
+pub(super) fn batches(uids: &[u32], sizes: &BTreeMap<u32, u64>, limit: u64) -> Vec<Vec<u32>> {
+    let mut out: Vec<Vec<u32>> = Vec::new();
+    let mut current = Vec::new();
+    let mut bytes = 0u64;
+    for &uid in uids {
+        let size = sizes.get(&uid).copied().unwrap_or(0);
+        let size = if size > limit { 0 } else { size };
+        if !current.is_empty() && (current.len() >= FETCH_BATCH || bytes + size > FETCH_BYTES) {
+            out.push(std::mem::take(&mut current));
+            bytes = 0;
+        }
+        current.push(uid);
+        bytes += size;
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_respect_count_and_bytes() {
+        let uids: Vec<u32> = (1..=130).collect();
+        let sizes: BTreeMap<u32, u64> = uids.iter().map(|u| (*u, 1000)).collect();
+        let b = batches(&uids, &sizes, 1 << 30);
+        assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), vec![64, 64, 2]);
+        let sizes: BTreeMap<u32, u64> = uids.iter().map(|u| (*u, 20 << 20)).collect();
+        let b = batches(&uids[..3], &sizes, 1 << 30);
+        assert_eq!(b.len(), 3, "20 MB messages are fetched one at a time");
+        let b = batches(&uids[..3], &sizes, 10 << 20);
+        assert_eq!(
+            b.len(),
+            1,
+            "oversized messages are fetched as headers, together"
+        );
+    }
+}

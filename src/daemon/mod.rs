@@ -1,0 +1,370 @@
+//! The service loop: watch the inbox, handle each new message exactly once, deliver
+//! the outbox, file the mail. All I/O of `run` lives here; every decision is made by
+//! [`crate::process::plan`].
+//!
+//! Crash safety comes from the order of effects for each message:
+//! 1. read and decide (nothing written);
+//! 2. one store transaction: message seen (UIDVALIDITY+UID and Message-ID), case,
+//!    outbox entry, reply counter; flushed to disk before anything is sent;
+//! 3. send the reply, then mark the outbox entry sent (flushed at once);
+//! 4. move the message to its folder.
+//!
+//! A crash before 2 leaves the message unseen: it is handled again, nothing was sent.
+//! Between 2 and 3 the reply waits in the outbox and goes out on restart. After 3 the
+//! message is recognised as seen and only moved. The one window in which a reply can go
+//! out twice is between the SMTP server's acceptance and the flush that marks it sent:
+//! one sled flush, typically under a millisecond to a few milliseconds.
+//!
+//! Rooms: this file holds the session loop and reconnection; [`inbox`] the fetch
+//! policy (sizes, backlog, failures, set-aside); [`message`] one message from bytes to
+//! commit; [`outbox`] sending, drafts and Sent copies; [`chores`] the daily routine.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use futures_util::StreamExt;
+use time::OffsetDateTime;
+use tokio::sync::watch;
+use tracing::{debug, error, info, warn};
+
+use crate::analysis::{analyse_facts, Context};
+use crate::certificate::validate::TrustAnchors;
+use crate::config::{Backlog, Config, ImapConfig, ReplyMode, SmtpConfig};
+use crate::digest;
+use crate::mailbox::{Mailbox, MailboxError, Woken, FETCH_BATCH};
+use crate::process::{self, Content, Known, Position, Settings};
+use crate::registry::Registry;
+use crate::reply::{ReplyError, Templates};
+use crate::routine::{self, RoutineError};
+use crate::smtp::{SendError, SmtpSender, SmtpSetupError};
+use crate::staff::StaffError;
+use crate::store::{MessageCommit, OutboxEntry, OutboxKind, OutboxState, Store, StoreError};
+
+mod chores;
+mod inbox;
+mod message;
+mod outbox;
+
+use outbox::note_failure_on_case;
+pub use outbox::retry_delay;
+
+/// IDLE is re-issued before servers drop it (RFC 2177 allows 30 minutes; 29 is the
+/// usual server limit).
+const IDLE_RENEW: Duration = Duration::from_secs(25 * 60);
+/// Longest pause between reconnection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// Longest pause between SMTP retries of one reply.
+const MAX_RETRY: Duration = Duration::from_secs(3600);
+/// IMAP connections that save copies of replies in Sent at once.
+const COPY_CONNECTIONS: usize = 4;
+/// Bytes of mail fetched per FETCH at most (a single larger message goes alone).
+const FETCH_BYTES: u64 = 32 * 1024 * 1024;
+/// Failed fetches after which a message the server cannot hand over is set aside for
+/// people, so that one broken message does not hold the whole inbox up.
+const MAX_FETCH_FAILURES: u8 = 3;
+/// Refusals of a reply's copy for the Sent folder before it is given up.
+const MAX_COPY_REFUSALS: u32 = 3;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("config file {config}: `run` needs an [imap] section naming the mailbox to watch")]
+    NoImap { config: String },
+    #[error(
+        "config file {config}: [reply] mode = \"send\" needs an [smtp] section; add one, or use mode = \"draft\" or \"off\""
+    )]
+    NoSmtp { config: String },
+    #[error(transparent)]
+    Smtp(#[from] SmtpSetupError),
+    #[error(transparent)]
+    Mailbox(#[from] MailboxError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Reply(#[from] ReplyError),
+    #[error(transparent)]
+    Staff(#[from] StaffError),
+    #[error(transparent)]
+    Routine(#[from] RoutineError),
+}
+
+impl DaemonError {
+    fn is_transient(&self) -> bool {
+        match self {
+            DaemonError::Mailbox(e) => e.is_transient(),
+            _ => false,
+        }
+    }
+
+    /// The server refused our login, or the password or token could not be read.
+    fn is_credentials(&self) -> bool {
+        matches!(
+            self,
+            DaemonError::Mailbox(MailboxError::Login { .. } | MailboxError::Secret(_))
+        )
+    }
+}
+
+/// Counters since start, for logs and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub handled: u64,
+    /// Messages already handled under another UID (or another copy of one).
+    pub duplicates: u64,
+    pub replies_sent: u64,
+    pub drafts_saved: u64,
+    pub send_failures: u64,
+    pub reconnects: u64,
+}
+
+/// How long `run` keeps going.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifetime {
+    /// Until shutdown is signalled.
+    Forever,
+    /// One pass over the inbox and the outbox, then stop (cron, tests).
+    Once,
+}
+
+pub struct Daemon {
+    config: Config,
+    imap: ImapConfig,
+    store: Store,
+    anchors: TrustAnchors,
+    registry: Registry,
+    templates: Templates,
+    smtp: Option<SmtpSender>,
+    /// No SMTP attempt before this (after a transient failure).
+    smtp_paused_until: Option<Instant>,
+    /// Extra IMAP connections that save the copies of replies sent.
+    copiers: Vec<Mailbox>,
+    pub counters: Counters,
+    /// Logged in at least once since start.
+    connected_once: bool,
+    /// Wakes the daemon from IDLE for staff requests (see [`Daemon::poke_handle`]).
+    poke: std::sync::Arc<tokio::sync::Notify>,
+    /// Staff imported certificates: reload the registry (see [`Daemon::registry_flag`]).
+    registry_changed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Failed fetches per message (UIDVALIDITY, UID) since start: a message that failed
+    /// once is fetched alone, one that failed [`MAX_FETCH_FAILURES`] times is set aside.
+    fetch_failures: HashMap<(u32, u32), u8>,
+    /// Mail that arrived before this is the mailbox's history (`[imap] backlog`).
+    first_start: OffsetDateTime,
+    /// How many messages of the history were last seen and left (logged on change).
+    backlog_left: usize,
+    /// The last query for sizes failed or came back short: ask message by message.
+    size_one_by_one: bool,
+}
+
+/// Random text for what must not be derivable from a mail (case tokens, our
+/// Message-IDs).
+fn fresh_text() -> String {
+    let mut bytes = [0u8; 16];
+    // The system's random source fails only on a broken system; the time-based
+    // fallback then still differs from message to message.
+    if getrandom::getrandom(&mut bytes).is_err() {
+        let t = OffsetDateTime::now_utc().unix_timestamp_nanos();
+        bytes.copy_from_slice(&t.to_le_bytes());
+    }
+    hex::encode(bytes)
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+impl Daemon {
+    /// Checks the configuration and prepares everything but the IMAP connection.
+    pub fn new(config: Config, store: Store, anchors: TrustAnchors) -> Result<Daemon, DaemonError> {
+        let source = config.source.display().to_string();
+        let imap = config.imap.clone().ok_or(DaemonError::NoImap {
+            config: source.clone(),
+        })?;
+        let smtp = match (&config.smtp, config.reply.mode) {
+            (Some(s), ReplyMode::Send) => Some(SmtpSender::new(s)?),
+            (None, ReplyMode::Send) => return Err(DaemonError::NoSmtp { config: source }),
+            _ => None,
+        };
+        let templates = Templates::for_config(&config.reply)?;
+        let registry = store.load_registry()?;
+        Ok(Daemon {
+            imap,
+            store,
+            anchors,
+            registry,
+            templates,
+            smtp,
+            smtp_paused_until: None,
+            copiers: Vec::new(),
+            connected_once: false,
+            poke: Default::default(),
+            registry_changed: Default::default(),
+            fetch_failures: HashMap::new(),
+            first_start: now(),
+            backlog_left: 0,
+            size_one_by_one: false,
+            counters: Counters::default(),
+            config,
+        })
+    }
+
+    /// The store, for inspection after `run` returns.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Runs until shutdown (or one pass), reconnecting after network and server
+    /// failures with capped exponential backoff. Returns on shutdown or on an error that
+    /// waiting will not fix (a refused login, a broken store).
+    pub async fn run(
+        &mut self,
+        lifetime: Lifetime,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<(), DaemonError> {
+        let mut backoff = Duration::from_secs(1);
+        self.first_start = self.store.first_start(now())?;
+        // The first digest covers everything from the first start on, mail handled in
+        // the very first pass included.
+        if self.config.digest.is_some() && self.store.last_digest()?.is_none() {
+            self.store.commit_digest(now(), None, None)?;
+        }
+        loop {
+            if *shutdown.borrow() {
+                return Ok(());
+            }
+            match self.session(lifetime, &mut shutdown, &mut backoff).await {
+                Ok(()) => return Ok(()),
+                // Once the mailbox has worked, a refused login (or a token helper
+                // failing) is most likely a backend having a bad moment: keep trying,
+                // loudly. At start it is a configuration error: stop and say so.
+                Err(e) if e.is_transient() || (self.connected_once && e.is_credentials()) => {
+                    self.counters.reconnects += 1;
+                    self.copiers.clear();
+                    warn!("{e}; reconnecting in {}s", backoff.as_secs());
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = shutdown.changed() => return Ok(()),
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn session(
+        &mut self,
+        lifetime: Lifetime,
+        shutdown: &mut watch::Receiver<bool>,
+        backoff: &mut Duration,
+    ) -> Result<(), DaemonError> {
+        let mut mb = Mailbox::connect(&self.imap).await?;
+        *backoff = Duration::from_secs(1);
+        self.connected_once = true;
+        // IDLE only when both the config and the server allow it; polling otherwise.
+        let idle = self.imap.idle && mb.idle_supported;
+        info!(
+            host = %self.imap.host,
+            tls = ?self.imap.tls,
+            idle,
+            poll_seconds = self.imap.poll_interval.as_secs(),
+            r#move = mb.move_supported,
+            "connected to IMAP"
+        );
+        for folder in self.folders() {
+            mb.ensure_folder(&folder).await?;
+        }
+        loop {
+            if self
+                .registry_changed
+                .swap(false, std::sync::atomic::Ordering::SeqCst)
+            {
+                // New known certificates count from the next message on.
+                self.registry = self.store.load_registry()?;
+            }
+            self.scan(&mut mb, shutdown).await?;
+            self.handle_accepted()?;
+            self.daily_routine()?;
+            self.deliver(true).await?;
+            if *shutdown.borrow() || lifetime == Lifetime::Once {
+                self.logout_all(mb).await;
+                return Ok(());
+            }
+            if mb.has_news() {
+                // Mail arrived while we were busy: scan again before waiting.
+                continue;
+            }
+            let wait = self.next_wait();
+            let poke = self.poke.clone();
+            let woken = if idle {
+                mb.idle(wait, shutdown, &poke).await?
+            } else {
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => Woken::Timeout,
+                    _ = shutdown.changed() => Woken::Shutdown,
+                    _ = poke.notified() => Woken::Poked,
+                }
+            };
+            debug!(?woken, "woken");
+            if woken == Woken::Shutdown {
+                // Replies already committed still go out before we stop.
+                self.deliver(true).await?;
+                self.logout_all(mb).await;
+                return Ok(());
+            }
+        }
+    }
+
+    /// Notifying this wakes the daemon from IDLE: a staff change queued a notice, or
+    /// held mail was accepted (the control socket does it).
+    pub fn poke_handle(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.poke.clone()
+    }
+
+    /// Setting this (and poking) has the daemon reload the registry before the next
+    /// message: staff imported certificates through the control socket.
+    pub fn registry_flag(&self) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+        self.registry_changed.clone()
+    }
+
+    /// How replies are made, from the config.
+    fn settings(&self) -> Settings<'_> {
+        Settings::from_config(&self.config, &self.templates)
+    }
+
+    async fn logout_all(&mut self, mb: Mailbox) {
+        mb.logout().await;
+        for copier in std::mem::take(&mut self.copiers) {
+            copier.logout().await;
+        }
+    }
+
+    fn folders(&self) -> Vec<String> {
+        let mut f = vec![self.imap.processed_folder.clone()];
+        f.extend(self.imap.needs_human_folder.clone());
+        match self.config.reply.mode {
+            ReplyMode::Send => f.extend(self.imap.sent_folder.clone()),
+            ReplyMode::Draft => f.push(self.imap.drafts_folder.clone()),
+            ReplyMode::Off => {}
+        }
+        f
+    }
+
+    /// How long to wait for new mail: the full-scan interval, bounded by IDLE renewal
+    /// and by the next reply due for a retry.
+    fn next_wait(&self) -> Duration {
+        let mut wait = self.imap.poll_interval.min(IDLE_RENEW);
+        if let Ok(entries) = self.store.pending() {
+            let now = now().unix_timestamp();
+            if let Some(next) = entries
+                .iter()
+                .filter(|e| e.state == OutboxState::Pending)
+                .map(|e| e.next_attempt)
+                .min()
+            {
+                wait = wait.min(Duration::from_secs(next.saturating_sub(now).max(1) as u64));
+            }
+        }
+        wait
+    }
+}

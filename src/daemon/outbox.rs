@@ -1,0 +1,327 @@
+//! The outbox: sending replies (retries, pauses, give-up), saving drafts and the copies
+//! for the Sent folder, once each.
+
+use super::*;
+
+impl Daemon {
+    /// Sends (or saves as drafts) every outbox entry that is due, then saves the copies
+    /// of what was sent in the Sent folder.
+    /// `last`: nothing more is coming for now, so copies are not left for the next round.
+    pub(super) async fn deliver(&mut self, last: bool) -> Result<(), DaemonError> {
+        let now_s = now().unix_timestamp();
+        let mut sends = Vec::new();
+        let mut drafts = Vec::new();
+        for mut entry in self.store.due(now_s)? {
+            let raw = match base64::engine::general_purpose::STANDARD.decode(&entry.raw_base64) {
+                Ok(raw) => raw,
+                Err(e) => {
+                    entry.fail(format!("stored message is damaged: {e}"), now());
+                    self.store.update_outbox(&entry)?;
+                    error!(id = %entry.message_id, "reply dropped: its stored copy is damaged");
+                    continue;
+                }
+            };
+            match entry.kind {
+                OutboxKind::Draft => drafts.push((entry, raw)),
+                OutboxKind::Send => sends.push((entry, raw)),
+            }
+        }
+        if !drafts.is_empty() {
+            self.save_drafts(drafts).await?;
+        }
+        // Copies of what went out before are saved while this round is sent.
+        let started = Instant::now();
+        let to_copy = match &self.imap.sent_folder {
+            Some(_) => self.store.uncopied()?,
+            None => Vec::new(),
+        };
+        let copying = self.prepare_copiers(to_copy.len()).await?;
+        let sending = match (&self.smtp, &self.config.smtp) {
+            (Some(smtp), Some(cfg))
+                if !sends.is_empty()
+                    && self.smtp_paused_until.is_none_or(|t| Instant::now() >= t) =>
+            {
+                Some((smtp.clone(), cfg.clone()))
+            }
+            // No SMTP (mode changed to draft/off with sends queued), or paused: they wait.
+            _ => None,
+        };
+        let copy_wanted = self.imap.sent_folder.is_some();
+        let sent_folder = self.imap.sent_folder.clone().unwrap_or_default();
+        let send = async {
+            match &sending {
+                Some((smtp, cfg)) => {
+                    send_all(
+                        &self.store,
+                        smtp,
+                        cfg,
+                        copy_wanted,
+                        sends,
+                        &mut self.counters,
+                        &mut self.smtp_paused_until,
+                    )
+                    .await
+                }
+                None => Ok(()),
+            }
+        };
+        let copy = async {
+            if to_copy.is_empty() {
+                (copying, Ok(()))
+            } else {
+                save_copies(&self.store, copying, &sent_folder, to_copy).await
+            }
+        };
+        let (sent, (copiers, copied)) = tokio::join!(send, copy);
+        self.copiers = copiers;
+        // A reply given up is on its case's timeline now.
+        debug!(
+            ms = started.elapsed().as_millis() as u64,
+            "outbox delivered"
+        );
+        sent?;
+        copied?;
+        if last {
+            // Nothing else is coming: the copies of this round go now, too.
+            let to_copy = self.store.uncopied()?;
+            if !to_copy.is_empty() {
+                let copying = self.prepare_copiers(to_copy.len()).await?;
+                let (copiers, copied) =
+                    save_copies(&self.store, copying, &sent_folder, to_copy).await;
+                self.copiers = copiers;
+                copied?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The copy connections, opened as needed (at most [`COPY_CONNECTIONS`]).
+    /// Appends replies to the Drafts folder for staff to review and send, each only if
+    /// no draft with its Message-ID is there yet: a crash between the APPEND and the
+    /// store's record of it must not leave two drafts that staff might both send. On a
+    /// connection of its own, so the inbox stays selected on the main one.
+    pub(super) async fn save_drafts(
+        &mut self,
+        drafts: Vec<(OutboxEntry, Vec<u8>)>,
+    ) -> Result<(), DaemonError> {
+        let folder = self.imap.drafts_folder.clone();
+        let mut copiers = self.prepare_copiers(1).await?;
+        let result = async {
+            let mb = copiers.first_mut().expect("one connection prepared");
+            mb.select(&folder).await?;
+            for (mut entry, raw) in drafts {
+                entry.attempts += 1;
+                if mb.holds_message_id(&entry.message_id).await? {
+                    info!(id = %entry.message_id, folder = %folder, "draft already saved (before a restart)");
+                } else {
+                    match mb.append(&folder, "(\\Draft)", &raw).await {
+                        Ok(()) => {
+                            self.counters.drafts_saved += 1;
+                            info!(to = %entry.to, id = %entry.message_id, folder = %folder, "reply saved as draft");
+                        }
+                        // The server will not take it (over quota, …): tried again on
+                        // the next passes, then reported as a reply that failed.
+                        Err(e) if mb.refused(&e).await => {
+                            entry.copy_refusals += 1;
+                            if entry.copy_refusals >= MAX_COPY_REFUSALS {
+                                entry.fail(format!("the server refused to save it in {folder}: {e}"), now());
+                                self.store.update_outbox(&entry)?;
+                                note_failure_on_case(&self.store, &entry)?;
+                                self.counters.send_failures += 1;
+                                error!(to = %entry.to, id = %entry.message_id, "draft refused {MAX_COPY_REFUSALS} times, given up: {e}");
+                            } else {
+                                self.store.update_outbox(&entry)?;
+                                warn!(to = %entry.to, id = %entry.message_id, "draft refused, tried again later: {e}");
+                            }
+                            continue;
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                entry.state = OutboxState::Sent;
+                entry.copied = true;
+                self.store.update_outbox(&entry)?;
+            }
+            Ok::<(), DaemonError>(())
+        }
+        .await;
+        // A connection that failed is dropped; the next round opens another.
+        if result.is_ok() {
+            self.copiers = copiers;
+        }
+        result
+    }
+
+    pub(super) async fn prepare_copiers(
+        &mut self,
+        entries: usize,
+    ) -> Result<Vec<Mailbox>, DaemonError> {
+        let want = COPY_CONNECTIONS.min(entries);
+        while self.copiers.len() < want {
+            self.copiers.push(Mailbox::connect(&self.imap).await?);
+        }
+        Ok(std::mem::take(&mut self.copiers))
+    }
+}
+
+/// Submits replies over SMTP, several at a time on pooled connections; each result is
+/// recorded as soon as it is known, with one flush for those that finished together,
+/// so a reply is marked sent within one flush of its acceptance.
+pub(super) async fn send_all(
+    store: &Store,
+    smtp: &SmtpSender,
+    cfg: &SmtpConfig,
+    copy_wanted: bool,
+    sends: Vec<(OutboxEntry, Vec<u8>)>,
+    counters: &mut Counters,
+    paused_until: &mut Option<Instant>,
+) -> Result<(), StoreError> {
+    let mut results =
+        futures_util::stream::iter(sends.into_iter().map(|(entry, raw)| async move {
+            let result = smtp.send(&entry.from, &entry.to, &raw).await;
+            (entry, result)
+        }))
+        .buffer_unordered(cfg.connections as usize)
+        .ready_chunks(cfg.connections as usize);
+    let now_s = now().unix_timestamp();
+    while let Some(done) = results.next().await {
+        for (mut entry, result) in done {
+            entry.attempts += 1;
+            match result {
+                Ok(()) => {
+                    entry.state = OutboxState::Sent;
+                    entry.last_error = None;
+                    entry.copied = !copy_wanted;
+                    counters.replies_sent += 1;
+                    info!(to = %entry.to, id = %entry.message_id, "reply sent");
+                }
+                Err(SendError::Permanent(reason)) => {
+                    entry.fail(reason.clone(), now());
+                    counters.send_failures += 1;
+                    error!(to = %entry.to, id = %entry.message_id, "reply refused for good: {reason}");
+                }
+                Err(SendError::Transient(reason)) => {
+                    entry.last_error = Some(reason.clone());
+                    if entry.attempts >= cfg.max_attempts {
+                        entry.fail(reason.clone(), now());
+                        counters.send_failures += 1;
+                        error!(to = %entry.to, id = %entry.message_id, attempts = entry.attempts, "reply given up: {reason}");
+                    } else {
+                        let delay = retry_delay(cfg.retry_base, entry.attempts);
+                        entry.next_attempt = now_s + delay.as_secs() as i64;
+                        // The server is unwell: nothing more is tried for a while.
+                        *paused_until = Some(Instant::now() + cfg.retry_base);
+                        warn!(to = %entry.to, id = %entry.message_id, attempts = entry.attempts, "sending failed, retry in {}s: {reason}", delay.as_secs());
+                    }
+                }
+            }
+            store.record_outbox(&entry)?;
+            if entry.state == OutboxState::Failed {
+                note_failure_on_case(store, &entry)?;
+            }
+        }
+        store.flush()?;
+    }
+    Ok(())
+}
+
+/// Puts a message of ours that failed for good on its case's timeline, where
+/// `cases show` shows it.
+pub(super) fn note_failure_on_case(store: &Store, entry: &OutboxEntry) -> Result<(), StoreError> {
+    let (Some(token), Some(reason)) = (&entry.case, &entry.last_error) else {
+        return Ok(());
+    };
+    let Some(case) = store.case(token)? else {
+        return Ok(());
+    };
+    let failed = crate::case::Event::ReplyFailed {
+        to: &entry.to,
+        reason,
+    };
+    let (case, _) = crate::case::apply(&case, failed, entry.failed_at.unwrap_or_else(now));
+    store.save_case(&case)
+}
+
+/// Appends the copies of replies sent to the Sent folder, on several connections at
+/// once (each APPEND waits for the server's fsync). Returns the connections still good
+/// and the first failure.
+pub(super) async fn save_copies(
+    store: &Store,
+    copiers: Vec<Mailbox>,
+    sent: &str,
+    entries: Vec<OutboxEntry>,
+) -> (Vec<Mailbox>, Result<(), DaemonError>) {
+    let lanes = copiers.len().min(entries.len()).max(1);
+    let mut chunks: Vec<Vec<OutboxEntry>> = vec![Vec::new(); lanes];
+    for (i, e) in entries.into_iter().enumerate() {
+        chunks[i % lanes].push(e);
+    }
+    let work = copiers
+        .into_iter()
+        .zip(chunks)
+        .map(|(mut mb, chunk)| async move {
+            let mut done = Vec::new();
+            for mut entry in chunk {
+                let raw = base64::engine::general_purpose::STANDARD
+                    .decode(&entry.raw_base64)
+                    .unwrap_or_default();
+                match mb.append(sent, "(\\Seen)", &raw).await {
+                    Ok(()) => entry.copied = true,
+                    // The server will not take it (over quota, …): the reply went out
+                    // all the same; the copy is tried again a few times, then given up,
+                    // rather than failing every pass.
+                    Err(e) if mb.refused(&e).await => {
+                        entry.copy_refusals += 1;
+                        if entry.copy_refusals >= MAX_COPY_REFUSALS {
+                            entry.copied = true;
+                            error!(id = %entry.message_id, folder = %sent, "copy of the reply given up after {MAX_COPY_REFUSALS} refusals: {e}");
+                        } else {
+                            warn!(id = %entry.message_id, folder = %sent, "copy of the reply refused, tried again later: {e}");
+                        }
+                    }
+                    Err(e) => return (None, done, Some(e)),
+                }
+                done.push(entry);
+            }
+            (Some(mb), done, None)
+        });
+    let mut kept = Vec::new();
+    let mut failure: Option<DaemonError> = None;
+    for (mb, done, error) in futures_util::future::join_all(work).await {
+        for entry in done {
+            if let Err(e) = store.record_outbox(&entry) {
+                failure.get_or_insert(e.into());
+            }
+        }
+        kept.extend(mb);
+        if let Some(e) = error {
+            failure.get_or_insert(e.into());
+        }
+    }
+    if let Err(e) = store.flush() {
+        failure.get_or_insert(e.into());
+    }
+    (kept, failure.map_or(Ok(()), Err))
+}
+
+/// Retry delay after `attempts` failures: base, 2×base, 4×base… at most an hour.
+pub fn retry_delay(base: Duration, attempts: u32) -> Duration {
+    let factor = 1u32
+        .checked_shl(attempts.saturating_sub(1))
+        .unwrap_or(u32::MAX);
+    base.saturating_mul(factor).min(MAX_RETRY)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_and_are_capped() {
+        let base = Duration::from_secs(30);
+        assert_eq!(retry_delay(base, 1), base);
+        assert_eq!(retry_delay(base, 2), base * 2);
+        assert_eq!(retry_delay(base, 4), base * 8);
+        assert_eq!(retry_delay(base, 40), MAX_RETRY);
+    }
+}
