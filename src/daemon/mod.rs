@@ -15,9 +15,9 @@
 //! out twice is between the SMTP server's acceptance and the flush that marks it sent:
 //! one sled flush, typically under a millisecond to a few milliseconds.
 //!
-//! Rooms: this file holds the session loop and reconnection; [`inbox`] the fetch
-//! policy (sizes, backlog, failures, set-aside); [`message`] one message from bytes to
-//! commit; [`outbox`] sending, drafts and Sent copies; [`chores`] the daily routine.
+//! Rooms: this file holds the session loop and reconnection; `inbox` the fetch
+//! policy (sizes, backlog, failures, set-aside); `message` one message from bytes to
+//! commit; `outbox` sending, drafts and Sent copies; `chores` the daily routine.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
