@@ -89,7 +89,7 @@ pub struct Digest {
     pub expiring: Vec<ExpiringLine>,
     /// Left for people: not about MNotify, unreadable, oversized, over a reply cap.
     pub unhandled: Vec<MailLine>,
-    /// Senders who could not be authenticated, and reports ignored ([`about_trust`]).
+    /// Senders who could not be authenticated, and delivery reports ignored.
     pub unverified: Vec<MailLine>,
     /// Certificates that do not fit the institution that sent them (the note says how).
     pub checks: Vec<MailLine>,
