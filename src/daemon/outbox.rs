@@ -261,7 +261,22 @@ pub(super) async fn save_copies(
         .zip(chunks)
         .map(|(mut mb, chunk)| async move {
             let mut done = Vec::new();
+            // A copy already there (appended just before a crash, not yet recorded) is
+            // not appended again: Sent keeps one copy of each reply.
+            if let Err(e) = mb.select(sent).await {
+                return (None, done, Some(e));
+            }
             for mut entry in chunk {
+                match mb.holds_message_id(&entry.message_id).await {
+                    Ok(true) => {
+                        info!(id = %entry.message_id, folder = %sent, "copy already saved (before a restart)");
+                        entry.copied = true;
+                        done.push(entry);
+                        continue;
+                    }
+                    Ok(false) => {}
+                    Err(e) => return (None, done, Some(e)),
+                }
                 let raw = base64::engine::general_purpose::STANDARD
                     .decode(&entry.raw_base64)
                     .unwrap_or_default();

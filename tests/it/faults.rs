@@ -137,6 +137,21 @@ async fn sigkill_during_a_500_message_drain_loses_nothing() {
     assert_eq!(status["outbox"]["sent"], 500, "{status}");
     assert_eq!(status["outbox"]["pending"], 0, "{status}");
     assert_eq!(status["messages"]["serial_not_found"], 500, "{status}");
+    // Sent holds one copy of each reply, whatever the kills interrupted.
+    let copies: Vec<String> = stack
+        .messages(mailbox, "Sent")
+        .await
+        .iter()
+        .filter_map(|raw| intake::read(raw, &[]).message_id)
+        .collect();
+    let distinct: std::collections::BTreeSet<&String> = copies.iter().collect();
+    eprintln!(
+        "sigkill drain: {} copies in Sent, {} distinct",
+        copies.len(),
+        distinct.len()
+    );
+    assert_eq!(distinct.len(), 500, "a copy of every reply");
+    assert_eq!(copies.len(), 500, "no reply copied twice");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
