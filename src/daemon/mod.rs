@@ -54,6 +54,8 @@ pub use outbox::retry_delay;
 const IDLE_RENEW: Duration = Duration::from_secs(25 * 60);
 /// Longest pause between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// `run --once` tries this many times (1 s, 2 s apart) before it gives up.
+const ONCE_ATTEMPTS: u32 = 3;
 /// Longest pause between SMTP retries of one reply.
 const MAX_RETRY: Duration = Duration::from_secs(3600);
 /// IMAP connections that save copies of replies in Sent at once.
@@ -86,6 +88,12 @@ pub enum DaemonError {
     Staff(#[from] StaffError),
     #[error(transparent)]
     Routine(#[from] RoutineError),
+    #[error("gave up after {attempts} tries ({last}); run again once the server is reachable, or use `run` without --once, which keeps trying")]
+    GaveUp {
+        attempts: u32,
+        /// Said in the message, not as a source: printed once.
+        last: Box<DaemonError>,
+    },
 }
 
 impl DaemonError {
@@ -222,6 +230,7 @@ impl Daemon {
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<(), DaemonError> {
         let mut backoff = Duration::from_secs(1);
+        let mut failures: u32 = 0;
         self.first_start = self.store.first_start(now())?;
         // The first digest covers everything from the first start on, mail handled in
         // the very first pass included.
@@ -237,7 +246,15 @@ impl Daemon {
                 // Once the mailbox has worked, a refused login (or a token helper
                 // failing) is most likely a backend having a bad moment: keep trying,
                 // loudly. At start it is a configuration error: stop and say so.
+                // `--once` (cron, a first try) gives up after a few tries, and says why.
+                Err(e) if lifetime == Lifetime::Once && failures + 1 >= ONCE_ATTEMPTS => {
+                    return Err(DaemonError::GaveUp {
+                        attempts: ONCE_ATTEMPTS,
+                        last: Box::new(e),
+                    })
+                }
                 Err(e) if e.is_transient() || (self.connected_once && e.is_credentials()) => {
+                    failures += 1;
                     self.counters.reconnects += 1;
                     self.copiers.clear();
                     warn!("{e}; reconnecting in {}s", backoff.as_secs());

@@ -202,3 +202,45 @@ async fn commands_are_answered_while_the_daemon_cannot_reach_imap() {
     );
     daemon.stop();
 }
+
+/// `run --once` is for cron and first tries: it gives up after a few tries, says why,
+/// and exits non-zero (it used to retry forever).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_once_gives_up_when_imap_cannot_be_reached() {
+    let stack = Stack::get();
+    let setup = Setup::new(stack, "svc-once@egov.test", "");
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = std::fs::read_to_string(&setup.config).unwrap();
+    let config = config.replacen(
+        &format!("port = {}", stack.imaps_port),
+        &format!("port = {dead}"),
+        1,
+    );
+    std::fs::write(&setup.config, config).unwrap();
+    let started = Instant::now();
+    let out = setup.run_cli(&["run", "--once"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("gave up after 3 tries") && stderr.contains(&dead.to_string()),
+        "{stderr}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+    let error = stderr
+        .lines()
+        .find(|l| l.starts_with("mnotify-intake: error:"))
+        .expect("an error line");
+    assert_eq!(
+        error.matches("Connection refused").count(),
+        1,
+        "said once: {error}"
+    );
+}
