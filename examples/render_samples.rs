@@ -50,7 +50,7 @@ fn main() {
             identity: format!("{from}/{hours}"),
             uid_validity: 1,
             uid: 1,
-            outcome: outcome.into(),
+            outcome: outcome.parse().expect("an outcome code"),
             case: case.map(str::to_string),
             destination: Some(
                 if outcome == "not_applicable" {
@@ -115,7 +115,7 @@ fn main() {
         "Подключение к MNotify",
         Some("XXMRJ0"),
     );
-    rejected.problems = vec!["expired".into()];
+    rejected.problems = vec![mnotify_intake::problem::Problem::Expired];
     let unrelated = record(
         "not_applicable",
         10,

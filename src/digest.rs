@@ -12,6 +12,8 @@ use time::{Duration, OffsetDateTime};
 
 use crate::case::{Case, Party, Step};
 use crate::intake::automatic::OWN_MARKER_HEADER;
+use crate::problem::Problem;
+use crate::record::Outcome;
 use crate::registry::{Registry, Status};
 use crate::reply::{encode_word, wrapped_base64};
 use crate::store::{AcceptedCertificate, OutboxEntry, OutboxState, SeenRecord};
@@ -44,8 +46,8 @@ pub struct MailLine {
     pub from: String,
     pub subject: String,
     pub case: Option<String>,
-    pub outcome: String,
-    pub problems: Vec<String>,
+    pub outcome: Outcome,
+    pub problems: Vec<Problem>,
     /// Why it got no reply, or why it waits for staff.
     pub note: Option<String>,
 }
@@ -149,7 +151,7 @@ fn mail_line(r: &SeenRecord) -> MailLine {
         from: r.from.clone().unwrap_or_else(|| "(necunoscut)".into()),
         subject: r.subject.clone().unwrap_or_default(),
         case: r.case.clone(),
-        outcome: r.outcome.clone(),
+        outcome: r.outcome,
         problems: r.problems.clone(),
         note: r.note.clone(),
     }
@@ -193,10 +195,10 @@ pub fn build(
 ) -> Digest {
     let mut window: Vec<&SeenRecord> = records
         .iter()
-        .filter(|r| r.at >= since && r.at < now && r.outcome != "duplicate")
+        .filter(|r| r.at >= since && r.at < now)
         .collect();
     window.sort_by_key(|r| r.at);
-    let certificates = |outcome: &str| -> Vec<CertificateLine> {
+    let certificates = |outcome: Outcome| -> Vec<CertificateLine> {
         window
             .iter()
             .filter(|r| r.outcome == outcome)
@@ -236,14 +238,14 @@ pub fn build(
             .filter(|c| c.opened_at >= since && c.opened_at < now)
             .map(|c| case_line(c, now))
             .collect(),
-        accepted: certificates("new_certificate"),
-        reused: certificates("reuse_confirmed"),
+        accepted: certificates(Outcome::NewCertificate),
+        reused: certificates(Outcome::ReuseConfirmed),
         rejected: window
             .iter()
             .filter(|r| {
                 matches!(
-                    r.outcome.as_str(),
-                    "rejected" | "serial_not_found" | "ambiguous"
+                    r.outcome,
+                    Outcome::Rejected | Outcome::SerialNotFound | Outcome::Ambiguous
                 )
             })
             .map(|r| mail_line(r))
@@ -279,8 +281,8 @@ pub fn build(
             .filter(|r| !r.held)
             .filter(|r| {
                 matches!(
-                    r.outcome.as_str(),
-                    "not_applicable" | "oversized" | "unreadable"
+                    r.outcome,
+                    Outcome::NotApplicable | Outcome::Oversized | Outcome::Unreadable
                 ) || (r.destination.is_some() && r.destination == settings.needs_human_folder)
             })
             .map(|r| mail_line(r))
@@ -325,37 +327,6 @@ pub fn due(
     last < last_scheduled(now, at, tz)
 }
 
-/// Plain words for outcome and problem codes (Romanian, for staff).
-fn outcome_ro(code: &str) -> &str {
-    match code {
-        "rejected" => "respins",
-        "serial_not_found" => "număr negăsit",
-        "ambiguous" => "număr ambiguu",
-        "not_applicable" => "nu privește MNotify",
-        "oversized" => "prea mare",
-        "unreadable" => "serverul IMAP nu l-a putut da (de văzut în căsuță)",
-        "new_certificate" => "certificat nou",
-        "reuse_confirmed" => "reutilizare confirmată",
-        other => other,
-    }
-}
-
-fn problem_ro(code: &str) -> &str {
-    match code {
-        "expired" => "expirat",
-        "not_yet_valid" => "încă nevalabil",
-        "untrusted_issuer" => "emitent necunoscut (nu STISC)",
-        "bad_signature" => "semnătură invalidă",
-        "weak_key" => "cheie slabă",
-        "ca_certificate" => "certificat de CA, nu de sistem",
-        "revoked" => "revocat",
-        "private_key_sent" => "a trimis cheia privată",
-        "csr_not_certificate" => "cerere CSR, nu certificat",
-        "not_a_certificate" => "fișier ilizibil",
-        other => other,
-    }
-}
-
 fn step_ro(step: Option<Step>) -> String {
     match step {
         None => "finalizat".into(),
@@ -392,10 +363,10 @@ fn day(t: OffsetDateTime) -> String {
     format!("{:02}.{:02}.{}", t.day(), u8::from(t.month()), t.year())
 }
 
-fn problems_ro(problems: &[String]) -> String {
+fn problems_ro(problems: &[Problem]) -> String {
     problems
         .iter()
-        .map(|p| problem_ro(p))
+        .map(|p| p.words_ro())
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -502,7 +473,7 @@ pub fn render_text(d: &Digest) -> String {
                     "#{} {} — {}{}",
                     m.case.as_deref().unwrap_or("-"),
                     m.from,
-                    outcome_ro(&m.outcome),
+                    m.outcome.words_ro(),
                     if m.problems.is_empty() {
                         String::new()
                     } else {
@@ -547,7 +518,7 @@ pub fn render_text(d: &Digest) -> String {
         d.unhandled
             .iter()
             .map(|m| {
-                let mut line = format!("{} — „{}” ({})", m.from, m.subject, outcome_ro(&m.outcome));
+                let mut line = format!("{} — „{}” ({})", m.from, m.subject, m.outcome.words_ro());
                 if let Some(n) = &m.note {
                     line += &format!(" — {n}");
                 }
@@ -732,7 +703,7 @@ pub fn render_html(d: &Digest) -> String {
                 vec![
                     code(&format!("#{}", m.case.as_deref().unwrap_or("-"))),
                     esc(&m.from),
-                    esc(outcome_ro(&m.outcome)),
+                    esc(m.outcome.words_ro()),
                     esc(&problems_ro(&m.problems)),
                 ]
             })
@@ -788,8 +759,8 @@ pub fn render_html(d: &Digest) -> String {
             .iter()
             .map(|m| {
                 let why = match &m.note {
-                    Some(n) => format!("{} — {n}", outcome_ro(&m.outcome)),
-                    None => outcome_ro(&m.outcome).to_string(),
+                    Some(n) => format!("{} — {n}", m.outcome.words_ro()),
+                    None => m.outcome.words_ro().to_string(),
                 };
                 vec![esc(&m.from), esc(&m.subject), esc(&why)]
             })
@@ -920,7 +891,7 @@ mod tests {
             identity: format!("{outcome}@x"),
             uid_validity: 1,
             uid: 1,
-            outcome: outcome.into(),
+            outcome: outcome.parse().expect("an outcome code"),
             case: Some(case.into()),
             destination: Some("Processed".into()),
             reply: None,
@@ -957,7 +928,7 @@ mod tests {
         let mut new = record("new_certificate", NOW - Duration::hours(3), "AAA111");
         new.accepted = vec![accepted("5A17", Some(b"der-bytes"))];
         let mut rejected = record("rejected", NOW - Duration::hours(2), "BBB222");
-        rejected.problems = vec!["expired".into()];
+        rejected.problems = vec![Problem::Expired];
         let old = record("rejected", NOW - Duration::days(3), "CCC333");
         let mut unrelated = record("not_applicable", NOW - Duration::hours(1), "");
         unrelated.case = None;

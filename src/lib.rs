@@ -49,6 +49,7 @@ pub mod integration;
 pub mod mailbox;
 pub mod problem;
 pub mod process;
+pub mod record;
 pub mod registry;
 pub mod reply;
 pub mod report;

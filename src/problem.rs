@@ -62,6 +62,26 @@ impl Problem {
     }
 }
 
+impl Problem {
+    /// In a word or two, for AGE staff (the digest is in Romanian).
+    pub fn words_ro(self) -> &'static str {
+        match self {
+            Problem::Expired => "expirat",
+            Problem::NotYetValid => "încă nevalabil",
+            Problem::UntrustedIssuer => "emitent necunoscut (nu STISC)",
+            Problem::BadSignature => "semnătură invalidă",
+            Problem::WeakKey => "cheie slabă",
+            Problem::CaCertificate => "certificat de CA, nu de sistem",
+            Problem::Revoked => "revocat",
+            Problem::PrivateKeySent => "a trimis cheia privată",
+            Problem::CsrNotCertificate => "cerere CSR, nu certificat",
+            Problem::NotACertificate => "fișier ilizibil",
+            Problem::ArchiveTooLarge => "arhivă peste limite",
+            Problem::ArchiveUnreadable => "arhivă care nu se deschide",
+        }
+    }
+}
+
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.code())

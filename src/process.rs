@@ -11,13 +11,14 @@ use crate::case::{token_for, Case};
 use crate::config::{Caps, Config, ReplyMode};
 use crate::decision::Decision;
 use crate::intake::Facts;
+use crate::record::Outcome;
 use crate::reply::{
     compose, Original, Outgoing, ReplyContext, ReplyError, Sender, Templates, UNVERIFIED,
 };
 use crate::store::{AcceptedCertificate, OutboxEntry, OutboxKind, OutboxState, SeenRecord};
 use crate::trust::{self, domain, Policy, SenderRule};
 
-/// Outcome recorded for a message over the size limit (not a decision: it was not read).
+/// The reply template's `decision` for a message over the size limit.
 pub const OVERSIZED: &str = "oversized";
 
 /// How the daemon is set up to answer and file mail.
@@ -296,11 +297,11 @@ pub fn plan(
     let automatic = facts.automatic.is_some();
     let (outcome, for_people, wants_reply) = match content {
         Content::Analysed(a) => (
-            a.decision.code().to_string(),
+            Outcome::from(a.decision),
             a.decision == Decision::NotApplicable || a.facts.unparseable,
             answers(a.decision),
         ),
-        Content::Oversized { .. } => (OVERSIZED.to_string(), true, !automatic),
+        Content::Oversized { .. } => (Outcome::Oversized, true, !automatic),
     };
     // Mail that would change a case or get a real answer, from a sender we cannot
     // believe: it changes nothing and waits for staff.
@@ -390,7 +391,7 @@ pub fn plan(
         from: recipient.clone(),
         subject: facts.subject.clone(),
         problems: match content {
-            Content::Analysed(a) => a.problems.iter().map(|p| p.code().to_string()).collect(),
+            Content::Analysed(a) => a.problems.clone(),
             Content::Oversized { .. } => Vec::new(),
         },
         accepted: match content {
@@ -787,7 +788,7 @@ mod tests {
             "seed",
         )
         .unwrap();
-        assert_eq!(p.seen.outcome, "not_applicable");
+        assert_eq!(p.seen.outcome, Outcome::NotApplicable);
         assert_eq!(p.seen.destination.as_deref(), Some("Needs-Human"));
         assert!(p.outbox.is_none() && p.case.is_none());
     }
@@ -867,7 +868,7 @@ mod tests {
             "seed",
         )
         .unwrap();
-        assert_eq!(p.seen.outcome, OVERSIZED);
+        assert_eq!(p.seen.outcome, Outcome::Oversized);
         assert_eq!(p.seen.destination.as_deref(), Some("Needs-Human"));
         let raw = base64::Engine::decode(
             &base64::engine::general_purpose::STANDARD,

@@ -469,7 +469,9 @@ pub fn status_report(store: &Store) -> Result<serde_json::Value, StoreError> {
     use crate::store::OutboxState;
     let mut outcomes: std::collections::BTreeMap<String, u64> = Default::default();
     for record in store.seen_records()? {
-        *outcomes.entry(record.outcome).or_default() += 1;
+        *outcomes
+            .entry(record.outcome.code().to_string())
+            .or_default() += 1;
     }
     let outbox = store.outbox()?;
     let count = |state: OutboxState| outbox.iter().filter(|e| e.state == state).count();

@@ -89,8 +89,8 @@ pub struct SeenRecord {
     pub identity: String,
     pub uid_validity: u32,
     pub uid: u32,
-    /// A decision code, `oversized` or `duplicate`.
-    pub outcome: String,
+    /// Its decision, or why it has none.
+    pub outcome: crate::record::Outcome,
     pub case: Option<String>,
     /// Folder the message is moved to; `None` leaves it in the inbox.
     pub destination: Option<String>,
@@ -106,7 +106,7 @@ pub struct SeenRecord {
     #[serde(default)]
     pub subject: Option<String>,
     #[serde(default)]
-    pub problems: Vec<String>,
+    pub problems: Vec<crate::problem::Problem>,
     #[serde(default)]
     pub accepted: Vec<AcceptedCertificate>,
     /// Who sent it, as our receiving server authenticated them.
@@ -933,7 +933,7 @@ mod tests {
             identity: "a@x.md".into(),
             uid_validity: 1,
             uid: 1,
-            outcome: "need_certificate".into(),
+            outcome: crate::record::Outcome::NeedCertificate,
             case: None,
             destination: Some("Processed".into()),
             reply: None,

@@ -239,7 +239,7 @@ impl Daemon {
                 identity: format!("unreadable:{uid_validity}/{uid}"),
                 uid_validity,
                 uid,
-                outcome: "unreadable".into(),
+                outcome: crate::record::Outcome::Unreadable,
                 case: None,
                 destination: destination.clone(),
                 reply: None,
