@@ -1,0 +1,369 @@
+//! The TOML configuration (`--config FILE`): read into raw structs that reject unknown
+//! keys, then validated into [`Config`]. Relative paths are relative to the config file,
+//! so a config works wherever the daemon is started from.
+//!
+//! The field doc comments of the raw structs are the user documentation; the example
+//! in `config/mnotify-intake.example.toml` repeats them.
+
+use std::path::{Path, PathBuf};
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::secret::SecretSource;
+
+mod raw;
+mod read;
+
+use raw::RawConfig;
+use read::{caps, Reading};
+
+/// The mailbox address used when the config names none.
+pub const DEFAULT_MAILBOX_ADDRESS: &str = "servicii@egov.md";
+
+/// The local control socket (see [`crate::control`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlConfig {
+    pub socket: PathBuf,
+    pub group: Option<String>,
+}
+
+/// How a connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// TLS from the first byte (IMAPS 993, SMTPS 465).
+    Implicit,
+    /// Plain connection upgraded with STARTTLS (IMAP 143, submission 587).
+    Starttls,
+    /// No TLS at all: only for an SMTP relay on the same host.
+    None,
+}
+
+/// What to do with the mail already in the inbox when the daemon first starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Backlog {
+    /// Leave it where it is, unread by the daemon: a shared mailbox's history is not
+    /// answered on the first day. Mail arriving from the first start on is handled.
+    #[default]
+    Leave,
+    /// Handle it like new mail (a mailbox kept only for MNotify, or tests).
+    Handle,
+}
+
+/// What happens to replies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ReplyMode {
+    /// Replies are sent over SMTP.
+    #[default]
+    Send,
+    /// Replies are appended to the Drafts folder for staff to review and send.
+    Draft,
+    /// No replies; decisions are only recorded.
+    Off,
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The file it was read from.
+    pub source: PathBuf,
+    pub store_path: PathBuf,
+    pub control: ControlConfig,
+    pub anchors: Vec<PathBuf>,
+    /// Whose `Authentication-Results` are believed and what unauthenticated mail may do.
+    pub trust: crate::trust::Policy,
+    pub caps: Caps,
+    pub mailbox_address: String,
+    /// The mailbox address and its aliases, lower case.
+    pub own_addresses: Vec<String>,
+    pub imap: Option<ImapConfig>,
+    pub smtp: Option<SmtpConfig>,
+    pub reply: ReplyConfig,
+    pub digest: Option<DigestConfig>,
+}
+
+/// The staff digest and the reminders to applicants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestConfig {
+    pub to: Vec<String>,
+    /// Local hour and minute.
+    pub at: (i8, i8),
+    pub time_zone: String,
+    pub stalled_days: u32,
+    pub expiring_days: u32,
+    pub remind_days: u32,
+}
+
+/// How to log in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    Password(SecretSource),
+    OAuth2(SecretSource),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImapConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    pub ca_file: Option<PathBuf>,
+    pub user: String,
+    pub auth: Auth,
+    pub inbox: String,
+    pub processed_folder: String,
+    /// `None`: leave such mail in the inbox.
+    pub needs_human_folder: Option<String>,
+    pub sent_folder: Option<String>,
+    pub drafts_folder: String,
+    pub idle: bool,
+    pub poll_interval: Duration,
+    pub backlog: Backlog,
+    /// How long an IMAP command may take (see `command_timeout_seconds`).
+    pub command_timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    pub ca_file: Option<PathBuf>,
+    /// Login and how; `None` for an unauthenticated relay.
+    pub login: Option<(String, Auth)>,
+    pub retry_base: Duration,
+    pub max_attempts: u32,
+    pub connections: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyConfig {
+    pub mode: ReplyMode,
+    pub from_name: String,
+    pub max_per_recipient_per_day: u32,
+    pub max_message_bytes: u64,
+    /// Templates directory; `None` uses the built-in ones.
+    pub templates: Option<PathBuf>,
+}
+
+/// Caps on automatic replies that hold whatever the other side does: a sender who
+/// rotates addresses or domains still meets the case and hourly caps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    pub per_recipient_per_day: u32,
+    pub per_case_per_day: u32,
+    pub per_domain_per_day: u32,
+    pub per_hour: u32,
+}
+
+pub const DEFAULT_REPLIES_PER_CASE_PER_DAY: u32 = 10;
+pub const DEFAULT_REPLIES_PER_DOMAIN_PER_DAY: u32 = 50;
+pub const DEFAULT_REPLIES_PER_HOUR: u32 = 300;
+
+/// Default cap on automatic replies to one address per day.
+pub const DEFAULT_REPLIES_PER_DAY: u32 = 5;
+/// Default size limit of a message: 25 MB, what most mail servers accept.
+pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = 25 * 1024 * 1024;
+/// Default seconds before the first retry of a failed send.
+pub const DEFAULT_RETRY_SECONDS: u64 = 30;
+/// Default replies submitted at once.
+pub const DEFAULT_SMTP_CONNECTIONS: u32 = 8;
+/// Default attempts to send one reply.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 10;
+/// Default seconds between full inbox scans.
+pub const DEFAULT_POLL_SECONDS: u64 = 60;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}; pass an existing file with --config")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {source}")]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: toml::de::Error,
+    },
+    #[error("config file {config}: [{key}] names {path}, which does not exist; fix the path (relative paths are relative to the config file)")]
+    MissingFile {
+        config: PathBuf,
+        key: &'static str,
+        path: PathBuf,
+    },
+    #[error("config file {config}: {what}")]
+    Invalid { config: PathBuf, what: String },
+}
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
+        Config::parse(path, &text)
+    }
+
+    /// Validates config text as if read from `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|source| ConfigError::Parse {
+            path: path.into(),
+            source,
+        })?;
+        let at = Reading {
+            path,
+            base: path.parent().unwrap_or(Path::new(".")),
+        };
+        let anchors = at.anchors(&raw.trust)?;
+        let trust = at.trust(&raw.trust)?;
+        let (mailbox_address, own_addresses) = at.mailbox(&raw.mailbox)?;
+        let imap = raw.imap.map(|i| at.imap(i)).transpose()?;
+        let smtp = raw.smtp.map(|s| at.smtp(s)).transpose()?;
+        let caps = caps(&raw.reply, &raw.trust);
+        let reply = at.reply(raw.reply)?;
+        let digest = raw
+            .digest
+            .map(|d| at.digest(d, smtp.is_some()))
+            .transpose()?;
+        let store_path = at.resolve(&raw.store.path);
+        let control = at.control(raw.control, &store_path);
+        Ok(Config {
+            digest,
+            source: path.into(),
+            control,
+            store_path,
+            anchors,
+            trust,
+            caps,
+            mailbox_address,
+            own_addresses,
+            imap,
+            smtp,
+            reply,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir_with_anchor() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("ca.pem"), "x").expect("write");
+        dir
+    }
+
+    #[test]
+    fn relative_paths_follow_the_config_file() {
+        let dir = dir_with_anchor();
+        let path = dir.path().join("c.toml");
+        let cfg = Config::parse(
+            &path,
+            "[store]\npath = \"db\"\n[trust]\nauthserv_id = \"mx.test\"\nanchors = [\"ca.pem\"]\n",
+        )
+        .expect("valid");
+        assert_eq!(cfg.store_path, dir.path().join("db"));
+        assert_eq!(cfg.own_addresses, vec![DEFAULT_MAILBOX_ADDRESS.to_string()]);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let dir = dir_with_anchor();
+        let err = Config::parse(
+            &dir.path().join("c.toml"),
+            "[store]\npath = \"db\"\nsize = 3\n[trust]\nauthserv_id = \"mx.test\"\nanchors = [\"ca.pem\"]\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("size"), "{err}");
+    }
+
+    #[test]
+    fn missing_anchor_file_is_named() {
+        let dir = dir_with_anchor();
+        let err = Config::parse(
+            &dir.path().join("c.toml"),
+            "[store]\npath = \"db\"\n[trust]\nauthserv_id = \"mx.test\"\nanchors = [\"nope.pem\"]\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("nope.pem") && err.contains("anchors"), "{err}");
+    }
+
+    #[test]
+    fn documented_example_is_valid() {
+        let dir = dir_with_anchor();
+        let example = include_str!("../../config/mnotify-intake.example.toml")
+            .replace("/etc/mnotify-intake/stisc-root.pem", "ca.pem")
+            .replace("/etc/mnotify-intake/stisc-issuing.pem", "ca.pem");
+        let cfg = Config::parse(&dir.path().join("c.toml"), &example).expect("example parses");
+        let imap = cfg.imap.expect("[imap]");
+        assert_eq!((imap.port, imap.tls), (993, TlsMode::Implicit));
+        assert_eq!(
+            imap.backlog,
+            Backlog::Leave,
+            "history is left alone by default"
+        );
+        let smtp = cfg.smtp.expect("[smtp]");
+        assert_eq!((smtp.port, smtp.tls), (587, TlsMode::Starttls));
+        assert_eq!(cfg.reply.mode, ReplyMode::Draft);
+        let digest = cfg.digest.expect("[digest]");
+        assert_eq!(digest.at, (8, 30));
+        assert_eq!(digest.time_zone, "Europe/Chisinau");
+    }
+
+    /// The systemd unit must let the daemon write where the example config puts the
+    /// store (ProtectSystem=strict makes everything else read-only) and must name the
+    /// config the way the CLI reads it.
+    #[test]
+    fn systemd_unit_matches_the_example_config() {
+        let unit = include_str!("../../config/mnotify-intake.service");
+        let example = include_str!("../../config/mnotify-intake.example.toml");
+        let store = example
+            .lines()
+            .find_map(|l| l.strip_prefix("path = "))
+            .expect("[store] path in the example")
+            .trim_matches('"');
+        let writable = unit
+            .lines()
+            .find_map(|l| l.strip_prefix("ReadWritePaths="))
+            .expect("ReadWritePaths in the unit");
+        assert!(
+            std::path::Path::new(store)
+                .parent()
+                .is_some_and(|p| p == std::path::Path::new(writable)),
+            "the store {store} must lie directly in {writable}"
+        );
+        assert!(unit.contains("Environment=MNOTIFY_INTAKE_CONFIG=/etc/mnotify-intake/config.toml"));
+        assert!(unit.contains("ExecStart=/usr/local/bin/mnotify-intake run\n"));
+        assert!(
+            example.contains("MNOTIFY_IMAP_PASSWORD") && unit.contains("EnvironmentFile="),
+            "the secrets the example names come from the unit's environment file"
+        );
+    }
+
+    #[test]
+    fn digest_time_and_zone_are_checked() {
+        let dir = dir_with_anchor();
+        let base =
+            "[store]\npath = \"db\"\n[trust]\nauthserv_id = \"mx.test\"\nanchors = [\"ca.pem\"]\n[smtp]\nhost = \"h\"\n";
+        let err = |extra: &str| {
+            Config::parse(&dir.path().join("c.toml"), &format!("{base}{extra}"))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(err("[digest]\nto = [\"a@b.md\"]\nat = \"25:00\"\n").contains("not a time"));
+        assert!(
+            err("[digest]\nto = [\"a@b.md\"]\ntime_zone = \"Mars/Olympus\"\n")
+                .contains("not a known time zone")
+        );
+        assert!(err("[digest]\nto = []\n").contains("staff e-mail"));
+    }
+}

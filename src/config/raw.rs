@@ -1,0 +1,174 @@
+//! The config file as written: one struct per section, unknown keys refused. The
+//! field doc comments are the user documentation (the example config repeats them).
+
+use super::*;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    pub(super) store: RawStore,
+    pub(super) trust: RawTrust,
+    #[serde(default)]
+    pub(super) mailbox: RawMailbox,
+    pub(super) imap: Option<RawImap>,
+    pub(super) smtp: Option<RawSmtp>,
+    #[serde(default)]
+    pub(super) reply: RawReply,
+    pub(super) digest: Option<RawDigest>,
+    #[serde(default)]
+    pub(super) control: RawControl,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawControl {
+    /// The daemon's control socket, where staff commands reach it. Default: beside the
+    /// store, `<store path>.sock`.
+    pub(super) socket: Option<PathBuf>,
+    /// The group whose members may use it (mode 0660); without one only the daemon's
+    /// user and root can (0600).
+    pub(super) group: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDigest {
+    /// Staff addresses that receive the daily digest.
+    pub(super) to: Vec<String>,
+    /// Local time of the daily digest, "HH:MM". Default "08:30".
+    pub(super) at: Option<String>,
+    /// Time zone of `at`. Default "Europe/Chisinau".
+    pub(super) time_zone: Option<String>,
+    /// A case waiting on the applicant this many days is listed as stalled. Default 7.
+    pub(super) stalled_days: Option<u32>,
+    /// Known certificates expiring within this many days are listed. Default 60.
+    pub(super) expiring_days: Option<u32>,
+    /// Applicants whose case has waited on them this many days get a reminder, at most
+    /// once per this many days; 0 sends none. Default 7.
+    pub(super) remind_days: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawImap {
+    /// Server name or address.
+    pub(super) host: String,
+    /// Default 993 for implicit TLS, 143 for STARTTLS.
+    pub(super) port: Option<u16>,
+    /// `implicit` (default) or `starttls`.
+    pub(super) tls: Option<TlsMode>,
+    /// Extra CA certificate (PEM) for a server with a private certificate.
+    pub(super) ca_file: Option<PathBuf>,
+    pub(super) user: String,
+    /// `{ env = "VAR" }`, `{ file = "path" }` or `{ command = "…" }`.
+    pub(super) password: Option<SecretSource>,
+    /// XOAUTH2 bearer token, same forms as `password` (Microsoft 365 accepts only this).
+    pub(super) oauth2_token: Option<SecretSource>,
+    /// Folder watched for applicants' mail. Default `INBOX`.
+    pub(super) inbox: Option<String>,
+    /// Where handled mail goes. Default `Processed`.
+    pub(super) processed_folder: Option<String>,
+    /// Where mail for people goes (not about MNotify, oversized); `""` leaves it in the
+    /// inbox untouched. Default `Needs-Human`.
+    pub(super) needs_human_folder: Option<String>,
+    /// Where a copy of each reply sent is appended; `""` for none. Default `Sent`.
+    pub(super) sent_folder: Option<String>,
+    /// Where replies go in `draft` mode. Default `Drafts`.
+    pub(super) drafts_folder: Option<String>,
+    /// Use IDLE when the server offers it. Default true.
+    pub(super) idle: Option<bool>,
+    /// Seconds between full scans of the inbox (the safety net under IDLE, or the
+    /// polling interval without it). Default 60.
+    pub(super) poll_seconds: Option<u64>,
+    /// Mail already in the inbox at the first start: `leave` (default) or `handle`.
+    pub(super) backlog: Option<Backlog>,
+    /// Seconds an IMAP command may take before the connection is taken for dead and
+    /// made again (a FETCH of whole messages gets five times as long). Default 120.
+    pub(super) command_timeout_seconds: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSmtp {
+    pub(super) host: String,
+    /// Default 587 for STARTTLS, 465 for implicit TLS, 25 without TLS.
+    pub(super) port: Option<u16>,
+    /// `starttls` (default), `implicit` or `none`.
+    pub(super) tls: Option<TlsMode>,
+    pub(super) ca_file: Option<PathBuf>,
+    /// Login; without it mail is sent unauthenticated (a local relay).
+    pub(super) user: Option<String>,
+    pub(super) password: Option<SecretSource>,
+    pub(super) oauth2_token: Option<SecretSource>,
+    /// Seconds before the first retry of a transiently failed send; doubles per attempt,
+    /// capped at one hour. Default 30.
+    pub(super) retry_seconds: Option<u64>,
+    /// Attempts before a reply is marked failed and reported. Default 10.
+    pub(super) max_attempts: Option<u32>,
+    /// Replies submitted at once, each on its own connection. More is faster; after a
+    /// crash, the replies that were in the middle of submission can go out a second
+    /// time, so this is also the most a crash can repeat. Default 8.
+    pub(super) connections: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawReply {
+    /// `send` (default), `draft` (the safe start on a live mailbox) or `off`.
+    pub(super) mode: Option<ReplyMode>,
+    /// Display name on replies. Default "Agenția de Guvernare Electronică".
+    pub(super) from_name: Option<String>,
+    /// Automatic replies to one address per day, at most. Default 5.
+    pub(super) max_per_recipient_per_day: Option<u32>,
+    /// Messages larger than this (bytes) are not read; the sender is told the limit.
+    /// Default 25 MB.
+    pub(super) max_message_bytes: Option<u64>,
+    /// Directory with `{ro,ru,en}/reply.txt` to use instead of the built-in templates,
+    /// so staff can edit wording without a rebuild.
+    pub(super) templates: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStore {
+    /// Directory of the embedded sled database (cases, registry, messages seen). Created
+    /// on first use.
+    pub(super) path: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTrust {
+    /// Certificate files (PEM, DER or PKCS#7) of the trusted STISC issuing and root CAs.
+    pub(super) anchors: Vec<PathBuf>,
+    /// The authserv-id(s) our own receiving server writes in `Authentication-Results`
+    /// (one string or a list): only those fields, on top of a message, are believed.
+    pub(super) authserv_id: Option<OneOrMany>,
+    /// `require` (default): mail whose sender is not authenticated changes nothing and
+    /// is filed for staff; `flag`: processed and marked for staff; `off`: not checked.
+    pub(super) senders: Option<crate::trust::SenderRule>,
+    /// Automatic replies about one case per day, whoever writes. Default 10.
+    pub(super) max_replies_per_case_per_day: Option<u32>,
+    /// Automatic replies to one organizational domain per day. Default 50.
+    pub(super) max_replies_per_domain_per_day: Option<u32>,
+    /// Automatic replies per clock hour, to everyone together. Default 300.
+    pub(super) max_replies_per_hour: Option<u32>,
+}
+
+/// A key that takes one string or a list of them.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMailbox {
+    /// The shared mailbox's address; mail from it is our own and never answered.
+    pub(super) address: Option<String>,
+    /// Other addresses of ours (aliases, the staff digest sender).
+    #[serde(default)]
+    pub(super) aliases: Vec<String>,
+}

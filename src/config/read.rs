@@ -1,0 +1,297 @@
+//! Reading the raw sections into a validated [`Config`]: one method per section.
+
+use super::raw::*;
+use super::*;
+
+/// Reading one config file: its path (for messages) and the directory relative paths
+/// are taken from. One method per section.
+pub(super) struct Reading<'a> {
+    pub(super) path: &'a Path,
+    pub(super) base: &'a Path,
+}
+
+impl Reading<'_> {
+    pub(super) fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base.join(p)
+        }
+    }
+
+    pub(super) fn invalid(&self, what: String) -> ConfigError {
+        ConfigError::Invalid {
+            config: self.path.into(),
+            what,
+        }
+    }
+
+    /// An optional file that must exist when named.
+    pub(super) fn file(
+        &self,
+        key: &'static str,
+        p: &Option<PathBuf>,
+    ) -> Result<Option<PathBuf>, ConfigError> {
+        match p {
+            None => Ok(None),
+            Some(p) => {
+                let p = self.resolve(p);
+                if p.is_file() {
+                    Ok(Some(p))
+                } else {
+                    Err(ConfigError::MissingFile {
+                        config: self.path.into(),
+                        key,
+                        path: p,
+                    })
+                }
+            }
+        }
+    }
+
+    pub(super) fn anchors(&self, raw: &RawTrust) -> Result<Vec<PathBuf>, ConfigError> {
+        if raw.anchors.is_empty() {
+            return Err(self
+                .invalid("[trust] anchors is empty; list the STISC CA certificate files".into()));
+        }
+        let anchors: Vec<PathBuf> = raw.anchors.iter().map(|p| self.resolve(p)).collect();
+        if let Some(missing) = anchors.iter().find(|p| !p.is_file()) {
+            return Err(ConfigError::MissingFile {
+                config: self.path.into(),
+                key: "trust] anchors",
+                path: missing.clone(),
+            });
+        }
+        Ok(anchors)
+    }
+
+    pub(super) fn trust(&self, raw: &RawTrust) -> Result<crate::trust::Policy, ConfigError> {
+        let senders = raw.senders.unwrap_or(crate::trust::SenderRule::Require);
+        let authserv_ids: Vec<String> = match &raw.authserv_id {
+            None => Vec::new(),
+            Some(OneOrMany::One(id)) => vec![id.clone()],
+            Some(OneOrMany::Many(ids)) => ids.clone(),
+        }
+        .into_iter()
+        .map(|id| id.trim().to_ascii_lowercase())
+        .filter(|id| !id.is_empty())
+        .collect();
+        if authserv_ids.is_empty() && senders != crate::trust::SenderRule::Off {
+            return Err(self.invalid(format!(
+                "[trust] senders = \"{}\" needs [trust] authserv_id: the id your receiving \
+                 mail server writes in Authentication-Results (ask your mail administrator; \
+                 e.g. authserv_id = \"mx.egov.md\"), or senders = \"off\" to answer \
+                 unauthenticated mail (not for a public mailbox)",
+                senders.code()
+            )));
+        }
+        Ok(crate::trust::Policy {
+            authserv_ids,
+            senders,
+        })
+    }
+
+    /// The mailbox address, and it with its aliases, lower case.
+    pub(super) fn mailbox(&self, raw: &RawMailbox) -> Result<(String, Vec<String>), ConfigError> {
+        let address = raw
+            .address
+            .clone()
+            .unwrap_or_else(|| DEFAULT_MAILBOX_ADDRESS.to_string());
+        if !address.contains('@') {
+            return Err(self.invalid(format!(
+                "[mailbox] address `{address}` is not an e-mail address"
+            )));
+        }
+        let own = std::iter::once(&address)
+            .chain(&raw.aliases)
+            .map(|a| a.trim().to_ascii_lowercase())
+            .collect();
+        Ok((address, own))
+    }
+
+    pub(super) fn imap(&self, i: RawImap) -> Result<ImapConfig, ConfigError> {
+        let tls = i.tls.unwrap_or(TlsMode::Implicit);
+        if tls == TlsMode::None {
+            return Err(self.invalid("[imap] tls = \"none\" is not supported: the mailbox password would travel in clear; use implicit or starttls".into()));
+        }
+        let auth = auth_of("imap", i.password, i.oauth2_token)
+            .map_err(|w| self.invalid(w))?
+            .ok_or_else(|| {
+                self.invalid(
+                    "[imap] needs password = { env = \"VAR\" } (or file/command) or oauth2_token"
+                        .into(),
+                )
+            })?;
+        let folder = |v: Option<String>, default: &str| v.unwrap_or_else(|| default.to_string());
+        let optional = |v: Option<String>, default: &str| {
+            let v = folder(v, default);
+            (!v.is_empty()).then_some(v)
+        };
+        Ok(ImapConfig {
+            port: i
+                .port
+                .unwrap_or(if tls == TlsMode::Implicit { 993 } else { 143 }),
+            tls,
+            ca_file: self.file("imap] ca_file", &i.ca_file)?,
+            host: i.host,
+            user: i.user,
+            auth,
+            inbox: folder(i.inbox, "INBOX"),
+            processed_folder: folder(i.processed_folder, "Processed"),
+            needs_human_folder: optional(i.needs_human_folder, "Needs-Human"),
+            sent_folder: optional(i.sent_folder, "Sent"),
+            drafts_folder: folder(i.drafts_folder, "Drafts"),
+            idle: i.idle.unwrap_or(true),
+            poll_interval: Duration::from_secs(
+                i.poll_seconds.unwrap_or(DEFAULT_POLL_SECONDS).max(1),
+            ),
+            backlog: i.backlog.unwrap_or_default(),
+            command_timeout: Duration::from_secs(i.command_timeout_seconds.unwrap_or(120).max(1)),
+        })
+    }
+
+    pub(super) fn smtp(&self, s: RawSmtp) -> Result<SmtpConfig, ConfigError> {
+        let tls = s.tls.unwrap_or(TlsMode::Starttls);
+        let auth = auth_of("smtp", s.password, s.oauth2_token).map_err(|w| self.invalid(w))?;
+        let login = match (s.user, auth) {
+            (Some(user), Some(auth)) => Some((user, auth)),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(
+                    self.invalid("[smtp] user is set but no password or oauth2_token".into())
+                )
+            }
+            (None, Some(_)) => return Err(self.invalid("[smtp] has a password but no user".into())),
+        };
+        Ok(SmtpConfig {
+            port: s.port.unwrap_or(match tls {
+                TlsMode::Implicit => 465,
+                TlsMode::Starttls => 587,
+                TlsMode::None => 25,
+            }),
+            tls,
+            ca_file: self.file("smtp] ca_file", &s.ca_file)?,
+            host: s.host,
+            login,
+            retry_base: Duration::from_secs(
+                s.retry_seconds.unwrap_or(DEFAULT_RETRY_SECONDS).max(1),
+            ),
+            max_attempts: s.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS).max(1),
+            connections: s
+                .connections
+                .unwrap_or(DEFAULT_SMTP_CONNECTIONS)
+                .clamp(1, 64),
+        })
+    }
+
+    pub(super) fn reply(&self, r: RawReply) -> Result<ReplyConfig, ConfigError> {
+        Ok(ReplyConfig {
+            mode: r.mode.unwrap_or_default(),
+            from_name: r
+                .from_name
+                .unwrap_or_else(|| "Agenția de Guvernare Electronică".to_string()),
+            max_per_recipient_per_day: r
+                .max_per_recipient_per_day
+                .unwrap_or(DEFAULT_REPLIES_PER_DAY),
+            max_message_bytes: r.max_message_bytes.unwrap_or(DEFAULT_MAX_MESSAGE_BYTES),
+            templates: match r.templates {
+                None => None,
+                Some(d) => {
+                    let d = self.resolve(&d);
+                    if !d.is_dir() {
+                        return Err(ConfigError::MissingFile {
+                            config: self.path.into(),
+                            key: "reply] templates",
+                            path: d,
+                        });
+                    }
+                    Some(d)
+                }
+            },
+        })
+    }
+
+    pub(super) fn digest(&self, d: RawDigest, has_smtp: bool) -> Result<DigestConfig, ConfigError> {
+        if d.to.is_empty() || d.to.iter().any(|a| !a.contains('@')) {
+            return Err(self.invalid("[digest] to must list staff e-mail addresses".into()));
+        }
+        if !has_smtp {
+            return Err(self.invalid("[digest] needs an [smtp] section to send the digest".into()));
+        }
+        let at_text = d.at.unwrap_or_else(|| "08:30".into());
+        let at = at_text
+            .split_once(':')
+            .and_then(|(h, m)| Some((h.trim().parse::<i8>().ok()?, m.trim().parse::<i8>().ok()?)))
+            .filter(|(h, m)| (0..24).contains(h) && (0..60).contains(m))
+            .ok_or_else(|| {
+                self.invalid(format!(
+                    "[digest] at = \"{at_text}\" is not a time; write it like \"08:30\""
+                ))
+            })?;
+        let time_zone = d.time_zone.unwrap_or_else(|| "Europe/Chisinau".into());
+        if jiff::tz::TimeZone::get(&time_zone).is_err() {
+            return Err(self.invalid(format!(
+                "[digest] time_zone = \"{time_zone}\" is not a known time zone; write it like \"Europe/Chisinau\""
+            )));
+        }
+        Ok(DigestConfig {
+            to: d.to,
+            at,
+            time_zone,
+            stalled_days: d.stalled_days.unwrap_or(7),
+            expiring_days: d.expiring_days.unwrap_or(60),
+            remind_days: d.remind_days.unwrap_or(7),
+        })
+    }
+
+    /// The control socket: as configured, or `<store path>.sock`.
+    pub(super) fn control(&self, c: RawControl, store_path: &Path) -> ControlConfig {
+        ControlConfig {
+            socket: c.socket.as_deref().map_or_else(
+                || {
+                    let mut name = store_path
+                        .file_name()
+                        .map(|n| n.to_os_string())
+                        .unwrap_or_else(|| "store".into());
+                    name.push(".sock");
+                    store_path.with_file_name(name)
+                },
+                |p| self.resolve(p),
+            ),
+            group: c.group.filter(|g| !g.trim().is_empty()),
+        }
+    }
+}
+
+/// The caps on automatic replies, from `[reply]` (per recipient) and `[trust]`.
+pub(super) fn caps(reply: &RawReply, trust: &RawTrust) -> Caps {
+    Caps {
+        per_recipient_per_day: reply
+            .max_per_recipient_per_day
+            .unwrap_or(DEFAULT_REPLIES_PER_DAY),
+        per_case_per_day: trust
+            .max_replies_per_case_per_day
+            .unwrap_or(DEFAULT_REPLIES_PER_CASE_PER_DAY),
+        per_domain_per_day: trust
+            .max_replies_per_domain_per_day
+            .unwrap_or(DEFAULT_REPLIES_PER_DOMAIN_PER_DAY),
+        per_hour: trust
+            .max_replies_per_hour
+            .unwrap_or(DEFAULT_REPLIES_PER_HOUR),
+    }
+}
+
+pub(super) fn auth_of(
+    section: &str,
+    password: Option<SecretSource>,
+    token: Option<SecretSource>,
+) -> Result<Option<Auth>, String> {
+    match (password, token) {
+        (Some(_), Some(_)) => Err(format!(
+            "[{section}] has both password and oauth2_token; keep one"
+        )),
+        (Some(p), None) => Ok(Some(Auth::Password(p))),
+        (None, Some(t)) => Ok(Some(Auth::OAuth2(t))),
+        (None, None) => Ok(None),
+    }
+}
