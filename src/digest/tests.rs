@@ -1,0 +1,311 @@
+use super::*;
+use crate::intake::Language;
+use crate::registry::KnownCertificate;
+use time::macros::datetime;
+
+const NOW: OffsetDateTime = datetime!(2026-11-25 06:30 UTC);
+
+/// A week to stall, sixty days of expiry warning, mail for people in `folder`.
+fn settings(folder: Option<&str>) -> DigestSettings {
+    DigestSettings {
+        stalled_days: 7,
+        expiring_days: 60,
+        needs_human_folder: folder.map(str::to_string),
+    }
+}
+
+fn record(outcome: &str, at: OffsetDateTime, case: &str) -> SeenRecord {
+    SeenRecord {
+        identity: format!("{outcome}@x"),
+        uid_validity: 1,
+        uid: 1,
+        outcome: outcome.parse().expect("an outcome code"),
+        case: Some(case.into()),
+        destination: Some("Processed".into()),
+        reply: None,
+        note: None,
+        at,
+        from: Some("ion@primaria.md".into()),
+        subject: Some("Certificat <MNotify>".into()),
+        problems: Vec::new(),
+        accepted: Vec::new(),
+        sender: None,
+        held: false,
+        flagged: false,
+        warnings: Vec::new(),
+    }
+}
+
+fn accepted(serial: &str, der: Option<&[u8]>) -> AcceptedCertificate {
+    AcceptedCertificate {
+        serial: serial.into(),
+        sha1: Some("AB".repeat(20)),
+        sha256: None,
+        subject: Some("CN=SI Primaria".into()),
+        issuer: "CN=STISC".into(),
+        not_after: Some(datetime!(2028-01-01 0:00 UTC)),
+        services: Vec::new(),
+        institution: None,
+        der_base64: der.map(|d| base64::engine::general_purpose::STANDARD.encode(d)),
+    }
+}
+
+#[test]
+fn sections_hold_what_the_window_and_the_cases_say() {
+    let since = NOW - Duration::days(1);
+    let mut new = record("new_certificate", NOW - Duration::hours(3), "AAA111");
+    new.accepted = vec![accepted("5A17", Some(b"der-bytes"))];
+    let mut rejected = record("rejected", NOW - Duration::hours(2), "BBB222");
+    rejected.problems = vec![Problem::Expired];
+    let old = record("rejected", NOW - Duration::days(3), "CCC333");
+    let mut unrelated = record("not_applicable", NOW - Duration::hours(1), "");
+    unrelated.case = None;
+    unrelated.destination = Some("Needs-Human".into());
+    // The server could not hand it over: no sender, no subject, left in the inbox.
+    let mut unreadable = record("unreadable", NOW - Duration::hours(1), "");
+    unreadable.case = None;
+    unreadable.destination = None;
+    unreadable.from = None;
+
+    let fresh = Case::open(
+        "AAA111".into(),
+        "ion@primaria.md",
+        Language::Ro,
+        NOW - Duration::hours(3),
+    );
+    let mut at_age = Case::open(
+        "DDD444".into(),
+        "a@b.md",
+        Language::Ro,
+        NOW - Duration::days(20),
+    );
+    for step in [
+        Step::Form,
+        Step::Contract,
+        Step::Certificate,
+        Step::IntegrationData,
+    ] {
+        at_age = crate::case::apply(
+            &at_age,
+            crate::case::Event::StepDone {
+                step,
+                by: "x",
+                note: None,
+            },
+            NOW - Duration::days(9),
+        )
+        .0;
+    }
+    let stalled = Case::open(
+        "EEE555".into(),
+        "c@d.md",
+        Language::Ru,
+        NOW - Duration::days(10),
+    );
+
+    let soon = KnownCertificate {
+        serial: "99".into(),
+        issuer: "CN=STISC".into(),
+        sha1: None,
+        sha256: None,
+        subject: Some("CN=SI ASP".into()),
+        not_after: Some(NOW + Duration::days(30)),
+        status: Status::Active,
+        services: ["MPass".to_string()].into_iter().collect(),
+        institution: Some("ASP".into()),
+    };
+    let mut later = soon.clone();
+    later.serial = "98".into();
+    later.not_after = Some(NOW + Duration::days(90));
+    let mut revoked = soon.clone();
+    revoked.serial = "97".into();
+    revoked.status = Status::Revoked;
+    let registry = Registry::from_entries([soon, later, revoked]);
+
+    let d = build(
+        &[new, rejected, old, unrelated, unreadable],
+        &[fresh, at_age, stalled],
+        &registry,
+        since,
+        NOW,
+        settings(Some("Needs-Human")),
+    );
+    assert_eq!(d.new_cases.len(), 1);
+    assert_eq!(d.accepted.len(), 1);
+    assert_eq!(
+        d.rejected.len(),
+        1,
+        "the old rejection is outside the window"
+    );
+    assert_eq!(
+        d.waiting_on_age
+            .iter()
+            .map(|c| c.token.as_str())
+            .collect::<Vec<_>>(),
+        ["DDD444"]
+    );
+    assert_eq!(
+        d.stalled
+            .iter()
+            .map(|c| c.token.as_str())
+            .collect::<Vec<_>>(),
+        ["EEE555"]
+    );
+    assert_eq!(d.expiring.len(), 1);
+    assert_eq!(d.unhandled.len(), 2);
+
+    let text = render_text(&d);
+    assert!(text.contains("serverul IMAP nu l-a putut da"), "{text}");
+    assert!(text.contains("serie 5A17"), "{text}");
+    assert!(text.contains("expirat"), "{text}");
+    let html = render_html(&d);
+    assert!(
+        html.contains("Certificat &lt;MNotify&gt;") && !html.contains("<MNotify>"),
+        "escaped"
+    );
+    assert!(html.contains("#DDD444"));
+
+    let (id, raw) = compose(&d, "servicii@egov.md", "AGE", &["staff@egov.md".into()]);
+    assert!(id.starts_with("<mnotify.digest."));
+    let facts = crate::intake::read(&raw, &[]);
+    assert!(facts.automatic.is_some(), "the digest is never answered");
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.contains("filename=\"5A17.cer\""));
+}
+
+#[test]
+fn scheduled_at_local_time_in_chisinau_across_daylight_saving() {
+    let tz = jiff::tz::TimeZone::get("Europe/Chisinau").unwrap();
+    // Winter: UTC+2, 08:30 local = 06:30 UTC.
+    assert_eq!(
+        last_scheduled(datetime!(2026-11-25 06:30 UTC), (8, 30), &tz),
+        datetime!(2026-11-25 06:30 UTC)
+    );
+    assert_eq!(
+        last_scheduled(datetime!(2026-11-25 06:29 UTC), (8, 30), &tz),
+        datetime!(2026-11-24 06:30 UTC)
+    );
+    // Summer: UTC+3, 08:30 local = 05:30 UTC.
+    assert_eq!(
+        last_scheduled(datetime!(2026-07-01 12:00 UTC), (8, 30), &tz),
+        datetime!(2026-07-01 05:30 UTC)
+    );
+    assert!(due(
+        datetime!(2026-11-25 06:31 UTC),
+        datetime!(2026-11-24 06:30 UTC),
+        (8, 30),
+        &tz
+    ));
+    assert!(!due(
+        datetime!(2026-11-25 06:31 UTC),
+        datetime!(2026-11-25 06:30 UTC),
+        (8, 30),
+        &tz
+    ));
+    assert!(!due(
+        datetime!(2026-11-25 06:00 UTC),
+        datetime!(2026-11-24 06:30 UTC),
+        (8, 30),
+        &tz
+    ));
+}
+
+#[test]
+fn replies_that_failed_for_good_in_the_window_are_listed() {
+    let entry = |state, created_at, to: &str| OutboxEntry {
+        message_id: format!("<{to}>"),
+        kind: crate::store::OutboxKind::Send,
+        from: "servicii@egov.md".into(),
+        to: to.into(),
+        case: Some("AAA111".into()),
+        raw_base64: String::new(),
+        attempts: 10,
+        next_attempt: 0,
+        state,
+        last_error: Some("550 mailbox unavailable".into()),
+        created_at,
+        copied: false,
+        failed_at: None,
+        copy_refusals: 0,
+    };
+    let since = NOW - Duration::days(1);
+    let d = build(
+        &[],
+        &[],
+        &Registry::default(),
+        since,
+        NOW,
+        settings(Some("Needs-Human")),
+    )
+    .with_failed_replies(&[
+        entry(
+            OutboxState::Failed,
+            NOW - Duration::hours(30),
+            "recent@x.md",
+        ),
+        entry(OutboxState::Failed, NOW - Duration::days(5), "old@x.md"),
+        entry(OutboxState::Sent, NOW - Duration::hours(2), "fine@x.md"),
+        // Sent days ago, bounced today: listed.
+        OutboxEntry {
+            failed_at: Some(NOW - Duration::hours(2)),
+            ..entry(OutboxState::Failed, NOW - Duration::days(4), "bounced@x.md")
+        },
+    ]);
+    let listed: Vec<&str> = d.failed_replies.iter().map(|r| r.to.as_str()).collect();
+    assert_eq!(listed, ["recent@x.md", "bounced@x.md"]);
+    assert!(!d.is_empty());
+    assert!(render_text(&d).contains("550 mailbox unavailable"));
+}
+
+/// Mail left for people is found by the folder the config names, whatever its
+/// outcome (an unreadable mail about MNotify is `need_certificate`), and the heading
+/// tells staff where to look.
+#[test]
+fn mail_left_for_people_follows_the_configured_folder() {
+    let mut unreadable = record("need_certificate", NOW - Duration::hours(1), "AAA111");
+    unreadable.destination = Some("Pentru-colegi".into());
+    let processed = record("need_certificate", NOW - Duration::hours(1), "BBB222");
+    let records = [unreadable, processed];
+    let digest_for = |folder| {
+        let since = NOW - Duration::days(1);
+        build(
+            &records,
+            &[],
+            &Registry::default(),
+            since,
+            NOW,
+            settings(folder),
+        )
+    };
+    let d = digest_for(Some("Pentru-colegi"));
+    assert_eq!(d.unhandled.len(), 1);
+    assert!(render_text(&d).contains("(dosarul Pentru-colegi)"));
+    assert!(render_html(&d).contains("(dosarul Pentru-colegi)"));
+    let d = digest_for(None);
+    assert!(d.unhandled.is_empty());
+    assert!(render_text(&d).contains("(rămase în Inbox)"));
+}
+
+#[test]
+fn romanian_day_counts() {
+    assert_eq!(days_ro(1), "1 zi");
+    assert_eq!(days_ro(7), "7 zile");
+    assert_eq!(days_ro(19), "19 zile");
+    assert_eq!(days_ro(60), "60 de zile");
+    assert_eq!(days_ro(101), "101 zile");
+    assert_eq!(days_ro(100), "100 de zile");
+}
+
+#[test]
+fn an_empty_day_is_empty() {
+    let d = build(
+        &[],
+        &[],
+        &Registry::default(),
+        NOW - Duration::days(1),
+        NOW,
+        settings(Some("Needs-Human")),
+    );
+    assert!(d.is_empty());
+    assert!(render_text(&d).contains("Cazuri noi (0)"));
+}

@@ -1,0 +1,454 @@
+use super::*;
+use crate::analysis::{analyse, Context};
+use crate::registry::Registry;
+use time::macros::datetime;
+
+const NOW: OffsetDateTime = datetime!(2026-11-24 10:00 UTC);
+
+fn settings(templates: &Templates, mode: ReplyMode) -> Settings<'_> {
+    Settings::for_tests(templates, mode, off())
+}
+
+/// Sender authentication off: the rules that do not depend on it.
+fn off() -> &'static Policy {
+    Box::leak(Box::new(Policy {
+        authserv_ids: vec!["mx.egov.test".into()],
+        senders: SenderRule::Off,
+    }))
+}
+
+fn analysed(raw: &str) -> Analysis {
+    let registry = Registry::default();
+    let own = vec!["servicii@egov.md".to_string()];
+    let anchors = crate::certificate::validate::TrustAnchors::new(Vec::new());
+    let ctx = Context {
+        anchors: &anchors,
+        registry: &registry,
+        own_addresses: &own,
+    };
+    analyse(raw.as_bytes(), &ctx, NOW)
+}
+
+const AT: Position = Position {
+    uid_validity: 7,
+    uid: 42,
+};
+
+#[test]
+fn applicant_mail_opens_a_case_and_queues_one_threaded_reply() {
+    let t = Templates::embedded();
+    let a = analysed(
+        "From: Ion <ion@primaria.md>\r\nMessage-ID: <m1@primaria.md>\r\nSubject: MNotify\r\n\r\nVrem sa ne conectam la MNotify.\r\n",
+    );
+    let p = plan(
+        Content::Analysed(&a),
+        "m1@primaria.md",
+        AT,
+        Known::default(),
+        &settings(&t, ReplyMode::Send),
+        NOW,
+        "seed",
+    )
+    .unwrap();
+    let case = p.case.expect("a case");
+    assert_eq!(case.applicant, "ion@primaria.md");
+    assert_eq!(p.seen.destination.as_deref(), Some("Processed"));
+    let entry = p.outbox.expect("a reply");
+    assert_eq!(entry.kind, OutboxKind::Send);
+    assert_eq!(entry.to, "ion@primaria.md");
+    assert_eq!(p.seen.reply.as_deref(), Some(entry.message_id.as_str()));
+    assert!(p
+        .rate_keys
+        .contains(&"ion@primaria.md/2026-11-24".to_string()));
+    assert!(p
+        .rate_keys
+        .contains(&format!("case:{}/2026-11-24", case.token)));
+    assert_eq!(
+        p.thread_ids.len(),
+        2,
+        "the applicant's and our reply's ids lead to the case"
+    );
+    let raw = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        &entry.raw_base64,
+    )
+    .unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.contains("In-Reply-To: <m1@primaria.md>"));
+    assert!(text.contains(&format!("[MNotify #{}]", case.token)));
+}
+
+#[test]
+fn automatic_and_unrelated_mail_get_no_reply_and_no_case() {
+    let t = Templates::embedded();
+    let bounce = analysed("From: MAILER-DAEMON@x.md\r\nAuto-Submitted: auto-replied\r\nSubject: MNotify\r\n\r\nMNotify\r\n");
+    let p = plan(
+        Content::Analysed(&bounce),
+        "b",
+        AT,
+        Known::default(),
+        &settings(&t, ReplyMode::Send),
+        NOW,
+        "seed",
+    )
+    .unwrap();
+    assert!(p.outbox.is_none() && p.case.is_none());
+    assert_eq!(p.seen.destination.as_deref(), Some("Processed"));
+    let other = analysed("From: a@b.md\r\nSubject: salut\r\n\r\nO intrebare despre altceva.\r\n");
+    let p = plan(
+        Content::Analysed(&other),
+        "o",
+        AT,
+        Known::default(),
+        &settings(&t, ReplyMode::Send),
+        NOW,
+        "seed",
+    )
+    .unwrap();
+    assert_eq!(p.seen.outcome, Outcome::NotApplicable);
+    assert_eq!(p.seen.destination.as_deref(), Some("Needs-Human"));
+    assert!(p.outbox.is_none() && p.case.is_none());
+}
+
+#[test]
+fn reply_cap_and_off_mode_record_why_there_is_no_reply() {
+    let t = Templates::embedded();
+    let a = analysed("From: ion@primaria.md\r\nSubject: MNotify\r\n\r\nMNotify\r\n");
+    let known = Known {
+        case: None,
+        counts: ReplyCounts {
+            recipient_today: 2,
+            ..ReplyCounts::default()
+        },
+        accepted_by: None,
+        certificate_cases: Vec::new(),
+    };
+    let p = plan(
+        Content::Analysed(&a),
+        "x",
+        AT,
+        known,
+        &settings(&t, ReplyMode::Send),
+        NOW,
+        "seed",
+    )
+    .unwrap();
+    assert!(p.outbox.is_none());
+    assert!(p.seen.note.unwrap().contains("max_per_recipient_per_day"));
+    assert!(p.case.is_some(), "the case is still recorded");
+    let p = plan(
+        Content::Analysed(&a),
+        "x",
+        AT,
+        Known::default(),
+        &settings(&t, ReplyMode::Off),
+        NOW,
+        "seed",
+    )
+    .unwrap();
+    assert!(p.outbox.is_none() && p.rate_keys.is_empty());
+}
+
+#[test]
+fn draft_mode_queues_a_draft_and_reply_to_is_honoured() {
+    let t = Templates::embedded();
+    let a = analysed(
+        "From: ion@primaria.md\r\nReply-To: it@primaria.md\r\nSubject: MNotify\r\n\r\nMNotify\r\n",
+    );
+    let p = plan(
+        Content::Analysed(&a),
+        "x",
+        AT,
+        Known::default(),
+        &settings(&t, ReplyMode::Draft),
+        NOW,
+        "seed",
+    )
+    .unwrap();
+    let e = p.outbox.unwrap();
+    assert_eq!(e.kind, OutboxKind::Draft);
+    assert_eq!(e.to, "it@primaria.md");
+}
+
+#[test]
+fn oversized_mail_is_for_people_and_the_sender_is_told_the_limit() {
+    let t = Templates::embedded();
+    let facts = crate::intake::read(
+        b"From: ion@primaria.md\r\nSubject: scan\r\nMessage-ID: <big@x>\r\n\r\n",
+        &[],
+    );
+    let p = plan(
+        Content::Oversized { facts: &facts },
+        "big@x",
+        AT,
+        Known::default(),
+        &settings(&t, ReplyMode::Send),
+        NOW,
+        "seed",
+    )
+    .unwrap();
+    assert_eq!(p.seen.outcome, Outcome::Oversized);
+    assert_eq!(p.seen.destination.as_deref(), Some("Needs-Human"));
+    let raw = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        p.outbox.unwrap().raw_base64,
+    )
+    .unwrap();
+    let text = crate::intake::read(&raw, &[]);
+    assert_eq!(text.subject.as_deref(), Some("Re: scan"));
+    assert!(p.case.is_none());
+}
+
+fn require() -> &'static Policy {
+    Box::leak(Box::new(Policy {
+        authserv_ids: vec!["mx.egov.test".into()],
+        senders: SenderRule::Require,
+    }))
+}
+
+/// A mail from `from` as our MX delivers it, with DMARC `result` for its domain.
+fn stamped(from: &str, dmarc: &str, rest: &str) -> Analysis {
+    let domain = from.rsplit_once('@').unwrap().1;
+    analysed(&format!(
+        "Authentication-Results: mx.egov.test; dmarc={dmarc} header.from={domain}\r\nReceived: from x by mx\r\nFrom: {from}\r\nMessage-ID: <m@{domain}>\r\n{rest}"
+    ))
+}
+
+fn plan_with(a: &Analysis, known: Known, policy: &Policy) -> Plan {
+    static SEED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let seed = SEED
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        .to_string();
+    let t = Box::leak(Box::new(Templates::embedded()));
+    plan(
+        Content::Analysed(a),
+        "m@x",
+        AT,
+        known,
+        &Settings::for_tests(t, ReplyMode::Send, policy),
+        NOW,
+        &seed,
+    )
+    .unwrap()
+}
+
+fn reply_text(p: &Plan) -> String {
+    let raw = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        &p.outbox.as_ref().expect("a reply").raw_base64,
+    )
+    .unwrap();
+    let f = crate::intake::read(&raw, &[]);
+    let body = mail_parser::MessageParser::default()
+        .parse(&raw)
+        .and_then(|m| m.body_text(0).map(|b| b.into_owned()))
+        .unwrap_or_default();
+    format!("{}\n{body}", f.subject.unwrap_or_default())
+}
+
+#[test]
+fn an_unauthenticated_sender_changes_nothing_and_gets_a_neutral_answer() {
+    let a = stamped(
+        "ion@inst-a.test",
+        "fail",
+        "Subject: MNotify BUY-PILLS.example\r\n\r\nMNotify, serial 0A1B2C3D, system name BUY-PILLS.example\r\n",
+    );
+    let p = plan_with(&a, Known::default(), require());
+    assert!(p.seen.held && p.case.is_none() && p.seen.accepted.is_empty());
+    assert_eq!(p.seen.destination.as_deref(), Some("Needs-Human"));
+    assert!(p.seen.note.as_deref().unwrap().contains("DMARC fail"));
+    let text = reply_text(&p);
+    assert_eq!(p.outbox.as_ref().unwrap().to, "ion@inst-a.test");
+    assert!(text.contains("Nu am putut verifica"), "{text}");
+    assert!(
+        !text.contains("BUY-PILLS") && !text.contains("0A1B2C3D"),
+        "{text}"
+    );
+    assert!(!text.contains("#"), "no case token: {text}");
+    // Its answer to our answer gets none.
+    let again = stamped(
+        "ion@inst-a.test",
+        "fail",
+        "In-Reply-To: <mnotify.abc@egov.md>\r\nSubject: Re: MNotify\r\n\r\nMNotify?\r\n",
+    );
+    let p = plan_with(&again, Known::default(), require());
+    assert!(p.outbox.is_none() && p.seen.held);
+}
+
+#[test]
+fn under_flag_an_unauthenticated_sender_is_processed_marked_and_not_echoed() {
+    let flag: &'static Policy = Box::leak(Box::new(Policy {
+        authserv_ids: vec!["mx.egov.test".into()],
+        senders: SenderRule::Flag,
+    }));
+    let a = stamped(
+        "ion@inst-a.test",
+        "fail",
+        "Subject: MNotify spam.example\r\n\r\nMNotify, Sistemul: spam.example\r\n",
+    );
+    let p = plan_with(&a, Known::default(), flag);
+    assert!(p.seen.flagged && !p.seen.held);
+    let case = p.case.as_ref().expect("processed: a case");
+    let last = &case.timeline.last().unwrap().what;
+    assert!(last.contains("not authenticated: DMARC fail"), "{last}");
+    let text = reply_text(&p);
+    assert!(!text.contains("spam.example"), "{text}");
+    assert!(
+        text.contains(&case.token),
+        "a real answer, in its case: {text}"
+    );
+}
+
+#[test]
+fn a_case_of_another_institution_is_never_joined() {
+    let owner = stamped(
+        "ion@inst-a.test",
+        "pass",
+        "Subject: MNotify\r\n\r\nMNotify\r\n",
+    );
+    let theirs = plan_with(&owner, Known::default(), require()).case.unwrap();
+    assert_eq!(theirs.identity.as_deref(), Some("inst-a.test"));
+    let intruder = stamped(
+        "eve@inst-b.test",
+        "pass",
+        &format!("Subject: [MNotify #{}]\r\n\r\nMNotify\r\n", theirs.token),
+    );
+    let p = plan_with(
+        &intruder,
+        Known {
+            case: Some(theirs.clone()),
+            ..Known::default()
+        },
+        require(),
+    );
+    let own = p.case.expect("a case of its own");
+    assert_ne!(own.token, theirs.token);
+    assert_eq!(own.identity.as_deref(), Some("inst-b.test"));
+    assert!(own
+        .timeline
+        .iter()
+        .any(|e| e.what.contains("another institution")));
+    // A colleague at the same institution joins it; the timeline names the sender.
+    let colleague = stamped(
+        "ana@mail.inst-a.test",
+        "pass",
+        "Subject: MNotify\r\n\r\nMNotify\r\n",
+    );
+    let p = plan_with(
+        &colleague,
+        Known {
+            case: Some(theirs.clone()),
+            ..Known::default()
+        },
+        require(),
+    );
+    let joined = p.case.unwrap();
+    assert_eq!(joined.token, theirs.token);
+    let last = &joined.timeline.last().unwrap().what;
+    assert!(
+        last.contains("ana@mail.inst-a.test (authenticated: DMARC)"),
+        "{last}"
+    );
+}
+
+#[test]
+fn reply_to_is_honoured_only_inside_the_sender_organization() {
+    let inside = analysed("From: ion@primaria.md\r\nReply-To: it@mail.primaria.md\r\n\r\nx\r\n");
+    assert_eq!(
+        reply_address(&inside.facts).as_deref(),
+        Some("it@mail.primaria.md")
+    );
+    let outside = analysed("From: ion@primaria.md\r\nReply-To: victim@elsewhere.test\r\n\r\nx\r\n");
+    assert_eq!(
+        reply_address(&outside.facts).as_deref(),
+        Some("ion@primaria.md")
+    );
+}
+
+#[test]
+fn every_cap_files_the_mail_for_staff() {
+    let a = stamped(
+        "ion@inst-a.test",
+        "pass",
+        "Subject: MNotify\r\n\r\nMNotify\r\n",
+    );
+    for (counts, key) in [
+        (
+            ReplyCounts {
+                domain_today: 50,
+                ..ReplyCounts::default()
+            },
+            "max_replies_per_domain_per_day",
+        ),
+        (
+            ReplyCounts {
+                this_hour: 300,
+                ..ReplyCounts::default()
+            },
+            "max_replies_per_hour",
+        ),
+    ] {
+        let p = plan_with(
+            &a,
+            Known {
+                case: None,
+                counts,
+                ..Known::default()
+            },
+            require(),
+        );
+        assert!(p.outbox.is_none());
+        assert_eq!(p.seen.destination.as_deref(), Some("Needs-Human"));
+        assert!(p.seen.note.as_deref().unwrap().contains(key));
+    }
+    let owner = plan_with(&a, Known::default(), require()).case.unwrap();
+    let p = plan_with(
+        &a,
+        Known {
+            case: Some(owner),
+            counts: ReplyCounts {
+                case_today: 10,
+                ..ReplyCounts::default()
+            },
+            accepted_by: None,
+            certificate_cases: Vec::new(),
+        },
+        require(),
+    );
+    assert!(p.outbox.is_none());
+    assert!(p
+        .seen
+        .note
+        .as_deref()
+        .unwrap()
+        .contains("max_replies_per_case_per_day"));
+    let forged = stamped(
+        "x@inst-c.test",
+        "fail",
+        "Subject: MNotify\r\n\r\nMNotify\r\n",
+    );
+    let p = plan_with(
+        &forged,
+        Known {
+            case: None,
+            counts: ReplyCounts {
+                unverified_this_hour: 30,
+                ..ReplyCounts::default()
+            },
+            accepted_by: None,
+            certificate_cases: Vec::new(),
+        },
+        require(),
+    );
+    assert!(
+        p.outbox.is_none(),
+        "neutral answers have their own tenth of the hourly cap"
+    );
+}
+
+#[test]
+fn identity_prefers_message_id_and_falls_back_to_a_digest() {
+    assert_eq!(identity(Some("<a@b>"), b"x"), "a@b");
+    assert!(identity(None, b"x").starts_with("sha256:"));
+    assert_eq!(identity(Some("  "), b"x"), identity(None, b"x"));
+}

@@ -1,0 +1,193 @@
+use super::*;
+use time::macros::datetime;
+
+#[test]
+fn subjects_keep_one_re_and_one_token() {
+    assert_eq!(
+        reply_subject("Certificat", "ABC123"),
+        "Re: Certificat [MNotify #ABC123]"
+    );
+    assert_eq!(
+        reply_subject("RE: Re: Certificat [MNotify #ABC123]", "ABC123"),
+        "Re: Certificat [MNotify #ABC123]"
+    );
+    assert_eq!(reply_subject("", "ABC123"), "Re: [MNotify #ABC123]");
+}
+
+#[test]
+fn every_language_renders_every_decision() {
+    let rendered = Templates::embedded().render_all().expect("renders");
+    assert_eq!(
+        rendered.len(),
+        3 * (crate::decision::Decision::ALL.len() + 5)
+    );
+    for (lang, kind, text) in rendered {
+        assert!(text.contains("#ABC123"), "{lang:?} {kind}");
+        assert!(text.contains("+373 (22) 820 026"), "{lang:?} {kind}");
+    }
+}
+
+#[test]
+fn staff_notices_name_the_step_done_and_the_next() {
+    let templates = Templates::embedded();
+    let now = datetime!(2026-11-24 12:00 UTC);
+    let case = Case::open("ABC123".into(), "a@b.md", Language::En, now);
+    let (case, actions) = crate::case::apply(
+        &case,
+        crate::case::Event::StepDone {
+            step: Step::Form,
+            by: "ana",
+            note: None,
+        },
+        now,
+    );
+    let ctx = ReplyContext::for_staff_action(actions[0], &case);
+    let text = templates.render(Language::En, &ctx).unwrap();
+    assert!(
+        text.contains("step 1 of your MNotify connection as done: The single connection form"),
+        "{text}"
+    );
+    assert!(text.contains("[x] 1."), "{text}");
+    assert!(text.contains("Next step: The MNotify contract"), "{text}");
+    let done = ReplyContext::for_staff_action(Action::TellCompleted, &case);
+    let text = templates.render(Language::Ro, &done).unwrap();
+    assert!(
+        text.contains("Integrarea sistemului dvs. cu MNotify este finalizată"),
+        "{text}"
+    );
+}
+
+#[test]
+fn reply_is_threaded_and_marked_automatic() {
+    let original = Original {
+        message_id: Some("<orig@x.md>".into()),
+        references: vec!["<older@x.md>".into()],
+        subject: Some("Certificat".into()),
+    };
+    let sender = Sender {
+        name: "Agenția de Guvernare Electronică",
+        address: "servicii@egov.md",
+    };
+    let out = compose(
+        &original,
+        &sender,
+        "ion@x.md",
+        "ABC123",
+        "Bună ziua",
+        "seed",
+        datetime!(2026-11-24 12:00 UTC),
+    );
+    let text = String::from_utf8(out.raw.clone()).expect("ascii");
+    assert!(text.contains("In-Reply-To: <orig@x.md>"));
+    assert!(text.contains("References: <older@x.md>\r\n <orig@x.md>"));
+    assert!(text.contains("Auto-Submitted: auto-replied"));
+    assert!(text.contains("X-Auto-Response-Suppress: All"));
+    let again = compose(
+        &original,
+        &sender,
+        "ion@x.md",
+        "ABC123",
+        "Bună ziua",
+        "seed",
+        datetime!(2026-11-24 12:00 UTC),
+    );
+    assert_eq!(out.message_id, again.message_id);
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&out.raw)
+        .expect("parses");
+    assert_eq!(parsed.subject(), Some("Re: Certificat [MNotify #ABC123]"));
+    assert_eq!(
+        parsed.body_text(0).as_deref().map(str::trim),
+        Some("Bună ziua")
+    );
+}
+
+/// Hostile or careless headers of the mail we answer must not shape our reply's
+/// header: no injected fields, no line over RFC 5322's 998 characters.
+#[test]
+fn hostile_subject_and_ids_cannot_inject_headers() {
+    let hostile = concat!(
+        "From: ion@x.md\r\n",
+        "To: servicii@egov.md\r\n",
+        "Subject: =?us-ascii?Q?Salut=0D=0ABcc:_evil@x.md=0D=0AX-Evil:_1?=\r\n",
+        "Message-ID: <a@x.md>\r\n",
+        "\r\nMNotify\r\n"
+    );
+    let facts = crate::intake::read(hostile.as_bytes(), &[]);
+    let long = "Certificat ".repeat(300) + &"ș".repeat(400);
+    let sender = Sender {
+        name: "AGE",
+        address: "servicii@egov.md",
+    };
+    let now = datetime!(2026-11-24 12:00 UTC);
+    for (subject, ids) in [
+        (facts.subject.clone(), vec!["<b@x.md>".to_string()]),
+        (
+            Some(long.clone()),
+            vec![
+                "<c@x.md>\r\nX-Evil: 2".into(),
+                "d@x.md".into(),
+                "<e@x.md> <f@x.md>".into(),
+            ],
+        ),
+    ] {
+        let original = Original {
+            message_id: Some("<orig@x.md>\r\nX-Evil: 3".into()),
+            references: ids,
+            subject,
+        };
+        let out = compose(&original, &sender, "ion@x.md", "ABC123", "text", "s", now);
+        let raw = String::from_utf8(out.raw.clone()).unwrap();
+        let head = &raw[..raw.find("\r\n\r\n").unwrap()];
+        let fields: Vec<&str> = head
+            .split("\r\n")
+            .filter(|l| !l.starts_with([' ', '\t']))
+            .filter_map(|l| l.split_once(':').map(|(name, _)| name))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "From",
+                "To",
+                "Subject",
+                "Date",
+                "Message-ID",
+                "References",
+                "Auto-Submitted",
+                "X-Auto-Response-Suppress",
+                OWN_MARKER_HEADER,
+                "MIME-Version",
+                "Content-Type"
+            ],
+            "{head}"
+        );
+        assert!(head.lines().all(|l| l.len() <= 998), "{head}");
+        assert!(!head.contains('\n') || head.split("\r\n").all(|l| !l.contains('\n')));
+        let parsed = mail_parser::MessageParser::default()
+            .parse(&out.raw)
+            .unwrap();
+        let subject = parsed.subject().unwrap();
+        assert!(
+            subject.starts_with("Re: ") && subject.ends_with("[MNotify #ABC123]"),
+            "{subject}"
+        );
+        assert!(
+            !subject.contains('\r') && !subject.contains('\n'),
+            "{subject:?}"
+        );
+        assert!(!out.subject.contains('\n'), "{:?}", out.subject);
+    }
+    // Sane identifiers still thread.
+    let original = Original {
+        message_id: Some("orig@x.md".into()),
+        references: vec!["<older@x.md>".into()],
+        subject: Some("Salut".into()),
+    };
+    let out = compose(&original, &sender, "ion@x.md", "ABC123", "text", "s", now);
+    let raw = String::from_utf8(out.raw).unwrap();
+    assert!(raw.contains("In-Reply-To: <orig@x.md>\r\n"), "{raw}");
+    assert!(
+        raw.contains("References: <older@x.md>\r\n <orig@x.md>\r\n"),
+        "{raw}"
+    );
+}

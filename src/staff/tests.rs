@@ -1,0 +1,166 @@
+use super::*;
+use crate::config::ReplyMode;
+use crate::intake::Language;
+use crate::reply::Templates;
+use time::macros::datetime;
+
+fn settings(templates: &Templates, mode: ReplyMode) -> Settings<'_> {
+    let policy = Box::leak(Box::new(crate::trust::Policy {
+        authserv_ids: Vec::new(),
+        senders: crate::trust::SenderRule::Off,
+    }));
+    Settings::for_tests(templates, mode, policy)
+}
+
+#[test]
+fn advancing_a_step_queues_one_threaded_notice_in_the_case_language() {
+    let now = datetime!(2026-11-24 12:00 UTC);
+    let mut case = Case::open("ABC123".into(), "ion@x.md", Language::Ru, now);
+    case.message_ids.push("first@x.md".into());
+    let templates = Templates::embedded();
+    let request = Request::new(
+        "abc123",
+        "ana",
+        StaffAction::Advance {
+            step: Step::Form,
+            note: Some("form received by post".into()),
+            force: false,
+        },
+        now,
+    );
+    assert_eq!(request.case, "ABC123");
+    let plan = plan(&case, &request, &settings(&templates, ReplyMode::Send), now).unwrap();
+    assert_eq!(
+        plan.case.done[&Step::Form].evidence,
+        "form received by post"
+    );
+    let entry = plan.outbox.expect("a notice");
+    assert_eq!(entry.to, "ion@x.md");
+    let raw = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        &entry.raw_base64,
+    )
+    .unwrap();
+    let facts = crate::intake::read(&raw, &[]);
+    assert_eq!(facts.in_reply_to, vec!["first@x.md".to_string()]);
+    assert_eq!(facts.case_token.as_deref(), Some("ABC123"));
+    assert_eq!(plan.thread_ids.len(), 1);
+    assert!(plan.case.message_ids.contains(&plan.thread_ids[0]));
+
+    let note = Request::new("ABC123", "ana", StaffAction::Note { text: "x".into() }, now);
+    let plan = plan_of(&case, &note, &templates);
+    assert!(plan.outbox.is_none(), "a note tells the applicant nothing");
+    let off = plan_with_mode(&case, &request, &templates, ReplyMode::Off);
+    assert!(off.outbox.is_none() && off.case.done.contains_key(&Step::Form));
+}
+
+fn plan_of(case: &Case, r: &Request, t: &Templates) -> StaffPlan {
+    plan_with_mode(case, r, t, ReplyMode::Send)
+}
+
+fn plan_with_mode(case: &Case, r: &Request, t: &Templates, mode: ReplyMode) -> StaffPlan {
+    plan(case, r, &settings(t, mode), datetime!(2026-11-24 12:00 UTC)).unwrap()
+}
+
+/// The daemon may die after the digest is queued and before the request file is
+/// removed: the request comes round again and must not queue a second digest.
+#[test]
+fn a_step_before_its_prerequisites_is_refused_unless_forced() {
+    let now = datetime!(2026-11-24 12:00 UTC);
+    let mut case = Case::open("ABC123".into(), "ion@x.md", Language::Ro, now);
+    let advance = |step, force| StaffAction::Advance {
+        step,
+        note: None,
+        force,
+    };
+    let why = refusal(&case, &advance(Step::Production, false)).expect("refused");
+    assert!(why.contains("operational_tests"), "{why}");
+    assert!(refusal(&case, &advance(Step::Production, true)).is_none());
+    assert!(refusal(&case, &advance(Step::Contract, false)).is_none());
+    for step in [Step::Form, Step::Contract, Step::Certificate] {
+        case = crate::case::apply(
+            &case,
+            Event::StepDone {
+                step,
+                by: "ana",
+                note: None,
+            },
+            now,
+        )
+        .0;
+    }
+    let why = refusal(&case, &advance(Step::TestAccess, false)).unwrap();
+    assert!(why.contains("needs integration_data done first"), "{why}");
+    let bad = StaffAction::Allow {
+        member: "not an address".into(),
+    };
+    assert!(refusal(&case, &bad).is_some());
+    let good = StaffAction::Allow {
+        member: "it@primaria.md".into(),
+    };
+    assert!(refusal(&case, &good).is_none());
+}
+
+/// A command that asks again (its answer was lost with a daemon restart) gets the
+/// answer and no second digest.
+#[test]
+fn a_request_asked_twice_is_applied_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("store")).unwrap();
+    let now = datetime!(2026-11-24 12:00 UTC);
+    let templates = Templates::embedded();
+    let settings = settings(&templates, ReplyMode::Send);
+    let digest = DigestConfig {
+        to: vec!["staff@egov.md".into()],
+        at: (8, 0),
+        time_zone: "Europe/Chisinau".into(),
+        stalled_days: 7,
+        expiring_days: 60,
+        remind_days: 7,
+    };
+    let r = Request::new(
+        "",
+        "ana",
+        StaffAction::Digest {
+            send: true,
+            html: false,
+        },
+        now,
+    );
+    let first = execute(&store, &r, &settings, Some(&digest), now).unwrap();
+    assert_eq!(first, Ok("queued".to_string()));
+    let again = execute(&store, &r, &settings, Some(&digest), now).unwrap();
+    assert_eq!(again, Ok("queued".to_string()));
+    assert_eq!(store.outbox().unwrap().len(), 1, "one digest queued");
+
+    // A case change likewise, and a refusal names the reason.
+    let mut case = Case::open("ABC123".into(), "ion@x.md", Language::Ro, now);
+    case.message_ids.push("first@x.md".into());
+    store.save_case(&case).unwrap();
+    let note = Request::new("ABC123", "ana", StaffAction::Note { text: "n".into() }, now);
+    assert!(execute(&store, &note, &settings, None, now)
+        .unwrap()
+        .is_ok());
+    let again = execute(&store, &note, &settings, None, now)
+        .unwrap()
+        .unwrap();
+    assert!(again.contains("already applied"), "{again}");
+    let notes = store.case("ABC123").unwrap().unwrap().timeline.len();
+    assert_eq!(notes, 2, "opened + one note");
+    let early = Request::new(
+        "ABC123",
+        "ana",
+        StaffAction::Advance {
+            step: Step::Production,
+            note: None,
+            force: false,
+        },
+        now,
+    );
+    let refused = execute(&store, &early, &settings, None, now).unwrap();
+    assert!(refused.unwrap_err().contains("operational_tests"));
+    let unknown = Request::new("NOPE12", "ana", StaffAction::Note { text: "n".into() }, now);
+    assert!(execute(&store, &unknown, &settings, None, now)
+        .unwrap()
+        .is_err());
+}
