@@ -54,8 +54,12 @@ pub use outbox::retry_delay;
 const IDLE_RENEW: Duration = Duration::from_secs(25 * 60);
 /// Longest pause between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
-/// `run --once` tries this many times (1 s, 2 s apart) before it gives up.
+/// `run --once` gives up after this many tries in a row that could not reach the
+/// server (1 s, 2 s apart)…
 const ONCE_ATTEMPTS: u32 = 3;
+/// …or after this many failed passes in all (a server that connects and then fails,
+/// as on a message it cannot hand over, which takes a few passes to set aside).
+const ONCE_PASSES: u32 = 10;
 /// Longest pause between SMTP retries of one reply.
 const MAX_RETRY: Duration = Duration::from_secs(3600);
 /// IMAP connections that save copies of replies in Sent at once.
@@ -149,6 +153,8 @@ pub struct Daemon {
     pub counters: Counters,
     /// Logged in at least once since start.
     connected_once: bool,
+    /// The current session logged in (a failure after that is not "unreachable").
+    session_connected: bool,
     /// Wakes the daemon from IDLE for staff requests (see [`Daemon::poke_handle`]).
     poke: std::sync::Arc<tokio::sync::Notify>,
     /// Staff imported certificates: reload the registry (see [`Daemon::registry_flag`]).
@@ -205,6 +211,7 @@ impl Daemon {
             smtp_paused_until: None,
             copiers: Vec::new(),
             connected_once: false,
+            session_connected: false,
             poke: Default::default(),
             registry_changed: Default::default(),
             fetch_failures: HashMap::new(),
@@ -230,7 +237,8 @@ impl Daemon {
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<(), DaemonError> {
         let mut backoff = Duration::from_secs(1);
-        let mut failures: u32 = 0;
+        // `--once`: tries in a row that could not connect, and failed passes in all.
+        let (mut unreachable, mut failed): (u32, u32) = (0, 0);
         self.first_start = self.store.first_start(now())?;
         // The first digest covers everything from the first start on, mail handled in
         // the very first pass included.
@@ -241,20 +249,30 @@ impl Daemon {
             if *shutdown.borrow() {
                 return Ok(());
             }
+            self.session_connected = false;
             match self.session(lifetime, &mut shutdown, &mut backoff).await {
                 Ok(()) => return Ok(()),
                 // Once the mailbox has worked, a refused login (or a token helper
                 // failing) is most likely a backend having a bad moment: keep trying,
                 // loudly. At start it is a configuration error: stop and say so.
                 // `--once` (cron, a first try) gives up after a few tries, and says why.
-                Err(e) if lifetime == Lifetime::Once && failures + 1 >= ONCE_ATTEMPTS => {
+                Err(e)
+                    if lifetime == Lifetime::Once
+                        && ((!self.session_connected && unreachable + 1 >= ONCE_ATTEMPTS)
+                            || failed + 1 >= ONCE_PASSES) =>
+                {
                     return Err(DaemonError::GaveUp {
-                        attempts: ONCE_ATTEMPTS,
+                        attempts: failed + 1,
                         last: Box::new(e),
                     })
                 }
                 Err(e) if e.is_transient() || (self.connected_once && e.is_credentials()) => {
-                    failures += 1;
+                    failed += 1;
+                    unreachable = if self.session_connected {
+                        0
+                    } else {
+                        unreachable + 1
+                    };
                     self.counters.reconnects += 1;
                     self.copiers.clear();
                     warn!("{e}; reconnecting in {}s", backoff.as_secs());
@@ -278,6 +296,7 @@ impl Daemon {
         let mut mb = Mailbox::connect(&self.imap).await?;
         *backoff = Duration::from_secs(1);
         self.connected_once = true;
+        self.session_connected = true;
         // IDLE only when both the config and the server allow it; polling otherwise.
         let idle = self.imap.idle && mb.idle_supported;
         info!(
