@@ -70,10 +70,12 @@ pub enum Command {
     /// "require"): list it, or accept one as the institution's own.
     #[command(subcommand)]
     Held(HeldCommand),
-    /// The staff digest on demand: print it, or send it to the [digest] addresses.
+    /// The staff digest on demand: print it (--print), or send it to the [digest]
+    /// addresses now (--send).
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["print", "send"])))]
     Digest {
         /// Print the digest since the last one (text; --html for the HTML part).
-        #[arg(long, conflicts_with = "send", required_unless_present = "send")]
+        #[arg(long, conflicts_with = "send")]
         print: bool,
         /// Queue it for the staff now (the daily one still goes out at its time).
         #[arg(long)]
@@ -107,6 +109,8 @@ pub enum RegistryCommand {
         /// Institution that owns the certificate files.
         #[arg(long)]
         institution: Option<String>,
+        /// Certificate files (.cer, .crt, .pem, .der, .p7b) or registry CSVs with the
+        /// header service,institution,serial,issuer,sha1,not_after,status.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
@@ -178,7 +182,7 @@ pub enum HeldCommand {
     Accept {
         /// The message's id as `held list` shows it (its Message-ID).
         id: String,
-        /// Who vouches for it (default: $USER).
+        /// A display name shown beside your user (the user is always recorded).
         #[arg(long)]
         by: Option<String>,
     },

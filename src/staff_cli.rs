@@ -52,7 +52,7 @@ pub enum CasesCommand {
         /// Evidence or remark kept with the step (e.g. "contract nr. 17/2026").
         #[arg(long)]
         note: Option<String>,
-        /// Who did it (default: $USER).
+        /// A display name shown beside your user (the user is always recorded).
         #[arg(long)]
         by: Option<String>,
         /// Record the step although its prerequisites are not done; needs --note
@@ -71,24 +71,32 @@ pub enum CasesCommand {
         id: String,
         /// An address (it@primaria.md) or a domain (primaria.md).
         member: String,
-        /// Who decided it (default: $USER).
+        /// A display name shown beside your user (the user is always recorded).
         #[arg(long)]
         by: Option<String>,
     },
     /// Add a note to a case's timeline (the applicant is not told).
     Note {
+        /// The case token, e.g. 5N0E6F.
         id: String,
+        /// The note, e.g. "called them: the contract is signed, the scan follows".
         text: String,
+        /// A display name shown beside your user (the user is always recorded).
         #[arg(long)]
         by: Option<String>,
     },
     /// Undo a step (e.g. a certificate revoked after it was accepted).
     Reopen {
+        /// The case token, e.g. 5N0E6F.
         id: String,
+        /// The step to undo: form, contract, certificate, integration_data, test_access,
+        /// operational_tests or production.
         #[arg(value_parser = parse_step)]
         step: Step,
+        /// Why (kept on the timeline), e.g. "certificate revoked by STISC".
         #[arg(long)]
         note: Option<String>,
+        /// A display name shown beside your user (the user is always recorded).
         #[arg(long)]
         by: Option<String>,
     },

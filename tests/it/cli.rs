@@ -282,3 +282,30 @@ fn certificate_import_needs_a_service_and_bad_csv_rows_change_nothing() {
             || json_lines(&s.run(&["registry", "list", "--json"])).is_empty()
     );
 }
+
+/// An error is said once, with what to do, not followed by its own cause again.
+#[test]
+fn errors_are_said_once() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mnotify-intake"))
+        .args(["--config", "/nonexistent/mnotify.toml", "status"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("pass an existing file with --config"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
+    // `digest` alone names both choices.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mnotify-intake"))
+        .arg("digest")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--print|--send"), "{stderr}");
+}
