@@ -383,6 +383,11 @@ impl Drop for Stack {
         let _ = Command::new(script())
             .args(["stop", self.dir.to_str().unwrap_or("")])
             .status();
+        // Its passwords, keys and mail go too, unless a failure is being reported
+        // (the logs then stay for whoever reads it).
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
