@@ -43,6 +43,25 @@ pub enum SendError {
     Permanent(String),
 }
 
+/// Where the outbox hands messages over: the SMTP server, or an in-process stub in the
+/// unit tests of the outbox's retry, pause and give-up rules (the real server is tested
+/// end to end).
+pub trait Transport {
+    /// Submits one complete message to `to` (several comma-separated).
+    fn send(
+        &self,
+        from: &str,
+        to: &str,
+        raw: &[u8],
+    ) -> impl std::future::Future<Output = Result<(), SendError>>;
+}
+
+impl Transport for SmtpSender {
+    async fn send(&self, from: &str, to: &str, raw: &[u8]) -> Result<(), SendError> {
+        self.submit(from, to, raw).await
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SmtpSetupError {
     #[error("[smtp] ca_file {path}: {reason}")]
@@ -183,6 +202,10 @@ impl SmtpSender {
 
     /// Submits one complete message.
     pub async fn send(&self, from: &str, to: &str, raw: &[u8]) -> Result<(), SendError> {
+        self.submit(from, to, raw).await
+    }
+
+    async fn submit(&self, from: &str, to: &str, raw: &[u8]) -> Result<(), SendError> {
         let parse = |a: &str| {
             a.parse::<Address>()
                 .map_err(|e| SendError::Permanent(format!("address {a}: {e}")))

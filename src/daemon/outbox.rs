@@ -169,7 +169,7 @@ impl Daemon {
 /// so a reply is marked sent within one flush of its acceptance.
 pub(super) async fn send_all(
     store: &Store,
-    smtp: &SmtpSender,
+    smtp: &impl crate::smtp::Transport,
     cfg: &SmtpConfig,
     copy_wanted: bool,
     sends: Vec<(OutboxEntry, Vec<u8>)>,
@@ -178,7 +178,7 @@ pub(super) async fn send_all(
 ) -> Result<(), StoreError> {
     let mut results =
         futures_util::stream::iter(sends.into_iter().map(|(entry, raw)| async move {
-            let result = smtp.send(&entry.from, &entry.to, &raw).await;
+            let result = crate::smtp::Transport::send(smtp, &entry.from, &entry.to, &raw).await;
             (entry, result)
         }))
         .buffer_unordered(cfg.connections as usize)
@@ -330,6 +330,141 @@ pub fn retry_delay(base: Duration, attempts: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::TlsMode;
+    use crate::smtp::Transport;
+
+    /// A transport that answers each submission from a script, and counts them.
+    struct Scripted(std::sync::Mutex<Vec<Result<(), SendError>>>);
+
+    impl Transport for Scripted {
+        async fn send(&self, _from: &str, _to: &str, _raw: &[u8]) -> Result<(), SendError> {
+            self.0.lock().expect("not poisoned").remove(0)
+        }
+    }
+
+    fn config(max_attempts: u32) -> SmtpConfig {
+        SmtpConfig {
+            host: "stub".into(),
+            port: 0,
+            tls: TlsMode::None,
+            ca_file: None,
+            login: None,
+            retry_base: Duration::from_secs(30),
+            max_attempts,
+            connections: 2,
+        }
+    }
+
+    fn entry(id: &str) -> OutboxEntry {
+        OutboxEntry {
+            message_id: id.into(),
+            kind: OutboxKind::Send,
+            from: "servicii@egov.md".into(),
+            to: "ion@primaria.md".into(),
+            case: None,
+            raw_base64: String::new(),
+            attempts: 0,
+            next_attempt: 0,
+            state: OutboxState::Pending,
+            last_error: None,
+            created_at: now(),
+            copied: false,
+            failed_at: None,
+            copy_refusals: 0,
+        }
+    }
+
+    /// Sends `ids` through a transport answering `script`; returns the entries after.
+    async fn run(
+        ids: &[&str],
+        script: Vec<Result<(), SendError>>,
+        max_attempts: u32,
+        copy_wanted: bool,
+    ) -> (Vec<OutboxEntry>, Counters, Option<Instant>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        let mut sends = Vec::new();
+        for id in ids {
+            let e = entry(id);
+            store.queue(&e).unwrap();
+            sends.push((e, b"raw".to_vec()));
+        }
+        let (mut counters, mut paused) = (Counters::default(), None);
+        let transport = Scripted(std::sync::Mutex::new(script));
+        send_all(
+            &store,
+            &transport,
+            &config(max_attempts),
+            copy_wanted,
+            sends,
+            &mut counters,
+            &mut paused,
+        )
+        .await
+        .unwrap();
+        let after = ids
+            .iter()
+            .map(|id| store.outbox_entry(id).unwrap().unwrap())
+            .collect();
+        (after, counters, paused)
+    }
+
+    #[tokio::test]
+    async fn a_sent_reply_waits_for_its_copy_only_when_copies_are_wanted() {
+        let (after, counters, paused) = run(&["<a>"], vec![Ok(())], 10, true).await;
+        assert_eq!(after[0].state, OutboxState::Sent);
+        assert!(!after[0].copied, "the Sent copy is still to make");
+        assert_eq!(counters.replies_sent, 1);
+        assert!(paused.is_none());
+        let (after, ..) = run(&["<b>"], vec![Ok(())], 10, false).await;
+        assert!(after[0].copied, "no copy wanted: nothing left to do");
+    }
+
+    #[tokio::test]
+    async fn a_transient_failure_is_retried_later_and_pauses_sending() {
+        let before = now().unix_timestamp();
+        let (after, counters, paused) = run(
+            &["<a>"],
+            vec![Err(SendError::Transient("451 busy".into()))],
+            10,
+            true,
+        )
+        .await;
+        let e = &after[0];
+        assert_eq!(e.state, OutboxState::Pending);
+        assert_eq!(e.attempts, 1);
+        assert_eq!(e.last_error.as_deref(), Some("451 busy"));
+        assert!(
+            e.next_attempt >= before + 30,
+            "retried after the base delay"
+        );
+        assert!(paused.is_some(), "the server is left alone for a while");
+        assert_eq!(counters.send_failures, 0);
+    }
+
+    #[tokio::test]
+    async fn a_refusal_or_the_last_attempt_gives_the_reply_up() {
+        let (after, counters, _) = run(
+            &["<a>"],
+            vec![Err(SendError::Permanent("550 no such user".into()))],
+            10,
+            true,
+        )
+        .await;
+        assert_eq!(after[0].state, OutboxState::Failed);
+        assert!(after[0].failed_at.is_some());
+        assert_eq!(counters.send_failures, 1);
+        // A transient failure on the last allowed attempt: given up, not retried.
+        let (after, counters, _) = run(
+            &["<b>"],
+            vec![Err(SendError::Transient("451".into()))],
+            1,
+            true,
+        )
+        .await;
+        assert_eq!(after[0].state, OutboxState::Failed);
+        assert_eq!(counters.send_failures, 1);
+    }
 
     #[test]
     fn retries_back_off_and_are_capped() {
