@@ -251,8 +251,30 @@ pub(super) async fn save_copies(
     sent: &str,
     entries: Vec<OutboxEntry>,
 ) -> (Vec<Mailbox>, Result<(), DaemonError>) {
+    // Which copies may be there already (an APPEND started before a crash); the others
+    // are marked, durably, before their APPEND. Searching only the former keeps the
+    // search off the common path (a search per copy made a 10,000-reply drain
+    // quadratic in the size of Sent).
+    let mut entries: Vec<(OutboxEntry, bool)> = entries
+        .into_iter()
+        .map(|e| {
+            let started = e.copy_started;
+            (e, started)
+        })
+        .collect();
+    for (e, _) in &mut entries {
+        if !e.copy_started {
+            e.copy_started = true;
+            if let Err(err) = store.record_outbox(e) {
+                return (copiers, Err(err.into()));
+            }
+        }
+    }
+    if let Err(err) = store.flush() {
+        return (copiers, Err(err.into()));
+    }
     let lanes = copiers.len().min(entries.len()).max(1);
-    let mut chunks: Vec<Vec<OutboxEntry>> = vec![Vec::new(); lanes];
+    let mut chunks: Vec<Vec<(OutboxEntry, bool)>> = vec![Vec::new(); lanes];
     for (i, e) in entries.into_iter().enumerate() {
         chunks[i % lanes].push(e);
     }
@@ -263,19 +285,23 @@ pub(super) async fn save_copies(
             let mut done = Vec::new();
             // A copy already there (appended just before a crash, not yet recorded) is
             // not appended again: Sent keeps one copy of each reply.
-            if let Err(e) = mb.select(sent).await {
-                return (None, done, Some(e));
+            if chunk.iter().any(|(_, started)| *started) {
+                if let Err(e) = mb.select(sent).await {
+                    return (None, done, Some(e));
+                }
             }
-            for mut entry in chunk {
-                match mb.holds_message_id(&entry.message_id).await {
-                    Ok(true) => {
-                        info!(id = %entry.message_id, folder = %sent, "copy already saved (before a restart)");
-                        entry.copied = true;
-                        done.push(entry);
-                        continue;
+            for (mut entry, started) in chunk {
+                if started {
+                    match mb.holds_message_id(&entry.message_id).await {
+                        Ok(true) => {
+                            info!(id = %entry.message_id, folder = %sent, "copy already saved (before a restart)");
+                            entry.copied = true;
+                            done.push(entry);
+                            continue;
+                        }
+                        Ok(false) => {}
+                        Err(e) => return (None, done, Some(e)),
                     }
-                    Ok(false) => {}
-                    Err(e) => return (None, done, Some(e)),
                 }
                 let raw = base64::engine::general_purpose::STANDARD
                     .decode(&entry.raw_base64)
@@ -371,6 +397,7 @@ mod tests {
             copied: false,
             failed_at: None,
             copy_refusals: 0,
+            copy_started: false,
         }
     }
 

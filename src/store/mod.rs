@@ -189,6 +189,10 @@ pub struct OutboxEntry {
     /// Times the server refused the copy for the Sent folder (over quota, …).
     #[serde(default)]
     pub copy_refusals: u32,
+    /// An APPEND of the copy was started: after a crash the copy may be there already
+    /// (the copier searches for it before appending again).
+    #[serde(default)]
+    pub copy_started: bool,
 }
 
 impl OutboxEntry {
