@@ -251,28 +251,15 @@ pub(super) async fn save_copies(
     sent: &str,
     entries: Vec<OutboxEntry>,
 ) -> (Vec<Mailbox>, Result<(), DaemonError>) {
-    // Which copies may be there already (an APPEND started before a crash); the others
-    // are marked, durably, before their APPEND. Searching only the former keeps the
-    // search off the common path (a search per copy made a 10,000-reply drain
-    // quadratic in the size of Sent).
-    let mut entries: Vec<(OutboxEntry, bool)> = entries
-        .into_iter()
-        .map(|e| {
-            let started = e.copy_started;
-            (e, started)
-        })
-        .collect();
-    for (e, _) in &mut entries {
-        if !e.copy_started {
-            e.copy_started = true;
-            if let Err(err) = store.record_outbox(e) {
-                return (copiers, Err(err.into()));
-            }
-        }
-    }
-    if let Err(err) = store.flush() {
-        return (copiers, Err(err.into()));
-    }
+    // Which copies may be there already (an APPEND started before a crash): only those
+    // are searched for in Sent first (a search per copy made a 10,000-reply drain
+    // quadratic in the size of Sent); the others are marked before their APPEND.
+    let ids: Vec<&str> = entries.iter().map(|e| e.message_id.as_str()).collect();
+    let started = match store.start_copies(&ids) {
+        Ok(s) => s,
+        Err(err) => return (copiers, Err(err.into())),
+    };
+    let entries: Vec<(OutboxEntry, bool)> = entries.into_iter().zip(started).collect();
     let lanes = copiers.len().min(entries.len()).max(1);
     let mut chunks: Vec<Vec<(OutboxEntry, bool)>> = vec![Vec::new(); lanes];
     for (i, e) in entries.into_iter().enumerate() {
@@ -332,6 +319,11 @@ pub(super) async fn save_copies(
         for entry in done {
             if let Err(e) = store.record_outbox(&entry) {
                 failure.get_or_insert(e.into());
+            }
+            if entry.copied {
+                if let Err(e) = store.copy_done(&entry.message_id) {
+                    failure.get_or_insert(e.into());
+                }
             }
         }
         kept.extend(mb);
@@ -397,7 +389,6 @@ mod tests {
             copied: false,
             failed_at: None,
             copy_refusals: 0,
-            copy_started: false,
         }
     }
 

@@ -227,7 +227,6 @@ fn replies_that_failed_for_good_in_the_window_are_listed() {
         copied: false,
         failed_at: None,
         copy_refusals: 0,
-        copy_started: false,
     };
     let since = NOW - Duration::days(1);
     let d = build(

@@ -546,7 +546,6 @@ pub fn outbox_entry(
         copied: false,
         failed_at: None,
         copy_refusals: 0,
-        copy_started: false,
     }
 }
 

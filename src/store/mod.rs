@@ -39,6 +39,10 @@ const HELD_TREE: &str = "held";
 /// [`CertificateCase`], so that the same certificate offered by another institution
 /// is shown to staff.
 const CERTIFICATE_CASES_TREE: &str = "certificate_cases";
+/// Message-IDs of outbox entries whose copy for the mailbox is being appended → empty:
+/// after a crash that copy may be there already. A small tree of its own, so that the
+/// mark costs a few bytes, not a rewrite of the entry.
+const COPY_STARTED_TREE: &str = "copy_started";
 /// Held mail staff accepted, by identity → [`Acceptance`]; removed once handled.
 const ACCEPTED_TREE: &str = "held_accepted";
 const SCHEMA_KEY: &str = "schema_version";
@@ -189,10 +193,6 @@ pub struct OutboxEntry {
     /// Times the server refused the copy for the Sent folder (over quota, …).
     #[serde(default)]
     pub copy_refusals: u32,
-    /// An APPEND of the copy was started: after a crash the copy may be there already
-    /// (the copier searches for it before appending again).
-    #[serde(default)]
-    pub copy_started: bool,
 }
 
 impl OutboxEntry {
@@ -271,6 +271,7 @@ pub struct Store {
     held: sled::Tree,
     accepted: sled::Tree,
     certificate_cases: sled::Tree,
+    copy_started: sled::Tree,
     meta: sled::Tree,
 }
 
@@ -355,6 +356,7 @@ impl Store {
             held: db.open_tree(HELD_TREE)?,
             accepted: db.open_tree(ACCEPTED_TREE)?,
             certificate_cases: db.open_tree(CERTIFICATE_CASES_TREE)?,
+            copy_started: db.open_tree(COPY_STARTED_TREE)?,
             meta,
             db,
         })
@@ -745,6 +747,23 @@ impl Store {
             CERTIFICATE_CASES_TREE,
             &String::from_utf8_lossy(&certificate_key(issuer, serial)),
         )
+    }
+
+    /// Marks the copies about to be appended (durably: flushed), and says which were
+    /// marked already, by an earlier attempt that may have appended them.
+    pub fn start_copies(&self, message_ids: &[&str]) -> Result<Vec<bool>, StoreError> {
+        let mut before = Vec::with_capacity(message_ids.len());
+        for id in message_ids {
+            before.push(self.copy_started.insert(id.as_bytes(), &[])?.is_some());
+        }
+        self.flush()?;
+        Ok(before)
+    }
+
+    /// The copy is in the mailbox (or given up): its mark goes.
+    pub fn copy_done(&self, message_id: &str) -> Result<(), StoreError> {
+        self.copy_started.remove(message_id.as_bytes())?;
+        Ok(())
     }
 
     /// Keeps a held message's bytes for staff to accept (before its record is
