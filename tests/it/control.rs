@@ -64,6 +64,23 @@ fn as_user(user: &str, bin: &Path, setup: &Setup, args: &[&str]) -> std::process
         .expect("runuser")
 }
 
+/// Points the setup's IMAP at a loopback port where nothing listens; returns the port.
+fn point_imap_nowhere(stack: &Stack, setup: &Setup) -> u16 {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = std::fs::read_to_string(&setup.config).unwrap();
+    let config = config.replacen(
+        &format!("port = {}", stack.imaps_port),
+        &format!("port = {dead}"),
+        1,
+    );
+    std::fs::write(&setup.config, config).unwrap();
+    dead
+}
+
 fn mode(path: &Path) -> u32 {
     std::fs::symlink_metadata(path)
         .unwrap()
@@ -153,19 +170,8 @@ async fn commands_are_answered_while_the_daemon_cannot_reach_imap() {
     let stack = Stack::get();
     let mailbox = "svc-ctl-down@egov.test";
     let setup = Setup::new(stack, mailbox, "");
-    // An IMAP port where nothing listens: the daemon retries with backoff.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let config = std::fs::read_to_string(&setup.config).unwrap();
-    let config = config.replacen(
-        &format!("port = {}", stack.imaps_port),
-        &format!("port = {dead}"),
-        1,
-    );
-    std::fs::write(&setup.config, config).unwrap();
+    // The daemon retries with backoff.
+    point_imap_nowhere(stack, &setup);
     let daemon = setup.start();
     let socket = setup.dir.path().join("store.sock");
     let start = Instant::now();
@@ -209,18 +215,7 @@ async fn commands_are_answered_while_the_daemon_cannot_reach_imap() {
 async fn run_once_gives_up_when_imap_cannot_be_reached() {
     let stack = Stack::get();
     let setup = Setup::new(stack, "svc-once@egov.test", "");
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let config = std::fs::read_to_string(&setup.config).unwrap();
-    let config = config.replacen(
-        &format!("port = {}", stack.imaps_port),
-        &format!("port = {dead}"),
-        1,
-    );
-    std::fs::write(&setup.config, config).unwrap();
+    let dead = point_imap_nowhere(stack, &setup);
     let started = Instant::now();
     let out = setup.run_cli(&["run", "--once"]);
     let stderr = String::from_utf8_lossy(&out.stderr);

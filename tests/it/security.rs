@@ -46,19 +46,30 @@ fn shown(setup: &Setup, token: &str) -> String {
 }
 
 pub fn token_of(raw: &[u8]) -> String {
-    let subject = mnotify_intake::intake::read(raw, &[])
-        .subject
-        .unwrap_or_default();
-    let at = subject
-        .find("[MNotify #")
+    mnotify_intake::intake::read(raw, &[])
+        .case_token
         .expect("a case token in the subject")
-        + 10;
-    subject[at..at + 6].to_string()
 }
 
 /// Runs the daemon once (it handles everything in the inbox, sends, files, exits).
 fn run_once(setup: &Setup) {
     setup.cli(&["run", "--once"]);
+}
+
+/// `from` sends `raw` through its institution's server (signed); once it is in the
+/// inbox, the daemon handles it.
+async fn signed_then_run(stack: &Stack, setup: &Setup, from: &str, to: &str, raw: &[u8]) {
+    stack.send_from_institution(from, to, raw).await;
+    stack.wait_for(to, "INBOX", 1, WAIT).await;
+    run_once(setup);
+}
+
+/// `raw` is written straight to the MX as `from` (a forgery for the test
+/// institutions); once it is in the inbox, the daemon handles it.
+async fn forged_then_run(stack: &Stack, setup: &Setup, from: &str, to: &str, raw: &[u8]) {
+    stack.deliver(from, to, raw).await;
+    stack.wait_for(to, "INBOX", 1, WAIT).await;
+    run_once(setup);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,11 +89,7 @@ async fn forged_mail_changes_nothing_and_its_sender_learns_nothing() {
         "Certificatul pentru MNotify.",
     )
     .attach("sistem.cer", "application/pkix-cert", &cert);
-    stack
-        .send_from_institution(ion, mailbox, &real.build())
-        .await;
-    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
-    run_once(&setup);
+    signed_then_run(stack, &setup, ion, mailbox, &real.build()).await;
     let replies = stack.wait_for(ion, "INBOX", 1, WAIT).await;
     let token = token_of(&replies[0]);
     let before = case_json(&setup, &token);
@@ -108,9 +115,7 @@ async fn forged_mail_changes_nothing_and_its_sender_learns_nothing() {
     )
     .header("Reply-To", "victim@victims.test")
     .attach("nou.cer", "application/pkix-cert", &evil);
-    stack.deliver(ion, mailbox, &forged.build()).await;
-    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
-    run_once(&setup);
+    forged_then_run(stack, &setup, ion, mailbox, &forged.build()).await;
 
     assert_eq!(before_shown, shown(&setup, &token), "the case is unchanged");
     assert_eq!(
@@ -173,11 +178,7 @@ async fn another_institution_cannot_join_a_case_by_token_or_thread() {
         "<a1-hijack@inst-a.test>",
         "Ce trebuie pentru MNotify?",
     );
-    stack
-        .send_from_institution(ion, mailbox, &first.build())
-        .await;
-    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
-    run_once(&setup);
+    signed_then_run(stack, &setup, ion, mailbox, &first.build()).await;
     let ours = stack.wait_for(ion, "INBOX", 1, WAIT).await;
     let token = token_of(&ours[0]);
     let our_id = mnotify_intake::intake::read(&ours[0], &[])
@@ -196,11 +197,7 @@ async fn another_institution_cannot_join_a_case_by_token_or_thread() {
     )
     .header("In-Reply-To", &format!("<{our_id}>"))
     .attach("eve.cer", "application/pkix-cert", &cert);
-    stack
-        .send_from_institution(eve, mailbox, &hijack.build())
-        .await;
-    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
-    run_once(&setup);
+    signed_then_run(stack, &setup, eve, mailbox, &hijack.build()).await;
 
     assert_eq!(
         before,
@@ -238,11 +235,7 @@ async fn a_forged_delivery_report_is_ignored() {
         "<q-dsn@inst-a.test>",
         "Intrebare despre MNotify.",
     );
-    stack
-        .send_from_institution(ion, mailbox, &first.build())
-        .await;
-    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
-    run_once(&setup);
+    signed_then_run(stack, &setup, ion, mailbox, &first.build()).await;
     let ours = stack.wait_for(ion, "INBOX", 1, WAIT).await;
     let our_id = mnotify_intake::intake::read(&ours[0], &[])
         .message_id
@@ -251,11 +244,14 @@ async fn a_forged_delivery_report_is_ignored() {
     let report = format!(
         "From: MAILER-DAEMON@evil.test\r\nTo: {mailbox}\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn@evil.test>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.inst-a.test\r\n\r\nFinal-Recipient: rfc822; {ion}\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 no such user\r\n--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{our_id}>\r\nTo: {ion}\r\n--b--\r\n"
     );
-    stack
-        .deliver("MAILER-DAEMON@evil.test", mailbox, report.as_bytes())
-        .await;
-    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
-    run_once(&setup);
+    forged_then_run(
+        stack,
+        &setup,
+        "MAILER-DAEMON@evil.test",
+        mailbox,
+        report.as_bytes(),
+    )
+    .await;
     let status = setup.status();
     assert_eq!(status["outbox"]["failed"], 0, "{status}");
     let digest = setup.cli(&["digest", "--print"]);
@@ -290,11 +286,7 @@ async fn a_quoted_serial_reveals_no_one_elses_registration() {
         "<o1@inst-b.test>",
         "Seria certificatului pentru MNotify: 53 03 33 44",
     );
-    stack
-        .send_from_institution(eve, mailbox, &probe.build())
-        .await;
-    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
-    run_once(&setup);
+    signed_then_run(stack, &setup, eve, mailbox, &probe.build()).await;
     let reply =
         String::from_utf8_lossy(&stack.wait_for(eve, "INBOX", 1, WAIT).await[0]).into_owned();
     let text = body(reply.as_bytes());
@@ -510,11 +502,7 @@ async fn staff_guardrails_and_added_members() {
         "<g1@inst-a.test>",
         "Conectare MNotify?",
     );
-    stack
-        .send_from_institution(ion, mailbox, &first.build())
-        .await;
-    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
-    run_once(&setup);
+    signed_then_run(stack, &setup, ion, mailbox, &first.build()).await;
     let token = token_of(&stack.wait_for(ion, "INBOX", 1, WAIT).await[0]);
 
     // Production before the tests: refused, with what is missing.
@@ -566,18 +554,10 @@ async fn staff_guardrails_and_added_members() {
             "MNotify, colegii de la inst-a.",
         )
     };
-    stack
-        .send_from_institution(eve, mailbox, &ask(1).build())
-        .await;
-    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
-    run_once(&setup);
+    signed_then_run(stack, &setup, eve, mailbox, &ask(1).build()).await;
     assert!(!shown(&setup, &token).contains(eve));
     setup.cli(&["cases", "allow", &token, "inst-b.test"]);
-    stack
-        .send_from_institution(eve, mailbox, &ask(2).build())
-        .await;
-    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
-    run_once(&setup);
+    signed_then_run(stack, &setup, eve, mailbox, &ask(2).build()).await;
     let joined = shown(&setup, &token);
     assert!(
         joined.contains("added inst-b.test to the institution"),
@@ -670,15 +650,8 @@ async fn certificates_that_do_not_fit_are_shown_to_staff() {
         )
         .attach("s.cer", "application/pkix-cert", &der)
     };
-    stack
-        .send_from_institution(
-            ion,
-            mailbox,
-            &send(ion, "<f1@inst-a.test>", ions.clone()).build(),
-        )
-        .await;
-    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
-    run_once(&setup);
+    let first = send(ion, "<f1@inst-a.test>", ions.clone()).build();
+    signed_then_run(stack, &setup, ion, mailbox, &first).await;
     let ion_token = token_of(&stack.wait_for(ion, "INBOX", 1, WAIT).await[0]);
     assert!(
         !shown(&setup, &ion_token).contains("staff check"),
@@ -686,11 +659,14 @@ async fn certificates_that_do_not_fit_are_shown_to_staff() {
     );
 
     // Eve sends ion's certificate: accepted for her case, flagged twice for staff.
-    stack
-        .send_from_institution(eve, mailbox, &send(eve, "<f2@inst-b.test>", ions).build())
-        .await;
-    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
-    run_once(&setup);
+    signed_then_run(
+        stack,
+        &setup,
+        eve,
+        mailbox,
+        &send(eve, "<f2@inst-b.test>", ions).build(),
+    )
+    .await;
     let eve_reply = stack.wait_for(eve, "INBOX", 1, WAIT).await.remove(0);
     let eve_token = token_of(&eve_reply);
     let text = body(&eve_reply);
