@@ -24,6 +24,19 @@ pub enum Outcome {
     Unreadable,
 }
 
+/// 128 random bits as hex: what must not be derivable from anything a stranger sees
+/// (case tokens and our Message-IDs are made from it; staff request ids).
+pub fn fresh_id() -> String {
+    let mut bytes = [0u8; 16];
+    // The system's random source fails only on a broken system; the time-based
+    // fallback then still differs from call to call.
+    if getrandom::getrandom(&mut bytes).is_err() {
+        let t = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+        bytes.copy_from_slice(&t.to_le_bytes());
+    }
+    hex::encode(bytes)
+}
+
 impl From<Decision> for Outcome {
     fn from(d: Decision) -> Outcome {
         match d {

@@ -487,7 +487,7 @@ fn ask(
     display_name: Option<String>,
 ) -> Result<(String, bool)> {
     let request = ControlRequest {
-        id: Request::new(case, "", StaffAction::Ping, OffsetDateTime::now_utc()).id,
+        id: mnotify_intake::record::fresh_id(),
         case: case.to_string(),
         display_name,
         action,

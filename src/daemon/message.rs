@@ -141,7 +141,7 @@ impl Daemon {
             },
             &settings,
             now,
-            &fresh_text(),
+            &crate::record::fresh_id(),
         )?;
         if plan.seen.held && !oversized && raw.len() <= MAX_HELD_BYTES {
             // Kept for staff, who may accept it by hand (`held accept`).

@@ -170,19 +170,6 @@ pub struct Daemon {
     size_one_by_one: bool,
 }
 
-/// Random text for what must not be derivable from a mail (case tokens, our
-/// Message-IDs).
-fn fresh_text() -> String {
-    let mut bytes = [0u8; 16];
-    // The system's random source fails only on a broken system; the time-based
-    // fallback then still differs from message to message.
-    if getrandom::getrandom(&mut bytes).is_err() {
-        let t = OffsetDateTime::now_utc().unix_timestamp_nanos();
-        bytes.copy_from_slice(&t.to_le_bytes());
-    }
-    hex::encode(bytes)
-}
-
 fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }

@@ -133,13 +133,8 @@ pub struct Request {
 
 impl Request {
     pub fn new(case: &str, by: &str, action: StaffAction, now: OffsetDateTime) -> Request {
-        let mut id = [0u8; 12];
-        if getrandom::getrandom(&mut id).is_err() {
-            // Only a broken system has no random source; the time still differs.
-            id[..8].copy_from_slice(&(now.unix_timestamp_nanos() as u64).to_le_bytes());
-        }
         Request {
-            id: hex::encode(id),
+            id: crate::record::fresh_id(),
             at: now,
             by: by.to_string(),
             case: case.to_ascii_uppercase(),
