@@ -9,9 +9,9 @@ use mnotify_intake::case::{apply, Case, Event, Step};
 use mnotify_intake::decision::Decision;
 use mnotify_intake::digest::{self, DigestSettings};
 use mnotify_intake::intake::Language;
+use mnotify_intake::record::{AcceptedCertificate, SeenRecord};
 use mnotify_intake::registry::{KnownCertificate, Registry, Status};
 use mnotify_intake::reply::{text_to_html, CertificateView, ReplyContext, Templates};
-use mnotify_intake::store::{AcceptedCertificate, SeenRecord};
 use time::macros::datetime;
 use time::Duration;
 
@@ -88,7 +88,7 @@ fn main() {
         not_after: Some(datetime!(2036-01-15 0:00 UTC)),
         services: Vec::new(),
         institution: None,
-        der_base64: None,
+        der: None,
     }];
     let mut reused = record(
         "reuse_confirmed",
@@ -106,7 +106,7 @@ fn main() {
         not_after: Some(datetime!(2036-06-01 0:00 UTC)),
         services: vec!["MPass".into(), "MSign".into()],
         institution: Some("Agenția Servicii Publice".into()),
-        der_base64: None,
+        der: None,
     }];
     let mut rejected = record(
         "rejected",

@@ -10,7 +10,6 @@ use clap::{Subcommand, ValueEnum};
 use mnotify_intake::case::{Case, Party, Step};
 use mnotify_intake::config::Config;
 use mnotify_intake::control::{self, ControlReply, ControlRequest};
-use mnotify_intake::process::Settings;
 use mnotify_intake::reply::Templates;
 use mnotify_intake::staff::{self, Request, StaffAction};
 use mnotify_intake::store::Store;
@@ -427,7 +426,7 @@ fn preview(
         now,
     );
     let templates = Templates::for_config(&config.reply)?;
-    let settings = Settings::from_config(config, &templates);
+    let settings = config.plan_settings(&templates);
     let plan = staff::plan(&case, &request, &settings, now)?;
     println!(
         "would record: {} (by {}); next step then: {}",
@@ -437,10 +436,7 @@ fn preview(
     );
     match &plan.outbox {
         Some(entry) => {
-            let raw = base64::Engine::decode(
-                &base64::engine::general_purpose::STANDARD,
-                &entry.raw_base64,
-            )?;
+            let raw = &entry.raw;
             let text = mail_parser::MessageParser::default()
                 .parse(&raw)
                 .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
@@ -531,7 +527,7 @@ fn directly(config: &Config, asked: ControlRequest) -> Result<String> {
         action: asked.action,
     };
     let templates = Templates::for_config(&config.reply)?;
-    let settings = Settings::from_config(config, &templates);
+    let settings = config.plan_settings(&templates);
     let answer = staff::execute(&store, &request, &settings, config.digest.as_ref(), now)?;
     store.flush()?;
     match answer {

@@ -19,6 +19,11 @@ mod read;
 use raw::RawConfig;
 use read::{caps, Reading};
 
+use crate::process::Settings;
+pub use crate::reply::ReplyMode;
+use crate::reply::{Sender, Templates};
+pub use crate::trust::Caps;
+
 /// The mailbox address used when the config names none.
 pub const DEFAULT_MAILBOX_ADDRESS: &str = "servicii@egov.md";
 
@@ -51,19 +56,6 @@ pub enum Backlog {
     Leave,
     /// Handle it like new mail (a mailbox kept only for MNotify, or tests).
     Handle,
-}
-
-/// What happens to replies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum ReplyMode {
-    /// Replies are sent over SMTP.
-    #[default]
-    Send,
-    /// Replies are appended to the Drafts folder for staff to review and send.
-    Draft,
-    /// No replies; decisions are only recorded.
-    Off,
 }
 
 /// A validated configuration.
@@ -147,16 +139,6 @@ pub struct ReplyConfig {
     pub max_message_bytes: u64,
     /// Templates directory; `None` uses the built-in ones.
     pub templates: Option<PathBuf>,
-}
-
-/// Caps on automatic replies that hold whatever the other side does: a sender who
-/// rotates addresses or domains still meets the case and hourly caps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Caps {
-    pub per_recipient_per_day: u32,
-    pub per_case_per_day: u32,
-    pub per_domain_per_day: u32,
-    pub per_hour: u32,
 }
 
 pub const DEFAULT_REPLIES_PER_CASE_PER_DAY: u32 = 10;
@@ -247,6 +229,27 @@ impl Config {
             smtp,
             reply,
         })
+    }
+}
+
+impl Config {
+    /// The planner's settings this config gives, for the daemon and for staff commands alike (the
+    /// folders only matter to the daemon; without [imap] they are empty).
+    pub fn plan_settings<'a>(&'a self, templates: &'a Templates) -> Settings<'a> {
+        let imap = self.imap.as_ref();
+        Settings {
+            mode: self.reply.mode,
+            sender: Sender {
+                name: &self.reply.from_name,
+                address: &self.mailbox_address,
+            },
+            processed_folder: imap.map_or("", |i| i.processed_folder.as_str()),
+            needs_human_folder: imap.and_then(|i| i.needs_human_folder.as_deref()),
+            caps: self.caps,
+            trust: &self.trust,
+            max_message_bytes: self.reply.max_message_bytes,
+            templates,
+        }
     }
 }
 

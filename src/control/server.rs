@@ -18,7 +18,6 @@ use tracing::{info, warn};
 
 use super::{client, peer, recorded_as, ControlReply, ControlRequest, MAX_REQUEST_BYTES};
 use crate::config::{Config, ControlConfig};
-use crate::process::Settings;
 use crate::reply::Templates;
 use crate::staff::{self, Request, StaffAction};
 use crate::store::Store;
@@ -195,7 +194,7 @@ async fn respond(
         case: asked.case.trim_start_matches('#').to_ascii_uppercase(),
         action: asked.action,
     };
-    let settings = Settings::from_config(&shared.config, &shared.templates);
+    let settings = shared.config.plan_settings(&shared.templates);
     let result = staff::execute(
         &shared.store,
         &request,

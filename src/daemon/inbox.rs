@@ -235,7 +235,7 @@ impl Daemon {
     ) -> Result<(), DaemonError> {
         let destination = self.imap.needs_human_folder.clone();
         for &uid in uids {
-            let record = crate::store::SeenRecord {
+            let record = crate::record::SeenRecord {
                 identity: format!("unreadable:{uid_validity}/{uid}"),
                 uid_validity,
                 uid,

@@ -75,7 +75,7 @@ impl Daemon {
         if let Some(before) = before {
             // The same message under a new UID: UIDVALIDITY changed, or it was
             // delivered twice. Never answered twice.
-            let record = crate::store::SeenRecord {
+            let record = crate::record::SeenRecord {
                 uid_validity: at.uid_validity,
                 uid: at.uid,
                 note: Some(format!(

@@ -22,7 +22,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use futures_util::StreamExt;
 use time::OffsetDateTime;
 use tokio::sync::watch;
@@ -34,12 +33,13 @@ use crate::config::{Backlog, Config, ImapConfig, ReplyMode, SmtpConfig};
 use crate::digest;
 use crate::mailbox::{Mailbox, MailboxError, Woken, FETCH_BATCH};
 use crate::process::{self, Content, Known, Position, Settings};
+use crate::record::{OutboxEntry, OutboxKind, OutboxState};
 use crate::registry::Registry;
 use crate::reply::{ReplyError, Templates};
 use crate::routine::{self, RoutineError};
 use crate::smtp::{SendError, SmtpSender, SmtpSetupError};
 use crate::staff::StaffError;
-use crate::store::{MessageCommit, OutboxEntry, OutboxKind, OutboxState, Store, StoreError};
+use crate::store::{MessageCommit, Store, StoreError};
 
 mod chores;
 mod inbox;
@@ -352,7 +352,7 @@ impl Daemon {
 
     /// How replies are made, from the config.
     fn settings(&self) -> Settings<'_> {
-        Settings::from_config(&self.config, &self.templates)
+        self.config.plan_settings(&self.templates)
     }
 
     async fn logout_all(&mut self, mb: Mailbox) {

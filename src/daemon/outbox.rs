@@ -11,16 +11,8 @@ impl Daemon {
         let now_s = now().unix_timestamp();
         let mut sends = Vec::new();
         let mut drafts = Vec::new();
-        for mut entry in self.store.due(now_s)? {
-            let raw = match base64::engine::general_purpose::STANDARD.decode(&entry.raw_base64) {
-                Ok(raw) => raw,
-                Err(e) => {
-                    entry.fail(format!("stored message is damaged: {e}"), now());
-                    self.store.update_outbox(&entry)?;
-                    error!(id = %entry.message_id, "reply dropped: its stored copy is damaged");
-                    continue;
-                }
-            };
+        for entry in self.store.due(now_s)? {
+            let raw = entry.raw.clone();
             match entry.kind {
                 OutboxKind::Draft => drafts.push((entry, raw)),
                 OutboxKind::Send => sends.push((entry, raw)),
@@ -290,10 +282,7 @@ pub(super) async fn save_copies(
                         Err(e) => return (None, done, Some(e)),
                     }
                 }
-                let raw = base64::engine::general_purpose::STANDARD
-                    .decode(&entry.raw_base64)
-                    .unwrap_or_default();
-                match mb.append(sent, "(\\Seen)", &raw).await {
+                match mb.append(sent, "(\\Seen)", &entry.raw).await {
                     Ok(()) => entry.copied = true,
                     // The server will not take it (over quota, …): the reply went out
                     // all the same; the copy is tried again a few times, then given up,
@@ -380,7 +369,7 @@ mod tests {
             from: "servicii@egov.md".into(),
             to: "ion@primaria.md".into(),
             case: None,
-            raw_base64: String::new(),
+            raw: Vec::new(),
             attempts: 0,
             next_attempt: 0,
             state: OutboxState::Pending,

@@ -5,7 +5,6 @@
 //! message with the accepted `.cer` files attached for configuration. In Romanian: it
 //! is for AGE staff.
 
-use base64::Engine;
 use sha2::Digest as _;
 use time::format_description::well_known::Rfc2822;
 use time::{Duration, OffsetDateTime};
@@ -14,9 +13,9 @@ use crate::case::{Case, Party, Step};
 use crate::intake::automatic::OWN_MARKER_HEADER;
 use crate::problem::Problem;
 use crate::record::Outcome;
+use crate::record::{AcceptedCertificate, OutboxEntry, OutboxState, SeenRecord};
 use crate::registry::{Registry, Status};
 use crate::reply::{encode_word, wrapped_base64};
-use crate::store::{AcceptedCertificate, OutboxEntry, OutboxState, SeenRecord};
 
 /// Tunables, from `[digest]` (and `[imap]` for the folder).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -848,12 +847,7 @@ pub fn compose(d: &Digest, from: &str, from_name: &str, to: &[String]) -> (Strin
     m += &wrapped_base64(render_html(d).as_bytes());
     m += &format!("--{alt}--\r\n");
     for line in &d.accepted {
-        let Some(der) = line
-            .certificate
-            .der_base64
-            .as_deref()
-            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
-        else {
+        let Some(der) = line.certificate.der.as_deref() else {
             continue;
         };
         let name = file_name(&line.certificate);
@@ -862,7 +856,7 @@ pub fn compose(d: &Digest, from: &str, from_name: &str, to: &[String]) -> (Strin
              Content-Disposition: attachment; filename=\"{name}\"\r\n\
              Content-Transfer-Encoding: base64\r\n\r\n"
         );
-        m += &wrapped_base64(&der);
+        m += &wrapped_base64(der);
     }
     m += &format!("--{mixed}--\r\n");
     (message_id, m.into_bytes())

@@ -46,7 +46,7 @@ fn accepted(serial: &str, der: Option<&[u8]>) -> AcceptedCertificate {
         not_after: Some(datetime!(2028-01-01 0:00 UTC)),
         services: Vec::new(),
         institution: None,
-        der_base64: der.map(|d| base64::engine::general_purpose::STANDARD.encode(d)),
+        der: der.map(<[u8]>::to_vec),
     }
 }
 
@@ -214,11 +214,11 @@ fn scheduled_at_local_time_in_chisinau_across_daylight_saving() {
 fn replies_that_failed_for_good_in_the_window_are_listed() {
     let entry = |state, created_at, to: &str| OutboxEntry {
         message_id: format!("<{to}>"),
-        kind: crate::store::OutboxKind::Send,
+        kind: crate::record::OutboxKind::Send,
         from: "servicii@egov.md".into(),
         to: to.into(),
         case: Some("AAA111".into()),
-        raw_base64: String::new(),
+        raw: Vec::new(),
         attempts: 10,
         next_attempt: 0,
         state,

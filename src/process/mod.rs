@@ -8,15 +8,16 @@ use time::OffsetDateTime;
 
 use crate::analysis::Analysis;
 use crate::case::{token_for, Case};
-use crate::config::{Caps, Config, ReplyMode};
 use crate::decision::Decision;
 use crate::intake::Facts;
 use crate::record::Outcome;
-use crate::reply::{
-    compose, Original, Outgoing, ReplyContext, ReplyError, Sender, Templates, UNVERIFIED,
+use crate::record::{
+    AcceptedCertificate, CertificateCase, OutboxEntry, OutboxKind, OutboxState, SeenRecord,
 };
-use crate::store::{AcceptedCertificate, OutboxEntry, OutboxKind, OutboxState, SeenRecord};
-use crate::trust::{self, domain, Policy, SenderRule};
+use crate::reply::{
+    compose, Original, Outgoing, ReplyContext, ReplyError, ReplyMode, Sender, Templates, UNVERIFIED,
+};
+use crate::trust::{self, domain, Caps, Policy, SenderRule};
 
 /// The reply template's `decision` for a message over the size limit.
 pub const OVERSIZED: &str = "oversized";
@@ -36,25 +37,6 @@ pub struct Settings<'a> {
 }
 
 impl<'a> Settings<'a> {
-    /// The settings a config gives, for the daemon and for staff commands alike (the
-    /// folders only matter to the daemon; without [imap] they are empty).
-    pub fn from_config(config: &'a Config, templates: &'a Templates) -> Settings<'a> {
-        let imap = config.imap.as_ref();
-        Settings {
-            mode: config.reply.mode,
-            sender: Sender {
-                name: &config.reply.from_name,
-                address: &config.mailbox_address,
-            },
-            processed_folder: imap.map_or("", |i| i.processed_folder.as_str()),
-            needs_human_folder: imap.and_then(|i| i.needs_human_folder.as_deref()),
-            caps: config.caps,
-            trust: &config.trust,
-            max_message_bytes: config.reply.max_message_bytes,
-            templates,
-        }
-    }
-
     /// Settings for unit tests: AGE at servicii@egov.md, the default folders, a cap of
     /// two replies a day per recipient (so tests reach it quickly), the default 25 MB
     /// limit, and sender authentication off (`policy` for tests of it).
@@ -134,7 +116,7 @@ pub struct Known {
     /// institution it claims.
     pub accepted_by: Option<String>,
     /// The cases the certificates of this mail ([`candidates`]) were first accepted in.
-    pub certificate_cases: Vec<crate::store::CertificateCase>,
+    pub certificate_cases: Vec<CertificateCase>,
 }
 
 /// Everything the message changes; committed in one transaction.
@@ -534,10 +516,7 @@ pub fn outbox_entry(
         from: outgoing.from,
         to: outgoing.to,
         case: case.map(str::to_string),
-        raw_base64: base64::Engine::encode(
-            &base64::engine::general_purpose::STANDARD,
-            &outgoing.raw,
-        ),
+        raw: outgoing.raw,
         attempts: 0,
         next_attempt: now.unix_timestamp(),
         state: OutboxState::Pending,
@@ -552,11 +531,7 @@ pub fn outbox_entry(
 /// What staff should check about the certificates a mail got accepted in `case`: one
 /// that names e-mail addresses none of which belong to the case's institution, or one
 /// already accepted in another institution's case.
-fn misfits(
-    a: &Analysis,
-    case: &Case,
-    first_cases: &[crate::store::CertificateCase],
-) -> Vec<String> {
+fn misfits(a: &Analysis, case: &Case, first_cases: &[CertificateCase]) -> Vec<String> {
     let owner = case.owner();
     let ours = |e: &str| {
         domain::of_address(e).is_some_and(|d| {
@@ -627,10 +602,7 @@ fn accepted(a: &Analysis) -> Vec<AcceptedCertificate> {
                     .map(|k| k.services.iter().cloned().collect())
                     .unwrap_or_default(),
                 institution: c.known.as_ref().and_then(|k| k.institution.clone()),
-                der_base64: Some(base64::Engine::encode(
-                    &base64::engine::general_purpose::STANDARD,
-                    &cert.der,
-                )),
+                der: Some(cert.der.clone()),
             }
         });
     let numbers = a
@@ -648,7 +620,7 @@ fn accepted(a: &Analysis) -> Vec<AcceptedCertificate> {
                 not_after: k.not_after,
                 services: k.services.iter().cloned().collect(),
                 institution: k.institution.clone(),
-                der_base64: None,
+                der: None,
             }
         });
     let mut out: Vec<AcceptedCertificate> = files.chain(numbers).collect();

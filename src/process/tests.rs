@@ -68,11 +68,7 @@ fn applicant_mail_opens_a_case_and_queues_one_threaded_reply() {
         2,
         "the applicant's and our reply's ids lead to the case"
     );
-    let raw = base64::Engine::decode(
-        &base64::engine::general_purpose::STANDARD,
-        &entry.raw_base64,
-    )
-    .unwrap();
+    let raw = entry.raw.clone();
     let text = String::from_utf8_lossy(&raw);
     assert!(text.contains("In-Reply-To: <m1@primaria.md>"));
     assert!(text.contains(&format!("[MNotify #{}]", case.token)));
@@ -189,11 +185,7 @@ fn oversized_mail_is_for_people_and_the_sender_is_told_the_limit() {
     .unwrap();
     assert_eq!(p.seen.outcome, Outcome::Oversized);
     assert_eq!(p.seen.destination.as_deref(), Some("Needs-Human"));
-    let raw = base64::Engine::decode(
-        &base64::engine::general_purpose::STANDARD,
-        p.outbox.unwrap().raw_base64,
-    )
-    .unwrap();
+    let raw = p.outbox.unwrap().raw.clone();
     let text = crate::intake::read(&raw, &[]);
     assert_eq!(text.subject.as_deref(), Some("Re: scan"));
     assert!(p.case.is_none());
@@ -233,11 +225,7 @@ fn plan_with(a: &Analysis, known: Known, policy: &Policy) -> Plan {
 }
 
 fn reply_text(p: &Plan) -> String {
-    let raw = base64::Engine::decode(
-        &base64::engine::general_purpose::STANDARD,
-        &p.outbox.as_ref().expect("a reply").raw_base64,
-    )
-    .unwrap();
+    let raw = p.outbox.as_ref().expect("a reply").raw.clone();
     let f = crate::intake::read(&raw, &[]);
     let body = mail_parser::MessageParser::default()
         .parse(&raw)

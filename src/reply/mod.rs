@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use base64::Engine;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::Digest;
 use time::format_description::well_known::Rfc2822;
 use time::OffsetDateTime;
@@ -18,6 +18,19 @@ use crate::config::ReplyConfig;
 use crate::intake::automatic::OWN_MARKER_HEADER;
 use crate::intake::Language;
 use crate::integration::IntegrationData;
+
+/// What happens to replies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ReplyMode {
+    /// Replies are sent over SMTP.
+    #[default]
+    Send,
+    /// Replies are appended to the Drafts folder for staff to review and send.
+    Draft,
+    /// No replies; decisions are only recorded.
+    Off,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplyError {

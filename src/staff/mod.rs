@@ -10,9 +10,10 @@ use time::OffsetDateTime;
 use crate::case::{self, Action, Case, Event, Step};
 use crate::config::DigestConfig;
 use crate::process::{outbox_entry, Settings};
+use crate::record::OutboxEntry;
 use crate::reply::{compose, Original, ReplyContext, ReplyError};
 use crate::routine::{self, RoutineError};
-use crate::store::{OutboxEntry, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StaffError {
@@ -411,7 +412,7 @@ fn answer(
         StaffAction::Ping => std::process::id().to_string(),
         StaffAction::AcceptHeld { identity } => {
             let identity = identity.trim().trim_matches(|c| c == '<' || c == '>');
-            let acceptance = crate::store::Acceptance {
+            let acceptance = crate::record::Acceptance {
                 by: request.by.clone(),
                 at: now,
             };
@@ -461,7 +462,7 @@ fn held_list(store: &Store) -> Result<String, StoreError> {
 
 /// The store's summary (`status --json`): messages by outcome, cases, replies.
 pub fn status_report(store: &Store) -> Result<serde_json::Value, StoreError> {
-    use crate::store::OutboxState;
+    use crate::record::OutboxState;
     let mut outcomes: std::collections::BTreeMap<String, u64> = Default::default();
     for record in store.seen_records()? {
         *outcomes

@@ -36,11 +36,7 @@ fn advancing_a_step_queues_one_threaded_notice_in_the_case_language() {
     );
     let entry = plan.outbox.expect("a notice");
     assert_eq!(entry.to, "ion@x.md");
-    let raw = base64::Engine::decode(
-        &base64::engine::general_purpose::STANDARD,
-        &entry.raw_base64,
-    )
-    .unwrap();
+    let raw = entry.raw.clone();
     let facts = crate::intake::read(&raw, &[]);
     assert_eq!(facts.in_reply_to, vec!["first@x.md".to_string()]);
     assert_eq!(facts.case_token.as_deref(), Some("ABC123"));

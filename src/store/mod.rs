@@ -4,13 +4,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::{de::DeserializeOwned, Serialize};
 use sled::transaction::{
     ConflictableTransactionError, TransactionError, Transactional, TransactionalTree,
 };
 use time::OffsetDateTime;
 
 use crate::case::Case;
+use crate::record::{Acceptance, CertificateCase, OutboxEntry, OutboxState, SeenRecord};
 use crate::registry::{KnownCertificate, Registry};
 
 /// Bumped when the layout of a tree changes; a store written by a newer version is
@@ -85,148 +86,8 @@ pub enum StoreError {
     },
 }
 
-/// What was decided about one message; written once, in the same transaction as its
-/// case update and its reply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SeenRecord {
-    /// Message-ID, or `sha256:…` of the bytes when there is none.
-    pub identity: String,
-    pub uid_validity: u32,
-    pub uid: u32,
-    /// Its decision, or why it has none.
-    pub outcome: crate::record::Outcome,
-    pub case: Option<String>,
-    /// Folder the message is moved to; `None` leaves it in the inbox.
-    pub destination: Option<String>,
-    /// Message-ID of the reply queued, if any.
-    pub reply: Option<String>,
-    /// Why no reply was queued, when one would have been.
-    pub note: Option<String>,
-    #[serde(with = "time::serde::rfc3339")]
-    pub at: OffsetDateTime,
-    /// For the staff digest: who wrote, about what, what was wrong, what was accepted.
-    #[serde(default)]
-    pub from: Option<String>,
-    #[serde(default)]
-    pub subject: Option<String>,
-    #[serde(default)]
-    pub problems: Vec<crate::problem::Problem>,
-    #[serde(default)]
-    pub accepted: Vec<AcceptedCertificate>,
-    /// Who sent it, as our receiving server authenticated them.
-    #[serde(default)]
-    pub sender: Option<crate::trust::Sender>,
-    /// Filed for staff without changing anything: the sender was not authenticated
-    /// (`[trust] senders = "require"`). Staff may accept it by hand.
-    #[serde(default)]
-    pub held: bool,
-    /// Processed although the sender was not authenticated (`senders = "flag"`).
-    #[serde(default)]
-    pub flagged: bool,
-    /// What staff should check about what was accepted (a certificate naming another
-    /// institution's address, or already in another institution's case).
-    #[serde(default)]
-    pub warnings: Vec<String>,
-}
-
-/// A certificate accepted (new) or confirmed for reuse, as staff need it to configure
-/// MNotify. Public data only: certificates, never keys.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AcceptedCertificate {
-    pub serial: String,
-    pub sha1: Option<String>,
-    pub sha256: Option<String>,
-    pub subject: Option<String>,
-    pub issuer: String,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub not_after: Option<OffsetDateTime>,
-    /// Services it was already registered for (empty for a new certificate).
-    pub services: Vec<String>,
-    pub institution: Option<String>,
-    /// The certificate file (DER, base64) when it was attached; a reuse confirmed by
-    /// a quoted number has none.
-    pub der_base64: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OutboxKind {
-    /// Sent over SMTP (and a copy appended to Sent).
-    Send,
-    /// Appended to Drafts for staff to send.
-    Draft,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OutboxState {
-    Pending,
-    Sent,
-    /// Permanent failure or retries exhausted; reported, never retried.
-    Failed,
-}
-
-/// A message waiting to go out, and what became of it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutboxEntry {
-    pub message_id: String,
-    pub kind: OutboxKind,
-    pub from: String,
-    pub to: String,
-    pub case: Option<String>,
-    /// The complete message, base64.
-    pub raw_base64: String,
-    pub attempts: u32,
-    /// Unix seconds of the next attempt.
-    pub next_attempt: i64,
-    pub state: OutboxState,
-    pub last_error: Option<String>,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-    /// A copy is in the mailbox (Sent for a reply sent, Drafts for a draft), or none
-    /// is wanted.
-    #[serde(default)]
-    pub copied: bool,
-    /// When it was given up: refused for good, out of attempts, or bounced later.
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    pub failed_at: Option<OffsetDateTime>,
-    /// Times the server refused the copy for the Sent folder (over quota, …).
-    #[serde(default)]
-    pub copy_refusals: u32,
-}
-
-impl OutboxEntry {
-    /// Gives the message up for good, saying why (shown by `status` and the digest).
-    pub fn fail(&mut self, reason: String, at: OffsetDateTime) {
-        self.state = OutboxState::Failed;
-        self.last_error = Some(reason);
-        self.failed_at = Some(at);
-    }
-
-    /// Still has work to do: sending, or the copy for staff.
-    fn open(&self) -> bool {
-        self.state == OutboxState::Pending || (self.state == OutboxState::Sent && !self.copied)
-    }
-}
-
-/// The case a certificate was first accepted or confirmed in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CertificateCase {
-    pub case: String,
-    /// The institution identity of that case.
-    pub owner: String,
-}
-
 fn certificate_key(issuer: &str, serial: &str) -> Vec<u8> {
     format!("{issuer}\0{serial}").into_bytes()
-}
-
-/// Staff vouched for a held message's sender: it is handled as if authenticated.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Acceptance {
-    pub by: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub at: OffsetDateTime,
 }
 
 /// What `accept_held` found.

@@ -12,6 +12,16 @@ use serde::Serialize;
 
 use auth_results::MethodResult;
 
+/// Caps on automatic replies that hold whatever the other side does: a sender who
+/// rotates addresses or domains still meets the case and hourly caps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    pub per_recipient_per_day: u32,
+    pub per_case_per_day: u32,
+    pub per_domain_per_day: u32,
+    pub per_hour: u32,
+}
+
 /// Header fields read from the top of a message at most: trace fields of a few hops.
 const MAX_TRACE_FIELDS: usize = 200;
 

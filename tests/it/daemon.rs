@@ -264,7 +264,7 @@ async fn draft_mode_leaves_replies_for_staff_to_send() {
         assert_eq!(entries.len(), 1);
         let mut entry = entries.remove(0);
         entry.copied = false;
-        entry.state = mnotify_intake::store::OutboxState::Pending;
+        entry.state = mnotify_intake::record::OutboxState::Pending;
         store.update_outbox(&entry).unwrap();
         store.flush().unwrap();
     }

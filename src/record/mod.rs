@@ -1,8 +1,17 @@
 //! Typed records shared by the planner, the store and the digest: what became of a
-//! message ([`Outcome`]). The store keeps them as their snake_case codes, the same
-//! words `inspect --json` and `status` print.
+//! message ([`Outcome`], [`SeenRecord`]), the certificates accepted, the outbox. The
+//! domain owns them; the store only keeps them (as JSON, outcomes as their snake_case
+//! codes, the same words `inspect --json` and `status` print).
+
+mod base64_bytes;
+mod message_id;
+mod outbox;
 
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+pub use message_id::MessageId;
+pub use outbox::{OutboxEntry, OutboxKind, OutboxState};
 
 use crate::decision::Decision;
 
@@ -35,6 +44,86 @@ pub fn fresh_id() -> String {
         bytes.copy_from_slice(&t.to_le_bytes());
     }
     hex::encode(bytes)
+}
+
+/// What was decided about one message; written once, in the same transaction as its
+/// case update and its reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeenRecord {
+    /// Message-ID, or `sha256:…` of the bytes when there is none.
+    pub identity: String,
+    pub uid_validity: u32,
+    pub uid: u32,
+    /// Its decision, or why it has none.
+    pub outcome: Outcome,
+    pub case: Option<String>,
+    /// Folder the message is moved to; `None` leaves it in the inbox.
+    pub destination: Option<String>,
+    /// Message-ID of the reply queued, if any.
+    pub reply: Option<String>,
+    /// Why no reply was queued, when one would have been.
+    pub note: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// For the staff digest: who wrote, about what, what was wrong, what was accepted.
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub subject: Option<String>,
+    #[serde(default)]
+    pub problems: Vec<crate::problem::Problem>,
+    #[serde(default)]
+    pub accepted: Vec<AcceptedCertificate>,
+    /// Who sent it, as our receiving server authenticated them.
+    #[serde(default)]
+    pub sender: Option<crate::trust::Sender>,
+    /// Filed for staff without changing anything: the sender was not authenticated
+    /// (`[trust] senders = "require"`). Staff may accept it by hand.
+    #[serde(default)]
+    pub held: bool,
+    /// Processed although the sender was not authenticated (`senders = "flag"`).
+    #[serde(default)]
+    pub flagged: bool,
+    /// What staff should check about what was accepted (a certificate naming another
+    /// institution's address, or already in another institution's case).
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+/// A certificate accepted (new) or confirmed for reuse, as staff need it to configure
+/// MNotify. Public data only: certificates, never keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcceptedCertificate {
+    pub serial: String,
+    pub sha1: Option<String>,
+    pub sha256: Option<String>,
+    pub subject: Option<String>,
+    pub issuer: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub not_after: Option<OffsetDateTime>,
+    /// Services it was already registered for (empty for a new certificate).
+    pub services: Vec<String>,
+    pub institution: Option<String>,
+    /// The certificate file (DER, base64) when it was attached; a reuse confirmed by
+    /// a quoted number has none.
+    #[serde(rename = "der_base64", with = "base64_bytes::option")]
+    pub der: Option<Vec<u8>>,
+}
+
+/// The case a certificate was first accepted or confirmed in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateCase {
+    pub case: String,
+    /// The institution identity of that case.
+    pub owner: String,
+}
+
+/// Staff vouched for a held message's sender: it is handled as if authenticated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acceptance {
+    pub by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
 }
 
 impl From<Decision> for Outcome {
