@@ -15,6 +15,7 @@ use tokio_rustls::rustls;
 use tokio_rustls::TlsConnector;
 
 use crate::config::{Auth, ImapConfig, TlsMode};
+use crate::record::MessageId;
 use crate::secret::SecretError;
 
 type ImapStream = tokio_rustls::client::TlsStream<TcpStream>;
@@ -465,12 +466,12 @@ impl Mailbox {
     }
 
     /// Whether the selected folder holds a message with this Message-ID.
-    pub async fn holds_message_id(&mut self, message_id: &str) -> Result<bool, MailboxError> {
+    pub async fn holds_message_id(&mut self, message_id: &MessageId) -> Result<bool, MailboxError> {
         within(self.deadline, "SEARCH", async {
             // A Message-ID we made: no quotes or backslashes to escape.
             let query = format!(
                 "HEADER Message-ID \"{}\"",
-                message_id.replace(['"', '\\'], "")
+                message_id.to_string().replace(['"', '\\'], "")
             );
             let found = self.session().uid_search(&query).await?;
             self.drain_unsolicited();

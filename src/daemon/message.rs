@@ -169,7 +169,7 @@ impl Daemon {
             size = size.unwrap_or(0),
             outcome = %plan.seen.outcome,
             case = plan.seen.case.as_deref().unwrap_or("-"),
-            reply = plan.seen.reply.as_deref().unwrap_or("-"),
+            reply = plan.seen.reply.as_ref().map_or_else(|| "-".to_string(), ToString::to_string),
             note = plan.seen.note.as_deref().unwrap_or(""),
             "handled"
         );
@@ -191,7 +191,10 @@ impl Daemon {
         let Some(id) = &bounce.original_message_id else {
             return Ok(None);
         };
-        let Some(mut entry) = self.store.outbox_entry(&format!("<{id}>"))? else {
+        let Some(id) = crate::record::MessageId::parse(id) else {
+            return Ok(None);
+        };
+        let Some(mut entry) = self.store.outbox_entry(&id)? else {
             return Ok(None);
         };
         if entry.state != OutboxState::Sent {
@@ -251,8 +254,10 @@ impl Daemon {
             }
         }
         for id in f.in_reply_to.iter().chain(f.references.iter().rev()) {
-            let id = id.trim_matches(|c| c == '<' || c == '>');
-            if let Some(c) = self.store.case_for_thread(id)? {
+            let Some(id) = crate::record::MessageId::parse(id) else {
+                continue;
+            };
+            if let Some(c) = self.store.case_for_thread(&id)? {
                 return Ok(Some(c));
             }
         }

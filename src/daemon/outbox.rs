@@ -2,6 +2,7 @@
 //! for the Sent folder, once each.
 
 use super::*;
+use crate::record::MessageId;
 
 impl Daemon {
     /// Sends (or saves as drafts) every outbox entry that is due, then saves the copies
@@ -246,7 +247,7 @@ pub(super) async fn save_copies(
     // Which copies may be there already (an APPEND started before a crash): only those
     // are searched for in Sent first (a search per copy made a 10,000-reply drain
     // quadratic in the size of Sent); the others are marked before their APPEND.
-    let ids: Vec<&str> = entries.iter().map(|e| e.message_id.as_str()).collect();
+    let ids: Vec<&MessageId> = entries.iter().map(|e| &e.message_id).collect();
     let started = match store.start_copies(&ids) {
         Ok(s) => s,
         Err(err) => return (copiers, Err(err.into())),
@@ -364,7 +365,7 @@ mod tests {
 
     fn entry(id: &str) -> OutboxEntry {
         OutboxEntry {
-            message_id: id.into(),
+            message_id: MessageId::parse(id).expect("an id"),
             kind: OutboxKind::Send,
             from: "servicii@egov.md".into(),
             to: "ion@primaria.md".into(),
@@ -411,7 +412,12 @@ mod tests {
         .unwrap();
         let after = ids
             .iter()
-            .map(|id| store.outbox_entry(id).unwrap().unwrap())
+            .map(|id| {
+                store
+                    .outbox_entry(&MessageId::parse(id).unwrap())
+                    .unwrap()
+                    .unwrap()
+            })
             .collect();
         (after, counters, paused)
     }

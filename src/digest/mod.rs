@@ -13,7 +13,7 @@ use crate::case::{Case, Party, Step};
 use crate::intake::automatic::OWN_MARKER_HEADER;
 use crate::problem::Problem;
 use crate::record::Outcome;
-use crate::record::{AcceptedCertificate, OutboxEntry, OutboxState, SeenRecord};
+use crate::record::{AcceptedCertificate, MessageId, OutboxEntry, OutboxState, SeenRecord};
 use crate::registry::{Registry, Status};
 use crate::reply::{encode_word, wrapped_base64};
 
@@ -814,7 +814,7 @@ pub fn render_html(d: &Digest) -> String {
 
 /// The digest as one message: text and HTML alternatives, the accepted certificates
 /// attached. Marked automatic and ours, so it is never answered or processed.
-pub fn compose(d: &Digest, from: &str, from_name: &str, to: &[String]) -> (String, Vec<u8>) {
+pub fn compose(d: &Digest, from: &str, from_name: &str, to: &[String]) -> (MessageId, Vec<u8>) {
     let seed = format!(
         "digest/{}/{}",
         d.since.unix_timestamp(),
@@ -822,7 +822,7 @@ pub fn compose(d: &Digest, from: &str, from_name: &str, to: &[String]) -> (Strin
     );
     let digest = hex::encode(&sha2::Sha256::digest(seed.as_bytes())[..12]);
     let domain = from.rsplit_once('@').map_or("localhost", |(_, d)| d);
-    let message_id = format!("<mnotify.digest.{digest}@{domain}>");
+    let message_id = MessageId::ours(&format!("mnotify.digest.{digest}"), domain);
     let mixed = format!("=_mnotify_mixed_{digest}");
     let alt = format!("=_mnotify_alt_{digest}");
     let mut m = String::new();

@@ -166,7 +166,7 @@ fn sections_hold_what_the_window_and_the_cases_say() {
     assert!(html.contains("#DDD444"));
 
     let (id, raw) = compose(&d, "servicii@egov.md", "AGE", &["staff@egov.md".into()]);
-    assert!(id.starts_with("<mnotify.digest."));
+    assert!(id.to_string().starts_with("<mnotify.digest."));
     let facts = crate::intake::read(&raw, &[]);
     assert!(facts.automatic.is_some(), "the digest is never answered");
     let text = String::from_utf8_lossy(&raw);
@@ -213,7 +213,7 @@ fn scheduled_at_local_time_in_chisinau_across_daylight_saving() {
 #[test]
 fn replies_that_failed_for_good_in_the_window_are_listed() {
     let entry = |state, created_at, to: &str| OutboxEntry {
-        message_id: format!("<{to}>"),
+        message_id: crate::record::MessageId::parse(to).unwrap(),
         kind: crate::record::OutboxKind::Send,
         from: "servicii@egov.md".into(),
         to: to.into(),

@@ -12,7 +12,8 @@ use crate::decision::Decision;
 use crate::intake::Facts;
 use crate::record::Outcome;
 use crate::record::{
-    AcceptedCertificate, CertificateCase, OutboxEntry, OutboxKind, OutboxState, SeenRecord,
+    AcceptedCertificate, CertificateCase, MessageId, OutboxEntry, OutboxKind, OutboxState,
+    SeenRecord,
 };
 use crate::reply::{
     compose, Original, Outgoing, ReplyContext, ReplyError, ReplyMode, Sender, Templates, UNVERIFIED,
@@ -124,7 +125,7 @@ pub struct Known {
 pub struct Plan {
     pub seen: SeenRecord,
     pub case: Option<Case>,
-    pub thread_ids: Vec<String>,
+    pub thread_ids: Vec<MessageId>,
     pub outbox: Option<OutboxEntry>,
     pub rate_keys: Vec<String>,
 }
@@ -133,7 +134,7 @@ pub struct Plan {
 /// a digest of its bytes when it has none.
 pub fn identity(message_id: Option<&str>, raw: &[u8]) -> String {
     match message_id.map(str::trim).filter(|m| !m.is_empty()) {
-        Some(id) => id.trim_matches(|c| c == '<' || c == '>').to_string(),
+        Some(id) => MessageId::parse(id).map_or_else(String::new, |m| m.bare().to_string()),
         None => format!("sha256:{}", hex::encode(sha2::Sha256::digest(raw))),
     }
 }
@@ -394,7 +395,7 @@ pub fn plan(
             });
         }
     }
-    let thread_ids = vec![identity.to_string()];
+    let thread_ids = MessageId::parse(identity).into_iter().collect();
     let done = |mut seen: SeenRecord, notes: Vec<String>, case, thread_ids| {
         if !notes.is_empty() {
             seen.note = Some(notes.join("; "));
@@ -463,12 +464,7 @@ pub fn plan(
     };
     let outgoing = compose(&original, &settings.sender, &to, &token, &body, fresh, now);
     let mut thread_ids = thread_ids;
-    thread_ids.push(
-        outgoing
-            .message_id
-            .trim_matches(|c| c == '<' || c == '>')
-            .to_string(),
-    );
+    thread_ids.push(outgoing.message_id.clone());
     seen.reply = Some(outgoing.message_id.clone());
     if !notes.is_empty() {
         seen.note = Some(notes.join("; "));

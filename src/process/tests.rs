@@ -56,7 +56,7 @@ fn applicant_mail_opens_a_case_and_queues_one_threaded_reply() {
     let entry = p.outbox.expect("a reply");
     assert_eq!(entry.kind, OutboxKind::Send);
     assert_eq!(entry.to, "ion@primaria.md");
-    assert_eq!(p.seen.reply.as_deref(), Some(entry.message_id.as_str()));
+    assert_eq!(p.seen.reply.as_ref(), Some(&entry.message_id));
     assert!(p
         .rate_keys
         .contains(&"ion@primaria.md/2026-11-24".to_string()));

@@ -20,6 +20,11 @@ impl MessageId {
         (!bare.is_empty()).then(|| MessageId(bare.to_string()))
     }
 
+    /// One of ours: `local@domain` (both made by us, never empty).
+    pub fn ours(local: &str, domain: &str) -> MessageId {
+        MessageId(format!("{local}@{domain}"))
+    }
+
     /// Without brackets: `id@host`.
     pub fn bare(&self) -> &str {
         &self.0

@@ -60,7 +60,7 @@ pub struct SeenRecord {
     /// Folder the message is moved to; `None` leaves it in the inbox.
     pub destination: Option<String>,
     /// Message-ID of the reply queued, if any.
-    pub reply: Option<String>,
+    pub reply: Option<MessageId>,
     /// Why no reply was queued, when one would have been.
     pub note: Option<String>,
     #[serde(with = "time::serde::rfc3339")]

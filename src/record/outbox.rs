@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::MessageId;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutboxKind {
@@ -24,7 +26,7 @@ pub enum OutboxState {
 /// A message waiting to go out, and what became of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxEntry {
-    pub message_id: String,
+    pub message_id: MessageId,
     pub kind: OutboxKind,
     pub from: String,
     pub to: String,

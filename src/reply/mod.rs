@@ -18,6 +18,7 @@ use crate::config::ReplyConfig;
 use crate::intake::automatic::OWN_MARKER_HEADER;
 use crate::intake::Language;
 use crate::integration::IntegrationData;
+use crate::record::MessageId;
 
 /// What happens to replies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -156,13 +157,13 @@ pub const COMPLETED: &str = "completed";
 pub const REMINDER: &str = "reminder";
 /// Whether `id` is a Message-ID we made (`mnotify.…@our domain`).
 pub fn is_our_message_id(id: &str, our_domain: &str) -> bool {
-    let id = id
-        .trim()
-        .trim_matches(|c| c == '<' || c == '>')
-        .to_ascii_lowercase();
-    !our_domain.is_empty()
-        && id.starts_with("mnotify.")
-        && id.rsplit_once('@').is_some_and(|(_, d)| d == our_domain)
+    MessageId::parse(id).is_some_and(|id| {
+        !our_domain.is_empty()
+            && id.bare().to_ascii_lowercase().starts_with("mnotify.")
+            && id
+                .domain()
+                .is_some_and(|d| d.eq_ignore_ascii_case(our_domain))
+    })
 }
 
 /// The short neutral answer to mail whose sender could not be verified: it says how to
@@ -426,7 +427,7 @@ pub struct Original {
 /// A complete outgoing message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
-    pub message_id: String,
+    pub message_id: MessageId,
     pub from: String,
     pub to: String,
     pub subject: String,
@@ -457,9 +458,9 @@ pub fn compose(
         .map_or("localhost", |(_, d)| d);
     let digest = hex::encode(&sha2::Sha256::digest(seed.as_bytes())[..12]);
     let message_id = if token.is_empty() {
-        format!("<mnotify.{digest}@{domain}>")
+        MessageId::ours(&format!("mnotify.{digest}"), domain)
     } else {
-        format!("<mnotify.{token}.{digest}@{domain}>")
+        MessageId::ours(&format!("mnotify.{token}.{digest}"), domain)
     };
     let subject = reply_subject(original.subject.as_deref().unwrap_or(""), token);
     let in_reply_to = original.message_id.as_deref().and_then(clean_id);
@@ -605,13 +606,13 @@ const MAX_SUBJECT_CHARS: usize = 200;
 /// that is not a single token (whitespace, control characters, brackets inside) or is
 /// absurdly long: such an id would break our header, and threads without it.
 fn clean_id(id: &str) -> Option<String> {
-    let bare = id.trim().trim_start_matches('<').trim_end_matches('>');
-    let fits = !bare.is_empty()
-        && bare.len() <= 250
+    let id = MessageId::parse(id)?;
+    let bare = id.bare();
+    let fits = bare.len() <= 250
         && !bare
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>');
-    fits.then(|| format!("<{bare}>"))
+    fits.then(|| id.to_string())
 }
 
 /// References kept on a reply: the first (the thread's root) and the latest ones, as

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use crate::case::{self, Action, Case, Event, Step};
 use crate::config::DigestConfig;
 use crate::process::{outbox_entry, Settings};
-use crate::record::OutboxEntry;
+use crate::record::{MessageId, OutboxEntry};
 use crate::reply::{compose, Original, ReplyContext, ReplyError};
 use crate::routine::{self, RoutineError};
 use crate::store::{Store, StoreError};
@@ -179,7 +179,7 @@ impl Request {
 #[derive(Debug, Clone)]
 pub struct StaffPlan {
     pub case: Case,
-    pub thread_ids: Vec<String>,
+    pub thread_ids: Vec<MessageId>,
     /// The notice to the applicant, if the event calls for one and replies are on.
     pub outbox: Option<OutboxEntry>,
 }
@@ -228,7 +228,7 @@ pub fn notice(
     settings: &Settings<'_>,
     seed: &str,
     now: OffsetDateTime,
-) -> Result<(OutboxEntry, String), ReplyError> {
+) -> Result<(OutboxEntry, MessageId), ReplyError> {
     let context = ReplyContext::for_staff_action(action, case);
     let body = settings.templates.render(case.language, &context)?;
     let original = Original {
@@ -250,11 +250,8 @@ pub fn notice(
         seed,
         now,
     );
-    let id = outgoing
-        .message_id
-        .trim_matches(|c| c == '<' || c == '>')
-        .to_string();
-    case.message_ids.push(id.clone());
+    let id = outgoing.message_id.clone();
+    case.message_ids.push(id.bare().to_string());
     Ok((
         outbox_entry(outgoing, settings.mode, Some(&case.token), now),
         id,
@@ -411,7 +408,9 @@ fn answer(
             .expect("the registry serialises"),
         StaffAction::Ping => std::process::id().to_string(),
         StaffAction::AcceptHeld { identity } => {
-            let identity = identity.trim().trim_matches(|c| c == '<' || c == '>');
+            let identity =
+                MessageId::parse(identity).map_or_else(String::new, |m| m.bare().to_string());
+            let identity = identity.as_str();
             let acceptance = crate::record::Acceptance {
                 by: request.by.clone(),
                 at: now,

@@ -41,7 +41,10 @@ fn advancing_a_step_queues_one_threaded_notice_in_the_case_language() {
     assert_eq!(facts.in_reply_to, vec!["first@x.md".to_string()]);
     assert_eq!(facts.case_token.as_deref(), Some("ABC123"));
     assert_eq!(plan.thread_ids.len(), 1);
-    assert!(plan.case.message_ids.contains(&plan.thread_ids[0]));
+    assert!(plan
+        .case
+        .message_ids
+        .contains(&plan.thread_ids[0].bare().to_string()));
 
     let note = Request::new("ABC123", "ana", StaffAction::Note { text: "x".into() }, now);
     let plan = plan_of(&case, &note, &templates);

@@ -11,7 +11,7 @@ use sled::transaction::{
 use time::OffsetDateTime;
 
 use crate::case::Case;
-use crate::record::{Acceptance, CertificateCase, OutboxEntry, OutboxState, SeenRecord};
+use crate::record::{Acceptance, CertificateCase, MessageId, OutboxEntry, OutboxState, SeenRecord};
 use crate::registry::{KnownCertificate, Registry};
 
 /// Bumped when the layout of a tree changes; a store written by a newer version is
@@ -107,7 +107,7 @@ pub struct MessageCommit<'a> {
     pub seen: &'a SeenRecord,
     pub case: Option<&'a Case>,
     /// Message-IDs that should lead to the case (the applicant's and our reply's).
-    pub thread_ids: &'a [String],
+    pub thread_ids: &'a [MessageId],
     pub outbox: Option<&'a OutboxEntry>,
     /// Reply counters (`{address}/{date}`, `case:…`, `domain:…`, `hour:…`) that go up
     /// by one.
@@ -166,13 +166,24 @@ fn put_outbox(
     entry: &OutboxEntry,
     json: &[u8],
 ) -> Result<(), ConflictableTransactionError<()>> {
-    outbox.insert(entry.message_id.as_bytes(), json)?;
+    outbox.insert(outbox_key(&entry.message_id).as_bytes(), json)?;
     if entry.open() {
-        pending.insert(entry.message_id.as_bytes(), &[])?;
+        pending.insert(outbox_key(&entry.message_id).as_bytes(), &[])?;
     } else {
-        pending.remove(entry.message_id.as_bytes())?;
+        pending.remove(outbox_key(&entry.message_id).as_bytes())?;
     }
     Ok(())
+}
+
+/// Outbox (and copy mark) keys: the Message-ID with its brackets, as written since
+/// the first version.
+fn outbox_key(id: &MessageId) -> String {
+    id.to_string()
+}
+
+/// Thread index keys: the bare Message-ID.
+fn thread_key(id: &MessageId) -> String {
+    format!("thread/{}", id.bare())
 }
 
 fn uid_key(uid_validity: u32, uid: u32) -> String {
@@ -303,8 +314,8 @@ impl Store {
         }
     }
 
-    pub fn case_for_thread(&self, message_id: &str) -> Result<Option<Case>, StoreError> {
-        self.indexed_case(&format!("thread/{message_id}"))
+    pub fn case_for_thread(&self, message_id: &MessageId) -> Result<Option<Case>, StoreError> {
+        self.indexed_case(&thread_key(message_id))
     }
 
     pub fn case_for_sender(&self, address: &str) -> Result<Option<Case>, StoreError> {
@@ -360,8 +371,7 @@ impl Store {
                             case.token.as_bytes(),
                         )?;
                         for id in c.thread_ids {
-                            index
-                                .insert(format!("thread/{id}").as_bytes(), case.token.as_bytes())?;
+                            index.insert(thread_key(id).as_bytes(), case.token.as_bytes())?;
                         }
                     }
                     if let (Some(entry), Some(json)) = (c.outbox, &outbox_json) {
@@ -458,7 +468,7 @@ impl Store {
         &self,
         request_id: &str,
         case: &Case,
-        thread_ids: &[String],
+        thread_ids: &[MessageId],
         notice: Option<&OutboxEntry>,
     ) -> Result<(), StoreError> {
         let case_json = to_json(case);
@@ -474,7 +484,7 @@ impl Store {
                 seen.insert(format!("request/{request_id}").as_bytes(), &[])?;
                 cases.insert(case.token.as_bytes(), case_json.as_slice())?;
                 for id in thread_ids {
-                    index.insert(format!("thread/{id}").as_bytes(), case.token.as_bytes())?;
+                    index.insert(thread_key(id).as_bytes(), case.token.as_bytes())?;
                 }
                 if let (Some(entry), Some(json)) = (notice, &notice_json) {
                     put_outbox(outbox, pending, entry, json)?;
@@ -500,9 +510,9 @@ impl Store {
         self.update_outbox(entry)
     }
 
-    /// The outbox entry of the message `message_id` (with angle brackets), if any.
-    pub fn outbox_entry(&self, message_id: &str) -> Result<Option<OutboxEntry>, StoreError> {
-        Self::get(&self.outbox, OUTBOX_TREE, message_id)
+    /// The outbox entry of the message `message_id`, if any.
+    pub fn outbox_entry(&self, message_id: &MessageId) -> Result<Option<OutboxEntry>, StoreError> {
+        Self::get(&self.outbox, OUTBOX_TREE, &outbox_key(message_id))
     }
 
     pub fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
@@ -612,18 +622,23 @@ impl Store {
 
     /// Marks the copies about to be appended (durably: flushed), and says which were
     /// marked already, by an earlier attempt that may have appended them.
-    pub fn start_copies(&self, message_ids: &[&str]) -> Result<Vec<bool>, StoreError> {
+    pub fn start_copies(&self, message_ids: &[&MessageId]) -> Result<Vec<bool>, StoreError> {
         let mut before = Vec::with_capacity(message_ids.len());
         for id in message_ids {
-            before.push(self.copy_started.insert(id.as_bytes(), &[])?.is_some());
+            before.push(
+                self.copy_started
+                    .insert(outbox_key(id).as_bytes(), &[])?
+                    .is_some(),
+            );
         }
         self.flush()?;
         Ok(before)
     }
 
     /// The copy is in the mailbox (or given up): its mark goes.
-    pub fn copy_done(&self, message_id: &str) -> Result<(), StoreError> {
-        self.copy_started.remove(message_id.as_bytes())?;
+    pub fn copy_done(&self, message_id: &MessageId) -> Result<(), StoreError> {
+        self.copy_started
+            .remove(outbox_key(message_id).as_bytes())?;
         Ok(())
     }
 
