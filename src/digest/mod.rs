@@ -6,7 +6,6 @@
 //! is for AGE staff.
 
 use sha2::Digest as _;
-use time::format_description::well_known::Rfc2822;
 use time::{Duration, OffsetDateTime};
 
 use crate::case::{Case, Party, Step};
@@ -15,7 +14,10 @@ use crate::problem::Problem;
 use crate::record::Outcome;
 use crate::record::{AcceptedCertificate, MessageId, OutboxEntry, OutboxState, SeenRecord};
 use crate::registry::{Registry, Status};
-use crate::reply::{encode_word, wrapped_base64};
+use crate::reply::one_line;
+use mail_builder::headers::address::Address;
+use mail_builder::headers::raw::Raw;
+use mail_builder::MessageBuilder;
 
 /// Tunables, from `[digest]` (and `[imap]` for the folder).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -386,432 +388,6 @@ fn file_name(c: &AcceptedCertificate) -> String {
     format!("{}.cer", c.serial)
 }
 
-/// A case waiting on someone, as one line of the text part.
-fn waiting_line(c: &CaseLine) -> String {
-    format!(
-        "#{} {} — {} (de {})",
-        c.token,
-        c.applicant,
-        step_ro(c.next_step),
-        days_ro(c.days_idle)
-    )
-}
-
-/// The plain-text part.
-pub fn render_text(d: &Digest) -> String {
-    let mut out = format!(
-        "Rezumat MNotify — {} (de la {} {:02}:{:02} UTC)\n",
-        day(d.now),
-        day(d.since),
-        d.since.hour(),
-        d.since.minute()
-    );
-    let mut section = |title: String, lines: Vec<String>| {
-        out += &format!("\n{title} ({})\n", lines.len());
-        if lines.is_empty() {
-            out += "  —\n";
-        }
-        for l in lines {
-            out += &format!("  {l}\n");
-        }
-    };
-    section(
-        "Cazuri noi".into(),
-        d.new_cases
-            .iter()
-            .map(|c| {
-                format!(
-                    "#{} {} — următorul pas: {}",
-                    c.token,
-                    c.applicant,
-                    step_ro(c.next_step)
-                )
-            })
-            .collect(),
-    );
-    for (title, list) in [
-        (
-            "Certificate acceptate (fișierele .cer sunt atașate)",
-            &d.accepted,
-        ),
-        ("Reutilizări confirmate", &d.reused),
-    ] {
-        section(
-            title.into(),
-            list.iter()
-                .map(|l| {
-                    let c = &l.certificate;
-                    format!(
-                        "#{} {} — serie {}, SHA-1 {}, valabil până la {}{}{}\n    {}",
-                        l.mail.case.as_deref().unwrap_or("-"),
-                        l.mail.from,
-                        c.serial,
-                        c.sha1.as_deref().unwrap_or("-"),
-                        c.not_after.map(day).unwrap_or_else(|| "-".into()),
-                        c.institution
-                            .as_deref()
-                            .map(|i| format!(", {i}"))
-                            .unwrap_or_default(),
-                        if c.services.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" (deja pentru {})", c.services.join(", "))
-                        },
-                        c.subject.as_deref().unwrap_or("")
-                    )
-                })
-                .collect(),
-        );
-    }
-    section(
-        "Respinse sau neclare (solicitantul a fost informat)".into(),
-        d.rejected
-            .iter()
-            .map(|m| {
-                format!(
-                    "#{} {} — {}{}",
-                    m.case.as_deref().unwrap_or("-"),
-                    m.from,
-                    m.outcome.words_ro(),
-                    if m.problems.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {}", problems_ro(&m.problems))
-                    }
-                )
-            })
-            .collect(),
-    );
-    section(
-        "Așteaptă AGE".into(),
-        d.waiting_on_age.iter().map(waiting_line).collect(),
-    );
-    section(
-        format!(
-            "Blocate la solicitant de cel puțin {}",
-            days_ro(d.settings.stalled_days.into())
-        ),
-        d.stalled.iter().map(waiting_line).collect(),
-    );
-    section(
-        format!(
-            "Certificate care expiră în {}",
-            days_ro(d.settings.expiring_days.into())
-        ),
-        d.expiring
-            .iter()
-            .map(|e| {
-                format!(
-                    "{} — serie {}, {} ({}), expiră la {}",
-                    e.institution,
-                    e.serial,
-                    e.subject,
-                    e.services.join(", "),
-                    day(e.not_after)
-                )
-            })
-            .collect(),
-    );
-    section(
-        d.settings.unhandled_heading(),
-        d.unhandled
-            .iter()
-            .map(|m| {
-                let mut line = format!("{} — „{}” ({})", m.from, m.subject, m.outcome.words_ro());
-                if let Some(n) = &m.note {
-                    line += &format!(" — {n}");
-                }
-                line
-            })
-            .collect(),
-    );
-    section(
-        CHECKS_HEADING.into(),
-        d.checks
-            .iter()
-            .map(|m| {
-                format!(
-                    "#{} {} — {}",
-                    m.case.as_deref().unwrap_or("-"),
-                    m.from,
-                    m.note.as_deref().unwrap_or("")
-                )
-            })
-            .collect(),
-    );
-    section(
-        TRUST_HEADING.into(),
-        d.unverified
-            .iter()
-            .map(|m| {
-                format!(
-                    "{} — „{}” — {}",
-                    m.from,
-                    m.subject,
-                    m.note.as_deref().unwrap_or("")
-                )
-            })
-            .collect(),
-    );
-    section(
-        "Răspunsuri care nu au putut fi trimise (scrieți-le solicitanților)".into(),
-        d.failed_replies
-            .iter()
-            .map(|f| {
-                format!(
-                    "#{} {} — {}",
-                    f.case.as_deref().unwrap_or("-"),
-                    f.to,
-                    f.error
-                )
-            })
-            .collect(),
-    );
-    out +=
-        "\nGenerat automat de mnotify-intake. `mnotify-intake cases list` arată toate cazurile.\n";
-    out
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-const TABLE: &str = "border-collapse:collapse;width:100%;margin:4px 0 18px 0;font-size:13px";
-const TH: &str = "text-align:left;background:#eef2f7;border:1px solid #d5dde8;padding:6px 8px;font-weight:600;color:#1f2933";
-const TD: &str = "border:1px solid #d5dde8;padding:6px 8px;vertical-align:top;color:#1f2933";
-
-fn table(title: &str, headers: &[&str], rows: Vec<Vec<String>>) -> String {
-    let mut h = format!(
-        "<h3 style=\"font-size:15px;margin:18px 0 4px 0;color:#0b4f8a\">{} <span style=\"color:#6b7785;font-weight:normal\">({})</span></h3>",
-        esc(title),
-        rows.len()
-    );
-    if rows.is_empty() {
-        h += "<p style=\"margin:2px 0 14px 0;color:#6b7785\">—</p>";
-        return h;
-    }
-    h += &format!("<table cellpadding=\"0\" cellspacing=\"0\" style=\"{TABLE}\"><tr>");
-    for head in headers {
-        h += &format!("<th style=\"{TH}\">{}</th>", esc(head));
-    }
-    h += "</tr>";
-    for row in rows {
-        h += "<tr>";
-        for cell in row {
-            // Cells are escaped by the caller (some carry <code>).
-            h += &format!("<td style=\"{TD}\">{cell}</td>");
-        }
-        h += "</tr>";
-    }
-    h += "</table>";
-    h
-}
-
-fn code(s: &str) -> String {
-    format!(
-        "<code style=\"font-family:Consolas,monospace;font-size:12px\">{}</code>",
-        esc(s)
-    )
-}
-
-/// The HTML part: one table per section, inline styles only (Outlook ignores <style>).
-pub fn render_html(d: &Digest) -> String {
-    let mut h = String::from(
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head>\
-         <body style=\"font-family:Segoe UI,Arial,sans-serif;font-size:14px;line-height:1.45;color:#1f2933;margin:0;padding:16px\">",
-    );
-    h += &format!(
-        "<h2 style=\"font-size:19px;margin:0 0 4px 0;color:#0b4f8a\">Rezumat MNotify — {}</h2>\
-         <p style=\"margin:0 0 8px 0;color:#6b7785\">De la {} {:02}:{:02} UTC · cazuri noi: {} · certificate acceptate: {} · reutilizări: {} · așteaptă AGE: {}</p>",
-        day(d.now),
-        day(d.since),
-        d.since.hour(),
-        d.since.minute(),
-        d.new_cases.len(),
-        d.accepted.len(),
-        d.reused.len(),
-        d.waiting_on_age.len()
-    );
-    h += &table(
-        "Cazuri noi",
-        &["Caz", "Solicitant", "Următorul pas"],
-        d.new_cases
-            .iter()
-            .map(|c| {
-                vec![
-                    code(&format!("#{}", c.token)),
-                    esc(&c.applicant),
-                    esc(&step_ro(c.next_step)),
-                ]
-            })
-            .collect(),
-    );
-    for (title, list) in [
-        (
-            "Certificate acceptate (fișierele .cer sunt atașate)",
-            &d.accepted,
-        ),
-        ("Reutilizări confirmate", &d.reused),
-    ] {
-        h += &table(
-            title,
-            &[
-                "Caz",
-                "Solicitant",
-                "Certificat",
-                "Serie / SHA-1",
-                "Valabil până la",
-            ],
-            list.iter()
-                .map(|l| {
-                    let c = &l.certificate;
-                    let mut who = esc(c.subject.as_deref().unwrap_or(""));
-                    if let Some(i) = &c.institution {
-                        who = format!("{}<br>{who}", esc(i));
-                    }
-                    if !c.services.is_empty() {
-                        who += &format!(
-                            "<br><span style=\"color:#6b7785\">deja pentru {}</span>",
-                            esc(&c.services.join(", "))
-                        );
-                    }
-                    vec![
-                        code(&format!("#{}", l.mail.case.as_deref().unwrap_or("-"))),
-                        esc(&l.mail.from),
-                        who,
-                        format!(
-                            "{}<br>{}",
-                            code(&c.serial),
-                            code(c.sha1.as_deref().unwrap_or("-"))
-                        ),
-                        c.not_after.map(day).unwrap_or_else(|| "-".into()),
-                    ]
-                })
-                .collect(),
-        );
-    }
-    h += &table(
-        "Respinse sau neclare (solicitantul a fost informat)",
-        &["Caz", "Solicitant", "Decizie", "Motiv"],
-        d.rejected
-            .iter()
-            .map(|m| {
-                vec![
-                    code(&format!("#{}", m.case.as_deref().unwrap_or("-"))),
-                    esc(&m.from),
-                    esc(m.outcome.words_ro()),
-                    esc(&problems_ro(&m.problems)),
-                ]
-            })
-            .collect(),
-    );
-    let cases = |title: &str, list: &[CaseLine]| {
-        table(
-            title,
-            &["Caz", "Solicitant", "Pasul", "Zile"],
-            list.iter()
-                .map(|c| {
-                    vec![
-                        code(&format!("#{}", c.token)),
-                        esc(&c.applicant),
-                        esc(&step_ro(c.next_step)),
-                        c.days_idle.to_string(),
-                    ]
-                })
-                .collect(),
-        )
-    };
-    h += &cases("Așteaptă AGE", &d.waiting_on_age);
-    h += &cases(
-        &format!(
-            "Blocate la solicitant de cel puțin {}",
-            days_ro(d.settings.stalled_days.into())
-        ),
-        &d.stalled,
-    );
-    h += &table(
-        &format!(
-            "Certificate care expiră în {}",
-            days_ro(d.settings.expiring_days.into())
-        ),
-        &["Instituție", "Certificat", "Serie", "Servicii", "Expiră la"],
-        d.expiring
-            .iter()
-            .map(|e| {
-                vec![
-                    esc(&e.institution),
-                    esc(&e.subject),
-                    code(&e.serial),
-                    esc(&e.services.join(", ")),
-                    day(e.not_after),
-                ]
-            })
-            .collect(),
-    );
-    h += &table(
-        &d.settings.unhandled_heading(),
-        &["De la", "Subiect", "Motiv"],
-        d.unhandled
-            .iter()
-            .map(|m| {
-                let why = match &m.note {
-                    Some(n) => format!("{} — {n}", m.outcome.words_ro()),
-                    None => m.outcome.words_ro().to_string(),
-                };
-                vec![esc(&m.from), esc(&m.subject), esc(&why)]
-            })
-            .collect(),
-    );
-    h += &table(
-        CHECKS_HEADING,
-        &["Caz", "De la", "De verificat"],
-        d.checks
-            .iter()
-            .map(|m| {
-                vec![
-                    code(&format!("#{}", m.case.as_deref().unwrap_or("-"))),
-                    esc(&m.from),
-                    esc(m.note.as_deref().unwrap_or("")),
-                ]
-            })
-            .collect(),
-    );
-    h += &table(
-        TRUST_HEADING,
-        &["De la", "Subiect", "De ce"],
-        d.unverified
-            .iter()
-            .map(|m| {
-                vec![
-                    esc(&m.from),
-                    esc(&m.subject),
-                    esc(m.note.as_deref().unwrap_or("")),
-                ]
-            })
-            .collect(),
-    );
-    h += &table(
-        "Răspunsuri care nu au putut fi trimise (scrieți-le solicitanților)",
-        &["Caz", "Către", "Eroare"],
-        d.failed_replies
-            .iter()
-            .map(|f| {
-                vec![
-                    code(&format!("#{}", f.case.as_deref().unwrap_or("-"))),
-                    esc(&f.to),
-                    esc(&f.error),
-                ]
-            })
-            .collect(),
-    );
-    h += "<p style=\"color:#6b7785;font-size:12px;margin-top:20px\">Generat automat de mnotify-intake. \
-          <code>mnotify-intake cases list</code> arată toate cazurile.</p></body></html>";
-    h
-}
-
 /// The digest as one message: text and HTML alternatives, the accepted certificates
 /// attached. Marked automatic and ours, so it is never answered or processed.
 pub fn compose(d: &Digest, from: &str, from_name: &str, to: &[String]) -> (MessageId, Vec<u8>) {
@@ -823,44 +399,39 @@ pub fn compose(d: &Digest, from: &str, from_name: &str, to: &[String]) -> (Messa
     let digest = hex::encode(&sha2::Sha256::digest(seed.as_bytes())[..12]);
     let domain = from.rsplit_once('@').map_or("localhost", |(_, d)| d);
     let message_id = MessageId::ours(&format!("mnotify.digest.{digest}"), domain);
-    let mixed = format!("=_mnotify_mixed_{digest}");
-    let alt = format!("=_mnotify_alt_{digest}");
-    let mut m = String::new();
-    m += &format!("From: {} <{from}>\r\n", encode_word(from_name));
-    m += &format!(
-        "To: {}\r\n",
-        to.iter()
-            .map(|t| format!("<{t}>"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    m += &format!("Subject: {}\r\n", encode_word(&subject(d)));
-    m += &format!("Date: {}\r\n", d.now.format(&Rfc2822).unwrap_or_default());
-    m += &format!("Message-ID: {message_id}\r\n");
-    m += &format!("Auto-Submitted: auto-generated\r\n{OWN_MARKER_HEADER}: digest\r\n");
-    m += "MIME-Version: 1.0\r\n";
-    m += &format!("Content-Type: multipart/mixed; boundary=\"{mixed}\"\r\n\r\n");
-    m += &format!("--{mixed}\r\nContent-Type: multipart/alternative; boundary=\"{alt}\"\r\n\r\n");
-    m += &format!("--{alt}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n");
-    m += &wrapped_base64(render_text(d).as_bytes());
-    m += &format!("--{alt}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n");
-    m += &wrapped_base64(render_html(d).as_bytes());
-    m += &format!("--{alt}--\r\n");
+    let recipients = to
+        .iter()
+        .map(|t| Address::new_address(None::<&str>, one_line(t)))
+        .collect();
+    let mut message = MessageBuilder::new()
+        .from(Address::new_address(Some(one_line(from_name)), from))
+        .to(Address::new_list(recipients))
+        .subject(subject(d))
+        .date(d.now.unix_timestamp())
+        .message_id(message_id.bare())
+        .header("Auto-Submitted", Raw::new("auto-generated"))
+        .header(OWN_MARKER_HEADER, Raw::new("digest"))
+        .text_body(render_text(d))
+        .html_body(render_html(d));
     for line in &d.accepted {
-        let Some(der) = line.certificate.der.as_deref() else {
-            continue;
-        };
-        let name = file_name(&line.certificate);
-        m += &format!(
-            "--{mixed}\r\nContent-Type: application/pkix-cert; name=\"{name}\"\r\n\
-             Content-Disposition: attachment; filename=\"{name}\"\r\n\
-             Content-Transfer-Encoding: base64\r\n\r\n"
-        );
-        m += &wrapped_base64(der);
+        if let Some(der) = &line.certificate.der {
+            message = message.attachment(
+                "application/pkix-cert",
+                file_name(&line.certificate),
+                der.as_slice(),
+            );
+        }
     }
-    m += &format!("--{mixed}--\r\n");
-    (message_id, m.into_bytes())
+    let raw = message
+        .write_to_vec()
+        .expect("writing to memory does not fail");
+    (message_id, raw)
 }
+
+mod render;
+mod sections;
+
+pub use render::{render_html, render_text};
 
 #[cfg(test)]
 mod tests;

@@ -164,6 +164,28 @@ fn sections_hold_what_the_window_and_the_cases_say() {
         "escaped"
     );
     assert!(html.contains("#DDD444"));
+    // One definition, two renderings: every section with its count in both parts.
+    let all = sections::sections(&d);
+    assert_eq!(all.len(), 11);
+    for s in &all {
+        let count = format!("({})", s.rows.len());
+        assert!(
+            text.contains(&format!("{} {count}", s.title)),
+            "{}",
+            s.title
+        );
+        assert!(
+            html.contains(&format!(
+                "{} <span style=\"color:#6b7785;font-weight:normal\">{count}</span>",
+                s.title
+            )),
+            "{}",
+            s.title
+        );
+        for row in &s.rows {
+            assert_eq!(row.len(), s.columns.len(), "{}", s.title);
+        }
+    }
 
     let (id, raw) = compose(&d, "servicii@egov.md", "AGE", &["staff@egov.md".into()]);
     assert!(id.to_string().starts_with("<mnotify.digest."));
