@@ -43,78 +43,91 @@ impl Daemon {
         accepted_by: Option<String>,
     ) -> Result<Option<String>, DaemonError> {
         let now = now();
-        let analysis;
-        let facts;
-        let mut read = crate::intake::read(raw, &self.config.own_addresses);
-        // The case the message names or whose thread it continues, looked up once.
-        let in_thread = self.thread_case(&read)?;
-        let content = if oversized {
-            facts = read;
-            Content::Oversized { facts: &facts }
-        } else {
-            let ctx = Context {
-                anchors: &self.anchors,
-                registry: &self.registry,
-                own_addresses: &self.config.own_addresses,
-            };
-            // A reply in the thread of a case is about MNotify even when it does not
-            // say so (DESIGN: "or of a case it belongs to"); the sender alone is not
-            // enough, institutions write to servicii@ about other things too.
-            if in_thread.is_some() {
-                read.mentions_mnotify = true;
+        let (read, in_thread) = self.read(raw, oversized, now)?;
+        let content = read.content();
+        let facts = content.facts();
+        let identity = process::identity(facts.message_id.as_deref(), raw);
+        if accepted_by.is_none() {
+            if let Some(before) = self.store.seen_identity(&identity)? {
+                return self.file_duplicate(process::duplicate(before, at));
             }
-            analysis = analyse_facts(read, &ctx, now);
-            Content::Analysed(&analysis)
-        };
-        let f = content.facts();
-        let identity = process::identity(f.message_id.as_deref(), raw);
-        let before = match accepted_by {
-            Some(_) => None,
-            None => self.store.seen_identity(&identity)?,
-        };
-        if let Some(before) = before {
-            // The same message under a new UID: UIDVALIDITY changed, or it was
-            // delivered twice. Never answered twice.
-            let record = crate::record::SeenRecord {
-                uid_validity: at.uid_validity,
-                uid: at.uid,
-                note: Some(format!(
-                    "duplicate of UID {}/{}",
-                    before.uid_validity, before.uid
-                )),
-                reply: None,
-                ..before
-            };
-            self.store.mark_uid(&record)?;
-            self.counters.duplicates += 1;
-            info!(uid = at.uid, identity = %identity, "already handled; filing it again without a reply");
-            return Ok(record.destination);
         }
-        let sender = crate::trust::assess(&f.trace, f.from.as_deref(), &self.config.trust);
-        let mut ignored_report = None;
-        if let Some(bounce) = &f.bounce {
+        let judgement = process::judge(content, accepted_by, &self.config.trust);
+        let ignored_report = match &facts.bounce {
             // Before the report itself is recorded: after a crash it is read again
             // and marks the reply again, which changes nothing.
-            ignored_report = self.record_bounce(bounce, &sender, &f.trace)?;
-        }
-        // The case it names (token), continues (thread) or, for an authenticated
-        // sender only, the sender's own; the planner decides whether it may join it.
-        let case = match in_thread {
-            Some(c) => Some(c),
-            None if sender.authenticated || accepted_by.is_some() => self.sender_case(f)?,
+            Some(bounce) => self.record_bounce(bounce, &judgement.sender, &facts.trace)?,
             None => None,
         };
-        let counts = match process::reply_address(f) {
+        let known = self.known(content, &judgement, in_thread, now)?;
+        let mail = process::Mail {
+            content,
+            identity: &identity,
+            at,
+        };
+        let settings = self.settings();
+        let fresh = crate::record::fresh_id();
+        let mut plan = process::plan(mail, &judgement, known, &settings, now, &fresh)?;
+        if plan.seen.held && !oversized && raw.len() <= MAX_HELD_BYTES {
+            // Kept for staff, who may accept it by hand (`held accept`).
+            self.store.keep_held(&identity, raw)?;
+        }
+        if let Some(why) = ignored_report {
+            let note = plan.seen.note.take();
+            plan.seen.note = Some(note.map_or(why.clone(), |n| format!("{n}; {why}")));
+        }
+        self.commit(plan, size)
+    }
+
+    /// Reads the mail: its facts (only the header of an oversized one) and, unless
+    /// oversized, the analysis. The case it names or continues is looked up first: a
+    /// mail in a case's thread is about MNotify ([`process::continues_case`]).
+    fn read(
+        &self,
+        raw: &[u8],
+        oversized: bool,
+        now: OffsetDateTime,
+    ) -> Result<(Read, Option<crate::case::Case>), DaemonError> {
+        let mut facts = crate::intake::read(raw, &self.config.own_addresses);
+        let in_thread = self.thread_case(&facts)?;
+        if oversized {
+            return Ok((Read::Header(facts), in_thread));
+        }
+        if in_thread.is_some() {
+            process::continues_case(&mut facts);
+        }
+        let ctx = Context {
+            anchors: &self.anchors,
+            registry: &self.registry,
+            own_addresses: &self.config.own_addresses,
+        };
+        Ok((Read::Whole(analyse_facts(facts, &ctx, now)), in_thread))
+    }
+
+    /// What the store knows that bears on the mail: its case (the one it names or
+    /// continues, else a believed sender's own), the reply counters, and the cases its
+    /// certificates are already in.
+    fn known(
+        &self,
+        content: Content<'_>,
+        judgement: &process::Judgement,
+        in_thread: Option<crate::case::Case>,
+        now: OffsetDateTime,
+    ) -> Result<Known, DaemonError> {
+        let case = match (in_thread, &judgement.recipient) {
+            (Some(c), _) => Some(c),
+            (None, Some(to)) if judgement.may_use_sender_case() => {
+                self.store.case_for_sender(to)?
+            }
+            (None, _) => None,
+        };
+        let counts = match &judgement.recipient {
             Some(to) => {
-                let keys =
-                    process::RateKeys::new(&to, case.as_ref().map(|c| c.token.as_str()), now);
+                let keys = process::RateKeys::new(to, case.as_ref().map(|c| c.token.as_str()), now);
                 let count = |k: &str| self.store.replies_counted(k);
                 process::ReplyCounts {
                     recipient_today: count(&keys.recipient)?,
-                    case_today: match &keys.case {
-                        Some(k) => count(k)?,
-                        None => 0,
-                    },
+                    case_today: keys.case.as_deref().map(count).transpose()?.unwrap_or(0),
                     domain_today: count(&keys.domain)?,
                     this_hour: count(&keys.hour)?,
                     unverified_this_hour: count(&keys.unverified_hour)?,
@@ -128,33 +141,30 @@ impl Daemon {
                 certificate_cases.extend(self.store.certificate_case(&issuer, &serial)?);
             }
         }
-        let settings = self.settings();
-        let mut plan = process::plan(
-            content,
-            &identity,
-            at,
-            Known {
-                case,
-                counts,
-                accepted_by,
-                certificate_cases,
-            },
-            &settings,
-            now,
-            &crate::record::fresh_id(),
-        )?;
-        if plan.seen.held && !oversized && raw.len() <= MAX_HELD_BYTES {
-            // Kept for staff, who may accept it by hand (`held accept`).
-            self.store.keep_held(&identity, raw)?;
-        }
-        if let Some(why) = ignored_report {
-            let note = plan
-                .seen
-                .note
-                .take()
-                .map_or(why.clone(), |n| format!("{n}; {why}"));
-            plan.seen.note = Some(note);
-        }
+        Ok(Known {
+            case,
+            counts,
+            certificate_cases,
+        })
+    }
+
+    /// Files a mail handled before under another UID again, without an answer.
+    fn file_duplicate(
+        &mut self,
+        record: crate::record::SeenRecord,
+    ) -> Result<Option<String>, DaemonError> {
+        self.store.mark_uid(&record)?;
+        self.counters.duplicates += 1;
+        info!(uid = record.uid, identity = %record.identity, "already handled; filing it again without a reply");
+        Ok(record.destination)
+    }
+
+    /// Commits everything the plan changes in one store transaction.
+    fn commit(
+        &mut self,
+        plan: process::Plan,
+        size: Option<u64>,
+    ) -> Result<Option<String>, DaemonError> {
         self.store.commit(MessageCommit {
             seen: &plan.seen,
             case: plan.case.as_ref(),
@@ -163,14 +173,15 @@ impl Daemon {
             rate_keys: &plan.rate_keys,
         })?;
         self.counters.handled += 1;
+        let seen = &plan.seen;
         info!(
-            uid = at.uid,
-            identity = %identity,
+            uid = seen.uid,
+            identity = %seen.identity,
             size = size.unwrap_or(0),
-            outcome = %plan.seen.outcome,
-            case = plan.seen.case.as_deref().unwrap_or("-"),
-            reply = plan.seen.reply.as_ref().map_or_else(|| "-".to_string(), ToString::to_string),
-            note = plan.seen.note.as_deref().unwrap_or(""),
+            outcome = %seen.outcome,
+            case = seen.case.as_deref().unwrap_or("-"),
+            reply = seen.reply.as_ref().map_or_else(|| "-".to_string(), ToString::to_string),
+            note = seen.note.as_deref().unwrap_or(""),
             "handled"
         );
         Ok(plan.seen.destination)
@@ -229,39 +240,37 @@ impl Daemon {
         Ok(None)
     }
 
-    /// The case of the message's sender, for mail that names no case and continues no
-    /// case's thread (see [`Daemon::thread_case`], tried first).
-    pub(super) fn sender_case(
+    /// The case a message names by its token or belongs to by its thread headers, in
+    /// the order [`process::case_keys`] gives.
+    fn thread_case(
         &self,
         f: &crate::intake::Facts,
     ) -> Result<Option<crate::case::Case>, DaemonError> {
-        if let Some(from) = process::reply_address(f) {
-            if let Some(c) = self.store.case_for_sender(&from)? {
-                return Ok(Some(c));
+        for key in process::case_keys(f) {
+            let found = match &key {
+                process::CaseKey::Token(token) => self.store.case(token)?,
+                process::CaseKey::Thread(id) => self.store.case_for_thread(id)?,
+            };
+            if found.is_some() {
+                return Ok(found);
             }
         }
         Ok(None)
     }
+}
 
-    /// The case a message names by its token or belongs to by its thread headers.
-    pub(super) fn thread_case(
-        &self,
-        f: &crate::intake::Facts,
-    ) -> Result<Option<crate::case::Case>, DaemonError> {
-        if let Some(token) = &f.case_token {
-            if let Some(c) = self.store.case(&token.to_ascii_uppercase())? {
-                return Ok(Some(c));
-            }
+/// What was read of a mail: all of it, or only the header of an oversized one.
+enum Read {
+    Whole(crate::analysis::Analysis),
+    Header(crate::intake::Facts),
+}
+
+impl Read {
+    fn content(&self) -> Content<'_> {
+        match self {
+            Read::Whole(a) => Content::Analysed(a),
+            Read::Header(facts) => Content::Oversized { facts },
         }
-        for id in f.in_reply_to.iter().chain(f.references.iter().rev()) {
-            let Some(id) = crate::record::MessageId::parse(id) else {
-                continue;
-            };
-            if let Some(c) = self.store.case_for_thread(&id)? {
-                return Ok(Some(c));
-            }
-        }
-        Ok(None)
     }
 }
 

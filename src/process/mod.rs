@@ -2,23 +2,31 @@
 //! what the store already knows to the changes that one store transaction commits. The
 //! daemon does the I/O around it (fetch, store, send, move); nothing here touches a
 //! server, the disk or the clock.
+//!
+//! In order: [`judge`] (who sent it, may they be believed, where would an answer go),
+//! the store lookups the daemon makes ([`case_keys`], then the sender's case when
+//! [`Judgement::may_use_sender_case`], the reply counters of [`RateKeys`], the
+//! certificates' cases of [`candidates`]), then [`plan`].
+
+mod answer;
+mod certificates;
+mod judge;
+mod rates;
 
 use sha2::Digest;
 use time::OffsetDateTime;
 
 use crate::analysis::Analysis;
 use crate::case::{token_for, Case};
-use crate::decision::Decision;
 use crate::intake::Facts;
-use crate::record::Outcome;
-use crate::record::{
-    AcceptedCertificate, CertificateCase, MessageId, OutboxEntry, OutboxKind, OutboxState,
-    SeenRecord,
-};
-use crate::reply::{
-    compose, Original, Outgoing, ReplyContext, ReplyError, ReplyMode, Sender, Templates, UNVERIFIED,
-};
-use crate::trust::{self, domain, Caps, Policy, SenderRule};
+use crate::record::{CertificateCase, MessageId, OutboxEntry, SeenRecord};
+use crate::reply::{ReplyError, ReplyMode, Sender, Templates};
+use crate::trust::{Caps, Policy};
+
+pub use answer::outbox_entry;
+pub use certificates::candidates;
+pub use judge::{judge, reply_address, Judgement};
+pub use rates::{rate_key, RateKeys, ReplyCounts};
 
 /// The reply template's `decision` for a message over the size limit.
 pub const OVERSIZED: &str = "oversized";
@@ -94,15 +102,12 @@ pub struct Position {
     pub uid: u32,
 }
 
-/// Automatic replies already counted against each cap (see [`RateKeys`]).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ReplyCounts {
-    pub recipient_today: u32,
-    pub case_today: u32,
-    pub domain_today: u32,
-    pub this_hour: u32,
-    /// Neutral answers to unauthenticated senders this hour (a tenth of the hourly cap).
-    pub unverified_this_hour: u32,
+/// One mail to plan for: what was read of it, its identity and where it is.
+#[derive(Debug, Clone, Copy)]
+pub struct Mail<'a> {
+    pub content: Content<'a>,
+    pub identity: &'a str,
+    pub at: Position,
 }
 
 /// What the store knows that bears on this message.
@@ -111,11 +116,8 @@ pub struct Known {
     /// The case the message names or continues (token, thread), or its authenticated
     /// sender's case; [`plan`] decides whether the message may join it.
     pub case: Option<Case>,
-    /// Replies counted for the recipient [`reply_address`] gives and for `case`.
+    /// Replies counted for [`Judgement::recipient`] and for `case` ([`RateKeys`]).
     pub counts: ReplyCounts,
-    /// Staff accepted this held message by hand (who): its sender counts as the
-    /// institution it claims.
-    pub accepted_by: Option<String>,
     /// The cases the certificates of this mail ([`candidates`]) were first accepted in.
     pub certificate_cases: Vec<CertificateCase>,
 }
@@ -139,180 +141,138 @@ pub fn identity(message_id: Option<&str>, raw: &[u8]) -> String {
     }
 }
 
-/// Where a reply goes: the `From:` address; a `Reply-To:` only inside the same
-/// organizational domain (anything else would let a sender have us mail a stranger).
-pub fn reply_address(facts: &Facts) -> Option<String> {
-    let clean = |a: &str| Some(a.trim().to_ascii_lowercase()).filter(|a| a.contains('@'));
-    let from = facts.from.as_deref().and_then(clean)?;
-    let reply_to = facts.reply_to.as_deref().and_then(clean);
-    match (reply_to, domain::of_address(&from)) {
-        (Some(r), Some(from_domain))
-            if domain::of_address(&r).is_some_and(|d| domain::aligned(&d, &from_domain)) =>
-        {
-            Some(r)
-        }
-        _ => Some(from),
-    }
-}
-
-/// The counters of automatic replies a reply to `to` in case `case` counts against.
+/// A case a mail may lead to, in the order they are tried: the token it names, then
+/// the Message-IDs it answers (the latest first). The sender's own case comes last,
+/// and only when [`Judgement::may_use_sender_case`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RateKeys {
-    pub recipient: String,
-    pub case: Option<String>,
-    pub domain: String,
-    pub hour: String,
-    pub unverified_hour: String,
+pub enum CaseKey {
+    Token(String),
+    Thread(MessageId),
 }
 
-impl RateKeys {
-    pub fn new(to: &str, case: Option<&str>, now: OffsetDateTime) -> RateKeys {
-        let to = to.to_ascii_lowercase();
-        let org = domain::of_address(&to).map_or_else(String::new, |d| domain::organizational(&d));
-        RateKeys {
-            recipient: rate_key(&to, now),
-            case: case.map(|c| format!("case:{c}/{}", now.date())),
-            domain: format!("domain:{org}/{}", now.date()),
-            hour: format!("hour:{}T{:02}", now.date(), now.hour()),
-            unverified_hour: format!("unverified:{}T{:02}", now.date(), now.hour()),
-        }
-    }
-
-    /// The counters one reply adds to (`unverified`: a neutral answer to an
-    /// unauthenticated sender).
-    pub fn all(&self, unverified: bool) -> Vec<String> {
-        let mut keys = vec![
-            self.recipient.clone(),
-            self.domain.clone(),
-            self.hour.clone(),
-        ];
-        keys.extend(self.case.clone());
-        if unverified {
-            keys.push(self.unverified_hour.clone());
-        }
-        keys
-    }
-}
-
-/// The counter of automatic replies to `address` on the UTC day of `now`.
-pub fn rate_key(address: &str, now: OffsetDateTime) -> String {
-    format!("{}/{}", address.to_ascii_lowercase(), now.date())
-}
-
-/// Whether a decision gets a reply at all.
-fn answers(decision: Decision) -> bool {
-    !matches!(
-        decision,
-        Decision::NotApplicable | Decision::IgnoredAutomatic
-    )
-}
-
-/// Why a reply would break a cap, if it would.
-fn cap_reached(counts: ReplyCounts, joined_case: bool, held: bool, caps: Caps) -> Option<String> {
-    let unverified_cap = if held {
-        (caps.per_hour / 10).max(1)
-    } else {
-        u32::MAX
-    };
-    let checks = [
-        (
-            counts.unverified_this_hour,
-            unverified_cap,
-            "to unauthenticated senders in this hour",
-            "a tenth of [trust] max_replies_per_hour",
-        ),
-        (
-            counts.recipient_today,
-            caps.per_recipient_per_day,
-            "to this address today",
-            "[reply] max_per_recipient_per_day",
-        ),
-        (
-            if joined_case { counts.case_today } else { 0 },
-            caps.per_case_per_day,
-            "about this case today",
-            "[trust] max_replies_per_case_per_day",
-        ),
-        (
-            counts.domain_today,
-            caps.per_domain_per_day,
-            "to this domain today",
-            "[trust] max_replies_per_domain_per_day",
-        ),
-        (
-            counts.this_hour,
-            caps.per_hour,
-            "in this hour",
-            "[trust] max_replies_per_hour",
-        ),
-    ];
-    checks
+/// The cases to look for, in order.
+pub fn case_keys(facts: &Facts) -> Vec<CaseKey> {
+    let token = facts
+        .case_token
+        .as_deref()
+        .map(|t| CaseKey::Token(t.to_ascii_uppercase()));
+    let threads = facts
+        .in_reply_to
         .iter()
-        .find(|(count, cap, _, _)| count >= cap)
-        .map(|(count, _, what, key)| {
-            format!("no reply, left for staff: {count} automatic replies {what} ({key})")
-        })
+        .chain(facts.references.iter().rev())
+        .filter_map(|id| MessageId::parse(id))
+        .map(CaseKey::Thread);
+    token.into_iter().chain(threads).collect()
+}
+
+/// A mail in a case's thread is about MNotify even when it does not say so (DESIGN:
+/// "or of a case it belongs to"); the sender alone is not enough, institutions write
+/// to the mailbox about other things too.
+pub fn continues_case(facts: &mut Facts) {
+    facts.mentions_mnotify = true;
+}
+
+/// The record of a mail already handled under another UID (UIDVALIDITY changed, or it
+/// was delivered twice): filed where the first went, never answered twice.
+pub fn duplicate(before: SeenRecord, at: Position) -> SeenRecord {
+    SeenRecord {
+        uid_validity: at.uid_validity,
+        uid: at.uid,
+        note: Some(format!(
+            "duplicate of UID {}/{}",
+            before.uid_validity, before.uid
+        )),
+        reply: None,
+        ..before
+    }
 }
 
 /// Decides what one message changes. `fresh` is random text (a new case's token and
 /// our Message-ID are made from it, so that no one can derive them from their mail).
 pub fn plan(
-    content: Content<'_>,
-    identity: &str,
-    at: Position,
+    mail: Mail<'_>,
+    judgement: &Judgement,
     known: Known,
     settings: &Settings<'_>,
     now: OffsetDateTime,
     fresh: &str,
 ) -> Result<Plan, ReplyError> {
-    let facts = content.facts();
-    let sender = trust::assess(&facts.trace, facts.from.as_deref(), settings.trust);
-    let rule = settings.trust.senders;
-    let vouched = known.accepted_by.is_some();
-    let trusted = sender.authenticated || vouched || rule != SenderRule::Require;
-    let flagged = !sender.authenticated && !vouched && rule == SenderRule::Flag;
-    // The institution the mail speaks for: proven, or (without `require`) claimed.
-    let institution = sender.identity().or_else(|| {
-        trusted
-            .then(|| sender.domain.as_deref().map(domain::organizational))
-            .flatten()
-    });
-    let automatic = facts.automatic.is_some();
-    let (outcome, for_people, wants_reply) = match content {
-        Content::Analysed(a) => (
-            Outcome::from(a.decision),
-            a.decision == Decision::NotApplicable || a.facts.unparseable,
-            answers(a.decision),
-        ),
-        Content::Oversized { .. } => (Outcome::Oversized, true, !automatic),
-    };
-    // Mail that would change a case or get a real answer, from a sender we cannot
-    // believe: it changes nothing and waits for staff.
-    let held = wants_reply && !trusted;
-    let recipient = if held {
-        sender.address.clone()
-    } else {
-        reply_address(facts)
-    };
-
-    // The case: an applicant's mail about MNotify belongs to one, but only to a case
-    // of its own institution.
-    let mut case = known.case;
+    let facts = mail.content.facts();
     let mut notes: Vec<String> = Vec::new();
-    let who = match &known.accepted_by {
-        Some(by) => format!("{}, accepted by {by}", sender.describe()),
-        None => sender.describe(),
-    };
-    if let Some(by) = &known.accepted_by {
+    if let Some(by) = &judgement.vouched_by {
         notes.push(format!(
             "sender not authenticated ({}); accepted by {by}",
-            sender.reason
+            judgement.sender.reason
         ));
     }
+    let (case, joined) = place_in_case(mail, judgement, known.case.clone(), &mut notes, now, fresh);
+    if judgement.held {
+        notes.push(format!(
+            "sender not authenticated: {}",
+            judgement.sender.reason
+        ));
+    }
+    let (mut seen, case) = record(mail, judgement, case, &known, settings, now);
+    let mut thread_ids: Vec<MessageId> = MessageId::parse(mail.identity).into_iter().collect();
+    let mut outbox = None;
+    let mut rate_keys = Vec::new();
+    match answer::withheld(judgement, facts, &known, joined, settings) {
+        Some((why, to_staff)) => {
+            if !why.is_empty() {
+                notes.push(why);
+            }
+            if to_staff {
+                seen.destination = settings.needs_human_folder.map(str::to_string);
+            }
+        }
+        None => {
+            let to = judgement.recipient.clone().unwrap_or_default();
+            let outgoing = answer::reply(
+                mail.content,
+                judgement,
+                case.as_ref(),
+                &seen,
+                &to,
+                settings,
+                (now, fresh),
+            )?;
+            let token = case.as_ref().map(|c| c.token.as_str());
+            rate_keys = RateKeys::new(&to, token, now).all(judgement.held);
+            thread_ids.push(outgoing.message_id.clone());
+            seen.reply = Some(outgoing.message_id.clone());
+            outbox = Some(outbox_entry(outgoing, settings.mode, token, now));
+        }
+    }
+    if !notes.is_empty() {
+        seen.note = Some(notes.join("; "));
+    }
+    Ok(Plan {
+        seen,
+        case,
+        thread_ids,
+        outbox,
+        rate_keys,
+    })
+}
+
+/// The case the mail belongs to: the one it names or continues, but only a case of
+/// its own institution; a new one for an applicant's mail about MNotify. Returns it
+/// (`None` when the mail moves no case) and whether an existing case was joined.
+fn place_in_case(
+    mail: Mail<'_>,
+    judgement: &Judgement,
+    known: Option<Case>,
+    notes: &mut Vec<String>,
+    now: OffsetDateTime,
+    fresh: &str,
+) -> (Option<Case>, bool) {
+    let facts = mail.content.facts();
+    let mut case = known;
     if let Some(c) = &case {
-        let address = sender.address.as_deref().unwrap_or("");
-        if held || !c.admits(institution.as_deref().unwrap_or(""), address) {
-            if !held {
+        let address = judgement.sender.address.as_deref().unwrap_or("");
+        let institution = judgement.institution.as_deref().unwrap_or("");
+        if judgement.held || !c.admits(institution, address) {
+            if !judgement.held {
                 notes.push(format!(
                     "named case #{} of another institution ({}); not joined",
                     c.token,
@@ -323,71 +283,82 @@ pub fn plan(
         }
     }
     let joined = case.is_some();
-    let mut ours_new = false;
-    match content {
-        Content::Analysed(a) if answers(a.decision) && !held => {
-            let applicant = recipient.clone().unwrap_or_default();
-            let c = case.get_or_insert_with(|| {
-                ours_new = true;
-                let mut c = Case::open(token_for(fresh), &applicant, facts.language, now);
-                c.subject = facts.subject.clone();
-                c.identity = institution.clone();
-                c
-            });
-            if ours_new {
-                for n in &notes {
-                    c.timeline.push(crate::case::TimelineEntry {
-                        at: now,
-                        what: format!("mail {identity}: {n}"),
-                    });
-                }
-            }
-            c.record_mail(a.decision, identity, &evidence(a), &who, now);
-            if facts.integration.is_present() {
-                *c =
-                    crate::case::apply(c, crate::case::Event::Integration(&facts.integration), now)
-                        .0;
-            }
-        }
+    let analysis = match mail.content {
+        Content::Analysed(a) if judge::answers(a.decision) && !judgement.held => a,
         // Mail that does not move a case leaves it as it is.
-        _ => case = None,
+        _ => return (None, joined),
+    };
+    let c = case.get_or_insert_with(|| {
+        let applicant = judgement.recipient.clone().unwrap_or_default();
+        let mut c = Case::open(token_for(fresh), &applicant, facts.language, now);
+        c.subject = facts.subject.clone();
+        c.identity = judgement.institution.clone();
+        for n in notes.iter() {
+            c.timeline.push(crate::case::TimelineEntry {
+                at: now,
+                what: format!("mail {}: {n}", mail.identity),
+            });
+        }
+        c
+    });
+    let evidence = certificates::evidence(analysis);
+    c.record_mail(
+        analysis.decision,
+        mail.identity,
+        &evidence,
+        &judgement.who(),
+        now,
+    );
+    if facts.integration.is_present() {
+        *c = crate::case::apply(c, crate::case::Event::Integration(&facts.integration), now).0;
     }
+    (case, joined)
+}
 
-    let destination = if for_people || held {
+/// What is recorded of the mail (before its answer), and the case with what staff
+/// should check about its certificates on the timeline.
+fn record(
+    mail: Mail<'_>,
+    judgement: &Judgement,
+    mut case: Option<Case>,
+    known: &Known,
+    settings: &Settings<'_>,
+    now: OffsetDateTime,
+) -> (SeenRecord, Option<Case>) {
+    let facts = mail.content.facts();
+    let analysis = match mail.content {
+        Content::Analysed(a) => Some(a),
+        Content::Oversized { .. } => None,
+    };
+    let destination = if judgement.for_people || judgement.held {
         settings.needs_human_folder.map(str::to_string)
     } else {
         Some(settings.processed_folder.to_string())
     };
-    if held {
-        notes.push(format!("sender not authenticated: {}", sender.reason));
-    }
     let mut seen = SeenRecord {
-        identity: identity.to_string(),
-        uid_validity: at.uid_validity,
-        uid: at.uid,
-        outcome,
+        identity: mail.identity.to_string(),
+        uid_validity: mail.at.uid_validity,
+        uid: mail.at.uid,
+        outcome: judgement.outcome,
         case: case.as_ref().map(|c| c.token.clone()),
         destination,
         reply: None,
         note: None,
         at: now,
-        from: recipient.clone(),
+        from: judgement.recipient.clone(),
         subject: facts.subject.clone(),
-        problems: match content {
-            Content::Analysed(a) => a.problems.clone(),
-            Content::Oversized { .. } => Vec::new(),
-        },
-        accepted: match content {
-            Content::Analysed(a) if !held => accepted(a),
+        problems: analysis.map(|a| a.problems.clone()).unwrap_or_default(),
+        accepted: match analysis {
+            Some(a) if !judgement.held => certificates::accepted(a),
             _ => Vec::new(),
         },
-        sender: Some(sender.clone()),
-        held,
-        flagged: flagged && wants_reply,
+        sender: Some(judgement.sender.clone()),
+        held: judgement.held,
+        flagged: judgement.flagged,
         warnings: Vec::new(),
     };
-    if let (Content::Analysed(a), Some(c)) = (content, case.as_mut()) {
-        seen.warnings = misfits(a, c, &known.certificate_cases);
+    if let (Some(a), Some(c)) = (analysis, case.as_mut()) {
+        seen.warnings = certificates::misfits(a, c, &known.certificate_cases);
         for w in &seen.warnings {
             c.timeline.push(crate::case::TimelineEntry {
                 at: now,
@@ -395,255 +366,7 @@ pub fn plan(
             });
         }
     }
-    let thread_ids = MessageId::parse(identity).into_iter().collect();
-    let done = |mut seen: SeenRecord, notes: Vec<String>, case, thread_ids| {
-        if !notes.is_empty() {
-            seen.note = Some(notes.join("; "));
-        }
-        Ok(Plan {
-            seen,
-            case,
-            thread_ids,
-            outbox: None,
-            rate_keys: Vec::new(),
-        })
-    };
-    if !wants_reply {
-        return done(seen, notes, case, thread_ids);
-    }
-    let Some(to) = recipient else {
-        notes.push("no address to reply to".into());
-        return done(seen, notes, case, thread_ids);
-    };
-    if settings.mode == ReplyMode::Off {
-        notes.push("replies are off ([reply] mode = \"off\")".into());
-        return done(seen, notes, case, thread_ids);
-    }
-    if held && refers_to_ours(facts, settings.sender.address) {
-        notes.push("no reply: it answers a message of ours, and the sender was told once".into());
-        return done(seen, notes, case, thread_ids);
-    }
-    if let Some(why) = cap_reached(known.counts, joined, held, settings.caps) {
-        notes.push(why);
-        seen.destination = settings.needs_human_folder.map(str::to_string);
-        return done(seen, notes, case, thread_ids);
-    }
-
-    // The reply follows the language of the mail it answers.
-    let language = facts.language;
-    let (context, token) = match (content, &case) {
-        _ if held => (ReplyContext::without_case(UNVERIFIED), String::new()),
-        (Content::Analysed(a), Some(c)) => (ReplyContext::for_analysis(a, c), c.token.clone()),
-        (_, Some(c)) => (ReplyContext::for_case(OVERSIZED, c), c.token.clone()),
-        (_, None) => (ReplyContext::without_case(OVERSIZED), String::new()),
-    };
-    let mut context = ReplyContext {
-        limit_mb: settings.max_message_bytes.div_ceil(1024 * 1024),
-        staff_check: !seen.warnings.is_empty(),
-        ..context
-    };
-    // What the sender wrote goes back only to an authenticated sender (or to anyone,
-    // when the operator turned sender authentication off).
-    let echo = sender.authenticated || vouched || rule == SenderRule::Off;
-    if !echo {
-        context.conceal_free_text();
-    }
-    let body = settings.templates.render(language, &context)?;
-    let original = if echo {
-        Original {
-            message_id: facts.message_id.clone(),
-            references: facts.references.clone(),
-            subject: facts.subject.clone(),
-        }
-    } else {
-        Original {
-            message_id: None,
-            references: Vec::new(),
-            subject: Some("MNotify".into()),
-        }
-    };
-    let outgoing = compose(&original, &settings.sender, &to, &token, &body, fresh, now);
-    let mut thread_ids = thread_ids;
-    thread_ids.push(outgoing.message_id.clone());
-    seen.reply = Some(outgoing.message_id.clone());
-    if !notes.is_empty() {
-        seen.note = Some(notes.join("; "));
-    }
-    let entry = outbox_entry(
-        outgoing,
-        settings.mode,
-        case.as_ref().map(|c| c.token.as_str()),
-        now,
-    );
-    let keys = RateKeys::new(&to, case.as_ref().map(|c| c.token.as_str()), now);
-    Ok(Plan {
-        seen,
-        case,
-        thread_ids,
-        outbox: Some(entry),
-        rate_keys: keys.all(held),
-    })
-}
-
-/// Whether the mail answers one of our messages (`In-Reply-To`/`References` name a
-/// Message-ID we made).
-fn refers_to_ours(facts: &Facts, our_address: &str) -> bool {
-    let our_domain = domain::of_address(our_address).unwrap_or_default();
-    facts
-        .in_reply_to
-        .iter()
-        .chain(&facts.references)
-        .any(|id| crate::reply::is_our_message_id(id, &our_domain))
-}
-
-/// An outbox entry for a composed message: a draft in draft mode, else a send.
-pub fn outbox_entry(
-    outgoing: Outgoing,
-    mode: ReplyMode,
-    case: Option<&str>,
-    now: OffsetDateTime,
-) -> OutboxEntry {
-    OutboxEntry {
-        message_id: outgoing.message_id,
-        kind: match mode {
-            ReplyMode::Draft => OutboxKind::Draft,
-            _ => OutboxKind::Send,
-        },
-        from: outgoing.from,
-        to: outgoing.to,
-        case: case.map(str::to_string),
-        raw: outgoing.raw,
-        attempts: 0,
-        next_attempt: now.unix_timestamp(),
-        state: OutboxState::Pending,
-        last_error: None,
-        created_at: now,
-        copied: false,
-        failed_at: None,
-        copy_refusals: 0,
-    }
-}
-
-/// What staff should check about the certificates a mail got accepted in `case`: one
-/// that names e-mail addresses none of which belong to the case's institution, or one
-/// already accepted in another institution's case.
-fn misfits(a: &Analysis, case: &Case, first_cases: &[CertificateCase]) -> Vec<String> {
-    let owner = case.owner();
-    let ours = |e: &str| {
-        domain::of_address(e).is_some_and(|d| {
-            domain::aligned(&d, &owner) || case.members.iter().any(|m| m == e || *m == d)
-        })
-    };
-    let mut out: Vec<String> = a
-        .certificates
-        .iter()
-        .filter(|c| c.problems.is_empty() && c.role != crate::analysis::Role::Chain)
-        .filter(|c| !c.certificate.emails.is_empty())
-        .filter(|c| !c.certificate.emails.iter().any(|e| ours(e)))
-        .map(|c| {
-            format!(
-                "certificate {} names {}, not an address of {owner}",
-                c.certificate.serial,
-                c.certificate.emails.join(", ")
-            )
-        })
-        .collect();
-    out.extend(
-        first_cases
-            .iter()
-            .filter(|f| f.case != case.token && f.owner != owner)
-            .map(|f| {
-                format!(
-                    "a certificate of this mail is already in case #{} of {}",
-                    f.case, f.owner
-                )
-            }),
-    );
-    out
-}
-
-/// `(issuer, serial)` of what a mail would get accepted or confirmed: the daemon looks
-/// up the cases they are already in before planning.
-pub fn candidates(a: &Analysis) -> Vec<(String, String)> {
-    accepted(a)
-        .into_iter()
-        .map(|c| (c.issuer, c.serial))
-        .collect()
-}
-
-/// The certificates a message got accepted or confirmed, for the staff digest.
-fn accepted(a: &Analysis) -> Vec<AcceptedCertificate> {
-    if !matches!(
-        a.decision,
-        Decision::NewCertificate | Decision::ReuseConfirmed
-    ) {
-        return Vec::new();
-    }
-    let files = a
-        .certificates
-        .iter()
-        .filter(|c| c.problems.is_empty() && c.role != crate::analysis::Role::Chain)
-        .map(|c| {
-            let cert = &c.certificate;
-            AcceptedCertificate {
-                serial: cert.serial.clone(),
-                sha1: Some(cert.sha1.clone()),
-                sha256: Some(cert.sha256.clone()),
-                subject: Some(cert.subject.clone()),
-                issuer: cert.issuer.clone(),
-                not_after: Some(cert.not_after),
-                services: c
-                    .known
-                    .as_ref()
-                    .map(|k| k.services.iter().cloned().collect())
-                    .unwrap_or_default(),
-                institution: c.known.as_ref().and_then(|k| k.institution.clone()),
-                der: Some(cert.der.clone()),
-            }
-        });
-    let numbers = a
-        .numbers
-        .iter()
-        .filter(|n| !n.refers_to_attached && n.matches.len() == 1)
-        .map(|n| {
-            let k = &n.matches[0];
-            AcceptedCertificate {
-                serial: k.serial.clone(),
-                sha1: k.sha1.clone(),
-                sha256: k.sha256.clone(),
-                subject: k.subject.clone(),
-                issuer: k.issuer.clone(),
-                not_after: k.not_after,
-                services: k.services.iter().cloned().collect(),
-                institution: k.institution.clone(),
-                der: None,
-            }
-        });
-    let mut out: Vec<AcceptedCertificate> = files.chain(numbers).collect();
-    out.dedup_by(|a, b| a.serial == b.serial && a.issuer == b.issuer);
-    out
-}
-
-/// What a case step records as evidence: the serial and fingerprint of what was accepted.
-fn evidence(a: &Analysis) -> String {
-    let mut parts: Vec<String> = a
-        .certificates
-        .iter()
-        .filter(|c| c.problems.is_empty() && c.role != crate::analysis::Role::Chain)
-        .map(|c| {
-            format!(
-                "certificate serial {} sha1 {}",
-                c.certificate.serial, c.certificate.sha1
-            )
-        })
-        .collect();
-    parts.extend(
-        a.numbers
-            .iter()
-            .filter(|n| n.matches.len() == 1)
-            .map(|n| format!("number {} matched {}", n.value, n.matches[0].serial)),
-    );
-    parts.join("; ")
+    (seen, case)
 }
 
 #[cfg(test)]

@@ -1,9 +1,30 @@
 use super::*;
 use crate::analysis::{analyse, Context};
+use crate::record::{OutboxKind, Outcome};
 use crate::registry::Registry;
+use crate::trust::SenderRule;
 use time::macros::datetime;
 
 const NOW: OffsetDateTime = datetime!(2026-11-24 10:00 UTC);
+
+/// Judges the mail as the daemon does, then plans (the tests' shape of one call).
+fn plan(
+    content: Content<'_>,
+    identity: &str,
+    at: Position,
+    known: Known,
+    settings: &Settings<'_>,
+    now: OffsetDateTime,
+    fresh: &str,
+) -> Result<Plan, ReplyError> {
+    let judgement = judge(content, None, settings.trust);
+    let mail = Mail {
+        content,
+        identity,
+        at,
+    };
+    super::plan(mail, &judgement, known, settings, now, fresh)
+}
 
 fn settings(templates: &Templates, mode: ReplyMode) -> Settings<'_> {
     Settings::for_tests(templates, mode, off())
@@ -116,7 +137,6 @@ fn reply_cap_and_off_mode_record_why_there_is_no_reply() {
             recipient_today: 2,
             ..ReplyCounts::default()
         },
-        accepted_by: None,
         certificate_cases: Vec::new(),
     };
     let p = plan(
@@ -398,7 +418,6 @@ fn every_cap_files_the_mail_for_staff() {
                 case_today: 10,
                 ..ReplyCounts::default()
             },
-            accepted_by: None,
             certificate_cases: Vec::new(),
         },
         require(),
@@ -423,7 +442,6 @@ fn every_cap_files_the_mail_for_staff() {
                 unverified_this_hour: 30,
                 ..ReplyCounts::default()
             },
-            accepted_by: None,
             certificate_cases: Vec::new(),
         },
         require(),
@@ -439,4 +457,71 @@ fn identity_prefers_message_id_and_falls_back_to_a_digest() {
     assert_eq!(identity(Some("<a@b>"), b"x"), "a@b");
     assert!(identity(None, b"x").starts_with("sha256:"));
     assert_eq!(identity(Some("  "), b"x"), identity(None, b"x"));
+}
+
+#[test]
+fn cases_are_looked_up_by_token_then_the_latest_thread_id() {
+    let facts = crate::intake::read(
+        b"From: ion@x.md\r\nSubject: Re: MNotify [MNotify #abc123]\r\nIn-Reply-To: <r@egov.md>\r\nReferences: <first@x.md> <second@x.md>\r\n\r\nok\r\n",
+        &[],
+    );
+    let id = |s: &str| CaseKey::Thread(MessageId::parse(s).unwrap());
+    assert_eq!(
+        case_keys(&facts),
+        [
+            CaseKey::Token("ABC123".into()),
+            id("r@egov.md"),
+            id("second@x.md"),
+            id("first@x.md"),
+        ]
+    );
+}
+
+#[test]
+fn a_duplicate_keeps_the_first_decision_and_is_never_answered() {
+    let t = Templates::embedded();
+    let a = analysed("From: ion@primaria.md\r\nMessage-ID: <m9@primaria.md>\r\nSubject: MNotify\r\n\r\nMNotify\r\n");
+    let first = plan(
+        Content::Analysed(&a),
+        "m9@primaria.md",
+        AT,
+        Known::default(),
+        &settings(&t, ReplyMode::Send),
+        NOW,
+        "seed",
+    )
+    .unwrap();
+    assert!(first.seen.reply.is_some());
+    let again = duplicate(
+        first.seen.clone(),
+        Position {
+            uid_validity: 8,
+            uid: 3,
+        },
+    );
+    assert_eq!((again.uid_validity, again.uid), (8, 3));
+    assert_eq!(again.reply, None);
+    assert_eq!(again.outcome, first.seen.outcome);
+    assert_eq!(again.destination, first.seen.destination);
+    assert!(again.note.unwrap().contains("duplicate of UID 7/42"));
+}
+
+#[test]
+fn held_mail_is_answered_at_its_from_address_only() {
+    // Reply-To in the same organizational domain is followed for a believed sender,
+    // never for one held for staff (nothing of an unverified mail steers our answer).
+    let raw = "From: ion@inst-a.test\r\nReply-To: boss@inst-a.test\r\nSubject: MNotify\r\n\r\nMNotify\r\n";
+    let believed = analysed(&format!(
+        "Authentication-Results: mx.egov.test; dmarc=pass header.from=inst-a.test\r\n{raw}"
+    ));
+    let j = judge(Content::Analysed(&believed), None, require());
+    assert!(!j.held && j.may_use_sender_case());
+    assert_eq!(j.recipient.as_deref(), Some("boss@inst-a.test"));
+    let forged = analysed(raw);
+    let j = judge(Content::Analysed(&forged), None, require());
+    assert!(j.held && !j.may_use_sender_case() && !j.echo);
+    assert_eq!(j.recipient.as_deref(), Some("ion@inst-a.test"));
+    let vouched = judge(Content::Analysed(&forged), Some("ana".into()), require());
+    assert!(!vouched.held && vouched.may_use_sender_case());
+    assert!(vouched.who().contains("accepted by ana"));
 }

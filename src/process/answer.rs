@@ -1,0 +1,129 @@
+//! The answer to one mail: whether it gets one (and why not), and the reply itself.
+
+use time::OffsetDateTime;
+
+use crate::case::Case;
+use crate::intake::Facts;
+use crate::record::{OutboxEntry, OutboxKind, OutboxState, SeenRecord};
+use crate::reply::{compose, Original, Outgoing, ReplyContext, ReplyError, ReplyMode, UNVERIFIED};
+use crate::trust::domain;
+
+use super::rates::cap_reached;
+use super::{Content, Judgement, Known, Settings, OVERSIZED};
+
+/// Why the mail gets no answer, if it gets none; `to_staff`: it is filed for people
+/// because of it (a cap reached).
+pub(super) fn withheld(
+    judgement: &Judgement,
+    facts: &Facts,
+    known: &Known,
+    joined: bool,
+    settings: &Settings<'_>,
+) -> Option<(String, bool)> {
+    if !judgement.wants_reply {
+        return Some((String::new(), false));
+    }
+    if judgement.recipient.is_none() {
+        return Some(("no address to reply to".into(), false));
+    }
+    if settings.mode == ReplyMode::Off {
+        return Some(("replies are off ([reply] mode = \"off\")".into(), false));
+    }
+    if judgement.held && refers_to_ours(facts, settings.sender.address) {
+        return Some((
+            "no reply: it answers a message of ours, and the sender was told once".into(),
+            false,
+        ));
+    }
+    cap_reached(known.counts, joined, judgement.held, settings.caps).map(|why| (why, true))
+}
+
+/// The reply to `to`, in the language of the mail it answers; `seen` says whether
+/// staff check something.
+pub(super) fn reply(
+    content: Content<'_>,
+    judgement: &Judgement,
+    case: Option<&Case>,
+    seen: &SeenRecord,
+    to: &str,
+    settings: &Settings<'_>,
+    (now, fresh): (OffsetDateTime, &str),
+) -> Result<Outgoing, ReplyError> {
+    let facts = content.facts();
+    let (context, token) = match (content, case) {
+        _ if judgement.held => (ReplyContext::without_case(UNVERIFIED), String::new()),
+        (Content::Analysed(a), Some(c)) => (ReplyContext::for_analysis(a, c), c.token.clone()),
+        (_, Some(c)) => (ReplyContext::for_case(OVERSIZED, c), c.token.clone()),
+        (_, None) => (ReplyContext::without_case(OVERSIZED), String::new()),
+    };
+    let mut context = ReplyContext {
+        limit_mb: settings.max_message_bytes.div_ceil(1024 * 1024),
+        staff_check: !seen.warnings.is_empty(),
+        ..context
+    };
+    if !judgement.echo {
+        context.conceal_free_text();
+    }
+    let body = settings.templates.render(facts.language, &context)?;
+    let original = if judgement.echo {
+        Original {
+            message_id: facts.message_id.clone(),
+            references: facts.references.clone(),
+            subject: facts.subject.clone(),
+        }
+    } else {
+        Original {
+            message_id: None,
+            references: Vec::new(),
+            subject: Some("MNotify".into()),
+        }
+    };
+    Ok(compose(
+        &original,
+        &settings.sender,
+        to,
+        &token,
+        &body,
+        fresh,
+        now,
+    ))
+}
+
+/// Whether the mail answers one of our messages (`In-Reply-To`/`References` name a
+/// Message-ID we made).
+fn refers_to_ours(facts: &Facts, our_address: &str) -> bool {
+    let our_domain = domain::of_address(our_address).unwrap_or_default();
+    facts
+        .in_reply_to
+        .iter()
+        .chain(&facts.references)
+        .any(|id| crate::reply::is_our_message_id(id, &our_domain))
+}
+
+/// An outbox entry for a composed message: a draft in draft mode, else a send.
+pub fn outbox_entry(
+    outgoing: Outgoing,
+    mode: ReplyMode,
+    case: Option<&str>,
+    now: OffsetDateTime,
+) -> OutboxEntry {
+    OutboxEntry {
+        message_id: outgoing.message_id,
+        kind: match mode {
+            ReplyMode::Draft => OutboxKind::Draft,
+            _ => OutboxKind::Send,
+        },
+        from: outgoing.from,
+        to: outgoing.to,
+        case: case.map(str::to_string),
+        raw: outgoing.raw,
+        attempts: 0,
+        next_attempt: now.unix_timestamp(),
+        state: OutboxState::Pending,
+        last_error: None,
+        created_at: now,
+        copied: false,
+        failed_at: None,
+        copy_refusals: 0,
+    }
+}
