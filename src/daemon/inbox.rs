@@ -3,13 +3,14 @@
 //! the server cannot hand over.
 
 use super::*;
+use crate::mailbox::MailboxOps;
 
 impl Daemon {
     /// One pass over the inbox: every message not yet handled is handled, every handled
     /// one still there is moved.
     pub(super) async fn scan(
         &mut self,
-        mb: &mut Mailbox,
+        mb: &mut impl MailboxOps,
         shutdown: &watch::Receiver<bool>,
     ) -> Result<(), DaemonError> {
         let uid_validity = mb.select(&self.imap.inbox).await?;
@@ -156,7 +157,7 @@ impl Daemon {
     /// known exactly (and set aside after [`MAX_FETCH_FAILURES`]) while the others go on.
     pub(super) async fn sizes(
         &mut self,
-        mb: &mut Mailbox,
+        mb: &mut impl MailboxOps,
         uid_validity: u32,
         uids: &[u32],
     ) -> Result<Vec<(u32, u64, Option<i64>)>, DaemonError> {
@@ -229,32 +230,17 @@ impl Daemon {
     /// on the server for people to look at.
     pub(super) async fn set_aside_unreadable(
         &mut self,
-        mb: &mut Mailbox,
+        mb: &mut impl MailboxOps,
         uid_validity: u32,
         uids: &[u32],
     ) -> Result<(), DaemonError> {
         let destination = self.imap.needs_human_folder.clone();
         for &uid in uids {
             let record = crate::record::SeenRecord {
-                identity: format!("unreadable:{uid_validity}/{uid}"),
-                uid_validity,
-                uid,
-                outcome: crate::record::Outcome::Unreadable,
-                case: None,
-                destination: destination.clone(),
-                reply: None,
                 note: Some(format!(
                     "the IMAP server failed {MAX_FETCH_FAILURES} times to hand this message over; left for people"
                 )),
-                at: now(),
-                from: None,
-                subject: None,
-                problems: Vec::new(),
-                accepted: Vec::new(),
-                sender: None,
-                held: false,
-                flagged: false,
-                warnings: Vec::new(),
+                ..crate::record::SeenRecord::unreadable(uid_validity, uid, destination.clone(), now())
             };
             self.store.commit(MessageCommit {
                 seen: &record,

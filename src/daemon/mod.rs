@@ -391,3 +391,6 @@ impl Daemon {
         wait
     }
 }
+
+#[cfg(test)]
+mod tests;

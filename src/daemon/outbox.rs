@@ -2,6 +2,7 @@
 //! for the Sent folder, once each.
 
 use super::*;
+use crate::mailbox::MailboxOps;
 use crate::record::MessageId;
 
 impl Daemon {
@@ -238,12 +239,12 @@ pub(super) fn note_failure_on_case(store: &Store, entry: &OutboxEntry) -> Result
 /// Appends the copies of replies sent to the Sent folder, on several connections at
 /// once (each APPEND waits for the server's fsync). Returns the connections still good
 /// and the first failure.
-pub(super) async fn save_copies(
+pub(super) async fn save_copies<M: MailboxOps>(
     store: &Store,
-    copiers: Vec<Mailbox>,
+    copiers: Vec<M>,
     sent: &str,
     entries: Vec<OutboxEntry>,
-) -> (Vec<Mailbox>, Result<(), DaemonError>) {
+) -> (Vec<M>, Result<(), DaemonError>) {
     // Which copies may be there already (an APPEND started before a crash): only those
     // are searched for in Sent first (a search per copy made a 10,000-reply drain
     // quadratic in the size of Sent); the others are marked before their APPEND.

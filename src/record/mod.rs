@@ -90,6 +90,37 @@ pub struct SeenRecord {
     pub warnings: Vec<String>,
 }
 
+impl SeenRecord {
+    /// A message the IMAP server failed to hand over, set aside for people: recorded
+    /// (the digest lists it), filed in `destination`, never answered.
+    pub fn unreadable(
+        uid_validity: u32,
+        uid: u32,
+        destination: Option<String>,
+        at: OffsetDateTime,
+    ) -> SeenRecord {
+        SeenRecord {
+            identity: format!("unreadable:{uid_validity}/{uid}"),
+            uid_validity,
+            uid,
+            outcome: Outcome::Unreadable,
+            case: None,
+            destination,
+            reply: None,
+            note: None,
+            at,
+            from: None,
+            subject: None,
+            problems: Vec::new(),
+            accepted: Vec::new(),
+            sender: None,
+            held: false,
+            flagged: false,
+            warnings: Vec::new(),
+        }
+    }
+}
+
 /// A certificate accepted (new) or confirmed for reuse, as staff need it to configure
 /// MNotify. Public data only: certificates, never keys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

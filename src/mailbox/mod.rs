@@ -2,6 +2,12 @@
 //! fetch, move, append, and IDLE. Thin glue from async-imap's wire types to what the
 //! daemon needs; it decides nothing.
 
+mod ops;
+#[cfg(test)]
+pub mod stub;
+
+pub use ops::MailboxOps;
+
 use std::fs::File;
 use std::io::BufReader;
 use std::sync::Arc;
