@@ -1,0 +1,142 @@
+//! The outbox: replies queued, sent, failed, and the marks of copies being saved.
+
+use super::*;
+
+impl Store {
+    /// Queues one message outside mail processing, durably.
+    pub fn queue(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
+        self.update_outbox(entry)
+    }
+
+    /// The outbox entry of the message `message_id`, if any.
+    pub fn outbox_entry(&self, message_id: &MessageId) -> Result<Option<OutboxEntry>, StoreError> {
+        Self::get(&self.outbox, OUTBOX_TREE, &outbox_key(message_id))
+    }
+
+    pub fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.outbox.iter() {
+            let (key, value) = item?;
+            out.push(
+                serde_json::from_slice(&value).map_err(|source| StoreError::Corrupt {
+                    tree: OUTBOX_TREE,
+                    key: String::from_utf8_lossy(&key).into_owned(),
+                    source,
+                })?,
+            );
+        }
+        Ok(out)
+    }
+
+    fn open_entries(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.pending.iter() {
+            let (key, _) = item?;
+            let key = String::from_utf8_lossy(&key).into_owned();
+            if let Some(entry) = Self::get::<OutboxEntry>(&self.outbox, OUTBOX_TREE, &key)? {
+                out.push(entry);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Entries not yet sent, saved as draft or given up.
+    pub fn pending(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+        Ok(self
+            .open_entries()?
+            .into_iter()
+            .filter(|e| e.state == OutboxState::Pending)
+            .collect())
+    }
+
+    /// Replies sent whose copy for the Sent folder is still to be saved.
+    pub fn uncopied(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut out: Vec<OutboxEntry> = self
+            .open_entries()?
+            .into_iter()
+            .filter(|e| e.state == OutboxState::Sent && !e.copied)
+            .collect();
+        out.sort_by_key(|e| e.created_at);
+        Ok(out)
+    }
+
+    /// Pending entries whose next attempt is due at `now` (unix seconds), oldest first.
+    pub fn due(&self, now: i64) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut due: Vec<OutboxEntry> = self
+            .pending()?
+            .into_iter()
+            .filter(|e| e.next_attempt <= now)
+            .collect();
+        due.sort_by_key(|e| e.created_at);
+        Ok(due)
+    }
+
+    /// Records what happened to an outbox entry, durably: a reply marked sent must stay
+    /// marked after a crash, or it would be sent again.
+    pub fn update_outbox(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
+        self.record_outbox(entry)?;
+        self.flush()
+    }
+
+    /// Like [`Store::update_outbox`] without the flush, for callers that flush once
+    /// after several updates.
+    pub fn record_outbox(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
+        let json = to_json(entry);
+        let result = (&self.outbox, &self.pending).transaction(|(outbox, pending)| {
+            put_outbox(outbox, pending, entry, &json)?;
+            Ok::<(), ConflictableTransactionError<()>>(())
+        });
+        committed(result)?;
+        Ok(())
+    }
+
+    pub fn seen_records(&self) -> Result<Vec<SeenRecord>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.seen.scan_prefix("id/") {
+            let (key, value) = item?;
+            out.push(
+                serde_json::from_slice(&value).map_err(|source| StoreError::Corrupt {
+                    tree: SEEN_TREE,
+                    key: String::from_utf8_lossy(&key).into_owned(),
+                    source,
+                })?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// The case `issuer`'s certificate `serial` was first accepted in, if any.
+    pub fn certificate_case(
+        &self,
+        issuer: &str,
+        serial: &str,
+    ) -> Result<Option<CertificateCase>, StoreError> {
+        Self::get(
+            &self.certificate_cases,
+            CERTIFICATE_CASES_TREE,
+            &String::from_utf8_lossy(&certificate_key(issuer, serial)),
+        )
+    }
+
+    /// Marks the copies about to be appended (durably: flushed), and says which were
+    /// marked already, by an earlier attempt that may have appended them.
+    pub fn start_copies(&self, message_ids: &[&MessageId]) -> Result<Vec<bool>, StoreError> {
+        let mut before = Vec::with_capacity(message_ids.len());
+        for id in message_ids {
+            before.push(
+                self.copy_started
+                    .insert(outbox_key(id).as_bytes(), &[])?
+                    .is_some(),
+            );
+        }
+        self.flush()?;
+        Ok(before)
+    }
+
+    /// The copy is in the mailbox (or given up): its mark goes.
+    pub fn copy_done(&self, message_id: &MessageId) -> Result<(), StoreError> {
+        self.copy_started
+            .remove(outbox_key(message_id).as_bytes())?;
+        Ok(())
+    }
+}
