@@ -62,92 +62,113 @@ impl Daemon {
         let mut all = batches(&clean, &sizes, self.config.reply.max_message_bytes);
         all.extend(suspect.into_iter().map(|u| vec![u]));
         for batch in all {
-            let limit = self.config.reply.max_message_bytes;
-            let (small, big): (Vec<u32>, Vec<u32>) = batch
-                .iter()
-                .partition(|u| sizes.get(u).copied().unwrap_or(0) <= limit);
-            let t_fetch = Instant::now();
-            let fetched = async {
-                let mut fetched = if small.is_empty() {
-                    Vec::new()
-                } else {
-                    mb.fetch(&small, false).await?
-                };
-                if !big.is_empty() {
-                    fetched.extend(mb.fetch(&big, true).await?);
-                }
-                Ok::<_, MailboxError>(fetched)
-            }
-            .await;
-            // Any failure counts against every message of the batch: a network
-            // failure rarely hits the same message three times, a broken one always.
-            let mut fetched = match fetched {
-                Ok(fetched) => fetched,
-                Err(e) => {
-                    self.count_fetch_failure(uid_validity, &batch);
-                    warn!(messages = ?batch, "fetching failed: {e}");
-                    return Err(e.into());
-                }
-            };
-            let mut missing = 0;
-            for uid in &batch {
-                if fetched.iter().any(|(u, _)| u == uid) {
-                    self.fetch_failures.remove(&(uid_validity, *uid));
-                } else {
-                    // The server answered without the message: it stays in the inbox
-                    // and comes round again on a new connection. Only the first one
-                    // missing counts as failed (as for sizes above): it is fetched alone
-                    // from then on.
-                    if missing == 0 {
-                        self.count_fetch_failure(uid_validity, &[*uid]);
-                    }
-                    warn!(uid, "the server did not hand this message over");
-                    missing += 1;
-                }
-            }
-            fetched.sort_by_key(|(uid, _)| *uid);
-            let t_decide = Instant::now();
-            let mut moves: BTreeMap<String, Vec<u32>> = BTreeMap::new();
-            let mut stopped = false;
-            for (uid, raw) in fetched {
-                if *shutdown.borrow() {
-                    stopped = true;
-                    break;
-                }
-                let oversized = big.contains(&uid);
-                let at = Position { uid_validity, uid };
-                if let Some(dest) = self.handle(&raw, at, oversized, sizes.get(&uid).copied())? {
-                    moves.entry(dest).or_default().push(uid);
-                }
-            }
-            // Durable before anything leaves: a reply is never sent for a decision that
-            // could still be lost.
-            self.store.flush()?;
-            if missing > 0 {
-                // What did come is recorded; its replies and moves follow on the next
-                // connection (the outbox and `seen` carry them over).
-                return Err(MailboxError::Incomplete(missing).into());
-            }
-            let t_deliver = Instant::now();
-            self.deliver(false).await?;
-            let t_move = Instant::now();
-            for (folder, uids) in &moves {
-                mb.move_to(uids, folder).await?;
-            }
-            debug!(
-                messages = batch.len(),
-                fetch_ms = (t_decide - t_fetch).as_millis() as u64,
-                decide_ms = (t_deliver - t_decide).as_millis() as u64,
-                deliver_ms = (t_move - t_deliver).as_millis() as u64,
-                move_ms = t_move.elapsed().as_millis() as u64,
-                "batch done"
-            );
-            if stopped {
+            if self
+                .batch(mb, uid_validity, &batch, &sizes, shutdown)
+                .await?
+                == Pass::Stopped
+            {
                 info!("shutdown requested: stopping after the current message");
                 break;
             }
         }
         Ok(())
+    }
+
+    /// One FETCH batch: fetched (oversized ones as headers only), each message handled,
+    /// the decisions made durable, the replies sent, then the messages moved.
+    async fn batch(
+        &mut self,
+        mb: &mut impl MailboxOps,
+        uid_validity: u32,
+        batch: &[u32],
+        sizes: &BTreeMap<u32, u64>,
+        shutdown: &watch::Receiver<bool>,
+    ) -> Result<Pass, DaemonError> {
+        let limit = self.config.reply.max_message_bytes;
+        let (small, big): (Vec<u32>, Vec<u32>) = batch
+            .iter()
+            .partition(|u| sizes.get(u).copied().unwrap_or(0) <= limit);
+        let t_fetch = Instant::now();
+        let fetched = async {
+            let mut fetched = if small.is_empty() {
+                Vec::new()
+            } else {
+                mb.fetch(&small, false).await?
+            };
+            if !big.is_empty() {
+                fetched.extend(mb.fetch(&big, true).await?);
+            }
+            Ok::<_, MailboxError>(fetched)
+        }
+        .await;
+        // Any failure counts against every message of the batch: a network failure
+        // rarely hits the same message three times, a broken one always.
+        let mut fetched = match fetched {
+            Ok(fetched) => fetched,
+            Err(e) => {
+                self.count_fetch_failure(uid_validity, batch);
+                warn!(messages = ?batch, "fetching failed: {e}");
+                return Err(e.into());
+            }
+        };
+        let missing = self.missing(uid_validity, batch, &fetched);
+        fetched.sort_by_key(|(uid, _)| *uid);
+        let t_decide = Instant::now();
+        let mut moves: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+        let mut pass = Pass::Done;
+        for (uid, raw) in fetched {
+            if *shutdown.borrow() {
+                pass = Pass::Stopped;
+                break;
+            }
+            let oversized = big.contains(&uid);
+            let at = Position { uid_validity, uid };
+            if let Some(dest) = self.handle(&raw, at, oversized, sizes.get(&uid).copied())? {
+                moves.entry(dest).or_default().push(uid);
+            }
+        }
+        // Durable before anything leaves: a reply is never sent for a decision that
+        // could still be lost.
+        self.store.flush()?;
+        if missing > 0 {
+            // What did come is recorded; its replies and moves follow on the next
+            // connection (the outbox and `seen` carry them over).
+            return Err(MailboxError::Incomplete(missing).into());
+        }
+        let t_deliver = Instant::now();
+        self.deliver(false).await?;
+        let t_move = Instant::now();
+        for (folder, uids) in &moves {
+            mb.move_to(uids, folder).await?;
+        }
+        debug!(
+            messages = batch.len(),
+            fetch_ms = (t_decide - t_fetch).as_millis() as u64,
+            decide_ms = (t_deliver - t_decide).as_millis() as u64,
+            deliver_ms = (t_move - t_deliver).as_millis() as u64,
+            move_ms = t_move.elapsed().as_millis() as u64,
+            "batch done"
+        );
+        Ok(pass)
+    }
+
+    /// How many of `batch` the server answered without. They stay in the inbox and
+    /// come round again on a new connection; only the first one missing counts as
+    /// failed (as for sizes): it is fetched alone from then on.
+    fn missing(&mut self, uid_validity: u32, batch: &[u32], fetched: &[(u32, Vec<u8>)]) -> usize {
+        let mut missing = 0;
+        for uid in batch {
+            if fetched.iter().any(|(u, _)| u == uid) {
+                self.fetch_failures.remove(&(uid_validity, *uid));
+            } else {
+                if missing == 0 {
+                    self.count_fetch_failure(uid_validity, &[*uid]);
+                }
+                warn!(uid, "the server did not hand this message over");
+                missing += 1;
+            }
+        }
+        missing
     }
 
     /// Size and arrival time of every message of `uids`, or an error. Without its size
@@ -264,6 +285,14 @@ impl Daemon {
         }
         Ok(())
     }
+}
+
+/// How a batch ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    Done,
+    /// Shutdown was requested: the rest waits for the next start.
+    Stopped,
 }
 
 /// Splits UIDs into FETCH batches bounded by count and bytes; messages over `limit`

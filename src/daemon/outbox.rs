@@ -262,48 +262,7 @@ pub(super) async fn save_copies<M: MailboxOps>(
     let work = copiers
         .into_iter()
         .zip(chunks)
-        .map(|(mut mb, chunk)| async move {
-            let mut done = Vec::new();
-            // A copy already there (appended just before a crash, not yet recorded) is
-            // not appended again: Sent keeps one copy of each reply.
-            if chunk.iter().any(|(_, started)| *started) {
-                if let Err(e) = mb.select(sent).await {
-                    return (None, done, Some(e));
-                }
-            }
-            for (mut entry, started) in chunk {
-                if started {
-                    match mb.holds_message_id(&entry.message_id).await {
-                        Ok(true) => {
-                            info!(id = %entry.message_id, folder = %sent, "copy already saved (before a restart)");
-                            entry.copied = true;
-                            done.push(entry);
-                            continue;
-                        }
-                        Ok(false) => {}
-                        Err(e) => return (None, done, Some(e)),
-                    }
-                }
-                match mb.append(sent, "(\\Seen)", &entry.raw).await {
-                    Ok(()) => entry.copied = true,
-                    // The server will not take it (over quota, …): the reply went out
-                    // all the same; the copy is tried again a few times, then given up,
-                    // rather than failing every pass.
-                    Err(e) if mb.refused(&e).await => {
-                        entry.copy_refusals += 1;
-                        if entry.copy_refusals >= MAX_COPY_REFUSALS {
-                            entry.copied = true;
-                            error!(id = %entry.message_id, folder = %sent, "copy of the reply given up after {MAX_COPY_REFUSALS} refusals: {e}");
-                        } else {
-                            warn!(id = %entry.message_id, folder = %sent, "copy of the reply refused, tried again later: {e}");
-                        }
-                    }
-                    Err(e) => return (None, done, Some(e)),
-                }
-                done.push(entry);
-            }
-            (Some(mb), done, None)
-        });
+        .map(|(mb, chunk)| copy_lane(mb, chunk, sent));
     let mut kept = Vec::new();
     let mut failure: Option<DaemonError> = None;
     for (mb, done, error) in futures_util::future::join_all(work).await {
@@ -326,6 +285,56 @@ pub(super) async fn save_copies<M: MailboxOps>(
         failure.get_or_insert(e.into());
     }
     (kept, failure.map_or(Ok(()), Err))
+}
+
+/// The copies of one connection: each appended unless a crash may have left it there
+/// already (then searched for first); a refusal counts against the copy, not the
+/// connection. Returns the connection if still good, the entries done, the failure.
+async fn copy_lane<M: MailboxOps>(
+    mut mb: M,
+    chunk: Vec<(OutboxEntry, bool)>,
+    sent: &str,
+) -> (Option<M>, Vec<OutboxEntry>, Option<MailboxError>) {
+    let mut done = Vec::new();
+    // A copy already there (appended just before a crash, not yet recorded) is
+    // not appended again: Sent keeps one copy of each reply.
+    if chunk.iter().any(|(_, started)| *started) {
+        if let Err(e) = mb.select(sent).await {
+            return (None, done, Some(e));
+        }
+    }
+    for (mut entry, started) in chunk {
+        if started {
+            match mb.holds_message_id(&entry.message_id).await {
+                Ok(true) => {
+                    info!(id = %entry.message_id, folder = %sent, "copy already saved (before a restart)");
+                    entry.copied = true;
+                    done.push(entry);
+                    continue;
+                }
+                Ok(false) => {}
+                Err(e) => return (None, done, Some(e)),
+            }
+        }
+        match mb.append(sent, "(\\Seen)", &entry.raw).await {
+            Ok(()) => entry.copied = true,
+            // The server will not take it (over quota, …): the reply went out
+            // all the same; the copy is tried again a few times, then given up,
+            // rather than failing every pass.
+            Err(e) if mb.refused(&e).await => {
+                entry.copy_refusals += 1;
+                if entry.copy_refusals >= MAX_COPY_REFUSALS {
+                    entry.copied = true;
+                    error!(id = %entry.message_id, folder = %sent, "copy of the reply given up after {MAX_COPY_REFUSALS} refusals: {e}");
+                } else {
+                    warn!(id = %entry.message_id, folder = %sent, "copy of the reply refused, tried again later: {e}");
+                }
+            }
+            Err(e) => return (None, done, Some(e)),
+        }
+        done.push(entry);
+    }
+    (Some(mb), done, None)
 }
 
 /// Retry delay after `attempts` failures: base, 2×base, 4×base… at most an hour.

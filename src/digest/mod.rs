@@ -199,23 +199,79 @@ pub fn build(
         .filter(|r| r.at >= since && r.at < now)
         .collect();
     window.sort_by_key(|r| r.at);
-    let certificates = |outcome: Outcome| -> Vec<CertificateLine> {
+    let mails = |keep: &dyn Fn(&SeenRecord) -> bool| -> Vec<MailLine> {
         window
             .iter()
-            .filter(|r| r.outcome == outcome)
-            .flat_map(|r| {
-                r.accepted.iter().map(|c| CertificateLine {
-                    mail: mail_line(r),
-                    certificate: c.clone(),
-                })
-            })
+            .filter(|r| keep(r))
+            .map(|r| mail_line(r))
             .collect()
     };
     let mut sorted_cases: Vec<&Case> = cases.iter().collect();
     sorted_cases.sort_by_key(|c| c.opened_at);
     let stalled_after = Duration::days(settings.stalled_days.into());
-    let horizon = now + Duration::days(settings.expiring_days.into());
-    let mut expiring: Vec<ExpiringLine> = registry
+    let case_lines = |keep: &dyn Fn(&Case) -> bool| -> Vec<CaseLine> {
+        sorted_cases
+            .iter()
+            .filter(|c| keep(c))
+            .map(|c| case_line(c, now))
+            .collect()
+    };
+    Digest {
+        since,
+        now,
+        new_cases: case_lines(&|c| c.opened_at >= since && c.opened_at < now),
+        accepted: certificate_lines(&window, Outcome::NewCertificate),
+        reused: certificate_lines(&window, Outcome::ReuseConfirmed),
+        rejected: mails(&|r| {
+            matches!(
+                r.outcome,
+                Outcome::Rejected | Outcome::SerialNotFound | Outcome::Ambiguous
+            )
+        }),
+        waiting_on_age: case_lines(&|c| c.waiting_on() == Some(Party::Age)),
+        stalled: case_lines(&|c| {
+            c.waiting_on() == Some(Party::Applicant) && now - c.updated_at >= stalled_after
+        }),
+        expiring: expiring(registry, now, settings.expiring_days),
+        unverified: mails(&about_trust),
+        checks: window
+            .iter()
+            .filter(|r| !r.warnings.is_empty())
+            .map(|r| MailLine {
+                note: Some(r.warnings.join("; ")),
+                ..mail_line(r)
+            })
+            .collect(),
+        unhandled: mails(&|r| {
+            !r.held
+                && (matches!(
+                    r.outcome,
+                    Outcome::NotApplicable | Outcome::Oversized | Outcome::Unreadable
+                ) || (r.destination.is_some() && r.destination == settings.needs_human_folder))
+        }),
+        failed_replies: Vec::new(),
+        settings,
+    }
+}
+
+/// The certificates accepted (or confirmed) by the mail of the window with `outcome`.
+fn certificate_lines(window: &[&SeenRecord], outcome: Outcome) -> Vec<CertificateLine> {
+    window
+        .iter()
+        .filter(|r| r.outcome == outcome)
+        .flat_map(|r| {
+            r.accepted.iter().map(|c| CertificateLine {
+                mail: mail_line(r),
+                certificate: c.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Active known certificates that expire within `days` of `now`, soonest first.
+fn expiring(registry: &Registry, now: OffsetDateTime, days: u32) -> Vec<ExpiringLine> {
+    let horizon = now + Duration::days(days.into());
+    let mut out: Vec<ExpiringLine> = registry
         .entries()
         .iter()
         .filter(|k| k.status == Status::Active)
@@ -230,67 +286,8 @@ pub fn build(
             })
         })
         .collect();
-    expiring.sort_by_key(|e| e.not_after);
-    Digest {
-        since,
-        now,
-        new_cases: sorted_cases
-            .iter()
-            .filter(|c| c.opened_at >= since && c.opened_at < now)
-            .map(|c| case_line(c, now))
-            .collect(),
-        accepted: certificates(Outcome::NewCertificate),
-        reused: certificates(Outcome::ReuseConfirmed),
-        rejected: window
-            .iter()
-            .filter(|r| {
-                matches!(
-                    r.outcome,
-                    Outcome::Rejected | Outcome::SerialNotFound | Outcome::Ambiguous
-                )
-            })
-            .map(|r| mail_line(r))
-            .collect(),
-        waiting_on_age: sorted_cases
-            .iter()
-            .filter(|c| c.waiting_on() == Some(Party::Age))
-            .map(|c| case_line(c, now))
-            .collect(),
-        stalled: sorted_cases
-            .iter()
-            .filter(|c| {
-                c.waiting_on() == Some(Party::Applicant) && now - c.updated_at >= stalled_after
-            })
-            .map(|c| case_line(c, now))
-            .collect(),
-        expiring,
-        unverified: window
-            .iter()
-            .filter(|r| about_trust(r))
-            .map(|r| mail_line(r))
-            .collect(),
-        checks: window
-            .iter()
-            .filter(|r| !r.warnings.is_empty())
-            .map(|r| MailLine {
-                note: Some(r.warnings.join("; ")),
-                ..mail_line(r)
-            })
-            .collect(),
-        unhandled: window
-            .iter()
-            .filter(|r| !r.held)
-            .filter(|r| {
-                matches!(
-                    r.outcome,
-                    Outcome::NotApplicable | Outcome::Oversized | Outcome::Unreadable
-                ) || (r.destination.is_some() && r.destination == settings.needs_human_folder)
-            })
-            .map(|r| mail_line(r))
-            .collect(),
-        failed_replies: Vec::new(),
-        settings,
-    }
+    out.sort_by_key(|e| e.not_after);
+    out
 }
 
 /// The latest scheduled digest time at or before `now`: `at` local time in `tz`, today
