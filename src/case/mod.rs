@@ -377,65 +377,8 @@ pub fn apply(case: &Case, event: Event<'_>, now: OffsetDateTime) -> (Case, Vec<A
             message_id,
             evidence,
             sender,
-        } => {
-            c.last_decision = Some(decision);
-            // They wrote: the address works (a reply to it may still fail later).
-            c.unreachable = false;
-            if !message_id.is_empty() && !c.message_ids.iter().any(|m| m == message_id) {
-                c.message_ids.push(message_id.to_string());
-            }
-            if sender.is_empty() {
-                c.log(now, format!("mail {message_id}: {decision}"));
-            } else {
-                c.log(now, format!("mail {message_id} from {sender}: {decision}"));
-            }
-            if matches!(
-                decision,
-                Decision::NewCertificate | Decision::ReuseConfirmed
-            ) {
-                if let Some(first) = c.done.get(&Step::Certificate) {
-                    // A second certificate: kept on the timeline, the first stays the
-                    // step's evidence until staff reopen the step.
-                    let note = format!(
-                        "another certificate received ({evidence}); step kept with {}",
-                        first.evidence
-                    );
-                    c.log(now, note);
-                } else {
-                    let evidence = if message_id.is_empty() {
-                        evidence.to_string()
-                    } else {
-                        format!("{evidence} (mail {message_id})")
-                    };
-                    c.complete(Step::Certificate, "applicant", evidence, now);
-                }
-            }
-        }
-        Event::StepDone { step, by, note } => {
-            if c.done.contains_key(&step) {
-                c.log(
-                    now,
-                    format!("{} already done; {by} marked it again", step.code()),
-                );
-            } else {
-                let evidence = note.unwrap_or("recorded by staff").to_string();
-                c.complete(step, by, evidence, now);
-                c.log(
-                    now,
-                    format!("{} done by {by}{}", step.code(), with_note(note)),
-                );
-                if step == Step::Production || step == Step::Completed {
-                    // Activation in production is what the final notice announces.
-                    if !c.done.contains_key(&Step::Completed) {
-                        c.complete(Step::Completed, by, "completion notice".into(), now);
-                        c.log(now, "completed: completion notice to the applicant".into());
-                    }
-                    actions.push(Action::TellCompleted);
-                } else {
-                    actions.push(Action::TellStepDone(step));
-                }
-            }
-        }
+        } => c.on_mail(decision, message_id, evidence, sender, now),
+        Event::StepDone { step, by, note } => actions.extend(c.on_step_done(step, by, note, now)),
         Event::Note { by, text } => c.log(now, format!("note by {by}: {text}")),
         Event::Allow { by, member } => {
             let member = member.trim().to_ascii_lowercase();
@@ -453,19 +396,7 @@ pub fn apply(case: &Case, event: Event<'_>, now: OffsetDateTime) -> (Case, Vec<A
             c.unreachable = true;
             c.log(now, format!("our message to {to} did not arrive: {reason}"))
         }
-        Event::Integration(data) => {
-            c.integration = Some(data.clone());
-            let summary = data.summary();
-            if data.is_complete() && !c.done.contains_key(&Step::IntegrationData) {
-                c.complete(Step::IntegrationData, "applicant", summary.clone(), now);
-                c.log(now, format!("integration data received: {summary}"));
-            } else {
-                c.log(
-                    now,
-                    format!("integration data (incomplete or to correct): {summary}"),
-                );
-            }
-        }
+        Event::Integration(data) => c.on_integration(data, now),
         Event::Remind => {
             // Not a change of the case: the days waiting keep counting.
             c.last_reminder = Some(now);
@@ -475,33 +406,132 @@ pub fn apply(case: &Case, event: Event<'_>, now: OffsetDateTime) -> (Case, Vec<A
             });
             actions.push(Action::TellReminder);
         }
-        Event::Reopen { step, by, note } => {
-            let mut undone = vec![step];
-            if step <= Step::Production {
-                // Production cannot stay complete on top of a reopened step.
-                undone.push(Step::Completed);
-            }
-            let removed: Vec<&str> = undone
-                .into_iter()
-                .filter(|s| c.done.remove(s).is_some())
-                .map(Step::code)
-                .collect();
-            c.log(
+        Event::Reopen { step, by, note } => c.on_reopen(step, by, note, now),
+    }
+    (c, actions)
+}
+
+impl Case {
+    /// The applicant wrote: the mail is on the timeline, and an accepted certificate
+    /// completes the certificate step (a second one is noted, the first stays).
+    fn on_mail(
+        &mut self,
+        decision: Decision,
+        message_id: &str,
+        evidence: &str,
+        sender: &str,
+        now: OffsetDateTime,
+    ) {
+        self.last_decision = Some(decision);
+        // They wrote: the address works (a reply to it may still fail later).
+        self.unreachable = false;
+        if !message_id.is_empty() && !self.message_ids.iter().any(|m| m == message_id) {
+            self.message_ids.push(message_id.to_string());
+        }
+        if sender.is_empty() {
+            self.log(now, format!("mail {message_id}: {decision}"));
+        } else {
+            self.log(now, format!("mail {message_id} from {sender}: {decision}"));
+        }
+        if !matches!(
+            decision,
+            Decision::NewCertificate | Decision::ReuseConfirmed
+        ) {
+            return;
+        }
+        if let Some(first) = self.done.get(&Step::Certificate) {
+            // A second certificate: kept on the timeline, the first stays the step's
+            // evidence until staff reopen the step.
+            let note = format!(
+                "another certificate received ({evidence}); step kept with {}",
+                first.evidence
+            );
+            self.log(now, note);
+        } else {
+            let evidence = if message_id.is_empty() {
+                evidence.to_string()
+            } else {
+                format!("{evidence} (mail {message_id})")
+            };
+            self.complete(Step::Certificate, "applicant", evidence, now);
+        }
+    }
+
+    /// Staff completed a step: what to tell the applicant (nothing when it was done
+    /// already). Production done completes the case.
+    fn on_step_done(
+        &mut self,
+        step: Step,
+        by: &str,
+        note: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Option<Action> {
+        if self.done.contains_key(&step) {
+            self.log(
                 now,
-                format!(
-                    "{} reopened by {by}{}{}",
-                    step.code(),
-                    with_note(note),
-                    if removed.is_empty() {
-                        " (it was not done)".to_string()
-                    } else {
-                        String::new()
-                    }
-                ),
+                format!("{} already done; {by} marked it again", step.code()),
+            );
+            return None;
+        }
+        let evidence = note.unwrap_or("recorded by staff").to_string();
+        self.complete(step, by, evidence, now);
+        self.log(
+            now,
+            format!("{} done by {by}{}", step.code(), with_note(note)),
+        );
+        if step != Step::Production && step != Step::Completed {
+            return Some(Action::TellStepDone(step));
+        }
+        // Activation in production is what the final notice announces.
+        if !self.done.contains_key(&Step::Completed) {
+            self.complete(Step::Completed, by, "completion notice".into(), now);
+            self.log(now, "completed: completion notice to the applicant".into());
+        }
+        Some(Action::TellCompleted)
+    }
+
+    /// Integration data read from the applicant's mail: kept; complete data completes
+    /// its step.
+    fn on_integration(&mut self, data: &crate::integration::IntegrationData, now: OffsetDateTime) {
+        self.integration = Some(data.clone());
+        let summary = data.summary();
+        if data.is_complete() && !self.done.contains_key(&Step::IntegrationData) {
+            self.complete(Step::IntegrationData, "applicant", summary.clone(), now);
+            self.log(now, format!("integration data received: {summary}"));
+        } else {
+            self.log(
+                now,
+                format!("integration data (incomplete or to correct): {summary}"),
             );
         }
     }
-    (c, actions)
+
+    /// Staff reopened a step (and completion with it, for a step up to production).
+    fn on_reopen(&mut self, step: Step, by: &str, note: Option<&str>, now: OffsetDateTime) {
+        let mut undone = vec![step];
+        if step <= Step::Production {
+            // Production cannot stay complete on top of a reopened step.
+            undone.push(Step::Completed);
+        }
+        let removed: Vec<&str> = undone
+            .into_iter()
+            .filter(|s| self.done.remove(s).is_some())
+            .map(Step::code)
+            .collect();
+        let not_done = if removed.is_empty() {
+            " (it was not done)"
+        } else {
+            ""
+        };
+        self.log(
+            now,
+            format!(
+                "{} reopened by {by}{}{not_done}",
+                step.code(),
+                with_note(note)
+            ),
+        );
+    }
 }
 
 fn with_note(note: Option<&str>) -> String {
