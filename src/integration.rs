@@ -168,35 +168,9 @@ fn public(ip: IpAddr) -> bool {
     }
 }
 
-/// Reads the integration data from the sender's own text.
-pub fn extract(text: &str) -> IntegrationData {
-    let mut data = IntegrationData {
-        system_name: SYSTEM_NAME
-            .captures(text)
-            .map(|c| {
-                c[1].trim_matches(|ch: char| {
-                    ch == '"' || ch == '„' || ch == '”' || ch == '«' || ch == '»'
-                })
-                .trim()
-                .to_string()
-            })
-            .filter(|s| !s.is_empty()),
-        channels: CHANNELS
-            .captures(text)
-            .map(|c| {
-                c[1].split([',', ';', '/'])
-                    .flat_map(|part| {
-                        part.split(" și ")
-                            .flat_map(|p| p.split(" and "))
-                            .flat_map(|p| p.split(" и "))
-                    })
-                    .map(|s| s.trim().trim_end_matches('.').trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default(),
-        ..IntegrationData::default()
-    };
+/// The IP addresses written on lines that name an environment, each for the
+/// environment named last before it on its line (or the only one named).
+fn read_addresses(text: &str, data: &mut IntegrationData) {
     for line in text.lines() {
         let tests: Vec<usize> = TEST_WORD.find_iter(line).map(|m| m.start()).collect();
         let prods: Vec<usize> = PRODUCTION_WORD.find_iter(line).map(|m| m.start()).collect();
@@ -239,7 +213,10 @@ pub fn extract(text: &str) -> IntegrationData {
             }
         }
     }
-    // Certificates named per environment: "certificat test: seria 4A3F…".
+}
+
+/// Certificates named per environment: "certificat test: seria 4A3F…".
+fn read_certificates(text: &str, data: &mut IntegrationData) {
     for line in text.lines().filter(|l| CERTIFICATE_WORD.is_match(l)) {
         let is_test = TEST_WORD.is_match(line);
         let is_prod = PRODUCTION_WORD.is_match(line);
@@ -260,6 +237,39 @@ pub fn extract(text: &str) -> IntegrationData {
             }
         }
     }
+}
+
+/// Reads the integration data from the sender's own text.
+pub fn extract(text: &str) -> IntegrationData {
+    let mut data = IntegrationData {
+        system_name: SYSTEM_NAME
+            .captures(text)
+            .map(|c| {
+                c[1].trim_matches(|ch: char| {
+                    ch == '"' || ch == '„' || ch == '”' || ch == '«' || ch == '»'
+                })
+                .trim()
+                .to_string()
+            })
+            .filter(|s| !s.is_empty()),
+        channels: CHANNELS
+            .captures(text)
+            .map(|c| {
+                c[1].split([',', ';', '/'])
+                    .flat_map(|part| {
+                        part.split(" și ")
+                            .flat_map(|p| p.split(" and "))
+                            .flat_map(|p| p.split(" и "))
+                    })
+                    .map(|s| s.trim().trim_end_matches('.').trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        ..IntegrationData::default()
+    };
+    read_addresses(text, &mut data);
+    read_certificates(text, &mut data);
     for serial in &data.test_certificates {
         if data.production_certificates.contains(serial) {
             data.problems

@@ -183,6 +183,75 @@ pub fn decision_headline(d: Decision) -> &'static str {
     }
 }
 
+/// The lines of one certificate found: what it is, whose, valid when, its problems.
+fn certificate_lines(out: &mut String, c: &crate::analysis::CheckedCertificate) {
+    let cert = &c.certificate;
+    let mark = if c.problems.is_empty() { "✔" } else { "✘" };
+    let known = match &c.known {
+        Some(k) => format!(
+            "known for {}",
+            k.services.iter().cloned().collect::<Vec<_>>().join(", ")
+        ),
+        None => "not yet known".to_string(),
+    };
+    let role = match c.role {
+        Role::EndEntity => "certificate",
+        Role::Chain => "CA in chain",
+        Role::Ca => "CA certificate",
+    };
+    let _ = writeln!(
+        out,
+        "   {mark} {role} {}  serial {}  ({known})",
+        c.source, cert.serial
+    );
+    let _ = writeln!(out, "       subject {}", cert.subject);
+    let _ = writeln!(out, "       issuer  {}", cert.issuer);
+    let _ = writeln!(
+        out,
+        "       valid {} → {}  ·  {} {} bits",
+        cert.not_before.date(),
+        cert.not_after.date(),
+        cert.key.algorithm,
+        cert.key.bits
+    );
+    let _ = writeln!(out, "       SHA-1 {}", cert.sha1);
+    for p in &c.problems {
+        let _ = writeln!(out, "       problem: {} ({})", p.explain(), p);
+    }
+}
+
+/// The line of one number quoted: what it is and what it matches.
+fn number_line(out: &mut String, n: &crate::analysis::CheckedNumber) {
+    let kind = match n.kind {
+        NumberKind::Serial => "serial",
+        NumberKind::Sha1 => "SHA-1 thumbprint",
+        NumberKind::Sha256 => "SHA-256 fingerprint",
+    };
+    let what = if n.refers_to_attached {
+        "the attached certificate".to_string()
+    } else if n.matches.is_empty() {
+        "matches nothing known".to_string()
+    } else {
+        n.matches
+            .iter()
+            .map(|k| {
+                format!(
+                    "{} ({}, {:?})",
+                    k.services.iter().cloned().collect::<Vec<_>>().join("+"),
+                    k.institution.as_deref().unwrap_or("?"),
+                    k.status
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let _ = writeln!(
+        out,
+        "   # {kind} {} (written \"{}\"): {what}",
+        n.value, n.number.as_written
+    );
+}
+
 /// The human-readable block for one file.
 pub fn human(file: &str, a: &Analysis, sender: &crate::trust::Sender) -> String {
     let mut out = String::new();
@@ -227,69 +296,10 @@ pub fn human(file: &str, a: &Analysis, sender: &crate::trust::Sender) -> String 
         );
     }
     for c in &a.certificates {
-        let cert = &c.certificate;
-        let mark = if c.problems.is_empty() { "✔" } else { "✘" };
-        let known = match &c.known {
-            Some(k) => format!(
-                "known for {}",
-                k.services.iter().cloned().collect::<Vec<_>>().join(", ")
-            ),
-            None => "not yet known".to_string(),
-        };
-        let role = match c.role {
-            Role::EndEntity => "certificate",
-            Role::Chain => "CA in chain",
-            Role::Ca => "CA certificate",
-        };
-        let _ = writeln!(
-            out,
-            "   {mark} {role} {}  serial {}  ({known})",
-            c.source, cert.serial
-        );
-        let _ = writeln!(out, "       subject {}", cert.subject);
-        let _ = writeln!(out, "       issuer  {}", cert.issuer);
-        let _ = writeln!(
-            out,
-            "       valid {} → {}  ·  {} {} bits",
-            cert.not_before.date(),
-            cert.not_after.date(),
-            cert.key.algorithm,
-            cert.key.bits
-        );
-        let _ = writeln!(out, "       SHA-1 {}", cert.sha1);
-        for p in &c.problems {
-            let _ = writeln!(out, "       problem: {} ({})", p.explain(), p);
-        }
+        certificate_lines(&mut out, c);
     }
     for n in &a.numbers {
-        let kind = match n.kind {
-            NumberKind::Serial => "serial",
-            NumberKind::Sha1 => "SHA-1 thumbprint",
-            NumberKind::Sha256 => "SHA-256 fingerprint",
-        };
-        let what = if n.refers_to_attached {
-            "the attached certificate".to_string()
-        } else if n.matches.is_empty() {
-            "matches nothing known".to_string()
-        } else {
-            n.matches
-                .iter()
-                .map(|k| {
-                    format!(
-                        "{} ({}, {:?})",
-                        k.services.iter().cloned().collect::<Vec<_>>().join("+"),
-                        k.institution.as_deref().unwrap_or("?"),
-                        k.status
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("; ")
-        };
-        let _ = writeln!(
-            out,
-            "   # {kind} {} (written \"{}\"): {what}",
-            n.value, n.number.as_written
-        );
+        number_line(&mut out, n);
     }
     for finding in &a.findings {
         let _ = writeln!(

@@ -139,7 +139,8 @@ fn senders(title: String, list: &[MailLine], say: impl Fn(&MailLine) -> String) 
     }
 }
 
-/// Every section, in the order staff read them.
+/// Every section, in the order staff read them. Long on purpose: one list, read top to
+/// bottom as the digest is, each entry a heading, its columns and its rows.
 pub(super) fn sections(d: &Digest) -> Vec<Section> {
     let note = |m: &MailLine| m.note.clone().unwrap_or_default();
     vec![

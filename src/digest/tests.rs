@@ -50,6 +50,8 @@ fn accepted(serial: &str, der: Option<&[u8]>) -> AcceptedCertificate {
     }
 }
 
+/// Long on purpose: one day of records and cases, and every section checked against
+/// it (a fixture split up would hide which record feeds which section).
 #[test]
 fn sections_hold_what_the_window_and_the_cases_say() {
     let since = NOW - Duration::days(1);

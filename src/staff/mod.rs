@@ -379,22 +379,7 @@ fn answer(
             }
         }
         StaffAction::Status => status_report(store)?.to_string(),
-        StaffAction::RegistryImport { records } => {
-            let mut registry = store.load_registry()?;
-            let (mut added, mut updated, mut unchanged) = (0, 0, 0);
-            for record in records {
-                match registry.merge(record.clone()).0 {
-                    crate::registry::Change::Added => added += 1,
-                    crate::registry::Change::Updated => updated += 1,
-                    crate::registry::Change::Unchanged => unchanged += 1,
-                }
-            }
-            store.save_registry(&registry)?;
-            format!(
-                "registry: {added} added, {updated} updated, {unchanged} unchanged; {} known certificates",
-                registry.len()
-            )
-        }
+        StaffAction::RegistryImport { records } => import(store, records)?,
         StaffAction::HeldList => held_list(store)?,
         StaffAction::Cases => {
             let mut out = Vec::from(b"[".as_slice());
@@ -408,32 +393,57 @@ fn answer(
             .expect("the registry serialises"),
         StaffAction::Ping => std::process::id().to_string(),
         StaffAction::AcceptHeld { identity } => {
-            let identity =
-                MessageId::parse(identity).map_or_else(String::new, |m| m.bare().to_string());
-            let identity = identity.as_str();
-            let acceptance = crate::record::Acceptance {
-                by: request.by.clone(),
-                at: now,
-            };
-            match store.accept_held(identity, &acceptance)? {
-                crate::store::AcceptHeld::Accepted => format!(
-                    "held mail {identity} accepted by {}: the daemon handles it as the institution's own at its next pass",
-                    request.by
-                ),
-                crate::store::AcceptHeld::NotHeld => {
-                    return Ok(Err(format!(
-                        "no mail {identity} is held; `mnotify-intake held list` shows the held mail"
-                    )))
-                }
-                crate::store::AcceptHeld::NotKept => {
-                    return Ok(Err(format!(
-                        "held mail {identity} was too large to keep: ask the institution to send it again from its own mail system"
-                    )))
-                }
-            }
+            return accept_held(store, identity, &request.by, now)
         }
         _ => return Ok(Err("not a store-wide request".into())),
     }))
+}
+
+/// Certificates staff imported, merged into the registry; the counts in words.
+fn import(
+    store: &Store,
+    records: &[crate::registry::KnownCertificate],
+) -> Result<String, StoreError> {
+    let mut registry = store.load_registry()?;
+    let (mut added, mut updated, mut unchanged) = (0, 0, 0);
+    for record in records {
+        match registry.merge(record.clone()).0 {
+            crate::registry::Change::Added => added += 1,
+            crate::registry::Change::Updated => updated += 1,
+            crate::registry::Change::Unchanged => unchanged += 1,
+        }
+    }
+    store.save_registry(&registry)?;
+    Ok(format!(
+        "registry: {added} added, {updated} updated, {unchanged} unchanged; {} known certificates",
+        registry.len()
+    ))
+}
+
+/// `held accept`: the held mail `identity` is handled as its institution's own at the
+/// daemon's next pass, recorded as vouched for by `by`.
+fn accept_held(
+    store: &Store,
+    identity: &str,
+    by: &str,
+    now: OffsetDateTime,
+) -> Result<Result<String, String>, StaffError> {
+    let identity = MessageId::parse(identity).map_or_else(String::new, |m| m.bare().to_string());
+    let acceptance = crate::record::Acceptance {
+        by: by.to_string(),
+        at: now,
+    };
+    Ok(match store.accept_held(&identity, &acceptance)? {
+        crate::store::AcceptHeld::Accepted => Ok(format!(
+            "held mail {identity} accepted by {by}: the daemon handles it as the institution's own at its next pass"
+        )),
+        crate::store::AcceptHeld::NotHeld => Err(format!(
+            "no mail {identity} is held; `mnotify-intake held list` shows the held mail"
+        )),
+        crate::store::AcceptHeld::NotKept => Err(format!(
+            "held mail {identity} was too large to keep: ask the institution to send it again from its own mail system"
+        )),
+    })
 }
 
 /// `held list`: one line per held message, newest first.

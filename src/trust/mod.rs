@@ -247,13 +247,20 @@ pub fn assess(trace: &Trace, from: Option<&str>, policy: &Policy) -> Sender {
         }
         Ours::Results(r) => r,
     };
+    let (method, reason) = judge_results(&results, &from_domain);
+    verdict(method, reason)
+}
+
+/// What our server's results say of the From domain: the method that authenticates
+/// it, or none, and why in words.
+fn judge_results(results: &[MethodResult], from_domain: &str) -> (Option<Method>, String) {
     let by = |m: &'static str| results.iter().filter(move |r| r.method == m);
     // DMARC judged the From domain itself: a failure, or results that disagree, end it
     // (a consistent verifier never reports aligned DKIM or SPF beside a DMARC fail).
     let dmarc: Vec<&MethodResult> = by("dmarc")
         .filter(|r| {
             r.property("header.from")
-                .is_none_or(|d| d.eq_ignore_ascii_case(&from_domain))
+                .is_none_or(|d| d.eq_ignore_ascii_case(from_domain))
         })
         .collect();
     if dmarc
@@ -266,30 +273,30 @@ pub fn assess(trace: &Trace, from: Option<&str>, policy: &Policy) -> Sender {
         } else {
             "DMARC fail"
         };
-        return verdict(None, format!("{what} for {from_domain}"));
+        return (None, format!("{what} for {from_domain}"));
     }
     if dmarc
         .iter()
         .any(|r| r.result == "pass" && r.property("header.from").is_some())
     {
-        return verdict(Some(Method::Dmarc), format!("DMARC pass for {from_domain}"));
+        return (Some(Method::Dmarc), format!("DMARC pass for {from_domain}"));
     }
-    if let Some(reason) = aligned_pass(by("dkim"), "header.d", &from_domain, "DKIM") {
-        return reason.map_or_else(|r| verdict(None, r), |r| verdict(Some(Method::Dkim), r));
+    if let Some(reason) = aligned_pass(by("dkim"), "header.d", from_domain, "DKIM") {
+        return reason.map_or_else(|r| (None, r), |r| (Some(Method::Dkim), r));
     }
-    if let Some(reason) = aligned_pass(by("spf"), "smtp.mailfrom", &from_domain, "SPF") {
-        return reason.map_or_else(|r| verdict(None, r), |r| verdict(Some(Method::Spf), r));
+    if let Some(reason) = aligned_pass(by("spf"), "smtp.mailfrom", from_domain, "SPF") {
+        return reason.map_or_else(|r| (None, r), |r| (Some(Method::Spf), r));
     }
     let compauth: Vec<&MethodResult> = by("compauth").collect();
     if !compauth.is_empty() && compauth.iter().all(|r| r.result == "pass") {
-        return verdict(Some(Method::Compauth), "compauth pass".into());
+        return (Some(Method::Compauth), "compauth pass".into());
     }
     let seen: Vec<String> = results
         .iter()
         .take(6)
         .map(|r| format!("{}={}", r.method, r.result))
         .collect();
-    verdict(
+    (
         None,
         format!(
             "no aligned pass for {from_domain} ({})",
