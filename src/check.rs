@@ -387,7 +387,10 @@ async fn sender_stamps(config: &Config, mb: &mut Mailbox, inbox: &str, report: &
             ),
         );
     }
-    let headers = mb.fetch(&newest, true).await.unwrap_or_default();
+    let headers = mb
+        .fetch(&newest, crate::mailbox::Part::Header)
+        .await
+        .unwrap_or_default();
     let stamped = headers
         .iter()
         .filter(|(_, h)| {

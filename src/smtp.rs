@@ -73,7 +73,7 @@ pub enum SmtpSetupError {
 }
 
 /// What a connection needs, read once at start.
-struct Settings {
+struct Endpoint {
     host: String,
     port: u16,
     tls: TlsMode,
@@ -109,7 +109,7 @@ impl Login {
 /// A pooled SMTP client; clones share the pool.
 #[derive(Clone)]
 pub struct SmtpSender {
-    settings: Arc<Settings>,
+    endpoint: Arc<Endpoint>,
     idle: Arc<Mutex<Vec<(AsyncSmtpConnection, Instant)>>>,
     max_idle: usize,
 }
@@ -163,7 +163,7 @@ impl SmtpSender {
             }
         };
         Ok(SmtpSender {
-            settings: Arc::new(Settings {
+            endpoint: Arc::new(Endpoint {
                 host: cfg.host.clone(),
                 port: cfg.port,
                 tls: cfg.tls,
@@ -180,8 +180,8 @@ impl SmtpSender {
     fn no_answer(&self) -> SendError {
         SendError::Transient(format!(
             "no answer from {}:{} within {}s",
-            self.settings.host,
-            self.settings.port,
+            self.endpoint.host,
+            self.endpoint.port,
             SMTP_TIMEOUT.as_secs()
         ))
     }
@@ -270,7 +270,7 @@ impl SmtpSender {
     }
 
     async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
-        let s = &self.settings;
+        let s = &self.endpoint;
         let transient = |what: &str, e: &dyn fmt::Display| {
             SendError::Transient(format!("{what} {}:{}: {e}", s.host, s.port))
         };

@@ -3,7 +3,7 @@
 //! the server cannot hand over.
 
 use super::*;
-use crate::mailbox::MailboxOps;
+use crate::mailbox::{MailboxOps, Part};
 
 impl Daemon {
     /// One pass over the inbox: every message not yet handled is handled, every handled
@@ -93,10 +93,10 @@ impl Daemon {
             let mut fetched = if small.is_empty() {
                 Vec::new()
             } else {
-                mb.fetch(&small, false).await?
+                mb.fetch(&small, Part::Whole).await?
             };
             if !big.is_empty() {
-                fetched.extend(mb.fetch(&big, true).await?);
+                fetched.extend(mb.fetch(&big, Part::Header).await?);
             }
             Ok::<_, MailboxError>(fetched)
         }
@@ -121,9 +121,13 @@ impl Daemon {
                 pass = Pass::Stopped;
                 break;
             }
-            let oversized = big.contains(&uid);
+            let part = if big.contains(&uid) {
+                Part::Header
+            } else {
+                Part::Whole
+            };
             let at = Position { uid_validity, uid };
-            if let Some(dest) = self.handle(&raw, at, oversized, sizes.get(&uid).copied())? {
+            if let Some(dest) = self.handle(&raw, at, part, sizes.get(&uid).copied())? {
                 moves.entry(dest).or_default().push(uid);
             }
         }
@@ -136,7 +140,7 @@ impl Daemon {
             return Err(MailboxError::Incomplete(missing).into());
         }
         let t_deliver = Instant::now();
-        self.deliver(false).await?;
+        self.deliver(Round::MoreComing).await?;
         let t_move = Instant::now();
         for (folder, uids) in &moves {
             mb.move_to(uids, folder).await?;

@@ -2,6 +2,7 @@
 //! Also held mail staff accepted, and delivery reports about our replies.
 
 use super::*;
+use crate::mailbox::Part;
 
 impl Daemon {
     /// Decides and commits one message; returns the folder to move it to.
@@ -9,10 +10,10 @@ impl Daemon {
         &mut self,
         raw: &[u8],
         at: Position,
-        oversized: bool,
+        part: Part,
         size: Option<u64>,
     ) -> Result<Option<String>, DaemonError> {
-        self.handle_as(raw, at, oversized, size, None)
+        self.handle_as(raw, at, part, size, None)
     }
 
     /// Held mail staff accepted (`held accept`), handled as if its sender were
@@ -25,7 +26,7 @@ impl Daemon {
                     uid_validity: record.uid_validity,
                     uid: record.uid,
                 };
-                self.handle_as(&raw, at, false, None, Some(acceptance.by.clone()))?;
+                self.handle_as(&raw, at, Part::Whole, None, Some(acceptance.by.clone()))?;
                 info!(identity = %record.identity, by = %acceptance.by, "held mail accepted by staff and handled");
             }
             self.store.finish_held(&record.identity)?;
@@ -38,12 +39,12 @@ impl Daemon {
         &mut self,
         raw: &[u8],
         at: Position,
-        oversized: bool,
+        part: Part,
         size: Option<u64>,
         accepted_by: Option<String>,
     ) -> Result<Option<String>, DaemonError> {
         let now = now();
-        let (read, in_thread) = self.read(raw, oversized, now)?;
+        let (read, in_thread) = self.read(raw, part, now)?;
         let content = read.content();
         let facts = content.facts();
         let identity = process::identity(facts.message_id.as_deref(), raw);
@@ -68,7 +69,7 @@ impl Daemon {
         let settings = self.settings();
         let fresh = crate::record::fresh_id();
         let mut plan = process::plan(mail, &judgement, known, &settings, now, &fresh)?;
-        if plan.seen.held && !oversized && raw.len() <= MAX_HELD_BYTES {
+        if plan.seen.held && part == Part::Whole && raw.len() <= MAX_HELD_BYTES {
             // Kept for staff, who may accept it by hand (`held accept`).
             self.store.keep_held(&identity, raw)?;
         }
@@ -85,12 +86,12 @@ impl Daemon {
     fn read(
         &self,
         raw: &[u8],
-        oversized: bool,
+        part: Part,
         now: OffsetDateTime,
     ) -> Result<(Read, Option<crate::case::Case>), DaemonError> {
         let mut facts = crate::intake::read(raw, &self.config.own_addresses);
         let in_thread = self.thread_case(&facts)?;
-        if oversized {
+        if part == Part::Header {
             return Ok((Read::Header(facts), in_thread));
         }
         if in_thread.is_some() {

@@ -46,8 +46,8 @@ mod inbox;
 mod message;
 mod outbox;
 
-use outbox::note_failure_on_case;
 pub use outbox::retry_delay;
+use outbox::{note_failure_on_case, Round};
 
 /// IDLE is re-issued before servers drop it (RFC 2177 allows 30 minutes; 29 is the
 /// usual server limit).
@@ -308,7 +308,7 @@ impl Daemon {
             self.scan(&mut mb, shutdown).await?;
             self.handle_accepted()?;
             self.daily_routine()?;
-            self.deliver(true).await?;
+            self.deliver(Round::Last).await?;
             if *shutdown.borrow() || lifetime == Lifetime::Once {
                 self.logout_all(mb).await;
                 return Ok(());
@@ -331,7 +331,7 @@ impl Daemon {
             debug!(?woken, "woken");
             if woken == Woken::Shutdown {
                 // Replies already committed still go out before we stop.
-                self.deliver(true).await?;
+                self.deliver(Round::Last).await?;
                 self.logout_all(mb).await;
                 return Ok(());
             }

@@ -8,8 +8,7 @@ use crate::record::MessageId;
 impl Daemon {
     /// Sends (or saves as drafts) every outbox entry that is due, then saves the copies
     /// of what was sent in the Sent folder.
-    /// `last`: nothing more is coming for now, so copies are not left for the next round.
-    pub(super) async fn deliver(&mut self, last: bool) -> Result<(), DaemonError> {
+    pub(super) async fn deliver(&mut self, round: Round) -> Result<(), DaemonError> {
         let now_s = now().unix_timestamp();
         let mut sends = Vec::new();
         let mut drafts = Vec::new();
@@ -75,7 +74,7 @@ impl Daemon {
         );
         sent?;
         copied?;
-        if last {
+        if round == Round::Last {
             // Nothing else is coming: the copies of this round go now, too.
             let to_copy = self.store.uncopied()?;
             if !to_copy.is_empty() {
@@ -156,6 +155,15 @@ impl Daemon {
         }
         Ok(std::mem::take(&mut self.copiers))
     }
+}
+
+/// Whether more mail follows in this pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Round {
+    /// More batches follow: copies not finished now are made in a later round.
+    MoreComing,
+    /// Nothing more for now: every copy is made before waiting.
+    Last,
 }
 
 /// Submits replies over SMTP, several at a time on pooled connections; each result is

@@ -107,6 +107,14 @@ impl MailboxError {
     }
 }
 
+/// What of a message to fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Whole,
+    /// Only the header (a message over the size limit).
+    Header,
+}
+
 /// A login that failed: refused by the server (NO/BAD: wrong user, password or token)
 /// or cut off (a server restarting closes connections mid-login, which waiting fixes).
 /// `NO [UNAVAILABLE]` (RFC 5530) says the server cannot check credentials just now.
@@ -389,8 +397,9 @@ impl Mailbox {
     pub async fn fetch(
         &mut self,
         uids: &[u32],
-        headers_only: bool,
+        part: Part,
     ) -> Result<Vec<(u32, Vec<u8>)>, MailboxError> {
+        let headers_only = part == Part::Header;
         within(self.deadline * TRANSFER_FACTOR, "FETCH", async {
             let query = if headers_only {
                 "(UID BODY.PEEK[HEADER])"

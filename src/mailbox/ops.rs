@@ -5,7 +5,7 @@
 
 use std::future::Future;
 
-use super::{Mailbox, MailboxError};
+use super::{Mailbox, MailboxError, Part};
 use crate::record::MessageId;
 
 /// One IMAP connection, as the daemon's inbox and copy policies see it.
@@ -27,7 +27,7 @@ pub trait MailboxOps {
     fn fetch(
         &mut self,
         uids: &[u32],
-        headers_only: bool,
+        part: Part,
     ) -> impl Future<Output = Result<Vec<(u32, Vec<u8>)>, MailboxError>>;
     /// Moves messages of the selected folder to `folder`.
     fn move_to(
@@ -67,9 +67,9 @@ impl MailboxOps for Mailbox {
     async fn fetch(
         &mut self,
         uids: &[u32],
-        headers_only: bool,
+        part: Part,
     ) -> Result<Vec<(u32, Vec<u8>)>, MailboxError> {
-        Mailbox::fetch(self, uids, headers_only).await
+        Mailbox::fetch(self, uids, part).await
     }
 
     async fn move_to(&mut self, uids: &[u32], folder: &str) -> Result<(), MailboxError> {

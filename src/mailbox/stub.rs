@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use super::{MailboxError, MailboxOps};
+use super::{MailboxError, MailboxOps, Part};
 use crate::record::MessageId;
 
 /// A message in a stub folder.
@@ -109,8 +109,9 @@ impl MailboxOps for StubMailbox {
     async fn fetch(
         &mut self,
         uids: &[u32],
-        headers_only: bool,
+        part: Part,
     ) -> Result<Vec<(u32, Vec<u8>)>, MailboxError> {
+        let headers_only = part == Part::Header;
         self.fetches.push(uids.to_vec());
         let withheld: Vec<u32> = uids
             .iter()

@@ -11,31 +11,42 @@ use crate::trust::domain;
 use super::rates::cap_reached;
 use super::{Content, Judgement, Known, Settings, OVERSIZED};
 
-/// Why the mail gets no answer, if it gets none; `to_staff`: it is filed for people
-/// because of it (a cap reached).
+/// Why a mail gets no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Withheld {
+    /// Its decision gets none (not about MNotify, automatic mail).
+    NotWanted,
+    /// No address, replies off, or a held sender answering us: noted, filed as usual.
+    Noted(String),
+    /// A cap reached: noted, and the mail is filed for people.
+    ToStaff(String),
+}
+
+/// Why the mail gets no answer, if it gets none.
 pub(super) fn withheld(
     judgement: &Judgement,
     facts: &Facts,
     known: &Known,
     joined: bool,
     settings: &Settings<'_>,
-) -> Option<(String, bool)> {
+) -> Option<Withheld> {
     if !judgement.wants_reply {
-        return Some((String::new(), false));
+        return Some(Withheld::NotWanted);
     }
     if judgement.recipient.is_none() {
-        return Some(("no address to reply to".into(), false));
+        return Some(Withheld::Noted("no address to reply to".into()));
     }
     if settings.mode == ReplyMode::Off {
-        return Some(("replies are off ([reply] mode = \"off\")".into(), false));
-    }
-    if judgement.held && refers_to_ours(facts, settings.sender.address) {
-        return Some((
-            "no reply: it answers a message of ours, and the sender was told once".into(),
-            false,
+        return Some(Withheld::Noted(
+            "replies are off ([reply] mode = \"off\")".into(),
         ));
     }
-    cap_reached(known.counts, joined, judgement.held, settings.caps).map(|why| (why, true))
+    if judgement.held && refers_to_ours(facts, settings.sender.address) {
+        return Some(Withheld::Noted(
+            "no reply: it answers a message of ours, and the sender was told once".into(),
+        ));
+    }
+    cap_reached(known.counts, joined, judgement.held, settings.caps).map(Withheld::ToStaff)
 }
 
 /// The reply to `to`, in the language of the mail it answers; `seen` says whether

@@ -24,6 +24,7 @@ use crate::reply::{ReplyError, ReplyMode, Sender, Templates};
 use crate::trust::{Caps, Policy};
 
 pub use answer::outbox_entry;
+use answer::Withheld;
 pub use certificates::candidates;
 pub use judge::{judge, reply_address, Judgement};
 pub use rates::{rate_key, RateKeys, ReplyCounts};
@@ -217,13 +218,11 @@ pub fn plan(
     let mut outbox = None;
     let mut rate_keys = Vec::new();
     match answer::withheld(judgement, facts, &known, joined, settings) {
-        Some((why, to_staff)) => {
-            if !why.is_empty() {
-                notes.push(why);
-            }
-            if to_staff {
-                seen.destination = settings.needs_human_folder.map(str::to_string);
-            }
+        Some(Withheld::NotWanted) => {}
+        Some(Withheld::Noted(why)) => notes.push(why),
+        Some(Withheld::ToStaff(why)) => {
+            notes.push(why);
+            seen.destination = settings.needs_human_folder.map(str::to_string);
         }
         None => {
             let to = judgement.recipient.clone().unwrap_or_default();

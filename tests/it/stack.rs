@@ -324,7 +324,7 @@ retry_seconds = 1
         let out = if uids.is_empty() {
             Vec::new()
         } else {
-            mb.fetch(&uids, false)
+            mb.fetch(&uids, mnotify_intake::mailbox::Part::Whole)
                 .await
                 .expect("FETCH")
                 .into_iter()
