@@ -19,16 +19,26 @@
 //! - [`decision`]: the decision vocabulary and the rules that pick one per message;
 //!   [`analysis`]: the whole pipeline for one message, as `inspect` uses it.
 //! - [`case`]: the onboarding state machine, `(case, event, now) → (case, actions)`.
-//! - [`process`]: one message + what the store knows → the changes of one commit (case,
-//!   reply, caps, held mail); [`staff`]: staff requests → the changes they make.
-//! - [`reply`]: templates, threading headers, MIME of our replies; [`digest`]: the staff
-//!   digest and its schedule; [`report`]: `inspect` output for people and tools.
+//! - [`process`]: one message → [`process::judge`] (who sent it, held or not, where an
+//!   answer goes) → the store lookups it names ([`process::case_keys`], caps,
+//!   certificates' cases) → [`process::plan`], the changes of one commit (case, record,
+//!   reply, counters); [`staff`]: staff requests → the changes they make.
+//! - [`record`]: the records the domain owns and the store keeps: what became of a mail
+//!   ([`record::Outcome`], [`record::SeenRecord`]), certificates accepted, the outbox,
+//!   Message-IDs in one canonical form ([`record::MessageId`]).
+//! - [`reply`]: templates and their context, threading headers, our replies built by
+//!   `mail-builder`; [`digest`]: the staff digest (sections defined once, rendered as
+//!   text and HTML) and its schedule; [`report`]: `inspect` output for people and tools.
 //!
 //! At the edges:
 //! - [`store`]: the only module that names sled (trees, keys, transactions).
-//! - [`mailbox`]: IMAP; [`smtp`]: sending; [`secret`]: passwords and tokens.
+//! - [`mailbox`]: IMAP, and [`mailbox::MailboxOps`], the operations the daemon's inbox
+//!   and copy policies use (an in-process stub stands in for unit tests);
+//!   [`smtp`]: sending ([`smtp::Transport`], likewise); [`secret`]: passwords and tokens.
 //! - [`control`]: the local control socket (server in the daemon, client in commands).
-//! - [`daemon`]: the mail loop; [`routine`]: the daily digest and reminders.
+//! - [`daemon`]: the session loop (`daemon/mod.rs`), the inbox pass (`inbox.rs`), one
+//!   message from bytes to commit (`message.rs`), the outbox (`outbox.rs`), chores
+//!   (`chores.rs`); [`routine`]: the daily digest and reminders.
 //! - [`check`]: `check`, every part tried without changing anything.
 //! - [`config`]: the TOML configuration, validated.
 //! - `testkit` (feature): test PKI and mail builders for tests, benches and the demo.

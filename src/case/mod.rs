@@ -88,7 +88,7 @@ pub struct Case {
     #[serde(default)]
     pub integration: Option<crate::integration::IntegrationData>,
     /// The subject of the applicant's first mail, so notices from AGE stay in the
-    /// conversation the applicant started ("Re: <their subject> [MNotify #…]").
+    /// conversation the applicant started (`Re: <their subject> [MNotify #…]`).
     #[serde(default)]
     pub subject: Option<String>,
     /// When the applicant was last reminded of the step waiting on them.

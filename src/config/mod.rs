@@ -234,7 +234,7 @@ impl Config {
 
 impl Config {
     /// The planner's settings this config gives, for the daemon and for staff commands alike (the
-    /// folders only matter to the daemon; without [imap] they are empty).
+    /// folders only matter to the daemon; without `[imap]` they are empty).
     pub fn plan_settings<'a>(&'a self, templates: &'a Templates) -> Settings<'a> {
         let imap = self.imap.as_ref();
         Settings {
