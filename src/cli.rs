@@ -50,6 +50,11 @@ pub enum Command {
         /// One pass over the inbox and the outbox, then exit (for cron or a first try).
         #[arg(long)]
         once: bool,
+        /// Start with a new (empty) store although the mailbox shows the daemon ran on
+        /// it before: mail already filed is not read again, cases start over. Without
+        /// it the daemon refuses and says how to restore a backup.
+        #[arg(long)]
+        new_store: bool,
     },
     /// Try every part `run` needs (trust anchors, store, templates, the IMAP login and
     /// folders, the SMTP login) without changing anything; exit status 1 if something
@@ -70,6 +75,9 @@ pub enum Command {
     /// "require"): list it, or accept one as the institution's own.
     #[command(subcommand)]
     Held(HeldCommand),
+    /// Backups of the store: write one now, check one, restore one.
+    #[command(subcommand)]
+    Store(crate::store_cli::StoreCommand),
     /// The staff digest on demand: print it (--print), or send it to the [digest]
     /// addresses now (--send).
     #[command(group(clap::ArgGroup::new("what").required(true).args(["print", "send"])))]
@@ -141,9 +149,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let config = require_config(cli.config.as_deref())?;
             registry_list(&config, json)
         }
-        Command::Run { once } => {
+        Command::Run { once, new_store } => {
             let config = require_config(cli.config.as_deref())?;
-            run_daemon(config, once)
+            run_daemon(config, once, new_store)
         }
         Command::Check => {
             let config = require_config(cli.config.as_deref())?;
@@ -160,6 +168,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Held(command) => {
             let config = require_config(cli.config.as_deref())?;
             held(&config, command)
+        }
+        Command::Store(command) => {
+            let config = require_config(cli.config.as_deref())?;
+            crate::store_cli::run(&config, command)
         }
         Command::Digest {
             print: _,
@@ -242,7 +254,7 @@ fn log_filter() -> tracing_subscriber::EnvFilter {
     filter
 }
 
-fn run_daemon(config: Config, once: bool) -> Result<ExitCode> {
+fn run_daemon(config: Config, once: bool, new_store: bool) -> Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_env_filter(log_filter())
         .with_writer(std::io::stderr)
@@ -284,6 +296,9 @@ fn run_daemon(config: Config, once: bool) -> Result<ExitCode> {
             registry_changed: Default::default(),
         };
         let mut daemon = Daemon::new(config, store, anchors)?;
+        if new_store {
+            daemon.allow_new_store();
+        }
         let shared = mnotify_intake::control::server::Shared {
             poke: daemon.poke_handle(),
             registry_changed: daemon.registry_flag(),

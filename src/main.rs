@@ -3,6 +3,7 @@
 
 mod cli;
 mod staff_cli;
+mod store_cli;
 
 use std::process::ExitCode;
 

@@ -527,8 +527,8 @@ fn directly(config: &Config, asked: ControlRequest) -> Result<String> {
         action: asked.action,
     };
     let templates = Templates::for_config(&config.reply)?;
-    let settings = config.plan_settings(&templates);
-    let answer = staff::execute(&store, &request, &settings, config.digest.as_ref(), now)?;
+    let desk = staff::Desk::new(config, &templates);
+    let answer = staff::execute(&store, &request, &desk, now)?;
     store.flush()?;
     match answer {
         Ok(text) => Ok(text),

@@ -58,12 +58,25 @@ pub enum Backlog {
     Handle,
 }
 
+/// Where backups of the store go and how many daily ones are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backups {
+    /// Created 0700 by the daemon when it first writes one.
+    pub dir: PathBuf,
+    /// Daily backups kept; 0: the daemon writes none (`store backup` still works).
+    pub keep: u32,
+}
+
+/// Daily backups kept when `[store] keep_backups` is not set: a week.
+pub const DEFAULT_KEEP_BACKUPS: u32 = 7;
+
 /// A validated configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// The file it was read from.
     pub source: PathBuf,
     pub store_path: PathBuf,
+    pub backups: Backups,
     pub control: ControlConfig,
     pub anchors: Vec<PathBuf>,
     /// Whose `Authentication-Results` are believed and what unauthenticated mail may do.
@@ -215,11 +228,23 @@ impl Config {
             .transpose()?;
         let store_path = at.resolve(&raw.store.path);
         let control = at.control(raw.control, &store_path);
+        let backups = Backups {
+            dir: raw.store.backups.as_deref().map_or_else(
+                || {
+                    let mut name = store_path.as_os_str().to_os_string();
+                    name.push(".backups");
+                    PathBuf::from(name)
+                },
+                |p| at.resolve(p),
+            ),
+            keep: raw.store.keep_backups.unwrap_or(DEFAULT_KEEP_BACKUPS),
+        };
         Ok(Config {
             digest,
             source: path.into(),
             control,
             store_path,
+            backups,
             anchors,
             trust,
             caps,

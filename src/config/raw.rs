@@ -134,6 +134,10 @@ pub(super) struct RawStore {
     /// Directory of the embedded sled database (cases, registry, messages seen). Created
     /// on first use.
     pub(super) path: PathBuf,
+    /// Directory of the backups (default: `<path>.backups`).
+    pub(super) backups: Option<PathBuf>,
+    /// Daily backups kept (default 7; 0: no daily backups).
+    pub(super) keep_backups: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -194,14 +194,8 @@ async fn respond(
         case: asked.case.trim_start_matches('#').to_ascii_uppercase(),
         action: asked.action,
     };
-    let settings = shared.config.plan_settings(&shared.templates);
-    let result = staff::execute(
-        &shared.store,
-        &request,
-        &settings,
-        shared.config.digest.as_ref(),
-        now,
-    );
+    let desk = staff::Desk::new(&shared.config, &shared.templates);
+    let result = staff::execute(&shared.store, &request, &desk, now);
     match result {
         Ok(Ok(text)) => {
             if changes(&request.action) {
@@ -229,6 +223,7 @@ fn changes(action: &StaffAction) -> bool {
             | StaffAction::Registry
             | StaffAction::Ping
             | StaffAction::Status
+            | StaffAction::Backup
             | StaffAction::HeldList
             | StaffAction::Digest { send: false, .. }
     )

@@ -1,4 +1,4 @@
-//! Chores between passes: the daily digest and reminders.
+//! Chores between passes: the daily digest and reminders, the daily backup.
 
 use super::*;
 
@@ -48,5 +48,47 @@ impl Daemon {
             "daily staff digest queued"
         );
         Ok(())
+    }
+
+    /// A backup of the store into `[store] backups` once a day (the newest `keep`
+    /// kept). A backup that fails is logged and tried again an hour later: the mail
+    /// goes on.
+    pub(super) fn daily_backup(&mut self) {
+        let backups = &self.config.backups;
+        if backups.keep == 0 {
+            return;
+        }
+        if self.next_backup_try.is_some_and(|t| Instant::now() < t) {
+            return;
+        }
+        let now = now();
+        let due = crate::store::newest_backup(&backups.dir, "daily")
+            .is_none_or(|last| now - last >= time::Duration::days(1));
+        if !due {
+            return;
+        }
+        let written = self
+            .store
+            .write_backup_file(&backups.dir, "daily", now)
+            .and_then(|(path, summary)| {
+                let pruned =
+                    crate::store::prune_backups(&backups.dir, "daily", backups.keep as usize)?;
+                Ok((path, summary, pruned))
+            });
+        match written {
+            Ok((path, summary, pruned)) => info!(
+                path = %path.display(),
+                entries = summary.entries,
+                pruned,
+                "daily backup of the store written"
+            ),
+            Err(e) => {
+                error!(
+                    dir = %backups.dir.display(),
+                    "daily backup failed, tried again in an hour: {e}"
+                );
+                self.next_backup_try = Some(Instant::now() + Duration::from_secs(3600));
+            }
+        }
     }
 }

@@ -92,6 +92,18 @@ pub enum DaemonError {
     Staff(#[from] StaffError),
     #[error(transparent)]
     Routine(#[from] RoutineError),
+    #[error(
+        "the store at {store} is new, but the mailbox shows this daemon ran on it before \
+         ({evidence}): starting afresh would answer that mail again or lose its cases. \
+         Restore the latest backup (stop here, then `mnotify-intake store restore --replace FILE`; \
+         daily backups are in {backups}), or, to start with a new store on purpose, run once \
+         with `mnotify-intake run --new-store`"
+    )]
+    StoreLooksNew {
+        store: String,
+        evidence: String,
+        backups: String,
+    },
     #[error("gave up after {attempts} tries ({last}); run again once the server is reachable, or use `run` without --once, which keeps trying")]
     GaveUp {
         attempts: u32,
@@ -168,6 +180,13 @@ pub struct Daemon {
     backlog_left: usize,
     /// The last query for sizes failed or came back short: ask message by message.
     size_one_by_one: bool,
+    /// The store has never run the daemon: the mailbox is asked first whether it has
+    /// (see [`Daemon::prove_store_new`]).
+    store_unproven: bool,
+    /// `run --new-store`: a new store on a mailbox that shows earlier runs is wanted.
+    new_store_allowed: bool,
+    /// No daily backup before this (after a failed one).
+    next_backup_try: Option<Instant>,
 }
 
 fn now() -> OffsetDateTime {
@@ -205,9 +224,18 @@ impl Daemon {
             first_start: now(),
             backlog_left: 0,
             size_one_by_one: false,
+            store_unproven: false,
+            new_store_allowed: false,
+            next_backup_try: None,
             counters: Counters::default(),
             config,
         })
+    }
+
+    /// `run --new-store`: start with a new store although the mailbox shows that the
+    /// daemon ran on it before (the operator decided so; see [`Daemon::prove_store_new`]).
+    pub fn allow_new_store(&mut self) {
+        self.new_store_allowed = true;
     }
 
     /// The store, for inspection after `run` returns.
@@ -226,7 +254,12 @@ impl Daemon {
         let mut backoff = Duration::from_secs(1);
         // `--once`: tries in a row that could not connect, and failed passes in all.
         let (mut unreachable, mut failed): (u32, u32) = (0, 0);
-        self.first_start = self.store.first_start(now())?;
+        // A store that never ran the daemon is proven new against the mailbox first
+        // (at the first connection); until then its first start is not recorded.
+        self.store_unproven = self.store.first_started()?.is_none();
+        if !self.store_unproven {
+            self.first_start = self.store.first_start(now())?;
+        }
         // The first digest covers everything from the first start on, mail handled in
         // the very first pass included.
         if self.config.digest.is_some() && self.store.last_digest()?.is_none() {
@@ -294,6 +327,11 @@ impl Daemon {
             r#move = mb.move_supported,
             "connected to IMAP"
         );
+        if self.store_unproven {
+            self.prove_store_new(&mut mb).await?;
+            self.first_start = self.store.first_start(now())?;
+            self.store_unproven = false;
+        }
         for folder in self.folders() {
             mb.ensure_folder(&folder).await?;
         }
@@ -308,6 +346,7 @@ impl Daemon {
             self.scan(&mut mb, shutdown).await?;
             self.handle_accepted()?;
             self.daily_routine()?;
+            self.daily_backup();
             self.deliver(Round::Last).await?;
             if *shutdown.borrow() || lifetime == Lifetime::Once {
                 self.logout_all(mb).await;
@@ -336,6 +375,42 @@ impl Daemon {
                 return Ok(());
             }
         }
+    }
+
+    /// A store that never ran the daemon, on a mailbox that shows it ran before (mail in
+    /// the Processed folder, our replies in Sent): the store was lost or replaced.
+    /// Starting afresh would answer handled mail again (`backlog = "handle"`) or lose
+    /// track of every case, so the daemon stops and says how to restore, unless the
+    /// operator asked for a new store (`run --new-store`).
+    async fn prove_store_new(&mut self, mb: &mut Mailbox) -> Result<(), DaemonError> {
+        let processed = mb.count_if_any(&self.imap.processed_folder).await?;
+        let ours = match &self.imap.sent_folder {
+            Some(sent) => {
+                mb.count_ours(sent, crate::intake::automatic::OWN_MARKER_HEADER)
+                    .await?
+            }
+            None => 0,
+        };
+        if processed == 0 && ours == 0 {
+            return Ok(());
+        }
+        let evidence = format!(
+            "{processed} message(s) in {}, {ours} of our replies in {}",
+            self.imap.processed_folder,
+            self.imap
+                .sent_folder
+                .as_deref()
+                .unwrap_or("(no Sent folder)")
+        );
+        if self.new_store_allowed {
+            warn!(%evidence, "starting with a new store on a mailbox that was handled before (--new-store)");
+            return Ok(());
+        }
+        Err(DaemonError::StoreLooksNew {
+            store: self.config.store_path.display().to_string(),
+            evidence,
+            backups: self.config.backups.dir.display().to_string(),
+        })
     }
 
     /// Notifying this wakes the daemon from IDLE: a staff change queued a notice, or

@@ -505,6 +505,34 @@ impl Mailbox {
         .await
     }
 
+    /// Messages in `folder` that carry our own marker header (replies, drafts, digests
+    /// we made); 0 when the folder does not exist.
+    pub async fn count_ours(&mut self, folder: &str, marker: &str) -> Result<u32, MailboxError> {
+        match self.select(folder).await {
+            Ok(_) => {}
+            Err(e) if self.refused(&e).await => return Ok(0),
+            Err(e) => return Err(e),
+        }
+        within(self.deadline, "SEARCH", async {
+            let found = self
+                .session()
+                .uid_search(format!("HEADER {marker} \"\""))
+                .await?;
+            self.drain_unsolicited();
+            Ok(found.len() as u32)
+        })
+        .await
+    }
+
+    /// Messages in `folder`; 0 when the folder does not exist.
+    pub async fn count_if_any(&mut self, folder: &str) -> Result<u32, MailboxError> {
+        match self.count(folder).await {
+            Ok(n) => Ok(n),
+            Err(e) if self.refused(&e).await => Ok(0),
+            Err(e) => Err(e),
+        }
+    }
+
     pub async fn noop(&mut self) -> Result<(), MailboxError> {
         within(self.deadline, "NOOP", async {
             self.session().noop().await?;

@@ -67,6 +67,9 @@ pub enum StaffAction {
     },
     /// Every case, as JSON (what `cases list/show/export` read).
     Cases,
+    /// `store backup`: a backup written now into `[store] backups` (never a path the
+    /// request names: the daemon writes only where its config says).
+    Backup,
     /// The registry of known certificates, as JSON (what `inspect` and `registry list`
     /// read).
     Registry,
@@ -87,6 +90,7 @@ impl StaffAction {
                 | StaffAction::Cases
                 | StaffAction::Registry
                 | StaffAction::Ping
+                | StaffAction::Backup
         )
     }
 }
@@ -112,6 +116,7 @@ impl StaffAction {
             StaffAction::HeldList => "held mail listed".into(),
             StaffAction::AcceptHeld { identity } => format!("held mail {identity} accepted"),
             StaffAction::Cases => "cases read".into(),
+            StaffAction::Backup => "backup written".into(),
             StaffAction::Registry => "registry read".into(),
             StaffAction::Ping => "ping".into(),
         }
@@ -167,6 +172,7 @@ impl Request {
             | StaffAction::AcceptHeld { .. }
             | StaffAction::Cases
             | StaffAction::Registry
+            | StaffAction::Backup
             | StaffAction::Ping => Event::Note {
                 by: &self.by,
                 text: "store-wide request",
@@ -298,15 +304,15 @@ pub fn refusal(case: &Case, action: &StaffAction) -> Option<String> {
 pub fn execute(
     store: &Store,
     request: &Request,
-    settings: &Settings<'_>,
-    digest: Option<&DigestConfig>,
+    desk: &Desk<'_>,
     now: OffsetDateTime,
 ) -> Result<Result<String, String>, StaffError> {
+    let settings = &desk.settings;
     if request.action.is_store_wide() {
         if store.request_applied(&request.id)? {
             return Ok(Ok("queued".into()));
         }
-        return answer(store, request, settings, digest, now);
+        return answer(store, request, desk, now);
     }
     if store.request_applied(&request.id)? {
         return Ok(Ok(format!(
@@ -350,15 +356,45 @@ pub fn execute(
     )))
 }
 
+/// What staff requests need of the configuration.
+pub struct Desk<'a> {
+    pub settings: Settings<'a>,
+    pub digest: Option<&'a DigestConfig>,
+    /// `[store] backups`: where `store backup` writes.
+    pub backups: &'a std::path::Path,
+}
+
+impl<'a> Desk<'a> {
+    pub fn new(
+        config: &'a crate::config::Config,
+        templates: &'a crate::reply::Templates,
+    ) -> Desk<'a> {
+        Desk {
+            settings: config.plan_settings(templates),
+            digest: config.digest.as_ref(),
+            backups: &config.backups.dir,
+        }
+    }
+}
+
 /// The answer to a store-wide request, or why it cannot be given.
 fn answer(
     store: &Store,
     request: &Request,
-    settings: &Settings<'_>,
-    digest: Option<&DigestConfig>,
+    desk: &Desk<'_>,
     now: OffsetDateTime,
 ) -> Result<Result<String, String>, StaffError> {
+    let (settings, digest) = (&desk.settings, desk.digest);
     Ok(Ok(match &request.action {
+        StaffAction::Backup => {
+            let (path, summary) = store.write_backup_file(desk.backups, "manual", now)?;
+            format!(
+                "backup written: {} ({} entries, sha256 {})",
+                path.display(),
+                summary.entries,
+                summary.sha256
+            )
+        }
         StaffAction::Digest { send, html } => {
             let Some(cfg) = digest else {
                 return Ok(Err(

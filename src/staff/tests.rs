@@ -1,4 +1,14 @@
 use super::*;
+
+/// What requests need of the config: the test settings, the digest given, backups in
+/// the temporary directory.
+fn desk<'a>(settings: &Settings<'a>, digest: Option<&'a DigestConfig>) -> Desk<'a> {
+    Desk {
+        settings: settings.clone(),
+        digest,
+        backups: std::path::Path::new("/nonexistent/backups"),
+    }
+}
 use crate::config::ReplyMode;
 use crate::intake::Language;
 use crate::reply::Templates;
@@ -126,9 +136,9 @@ fn a_request_asked_twice_is_applied_once() {
         },
         now,
     );
-    let first = execute(&store, &r, &settings, Some(&digest), now).unwrap();
+    let first = execute(&store, &r, &desk(&settings, Some(&digest)), now).unwrap();
     assert_eq!(first, Ok("queued".to_string()));
-    let again = execute(&store, &r, &settings, Some(&digest), now).unwrap();
+    let again = execute(&store, &r, &desk(&settings, Some(&digest)), now).unwrap();
     assert_eq!(again, Ok("queued".to_string()));
     assert_eq!(store.outbox().unwrap().len(), 1, "one digest queued");
 
@@ -137,10 +147,10 @@ fn a_request_asked_twice_is_applied_once() {
     case.message_ids.push("first@x.md".into());
     store.save_case(&case).unwrap();
     let note = Request::new("ABC123", "ana", StaffAction::Note { text: "n".into() }, now);
-    assert!(execute(&store, &note, &settings, None, now)
+    assert!(execute(&store, &note, &desk(&settings, None), now)
         .unwrap()
         .is_ok());
-    let again = execute(&store, &note, &settings, None, now)
+    let again = execute(&store, &note, &desk(&settings, None), now)
         .unwrap()
         .unwrap();
     assert!(again.contains("already applied"), "{again}");
@@ -156,10 +166,10 @@ fn a_request_asked_twice_is_applied_once() {
         },
         now,
     );
-    let refused = execute(&store, &early, &settings, None, now).unwrap();
+    let refused = execute(&store, &early, &desk(&settings, None), now).unwrap();
     assert!(refused.unwrap_err().contains("operational_tests"));
     let unknown = Request::new("NOPE12", "ana", StaffAction::Note { text: "n".into() }, now);
-    assert!(execute(&store, &unknown, &settings, None, now)
+    assert!(execute(&store, &unknown, &desk(&settings, None), now)
         .unwrap()
         .is_err());
 }

@@ -6,6 +6,7 @@ impl Store {
     /// Keeps a held message's bytes for staff to accept (before its record is
     /// committed: a crash in between leaves bytes no record names, which `held` ignores).
     pub fn keep_held(&self, identity: &str, raw: &[u8]) -> Result<(), StoreError> {
+        let _writing = self.writing();
         self.held.insert(identity.as_bytes(), raw)?;
         Ok(())
     }
@@ -33,6 +34,7 @@ impl Store {
         identity: &str,
         acceptance: &Acceptance,
     ) -> Result<AcceptHeld, StoreError> {
+        let _writing = self.writing();
         let held = self.seen_identity(identity)?.is_some_and(|r| r.held);
         if !held {
             return Ok(AcceptHeld::NotHeld);
@@ -70,6 +72,7 @@ impl Store {
 
     /// A held message was handled as accepted: its bytes and acceptance go.
     pub fn finish_held(&self, identity: &str) -> Result<(), StoreError> {
+        let _writing = self.writing();
         self.held.remove(identity.as_bytes())?;
         self.accepted.remove(identity.as_bytes())?;
         self.flush()

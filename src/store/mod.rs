@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use serde::{de::DeserializeOwned, Serialize};
 use sled::transaction::{
@@ -52,7 +53,9 @@ const SCHEMA_KEY: &str = "schema_version";
 pub enum StoreError {
     #[error(
         "cannot open the store at {path}: {source}; if the daemon is running it holds the store, \
-         stop it or use its commands, otherwise check [store] path and its permissions"
+         stop it or use its commands, otherwise check [store] path and its permissions; \
+         if the store is damaged, restore the latest backup with \
+         `mnotify-intake store restore --replace FILE` (daily backups are in [store] backups)"
     )]
     Open {
         path: PathBuf,
@@ -67,7 +70,9 @@ pub enum StoreError {
         source: sled::Error,
     },
     #[error(
-        "the store entry {key} in {tree} is damaged ({source}); restore the store from a backup"
+        "the store entry {key} in {tree} is damaged ({source}); stop the daemon and restore the \
+         latest backup with `mnotify-intake store restore --replace FILE` (daily backups are in \
+         [store] backups; `mnotify-intake store verify FILE` checks one first)"
     )]
     Corrupt {
         tree: &'static str,
@@ -75,6 +80,8 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("the backup cannot be used: {0}")]
+    BadBackup(String),
     #[error(
         "the store at {path} has schema version {found}, newer than this program's {supported}; \
          run the newer mnotify-intake"
@@ -134,6 +141,9 @@ pub struct Store {
     certificate_cases: sled::Tree,
     copy_started: sled::Tree,
     meta: sled::Tree,
+    /// Writers share it, a backup holds it alone: a backup is one consistent moment
+    /// of every tree while the daemon goes on.
+    gate: Arc<RwLock<()>>,
 }
 
 /// Meta key: when the last staff digest was queued (unix seconds).
@@ -231,7 +241,17 @@ impl Store {
             copy_started: db.open_tree(COPY_STARTED_TREE)?,
             meta,
             db,
+            gate: Arc::default(),
         })
+    }
+
+    /// Held while writing (shared between writers; a backup waits for them).
+    fn writing(&self) -> std::sync::RwLockReadGuard<'_, ()> {
+        // A writer that panicked left nothing half-done (sled's own transactions):
+        // the gate itself holds no data.
+        self.gate
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Makes everything committed so far durable.
@@ -270,6 +290,7 @@ impl Store {
     /// Records a message under a new UID that was already handled under another (a
     /// UIDVALIDITY change, or the same mail delivered twice).
     pub fn mark_uid(&self, record: &SeenRecord) -> Result<(), StoreError> {
+        let _writing = self.writing();
         self.seen
             .insert(uid_key(record.uid_validity, record.uid), to_json(record))?;
         Ok(())
@@ -332,6 +353,7 @@ impl Store {
 
     /// Applies one message's changes in a single transaction (not yet flushed).
     pub fn commit(&self, c: MessageCommit<'_>) -> Result<(), StoreError> {
+        let _writing = self.writing();
         let seen_json = to_json(c.seen);
         let case_json = c.case.map(to_json);
         let outbox_json = c.outbox.map(to_json);
@@ -400,6 +422,7 @@ impl Store {
     /// A store that has handled mail already (made before this was recorded) dates
     /// from its first handled message.
     pub fn first_start(&self, now: OffsetDateTime) -> Result<OffsetDateTime, StoreError> {
+        let _writing = self.writing();
         if self.meta.get(FIRST_START_KEY)?.is_none() {
             let first = self
                 .seen_records()?
@@ -438,6 +461,7 @@ impl Store {
         message: Option<&OutboxEntry>,
         request_id: Option<&str>,
     ) -> Result<(), StoreError> {
+        let _writing = self.writing();
         let json = message.map(to_json);
         let result = (&self.meta, &self.outbox, &self.pending, &self.seen).transaction(
             |(meta, outbox, pending, seen)| {
@@ -471,6 +495,7 @@ impl Store {
         thread_ids: &[MessageId],
         notice: Option<&OutboxEntry>,
     ) -> Result<(), StoreError> {
+        let _writing = self.writing();
         let case_json = to_json(case);
         let notice_json = notice.map(to_json);
         let result = (
@@ -495,8 +520,37 @@ impl Store {
         self.flush()
     }
 
+    pub fn seen_records(&self) -> Result<Vec<SeenRecord>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.seen.scan_prefix("id/") {
+            let (key, value) = item?;
+            out.push(
+                serde_json::from_slice(&value).map_err(|source| StoreError::Corrupt {
+                    tree: SEEN_TREE,
+                    key: String::from_utf8_lossy(&key).into_owned(),
+                    source,
+                })?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// The case `issuer`'s certificate `serial` was first accepted in, if any.
+    pub fn certificate_case(
+        &self,
+        issuer: &str,
+        serial: &str,
+    ) -> Result<Option<CertificateCase>, StoreError> {
+        Self::get(
+            &self.certificate_cases,
+            CERTIFICATE_CASES_TREE,
+            &String::from_utf8_lossy(&certificate_key(issuer, serial)),
+        )
+    }
+
     /// Saves a case changed outside mail processing (staff commands).
     pub fn save_case(&self, case: &Case) -> Result<(), StoreError> {
+        let _writing = self.writing();
         self.cases.insert(case.token.as_bytes(), to_json(case))?;
         self.case_index.insert(
             format!("sender/{}", case.applicant).as_bytes(),
@@ -506,6 +560,8 @@ impl Store {
     }
 }
 
+mod backup;
+pub use backup::{newest_backup, prune_backups, restore, verify, BackupSummary};
 mod held;
 mod outbox;
 mod registry;

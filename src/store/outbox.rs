@@ -81,6 +81,7 @@ impl Store {
     /// Like [`Store::update_outbox`] without the flush, for callers that flush once
     /// after several updates.
     pub fn record_outbox(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
+        let _writing = self.writing();
         let json = to_json(entry);
         let result = (&self.outbox, &self.pending).transaction(|(outbox, pending)| {
             put_outbox(outbox, pending, entry, &json)?;
@@ -90,37 +91,10 @@ impl Store {
         Ok(())
     }
 
-    pub fn seen_records(&self) -> Result<Vec<SeenRecord>, StoreError> {
-        let mut out = Vec::new();
-        for item in self.seen.scan_prefix("id/") {
-            let (key, value) = item?;
-            out.push(
-                serde_json::from_slice(&value).map_err(|source| StoreError::Corrupt {
-                    tree: SEEN_TREE,
-                    key: String::from_utf8_lossy(&key).into_owned(),
-                    source,
-                })?,
-            );
-        }
-        Ok(out)
-    }
-
-    /// The case `issuer`'s certificate `serial` was first accepted in, if any.
-    pub fn certificate_case(
-        &self,
-        issuer: &str,
-        serial: &str,
-    ) -> Result<Option<CertificateCase>, StoreError> {
-        Self::get(
-            &self.certificate_cases,
-            CERTIFICATE_CASES_TREE,
-            &String::from_utf8_lossy(&certificate_key(issuer, serial)),
-        )
-    }
-
     /// Marks the copies about to be appended (durably: flushed), and says which were
     /// marked already, by an earlier attempt that may have appended them.
     pub fn start_copies(&self, message_ids: &[&MessageId]) -> Result<Vec<bool>, StoreError> {
+        let _writing = self.writing();
         let mut before = Vec::with_capacity(message_ids.len());
         for id in message_ids {
             before.push(
@@ -135,6 +109,7 @@ impl Store {
 
     /// The copy is in the mailbox (or given up): its mark goes.
     pub fn copy_done(&self, message_id: &MessageId) -> Result<(), StoreError> {
+        let _writing = self.writing();
         self.copy_started
             .remove(outbox_key(message_id).as_bytes())?;
         Ok(())

@@ -22,6 +22,7 @@ impl Store {
     /// Makes the stored registry equal to `registry` in one atomic batch, then flushes.
     /// Returns how many stored entries were written or removed.
     pub fn save_registry(&self, registry: &Registry) -> Result<usize, StoreError> {
+        let _writing = self.writing();
         let wanted: BTreeMap<String, Vec<u8>> = registry
             .entries()
             .iter()

@@ -1,0 +1,115 @@
+//! `mnotify-intake store …`: backups of the store, checking them, restoring one.
+
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _, Result};
+use clap::Subcommand;
+use mnotify_intake::config::Config;
+use mnotify_intake::control::{self, ControlReply, ControlRequest};
+use mnotify_intake::staff::StaffAction;
+use mnotify_intake::store;
+use time::OffsetDateTime;
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Write a backup of the store now into [store] backups (the daemon writes it
+    /// while it runs, consistently; otherwise this command does).
+    Backup,
+    /// Check a backup file: complete, unaltered (count and checksum), every record
+    /// readable. Changes nothing.
+    Verify {
+        /// The backup file (e.g. one of [store] backups).
+        file: PathBuf,
+    },
+    /// Restore a backup as the store. The daemon must be stopped. The backup is
+    /// checked whole before anything is written.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// Move the current store aside (to `<path>.replaced-<time>`, kept) first.
+        #[arg(long)]
+        replace: bool,
+    },
+}
+
+pub fn run(config: &Config, command: StoreCommand) -> Result<ExitCode> {
+    match command {
+        StoreCommand::Backup => {
+            let (text, _) = crate::staff_cli::store_request(config, StaffAction::Backup)?;
+            println!("{text}");
+        }
+        StoreCommand::Verify { file } => {
+            let summary = store::verify(&mut open(&file)?)
+                .with_context(|| format!("{} is not a usable backup", file.display()))?;
+            println!(
+                "{}: a whole backup taken {}: {} entries in {} trees, sha256 {}",
+                file.display(),
+                summary.created,
+                summary.entries,
+                summary.trees,
+                summary.sha256
+            );
+        }
+        StoreCommand::Restore { file, replace } => restore(config, &file, replace)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn open(file: &Path) -> Result<BufReader<std::fs::File>> {
+    let f = std::fs::File::open(file)
+        .with_context(|| format!("cannot read the backup {}", file.display()))?;
+    Ok(BufReader::new(f))
+}
+
+fn restore(config: &Config, file: &Path, replace: bool) -> Result<()> {
+    let ping = ControlRequest {
+        id: mnotify_intake::record::fresh_id(),
+        case: String::new(),
+        display_name: None,
+        action: StaffAction::Ping,
+    };
+    if let Ok(ControlReply::Done { text }) = control::client::ask(
+        &config.control.socket,
+        &ping,
+        std::time::Duration::from_secs(5),
+    ) {
+        bail!("the daemon is running (pid {text}) and holds the store: stop it first (e.g. `systemctl stop mnotify-intake`), then restore");
+    }
+    let path = &config.store_path;
+    let occupied = std::fs::read_dir(path).is_ok_and(|mut d| d.next().is_some());
+    if occupied {
+        if !replace {
+            bail!(
+                "{} already holds a store; pass --replace to move it aside (it is kept, never deleted)",
+                path.display()
+            );
+        }
+        let now = OffsetDateTime::now_utc();
+        let mut aside = path.as_os_str().to_os_string();
+        aside.push(format!(".replaced-{}", now.unix_timestamp()));
+        let aside = PathBuf::from(aside);
+        // Checked before the store moves: a bad backup leaves everything as it was.
+        store::verify(&mut open(file)?)
+            .with_context(|| format!("{} is not a usable backup", file.display()))?;
+        std::fs::rename(path, &aside).with_context(|| {
+            format!(
+                "cannot move {} aside to {}",
+                path.display(),
+                aside.display()
+            )
+        })?;
+        println!("the store that was there is kept at {}", aside.display());
+    }
+    let summary = store::restore(&mut open(file)?, path)
+        .with_context(|| format!("cannot restore {}", file.display()))?;
+    println!(
+        "restored {} ({} entries, taken {}) into {}; start the daemon again: mail handled after the backup was taken is already filed and is not answered again",
+        file.display(),
+        summary.entries,
+        summary.created,
+        path.display()
+    );
+    Ok(())
+}
