@@ -1,5 +1,6 @@
 //! Integration tests: one binary, helpers in `util`.
 
+mod backups;
 mod cases;
 mod cli;
 mod control;
