@@ -295,10 +295,24 @@ fn run_daemon(config: Config, once: bool, new_store: bool) -> Result<ExitCode> {
             poke: Default::default(),
             registry_changed: Default::default(),
         };
-        let mut daemon = Daemon::new(config, store, anchors)?;
+        let metrics_config = config.metrics.clone();
+        let limits = config.health_limits();
+        let mut daemon = Daemon::new(config, store.clone(), anchors)?;
         if new_store {
             daemon.allow_new_store();
         }
+        let metrics = match &metrics_config {
+            Some(m) => Some((
+                mnotify_intake::metrics::bind(m.listen).await.with_context(|| {
+                    format!(
+                        "[metrics] listen = \"{}\": cannot listen there (is the port taken?); choose another address",
+                        m.listen
+                    )
+                })?,
+                m.limits,
+            )),
+            None => None,
+        };
         let shared = mnotify_intake::control::server::Shared {
             poke: daemon.poke_handle(),
             registry_changed: daemon.registry_flag(),
@@ -308,6 +322,17 @@ fn run_daemon(config: Config, once: bool, new_store: bool) -> Result<ExitCode> {
         // Staff commands are answered beside the mail loop, also while it reconnects,
         // until the mail loop has stopped.
         let (stop_server, server_stop) = tokio::sync::watch::channel(false);
+        if let Some((endpoint, limits)) = metrics {
+            let sources = mnotify_intake::metrics::Sources {
+                telemetry: daemon.telemetry(),
+                store,
+                limits,
+            };
+            tokio::spawn(endpoint.serve(sources, server_stop.clone()));
+        }
+        if let Some(every) = mnotify_intake::notify::Notifier::watchdog_interval() {
+            tokio::spawn(watchdog(daemon.telemetry(), limits, every));
+        }
         let server = tokio::spawn(control.serve(shared, server_stop));
         tokio::spawn(async move {
             wait_for_signal().await;
@@ -336,6 +361,37 @@ fn run_daemon(config: Config, once: bool, new_store: bool) -> Result<ExitCode> {
         result?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// `WATCHDOG=1` every `every` while the mail loop is healthy; while it is not, the
+/// reason as `STATUS=` and no ping, so that systemd restarts a stalled daemon.
+async fn watchdog(
+    telemetry: std::sync::Arc<mnotify_intake::metrics::Telemetry>,
+    limits: mnotify_intake::health::Limits,
+    every: std::time::Duration,
+) {
+    let notifier = mnotify_intake::notify::Notifier::from_env();
+    let mut unhealthy = false;
+    loop {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        match mnotify_intake::health::verdict(telemetry.seen(), limits, now) {
+            Ok(()) => {
+                notifier.send("WATCHDOG=1");
+                if unhealthy {
+                    notifier.send("STATUS=healthy");
+                    unhealthy = false;
+                }
+            }
+            Err(why) => {
+                if !unhealthy {
+                    tracing::warn!("unhealthy, the watchdog is no longer told: {why}");
+                    unhealthy = true;
+                }
+                notifier.send(&format!("STATUS={why}"));
+            }
+        }
+        tokio::time::sleep(every).await;
+    }
 }
 
 async fn wait_for_signal() {

@@ -58,6 +58,13 @@ pub enum Backlog {
     Handle,
 }
 
+/// The monitoring endpoint (see [`crate::metrics`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsConfig {
+    pub listen: std::net::SocketAddr,
+    pub limits: crate::health::Limits,
+}
+
 /// Where backups of the store go and how many daily ones are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Backups {
@@ -77,6 +84,8 @@ pub struct Config {
     pub source: PathBuf,
     pub store_path: PathBuf,
     pub backups: Backups,
+    /// `None`: no monitoring endpoint.
+    pub metrics: Option<MetricsConfig>,
     pub control: ControlConfig,
     pub anchors: Vec<PathBuf>,
     /// Whose `Authentication-Results` are believed and what unauthenticated mail may do.
@@ -196,6 +205,21 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// When the daemon counts as unhealthy (`/health`, the systemd watchdog): from
+    /// `[metrics]`, or the defaults for the poll interval.
+    pub fn health_limits(&self) -> crate::health::Limits {
+        self.metrics.as_ref().map_or_else(
+            || {
+                crate::health::Limits::for_poll(
+                    self.imap
+                        .as_ref()
+                        .map_or(DEFAULT_POLL_SECONDS, |i| i.poll_interval.as_secs()),
+                )
+            },
+            |m| m.limits,
+        )
+    }
+
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -239,12 +263,17 @@ impl Config {
             ),
             keep: raw.store.keep_backups.unwrap_or(DEFAULT_KEEP_BACKUPS),
         };
+        let metrics = raw
+            .metrics
+            .map(|m| at.metrics(m, imap.as_ref()))
+            .transpose()?;
         Ok(Config {
             digest,
             source: path.into(),
             control,
             store_path,
             backups,
+            metrics,
             anchors,
             trust,
             caps,

@@ -17,6 +17,20 @@ pub(super) struct RawConfig {
     pub(super) digest: Option<RawDigest>,
     #[serde(default)]
     pub(super) control: RawControl,
+    pub(super) metrics: Option<RawMetrics>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMetrics {
+    /// Address of the HTTP endpoint (`/metrics`, `/health`), e.g. "127.0.0.1:9464".
+    pub(super) listen: String,
+    /// `/health` fails when the last good IMAP exchange is older (default: three poll
+    /// intervals, at least 10 minutes).
+    pub(super) imap_stale_seconds: Option<u64>,
+    /// `/health` fails when SMTP has failed for this long with replies waiting
+    /// (default 900).
+    pub(super) smtp_stale_seconds: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, Default)]

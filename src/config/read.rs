@@ -295,3 +295,28 @@ pub(super) fn auth_of(
         (None, None) => Ok(None),
     }
 }
+
+impl Reading<'_> {
+    /// `[metrics]`: the address must parse; limits default from the poll interval.
+    pub(super) fn metrics(
+        &self,
+        m: super::raw::RawMetrics,
+        imap: Option<&super::ImapConfig>,
+    ) -> Result<super::MetricsConfig, ConfigError> {
+        let listen = m.listen.parse().map_err(|_| {
+            self.invalid(format!(
+                "[metrics] listen = {:?} is not an address and port such as \"127.0.0.1:9464\"",
+                m.listen
+            ))
+        })?;
+        let poll = imap.map_or(DEFAULT_POLL_SECONDS, |i| i.poll_interval.as_secs());
+        let defaults = crate::health::Limits::for_poll(poll);
+        Ok(super::MetricsConfig {
+            listen,
+            limits: crate::health::Limits {
+                imap_stale_seconds: m.imap_stale_seconds.unwrap_or(defaults.imap_stale_seconds),
+                smtp_stale_seconds: m.smtp_stale_seconds.unwrap_or(defaults.smtp_stale_seconds),
+            },
+        })
+    }
+}

@@ -52,6 +52,7 @@ impl Daemon {
         }
         let listed = self.sizes(mb, uid_validity, &fresh).await?;
         let fresh = self.without_backlog(fresh, &listed);
+        self.report_unhandled(&fresh, &listed);
         if fresh.is_empty() {
             return Ok(());
         }
@@ -68,10 +69,26 @@ impl Daemon {
                 == Pass::Stopped
             {
                 info!("shutdown requested: stopping after the current message");
-                break;
+                return Ok(());
             }
         }
+        self.report_unhandled(&[], &listed);
         Ok(())
+    }
+
+    /// Tells the telemetry how much new mail waits and how old the oldest is.
+    fn report_unhandled(&self, fresh: &[u32], listed: &[(u32, u64, Option<i64>)]) {
+        let now = now().unix_timestamp();
+        let fresh_set: std::collections::HashSet<u32> = fresh.iter().copied().collect();
+        let oldest = listed
+            .iter()
+            .filter(|(uid, _, _)| fresh_set.contains(uid))
+            .filter_map(|&(_, _, arrived)| arrived)
+            .min();
+        self.telemetry.inbox_unhandled.set(fresh.len() as i64);
+        self.telemetry
+            .inbox_oldest_seconds
+            .set(oldest.map_or(0, |t| (now - t).max(0)));
     }
 
     /// One FETCH batch: fetched (oversized ones as headers only), each message handled,

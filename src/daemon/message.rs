@@ -156,6 +156,7 @@ impl Daemon {
     ) -> Result<Option<String>, DaemonError> {
         self.store.mark_uid(&record)?;
         self.counters.duplicates += 1;
+        self.telemetry.handled("duplicate");
         info!(uid = record.uid, identity = %record.identity, "already handled; filing it again without a reply");
         Ok(record.destination)
     }
@@ -174,6 +175,7 @@ impl Daemon {
             rate_keys: &plan.rate_keys,
         })?;
         self.counters.handled += 1;
+        self.telemetry.handled(plan.seen.outcome.code());
         let seen = &plan.seen;
         info!(
             uid = seen.uid,

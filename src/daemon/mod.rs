@@ -187,6 +187,11 @@ pub struct Daemon {
     new_store_allowed: bool,
     /// No daily backup before this (after a failed one).
     next_backup_try: Option<Instant>,
+    /// What the monitoring endpoint and the watchdog read.
+    telemetry: std::sync::Arc<crate::metrics::Telemetry>,
+    /// systemd, told when the first pass is done.
+    notifier: crate::notify::Notifier,
+    ready_told: bool,
 }
 
 fn now() -> OffsetDateTime {
@@ -227,6 +232,9 @@ impl Daemon {
             store_unproven: false,
             new_store_allowed: false,
             next_backup_try: None,
+            telemetry: crate::metrics::Telemetry::new(now().unix_timestamp()),
+            notifier: crate::notify::Notifier::from_env(),
+            ready_told: false,
             counters: Counters::default(),
             config,
         })
@@ -236,6 +244,11 @@ impl Daemon {
     /// daemon ran on it before (the operator decided so; see [`Daemon::prove_store_new`]).
     pub fn allow_new_store(&mut self) {
         self.new_store_allowed = true;
+    }
+
+    /// What the loop reports, for the monitoring endpoint.
+    pub fn telemetry(&self) -> std::sync::Arc<crate::metrics::Telemetry> {
+        self.telemetry.clone()
     }
 
     /// The store, for inspection after `run` returns.
@@ -294,6 +307,7 @@ impl Daemon {
                         unreachable + 1
                     };
                     self.counters.reconnects += 1;
+                    self.telemetry.reconnects.inc();
                     self.copiers.clear();
                     warn!("{e}; reconnecting in {}s", backoff.as_secs());
                     tokio::select! {
@@ -344,6 +358,11 @@ impl Daemon {
                 self.registry = self.store.load_registry()?;
             }
             self.scan(&mut mb, shutdown).await?;
+            self.telemetry.imap_ok(now().unix_timestamp());
+            if !self.ready_told {
+                self.notifier.send("READY=1");
+                self.ready_told = true;
+            }
             self.handle_accepted()?;
             self.daily_routine()?;
             self.daily_backup();
@@ -368,6 +387,7 @@ impl Daemon {
                 }
             };
             debug!(?woken, "woken");
+            self.telemetry.imap_ok(now().unix_timestamp());
             if woken == Woken::Shutdown {
                 // Replies already committed still go out before we stop.
                 self.deliver(Round::Last).await?;

@@ -39,6 +39,8 @@ impl Daemon {
             // No SMTP (mode changed to draft/off with sends queued), or paused: they wait.
             _ => None,
         };
+        let before = (self.counters.replies_sent, self.counters.send_failures);
+        let paused_before = self.smtp_paused_until;
         let copy_wanted = self.imap.sent_folder.is_some();
         let sent_folder = self.imap.sent_folder.clone().unwrap_or_default();
         let send = async {
@@ -67,6 +69,7 @@ impl Daemon {
         };
         let (sent, (copiers, copied)) = tokio::join!(send, copy);
         self.copiers = copiers;
+        self.report_smtp(before, paused_before);
         // A reply given up is on its case's timeline now.
         debug!(
             ms = started.elapsed().as_millis() as u64,
@@ -143,6 +146,21 @@ impl Daemon {
             self.copiers = copiers;
         }
         result
+    }
+
+    /// Tells the telemetry what this round of sending did: replies accepted (SMTP
+    /// works), given up, or a transient failure that paused sending.
+    fn report_smtp(&self, (sent, failed): (u64, u64), paused_before: Option<Instant>) {
+        let t = &self.telemetry;
+        let newly_sent = self.counters.replies_sent - sent;
+        t.replies_sent.inc_by(newly_sent);
+        t.replies_failed
+            .inc_by(self.counters.send_failures - failed);
+        if newly_sent > 0 {
+            t.smtp_ok();
+        } else if self.smtp_paused_until.is_some() && self.smtp_paused_until != paused_before {
+            t.smtp_failed(now().unix_timestamp());
+        }
     }
 
     pub(super) async fn prepare_copiers(

@@ -254,6 +254,11 @@ impl Store {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Bytes the store takes on disk.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
+    }
+
     /// Makes everything committed so far durable.
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;

@@ -229,7 +229,11 @@ async fn a_frozen_imap_server_is_left_and_found_again() {
     let stack = Stack::private("frozen");
     let mailbox = "svc-frozen@egov.test";
     let ion = "ion-frozen@primarie.test";
-    let setup = Setup::new(&stack, mailbox, "");
+    let setup = Setup::new(
+        &stack,
+        mailbox,
+        "[metrics]\nlisten = \"127.0.0.1:0\"\nimap_stale_seconds = 2\n",
+    );
     let config = std::fs::read_to_string(&setup.config).unwrap();
     std::fs::write(
         &setup.config,
@@ -241,8 +245,22 @@ async fn a_frozen_imap_server_is_left_and_found_again() {
     )
     .unwrap();
     let running = setup.start();
+    let health = setup.metrics_address();
     setup.wait_until_connected();
     signal_dovecot(&stack, "-STOP");
+    // The endpoint says why, meanwhile.
+    let start = Instant::now();
+    let why = loop {
+        let (status, body) = crate::health::get(&health, "/health");
+        if status.contains("503") {
+            break body;
+        }
+        if start.elapsed() > WAIT {
+            signal_dovecot(&stack, "-CONT");
+            panic!("/health still says {status} with Dovecot frozen");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     let start = Instant::now();
     while !setup.log().contains("did not answer") {
         if start.elapsed() > WAIT {
@@ -252,6 +270,7 @@ async fn a_frozen_imap_server_is_left_and_found_again() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     signal_dovecot(&stack, "-CONT");
+    assert!(why.contains("no successful IMAP exchange"), "{why}");
     stack
         .deliver(
             ion,
@@ -260,6 +279,12 @@ async fn a_frozen_imap_server_is_left_and_found_again() {
         )
         .await;
     stack.wait_for(ion, "INBOX", 1, WAIT).await;
+    // Found again: healthy again.
+    let start = Instant::now();
+    while !crate::health::get(&health, "/health").0.contains("200") {
+        assert!(start.elapsed() < WAIT, "/health did not recover");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     running.stop();
     let log = setup.log();
     assert!(log.contains("within 3 s; reconnecting"), "{log}");

@@ -10,6 +10,7 @@ mod decisions;
 mod faults;
 mod formats;
 mod golden;
+mod health;
 mod oauth2;
 mod security;
 mod service;

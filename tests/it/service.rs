@@ -70,6 +70,11 @@ impl Setup {
     }
 
     pub fn start(&self) -> Running {
+        self.start_with(&[])
+    }
+
+    /// [`Setup::start`] with more environment (e.g. systemd's `NOTIFY_SOCKET`).
+    pub fn start_with(&self, env: &[(&str, &str)]) -> Running {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -80,6 +85,7 @@ impl Setup {
             .arg(&self.config)
             .arg("run")
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -92,6 +98,26 @@ impl Setup {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// The address of the monitoring endpoint, once the daemon has logged it.
+    pub fn metrics_address(&self) -> String {
+        let start = Instant::now();
+        loop {
+            let log = self.log();
+            if let Some(line) = log
+                .lines()
+                .find(|l| l.contains("metrics and health endpoint listening"))
+            {
+                let at = line.split("addr=").nth(1).expect("addr= in the line");
+                return at.split_whitespace().next().unwrap().to_string();
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "no metrics endpoint; log:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Waits until the daemon has logged in to IMAP (it holds the store by then).

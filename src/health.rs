@@ -1,0 +1,105 @@
+//! Whether the daemon is doing its work, from what it last managed: a plain function
+//! of the times of the last good IMAP exchange and of SMTP failing, and now. The
+//! `/health` endpoint and the systemd watchdog both follow it.
+
+/// How old the last good exchange may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The last successful IMAP exchange (a pass over the inbox, an IDLE that ended
+    /// well) may be this old.
+    pub imap_stale_seconds: u64,
+    /// SMTP may have failed this long (with replies waiting) before it counts.
+    pub smtp_stale_seconds: u64,
+}
+
+impl Limits {
+    /// The defaults for a poll interval: three intervals (at least 10 minutes) for
+    /// IMAP, 15 minutes for SMTP.
+    pub fn for_poll(poll_seconds: u64) -> Limits {
+        Limits {
+            imap_stale_seconds: (poll_seconds * 3).max(600),
+            smtp_stale_seconds: 900,
+        }
+    }
+}
+
+/// What the daemon last managed, as Unix seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Seen {
+    /// The daemon started (the IMAP clock starts here until the first exchange).
+    pub started: i64,
+    /// The last successful IMAP exchange.
+    pub imap_ok: Option<i64>,
+    /// SMTP has failed since then, with no success after (cleared by a success).
+    pub smtp_failing_since: Option<i64>,
+}
+
+/// `Ok` when healthy, else why not, in words for the operator.
+pub fn verdict(seen: Seen, limits: Limits, now: i64) -> Result<(), String> {
+    let since_imap = now - seen.imap_ok.unwrap_or(seen.started);
+    if since_imap > limits.imap_stale_seconds as i64 {
+        return Err(match seen.imap_ok {
+            Some(_) => format!(
+                "no successful IMAP exchange for {since_imap} s (limit {} s): the server is unreachable or the connection stalled; see the log",
+                limits.imap_stale_seconds
+            ),
+            None => format!(
+                "no successful IMAP exchange in the {since_imap} s since start (limit {} s): check the IMAP server and login; see the log",
+                limits.imap_stale_seconds
+            ),
+        });
+    }
+    if let Some(since) = seen.smtp_failing_since {
+        let failing = now - since;
+        if failing > limits.smtp_stale_seconds as i64 {
+            return Err(format!(
+                "SMTP has failed for {failing} s (limit {} s): replies are waiting; see the log",
+                limits.smtp_stale_seconds
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: Limits = Limits {
+        imap_stale_seconds: 600,
+        smtp_stale_seconds: 900,
+    };
+
+    #[test]
+    fn healthy_while_imap_answers_and_smtp_recovers_in_time() {
+        let seen = Seen {
+            started: 0,
+            imap_ok: Some(1000),
+            smtp_failing_since: Some(1000),
+        };
+        assert_eq!(verdict(seen, LIMITS, 1500), Ok(()));
+        let smtp = verdict(seen, LIMITS, 1901).unwrap_err();
+        assert!(smtp.contains("SMTP has failed for 901 s"), "{smtp}");
+        let fresh = Seen {
+            smtp_failing_since: None,
+            ..seen
+        };
+        let imap = verdict(fresh, LIMITS, 1601).unwrap_err();
+        assert!(
+            imap.contains("no successful IMAP exchange for 601 s"),
+            "{imap}"
+        );
+    }
+
+    #[test]
+    fn a_daemon_that_never_reached_imap_is_unhealthy_after_the_limit() {
+        let seen = Seen {
+            started: 100,
+            ..Seen::default()
+        };
+        assert_eq!(verdict(seen, LIMITS, 700), Ok(()));
+        assert!(verdict(seen, LIMITS, 701)
+            .unwrap_err()
+            .contains("since start"));
+    }
+}

@@ -1,0 +1,305 @@
+//! The monitoring endpoint (`[metrics] listen`): `GET /metrics` in the Prometheus
+//! (OpenMetrics) text format, `GET /health` (200, or 503 with the reason from
+//! [`crate::health::verdict`]). The mail loop updates a [`Telemetry`]; what the store
+//! knows (cases by step, replies waiting, its size, the last digest) is read at each
+//! scrape. Loopback unless the operator writes another address.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus_client::encoding::text::{encode_eof, encode_registry};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use crate::health::{self, Limits, Seen};
+use crate::store::Store;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CaseLabel {
+    step: String,
+    waiting_on: String,
+}
+
+/// What the mail loop reports as it works; shared with the endpoint.
+pub struct Telemetry {
+    registry: Registry,
+    handled: Family<OutcomeLabel, Counter>,
+    pub replies_sent: Counter,
+    pub replies_failed: Counter,
+    pub reconnects: Counter,
+    /// Mail found new at the start of the last pass and not handled by its end.
+    pub inbox_unhandled: Gauge,
+    /// Age in seconds of the oldest of those.
+    pub inbox_oldest_seconds: Gauge,
+    started: i64,
+    /// Unix seconds; 0: none yet.
+    imap_ok: AtomicI64,
+    smtp_failing_since: AtomicI64,
+}
+
+impl Telemetry {
+    pub fn new(now: i64) -> Arc<Telemetry> {
+        let mut registry = Registry::with_prefix("mnotify_intake");
+        let handled = Family::<OutcomeLabel, Counter>::default();
+        let (replies_sent, replies_failed, reconnects) =
+            (Counter::default(), Counter::default(), Counter::default());
+        let (inbox_unhandled, inbox_oldest_seconds) = (Gauge::default(), Gauge::default());
+        registry.register(
+            "mails_handled",
+            "Mails handled since start, by outcome",
+            handled.clone(),
+        );
+        registry.register(
+            "replies_sent",
+            "Replies accepted by the SMTP server since start",
+            replies_sent.clone(),
+        );
+        registry.register(
+            "replies_failed",
+            "Replies given up since start (refused, out of attempts, bounced)",
+            replies_failed.clone(),
+        );
+        registry.register(
+            "imap_reconnects",
+            "Reconnections to the IMAP server since start",
+            reconnects.clone(),
+        );
+        registry.register(
+            "inbox_unhandled",
+            "Mail found new at the start of the last pass and not handled by its end",
+            inbox_unhandled.clone(),
+        );
+        registry.register(
+            "inbox_oldest_unhandled_seconds",
+            "Age of the oldest unhandled inbox mail",
+            inbox_oldest_seconds.clone(),
+        );
+        Arc::new(Telemetry {
+            registry,
+            handled,
+            replies_sent,
+            replies_failed,
+            reconnects,
+            inbox_unhandled,
+            inbox_oldest_seconds,
+            started: now,
+            imap_ok: AtomicI64::new(0),
+            smtp_failing_since: AtomicI64::new(0),
+        })
+    }
+
+    pub fn handled(&self, outcome: &str) {
+        self.handled
+            .get_or_create(&OutcomeLabel {
+                outcome: outcome.to_string(),
+            })
+            .inc();
+    }
+
+    /// A successful exchange with the IMAP server.
+    pub fn imap_ok(&self, now: i64) {
+        self.imap_ok.store(now, Ordering::Relaxed);
+    }
+
+    /// A reply went out: SMTP works.
+    pub fn smtp_ok(&self) {
+        self.smtp_failing_since.store(0, Ordering::Relaxed);
+    }
+
+    /// SMTP failed (it is retried later); the first failure since the last success
+    /// starts the clock.
+    pub fn smtp_failed(&self, now: i64) {
+        let _ =
+            self.smtp_failing_since
+                .compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed);
+    }
+
+    /// What the loop last managed, for [`health::verdict`].
+    pub fn seen(&self) -> Seen {
+        let some = |v: i64| (v != 0).then_some(v);
+        Seen {
+            started: self.started,
+            imap_ok: some(self.imap_ok.load(Ordering::Relaxed)),
+            smtp_failing_since: some(self.smtp_failing_since.load(Ordering::Relaxed)),
+        }
+    }
+
+    /// The exposition: the loop's metrics and what the store knows now.
+    pub fn render(&self, store: &Store, limits: Limits, now: i64) -> String {
+        let mut live = Registry::with_prefix("mnotify_intake");
+        let seen = self.seen();
+        let gauge = |value: i64| {
+            let g: Gauge = Gauge::default();
+            g.set(value);
+            g
+        };
+        live.register(
+            "imap_last_ok_age_seconds",
+            "Seconds since the last successful IMAP exchange (since start when none)",
+            gauge(now - seen.imap_ok.unwrap_or(seen.started)),
+        );
+        live.register(
+            "healthy",
+            "1 when /health answers 200",
+            gauge(i64::from(health::verdict(seen, limits, now).is_ok())),
+        );
+        let cases = Family::<CaseLabel, Gauge>::default();
+        if let Ok(all) = store.cases() {
+            for c in all {
+                let (step, waiting_on) = match c.next_step() {
+                    None => ("completed".to_string(), "none".to_string()),
+                    Some(s) => (
+                        s.code().to_string(),
+                        match c.waiting_on() {
+                            Some(crate::case::Party::Age) => "age".into(),
+                            _ => "applicant".into(),
+                        },
+                    ),
+                };
+                cases.get_or_create(&CaseLabel { step, waiting_on }).inc();
+            }
+        }
+        live.register("cases", "Cases by next step and whom they wait on", cases);
+        if let Ok(pending) = store.pending() {
+            let waiting = pending
+                .iter()
+                .filter(|e| e.state == crate::record::OutboxState::Pending)
+                .count();
+            live.register(
+                "replies_pending",
+                "Replies queued and not yet accepted by the SMTP server",
+                gauge(waiting as i64),
+            );
+        }
+        if let Ok(bytes) = store.size_on_disk() {
+            live.register(
+                "store_bytes",
+                "Size of the store on disk",
+                gauge(bytes as i64),
+            );
+        }
+        if let Ok(Some(at)) = store.last_digest() {
+            live.register(
+                "digest_last_seconds",
+                "Unix time of the last staff digest",
+                gauge(at.unix_timestamp()),
+            );
+        }
+        let mut out = String::new();
+        // Writing to a String does not fail.
+        let _ = encode_registry(&mut out, &self.registry);
+        let _ = encode_registry(&mut out, &live);
+        let _ = encode_eof(&mut out);
+        out
+    }
+}
+
+/// The endpoint, bound before the daemon starts (a taken address is a clear error).
+pub struct Endpoint {
+    listener: TcpListener,
+}
+
+/// Binds `[metrics] listen`.
+pub async fn bind(addr: std::net::SocketAddr) -> std::io::Result<Endpoint> {
+    if !addr.ip().is_loopback() {
+        warn!(%addr, "the metrics endpoint listens beyond loopback ([metrics] listen): restrict it with a firewall");
+    }
+    let listener = TcpListener::bind(addr).await?;
+    info!(addr = %listener.local_addr()?, "metrics and health endpoint listening");
+    Ok(Endpoint { listener })
+}
+
+/// What the endpoint reads at each request.
+#[derive(Clone)]
+pub struct Sources {
+    pub telemetry: Arc<Telemetry>,
+    pub store: Store,
+    pub limits: Limits,
+}
+
+impl Endpoint {
+    /// Answers until `shutdown`.
+    pub async fn serve(self, sources: Sources, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                accepted = self.listener.accept() => {
+                    let Ok((stream, _)) = accepted else { continue };
+                    let sources = sources.clone();
+                    tokio::spawn(async move {
+                        let _ = tokio::time::timeout(Duration::from_secs(10), answer(stream, &sources)).await;
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// One request: the request line is read (at most 8 KB of head), one answer written,
+/// the connection closed.
+async fn answer(mut stream: TcpStream, sources: &Sources) -> std::io::Result<()> {
+    let mut head = Vec::with_capacity(1024);
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 8192 {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    let line = String::from_utf8_lossy(&head);
+    let mut words = line.split_whitespace();
+    let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let (status, kind, body) = match (method, path) {
+        ("GET", "/metrics") => {
+            let store = sources.store.clone();
+            let telemetry = sources.telemetry.clone();
+            let limits = sources.limits;
+            // Reading the store is blocking work.
+            let body = tokio::task::spawn_blocking(move || telemetry.render(&store, limits, now))
+                .await
+                .unwrap_or_default();
+            (
+                "200 OK",
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                body,
+            )
+        }
+        ("GET", "/health") => {
+            match health::verdict(sources.telemetry.seen(), sources.limits, now) {
+                Ok(()) => ("200 OK", "text/plain; charset=utf-8", "ok\n".to_string()),
+                Err(why) => (
+                    "503 Service Unavailable",
+                    "text/plain; charset=utf-8",
+                    format!("{why}\n"),
+                ),
+            }
+        }
+        ("GET", _) => (
+            "404 Not Found",
+            "text/plain",
+            "GET /metrics or /health\n".into(),
+        ),
+        _ => ("405 Method Not Allowed", "text/plain", "GET only\n".into()),
+    };
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(response.as_bytes()).await?;
+    stream.shutdown().await
+}
