@@ -65,14 +65,21 @@ pub struct MetricsConfig {
     pub limits: crate::health::Limits,
 }
 
-/// Where backups of the store go and how many daily ones are kept.
+/// What the store keeps: where backups go, how many daily ones, and how long
+/// personal data stays.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Backups {
+pub struct Keeping {
     /// Created 0700 by the daemon when it first writes one.
     pub dir: PathBuf,
     /// Daily backups kept; 0: the daemon writes none (`store backup` still works).
     pub keep: u32,
+    /// Days personal data is kept in the store (see [`crate::store::Pruned`]); 0:
+    /// forever.
+    pub retention_days: u32,
 }
+
+/// Days personal data is kept when `[store] retention_days` is not set: a year.
+pub const DEFAULT_RETENTION_DAYS: u32 = 365;
 
 /// Daily backups kept when `[store] keep_backups` is not set: a week.
 pub const DEFAULT_KEEP_BACKUPS: u32 = 7;
@@ -83,7 +90,7 @@ pub struct Config {
     /// The file it was read from.
     pub source: PathBuf,
     pub store_path: PathBuf,
-    pub backups: Backups,
+    pub keeping: Keeping,
     /// `None`: no monitoring endpoint.
     pub metrics: Option<MetricsConfig>,
     pub control: ControlConfig,
@@ -252,7 +259,7 @@ impl Config {
             .transpose()?;
         let store_path = at.resolve(&raw.store.path);
         let control = at.control(raw.control, &store_path);
-        let backups = Backups {
+        let keeping = Keeping {
             dir: raw.store.backups.as_deref().map_or_else(
                 || {
                     let mut name = store_path.as_os_str().to_os_string();
@@ -262,6 +269,7 @@ impl Config {
                 |p| at.resolve(p),
             ),
             keep: raw.store.keep_backups.unwrap_or(DEFAULT_KEEP_BACKUPS),
+            retention_days: raw.store.retention_days.unwrap_or(DEFAULT_RETENTION_DAYS),
         };
         let metrics = raw
             .metrics
@@ -272,7 +280,7 @@ impl Config {
             source: path.into(),
             control,
             store_path,
-            backups,
+            keeping,
             metrics,
             anchors,
             trust,

@@ -152,6 +152,8 @@ pub(super) struct RawStore {
     pub(super) backups: Option<PathBuf>,
     /// Daily backups kept (default 7; 0: no daily backups).
     pub(super) keep_backups: Option<u32>,
+    /// Days personal data is kept (default 365; 0: kept forever).
+    pub(super) retention_days: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -54,7 +54,7 @@ impl Daemon {
     /// kept). A backup that fails is logged and tried again an hour later: the mail
     /// goes on.
     pub(super) fn daily_backup(&mut self) {
-        let backups = &self.config.backups;
+        let backups = &self.config.keeping;
         if backups.keep == 0 {
             return;
         }
@@ -90,5 +90,29 @@ impl Daemon {
                 self.next_backup_try = Some(Instant::now() + Duration::from_secs(3600));
             }
         }
+    }
+
+    /// What is older than `[store] retention_days` is reduced or removed, at the first
+    /// pass and then daily (see [`crate::store::Pruned`]).
+    pub(super) fn daily_prune(&mut self) -> Result<(), DaemonError> {
+        let days = self.config.keeping.retention_days;
+        if days == 0 || self.next_prune.is_some_and(|t| Instant::now() < t) {
+            return Ok(());
+        }
+        let now = now();
+        let pruned = self
+            .store
+            .prune(now - time::Duration::days(days.into()), now)?;
+        self.next_prune = Some(Instant::now() + Duration::from_secs(24 * 3600));
+        info!(
+            retention_days = days,
+            records_reduced = pruned.records_reduced,
+            replies_removed = pruned.replies_removed,
+            cases_removed = pruned.cases_removed,
+            held_removed = pruned.held_removed,
+            counters_removed = pruned.counters_removed,
+            "store pruned"
+        );
+        Ok(())
     }
 }

@@ -187,6 +187,8 @@ pub struct Daemon {
     new_store_allowed: bool,
     /// No daily backup before this (after a failed one).
     next_backup_try: Option<Instant>,
+    /// No pruning before this (daily).
+    next_prune: Option<Instant>,
     /// What the monitoring endpoint and the watchdog read.
     telemetry: std::sync::Arc<crate::metrics::Telemetry>,
     /// systemd, told when the first pass is done.
@@ -232,6 +234,7 @@ impl Daemon {
             store_unproven: false,
             new_store_allowed: false,
             next_backup_try: None,
+            next_prune: None,
             telemetry: crate::metrics::Telemetry::new(now().unix_timestamp()),
             notifier: crate::notify::Notifier::from_env(),
             ready_told: false,
@@ -366,6 +369,7 @@ impl Daemon {
             self.handle_accepted()?;
             self.daily_routine()?;
             self.daily_backup();
+            self.daily_prune()?;
             self.deliver(Round::Last).await?;
             if *shutdown.borrow() || lifetime == Lifetime::Once {
                 self.logout_all(mb).await;
@@ -429,7 +433,7 @@ impl Daemon {
         Err(DaemonError::StoreLooksNew {
             store: self.config.store_path.display().to_string(),
             evidence,
-            backups: self.config.backups.dir.display().to_string(),
+            backups: self.config.keeping.dir.display().to_string(),
         })
     }
 

@@ -372,7 +372,7 @@ impl<'a> Desk<'a> {
         Desk {
             settings: config.plan_settings(templates),
             digest: config.digest.as_ref(),
-            backups: &config.backups.dir,
+            backups: &config.keeping.dir,
         }
     }
 }

@@ -254,6 +254,19 @@ impl Store {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Bytes of what the store holds (keys and values of every tree); the files on
+    /// disk are larger, as sled frees space lazily.
+    pub fn content_bytes(&self) -> Result<u64, StoreError> {
+        let mut total = 0u64;
+        for name in self.db.tree_names() {
+            for item in self.db.open_tree(&name)?.iter() {
+                let (k, v) = item?;
+                total += (k.len() + v.len()) as u64;
+            }
+        }
+        Ok(total)
+    }
+
     /// Bytes the store takes on disk.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         Ok(self.db.size_on_disk()?)
@@ -570,6 +583,9 @@ pub use backup::{newest_backup, prune_backups, restore, verify, BackupSummary};
 mod held;
 mod outbox;
 mod registry;
+mod retention;
+
+pub use retention::Pruned;
 
 #[cfg(test)]
 mod tests;

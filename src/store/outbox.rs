@@ -79,10 +79,19 @@ impl Store {
     }
 
     /// Like [`Store::update_outbox`] without the flush, for callers that flush once
-    /// after several updates.
+    /// after several updates. A reply sent and copied (or a draft saved) is kept
+    /// without its text: the mailbox has it; `status`, the digest and the timeline need
+    /// only who, when and what became of it.
     pub fn record_outbox(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
         let _writing = self.writing();
-        let json = to_json(entry);
+        let json = if entry.state == OutboxState::Sent && entry.copied {
+            to_json(&OutboxEntry {
+                raw: Vec::new(),
+                ..entry.clone()
+            })
+        } else {
+            to_json(entry)
+        };
         let result = (&self.outbox, &self.pending).transaction(|(outbox, pending)| {
             put_outbox(outbox, pending, entry, &json)?;
             Ok::<(), ConflictableTransactionError<()>>(())

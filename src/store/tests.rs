@@ -201,3 +201,95 @@ fn a_backup_is_one_moment_while_writers_go_on() {
         verify(&mut bytes.as_slice()).unwrap().entries
     );
 }
+
+#[test]
+fn old_personal_data_goes_and_exactly_once_stays() {
+    use crate::record::{MessageId, OutboxKind};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("db")).expect("open");
+    let then = time::macros::datetime!(2025-01-10 09:00 UTC);
+    let now = time::macros::datetime!(2026-11-30 09:00 UTC);
+    let seen = SeenRecord {
+        identity: "m1@x.md".into(),
+        from: Some("ion@x.md".into()),
+        subject: Some("Certificat".into()),
+        note: Some("a note".into()),
+        ..SeenRecord::unreadable(1, 7, Some("Processed".into()), then)
+    };
+    let mut case = Case::open(
+        "OLD111".into(),
+        "ion@x.md",
+        crate::intake::Language::Ro,
+        then,
+    );
+    for step in crate::case::Step::ALL {
+        let event = crate::case::Event::StepDone {
+            step,
+            by: "staff",
+            note: None,
+        };
+        case = crate::case::apply(&case, event, then).0;
+    }
+    assert_eq!(case.next_step(), None, "completed");
+    let id = MessageId::parse("mnotify.1@egov.md").unwrap();
+    let mut entry = OutboxEntry {
+        message_id: id.clone(),
+        kind: OutboxKind::Send,
+        from: "servicii@egov.md".into(),
+        to: "ion@x.md".into(),
+        case: Some("OLD111".into()),
+        raw: b"Subject: Re\r\n\r\nthe reply's text".to_vec(),
+        attempts: 0,
+        next_attempt: 0,
+        state: OutboxState::Pending,
+        last_error: None,
+        created_at: then,
+        copied: false,
+        failed_at: None,
+        copy_refusals: 0,
+    };
+    let rates = vec![
+        "ion@x.md/2025-01-10".to_string(),
+        format!("ion@x.md/{}", now.date()),
+    ];
+    store
+        .commit(MessageCommit {
+            seen: &seen,
+            case: Some(&case),
+            thread_ids: &[id.clone()],
+            outbox: Some(&entry),
+            rate_keys: &rates,
+        })
+        .unwrap();
+    // Sent and copied: its text goes at once.
+    entry.state = OutboxState::Sent;
+    entry.copied = true;
+    store.record_outbox(&entry).unwrap();
+    assert!(store.outbox_entry(&id).unwrap().unwrap().raw.is_empty());
+
+    let pruned = store.prune(now - time::Duration::days(365), now).unwrap();
+    assert_eq!(pruned.records_reduced, 1);
+    assert_eq!(pruned.replies_removed, 1);
+    assert_eq!(pruned.cases_removed, 1);
+    assert_eq!(pruned.counters_removed, 1);
+    let kept = store
+        .seen_identity("m1@x.md")
+        .unwrap()
+        .expect("still known");
+    assert_eq!((kept.from, kept.subject, kept.note), (None, None, None));
+    assert_eq!(kept.destination.as_deref(), Some("Processed"));
+    assert!(store.seen_uid(1, 7).unwrap().unwrap().from.is_none());
+    assert_eq!(store.case("OLD111").unwrap(), None);
+    assert_eq!(store.case_for_thread(&id).unwrap(), None);
+    assert_eq!(store.replies_counted(&rates[0]).unwrap(), 0);
+    assert_eq!(
+        store.replies_counted(&rates[1]).unwrap(),
+        1,
+        "today's counts stay"
+    );
+    // Again: nothing more to do.
+    assert_eq!(
+        store.prune(now - time::Duration::days(365), now).unwrap(),
+        Pruned::default()
+    );
+}

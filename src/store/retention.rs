@@ -1,0 +1,134 @@
+//! Keeping the store bounded: what is older than the retention period is reduced to
+//! what exactly-once needs, and counters of past days go.
+//!
+//! - a message record keeps its identity, UIDVALIDITY/UID, outcome, folder, case token
+//!   and date (so the mail is never handled or answered again); who wrote, the
+//!   subject, the problems, the certificates, the sender's verdict and notes go;
+//! - replies sent (or given up) leave the outbox; held mail's kept bytes go;
+//! - completed cases go, with their index entries (sender, thread);
+//! - reply counters of days before yesterday go, whatever the retention.
+
+use super::*;
+
+/// What a pruning removed or reduced.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Pruned {
+    pub records_reduced: u64,
+    pub replies_removed: u64,
+    pub held_removed: u64,
+    pub cases_removed: u64,
+    pub counters_removed: u64,
+}
+
+impl SeenRecord {
+    /// Only what exactly-once needs.
+    fn reduced(&self) -> SeenRecord {
+        SeenRecord {
+            from: None,
+            subject: None,
+            problems: Vec::new(),
+            accepted: Vec::new(),
+            sender: None,
+            note: None,
+            warnings: Vec::new(),
+            ..self.clone()
+        }
+    }
+
+    fn is_reduced(&self) -> bool {
+        *self == self.reduced()
+    }
+}
+
+/// The `yyyy-mm-dd` a reply counter counts (its last date in the key).
+fn counter_day(key: &str) -> Option<time::Date> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    (0..key.len().saturating_sub(9))
+        .rev()
+        .filter(|&i| key.is_char_boundary(i) && key.is_char_boundary(i + 10))
+        .find_map(|i| time::Date::parse(&key[i..i + 10], &format).ok())
+}
+
+impl Store {
+    /// Reduces or removes what is older than `before`, and counters of days before
+    /// `now`'s yesterday.
+    pub fn prune(&self, before: OffsetDateTime, now: OffsetDateTime) -> Result<Pruned, StoreError> {
+        let _writing = self.writing();
+        let mut pruned = Pruned::default();
+        for item in self.seen.iter() {
+            let (key, value) = item?;
+            let record: SeenRecord =
+                serde_json::from_slice(&value).map_err(|source| StoreError::Corrupt {
+                    tree: SEEN_TREE,
+                    key: String::from_utf8_lossy(&key).into_owned(),
+                    source,
+                })?;
+            if record.at >= before {
+                continue;
+            }
+            if key.starts_with(b"id/") && self.held.remove(record.identity.as_bytes())?.is_some() {
+                pruned.held_removed += 1;
+            }
+            if !record.is_reduced() {
+                self.seen.insert(&key, to_json(&record.reduced()))?;
+                pruned.records_reduced += u64::from(key.starts_with(b"id/"));
+            }
+        }
+        for item in self.outbox.iter() {
+            let (key, value) = item?;
+            let Ok(entry) = serde_json::from_slice::<OutboxEntry>(&value) else {
+                continue;
+            };
+            if entry.created_at < before && !entry.open() {
+                self.outbox.remove(&key)?;
+                self.pending.remove(&key)?;
+                pruned.replies_removed += 1;
+            }
+        }
+        let mut gone = std::collections::HashSet::new();
+        for case in self.cases()? {
+            if case.next_step().is_none() && case.updated_at < before {
+                self.cases.remove(case.token.as_bytes())?;
+                gone.insert(case.token);
+                pruned.cases_removed += 1;
+            }
+        }
+        if !gone.is_empty() {
+            for item in self.case_index.iter() {
+                let (key, token) = item?;
+                if gone.contains(String::from_utf8_lossy(&token).as_ref()) {
+                    self.case_index.remove(&key)?;
+                }
+            }
+        }
+        let yesterday = now.date().previous_day().unwrap_or(now.date());
+        for key in self.rates.iter().keys() {
+            let key = key?;
+            if counter_day(&String::from_utf8_lossy(&key)).is_some_and(|d| d < yesterday) {
+                self.rates.remove(&key)?;
+                pruned.counters_removed += 1;
+            }
+        }
+        self.flush()?;
+        Ok(pruned)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_are_dated_by_their_last_date() {
+        let d = |s: &str| counter_day(s).map(|d| d.to_string());
+        assert_eq!(d("ion@x.md/2026-11-30").as_deref(), Some("2026-11-30"));
+        assert_eq!(d("case:ABC/2026-11-29").as_deref(), Some("2026-11-29"));
+        assert_eq!(d("hour:2026-11-28T09").as_deref(), Some("2026-11-28"));
+        assert_eq!(d("unverified:2026-11-28T23").as_deref(), Some("2026-11-28"));
+        assert_eq!(
+            d("2020-01-01@x.md/2026-11-30").as_deref(),
+            Some("2026-11-30")
+        );
+        assert_eq!(d("nothing"), None);
+    }
+}
