@@ -78,7 +78,11 @@ mod tests {
             smtp_failing_since: Some(1000),
         };
         assert_eq!(verdict(seen, LIMITS, 1500), Ok(()));
-        let smtp = verdict(seen, LIMITS, 1901).unwrap_err();
+        let answering = Seen {
+            imap_ok: Some(1850),
+            ..seen
+        };
+        let smtp = verdict(answering, LIMITS, 1901).unwrap_err();
         assert!(smtp.contains("SMTP has failed for 901 s"), "{smtp}");
         let fresh = Seen {
             smtp_failing_since: None,

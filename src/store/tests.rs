@@ -256,7 +256,7 @@ fn old_personal_data_goes_and_exactly_once_stays() {
         .commit(MessageCommit {
             seen: &seen,
             case: Some(&case),
-            thread_ids: &[id.clone()],
+            thread_ids: std::slice::from_ref(&id),
             outbox: Some(&entry),
             rate_keys: &rates,
         })
