@@ -190,4 +190,14 @@ fn main() {
         2 * count,
         dir_bytes(&path) as f64 / 1e6,
     );
+    // `store compact`: the same content in fresh files.
+    let mut backup = Vec::new();
+    store.backup(&mut backup, now).expect("backup");
+    let compacted = dir.path().join("compacted");
+    mnotify_intake::store::restore(&mut std::io::Cursor::new(backup), &compacted).expect("restore");
+    println!(
+        "store_size: after `store compact`: files {:.1} MB = {:.0} bytes per mail handled",
+        dir_bytes(&compacted) as f64 / 1e6,
+        per_mail(dir_bytes(&compacted), 2 * count)
+    );
 }

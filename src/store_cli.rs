@@ -32,6 +32,10 @@ pub enum StoreCommand {
         #[arg(long)]
         replace: bool,
     },
+    /// Rewrite the store into fresh files (the daemon must be stopped): the embedded
+    /// database frees the space of removed data only lazily, so after pruning the
+    /// files can be much larger than what they hold. The old files are kept aside.
+    Compact,
 }
 
 pub fn run(config: &Config, command: StoreCommand) -> Result<ExitCode> {
@@ -53,6 +57,7 @@ pub fn run(config: &Config, command: StoreCommand) -> Result<ExitCode> {
             );
         }
         StoreCommand::Restore { file, replace } => restore(config, &file, replace)?,
+        StoreCommand::Compact => compact(config)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -63,7 +68,8 @@ fn open(file: &Path) -> Result<BufReader<std::fs::File>> {
     Ok(BufReader::new(f))
 }
 
-fn restore(config: &Config, file: &Path, replace: bool) -> Result<()> {
+/// Refuses when a daemon answers on the control socket: it holds the store.
+fn refuse_if_running(config: &Config, what: &str) -> Result<()> {
     let ping = ControlRequest {
         id: mnotify_intake::record::fresh_id(),
         case: String::new(),
@@ -75,8 +81,13 @@ fn restore(config: &Config, file: &Path, replace: bool) -> Result<()> {
         &ping,
         std::time::Duration::from_secs(5),
     ) {
-        bail!("the daemon is running (pid {text}) and holds the store: stop it first (e.g. `systemctl stop mnotify-intake`), then restore");
+        bail!("the daemon is running (pid {text}) and holds the store: stop it first (e.g. `systemctl stop mnotify-intake`), then {what}");
     }
+    Ok(())
+}
+
+fn restore(config: &Config, file: &Path, replace: bool) -> Result<()> {
+    refuse_if_running(config, "restore")?;
     let path = &config.store_path;
     let occupied = std::fs::read_dir(path).is_ok_and(|mut d| d.next().is_some());
     if occupied {
@@ -112,4 +123,55 @@ fn restore(config: &Config, file: &Path, replace: bool) -> Result<()> {
         path.display()
     );
     Ok(())
+}
+
+/// Backup into `[store] backups`, restore it beside the store, swap them; the old
+/// files stay at `<path>.before-compact-<time>` until the operator removes them.
+fn compact(config: &Config) -> Result<()> {
+    refuse_if_running(config, "compact")?;
+    let path = &config.store_path;
+    let before = dir_bytes(path);
+    let now = OffsetDateTime::now_utc();
+    let backup = {
+        let store = store::Store::open(path)?;
+        let (file, _) = store.write_backup_file(&config.keeping.dir, "compact", now)?;
+        file
+    };
+    let suffixed = |suffix: String| {
+        let mut name = path.as_os_str().to_os_string();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    let fresh = suffixed(format!(".compacting-{}", now.unix_timestamp()));
+    store::restore(&mut open(&backup)?, &fresh)
+        .with_context(|| format!("cannot rewrite the store into {}", fresh.display()))?;
+    let aside = suffixed(format!(".before-compact-{}", now.unix_timestamp()));
+    std::fs::rename(path, &aside)
+        .with_context(|| format!("cannot move {} aside", path.display()))?;
+    std::fs::rename(&fresh, path)
+        .with_context(|| format!("cannot put {} in place", fresh.display()))?;
+    println!(
+        "compacted {}: {:.1} MB → {:.1} MB; the old files are at {} (remove them once the daemon runs well), the backup taken on the way at {}",
+        path.display(),
+        before as f64 / 1e6,
+        dir_bytes(path) as f64 / 1e6,
+        aside.display(),
+        backup.display()
+    );
+    Ok(())
+}
+
+fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
 }
