@@ -3,7 +3,8 @@
 //! and copied) as the daemon does, then pruned with the default retention; then the
 //! same again a year later, to see the store stay flat.
 //!
-//! `cargo bench --bench store_size` (STORE_MAILS=N for another count).
+//! `cargo bench --bench store_size` (STORE_MAILS=N for another count); under `cargo
+//! test` a 300-mail smoke version.
 
 use std::path::Path;
 
@@ -138,10 +139,12 @@ fn handle(
 }
 
 fn main() {
+    // Under `cargo test` (no --bench) a 300-mail smoke version.
+    let full = std::env::args().any(|a| a == "--bench");
     let count: usize = std::env::var("STORE_MAILS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
+        .unwrap_or(if full { 10_000 } else { 300 });
     let dir = tempfile::tempdir().expect("temp dir");
     let now = OffsetDateTime::now_utc();
     let pki = Pki::new(now - Duration::days(800));
