@@ -560,7 +560,11 @@ fn registry_import(config: &Config, label: Label<'_>, files: &[PathBuf]) -> Resu
     for file in files {
         let bytes =
             std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-        records.extend(import::records(file, &bytes, label)?);
+        let imported = import::records(file, &bytes, label)?;
+        if let Some(how) = imported.read_as {
+            println!("{}: read with {how}", file.display());
+        }
+        records.extend(imported.records);
     }
     let (answer, by_daemon) =
         crate::staff_cli::store_request(config, StaffAction::RegistryImport { records })?;

@@ -30,14 +30,22 @@ pub struct Label<'a> {
     pub institution: Option<&'a str>,
 }
 
+/// What one file gave: its records, and how it was read when that is worth saying
+/// (a CSV in Excel's Romanian form).
+#[derive(Debug, Clone)]
+pub struct Imported {
+    pub records: Vec<KnownCertificate>,
+    pub read_as: Option<String>,
+}
+
 /// Records from one file's bytes.
-pub fn records(
-    path: &Path,
-    bytes: &[u8],
-    label: Label<'_>,
-) -> Result<Vec<KnownCertificate>, ImportError> {
+pub fn records(path: &Path, bytes: &[u8], label: Label<'_>) -> Result<Imported, ImportError> {
     if is_csv(path, bytes) {
-        return Ok(registry::parse_csv(path, bytes)?);
+        let (records, dialect) = registry::parse_csv(path, bytes)?;
+        return Ok(Imported {
+            records,
+            read_as: dialect.describe(),
+        });
     }
     let name = path
         .file_name()
@@ -64,10 +72,13 @@ pub fn records(
     let service = label
         .service
         .ok_or_else(|| ImportError::NeedService { path: path.into() })?;
-    Ok(certs
-        .iter()
-        .map(|c| KnownCertificate::from_certificate(c, service, label.institution))
-        .collect())
+    Ok(Imported {
+        records: certs
+            .iter()
+            .map(|c| KnownCertificate::from_certificate(c, service, label.institution))
+            .collect(),
+        read_as: None,
+    })
 }
 
 fn is_csv(path: &Path, bytes: &[u8]) -> bool {
@@ -75,5 +86,6 @@ fn is_csv(path: &Path, bytes: &[u8]) -> bool {
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    named_csv || body.to_ascii_lowercase().starts_with(b"service,")
+    let head = body.to_ascii_lowercase();
+    named_csv || head.starts_with(b"service,") || head.starts_with(b"service;")
 }

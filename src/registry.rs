@@ -290,14 +290,22 @@ pub const CSV_HEADER: [&str; 7] = [
 
 /// Parses a registry CSV. Every row must be valid: a half-imported file would leave the
 /// registry in a state no one asked for.
-pub fn parse_csv(path: &Path, bytes: &[u8]) -> Result<Vec<KnownCertificate>, CsvError> {
+pub fn parse_csv(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<(Vec<KnownCertificate>, CsvDialect), CsvError> {
     let read_error = |source| CsvError::Read {
         path: path.into(),
         source,
     };
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut dialect = CsvDialect {
+        delimiter: sniff_delimiter(bytes),
+        day_first_dates: false,
+    };
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
+        .delimiter(dialect.delimiter)
         .from_reader(bytes);
     let header = reader.headers().map_err(read_error)?.clone();
     let names: Vec<String> = header.iter().map(|h| h.to_ascii_lowercase()).collect();
@@ -335,9 +343,15 @@ pub fn parse_csv(path: &Path, bytes: &[u8]) -> Result<Vec<KnownCertificate>, Csv
         };
         let not_after = match field(5) {
             "" => None,
-            s => Some(parse_date(s).ok_or_else(|| {
-                row_error(format!("`{s}` is not a date (use 2027-05-31 or RFC 3339)"))
-            })?),
+            s => {
+                let (date, day_first) = parse_date(s).ok_or_else(|| {
+                    row_error(format!(
+                        "`{s}` is not a date (use 2027-05-31, 31.05.2027 or RFC 3339)"
+                    ))
+                })?;
+                dialect.day_first_dates |= day_first;
+                Some(date)
+            }
         };
         let status = match field(6).to_ascii_lowercase().as_str() {
             "" | "active" => Status::Active,
@@ -360,20 +374,78 @@ pub fn parse_csv(path: &Path, bytes: &[u8]) -> Result<Vec<KnownCertificate>, Csv
             institution: Some(field(1)).filter(|s| !s.is_empty()).map(str::to_string),
         });
     }
-    Ok(out)
+    Ok((out, dialect))
 }
 
 /// `2027-05-31` (end of that day, UTC) or an RFC 3339 timestamp.
-fn parse_date(text: &str) -> Option<OffsetDateTime> {
-    if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
-        return Some(t);
+/// How a registry CSV was written: what Excel writes in a Romanian locale (`;`
+/// between fields, dates as `31.01.2027`) is read as well as the documented form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CsvDialect {
+    pub delimiter: u8,
+    /// Some date was written day first (`dd.mm.yyyy`).
+    pub day_first_dates: bool,
+}
+
+impl CsvDialect {
+    /// What was read other than the documented form, in words for the import
+    /// summary; `None` for the documented form.
+    pub fn describe(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if self.delimiter != b',' {
+            parts.push(format!("fields separated by `{}`", self.delimiter as char));
+        }
+        if self.day_first_dates {
+            parts.push("dates written day first (dd.mm.yyyy)".to_string());
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
     }
+}
+
+/// `;` when the header line has more of them than commas (Excel in locales where the
+/// comma is the decimal mark), else `,`.
+fn sniff_delimiter(bytes: &[u8]) -> u8 {
+    let header = bytes.split(|&b| b == b'\n').next().unwrap_or(bytes);
+    let count = |c: u8| header.iter().filter(|&&b| b == c).count();
+    if count(b';') > count(b',') {
+        b';'
+    } else {
+        b','
+    }
+}
+
+/// A date as the registry CSV may hold it: RFC 3339, `2027-05-31` or `31.05.2027`
+/// (the day's end, UTC); whether it was written day first.
+fn parse_date(text: &str) -> Option<(OffsetDateTime, bool)> {
+    if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
+        return Some((t, false));
+    }
+    let end_of = |date: Date| {
+        Some(
+            date.with_time(Time::from_hms(23, 59, 59).ok()?)
+                .assume_utc(),
+        )
+    };
     let format = time::macros::format_description!("[year]-[month]-[day]");
-    let date = Date::parse(text, &format).ok()?;
-    Some(
-        date.with_time(Time::from_hms(23, 59, 59).ok()?)
-            .assume_utc(),
-    )
+    if let Ok(date) = Date::parse(text, &format) {
+        return Some((end_of(date)?, false));
+    }
+    let parts: Vec<&str> = text.split('.').collect();
+    let [day, month, year] = parts.as_slice() else {
+        return None;
+    };
+    let number = |s: &str, max_len: usize| {
+        (!s.is_empty() && s.len() <= max_len && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse::<i32>().ok())
+            .flatten()
+    };
+    let (day, month, year) = (number(day, 2)?, number(month, 2)?, number(year, 4)?);
+    if year < 1000 {
+        return None;
+    }
+    let month = time::Month::try_from(u8::try_from(month).ok()?).ok()?;
+    let date = Date::from_calendar_date(year, month, u8::try_from(day).ok()?).ok()?;
+    Some((end_of(date)?, true))
 }
 
 #[cfg(test)]
@@ -437,10 +509,37 @@ mod tests {
     }
 
     #[test]
+    fn excel_in_a_romanian_locale_is_read_and_said() {
+        let p = Path::new("r.csv");
+        let excel = "service;institution;serial;issuer;sha1;not_after;status\r\nMPass;Agenția X, filiala Nord;00:AB:CD;CN=STISC;;31.01.2027;active\r\nMSign;Y;EF01;CN=STISC;;1.2.2028;\r\n";
+        let (rows, dialect) = parse_csv(p, excel.as_bytes()).expect("read");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            rows[0].institution.as_deref(),
+            Some("Agenția X, filiala Nord")
+        );
+        assert_eq!(rows[0].not_after.unwrap().date().to_string(), "2027-01-31");
+        assert_eq!(rows[1].not_after.unwrap().date().to_string(), "2028-02-01");
+        let said = dialect.describe().expect("said in the summary");
+        assert!(
+            said.contains("`;`") && said.contains("dd.mm.yyyy"),
+            "{said}"
+        );
+        // The documented form says nothing; impossible dates are refused.
+        let plain = "service,institution,serial,issuer,sha1,not_after,status\nMPass,X,AB,CN=S,,2027-01-31,\n";
+        assert_eq!(parse_csv(p, plain.as_bytes()).unwrap().1.describe(), None);
+        for bad in ["31.02.2027", "1.1.27", "31.01.2027.", "a.b.c"] {
+            let text = format!("service;institution;serial;issuer;sha1;not_after;status\nMPass;X;AB;CN=S;;{bad};\n");
+            let err = parse_csv(p, text.as_bytes()).unwrap_err().to_string();
+            assert!(err.contains("not a date"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
     fn csv_rows_are_checked() {
         let p = Path::new("r.csv");
         let good = "service,institution,serial,issuer,sha1,not_after,status\nMPass,Agenția X,00:AB:CD,CN=STISC,,2027-01-31,active\n";
-        let rows = parse_csv(p, good.as_bytes()).expect("valid");
+        let (rows, _) = parse_csv(p, good.as_bytes()).expect("valid");
         assert_eq!(rows[0].serial, "ABCD");
         assert!(parse_csv(p, b"serial\n1\n").is_err());
         let bad =

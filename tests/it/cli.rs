@@ -283,6 +283,32 @@ fn certificate_import_needs_a_service_and_bad_csv_rows_change_nothing() {
     );
 }
 
+/// A registry exported by Excel in a Romanian locale (`;`, day-first dates) is read,
+/// and the import says how it read it.
+#[test]
+fn a_registry_from_excel_in_a_romanian_locale_is_imported() {
+    let s = Setup::new();
+    let csv = s.write(
+        "registru.csv",
+        "service;institution;serial;issuer;sha1;not_after;status\r\nMPass;Agenția Servicii Publice;4A:3F:00:12;CN=STISC;;31.01.2027;active\r\n".as_bytes(),
+    );
+    let out = s.run(&["registry", "import", csv.to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("fields separated by `;`") && said.contains("dd.mm.yyyy"),
+        "{said}"
+    );
+    let listed = json_lines(&s.run(&["registry", "list", "--json"]));
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["serial"], "4A3F0012");
+    assert_eq!(listed[0]["institution"], "Agenția Servicii Publice");
+    assert!(listed[0]["not_after"]
+        .as_str()
+        .unwrap()
+        .starts_with("2027-01-31"));
+}
+
 /// An error is said once, with what to do, not followed by its own cause again.
 #[test]
 fn errors_are_said_once() {
