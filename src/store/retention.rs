@@ -55,7 +55,13 @@ impl Store {
     pub fn prune(&self, before: OffsetDateTime, now: OffsetDateTime) -> Result<Pruned, StoreError> {
         let _writing = self.writing();
         let mut pruned = Pruned::default();
-        for item in self.seen.iter() {
+        // Message records only (`uid/…`, `id/…`); the tree also marks staff requests
+        // applied (`request/…`, empty), which exactly-once needs and which hold nothing.
+        let records = self
+            .seen
+            .scan_prefix("uid/")
+            .chain(self.seen.scan_prefix("id/"));
+        for item in records {
             let (key, value) = item?;
             let record: SeenRecord =
                 serde_json::from_slice(&value).map_err(|source| StoreError::Corrupt {

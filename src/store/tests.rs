@@ -261,6 +261,10 @@ fn old_personal_data_goes_and_exactly_once_stays() {
             rate_keys: &rates,
         })
         .unwrap();
+    // A staff request marked applied lives in the same tree: kept, never misread.
+    store.save_case(&case).unwrap();
+    store.commit_staff("req-1", &case, &[], None).unwrap();
+    assert!(store.request_applied("req-1").unwrap());
     // Sent and copied: its text goes at once.
     entry.state = OutboxState::Sent;
     entry.copied = true;
@@ -287,6 +291,10 @@ fn old_personal_data_goes_and_exactly_once_stays() {
         1,
         "today's counts stay"
     );
+    assert!(store.request_applied("req-1").unwrap(), "exactly-once kept");
+    let mut copy = Vec::new();
+    store.backup(&mut copy, now).unwrap();
+    verify(&mut copy.as_slice()).expect("a store with staff requests backs up whole");
     // Again: nothing more to do.
     assert_eq!(
         store.prune(now - time::Duration::days(365), now).unwrap(),
