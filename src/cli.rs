@@ -11,12 +11,12 @@ use crate::staff_cli::CasesCommand;
 use mnotify_intake::analysis::{self, Context};
 use mnotify_intake::certificate::TrustAnchors;
 use mnotify_intake::config::{Backlog, Config, DEFAULT_MAILBOX_ADDRESS};
-use mnotify_intake::daemon::{Daemon, Lifetime};
+
 use mnotify_intake::import::{self, Label};
 use mnotify_intake::registry::Registry;
 use mnotify_intake::report::{self, FileReport};
 use mnotify_intake::staff::StaffAction;
-use mnotify_intake::store::Store;
+
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -151,7 +151,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Run { once, new_store } => {
             let config = require_config(cli.config.as_deref())?;
-            run_daemon(config, once, new_store)
+            crate::run_cli::run_daemon(config, once, new_store)
         }
         Command::Check => {
             let config = require_config(cli.config.as_deref())?;
@@ -244,7 +244,7 @@ fn check(config: &Config) -> Result<ExitCode> {
 const WIRE_LOGGING_TARGETS: &[&str] = &["async_imap", "imap_proto", "lettre"];
 
 /// `RUST_LOG` (default `info`) with the wire-logging libraries held at `info`.
-fn log_filter() -> tracing_subscriber::EnvFilter {
+pub fn log_filter() -> tracing_subscriber::EnvFilter {
     let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     for target in WIRE_LOGGING_TARGETS {
@@ -252,161 +252,6 @@ fn log_filter() -> tracing_subscriber::EnvFilter {
         filter = filter.add_directive(format!("{target}=info").parse().expect("valid directive"));
     }
     filter
-}
-
-fn run_daemon(config: Config, once: bool, new_store: bool) -> Result<ExitCode> {
-    tracing_subscriber::fmt()
-        .with_env_filter(log_filter())
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    if config.trust.senders == mnotify_intake::trust::SenderRule::Off {
-        tracing::warn!(
-            "[trust] senders = \"off\": no sender is authenticated; anyone can change any case and have replies sent; set authserv_id and senders = \"require\" on a public mailbox"
-        );
-    }
-    // Everything the daemon writes (store, control socket) is its own: the store
-    // holds applicants' addresses and integration data.
-    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
-    let anchors = TrustAnchors::load(&config.anchors)?;
-    // Before the store: a daemon already running answers here ("already running").
-    let control = mnotify_intake::control::server::bind(&config.control)?;
-    // A staff command may hold the store for a moment: wait for it rather than fail.
-    let started = std::time::Instant::now();
-    let store = loop {
-        match Store::open(&config.store_path) {
-            Ok(store) => break store,
-            Err(e) if started.elapsed() < std::time::Duration::from_secs(15) => {
-                tracing::debug!("store busy, retrying: {e}");
-                std::thread::sleep(std::time::Duration::from_millis(200));
-            }
-            Err(e) => return Err(e.into()),
-        }
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async move {
-        // Inside the runtime: the SMTP connection pool starts a task of its own.
-        let shared = mnotify_intake::control::server::Shared {
-            store: store.clone(),
-            templates: mnotify_intake::reply::Templates::for_config(&config.reply)?,
-            config: config.clone(),
-            poke: Default::default(),
-            registry_changed: Default::default(),
-        };
-        let metrics_config = config.metrics.clone();
-        let limits = config.health_limits();
-        let mut daemon = Daemon::new(config, store.clone(), anchors)?;
-        if new_store {
-            daemon.allow_new_store();
-        }
-        let metrics = match &metrics_config {
-            Some(m) => Some((
-                mnotify_intake::metrics::bind(m.listen).await.with_context(|| {
-                    format!(
-                        "[metrics] listen = \"{}\": cannot listen there (is the port taken?); choose another address",
-                        m.listen
-                    )
-                })?,
-                m.limits,
-            )),
-            None => None,
-        };
-        let shared = mnotify_intake::control::server::Shared {
-            poke: daemon.poke_handle(),
-            registry_changed: daemon.registry_flag(),
-            ..shared
-        };
-        let (tx, rx) = tokio::sync::watch::channel(false);
-        // Staff commands are answered beside the mail loop, also while it reconnects,
-        // until the mail loop has stopped.
-        let (stop_server, server_stop) = tokio::sync::watch::channel(false);
-        if let Some((endpoint, limits)) = metrics {
-            let sources = mnotify_intake::metrics::Sources {
-                telemetry: daemon.telemetry(),
-                store,
-                limits,
-            };
-            tokio::spawn(endpoint.serve(sources, server_stop.clone()));
-        }
-        if let Some(every) = mnotify_intake::notify::Notifier::watchdog_interval() {
-            tokio::spawn(watchdog(daemon.telemetry(), limits, every));
-        }
-        let server = tokio::spawn(control.serve(shared, server_stop));
-        tokio::spawn(async move {
-            wait_for_signal().await;
-            tracing::info!("shutdown requested; finishing the current message");
-            let _ = tx.send(true);
-        });
-        let lifetime = if once {
-            Lifetime::Once
-        } else {
-            Lifetime::Forever
-        };
-        let result = daemon.run(lifetime, rx).await;
-        let _ = stop_server.send(true);
-        let _ = server.await;
-        daemon.store().flush()?;
-        let c = &daemon.counters;
-        tracing::info!(
-            handled = c.handled,
-            duplicates = c.duplicates,
-            replies_sent = c.replies_sent,
-            drafts_saved = c.drafts_saved,
-            send_failures = c.send_failures,
-            reconnects = c.reconnects,
-            "stopped"
-        );
-        result?;
-        Ok(ExitCode::SUCCESS)
-    })
-}
-
-/// `WATCHDOG=1` every `every` while the mail loop is healthy; while it is not, the
-/// reason as `STATUS=` and no ping, so that systemd restarts a stalled daemon.
-async fn watchdog(
-    telemetry: std::sync::Arc<mnotify_intake::metrics::Telemetry>,
-    limits: mnotify_intake::health::Limits,
-    every: std::time::Duration,
-) {
-    let notifier = mnotify_intake::notify::Notifier::from_env();
-    let mut unhealthy = false;
-    loop {
-        let now = OffsetDateTime::now_utc().unix_timestamp();
-        match mnotify_intake::health::verdict(telemetry.seen(), limits, now) {
-            Ok(()) => {
-                notifier.send("WATCHDOG=1");
-                if unhealthy {
-                    notifier.send("STATUS=healthy");
-                    unhealthy = false;
-                }
-            }
-            Err(why) => {
-                if !unhealthy {
-                    tracing::warn!("unhealthy, the watchdog is no longer told: {why}");
-                    unhealthy = true;
-                }
-                notifier.send(&format!("STATUS={why}"));
-            }
-        }
-        tokio::time::sleep(every).await;
-    }
-}
-
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
 }
 
 fn status(config: &Config, json: bool) -> Result<ExitCode> {

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod run_cli;
 mod staff_cli;
 mod store_cli;
 

@@ -319,65 +319,64 @@ pub fn parse_csv(
     for row in reader.records() {
         let row = row.map_err(read_error)?;
         let line = row.position().map_or(0, |p| p.line());
-        let row_error = |what: String| CsvError::Row {
+        let (record, day_first) = parse_row(&row).map_err(|what| CsvError::Row {
             path: path.into(),
             line,
             what,
-        };
-        let field = |i: usize| row.get(i).unwrap_or("").trim();
-        let service = field(0);
-        if service.is_empty() {
-            return Err(row_error("the service is empty".into()));
-        }
-        let serial = canonical_serial(field(2))
-            .ok_or_else(|| row_error(format!("`{}` is not a hex serial number", field(2))))?;
-        let sha1 = match field(4) {
-            "" => None,
-            s => Some(
-                canonical_thumbprint(s)
-                    .filter(|h| h.len() == 40)
-                    .ok_or_else(|| {
-                        row_error(format!("`{s}` is not a SHA-1 thumbprint (40 hex digits)"))
-                    })?,
-            ),
-        };
-        let not_after = match field(5) {
-            "" => None,
-            s => {
-                let (date, day_first) = parse_date(s).ok_or_else(|| {
-                    row_error(format!(
-                        "`{s}` is not a date (use 2027-05-31, 31.05.2027 or RFC 3339)"
-                    ))
-                })?;
-                dialect.day_first_dates |= day_first;
-                Some(date)
-            }
-        };
-        let status = match field(6).to_ascii_lowercase().as_str() {
-            "" | "active" => Status::Active,
-            "revoked" => Status::Revoked,
-            other => {
-                return Err(row_error(format!(
-                    "status `{other}` is neither active nor revoked"
-                )))
-            }
-        };
-        out.push(KnownCertificate {
-            serial,
-            issuer: field(3).to_string(),
-            sha1,
-            sha256: None,
-            subject: None,
-            not_after,
-            status,
-            services: BTreeSet::from([service.to_string()]),
-            institution: Some(field(1)).filter(|s| !s.is_empty()).map(str::to_string),
-        });
+        })?;
+        dialect.day_first_dates |= day_first;
+        out.push(record);
     }
     Ok((out, dialect))
 }
 
 /// `2027-05-31` (end of that day, UTC) or an RFC 3339 timestamp.
+/// One row of a registry CSV, and whether its date was written day first; what is
+/// wrong with it, in words, otherwise.
+fn parse_row(row: &csv::StringRecord) -> Result<(KnownCertificate, bool), String> {
+    let field = |i: usize| row.get(i).unwrap_or("").trim();
+    let service = field(0);
+    if service.is_empty() {
+        return Err("the service is empty".into());
+    }
+    let serial = canonical_serial(field(2))
+        .ok_or_else(|| format!("`{}` is not a hex serial number", field(2)))?;
+    let sha1 = match field(4) {
+        "" => None,
+        s => Some(
+            canonical_thumbprint(s)
+                .filter(|h| h.len() == 40)
+                .ok_or_else(|| format!("`{s}` is not a SHA-1 thumbprint (40 hex digits)"))?,
+        ),
+    };
+    let (not_after, day_first) = match field(5) {
+        "" => (None, false),
+        s => {
+            let (date, day_first) = parse_date(s).ok_or_else(|| {
+                format!("`{s}` is not a date (use 2027-05-31, 31.05.2027 or RFC 3339)")
+            })?;
+            (Some(date), day_first)
+        }
+    };
+    let status = match field(6).to_ascii_lowercase().as_str() {
+        "" | "active" => Status::Active,
+        "revoked" => Status::Revoked,
+        other => return Err(format!("status `{other}` is neither active nor revoked")),
+    };
+    let record = KnownCertificate {
+        serial,
+        issuer: field(3).to_string(),
+        sha1,
+        sha256: None,
+        subject: None,
+        not_after,
+        status,
+        services: BTreeSet::from([service.to_string()]),
+        institution: Some(field(1)).filter(|s| !s.is_empty()).map(str::to_string),
+    };
+    Ok((record, day_first))
+}
+
 /// How a registry CSV was written: what Excel writes in a Romanian locale (`;`
 /// between fields, dates as `31.01.2027`) is read as well as the documented form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

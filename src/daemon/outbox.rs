@@ -79,16 +79,21 @@ impl Daemon {
         copied?;
         if round == Round::Last {
             // Nothing else is coming: the copies of this round go now, too.
-            let to_copy = self.store.uncopied()?;
-            if !to_copy.is_empty() {
-                let copying = self.prepare_copiers(to_copy.len()).await?;
-                let (copiers, copied) =
-                    save_copies(&self.store, copying, &sent_folder, to_copy).await;
-                self.copiers = copiers;
-                copied?;
-            }
+            self.copy_the_rest(&sent_folder).await?;
         }
         Ok(())
+    }
+
+    /// Saves every copy still to make in `sent`, before the daemon waits.
+    async fn copy_the_rest(&mut self, sent: &str) -> Result<(), DaemonError> {
+        let to_copy = self.store.uncopied()?;
+        if to_copy.is_empty() {
+            return Ok(());
+        }
+        let copying = self.prepare_copiers(to_copy.len()).await?;
+        let (copiers, copied) = save_copies(&self.store, copying, sent, to_copy).await;
+        self.copiers = copiers;
+        copied
     }
 
     /// The copy connections, opened as needed (at most [`COPY_CONNECTIONS`]).

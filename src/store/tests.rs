@@ -202,6 +202,8 @@ fn a_backup_is_one_moment_while_writers_go_on() {
     );
 }
 
+/// Long on purpose: one old mail with its case, reply and counters, pruned, and each
+/// kind of data checked gone or kept (split up, which data each step made would hide).
 #[test]
 fn old_personal_data_goes_and_exactly_once_stays() {
     use crate::record::{MessageId, OutboxKind};

@@ -1,0 +1,54 @@
+//! What can go wrong with the IMAP server, and whether waiting helps.
+
+use crate::secret::SecretError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailboxError {
+    #[error("cannot connect to IMAP server {host}:{port}: {source}")]
+    Connect {
+        host: String,
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("TLS setup for {host} failed: {reason}; check [imap] host and ca_file")]
+    Tls { host: String, reason: String },
+    #[error(
+        "IMAP login as {user} was refused: {reason}; check [imap] user and the password or token"
+    )]
+    Login { user: String, reason: String },
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error("IMAP error: {0}")]
+    Protocol(#[from] async_imap::error::Error),
+    #[error("IMAP connection timed out")]
+    Timeout,
+    #[error("the IMAP server did not answer {command} within {seconds} s; reconnecting")]
+    Deadline { command: &'static str, seconds: u64 },
+    /// A FETCH ended without some of the messages asked for (Dovecot drops the
+    /// connection on a message it cannot read; async-imap then ends the answer early,
+    /// as if complete). The connection is not trusted further.
+    #[error("the IMAP server did not hand over {0} message(s) asked for")]
+    Incomplete(usize),
+}
+
+impl MailboxError {
+    /// The server answered NO or BAD to a command (the connection itself is fine);
+    /// async-imap reports a refused APPEND as `Append`, without the server's words.
+    pub fn is_refusal(&self) -> bool {
+        use async_imap::error::Error;
+        matches!(
+            self,
+            MailboxError::Protocol(Error::No(_) | Error::Bad(_) | Error::Append)
+        )
+    }
+
+    /// Worth retrying after a pause (network, server restarts); a refused login or a
+    /// missing secret is not, until someone fixes the configuration.
+    pub fn is_transient(&self) -> bool {
+        !matches!(
+            self,
+            MailboxError::Login { .. } | MailboxError::Secret(_) | MailboxError::Tls { .. }
+        )
+    }
+}
