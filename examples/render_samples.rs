@@ -179,6 +179,7 @@ fn main() {
             stalled_days: 7,
             expiring_days: 60,
             needs_human_folder: Some("Needs-Human".into()),
+            agency: "AGE".into(),
         },
     );
     std::fs::write(out.join("digest.html"), digest::render_html(&d)).expect("write digest.html");

@@ -24,6 +24,7 @@ fn settings_of(cfg: &DigestConfig, needs_human_folder: Option<&str>) -> DigestSe
         stalled_days: cfg.stalled_days,
         expiring_days: cfg.expiring_days,
         needs_human_folder: needs_human_folder.map(str::to_string),
+        agency: cfg.agency_short.clone(),
     }
 }
 

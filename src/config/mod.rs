@@ -117,6 +117,8 @@ pub struct DigestConfig {
     pub stalled_days: u32,
     pub expiring_days: u32,
     pub remind_days: u32,
+    /// The agency's short name, as the digest's headings use it.
+    pub agency_short: String,
 }
 
 /// How to log in.
@@ -168,6 +170,8 @@ pub struct ReplyConfig {
     pub max_message_bytes: u64,
     /// Templates directory; `None` uses the built-in ones.
     pub templates: Option<PathBuf>,
+    /// `[agency]`: who signs the replies and the digest.
+    pub agency: crate::reply::Agency,
 }
 
 pub const DEFAULT_REPLIES_PER_CASE_PER_DAY: u32 = 10;
@@ -252,11 +256,12 @@ impl Config {
         let imap = raw.imap.map(|i| at.imap(i)).transpose()?;
         let smtp = raw.smtp.map(|s| at.smtp(s)).transpose()?;
         let caps = caps(&raw.reply, &raw.trust);
-        let reply = at.reply(raw.reply)?;
+        let agency = read::agency(raw.agency, &mailbox_address);
         let digest = raw
             .digest
-            .map(|d| at.digest(d, smtp.is_some()))
+            .map(|d| at.digest(d, smtp.is_some(), &agency))
             .transpose()?;
+        let reply = at.reply(raw.reply, agency)?;
         let store_path = at.resolve(&raw.store.path);
         let control = at.control(raw.control, &store_path);
         let keeping = Keeping {
@@ -336,6 +341,28 @@ mod tests {
         .expect("valid");
         assert_eq!(cfg.store_path, dir.path().join("db"));
         assert_eq!(cfg.own_addresses, vec![DEFAULT_MAILBOX_ADDRESS.to_string()]);
+    }
+
+    #[test]
+    fn the_agency_is_named_once_for_replies_and_the_digest() {
+        let dir = dir_with_anchor();
+        let cfg = Config::parse(
+            &dir.path().join("c.toml"),
+            "[store]\npath = \"db\"\n[trust]\nauthserv_id = \"mx.test\"\nanchors = [\"ca.pem\"]\n\
+             [mailbox]\naddress = \"contact@ase.md\"\n[smtp]\nhost = \"h\"\n[digest]\nto = [\"staff@ase.md\"]\n\
+             [agency]\nname = \"Agenția Servicii Electronice\"\nshort_name = \"ASE\"\n",
+        )
+        .expect("valid");
+        let agency = &cfg.reply.agency;
+        assert_eq!(agency.short_name, "ASE");
+        assert_eq!(agency.mailbox, "contact@ase.md");
+        assert_eq!(
+            agency.phone,
+            crate::reply::Agency::default().phone,
+            "the rest default"
+        );
+        assert_eq!(cfg.reply.from_name, "Agenția Servicii Electronice");
+        assert_eq!(cfg.digest.unwrap().agency_short, "ASE");
     }
 
     #[test]

@@ -18,6 +18,20 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) control: RawControl,
     pub(super) metrics: Option<RawMetrics>,
+    #[serde(default)]
+    pub(super) agency: RawAgency,
+}
+
+/// `[agency]`: every key optional, the defaults are today's names.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAgency {
+    pub(super) name: Option<String>,
+    pub(super) name_ru: Option<String>,
+    pub(super) name_en: Option<String>,
+    pub(super) short_name: Option<String>,
+    pub(super) phone: Option<String>,
+    pub(super) web: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -184,12 +184,15 @@ impl Reading<'_> {
         })
     }
 
-    pub(super) fn reply(&self, r: RawReply) -> Result<ReplyConfig, ConfigError> {
+    pub(super) fn reply(
+        &self,
+        r: RawReply,
+        agency: crate::reply::Agency,
+    ) -> Result<ReplyConfig, ConfigError> {
         Ok(ReplyConfig {
             mode: r.mode.unwrap_or_default(),
-            from_name: r
-                .from_name
-                .unwrap_or_else(|| "Agenția de Guvernare Electronică".to_string()),
+            from_name: r.from_name.unwrap_or_else(|| agency.name.clone()),
+            agency,
             max_per_recipient_per_day: r
                 .max_per_recipient_per_day
                 .unwrap_or(DEFAULT_REPLIES_PER_DAY),
@@ -211,7 +214,12 @@ impl Reading<'_> {
         })
     }
 
-    pub(super) fn digest(&self, d: RawDigest, has_smtp: bool) -> Result<DigestConfig, ConfigError> {
+    pub(super) fn digest(
+        &self,
+        d: RawDigest,
+        has_smtp: bool,
+        agency: &crate::reply::Agency,
+    ) -> Result<DigestConfig, ConfigError> {
         if d.to.is_empty() || d.to.iter().any(|a| !a.contains('@')) {
             return Err(self.invalid("[digest] to must list staff e-mail addresses".into()));
         }
@@ -241,6 +249,7 @@ impl Reading<'_> {
             stalled_days: d.stalled_days.unwrap_or(7),
             expiring_days: d.expiring_days.unwrap_or(60),
             remind_days: d.remind_days.unwrap_or(7),
+            agency_short: agency.short_name.clone(),
         })
     }
 
@@ -318,5 +327,22 @@ impl Reading<'_> {
                 smtp_stale_seconds: m.smtp_stale_seconds.unwrap_or(defaults.smtp_stale_seconds),
             },
         })
+    }
+}
+
+/// `[agency]` over today's names; signatures give the mailbox's address.
+pub(super) fn agency(raw: super::raw::RawAgency, mailbox: &str) -> crate::reply::Agency {
+    let default = crate::reply::Agency::default();
+    let or = |value: Option<String>, default: String| {
+        value.filter(|v| !v.trim().is_empty()).unwrap_or(default)
+    };
+    crate::reply::Agency {
+        name: or(raw.name, default.name),
+        name_ru: or(raw.name_ru, default.name_ru),
+        name_en: or(raw.name_en, default.name_en),
+        short_name: or(raw.short_name, default.short_name),
+        phone: or(raw.phone, default.phone),
+        web: or(raw.web, default.web),
+        mailbox: mailbox.to_string(),
     }
 }

@@ -28,6 +28,8 @@ pub struct DigestSettings {
     pub expiring_days: u32,
     /// Where mail left for people goes (`None`: it stays in the inbox).
     pub needs_human_folder: Option<String>,
+    /// The agency's short name (`[agency] short_name`), as headings use it.
+    pub agency: String,
 }
 
 impl DigestSettings {
@@ -325,7 +327,8 @@ pub fn due(
     last < last_scheduled(now, at, tz)
 }
 
-fn step_ro(step: Option<Step>) -> String {
+/// A step in Romanian, numbered; the agency's steps say so (`agency`: its short name).
+fn step_ro(step: Option<Step>, agency: &str) -> String {
     match step {
         None => "finalizat".into(),
         Some(s) => {
@@ -334,12 +337,16 @@ fn step_ro(step: Option<Step>) -> String {
                 Step::Contract => "contractul/anexa",
                 Step::Certificate => "certificatul",
                 Step::IntegrationData => "datele de integrare",
-                Step::TestAccess => "acces în testare (AGE)",
+                Step::TestAccess => "acces în testare",
                 Step::OperationalTests => "testele operaționale",
-                Step::Production => "activarea în producție (AGE)",
-                Step::Completed => "notificarea finalizării (AGE)",
+                Step::Production => "activarea în producție",
+                Step::Completed => "notificarea finalizării",
             };
-            format!("{}. {name}", s.number())
+            if s.performed_by() == Party::Age {
+                format!("{}. {name} ({agency})", s.number())
+            } else {
+                format!("{}. {name}", s.number())
+            }
         }
     }
 }
@@ -372,10 +379,11 @@ fn problems_ro(problems: &[Problem]) -> String {
 /// The subject line: the date and the numbers that matter.
 pub fn subject(d: &Digest) -> String {
     format!(
-        "MNotify: rezumat {} — cazuri noi: {}, certificate acceptate: {}, așteaptă AGE: {}",
+        "MNotify: rezumat {} — cazuri noi: {}, certificate acceptate: {}, așteaptă {}: {}",
         day(d.now),
         d.new_cases.len(),
         d.accepted.len(),
+        d.settings.agency,
         d.waiting_on_age.len()
     )
 }

@@ -94,7 +94,7 @@ pub fn render_html(d: &Digest) -> String {
     );
     h += &format!(
         "<h2 style=\"font-size:19px;margin:0 0 4px 0;color:#0b4f8a\">Rezumat MNotify — {}</h2>\
-         <p style=\"margin:0 0 8px 0;color:#6b7785\">De la {} {:02}:{:02} UTC · cazuri noi: {} · certificate acceptate: {} · reutilizări: {} · așteaptă AGE: {}</p>",
+         <p style=\"margin:0 0 8px 0;color:#6b7785\">De la {} {:02}:{:02} UTC · cazuri noi: {} · certificate acceptate: {} · reutilizări: {} · așteaptă {}: {}</p>",
         day(d.now),
         day(d.since),
         d.since.hour(),
@@ -102,6 +102,7 @@ pub fn render_html(d: &Digest) -> String {
         d.new_cases.len(),
         d.accepted.len(),
         d.reused.len(),
+        d.settings.agency,
         d.waiting_on_age.len()
     );
     for s in sections(d) {

@@ -86,7 +86,7 @@ fn certificates(title: &str, list: &[CertificateLine]) -> Section {
     }
 }
 
-fn cases(title: String, list: &[CaseLine]) -> Section {
+fn cases(title: String, list: &[CaseLine], agency: &str) -> Section {
     Section {
         title,
         columns: &["Caz", "Solicitant", "Pasul", "De"],
@@ -96,7 +96,7 @@ fn cases(title: String, list: &[CaseLine]) -> Section {
                 vec![
                     code(format!("#{}", c.token)),
                     text(&c.applicant),
-                    text(step_ro(c.next_step)),
+                    text(step_ro(c.next_step, agency)),
                     text(days_ro(c.days_idle)),
                 ]
             })
@@ -143,6 +143,7 @@ fn senders(title: String, list: &[MailLine], say: impl Fn(&MailLine) -> String) 
 /// bottom as the digest is, each entry a heading, its columns and its rows.
 pub(super) fn sections(d: &Digest) -> Vec<Section> {
     let note = |m: &MailLine| m.note.clone().unwrap_or_default();
+    let agency = d.settings.agency.as_str();
     vec![
         Section {
             title: "Cazuri noi".into(),
@@ -154,7 +155,7 @@ pub(super) fn sections(d: &Digest) -> Vec<Section> {
                     vec![
                         code(format!("#{}", c.token)),
                         text(&c.applicant),
-                        text(step_ro(c.next_step)),
+                        text(step_ro(c.next_step, agency)),
                     ]
                 })
                 .collect(),
@@ -176,13 +177,14 @@ pub(super) fn sections(d: &Digest) -> Vec<Section> {
                 }
             },
         ),
-        cases("Așteaptă AGE".into(), &d.waiting_on_age),
+        cases(format!("Așteaptă {agency}"), &d.waiting_on_age, agency),
         cases(
             format!(
                 "Blocate la solicitant de cel puțin {}",
                 days_ro(d.settings.stalled_days.into())
             ),
             &d.stalled,
+            agency,
         ),
         Section {
             title: format!(

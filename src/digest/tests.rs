@@ -11,6 +11,7 @@ fn settings(folder: Option<&str>) -> DigestSettings {
         stalled_days: 7,
         expiring_days: 60,
         needs_human_folder: folder.map(str::to_string),
+        agency: "AGE".into(),
     }
 }
 

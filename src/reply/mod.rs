@@ -63,6 +63,8 @@ const EMBEDDED: [(&str, &str); 3] = [
 
 pub struct Templates {
     env: minijinja::Environment<'static>,
+    /// Who signs: `agency` in every template.
+    agency: Agency,
 }
 
 impl Templates {
@@ -73,7 +75,15 @@ impl Templates {
             env.add_template(name, text)
                 .expect("embedded templates compile");
         }
-        Templates { env }
+        Templates {
+            env,
+            agency: Agency::default(),
+        }
+    }
+
+    /// The same templates, signed by `agency`.
+    pub fn signed_by(self, agency: Agency) -> Templates {
+        Templates { agency, ..self }
     }
 
     /// Templates from `dir/{ro,ru,en}/reply.txt`, so staff can edit wording without a
@@ -92,15 +102,19 @@ impl Templates {
                     source,
                 })?;
         }
-        Ok(Templates { env })
+        Ok(Templates {
+            env,
+            agency: Agency::default(),
+        })
     }
 
     /// The templates the config names (`[reply] templates`), or the built-in ones.
     pub fn for_config(reply: &ReplyConfig) -> Result<Templates, ReplyError> {
-        match &reply.templates {
-            Some(dir) => Templates::from_dir(dir),
-            None => Ok(Templates::embedded()),
-        }
+        let templates = match &reply.templates {
+            Some(dir) => Templates::from_dir(dir)?,
+            None => Templates::embedded(),
+        };
+        Ok(templates.signed_by(reply.agency.clone()))
     }
 
     pub fn render(&self, language: Language, ctx: &ReplyContext) -> Result<String, ReplyError> {
@@ -112,8 +126,12 @@ impl Templates {
                 name: name.clone(),
                 source,
             })?;
+        let values = minijinja::context! {
+            agency => self.agency.view(language),
+            ..minijinja::Value::from_serialize(ctx)
+        };
         let text = template
-            .render(ctx)
+            .render(values)
             .map_err(|source| ReplyError::Template { name, source })?;
         Ok(tidy(&text))
     }
@@ -412,9 +430,11 @@ impl ReplyContext {
     }
 }
 
+mod agency;
 mod compose;
 mod html;
 
+pub use agency::{Agency, AgencyView};
 pub use compose::{compose, one_line, reply_subject, Original, Outgoing, Sender};
 pub use html::text_to_html;
 

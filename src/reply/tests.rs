@@ -197,3 +197,40 @@ fn hostile_subject_and_ids_cannot_inject_headers() {
         "{raw}"
     );
 }
+
+/// The agency has been renamed before: a new name in `[agency]` reaches every reply in
+/// every language without a template edit.
+#[test]
+fn a_renamed_agency_signs_every_reply_without_a_template_edit() {
+    let renamed = Agency {
+        name: "Agenția Servicii Electronice".into(),
+        name_ru: "Агентство электронных услуг".into(),
+        name_en: "Electronic Services Agency".into(),
+        short_name: "ASE".into(),
+        phone: "+373 22 000 000".into(),
+        web: "https://ase.md".into(),
+        mailbox: "contact@ase.md".into(),
+    };
+    let templates = Templates::embedded().signed_by(renamed.clone());
+    let all = templates.render_all().expect("every reply renders");
+    assert!(all.len() > 30);
+    for (language, kind, text) in all {
+        let local = match language {
+            Language::Ro => &renamed.name,
+            Language::Ru => &renamed.name_ru,
+            Language::En => &renamed.name_en,
+        };
+        assert!(
+            text.contains(local.as_str())
+                && text.contains("+373 22 000 000")
+                && text.contains("contact@ase.md"),
+            "{kind} ({language:?}) is not signed by the new name:\n{text}"
+        );
+        assert!(
+            !text.contains("AGE")
+                && !text.contains("Guvernare Electronică")
+                && !text.contains("820 026"),
+            "{kind} ({language:?}) still names the old agency:\n{text}"
+        );
+    }
+}

@@ -126,6 +126,7 @@ fn a_request_asked_twice_is_applied_once() {
         stalled_days: 7,
         expiring_days: 60,
         remind_days: 7,
+        agency_short: "AGE".into(),
     };
     let r = Request::new(
         "",
