@@ -304,6 +304,22 @@ pub struct ChecklistItem {
     pub waiting_on: &'static str,
 }
 
+/// Replies of these decisions ask the applicant for the certificate (or its number):
+/// what was sent cannot be used, matched nothing or several, was too large, or there
+/// was none.
+fn asks_for_certificate(decision: &str) -> bool {
+    use crate::decision::Decision;
+    [
+        Decision::Rejected,
+        Decision::SerialNotFound,
+        Decision::Ambiguous,
+        Decision::NeedCertificate,
+    ]
+    .iter()
+    .any(|d| d.code() == decision)
+        || decision == crate::process::OVERSIZED
+}
+
 /// Steps AGE performs; the others wait on the applicant.
 pub fn waiting_on(step: Step) -> &'static str {
     step.performed_by().code()
@@ -402,8 +418,17 @@ impl ReplyContext {
         }
     }
 
-    /// A context with only the case filled in.
+    /// A context with only the case filled in. One next step: a reply that asks for
+    /// the certificate names the certificate as the next step, whatever else is still
+    /// open (a reply asking for it and pointing at the form left applicants unsure
+    /// which to do).
     pub fn for_case(decision: &str, case: &Case) -> ReplyContext {
+        let certificate_done = case.done.contains_key(&Step::Certificate);
+        let next_step = if asks_for_certificate(decision) && !certificate_done {
+            Some(Step::Certificate.code().to_string())
+        } else {
+            case.next_step().map(|s| s.code().to_string())
+        };
         ReplyContext {
             decision: decision.to_string(),
             problems: Vec::new(),
@@ -419,11 +444,11 @@ impl ReplyContext {
                     waiting_on: waiting_on(*s),
                 })
                 .collect(),
-            next_step: case.next_step().map(|s| s.code().to_string()),
+            next_step,
             limit_mb: 0,
             done_step: None,
             done_number: 0,
-            certificate_done: case.done.contains_key(&Step::Certificate),
+            certificate_done,
             integration: None,
             staff_check: false,
         }

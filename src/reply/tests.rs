@@ -234,3 +234,40 @@ fn a_renamed_agency_signs_every_reply_without_a_template_edit() {
         );
     }
 }
+
+/// One next step: a reply asking for the certificate names it as the next step, even
+/// when an earlier step (the form) is still open; once the certificate is in, the
+/// case's own next step.
+#[test]
+fn a_reply_asking_for_the_certificate_names_it_as_the_next_step() {
+    let case = Case::open(
+        "ABC123".into(),
+        "ion@x.md",
+        Language::Ro,
+        datetime!(2026-11-24 12:00 UTC),
+    );
+    assert_eq!(case.next_step(), Some(Step::Form));
+    for decision in [
+        "rejected",
+        "serial_not_found",
+        "ambiguous",
+        "need_certificate",
+        "oversized",
+    ] {
+        let ctx = ReplyContext::for_case(decision, &case);
+        assert_eq!(ctx.next_step.as_deref(), Some("certificate"), "{decision}");
+    }
+    assert_eq!(
+        ReplyContext::for_case("new_certificate", &case)
+            .next_step
+            .as_deref(),
+        Some("form")
+    );
+    let text = Templates::embedded()
+        .render(
+            Language::En,
+            &ReplyContext::for_case("need_certificate", &case),
+        )
+        .unwrap();
+    assert!(text.contains("Next step: The system certificate"), "{text}");
+}
