@@ -84,6 +84,19 @@ pub enum CasesCommand {
         #[arg(long)]
         by: Option<String>,
     },
+    /// Mark the applicant's open question answered (after writing or calling them);
+    /// the case no longer waits on the agency for it. `cases list --waiting-on age`
+    /// and the digest list open questions.
+    Answered {
+        /// The case token, e.g. 5N0E6F.
+        id: String,
+        /// How it was answered (kept on the timeline), e.g. "replied by mail".
+        #[arg(long)]
+        note: Option<String>,
+        /// A display name shown beside your user (the user is always recorded).
+        #[arg(long)]
+        by: Option<String>,
+    },
     /// Undo a step (e.g. a certificate revoked after it was accepted).
     Reopen {
         /// The case token, e.g. 5N0E6F.
@@ -150,6 +163,9 @@ pub fn run(config: &Config, command: CasesCommand) -> Result<ExitCode> {
         CasesCommand::Note { id, text, by } => {
             change(config, &id, by, StaffAction::Note { text }, now)
         }
+        CasesCommand::Answered { id, note, by } => {
+            change(config, &id, by, StaffAction::Answered { note }, now)
+        }
         CasesCommand::Reopen { id, step, note, by } => {
             change(config, &id, by, StaffAction::Reopen { step, note }, now)
         }
@@ -208,6 +224,7 @@ fn list(
                 "updated_at": c.updated_at.format(&Rfc3339).unwrap_or_default(),
                 "last_decision": c.last_decision.map(|d| d.code()),
                 "unreachable": c.unreachable,
+                "question": c.question.as_ref().map(|q| q.text.as_str()),
             });
             println!("{value}");
         }
@@ -227,7 +244,11 @@ fn list(
             c.token,
             c.applicant,
             format!("{}/8", c.done.len()),
-            c.next_step().map_or("(completed)", Step::code),
+            if c.question.is_some() {
+                "question"
+            } else {
+                c.next_step().map_or("(completed)", Step::code)
+            },
             c.waiting_on().map_or("-", Party::code),
             days_since(c.updated_at, now)
         );
@@ -267,6 +288,14 @@ fn show(config: &Config, id: &str) -> Result<ExitCode> {
             step.performed_by().code()
         ),
         None => println!("completed"),
+    }
+    if let Some(q) = &c.question {
+        println!(
+            "open question since {} (waiting on age; `cases answered {}` once answered): {}",
+            date(q.at),
+            c.token,
+            q.text
+        );
     }
     if c.unreachable {
         println!(

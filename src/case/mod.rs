@@ -107,6 +107,19 @@ pub struct Case {
     /// Addresses or domains staff added to the institution (`cases allow`).
     #[serde(default)]
     pub members: Vec<String>,
+    /// A question the applicant asked that a person must answer: the case waits on AGE
+    /// until staff mark it answered (`cases answered`).
+    #[serde(default)]
+    pub question: Option<Question>,
+}
+
+/// An applicant's question, waiting for a person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Question {
+    /// The sentence they asked, as written (for staff; never sent anywhere).
+    pub text: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
 }
 
 /// Alphabet of case tokens: Crockford base32 without easily confused letters.
@@ -141,6 +154,7 @@ impl Case {
             subject: None,
             identity: None,
             members: Vec::new(),
+            question: None,
             timeline: vec![TimelineEntry {
                 at: now,
                 what: "case opened".into(),
@@ -227,8 +241,12 @@ impl Case {
                 .any(|m| m == &address || m == &domain || (!m.contains('@') && m == identity))
     }
 
-    /// Who the case waits on now: the applicant, AGE, or nobody once completed.
+    /// Who the case waits on now: the applicant, AGE, or nobody once completed. An
+    /// open question waits on AGE whatever the step.
     pub fn waiting_on(&self) -> Option<Party> {
+        if self.question.is_some() {
+            return Some(Party::Age);
+        }
         self.next_step().map(Step::performed_by)
     }
 
@@ -346,6 +364,10 @@ pub enum Event<'a> {
     },
     /// The daily routine found the case waiting on the applicant too long.
     Remind,
+    /// The applicant asked something only a person can answer.
+    Asked { question: &'a str },
+    /// Staff answered the open question (by mail or phone).
+    Answered { by: &'a str, note: Option<&'a str> },
     /// An applicant's mail carried integration data; complete and sound data completes
     /// step 4 (newer data replaces older, a corrected mail fixes a mistake).
     Integration(&'a crate::integration::IntegrationData),
@@ -407,6 +429,23 @@ pub fn apply(case: &Case, event: Event<'_>, now: OffsetDateTime) -> (Case, Vec<A
             actions.push(Action::TellReminder);
         }
         Event::Reopen { step, by, note } => c.on_reopen(step, by, note, now),
+        Event::Asked { question } => {
+            c.question = Some(Question {
+                text: question.to_string(),
+                at: now,
+            });
+            c.log(now, format!("question for a person: {question}"));
+        }
+        Event::Answered { by, note } => {
+            if c.question.take().is_some() {
+                c.log(now, format!("question answered by {by}{}", with_note(note)));
+            } else {
+                c.log(
+                    now,
+                    format!("{by} marked a question answered; none was open"),
+                );
+            }
+        }
     }
     (c, actions)
 }
@@ -422,16 +461,25 @@ impl Case {
         sender: &str,
         now: OffsetDateTime,
     ) {
-        self.last_decision = Some(decision);
         // They wrote: the address works (a reply to it may still fail later).
         self.unreachable = false;
         if !message_id.is_empty() && !self.message_ids.iter().any(|m| m == message_id) {
             self.message_ids.push(message_id.to_string());
         }
-        if sender.is_empty() {
-            self.log(now, format!("mail {message_id}: {decision}"));
+        // A mail without a certificate in a case whose certificate is in asks for
+        // nothing: the case does not record it as "need certificate".
+        let what = if decision == Decision::NeedCertificate
+            && self.done.contains_key(&Step::Certificate)
+        {
+            "message (certificate already received)".to_string()
         } else {
-            self.log(now, format!("mail {message_id} from {sender}: {decision}"));
+            self.last_decision = Some(decision);
+            decision.to_string()
+        };
+        if sender.is_empty() {
+            self.log(now, format!("mail {message_id}: {what}"));
+        } else {
+            self.log(now, format!("mail {message_id} from {sender}: {what}"));
         }
         if !matches!(
             decision,

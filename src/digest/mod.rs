@@ -90,6 +90,8 @@ pub struct Digest {
     /// Rejected, number not found, ambiguous: the applicant was asked for something.
     pub rejected: Vec<MailLine>,
     pub waiting_on_age: Vec<CaseLine>,
+    /// Applicants' questions waiting for a person.
+    pub questions: Vec<QuestionLine>,
     pub stalled: Vec<CaseLine>,
     pub expiring: Vec<ExpiringLine>,
     /// Left for people: not about MNotify, unreadable, oversized, over a reply cap.
@@ -101,6 +103,15 @@ pub struct Digest {
     /// Replies the mail server refused for good or that ran out of attempts.
     pub failed_replies: Vec<FailedReply>,
     pub settings: DigestSettings,
+}
+
+/// An applicant's open question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuestionLine {
+    pub token: String,
+    pub applicant: String,
+    pub question: String,
+    pub days_open: i64,
 }
 
 /// A reply that could not be delivered: someone should write to the applicant.
@@ -119,6 +130,7 @@ impl Digest {
             && self.reused.is_empty()
             && self.rejected.is_empty()
             && self.waiting_on_age.is_empty()
+            && self.questions.is_empty()
             && self.stalled.is_empty()
             && self.expiring.is_empty()
             && self.unhandled.is_empty()
@@ -231,6 +243,18 @@ pub fn build(
             )
         }),
         waiting_on_age: case_lines(&|c| c.waiting_on() == Some(Party::Age)),
+        questions: sorted_cases
+            .iter()
+            .filter_map(|c| {
+                let q = c.question.as_ref()?;
+                Some(QuestionLine {
+                    token: c.token.clone(),
+                    applicant: c.applicant.clone(),
+                    question: q.text.clone(),
+                    days_open: (now - q.at).whole_days(),
+                })
+            })
+            .collect(),
         stalled: case_lines(&|c| {
             c.waiting_on() == Some(Party::Applicant) && now - c.updated_at >= stalled_after
         }),

@@ -177,6 +177,22 @@ pub(super) fn sections(d: &Digest) -> Vec<Section> {
                 }
             },
         ),
+        Section {
+            title: "Întrebări ale solicitanților (răspundeți-le, apoi `cases answered`)".into(),
+            columns: &["Caz", "Solicitant", "Întrebarea", "De"],
+            rows: d
+                .questions
+                .iter()
+                .map(|q| {
+                    vec![
+                        code(format!("#{}", q.token)),
+                        text(&q.applicant),
+                        text(format!("„{}”", q.question)),
+                        text(days_ro(q.days_open)),
+                    ]
+                })
+                .collect(),
+        },
         cases(format!("Așteaptă {agency}"), &d.waiting_on_age, agency),
         cases(
             format!(

@@ -169,7 +169,7 @@ fn sections_hold_what_the_window_and_the_cases_say() {
     assert!(html.contains("#DDD444"));
     // One definition, two renderings: every section with its count in both parts.
     let all = sections::sections(&d);
-    assert_eq!(all.len(), 11);
+    assert_eq!(all.len(), 12);
     for s in &all {
         let count = format!("({})", s.rows.len());
         assert!(

@@ -79,6 +79,9 @@ pub struct Facts {
     pub integration: crate::integration::IntegrationData,
     /// A report that one of our messages could not be delivered.
     pub bounce: Option<bounce::Bounce>,
+    /// The first question the sender wrote in their own text (quoted mail aside), as
+    /// written: a person answers it when it comes in a case.
+    pub question: Option<String>,
     /// The header fields receiving servers put on top (sender authentication).
     pub trace: crate::trust::Trace,
 }
@@ -167,9 +170,38 @@ pub fn read(raw: &[u8], own_addresses: &[String]) -> Facts {
         subject,
         unparseable: false,
         integration: crate::integration::extract(&body),
+        question: question(&body),
         bounce: bounce::read(&msg),
         trace: crate::trust::read_trace(header_section(raw)),
     }
+}
+
+/// The first sentence of `text` that ends in a question mark (links aside, whose
+/// query strings hold `?`), trimmed to 300 characters; `None` when there is none.
+pub fn question(text: &str) -> Option<String> {
+    for line in text.lines() {
+        let words: Vec<&str> = line
+            .split_whitespace()
+            .filter(|w| !w.contains("://") && !w.starts_with("www."))
+            .collect();
+        let line = words.join(" ");
+        let Some(mark) = line.find('?') else {
+            continue;
+        };
+        let start = line[..mark]
+            .rfind(['.', '!', '?', ':', ';'])
+            .map_or(0, |i| i + 1);
+        let sentence = line[start..=mark].trim();
+        // "?" alone, or a garbled "??", is not a question to answer.
+        if sentence.chars().filter(|c| c.is_alphabetic()).count() < 4 {
+            continue;
+        }
+        return Some(match sentence.char_indices().nth(300) {
+            Some((cut, _)) => format!("{}…", &sentence[..cut]),
+            None => sentence.to_string(),
+        });
+    }
+    None
 }
 
 /// Whether more than `limit` lines start with `--` (a MIME boundary's shape).
@@ -259,4 +291,30 @@ fn body_text(msg: &Message<'_>) -> String {
         }
     }
     text
+}
+
+#[cfg(test)]
+mod question_tests {
+    use super::question;
+
+    #[test]
+    fn the_first_question_of_the_senders_own_text() {
+        assert_eq!(
+            question("Bună ziua. Când putem semna contractul? Mulțumim.").as_deref(),
+            Some("Când putem semna contractul?")
+        );
+        assert_eq!(
+            question("See https://x.md/a?b=1 please.\nCan we use it for tests?").as_deref(),
+            Some("Can we use it for tests?"),
+            "a link's query is not a question"
+        );
+        assert_eq!(question("Anexăm certificatul.\n??\n"), None);
+        assert_eq!(question("Нет вопросов."), None);
+        assert_eq!(
+            question("Когда будет доступ к тестовой среде?").as_deref(),
+            Some("Когда будет доступ к тестовой среде?")
+        );
+        let long = format!("{}?", "a".repeat(500));
+        assert_eq!(question(&long).unwrap().chars().count(), 301);
+    }
 }

@@ -311,6 +311,12 @@ fn place_in_case(
     if facts.integration.is_present() {
         *c = crate::case::apply(c, crate::case::Event::Integration(&facts.integration), now).0;
     }
+    // In a case already under way, a question is for a person: the automatic answer
+    // says so and the case waits on the agency until staff mark it answered. (A first
+    // mail's "what do we send?" is what the first answer tells.)
+    if let (true, Some(question)) = (joined, &facts.question) {
+        *c = crate::case::apply(c, crate::case::Event::Asked { question }, now).0;
+    }
     (case, joined)
 }
 

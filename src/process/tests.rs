@@ -525,3 +525,62 @@ fn held_mail_is_answered_at_its_from_address_only() {
     assert!(!vouched.held && vouched.may_use_sender_case());
     assert!(vouched.who().contains("accepted by ana"));
 }
+
+#[test]
+fn a_question_in_a_case_under_way_waits_for_a_person() {
+    let t = Templates::embedded();
+    let s = settings(&t, ReplyMode::Send);
+    // The first mail's question is what the first answer tells.
+    let first = analysed(
+        "From: ion@primaria.md\r\nMessage-ID: <q1@primaria.md>\r\nSubject: MNotify\r\n\r\nCe trebuie sa trimitem pentru MNotify?\r\n",
+    );
+    let p = plan(
+        Content::Analysed(&first),
+        "q1@primaria.md",
+        AT,
+        Known::default(),
+        &s,
+        NOW,
+        "a",
+    )
+    .unwrap();
+    let case = p.case.expect("a case");
+    assert_eq!(case.question, None);
+    // A follow-up in the case asking something else waits for a person.
+    let follow = analysed(
+        "From: ion@primaria.md\r\nMessage-ID: <q2@primaria.md>\r\nIn-Reply-To: <q1@primaria.md>\r\nSubject: Re: MNotify\r\n\r\nBuna ziua. Cand putem semna contractul? Multumim.\r\n",
+    );
+    let known = Known {
+        case: Some(case),
+        ..Known::default()
+    };
+    let p = plan(
+        Content::Analysed(&follow),
+        "q2@primaria.md",
+        AT,
+        known,
+        &s,
+        NOW,
+        "b",
+    )
+    .unwrap();
+    let text = reply_text(&p);
+    let case = p.case.expect("the same case");
+    assert_eq!(
+        case.question.as_ref().map(|q| q.text.as_str()),
+        Some("Cand putem semna contractul?")
+    );
+    assert_eq!(case.waiting_on(), Some(crate::case::Party::Age));
+    assert!(text.contains("un coleg vă va răspunde"), "{text}");
+    // Staff answered: the case waits on the applicant again.
+    let (answered, _) = crate::case::apply(
+        &case,
+        crate::case::Event::Answered {
+            by: "ana",
+            note: Some("replied by mail"),
+        },
+        NOW,
+    );
+    assert_eq!(answered.question, None);
+    assert_eq!(answered.waiting_on(), Some(crate::case::Party::Applicant));
+}

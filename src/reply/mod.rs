@@ -229,6 +229,8 @@ pub struct ReplyContext {
     /// What was accepted does not fit the sender's institution: staff check it first
     /// (the reply names no one).
     pub staff_check: bool,
+    /// The case has a question open for a person: the reply says one will answer.
+    pub question: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -401,6 +403,7 @@ impl ReplyContext {
             certificate_done: false,
             integration: None,
             staff_check: false,
+            question: false,
         }
     }
 
@@ -451,6 +454,7 @@ impl ReplyContext {
             certificate_done,
             integration: None,
             staff_check: false,
+            question: case.question.is_some(),
         }
     }
 }

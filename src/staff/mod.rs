@@ -43,6 +43,11 @@ pub enum StaffAction {
     Note {
         text: String,
     },
+    /// The applicant's open question was answered (by mail or phone): the case no
+    /// longer waits on the agency for it.
+    Answered {
+        note: Option<String>,
+    },
     Reopen {
         step: Step,
         note: Option<String>,
@@ -103,6 +108,7 @@ impl StaffAction {
                 format!("step {} ({}) done", step.number(), step.code())
             }
             StaffAction::Note { .. } => "note added".into(),
+            StaffAction::Answered { .. } => "question marked answered".into(),
             StaffAction::Allow { member } => format!("{member} added to the institution"),
             StaffAction::Reopen { step, .. } => {
                 format!("step {} ({}) reopened", step.number(), step.code())
@@ -160,6 +166,10 @@ impl Request {
                 note: note.as_deref(),
             },
             StaffAction::Note { text } => Event::Note { by: &self.by, text },
+            StaffAction::Answered { note } => Event::Answered {
+                by: &self.by,
+                note: note.as_deref(),
+            },
             StaffAction::Reopen { step, note } => Event::Reopen {
                 step: *step,
                 by: &self.by,

@@ -395,3 +395,74 @@ async fn a_reply_in_the_thread_belongs_to_the_case_without_token_or_mnotify() {
         "same case"
     );
 }
+
+/// A question in a case under way reaches a person: the answer says so, the case waits
+/// on the agency (`cases list`, `cases show`) until staff mark it answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_applicants_question_waits_for_a_person() {
+    let stack = Stack::get();
+    let mailbox = "svc-question@egov.test";
+    let ana = "ana-question@scoala.test";
+    let setup = Setup::new(stack, mailbox, "");
+    stack
+        .deliver(
+            ana,
+            mailbox,
+            &certificate_mail(&setup, ana, mailbox, "<qa1@scoala.test>"),
+        )
+        .await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    setup.cli(&["run", "--once"]);
+    let first = stack.wait_for(ana, "INBOX", 1, WAIT).await;
+    let first = intake::read(&first[0], &[]);
+    let token = first.case_token.clone().expect("a case");
+
+    let mut follow = Mail::new(ana, &format!("Re: Conectare MNotify [MNotify #{token}]"))
+        .message_id("<qa2@scoala.test>")
+        .header(
+            "In-Reply-To",
+            &format!("<{}>", first.message_id.as_deref().unwrap()),
+        )
+        .text("Bună ziua. Când putem semna contractul? Mulțumim.");
+    follow.to = mailbox.to_string();
+    stack.deliver(ana, mailbox, &follow.build()).await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    setup.cli(&["run", "--once"]);
+    let replies = stack.wait_for(ana, "INBOX", 2, WAIT).await;
+    let answer = replies
+        .iter()
+        .map(|r| intake::read(r, &[]))
+        .find(|f| {
+            f.in_reply_to
+                .iter()
+                .any(|id| id.contains("qa2@scoala.test"))
+        })
+        .expect("the answer to the question");
+    let raw = replies
+        .iter()
+        .find(|r| intake::read(r, &[]).message_id == answer.message_id)
+        .unwrap();
+    let text = mail_parser::MessageParser::default()
+        .parse(raw)
+        .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
+        .unwrap();
+    assert!(text.contains("un coleg vă va răspunde"), "{text}");
+
+    let waiting = setup.cli(&["cases", "list", "--waiting-on", "age"]);
+    assert!(
+        waiting.contains(&token) && waiting.contains("question"),
+        "{waiting}"
+    );
+    let shown = setup.cli(&["cases", "show", &token]);
+    assert!(
+        shown.contains("open question") && shown.contains("Când putem semna contractul?"),
+        "{shown}"
+    );
+    let done = setup.cli(&["cases", "answered", &token, "--note", "replied by mail"]);
+    assert!(done.contains("question marked answered"), "{done}");
+    let waiting = setup.cli(&["cases", "list", "--waiting-on", "age"]);
+    assert_eq!(waiting.trim(), "no cases match");
+    assert!(setup
+        .cli(&["cases", "show", &token])
+        .contains("question answered by"));
+}
