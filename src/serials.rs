@@ -178,7 +178,9 @@ const HEX_WORDS: &[&str] = &["de", "ca", "da", "ce", "fa", "be", "ea", "ad", "ab
 pub fn extract(text: &str) -> Vec<QuotedNumber> {
     let text = remove_invisible(text);
     let mut found: Vec<QuotedNumber> = Vec::new();
+    let mut spans = Vec::new();
     for m in NUMBER.find_iter(&text) {
+        spans.push(m.range());
         if !is_standalone(&text, m.start(), m.end()) {
             continue;
         }
@@ -200,8 +202,38 @@ pub fn extract(text: &str) -> Vec<QuotedNumber> {
             hint,
         });
     }
+    // Short serials count only right after a label ("Numărul de serie: 1A2B").
+    for m in SHORT_NUMBER.find_iter(&text) {
+        let inside_a_longer = spans
+            .iter()
+            .any(|s| s.start <= m.start() && m.end() <= s.end);
+        if inside_a_longer || !is_standalone(&text, m.start(), m.end()) {
+            continue;
+        }
+        let Some(digits) = hex_digits(m.as_str()) else {
+            continue;
+        };
+        let before = window_before(&text, m.start());
+        if keyword_hint(before) != Hint::Serial
+            || !directly_labelled(before)
+            || !short_labelled(&digits)
+            || found.iter().any(|q| q.digits == digits)
+        {
+            continue;
+        }
+        found.push(QuotedNumber {
+            as_written: m.as_str().to_string(),
+            digits,
+            hint: Hint::Serial,
+        });
+    }
     found
 }
+
+/// A few hex digits: a serial only when a label says so.
+static SHORT_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:0x)?[0-9a-f]{2,5}\b").expect("short number pattern is valid")
+});
 
 fn acceptable(digits: &str, as_written: &str, hint: Hint) -> bool {
     let len = digits.len();
@@ -217,6 +249,33 @@ fn acceptable(digits: &str, as_written: &str, hint: Hint) -> bool {
     }
     let spaced = as_written.contains([' ', ':', '-']);
     len >= MIN_BARE_DIGITS && (spaced || (has_letter && has_digit))
+}
+
+/// The number comes right after a serial keyword, as a label's value ("Numărul de
+/// serie: 1A2B", "Serial number 0F"): then it is a serial whatever its length.
+fn directly_labelled(before: &str) -> bool {
+    let separator = |c: char| c.is_whitespace() || matches!(c, ':' | '-' | '–' | '—' | '=' | '#');
+    KEYWORD.find_iter(before).last().is_some_and(|m| {
+        let gap = before[m.end()..].trim_start_matches(separator);
+        // "Serial number:", "Seria nr.", "Серийный номер".
+        let gap = ["number", "nr.", "nr", "no.", "no", "номер"]
+            .iter()
+            .find_map(|w| {
+                gap.get(..w.len())
+                    .filter(|head| head.eq_ignore_ascii_case(w))
+                    .map(|_| &gap[w.len()..])
+            })
+            .unwrap_or(gap);
+        gap.chars().all(separator)
+    })
+}
+
+/// A labelled serial may be short (STISC's early ones have a few hex digits), but not
+/// a word: two digits or more, with a digit in it.
+fn short_labelled(digits: &str) -> bool {
+    digits.len() >= 2
+        && digits.len() <= MAX_SERIAL_DIGITS
+        && digits.bytes().any(|b| b.is_ascii_digit())
 }
 
 /// A number inside a URL, an e-mail address or a longer identifier is not a serial.
@@ -350,6 +409,25 @@ mod tests {
         };
         let kinds: Vec<NumberKind> = q.readings().into_iter().map(|(k, _)| k).collect();
         assert_eq!(kinds, vec![NumberKind::Sha1, NumberKind::Serial]);
+    }
+
+    #[test]
+    fn a_short_serial_counts_right_after_its_label_only() {
+        let one = |text: &str| {
+            extract(text)
+                .into_iter()
+                .map(|q| q.digits)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(one("Numărul de serie: 1A2B"), ["1A2B"]);
+        assert_eq!(one("Serial number 0F"), ["0F"]);
+        assert_eq!(one("Серийный номер - 7c3"), ["7C3"]);
+        // Not after a label, or a word rather than a number: nothing.
+        assert!(one("Numărul de serie este în anexă, pagina 12").is_empty());
+        assert!(one("We have 12 certificates and 3A rooms").is_empty());
+        assert!(one("Seria AB").is_empty());
+        // The label's long serial is read whole, not also its first pair.
+        assert_eq!(one("Serial: 4A 3F 00 12 7B C9"), ["4A3F00127BC9"]);
     }
 
     proptest! {

@@ -176,6 +176,17 @@ pub fn read(raw: &[u8], own_addresses: &[String]) -> Facts {
     }
 }
 
+/// HTML with a line break before every table cell, row and block element: turned
+/// into text, the cells of a table stay apart (Outlook writes a serial as byte pairs in
+/// a cell; glued to its neighbours, its first and last byte were lost).
+fn separate_blocks(html: &str) -> String {
+    static BLOCK: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?i)<(?:/?(?:td|th|tr|table|p|div|li|ul|ol|h[1-6])|br)\b")
+            .expect("valid pattern")
+    });
+    BLOCK.replace_all(html, "<br>$0").into_owned()
+}
+
 /// The first sentence of `text` that ends in a question mark (links aside, whose
 /// query strings hold `?`), trimmed to 300 characters; `None` when there is none.
 pub fn question(text: &str) -> Option<String> {
@@ -275,7 +286,7 @@ fn body_text(msg: &Message<'_>) -> String {
         let piece = match &part.body {
             PartType::Text(t) => quoted::strip_plain(t),
             PartType::Html(h) => quoted::strip_plain(&mail_parser::decoders::html::html_to_text(
-                &quoted::strip_html(h),
+                &separate_blocks(&quoted::strip_html(h)),
             )),
             _ => continue,
         };
@@ -316,5 +327,42 @@ mod question_tests {
         );
         let long = format!("{}?", "a".repeat(500));
         assert_eq!(question(&long).unwrap().chars().count(), 301);
+    }
+}
+
+#[cfg(test)]
+mod html_tests {
+    use crate::serials::{canonical_serial, canonical_serial_from_bytes};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// A serial Outlook writes as byte pairs in an HTML table cell, or in a
+        /// paragraph, is read whole: the cells around it stay apart.
+        #[test]
+        fn a_serial_in_html_is_read_whole(
+            bytes in proptest::collection::vec(any::<u8>(), 8..20),
+            table in any::<bool>(),
+            upper in any::<bool>(),
+        ) {
+            let pairs: Vec<String> = bytes
+                .iter()
+                .map(|b| if upper { format!("{b:02X}") } else { format!("{b:02x}") })
+                .collect();
+            let pairs = pairs.join(" ");
+            let html = if table {
+                format!("<table><tr><td>Serial</td><td>{pairs}</td><td>Emitent STISC</td></tr></table>")
+            } else {
+                format!("<div>Numărul de serie:</div><div>{pairs}</div><p>Emitent STISC</p>")
+            };
+            let raw = format!(
+                "From: ion@x.md\r\nSubject: MNotify\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body>{html}</body></html>\r\n"
+            );
+            let facts = super::read(raw.as_bytes(), &[]);
+            let want = canonical_serial_from_bytes(&bytes);
+            prop_assert!(
+                facts.quoted.iter().any(|q| canonical_serial(&q.digits) == Some(want.clone())),
+                "{:?} not in {:?}", want, facts.quoted
+            );
+        }
     }
 }
