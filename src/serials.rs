@@ -204,21 +204,24 @@ pub fn extract(text: &str) -> Vec<QuotedNumber> {
     }
     // Short serials count only right after a label ("Numărul de serie: 1A2B").
     for m in SHORT_NUMBER.find_iter(&text) {
+        // Cheapest first: most matches are words ("de", "ce") with no digit.
+        if !m.as_str().bytes().any(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Some(digits) = hex_digits(m.as_str()).filter(|d| short_labelled(d)) else {
+            continue;
+        };
         let inside_a_longer = spans
             .iter()
             .any(|s| s.start <= m.start() && m.end() <= s.end);
-        if inside_a_longer || !is_standalone(&text, m.start(), m.end()) {
-            continue;
-        }
-        let Some(digits) = hex_digits(m.as_str()) else {
-            continue;
-        };
-        let before = window_before(&text, m.start());
-        if keyword_hint(before) != Hint::Serial
-            || !directly_labelled(before)
-            || !short_labelled(&digits)
+        if inside_a_longer
+            || !is_standalone(&text, m.start(), m.end())
             || found.iter().any(|q| q.digits == digits)
         {
+            continue;
+        }
+        let before = window_before(&text, m.start());
+        if keyword_hint(before) != Hint::Serial || !directly_labelled(before) {
             continue;
         }
         found.push(QuotedNumber {
@@ -232,7 +235,7 @@ pub fn extract(text: &str) -> Vec<QuotedNumber> {
 
 /// A few hex digits: a serial only when a label says so.
 static SHORT_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:0x)?[0-9a-f]{2,5}\b").expect("short number pattern is valid")
+    Regex::new(r"(?i)(?-u:\b)(?:0x)?[0-9a-f]{2,5}(?-u:\b)").expect("short number pattern is valid")
 });
 
 fn acceptable(digits: &str, as_written: &str, hint: Hint) -> bool {

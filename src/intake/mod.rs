@@ -190,7 +190,7 @@ fn separate_blocks(html: &str) -> String {
 /// The first sentence of `text` that ends in a question mark (links aside, whose
 /// query strings hold `?`), trimmed to 300 characters; `None` when there is none.
 pub fn question(text: &str) -> Option<String> {
-    for line in text.lines() {
+    for line in text.lines().filter(|l| l.contains('?')) {
         let words: Vec<&str> = line
             .split_whitespace()
             .filter(|w| !w.contains("://") && !w.starts_with("www."))
