@@ -331,6 +331,9 @@ async fn imap(config: &Config, never_started: bool, report: &mut Report) {
         ),
     }
     sender_stamps(config, &mut mb, &imap.inbox, report).await;
+    if never_started {
+        new_store_on_a_used_mailbox(imap, &mut mb, report).await;
+    }
     let mut folders = vec![imap.processed_folder.clone()];
     folders.extend(imap.needs_human_folder.clone());
     match config.reply.mode {
@@ -354,6 +357,35 @@ async fn imap(config: &Config, never_started: bool, report: &mut Report) {
     };
     report.add(Level::Ok, part, text);
     mb.logout().await;
+}
+
+/// A store that never ran the daemon, on a mailbox that shows it ran before: `run`
+/// refuses it (the store was lost or replaced); say so before.
+async fn new_store_on_a_used_mailbox(
+    imap: &crate::config::ImapConfig,
+    mb: &mut Mailbox,
+    report: &mut Report,
+) {
+    let part = "store";
+    let processed = mb.count_if_any(&imap.processed_folder).await.unwrap_or(0);
+    let ours = match &imap.sent_folder {
+        Some(sent) => mb
+            .count_ours(sent, crate::intake::automatic::OWN_MARKER_HEADER)
+            .await
+            .unwrap_or(0),
+        None => 0,
+    };
+    if processed > 0 || ours > 0 {
+        report.add(
+            Level::Failed,
+            part,
+            format!(
+                "the store is new, but the mailbox shows the daemon ran on it before ({processed} message(s) in {}, {ours} of our replies in {}): `run` will refuse it; restore the latest backup (`mnotify-intake store restore --replace FILE`) or run once with `run --new-store` to start afresh on purpose",
+                imap.processed_folder,
+                imap.sent_folder.as_deref().unwrap_or("(no Sent folder)")
+            ),
+        );
+    }
 }
 
 /// Messages of the inbox whose headers are read to see our MX's stamp.

@@ -68,6 +68,14 @@ async fn a_lost_store_is_refused_and_a_backup_brings_it_back() {
         "{err}"
     );
     assert!(err.contains("2 message(s) in Processed"), "{err}");
+    // `check` says so before `run` does.
+    let checked = setup.run_cli(&["check"]);
+    let said = String::from_utf8_lossy(&checked.stdout);
+    assert!(!checked.status.success(), "{said}");
+    assert!(
+        said.contains("the store is new, but the mailbox shows") && said.contains("--new-store"),
+        "{said}"
+    );
 
     // Restored: nothing answered again, nothing the mailbox still shows is lost.
     std::fs::remove_dir_all(&store).ok();
