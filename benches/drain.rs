@@ -20,8 +20,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mnotify_intake::mailbox::Mailbox;
-use mnotify_intake::testkit::mail::Mail;
-use mnotify_intake::testkit::pki::{LeafSpec, Pki};
+use mnotify_intake::testkit::mail::{applicant_mix, Mail};
+use mnotify_intake::testkit::pki::Pki;
 use stack::Stack;
 use time::OffsetDateTime;
 
@@ -48,22 +48,7 @@ fn peak_rss_kib(pid: u32) -> u64 {
 fn applicant_mail(i: usize, to: &str, pki: &Pki, now: OffsetDateTime) -> (String, Vec<u8>) {
     let from = format!("app{}@primarie{}.test", i % 200, i % 7);
     let id = format!("<bench{i}@primarie.test>");
-    let mut m = match i % 3 {
-        0 => {
-            let serial = (i as u32 + 0x1000).to_be_bytes();
-            let leaf = pki.leaf(&LeafSpec::valid_at(now, "SI Bench", &serial));
-            Mail::new(&from, "Certificat MNotify")
-                .text("Bună ziua, anexăm certificatul de sistem pentru conectarea la MNotify.")
-                .attach("certificat.cer", "application/pkix-cert", &leaf)
-        }
-        1 => Mail::new(&from, "MNotify").text(&format!(
-            "Folosim certificatul existent, numărul de serie {:08X}.",
-            i * 7919
-        )),
-        _ => Mail::new(&from, "Conectare MNotify")
-            .text("Ce trebuie să trimitem pentru conectarea la MNotify?"),
-    }
-    .message_id(&id);
+    let mut m = applicant_mix(i, &from, pki, now).message_id(&id);
     m.to = to.to_string();
     (from, m.build())
 }

@@ -6,8 +6,6 @@
 //! `cargo bench --bench store_size` (STORE_MAILS=N for another count); under `cargo
 //! test` a 300-mail smoke version.
 
-use std::path::Path;
-
 use mnotify_intake::analysis::{analyse, Context};
 use mnotify_intake::certificate::validate::TrustAnchors;
 use mnotify_intake::process::{self, Content, Known, Mail as Planned, Position, Settings};
@@ -15,49 +13,16 @@ use mnotify_intake::record::OutboxState;
 use mnotify_intake::registry::Registry;
 use mnotify_intake::reply::{ReplyMode, Sender, Templates};
 use mnotify_intake::store::{MessageCommit, Store};
-use mnotify_intake::testkit::mail::Mail;
-use mnotify_intake::testkit::pki::{LeafSpec, Pki};
+use mnotify_intake::testkit::mail::applicant_mix;
+use mnotify_intake::testkit::pki::Pki;
 use mnotify_intake::trust::{Caps, Policy, SenderRule};
 use time::{Duration, OffsetDateTime};
 
 fn applicant_mail(i: usize, pki: &Pki, now: OffsetDateTime) -> Vec<u8> {
     let from = format!("app{i}@primarie{}.test", i % 7);
-    let mut m = match i % 3 {
-        0 => {
-            let serial = (i as u32 + 0x1000).to_be_bytes();
-            let leaf = pki.leaf(&LeafSpec::valid_at(now, "SI Bench", &serial));
-            Mail::new(&from, "Certificat MNotify")
-                .text("Bună ziua, anexăm certificatul de sistem pentru conectarea la MNotify.")
-                .attach("certificat.cer", "application/pkix-cert", &leaf)
-        }
-        1 => Mail::new(&from, "MNotify").text(&format!(
-            "Folosim certificatul existent, numărul de serie {:08X}.",
-            i * 7919
-        )),
-        _ => Mail::new(&from, "Conectare MNotify")
-            .text("Ce trebuie să trimitem pentru conectarea la MNotify?"),
-    }
-    .message_id(&format!("<size{i}@primarie.test>"));
+    let mut m = applicant_mix(i, &from, pki, now).message_id(&format!("<size{i}@primarie.test>"));
     m.to = "servicii@egov.md".into();
     m.build()
-}
-
-fn dir_bytes(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok())
-                .map(|e| {
-                    let meta = e.metadata().ok();
-                    match meta {
-                        Some(m) if m.is_dir() => dir_bytes(&e.path()),
-                        Some(m) => m.len(),
-                        None => 0,
-                    }
-                })
-                .sum()
-        })
-        .unwrap_or(0)
 }
 
 /// Handles `count` mails numbered from `first` at `at`; returns how many were answered.
@@ -157,7 +122,7 @@ fn main() {
     let answered = handle(&store, 0, count, year_ago, &pki, &anchors);
     let per_mail = |bytes: u64, mails: usize| bytes as f64 / mails as f64;
     let content = store.content_bytes().unwrap();
-    let kept = dir_bytes(&path);
+    let kept = mnotify_intake::store::files_bytes(&path);
     println!(
         "store_size: {count} mails handled ({answered} answered): content {:.0} bytes per mail while kept; files on disk {:.1} MB ({:.0} bytes per mail, sled frees space lazily)",
         per_mail(content, count),
@@ -171,7 +136,7 @@ fn main() {
         pruned.replies_removed,
         pruned.cases_removed,
         per_mail(store.content_bytes().unwrap(), count),
-        dir_bytes(&path) as f64 / 1e6,
+        mnotify_intake::store::files_bytes(&path) as f64 / 1e6,
     );
     let next = handle(
         &store,
@@ -191,7 +156,7 @@ fn main() {
         "store_size: {count} more a year on ({next} answered), pruned again: content {:.0} bytes per mail of {} handled; files {:.1} MB",
         per_mail(store.content_bytes().unwrap(), 2 * count),
         2 * count,
-        dir_bytes(&path) as f64 / 1e6,
+        mnotify_intake::store::files_bytes(&path) as f64 / 1e6,
     );
     // `store compact`: the same content in fresh files.
     let mut backup = Vec::new();
@@ -200,7 +165,7 @@ fn main() {
     mnotify_intake::store::restore(&mut std::io::Cursor::new(backup), &compacted).expect("restore");
     println!(
         "store_size: after `store compact`: files {:.1} MB = {:.0} bytes per mail handled",
-        dir_bytes(&compacted) as f64 / 1e6,
-        per_mail(dir_bytes(&compacted), 2 * count)
+        mnotify_intake::store::files_bytes(&compacted) as f64 / 1e6,
+        per_mail(mnotify_intake::store::files_bytes(&compacted), 2 * count)
     );
 }

@@ -366,23 +366,13 @@ async fn new_store_on_a_used_mailbox(
     mb: &mut Mailbox,
     report: &mut Report,
 ) {
-    let part = "store";
-    let processed = mb.count_if_any(&imap.processed_folder).await.unwrap_or(0);
-    let ours = match &imap.sent_folder {
-        Some(sent) => mb
-            .count_ours(sent, crate::intake::automatic::OWN_MARKER_HEADER)
-            .await
-            .unwrap_or(0),
-        None => 0,
-    };
-    if processed > 0 || ours > 0 {
+    // A server that cannot say is no finding here: the IMAP lines say what failed.
+    if let Ok(Some(evidence)) = mb.earlier_runs(imap).await {
         report.add(
             Level::Failed,
-            part,
+            "store",
             format!(
-                "the store is new, but the mailbox shows the daemon ran on it before ({processed} message(s) in {}, {ours} of our replies in {}): `run` will refuse it; restore the latest backup (`mnotify-intake store restore --replace FILE`) or run once with `run --new-store` to start afresh on purpose",
-                imap.processed_folder,
-                imap.sent_folder.as_deref().unwrap_or("(no Sent folder)")
+                "the store is new, but the mailbox shows the daemon ran on it before ({evidence}): `run` will refuse it; restore the latest backup (`mnotify-intake store restore --replace FILE`) or run once with `run --new-store` to start afresh on purpose"
             ),
         );
     }

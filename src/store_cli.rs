@@ -130,7 +130,7 @@ fn restore(config: &Config, file: &Path, replace: bool) -> Result<()> {
 fn compact(config: &Config) -> Result<()> {
     refuse_if_running(config, "compact")?;
     let path = &config.store_path;
-    let before = dir_bytes(path);
+    let before = store::files_bytes(path);
     let now = OffsetDateTime::now_utc();
     let backup = {
         let store = store::Store::open(path)?;
@@ -154,24 +154,9 @@ fn compact(config: &Config) -> Result<()> {
         "compacted {}: {:.1} MB → {:.1} MB; the old files are at {} (remove them once the daemon runs well), the backup taken on the way at {}",
         path.display(),
         before as f64 / 1e6,
-        dir_bytes(path) as f64 / 1e6,
+        store::files_bytes(path) as f64 / 1e6,
         aside.display(),
         backup.display()
     );
     Ok(())
-}
-
-fn dir_bytes(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok())
-                .map(|e| match e.metadata() {
-                    Ok(m) if m.is_dir() => dir_bytes(&e.path()),
-                    Ok(m) => m.len(),
-                    Err(_) => 0,
-                })
-                .sum()
-        })
-        .unwrap_or(0)
 }

@@ -167,7 +167,7 @@ impl Case {
         Step::ALL.into_iter().find(|s| !self.done.contains_key(s))
     }
 
-    /// Records what an applicant's message decided (see [`apply`]).
+    /// Records what an applicant's message decided (see [`apply`]), the sender unnamed.
     pub fn record_decision(
         &mut self,
         decision: Decision,
@@ -175,17 +175,7 @@ impl Case {
         evidence: &str,
         now: OffsetDateTime,
     ) {
-        let (case, _) = apply(
-            self,
-            Event::Mail {
-                decision,
-                message_id,
-                evidence,
-                sender: "",
-            },
-            now,
-        );
-        *self = case;
+        self.record_mail(decision, message_id, evidence, "", now);
     }
 
     /// An applicant's mail, from `sender` (address and authentication verdict, as the

@@ -407,25 +407,9 @@ impl Daemon {
     /// track of every case, so the daemon stops and says how to restore, unless the
     /// operator asked for a new store (`run --new-store`).
     async fn prove_store_new(&mut self, mb: &mut Mailbox) -> Result<(), DaemonError> {
-        let processed = mb.count_if_any(&self.imap.processed_folder).await?;
-        let ours = match &self.imap.sent_folder {
-            Some(sent) => {
-                mb.count_ours(sent, crate::intake::automatic::OWN_MARKER_HEADER)
-                    .await?
-            }
-            None => 0,
-        };
-        if processed == 0 && ours == 0 {
+        let Some(evidence) = mb.earlier_runs(&self.imap).await? else {
             return Ok(());
-        }
-        let evidence = format!(
-            "{processed} message(s) in {}, {ours} of our replies in {}",
-            self.imap.processed_folder,
-            self.imap
-                .sent_folder
-                .as_deref()
-                .unwrap_or("(no Sent folder)")
-        );
+        };
         if self.new_store_allowed {
             warn!(%evidence, "starting with a new store on a mailbox that was handled before (--new-store)");
             return Ok(());

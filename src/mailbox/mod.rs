@@ -474,6 +474,29 @@ impl Mailbox {
         .await
     }
 
+    /// Signs that the daemon ran on this mailbox before (mail in its Processed folder,
+    /// our replies in Sent), in words for the operator; `None` when there are none.
+    pub async fn earlier_runs(
+        &mut self,
+        imap: &ImapConfig,
+    ) -> Result<Option<String>, MailboxError> {
+        let processed = self.count_if_any(&imap.processed_folder).await?;
+        let ours = match &imap.sent_folder {
+            Some(sent) => {
+                self.count_ours(sent, crate::intake::automatic::OWN_MARKER_HEADER)
+                    .await?
+            }
+            None => 0,
+        };
+        Ok((processed > 0 || ours > 0).then(|| {
+            format!(
+                "{processed} message(s) in {}, {ours} of our replies in {}",
+                imap.processed_folder,
+                imap.sent_folder.as_deref().unwrap_or("(no Sent folder)")
+            )
+        }))
+    }
+
     /// Messages in `folder`; 0 when the folder does not exist.
     pub async fn count_if_any(&mut self, folder: &str) -> Result<u32, MailboxError> {
         match self.count(folder).await {

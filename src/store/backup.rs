@@ -214,7 +214,7 @@ fn read_backup(
 /// Whether a record of a tree the program reads parses as what it should be.
 fn readable(tree: &str, key: &[u8], value: &[u8]) -> Result<(), serde_json::Error> {
     match tree {
-        SEEN_TREE if key.starts_with(b"uid/") || key.starts_with(b"id/") => {
+        SEEN_TREE if is_message_record(key) => {
             serde_json::from_slice::<SeenRecord>(value).map(drop)
         }
         CASES_TREE => serde_json::from_slice::<Case>(value).map(drop),

@@ -196,8 +196,31 @@ fn thread_key(id: &MessageId) -> String {
     format!("thread/{}", id.bare())
 }
 
+/// A key of the seen tree that holds a message record (`uid/…` or `id/…`), not a staff
+/// request's mark (`request/…`, empty).
+fn is_message_record(key: &[u8]) -> bool {
+    key.starts_with(b"uid/") || key.starts_with(b"id/")
+}
+
 fn uid_key(uid_validity: u32, uid: u32) -> String {
     format!("uid/{uid_validity}/{uid}")
+}
+
+/// Bytes of the files under `dir` (a store's directory; 0 when it is missing): what
+/// `store compact` reports and the store_size bench measures.
+pub fn files_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => files_bytes(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
 }
 
 impl Store {
@@ -267,7 +290,7 @@ impl Store {
         Ok(total)
     }
 
-    /// Bytes the store takes on disk.
+    /// Bytes the store takes on disk, as sled counts them.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         Ok(self.db.size_on_disk()?)
     }

@@ -216,3 +216,31 @@ pub fn wrapped_base64(data: &[u8]) -> String {
     }
     out
 }
+
+/// Mail number `i` of a realistic mix from `from`, as the benches send it: a third with
+/// a certificate attached, a third quoting a serial, a third asking about MNotify with
+/// neither. The caller sets its Message-ID and `To`.
+pub fn applicant_mix(
+    i: usize,
+    from: &str,
+    pki: &crate::testkit::pki::Pki,
+    now: time::OffsetDateTime,
+) -> Mail {
+    match i % 3 {
+        0 => {
+            let serial = (i as u32 + 0x1000).to_be_bytes();
+            let leaf = pki.leaf(&crate::testkit::pki::LeafSpec::valid_at(
+                now, "SI Bench", &serial,
+            ));
+            Mail::new(from, "Certificat MNotify")
+                .text("Bună ziua, anexăm certificatul de sistem pentru conectarea la MNotify.")
+                .attach("certificat.cer", "application/pkix-cert", &leaf)
+        }
+        1 => Mail::new(from, "MNotify").text(&format!(
+            "Folosim certificatul existent, numărul de serie {:08X}.",
+            i * 7919
+        )),
+        _ => Mail::new(from, "Conectare MNotify")
+            .text("Ce trebuie să trimitem pentru conectarea la MNotify?"),
+    }
+}
