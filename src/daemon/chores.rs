@@ -62,9 +62,18 @@ impl Daemon {
             return;
         }
         let now = now();
-        let due = crate::store::newest_backup(&backups.dir, "daily")
-            .is_none_or(|last| now - last >= time::Duration::days(1));
-        if !due {
+        // The directory is read once per day, not at every pass: until the newest
+        // backup is a day old, the next look waits.
+        let wait = crate::store::newest_backup(&backups.dir, "daily").map_or(
+            time::Duration::ZERO,
+            |last| {
+                // A clock set back makes the newest look younger: never over a day.
+                (time::Duration::days(1) - (now - last)).min(time::Duration::days(1))
+            },
+        );
+        if wait.is_positive() {
+            let wait = Duration::try_from(wait).unwrap_or(Duration::from_secs(3600));
+            self.next_backup_try = Some(Instant::now() + wait);
             return;
         }
         let written = self
