@@ -180,6 +180,7 @@ fn main() {
             expiring_days: 60,
             needs_human_folder: Some("Needs-Human".into()),
             agency: "AGE".into(),
+            response: Default::default(),
         },
     );
     std::fs::write(out.join("digest.html"), digest::render_html(&d)).expect("write digest.html");

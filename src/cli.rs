@@ -301,7 +301,7 @@ fn require_config(path: Option<&Path>) -> Result<Config> {
     Ok(Config::load(path)?)
 }
 
-fn parse_now(now: Option<&str>) -> Result<OffsetDateTime> {
+pub(crate) fn parse_now(now: Option<&str>) -> Result<OffsetDateTime> {
     match now {
         None => Ok(OffsetDateTime::now_utc()),
         Some(text) => OffsetDateTime::parse(text, &Rfc3339).with_context(|| {

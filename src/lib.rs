@@ -18,7 +18,8 @@
 //! - [`problem`]: the problem codes and their wording.
 //! - [`decision`]: the decision vocabulary and the rules that pick one per message;
 //!   [`analysis`]: the whole pipeline for one message, as `inspect` uses it.
-//! - [`case`]: the onboarding state machine, `(case, event, now) → (case, actions)`.
+//! - [`case`]: the onboarding state machine, `(case, event, now) → (case, actions)`,
+//!   and AGE's response clock ([`case::clock`]) counted in [`calendar`] working days.
 //! - [`process`]: one message → [`process::judge`] (who sent it, held or not, where an
 //!   answer goes) → the store lookups it names ([`process::case_keys`], caps,
 //!   certificates' cases) → [`process::plan`], the changes of one commit (case, record,
@@ -45,6 +46,7 @@
 #![forbid(unsafe_code)]
 
 pub mod analysis;
+pub mod calendar;
 pub mod case;
 pub mod certificate;
 pub mod check;

@@ -19,12 +19,26 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
+use crate::case::clock::{Promise, Standing};
 use crate::health::{self, Limits, Seen};
 use crate::store::Store;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabel {
     outcome: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StandingLabel {
+    standing: String,
+}
+
+impl StandingLabel {
+    fn of(standing: Standing) -> StandingLabel {
+        StandingLabel {
+            standing: standing.code().to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -138,7 +152,7 @@ impl Telemetry {
     }
 
     /// The exposition: the loop's metrics and what the store knows now.
-    pub fn render(&self, store: &Store, limits: Limits, now: i64) -> String {
+    pub fn render(&self, store: &Store, limits: Limits, promise: &Promise, now: i64) -> String {
         let mut live = Registry::with_prefix("mnotify_intake");
         let seen = self.seen();
         let gauge = |value: i64| {
@@ -157,8 +171,20 @@ impl Telemetry {
             gauge(i64::from(health::verdict(seen, limits, now).is_ok())),
         );
         let cases = Family::<CaseLabel, Gauge>::default();
+        let late = Family::<StandingLabel, Gauge>::default();
+        // Both standings are always exposed, so an alert rule sees a 0 rather than nothing.
+        for standing in [Standing::AtRisk, Standing::Overdue] {
+            let _ = late.get_or_create(&StandingLabel::of(standing));
+        }
+        let at = time::OffsetDateTime::from_unix_timestamp(now)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
         if let Ok(all) = store.cases() {
             for c in all {
+                if let Some(r) = c.response(promise, at) {
+                    if r.standing != Standing::OnTime {
+                        late.get_or_create(&StandingLabel::of(r.standing)).inc();
+                    }
+                }
                 let (step, waiting_on) = match c.next_step() {
                     None => ("completed".to_string(), "none".to_string()),
                     Some(s) => (
@@ -173,6 +199,11 @@ impl Telemetry {
             }
         }
         live.register("cases", "Cases by next step and whom they wait on", cases);
+        live.register(
+            "cases_late",
+            "Cases waiting on AGE at risk of its promised response time, or past it",
+            late,
+        );
         if let Ok(pending) = store.pending() {
             let waiting = pending
                 .iter()
@@ -228,6 +259,8 @@ pub struct Sources {
     pub telemetry: Arc<Telemetry>,
     pub store: Store,
     pub limits: Limits,
+    /// `[response_time]`, for the cases at risk and overdue.
+    pub promise: Promise,
 }
 
 impl Endpoint {
@@ -269,10 +302,13 @@ async fn answer(mut stream: TcpStream, sources: &Sources) -> std::io::Result<()>
             let store = sources.store.clone();
             let telemetry = sources.telemetry.clone();
             let limits = sources.limits;
+            let promise = sources.promise.clone();
             // Reading the store is blocking work.
-            let body = tokio::task::spawn_blocking(move || telemetry.render(&store, limits, now))
-                .await
-                .unwrap_or_default();
+            let body = tokio::task::spawn_blocking(move || {
+                telemetry.render(&store, limits, &promise, now)
+            })
+            .await
+            .unwrap_or_default();
             (
                 "200 OK",
                 "application/openmetrics-text; version=1.0.0; charset=utf-8",
@@ -302,4 +338,55 @@ async fn answer(mut stream: TcpStream, sources: &Sources) -> std::io::Result<()>
     );
     stream.write_all(response.as_bytes()).await?;
     stream.shutdown().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::{apply, Case, Event, Step};
+    use crate::intake::Language;
+
+    #[test]
+    fn late_cases_are_counted_by_standing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        let now = time::macros::datetime!(2026-11-25 10:00 UTC);
+        let complete = |token: &str, days_ago: i64| {
+            let at = now - time::Duration::days(days_ago);
+            let mut c = Case::open(token.into(), "a@b.md", Language::Ro, at);
+            for step in [
+                Step::Form,
+                Step::Contract,
+                Step::Certificate,
+                Step::IntegrationData,
+            ] {
+                let done = Event::StepDone {
+                    step,
+                    by: "x",
+                    note: None,
+                };
+                c = apply(&c, done, at).0;
+            }
+            store.save_case(&c).unwrap();
+        };
+        complete("OLD111", 20);
+        complete("OLD222", 14);
+        complete("RSK333", 8);
+        complete("NEW444", 1);
+        let telemetry = Telemetry::new(now.unix_timestamp());
+        let body = telemetry.render(
+            &store,
+            Limits::for_poll(60),
+            &Promise::default(),
+            now.unix_timestamp(),
+        );
+        assert!(
+            body.contains("mnotify_intake_cases_late{standing=\"overdue\"} 2"),
+            "{body}"
+        );
+        assert!(
+            body.contains("mnotify_intake_cases_late{standing=\"at_risk\"} 1"),
+            "{body}"
+        );
+    }
 }

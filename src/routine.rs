@@ -25,6 +25,7 @@ fn settings_of(cfg: &DigestConfig, needs_human_folder: Option<&str>) -> DigestSe
         expiring_days: cfg.expiring_days,
         needs_human_folder: needs_human_folder.map(str::to_string),
         agency: cfg.agency_short.clone(),
+        response: cfg.response.clone(),
     }
 }
 

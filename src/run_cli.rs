@@ -43,6 +43,7 @@ pub fn run_daemon(config: Config, once: bool, new_store: bool) -> Result<ExitCod
         };
         let metrics_config = config.metrics.clone();
         let limits = config.health_limits();
+        let promise = config.response_time.clone();
         let mut daemon = Daemon::new(config, store.clone(), anchors)?;
         if new_store {
             daemon.allow_new_store();
@@ -65,6 +66,7 @@ pub fn run_daemon(config: Config, once: bool, new_store: bool) -> Result<ExitCod
                 telemetry: daemon.telemetry(),
                 store,
                 limits,
+                promise,
             };
             tokio::spawn(endpoint.serve(sources, server_stop.clone()));
         }

@@ -10,6 +10,8 @@ use time::OffsetDateTime;
 use crate::decision::Decision;
 use crate::intake::Language;
 
+pub mod clock;
+
 /// The connection steps, in order (see the onboarding text).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -111,6 +113,10 @@ pub struct Case {
     /// until staff mark it answered (`cases answered`).
     #[serde(default)]
     pub question: Option<Question>,
+    /// AGE's response clocks (see [`clock`]): one per thing the case waits on AGE for,
+    /// kept until it is done.
+    #[serde(default)]
+    pub clocks: Vec<clock::ResponseClock>,
 }
 
 /// An applicant's question, waiting for a person.
@@ -155,6 +161,7 @@ impl Case {
             identity: None,
             members: Vec::new(),
             question: None,
+            clocks: Vec::new(),
             timeline: vec![TimelineEntry {
                 at: now,
                 what: "case opened".into(),
@@ -437,6 +444,7 @@ pub fn apply(case: &Case, event: Event<'_>, now: OffsetDateTime) -> (Case, Vec<A
             }
         }
     }
+    c.sync_clocks(now);
     (c, actions)
 }
 

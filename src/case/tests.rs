@@ -236,3 +236,129 @@ fn reopen_undoes_the_step_and_completion() {
         "our message to ion@x.md did not arrive: bounced: 5.1.1"
     );
 }
+
+mod clock {
+    use super::super::clock::{Owed, Promise, Standing};
+    use super::*;
+
+    /// A case whose request is complete at `t`: it waits on AGE for test access.
+    fn complete_at(t: OffsetDateTime) -> Case {
+        let mut c = Case::open("CLK".into(), "ion@x.md", Language::Ro, t);
+        for step in [
+            Step::Form,
+            Step::Contract,
+            Step::Certificate,
+            Step::IntegrationData,
+        ] {
+            c = apply(&c, staff(step), t).0;
+        }
+        c
+    }
+
+    #[test]
+    fn the_clock_runs_only_while_the_case_waits_on_age() {
+        let opened = datetime!(2026-11-23 10:00 UTC); // Monday, noon in Chișinău
+        let mut c = Case::open("CLK".into(), "ion@x.md", Language::Ro, opened);
+        c = apply(&c, staff(Step::Form), opened).0;
+        assert_eq!(c.owed(), None, "waits on the applicant");
+        assert!(c.clocks.is_empty());
+        assert!(c.response(&Promise::default(), opened).is_none());
+
+        let c = complete_at(opened);
+        assert_eq!(c.owed(), Some(Owed::Step(Step::TestAccess)));
+        let promise = Promise::default();
+        // Wednesday noon: two working days used, five left, due a week from Wednesday.
+        let wednesday = datetime!(2026-11-25 10:00 UTC);
+        let r = c.response(&promise, wednesday).unwrap();
+        assert!((r.used - 2.0).abs() < 1e-9, "{r:?}");
+        assert!((r.left - 5.0).abs() < 1e-9);
+        assert_eq!(r.standing, Standing::OnTime);
+        assert_eq!(r.due, datetime!(2026-12-02 10:00 UTC));
+        // Monday 30 Nov noon: five used, two left: at risk.
+        let r = c
+            .response(&promise, datetime!(2026-11-30 10:00 UTC))
+            .unwrap();
+        assert_eq!(r.standing, Standing::AtRisk);
+        // Thursday 3 Dec: eight used, overdue since Wednesday noon.
+        let r = c
+            .response(&promise, datetime!(2026-12-03 10:00 UTC))
+            .unwrap();
+        assert_eq!(r.standing, Standing::Overdue);
+        assert!((r.left + 1.0).abs() < 1e-9);
+        assert_eq!(r.due, datetime!(2026-12-02 10:00 UTC));
+    }
+
+    #[test]
+    fn waiting_on_the_applicant_pauses_and_the_step_done_ends_it() {
+        let monday = datetime!(2026-11-23 10:00 UTC);
+        let c = complete_at(monday);
+        // Tuesday noon staff find the certificate unusable: back to the applicant.
+        let tuesday = datetime!(2026-11-24 10:00 UTC);
+        let reopen = Event::Reopen {
+            step: Step::Certificate,
+            by: "ana",
+            note: None,
+        };
+        let c = apply(&c, reopen, tuesday).0;
+        assert_eq!(c.owed(), None);
+        assert!(c.response(&Promise::default(), tuesday).is_none());
+        assert_eq!(c.clocks.len(), 1, "paused, not forgotten");
+        // A new certificate the Monday after: the clock resumes with one day used.
+        let next_monday = datetime!(2026-11-30 10:00 UTC);
+        let c = apply(&c, staff(Step::Certificate), next_monday).0;
+        let r = c
+            .response(&Promise::default(), datetime!(2026-12-01 10:00 UTC))
+            .unwrap();
+        assert!((r.used - 2.0).abs() < 1e-9, "{r:?}");
+        assert_eq!(r.due, datetime!(2026-12-08 10:00 UTC));
+        // Test access done: that clock ends; the next one waits on the applicant.
+        let c = apply(&c, staff(Step::TestAccess), next_monday).0;
+        assert!(c.clocks.is_empty());
+        assert_eq!(c.owed(), None);
+    }
+
+    #[test]
+    fn a_question_has_its_own_clock_and_the_step_keeps_its_own() {
+        let monday = datetime!(2026-11-23 10:00 UTC);
+        let c = complete_at(monday);
+        let tuesday = datetime!(2026-11-24 10:00 UTC);
+        let asked = Event::Asked {
+            question: "When can we sign?",
+        };
+        let c = apply(&c, asked, tuesday).0;
+        assert_eq!(c.owed(), Some(Owed::Answer));
+        let r = c
+            .response(&Promise::default(), datetime!(2026-11-25 10:00 UTC))
+            .unwrap();
+        assert_eq!(r.owed, Owed::Answer);
+        assert!((r.used - 1.0).abs() < 1e-9);
+        // Answered Wednesday noon: the test-access clock resumes where it paused.
+        let answered = Event::Answered {
+            by: "ana",
+            note: None,
+        };
+        let c = apply(&c, answered, datetime!(2026-11-25 10:00 UTC)).0;
+        assert_eq!(c.clocks.len(), 1);
+        let r = c
+            .response(&Promise::default(), datetime!(2026-11-26 10:00 UTC))
+            .unwrap();
+        assert_eq!(r.owed, Owed::Step(Step::TestAccess));
+        assert!((r.used - 2.0).abs() < 1e-9, "{r:?}");
+    }
+
+    #[test]
+    fn a_case_kept_from_before_clocks_counts_from_its_last_change() {
+        let monday = datetime!(2026-11-23 10:00 UTC);
+        let mut c = complete_at(monday);
+        c.clocks.clear();
+        let json = serde_json::to_string(&c)
+            .unwrap()
+            .replace(",\"clocks\":[]", "");
+        assert!(!json.contains("clocks"));
+        let old: Case = serde_json::from_str(&json).unwrap();
+        let r = old
+            .response(&Promise::default(), datetime!(2026-11-24 10:00 UTC))
+            .unwrap();
+        assert!((r.used - 1.0).abs() < 1e-9);
+    }
+}

@@ -105,6 +105,8 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     pub reply: ReplyConfig,
     pub digest: Option<DigestConfig>,
+    /// `[response_time]`: what AGE promises, in working days of which calendar.
+    pub response_time: crate::case::clock::Promise,
 }
 
 /// The staff digest and the reminders to applicants.
@@ -119,6 +121,8 @@ pub struct DigestConfig {
     pub remind_days: u32,
     /// The agency's short name, as the digest's headings use it.
     pub agency_short: String,
+    /// `[response_time]`, by which the digest lists cases at risk and overdue.
+    pub response: crate::case::clock::Promise,
 }
 
 /// How to log in.
@@ -257,9 +261,10 @@ impl Config {
         let smtp = raw.smtp.map(|s| at.smtp(s)).transpose()?;
         let caps = caps(&raw.reply, &raw.trust);
         let agency = read::agency(raw.agency, &mailbox_address);
+        let response_time = at.response_time(raw.response_time)?;
         let digest = raw
             .digest
-            .map(|d| at.digest(d, smtp.is_some(), &agency))
+            .map(|d| at.digest(d, smtp.is_some(), &agency, &response_time))
             .transpose()?;
         let reply = at.reply(raw.reply, agency)?;
         let store_path = at.resolve(&raw.store.path);
@@ -295,6 +300,7 @@ impl Config {
             imap,
             smtp,
             reply,
+            response_time,
         })
     }
 }
@@ -457,5 +463,36 @@ mod tests {
                 .contains("not a known time zone")
         );
         assert!(err("[digest]\nto = []\n").contains("staff e-mail"));
+    }
+
+    #[test]
+    fn response_time_reads_its_calendar_and_refuses_nonsense() {
+        let dir = dir_with_anchor();
+        let base =
+            "[store]\npath = \"db\"\n[trust]\nauthserv_id = \"mx.test\"\nanchors = [\"ca.pem\"]\n";
+        let parse =
+            |extra: &str| Config::parse(&dir.path().join("c.toml"), &format!("{base}{extra}"));
+        let default = parse("").unwrap().response_time;
+        assert_eq!((default.working_days, default.at_risk_days), (7, 2));
+        assert_eq!(default.calendar, crate::calendar::Calendar::default());
+        let cfg = parse(
+            "[response_time]\nworking_days = 10\nholidays = \"none\"\nextra_days_off = [\"2026-12-04\"]\nextra_working_days = [\"2026-12-12\"]\n",
+        )
+        .unwrap()
+        .response_time;
+        assert_eq!(cfg.working_days, 10);
+        assert!(!cfg.calendar.is_working_day(jiff::civil::date(2026, 12, 4)));
+        assert!(cfg.calendar.is_working_day(jiff::civil::date(2026, 12, 12)));
+        assert!(
+            cfg.calendar.is_working_day(jiff::civil::date(2026, 12, 25)),
+            "no holidays"
+        );
+        let err = |extra: &str| parse(extra).unwrap_err().to_string();
+        assert!(err("[response_time]\nextra_days_off = [\"4.12.2026\"]\n").contains("not a date"));
+        assert!(err("[response_time]\nworking_days = 2\n").contains("more than at_risk_days"));
+        assert!(
+            err("[response_time]\ntime_zone = \"Moon/Base\"\n").contains("not a known time zone")
+        );
+        assert!(err("[response_time]\nholidays = \"romania\"\n").contains("holidays"));
     }
 }

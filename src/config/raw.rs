@@ -20,6 +20,29 @@ pub(super) struct RawConfig {
     pub(super) metrics: Option<RawMetrics>,
     #[serde(default)]
     pub(super) agency: RawAgency,
+    #[serde(default)]
+    pub(super) response_time: RawResponseTime,
+}
+
+/// `[response_time]`: what AGE promises, counted in working days.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawResponseTime {
+    /// Working days AGE has for its next step once it has everything it needs (and
+    /// for an applicant's question). Default 7.
+    pub(super) working_days: Option<u32>,
+    /// A case with this many working days left, or fewer, is "at risk". Default 2.
+    pub(super) at_risk_days: Option<u32>,
+    /// Public holidays: "moldova" (default; Orthodox Easter computed) or "none".
+    pub(super) holidays: Option<crate::calendar::Holidays>,
+    /// More days off, "YYYY-MM-DD" (a holiday the government moved, the locality's hram).
+    #[serde(default)]
+    pub(super) extra_days_off: Vec<String>,
+    /// Weekend days worked, "YYYY-MM-DD" (the other side of a moved holiday).
+    #[serde(default)]
+    pub(super) extra_working_days: Vec<String>,
+    /// Where working days begin and end. Default "Europe/Chisinau".
+    pub(super) time_zone: Option<String>,
 }
 
 /// `[agency]`: every key optional, the defaults are today's names.

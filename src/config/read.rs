@@ -219,6 +219,7 @@ impl Reading<'_> {
         d: RawDigest,
         has_smtp: bool,
         agency: &crate::reply::Agency,
+        response: &crate::case::clock::Promise,
     ) -> Result<DigestConfig, ConfigError> {
         if d.to.is_empty() || d.to.iter().any(|a| !a.contains('@')) {
             return Err(self.invalid("[digest] to must list staff e-mail addresses".into()));
@@ -250,6 +251,50 @@ impl Reading<'_> {
             expiring_days: d.expiring_days.unwrap_or(60),
             remind_days: d.remind_days.unwrap_or(7),
             agency_short: agency.short_name.clone(),
+            response: response.clone(),
+        })
+    }
+
+    /// `[response_time]`: the promise and its calendar.
+    pub(super) fn response_time(
+        &self,
+        r: RawResponseTime,
+    ) -> Result<crate::case::clock::Promise, ConfigError> {
+        let time_zone = match r.time_zone {
+            None => crate::calendar::chisinau(),
+            Some(name) => jiff::tz::TimeZone::get(&name).map_err(|_| {
+                self.invalid(format!(
+                    "[response_time] time_zone = \"{name}\" is not a known time zone; write it like \"Europe/Chisinau\""
+                ))
+            })?,
+        };
+        let dates = |key: &str, list: Vec<String>| {
+            list.into_iter()
+                .map(|text| {
+                    text.trim().parse::<jiff::civil::Date>().map_err(|_| {
+                        self.invalid(format!(
+                            "[response_time] {key}: \"{text}\" is not a date; write it like \"2027-01-02\""
+                        ))
+                    })
+                })
+                .collect::<Result<std::collections::BTreeSet<_>, _>>()
+        };
+        let working_days = r.working_days.unwrap_or(7);
+        let at_risk_days = r.at_risk_days.unwrap_or(2);
+        if working_days == 0 || at_risk_days >= working_days {
+            return Err(self.invalid(format!(
+                "[response_time] working_days = {working_days} with at_risk_days = {at_risk_days}: working_days must be at least 1 and more than at_risk_days"
+            )));
+        }
+        Ok(crate::case::clock::Promise {
+            working_days,
+            at_risk_days,
+            calendar: crate::calendar::Calendar {
+                time_zone,
+                holidays: r.holidays.unwrap_or_default(),
+                extra_days_off: dates("extra_days_off", r.extra_days_off)?,
+                extra_working_days: dates("extra_working_days", r.extra_working_days)?,
+            },
         })
     }
 

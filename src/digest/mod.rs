@@ -8,6 +8,7 @@
 use sha2::Digest as _;
 use time::{Duration, OffsetDateTime};
 
+use crate::case::clock::{Owed, Promise, Standing};
 use crate::case::{Case, Party, Step};
 use crate::intake::automatic::OWN_MARKER_HEADER;
 use crate::problem::Problem;
@@ -30,6 +31,8 @@ pub struct DigestSettings {
     pub needs_human_folder: Option<String>,
     /// The agency's short name (`[agency] short_name`), as headings use it.
     pub agency: String,
+    /// `[response_time]`: which cases are at risk or past AGE's promised time.
+    pub response: Promise,
 }
 
 impl DigestSettings {
@@ -80,7 +83,7 @@ pub struct ExpiringLine {
     pub not_after: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Digest {
     pub since: OffsetDateTime,
     pub now: OffsetDateTime,
@@ -90,6 +93,9 @@ pub struct Digest {
     /// Rejected, number not found, ambiguous: the applicant was asked for something.
     pub rejected: Vec<MailLine>,
     pub waiting_on_age: Vec<CaseLine>,
+    /// Cases at risk of missing AGE's promised response time, or past it; the latest
+    /// first.
+    pub late: Vec<LateLine>,
     /// Applicants' questions waiting for a person.
     pub questions: Vec<QuestionLine>,
     pub stalled: Vec<CaseLine>,
@@ -103,6 +109,19 @@ pub struct Digest {
     /// Replies the mail server refused for good or that ran out of attempts.
     pub failed_replies: Vec<FailedReply>,
     pub settings: DigestSettings,
+}
+
+/// A case near or past AGE's promised response time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LateLine {
+    pub token: String,
+    pub applicant: String,
+    pub owed: Owed,
+    /// Working days counted, and left (negative once overdue).
+    pub used: f64,
+    pub left: f64,
+    pub due: OffsetDateTime,
+    pub standing: Standing,
 }
 
 /// An applicant's open question.
@@ -130,6 +149,7 @@ impl Digest {
             && self.reused.is_empty()
             && self.rejected.is_empty()
             && self.waiting_on_age.is_empty()
+            && self.late.is_empty()
             && self.questions.is_empty()
             && self.stalled.is_empty()
             && self.expiring.is_empty()
@@ -243,6 +263,7 @@ pub fn build(
             )
         }),
         waiting_on_age: case_lines(&|c| c.waiting_on() == Some(Party::Age)),
+        late: late(cases, &settings.response, now),
         questions: sorted_cases
             .iter()
             .filter_map(|c| {
@@ -278,6 +299,27 @@ pub fn build(
         failed_replies: Vec::new(),
         settings,
     }
+}
+
+/// The cases at risk or overdue against `promise`, the latest (fewest days left) first.
+pub fn late(cases: &[Case], promise: &Promise, now: OffsetDateTime) -> Vec<LateLine> {
+    let mut out: Vec<LateLine> = cases
+        .iter()
+        .filter_map(|c| {
+            let r = c.response(promise, now)?;
+            (r.standing != Standing::OnTime).then(|| LateLine {
+                token: c.token.clone(),
+                applicant: c.applicant.clone(),
+                owed: r.owed,
+                used: r.used,
+                left: r.left,
+                due: r.due,
+                standing: r.standing,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.left.total_cmp(&b.left));
+    out
 }
 
 /// The certificates accepted (or confirmed) by the mail of the window with `outcome`.
@@ -402,13 +444,23 @@ fn problems_ro(problems: &[Problem]) -> String {
 
 /// The subject line: the date and the numbers that matter.
 pub fn subject(d: &Digest) -> String {
+    let overdue = d
+        .late
+        .iter()
+        .filter(|l| l.standing == Standing::Overdue)
+        .count();
     format!(
-        "MNotify: rezumat {} — cazuri noi: {}, certificate acceptate: {}, așteaptă {}: {}",
+        "MNotify: rezumat {} — cazuri noi: {}, certificate acceptate: {}, așteaptă {}: {}{}",
         day(d.now),
         d.new_cases.len(),
         d.accepted.len(),
         d.settings.agency,
-        d.waiting_on_age.len()
+        d.waiting_on_age.len(),
+        if overdue > 0 {
+            format!(", termen depășit: {overdue}")
+        } else {
+            String::new()
+        }
     )
 }
 

@@ -2,6 +2,24 @@
 //! and [`super::render`] writes the same sections as text and as HTML.
 
 use super::{day, days_ro, problems_ro, step_ro, CaseLine, CertificateLine, Digest, MailLine};
+use crate::case::clock::{Owed, Promise, Standing};
+
+/// "7 zile lucrătoare", with Romanian's "de" from twenty on.
+fn working_days_ro(n: i64) -> String {
+    let days = days_ro(n);
+    match days.strip_prefix("1 zi") {
+        Some(_) => "1 zi lucrătoare".into(),
+        None => format!("{days} lucrătoare"),
+    }
+}
+
+/// A moment as staff read it: local date and time in the calendar's time zone.
+fn local_time(t: time::OffsetDateTime, promise: &Promise) -> String {
+    let at = jiff::Timestamp::from_second(t.unix_timestamp())
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .to_zoned(promise.calendar.time_zone.clone());
+    at.strftime("%d.%m.%Y %H:%M").to_string()
+}
 
 /// One section: what the text part lists under a heading and the HTML part shows as
 /// one table.
@@ -189,6 +207,34 @@ pub(super) fn sections(d: &Digest) -> Vec<Section> {
                         text(&q.applicant),
                         text(format!("„{}”", q.question)),
                         text(days_ro(q.days_open)),
+                    ]
+                })
+                .collect(),
+        },
+        Section {
+            title: format!(
+                "Termenul de {} promis: depășit sau aproape",
+                working_days_ro(d.settings.response.working_days.into())
+            ),
+            columns: &["Caz", "Solicitant", "Așteaptă", "Zile lucrătoare", "Termen"],
+            rows: d
+                .late
+                .iter()
+                .map(|l| {
+                    let owed = match l.owed {
+                        Owed::Step(step) => step_ro(Some(step), agency),
+                        Owed::Answer => "răspuns la întrebare".into(),
+                    };
+                    let state = match l.standing {
+                        Standing::Overdue => format!("DEPĂȘIT cu {:.1}", -l.left),
+                        _ => format!("rămân {:.1}", l.left),
+                    };
+                    vec![
+                        code(format!("#{}", l.token)),
+                        text(&l.applicant),
+                        text(owed),
+                        lines([format!("{:.1} folosite", l.used), state]),
+                        text(local_time(l.due, &d.settings.response)),
                     ]
                 })
                 .collect(),

@@ -12,6 +12,7 @@ fn settings(folder: Option<&str>) -> DigestSettings {
         expiring_days: 60,
         needs_human_folder: folder.map(str::to_string),
         agency: "AGE".into(),
+        response: crate::case::clock::Promise::default(),
     }
 }
 
@@ -156,6 +157,11 @@ fn sections_hold_what_the_window_and_the_cases_say() {
     );
     assert_eq!(d.expiring.len(), 1);
     assert_eq!(d.unhandled.len(), 2);
+    // Nine days (seven working days) waiting on AGE: at the promise's edge.
+    assert_eq!(
+        d.late.iter().map(|c| c.token.as_str()).collect::<Vec<_>>(),
+        ["DDD444"]
+    );
 
     let text = render_text(&d);
     assert!(text.contains("serverul IMAP nu l-a putut da"), "{text}");
@@ -169,7 +175,7 @@ fn sections_hold_what_the_window_and_the_cases_say() {
     assert!(html.contains("#DDD444"));
     // One definition, two renderings: every section with its count in both parts.
     let all = sections::sections(&d);
-    assert_eq!(all.len(), 12);
+    assert_eq!(all.len(), 13);
     for s in &all {
         let count = format!("({})", s.rows.len());
         assert!(
@@ -333,4 +339,62 @@ fn an_empty_day_is_empty() {
     );
     assert!(d.is_empty());
     assert!(render_text(&d).contains("Cazuri noi (0)"));
+}
+
+#[test]
+fn cases_past_the_promised_time_lead_the_subject_and_their_section() {
+    use crate::case::clock::Standing;
+    let complete = |token: &str, at: OffsetDateTime| {
+        let mut c = Case::open(token.into(), "a@b.md", Language::Ro, at);
+        for step in [
+            Step::Form,
+            Step::Contract,
+            Step::Certificate,
+            Step::IntegrationData,
+        ] {
+            let done = crate::case::Event::StepDone {
+                step,
+                by: "x",
+                note: None,
+            };
+            c = crate::case::apply(&c, done, at).0;
+        }
+        c
+    };
+    // NOW is Wednesday 25 Nov 2026: complete twelve days ago (overdue), six working
+    // days ago (one left: at risk) and yesterday (on time).
+    let cases = [
+        complete("OLD111", NOW - Duration::days(12)),
+        complete("RSK222", NOW - Duration::days(8)),
+        complete("NEW333", NOW - Duration::days(1)),
+    ];
+    let d = build(
+        &[],
+        &cases,
+        &Registry::default(),
+        NOW - Duration::days(1),
+        NOW,
+        settings(None),
+    );
+    let late: Vec<(&str, Standing)> = d
+        .late
+        .iter()
+        .map(|l| (l.token.as_str(), l.standing))
+        .collect();
+    assert_eq!(
+        late,
+        [("OLD111", Standing::Overdue), ("RSK222", Standing::AtRisk)]
+    );
+    assert!(
+        subject(&d).ends_with("termen depășit: 1"),
+        "{}",
+        subject(&d)
+    );
+    let text = render_text(&d);
+    assert!(
+        text.contains("Termenul de 7 zile lucrătoare promis: depășit sau aproape (2)"),
+        "{text}"
+    );
+    assert!(text.contains("DEPĂȘIT cu"), "{text}");
+    assert!(text.contains("acces în testare"), "{text}");
 }

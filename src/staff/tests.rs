@@ -127,6 +127,7 @@ fn a_request_asked_twice_is_applied_once() {
         expiring_days: 60,
         remind_days: 7,
         agency_short: "AGE".into(),
+        response: Default::default(),
     };
     let r = Request::new(
         "",

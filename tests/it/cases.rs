@@ -458,10 +458,38 @@ async fn an_applicants_question_waits_for_a_person() {
         shown.contains("open question") && shown.contains("Când putem semna contractul?"),
         "{shown}"
     );
+    assert!(
+        shown.contains("response time (answer): 0.") && shown.contains("of 7 working days used"),
+        "the question's clock runs from its mail: {shown}"
+    );
+    // Not late today; in three weeks (fifteen working days at least) overdue.
+    assert_eq!(
+        setup.cli(&["cases", "list", "--overdue"]).trim(),
+        "no cases match"
+    );
+    let later = (time::OffsetDateTime::now_utc() + time::Duration::days(21))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let late = setup.cli(&["cases", "list", "--overdue", "--now", &later]);
+    assert!(
+        late.contains(&token) && late.contains("OVERDUE by"),
+        "{late}"
+    );
+    let json = setup.cli(&["cases", "list", "--overdue", "--now", &later, "--json"]);
+    let line: serde_json::Value = serde_json::from_str(json.trim()).expect("one JSON line");
+    assert_eq!(line["response"]["standing"], "overdue", "{json}");
+    assert_eq!(line["response"]["owed"], "answer", "{json}");
     let done = setup.cli(&["cases", "answered", &token, "--note", "replied by mail"]);
     assert!(done.contains("question marked answered"), "{done}");
     let waiting = setup.cli(&["cases", "list", "--waiting-on", "age"]);
     assert_eq!(waiting.trim(), "no cases match");
+    // Answered: the clock ended, nothing is late however long it waits on the applicant.
+    assert_eq!(
+        setup
+            .cli(&["cases", "list", "--overdue", "--now", &later])
+            .trim(),
+        "no cases match"
+    );
     assert!(setup
         .cli(&["cases", "show", &token])
         .contains("question answered by"));

@@ -84,6 +84,11 @@ async fn metrics_move_with_the_mail_and_systemd_is_told() {
         Some(1.0),
         "{after}"
     );
+    assert_eq!(
+        sample(&after, "mnotify_intake_cases_late{standing=\"overdue\"}"),
+        Some(0.0),
+        "a new case waits on the applicant: nothing late, and the 0 is there: {after}"
+    );
     assert!(sample(&after, "mnotify_intake_store_bytes").unwrap() > 0.0);
     assert!(sample(&after, "mnotify_intake_imap_last_ok_age_seconds").unwrap() < 30.0);
     assert_eq!(sample(&after, "mnotify_intake_healthy"), Some(1.0));

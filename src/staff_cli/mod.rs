@@ -7,13 +7,12 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
 use clap::{Subcommand, ValueEnum};
-use mnotify_intake::case::{Case, Party, Step};
+use mnotify_intake::case::{Case, Step};
 use mnotify_intake::config::Config;
 use mnotify_intake::control::{self, ControlReply, ControlRequest};
 use mnotify_intake::reply::Templates;
 use mnotify_intake::staff::{self, Request, StaffAction};
 use mnotify_intake::store::Store;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 #[derive(Debug, Subcommand)]
@@ -26,6 +25,14 @@ pub enum CasesCommand {
         /// Only open cases with no change for at least this many days.
         #[arg(long, value_name = "DAYS")]
         stalled: Option<u32>,
+        /// Only cases past AGE's promised response time or at risk of it
+        /// (`[response_time]`), the latest first.
+        #[arg(long)]
+        overdue: bool,
+        /// Judge at this time (RFC 3339, e.g. 2026-12-07T09:00:00Z) instead of now:
+        /// what will be overdue by then.
+        #[arg(long, value_name = "TIME")]
+        now: Option<String>,
         /// One JSON object per line.
         #[arg(long)]
         json: bool,
@@ -133,16 +140,29 @@ fn parse_step(s: &str) -> Result<Step, String> {
     })
 }
 
+mod view;
+
+use view::Filter;
+
 pub fn run(config: &Config, command: CasesCommand) -> Result<ExitCode> {
     let now = OffsetDateTime::now_utc();
     match command {
         CasesCommand::List {
             waiting_on,
             stalled,
+            overdue,
+            now: at,
             json,
-        } => list(config, waiting_on, stalled, json, now),
-        CasesCommand::Show { id } => show(config, &id),
-        CasesCommand::Export { csv: _ } => export(config),
+        } => {
+            let filter = Filter {
+                waiting_on,
+                stalled,
+                overdue,
+            };
+            view::list(config, filter, json, crate::cli::parse_now(at.as_deref())?)
+        }
+        CasesCommand::Show { id } => view::show(config, &id, now),
+        CasesCommand::Export { csv: _ } => view::export(config),
         CasesCommand::Advance {
             id,
             step,
@@ -184,188 +204,6 @@ fn find(cases: Vec<Case>, id: &str) -> Result<Case> {
         .into_iter()
         .find(|c| c.token == token)
         .with_context(|| format!("no case #{token}; `mnotify-intake cases list` shows the cases"))
-}
-
-fn days_since(t: OffsetDateTime, now: OffsetDateTime) -> i64 {
-    (now - t).whole_days()
-}
-
-fn list(
-    config: &Config,
-    waiting_on: Option<WaitingOn>,
-    stalled: Option<u32>,
-    json: bool,
-    now: OffsetDateTime,
-) -> Result<ExitCode> {
-    let mut cases: Vec<Case> = load(config)?
-        .into_iter()
-        .filter(|c| match waiting_on {
-            None => true,
-            Some(WaitingOn::Applicant) => c.waiting_on() == Some(Party::Applicant),
-            Some(WaitingOn::Age) => c.waiting_on() == Some(Party::Age),
-        })
-        .filter(|c| {
-            stalled.is_none_or(|days| {
-                c.next_step().is_some() && days_since(c.updated_at, now) >= i64::from(days)
-            })
-        })
-        .collect();
-    cases.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
-    if json {
-        for c in &cases {
-            let value = serde_json::json!({
-                "id": c.token,
-                "applicant": c.applicant,
-                "language": c.language.code(),
-                "next_step": c.next_step().map(Step::code),
-                "waiting_on": c.waiting_on().map(Party::code),
-                "steps_done": c.done.keys().map(|s| s.code()).collect::<Vec<_>>(),
-                "opened_at": c.opened_at.format(&Rfc3339).unwrap_or_default(),
-                "updated_at": c.updated_at.format(&Rfc3339).unwrap_or_default(),
-                "last_decision": c.last_decision.map(|d| d.code()),
-                "unreachable": c.unreachable,
-                "question": c.question.as_ref().map(|q| q.text.as_str()),
-            });
-            println!("{value}");
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    if cases.is_empty() {
-        println!("no cases match");
-        return Ok(ExitCode::SUCCESS);
-    }
-    println!(
-        "{:<8} {:<32} {:<5} {:<20} {:<10} {:>5}",
-        "CASE", "APPLICANT", "DONE", "NEXT STEP", "WAITING", "IDLE"
-    );
-    for c in &cases {
-        println!(
-            "{:<8} {:<32} {:<5} {:<20} {:<10} {:>4}d",
-            c.token,
-            c.applicant,
-            format!("{}/8", c.done.len()),
-            if c.question.is_some() {
-                "question"
-            } else {
-                c.next_step().map_or("(completed)", Step::code)
-            },
-            c.waiting_on().map_or("-", Party::code),
-            days_since(c.updated_at, now)
-        );
-    }
-    let unreachable = cases.iter().filter(|c| c.unreachable).count();
-    if unreachable > 0 {
-        println!(
-            "{unreachable} of them unreachable by mail (our last message did not arrive): `cases show` says why"
-        );
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn date(t: OffsetDateTime) -> String {
-    format!("{} {:02}:{:02}", t.date(), t.hour(), t.minute())
-}
-
-fn show(config: &Config, id: &str) -> Result<ExitCode> {
-    let c = find(load(config)?, id)?;
-    println!(
-        "Case #{}  {}  (language {})",
-        c.token,
-        c.applicant,
-        c.language.code()
-    );
-    println!(
-        "opened {}, last change {}, last decision {}",
-        date(c.opened_at),
-        date(c.updated_at),
-        c.last_decision.map_or("-", |d| d.code())
-    );
-    match c.next_step() {
-        Some(step) => println!(
-            "next: {}. {} (waiting on {})",
-            step.number(),
-            step.code(),
-            step.performed_by().code()
-        ),
-        None => println!("completed"),
-    }
-    if let Some(q) = &c.question {
-        println!(
-            "open question since {} (waiting on age; `cases answered {}` once answered): {}",
-            date(q.at),
-            c.token,
-            q.text
-        );
-    }
-    if c.unreachable {
-        println!(
-            "our last message to {} did not arrive: reach them another way",
-            c.applicant
-        );
-    }
-    println!("\nsteps:");
-    for step in Step::ALL {
-        match c.done.get(&step) {
-            Some(d) => println!(
-                "  [x] {}. {:<18} {} by {}: {}",
-                step.number(),
-                step.code(),
-                date(d.at),
-                d.by,
-                d.evidence
-            ),
-            None => println!(
-                "  [ ] {}. {:<18} waiting on {}",
-                step.number(),
-                step.code(),
-                step.performed_by().code()
-            ),
-        }
-    }
-    println!("\ntimeline:");
-    for t in &c.timeline {
-        println!("  {}  {}", date(t.at), t.what);
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn export(config: &Config) -> Result<ExitCode> {
-    let mut cases = load(config)?;
-    cases.sort_by_key(|c| c.opened_at);
-    let mut out = csv::Writer::from_writer(std::io::stdout().lock());
-    let mut header = vec![
-        "case",
-        "applicant",
-        "language",
-        "opened_at",
-        "updated_at",
-        "next_step",
-        "waiting_on",
-        "last_decision",
-    ];
-    header.extend(Step::ALL.iter().map(|s| s.code()));
-    out.write_record(&header)?;
-    for c in &cases {
-        let mut row = vec![
-            c.token.clone(),
-            c.applicant.clone(),
-            c.language.code().to_string(),
-            c.opened_at.format(&Rfc3339)?,
-            c.updated_at.format(&Rfc3339)?,
-            c.next_step().map_or("", Step::code).to_string(),
-            c.waiting_on().map_or("", Party::code).to_string(),
-            c.last_decision.map_or("", |d| d.code()).to_string(),
-        ];
-        for step in Step::ALL {
-            row.push(match c.done.get(&step) {
-                Some(d) => d.at.format(&Rfc3339)?,
-                None => String::new(),
-            });
-        }
-        out.write_record(&row)?;
-    }
-    out.flush()?;
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Applies a change to a case (through the running daemon, or to the store when it is

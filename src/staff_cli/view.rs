@@ -1,0 +1,266 @@
+//! What `cases list`, `cases show` and `cases export` print: read-only views of the
+//! cases, with AGE's response clock.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use mnotify_intake::case::clock::{Promise, Response, Standing};
+use mnotify_intake::case::{Case, Party, Step};
+use mnotify_intake::config::Config;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::{find, load, WaitingOn};
+
+fn days_since(t: OffsetDateTime, now: OffsetDateTime) -> i64 {
+    (now - t).whole_days()
+}
+
+/// Which cases `cases list` shows.
+pub(super) struct Filter {
+    pub(super) waiting_on: Option<WaitingOn>,
+    pub(super) stalled: Option<u32>,
+    pub(super) overdue: bool,
+}
+
+impl Filter {
+    fn keeps(&self, c: &Case, promise: &Promise, now: OffsetDateTime) -> bool {
+        let party = match self.waiting_on {
+            None => true,
+            Some(WaitingOn::Applicant) => c.waiting_on() == Some(Party::Applicant),
+            Some(WaitingOn::Age) => c.waiting_on() == Some(Party::Age),
+        };
+        let stalled = self.stalled.is_none_or(|days| {
+            c.next_step().is_some() && days_since(c.updated_at, now) >= i64::from(days)
+        });
+        let late = !self.overdue
+            || c.response(promise, now)
+                .is_some_and(|r| r.standing != Standing::OnTime);
+        party && stalled && late
+    }
+}
+
+/// The response clock as `cases list --json` gives it.
+fn response_json(r: &Response) -> serde_json::Value {
+    serde_json::json!({
+        "owed": r.owed.code(),
+        "working_days_used": (r.used * 10.0).round() / 10.0,
+        "working_days_left": (r.left * 10.0).round() / 10.0,
+        "due": r.due.format(&Rfc3339).unwrap_or_default(),
+        "standing": r.standing.code(),
+    })
+}
+
+/// The response clock in words: "3.5 of 7 working days used, due 2026-12-07 12:00".
+fn response_words(r: &Response, promise: &Promise) -> String {
+    let due = local(r.due, promise);
+    match r.standing {
+        Standing::Overdue => format!("OVERDUE by {:.1} working days (was due {due})", -r.left),
+        standing => format!(
+            "{:.1} of {} working days used, due {due}{}",
+            r.used,
+            promise.working_days,
+            if standing == Standing::AtRisk {
+                " (at risk)"
+            } else {
+                ""
+            }
+        ),
+    }
+}
+
+/// A moment in the calendar's time zone, to the minute.
+fn local(t: OffsetDateTime, promise: &Promise) -> String {
+    jiff::Timestamp::from_second(t.unix_timestamp())
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .to_zoned(promise.calendar.time_zone.clone())
+        .strftime("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+pub(super) fn list(
+    config: &Config,
+    filter: Filter,
+    json: bool,
+    now: OffsetDateTime,
+) -> Result<ExitCode> {
+    let promise = &config.response_time;
+    let mut cases: Vec<Case> = load(config)?
+        .into_iter()
+        .filter(|c| filter.keeps(c, promise, now))
+        .collect();
+    if filter.overdue {
+        let left = |c: &Case| c.response(promise, now).map_or(f64::MAX, |r| r.left);
+        cases.sort_by(|a, b| left(a).total_cmp(&left(b)));
+    } else {
+        cases.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
+    }
+    if json {
+        for c in &cases {
+            let value = serde_json::json!({
+                "id": c.token,
+                "applicant": c.applicant,
+                "language": c.language.code(),
+                "next_step": c.next_step().map(Step::code),
+                "waiting_on": c.waiting_on().map(Party::code),
+                "steps_done": c.done.keys().map(|s| s.code()).collect::<Vec<_>>(),
+                "opened_at": c.opened_at.format(&Rfc3339).unwrap_or_default(),
+                "updated_at": c.updated_at.format(&Rfc3339).unwrap_or_default(),
+                "last_decision": c.last_decision.map(|d| d.code()),
+                "unreachable": c.unreachable,
+                "question": c.question.as_ref().map(|q| q.text.as_str()),
+                "response": c.response(promise, now).as_ref().map(response_json),
+            });
+            println!("{value}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if cases.is_empty() {
+        println!("no cases match");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<8} {:<32} {:<5} {:<20} {:<10} {:>5}",
+        "CASE", "APPLICANT", "DONE", "NEXT STEP", "WAITING", "IDLE"
+    );
+    for c in &cases {
+        println!(
+            "{:<8} {:<32} {:<5} {:<20} {:<10} {:>4}d",
+            c.token,
+            c.applicant,
+            format!("{}/8", c.done.len()),
+            if c.question.is_some() {
+                "question"
+            } else {
+                c.next_step().map_or("(completed)", Step::code)
+            },
+            c.waiting_on().map_or("-", Party::code),
+            days_since(c.updated_at, now)
+        );
+        if filter.overdue {
+            if let Some(r) = c.response(promise, now) {
+                println!("         {}", response_words(&r, promise));
+            }
+        }
+    }
+    let unreachable = cases.iter().filter(|c| c.unreachable).count();
+    if unreachable > 0 {
+        println!(
+            "{unreachable} of them unreachable by mail (our last message did not arrive): `cases show` says why"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn date(t: OffsetDateTime) -> String {
+    format!("{} {:02}:{:02}", t.date(), t.hour(), t.minute())
+}
+
+pub(super) fn show(config: &Config, id: &str, now: OffsetDateTime) -> Result<ExitCode> {
+    let c = find(load(config)?, id)?;
+    println!(
+        "Case #{}  {}  (language {})",
+        c.token,
+        c.applicant,
+        c.language.code()
+    );
+    println!(
+        "opened {}, last change {}, last decision {}",
+        date(c.opened_at),
+        date(c.updated_at),
+        c.last_decision.map_or("-", |d| d.code())
+    );
+    match c.next_step() {
+        Some(step) => println!(
+            "next: {}. {} (waiting on {})",
+            step.number(),
+            step.code(),
+            step.performed_by().code()
+        ),
+        None => println!("completed"),
+    }
+    if let Some(r) = c.response(&config.response_time, now) {
+        println!(
+            "response time ({}): {}",
+            r.owed.code(),
+            response_words(&r, &config.response_time)
+        );
+    }
+    if let Some(q) = &c.question {
+        println!(
+            "open question since {} (waiting on age; `cases answered {}` once answered): {}",
+            date(q.at),
+            c.token,
+            q.text
+        );
+    }
+    if c.unreachable {
+        println!(
+            "our last message to {} did not arrive: reach them another way",
+            c.applicant
+        );
+    }
+    println!("\nsteps:");
+    for step in Step::ALL {
+        match c.done.get(&step) {
+            Some(d) => println!(
+                "  [x] {}. {:<18} {} by {}: {}",
+                step.number(),
+                step.code(),
+                date(d.at),
+                d.by,
+                d.evidence
+            ),
+            None => println!(
+                "  [ ] {}. {:<18} waiting on {}",
+                step.number(),
+                step.code(),
+                step.performed_by().code()
+            ),
+        }
+    }
+    println!("\ntimeline:");
+    for t in &c.timeline {
+        println!("  {}  {}", date(t.at), t.what);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn export(config: &Config) -> Result<ExitCode> {
+    let mut cases = load(config)?;
+    cases.sort_by_key(|c| c.opened_at);
+    let mut out = csv::Writer::from_writer(std::io::stdout().lock());
+    let mut header = vec![
+        "case",
+        "applicant",
+        "language",
+        "opened_at",
+        "updated_at",
+        "next_step",
+        "waiting_on",
+        "last_decision",
+    ];
+    header.extend(Step::ALL.iter().map(|s| s.code()));
+    out.write_record(&header)?;
+    for c in &cases {
+        let mut row = vec![
+            c.token.clone(),
+            c.applicant.clone(),
+            c.language.code().to_string(),
+            c.opened_at.format(&Rfc3339)?,
+            c.updated_at.format(&Rfc3339)?,
+            c.next_step().map_or("", Step::code).to_string(),
+            c.waiting_on().map_or("", Party::code).to_string(),
+            c.last_decision.map_or("", |d| d.code()).to_string(),
+        ];
+        for step in Step::ALL {
+            row.push(match c.done.get(&step) {
+                Some(d) => d.at.format(&Rfc3339)?,
+                None => String::new(),
+            });
+        }
+        out.write_record(&row)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
