@@ -7,7 +7,7 @@ use crate::certificate::{validate, Certificate, TrustAnchors};
 use crate::decision::{decide, Decision, Evidence, NumberOutcome};
 use crate::intake::{self, Facts, Finding};
 use crate::problem::Problem;
-use crate::registry::{KnownCertificate, Registry, Status};
+use crate::registry::{KnownCertificate, Registry};
 use crate::serials::{Hint, NumberKind, QuotedNumber};
 
 /// What the pipeline needs besides the message.
@@ -150,8 +150,8 @@ fn check_certificates(
             if role == Role::Ca {
                 problems.insert(0, Problem::CaCertificate);
             }
-            if role != Role::Chain && known.as_ref().is_some_and(|k| k.status == Status::Revoked) {
-                problems.push(Problem::Revoked);
+            if role != Role::Chain {
+                problems.extend(known.as_ref().and_then(|k| k.status.problem()));
             }
             CheckedCertificate {
                 certificate: cert.clone(),
@@ -218,9 +218,11 @@ fn check_number(
     }
     let outcome = match matches.as_slice() {
         [] => NumberOutcome::NotFound,
-        [one] if one.status == Status::Revoked => NumberOutcome::Unusable(Problem::Revoked),
-        [one] if one.is_expired(now) => NumberOutcome::Unusable(Problem::Expired),
-        [_] => NumberOutcome::Confirmed,
+        [one] => match one.status.problem() {
+            Some(problem) => NumberOutcome::Unusable(problem),
+            None if one.is_expired(now) => NumberOutcome::Unusable(Problem::Expired),
+            None => NumberOutcome::Confirmed,
+        },
         _ => NumberOutcome::Ambiguous,
     };
     Some(CheckedNumber {

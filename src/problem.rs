@@ -15,6 +15,8 @@ pub enum Problem {
     /// A CA certificate sent on its own, with no end-entity certificate.
     CaCertificate,
     Revoked,
+    /// Suspended by its authority (reversible: usable again once lifted).
+    Suspended,
     /// PKCS#12/PFX or a private key: its bytes are never kept.
     PrivateKeySent,
     CsrNotCertificate,
@@ -35,6 +37,7 @@ impl Problem {
             Problem::WeakKey => "weak_key",
             Problem::CaCertificate => "ca_certificate",
             Problem::Revoked => "revoked",
+            Problem::Suspended => "suspended",
             Problem::PrivateKeySent => "private_key_sent",
             Problem::CsrNotCertificate => "csr_not_certificate",
             Problem::NotACertificate => "not_a_certificate",
@@ -53,6 +56,7 @@ impl Problem {
             Problem::WeakKey => "the key is too weak (RSA < 2048 or EC < 256 bits)",
             Problem::CaCertificate => "a CA certificate, not the system certificate",
             Problem::Revoked => "the certificate is revoked",
+            Problem::Suspended => "the certificate is suspended (usable again once lifted)",
             Problem::PrivateKeySent => "a private key was sent: it must be treated as compromised",
             Problem::CsrNotCertificate => "a certificate request (CSR), not a certificate",
             Problem::NotACertificate => "a file that should be a certificate could not be read",
@@ -73,6 +77,7 @@ impl Problem {
             Problem::WeakKey => "cheie slabă",
             Problem::CaCertificate => "certificat de CA, nu de sistem",
             Problem::Revoked => "revocat",
+            Problem::Suspended => "suspendat",
             Problem::PrivateKeySent => "a trimis cheia privată",
             Problem::CsrNotCertificate => "cerere CSR, nu certificat",
             Problem::NotACertificate => "fișier ilizibil",

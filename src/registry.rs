@@ -18,7 +18,22 @@ use crate::serials::{canonical_serial, canonical_thumbprint};
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Active,
+    /// Revoked for good.
     Revoked,
+    /// Suspended (on hold): refused while it lasts, active again once lifted (a new
+    /// import says `active`).
+    Suspended,
+}
+
+impl Status {
+    /// Why a certificate of this status cannot be used, if it cannot.
+    pub fn problem(self) -> Option<crate::problem::Problem> {
+        match self {
+            Status::Active => None,
+            Status::Revoked => Some(crate::problem::Problem::Revoked),
+            Status::Suspended => Some(crate::problem::Problem::Suspended),
+        }
+    }
 }
 
 /// One certificate AGE knows.
@@ -359,9 +374,14 @@ fn parse_row(row: &csv::StringRecord) -> Result<(KnownCertificate, bool), String
         }
     };
     let status = match field(6).to_ascii_lowercase().as_str() {
-        "" | "active" => Status::Active,
-        "revoked" => Status::Revoked,
-        other => return Err(format!("status `{other}` is neither active nor revoked")),
+        "" | "active" | "activ" => Status::Active,
+        "revoked" | "revocat" => Status::Revoked,
+        "suspended" | "suspendat" | "on hold" => Status::Suspended,
+        other => {
+            return Err(format!(
+                "status `{other}` is not active, revoked or suspended"
+            ))
+        }
     };
     let record = KnownCertificate {
         serial,
@@ -545,5 +565,21 @@ mod tests {
             "service,institution,serial,issuer,sha1,not_after,status\nMPass,X,zz,CN=S,,,active\n";
         let err = parse_csv(p, bad.as_bytes()).unwrap_err().to_string();
         assert!(err.contains("line 2") && err.contains("zz"), "{err}");
+    }
+
+    #[test]
+    fn csv_status_reads_suspended_and_refuses_unknown_words() {
+        let p = Path::new("r.csv");
+        let head = "service,institution,serial,issuer,sha1,not_after,status\n";
+        let status = |word: &str| {
+            parse_csv(p, format!("{head}MPass,X,AB,CN=S,,,{word}\n").as_bytes())
+                .map(|(rows, _)| rows[0].status)
+        };
+        assert_eq!(status("Suspended").unwrap(), Status::Suspended);
+        assert_eq!(status("suspendat").unwrap(), Status::Suspended);
+        assert_eq!(status("revocat").unwrap(), Status::Revoked);
+        assert_eq!(status("").unwrap(), Status::Active);
+        let err = status("paused").unwrap_err().to_string();
+        assert!(err.contains("not active, revoked or suspended"), "{err}");
     }
 }

@@ -275,6 +275,25 @@ fn quoted_serial_of_a_revoked_or_expired_known_certificate_is_rejected() {
 }
 
 #[test]
+fn a_suspended_certificate_is_refused_until_the_suspension_is_lifted() {
+    let mut w = World::new();
+    let der = w.leaf(&SERIAL);
+    w.know(&der, "MPass", Status::Suspended);
+    for mail in [with_cert(&der), asking("Seria: 3A00000012ABCDEF9901")] {
+        let a = w.analyse(&mail);
+        assert_eq!(
+            (a.decision, codes(&a)),
+            (Decision::Rejected, vec!["suspended"])
+        );
+    }
+    // The registry's newer statement lifts it: the same mails confirm reuse.
+    w.know(&der, "MPass", Status::Active);
+    for mail in [with_cert(&der), asking("Seria: 3A00000012ABCDEF9901")] {
+        assert_eq!(w.analyse(&mail).decision, Decision::ReuseConfirmed);
+    }
+}
+
+#[test]
 fn numbers_in_quoted_replies_are_not_the_senders() {
     let mut w = World::new();
     let der = w.leaf(&SERIAL);
