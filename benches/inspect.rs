@@ -52,6 +52,7 @@ fn bench(c: &mut Criterion) {
         anchors: &anchors,
         registry: &registry,
         own_addresses: &own,
+        revocations: &Default::default(),
     };
 
     let text = "Bună ziua,\n\nVă transmitem certificatul de sistem pentru conectarea la MNotify.\n\

@@ -52,6 +52,7 @@ fn main() {
         anchors: &anchors,
         registry: &registry,
         own_addresses: &own,
+        revocations: &Default::default(),
     };
 
     let mut filler = vec![0u8; 18_500_000];

@@ -40,6 +40,7 @@ fn handle(
         anchors,
         registry: &registry,
         own_addresses: &own,
+        revocations: &Default::default(),
     };
     let templates = Templates::embedded();
     let policy = Policy {

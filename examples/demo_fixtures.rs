@@ -78,6 +78,7 @@ fn main() {
         not_after: to,
         rsa_bits: None,
         email: None,
+        crl_url: None,
     };
     let ialoveni = pki.leaf(&spec(
         "SI Primaria Ialoveni",

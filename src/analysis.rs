@@ -8,6 +8,7 @@ use crate::decision::{decide, Decision, Evidence, NumberOutcome};
 use crate::intake::{self, Facts, Finding};
 use crate::problem::Problem;
 use crate::registry::{KnownCertificate, Registry};
+use crate::revocation::{Revocation, Revocations};
 use crate::serials::{Hint, NumberKind, QuotedNumber};
 
 /// What the pipeline needs besides the message.
@@ -17,6 +18,8 @@ pub struct Context<'a> {
     pub registry: &'a Registry,
     /// The mailbox's own addresses: mail from them is never answered.
     pub own_addresses: &'a [String],
+    /// The CRLs at hand ([`Revocations::default`]: not checking).
+    pub revocations: &'a Revocations,
 }
 
 /// The part a certificate plays in its message.
@@ -38,6 +41,8 @@ pub struct CheckedCertificate {
     pub role: Role,
     pub problems: Vec<Problem>,
     pub known: Option<KnownCertificate>,
+    /// What the CRLs say (`None`: revocation is not checked, or a chain certificate).
+    pub revocation: Option<Revocation>,
 }
 
 #[derive(Debug, Clone)]
@@ -150,8 +155,18 @@ fn check_certificates(
             if role == Role::Ca {
                 problems.insert(0, Problem::CaCertificate);
             }
+            let mut revocation = None;
             if role != Role::Chain {
                 problems.extend(known.as_ref().and_then(|k| k.status.problem()));
+                revocation =
+                    ctx.revocations
+                        .status(&cert.issuer_raw, &cert.serial, &cert.crl_urls, now);
+                let listed = match &revocation {
+                    Some(Revocation::Revoked { .. }) => Some(Problem::Revoked),
+                    Some(Revocation::OnHold { .. }) => Some(Problem::Suspended),
+                    _ => None,
+                };
+                problems.extend(listed.filter(|p| !problems.contains(p)));
             }
             CheckedCertificate {
                 certificate: cert.clone(),
@@ -159,6 +174,7 @@ fn check_certificates(
                 role,
                 problems,
                 known,
+                revocation,
             }
         })
         .collect()

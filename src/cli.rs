@@ -9,8 +9,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::staff_cli::CasesCommand;
 use mnotify_intake::analysis::{self, Context};
-use mnotify_intake::certificate::TrustAnchors;
+use mnotify_intake::certificate::{Certificate, TrustAnchors};
 use mnotify_intake::config::{Backlog, Config, DEFAULT_MAILBOX_ADDRESS};
+use mnotify_intake::revocation::keeper::{trusted_urls, CrlSources, Keeper};
 
 use mnotify_intake::import::{self, Label};
 use mnotify_intake::registry::Registry;
@@ -328,7 +329,7 @@ fn stored_registry(config: &Config) -> Result<Registry> {
 
 fn inspect(config_path: Option<&Path>, args: InspectArgs) -> Result<ExitCode> {
     let now = parse_now(args.now.as_deref())?;
-    let (anchors, registry, own, policy) = match config_path {
+    let (anchors, registry, own, policy, crl_sources) = match config_path {
         Some(path) => {
             let config = Config::load(path)?;
             (
@@ -336,6 +337,7 @@ fn inspect(config_path: Option<&Path>, args: InspectArgs) -> Result<ExitCode> {
                 stored_registry(&config)?,
                 config.own_addresses,
                 config.trust,
+                config.revocation,
             )
         }
         None => {
@@ -345,14 +347,11 @@ fn inspect(config_path: Option<&Path>, args: InspectArgs) -> Result<ExitCode> {
                 Registry::default(),
                 vec![DEFAULT_MAILBOX_ADDRESS.to_string()],
                 policy_without_config(),
+                CrlSources::default(),
             )
         }
     };
-    let ctx = Context {
-        anchors: &anchors,
-        registry: &registry,
-        own_addresses: &own,
-    };
+    let mut crls = Keeper::new(crl_sources, anchors.clone(), now);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut failed = 0;
@@ -370,7 +369,20 @@ fn inspect(config_path: Option<&Path>, args: InspectArgs) -> Result<ExitCode> {
                 continue;
             }
         };
-        let analysis = analysis::analyse(&raw, &ctx, now);
+        let facts = mnotify_intake::intake::read(&raw, &own);
+        let parsed: Vec<Certificate> = facts
+            .certificates
+            .iter()
+            .filter_map(|f| Certificate::from_der(&f.der).ok())
+            .collect();
+        crls.learn(&trusted_urls(&parsed, &anchors));
+        let ctx = Context {
+            anchors: &anchors,
+            registry: &registry,
+            own_addresses: &own,
+            revocations: crls.revocations(),
+        };
+        let analysis = analysis::analyse_facts(facts, &ctx, now);
         let f = &analysis.facts;
         let sender = mnotify_intake::trust::assess(&f.trace, f.from.as_deref(), &policy);
         if args.json {

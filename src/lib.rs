@@ -68,6 +68,7 @@ pub mod record;
 pub mod registry;
 pub mod reply;
 pub mod report;
+pub mod revocation;
 pub mod routine;
 pub mod secret;
 pub mod serials;

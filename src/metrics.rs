@@ -343,8 +343,6 @@ async fn answer(mut stream: TcpStream, sources: &Sources) -> std::io::Result<()>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::case::{apply, Case, Event, Step};
-    use crate::intake::Language;
 
     #[test]
     fn late_cases_are_counted_by_standing() {
@@ -353,21 +351,9 @@ mod tests {
         let now = time::macros::datetime!(2026-11-25 10:00 UTC);
         let complete = |token: &str, days_ago: i64| {
             let at = now - time::Duration::days(days_ago);
-            let mut c = Case::open(token.into(), "a@b.md", Language::Ro, at);
-            for step in [
-                Step::Form,
-                Step::Contract,
-                Step::Certificate,
-                Step::IntegrationData,
-            ] {
-                let done = Event::StepDone {
-                    step,
-                    by: "x",
-                    note: None,
-                };
-                c = apply(&c, done, at).0;
-            }
-            store.save_case(&c).unwrap();
+            store
+                .save_case(&crate::case::complete_request(token, at))
+                .unwrap();
         };
         complete("OLD111", 20);
         complete("OLD222", 14);

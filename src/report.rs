@@ -53,6 +53,9 @@ pub struct CertificateReport<'a> {
     pub source: &'a str,
     pub key_algorithm: &'static str,
     pub key_bits: usize,
+    /// What the CRLs say (absent when revocation is not checked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<&'a crate::revocation::Revocation>,
 }
 
 #[derive(Debug, Serialize)]
@@ -140,6 +143,7 @@ fn certificate_report(c: &CheckedCertificate) -> CertificateReport<'_> {
         source: &c.source,
         key_algorithm: cert.key.algorithm,
         key_bits: cert.key.bits,
+        revocation: c.revocation.as_ref(),
     }
 }
 
@@ -215,6 +219,19 @@ fn certificate_lines(out: &mut String, c: &crate::analysis::CheckedCertificate) 
         cert.key.bits
     );
     let _ = writeln!(out, "       SHA-1 {}", cert.sha1);
+    use crate::revocation::Revocation;
+    match &c.revocation {
+        None => {}
+        Some(Revocation::Good { source }) => {
+            let _ = writeln!(out, "       not revoked (CRL {source})");
+        }
+        Some(Revocation::Revoked { at, source }) | Some(Revocation::OnHold { at, source }) => {
+            let _ = writeln!(out, "       listed on the CRL {source} since {}", at.date());
+        }
+        Some(Revocation::Unknown { why }) => {
+            let _ = writeln!(out, "       {why}");
+        }
+    }
     for p in &c.problems {
         let _ = writeln!(out, "       problem: {} ({})", p.explain(), p);
     }

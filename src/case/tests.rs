@@ -241,18 +241,8 @@ mod clock {
     use super::super::clock::{Owed, Promise, Standing};
     use super::*;
 
-    /// A case whose request is complete at `t`: it waits on AGE for test access.
     fn complete_at(t: OffsetDateTime) -> Case {
-        let mut c = Case::open("CLK".into(), "ion@x.md", Language::Ro, t);
-        for step in [
-            Step::Form,
-            Step::Contract,
-            Step::Certificate,
-            Step::IntegrationData,
-        ] {
-            c = apply(&c, staff(step), t).0;
-        }
-        c
+        crate::case::complete_request("CLK", t)
     }
 
     #[test]

@@ -34,6 +34,9 @@ pub struct Certificate {
     /// E-mail addresses the certificate names (subject emailAddress, SAN rfc822Name),
     /// lower case: staff compare them with the institution that sent it.
     pub emails: Vec<String>,
+    /// The URIs of its CRL distribution points (where its issuer publishes revocations),
+    /// at most a few.
+    pub crl_urls: Vec<String>,
 }
 
 /// Public key algorithm and strength.
@@ -82,6 +85,7 @@ impl Certificate {
             is_ca: cert.is_ca(),
             key: key_info(tbs.subject_pki.parsed().ok()),
             emails: emails(&cert),
+            crl_urls: crl_urls(&cert),
             der: der.to_vec(),
         })
     }
@@ -90,6 +94,29 @@ impl Certificate {
     pub fn is_self_issued(&self) -> bool {
         self.subject_raw == self.issuer_raw
     }
+}
+
+/// The URIs of the certificate's CRL distribution points, at most four (a
+/// certificate built to list thousands gets the first ones).
+fn crl_urls(cert: &x509_parser::certificate::X509Certificate<'_>) -> Vec<String> {
+    use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
+    const MAX_URLS: usize = 4;
+    let mut out = Vec::new();
+    for ext in cert.extensions() {
+        let ParsedExtension::CRLDistributionPoints(points) = ext.parsed_extension() else {
+            continue;
+        };
+        for point in points.iter() {
+            if let Some(DistributionPointName::FullName(names)) = &point.distribution_point {
+                out.extend(names.iter().filter_map(|n| match n {
+                    GeneralName::URI(uri) => Some(uri.to_string()),
+                    _ => None,
+                }));
+            }
+        }
+    }
+    out.truncate(MAX_URLS);
+    out
 }
 
 /// The e-mail addresses in the subject and the subject alternative names, at most a

@@ -107,6 +107,9 @@ pub struct Config {
     pub digest: Option<DigestConfig>,
     /// `[response_time]`: what AGE promises, in working days of which calendar.
     pub response_time: crate::case::clock::Promise,
+    /// `[revocation]`: where the CAs' revocation lists come from (default: nowhere,
+    /// not checked).
+    pub revocation: crate::revocation::keeper::CrlSources,
 }
 
 /// The staff digest and the reminders to applicants.
@@ -262,6 +265,7 @@ impl Config {
         let caps = caps(&raw.reply, &raw.trust);
         let agency = read::agency(raw.agency, &mailbox_address);
         let response_time = at.response_time(raw.response_time)?;
+        let revocation = at.revocation(raw.revocation)?;
         let digest = raw
             .digest
             .map(|d| at.digest(d, smtp.is_some(), &agency, &response_time))
@@ -301,6 +305,7 @@ impl Config {
             smtp,
             reply,
             response_time,
+            revocation,
         })
     }
 }

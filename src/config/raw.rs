@@ -22,6 +22,27 @@ pub(super) struct RawConfig {
     pub(super) agency: RawAgency,
     #[serde(default)]
     pub(super) response_time: RawResponseTime,
+    #[serde(default)]
+    pub(super) revocation: RawRevocation,
+}
+
+/// `[revocation]`: the CAs' revocation lists. Absent: not checked (the registry's
+/// status alone counts).
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRevocation {
+    /// CRL files (DER or PEM) of the STISC CAs, read again when they change.
+    #[serde(default)]
+    pub(super) crl_files: Vec<PathBuf>,
+    /// Fetch the CRL distribution points named by certificates the STISC CAs signed,
+    /// over HTTP. Default false.
+    pub(super) fetch: Option<bool>,
+    /// Hours before a fetched CRL is fetched again. Default 6.
+    pub(super) refresh_hours: Option<u64>,
+    /// Seconds a fetch may take. Default 10.
+    pub(super) timeout_seconds: Option<u64>,
+    /// Largest CRL accepted, in bytes. Default 20 MB.
+    pub(super) max_bytes: Option<u64>,
 }
 
 /// `[response_time]`: what AGE promises, counted in working days.

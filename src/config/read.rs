@@ -255,6 +255,41 @@ impl Reading<'_> {
         })
     }
 
+    /// `[revocation]`: CRL files (which must exist) and fetching.
+    pub(super) fn revocation(
+        &self,
+        r: RawRevocation,
+    ) -> Result<crate::revocation::keeper::CrlSources, ConfigError> {
+        let mut files = Vec::new();
+        for path in &r.crl_files {
+            let path = self.resolve(path);
+            if !path.is_file() {
+                return Err(ConfigError::MissingFile {
+                    config: self.path.into(),
+                    key: "revocation] crl_files",
+                    path,
+                });
+            }
+            files.push(path);
+        }
+        let defaults = crate::revocation::keeper::CrlSources::default();
+        let refresh_hours = r.refresh_hours.unwrap_or(6);
+        let timeout = r.timeout_seconds.unwrap_or(10);
+        if refresh_hours == 0 || timeout == 0 || r.max_bytes == Some(0) {
+            return Err(self.invalid(
+                "[revocation] refresh_hours, timeout_seconds and max_bytes must be more than 0"
+                    .into(),
+            ));
+        }
+        Ok(crate::revocation::keeper::CrlSources {
+            files,
+            fetch: r.fetch.unwrap_or(false),
+            refresh: std::time::Duration::from_secs(refresh_hours * 3600),
+            timeout: std::time::Duration::from_secs(timeout),
+            max_bytes: r.max_bytes.unwrap_or(defaults.max_bytes),
+        })
+    }
+
     /// `[response_time]`: the promise and its calendar.
     pub(super) fn response_time(
         &self,

@@ -84,7 +84,7 @@ impl Daemon {
     /// oversized, the analysis. The case it names or continues is looked up first: a
     /// mail in a case's thread is about MNotify ([`process::continues_case`]).
     fn read(
-        &self,
+        &mut self,
         raw: &[u8],
         part: Part,
         now: OffsetDateTime,
@@ -97,10 +97,21 @@ impl Daemon {
         if in_thread.is_some() {
             process::continues_case(&mut facts);
         }
+        if self.config.revocation.fetch {
+            // The CRLs of certificates seen for the first time, before deciding.
+            let parsed: Vec<crate::certificate::Certificate> = facts
+                .certificates
+                .iter()
+                .filter_map(|f| crate::certificate::Certificate::from_der(&f.der).ok())
+                .collect();
+            let urls = crate::revocation::keeper::trusted_urls(&parsed, &self.anchors);
+            self.crls.learn(&urls);
+        }
         let ctx = Context {
             anchors: &self.anchors,
             registry: &self.registry,
             own_addresses: &self.config.own_addresses,
+            revocations: self.crls.revocations(),
         };
         Ok((Read::Whole(analyse_facts(facts, &ctx, now)), in_thread))
     }

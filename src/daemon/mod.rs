@@ -191,6 +191,8 @@ pub struct Daemon {
     next_prune: Option<Instant>,
     /// What the monitoring endpoint and the watchdog read.
     telemetry: std::sync::Arc<crate::metrics::Telemetry>,
+    /// The CAs' revocation lists (`[revocation]`), kept current between passes.
+    crls: crate::revocation::keeper::Keeper,
     /// systemd, told when the first pass is done.
     notifier: crate::notify::Notifier,
     ready_told: bool,
@@ -214,7 +216,13 @@ impl Daemon {
         };
         let templates = Templates::for_config(&config.reply)?;
         let registry = store.load_registry()?;
+        let crls = crate::revocation::keeper::Keeper::new(
+            config.revocation.clone(),
+            anchors.clone(),
+            now(),
+        );
         Ok(Daemon {
+            crls,
             imap,
             store,
             anchors,
@@ -370,6 +378,7 @@ impl Daemon {
             self.daily_routine()?;
             self.daily_backup();
             self.daily_prune()?;
+            self.crls.refresh(now());
             self.deliver(Round::Last).await?;
             if *shutdown.borrow() || lifetime == Lifetime::Once {
                 self.logout_all(mb).await;

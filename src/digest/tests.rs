@@ -344,23 +344,7 @@ fn an_empty_day_is_empty() {
 #[test]
 fn cases_past_the_promised_time_lead_the_subject_and_their_section() {
     use crate::case::clock::Standing;
-    let complete = |token: &str, at: OffsetDateTime| {
-        let mut c = Case::open(token.into(), "a@b.md", Language::Ro, at);
-        for step in [
-            Step::Form,
-            Step::Contract,
-            Step::Certificate,
-            Step::IntegrationData,
-        ] {
-            let done = crate::case::Event::StepDone {
-                step,
-                by: "x",
-                note: None,
-            };
-            c = crate::case::apply(&c, done, at).0;
-        }
-        c
-    };
+    let complete = crate::case::complete_request;
     // NOW is Wednesday 25 Nov 2026: complete twelve days ago (overdue), six working
     // days ago (one left: at risk) and yesterday (on time).
     let cases = [

@@ -31,6 +31,15 @@ pub(super) fn misfits(a: &Analysis, case: &Case, first_cases: &[CertificateCase]
             )
         })
         .collect();
+    // Revocation unknown is never taken for good: staff see why.
+    out.extend(a.certificates.iter().filter_map(|c| match &c.revocation {
+        Some(crate::revocation::Revocation::Unknown { why })
+            if c.problems.is_empty() && c.role != crate::analysis::Role::Chain =>
+        {
+            Some(format!("certificate {}: {why}", c.certificate.serial))
+        }
+        _ => None,
+    }));
     out.extend(
         first_cases
             .iter()

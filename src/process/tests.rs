@@ -46,6 +46,7 @@ fn analysed(raw: &str) -> Analysis {
         anchors: &anchors,
         registry: &registry,
         own_addresses: &own,
+        revocations: &Default::default(),
     };
     analyse(raw.as_bytes(), &ctx, NOW)
 }

@@ -41,6 +41,8 @@ pub struct LeafSpec {
     pub rsa_bits: Option<usize>,
     /// An e-mail address in the subject alternative name.
     pub email: Option<String>,
+    /// A CRL distribution point (URI).
+    pub crl_url: Option<String>,
 }
 
 impl LeafSpec {
@@ -53,6 +55,7 @@ impl LeafSpec {
             not_after: now + Duration::days(365),
             rsa_bits: None,
             email: None,
+            crl_url: None,
         }
     }
 }
@@ -115,6 +118,41 @@ impl Pki {
         format!("{}{}", self.root.pem(), self.issuing.pem())
     }
 
+    /// A CRL of the issuing CA, valid from `this_update` to `next_update`, listing
+    /// `revoked` serials (`true`: on hold, i.e. suspended), in DER.
+    pub fn crl(
+        &self,
+        revoked: &[(&[u8], bool)],
+        this_update: OffsetDateTime,
+        next_update: OffsetDateTime,
+    ) -> Vec<u8> {
+        let revoked_certs = revoked
+            .iter()
+            .map(|(serial, hold)| rcgen::RevokedCertParams {
+                serial_number: rcgen::SerialNumber::from_slice(serial),
+                revocation_time: this_update - Duration::hours(1),
+                reason_code: Some(if *hold {
+                    rcgen::RevocationReason::CertificateHold
+                } else {
+                    rcgen::RevocationReason::KeyCompromise
+                }),
+                invalidity_date: None,
+            })
+            .collect();
+        rcgen::CertificateRevocationListParams {
+            this_update,
+            next_update,
+            crl_number: rcgen::SerialNumber::from(1u64),
+            issuing_distribution_point: None,
+            revoked_certs,
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        }
+        .signed_by(&self.issuing.cert, &self.issuing.key)
+        .expect("signing a CRL")
+        .der()
+        .to_vec()
+    }
+
     /// A system certificate issued by the issuing CA.
     pub fn leaf(&self, spec: &LeafSpec) -> Vec<u8> {
         issue(spec, &self.issuing)
@@ -166,6 +204,11 @@ fn leaf_params(spec: &LeafSpec) -> CertificateParams {
         params.subject_alt_names.push(rcgen::SanType::Rfc822Name(
             email.clone().try_into().expect("an ASCII e-mail address"),
         ));
+    }
+    if let Some(url) = &spec.crl_url {
+        params.crl_distribution_points = vec![rcgen::CrlDistributionPoint {
+            uris: vec![url.clone()],
+        }];
     }
     params
 }

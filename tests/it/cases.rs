@@ -18,7 +18,8 @@ fn certificate_mail(setup: &Setup, from: &str, to: &str, id: &str) -> Vec<u8> {
     mail_with(&setup.leaf(&[0x6C, 0x01, 0x02, 0x03]), from, to, id)
 }
 
-fn mail_with(leaf: &[u8], from: &str, to: &str, id: &str) -> Vec<u8> {
+/// A mail attaching `leaf` as `sistem.cer`, about MNotify, in Romanian.
+pub fn mail_with(leaf: &[u8], from: &str, to: &str, id: &str) -> Vec<u8> {
     let mut m = Mail::new(from, "Conectare MNotify")
         .message_id(id)
         .text("Bună ziua, anexăm certificatul de sistem pentru conectarea la MNotify.")

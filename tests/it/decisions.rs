@@ -294,6 +294,46 @@ fn a_suspended_certificate_is_refused_until_the_suspension_is_lifted() {
 }
 
 #[test]
+fn a_crl_of_the_issuer_rejects_revoked_and_held_and_unknown_is_not_good() {
+    use mnotify_intake::revocation::{Crl, Revocation, Revocations};
+    let mut w = World::new();
+    let revoked = w.leaf(&[0x5E, 0x01]);
+    let held = w.leaf(&[0x5E, 0x02]);
+    let good = w.leaf(&[0x5E, 0x03]);
+    let crl = w.pki.crl(
+        &[(&[0x5E, 0x01], false), (&[0x5E, 0x02], true)],
+        NOW - Duration::days(1),
+        NOW + Duration::days(6),
+    );
+    w.revocations = Revocations::checking();
+    // Nothing read yet: a good certificate is still new, but not called good.
+    let a = w.analyse(&with_cert(&good));
+    assert_eq!(a.decision, Decision::NewCertificate);
+    assert!(matches!(
+        a.certificates[0].revocation,
+        Some(Revocation::Unknown { .. })
+    ));
+    w.revocations
+        .insert(Crl::read(&crl, "stisc.crl", &w.anchors).expect("our CA's CRL"));
+    let a = w.analyse(&with_cert(&revoked));
+    assert_eq!(
+        (a.decision, codes(&a)),
+        (Decision::Rejected, vec!["revoked"])
+    );
+    let a = w.analyse(&with_cert(&held));
+    assert_eq!(
+        (a.decision, codes(&a)),
+        (Decision::Rejected, vec!["suspended"])
+    );
+    let a = w.analyse(&with_cert(&good));
+    assert_eq!(a.decision, Decision::NewCertificate);
+    assert!(matches!(
+        a.certificates[0].revocation,
+        Some(Revocation::Good { .. })
+    ));
+}
+
+#[test]
 fn numbers_in_quoted_replies_are_not_the_senders() {
     let mut w = World::new();
     let der = w.leaf(&SERIAL);

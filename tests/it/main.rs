@@ -12,6 +12,7 @@ mod formats;
 mod golden;
 mod health;
 mod oauth2;
+mod revocation;
 mod security;
 mod service;
 mod stack;

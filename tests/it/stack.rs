@@ -26,6 +26,10 @@ pub struct Stack {
     /// `Authentication-Results: mx.egov.test; …`.
     pub institution_port: u16,
     pub ca_file: PathBuf,
+    /// The certificate authority's web server (lighttpd, plain HTTP) serving
+    /// `web_dir`; its requests are logged in `dir/www.log`.
+    pub web_port: u16,
+    pub web_dir: PathBuf,
 }
 
 /// The authserv-id the stack's MX stamps (scripts/mail-stack).
@@ -37,18 +41,18 @@ fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mail-stack")
 }
 
-/// Seven consecutive free ports, found by binding them.
+/// Eight consecutive free ports, found by binding them.
 fn free_base() -> u16 {
     static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
     let seed = (std::process::id() as u16)
         .wrapping_add(NEXT.fetch_add(97, std::sync::atomic::Ordering::Relaxed));
     for i in 0..500u16 {
         let base = 20000 + (seed.wrapping_mul(7).wrapping_add(i * 13)) % 40000;
-        if (base..base + 7).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok()) {
+        if (base..base + 8).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok()) {
             return base;
         }
     }
-    panic!("no seven free consecutive ports on 127.0.0.1 for the mail stack");
+    panic!("no eight free consecutive ports on 127.0.0.1 for the mail stack");
 }
 
 impl Stack {
@@ -73,7 +77,7 @@ impl Stack {
             static INSTALL: OnceLock<()> = OnceLock::new();
             INSTALL.get_or_init(|| {
                 let status = Command::new(script()).arg("install").status().expect("running scripts/mail-stack install");
-                assert!(status.success(), "scripts/mail-stack install failed: the end-to-end tests need Dovecot and Postfix");
+                assert!(status.success(), "scripts/mail-stack install failed: the end-to-end tests need Dovecot, Postfix and lighttpd");
             });
             let dir = PathBuf::from(format!("/tmp/mnx-{}-{name}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
@@ -103,6 +107,8 @@ impl Stack {
                 submission_port: get("SUBMISSION_PORT").parse().unwrap(),
                 institution_port: get("INSTITUTION_PORT").parse().unwrap(),
                 ca_file: PathBuf::from(get("CA_FILE")),
+                web_port: get("WEB_PORT").parse().unwrap(),
+                web_dir: PathBuf::from(get("WEB_DIR")),
                 dir,
             }
         }

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use mnotify_intake::analysis::{analyse, Analysis, Context};
 use mnotify_intake::certificate::{Certificate, TrustAnchors};
 use mnotify_intake::registry::{KnownCertificate, Registry, Status};
+use mnotify_intake::revocation::Revocations;
 use mnotify_intake::testkit::pki::{LeafSpec, Pki};
 use time::macros::datetime;
 use time::OffsetDateTime;
@@ -16,6 +17,8 @@ pub struct World {
     pub pki: Pki,
     pub anchors: TrustAnchors,
     pub registry: Registry,
+    /// The CRLs at hand (default: revocation not checked).
+    pub revocations: Revocations,
 }
 
 impl World {
@@ -29,6 +32,7 @@ impl World {
             pki,
             anchors,
             registry: Registry::default(),
+            revocations: Revocations::default(),
         }
     }
 
@@ -66,6 +70,7 @@ impl World {
             anchors: &self.anchors,
             registry: &self.registry,
             own_addresses: &own,
+            revocations: &self.revocations,
         };
         analyse(raw, &ctx, NOW)
     }

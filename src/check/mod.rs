@@ -71,6 +71,7 @@ impl Report {
 pub async fn check(config: &Config, now: OffsetDateTime) -> Report {
     let mut report = Report::default();
     anchors(config, now, &mut report);
+    revocation(config, now, &mut report);
     let started = store(config, &mut report);
     templates(config, &mut report);
     control(config, &mut report);
@@ -112,6 +113,67 @@ fn anchors(config: &Config, now: OffsetDateTime, report: &mut Report) {
         } else {
             report.add(Level::Ok, part, what);
         }
+    }
+}
+
+/// `[revocation]`: each CRL file read and checked against the anchors (a fetched
+/// distribution point is only known once a certificate names it).
+fn revocation(config: &Config, now: OffsetDateTime, report: &mut Report) {
+    let part = "revocation";
+    let sources = &config.revocation;
+    if !sources.checking() {
+        return report.add(
+            Level::Ok,
+            part,
+            "not checked ([revocation] names no CRL file and does not fetch): the registry's status alone counts",
+        );
+    }
+    let anchors = TrustAnchors::load(&config.anchors).unwrap_or_default();
+    for path in &sources.files {
+        let source = path.display().to_string();
+        let read = std::fs::read(path)
+            .map_err(|e| format!("cannot read it: {e}"))
+            .and_then(|bytes| {
+                crate::revocation::Crl::read(&bytes, &source, &anchors).map_err(|e| e.to_string())
+            });
+        match read {
+            Err(why) => report.add(
+                Level::Failed,
+                part,
+                format!("{source}: {why}; get the current CRL from STISC"),
+            ),
+            Ok(crl) if crl.next_update.is_some_and(|n| n < now) => report.add(
+                Level::Warning,
+                part,
+                format!(
+                    "{source} of {} is out of date (next update was due {}): certificates of its issuer show as revocation unknown until a current one replaces it",
+                    crl.issuer,
+                    crl.next_update.map(|n| n.date().to_string()).unwrap_or_default()
+                ),
+            ),
+            Ok(crl) => report.add(
+                Level::Ok,
+                part,
+                format!(
+                    "{source}: CRL of {}, {} listed, next update {}",
+                    crl.issuer,
+                    crl.entries.len(),
+                    crl.next_update.map_or("not given".into(), |n| n.date().to_string())
+                ),
+            ),
+        }
+    }
+    if sources.fetch {
+        report.add(
+            Level::Ok,
+            part,
+            format!(
+                "distribution points of trusted certificates are fetched over HTTP (timeout {} s, at most {} bytes, again every {} h)",
+                sources.timeout.as_secs(),
+                sources.max_bytes,
+                sources.refresh.as_secs() / 3600
+            ),
+        );
     }
 }
 
@@ -513,65 +575,4 @@ fn routine(config: &Config, report: &mut Report) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::testkit::pki::Pki;
-    use time::macros::datetime;
-    use time::Duration;
-
-    /// Parts that need no server: anchors judged at `now`, a missing store directory,
-    /// no [imap] and no [smtp] while replies are to be sent.
-    #[tokio::test]
-    async fn anchors_store_and_missing_sections_are_judged() {
-        let issued = datetime!(2026-11-24 12:00 UTC);
-        let pki = Pki::new(issued);
-        let dir = tempfile::tempdir().unwrap();
-        let anchors = dir.path().join("anchors.pem");
-        std::fs::write(&anchors, pki.anchors_pem()).unwrap();
-        // The store's place is taken by a file (the tests run as root, who may write
-        // anywhere, so a read-only directory would not do).
-        std::fs::write(dir.path().join("blocked"), "").unwrap();
-        let text = format!(
-            "[store]\npath = \"{}\"\n[trust]\nauthserv_id = \"mx.test\"\nanchors = [\"{}\"]\n[reply]\nmode = \"send\"\n",
-            dir.path().join("blocked/store").display(),
-            anchors.display()
-        );
-        let config = Config::parse(&dir.path().join("c.toml"), &text).unwrap();
-        let level_of = |report: &Report, part: &str| -> Vec<Level> {
-            report
-                .lines
-                .iter()
-                .filter(|l| l.part == part)
-                .map(|l| l.level)
-                .collect()
-        };
-
-        let report = check(&config, issued).await;
-        assert_eq!(level_of(&report, "trust anchors"), [Level::Ok, Level::Ok]);
-        assert_eq!(level_of(&report, "store"), [Level::Failed], "{report:?}");
-        assert_eq!(level_of(&report, "IMAP"), [Level::Warning]);
-        assert_eq!(level_of(&report, "SMTP"), [Level::Failed]);
-        assert_eq!(level_of(&report, "templates"), [Level::Ok]);
-        // The socket beside the store cannot be made either.
-        assert_eq!(level_of(&report, "control"), [Level::Failed], "{report:?}");
-        assert_eq!(report.failures(), 3);
-
-        let expiry = issued + Duration::days(3650);
-        let soon = check(&config, expiry - Duration::days(30)).await;
-        assert_eq!(
-            level_of(&soon, "trust anchors"),
-            [Level::Warning, Level::Warning],
-            "{soon:?}"
-        );
-        let late = check(&config, expiry + Duration::days(1)).await;
-        assert_eq!(
-            level_of(&late, "trust anchors"),
-            [Level::Failed, Level::Failed]
-        );
-        assert!(
-            late.lines[0].text.contains("has expired"),
-            "{:?}",
-            late.lines[0]
-        );
-    }
-}
+mod tests;
