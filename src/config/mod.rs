@@ -445,7 +445,7 @@ mod tests {
             "the store {store} must lie directly in {writable}"
         );
         assert!(unit.contains("Environment=MNOTIFY_INTAKE_CONFIG=/etc/mnotify-intake/config.toml"));
-        assert!(unit.contains("ExecStart=/usr/local/bin/mnotify-intake run\n"));
+        assert!(unit.contains("ExecStart=/usr/bin/mnotify-intake run\n"));
         assert!(
             example.contains("MNOTIFY_IMAP_PASSWORD") && unit.contains("EnvironmentFile="),
             "the secrets the example names come from the unit's environment file"
