@@ -107,7 +107,7 @@ pub fn analyse_facts(facts: Facts, ctx: &Context<'_>, now: OffsetDateTime) -> An
         // In mail that is not about MNotify, only numbers announced by a keyword count: a
         // bare hex string there is more likely an order or tracking number.
         .filter(|q| relevant || q.hint != Hint::None)
-        .filter_map(|q| check_number(q, &certificates, ctx.registry, now))
+        .filter_map(|q| check_number(q, &certificates, ctx, now))
         .collect();
     let counted: Vec<CheckedNumber> = numbers
         .iter()
@@ -183,9 +183,10 @@ fn check_certificates(
 fn check_number(
     number: &QuotedNumber,
     attached: &[CheckedCertificate],
-    registry: &Registry,
+    ctx: &Context<'_>,
     now: OffsetDateTime,
 ) -> Option<CheckedNumber> {
+    let registry = ctx.registry;
     let readings = number.readings();
     let likeliest = match (number.hint, readings.as_slice()) {
         (_, []) => return None,
@@ -234,7 +235,14 @@ fn check_number(
     }
     let outcome = match matches.as_slice() {
         [] => NumberOutcome::NotFound,
-        [one] => match one.status.problem() {
+        [one] => match one.status.problem().or_else(|| {
+            // The registry may not know yet what the CA's list says.
+            match ctx.revocations.listed_by_name(&one.issuer, &one.serial) {
+                Some(Revocation::Revoked { .. }) => Some(Problem::Revoked),
+                Some(Revocation::OnHold { .. }) => Some(Problem::Suspended),
+                _ => None,
+            }
+        }) {
             Some(problem) => NumberOutcome::Unusable(problem),
             None if one.is_expired(now) => NumberOutcome::Unusable(Problem::Expired),
             None => NumberOutcome::Confirmed,

@@ -6,6 +6,8 @@
 //! The core is pure: bytes → facts → decision → plan, with the time passed in.
 //!
 //! - [`intake`]: raw e-mail bytes → [`intake::Facts`] (MIME walk, attachments, archives,
+//!   Outlook's `winmail.dat` ([`intake::tnef`]), large attachments nothing reads cut
+//!   before parsing,
 //!   body text without quoted mail, automatic mail, delivery reports, language).
 //! - [`serials`]: serial numbers and thumbprints quoted in text, and their canonical form.
 //! - [`integration`]: onboarding step-4 data (system name, IP addresses, channels) in a mail.

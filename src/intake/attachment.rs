@@ -24,7 +24,7 @@ const CERTIFICATE_TYPES: &[&str] = &[
     "application/x-pem-file",
 ];
 /// Files without a certificate name larger than this are not sniffed for certificates.
-const SNIFF_LIMIT: usize = 256 * 1024;
+pub const SNIFF_LIMIT: usize = 256 * 1024;
 /// A certificate file (even a long chain) larger than this is not a certificate.
 const MAX_CERTIFICATE_FILE: usize = 1024 * 1024;
 
@@ -83,6 +83,23 @@ fn is_one_of(ext: Option<&str>, list: &[&str]) -> bool {
     ext.is_some_and(|e| list.contains(&e))
 }
 
+/// Whether [`examine`] sets aside an attachment of this name and type unread once it
+/// holds more than [`SNIFF_LIMIT`] bytes: neither named nor typed as a certificate,
+/// a request, a key or an archive. (The skim before parsing relies on it.)
+pub fn ignored_when_large(name: &str, content_type: &str) -> bool {
+    let ext = extension(name);
+    let ext = ext.as_deref();
+    let ctype = content_type.to_ascii_lowercase();
+    !(is_tnef(name, &ctype)
+        || is_one_of(ext, KEY_EXTENSIONS)
+        || is_one_of(ext, CERTIFICATE_EXTENSIONS)
+        || is_one_of(ext, REQUEST_EXTENSIONS)
+        || ext == Some("zip")
+        || ctype.contains("pkcs12")
+        || ctype.contains("zip")
+        || CERTIFICATE_TYPES.contains(&ctype.as_str()))
+}
+
 /// Examines one attachment (or archive entry) and records what it holds.
 pub fn examine(name: &str, content_type: &str, bytes: &[u8], depth: usize, out: &mut Collected) {
     let ext = extension(name);
@@ -97,6 +114,10 @@ pub fn examine(name: &str, content_type: &str, bytes: &[u8], depth: usize, out: 
     }
     if ext == Some("zip") || ctype.contains("zip") {
         examine_archive(name, bytes, depth, out);
+        return;
+    }
+    if is_tnef(name, &ctype) || super::tnef::is_tnef(bytes) {
+        examine_tnef(name, bytes, depth, out);
         return;
     }
     let named_as_certificate = is_one_of(ext, CERTIFICATE_EXTENSIONS)
@@ -121,6 +142,30 @@ pub fn examine(name: &str, content_type: &str, bytes: &[u8], depth: usize, out: 
         return;
     }
     out.add_decoded(decoded, name);
+}
+
+/// Outlook's rich-text attachments: `winmail.dat`, `application/ms-tnef`.
+fn is_tnef(name: &str, ctype: &str) -> bool {
+    name.trim()
+        .trim_matches(['"', '\''])
+        .eq_ignore_ascii_case("winmail.dat")
+        || ctype.contains("ms-tnef")
+}
+
+/// The files inside a `winmail.dat`, each examined as an attachment of its own.
+fn examine_tnef(name: &str, bytes: &[u8], depth: usize, out: &mut Collected) {
+    if depth >= archive::MAX_NESTING {
+        out.finding(Problem::ArchiveTooLarge, name);
+        return;
+    }
+    let Some(files) = super::tnef::attachments(bytes) else {
+        out.finding(Problem::ArchiveUnreadable, name);
+        return;
+    };
+    for file in files {
+        let source = format!("{name}/{}", file.name);
+        examine(&source, "", &file.data, depth + 1, out);
+    }
 }
 
 fn examine_archive(name: &str, bytes: &[u8], depth: usize, out: &mut Collected) {
@@ -171,6 +216,44 @@ mod tests {
         );
         assert_eq!(out.findings[0].problem, Problem::PrivateKeySent);
         assert!(out.certificates.is_empty());
+    }
+
+    #[test]
+    fn a_certificate_inside_winmail_dat_is_found_under_its_name() {
+        let der = crate::testkit::pki::pem("CERTIFICATE", b"not really DER");
+        let pem_cert = {
+            let now = time::macros::datetime!(2026-11-24 12:00 UTC);
+            let pki = crate::testkit::pki::Pki::new(now);
+            pki.leaf(&crate::testkit::pki::LeafSpec::valid_at(
+                now,
+                "SI",
+                &[1, 2, 3],
+            ))
+        };
+        let tnef = crate::testkit::mail::winmail_dat(&[
+            ("scrisoare.rtf", der.as_bytes()),
+            ("sistem.cer", pem_cert.as_slice()),
+        ]);
+        let mut out = Collected::default();
+        examine("winmail.dat", "application/ms-tnef", &tnef, 0, &mut out);
+        assert_eq!(out.certificates.len(), 1, "{:?}", out.findings);
+        assert_eq!(out.certificates[0].source, "winmail.dat/sistem.cer");
+        assert_eq!(out.certificates[0].der, pem_cert);
+        // A key inside is reported like one attached directly.
+        let with_key = crate::testkit::mail::winmail_dat(&[("sistem.pfx", b"x".as_slice())]);
+        let mut out = Collected::default();
+        examine("winmail.dat", "application/ms-tnef", &with_key, 0, &mut out);
+        assert_eq!(out.findings[0].problem, Problem::PrivateKeySent);
+        // Not TNEF at all: said, not a panic.
+        let mut out = Collected::default();
+        examine(
+            "winmail.dat",
+            "application/ms-tnef",
+            b"garbage",
+            0,
+            &mut out,
+        );
+        assert_eq!(out.findings[0].problem, Problem::ArchiveUnreadable);
     }
 
     #[test]

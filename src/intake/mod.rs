@@ -7,6 +7,8 @@ pub mod automatic;
 pub mod bounce;
 pub mod language;
 pub mod quoted;
+mod skim;
+pub mod tnef;
 
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -96,6 +98,19 @@ static CASE_TOKEN: LazyLock<Regex> = LazyLock::new(|| {
 /// Reads one message. `own_addresses` are the mailbox's own addresses (mail from them is
 /// ours).
 pub fn read(raw: &[u8], own_addresses: &[String]) -> Facts {
+    read_with(raw, own_addresses, Skim::LargeIgnorable)
+}
+
+/// Whether the bodies of large attachments nothing looks at are cut before parsing
+/// (always, but for the tests that prove the cut changes nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Skim {
+    LargeIgnorable,
+    #[cfg(test)]
+    Nothing,
+}
+
+fn read_with(raw: &[u8], own_addresses: &[String], cut: Skim) -> Facts {
     if boundary_lines_exceed(raw, MAX_BOUNDARY_LINES) {
         // Read the header only (who, what about, automatic or not) and leave the
         // message for people, as one that could not be read.
@@ -105,13 +120,18 @@ pub fn read(raw: &[u8], own_addresses: &[String]) -> Facts {
         return Facts {
             unparseable: true,
             ..if readable {
-                read(head, own_addresses)
+                read_with(head, own_addresses, cut)
             } else {
                 Facts::default()
             }
         };
     }
-    let Some(msg) = MessageParser::default().parse(raw) else {
+    let skimmed = match cut {
+        Skim::LargeIgnorable => skim::skim(raw),
+        #[cfg(test)]
+        Skim::Nothing => std::borrow::Cow::Borrowed(raw),
+    };
+    let Some(msg) = MessageParser::default().parse(skimmed.as_ref()) else {
         return Facts {
             unparseable: true,
             ..Facts::default()

@@ -232,6 +232,34 @@ impl Revocations {
         })
     }
 
+    /// Whether a CRL lists the certificate of this issuer (by name, as a registry
+    /// entry has it) and canonical serial: for numbers quoted from the registry, whose
+    /// certificate is not at hand. `None` when not checking or not listed.
+    pub fn listed_by_name(&self, issuer: &str, serial: &str) -> Option<Revocation> {
+        if !self.checking {
+            return None;
+        }
+        let key = crate::registry::issuer_key(issuer);
+        self.crls
+            .values()
+            .filter(|c| crate::registry::issuer_key(&c.issuer) == key)
+            .find_map(|c| {
+                let entry = c.entries.get(serial)?;
+                let source = c.source.clone();
+                Some(if entry.hold {
+                    Revocation::OnHold {
+                        at: entry.at,
+                        source,
+                    }
+                } else {
+                    Revocation::Revoked {
+                        at: entry.at,
+                        source,
+                    }
+                })
+            })
+    }
+
     fn why_unknown(&self, of_issuer: &[&Crl], urls: &[String]) -> String {
         if let Some(stale) = of_issuer.iter().max_by_key(|c| c.next_update) {
             let next = stale

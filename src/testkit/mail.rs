@@ -183,6 +183,44 @@ fn attachment_part(a: &Attachment) -> String {
     )
 }
 
+/// A `winmail.dat` (TNEF) holding `files`, as Outlook writes one for a rich-text
+/// mail: signature, key, then per file `attAttachRenddata`, `attAttachTitle`,
+/// `attAttachData` and `attAttachment` with the long file name (PT_UNICODE).
+pub fn winmail_dat(files: &[(&str, &[u8])]) -> Vec<u8> {
+    fn attribute(out: &mut Vec<u8>, level: u8, field: u32, data: &[u8]) {
+        out.push(level);
+        out.extend(field.to_le_bytes());
+        out.extend((data.len() as u32).to_le_bytes());
+        out.extend(data);
+        let sum = data.iter().fold(0u16, |s, b| s.wrapping_add(u16::from(*b)));
+        out.extend(sum.to_le_bytes());
+    }
+    let mut out = Vec::new();
+    out.extend(0x223E_9F78u32.to_le_bytes());
+    out.extend(0x0237u16.to_le_bytes());
+    attribute(&mut out, 1, 0x0008_9006, &0x0001_0000u32.to_le_bytes()); // attTnefVersion
+    for (name, data) in files {
+        attribute(&mut out, 2, 0x0006_9002, &[0u8; 14]); // attAttachRenddata
+        let mut title = name.as_bytes().to_vec();
+        title.push(0);
+        attribute(&mut out, 2, 0x0001_8010, &title);
+        attribute(&mut out, 2, 0x0006_800F, data);
+        let mut props = Vec::new();
+        props.extend(1u32.to_le_bytes());
+        props.extend(0x001Fu16.to_le_bytes()); // PT_UNICODE
+        props.extend(0x3707u16.to_le_bytes()); // PR_ATTACH_LONG_FILENAME
+        props.extend(1u32.to_le_bytes());
+        let mut utf16: Vec<u8> = name.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        utf16.extend([0, 0]);
+        props.extend((utf16.len() as u32).to_le_bytes());
+        let padding = (4 - utf16.len() % 4) % 4;
+        props.extend(utf16);
+        props.extend(std::iter::repeat_n(0u8, padding));
+        attribute(&mut out, 2, 0x0006_9005, &props);
+    }
+    out
+}
+
 /// RFC 2047 encoded word when the text is not plain ASCII.
 pub fn encode_word(text: &str) -> String {
     if text.is_ascii() {

@@ -495,3 +495,28 @@ async fn an_applicants_question_waits_for_a_person() {
         .cli(&["cases", "show", &token])
         .contains("question answered by"));
 }
+
+/// Outlook in rich-text mode sends the certificate inside `winmail.dat`: it is found,
+/// accepted, and the applicant is not asked for it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_inside_winmail_dat_is_accepted() {
+    let stack = Stack::get();
+    let mailbox = "svc-tnef@egov.test";
+    let ana = "ana-tnef@primaria.test";
+    let setup = Setup::new(stack, mailbox, "");
+    let leaf = setup.leaf(&[0x6C, 0x0E, 0xF0]);
+    let tnef = mnotify_intake::testkit::mail::winmail_dat(&[("sistem.cer", leaf.as_slice())]);
+    let mut m = Mail::new(ana, "Conectare MNotify")
+        .message_id("<tnef1@primaria.test>")
+        .text("Bună ziua, anexăm certificatul de sistem pentru conectarea la MNotify.")
+        .attach("winmail.dat", "application/ms-tnef", &tnef);
+    m.to = mailbox.to_string();
+    stack.deliver(ana, mailbox, &m.build()).await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    setup.cli(&["run", "--once"]);
+    let replies = stack.wait_for(ana, "INBOX", 1, WAIT).await;
+    let text = body(&replies[0]);
+    assert!(text.contains("Am primit certificatul de sistem"), "{text}");
+    let status = setup.status();
+    assert_eq!(status["messages"]["new_certificate"], 1, "{status}");
+}

@@ -297,11 +297,14 @@ fn a_suspended_certificate_is_refused_until_the_suspension_is_lifted() {
 fn a_crl_of_the_issuer_rejects_revoked_and_held_and_unknown_is_not_good() {
     use mnotify_intake::revocation::{Crl, Revocation, Revocations};
     let mut w = World::new();
-    let revoked = w.leaf(&[0x5E, 0x01]);
-    let held = w.leaf(&[0x5E, 0x02]);
-    let good = w.leaf(&[0x5E, 0x03]);
+    let revoked = w.leaf(&[0x5E, 0x01, 0xA1, 0xB2, 0xC3, 0xD4]);
+    let held = w.leaf(&[0x5E, 0x02, 0xA1, 0xB2, 0xC3, 0xD4]);
+    let good = w.leaf(&[0x5E, 0x03, 0xA1, 0xB2, 0xC3, 0xD4]);
     let crl = w.pki.crl(
-        &[(&[0x5E, 0x01], false), (&[0x5E, 0x02], true)],
+        &[
+            (&[0x5E, 0x01, 0xA1, 0xB2, 0xC3, 0xD4], false),
+            (&[0x5E, 0x02, 0xA1, 0xB2, 0xC3, 0xD4], true),
+        ],
         NOW - Duration::days(1),
         NOW + Duration::days(6),
     );
@@ -331,6 +334,19 @@ fn a_crl_of_the_issuer_rejects_revoked_and_held_and_unknown_is_not_good() {
         a.certificates[0].revocation,
         Some(Revocation::Good { .. })
     ));
+    // A number quoted from the registry, which still says active: the CA's list wins.
+    w.know(&revoked, "MPass", Status::Active);
+    w.know(&held, "MSign", Status::Active);
+    let a = w.analyse(&asking("Seria certificatului: 5E 01 A1 B2 C3 D4"));
+    assert_eq!(
+        (a.decision, codes(&a)),
+        (Decision::Rejected, vec!["revoked"])
+    );
+    let a = w.analyse(&asking("Seria certificatului: 5E 02 A1 B2 C3 D4"));
+    assert_eq!(
+        (a.decision, codes(&a)),
+        (Decision::Rejected, vec!["suspended"])
+    );
 }
 
 #[test]

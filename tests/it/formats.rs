@@ -337,3 +337,23 @@ fn pages_of_numbers_and_endless_subjects_are_capped() {
     );
     assert!(facts.mentions_mnotify);
 }
+
+#[test]
+fn inside_outlooks_winmail_dat() {
+    let w = World::new();
+    let letter = b"{\\rtf1 Scrisoare}".as_slice();
+    let leaf = w.leaf(&SERIAL);
+    let tnef = mnotify_intake::testkit::mail::winmail_dat(&[
+        ("scrisoare.rtf", letter),
+        ("Certificat sistem.cer", leaf.as_slice()),
+    ]);
+    accepted(
+        &w,
+        base("Certificat").attach("winmail.dat", "application/ms-tnef", &tnef),
+    );
+    // Under another name, found by its signature.
+    accepted(
+        &w,
+        base("Certificat").attach("ATT00001.dat", "application/octet-stream", &tnef),
+    );
+}

@@ -1,0 +1,244 @@
+//! Before the MIME parser: the bodies of large base64 attachments that
+//! [`super::attachment::examine`] would ignore anyway (more than it sniffs, and neither
+//! named nor typed as a certificate, request, key or archive) are cut out, so a 5 MB
+//! mail of PDFs and photographs is not decoded only to be set aside.
+//!
+//! Conservative by construction: a part counts only after a delimiter line of a
+//! boundary the message declared; its body ends only at the next delimiter line of a
+//! declared boundary (where MIME ends it too); a name the skim cannot read plainly
+//! (RFC 2231, encoded words) keeps the body. What is cut is never more than what the
+//! parser would have handed to `examine` for nothing.
+
+use std::borrow::Cow;
+
+use memchr::memmem;
+
+use super::attachment::{ignored_when_large, SNIFF_LIMIT};
+
+/// Header blocks longer than this are not read (the part is kept whole).
+const MAX_HEADER_BLOCK: usize = 16 * 1024;
+/// Boundaries followed at most (a hostile message may declare thousands).
+const MAX_BOUNDARIES: usize = 64;
+
+/// `raw` with the bodies of large ignorable base64 attachments removed (borrowed as is
+/// when there is nothing to cut).
+pub fn skim(raw: &[u8]) -> Cow<'_, [u8]> {
+    let (top, body_start) = headers(raw, 0);
+    let mut boundaries: Vec<Vec<u8>> = Vec::new();
+    if let Some(b) = top.as_ref().and_then(|h| h.boundary.clone()) {
+        boundaries.push(b);
+    }
+    if boundaries.is_empty() {
+        return Cow::Borrowed(raw);
+    }
+    let mut cuts: Vec<(usize, usize)> = Vec::new();
+    let mut at = body_start;
+    while let Some(line) = next_delimiter(raw, at, &boundaries) {
+        let after = line_end(raw, line);
+        let (part, mut body) = headers(raw, after);
+        let Some(part) = part else {
+            at = after;
+            continue;
+        };
+        if let Some(b) = part.boundary.clone() {
+            if boundaries.len() < MAX_BOUNDARIES && !boundaries.contains(&b) {
+                boundaries.push(b);
+            }
+        }
+        if part.message {
+            // An attached message: its own header may declare a boundary.
+            let (inner, inner_body) = headers(raw, body);
+            if let Some(b) = inner.and_then(|h| h.boundary) {
+                if boundaries.len() < MAX_BOUNDARIES && !boundaries.contains(&b) {
+                    boundaries.push(b);
+                }
+            }
+            body = inner_body;
+        }
+        let end = next_delimiter(raw, body, &boundaries).unwrap_or(raw.len());
+        if part.skippable()
+            && decoded_size(&raw[body..end]) > SNIFF_LIMIT
+            && !starts_tnef(&raw[body..end])
+        {
+            cuts.push((body, end));
+        }
+        at = end.max(after);
+    }
+    if cuts.is_empty() {
+        return Cow::Borrowed(raw);
+    }
+    let kept = raw.len() - cuts.iter().map(|(s, e)| e - s).sum::<usize>();
+    let mut out = Vec::with_capacity(kept);
+    let mut from = 0;
+    for (start, end) in cuts {
+        out.extend_from_slice(&raw[from..start]);
+        from = end;
+    }
+    out.extend_from_slice(&raw[from..]);
+    Cow::Owned(out)
+}
+
+/// What the skim needs of one header block.
+#[derive(Debug, Default)]
+struct Part {
+    boundary: Option<Vec<u8>>,
+    content_type: String,
+    base64: bool,
+    name: Option<String>,
+    /// A name in a form the skim does not decode (RFC 2231, encoded words).
+    name_unreadable: bool,
+    message: bool,
+}
+
+impl Part {
+    fn skippable(&self) -> bool {
+        let main = self.content_type.split('/').next().unwrap_or("");
+        self.base64
+            && !self.name_unreadable
+            && !matches!(main, "" | "text" | "message" | "multipart")
+            && ignored_when_large(self.name.as_deref().unwrap_or(""), &self.content_type)
+    }
+}
+
+/// Whether a base64 body decodes to a TNEF stream (a `winmail.dat` under another
+/// name), which `examine` opens whatever its size.
+fn starts_tnef(body: &[u8]) -> bool {
+    let head: Vec<u8> = body
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .take(8)
+        .collect();
+    base64::Engine::decode(&base64::engine::general_purpose::STANDARD, head)
+        .is_ok_and(|bytes| super::tnef::is_tnef(&bytes))
+}
+
+/// Bytes a base64 body decodes to, at most (line breaks do not count).
+fn decoded_size(body: &[u8]) -> usize {
+    let breaks = memchr::memchr2_iter(b'\r', b'\n', body).count();
+    (body.len() - breaks) / 4 * 3
+}
+
+/// The start of the next line at or after `from` that is a delimiter of one of
+/// `boundaries` (`--boundary`, at the start of a line).
+fn next_delimiter(raw: &[u8], from: usize, boundaries: &[Vec<u8>]) -> Option<usize> {
+    let mut at = from;
+    let line_start = at == 0 || raw.get(at.wrapping_sub(1)) == Some(&b'\n');
+    if line_start && is_delimiter(&raw[at..], boundaries) {
+        return Some(at);
+    }
+    while let Some(found) = memmem::find(&raw[at..], b"\n--") {
+        let line = at + found + 1;
+        if is_delimiter(&raw[line..], boundaries) {
+            return Some(line);
+        }
+        at = line;
+    }
+    None
+}
+
+fn is_delimiter(line: &[u8], boundaries: &[Vec<u8>]) -> bool {
+    line.starts_with(b"--")
+        && boundaries
+            .iter()
+            .any(|b| line[2..].starts_with(b.as_slice()))
+}
+
+/// The index just past the line starting at `at`.
+fn line_end(raw: &[u8], at: usize) -> usize {
+    memchr::memchr(b'\n', &raw[at..]).map_or(raw.len(), |n| at + n + 1)
+}
+
+/// The header block starting at `at`: what the skim needs of it (`None` when it is too
+/// long or never ends) and where the body starts.
+fn headers(raw: &[u8], at: usize) -> (Option<Part>, usize) {
+    let window = &raw[at..raw.len().min(at + MAX_HEADER_BLOCK)];
+    let end = [b"\r\n\r\n".as_slice(), b"\n\n"]
+        .iter()
+        .filter_map(|e| memmem::find(window, e).map(|n| (n, n + e.len())))
+        .min();
+    // A part with no header at all starts with its blank line.
+    let (block_len, body) = match end {
+        _ if window.starts_with(b"\r\n") => (0, at + 2),
+        _ if window.starts_with(b"\n") => (0, at + 1),
+        Some((n, past)) => (n, at + past),
+        None => return (None, at),
+    };
+    let text = String::from_utf8_lossy(&window[..block_len]);
+    let mut part = Part::default();
+    for field in unfold(&text) {
+        let Some((name, value)) = field.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        match name.trim().to_ascii_lowercase().as_str() {
+            "content-type" => {
+                part.content_type = value
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+                part.message = part.content_type == "message/rfc822";
+                part.boundary = parameter(value, "boundary").map(String::into_bytes);
+                read_name(&mut part, value, "name");
+            }
+            "content-transfer-encoding" => {
+                part.base64 = value.eq_ignore_ascii_case("base64");
+            }
+            "content-disposition" => read_name(&mut part, value, "filename"),
+            _ => {}
+        }
+    }
+    (Some(part), body)
+}
+
+fn read_name(part: &mut Part, value: &str, key: &str) {
+    let lower = value.to_ascii_lowercase();
+    if lower.contains(&format!("{key}*")) {
+        part.name_unreadable = true;
+        return;
+    }
+    if let Some(name) = parameter(value, key) {
+        if name.contains("=?") {
+            part.name_unreadable = true;
+        } else if part.name.is_none() || key == "filename" {
+            part.name = Some(name);
+        }
+    }
+}
+
+/// Header fields with their continuation lines joined.
+fn unfold(text: &str) -> Vec<String> {
+    let mut fields: Vec<String> = Vec::new();
+    for line in text.lines() {
+        match fields.last_mut() {
+            Some(last) if line.starts_with([' ', '\t']) => {
+                last.push(' ');
+                last.push_str(line.trim());
+            }
+            _ => fields.push(line.to_string()),
+        }
+    }
+    fields
+}
+
+/// A parameter's value (`key=value` or `key="value"`), case-insensitive key.
+fn parameter(value: &str, key: &str) -> Option<String> {
+    for item in value.split(';').skip(1) {
+        let Some((k, v)) = item.split_once('=') else {
+            continue;
+        };
+        if k.trim().eq_ignore_ascii_case(key) {
+            let v = v.trim();
+            let v = v
+                .strip_prefix('"')
+                .map_or(v, |q| q.split('"').next().unwrap_or(q));
+            return Some(v.to_string());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests;
