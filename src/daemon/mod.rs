@@ -120,6 +120,14 @@ impl DaemonError {
         }
     }
 
+    /// The server refused to create or open a configured folder.
+    fn is_folder_refused(&self) -> bool {
+        matches!(
+            self,
+            DaemonError::Mailbox(MailboxError::FolderRefused { .. })
+        )
+    }
+
     /// The server refused our login, or the password or token could not be read.
     fn is_credentials(&self) -> bool {
         matches!(
@@ -302,7 +310,8 @@ impl Daemon {
                 // `--once` (cron, a first try) gives up after a few tries, and says why.
                 Err(e)
                     if lifetime == Lifetime::Once
-                        && ((!self.session_connected && unreachable + 1 >= ONCE_ATTEMPTS)
+                        && (e.is_folder_refused()
+                            || (!self.session_connected && unreachable + 1 >= ONCE_ATTEMPTS)
                             || failed + 1 >= ONCE_PASSES) =>
                 {
                     return Err(DaemonError::GaveUp {
@@ -339,7 +348,6 @@ impl Daemon {
         backoff: &mut Duration,
     ) -> Result<(), DaemonError> {
         let mut mb = Mailbox::connect(&self.imap).await?;
-        *backoff = Duration::from_secs(1);
         self.connected_once = true;
         self.session_connected = true;
         // IDLE only when both the config and the server allow it; polling otherwise.
@@ -369,6 +377,10 @@ impl Daemon {
                 self.registry = self.store.load_registry()?;
             }
             self.scan(&mut mb, shutdown).await?;
+            // A whole pass worked: the next failure starts the backoff afresh. (Not at
+            // login: a server that lets us in and refuses a folder would be asked again
+            // every second.)
+            *backoff = Duration::from_secs(1);
             self.telemetry.imap_ok(now().unix_timestamp());
             if !self.ready_told {
                 self.notifier.send("READY=1");

@@ -30,6 +30,14 @@ pub enum MailboxError {
     /// as if complete). The connection is not trusted further.
     #[error("the IMAP server did not hand over {0} message(s) asked for")]
     Incomplete(usize),
+    /// The server refused to create or open a folder the config names: waiting does
+    /// not help until someone creates it or names another.
+    #[error("the IMAP server refused {command} of folder \"{folder}\": {reason}; create the folder by hand, or name one that exists in [imap] (where folders live under INBOX, as on Cyrus, write \"INBOX.{folder}\")")]
+    FolderRefused {
+        command: &'static str,
+        folder: String,
+        reason: String,
+    },
 }
 
 impl MailboxError {
@@ -41,6 +49,24 @@ impl MailboxError {
             self,
             MailboxError::Protocol(Error::No(_) | Error::Bad(_) | Error::Append)
         )
+    }
+
+    /// A refusal of `command` on `folder` becomes [`MailboxError::FolderRefused`];
+    /// anything else stays as it was.
+    pub fn about_folder(self, command: &'static str, folder: &str) -> MailboxError {
+        if !self.is_refusal() {
+            return self;
+        }
+        let reason = match &self {
+            MailboxError::Protocol(async_imap::error::Error::No(r))
+            | MailboxError::Protocol(async_imap::error::Error::Bad(r)) => r.clone(),
+            other => other.to_string(),
+        };
+        MailboxError::FolderRefused {
+            command,
+            folder: folder.to_string(),
+            reason,
+        }
     }
 
     /// Worth retrying after a pause (network, server restarts); a refused login or a

@@ -262,7 +262,10 @@ impl Mailbox {
                 !names.is_empty()
             };
             if !exists {
-                self.session().create(name).await?;
+                self.session()
+                    .create(name)
+                    .await
+                    .map_err(|e| MailboxError::from(e).about_folder("CREATE", name))?;
             }
             Ok(())
         })
@@ -272,7 +275,11 @@ impl Mailbox {
     /// Selects a folder; returns its UIDVALIDITY.
     pub async fn select(&mut self, folder: &str) -> Result<u32, MailboxError> {
         within(self.deadline, "SELECT", async {
-            let mailbox = self.session().select(folder).await?;
+            let mailbox = self
+                .session()
+                .select(folder)
+                .await
+                .map_err(|e| MailboxError::from(e).about_folder("SELECT", folder))?;
             self.drain_unsolicited();
             // SELECT itself reports EXISTS; only what comes after it is news.
             self.news = false;

@@ -239,3 +239,50 @@ async fn run_once_gives_up_when_imap_cannot_be_reached() {
         "said once: {error}"
     );
 }
+
+/// A folder the server will not create (Cyrus refuses `Processed` outside `INBOX.`;
+/// Dovecot a name that begins with `~`) is
+/// a configuration error that names the folder and the command: `run --once` stops at
+/// once with it, and `run` keeps trying with a growing pause, not every second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_the_server_refuses_is_named_and_not_hammered() {
+    let stack = Stack::get();
+    let setup = Setup::new(stack, "svc-refused@egov.test", "");
+    let text = std::fs::read_to_string(&setup.config).unwrap().replace(
+        "backlog = \"handle\"\n",
+        "backlog = \"handle\"\nprocessed_folder = \"~Processed\"\n",
+    );
+    std::fs::write(&setup.config, text).unwrap();
+    let started = Instant::now();
+    let out = setup.run_cli(&["run", "--once"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("refused CREATE of folder \"~Processed\"")
+            && stderr.contains("gave up after 1 tries"),
+        "{stderr}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // The daemon keeps trying, with pauses that grow (1 s, 2 s, 4 s …), not every
+    // second: six seconds after its first refusal it has tried three times, four at
+    // most (a login a second would be seven).
+    let daemon = setup.start();
+    let first = Instant::now();
+    while !setup.log().contains("refused CREATE of folder") {
+        assert!(first.elapsed() < Duration::from_secs(60), "{}", setup.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(6));
+    daemon.stop();
+    let log = setup.log();
+    let refusals = log.matches("refused CREATE of folder").count();
+    assert!(
+        (2..=4).contains(&refusals),
+        "{refusals} refusals in 6 s: {log}"
+    );
+}
