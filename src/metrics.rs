@@ -170,34 +170,7 @@ impl Telemetry {
             "1 when /health answers 200",
             gauge(i64::from(health::verdict(seen, limits, now).is_ok())),
         );
-        let cases = Family::<CaseLabel, Gauge>::default();
-        let late = Family::<StandingLabel, Gauge>::default();
-        // Both standings are always exposed, so an alert rule sees a 0 rather than nothing.
-        for standing in [Standing::AtRisk, Standing::Overdue] {
-            let _ = late.get_or_create(&StandingLabel::of(standing));
-        }
-        let at = time::OffsetDateTime::from_unix_timestamp(now)
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-        if let Ok(all) = store.cases() {
-            for c in all {
-                if let Some(r) = c.response(promise, at) {
-                    if r.standing != Standing::OnTime {
-                        late.get_or_create(&StandingLabel::of(r.standing)).inc();
-                    }
-                }
-                let (step, waiting_on) = match c.next_step() {
-                    None => ("completed".to_string(), "none".to_string()),
-                    Some(s) => (
-                        s.code().to_string(),
-                        match c.waiting_on() {
-                            Some(crate::case::Party::Age) => "age".into(),
-                            _ => "applicant".into(),
-                        },
-                    ),
-                };
-                cases.get_or_create(&CaseLabel { step, waiting_on }).inc();
-            }
-        }
+        let (cases, late) = case_families(store, promise, now);
         live.register("cases", "Cases by next step and whom they wait on", cases);
         live.register(
             "cases_late",
@@ -236,6 +209,42 @@ impl Telemetry {
         let _ = encode_eof(&mut out);
         out
     }
+}
+
+/// Cases by next step and party, and those late against `promise`, as the store has
+/// them at `now` (Unix seconds).
+fn case_families(
+    store: &Store,
+    promise: &Promise,
+    now: i64,
+) -> (Family<CaseLabel, Gauge>, Family<StandingLabel, Gauge>) {
+    let cases = Family::<CaseLabel, Gauge>::default();
+    let late = Family::<StandingLabel, Gauge>::default();
+    // Both standings are always exposed, so an alert rule sees a 0 rather than nothing.
+    for standing in [Standing::AtRisk, Standing::Overdue] {
+        let _ = late.get_or_create(&StandingLabel::of(standing));
+    }
+    let at =
+        time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    for c in store.cases().unwrap_or_default() {
+        if let Some(r) = c.response(promise, at) {
+            if r.standing != Standing::OnTime {
+                late.get_or_create(&StandingLabel::of(r.standing)).inc();
+            }
+        }
+        let (step, waiting_on) = match c.next_step() {
+            None => ("completed".to_string(), "none".to_string()),
+            Some(s) => (
+                s.code().to_string(),
+                match c.waiting_on() {
+                    Some(crate::case::Party::Age) => "age".into(),
+                    _ => "applicant".into(),
+                },
+            ),
+        };
+        cases.get_or_create(&CaseLabel { step, waiting_on }).inc();
+    }
+    (cases, late)
 }
 
 /// The endpoint, bound before the daemon starts (a taken address is a clear error).
@@ -352,7 +361,7 @@ mod tests {
         let complete = |token: &str, days_ago: i64| {
             let at = now - time::Duration::days(days_ago);
             store
-                .save_case(&crate::case::complete_request(token, at))
+                .save_case(&crate::case::tests::complete_request(token, at))
                 .unwrap();
         };
         complete("OLD111", 20);

@@ -42,8 +42,7 @@ pub fn run_daemon(config: Config, once: bool, new_store: bool) -> Result<ExitCod
             registry_changed: Default::default(),
         };
         let metrics_config = config.metrics.clone();
-        let limits = config.health_limits();
-        let promise = config.response_time.clone();
+        let (limits, promise) = (config.health_limits(), config.response_time.clone());
         let mut daemon = Daemon::new(config, store.clone(), anchors)?;
         if new_store {
             daemon.allow_new_store();

@@ -580,30 +580,9 @@ impl Case {
     }
 }
 
-/// For tests: a case whose request is complete at `at` (the first four steps done by
-/// staff), so it waits on AGE for test access.
-#[cfg(test)]
-pub(crate) fn complete_request(token: &str, at: OffsetDateTime) -> Case {
-    let mut c = Case::open(token.into(), "a@b.md", Language::Ro, at);
-    for step in [
-        Step::Form,
-        Step::Contract,
-        Step::Certificate,
-        Step::IntegrationData,
-    ] {
-        let done = Event::StepDone {
-            step,
-            by: "x",
-            note: None,
-        };
-        c = apply(&c, done, at).0;
-    }
-    c
-}
-
 fn with_note(note: Option<&str>) -> String {
     note.map(|n| format!(": {n}")).unwrap_or_default()
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -110,6 +110,16 @@ enum Skim {
     Nothing,
 }
 
+impl Skim {
+    fn apply(self, raw: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+        match self {
+            Skim::LargeIgnorable => skim::skim(raw),
+            #[cfg(test)]
+            Skim::Nothing => std::borrow::Cow::Borrowed(raw),
+        }
+    }
+}
+
 fn read_with(raw: &[u8], own_addresses: &[String], cut: Skim) -> Facts {
     if boundary_lines_exceed(raw, MAX_BOUNDARY_LINES) {
         // Read the header only (who, what about, automatic or not) and leave the
@@ -126,11 +136,7 @@ fn read_with(raw: &[u8], own_addresses: &[String], cut: Skim) -> Facts {
             }
         };
     }
-    let skimmed = match cut {
-        Skim::LargeIgnorable => skim::skim(raw),
-        #[cfg(test)]
-        Skim::Nothing => std::borrow::Cow::Borrowed(raw),
-    };
+    let skimmed = cut.apply(raw);
     let Some(msg) = MessageParser::default().parse(skimmed.as_ref()) else {
         return Facts {
             unparseable: true,
