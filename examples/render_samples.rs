@@ -89,6 +89,7 @@ fn main() {
         services: Vec::new(),
         institution: None,
         der: None,
+        environment: None,
     }];
     let mut reused = record(
         "reuse_confirmed",
@@ -107,6 +108,7 @@ fn main() {
         services: vec!["MPass".into(), "MSign".into()],
         institution: Some("Agenția Servicii Publice".into()),
         der: None,
+        environment: None,
     }];
     let mut rejected = record(
         "rejected",

@@ -9,6 +9,47 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+/// The two environments AGE connects a system in: each needs its own certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Environment {
+    Test,
+    Production,
+}
+
+impl Environment {
+    pub fn code(self) -> &'static str {
+        match self {
+            Environment::Test => "test",
+            Environment::Production => "production",
+        }
+    }
+
+    /// The environment a file name says (`test.cer`, `SI_prod.crt`, `сертификат
+    /// тест.cer`), when it says exactly one.
+    pub fn of_name(name: &str) -> Option<Environment> {
+        let words: Vec<String> = name
+            .split(|c: char| !c.is_alphanumeric())
+            .map(str::to_lowercase)
+            .collect();
+        let test = words
+            .iter()
+            .any(|w| w.starts_with("test") || w == "tst" || w.starts_with("тест"));
+        let production = words.iter().any(|w| {
+            w.starts_with("prod")
+                || w == "prd"
+                || w.starts_with("productie")
+                || w.starts_with("продакшн")
+                || w.starts_with("продуктив")
+        });
+        match (test, production) {
+            (true, false) => Some(Environment::Test),
+            (false, true) => Some(Environment::Production),
+            _ => None,
+        }
+    }
+}
+
 /// What a mail says about the integration.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IntegrationData {
@@ -23,6 +64,19 @@ pub struct IntegrationData {
     pub production_certificates: Vec<String>,
     /// What is wrong with what was given (codes, see [`IntegrationProblem`]).
     pub problems: Vec<IntegrationProblem>,
+}
+
+impl IntegrationData {
+    /// The environment the mail names this certificate serial for, if exactly one.
+    pub fn environment_of(&self, serial: &str) -> Option<Environment> {
+        let test = self.test_certificates.iter().any(|s| s == serial);
+        let production = self.production_certificates.iter().any(|s| s == serial);
+        match (test, production) {
+            (true, false) => Some(Environment::Test),
+            (false, true) => Some(Environment::Production),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -345,6 +399,33 @@ mod tests {
         assert!(d.problems.contains(&IntegrationProblem::InvalidAddress {
             written: "300.1.2.3".into()
         }));
+    }
+
+    #[test]
+    fn file_names_say_the_environment_when_they_say_one() {
+        for (name, env) in [
+            ("test.cer", Some(Environment::Test)),
+            ("SI_Primaria_TEST.crt", Some(Environment::Test)),
+            ("certificat-testare.cer", Some(Environment::Test)),
+            ("сертификат тест.cer", Some(Environment::Test)),
+            ("prod.cer", Some(Environment::Production)),
+            ("certificat_productie.cer", Some(Environment::Production)),
+            ("SI Production.pem", Some(Environment::Production)),
+            ("sistem.cer", None),
+            ("test-prod.cer", None),
+            ("contestatie.cer", None),
+        ] {
+            assert_eq!(Environment::of_name(name), env, "{name}");
+        }
+        let d = extract(
+            "Certificat test: seria 5A17330C9E41\nCertificat producție: seria 4A3F00127BC9",
+        );
+        assert_eq!(d.environment_of("5A17330C9E41"), Some(Environment::Test));
+        assert_eq!(
+            d.environment_of("4A3F00127BC9"),
+            Some(Environment::Production)
+        );
+        assert_eq!(d.environment_of("0102"), None);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use crate::decision::Decision;
 use crate::intake::Language;
 
+pub mod certificates;
 pub mod clock;
 
 /// The connection steps, in order (see the onboarding text).
@@ -117,6 +118,10 @@ pub struct Case {
     /// kept until it is done.
     #[serde(default)]
     pub clocks: Vec<clock::ResponseClock>,
+    /// Every certificate the case received, with the environment it is for when the
+    /// applicant said (see [`certificates`]).
+    #[serde(default)]
+    pub certificates: Vec<certificates::CaseCertificate>,
 }
 
 /// An applicant's question, waiting for a person.
@@ -162,6 +167,7 @@ impl Case {
             members: Vec::new(),
             question: None,
             clocks: Vec::new(),
+            certificates: Vec::new(),
             timeline: vec![TimelineEntry {
                 at: now,
                 what: "case opened".into(),
@@ -368,6 +374,9 @@ pub enum Event<'a> {
     /// An applicant's mail carried integration data; complete and sound data completes
     /// step 4 (newer data replaces older, a corrected mail fixes a mistake).
     Integration(&'a crate::integration::IntegrationData),
+    /// Certificates a mail got accepted or confirmed, each with the environment the
+    /// applicant gave it for (if they did).
+    Certificates(&'a [certificates::CaseCertificate]),
     /// A message of ours to the applicant did not arrive (refused, given up, bounced):
     /// on the timeline, so staff looking at the case know to call instead.
     ReplyFailed { to: &'a str, reason: &'a str },
@@ -416,6 +425,7 @@ pub fn apply(case: &Case, event: Event<'_>, now: OffsetDateTime) -> (Case, Vec<A
             c.log(now, format!("our message to {to} did not arrive: {reason}"))
         }
         Event::Integration(data) => c.on_integration(data, now),
+        Event::Certificates(list) => c.on_certificates(list, now),
         Event::Remind => {
             // Not a change of the case: the days waiting keep counting.
             c.last_reminder = Some(now);

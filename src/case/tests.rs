@@ -372,3 +372,63 @@ mod clock {
         assert!((r.used - 1.0).abs() < 1e-9);
     }
 }
+
+mod environments {
+    use super::super::certificates::{CaseCertificate, Environment};
+    use super::*;
+
+    fn cert(serial: &str, environment: Option<Environment>) -> CaseCertificate {
+        CaseCertificate {
+            serial: serial.into(),
+            sha1: Some(format!("SHA1-{serial}")),
+            environment,
+            at: at(1),
+        }
+    }
+
+    #[test]
+    fn each_environment_keeps_its_own_certificate_and_one_for_both_is_refused() {
+        let c = Case::open("ENV".into(), "ion@x.md", Language::Ro, at(0));
+        // A certificate for nothing in particular: AGE judges, nothing is required.
+        let c = apply(&c, Event::Certificates(&[cert("AA", None)]), at(1)).0;
+        assert_eq!(c.certificate_missing_for(Step::Production), None);
+        // Then the applicant says it is the test one, and sends another for production.
+        let c = apply(
+            &c,
+            Event::Certificates(&[cert("AA", Some(Environment::Test))]),
+            at(2),
+        )
+        .0;
+        assert_eq!(c.certificates.len(), 1);
+        assert_eq!(c.certificate_for(Environment::Test).unwrap().serial, "AA");
+        assert_eq!(
+            c.certificate_missing_for(Step::Production),
+            Some(Environment::Production)
+        );
+        assert_eq!(c.certificate_missing_for(Step::TestAccess), None);
+        // The same certificate for production: refused, with the reason.
+        let c = apply(
+            &c,
+            Event::Certificates(&[cert("AA", Some(Environment::Production))]),
+            at(3),
+        )
+        .0;
+        assert!(c.certificate_for(Environment::Production).is_none());
+        let last = &c.timeline.last().unwrap().what;
+        assert!(
+            last.contains("refused for production") && last.contains("their own certificate"),
+            "{last}"
+        );
+        let c = apply(
+            &c,
+            Event::Certificates(&[cert("BB", Some(Environment::Production))]),
+            at(4),
+        )
+        .0;
+        assert_eq!(
+            c.certificate_for(Environment::Production).unwrap().serial,
+            "BB"
+        );
+        assert_eq!(c.certificate_missing_for(Step::Production), None);
+    }
+}

@@ -89,6 +89,15 @@ fn certificates(title: &str, list: &[CertificateLine]) -> Section {
                         } else {
                             format!("deja pentru {}", c.services.join(", "))
                         },
+                        match c.environment {
+                            Some(crate::integration::Environment::Test) => {
+                                "pentru mediul de testare".into()
+                            }
+                            Some(crate::integration::Environment::Production) => {
+                                "pentru mediul de producție".into()
+                            }
+                            None => "mediul nespecificat".into(),
+                        },
                     ]),
                     Cell {
                         lines: vec![

@@ -49,6 +49,7 @@ fn accepted(serial: &str, der: Option<&[u8]>) -> AcceptedCertificate {
         services: Vec::new(),
         institution: None,
         der: der.map(<[u8]>::to_vec),
+        environment: None,
     }
 }
 

@@ -2,8 +2,10 @@
 //! staff should check.
 
 use crate::analysis::Analysis;
+use crate::case::certificates::CaseCertificate;
 use crate::case::Case;
 use crate::decision::Decision;
+use crate::integration::Environment;
 use crate::record::{AcceptedCertificate, CertificateCase};
 use crate::trust::domain;
 
@@ -91,6 +93,11 @@ pub(super) fn accepted(a: &Analysis) -> Vec<AcceptedCertificate> {
                     .unwrap_or_default(),
                 institution: c.known.as_ref().and_then(|k| k.institution.clone()),
                 der: Some(cert.der.clone()),
+                environment: a
+                    .facts
+                    .integration
+                    .environment_of(&cert.serial)
+                    .or_else(|| Environment::of_name(&c.source)),
             }
         });
     let numbers = a
@@ -109,11 +116,26 @@ pub(super) fn accepted(a: &Analysis) -> Vec<AcceptedCertificate> {
                 services: k.services.iter().cloned().collect(),
                 institution: k.institution.clone(),
                 der: None,
+                environment: a.facts.integration.environment_of(&k.serial),
             }
         });
     let mut out: Vec<AcceptedCertificate> = files.chain(numbers).collect();
     out.dedup_by(|a, b| a.serial == b.serial && a.issuer == b.issuer);
     out
+}
+
+/// What the case keeps of the certificates a mail got accepted: serial, fingerprint
+/// and the environment the applicant gave each for.
+pub(super) fn for_case(a: &Analysis, now: time::OffsetDateTime) -> Vec<CaseCertificate> {
+    accepted(a)
+        .into_iter()
+        .map(|c| CaseCertificate {
+            serial: c.serial,
+            sha1: c.sha1,
+            environment: c.environment,
+            at: now,
+        })
+        .collect()
 }
 
 /// What a case step records as evidence: the serial and fingerprint of what was accepted.

@@ -308,6 +308,10 @@ fn place_in_case(
         &judgement.who(),
         now,
     );
+    let received = certificates::for_case(analysis, now);
+    if !received.is_empty() {
+        *c = crate::case::apply(c, crate::case::Event::Certificates(&received), now).0;
+    }
     if facts.integration.is_present() {
         *c = crate::case::apply(c, crate::case::Event::Integration(&facts.integration), now).0;
     }

@@ -139,6 +139,10 @@ pub struct AcceptedCertificate {
     /// a quoted number has none.
     #[serde(rename = "der_base64", with = "base64_bytes::option")]
     pub der: Option<Vec<u8>>,
+    /// The environment the applicant gave it for (by file name or in the mail's
+    /// integration data), when they said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<crate::integration::Environment>,
 }
 
 /// The case a certificate was first accepted or confirmed in.

@@ -283,6 +283,14 @@ pub fn refusal(case: &Case, action: &StaffAction) -> Option<String> {
             step, force: false, ..
         } => {
             let missing = case.missing_before(*step);
+            if let Some(env) = case.certificate_missing_for(*step) {
+                return Some(format!(
+                    "case #{}: {} needs the applicant's certificate for {}, and the case has none (test and production each need their own); ask for it, or use --force with a --note saying why",
+                    case.token,
+                    step.code(),
+                    env.code()
+                ));
+            }
             (!missing.is_empty()).then(|| {
                 let names: Vec<&str> = missing.iter().map(|s| s.code()).collect();
                 format!(

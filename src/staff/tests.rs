@@ -110,6 +110,40 @@ fn a_step_before_its_prerequisites_is_refused_unless_forced() {
     assert!(refusal(&case, &good).is_none());
 }
 
+#[test]
+fn production_needs_the_production_certificate_once_environments_are_named() {
+    use crate::case::certificates::{CaseCertificate, Environment};
+    let now = datetime!(2026-11-24 12:00 UTC);
+    let case = Case::open("ENV123".into(), "ion@x.md", Language::Ro, now);
+    let test_only = [CaseCertificate {
+        serial: "AA".into(),
+        sha1: None,
+        environment: Some(Environment::Test),
+        at: now,
+    }];
+    let case = crate::case::apply(&case, Event::Certificates(&test_only), now).0;
+    let advance = |step, force| StaffAction::Advance {
+        step,
+        note: None,
+        force,
+    };
+    let why = refusal(&case, &advance(Step::Production, false)).expect("refused");
+    assert!(
+        why.contains("certificate for production") && why.contains("their own"),
+        "{why}"
+    );
+    assert!(
+        refusal(&case, &advance(Step::Production, true)).is_none(),
+        "--force"
+    );
+    // Test access has its certificate: only the missing steps are said.
+    let why = refusal(&case, &advance(Step::TestAccess, false)).unwrap();
+    assert!(
+        why.contains("done first") && !why.contains("certificate for"),
+        "{why}"
+    );
+}
+
 /// A command that asks again (its answer was lost with a daemon restart) gets the
 /// answer and no second digest.
 #[test]

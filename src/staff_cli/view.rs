@@ -110,6 +110,11 @@ pub(super) fn list(
                 "unreachable": c.unreachable,
                 "question": c.question.as_ref().map(|q| q.text.as_str()),
                 "response": c.response(promise, now).as_ref().map(response_json),
+                "certificates": c.certificates.iter().map(|cert| serde_json::json!({
+                    "serial": cert.serial,
+                    "sha1": cert.sha1,
+                    "environment": cert.environment.map(|e| e.code()),
+                })).collect::<Vec<_>>(),
             });
             println!("{value}");
         }
@@ -199,6 +204,18 @@ pub(super) fn show(config: &Config, id: &str, now: OffsetDateTime) -> Result<Exi
             "our last message to {} did not arrive: reach them another way",
             c.applicant
         );
+    }
+    if !c.certificates.is_empty() {
+        println!("\ncertificates:");
+        for cert in &c.certificates {
+            println!(
+                "  {:<12} serial {}  sha1 {}  received {}",
+                cert.environment.map_or("(not said)", |e| e.code()),
+                cert.serial,
+                cert.sha1.as_deref().unwrap_or("-"),
+                date(cert.at)
+            );
+        }
     }
     println!("\nsteps:");
     for step in Step::ALL {

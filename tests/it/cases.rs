@@ -520,3 +520,73 @@ async fn a_certificate_inside_winmail_dat_is_accepted() {
     let status = setup.status();
     assert_eq!(status["messages"]["new_certificate"], 1, "{status}");
 }
+
+/// A certificate per environment: the file names say which is which; production
+/// cannot be recorded before its own certificate is in; the digest and `cases show`
+/// say which certificate is for what.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_and_production_certificates_are_kept_apart() {
+    let stack = Stack::get();
+    let mailbox = "svc-env@egov.test";
+    let ion = "ion-env@primaria.test";
+    let setup = Setup::new(stack, mailbox, "[digest]\nto = [\"staff-env@egov.test\"]\n");
+    let send = |id: &str, name: &str, serial: &[u8], subject: String| {
+        let leaf = setup.leaf(serial);
+        let mut m = Mail::new(ion, &subject)
+            .message_id(id)
+            .text("Bună ziua, anexăm certificatul pentru conectarea la MNotify.")
+            .attach(name, "application/pkix-cert", &leaf);
+        m.to = mailbox.to_string();
+        m.build()
+    };
+    let first = send(
+        "<env1@primaria.test>",
+        "SI_test.cer",
+        &[0x7A, 0x01, 0x01],
+        "Conectare MNotify".into(),
+    );
+    stack.deliver(ion, mailbox, &first).await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    setup.cli(&["run", "--once"]);
+    let replies = stack.wait_for(ion, "INBOX", 1, WAIT).await;
+    let token = intake::read(&replies[0], &[]).case_token.expect("a case");
+
+    let shown = setup.cli(&["cases", "show", &token]);
+    assert!(shown.contains("test         serial 7A0101"), "{shown}");
+    let refused = setup.run_cli(&["cases", "advance", &token, "production"]);
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && why.contains("certificate for production"),
+        "{why}"
+    );
+
+    let second = send(
+        "<env2@primaria.test>",
+        "SI_productie.cer",
+        &[0x7A, 0x02, 0x02],
+        format!("Re: Conectare MNotify [MNotify #{token}]"),
+    );
+    stack.deliver(ion, mailbox, &second).await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    setup.cli(&["run", "--once"]);
+    stack.wait_for(ion, "INBOX", 2, WAIT).await;
+    let shown = setup.cli(&["cases", "show", &token]);
+    assert!(
+        shown.contains("test         serial 7A0101")
+            && shown.contains("production   serial 7A0202"),
+        "{shown}"
+    );
+    // Production now waits only on its steps, not on a certificate.
+    let refused = setup.run_cli(&["cases", "advance", &token, "production"]);
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        why.contains("done first") && !why.contains("certificate for"),
+        "{why}"
+    );
+    let digest = setup.cli(&["digest", "--print"]);
+    assert!(
+        digest.contains("pentru mediul de testare")
+            && digest.contains("pentru mediul de producție"),
+        "{digest}"
+    );
+}
