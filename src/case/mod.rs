@@ -175,6 +175,16 @@ impl Case {
         }
     }
 
+    /// The information system the case is for: its name in MPass, once given.
+    pub fn system(&self) -> Option<&str> {
+        self.integration.as_ref()?.system_name.as_deref()
+    }
+
+    /// Whether the case is for the system named `name` (however spaced or cased).
+    pub fn is_for_system(&self, name: &str) -> bool {
+        self.system().is_some_and(|ours| same_system(ours, name))
+    }
+
     /// The first step not done yet (`None` once completed).
     pub fn next_step(&self) -> Option<Step> {
         Step::ALL.into_iter().find(|s| !self.done.contains_key(s))
@@ -588,6 +598,17 @@ impl Case {
             ),
         );
     }
+}
+
+/// Two ways of writing one system's name: spacing and case do not count.
+pub fn same_system(a: &str, b: &str) -> bool {
+    let norm = |s: &str| {
+        s.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    };
+    norm(a) == norm(b)
 }
 
 fn with_note(note: Option<&str>) -> String {

@@ -254,6 +254,27 @@ pub fn plan(
     })
 }
 
+/// The information system the mail names when it differs from `case`'s and the mail
+/// reached the case only through its sender (not its token or thread): a case is one
+/// institution's one system, so a second system gets a case of its own.
+fn another_system(case: &Case, facts: &crate::intake::Facts) -> Option<String> {
+    let named = facts.integration.system_name.as_deref()?;
+    case.system()?;
+    let in_thread = facts.case_token.as_deref() == Some(case.token.as_str())
+        || facts
+            .in_reply_to
+            .iter()
+            .chain(&facts.references)
+            .filter_map(|id| crate::record::MessageId::parse(id))
+            .any(|id| {
+                case.message_ids
+                    .iter()
+                    .filter_map(|m| crate::record::MessageId::parse(m))
+                    .any(|m| m == id)
+            });
+    (!in_thread && !case.is_for_system(named)).then(|| named.to_string())
+}
+
 /// The case the mail belongs to: the one it names or continues, but only a case of
 /// its own institution; a new one for an applicant's mail about MNotify. Returns it
 /// (`None` when the mail moves no case) and whether an existing case was joined.
@@ -278,6 +299,16 @@ fn place_in_case(
                     c.owner()
                 ));
             }
+            case = None;
+        }
+    }
+    if let Some(c) = &case {
+        if let Some(other) = another_system(c, facts) {
+            notes.push(format!(
+                "names the information system {other}; case #{} of the same institution is for {}: a case of its own",
+                c.token,
+                c.system().unwrap_or_default()
+            ));
             case = None;
         }
     }

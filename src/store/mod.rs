@@ -384,6 +384,16 @@ impl Store {
         self.indexed_case(&format!("sender/{}", address.to_ascii_lowercase()))
     }
 
+    /// The institution `owner`'s case for the information system `name`, the newest if
+    /// several.
+    pub fn case_for_system(&self, owner: &str, name: &str) -> Result<Option<Case>, StoreError> {
+        Ok(self
+            .cases()?
+            .into_iter()
+            .filter(|c| c.owner() == owner && c.is_for_system(name))
+            .max_by_key(|c| c.updated_at))
+    }
+
     pub fn replies_counted(&self, rate_key: &str) -> Result<u32, StoreError> {
         Ok(self
             .rates

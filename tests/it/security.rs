@@ -733,3 +733,58 @@ async fn check_sees_whether_our_mx_stamps_the_mail() {
         "check moved nothing"
     );
 }
+
+/// A case is one institution's one information system: an authenticated employee
+/// writing about a second system (a new mail, not in the first case's thread) gets a
+/// second case; a later mail about the first system joins the first again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_information_system_opens_a_second_case() {
+    let stack = Stack::get();
+    let mailbox = "svc-systems@egov.test";
+    let ion = "ion-systems@inst-a.test";
+    let setup = secure(stack, mailbox, "");
+    let mut tokens = Vec::new();
+    for (n, (id, system)) in [
+        ("<sys1@inst-a.test>", "SI Registrul Elevilor"),
+        ("<sys2@inst-a.test>", "SI Cantine"),
+        ("<sys3@inst-a.test>", "SI Registrul Elevilor"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let m = mail(
+            ion,
+            mailbox,
+            "Conectare MNotify",
+            id,
+            &format!("Bună ziua, dorim conectarea la MNotify.\nDenumirea sistemului în MPass: {system}\n"),
+        );
+        signed_then_run(stack, &setup, ion, mailbox, &m.build()).await;
+        let replies = stack.wait_for(ion, "INBOX", n + 1, WAIT).await;
+        let reply = replies
+            .iter()
+            .find(|r| {
+                mnotify_intake::intake::read(r, &[])
+                    .in_reply_to
+                    .iter()
+                    .any(|i| i.contains(&id[1..id.len() - 1]))
+            })
+            .expect("the reply to this mail");
+        tokens.push(token_of(reply));
+    }
+    assert_ne!(tokens[0], tokens[1], "a second system, a second case");
+    assert_eq!(
+        tokens[2], tokens[0],
+        "the first system's mail joins its case"
+    );
+    let listed = setup.cli(&["cases", "list"]);
+    assert_eq!(listed.matches(ion).count(), 2, "{listed}");
+    let second = shown(&setup, &tokens[1]);
+    assert!(
+        second.contains(&format!(
+            "case #{} of the same institution is for SI Registrul Elevilor",
+            tokens[0]
+        )),
+        "{second}"
+    );
+}
