@@ -227,6 +227,9 @@ fn case_families(
     let at =
         time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     for c in store.cases().unwrap_or_default() {
+        if c.merged().is_some() {
+            continue;
+        }
         if let Some(r) = c.response(promise, at) {
             if r.standing != Standing::OnTime {
                 late.get_or_create(&StandingLabel::of(r.standing)).inc();

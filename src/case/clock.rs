@@ -131,6 +131,9 @@ pub struct Response {
 impl Case {
     /// What the case waits for AGE to do now, if it waits on AGE.
     pub fn owed(&self) -> Option<Owed> {
+        if self.merged_into.is_some() {
+            return None;
+        }
         if self.question.is_some() {
             return Some(Owed::Answer);
         }

@@ -12,46 +12,10 @@ use crate::intake::Language;
 
 pub mod certificates;
 pub mod clock;
+pub mod merge;
+mod step;
 
-/// The connection steps, in order (see the onboarding text).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Step {
-    Form,
-    Contract,
-    Certificate,
-    IntegrationData,
-    TestAccess,
-    OperationalTests,
-    Production,
-    Completed,
-}
-
-impl Step {
-    pub const ALL: [Step; 8] = [
-        Step::Form,
-        Step::Contract,
-        Step::Certificate,
-        Step::IntegrationData,
-        Step::TestAccess,
-        Step::OperationalTests,
-        Step::Production,
-        Step::Completed,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Step::Form => "form",
-            Step::Contract => "contract",
-            Step::Certificate => "certificate",
-            Step::IntegrationData => "integration_data",
-            Step::TestAccess => "test_access",
-            Step::OperationalTests => "operational_tests",
-            Step::Production => "production",
-            Step::Completed => "completed",
-        }
-    }
-}
+pub use step::{Party, Step};
 
 /// Who completed a step and on what evidence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,6 +86,9 @@ pub struct Case {
     /// applicant said (see [`certificates`]).
     #[serde(default)]
     pub certificates: Vec<certificates::CaseCertificate>,
+    /// Staff merged this case into that one (see [`merge`]): closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<String>,
 }
 
 /// An applicant's question, waiting for a person.
@@ -168,6 +135,7 @@ impl Case {
             question: None,
             clocks: Vec::new(),
             certificates: Vec::new(),
+            merged_into: None,
             timeline: vec![TimelineEntry {
                 at: now,
                 what: "case opened".into(),
@@ -257,6 +225,9 @@ impl Case {
     /// Who the case waits on now: the applicant, AGE, or nobody once completed. An
     /// open question waits on AGE whatever the step.
     pub fn waiting_on(&self) -> Option<Party> {
+        if self.merged_into.is_some() {
+            return None;
+        }
         if self.question.is_some() {
             return Some(Party::Age);
         }
@@ -288,61 +259,6 @@ impl Case {
                 evidence,
             },
         );
-    }
-}
-
-/// Who performs a step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Party {
-    Applicant,
-    Age,
-}
-
-impl Party {
-    pub fn code(self) -> &'static str {
-        match self {
-            Party::Applicant => "applicant",
-            Party::Age => "age",
-        }
-    }
-}
-
-impl Step {
-    /// AGE configures test access, activates production and sends the final notice;
-    /// everything else is the applicant's to do.
-    pub fn performed_by(self) -> Party {
-        match self {
-            Step::TestAccess | Step::Production | Step::Completed => Party::Age,
-            _ => Party::Applicant,
-        }
-    }
-
-    /// Steps that must be done before this one: AGE configures test access only for a
-    /// complete request, tests follow access, production follows the tests. The first
-    /// four may come in any order (a certificate before the form is fine).
-    pub fn prerequisites(self) -> &'static [Step] {
-        match self {
-            Step::TestAccess => &[
-                Step::Form,
-                Step::Contract,
-                Step::Certificate,
-                Step::IntegrationData,
-            ],
-            Step::OperationalTests => &[Step::TestAccess],
-            Step::Production => &[Step::OperationalTests],
-            Step::Completed => &[Step::Production],
-            _ => &[],
-        }
-    }
-
-    /// 1 to 8, as in the onboarding text.
-    pub fn number(self) -> usize {
-        Step::ALL.iter().position(|s| *s == self).unwrap_or(0) + 1
-    }
-
-    pub fn from_code(code: &str) -> Option<Step> {
-        Step::ALL.into_iter().find(|s| s.code() == code)
     }
 }
 

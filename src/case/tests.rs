@@ -432,3 +432,66 @@ mod environments {
         assert_eq!(c.certificate_missing_for(Step::Production), None);
     }
 }
+
+mod merging {
+    use super::super::merge::{merge, split};
+    use super::*;
+
+    #[test]
+    fn a_merge_moves_what_the_first_case_lacks_and_closes_the_second() {
+        let mut a = Case::open("AAAAAA".into(), "ion@x.md", Language::Ro, at(0));
+        a.message_ids.push("<a1@x.md>".into());
+        let mut b = Case::open("BBBBBB".into(), "ana@x.md", Language::Ro, at(1));
+        b.message_ids.push("<b1@x.md>".into());
+        b.record_decision(Decision::NewCertificate, "<b1@x.md>", "serial BB", at(1));
+        let b = apply(&b, Event::Asked { question: "Când?" }, at(2)).0;
+        let (a, b) = merge(&a, &b, "ana", Some("același sistem"), at(3));
+        assert!(a.done[&Step::Certificate]
+            .evidence
+            .contains("from case #BBBBBB"));
+        assert_eq!(a.message_ids, ["<a1@x.md>", "<b1@x.md>"]);
+        assert!(a.question.is_some(), "the open question moved");
+        assert_eq!(a.waiting_on(), Some(Party::Age));
+        assert!(a
+            .timeline
+            .last()
+            .unwrap()
+            .what
+            .contains("case #BBBBBB merged into this one by ana: același sistem"));
+        assert_eq!(b.merged(), Some("AAAAAA"));
+        assert_eq!(b.waiting_on(), None, "closed");
+        assert!(b.question.is_none() && b.clocks.is_empty());
+        assert!(b
+            .timeline
+            .last()
+            .unwrap()
+            .what
+            .contains("merged into case #AAAAAA by ana"));
+    }
+
+    #[test]
+    fn a_split_opens_an_empty_case_of_the_same_institution() {
+        let mut a = Case::open("AAAAAA".into(), "ion@x.md", Language::Ru, at(0));
+        a.identity = Some("x.md".into());
+        a.members.push("it@x.md".into());
+        a.record_decision(Decision::NewCertificate, "<a1@x.md>", "serial AA", at(1));
+        let (a, c) = split(&a, "CCCCCC".into(), Some("SI Cantine"), "ana", None, at(2));
+        assert_eq!(c.owner(), "x.md");
+        assert_eq!(c.members, ["it@x.md"]);
+        assert_eq!(c.language, Language::Ru);
+        assert!(c.done.is_empty());
+        assert!(c.is_for_system("si  cantine"));
+        assert!(a
+            .timeline
+            .last()
+            .unwrap()
+            .what
+            .contains("case #CCCCCC for SI Cantine split off by ana"));
+        assert!(c
+            .timeline
+            .last()
+            .unwrap()
+            .what
+            .contains("split off case #AAAAAA for SI Cantine"));
+    }
+}

@@ -129,7 +129,10 @@ impl Daemon {
         let case = match (in_thread, &judgement.recipient) {
             (Some(c), _) => Some(c),
             (None, Some(to)) if judgement.may_use_sender_case() => {
-                self.store.case_for_sender(to)?
+                match self.store.case_for_sender(to)? {
+                    Some(c) => Some(self.store.current_case(c)?),
+                    None => None,
+                }
             }
             (None, _) => None,
         };
@@ -273,8 +276,9 @@ impl Daemon {
                 process::CaseKey::Token(token) => self.store.case(token)?,
                 process::CaseKey::Thread(id) => self.store.case_for_thread(id)?,
             };
-            if found.is_some() {
-                return Ok(found);
+            if let Some(case) = found {
+                // A case staff merged into another: its mail joins that one.
+                return Ok(Some(self.store.current_case(case)?));
             }
         }
         Ok(None)

@@ -52,6 +52,16 @@ pub enum StaffAction {
         step: Step,
         note: Option<String>,
     },
+    /// The case `from` is the same system as this one: merged into it.
+    Merge {
+        from: String,
+        note: Option<String>,
+    },
+    /// This case muddles two systems: a new case split off it, for `system`.
+    Split {
+        system: Option<String>,
+        note: Option<String>,
+    },
     /// The staff digest now: queued for the staff (`send`), or rendered (text or HTML)
     /// for the command to print.
     Digest {
@@ -113,6 +123,8 @@ impl StaffAction {
             StaffAction::Reopen { step, .. } => {
                 format!("step {} ({}) reopened", step.number(), step.code())
             }
+            StaffAction::Merge { from, .. } => format!("case #{from} merged into it"),
+            StaffAction::Split { .. } => "a case split off".into(),
             StaffAction::Digest { send: true, .. } => "digest queued for the staff".into(),
             StaffAction::Digest { send: false, .. } => "digest rendered".into(),
             StaffAction::Status => "status".into(),
@@ -183,6 +195,8 @@ impl Request {
             | StaffAction::Cases
             | StaffAction::Registry
             | StaffAction::Backup
+            | StaffAction::Merge { .. }
+            | StaffAction::Split { .. }
             | StaffAction::Ping => Event::Note {
                 by: &self.by,
                 text: "store-wide request",
@@ -345,6 +359,18 @@ pub fn execute(
             request.case
         )));
     };
+    if let Some(into) = case.merged() {
+        return Ok(Err(format!(
+            "case #{} was merged into #{into}; act on #{into}",
+            case.token
+        )));
+    }
+    if matches!(
+        request.action,
+        StaffAction::Merge { .. } | StaffAction::Split { .. }
+    ) {
+        return merging::execute(store, request, case, now);
+    }
     if let Some(reason) = refusal(&case, &request.action) {
         return Ok(Err(reason));
     }
@@ -552,6 +578,8 @@ pub fn status_report(store: &Store) -> Result<serde_json::Value, StoreError> {
         })).collect::<Vec<_>>(),
     }))
 }
+
+mod merging;
 
 #[cfg(test)]
 mod tests;

@@ -119,6 +119,37 @@ pub enum CasesCommand {
         #[arg(long)]
         by: Option<String>,
     },
+    /// Merge case FROM into case INTO: the same institution's same information system
+    /// written about twice. INTO gets FROM's steps it lacks, certificates, thread and
+    /// question; FROM is closed, and mail naming it joins INTO. Both timelines say so.
+    Merge {
+        /// The case that stays, e.g. 5N0E6F.
+        into: String,
+        /// The case merged into it and closed.
+        from: String,
+        /// Why (kept on both timelines), e.g. "the same system, written twice".
+        #[arg(long)]
+        note: Option<String>,
+        /// A display name shown beside your user (the user is always recorded).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Split a new case off ID for another information system of the same
+    /// institution (one case muddled two): same applicant, nothing done yet. Both
+    /// timelines say so.
+    Split {
+        /// The case that muddles two systems, e.g. 5N0E6F.
+        id: String,
+        /// The other system's name in MPass: mail naming it joins the new case.
+        #[arg(long)]
+        system: Option<String>,
+        /// Why (kept on both timelines).
+        #[arg(long)]
+        note: Option<String>,
+        /// A display name shown beside your user (the user is always recorded).
+        #[arg(long)]
+        by: Option<String>,
+    },
     /// All cases as CSV, one row each, a column per step with the date it was done.
     Export {
         /// CSV (the only format; the flag says what you get).
@@ -189,6 +220,18 @@ pub fn run(config: &Config, command: CasesCommand) -> Result<ExitCode> {
         CasesCommand::Reopen { id, step, note, by } => {
             change(config, &id, by, StaffAction::Reopen { step, note }, now)
         }
+        CasesCommand::Merge {
+            into,
+            from,
+            note,
+            by,
+        } => change(config, &into, by, StaffAction::Merge { from, note }, now),
+        CasesCommand::Split {
+            id,
+            system,
+            note,
+            by,
+        } => change(config, &id, by, StaffAction::Split { system, note }, now),
     }
 }
 

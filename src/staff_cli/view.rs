@@ -109,6 +109,7 @@ pub(super) fn list(
                 "last_decision": c.last_decision.map(|d| d.code()),
                 "unreachable": c.unreachable,
                 "question": c.question.as_ref().map(|q| q.text.as_str()),
+                "merged_into": c.merged(),
                 "response": c.response(promise, now).as_ref().map(response_json),
                 "certificates": c.certificates.iter().map(|cert| serde_json::json!({
                     "serial": cert.serial,
@@ -134,10 +135,12 @@ pub(super) fn list(
             c.token,
             c.applicant,
             format!("{}/8", c.done.len()),
-            if c.question.is_some() {
-                "question"
+            if let Some(into) = c.merged() {
+                format!("merged→#{into}")
+            } else if c.question.is_some() {
+                "question".into()
             } else {
-                c.next_step().map_or("(completed)", Step::code)
+                c.next_step().map_or("(completed)", Step::code).into()
             },
             c.waiting_on().map_or("-", Party::code),
             days_since(c.updated_at, now)
@@ -161,6 +164,22 @@ fn date(t: OffsetDateTime) -> String {
     format!("{} {:02}:{:02}", t.date(), t.hour(), t.minute())
 }
 
+/// The case's certificates, each with its environment.
+fn print_certificates(c: &Case) {
+    if !c.certificates.is_empty() {
+        println!("\ncertificates:");
+        for cert in &c.certificates {
+            println!(
+                "  {:<12} serial {}  sha1 {}  received {}",
+                cert.environment.map_or("(not said)", |e| e.code()),
+                cert.serial,
+                cert.sha1.as_deref().unwrap_or("-"),
+                date(cert.at)
+            );
+        }
+    }
+}
+
 pub(super) fn show(config: &Config, id: &str, now: OffsetDateTime) -> Result<ExitCode> {
     let c = find(load(config)?, id)?;
     println!(
@@ -175,6 +194,9 @@ pub(super) fn show(config: &Config, id: &str, now: OffsetDateTime) -> Result<Exi
         date(c.updated_at),
         c.last_decision.map_or("-", |d| d.code())
     );
+    if let Some(into) = c.merged() {
+        println!("merged into case #{into}: closed; its mail joins #{into}");
+    }
     match c.next_step() {
         Some(step) => println!(
             "next: {}. {} (waiting on {})",
@@ -205,18 +227,7 @@ pub(super) fn show(config: &Config, id: &str, now: OffsetDateTime) -> Result<Exi
             c.applicant
         );
     }
-    if !c.certificates.is_empty() {
-        println!("\ncertificates:");
-        for cert in &c.certificates {
-            println!(
-                "  {:<12} serial {}  sha1 {}  received {}",
-                cert.environment.map_or("(not said)", |e| e.code()),
-                cert.serial,
-                cert.sha1.as_deref().unwrap_or("-"),
-                date(cert.at)
-            );
-        }
-    }
+    print_certificates(&c);
     println!("\nsteps:");
     for step in Step::ALL {
         match c.done.get(&step) {

@@ -545,6 +545,7 @@ impl Store {
 mod backup;
 pub use backup::{newest_backup, prune_backups, restore, verify, BackupSummary};
 mod held;
+mod merging;
 mod moments;
 mod outbox;
 mod registry;

@@ -1,4 +1,6 @@
 use super::*;
+
+mod systems;
 use crate::analysis::{analyse, Context};
 use crate::record::{OutboxKind, Outcome};
 use crate::registry::Registry;
@@ -212,7 +214,7 @@ fn oversized_mail_is_for_people_and_the_sender_is_told_the_limit() {
     assert!(p.case.is_none());
 }
 
-fn require() -> &'static Policy {
+pub(super) fn require() -> &'static Policy {
     Box::leak(Box::new(Policy {
         authserv_ids: vec!["mx.egov.test".into()],
         senders: SenderRule::Require,
@@ -220,14 +222,14 @@ fn require() -> &'static Policy {
 }
 
 /// A mail from `from` as our MX delivers it, with DMARC `result` for its domain.
-fn stamped(from: &str, dmarc: &str, rest: &str) -> Analysis {
+pub(super) fn stamped(from: &str, dmarc: &str, rest: &str) -> Analysis {
     let domain = from.rsplit_once('@').unwrap().1;
     analysed(&format!(
         "Authentication-Results: mx.egov.test; dmarc={dmarc} header.from={domain}\r\nReceived: from x by mx\r\nFrom: {from}\r\nMessage-ID: <m@{domain}>\r\n{rest}"
     ))
 }
 
-fn plan_with(a: &Analysis, known: Known, policy: &Policy) -> Plan {
+pub(super) fn plan_with(a: &Analysis, known: Known, policy: &Policy) -> Plan {
     static SEED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let seed = SEED
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
@@ -357,66 +359,6 @@ fn a_case_of_another_institution_is_never_joined() {
     assert!(
         last.contains("ana@mail.inst-a.test (authenticated: DMARC)"),
         "{last}"
-    );
-}
-
-#[test]
-fn a_second_information_system_gets_a_case_of_its_own() {
-    let first = stamped(
-        "ion@inst-a.test",
-        "pass",
-        "Subject: MNotify\r\n\r\nConectare MNotify.\r\nDenumirea sistemului în MPass: SI Registrul Elevilor\r\n",
-    );
-    let a = plan_with(&first, Known::default(), require()).case.unwrap();
-    assert_eq!(a.system(), Some("SI Registrul Elevilor"));
-    let with_case = |case: &Case| Known {
-        case: Some(case.clone()),
-        ..Known::default()
-    };
-    // The same sender, a new mail (not in the case's thread) about another system.
-    let other = stamped(
-        "ion@inst-a.test",
-        "pass",
-        "Subject: MNotify, al doilea sistem\r\n\r\nConectare MNotify.\r\nDenumirea sistemului în MPass: SI Cantine\r\n",
-    );
-    let b = plan_with(&other, with_case(&a), require()).case.unwrap();
-    assert_ne!(b.token, a.token);
-    assert_eq!(b.system(), Some("SI Cantine"));
-    assert!(
-        b.timeline.iter().any(|e| e.what.contains(&format!(
-            "case #{} of the same institution is for SI Registrul Elevilor",
-            a.token
-        ))),
-        "{:?}",
-        b.timeline
-    );
-    // The same system, however written, joins; so does a mail in the case's thread.
-    let same = stamped(
-        "ion@inst-a.test",
-        "pass",
-        "Subject: MNotify\r\n\r\nDenumirea sistemului în MPass: si  registrul elevilor\r\n",
-    );
-    assert_eq!(
-        plan_with(&same, with_case(&a), require())
-            .case
-            .unwrap()
-            .token,
-        a.token
-    );
-    let renamed = stamped(
-        "ion@inst-a.test",
-        "pass",
-        &format!(
-            "Subject: Re: MNotify [MNotify #{}]\r\n\r\nDenumirea sistemului în MPass: SI Registrul Elevilor 2\r\n",
-            a.token
-        ),
-    );
-    assert_eq!(
-        plan_with(&renamed, with_case(&a), require())
-            .case
-            .unwrap()
-            .token,
-        a.token
     );
 }
 

@@ -1,0 +1,114 @@
+//! Staff put right what mail got wrong: two cases that are one system's (merge), or a
+//! case that muddles two systems (split). Pure; both timelines say who did it and why.
+
+use time::OffsetDateTime;
+
+use super::{with_note, Case, StepDone};
+
+impl Case {
+    /// The case staff merged this one into, if they did: it is closed, and mail that
+    /// names it joins that one.
+    pub fn merged(&self) -> Option<&str> {
+        self.merged_into.as_deref()
+    }
+}
+
+/// `from` merged into `into`: the steps `into` lacks (with their evidence, saying
+/// where they came from), the certificates, the thread, the institution's members,
+/// the integration data and an open question move over; `from` is closed, pointing at
+/// `into`.
+pub fn merge(
+    into: &Case,
+    from: &Case,
+    by: &str,
+    note: Option<&str>,
+    now: OffsetDateTime,
+) -> (Case, Case) {
+    let (mut a, mut b) = (into.clone(), from.clone());
+    for (step, done) in &b.done {
+        a.done.entry(*step).or_insert_with(|| StepDone {
+            evidence: format!("{} (from case #{})", done.evidence, b.token),
+            ..done.clone()
+        });
+    }
+    for cert in &b.certificates {
+        if !a.certificates.iter().any(|c| c.serial == cert.serial) {
+            a.certificates.push(cert.clone());
+        }
+    }
+    for id in &b.message_ids {
+        if !a.message_ids.contains(id) {
+            a.message_ids.push(id.clone());
+        }
+    }
+    for m in &b.members {
+        if !a.members.contains(m) {
+            a.members.push(m.clone());
+        }
+    }
+    if a.integration.is_none() {
+        a.integration = b.integration.clone();
+    }
+    if a.question.is_none() {
+        a.question = b.question.take();
+    }
+    b.question = None;
+    b.merged_into = Some(a.token.clone());
+    b.clocks.clear();
+    a.log(
+        now,
+        format!(
+            "case #{} merged into this one by {by}{}",
+            b.token,
+            with_note(note)
+        ),
+    );
+    b.log(
+        now,
+        format!("merged into case #{} by {by}{}", a.token, with_note(note)),
+    );
+    a.sync_clocks(now);
+    (a, b)
+}
+
+/// A new case `token` split off `case` for another information system: the same
+/// institution, applicant and language, nothing done yet; both timelines say so.
+pub fn split(
+    case: &Case,
+    token: String,
+    system: Option<&str>,
+    by: &str,
+    note: Option<&str>,
+    now: OffsetDateTime,
+) -> (Case, Case) {
+    let mut old = case.clone();
+    let mut new = Case::open(token, &case.applicant, case.language, now);
+    new.identity = case.identity.clone();
+    new.members = case.members.clone();
+    new.subject = case.subject.clone();
+    if let Some(name) = system {
+        new.integration = Some(crate::integration::IntegrationData {
+            system_name: Some(name.to_string()),
+            ..Default::default()
+        });
+    }
+    let for_system = system.map(|s| format!(" for {s}")).unwrap_or_default();
+    new.log(
+        now,
+        format!(
+            "split off case #{}{for_system} by {by}{}",
+            old.token,
+            with_note(note)
+        ),
+    );
+    old.log(
+        now,
+        format!(
+            "case #{}{for_system} split off by {by}{}",
+            new.token,
+            with_note(note)
+        ),
+    );
+    new.sync_clocks(now);
+    (old, new)
+}

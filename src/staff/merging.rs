@@ -1,0 +1,89 @@
+//! `cases merge INTO FROM` and `cases split ID`: the two staff changes that touch two
+//! cases, committed together with where the mail of the first now goes.
+
+use time::OffsetDateTime;
+
+use super::{Request, StaffAction, StaffError};
+use crate::case::{self, Case};
+use crate::record::MessageId;
+use crate::store::Store;
+
+/// Applies a merge or a split to `case` (the request's case, not merged itself).
+pub(super) fn execute(
+    store: &Store,
+    request: &Request,
+    case: Case,
+    now: OffsetDateTime,
+) -> Result<Result<String, String>, StaffError> {
+    match &request.action {
+        StaffAction::Merge { from, note } => {
+            merge(store, request, case, from, note.as_deref(), now)
+        }
+        StaffAction::Split { system, note } => {
+            let token = case::token_for(&format!("split/{}/{}", case.token, request.id));
+            let (old, new) = case::merge::split(
+                &case,
+                token,
+                system.as_deref(),
+                &request.by,
+                note.as_deref(),
+                now,
+            );
+            store.commit_cases(&request.id, &[&old, &new], &[], None, &new.token)?;
+            Ok(Ok(format!(
+                "case #{} split off #{} (recorded by {}); staff record its steps, mail in either thread stays in its case",
+                new.token, old.token, request.by
+            )))
+        }
+        _ => Ok(Err("not a merge or a split".into())),
+    }
+}
+
+fn merge(
+    store: &Store,
+    request: &Request,
+    into: Case,
+    from: &str,
+    note: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Result<String, String>, StaffError> {
+    let token = from.trim_start_matches('#').to_ascii_uppercase();
+    if token == into.token {
+        return Ok(Err(format!("case #{token} cannot be merged into itself")));
+    }
+    let Some(other) = store.case(&token)? else {
+        return Ok(Err(format!(
+            "no case #{token}; `mnotify-intake cases list` shows the cases"
+        )));
+    };
+    if let Some(already) = other.merged() {
+        return Ok(Err(format!(
+            "case #{token} was merged into #{already} already"
+        )));
+    }
+    if other.owner() != into.owner() {
+        return Ok(Err(format!(
+            "case #{token} is {}'s and case #{} is {}'s: cases of two institutions are not merged (`cases allow` adds a colleague's address to a case)",
+            other.owner(),
+            into.token,
+            into.owner()
+        )));
+    }
+    let (merged, closed) = case::merge::merge(&into, &other, &request.by, note, now);
+    let thread: Vec<MessageId> = closed
+        .message_ids
+        .iter()
+        .filter_map(|m| MessageId::parse(m))
+        .collect();
+    store.commit_cases(
+        &request.id,
+        &[&merged, &closed],
+        &thread,
+        Some(&closed.applicant),
+        &merged.token,
+    )?;
+    Ok(Ok(format!(
+        "case #{} merged into #{} (recorded by {}); its mail now joins #{}",
+        closed.token, merged.token, request.by, merged.token
+    )))
+}
