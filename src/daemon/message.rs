@@ -136,6 +136,14 @@ impl Daemon {
             }
             (None, _) => None,
         };
+        // The sender's latest case may be for another of the institution's systems:
+        // the case for the system the mail names, if there is one, is the one it joins.
+        let case = match (&case, content.facts().integration.system_name.as_deref()) {
+            (Some(c), Some(named)) if c.system().is_some() && !c.is_for_system(named) => {
+                self.store.case_for_system(&c.owner(), named)?.or(case)
+            }
+            _ => case,
+        };
         let counts = match &judgement.recipient {
             Some(to) => {
                 let keys = process::RateKeys::new(to, case.as_ref().map(|c| c.token.as_str()), now);
@@ -149,14 +157,6 @@ impl Daemon {
                 }
             }
             None => process::ReplyCounts::default(),
-        };
-        // The sender's latest case may be for another of the institution's systems:
-        // the case for the system the mail names, if there is one, is the one it joins.
-        let case = match (&case, content.facts().integration.system_name.as_deref()) {
-            (Some(c), Some(named)) if c.system().is_some() && !c.is_for_system(named) => {
-                self.store.case_for_system(&c.owner(), named)?.or(case)
-            }
-            _ => case,
         };
         let mut certificate_cases = Vec::new();
         if let Content::Analysed(a) = content {

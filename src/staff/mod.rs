@@ -195,11 +195,14 @@ impl Request {
             | StaffAction::Cases
             | StaffAction::Registry
             | StaffAction::Backup
-            | StaffAction::Merge { .. }
-            | StaffAction::Split { .. }
             | StaffAction::Ping => Event::Note {
                 by: &self.by,
                 text: "store-wide request",
+            },
+            // Applied by `merging`, which changes two cases; never through this event.
+            StaffAction::Merge { .. } | StaffAction::Split { .. } => Event::Note {
+                by: &self.by,
+                text: "cases merged or split",
             },
         }
     }
