@@ -170,6 +170,8 @@ fn main() {
         status: Status::Active,
         services: ["MPass".to_string()].into_iter().collect(),
         institution: Some("Agenția Servicii Publice".into()),
+        environment: None,
+        system: None,
     }]);
     let d = digest::build(
         &[accepted, reused, rejected, unrelated],

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use crate::certificate::{validate, Certificate, TrustAnchors};
 use crate::decision::{decide, Decision, Evidence, NumberOutcome};
 use crate::intake::{self, Facts, Finding};
+use crate::integration::Environment;
 use crate::problem::Problem;
 use crate::registry::{KnownCertificate, Registry};
 use crate::revocation::{Revocation, Revocations};
@@ -99,7 +100,7 @@ pub fn analyse_facts(facts: Facts, ctx: &Context<'_>, now: OffsetDateTime) -> An
             }
         })
         .collect();
-    let certificates = check_certificates(&parsed, ctx, now);
+    let certificates = check_certificates(&parsed, &facts, ctx, now);
     let relevant = facts.mentions_mnotify || !certificates.is_empty() || !findings.is_empty();
     let numbers: Vec<CheckedNumber> = facts
         .quoted
@@ -107,7 +108,7 @@ pub fn analyse_facts(facts: Facts, ctx: &Context<'_>, now: OffsetDateTime) -> An
         // In mail that is not about MNotify, only numbers announced by a keyword count: a
         // bare hex string there is more likely an order or tracking number.
         .filter(|q| relevant || q.hint != Hint::None)
-        .filter_map(|q| check_number(q, &certificates, ctx, now))
+        .filter_map(|q| check_number(q, &certificates, &facts, ctx, now))
         .collect();
     let counted: Vec<CheckedNumber> = numbers
         .iter()
@@ -134,6 +135,7 @@ pub fn analyse_facts(facts: Facts, ctx: &Context<'_>, now: OffsetDateTime) -> An
 
 fn check_certificates(
     parsed: &[(Certificate, String)],
+    facts: &Facts,
     ctx: &Context<'_>,
     now: OffsetDateTime,
 ) -> Vec<CheckedCertificate> {
@@ -158,6 +160,11 @@ fn check_certificates(
             let mut revocation = None;
             if role != Role::Chain {
                 problems.extend(known.as_ref().and_then(|k| k.status.problem()));
+                problems.extend(
+                    known
+                        .as_ref()
+                        .and_then(|k| registered_elsewhere(k, facts, Environment::of_name(source))),
+                );
                 revocation =
                     ctx.revocations
                         .status(&cert.issuer_raw, &cert.serial, &cert.crl_urls, now);
@@ -180,9 +187,37 @@ fn check_certificates(
         .collect()
 }
 
+/// Why a certificate the registry knows does not count for what this mail is about:
+/// registered for another information system, or the other environment, than the
+/// mail names (its system name, the environment it lists the serial under, or the
+/// file's name). Nothing is said when either side is silent.
+fn registered_elsewhere(
+    known: &KnownCertificate,
+    facts: &Facts,
+    file_environment: Option<Environment>,
+) -> Option<Problem> {
+    let named = facts.integration.system_name.as_deref();
+    if let (Some(theirs), Some(ours)) = (known.system.as_deref(), named) {
+        if !crate::case::same_system(theirs, ours) {
+            return Some(Problem::RegisteredForOtherSystem);
+        }
+    }
+    let ours = facts
+        .integration
+        .environment_of(&known.serial)
+        .or(file_environment);
+    match (known.environment, ours) {
+        (Some(theirs), Some(ours)) if theirs != ours => {
+            Some(Problem::RegisteredForOtherEnvironment)
+        }
+        _ => None,
+    }
+}
+
 fn check_number(
     number: &QuotedNumber,
     attached: &[CheckedCertificate],
+    facts: &Facts,
     ctx: &Context<'_>,
     now: OffsetDateTime,
 ) -> Option<CheckedNumber> {
@@ -240,7 +275,7 @@ fn check_number(
             match ctx.revocations.listed_by_name(&one.issuer, &one.serial) {
                 Some(Revocation::Revoked { .. }) => Some(Problem::Revoked),
                 Some(Revocation::OnHold { .. }) => Some(Problem::Suspended),
-                _ => None,
+                _ => registered_elsewhere(one, facts, None),
             }
         }) {
             Some(problem) => NumberOutcome::Unusable(problem),

@@ -25,6 +25,12 @@ pub enum Problem {
     ArchiveTooLarge,
     /// An archive that cannot be read (corrupt or encrypted).
     ArchiveUnreadable,
+    /// Registered for another service for another information system: a certificate
+    /// is reused only for the same system.
+    RegisteredForOtherSystem,
+    /// Registered for another service in the other environment (test or production):
+    /// a certificate is reused only in the same environment.
+    RegisteredForOtherEnvironment,
 }
 
 impl Problem {
@@ -43,6 +49,8 @@ impl Problem {
             Problem::NotACertificate => "not_a_certificate",
             Problem::ArchiveTooLarge => "archive_too_large",
             Problem::ArchiveUnreadable => "archive_unreadable",
+            Problem::RegisteredForOtherSystem => "registered_for_other_system",
+            Problem::RegisteredForOtherEnvironment => "registered_for_other_environment",
         }
     }
 
@@ -62,6 +70,12 @@ impl Problem {
             Problem::NotACertificate => "a file that should be a certificate could not be read",
             Problem::ArchiveTooLarge => "an archive over the size or entry limits",
             Problem::ArchiveUnreadable => "an archive that could not be opened",
+            Problem::RegisteredForOtherSystem => {
+                "registered for another information system: reused only for the same system"
+            }
+            Problem::RegisteredForOtherEnvironment => {
+                "registered for the other environment: reused only in the same environment"
+            }
         }
     }
 }
@@ -83,6 +97,8 @@ impl Problem {
             Problem::NotACertificate => "fișier ilizibil",
             Problem::ArchiveTooLarge => "arhivă peste limite",
             Problem::ArchiveUnreadable => "arhivă care nu se deschide",
+            Problem::RegisteredForOtherSystem => "înregistrat pentru alt sistem",
+            Problem::RegisteredForOtherEnvironment => "înregistrat pentru celălalt mediu",
         }
     }
 }

@@ -118,6 +118,8 @@ fn sections_hold_what_the_window_and_the_cases_say() {
         status: Status::Active,
         services: ["MPass".to_string()].into_iter().collect(),
         institution: Some("ASP".into()),
+        environment: None,
+        system: None,
     };
     let mut later = soon.clone();
     later.serial = "98".into();

@@ -13,6 +13,8 @@ fn entry(serial: &str, service: &str) -> KnownCertificate {
         status: Status::Active,
         services: BTreeSet::from([service.into()]),
         institution: Some("Agenția".into()),
+        environment: None,
+        system: None,
     }
 }
 

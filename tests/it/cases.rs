@@ -590,3 +590,46 @@ async fn test_and_production_certificates_are_kept_apart() {
         "{digest}"
     );
 }
+
+/// The registry says which system and environment a certificate serves: quoting it for
+/// another system is refused with that reason; for its own system it is a reuse.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registered_certificate_is_reused_only_for_its_own_system() {
+    let stack = Stack::get();
+    let mailbox = "svc-reuse-system@egov.test";
+    let (ana, ion) = ("ana-reuse@primaria.test", "ion-reuse@primaria.test");
+    let setup = Setup::new(stack, mailbox, "");
+    let csv = setup.dir.path().join("mpass.csv");
+    std::fs::write(
+        &csv,
+        "service,institution,serial,issuer,sha1,not_after,status,environment,system\n\
+         MPass,Primăria Test,6E01A2B3C4D5,CN=STISC,,31.12.2030,active,production,SI Registrul\n",
+    )
+    .unwrap();
+    let imported = setup.cli(&["registry", "import", csv.to_str().unwrap()]);
+    assert!(imported.contains("1"), "{imported}");
+    for (who, id, system) in [
+        (ana, "<reuse1@primaria.test>", "SI Cantine"),
+        (ion, "<reuse2@primaria.test>", "SI Registrul"),
+    ] {
+        let mut m = Mail::new(who, "Conectare MNotify")
+            .message_id(id)
+            .text(&format!(
+                "Folosim certificatul existent pentru MNotify, seria 6E 01 A2 B3 C4 D5.\nDenumirea sistemului în MPass: {system}\n"
+            ));
+        m.to = mailbox.to_string();
+        stack.deliver(who, mailbox, &m.build()).await;
+    }
+    stack.wait_for(mailbox, "INBOX", 2, WAIT).await;
+    setup.cli(&["run", "--once"]);
+    let refused = body(&stack.wait_for(ana, "INBOX", 1, WAIT).await[0]);
+    assert!(
+        refused.contains("înregistrat la alt serviciu pentru alt sistem informațional"),
+        "{refused}"
+    );
+    let reused = body(&stack.wait_for(ion, "INBOX", 1, WAIT).await[0]);
+    assert!(
+        reused.contains("poate fi reutilizat pentru MNotify"),
+        "{reused}"
+    );
+}

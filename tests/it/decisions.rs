@@ -1,8 +1,9 @@
 //! One test per decision and per problem code, on e-mails built like real ones.
 
+use mnotify_intake::certificate::Certificate;
 use mnotify_intake::decision::Decision;
 use mnotify_intake::intake::Language;
-use mnotify_intake::registry::Status;
+use mnotify_intake::registry::{KnownCertificate, Status};
 use mnotify_intake::serials::NumberKind;
 use mnotify_intake::testkit::mail::Mail;
 use mnotify_intake::testkit::pki::{self, pem, LeafSpec, Pki};
@@ -346,6 +347,45 @@ fn a_crl_of_the_issuer_rejects_revoked_and_held_and_unknown_is_not_good() {
     assert_eq!(
         (a.decision, codes(&a)),
         (Decision::Rejected, vec!["suspended"])
+    );
+}
+
+#[test]
+fn a_registered_certificate_counts_only_for_its_system_and_environment() {
+    use mnotify_intake::integration::Environment;
+    let mut w = World::new();
+    let der = w.leaf(&SERIAL);
+    let cert = Certificate::from_der(&der).unwrap();
+    let mut known = KnownCertificate::from_certificate(&cert, "MPass", Some("Agenția Test"));
+    known.system = Some("SI Registrul Elevilor".into());
+    known.environment = Some(Environment::Production);
+    w.registry.merge(known);
+    let quoting = |system: &str| {
+        asking(&format!(
+            "Seria: 3A00000012ABCDEF9901\nDenumirea sistemului în MPass: {system}"
+        ))
+    };
+    let a = w.analyse(&quoting("SI Cantine"));
+    assert_eq!(
+        (a.decision, codes(&a)),
+        (Decision::Rejected, vec!["registered_for_other_system"])
+    );
+    let a = w.analyse(&quoting("si registrul  elevilor"));
+    assert_eq!(a.decision, Decision::ReuseConfirmed);
+    // Attached under a test name: registered for production, so not for test.
+    let named_test = Mail::new(APPLICANT, "MNotify")
+        .text("Certificatul pentru MNotify.")
+        .attach("SI_test.cer", "application/pkix-cert", &der)
+        .build();
+    let a = w.analyse(&named_test);
+    assert_eq!(
+        (a.decision, codes(&a)),
+        (Decision::Rejected, vec!["registered_for_other_environment"])
+    );
+    // The mail says nothing of system or environment: reuse stands.
+    assert_eq!(
+        w.analyse(&with_cert(&der)).decision,
+        Decision::ReuseConfirmed
     );
 }
 

@@ -61,6 +61,8 @@ impl World {
             status: Status::Active,
             services: BTreeSet::from([service.to_string()]),
             institution: Some("Instituția din CSV".to_string()),
+            environment: None,
+            system: None,
         });
     }
 

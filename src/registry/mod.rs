@@ -5,14 +5,11 @@
 //! The registry is a plain value here; [`crate::store`] persists it.
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use time::format_description::well_known::Rfc3339;
-use time::{Date, OffsetDateTime, Time};
+use time::OffsetDateTime;
 
 use crate::certificate::Certificate;
-use crate::serials::{canonical_serial, canonical_thumbprint};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -52,6 +49,14 @@ pub struct KnownCertificate {
     /// Services it is registered for (MPass, MSign, MDocs, MNotify…).
     pub services: BTreeSet<String>,
     pub institution: Option<String>,
+    /// The environment it is registered for, when the registry says (a certificate
+    /// is reused only for the same environment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<crate::integration::Environment>,
+    /// The information system it is registered for (its name in MPass), when the
+    /// registry says (a certificate is reused only for the same system).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
 }
 
 impl KnownCertificate {
@@ -75,6 +80,8 @@ impl KnownCertificate {
             status: Status::Active,
             services: BTreeSet::from([service.to_string()]),
             institution: institution.map(str::to_string),
+            environment: None,
+            system: None,
         }
     }
 
@@ -91,6 +98,10 @@ impl KnownCertificate {
         fill(&mut self.sha256, &other.sha256);
         fill(&mut self.subject, &other.subject);
         fill(&mut self.institution, &other.institution);
+        fill(&mut self.system, &other.system);
+        if other.environment.is_some() {
+            self.environment = other.environment;
+        }
         if other.not_after.is_some() {
             self.not_after = other.not_after;
         }
@@ -270,206 +281,14 @@ impl Registry {
     }
 }
 
-/// A registry CSV that cannot be used as it is.
-#[derive(Debug, thiserror::Error)]
-pub enum CsvError {
-    #[error("{path}: cannot read the CSV: {source}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: csv::Error,
-    },
-    #[error(
-        "{path}: the header must be exactly `service,institution,serial,issuer,sha1,not_after,status` \
-         (found `{found}`)"
-    )]
-    Header { path: PathBuf, found: String },
-    #[error("{path}, line {line}: {what}; fix that row and import again")]
-    Row {
-        path: PathBuf,
-        line: u64,
-        what: String,
-    },
-}
+mod csv_file;
 
-/// The CSV header DESIGN.md fixes.
-pub const CSV_HEADER: [&str; 7] = [
-    "service",
-    "institution",
-    "serial",
-    "issuer",
-    "sha1",
-    "not_after",
-    "status",
-];
-
-/// Parses a registry CSV. Every row must be valid: a half-imported file would leave the
-/// registry in a state no one asked for.
-pub fn parse_csv(
-    path: &Path,
-    bytes: &[u8],
-) -> Result<(Vec<KnownCertificate>, CsvDialect), CsvError> {
-    let read_error = |source| CsvError::Read {
-        path: path.into(),
-        source,
-    };
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let mut dialect = CsvDialect {
-        delimiter: sniff_delimiter(bytes),
-        day_first_dates: false,
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .delimiter(dialect.delimiter)
-        .from_reader(bytes);
-    let header = reader.headers().map_err(read_error)?.clone();
-    let names: Vec<String> = header.iter().map(|h| h.to_ascii_lowercase()).collect();
-    if names != CSV_HEADER {
-        return Err(CsvError::Header {
-            path: path.into(),
-            found: header.iter().collect::<Vec<_>>().join(","),
-        });
-    }
-    let mut out = Vec::new();
-    for row in reader.records() {
-        let row = row.map_err(read_error)?;
-        let line = row.position().map_or(0, |p| p.line());
-        let (record, day_first) = parse_row(&row).map_err(|what| CsvError::Row {
-            path: path.into(),
-            line,
-            what,
-        })?;
-        dialect.day_first_dates |= day_first;
-        out.push(record);
-    }
-    Ok((out, dialect))
-}
-
-/// `2027-05-31` (end of that day, UTC) or an RFC 3339 timestamp.
-/// One row of a registry CSV, and whether its date was written day first; what is
-/// wrong with it, in words, otherwise.
-fn parse_row(row: &csv::StringRecord) -> Result<(KnownCertificate, bool), String> {
-    let field = |i: usize| row.get(i).unwrap_or("").trim();
-    let service = field(0);
-    if service.is_empty() {
-        return Err("the service is empty".into());
-    }
-    let serial = canonical_serial(field(2))
-        .ok_or_else(|| format!("`{}` is not a hex serial number", field(2)))?;
-    let sha1 = match field(4) {
-        "" => None,
-        s => Some(
-            canonical_thumbprint(s)
-                .filter(|h| h.len() == 40)
-                .ok_or_else(|| format!("`{s}` is not a SHA-1 thumbprint (40 hex digits)"))?,
-        ),
-    };
-    let (not_after, day_first) = match field(5) {
-        "" => (None, false),
-        s => {
-            let (date, day_first) = parse_date(s).ok_or_else(|| {
-                format!("`{s}` is not a date (use 2027-05-31, 31.05.2027 or RFC 3339)")
-            })?;
-            (Some(date), day_first)
-        }
-    };
-    let status = match field(6).to_ascii_lowercase().as_str() {
-        "" | "active" | "activ" => Status::Active,
-        "revoked" | "revocat" => Status::Revoked,
-        "suspended" | "suspendat" | "on hold" => Status::Suspended,
-        other => {
-            return Err(format!(
-                "status `{other}` is not active, revoked or suspended"
-            ))
-        }
-    };
-    let record = KnownCertificate {
-        serial,
-        issuer: field(3).to_string(),
-        sha1,
-        sha256: None,
-        subject: None,
-        not_after,
-        status,
-        services: BTreeSet::from([service.to_string()]),
-        institution: Some(field(1)).filter(|s| !s.is_empty()).map(str::to_string),
-    };
-    Ok((record, day_first))
-}
-
-/// How a registry CSV was written: what Excel writes in a Romanian locale (`;`
-/// between fields, dates as `31.01.2027`) is read as well as the documented form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CsvDialect {
-    pub delimiter: u8,
-    /// Some date was written day first (`dd.mm.yyyy`).
-    pub day_first_dates: bool,
-}
-
-impl CsvDialect {
-    /// What was read other than the documented form, in words for the import
-    /// summary; `None` for the documented form.
-    pub fn describe(&self) -> Option<String> {
-        let mut parts = Vec::new();
-        if self.delimiter != b',' {
-            parts.push(format!("fields separated by `{}`", self.delimiter as char));
-        }
-        if self.day_first_dates {
-            parts.push("dates written day first (dd.mm.yyyy)".to_string());
-        }
-        (!parts.is_empty()).then(|| parts.join(", "))
-    }
-}
-
-/// `;` when the header line has more of them than commas (Excel in locales where the
-/// comma is the decimal mark), else `,`.
-fn sniff_delimiter(bytes: &[u8]) -> u8 {
-    let header = bytes.split(|&b| b == b'\n').next().unwrap_or(bytes);
-    let count = |c: u8| header.iter().filter(|&&b| b == c).count();
-    if count(b';') > count(b',') {
-        b';'
-    } else {
-        b','
-    }
-}
-
-/// A date as the registry CSV may hold it: RFC 3339, `2027-05-31` or `31.05.2027`
-/// (the day's end, UTC); whether it was written day first.
-fn parse_date(text: &str) -> Option<(OffsetDateTime, bool)> {
-    if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
-        return Some((t, false));
-    }
-    let end_of = |date: Date| {
-        Some(
-            date.with_time(Time::from_hms(23, 59, 59).ok()?)
-                .assume_utc(),
-        )
-    };
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    if let Ok(date) = Date::parse(text, &format) {
-        return Some((end_of(date)?, false));
-    }
-    let parts: Vec<&str> = text.split('.').collect();
-    let [day, month, year] = parts.as_slice() else {
-        return None;
-    };
-    let number = |s: &str, max_len: usize| {
-        (!s.is_empty() && s.len() <= max_len && s.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| s.parse::<i32>().ok())
-            .flatten()
-    };
-    let (day, month, year) = (number(day, 2)?, number(month, 2)?, number(year, 4)?);
-    if year < 1000 {
-        return None;
-    }
-    let month = time::Month::try_from(u8::try_from(month).ok()?).ok()?;
-    let date = Date::from_calendar_date(year, month, u8::try_from(day).ok()?).ok()?;
-    Some((end_of(date)?, true))
-}
+pub use csv_file::{parse_csv, CsvDialect, CsvError, CSV_HEADER};
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn known(serial: &str, issuer: &str, service: &str) -> KnownCertificate {
         KnownCertificate {
@@ -482,6 +301,8 @@ mod tests {
             status: Status::Active,
             services: BTreeSet::from([service.into()]),
             institution: None,
+            environment: None,
+            system: None,
         }
     }
 
@@ -565,6 +386,31 @@ mod tests {
             "service,institution,serial,issuer,sha1,not_after,status\nMPass,X,zz,CN=S,,,active\n";
         let err = parse_csv(p, bad.as_bytes()).unwrap_err().to_string();
         assert!(err.contains("line 2") && err.contains("zz"), "{err}");
+    }
+
+    #[test]
+    fn csv_may_name_the_environment_and_the_system() {
+        let p = Path::new("r.csv");
+        let text = "service,institution,serial,issuer,sha1,not_after,status,environment,system\n\
+                    MPass,X,AB,CN=S,,,active,producție,SI Registrul\nMSign,Y,CD,CN=S,,,,,\n";
+        let (rows, _) = parse_csv(p, text.as_bytes()).expect("valid");
+        assert_eq!(
+            rows[0].environment,
+            Some(crate::integration::Environment::Production)
+        );
+        assert_eq!(rows[0].system.as_deref(), Some("SI Registrul"));
+        assert_eq!(
+            (rows[1].environment, rows[1].system.as_deref()),
+            (None, None)
+        );
+        let bad = "service,institution,serial,issuer,sha1,not_after,status,environment\nMPass,X,AB,CN=S,,,,staging\n";
+        let err = parse_csv(p, bad.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("neither test nor production"), "{err}");
+        let wrong = "service,institution,serial,issuer,sha1,not_after,status,system\n";
+        assert!(
+            parse_csv(p, wrong.as_bytes()).is_err(),
+            "system only after environment"
+        );
     }
 
     #[test]

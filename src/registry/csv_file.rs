@@ -1,0 +1,229 @@
+//! Registry CSVs: the fixed columns DESIGN.md names (and optionally `environment` and
+//! `system`), in the documented form or as Excel writes it in a Romanian locale.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use time::format_description::well_known::Rfc3339;
+use time::{Date, OffsetDateTime, Time};
+
+use super::{KnownCertificate, Status};
+use crate::serials::{canonical_serial, canonical_thumbprint};
+
+/// A registry CSV that cannot be used as it is.
+#[derive(Debug, thiserror::Error)]
+pub enum CsvError {
+    #[error("{path}: cannot read the CSV: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: csv::Error,
+    },
+    #[error(
+        "{path}: the header must be exactly `service,institution,serial,issuer,sha1,not_after,status`, \
+         optionally followed by `environment` and `system` (found `{found}`)"
+    )]
+    Header { path: PathBuf, found: String },
+    #[error("{path}, line {line}: {what}; fix that row and import again")]
+    Row {
+        path: PathBuf,
+        line: u64,
+        what: String,
+    },
+}
+
+/// The CSV header DESIGN.md fixes.
+pub const CSV_HEADER: [&str; 7] = [
+    "service",
+    "institution",
+    "serial",
+    "issuer",
+    "sha1",
+    "not_after",
+    "status",
+];
+
+/// Parses a registry CSV. Every row must be valid: a half-imported file would leave the
+/// registry in a state no one asked for.
+pub fn parse_csv(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<(Vec<KnownCertificate>, CsvDialect), CsvError> {
+    let read_error = |source| CsvError::Read {
+        path: path.into(),
+        source,
+    };
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut dialect = CsvDialect {
+        delimiter: sniff_delimiter(bytes),
+        day_first_dates: false,
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .delimiter(dialect.delimiter)
+        .from_reader(bytes);
+    let header = reader.headers().map_err(read_error)?.clone();
+    let names: Vec<String> = header.iter().map(|h| h.to_ascii_lowercase()).collect();
+    // The fixed columns, then optionally `environment` and `system`.
+    let extended = names.len() >= 7
+        && names[..7] == CSV_HEADER
+        && names[7..]
+            .iter()
+            .zip(["environment", "system"])
+            .all(|(n, want)| n == want)
+        && names.len() <= 9;
+    if !extended {
+        return Err(CsvError::Header {
+            path: path.into(),
+            found: header.iter().collect::<Vec<_>>().join(","),
+        });
+    }
+    let mut out = Vec::new();
+    for row in reader.records() {
+        let row = row.map_err(read_error)?;
+        let line = row.position().map_or(0, |p| p.line());
+        let (record, day_first) = parse_row(&row).map_err(|what| CsvError::Row {
+            path: path.into(),
+            line,
+            what,
+        })?;
+        dialect.day_first_dates |= day_first;
+        out.push(record);
+    }
+    Ok((out, dialect))
+}
+
+/// `2027-05-31` (end of that day, UTC) or an RFC 3339 timestamp.
+/// One row of a registry CSV, and whether its date was written day first; what is
+/// wrong with it, in words, otherwise.
+fn parse_row(row: &csv::StringRecord) -> Result<(KnownCertificate, bool), String> {
+    let field = |i: usize| row.get(i).unwrap_or("").trim();
+    let service = field(0);
+    if service.is_empty() {
+        return Err("the service is empty".into());
+    }
+    let serial = canonical_serial(field(2))
+        .ok_or_else(|| format!("`{}` is not a hex serial number", field(2)))?;
+    let sha1 = match field(4) {
+        "" => None,
+        s => Some(
+            canonical_thumbprint(s)
+                .filter(|h| h.len() == 40)
+                .ok_or_else(|| format!("`{s}` is not a SHA-1 thumbprint (40 hex digits)"))?,
+        ),
+    };
+    let (not_after, day_first) = match field(5) {
+        "" => (None, false),
+        s => {
+            let (date, day_first) = parse_date(s).ok_or_else(|| {
+                format!("`{s}` is not a date (use 2027-05-31, 31.05.2027 or RFC 3339)")
+            })?;
+            (Some(date), day_first)
+        }
+    };
+    let status = match field(6).to_ascii_lowercase().as_str() {
+        "" | "active" | "activ" => Status::Active,
+        "revoked" | "revocat" => Status::Revoked,
+        "suspended" | "suspendat" | "on hold" => Status::Suspended,
+        other => {
+            return Err(format!(
+                "status `{other}` is not active, revoked or suspended"
+            ))
+        }
+    };
+    let record = KnownCertificate {
+        serial,
+        issuer: field(3).to_string(),
+        sha1,
+        sha256: None,
+        subject: None,
+        not_after,
+        status,
+        services: BTreeSet::from([service.to_string()]),
+        institution: Some(field(1)).filter(|s| !s.is_empty()).map(str::to_string),
+        environment: match field(7).to_lowercase().as_str() {
+            "" => None,
+            "test" | "testare" | "тест" => Some(crate::integration::Environment::Test),
+            "production" | "producție" | "productie" | "prod" => {
+                Some(crate::integration::Environment::Production)
+            }
+            other => {
+                return Err(format!(
+                    "environment `{other}` is neither test nor production"
+                ))
+            }
+        },
+        system: Some(field(8)).filter(|s| !s.is_empty()).map(str::to_string),
+    };
+    Ok((record, day_first))
+}
+
+/// How a registry CSV was written: what Excel writes in a Romanian locale (`;`
+/// between fields, dates as `31.01.2027`) is read as well as the documented form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CsvDialect {
+    pub delimiter: u8,
+    /// Some date was written day first (`dd.mm.yyyy`).
+    pub day_first_dates: bool,
+}
+
+impl CsvDialect {
+    /// What was read other than the documented form, in words for the import
+    /// summary; `None` for the documented form.
+    pub fn describe(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if self.delimiter != b',' {
+            parts.push(format!("fields separated by `{}`", self.delimiter as char));
+        }
+        if self.day_first_dates {
+            parts.push("dates written day first (dd.mm.yyyy)".to_string());
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+}
+
+/// `;` when the header line has more of them than commas (Excel in locales where the
+/// comma is the decimal mark), else `,`.
+fn sniff_delimiter(bytes: &[u8]) -> u8 {
+    let header = bytes.split(|&b| b == b'\n').next().unwrap_or(bytes);
+    let count = |c: u8| header.iter().filter(|&&b| b == c).count();
+    if count(b';') > count(b',') {
+        b';'
+    } else {
+        b','
+    }
+}
+
+/// A date as the registry CSV may hold it: RFC 3339, `2027-05-31` or `31.05.2027`
+/// (the day's end, UTC); whether it was written day first.
+fn parse_date(text: &str) -> Option<(OffsetDateTime, bool)> {
+    if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
+        return Some((t, false));
+    }
+    let end_of = |date: Date| {
+        Some(
+            date.with_time(Time::from_hms(23, 59, 59).ok()?)
+                .assume_utc(),
+        )
+    };
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    if let Ok(date) = Date::parse(text, &format) {
+        return Some((end_of(date)?, false));
+    }
+    let parts: Vec<&str> = text.split('.').collect();
+    let [day, month, year] = parts.as_slice() else {
+        return None;
+    };
+    let number = |s: &str, max_len: usize| {
+        (!s.is_empty() && s.len() <= max_len && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse::<i32>().ok())
+            .flatten()
+    };
+    let (day, month, year) = (number(day, 2)?, number(month, 2)?, number(year, 4)?);
+    if year < 1000 {
+        return None;
+    }
+    let month = time::Month::try_from(u8::try_from(month).ok()?).ok()?;
+    let date = Date::from_calendar_date(year, month, u8::try_from(day).ok()?).ok()?;
+    Some((end_of(date)?, true))
+}
