@@ -172,6 +172,16 @@ impl Telemetry {
         );
         let (cases, late) = case_families(store, promise, now);
         live.register("cases", "Cases by next step and whom they wait on", cases);
+        let questions = store.cases().map_or(0, |all| {
+            all.iter()
+                .filter(|c| c.question.is_some() && c.merged().is_none())
+                .count()
+        });
+        live.register(
+            "questions_open",
+            "Applicants' questions waiting for a person (cases answered marks one answered)",
+            gauge(questions as i64),
+        );
         live.register(
             "cases_late",
             "Cases waiting on AGE at risk of its promised response time, or past it",
@@ -386,5 +396,23 @@ mod tests {
             body.contains("mnotify_intake_cases_late{standing=\"at_risk\"} 1"),
             "{body}"
         );
+        assert!(body.contains("mnotify_intake_questions_open 0"), "{body}");
+        // A question in one of them: it waits on a person, and the metric says so.
+        let asked = crate::case::apply(
+            &store.case("NEW444").unwrap().unwrap(),
+            crate::case::Event::Asked {
+                question: "Când semnăm?",
+            },
+            now,
+        )
+        .0;
+        store.save_case(&asked).unwrap();
+        let body = telemetry.render(
+            &store,
+            Limits::for_poll(60),
+            &Promise::default(),
+            now.unix_timestamp(),
+        );
+        assert!(body.contains("mnotify_intake_questions_open 1"), "{body}");
     }
 }

@@ -25,8 +25,9 @@ fn requests(stack: &Stack, needle: &str) -> usize {
         .count()
 }
 
-/// Long on purpose: one daemon pass over five applicants' mail, each a different
-/// answer of the CRL (revoked, on hold, good, unreachable, and a stranger's URL).
+/// Long on purpose: one daemon pass over six applicants' mail, each a different
+/// answer of the CRL (revoked, on hold, good, unreachable, too large, and a stranger's
+/// URL).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_authoritys_crl_decides_and_an_unreachable_one_is_shown_to_staff() {
     let stack = Stack::get();
@@ -34,7 +35,7 @@ async fn the_authoritys_crl_decides_and_an_unreachable_one_is_shown_to_staff() {
     let setup = Setup::new(
         stack,
         mailbox,
-        "[revocation]\nfetch = true\ntimeout_seconds = 5\n[digest]\nto = [\"staff-crl@egov.test\"]\n",
+        "[revocation]\nfetch = true\ntimeout_seconds = 5\nmax_bytes = 4000\n[digest]\nto = [\"staff-crl@egov.test\"]\n",
     );
     let tag = format!("crl-{}", std::process::id());
     let url = format!("http://127.0.0.1:{}/{tag}.crl", stack.web_port);
@@ -57,6 +58,13 @@ async fn the_authoritys_crl_decides_and_an_unreachable_one_is_shown_to_staff() {
         spec
     };
     let missing = format!("http://127.0.0.1:{}/{tag}-missing.crl", stack.web_port);
+    // A list over [revocation] max_bytes is not read, and says so.
+    std::fs::write(
+        stack.web_dir.join(format!("{tag}-huge.crl")),
+        vec![0x30u8; 10_000],
+    )
+    .unwrap();
+    let huge = format!("http://127.0.0.1:{}/{tag}-huge.crl", stack.web_port);
     let hostile = format!("http://127.0.0.1:{}/{tag}-stranger", stack.web_port);
     let mails = [
         (
@@ -68,6 +76,10 @@ async fn the_authoritys_crl_decides_and_an_unreachable_one_is_shown_to_staff() {
         (
             "dan-crl@necunoscut.test",
             setup.pki.leaf(&leaf(&other, &missing)),
+        ),
+        (
+            "ina-crl@mare.test",
+            setup.pki.leaf(&leaf(&[0x7E, 0x05, 0x05], &huge)),
         ),
         (
             "rob-crl@strain.test",
@@ -125,6 +137,10 @@ async fn the_authoritys_crl_decides_and_an_unreachable_one_is_shown_to_staff() {
     assert!(
         digest.contains("revocation unknown: its CRL could not be read")
             && digest.contains(&format!("{tag}-missing.crl")),
+        "{digest}"
+    );
+    assert!(
+        digest.contains("larger than 4000 bytes ([revocation] max_bytes)"),
         "{digest}"
     );
     // A self-signed certificate names a URL on our own loopback: never requested.
