@@ -12,11 +12,12 @@
 //! Run: `cargo bench --bench drain` (installs the mail stack packages if missing).
 //! Under `cargo test` it runs a 60-message smoke version.
 
+mod common;
 #[path = "../tests/it/stack.rs"]
 #[allow(dead_code)]
 mod stack;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use mnotify_intake::mailbox::Mailbox;
@@ -30,17 +31,6 @@ fn env_usize(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn peak_rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// A realistic mix: a third with a certificate attached, a third quoting a serial, a
@@ -142,20 +132,8 @@ async fn main() {
     eprintln!();
 
     let log_path = std::env::temp_dir().join("drain-daemon.log");
-    let log = std::fs::File::create(&log_path).unwrap();
     eprintln!("drain: daemon log in {}", log_path.display());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mnotify-intake"))
-        .arg("--config")
-        .arg(&config)
-        .arg("run")
-        .env(
-            "RUST_LOG",
-            std::env::var("DAEMON_LOG").unwrap_or("warn".into()),
-        )
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start the daemon");
+    let mut child = common::spawn_daemon(&config, &log_path);
     let started = Instant::now();
     let (busy0, total0) = machine_cpu();
     let mut watch = Mailbox::connect(&stack.imap(mailbox)).await.expect("IMAP");
@@ -170,7 +148,7 @@ async fn main() {
         bytes as f64 / 1e6,
         drain.as_secs_f64()
     );
-    let rss_drain = peak_rss_kib(child.id());
+    let rss_drain = common::memory_kib(child.id(), "VmHWM:");
     let (busy1, total1) = machine_cpu();
     println!(
         "drain CPU: daemon {:.1} s, whole machine {:.0}% busy ({:.1} of {:.1} CPU-seconds; the rest is Dovecot and Postfix)",
@@ -217,7 +195,7 @@ async fn main() {
         latencies.last().unwrap().as_secs_f64() * 1e3
     );
     }
-    let rss = peak_rss_kib(child.id());
+    let rss = common::memory_kib(child.id(), "VmHWM:");
     println!(
         "daemon peak RSS: {:.1} MB after the drain, {:.1} MB at the end",
         rss_drain as f64 / 1024.0,

@@ -8,22 +8,9 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use mnotify_intake::analysis::{analyse, Context};
 use mnotify_intake::certificate::{Certificate, TrustAnchors};
 use mnotify_intake::registry::{KnownCertificate, Registry};
-use mnotify_intake::testkit::mail::Mail;
+use mnotify_intake::testkit::mail::{noise, Mail};
 use mnotify_intake::testkit::pki::{LeafSpec, Pki};
 use time::macros::datetime;
-
-/// Deterministic filler that does not compress or look like anything.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
 
 fn bench(c: &mut Criterion) {
     let now = datetime!(2026-11-24 12:00 UTC);

@@ -12,12 +12,13 @@
 //! second, default 2). Under `cargo test` a 15-second smoke version runs, with one
 //! restart of each kind, and asserts nothing lost and nothing duplicated.
 
+mod common;
 #[path = "../tests/it/stack.rs"]
 #[allow(dead_code)]
 mod stack;
 
 use std::collections::{HashMap, HashSet};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use mnotify_intake::mailbox::Mailbox;
@@ -34,17 +35,6 @@ fn env_f64(name: &str, default: f64) -> f64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn rss_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix(field))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 fn applicant(i: usize) -> String {
@@ -129,23 +119,11 @@ async fn main() {
     std::fs::write(&config, text).unwrap();
 
     let log_path = std::env::temp_dir().join("soak-daemon.log");
-    let log = std::fs::File::create(&log_path).unwrap();
     eprintln!(
         "soak: {seconds:.0} s at {rate} mails/s; daemon log in {}",
         log_path.display()
     );
-    let mut daemon = Command::new(env!("CARGO_BIN_EXE_mnotify-intake"))
-        .arg("--config")
-        .arg(&config)
-        .arg("run")
-        .env(
-            "RUST_LOG",
-            std::env::var("DAEMON_LOG").unwrap_or("warn".into()),
-        )
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start the daemon");
+    let mut daemon = common::spawn_daemon(&config, &log_path);
     let pid = daemon.id();
     // The daemon's first pass (it creates Processed), then its resident size.
     let start_wait = Instant::now();
@@ -158,7 +136,7 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let rss_start = rss_kib(pid, "VmRSS:");
+    let rss_start = common::memory_kib(pid, "VmRSS:");
 
     // Traffic, with the faults on their schedule. A mail Postfix does not take (it is
     // stopped) is offered again on the next tick, as the applicant's server would.
@@ -228,8 +206,8 @@ async fn main() {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let rss_end = rss_kib(pid, "VmRSS:");
-    let rss_peak = rss_kib(pid, "VmHWM:");
+    let rss_end = common::memory_kib(pid, "VmRSS:");
+    let rss_peak = common::memory_kib(pid, "VmHWM:");
     let _ = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status();

@@ -168,11 +168,7 @@ fn check_certificates(
                 revocation =
                     ctx.revocations
                         .status(&cert.issuer_raw, &cert.serial, &cert.crl_urls, now);
-                let listed = match &revocation {
-                    Some(Revocation::Revoked { .. }) => Some(Problem::Revoked),
-                    Some(Revocation::OnHold { .. }) => Some(Problem::Suspended),
-                    _ => None,
-                };
+                let listed = revocation.as_ref().and_then(Revocation::problem);
                 problems.extend(listed.filter(|p| !problems.contains(p)));
             }
             CheckedCertificate {
@@ -272,11 +268,10 @@ fn check_number(
         [] => NumberOutcome::NotFound,
         [one] => match one.status.problem().or_else(|| {
             // The registry may not know yet what the CA's list says.
-            match ctx.revocations.listed_by_name(&one.issuer, &one.serial) {
-                Some(Revocation::Revoked { .. }) => Some(Problem::Revoked),
-                Some(Revocation::OnHold { .. }) => Some(Problem::Suspended),
-                _ => registered_elsewhere(one, facts, None),
-            }
+            ctx.revocations
+                .listed_by_name(&one.issuer, &one.serial)
+                .and_then(|r| r.problem())
+                .or_else(|| registered_elsewhere(one, facts, None))
         }) {
             Some(problem) => NumberOutcome::Unusable(problem),
             None if one.is_expired(now) => NumberOutcome::Unusable(Problem::Expired),

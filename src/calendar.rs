@@ -118,6 +118,14 @@ impl Calendar {
         from
     }
 
+    /// `t` in the calendar's time zone, as staff read it (`format`: strftime).
+    pub fn local(&self, t: OffsetDateTime, format: &str) -> String {
+        timestamp(t)
+            .to_zoned(self.time_zone.clone())
+            .strftime(format)
+            .to_string()
+    }
+
     /// Where `day` begins and ends in the calendar's time zone.
     fn bounds(&self, day: Date) -> Option<(jiff::Timestamp, jiff::Timestamp)> {
         let start = day.to_zoned(self.time_zone.clone()).ok()?.timestamp();

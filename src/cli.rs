@@ -9,9 +9,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::staff_cli::CasesCommand;
 use mnotify_intake::analysis::{self, Context};
-use mnotify_intake::certificate::{Certificate, TrustAnchors};
+use mnotify_intake::certificate::TrustAnchors;
 use mnotify_intake::config::{Backlog, Config, DEFAULT_MAILBOX_ADDRESS};
-use mnotify_intake::revocation::keeper::{trusted_urls, CrlSources, Keeper};
+use mnotify_intake::revocation::keeper::{CrlSources, Keeper};
 
 use mnotify_intake::import::{self, Label};
 use mnotify_intake::registry::Registry;
@@ -370,12 +370,7 @@ fn inspect(config_path: Option<&Path>, args: InspectArgs) -> Result<ExitCode> {
             }
         };
         let facts = mnotify_intake::intake::read(&raw, &own);
-        let parsed: Vec<Certificate> = facts
-            .certificates
-            .iter()
-            .filter_map(|f| Certificate::from_der(&f.der).ok())
-            .collect();
-        crls.learn(&trusted_urls(&parsed, &anchors));
+        crls.learn_from(&facts);
         let ctx = Context {
             anchors: &anchors,
             registry: &registry,

@@ -170,13 +170,14 @@ impl Telemetry {
             "1 when /health answers 200",
             gauge(i64::from(health::verdict(seen, limits, now).is_ok())),
         );
-        let (cases, late) = case_families(store, promise, now);
+        // Read once: every case-based metric comes from the same reading.
+        let all = store.cases().unwrap_or_default();
+        let (cases, late) = case_families(&all, promise, now);
         live.register("cases", "Cases by next step and whom they wait on", cases);
-        let questions = store.cases().map_or(0, |all| {
-            all.iter()
-                .filter(|c| c.question.is_some() && c.merged().is_none())
-                .count()
-        });
+        let questions = all
+            .iter()
+            .filter(|c| c.question.is_some() && c.merged().is_none())
+            .count();
         live.register(
             "questions_open",
             "Applicants' questions waiting for a person (cases answered marks one answered)",
@@ -221,10 +222,10 @@ impl Telemetry {
     }
 }
 
-/// Cases by next step and party, and those late against `promise`, as the store has
-/// them at `now` (Unix seconds).
+/// Cases by next step and party, and those late against `promise`, at `now` (Unix
+/// seconds).
 fn case_families(
-    store: &Store,
+    all: &[crate::case::Case],
     promise: &Promise,
     now: i64,
 ) -> (Family<CaseLabel, Gauge>, Family<StandingLabel, Gauge>) {
@@ -236,7 +237,7 @@ fn case_families(
     }
     let at =
         time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    for c in store.cases().unwrap_or_default() {
+    for c in all {
         if c.merged().is_some() {
             continue;
         }

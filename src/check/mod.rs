@@ -131,11 +131,7 @@ fn revocation(config: &Config, now: OffsetDateTime, report: &mut Report) {
     let anchors = TrustAnchors::load(&config.anchors).unwrap_or_default();
     for path in &sources.files {
         let source = path.display().to_string();
-        let read = std::fs::read(path)
-            .map_err(|e| format!("cannot read it: {e}"))
-            .and_then(|bytes| {
-                crate::revocation::Crl::read(&bytes, &source, &anchors).map_err(|e| e.to_string())
-            });
+        let read = crate::revocation::Crl::read_file(path, &anchors);
         match read {
             Err(why) => report.add(
                 Level::Failed,

@@ -97,16 +97,8 @@ impl Daemon {
         if in_thread.is_some() {
             process::continues_case(&mut facts);
         }
-        if self.config.revocation.fetch {
-            // The CRLs of certificates seen for the first time, before deciding.
-            let parsed: Vec<crate::certificate::Certificate> = facts
-                .certificates
-                .iter()
-                .filter_map(|f| crate::certificate::Certificate::from_der(&f.der).ok())
-                .collect();
-            let urls = crate::revocation::keeper::trusted_urls(&parsed, &self.anchors);
-            self.crls.learn(&urls);
-        }
+        // The CRLs of certificates seen for the first time, before deciding.
+        self.crls.learn_from(&facts);
         let ctx = Context {
             anchors: &self.anchors,
             registry: &self.registry,

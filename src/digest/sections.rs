@@ -15,10 +15,7 @@ fn working_days_ro(n: i64) -> String {
 
 /// A moment as staff read it: local date and time in the calendar's time zone.
 fn local_time(t: time::OffsetDateTime, promise: &Promise) -> String {
-    let at = jiff::Timestamp::from_second(t.unix_timestamp())
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
-        .to_zoned(promise.calendar.time_zone.clone());
-    at.strftime("%d.%m.%Y %H:%M").to_string()
+    promise.calendar.local(t, "%d.%m.%Y %H:%M")
 }
 
 /// One section: what the text part lists under a heading and the HTML part shows as

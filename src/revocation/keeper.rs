@@ -99,11 +99,7 @@ impl Keeper {
                 continue;
             }
             let source = path.display().to_string();
-            let read = std::fs::read(&path)
-                .map_err(|e| format!("cannot read it: {e}"))
-                .and_then(|bytes| {
-                    Crl::read(&bytes, &source, &self.anchors).map_err(|e| e.to_string())
-                });
+            let read = Crl::read_file(&path, &self.anchors);
             if let Some(m) = modified {
                 self.read_files.insert(path, m);
             }
@@ -118,6 +114,22 @@ impl Keeper {
         for url in due {
             self.fetch(&url);
         }
+    }
+
+    /// Fetches the distribution points of the trusted certificates in a mail (see
+    /// [`trusted_urls`]) not tried yet, before the mail is decided. Blocking; nothing
+    /// is parsed when fetching is off.
+    pub fn learn_from(&mut self, facts: &crate::intake::Facts) {
+        if !self.sources.fetch {
+            return;
+        }
+        let parsed: Vec<Certificate> = facts
+            .certificates
+            .iter()
+            .filter_map(|f| Certificate::from_der(&f.der).ok())
+            .collect();
+        let urls = trusted_urls(&parsed, &self.anchors);
+        self.learn(&urls);
     }
 
     /// Fetches the distribution points among `urls` not tried yet (certificates seen

@@ -107,6 +107,30 @@ impl Crl {
         })
     }
 
+    /// Reads the CRL file at `path` (see [`Crl::read`]); why not, in words.
+    pub fn read_file(path: &std::path::Path, anchors: &TrustAnchors) -> Result<Crl, String> {
+        let source = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
+        Crl::read(&bytes, &source, anchors).map_err(|e| e.to_string())
+    }
+
+    /// What the list says of the certificate with this canonical serial, if it lists it.
+    fn listed(&self, serial: &str) -> Option<Revocation> {
+        let entry = self.entries.get(serial)?;
+        let source = self.source.clone();
+        Some(if entry.hold {
+            Revocation::OnHold {
+                at: entry.at,
+                source,
+            }
+        } else {
+            Revocation::Revoked {
+                at: entry.at,
+                source,
+            }
+        })
+    }
+
     fn current(&self, now: OffsetDateTime) -> bool {
         self.next_update.is_none_or(|next| now <= next)
     }
@@ -140,6 +164,17 @@ pub enum Revocation {
     },
     /// Nothing current to go by; `why` says what is missing, for staff.
     Unknown { why: String },
+}
+
+impl Revocation {
+    /// Why a certificate with this status cannot be used, if it cannot.
+    pub fn problem(&self) -> Option<crate::problem::Problem> {
+        match self {
+            Revocation::Revoked { .. } => Some(crate::problem::Problem::Revoked),
+            Revocation::OnHold { .. } => Some(crate::problem::Problem::Suspended),
+            Revocation::Good { .. } | Revocation::Unknown { .. } => None,
+        }
+    }
 }
 
 /// The CRLs at hand, and the sources that could not be read.
@@ -199,22 +234,8 @@ impl Revocations {
             .values()
             .filter(|c| c.issuer_raw == issuer_raw)
             .collect();
-        if let Some((crl, entry)) = of_issuer
-            .iter()
-            .find_map(|c| c.entries.get(serial).map(|e| (c, e)))
-        {
-            let source = crl.source.clone();
-            return Some(if entry.hold {
-                Revocation::OnHold {
-                    at: entry.at,
-                    source,
-                }
-            } else {
-                Revocation::Revoked {
-                    at: entry.at,
-                    source,
-                }
-            });
+        if let Some(listed) = of_issuer.iter().find_map(|c| c.listed(serial)) {
+            return Some(listed);
         }
         // A serial is listed in whichever list of its issuer; "not listed" counts only
         // from a list that covers the certificate.
@@ -243,21 +264,7 @@ impl Revocations {
         self.crls
             .values()
             .filter(|c| crate::registry::issuer_key(&c.issuer) == key)
-            .find_map(|c| {
-                let entry = c.entries.get(serial)?;
-                let source = c.source.clone();
-                Some(if entry.hold {
-                    Revocation::OnHold {
-                        at: entry.at,
-                        source,
-                    }
-                } else {
-                    Revocation::Revoked {
-                        at: entry.at,
-                        source,
-                    }
-                })
-            })
+            .find_map(|c| c.listed(serial))
     }
 
     fn why_unknown(&self, of_issuer: &[&Crl], urls: &[String]) -> String {

@@ -71,11 +71,7 @@ fn response_words(r: &Response, promise: &Promise) -> String {
 
 /// A moment in the calendar's time zone, to the minute.
 fn local(t: OffsetDateTime, promise: &Promise) -> String {
-    jiff::Timestamp::from_second(t.unix_timestamp())
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
-        .to_zoned(promise.calendar.time_zone.clone())
-        .strftime("%Y-%m-%d %H:%M")
-        .to_string()
+    promise.calendar.local(t, "%Y-%m-%d %H:%M")
 }
 
 pub(super) fn list(

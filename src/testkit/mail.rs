@@ -183,6 +183,20 @@ fn attachment_part(a: &Attachment) -> String {
     )
 }
 
+/// Deterministic filler that does not compress or look like anything: the bytes of
+/// attachments that are neither certificates nor archives.
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
 /// A `winmail.dat` (TNEF) holding `files`, as Outlook writes one for a rich-text
 /// mail: signature, key, then per file `attAttachRenddata`, `attAttachTitle`,
 /// `attAttachData` and `attAttachment` with the long file name (PT_UNICODE).

@@ -1,21 +1,9 @@
 use super::*;
 use crate::intake::{read_with, Skim};
-use crate::testkit::mail::{Mail, NameEncoding};
+use crate::testkit::mail::{noise, Mail, NameEncoding};
 use crate::testkit::pki::{LeafSpec, Pki};
 use proptest::prelude::*;
 use time::macros::datetime;
-
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
 
 fn leaf() -> Vec<u8> {
     let now = datetime!(2026-11-24 12:00 UTC);
