@@ -1,7 +1,8 @@
 //! `mnotify-intake check`: before the first `run` (and after every config change), try
 //! each part the daemon needs — trust anchors, store, templates, the IMAP login and
 //! folders, the SMTP login — and say what works and what to fix. Nothing is changed:
-//! no folder is created, no mail sent or moved.
+//! no mail sent or moved, and a folder that does not exist yet is only created to be
+//! deleted again at once (the proof that the server accepts its name).
 
 use std::fmt;
 use std::path::Path;
@@ -9,8 +10,7 @@ use std::path::Path;
 use time::OffsetDateTime;
 
 use crate::certificate::validate::TrustAnchors;
-use crate::config::{Backlog, Config, ReplyMode, TlsMode};
-use crate::mailbox::Mailbox;
+use crate::config::{Config, ReplyMode, TlsMode};
 use crate::reply::Templates;
 use crate::smtp::SmtpSender;
 use crate::staff;
@@ -75,7 +75,7 @@ pub async fn check(config: &Config, now: OffsetDateTime) -> Report {
     let started = store(config, &mut report);
     templates(config, &mut report);
     control(config, &mut report);
-    imap(config, !started, &mut report).await;
+    imap::imap(config, !started, &mut report).await;
     smtp(config, &mut report).await;
     routine(config, &mut report);
     report
@@ -338,160 +338,6 @@ fn templates(config: &Config, report: &mut Report) {
     }
 }
 
-async fn imap(config: &Config, never_started: bool, report: &mut Report) {
-    let part = "IMAP";
-    let Some(imap) = &config.imap else {
-        return report.add(
-            Level::Warning,
-            part,
-            "no [imap] section: `run` cannot watch a mailbox",
-        );
-    };
-    let mut mb = match Mailbox::connect(imap).await {
-        Ok(mb) => mb,
-        Err(e) => {
-            return report.add(
-                Level::Failed,
-                part,
-                format!("{}:{} as {}: {e}", imap.host, imap.port, imap.user),
-            )
-        }
-    };
-    let yes_no = |b: bool| if b { "yes" } else { "no" };
-    report.add(
-        Level::Ok,
-        part,
-        format!(
-            "logged in to {}:{} as {} ({}); IDLE {}, MOVE {}, UIDPLUS {}",
-            imap.host,
-            imap.port,
-            imap.user,
-            tls_words(imap.tls),
-            yes_no(mb.idle_supported),
-            yes_no(mb.move_supported),
-            yes_no(mb.uidplus_supported)
-        ),
-    );
-    match mb.count(&imap.inbox).await {
-        Ok(n) if never_started && imap.backlog == Backlog::Leave => report.add(
-            Level::Ok,
-            part,
-            format!(
-                "{} holds {n} messages: the mailbox's history, left alone at the first run ([imap] backlog = \"leave\")",
-                imap.inbox
-            ),
-        ),
-        Ok(n) => report.add(Level::Ok, part, format!("{} holds {n} messages", imap.inbox)),
-        Err(e) => report.add(
-            Level::Failed,
-            part,
-            format!("cannot open {}: {e}; check [imap] inbox", imap.inbox),
-        ),
-    }
-    sender_stamps(config, &mut mb, &imap.inbox, report).await;
-    if never_started {
-        new_store_on_a_used_mailbox(imap, &mut mb, report).await;
-    }
-    let mut folders = vec![imap.processed_folder.clone()];
-    folders.extend(imap.needs_human_folder.clone());
-    match config.reply.mode {
-        ReplyMode::Send => folders.extend(imap.sent_folder.clone()),
-        ReplyMode::Draft => folders.push(imap.drafts_folder.clone()),
-        ReplyMode::Off => {}
-    }
-    let mut missing = Vec::new();
-    for folder in &folders {
-        if mb.count(folder).await.is_err() {
-            missing.push(folder.as_str());
-        }
-    }
-    let text = if missing.is_empty() {
-        format!("folders {} exist", folders.join(", "))
-    } else {
-        format!(
-            "folders {} do not exist yet: the first run creates them",
-            missing.join(", ")
-        )
-    };
-    report.add(Level::Ok, part, text);
-    mb.logout().await;
-}
-
-/// A store that never ran the daemon, on a mailbox that shows it ran before: `run`
-/// refuses it (the store was lost or replaced); say so before.
-async fn new_store_on_a_used_mailbox(
-    imap: &crate::config::ImapConfig,
-    mb: &mut Mailbox,
-    report: &mut Report,
-) {
-    // A server that cannot say is no finding here: the IMAP lines say what failed.
-    if let Ok(Some(evidence)) = mb.earlier_runs(imap).await {
-        report.add(
-            Level::Failed,
-            "store",
-            format!(
-                "the store is new, but the mailbox shows the daemon ran on it before ({evidence}): `run` will refuse it; restore the latest backup (`mnotify-intake store restore --replace FILE`) or run once with `run --new-store` to start afresh on purpose"
-            ),
-        );
-    }
-}
-
-/// Messages of the inbox whose headers are read to see our MX's stamp.
-const STAMP_SAMPLE: usize = 20;
-
-/// Whether the newest messages of the inbox carry `Authentication-Results` from one of
-/// `[trust] authserv_id`: a wrong id would hold every applicant's mail for staff.
-async fn sender_stamps(config: &Config, mb: &mut Mailbox, inbox: &str, report: &mut Report) {
-    let part = "senders";
-    let policy = &config.trust;
-    if policy.senders == crate::trust::SenderRule::Off {
-        return report.add(
-            Level::Warning,
-            part,
-            "[trust] senders = \"off\": nobody is authenticated, anyone can change any case; set authserv_id and senders = \"require\"",
-        );
-    }
-    let ids = policy.authserv_ids.join(", ");
-    let uids = match mb.select(inbox).await {
-        Ok(_) => mb.uids().await.unwrap_or_default(),
-        Err(_) => return,
-    };
-    let newest: Vec<u32> = uids.iter().rev().take(STAMP_SAMPLE).copied().collect();
-    if newest.is_empty() {
-        return report.add(
-            Level::Ok,
-            part,
-            format!(
-                "[trust] senders = \"{}\", authserv_id {ids}; no mail in {inbox} to see the stamp on yet",
-                policy.senders.code()
-            ),
-        );
-    }
-    let headers = mb
-        .fetch(&newest, crate::mailbox::Part::Header)
-        .await
-        .unwrap_or_default();
-    let stamped = headers
-        .iter()
-        .filter(|(_, h)| {
-            crate::trust::stamped_by(&crate::trust::read_trace(h), &policy.authserv_ids)
-        })
-        .count();
-    let text = format!(
-        "{stamped} of the newest {} message(s) in {inbox} carry Authentication-Results from {ids}",
-        headers.len()
-    );
-    if stamped == 0 {
-        report.add(
-            Level::Warning,
-            part,
-            format!("{text}: is [trust] authserv_id the id your MX writes? Without its stamp every applicant's mail waits for staff"),
-        );
-    } else {
-        report.add(Level::Ok, part, text);
-    }
-}
-
 async fn smtp(config: &Config, report: &mut Report) {
     let part = "SMTP";
     let needed = config.reply.mode == ReplyMode::Send || config.digest.is_some();
@@ -570,5 +416,6 @@ fn routine(config: &Config, report: &mut Report) {
     }
 }
 
+mod imap;
 #[cfg(test)]
 mod tests;

@@ -154,6 +154,18 @@ pub struct ImapConfig {
     pub backlog: Backlog,
     /// How long an IMAP command may take (see `command_timeout_seconds`).
     pub command_timeout: Duration,
+    /// Which folder names the config wrote; the others are defaults, adapted to the
+    /// server's namespace and special-use folders ([`crate::mailbox::Layout`]).
+    pub named: FoldersNamed,
+}
+
+/// Which of the daemon's folders the operator named in `[imap]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FoldersNamed {
+    pub processed: bool,
+    pub needs_human: bool,
+    pub sent: bool,
+    pub drafts: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

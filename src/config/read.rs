@@ -122,6 +122,12 @@ impl Reading<'_> {
                         .into(),
                 )
             })?;
+        let named = FoldersNamed {
+            processed: i.processed_folder.is_some(),
+            needs_human: i.needs_human_folder.is_some(),
+            sent: i.sent_folder.is_some(),
+            drafts: i.drafts_folder.is_some(),
+        };
         let folder = |v: Option<String>, default: &str| v.unwrap_or_else(|| default.to_string());
         let optional = |v: Option<String>, default: &str| {
             let v = folder(v, default);
@@ -147,6 +153,7 @@ impl Reading<'_> {
             ),
             backlog: i.backlog.unwrap_or_default(),
             command_timeout: Duration::from_secs(i.command_timeout_seconds.unwrap_or(120).max(1)),
+            named,
         })
     }
 

@@ -204,6 +204,8 @@ pub struct Daemon {
     /// systemd, told when the first pass is done.
     notifier: crate::notify::Notifier,
     ready_told: bool,
+    /// The folders the config left to defaults were adapted to the server's layout.
+    folders_adapted: bool,
 }
 
 fn now() -> OffsetDateTime {
@@ -254,6 +256,7 @@ impl Daemon {
             telemetry: crate::metrics::Telemetry::new(now().unix_timestamp()),
             notifier: crate::notify::Notifier::from_env(),
             ready_told: false,
+            folders_adapted: false,
             counters: Counters::default(),
             config,
         })
@@ -360,6 +363,9 @@ impl Daemon {
             r#move = mb.move_supported,
             "connected to IMAP"
         );
+        if !self.folders_adapted {
+            self.adapt_folders().await?;
+        }
         if self.store_unproven {
             self.prove_store_new(&mut mb).await?;
             self.first_start = self.store.first_start(now())?;
@@ -424,6 +430,21 @@ impl Daemon {
 
     /// A store that never ran the daemon, on a mailbox that shows it ran before (mail in
     /// the Processed folder, our replies in Sent): the store was lost or replaced.
+    /// Reads the server's namespace and special-use folders once, and uses them for the
+    /// folders the config did not name (Cyrus keeps folders under `INBOX.`, Exchange
+    /// has its own `Sent Items`).
+    async fn adapt_folders(&mut self) -> Result<(), DaemonError> {
+        let layout = Mailbox::layout(&self.imap).await?;
+        let (imap, choices) = layout.adapt(&self.imap);
+        for choice in choices.iter().filter(|c| c.folder_changed()) {
+            info!(setting = choice.setting, folder = %choice.folder, why = %choice.why, "folder adapted to the server");
+        }
+        self.config.imap = Some(imap.clone());
+        self.imap = imap;
+        self.folders_adapted = true;
+        Ok(())
+    }
+
     /// Starting afresh would answer handled mail again (`backlog = "handle"`) or lose
     /// track of every case, so the daemon stops and says how to restore, unless the
     /// operator asked for a new store (`run --new-store`).

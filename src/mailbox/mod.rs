@@ -2,13 +2,16 @@
 //! fetch, move, append, and IDLE. Thin glue from async-imap's wire types to what the
 //! daemon needs; it decides nothing.
 
+mod discovery;
 mod error;
+mod layout;
 mod ops;
 #[cfg(test)]
 pub mod stub;
 mod uids;
 
 pub use error::MailboxError;
+pub use layout::{Choice, Layout};
 pub use ops::MailboxOps;
 pub use uids::uid_set;
 
@@ -76,7 +79,7 @@ fn login_error(user: &str, e: async_imap::error::Error) -> MailboxError {
         Error::No(reason) | Error::Bad(reason) if !reason.contains("[UNAVAILABLE]") => {
             MailboxError::Login {
                 user: user.to_string(),
-                reason,
+                reason: error::server_words(&reason),
             }
         }
         other => MailboxError::Protocol(other),
@@ -115,6 +118,11 @@ pub struct Mailbox {
     /// flagged `\Deleted` in the inbox, since a plain EXPUNGE would also remove what
     /// staff flagged.
     pub uidplus_supported: bool,
+    /// NAMESPACE (RFC 2342), SPECIAL-USE (RFC 6154) and LIST-EXTENDED (RFC 5258): what
+    /// [`Mailbox::layout`] may ask.
+    namespace_supported: bool,
+    special_use_supported: bool,
+    list_extended_supported: bool,
     /// New mail announced since the last SELECT.
     news: bool,
     /// How long a command may take ([`crate::config::ImapConfig::command_timeout`]).
@@ -224,6 +232,9 @@ impl Mailbox {
             idle_supported: caps.has_str("IDLE"),
             move_supported: caps.has_str("MOVE"),
             uidplus_supported: caps.has_str("UIDPLUS"),
+            namespace_supported: caps.has_str("NAMESPACE"),
+            special_use_supported: caps.has_str("SPECIAL-USE"),
+            list_extended_supported: caps.has_str("LIST-EXTENDED"),
             news: false,
             deadline: cfg.command_timeout,
             session: Some(session),
@@ -269,6 +280,34 @@ impl Mailbox {
                     .await
                     .map_err(|e| MailboxError::from(e).about_folder("CREATE", name))?;
             }
+            Ok(())
+        })
+        .await
+    }
+
+    /// A command the other methods do not cover, which must answer OK (the tests make
+    /// special-use folders with `CREATE "name" (USE (\Sent))`, RFC 6154).
+    pub async fn run_command(&mut self, command: &str) -> Result<(), MailboxError> {
+        within(self.deadline, "command", async {
+            self.session().run_command_and_check_ok(command).await?;
+            self.drain_unsolicited();
+            Ok(())
+        })
+        .await
+    }
+
+    /// Proves the server lets `name` be made: creates it and deletes it again (for
+    /// `check`, on a folder that does not exist).
+    pub async fn probe_folder(&mut self, name: &str) -> Result<(), MailboxError> {
+        within(self.deadline, "CREATE/DELETE", async {
+            self.session()
+                .create(name)
+                .await
+                .map_err(|e| MailboxError::from(e).about_folder("CREATE", name))?;
+            self.session()
+                .delete(name)
+                .await
+                .map_err(|e| MailboxError::from(e).about_folder("DELETE", name))?;
             Ok(())
         })
         .await

@@ -14,6 +14,7 @@ mod health;
 mod oauth2;
 mod revocation;
 mod security;
+mod servers;
 mod service;
 mod stack;
 mod util;

@@ -4,6 +4,12 @@
 //! own addresses (every address is its own Dovecot user).
 //!
 //! A missing or broken stack fails the test that needs it, loudly: never a skip.
+//!
+//! Two IMAP servers: Dovecot (the default) and Cyrus IMAP in Debian's default namespace
+//! ([`Stack::cyrus`]), where every folder but the inbox lives under `INBOX.`. The
+//! helpers take folder names as the daemon's defaults ("Processed", "Sent") and read
+//! them where the server keeps them ([`Stack::folder`]); [`on_each_server!`] runs a
+//! test on both.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -16,8 +22,16 @@ use mnotify_intake::mailbox::Mailbox;
 use mnotify_intake::secret::SecretSource;
 use mnotify_intake::smtp::SmtpSender;
 
+/// Which IMAP server a stack runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Server {
+    Dovecot,
+    Cyrus,
+}
+
 pub struct Stack {
     pub dir: PathBuf,
+    pub server: Server,
     pub imaps_port: u16,
     pub smtp_port: u16,
     pub submission_port: u16,
@@ -36,6 +50,35 @@ pub struct Stack {
 pub const AUTHSERV_ID: &str = "mx.egov.test";
 
 static STACK: OnceLock<Stack> = OnceLock::new();
+static CYRUS: OnceLock<Stack> = OnceLock::new();
+
+/// Runs an end-to-end test on each IMAP server: `NAME::dovecot` on the shared Dovecot
+/// stack, `NAME::cyrus` on the shared Cyrus one. The body gets `stack: &Stack`.
+// The demo and benches include this file without using it.
+#[allow(unused_macros)]
+macro_rules! on_each_server {
+    ($(#[doc = $doc:literal])* async fn $name:ident($stack:ident) $body:block) => {
+        $(#[doc = $doc])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($stack: &'static crate::stack::Stack) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn dovecot() {
+                run(crate::stack::Stack::get()).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn cyrus() {
+                run(crate::stack::Stack::cyrus()).await
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use on_each_server;
 
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mail-stack")
@@ -59,6 +102,22 @@ impl Stack {
     /// The stack shared by the tests that do not disturb it, started on first use.
     pub fn get() -> &'static Stack {
         STACK.get_or_init(|| Stack::start("shared", &[]))
+    }
+
+    /// The shared stack with Cyrus IMAP in place of Dovecot (see scripts/mail-stack).
+    pub fn cyrus() -> &'static Stack {
+        CYRUS.get_or_init(|| Stack::start("cyrus", &[("MAIL_STACK_IMAP", "cyrus")]))
+    }
+
+    /// Where this server keeps the folder the daemon's defaults call `name`: the inbox
+    /// and Dovecot's folders as named, Cyrus's under `INBOX.`.
+    pub fn folder(&self, name: &str) -> String {
+        match self.server {
+            Server::Cyrus if !name.eq_ignore_ascii_case("INBOX") && !name.starts_with("INBOX.") => {
+                format!("INBOX.{name}")
+            }
+            _ => name.to_string(),
+        }
     }
 
     /// A stack of its own, for tests that stop or restart servers. Stopped on drop.
@@ -102,6 +161,10 @@ impl Stack {
                     .to_string()
             };
             Stack {
+                server: match get("IMAP_SERVER").as_str() {
+                    "cyrus" => Server::Cyrus,
+                    _ => Server::Dovecot,
+                },
                 imaps_port: get("IMAPS_PORT").parse().unwrap(),
                 smtp_port: get("SMTP_PORT").parse().unwrap(),
                 submission_port: get("SUBMISSION_PORT").parse().unwrap(),
@@ -124,7 +187,7 @@ impl Stack {
         let mut mb = Mailbox::connect(&self.imap(user))
             .await
             .expect("IMAP login to the test stack");
-        let v = mb.select(folder).await.expect("SELECT");
+        let v = mb.select(&self.folder(folder)).await.expect("SELECT");
         mb.logout().await;
         v
     }
@@ -132,6 +195,11 @@ impl Stack {
     /// Changes UIDVALIDITY of `user`'s `folder` with doveadm, as a server migration or
     /// a rebuilt index would.
     pub fn set_uid_validity(&self, user: &str, folder: &str, value: u32) {
+        assert_eq!(
+            self.server,
+            Server::Dovecot,
+            "doveadm changes Dovecot folders only"
+        );
         let status = Command::new("doveadm")
             .arg("-c")
             .arg(self.dir.join("dovecot/dovecot.conf"))
@@ -177,14 +245,21 @@ impl Stack {
             user: user.into(),
             auth: Auth::Password(SecretSource::File(self.password_file())),
             inbox: "INBOX".into(),
-            processed_folder: "Processed".into(),
-            needs_human_folder: Some("Needs-Human".into()),
-            sent_folder: Some("Sent".into()),
-            drafts_folder: "Drafts".into(),
+            processed_folder: self.folder("Processed"),
+            needs_human_folder: Some(self.folder("Needs-Human")),
+            sent_folder: Some(self.folder("Sent")),
+            drafts_folder: self.folder("Drafts"),
             idle: true,
             poll_interval: Duration::from_secs(60),
             command_timeout: Duration::from_secs(120),
             backlog: mnotify_intake::config::Backlog::Handle,
+            // The tests' helpers name every folder: no adaptation.
+            named: mnotify_intake::config::FoldersNamed {
+                processed: true,
+                needs_human: true,
+                sent: true,
+                drafts: true,
+            },
         }
     }
 
@@ -325,7 +400,7 @@ retry_seconds = 1
         let mut mb = Mailbox::connect(&self.imap(user))
             .await
             .expect("IMAP login to the test stack");
-        let n = match mb.select(folder).await {
+        let n = match mb.select(&self.folder(folder)).await {
             Ok(_) => mb.uids().await.expect("UID SEARCH").len(),
             Err(_) => 0,
         };
@@ -339,7 +414,7 @@ retry_seconds = 1
         let mut mb = Mailbox::connect(&self.imap(user))
             .await
             .expect("IMAP login to the test stack");
-        if mb.select(folder).await.is_err() {
+        if mb.select(&self.folder(folder)).await.is_err() {
             mb.logout().await;
             return Vec::new();
         }
@@ -385,10 +460,12 @@ retry_seconds = 1
             .any(|w| l.to_ascii_lowercase().contains(w))
         };
         format!(
-            "{}\n{}\n{}",
+            "{}\n{}\n{}\n{}",
             pick("postfix/log/maillog", &|l| l.contains(user)),
             pick("postfix/log/maillog", &|l| trouble(l)),
             pick("dovecot/dovecot.log", &|l| trouble(l)),
+            // Cyrus logs to syslog; what its master printed is all there is here.
+            pick("cyrus/stdout.log", &|_| true),
         )
     }
 
@@ -421,9 +498,10 @@ impl Stack {
         let mut mb = Mailbox::connect(&self.imap(user))
             .await
             .expect("IMAP login to the test stack");
-        mb.ensure_folder(folder).await.expect("folder");
+        let folder = self.folder(folder);
+        mb.ensure_folder(&folder).await.expect("folder");
         for raw in messages {
-            mb.append(folder, "()", raw).await.expect("APPEND");
+            mb.append(&folder, "()", raw).await.expect("APPEND");
         }
         mb.logout().await;
     }
