@@ -36,7 +36,8 @@
 //! At the edges:
 //! - [`store`]: the only module that names sled (trees, keys, transactions).
 //! - [`mailbox`]: IMAP, and [`mailbox::MailboxOps`], the operations the daemon's inbox
-//!   and copy policies use (an in-process stub stands in for unit tests);
+//!   and copy policies use (an in-process stub stands in for unit tests), and
+//!   [`mailbox::Layout`], the server's namespace and special-use folders (pure);
 //!   [`smtp`]: sending ([`smtp::Transport`], likewise); [`secret`]: passwords and tokens.
 //! - [`control`]: the local control socket (server in the daemon, client in commands).
 //! - [`daemon`]: the session loop (`daemon/mod.rs`), the inbox pass (`inbox.rs`), one
