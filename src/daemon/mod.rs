@@ -434,7 +434,16 @@ impl Daemon {
     /// folders the config did not name (Cyrus keeps folders under `INBOX.`, Exchange
     /// has its own `Sent Items`).
     async fn adapt_folders(&mut self) -> Result<(), DaemonError> {
-        let layout = Mailbox::layout(&self.imap).await?;
+        let layout = match Mailbox::layout(&self.imap).await {
+            Ok(layout) => layout,
+            // A server that answers without end is not waited on: the names stay.
+            Err(e @ MailboxError::AnswerTooLong { .. }) => {
+                warn!("{e}; the folders keep their configured or default names");
+                self.folders_adapted = true;
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        };
         let (imap, choices) = layout.adapt(&self.imap);
         for choice in choices.iter().filter(|c| c.folder_changed()) {
             info!(setting = choice.setting, folder = %choice.folder, why = %choice.why, "folder adapted to the server");

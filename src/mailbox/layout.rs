@@ -85,11 +85,22 @@ impl Layout {
     }
 
     /// A default for sent mail or drafts: the folder the server marks for it, else
-    /// the default name placed in the namespace.
-    fn marked(&self, marked: &Option<String>, attribute: &str, name: &str) -> (String, String) {
+    /// the default name placed in the namespace. A mark on a folder the daemon reads or
+    /// files into (`taken`: the inbox, Processed, Needs-Human) is not followed: anyone
+    /// with access to the mailbox can set one, and copies of replies in the inbox
+    /// would come back as mail.
+    fn marked(
+        &self,
+        marked: &Option<String>,
+        attribute: &str,
+        name: &str,
+        taken: &[&str],
+    ) -> (String, String) {
         match marked {
-            Some(folder) => (folder.clone(), format!("the server marks it {attribute}")),
-            None => self.placed(name),
+            Some(folder) if !taken.iter().any(|t| same_folder(t, folder)) => {
+                (folder.clone(), format!("the server marks it {attribute}"))
+            }
+            _ => self.placed(name),
         }
     }
 
@@ -128,19 +139,22 @@ impl Layout {
                 self.placed(current),
             ));
         }
+        let processed = out.processed_folder.clone();
+        let needs_human = out.needs_human_folder.clone().unwrap_or_default();
+        let taken = [imap.inbox.as_str(), &processed, &needs_human];
         if let Some(current) = &imap.sent_folder {
             out.sent_folder = Some(choose(
                 "sent_folder",
                 named.sent,
                 current,
-                self.marked(&self.sent, "\\Sent", current),
+                self.marked(&self.sent, "\\Sent", current, &taken),
             ));
         }
         out.drafts_folder = choose(
             "drafts_folder",
             named.drafts,
             &imap.drafts_folder,
-            self.marked(&self.drafts, "\\Drafts", &imap.drafts_folder),
+            self.marked(&self.drafts, "\\Drafts", &imap.drafts_folder, &taken),
         );
         (out, choices)
     }
@@ -151,6 +165,11 @@ impl Layout {
         (!self.prefix.is_empty() && !folder.starts_with(&self.prefix))
             .then(|| format!("{}{folder}", self.prefix))
     }
+}
+
+/// Whether two names are one folder (`INBOX` in any case is the inbox, RFC 3501).
+fn same_folder(a: &str, b: &str) -> bool {
+    a == b || (a.eq_ignore_ascii_case("INBOX") && b.eq_ignore_ascii_case("INBOX"))
 }
 
 /// The first personal namespace of `* NAMESPACE (("INBOX." ".")) NIL NIL`: its prefix

@@ -53,7 +53,20 @@ impl Lcg {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_a_500_message_drain_loses_nothing() {
-    let stack = Stack::private("kill");
+    sigkill_drain(Stack::private("kill")).await
+}
+
+/// The same on Cyrus, whose folders live under `INBOX.` (found by the daemon itself).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_a_500_message_drain_on_cyrus_loses_nothing() {
+    sigkill_drain(Stack::private_with(
+        "kill-cyrus",
+        &[("MAIL_STACK_IMAP", "cyrus")],
+    ))
+    .await
+}
+
+async fn sigkill_drain(stack: Stack) {
     let mailbox = "svc-kill@egov.test";
     let setup = Setup::new(
         &stack,
@@ -156,7 +169,19 @@ async fn sigkill_during_a_500_message_drain_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dovecot_restart_under_the_daemon() {
-    let stack = Stack::private("dovecot");
+    imap_restart_under_the_daemon(Stack::private("dovecot")).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cyrus_restart_under_the_daemon() {
+    imap_restart_under_the_daemon(Stack::private_with(
+        "cyrus-restart",
+        &[("MAIL_STACK_IMAP", "cyrus")],
+    ))
+    .await
+}
+
+async fn imap_restart_under_the_daemon(stack: Stack) {
     let mailbox = "svc-dc@egov.test";
     let ion = "ion-dc@primarie.test";
     let setup = Setup::new(&stack, mailbox, "");
@@ -171,7 +196,7 @@ async fn dovecot_restart_under_the_daemon() {
             .await;
     }
     stack.wait_for(ion, "INBOX", 2, WAIT).await;
-    stack.run_script("restart-dovecot");
+    stack.run_script("restart-imap");
     for i in 2..4 {
         stack
             .deliver(

@@ -211,3 +211,19 @@ fn tokens_never_panic_on_arbitrary_bytes() {
         let _ = Layout::read(both, both);
     }
 }
+
+#[test]
+fn a_mark_on_the_inbox_or_a_folder_we_file_into_is_not_followed() {
+    // Anyone with access to the mailbox can set a special use; copies of replies in the
+    // inbox would come back to the daemon as mail.
+    let layout = Layout::read(
+        &responses(&[r#"* NAMESPACE (("" "/")) NIL NIL"#]),
+        &responses(&[
+            r#"* LIST (\Sent) "/" inbox"#,
+            r#"* LIST (\Drafts) "/" Processed"#,
+        ]),
+    );
+    let (out, _) = layout.adapt(&imap());
+    assert_eq!(out.sent_folder.as_deref(), Some("Sent"));
+    assert_eq!(out.drafts_folder, "Drafts");
+}
