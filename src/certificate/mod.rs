@@ -1,5 +1,5 @@
 //! X.509 certificates: what one says about itself ([`Certificate`]), how to find them in
-//! files ([`decode`]), and whether one can be trusted ([`validate`]).
+//! files ([`decode`](mod@decode)), and whether one can be trusted ([`validate`]).
 
 pub mod decode;
 pub mod validate;

@@ -263,7 +263,7 @@ impl Daemon {
     }
 
     /// `run --new-store`: start with a new store although the mailbox shows that the
-    /// daemon ran on it before (the operator decided so; see [`Daemon::prove_store_new`]).
+    /// daemon ran on it before (the operator decided so; see `Daemon::prove_store_new`).
     pub fn allow_new_store(&mut self) {
         self.new_store_allowed = true;
     }

@@ -464,8 +464,8 @@ retry_seconds = 1
             pick("postfix/log/maillog", &|l| l.contains(user)),
             pick("postfix/log/maillog", &|l| trouble(l)),
             pick("dovecot/dovecot.log", &|l| trouble(l)),
-            // Cyrus logs to syslog; what its master printed is all there is here.
-            pick("cyrus/stdout.log", &|_| true),
+            // Cyrus's syslog, written to a file by scripts/syslog-to-file.c.
+            pick("cyrus/cyrus.log", &|l| trouble(l) || l.contains(user)),
         )
     }
 
