@@ -350,6 +350,10 @@ impl Daemon {
         shutdown: &mut watch::Receiver<bool>,
         backoff: &mut Duration,
     ) -> Result<(), DaemonError> {
+        if !self.folders_adapted {
+            // Before the session proper, so that "connected" in the log means both.
+            self.adapt_folders().await?;
+        }
         let mut mb = Mailbox::connect(&self.imap).await?;
         self.connected_once = true;
         self.session_connected = true;
@@ -363,9 +367,6 @@ impl Daemon {
             r#move = mb.move_supported,
             "connected to IMAP"
         );
-        if !self.folders_adapted {
-            self.adapt_folders().await?;
-        }
         if self.store_unproven {
             self.prove_store_new(&mut mb).await?;
             self.first_start = self.store.first_start(now())?;
