@@ -429,8 +429,6 @@ impl Daemon {
         }
     }
 
-    /// A store that never ran the daemon, on a mailbox that shows it ran before (mail in
-    /// the Processed folder, our replies in Sent): the store was lost or replaced.
     /// Reads the server's namespace and special-use folders once, and uses them for the
     /// folders the config did not name (Cyrus keeps folders under `INBOX.`, Exchange
     /// has its own `Sent Items`).
@@ -455,6 +453,8 @@ impl Daemon {
         Ok(())
     }
 
+    /// A store that never ran the daemon, on a mailbox that shows it ran before (mail in
+    /// the Processed folder, our replies in Sent): the store was lost or replaced.
     /// Starting afresh would answer handled mail again (`backlog = "handle"`) or lose
     /// track of every case, so the daemon stops and says how to restore, unless the
     /// operator asked for a new store (`run --new-store`).
