@@ -15,6 +15,9 @@ pub struct Layout {
     pub prefix: String,
     /// Its hierarchy separator, when the server has one.
     pub separator: Option<char>,
+    /// The prefixes of other users' and shared folders (`"user."` on Cyrus): a folder
+    /// under one is never ours to file into, whatever it is marked.
+    pub foreign: Vec<String>,
     /// The folder marked `\Sent`, and the one marked `\Drafts`.
     pub sent: Option<String>,
     pub drafts: Option<String>,
@@ -45,16 +48,23 @@ impl Layout {
     /// must not stop the daemon, it only loses the adaptation.
     pub fn read(namespace: &[Vec<u8>], list: &[Vec<u8>]) -> Layout {
         let mut layout = Layout::default();
-        if let Some((prefix, separator)) = namespace.iter().find_map(|r| personal_namespace(r)) {
-            layout.prefix = prefix;
-            layout.separator = separator;
+        if let Some([personal, others, shared]) = namespace.iter().find_map(|r| namespaces(r)) {
+            if let Some((prefix, separator)) = personal.into_iter().next() {
+                layout.prefix = prefix;
+                layout.separator = separator;
+            }
+            layout.foreign = (others.into_iter().chain(shared))
+                .map(|(prefix, _)| prefix)
+                .filter(|prefix| !prefix.is_empty())
+                .collect();
         }
         for (attributes, name) in list.iter().filter_map(|r| list_entry(r)) {
             let has = |a: &str| attributes.iter().any(|x| x.eq_ignore_ascii_case(a));
-            if has("\\Sent") && layout.sent.is_none() {
+            let ours = layout.personal(&name);
+            if ours && has("\\Sent") && layout.sent.is_none() {
                 layout.sent = Some(name.clone());
             }
-            if has("\\Drafts") && layout.drafts.is_none() {
+            if ours && has("\\Drafts") && layout.drafts.is_none() {
                 layout.drafts = Some(name.clone());
             }
             if !has("\\NoSelect") && !has("\\NonExistent") {
@@ -62,6 +72,16 @@ impl Layout {
             }
         }
         layout
+    }
+
+    /// Whether `name` is in the user's own namespace: not under another user's or the
+    /// shared prefix, and under the personal prefix when there is one.
+    fn personal(&self, name: &str) -> bool {
+        let under = |prefix: &String| !prefix.is_empty() && name.starts_with(prefix.as_str());
+        !self.foreign.iter().any(under)
+            && (self.prefix.is_empty()
+                || name.eq_ignore_ascii_case("INBOX")
+                || name.starts_with(&self.prefix))
     }
 
     fn exists(&self, name: &str) -> bool {
@@ -172,9 +192,13 @@ fn same_folder(a: &str, b: &str) -> bool {
     a == b || (a.eq_ignore_ascii_case("INBOX") && b.eq_ignore_ascii_case("INBOX"))
 }
 
-/// The first personal namespace of `* NAMESPACE (("INBOX." ".")) NIL NIL`: its prefix
-/// and separator. `None` when the response is not that, or names none.
-fn personal_namespace(response: &[u8]) -> Option<(String, Option<char>)> {
+/// A namespace's prefix and hierarchy separator.
+type Namespace = (String, Option<char>);
+
+/// The three groups of `* NAMESPACE (("INBOX." ".")) (("user." ".")) (("" "."))`: the
+/// personal namespaces, other users', and shared ones (RFC 2342), each possibly empty
+/// (`NIL`). `None` when the response is not that.
+fn namespaces(response: &[u8]) -> Option<[Vec<Namespace>; 3]> {
     let tokens = tokens(response)?;
     let mut t = tokens.iter();
     if !matches!((t.next(), t.next()), (Some(Token::Atom(star)), Some(Token::Atom(word)))
@@ -182,15 +206,37 @@ fn personal_namespace(response: &[u8]) -> Option<(String, Option<char>)> {
     {
         return None;
     }
-    if !matches!((t.next(), t.next()), (Some(Token::Open), Some(Token::Open))) {
-        return None;
-    }
-    let prefix = t.next()?.string()?;
-    let separator = match t.next()? {
-        Token::Atom(nil) if nil.eq_ignore_ascii_case("NIL") => None,
-        other => other.string()?.chars().next(),
+    let mut group = || -> Option<Vec<Namespace>> {
+        let mut found = Vec::new();
+        match t.next()? {
+            Token::Atom(nil) if nil.eq_ignore_ascii_case("NIL") => return Some(found),
+            Token::Open => {}
+            _ => return None,
+        }
+        loop {
+            match t.next()? {
+                Token::Close => return Some(found),
+                Token::Open => {}
+                _ => return None,
+            }
+            let prefix = t.next()?.string()?;
+            let separator = match t.next()? {
+                Token::Atom(nil) if nil.eq_ignore_ascii_case("NIL") => None,
+                other => other.string()?.chars().next(),
+            };
+            // Extensions (RFC 2342 section 6) up to the entry's own close.
+            let mut depth = 1;
+            while depth > 0 {
+                match t.next()? {
+                    Token::Open => depth += 1,
+                    Token::Close => depth -= 1,
+                    _ => {}
+                }
+            }
+            found.push((prefix, separator));
+        }
     };
-    Some((prefix, separator))
+    Some([group()?, group()?, group()?])
 }
 
 /// `(attributes, name)` of `* LIST (\HasNoChildren \Sent) "." "INBOX.Sent Items"`.

@@ -48,6 +48,11 @@ fn cyrus_answers_give_the_prefix_and_the_marked_folders() {
     let layout = cyrus();
     assert_eq!(layout.prefix, "INBOX.");
     assert_eq!(layout.separator, Some('.'));
+    assert_eq!(
+        layout.foreign,
+        ["user."],
+        "the shared namespace's empty prefix says nothing"
+    );
     assert_eq!(layout.sent.as_deref(), Some("INBOX.Sent Items"));
     assert_eq!(layout.drafts.as_deref(), Some("INBOX.Ciorne"));
     assert_eq!(
@@ -226,4 +231,35 @@ fn a_mark_on_the_inbox_or_a_folder_we_file_into_is_not_followed() {
     let (out, _) = layout.adapt(&imap());
     assert_eq!(out.sent_folder.as_deref(), Some("Sent"));
     assert_eq!(out.drafts_folder, "Drafts");
+}
+
+#[test]
+fn a_marked_folder_of_another_user_or_outside_the_personal_namespace_is_not_ours() {
+    // Another user's folder shared with us, marked \Sent by its owner: replies (with
+    // applicants' data) must not land there.
+    let cyrus_shared = Layout::read(
+        &responses(&[r#"* NAMESPACE (("INBOX." ".")) (("user." ".")) (("" "."))"#]),
+        &responses(&[
+            r#"* LIST (\HasNoChildren \Sent) "." user.bob.Sent"#,
+            r#"* LIST (\HasNoChildren \Drafts) "." Public.Drafts"#,
+            r#"* LIST (\HasNoChildren \Sent) "." INBOX.Trimise"#,
+        ]),
+    );
+    assert_eq!(cyrus_shared.sent.as_deref(), Some("INBOX.Trimise"));
+    assert_eq!(
+        cyrus_shared.drafts, None,
+        "outside INBOX. on a server that keeps ours there"
+    );
+    let dovecot_shared = Layout::read(
+        &responses(&[r#"* NAMESPACE (("" "/")) (("users/" "/")) (("shared/" "/"))"#]),
+        &responses(&[
+            r#"* LIST (\Sent) "/" shared/Sent"#,
+            r#"* LIST (\Drafts) "/" users/ana/Drafts"#,
+        ]),
+    );
+    assert_eq!(dovecot_shared.foreign, ["users/", "shared/"]);
+    assert_eq!(dovecot_shared.sent, None);
+    assert_eq!(dovecot_shared.drafts, None);
+    let (out, _) = dovecot_shared.adapt(&imap());
+    assert_eq!(out.sent_folder.as_deref(), Some("Sent"));
 }
