@@ -2,7 +2,7 @@
 //! every folder the daemon will use, adapted to the server's layout as `run` adapts it.
 
 use super::{tls_words, Level, Report};
-use crate::config::{Backlog, Config, ImapConfig, ReplyMode};
+use crate::config::{Backlog, Config, ImapConfig};
 use crate::mailbox::{Layout, Mailbox};
 
 /// The config's `[imap]` with its default folders adapted to the server's namespace
@@ -37,25 +37,14 @@ async fn folders(
     report: &mut Report,
 ) {
     let part = "IMAP";
-    let mut folders = vec![("processed_folder", imap.processed_folder.clone())];
-    folders.extend(
-        imap.needs_human_folder
-            .clone()
-            .map(|f| ("needs_human_folder", f)),
-    );
-    match config.reply.mode {
-        ReplyMode::Send => folders.extend(imap.sent_folder.clone().map(|f| ("sent_folder", f))),
-        ReplyMode::Draft => folders.push(("drafts_folder", imap.drafts_folder.clone())),
-        ReplyMode::Off => {}
-    }
     let (mut present, mut creatable) = (Vec::new(), Vec::new());
-    for (setting, folder) in &folders {
+    for (setting, folder) in imap.folders_used(config.reply.mode) {
         if mb.count(folder).await.is_ok() {
-            present.push(folder.as_str());
+            present.push(folder);
             continue;
         }
         match mb.probe_folder(folder).await {
-            Ok(()) => creatable.push(folder.as_str()),
+            Ok(()) => creatable.push(folder),
             Err(e) => {
                 let hint = match layout.suggestion(folder) {
                     Some(name) => format!("; try {setting} = \"{name}\""),

@@ -159,6 +159,23 @@ pub struct ImapConfig {
     pub named: FoldersNamed,
 }
 
+impl ImapConfig {
+    /// The folders the daemon files into in reply mode `mode`, each with its setting's
+    /// name: the daemon makes them at start, `check` proves them.
+    pub fn folders_used(&self, mode: ReplyMode) -> Vec<(&'static str, &str)> {
+        let mut folders = vec![("processed_folder", self.processed_folder.as_str())];
+        folders.extend((self.needs_human_folder.as_deref()).map(|f| ("needs_human_folder", f)));
+        match mode {
+            ReplyMode::Send => {
+                folders.extend(self.sent_folder.as_deref().map(|f| ("sent_folder", f)))
+            }
+            ReplyMode::Draft => folders.push(("drafts_folder", self.drafts_folder.as_str())),
+            ReplyMode::Off => {}
+        }
+        folders
+    }
+}
+
 /// Which of the daemon's folders the operator named in `[imap]`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FoldersNamed {

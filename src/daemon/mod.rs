@@ -498,14 +498,9 @@ impl Daemon {
     }
 
     fn folders(&self) -> Vec<String> {
-        let mut f = vec![self.imap.processed_folder.clone()];
-        f.extend(self.imap.needs_human_folder.clone());
-        match self.config.reply.mode {
-            ReplyMode::Send => f.extend(self.imap.sent_folder.clone()),
-            ReplyMode::Draft => f.push(self.imap.drafts_folder.clone()),
-            ReplyMode::Off => {}
-        }
-        f
+        (self.imap.folders_used(self.config.reply.mode).into_iter())
+            .map(|(_, folder)| folder.to_string())
+            .collect()
     }
 
     /// How long to wait for new mail: the full-scan interval, bounded by IDLE renewal
