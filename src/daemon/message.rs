@@ -138,14 +138,14 @@ impl Daemon {
         };
         let counts = match &judgement.recipient {
             Some(to) => {
-                let keys = process::RateKeys::new(to, case.as_ref().map(|c| c.token.as_str()), now);
+                let token = case.as_ref().map(|c| c.token.as_str());
+                let keys = process::RateKeys::new(to, token, judgement.held, now);
                 let count = |k: &str| self.store.replies_counted(k);
                 process::ReplyCounts {
                     recipient_today: count(&keys.recipient)?,
                     case_today: keys.case.as_deref().map(count).transpose()?.unwrap_or(0),
                     domain_today: count(&keys.domain)?,
                     this_hour: count(&keys.hour)?,
-                    unverified_this_hour: count(&keys.unverified_hour)?,
                 }
             }
             None => process::ReplyCounts::default(),

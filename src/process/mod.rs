@@ -236,7 +236,7 @@ pub fn plan(
                 (now, fresh),
             )?;
             let token = case.as_ref().map(|c| c.token.as_str());
-            rate_keys = RateKeys::new(&to, token, now).all(judgement.held);
+            rate_keys = RateKeys::new(&to, token, judgement.held, now).all();
             thread_ids.push(outgoing.message_id.clone());
             seen.reply = Some(outgoing.message_id.clone());
             outbox = Some(outbox_entry(outgoing, settings.mode, token, now));

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, helpers in `util`.
 
+mod abuse;
 mod backups;
 mod cases;
 mod cli;

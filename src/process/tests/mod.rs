@@ -442,7 +442,7 @@ fn every_cap_files_the_mail_for_staff() {
         Known {
             case: None,
             counts: ReplyCounts {
-                unverified_this_hour: 30,
+                this_hour: 30,
                 ..ReplyCounts::default()
             },
             certificate_cases: Vec::new(),
