@@ -32,7 +32,7 @@ pub fn run_daemon(config: Config, once: bool, new_store: bool) -> Result<ExitCod
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    let outcome = runtime.block_on(async move {
         // Inside the runtime: the SMTP connection pool starts a task of its own.
         let shared = mnotify_intake::control::server::Shared {
             store: store.clone(),
@@ -90,7 +90,11 @@ pub fn run_daemon(config: Config, once: bool, new_store: bool) -> Result<ExitCod
         log_stopped(&daemon);
         result?;
         Ok(ExitCode::SUCCESS)
-    })
+    });
+    // A mail whose reading was abandoned at its deadline may still hold a thread:
+    // the daemon stops without waiting for it (a drop of the runtime would).
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    outcome
 }
 
 /// The store, waiting up to 15 s for a staff command that holds it for a moment.

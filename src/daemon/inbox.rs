@@ -35,15 +35,26 @@ impl Daemon {
             info!(count = uids.len(), folder = %folder, "moving mail handled before");
             mb.move_to(uids, folder).await?;
         }
-        let failed: HashMap<u32, u8> = fresh
-            .iter()
-            .filter_map(|u| Some((*u, *self.fetch_failures.get(&(uid_validity, *u))?)))
-            .collect();
-        let failures = |uid: &u32| failed.get(uid).copied().unwrap_or(0);
+        // Failed fetches (since start) and reads that never ended in a commit (the
+        // store keeps those across crashes) count alike.
+        let mut failed: HashMap<u32, (u8, u8)> = HashMap::new();
+        for &uid in &fresh {
+            let fetches = self.fetch_failures.get(&(uid_validity, uid)).copied();
+            let reads = self.store.read_attempts(uid_validity, uid)?;
+            if fetches.is_some() || reads > 0 {
+                failed.insert(uid, (fetches.unwrap_or(0), reads));
+            }
+        }
+        let failures = |uid: &u32| failed.get(uid).map_or(0, |&(f, r)| f.saturating_add(r));
         let (unreadable, fresh): (Vec<u32>, Vec<u32>) = fresh
             .into_iter()
             .partition(|u| failures(u) >= MAX_FETCH_FAILURES);
         if !unreadable.is_empty() {
+            let why = |uid: &u32| {
+                let (fetches, reads) = failed.get(uid).copied().unwrap_or_default();
+                set_aside_reason(fetches, reads)
+            };
+            let unreadable: Vec<(u32, String)> = unreadable.iter().map(|u| (*u, why(u))).collect();
             self.set_aside_unreadable(mb, uid_validity, &unreadable)
                 .await?;
         }
@@ -144,8 +155,15 @@ impl Daemon {
                 Part::Whole
             };
             let at = Position { uid_validity, uid };
-            if let Some(dest) = self.handle(&raw, at, part, sizes.get(&uid).copied())? {
-                moves.entry(dest).or_default().push(uid);
+            // Counted before reading: a mail that crashes or stalls the daemon is set
+            // aside after a few attempts instead of being read at every start.
+            let attempt = self.store.begin_read(uid_validity, uid)?;
+            match self.handle(raw, at, part, sizes.get(&uid).copied()).await? {
+                Ok(Some(dest)) => moves.entry(dest).or_default().push(uid),
+                Ok(None) => {}
+                Err(unread) => {
+                    error!(uid, attempt, "{unread}; left in the inbox (set aside for people after {MAX_FETCH_FAILURES} attempts)");
+                }
             }
         }
         // Durable before anything leaves: a reply is never sent for a decision that
@@ -266,23 +284,26 @@ impl Daemon {
         }
     }
 
-    /// Files messages the server failed to hand over [`MAX_FETCH_FAILURES`] times:
-    /// recorded (the digest lists them), moved to the Needs-Human folder (or left in
-    /// the inbox when there is none), never answered. Nothing is lost: the message stays
-    /// on the server for people to look at.
+    /// Files messages that could not be fetched or read [`MAX_FETCH_FAILURES`] times,
+    /// each with why: recorded (the digest lists them), moved to the Needs-Human
+    /// folder (or left in the inbox when there is none), never answered. Nothing is
+    /// lost: the message stays on the server for people to look at.
     pub(super) async fn set_aside_unreadable(
         &mut self,
         mb: &mut impl MailboxOps,
         uid_validity: u32,
-        uids: &[u32],
+        unreadable: &[(u32, String)],
     ) -> Result<(), DaemonError> {
         let destination = self.imap.needs_human_folder.clone();
-        for &uid in uids {
+        for (uid, why) in unreadable {
             let record = crate::record::SeenRecord {
-                note: Some(format!(
-                    "the IMAP server failed {MAX_FETCH_FAILURES} times to hand this message over; left for people"
-                )),
-                ..crate::record::SeenRecord::unreadable(uid_validity, uid, destination.clone(), now())
+                note: Some(why.clone()),
+                ..crate::record::SeenRecord::unreadable(
+                    uid_validity,
+                    *uid,
+                    destination.clone(),
+                    now(),
+                )
             };
             self.store.commit(MessageCommit {
                 seen: &record,
@@ -291,20 +312,36 @@ impl Daemon {
                 outbox: None,
                 rate_keys: &[],
             })?;
+            self.telemetry.handled(record.outcome.code());
             error!(
                 uid,
                 folder = destination.as_deref().unwrap_or("(left in the inbox)"),
-                "the server failed {MAX_FETCH_FAILURES} times to hand this message over: set aside for people"
+                "set aside for people: {why}"
             );
         }
         self.store.flush()?;
+        let uids: Vec<u32> = unreadable.iter().map(|(uid, _)| *uid).collect();
         if let Some(folder) = &destination {
-            mb.move_to(uids, folder).await?;
+            mb.move_to(&uids, folder).await?;
         }
-        for &uid in uids {
+        for uid in uids {
             self.fetch_failures.remove(&(uid_validity, uid));
         }
         Ok(())
+    }
+}
+
+/// Why a message is set aside, from its failed fetches and unfinished reads.
+fn set_aside_reason(fetches: u8, reads: u8) -> String {
+    let deadline = super::message::READ_DEADLINE.as_secs();
+    match (fetches, reads) {
+        (f, 0) => format!("the IMAP server failed {f} times to hand this message over; left for people"),
+        (0, r) => format!(
+            "reading this message failed {r} times (the daemon stopped while reading it, or reading took longer than {deadline} s); left for people"
+        ),
+        (f, r) => format!(
+            "the IMAP server failed {f} times to hand this message over and reading it failed {r} times; left for people"
+        ),
     }
 }
 

@@ -5,28 +5,35 @@ use super::*;
 use crate::mailbox::Part;
 
 impl Daemon {
-    /// Decides and commits one message; returns the folder to move it to.
-    pub(super) fn handle(
+    /// Decides and commits one message; returns the folder to move it to, or why it
+    /// could not be read this time (it stays in the inbox, its attempt counted).
+    pub(super) async fn handle(
         &mut self,
-        raw: &[u8],
+        raw: Vec<u8>,
         at: Position,
         part: Part,
         size: Option<u64>,
-    ) -> Result<Option<String>, DaemonError> {
-        self.handle_as(raw, at, part, size, None)
+    ) -> Result<Result<Option<String>, Unread>, DaemonError> {
+        self.handle_as(raw, at, part, size, None).await
     }
 
     /// Held mail staff accepted (`held accept`), handled as if its sender were
     /// authenticated; its bytes were kept in the store. It stays in the folder it was
     /// filed in.
-    pub(super) fn handle_accepted(&mut self) -> Result<(), DaemonError> {
+    pub(super) async fn handle_accepted(&mut self) -> Result<(), DaemonError> {
         for (record, acceptance, raw) in self.store.accepted_held()? {
             if record.held {
                 let at = Position {
                     uid_validity: record.uid_validity,
                     uid: record.uid,
                 };
-                self.handle_as(&raw, at, Part::Whole, None, Some(acceptance.by.clone()))?;
+                let by = Some(acceptance.by.clone());
+                if let Err(unread) = self.handle_as(raw, at, Part::Whole, None, by).await? {
+                    // Read once before, so this is the deadline on a loaded machine:
+                    // the acceptance stays and is tried at the next pass.
+                    warn!(identity = %record.identity, "held mail accepted by staff not handled yet: {unread}");
+                    continue;
+                }
                 info!(identity = %record.identity, by = %acceptance.by, "held mail accepted by staff and handled");
             }
             self.store.finish_held(&record.identity)?;
@@ -35,22 +42,26 @@ impl Daemon {
     }
 
     /// `accepted_by`: staff vouched for the sender of this held message.
-    pub(super) fn handle_as(
+    pub(super) async fn handle_as(
         &mut self,
-        raw: &[u8],
+        raw: Vec<u8>,
         at: Position,
         part: Part,
         size: Option<u64>,
         accepted_by: Option<String>,
-    ) -> Result<Option<String>, DaemonError> {
+    ) -> Result<Result<Option<String>, Unread>, DaemonError> {
+        let (raw, facts) = match read_off_the_loop(raw, self.config.own_addresses.clone()).await {
+            Ok(read) => read,
+            Err(unread) => return Ok(Err(unread)),
+        };
         let now = now();
-        let (read, in_thread) = self.read(raw, part, now)?;
+        let (read, in_thread) = self.read(facts, part, now)?;
         let content = read.content();
         let facts = content.facts();
-        let identity = process::identity(facts.message_id.as_deref(), raw);
+        let identity = process::identity(facts.message_id.as_deref(), &raw);
         if accepted_by.is_none() {
             if let Some(before) = self.store.seen_identity(&identity)? {
-                return self.file_duplicate(process::duplicate(before, at));
+                return self.file_duplicate(process::duplicate(before, at)).map(Ok);
             }
         }
         let judgement = process::judge(content, accepted_by, &self.config.trust);
@@ -71,25 +82,24 @@ impl Daemon {
         let mut plan = process::plan(mail, &judgement, known, &settings, now, &fresh)?;
         if plan.seen.held && part == Part::Whole && raw.len() <= MAX_HELD_BYTES {
             // Kept for staff, who may accept it by hand (`held accept`).
-            self.store.keep_held(&identity, raw)?;
+            self.store.keep_held(&identity, &raw)?;
         }
         if let Some(why) = ignored_report {
             let note = plan.seen.note.take();
             plan.seen.note = Some(note.map_or(why.clone(), |n| format!("{n}; {why}")));
         }
-        self.commit(plan, size)
+        self.commit(plan, size).map(Ok)
     }
 
-    /// Reads the mail: its facts (only the header of an oversized one) and, unless
-    /// oversized, the analysis. The case it names or continues is looked up first: a
+    /// The analysis of a mail already read into facts (only the header of an oversized
+    /// one is analysed as such). The case it names or continues is looked up first: a
     /// mail in a case's thread is about MNotify ([`process::continues_case`]).
     fn read(
         &mut self,
-        raw: &[u8],
+        mut facts: crate::intake::Facts,
         part: Part,
         now: OffsetDateTime,
     ) -> Result<(Read, Option<crate::case::Case>), DaemonError> {
-        let mut facts = crate::intake::read(raw, &self.config.own_addresses);
         let in_thread = self.thread_case(&facts)?;
         if part == Part::Header {
             return Ok((Read::Header(facts), in_thread));
@@ -290,6 +300,55 @@ impl Read {
             Read::Header(facts) => Content::Oversized { facts },
         }
     }
+}
+
+/// Why a message was not read this time. Its attempt stays counted: after
+/// [`MAX_FETCH_FAILURES`] the inbox sets it aside for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Unread(String);
+
+impl std::fmt::Display for Unread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The longest one mail may take to be read (MIME, attachments, text passes) before
+/// the daemon stops waiting for it. A backstop only: every pass is linear and bounded
+/// by the limits in [`crate::intake`], so a 25 MB mail reads in well under a second,
+/// and `inspect` and the daemon read alike on every machine. Below systemd's
+/// `WatchdogSec` (120 s), which is fed meanwhile.
+pub(super) const READ_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Reads a mail's facts on a thread of its own, so that the loop that answers
+/// `/health`, the watchdog and staff commands goes on meanwhile; a read that panics or
+/// outlasts [`READ_DEADLINE`] is abandoned (its thread finishes alone) and said why.
+async fn read_off_the_loop(
+    raw: Vec<u8>,
+    own_addresses: Vec<String>,
+) -> Result<(Vec<u8>, crate::intake::Facts), Unread> {
+    let reading = tokio::task::spawn_blocking(move || {
+        #[cfg(feature = "testkit")]
+        crate::testkit::faults::while_reading(&raw);
+        let facts = crate::intake::read(&raw, &own_addresses);
+        (raw, facts)
+    });
+    match tokio::time::timeout(read_deadline(), reading).await {
+        Ok(Ok(read)) => Ok(read),
+        Ok(Err(failed)) => Err(Unread(format!("reading it failed ({failed})"))),
+        Err(_) => Err(Unread(format!(
+            "reading it took longer than {} s",
+            read_deadline().as_secs_f32()
+        ))),
+    }
+}
+
+fn read_deadline() -> Duration {
+    #[cfg(feature = "testkit")]
+    if let Some(shorter) = crate::testkit::faults::read_deadline() {
+        return shorter;
+    }
+    READ_DEADLINE
 }
 
 /// Held mail is kept in the store for staff to accept up to this size; a larger one

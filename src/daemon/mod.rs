@@ -393,7 +393,7 @@ impl Daemon {
                 self.notifier.send("READY=1");
                 self.ready_told = true;
             }
-            self.handle_accepted()?;
+            self.handle_accepted().await?;
             self.daily_routine()?;
             self.daily_backup();
             self.daily_prune()?;

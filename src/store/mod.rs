@@ -334,6 +334,8 @@ impl Store {
         let _writing = self.writing();
         self.seen
             .insert(uid_key(record.uid_validity, record.uid), to_json(record))?;
+        self.seen
+            .remove(attempts::reading_key(record.uid_validity, record.uid))?;
         Ok(())
     }
 
@@ -427,6 +429,7 @@ impl Store {
                         format!("id/{}", c.seen.identity).as_bytes(),
                         seen_json.as_slice(),
                     )?;
+                    seen.remove(attempts::reading_key(c.seen.uid_validity, c.seen.uid).as_bytes())?;
                     if let (Some(case), Some(json)) = (c.case, &case_json) {
                         cases.insert(case.token.as_bytes(), json.as_slice())?;
                         let first = to_json(&CertificateCase {
@@ -542,6 +545,7 @@ impl Store {
     }
 }
 
+mod attempts;
 mod backup;
 pub use backup::{newest_backup, prune_backups, restore, verify, BackupSummary};
 mod held;

@@ -2,6 +2,7 @@
 //! built the way real clients build them. Used by the integration tests, the benchmarks
 //! and the demo data generator; never by the daemon.
 
+pub mod faults;
 pub mod hostile;
 pub mod mail;
 pub mod pki;

@@ -83,3 +83,149 @@ async fn forgeries_do_not_spend_the_applicant_s_allowance() {
     let status = setup.status();
     assert_eq!(status["outbox"]["sent"], 6, "{status}");
 }
+
+/// The config of [`Setup::new`] (every sender answered) with a one-second scan.
+fn polling(stack: &Stack, mailbox: &str, extra: &str) -> Setup {
+    let setup = Setup::new(stack, mailbox, extra);
+    let text = std::fs::read_to_string(&setup.config).unwrap().replace(
+        "backlog = \"handle\"\n",
+        "backlog = \"handle\"\nidle = false\npoll_seconds = 1\n",
+    );
+    std::fs::write(&setup.config, text).unwrap();
+    setup
+}
+
+/// A mail whose reading stalls (injected: no real mail does any more) is abandoned at
+/// the read deadline, three times, then set aside; meanwhile `/health` answers at once
+/// and the mail after it is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_whose_reading_stalls_is_set_aside_while_health_answers() {
+    let stack = Stack::get();
+    let mailbox = "svc-stall@egov.test";
+    let (stranger, ion) = ("stall@evil.test", "ion-stall@primarie.test");
+    let setup = polling(
+        stack,
+        mailbox,
+        "[metrics]\nlisten = \"127.0.0.1:0\"\n[digest]\nto = [\"staff@egov.test\"]\n",
+    );
+    let daemon = setup.start_with(&[
+        ("MNOTIFY_INTAKE_FAULT_READ", "stall:STALL-MARKER-77"),
+        ("MNOTIFY_INTAKE_FAULT_READ_DEADLINE_MS", "3000"),
+    ]);
+    let addr = setup.metrics_address();
+    setup.wait_until_connected();
+    let hostile = mail(stranger, mailbox, "MNotify", "<stall@evil.test>", "MNotify")
+        .header("X-Fault", "STALL-MARKER-77");
+    stack.deliver(stranger, mailbox, &hostile.build()).await;
+    let genuine = mail(
+        ion,
+        mailbox,
+        "MNotify",
+        "<after-stall@primarie.test>",
+        "Cum ne conectăm la MNotify?",
+    );
+    stack.deliver(ion, mailbox, &genuine.build()).await;
+
+    // While the hostile mail is being read (three deadlines of 3 s), /health answers.
+    let mut slowest = Duration::ZERO;
+    let mut status_took = None;
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_secs(8) {
+        if status_took.is_none() && start.elapsed() > Duration::from_secs(1) {
+            let asked = std::time::Instant::now();
+            setup.cli(&["status"]);
+            status_took = Some(asked.elapsed());
+        }
+        let asked = std::time::Instant::now();
+        let (status, body) = crate::health::get(&addr, "/health");
+        slowest = slowest.max(asked.elapsed());
+        assert!(status.contains("200"), "{status} {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!("/health while a mail's reading stalls: slowest answer {slowest:?}; staff status {status_took:?}");
+    let status_took = status_took.unwrap();
+    assert!(
+        status_took < Duration::from_secs(5),
+        "status waited on the reading: {status_took:?}"
+    );
+    assert!(
+        slowest < Duration::from_secs(2),
+        "/health waited on the reading: {slowest:?}"
+    );
+    stack.wait_for(ion, "INBOX", 1, WAIT).await;
+    let set_aside = stack
+        .wait_for(mailbox, "Needs-Human", 1, Duration::from_secs(60))
+        .await;
+    assert!(
+        String::from_utf8_lossy(&set_aside[0]).contains("STALL-MARKER-77"),
+        "the hostile mail is the one set aside, kept whole"
+    );
+    let log = setup.log();
+    assert!(log.contains("reading this message failed 3 times"), "{log}");
+    assert_eq!(
+        log.matches("reading it took longer than").count(),
+        3,
+        "read three times, never more:\n{log}"
+    );
+    daemon.stop();
+    assert_eq!(stack.count(stranger, "INBOX").await, 0, "no answer to it");
+    let digest = setup.cli(&["digest", "--print"]);
+    assert!(
+        digest.contains("reading this message failed 3 times"),
+        "{digest}"
+    );
+}
+
+/// A mail that kills the daemon while it is read (injected abort) is counted before
+/// each read: after three deaths the fourth start sets it aside and goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_that_kills_the_daemon_is_set_aside_after_three_starts() {
+    let stack = Stack::get();
+    let mailbox = "svc-crash@egov.test";
+    let (stranger, ion) = ("crash@evil.test", "ion-crash@primarie.test");
+    let setup = Setup::new(stack, mailbox, "");
+    let hostile = mail(stranger, mailbox, "MNotify", "<crash@evil.test>", "MNotify")
+        .header("X-Fault", "CRASH-MARKER-78");
+    stack.deliver(stranger, mailbox, &hostile.build()).await;
+    let genuine = mail(
+        ion,
+        mailbox,
+        "MNotify",
+        "<after-crash@primarie.test>",
+        "Cum ne conectăm la MNotify?",
+    );
+    stack.deliver(ion, mailbox, &genuine.build()).await;
+    stack.wait_for(mailbox, "INBOX", 2, WAIT).await;
+    let run = || {
+        std::process::Command::new(crate::service::BIN)
+            .arg("--config")
+            .arg(&setup.config)
+            .args(["run", "--once"])
+            .env("MNOTIFY_INTAKE_FAULT_READ", "abort:CRASH-MARKER-78")
+            .output()
+            .expect("run the binary")
+    };
+    for n in 1..=3 {
+        let out = run();
+        assert!(
+            !out.status.success(),
+            "start {n} died reading the mail: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = run();
+    assert!(
+        out.status.success(),
+        "the fourth start sets it aside: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("reading this message failed 3 times"),
+        "{stderr}"
+    );
+    assert_eq!(stack.count(mailbox, "Needs-Human").await, 1);
+    assert_eq!(stack.count(mailbox, "INBOX").await, 0);
+    stack.wait_for(ion, "INBOX", 1, WAIT).await;
+    assert_eq!(stack.count(stranger, "INBOX").await, 0);
+}
