@@ -286,36 +286,71 @@ pub struct Sources {
     pub promise: Promise,
 }
 
+/// Connections answered at once; one past this is closed as soon as it is accepted
+/// (a thousand idle connections cannot take the daemon's descriptors or its CPU).
+const MAX_CONNECTIONS: usize = 32;
+/// A client has this long to send its request head, and the whole exchange twice that.
+const REQUEST_DEADLINE: Duration = Duration::from_secs(5);
+/// Bytes of request head read at most; a longer one is refused.
+const MAX_HEAD_BYTES: usize = 8192;
+/// Pause after a failed accept (out of descriptors), doubling up to a second: an
+/// accept retried at once would spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
+
 impl Endpoint {
-    /// Answers until `shutdown`.
+    /// Answers until `shutdown`, at most [`MAX_CONNECTIONS`] at once.
     pub async fn serve(self, sources: Sources, mut shutdown: watch::Receiver<bool>) {
+        let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+        let mut backoff = ACCEPT_BACKOFF;
         loop {
-            tokio::select! {
+            let accepted = tokio::select! {
                 _ = shutdown.changed() => return,
-                accepted = self.listener.accept() => {
-                    let Ok((stream, _)) = accepted else { continue };
-                    let sources = sources.clone();
-                    tokio::spawn(async move {
-                        let _ = tokio::time::timeout(Duration::from_secs(10), answer(stream, &sources)).await;
-                    });
+                accepted = self.listener.accept() => accepted,
+            };
+            let stream = match accepted {
+                Ok((stream, _)) => {
+                    backoff = ACCEPT_BACKOFF;
+                    stream
                 }
-            }
+                Err(e) => {
+                    warn!(
+                        "metrics endpoint: accepting a connection failed ({e}); pausing {} ms",
+                        backoff.as_millis()
+                    );
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_ACCEPT_BACKOFF);
+                    continue;
+                }
+            };
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                // Over the limit: closed at once, which costs less than holding it
+                // and leaves the kernel's backlog free for the next client.
+                drop(stream);
+                continue;
+            };
+            let sources = sources.clone();
+            tokio::spawn(async move {
+                let _ = tokio::time::timeout(REQUEST_DEADLINE * 2, answer(stream, &sources)).await;
+                drop(slot);
+            });
         }
     }
 }
 
-/// One request: the request line is read (at most 8 KB of head), one answer written,
-/// the connection closed.
+/// One request: the request head is read (at most [`MAX_HEAD_BYTES`], within
+/// [`REQUEST_DEADLINE`]), one answer written, the connection closed.
 async fn answer(mut stream: TcpStream, sources: &Sources) -> std::io::Result<()> {
-    let mut head = Vec::with_capacity(1024);
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 8192 {
-        let n = stream.read(&mut buf).await?;
-        if n == 0 {
-            break;
-        }
-        head.extend_from_slice(&buf[..n]);
-    }
+    let head = match tokio::time::timeout(REQUEST_DEADLINE, read_head(&mut stream)).await {
+        Ok(head) => head?,
+        // Silent clients are dropped without an answer.
+        Err(_) => return Ok(()),
+    };
+    let Some(head) = head else {
+        let response = "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        stream.write_all(response.as_bytes()).await?;
+        return stream.shutdown().await;
+    };
     let line = String::from_utf8_lossy(&head);
     let mut words = line.split_whitespace();
     let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
@@ -361,6 +396,24 @@ async fn answer(mut stream: TcpStream, sources: &Sources) -> std::io::Result<()>
     );
     stream.write_all(response.as_bytes()).await?;
     stream.shutdown().await
+}
+
+/// The request head up to its blank line (or the end of the stream); `None` when it
+/// is longer than [`MAX_HEAD_BYTES`].
+async fn read_head(stream: &mut TcpStream) -> std::io::Result<Option<Vec<u8>>> {
+    let mut head = Vec::with_capacity(1024);
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        if head.len() >= MAX_HEAD_BYTES {
+            return Ok(None);
+        }
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    Ok(Some(head))
 }
 
 #[cfg(test)]

@@ -180,6 +180,8 @@ impl Daemon {
         for (folder, uids) in &moves {
             mb.move_to(uids, folder).await?;
         }
+        // A long first pass is a stream of good exchanges, not a stall.
+        self.telemetry.imap_ok(now().unix_timestamp());
         debug!(
             messages = batch.len(),
             fetch_ms = (t_decide - t_fetch).as_millis() as u64,

@@ -355,6 +355,7 @@ impl Daemon {
             self.adapt_folders().await?;
         }
         let mut mb = Mailbox::connect(&self.imap).await?;
+        self.telemetry.imap_ok(now().unix_timestamp());
         self.connected_once = true;
         self.session_connected = true;
         // IDLE only when both the config and the server allow it; polling otherwise.

@@ -229,3 +229,63 @@ async fn a_mail_that_kills_the_daemon_is_set_aside_after_three_starts() {
     stack.wait_for(ion, "INBOX", 1, WAIT).await;
     assert_eq!(stack.count(stranger, "INBOX").await, 0);
 }
+
+/// CPU seconds a process has used (user + system), from /proc.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/PID/stat");
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    ticks / 100.0
+}
+
+/// 1,100 idle connections to the metrics port of a daemon limited to 1,024
+/// descriptors: it holds a few, closes the rest, stays idle, and answers `/health`
+/// and staff commands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_do_not_exhaust_the_metrics_endpoint() {
+    let stack = Stack::get();
+    let mailbox = "svc-idle@egov.test";
+    let setup = Setup::new(stack, mailbox, "[metrics]\nlisten = \"127.0.0.1:0\"\n");
+    let daemon = setup.start_with_open_files(1024);
+    let addr = setup.metrics_address();
+    setup.wait_until_connected();
+    // This test holds 1,100 sockets of its own.
+    let (_, hard) =
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
+    nix::sys::resource::setrlimit(
+        nix::sys::resource::Resource::RLIMIT_NOFILE,
+        hard.min(8192),
+        hard,
+    )
+    .expect("raise this test's descriptor limit");
+    let target: std::net::SocketAddr = addr.parse().unwrap();
+    let mut idle = Vec::new();
+    for _ in 0..1100 {
+        if let Ok(s) = std::net::TcpStream::connect_timeout(&target, Duration::from_millis(200)) {
+            idle.push(s);
+        }
+    }
+    let before = cpu_seconds(daemon.pid());
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let used = cpu_seconds(daemon.pid()) - before;
+    let asked = std::time::Instant::now();
+    let (status, _) = crate::health::get(&addr, "/health");
+    let took = asked.elapsed();
+    println!(
+        "{} idle metrics connections held: daemon CPU {used:.2} s in 6 s; /health then answered in {took:?}",
+        idle.len()
+    );
+    assert!(idle.len() >= 1000, "only {} connections opened", idle.len());
+    assert!(status.contains("200"), "{status}");
+    assert!(used < 1.5, "the daemon spun: {used:.2} CPU-s in 6 s");
+    setup.cli(&["status"]);
+    drop(idle);
+    let log = setup.log();
+    assert!(!log.contains("Too many open files"), "{log}");
+    daemon.stop();
+}

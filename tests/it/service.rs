@@ -75,12 +75,27 @@ impl Setup {
 
     /// [`Setup::start`] with more environment (e.g. systemd's `NOTIFY_SOCKET`).
     pub fn start_with(&self, env: &[(&str, &str)]) -> Running {
+        self.spawn(Command::new(BIN), env)
+    }
+
+    /// [`Setup::start`] with at most `open_files` descriptors, as under a systemd unit's
+    /// default `LimitNOFILE` (1024).
+    pub fn start_with_open_files(&self, open_files: u32) -> Running {
+        let mut shell = Command::new("sh");
+        shell
+            .arg("-c")
+            .arg(format!("ulimit -n {open_files} && exec \"$0\" \"$@\""))
+            .arg(BIN);
+        self.spawn(shell, &[])
+    }
+
+    fn spawn(&self, mut command: Command, env: &[(&str, &str)]) -> Running {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.log_path())
             .unwrap();
-        let child = Command::new(BIN)
+        let child = command
             .arg("--config")
             .arg(&self.config)
             .arg("run")
@@ -149,6 +164,10 @@ fn signal(pid: u32, sig: &str) {
 }
 
 impl Running {
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
     /// SIGTERM, then waits: it must stop cleanly, on its own, within 15 s.
     pub fn stop(mut self) {
         let mut child = self.child.take().unwrap();
