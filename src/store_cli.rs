@@ -78,6 +78,7 @@ fn refuse_if_running(config: &Config, what: &str) -> Result<()> {
     };
     if let Ok(ControlReply::Done { text }) = control::client::ask(
         &config.control.socket,
+        control::client::Server::of_store(&config.store_path),
         &ping,
         std::time::Duration::from_secs(5),
     ) {

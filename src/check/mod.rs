@@ -310,6 +310,7 @@ fn running_daemon(config: &Config) -> Option<String> {
     };
     match crate::control::client::ask(
         &config.control.socket,
+        crate::control::client::Server::of_store(&config.store_path),
         &ping,
         std::time::Duration::from_secs(5),
     ) {

@@ -45,20 +45,40 @@ pub enum ControlReply {
 }
 
 /// How a staff member is recorded: their user from the peer credentials, with the
-/// display name they gave, if any (`Ana Popescu (ana, uid 1001)`).
-pub fn recorded_as(user: &str, uid: u32, display_name: Option<&str>) -> String {
-    let display = display_name
-        .map(|d| {
-            d.chars()
-                .filter(|c| !c.is_control())
-                .take(80)
-                .collect::<String>()
-        })
-        .filter(|d| !d.trim().is_empty());
-    match display {
-        Some(d) if d.trim() != user => format!("{} ({user}, uid {uid})", d.trim()),
-        _ => format!("{user} (uid {uid})"),
+/// display name they gave, if any (`Ana Popescu (ana, uid 1001)`). A display name is
+/// refused, with why, when it could mislead whoever reads the timeline: control
+/// characters, bidirectional controls (which reorder what is shown), parentheses
+/// (which could fake the user part, as in `root (uid 0)`), or over 80 characters.
+pub fn recorded_as(user: &str, uid: u32, display_name: Option<&str>) -> Result<String, String> {
+    let display = display_name.map(str::trim).filter(|d| !d.is_empty());
+    let Some(d) = display else {
+        return Ok(format!("{user} (uid {uid})"));
+    };
+    if let Some(c) = d.chars().find(|&c| c.is_control() || is_bidi_control(c)) {
+        return Err(format!(
+            "--by: the name holds the invisible character U+{:04X}; write it in plain letters",
+            c as u32
+        ));
     }
+    if d.contains(['(', ')', '[', ']', '<', '>']) {
+        return Err(
+            "--by: a name without brackets, please (the user and uid are added by the daemon)"
+                .into(),
+        );
+    }
+    if d.chars().count() > 80 {
+        return Err("--by: the name is over 80 characters".into());
+    }
+    Ok(if d == user {
+        format!("{user} (uid {uid})")
+    } else {
+        format!("{d} ({user}, uid {uid})")
+    })
+}
+
+/// Unicode's bidirectional formatting characters and marks.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]
@@ -67,16 +87,37 @@ mod tests {
 
     #[test]
     fn the_user_is_always_recorded_and_a_display_name_only_added() {
-        assert_eq!(recorded_as("ana", 1001, None), "ana (uid 1001)");
+        assert_eq!(recorded_as("ana", 1001, None).unwrap(), "ana (uid 1001)");
         assert_eq!(
-            recorded_as("ana", 1001, Some("Ana Popescu")),
+            recorded_as("ana", 1001, Some("Ana Popescu")).unwrap(),
             "Ana Popescu (ana, uid 1001)"
         );
         assert_eq!(
-            recorded_as("ana", 1001, Some("root\n")),
-            "root (ana, uid 1001)"
+            recorded_as("ana", 1001, Some("Ana Popescu\n")).unwrap(),
+            "Ana Popescu (ana, uid 1001)"
         );
-        assert_eq!(recorded_as("ana", 1001, Some("  ")), "ana (uid 1001)");
+        assert_eq!(
+            recorded_as("ana", 1001, Some("  ")).unwrap(),
+            "ana (uid 1001)"
+        );
+        assert_eq!(
+            recorded_as("ana", 1001, Some("ana")).unwrap(),
+            "ana (uid 1001)"
+        );
+    }
+
+    #[test]
+    fn a_name_that_could_mislead_the_timeline_is_refused() {
+        for name in [
+            "root (uid 0)",
+            "root, uid 0)",
+            "Ana\u{202E}ucsepoP",
+            "Ana\u{2066}x",
+            "Ana\rPopescu",
+            &"a".repeat(81),
+        ] {
+            assert!(recorded_as("ana", 1001, Some(name)).is_err(), "{name:?}");
+        }
     }
 
     #[test]

@@ -259,6 +259,8 @@ fn change(
     _now: OffsetDateTime,
 ) -> Result<ExitCode> {
     let token = id.trim_start_matches('#').to_ascii_uppercase();
+    // A name the daemon would refuse is said first, whatever the case.
+    control::recorded_as("", 0, by.as_deref()).map_err(anyhow::Error::msg)?;
     let case = find(load(config)?, &token)?;
     if let Some(reason) = staff::refusal(&case, &action) {
         bail!("{reason}");
@@ -331,7 +333,7 @@ fn preview(
     let (user, uid) = control::peer::current_user();
     let request = Request::new(
         &token,
-        &control::recorded_as(&user, uid, by.as_deref()),
+        &control::recorded_as(&user, uid, by.as_deref()).map_err(anyhow::Error::msg)?,
         action,
         now,
     );
@@ -398,7 +400,8 @@ fn ask(
         display_name,
         action,
     };
-    match control::client::ask(&config.control.socket, &request, ANSWER_WAIT) {
+    let server = control::client::Server::of_store(&config.store_path);
+    match control::client::ask(&config.control.socket, server, &request, ANSWER_WAIT) {
         Ok(ControlReply::Done { text }) => Ok((text, true)),
         Ok(ControlReply::Refused { reason }) => bail!("{reason}"),
         Err(control::client::ClientError::NotRunning { .. }) => {
@@ -432,7 +435,8 @@ fn directly(config: &Config, asked: ControlRequest) -> Result<String> {
     let request = Request {
         id: asked.id,
         at: now,
-        by: control::recorded_as(&user, uid, asked.display_name.as_deref()),
+        by: control::recorded_as(&user, uid, asked.display_name.as_deref())
+            .map_err(anyhow::Error::msg)?,
         case: asked.case.trim_start_matches('#').to_ascii_uppercase(),
         action: asked.action,
     };

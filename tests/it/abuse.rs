@@ -1,6 +1,7 @@
 //! Abuse on the real stack: what a stranger can make the daemon spend (an applicant's
 //! reply allowance, the disk, the daemon's time) and what a local user can make it do.
 
+use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use mnotify_intake::testkit::mail::Mail;
@@ -288,4 +289,113 @@ async fn idle_connections_do_not_exhaust_the_metrics_endpoint() {
     let log = setup.log();
     assert!(!log.contains("Too many open files"), "{log}");
     daemon.stop();
+}
+
+/// An idle connection to the control socket keeps no staff command waiting, a name
+/// that could mislead the timeline is refused, and the socket's directory is checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_control_socket_serves_commands_beside_an_idle_connection() {
+    let stack = Stack::get();
+    let mailbox = "svc-ctl-idle@egov.test";
+    let setup = Setup::new(stack, mailbox, "");
+    let daemon = setup.start();
+    setup.wait_until_connected();
+    let socket = setup.dir.path().join("store.sock");
+    let start = std::time::Instant::now();
+    while !socket.exists() {
+        assert!(start.elapsed() < WAIT, "no control socket");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let idle: Vec<_> = (0..3)
+        .map(|_| std::os::unix::net::UnixStream::connect(&socket).unwrap())
+        .collect();
+    let asked = std::time::Instant::now();
+    setup.cli(&["status"]);
+    let took = asked.elapsed();
+    println!("staff status beside 3 idle control connections: {took:?}");
+    assert!(took < Duration::from_secs(10), "status waited {took:?}");
+    for name in ["root (uid 0)", "Ana\u{202E}ucsepoP"] {
+        let out = setup.run_cli(&["cases", "note", "NOSUCH", "--by", name, "x"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{name:?} accepted");
+        assert!(stderr.contains("--by"), "{name:?}: {stderr}");
+    }
+    drop(idle);
+    daemon.stop();
+}
+
+/// A socket in a directory everyone can write is refused at start; and a command
+/// never sends its request to a socket another user took first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_path_others_can_take_is_refused_and_an_impostor_hears_nothing() {
+    assert!(
+        nix::unistd::Uid::current().is_root(),
+        "this test runs a process as nobody: run the suite as root (scripts/test does in CI)"
+    );
+    let stack = Stack::get();
+    let mailbox = "svc-ctl-taken@egov.test";
+    let setup = Setup::new(stack, mailbox, "");
+    let open = setup.dir.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::set_permissions(setup.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let socket = open.join("ctl.sock");
+    let text = std::fs::read_to_string(&setup.config).unwrap()
+        + &format!("[control]\nsocket = \"{}\"\n", socket.display());
+    std::fs::write(&setup.config, text).unwrap();
+    let out = setup.run_cli(&["run", "--once"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("writable by everyone"), "{stderr}");
+
+    // The store exists (owned by root); nobody binds the socket path and listens.
+    setup.cli(&[
+        "registry",
+        "import",
+        "--service",
+        "MPass",
+        "--institution",
+        "x",
+        &{
+            let der = setup.leaf(&[0x44, 0x01]);
+            let path = setup.dir.path().join("known.cer");
+            std::fs::write(&path, der).unwrap();
+            path.display().to_string()
+        },
+    ]);
+    let heard = open.join("heard");
+    let impostor = std::process::Command::new("runuser")
+        .args(["-u", "nobody", "--", "python3", "-c"])
+        .arg(
+            "import socket,sys\n\
+             s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen()\n\
+             open(sys.argv[2]+'.ready','w').close()\n\
+             c,_=s.accept(); c.settimeout(3)\n\
+             try: data=c.recv(65536)\n\
+             except Exception: data=b''\n\
+             open(sys.argv[2],'wb').write(data)\n\
+             c.sendall(b'{\"status\":\"done\",\"text\":\"[]\"}\\n')\n",
+        )
+        .arg(&socket)
+        .arg(&heard)
+        .spawn()
+        .expect("python3 as nobody");
+    let ready = open.join("heard.ready");
+    let start = std::time::Instant::now();
+    while !ready.exists() {
+        assert!(start.elapsed() < WAIT, "the impostor did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = setup.run_cli(&["cases", "note", "ABC123", "--by", "Ana", "secret note"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("neither root nor the owner"), "{stderr}");
+    let mut impostor = impostor;
+    let _ = impostor.wait();
+    let heard = std::fs::read(&heard).unwrap_or_default();
+    assert!(
+        heard.is_empty(),
+        "the impostor heard {:?}",
+        String::from_utf8_lossy(&heard)
+    );
 }
