@@ -19,11 +19,14 @@ pub enum Automatic {
     Report,
     /// Empty envelope sender (`Return-Path: <>`).
     NullSender,
-    /// From MAILER-DAEMON or postmaster.
+    /// From MAILER-DAEMON or postmaster (however written: `mailer_daemon`, …).
     MailerDaemon,
+    /// From an address that says no one reads it (`noreply@`, `no-reply@`,
+    /// `do_not_reply@`, …).
+    NoReply,
     /// `Precedence: bulk | junk | list`.
     Bulk,
-    /// `List-Id` or `List-Post`.
+    /// `List-Id`, `List-Post`, `List-Unsubscribe` or another list header (RFC 2369).
     MailingList,
     /// `X-Autoreply`, `X-Autorespond`, `X-Auto-Response-Suppress`.
     AutoReplyHeader,
@@ -34,6 +37,17 @@ pub enum Automatic {
 }
 
 const AUTO_REPLY_HEADERS: &[&str] = &["X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"];
+
+/// Header fields only list servers and bulk senders write (RFC 2369, RFC 2919).
+const LIST_HEADERS: &[&str] = &[
+    "List-Id",
+    "List-Post",
+    "List-Unsubscribe",
+    "List-Subscribe",
+    "List-Help",
+    "List-Owner",
+    "List-Archive",
+];
 
 /// Subject prefixes that clients put on auto-replies and bounces, lower case.
 const AUTO_SUBJECTS: &[&str] = &[
@@ -76,16 +90,30 @@ pub fn detect(msg: &Message<'_>, own_addresses: &[String]) -> Option<Automatic> 
     if header("Return-Path").is_some_and(|v| v.trim_matches(['<', '>', ' ']).is_empty()) {
         return Some(Automatic::NullSender);
     }
-    let local = from.split('@').next().unwrap_or("").to_ascii_lowercase();
-    if local == "mailer-daemon" || local == "postmaster" {
+    // Separators folded away: `mailer_daemon`, `no.reply`, `do-not-reply` alike.
+    let local: String = from
+        .split('@')
+        .next()
+        .unwrap_or("")
+        .chars()
+        .filter(|c| !matches!(c, '-' | '_' | '.'))
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if local == "mailerdaemon" || local == "postmaster" {
         return Some(Automatic::MailerDaemon);
+    }
+    if ["noreply", "donotreply", "dontreply"]
+        .iter()
+        .any(|p| local.starts_with(p))
+    {
+        return Some(Automatic::NoReply);
     }
     if header("Precedence")
         .is_some_and(|v| ["bulk", "junk", "list"].contains(&v.to_ascii_lowercase().as_str()))
     {
         return Some(Automatic::Bulk);
     }
-    if header("List-Id").is_some() || header("List-Post").is_some() {
+    if LIST_HEADERS.iter().any(|h| header(h).is_some()) {
         return Some(Automatic::MailingList);
     }
     if AUTO_REPLY_HEADERS.iter().any(|h| header(h).is_some()) {
@@ -137,6 +165,46 @@ mod tests {
         assert_eq!(
             check("X-MNotify-Intake: reply\r\n"),
             Some(Automatic::OwnMail)
+        );
+    }
+
+    fn from(address: &str, headers: &str) -> Option<Automatic> {
+        let raw = format!("From: {address}\r\nSubject: MNotify\r\n{headers}\r\nBody\r\n");
+        let msg = MessageParser::default().parse(raw.as_bytes()).unwrap();
+        detect(&msg, &[])
+    }
+
+    #[test]
+    fn robots_however_their_address_is_written() {
+        for robot in [
+            "mailer_daemon@x.md",
+            "Mailer-Daemon@x.md",
+            "MAILER.DAEMON@x.md",
+        ] {
+            assert_eq!(from(robot, ""), Some(Automatic::MailerDaemon), "{robot}");
+        }
+        for robot in [
+            "noreply@x.md",
+            "no-reply@x.md",
+            "no_reply@x.md",
+            "NoReply.Notifications@x.md",
+            "do-not-reply@x.md",
+            "donotreply@x.md",
+        ] {
+            assert_eq!(from(robot, ""), Some(Automatic::NoReply), "{robot}");
+        }
+        assert_eq!(
+            from("nora@x.md", ""),
+            None,
+            "a person whose name starts alike"
+        );
+        assert_eq!(
+            from("ion@x.md", "List-Unsubscribe: <mailto:u@x.md>\r\n"),
+            Some(Automatic::MailingList)
+        );
+        assert_eq!(
+            from("ion@x.md", "List-Help: <mailto:h@x.md>\r\n"),
+            Some(Automatic::MailingList)
         );
     }
 }

@@ -421,7 +421,14 @@ fn directly(config: &Config, asked: ControlRequest) -> Result<String> {
                 config.store_path.display(),
                 asked.case
             ),
-            _ => {}
+            // Importing the registry before the first start is how a deployment begins.
+            StaffAction::RegistryImport { .. } => {}
+            // Nothing to show or do, and nothing is created: a mistyped [store] path
+            // must not leave an empty store behind.
+            _ => bail!(
+                "no store at {}: the daemon has not run with this config yet (check [store] path, or start the daemon)",
+                config.store_path.display()
+            ),
         }
     }
     let store = Store::open(&config.store_path).with_context(|| {

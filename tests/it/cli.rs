@@ -335,3 +335,15 @@ fn errors_are_said_once() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--print|--send"), "{stderr}");
 }
+
+#[test]
+fn status_on_a_missing_store_says_so_and_creates_nothing() {
+    let s = Setup::new();
+    for args in [&["status"][..], &["held", "list"]] {
+        let out = s.run(args);
+        let stderr = text(&out.stderr);
+        assert!(!out.status.success(), "{args:?}: {stderr}");
+        assert!(stderr.contains("no store at"), "{args:?}: {stderr}");
+    }
+    assert!(!s.path("store").exists(), "no empty store was made");
+}
