@@ -218,7 +218,8 @@ impl Daemon {
     /// with the remote server's reason, for `status` and the digest. It counts only when
     /// it names a reply of ours (an unguessable Message-ID), to the recipient it names,
     /// and comes from that recipient's side: from its authenticated domain, or made
-    /// inside our own mail system (our relay's own report carries no stamp of our MX).
+    /// inside our own mail system (our relay's own report carries no stamp of our MX,
+    /// and no user submitted it).
     /// Returns why a report about one of ours was ignored.
     pub(super) fn record_bounce(
         &mut self,
@@ -248,7 +249,11 @@ impl Daemon {
                 .domain
                 .as_deref()
                 .is_some_and(|d| crate::trust::domain::aligned(d, &recipient_domain));
-        let from_our_system = !crate::trust::stamped_by(trace, &self.config.trust.authserv_ids);
+        // Made by a server of ours: no stamp of our MX (it did not come from outside)
+        // and no hop where a user logged in to submit it (any user of our mail
+        // system could otherwise write one, with the Message-ID of a reply they saw).
+        let from_our_system = !crate::trust::stamped_by(trace, &self.config.trust.authserv_ids)
+            && !trace.submitted_by_a_user();
         if !right_recipient || !(from_their_side || from_our_system) {
             let why = format!(
                 "delivery report about our reply {} ignored: it does not come from {}'s side (sent by {})",

@@ -116,8 +116,8 @@ impl Method {
 pub enum TraceField {
     /// An `Authentication-Results` field's value, unfolded.
     AuthResults(String),
-    /// A `Received` field: the boundary between two hops.
-    Received,
+    /// A `Received` field's value, unfolded: the boundary between two hops.
+    Received(String),
     /// Another field receiving servers add (`Return-Path`, `Delivered-To`, `ARC-*`,
     /// Microsoft's `X-MS-*`, …).
     Other,
@@ -129,6 +129,26 @@ pub enum TraceField {
 pub struct Trace {
     pub fields: Vec<TraceField>,
     pub from_fields: usize,
+}
+
+impl Trace {
+    /// Whether a hop of the trace took the mail from a user who logged in (RFC 3848's
+    /// `with ESMTPA`/`ESMTPSA`…, Postfix's "Authenticated sender", a local `sendmail`
+    /// "from userid"): mail a person submitted, not one a server made. (`LMTPA` is
+    /// not: final delivery into the store, which Cyrus authenticates, is no submission.)
+    /// The sender may add such lines of their own, never remove ours: it fails closed.
+    pub fn submitted_by_a_user(&self) -> bool {
+        static SUBMITTED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+            regex::Regex::new(
+                r"(?i)\bwith\s+(?:utf8)?e?smtps?a\b|\(authenticated\s+sender:|\bfrom\s+userid\s+\d",
+            )
+            .expect("valid pattern")
+        });
+        self.fields.iter().any(|f| match f {
+            TraceField::Received(value) => SUBMITTED.is_match(value),
+            _ => false,
+        })
+    }
 }
 
 /// Reads the trace at the top of a header section (raw bytes up to the blank line):
@@ -146,7 +166,7 @@ pub fn read_trace(header: &[u8]) -> Trace {
         }
         let field = match name.as_str() {
             "authentication-results" => TraceField::AuthResults(value),
-            "received" => TraceField::Received,
+            "received" => TraceField::Received(value),
             n if is_trace_name(n) => TraceField::Other,
             _ => {
                 in_trace = false;
@@ -386,8 +406,8 @@ fn our_results(trace: &Trace, ids: &[String]) -> Ours {
                     return Ours::Overflowed;
                 }
             }
-            TraceField::Received if found => break,
-            TraceField::Received | TraceField::Other => {}
+            TraceField::Received(_) if found => break,
+            TraceField::Received(_) | TraceField::Other => {}
         }
     }
     if found {

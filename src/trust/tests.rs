@@ -193,3 +193,27 @@ proptest! {
         prop_assert!(!judge(&raw).authenticated);
     }
 }
+
+#[test]
+fn a_hop_where_a_user_logged_in_marks_the_mail_as_submitted() {
+    let trace = |received: &str| {
+        read_trace(format!("Received: {received}\r\nFrom: x@egov.test\r\n\r\n").as_bytes())
+    };
+    for submitted in [
+        "from [127.0.0.1] (localhost [127.0.0.1]) by mx.egov.test (Postfix) with ESMTPSA id 4A1B2",
+        "from pc by mx.egov.test with esmtpa (Exim 4.96)",
+        "from x by y (Postfix) with UTF8SMTPSA id Z",
+        "from x (Authenticated sender: ana) by mx.egov.test (Postfix) with ESMTP id Z",
+        "by mx.egov.test (Postfix, from userid 1000) id 5C3D4",
+    ] {
+        assert!(trace(submitted).submitted_by_a_user(), "{submitted}");
+    }
+    for made in [
+        "by mx.egov.test (Postfix) id 5C3D4; Tue, 1 Dec 2026 10:00:00 +0000",
+        "from mail.egov.test ([127.0.0.1]) by vm with LMTP id x",
+        "from mx.egov.test ([127.0.0.1]) by imap (Cyrus 3.6.1) with LMTPA; Tue, 1 Dec 2026",
+        "from mx.inst-a.test by mx.egov.test (Postfix) with ESMTPS id 1",
+    ] {
+        assert!(!trace(made).submitted_by_a_user(), "{made}");
+    }
+}

@@ -399,3 +399,69 @@ async fn a_socket_path_others_can_take_is_refused_and_an_impostor_hears_nothing(
         String::from_utf8_lossy(&heard)
     );
 }
+
+/// A delivery report a user of our own mail system wrote and submitted (with the
+/// Message-ID of a reply of ours they saw) marks nothing failed: staff see it ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_submitted_by_a_user_of_our_mail_system_is_not_believed() {
+    use mnotify_intake::config::{Auth, SmtpConfig, TlsMode};
+    use mnotify_intake::secret::SecretSource;
+    let stack = Stack::get();
+    let mailbox = "svc-dsn-local@egov.test";
+    let ion = "ion-dsn-local@inst-a.test";
+    let colleague = "colleague-dsn@egov.test";
+    let setup = secure(stack, mailbox, "[digest]\nto = [\"staff@egov.test\"]\n");
+    let first = mail(
+        ion,
+        mailbox,
+        "MNotify",
+        "<q-dsn-local@inst-a.test>",
+        "Intrebare despre MNotify.",
+    );
+    stack
+        .send_from_institution(ion, mailbox, &first.build())
+        .await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    setup.cli(&["run", "--once"]);
+    let ours = stack.wait_for(ion, "INBOX", 1, WAIT).await;
+    let our_id = mnotify_intake::intake::read(&ours[0], &[])
+        .message_id
+        .unwrap();
+    let report = format!(
+        "From: MAILER-DAEMON@egov.test\r\nTo: {mailbox}\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn-local@egov.test>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.egov.test\r\n\r\nFinal-Recipient: rfc822; {ion}\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 no such user\r\n--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{our_id}>\r\nTo: {ion}\r\n--b--\r\n"
+    );
+    let submission = mnotify_intake::smtp::SmtpSender::new(&SmtpConfig {
+        host: "localhost".into(),
+        port: stack.submission_port,
+        tls: TlsMode::Starttls,
+        ca_file: Some(stack.ca_file.clone()),
+        login: Some((
+            colleague.into(),
+            Auth::Password(SecretSource::File(stack.password_file())),
+        )),
+        retry_base: Duration::from_secs(1),
+        max_attempts: 1,
+        connections: 1,
+    })
+    .expect("SMTP client");
+    submission
+        .send(colleague, mailbox, report.as_bytes())
+        .await
+        .expect("our submission service takes the colleague's mail");
+    let arrived = stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    assert!(
+        String::from_utf8_lossy(&arrived[0]).contains("ESMTPSA"),
+        "the submission hop is in the trace"
+    );
+    setup.cli(&["run", "--once"]);
+    let status = setup.status();
+    assert_eq!(status["outbox"]["failed"], 0, "{status}");
+    let listed = setup.cli(&["cases", "list", "--json"]);
+    let case: serde_json::Value = serde_json::from_str(listed.trim()).expect("one case");
+    assert_eq!(case["unreachable"], false, "{case}");
+    let digest = setup.cli(&["digest", "--print"]);
+    assert!(
+        digest.contains("ignored"),
+        "staff see the ignored report:\n{digest}"
+    );
+}
