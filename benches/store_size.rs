@@ -86,6 +86,7 @@ fn handle(
         store
             .commit(MessageCommit {
                 seen: &plan.seen,
+                also: &[],
                 case: plan.case.as_ref(),
                 thread_ids: &plan.thread_ids,
                 outbox: plan.outbox.as_ref(),

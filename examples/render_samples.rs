@@ -172,6 +172,7 @@ fn main() {
         institution: Some("Agenția Servicii Publice".into()),
         environment: None,
         system: None,
+        domain: None,
     }]);
     let d = digest::build(
         &[accepted, reused, rejected, unrelated],

@@ -19,6 +19,8 @@ pub enum Owed {
     Step(Step),
     /// An answer to the applicant's open question.
     Answer,
+    /// A staff check of a certificate whose owner the evidence does not settle.
+    Check,
 }
 
 impl Owed {
@@ -26,6 +28,7 @@ impl Owed {
         match self {
             Owed::Step(step) => step.code(),
             Owed::Answer => "answer",
+            Owed::Check => "certificate_check",
         }
     }
 }
@@ -137,6 +140,9 @@ impl Case {
         if self.question.is_some() {
             return Some(Owed::Answer);
         }
+        if self.certificate_check.is_some() {
+            return Some(Owed::Check);
+        }
         self.next_step()
             .filter(|s| s.performed_by() == Party::Age)
             .map(Owed::Step)
@@ -149,6 +155,7 @@ impl Case {
         let done = |owed: Owed, case: &Case| match owed {
             Owed::Step(step) => case.done.contains_key(&step),
             Owed::Answer => case.question.is_none(),
+            Owed::Check => case.certificate_check.is_none(),
         };
         let finished: Vec<Owed> = self
             .clocks

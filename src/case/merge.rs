@@ -53,6 +53,10 @@ pub fn merge(
         a.question = b.question.take();
     }
     b.question = None;
+    if a.certificate_check.is_none() {
+        a.certificate_check = b.certificate_check.take();
+    }
+    b.certificate_check = None;
     b.merged_into = Some(a.token.clone());
     b.clocks.clear();
     a.log(

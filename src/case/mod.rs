@@ -78,6 +78,11 @@ pub struct Case {
     /// until staff mark it answered (`cases answered`).
     #[serde(default)]
     pub question: Option<Question>,
+    /// A certificate the applicant sent (or quoted) whose owner the evidence does not
+    /// settle, or points elsewhere: step 3 waits on a staff check (`text` says why)
+    /// until staff complete or reopen it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_check: Option<Question>,
     /// AGE's response clocks (see [`clock`]): one per thing the case waits on AGE for,
     /// kept until it is done.
     #[serde(default)]
@@ -133,6 +138,7 @@ impl Case {
             identity: None,
             members: Vec::new(),
             question: None,
+            certificate_check: None,
             clocks: Vec::new(),
             certificates: Vec::new(),
             merged_into: None,
@@ -166,17 +172,18 @@ impl Case {
         evidence: &str,
         now: OffsetDateTime,
     ) {
-        self.record_mail(decision, message_id, evidence, "", now);
+        self.record_mail(decision, message_id, evidence, "", None, now);
     }
 
     /// An applicant's mail, from `sender` (address and authentication verdict, as the
-    /// timeline records it).
+    /// timeline records it); `doubt`: why its certificate may not be the institution's.
     pub fn record_mail(
         &mut self,
         decision: Decision,
         message_id: &str,
         evidence: &str,
         sender: &str,
+        doubt: Option<&str>,
         now: OffsetDateTime,
     ) {
         let (case, _) = apply(
@@ -186,6 +193,7 @@ impl Case {
                 message_id,
                 evidence,
                 sender,
+                doubt,
             },
             now,
         );
@@ -228,7 +236,7 @@ impl Case {
         if self.merged_into.is_some() {
             return None;
         }
-        if self.question.is_some() {
+        if self.question.is_some() || self.certificate_check.is_some() {
             return Some(Party::Age);
         }
         self.next_step().map(Step::performed_by)
@@ -273,7 +281,13 @@ pub enum Event<'a> {
         evidence: &'a str,
         /// Who sent it and whether that was authenticated; empty when unknown.
         sender: &'a str,
+        /// Why its certificate may belong to another institution: the step is not
+        /// completed, a staff check is opened instead.
+        doubt: Option<&'a str>,
     },
+    /// A certificate this case holds turned up in another institution's mail with
+    /// evidence that it is theirs, or with none either way: staff check it.
+    CertificateDoubted { why: &'a str },
     /// Staff record a step as done (the form arrived, the contract is signed, test
     /// access is configured, production is active, …).
     StepDone {
@@ -331,7 +345,9 @@ pub fn apply(case: &Case, event: Event<'_>, now: OffsetDateTime) -> (Case, Vec<A
             message_id,
             evidence,
             sender,
-        } => c.on_mail(decision, message_id, evidence, sender, now),
+            doubt,
+        } => c.on_mail(decision, message_id, evidence, sender, doubt, now),
+        Event::CertificateDoubted { why } => c.open_certificate_check(why, now),
         Event::StepDone { step, by, note } => actions.extend(c.on_step_done(step, by, note, now)),
         Event::Note { by, text } => c.log(now, format!("note by {by}: {text}")),
         Event::Allow { by, member } => {
@@ -393,6 +409,7 @@ impl Case {
         message_id: &str,
         evidence: &str,
         sender: &str,
+        doubt: Option<&str>,
         now: OffsetDateTime,
     ) {
         // They wrote: the address works (a reply to it may still fail later).
@@ -421,6 +438,11 @@ impl Case {
         ) {
             return;
         }
+        if let Some(why) = doubt {
+            // Another institution's certificate never completes a step: a person looks.
+            self.open_certificate_check(why, now);
+            return;
+        }
         if let Some(first) = self.done.get(&Step::Certificate) {
             // A second certificate: kept on the timeline, the first stays the step's
             // evidence until staff reopen the step.
@@ -436,6 +458,17 @@ impl Case {
                 format!("{evidence} (mail {message_id})")
             };
             self.complete(Step::Certificate, "applicant", evidence, now);
+        }
+    }
+
+    /// Step 3 waits on staff: `why` is on the timeline and in the check.
+    fn open_certificate_check(&mut self, why: &str, now: OffsetDateTime) {
+        self.log(now, format!("staff check of the certificate: {why}"));
+        if self.certificate_check.is_none() {
+            self.certificate_check = Some(Question {
+                text: why.to_string(),
+                at: now,
+            });
         }
     }
 
@@ -456,6 +489,9 @@ impl Case {
             return None;
         }
         let evidence = note.unwrap_or("recorded by staff").to_string();
+        if step == Step::Certificate && self.certificate_check.take().is_some() {
+            self.log(now, format!("certificate check closed by {by}"));
+        }
         self.complete(step, by, evidence, now);
         self.log(
             now,
@@ -490,6 +526,9 @@ impl Case {
 
     /// Staff reopened a step (and completion with it, for a step up to production).
     fn on_reopen(&mut self, step: Step, by: &str, note: Option<&str>, now: OffsetDateTime) {
+        if step == Step::Certificate && self.certificate_check.take().is_some() {
+            self.log(now, format!("certificate check closed by {by}"));
+        }
         let mut undone = vec![step];
         if step <= Step::Production {
             // Production cannot stay complete on top of a reopened step.

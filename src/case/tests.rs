@@ -123,6 +123,7 @@ fn certificate_before_the_form_and_a_second_certificate() {
             message_id: "<1@x>",
             evidence: "number 4A3F matched 4A3F",
             sender: "",
+            doubt: None,
         },
         at(1),
     );
@@ -138,6 +139,7 @@ fn certificate_before_the_form_and_a_second_certificate() {
             message_id: "<2@x>",
             evidence: "certificate serial 77",
             sender: "",
+            doubt: None,
         },
         at(2),
     );
@@ -202,6 +204,7 @@ fn reminders_wait_their_days_and_do_not_repeat_too_soon() {
         message_id: "<again@x.md>",
         evidence: "",
         sender: "",
+        doubt: None,
     };
     let (back, _) = apply(&bounced, wrote, day(20));
     assert!(back.reminder_due(day(27), 7), "they wrote: reachable again");

@@ -310,6 +310,7 @@ impl Daemon {
             self.store.commit(MessageCommit {
                 seen: &record,
                 case: None,
+                also: &[],
                 thread_ids: &[],
                 outbox: None,
                 rate_keys: &[],

@@ -161,15 +161,29 @@ impl Daemon {
             None => process::ReplyCounts::default(),
         };
         let mut certificate_cases = Vec::new();
+        let mut certificate_case_records: Vec<crate::case::Case> = Vec::new();
         if let Content::Analysed(a) = content {
             for (issuer, serial) in process::candidates(a) {
-                certificate_cases.extend(self.store.certificate_case(&issuer, &serial)?);
+                let Some(first) = self.store.certificate_case(&issuer, &serial)? else {
+                    continue;
+                };
+                let own = case.as_ref().is_some_and(|c| c.token == first.case);
+                let loaded = certificate_case_records
+                    .iter()
+                    .any(|c| c.token == first.case);
+                if !own && !loaded {
+                    if let Some(other) = self.store.case(&first.case)? {
+                        certificate_case_records.push(self.store.current_case(other)?);
+                    }
+                }
+                certificate_cases.push(first);
             }
         }
         Ok(Known {
             case,
             counts,
             certificate_cases,
+            certificate_case_records,
         })
     }
 
@@ -194,6 +208,7 @@ impl Daemon {
         self.store.commit(MessageCommit {
             seen: &plan.seen,
             case: plan.case.as_ref(),
+            also: &plan.also,
             thread_ids: &plan.thread_ids,
             outbox: plan.outbox.as_ref(),
             rate_keys: &plan.rate_keys,

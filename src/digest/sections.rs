@@ -230,6 +230,7 @@ pub(super) fn sections(d: &Digest) -> Vec<Section> {
                     let owed = match l.owed {
                         Owed::Step(step) => step_ro(Some(step), agency),
                         Owed::Answer => "răspuns la întrebare".into(),
+                        Owed::Check => "verificarea certificatului".into(),
                     };
                     let state = match l.standing {
                         Standing::Overdue => format!("DEPĂȘIT cu {:.1}", -l.left),

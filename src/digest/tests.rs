@@ -120,6 +120,7 @@ fn sections_hold_what_the_window_and_the_cases_say() {
         institution: Some("ASP".into()),
         environment: None,
         system: None,
+        domain: None,
     };
     let mut later = soon.clone();
     later.serial = "98".into();

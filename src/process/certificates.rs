@@ -3,57 +3,172 @@
 
 use crate::analysis::Analysis;
 use crate::case::certificates::CaseCertificate;
-use crate::case::Case;
 use crate::decision::Decision;
 use crate::integration::Environment;
 use crate::record::{AcceptedCertificate, CertificateCase};
 use crate::trust::domain;
 
-/// What staff should check about the certificates a mail got accepted in `case`: one
-/// that names e-mail addresses none of which belong to the case's institution, or one
-/// already accepted in another institution's case.
-pub(super) fn misfits(a: &Analysis, case: &Case, first_cases: &[CertificateCase]) -> Vec<String> {
-    let owner = case.owner();
-    let ours = |e: &str| {
-        domain::of_address(e).is_some_and(|d| {
-            domain::aligned(&d, &owner) || case.members.iter().any(|m| m == e || *m == d)
-        })
+/// Whose a mail's certificates are, from evidence rather than arrival order, for the
+/// case the mail is in and for the cases that hold the same certificates already.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Ownership {
+    /// Why a certificate of the mail may be another institution's: the step waits on
+    /// staff instead of completing.
+    pub doubts: Vec<String>,
+    /// Other cases holding a certificate of the mail, and why staff should check
+    /// theirs: the evidence says it is this institution's, or nothing decides.
+    pub flags: Vec<(String, String)>,
+}
+
+/// Decides, for each certificate the mail gets accepted or confirmed, whose it is.
+/// The evidence, in this order (the first that speaks decides):
+/// 1. the registry's `domain` for it: aligned with the case's institution or not;
+/// 2. the mail addresses the certificate itself names (subject e-mail, SAN): one of
+///    the institution's, or only others';
+/// 3. nothing decides: when another institution's case holds it already, both that
+///    case and this one are checked by staff; otherwise it is taken as the sender's.
+///
+/// Where the evidence says it is this institution's, another case that holds it is
+/// the one flagged (its evidence does not match).
+pub(super) fn ownership(
+    a: &Analysis,
+    owner: &str,
+    members: &[String],
+    token: &str,
+    first_cases: &[CertificateCase],
+) -> Ownership {
+    let ours_domain = |d: &str| domain::aligned(d, owner) || members.iter().any(|m| m == d);
+    let ours_address = |e: &str| {
+        members.iter().any(|m| m == e) || domain::of_address(e).is_some_and(|d| ours_domain(&d))
     };
-    let mut out: Vec<String> = a
+    let mut found = Ownership::default();
+    for c in evidence_of(a) {
+        let elsewhere: Vec<&CertificateCase> = first_cases
+            .iter()
+            .filter(|f| f.case != token && f.owner != owner)
+            .filter(|f| c.is(f))
+            .collect();
+        let verdict = match (&c.registered_domain, c.addresses.is_empty()) {
+            (Some(d), _) if ours_domain(d) => Some(true),
+            (Some(d), _) => {
+                found.doubts.push(format!(
+                    "certificate {} is registered to {}{d}, not to {owner}",
+                    c.serial,
+                    c.institution
+                        .as_deref()
+                        .map_or(String::new(), |i| format!("{i}, "))
+                ));
+                Some(false)
+            }
+            (None, false) if c.addresses.iter().any(|e| ours_address(e)) => Some(true),
+            (None, false) => {
+                found.doubts.push(format!(
+                    "certificate {} names {}, not an address of {owner}",
+                    c.serial,
+                    c.addresses.join(", ")
+                ));
+                Some(false)
+            }
+            (None, true) => None,
+        };
+        for other in elsewhere {
+            match verdict {
+                Some(true) => found.flags.push((
+                    other.case.clone(),
+                    format!(
+                        "certificate {} was sent again by {owner}, whose it is by its evidence; this case of {} holds it",
+                        c.serial, other.owner
+                    ),
+                )),
+                Some(false) => {}
+                None => {
+                    found.doubts.push(format!(
+                        "certificate {} is already in case #{} of {}, and nothing shows whose it is",
+                        c.serial, other.case, other.owner
+                    ));
+                    found.flags.push((
+                        other.case.clone(),
+                        format!(
+                            "certificate {} of this case was sent by {owner} too, and nothing shows whose it is",
+                            c.serial
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    found.doubts.dedup();
+    found
+}
+
+/// What a certificate of a mail shows of its owner.
+struct Evidence {
+    serial: String,
+    issuer: String,
+    registered_domain: Option<String>,
+    institution: Option<String>,
+    /// Mail addresses and host names the certificate itself names.
+    addresses: Vec<String>,
+}
+
+impl Evidence {
+    fn is(&self, first: &CertificateCase) -> bool {
+        first.serial.as_deref().is_none_or(|s| s == self.serial)
+            && first.issuer.as_deref().is_none_or(|i| {
+                crate::registry::issuer_key(i) == crate::registry::issuer_key(&self.issuer)
+            })
+    }
+}
+
+/// The evidence of each certificate a mail gets accepted or confirmed: attached
+/// files with what they name, quoted numbers with their registry entry.
+fn evidence_of(a: &Analysis) -> Vec<Evidence> {
+    if !matches!(
+        a.decision,
+        Decision::NewCertificate | Decision::ReuseConfirmed
+    ) {
+        return Vec::new();
+    }
+    let files = a
         .certificates
         .iter()
         .filter(|c| c.problems.is_empty() && c.role != crate::analysis::Role::Chain)
-        .filter(|c| !c.certificate.emails.is_empty())
-        .filter(|c| !c.certificate.emails.iter().any(|e| ours(e)))
-        .map(|c| {
-            format!(
-                "certificate {} names {}, not an address of {owner}",
-                c.certificate.serial,
-                c.certificate.emails.join(", ")
-            )
-        })
-        .collect();
+        .map(|c| Evidence {
+            serial: c.certificate.serial.clone(),
+            issuer: c.certificate.issuer.clone(),
+            registered_domain: c.known.as_ref().and_then(|k| k.domain.clone()),
+            institution: c.known.as_ref().and_then(|k| k.institution.clone()),
+            addresses: c.certificate.emails.clone(),
+        });
+    let numbers = a
+        .numbers
+        .iter()
+        .filter(|n| !n.refers_to_attached && n.matches.len() == 1)
+        .map(|n| Evidence {
+            serial: n.matches[0].serial.clone(),
+            issuer: n.matches[0].issuer.clone(),
+            registered_domain: n.matches[0].domain.clone(),
+            institution: n.matches[0].institution.clone(),
+            addresses: Vec::new(),
+        });
+    files.chain(numbers).collect()
+}
+
+/// What staff should check about the certificates a mail got accepted that does not
+/// bear on whose they are: a revocation status no list could give.
+pub(super) fn misfits(a: &Analysis) -> Vec<String> {
     // Revocation unknown is never taken for good: staff see why.
-    out.extend(a.certificates.iter().filter_map(|c| match &c.revocation {
-        Some(crate::revocation::Revocation::Unknown { why })
-            if c.problems.is_empty() && c.role != crate::analysis::Role::Chain =>
-        {
-            Some(format!("certificate {}: {why}", c.certificate.serial))
-        }
-        _ => None,
-    }));
-    out.extend(
-        first_cases
-            .iter()
-            .filter(|f| f.case != case.token && f.owner != owner)
-            .map(|f| {
-                format!(
-                    "a certificate of this mail is already in case #{} of {}",
-                    f.case, f.owner
-                )
-            }),
-    );
-    out
+    a.certificates
+        .iter()
+        .filter_map(|c| match &c.revocation {
+            Some(crate::revocation::Revocation::Unknown { why })
+                if c.problems.is_empty() && c.role != crate::analysis::Role::Chain =>
+            {
+                Some(format!("certificate {}: {why}", c.certificate.serial))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// `(issuer, serial)` of what a mail would get accepted or confirmed: the daemon looks

@@ -121,6 +121,8 @@ pub struct Known {
     pub counts: ReplyCounts,
     /// The cases the certificates of this mail ([`candidates`]) were first accepted in.
     pub certificate_cases: Vec<CertificateCase>,
+    /// Those cases themselves (but the mail's own), which a doubt may flag.
+    pub certificate_case_records: Vec<Case>,
 }
 
 /// Everything the message changes; committed in one transaction.
@@ -128,6 +130,9 @@ pub struct Known {
 pub struct Plan {
     pub seen: SeenRecord,
     pub case: Option<Case>,
+    /// Other cases the mail changes: a staff check opened where a certificate of the
+    /// mail is held by another institution's case ([`certificates::ownership`]).
+    pub also: Vec<Case>,
     pub thread_ids: Vec<MessageId>,
     pub outbox: Option<OutboxEntry>,
     pub rate_keys: Vec<String>,
@@ -206,14 +211,22 @@ pub fn plan(
             judgement.sender.reason
         ));
     }
-    let (case, joined) = place_in_case(mail, judgement, known.case.clone(), &mut notes, now, fresh);
+    let (case, joined, ownership) = place_in_case(
+        mail,
+        judgement,
+        (known.case.clone(), &known.certificate_cases),
+        &mut notes,
+        now,
+        fresh,
+    );
     if judgement.held {
         notes.push(format!(
             "sender not authenticated: {}",
             judgement.sender.reason
         ));
     }
-    let (mut seen, case) = record(mail, judgement, case, &known, settings, now);
+    let also = flagged(&ownership, &known.certificate_case_records, now);
+    let (mut seen, case) = record(mail, judgement, case, ownership.doubts, settings, now);
     let mut thread_ids: Vec<MessageId> = MessageId::parse(mail.identity).into_iter().collect();
     let mut outbox = None;
     let mut rate_keys = Vec::new();
@@ -248,6 +261,7 @@ pub fn plan(
     Ok(Plan {
         seen,
         case,
+        also,
         thread_ids,
         outbox,
         rate_keys,
@@ -281,11 +295,11 @@ fn another_system(case: &Case, facts: &crate::intake::Facts) -> Option<String> {
 fn place_in_case(
     mail: Mail<'_>,
     judgement: &Judgement,
-    known: Option<Case>,
+    (known, first_cases): (Option<Case>, &[CertificateCase]),
     notes: &mut Vec<String>,
     now: OffsetDateTime,
     fresh: &str,
-) -> (Option<Case>, bool) {
+) -> (Option<Case>, bool, certificates::Ownership) {
     let facts = mail.content.facts();
     let mut case = known;
     if let Some(c) = &case {
@@ -316,7 +330,7 @@ fn place_in_case(
     let analysis = match mail.content {
         Content::Analysed(a) if judge::answers(a.decision) && !judgement.held => a,
         // Mail that does not move a case leaves it as it is.
-        _ => return (None, joined),
+        _ => return (None, joined, certificates::Ownership::default()),
     };
     let c = case.get_or_insert_with(|| {
         let applicant = judgement.recipient.clone().unwrap_or_default();
@@ -332,11 +346,15 @@ fn place_in_case(
         c
     });
     let evidence = certificates::evidence(analysis);
+    let ownership =
+        certificates::ownership(analysis, &c.owner(), &c.members, &c.token, first_cases);
+    let doubt = (!ownership.doubts.is_empty()).then(|| ownership.doubts.join("; "));
     c.record_mail(
         analysis.decision,
         mail.identity,
         &evidence,
         &judgement.who(),
+        doubt.as_deref(),
         now,
     );
     let received = certificates::for_case(analysis, now);
@@ -352,7 +370,24 @@ fn place_in_case(
     if let (true, Some(question)) = (joined, &facts.question) {
         *c = crate::case::apply(c, crate::case::Event::Asked { question }, now).0;
     }
-    (case, joined)
+    (case, joined, ownership)
+}
+
+/// The other cases a mail's certificates flag for a staff check, changed.
+fn flagged(ownership: &certificates::Ownership, cases: &[Case], now: OffsetDateTime) -> Vec<Case> {
+    let mut out: Vec<Case> = Vec::new();
+    for (token, why) in &ownership.flags {
+        let Some(case) = out
+            .iter()
+            .position(|c| &c.token == token)
+            .map(|i| out.remove(i))
+            .or_else(|| cases.iter().find(|c| &c.token == token).cloned())
+        else {
+            continue;
+        };
+        out.push(crate::case::apply(&case, crate::case::Event::CertificateDoubted { why }, now).0);
+    }
+    out
 }
 
 /// What is recorded of the mail (before its answer), and the case with what staff
@@ -361,7 +396,7 @@ fn record(
     mail: Mail<'_>,
     judgement: &Judgement,
     mut case: Option<Case>,
-    known: &Known,
+    doubts: Vec<String>,
     settings: &Settings<'_>,
     now: OffsetDateTime,
 ) -> (SeenRecord, Option<Case>) {
@@ -398,13 +433,15 @@ fn record(
         warnings: Vec::new(),
     };
     if let (Some(a), Some(c)) = (analysis, case.as_mut()) {
-        seen.warnings = certificates::misfits(a, c, &known.certificate_cases);
-        for w in &seen.warnings {
+        // Doubts of ownership are on the timeline with the check they opened.
+        let misfits = certificates::misfits(a);
+        for w in &misfits {
             c.timeline.push(crate::case::TimelineEntry {
                 at: now,
                 what: format!("staff check: {w}"),
             });
         }
+        seen.warnings = doubts.into_iter().chain(misfits).collect();
     }
     (seen, case)
 }

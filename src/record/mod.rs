@@ -151,6 +151,12 @@ pub struct CertificateCase {
     pub case: String,
     /// The institution identity of that case.
     pub owner: String,
+    /// The certificate (canonical serial and issuer as given); absent in records
+    /// written before they were kept, which the lookup fills in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
 }
 
 /// Staff vouched for a held message's sender: it is handled as if authenticated.

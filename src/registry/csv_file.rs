@@ -1,5 +1,6 @@
-//! Registry CSVs: the fixed columns DESIGN.md names (and optionally `environment` and
-//! `system`), in the documented form or as Excel writes it in a Romanian locale.
+//! Registry CSVs: the fixed columns DESIGN.md names (and optionally `environment`,
+//! `system` and `domain`), in the documented form or as Excel writes it in a Romanian
+//! locale.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -21,7 +22,7 @@ pub enum CsvError {
     },
     #[error(
         "{path}: the header must be exactly `service,institution,serial,issuer,sha1,not_after,status`, \
-         optionally followed by `environment` and `system` (found `{found}`)"
+         optionally followed by `environment`, `system` and `domain` (found `{found}`)"
     )]
     Header { path: PathBuf, found: String },
     #[error("{path}, line {line}: {what}; fix that row and import again")]
@@ -30,6 +31,17 @@ pub enum CsvError {
         line: u64,
         what: String,
     },
+}
+
+/// Columns a registry CSV may add after the fixed ones.
+const OPTIONAL_COLUMNS: [&str; 3] = ["environment", "system", "domain"];
+
+/// Where the optional columns are, when present.
+#[derive(Debug, Clone, Copy)]
+struct Optional {
+    environment: Option<usize>,
+    system: Option<usize>,
+    domain: Option<usize>,
 }
 
 /// The CSV header DESIGN.md fixes.
@@ -64,25 +76,35 @@ pub fn parse_csv(
         .from_reader(bytes);
     let header = reader.headers().map_err(read_error)?.clone();
     let names: Vec<String> = header.iter().map(|h| h.to_ascii_lowercase()).collect();
-    // The fixed columns, then optionally `environment` and `system`.
+    // The fixed columns, then optionally `environment`, `system` and `domain`, each
+    // once, in any order.
+    let optional = &names[names.len().min(7)..];
     let extended = names.len() >= 7
         && names[..7] == CSV_HEADER
-        && names[7..]
+        && optional
             .iter()
-            .zip(["environment", "system"])
-            .all(|(n, want)| n == want)
-        && names.len() <= 9;
+            .all(|n| OPTIONAL_COLUMNS.contains(&n.as_str()))
+        && optional
+            .iter()
+            .enumerate()
+            .all(|(i, n)| !optional[..i].contains(n));
     if !extended {
         return Err(CsvError::Header {
             path: path.into(),
             found: header.iter().collect::<Vec<_>>().join(","),
         });
     }
+    let column = |name: &str| names.iter().position(|n| n == name);
+    let columns = Optional {
+        environment: column("environment"),
+        system: column("system"),
+        domain: column("domain"),
+    };
     let mut out = Vec::new();
     for row in reader.records() {
         let row = row.map_err(read_error)?;
         let line = row.position().map_or(0, |p| p.line());
-        let (record, day_first) = parse_row(&row).map_err(|what| CsvError::Row {
+        let (record, day_first) = parse_row(&row, columns).map_err(|what| CsvError::Row {
             path: path.into(),
             line,
             what,
@@ -96,8 +118,12 @@ pub fn parse_csv(
 /// `2027-05-31` (end of that day, UTC) or an RFC 3339 timestamp.
 /// One row of a registry CSV, and whether its date was written day first; what is
 /// wrong with it, in words, otherwise.
-fn parse_row(row: &csv::StringRecord) -> Result<(KnownCertificate, bool), String> {
+fn parse_row(
+    row: &csv::StringRecord,
+    columns: Optional,
+) -> Result<(KnownCertificate, bool), String> {
     let field = |i: usize| row.get(i).unwrap_or("").trim();
+    let optional = |at: Option<usize>| at.map_or("", field);
     let service = field(0);
     if service.is_empty() {
         return Err("the service is empty".into());
@@ -141,7 +167,7 @@ fn parse_row(row: &csv::StringRecord) -> Result<(KnownCertificate, bool), String
         status,
         services: BTreeSet::from([service.to_string()]),
         institution: Some(field(1)).filter(|s| !s.is_empty()).map(str::to_string),
-        environment: match field(7).to_lowercase().as_str() {
+        environment: match optional(columns.environment).to_lowercase().as_str() {
             "" => None,
             "test" | "testare" | "тест" => Some(crate::integration::Environment::Test),
             "production" | "producție" | "productie" | "prod" => {
@@ -153,7 +179,23 @@ fn parse_row(row: &csv::StringRecord) -> Result<(KnownCertificate, bool), String
                 ))
             }
         },
-        system: Some(field(8)).filter(|s| !s.is_empty()).map(str::to_string),
+        system: Some(optional(columns.system))
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+        domain: match optional(columns.domain) {
+            "" => None,
+            d if d.contains('.')
+                && d.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') =>
+            {
+                Some(d.trim_end_matches('.').to_ascii_lowercase())
+            }
+            d => {
+                return Err(format!(
+                    "`{d}` is not a mail domain (write it as agentia.gov.md)"
+                ))
+            }
+        },
     };
     Ok((record, day_first))
 }

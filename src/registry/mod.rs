@@ -57,6 +57,11 @@ pub struct KnownCertificate {
     /// registry says (a certificate is reused only for the same system).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system: Option<String>,
+    /// The institution's mail domain, when the registry says: what joins the
+    /// certificate to the institution's cases (which are keyed by domain), so that a
+    /// certificate of another institution never completes a step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
 }
 
 impl KnownCertificate {
@@ -82,6 +87,7 @@ impl KnownCertificate {
             institution: institution.map(str::to_string),
             environment: None,
             system: None,
+            domain: None,
         }
     }
 
@@ -99,6 +105,9 @@ impl KnownCertificate {
         fill(&mut self.subject, &other.subject);
         fill(&mut self.institution, &other.institution);
         fill(&mut self.system, &other.system);
+        if other.domain.is_some() {
+            self.domain = other.domain.clone();
+        }
         if other.environment.is_some() {
             self.environment = other.environment;
         }
@@ -303,6 +312,7 @@ mod tests {
             institution: None,
             environment: None,
             system: None,
+            domain: None,
         }
     }
 
@@ -406,11 +416,24 @@ mod tests {
         let bad = "service,institution,serial,issuer,sha1,not_after,status,environment\nMPass,X,AB,CN=S,,,,staging\n";
         let err = parse_csv(p, bad.as_bytes()).unwrap_err().to_string();
         assert!(err.contains("neither test nor production"), "{err}");
-        let wrong = "service,institution,serial,issuer,sha1,not_after,status,system\n";
-        assert!(
-            parse_csv(p, wrong.as_bytes()).is_err(),
-            "system only after environment"
-        );
+        for wrong in ["system,system", "systems", "domain,environment,domain"] {
+            let text = format!("service,institution,serial,issuer,sha1,not_after,status,{wrong}\n");
+            assert!(parse_csv(p, text.as_bytes()).is_err(), "{wrong}");
+        }
+    }
+
+    #[test]
+    fn csv_may_give_the_institution_s_domain_in_any_order() {
+        let p = Path::new("r.csv");
+        let text = "service,institution,serial,issuer,sha1,not_after,status,domain,system\n\
+                    MPass,Agenția X,AB,CN=S,,,active,Agentia-X.gov.md,SI X\nMSign,Y,CD,CN=S,,,,,\n";
+        let (rows, _) = parse_csv(p, text.as_bytes()).expect("valid");
+        assert_eq!(rows[0].domain.as_deref(), Some("agentia-x.gov.md"));
+        assert_eq!(rows[0].system.as_deref(), Some("SI X"));
+        assert_eq!(rows[1].domain, None);
+        let bad = "service,institution,serial,issuer,sha1,not_after,status,domain\nMPass,X,AB,CN=S,,,,ion@x.md\n";
+        let err = parse_csv(p, bad.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("not a mail domain"), "{err}");
     }
 
     #[test]

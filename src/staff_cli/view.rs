@@ -105,6 +105,7 @@ pub(super) fn list(
                 "last_decision": c.last_decision.map(|d| d.code()),
                 "unreachable": c.unreachable,
                 "question": c.question.as_ref().map(|q| q.text.as_str()),
+                "certificate_check": c.certificate_check.as_ref().map(|q| q.text.as_str()),
                 "merged_into": c.merged(),
                 "response": c.response(promise, now).as_ref().map(response_json),
                 "certificates": c.certificates.iter().map(|cert| serde_json::json!({

@@ -113,6 +113,9 @@ pub enum AcceptHeld {
 pub struct MessageCommit<'a> {
     pub seen: &'a SeenRecord,
     pub case: Option<&'a Case>,
+    /// Other cases the message changes (a staff check opened on a case that holds a
+    /// certificate of this mail).
+    pub also: &'a [Case],
     /// Message-IDs that should lead to the case (the applicant's and our reply's).
     pub thread_ids: &'a [MessageId],
     pub outbox: Option<&'a OutboxEntry>,
@@ -432,13 +435,15 @@ impl Store {
                     seen.remove(attempts::reading_key(c.seen.uid_validity, c.seen.uid).as_bytes())?;
                     if let (Some(case), Some(json)) = (c.case, &case_json) {
                         cases.insert(case.token.as_bytes(), json.as_slice())?;
-                        let first = to_json(&CertificateCase {
-                            case: case.token.clone(),
-                            owner: case.owner(),
-                        });
                         for a in &c.seen.accepted {
                             let key = certificate_key(&a.issuer, &a.serial);
                             if certificates.get(&key)?.is_none() {
+                                let first = to_json(&CertificateCase {
+                                    case: case.token.clone(),
+                                    owner: case.owner(),
+                                    serial: Some(a.serial.clone()),
+                                    issuer: Some(a.issuer.clone()),
+                                });
                                 certificates.insert(key, first.as_slice())?;
                             }
                         }
@@ -449,6 +454,9 @@ impl Store {
                         for id in c.thread_ids {
                             index.insert(thread_key(id).as_bytes(), case.token.as_bytes())?;
                         }
+                    }
+                    for other in c.also {
+                        cases.insert(other.token.as_bytes(), to_json(other).as_slice())?;
                     }
                     if let (Some(entry), Some(json)) = (c.outbox, &outbox_json) {
                         put_outbox(outbox, pending, entry, json)?;
@@ -526,11 +534,16 @@ impl Store {
         issuer: &str,
         serial: &str,
     ) -> Result<Option<CertificateCase>, StoreError> {
-        Self::get(
+        let found: Option<CertificateCase> = Self::get(
             &self.certificate_cases,
             CERTIFICATE_CASES_TREE,
             &String::from_utf8_lossy(&certificate_key(issuer, serial)),
-        )
+        )?;
+        Ok(found.map(|f| CertificateCase {
+            serial: f.serial.or_else(|| Some(serial.to_string())),
+            issuer: f.issuer.or_else(|| Some(issuer.to_string())),
+            ..f
+        }))
     }
 
     /// Saves a case changed outside mail processing (staff commands).

@@ -15,6 +15,7 @@ fn entry(serial: &str, service: &str) -> KnownCertificate {
         institution: Some("Agenția".into()),
         environment: None,
         system: None,
+        domain: None,
     }
 }
 
@@ -78,6 +79,7 @@ fn first_start_is_set_once_and_dates_an_older_store_from_its_first_message() {
     older
         .commit(MessageCommit {
             seen: &record,
+            also: &[],
             case: None,
             thread_ids: &[],
             outbox: None,
@@ -259,6 +261,7 @@ fn old_personal_data_goes_and_exactly_once_stays() {
     store
         .commit(MessageCommit {
             seen: &seen,
+            also: &[],
             case: Some(&case),
             thread_ids: std::slice::from_ref(&id),
             outbox: Some(&entry),

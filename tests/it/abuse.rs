@@ -465,3 +465,144 @@ async fn a_report_submitted_by_a_user_of_our_mail_system_is_not_believed() {
         "staff see the ignored report:\n{digest}"
     );
 }
+
+/// `cases list --json`'s line for the case.
+fn case_json(setup: &Setup, token: &str) -> serde_json::Value {
+    let list = setup.cli(&["cases", "list", "--json"]);
+    list.lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("cases JSON"))
+        .find(|c| c["id"] == token)
+        .unwrap_or_else(|| panic!("case {token} in {list}"))
+}
+
+fn token_of(raw: &[u8]) -> String {
+    crate::security::token_of(raw)
+}
+
+/// A serial the registry gives to another institution's domain, quoted by an
+/// authenticated institution: no step is completed, staff check it, the reply says a
+/// colleague will look and names no one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_serial_registered_to_another_institution_completes_nothing() {
+    let stack = Stack::get();
+    let mailbox = "svc-owner-serial@egov.test";
+    let eve = "eve-owner@inst-b.test";
+    let setup = secure(stack, mailbox, "");
+    let csv = setup.dir.path().join("registry.csv");
+    std::fs::write(
+        &csv,
+        "service,institution,serial,issuer,sha1,not_after,status,domain\nMPass,Instituția A,5A:0B:0C:0D,CN=STISC Issuing CA (test),,2027-12-31,active,inst-a.test\n",
+    )
+    .unwrap();
+    setup.cli(&["registry", "import", csv.to_str().unwrap()]);
+    let quoted = mail(
+        eve,
+        mailbox,
+        "Conectare MNotify",
+        "<owner-serial@inst-b.test>",
+        "Certificatul este deja înregistrat pentru MPass, seria 5A 0B 0C 0D.",
+    );
+    stack
+        .send_from_institution(eve, mailbox, &quoted.build())
+        .await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    setup.cli(&["run", "--once"]);
+    let reply = stack.wait_for(eve, "INBOX", 1, WAIT).await.remove(0);
+    let token = token_of(&reply);
+    let case = case_json(&setup, &token);
+    assert_eq!(case["last_decision"], "reuse_confirmed", "{case}");
+    assert_eq!(case["steps_done"], serde_json::json!([]), "{case}");
+    assert_eq!(case["waiting_on"], "age", "{case}");
+    let check = case["certificate_check"].as_str().unwrap_or_default();
+    assert!(
+        check.contains("registered to Instituția A, inst-a.test, not to inst-b.test"),
+        "{case}"
+    );
+    let text = body(&reply);
+    assert!(text.contains("Un coleg va verifica"), "{text}");
+    assert!(
+        !text.contains("inst-a") && !text.contains("Instituția A"),
+        "names no one: {text}"
+    );
+    // Staff settle it: completing the step closes the check.
+    setup.cli(&[
+        "cases",
+        "advance",
+        &token,
+        "certificate",
+        "--note",
+        "confirmed by phone",
+    ]);
+    let case = case_json(&setup, &token);
+    assert!(case["certificate_check"].is_null(), "{case}");
+    assert_eq!(
+        case["steps_done"],
+        serde_json::json!(["certificate"]),
+        "{case}"
+    );
+}
+
+/// Two institutions send the same certificate, which names no address and which no
+/// registry entry gives a domain: nothing decides whose it is, so the second mail
+/// completes nothing and both cases wait on a staff check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_nothing_shows_whose_a_certificate_is_both_cases_are_checked() {
+    let stack = Stack::get();
+    let mailbox = "svc-owner-both@egov.test";
+    let (eve, ion) = ("eve-both@inst-b.test", "ion-both@inst-a.test");
+    let setup = secure(stack, mailbox, "");
+    let cert = setup.leaf(&[0x5B, 0x01]);
+    let send = |from: &str, id: &str| {
+        mail(
+            from,
+            mailbox,
+            "Certificat MNotify",
+            id,
+            "Certificatul pentru MNotify.",
+        )
+        .attach("s.cer", "application/pkix-cert", &cert)
+        .build()
+    };
+    stack
+        .send_from_institution(eve, mailbox, &send(eve, "<both-1@inst-b.test>"))
+        .await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    setup.cli(&["run", "--once"]);
+    let eve_token = token_of(&stack.wait_for(eve, "INBOX", 1, WAIT).await[0]);
+    assert_eq!(
+        case_json(&setup, &eve_token)["steps_done"],
+        serde_json::json!(["certificate"]),
+        "nothing spoke against the first"
+    );
+    stack
+        .send_from_institution(ion, mailbox, &send(ion, "<both-2@inst-a.test>"))
+        .await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    setup.cli(&["run", "--once"]);
+    let ion_reply = stack.wait_for(ion, "INBOX", 1, WAIT).await.remove(0);
+    let ion_case = case_json(&setup, &token_of(&ion_reply));
+    assert_eq!(ion_case["steps_done"], serde_json::json!([]), "{ion_case}");
+    assert!(
+        ion_case["certificate_check"]
+            .as_str()
+            .is_some_and(|c| c.contains("nothing shows whose it is")),
+        "{ion_case}"
+    );
+    let eve_case = case_json(&setup, &eve_token);
+    assert_eq!(eve_case["waiting_on"], "age", "{eve_case}");
+    assert!(
+        eve_case["certificate_check"]
+            .as_str()
+            .is_some_and(|c| c.contains("sent by inst-a.test too")),
+        "{eve_case}"
+    );
+    assert!(
+        !body(&ion_reply).contains("inst-b") && !body(&ion_reply).contains(&eve_token),
+        "the reply names no one"
+    );
+    assert_eq!(
+        stack.count(eve, "INBOX").await,
+        1,
+        "eve is not mailed about it"
+    );
+}

@@ -658,7 +658,8 @@ async fn certificates_that_do_not_fit_are_shown_to_staff() {
         "ion's own certificate fits"
     );
 
-    // Eve sends ion's certificate: accepted for her case, flagged twice for staff.
+    // Eve sends ion's certificate: it names ion's institution, so it completes nothing
+    // in eve's case, which waits on a staff check.
     signed_then_run(
         stack,
         &setup,
@@ -683,9 +684,16 @@ async fn certificates_that_do_not_fit_are_shown_to_staff() {
         eve_case.contains("names it@inst-a.test, not an address of inst-b.test"),
         "{eve_case}"
     );
+    let eve_json = case_json(&setup, &eve_token);
+    assert_eq!(
+        eve_json["steps_done"],
+        serde_json::json!([]),
+        "another institution's certificate completes no step: {eve_json}"
+    );
+    assert_eq!(eve_json["waiting_on"], "age", "{eve_json}");
     assert!(
-        eve_case.contains(&format!("already in case #{ion_token} of inst-a.test")),
-        "{eve_case}"
+        case_json(&setup, &ion_token)["certificate_check"].is_null(),
+        "the evidence says it is ion's: her case is not doubted"
     );
     let digest = setup.cli(&["digest", "--print"]);
     assert!(

@@ -63,6 +63,7 @@ impl World {
             institution: Some("Instituția din CSV".to_string()),
             environment: None,
             system: None,
+            domain: None,
         });
     }
 

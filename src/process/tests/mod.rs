@@ -141,6 +141,7 @@ fn reply_cap_and_off_mode_record_why_there_is_no_reply() {
             ..ReplyCounts::default()
         },
         certificate_cases: Vec::new(),
+        certificate_case_records: Vec::new(),
     };
     let p = plan(
         Content::Analysed(&a),
@@ -422,6 +423,7 @@ fn every_cap_files_the_mail_for_staff() {
                 ..ReplyCounts::default()
             },
             certificate_cases: Vec::new(),
+            certificate_case_records: Vec::new(),
         },
         require(),
     );
@@ -446,6 +448,7 @@ fn every_cap_files_the_mail_for_staff() {
                 ..ReplyCounts::default()
             },
             certificate_cases: Vec::new(),
+            certificate_case_records: Vec::new(),
         },
         require(),
     );
