@@ -71,6 +71,19 @@ pub fn verdict(seen: Seen, limits: Limits, now: i64) -> Result<(), String> {
     Ok(())
 }
 
+/// A warning when the store's disk has less than `min_free` bytes free: the daemon
+/// still works, but a full disk stops it (the store cannot commit a decision).
+pub fn disk_warning(free: Option<u64>, min_free: u64) -> Option<String> {
+    let free = free?;
+    (free < min_free).then(|| {
+        format!(
+            "only {} MB free on the store's disk (below [store] min_free_mb = {}): free space before it fills, or the daemon stops",
+            free / (1024 * 1024),
+            min_free / (1024 * 1024)
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +132,18 @@ mod tests {
         assert!(
             imap.contains("no successful IMAP exchange for 601 s"),
             "{imap}"
+        );
+    }
+
+    #[test]
+    fn low_disk_is_a_warning_with_both_figures() {
+        let mb = 1024 * 1024;
+        assert_eq!(disk_warning(Some(600 * mb), 512 * mb), None);
+        assert_eq!(disk_warning(None, 512 * mb), None);
+        let w = disk_warning(Some(100 * mb), 512 * mb).unwrap();
+        assert!(
+            w.contains("only 100 MB free") && w.contains("min_free_mb = 512"),
+            "{w}"
         );
     }
 }

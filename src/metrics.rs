@@ -54,6 +54,8 @@ pub struct Telemetry {
     pub replies_sent: Counter,
     pub replies_failed: Counter,
     pub reconnects: Counter,
+    /// Held mail whose bytes were not kept (ceiling reached, or too large).
+    pub held_not_kept: Counter,
     /// Mail found new at the start of the last pass and not handled by its end.
     pub inbox_unhandled: Gauge,
     /// Age in seconds of the oldest of those.
@@ -91,6 +93,12 @@ impl Telemetry {
             "Reconnections to the IMAP server since start",
             reconnects.clone(),
         );
+        let held_not_kept = Counter::default();
+        registry.register(
+            "held_not_kept",
+            "Held mail whose bytes were not kept since start (the held ceiling reached, or over 5 MB)",
+            held_not_kept.clone(),
+        );
         registry.register(
             "inbox_unhandled",
             "Mail found new at the start of the last pass and not handled by its end",
@@ -107,6 +115,7 @@ impl Telemetry {
             replies_sent,
             replies_failed,
             reconnects,
+            held_not_kept,
             inbox_unhandled,
             inbox_oldest_seconds,
             started: now,
@@ -188,6 +197,25 @@ impl Telemetry {
             "Cases waiting on AGE at risk of its promised response time, or past it",
             late,
         );
+        if let Ok(kept) = store.held_kept() {
+            live.register(
+                "held_kept_messages",
+                "Held mail kept whole in the store for held accept",
+                gauge(kept.messages as i64),
+            );
+            live.register(
+                "held_kept_bytes",
+                "Bytes of held mail kept whole in the store",
+                gauge(kept.bytes as i64),
+            );
+        }
+        if let Some(free) = crate::store::disk_free(store.path()) {
+            live.register(
+                "store_disk_free_bytes",
+                "Free bytes on the file system of the store",
+                gauge(free.min(i64::MAX as u64) as i64),
+            );
+        }
         if let Ok(pending) = store.pending() {
             let waiting = pending
                 .iter()
@@ -284,6 +312,8 @@ pub struct Sources {
     pub limits: Limits,
     /// `[response_time]`, for the cases at risk and overdue.
     pub promise: Promise,
+    /// `[store] min_free_mb`, in bytes: `/health` warns below it.
+    pub min_free_bytes: u64,
 }
 
 /// Connections answered at once; one past this is closed as soon as it is accepted
@@ -375,7 +405,15 @@ async fn answer(mut stream: TcpStream, sources: &Sources) -> std::io::Result<()>
         }
         ("GET", "/health") => {
             match health::verdict(sources.telemetry.seen(), sources.limits, now) {
-                Ok(()) => ("200 OK", "text/plain; charset=utf-8", "ok\n".to_string()),
+                Ok(()) => {
+                    let free = crate::store::disk_free(sources.store.path());
+                    let body = match health::disk_warning(free, sources.min_free_bytes) {
+                        // Still working: a warning, not a restart by the watchdog.
+                        Some(warning) => format!("ok\nwarning: {warning}\n"),
+                        None => "ok\n".to_string(),
+                    };
+                    ("200 OK", "text/plain; charset=utf-8", body)
+                }
                 Err(why) => (
                     "503 Service Unavailable",
                     "text/plain; charset=utf-8",

@@ -177,6 +177,10 @@ fn revocation(config: &Config, now: OffsetDateTime, report: &mut Report) {
 fn store(config: &Config, report: &mut Report) -> bool {
     let part = "store";
     let path = &config.store_path;
+    let free = crate::store::disk_free(path);
+    if let Some(warning) = crate::health::disk_warning(free, config.keeping.min_free_bytes) {
+        report.add(Level::Warning, part, warning);
+    }
     if !path.exists() {
         // The first run creates the store and any missing directories above it: the
         // nearest existing one must let the daemon write.

@@ -76,7 +76,22 @@ pub struct Keeping {
     /// Days personal data is kept in the store (see [`crate::store::Pruned`]); 0:
     /// forever.
     pub retention_days: u32,
+    /// Held mail kept whole at most (`[store] held_max_messages`, `held_max_mb`).
+    pub held: crate::store::HeldCeiling,
+    /// Days a held mail's bytes are kept; 0: as long as its record.
+    pub held_retention_days: u32,
+    /// Free bytes on the store's disk below which health and `check` warn.
+    pub min_free_bytes: u64,
 }
+
+/// Held mail kept whole when `[store] held_max_messages` is not set.
+pub const DEFAULT_HELD_MESSAGES: u64 = 200;
+/// Megabytes of held mail kept whole when `[store] held_max_mb` is not set.
+pub const DEFAULT_HELD_MB: u64 = 100;
+/// Days held mail's bytes are kept when `[store] held_retention_days` is not set.
+pub const DEFAULT_HELD_RETENTION_DAYS: u32 = 30;
+/// Free megabytes on the store's disk below which health warns, by default.
+pub const DEFAULT_MIN_FREE_MB: u64 = 512;
 
 /// Days personal data is kept when `[store] retention_days` is not set: a year.
 pub const DEFAULT_RETENTION_DAYS: u32 = 365;
@@ -313,6 +328,23 @@ impl Config {
             ),
             keep: raw.store.keep_backups.unwrap_or(DEFAULT_KEEP_BACKUPS),
             retention_days: raw.store.retention_days.unwrap_or(DEFAULT_RETENTION_DAYS),
+            held: crate::store::HeldCeiling {
+                max_messages: raw.store.held_max_messages.unwrap_or(DEFAULT_HELD_MESSAGES),
+                max_bytes: raw
+                    .store
+                    .held_max_mb
+                    .unwrap_or(DEFAULT_HELD_MB)
+                    .saturating_mul(1024 * 1024),
+            },
+            held_retention_days: raw
+                .store
+                .held_retention_days
+                .unwrap_or(DEFAULT_HELD_RETENTION_DAYS),
+            min_free_bytes: raw
+                .store
+                .min_free_mb
+                .unwrap_or(DEFAULT_MIN_FREE_MB)
+                .saturating_mul(1024 * 1024),
         };
         let metrics = raw
             .metrics

@@ -212,6 +212,17 @@ pub(super) struct RawStore {
     pub(super) keep_backups: Option<u32>,
     /// Days personal data is kept (default 365; 0: kept forever).
     pub(super) retention_days: Option<u32>,
+    /// Held mail (sender not authenticated) kept whole for `held accept`, at most this
+    /// many messages (default 200); past it only the record is kept.
+    pub(super) held_max_messages: Option<u64>,
+    /// …and at most this many megabytes of it (default 100).
+    pub(super) held_max_mb: Option<u64>,
+    /// Days a held mail's bytes are kept (default 30); after, `held accept` reads it
+    /// again from the Needs-Human folder.
+    pub(super) held_retention_days: Option<u32>,
+    /// `/health`, the metrics and `check` warn when the store's disk has less free
+    /// space than this, in megabytes (default 512).
+    pub(super) min_free_mb: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

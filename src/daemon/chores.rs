@@ -112,13 +112,21 @@ impl Daemon {
         let pruned = self
             .store
             .prune(now - time::Duration::days(days.into()), now)?;
+        let held_days = self.config.keeping.held_retention_days;
+        let held_bytes_removed = if held_days == 0 {
+            0
+        } else {
+            self.store
+                .prune_held(now - time::Duration::days(held_days.into()))?
+        };
         self.next_prune = Some(Instant::now() + Duration::from_secs(24 * 3600));
         info!(
             retention_days = days,
             records_reduced = pruned.records_reduced,
             replies_removed = pruned.replies_removed,
             cases_removed = pruned.cases_removed,
-            held_removed = pruned.held_removed,
+            held_removed = pruned.held_removed + held_bytes_removed,
+            held_retention_days = held_days,
             counters_removed = pruned.counters_removed,
             "store pruned"
         );

@@ -2,7 +2,7 @@
 //! Also held mail staff accepted, and delivery reports about our replies.
 
 use super::*;
-use crate::mailbox::Part;
+use crate::mailbox::{Mailbox, Part};
 
 impl Daemon {
     /// Decides and commits one message; returns the folder to move it to, or why it
@@ -20,9 +20,26 @@ impl Daemon {
     /// Held mail staff accepted (`held accept`), handled as if its sender were
     /// authenticated; its bytes were kept in the store. It stays in the folder it was
     /// filed in.
-    pub(super) async fn handle_accepted(&mut self) -> Result<(), DaemonError> {
-        for (record, acceptance, raw) in self.store.accepted_held()? {
+    pub(super) async fn handle_accepted(&mut self, mb: &mut Mailbox) -> Result<(), DaemonError> {
+        let accepted = self.store.accepted_held()?;
+        let mut reselect = false;
+        for (record, acceptance, raw) in accepted {
             if record.held {
+                let raw = match raw {
+                    Some(raw) => raw,
+                    None => {
+                        // Not kept whole: read again from where it was filed.
+                        reselect = true;
+                        match self.read_again(mb, &record).await? {
+                            Some(raw) => raw,
+                            None => {
+                                warn!(identity = %record.identity, "held mail accepted by staff is no longer in {}: ask the institution to send it again", record.destination.as_deref().unwrap_or("the inbox"));
+                                self.store.finish_held(&record.identity)?;
+                                continue;
+                            }
+                        }
+                    }
+                };
                 let at = Position {
                     uid_validity: record.uid_validity,
                     uid: record.uid,
@@ -38,7 +55,28 @@ impl Daemon {
             }
             self.store.finish_held(&record.identity)?;
         }
+        if reselect {
+            // IDLE watches the selected folder: the inbox again.
+            mb.select(&self.imap.inbox).await?;
+        }
         Ok(())
+    }
+
+    /// A held mail whose bytes were not kept, fetched again by its Message-ID from the
+    /// folder it was filed in.
+    async fn read_again(
+        &mut self,
+        mb: &mut Mailbox,
+        record: &crate::record::SeenRecord,
+    ) -> Result<Option<Vec<u8>>, DaemonError> {
+        let Some(id) = crate::record::MessageId::parse(&record.identity) else {
+            return Ok(None);
+        };
+        let folder = record
+            .destination
+            .clone()
+            .unwrap_or_else(|| self.imap.inbox.clone());
+        Ok(mb.fetch_by_message_id(&folder, &id).await?)
     }
 
     /// `accepted_by`: staff vouched for the sender of this held message.
@@ -80,9 +118,29 @@ impl Daemon {
         let settings = self.settings();
         let fresh = crate::record::fresh_id();
         let mut plan = process::plan(mail, &judgement, known, &settings, now, &fresh)?;
-        if plan.seen.held && part == Part::Whole && raw.len() <= MAX_HELD_BYTES {
-            // Kept for staff, who may accept it by hand (`held accept`).
-            self.store.keep_held(&identity, &raw)?;
+        if plan.seen.held {
+            // Kept for staff, who may accept it by hand (`held accept`), within the
+            // ceiling; past it (or too large) only its record and header are kept, and
+            // an acceptance reads it again from the folder it was filed in.
+            let ceiling = self.config.keeping.held;
+            let kept = part == Part::Whole
+                && raw.len() <= MAX_HELD_BYTES
+                && self.store.keep_held(&identity, &raw, ceiling, now)?;
+            if !kept {
+                self.telemetry.held_not_kept.inc();
+                let why = if part == Part::Whole && raw.len() <= MAX_HELD_BYTES {
+                    format!(
+                        "not kept whole: the held mail ceiling is reached ([store] held_max_messages = {}, held_max_mb = {}); `held accept` reads it again from the folder",
+                        ceiling.max_messages,
+                        ceiling.max_bytes / (1024 * 1024)
+                    )
+                } else {
+                    "not kept whole (over 5 MB); `held accept` reads it again from the folder"
+                        .to_string()
+                };
+                let note = plan.seen.note.take();
+                plan.seen.note = Some(note.map_or(why.clone(), |n| format!("{n}; {why}")));
+            }
         }
         if let Some(why) = ignored_report {
             let note = plan.seen.note.take();

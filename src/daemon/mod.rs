@@ -394,7 +394,7 @@ impl Daemon {
                 self.notifier.send("READY=1");
                 self.ready_told = true;
             }
-            self.handle_accepted().await?;
+            self.handle_accepted(&mut mb).await?;
             self.daily_routine()?;
             self.daily_backup();
             self.daily_prune()?;

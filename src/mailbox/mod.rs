@@ -449,6 +449,30 @@ impl Mailbox {
         .await
     }
 
+    /// The whole message with this Message-ID in `folder` (left selected), if there.
+    pub async fn fetch_by_message_id(
+        &mut self,
+        folder: &str,
+        message_id: &MessageId,
+    ) -> Result<Option<Vec<u8>>, MailboxError> {
+        self.select(folder).await?;
+        let uids = within(self.deadline, "SEARCH", async {
+            let query = format!(
+                "HEADER Message-ID \"{}\"",
+                message_id.to_string().replace(['"', '\\'], "")
+            );
+            let found = self.session().uid_search(&query).await?;
+            self.drain_unsolicited();
+            Ok(found)
+        })
+        .await?;
+        let Some(uid) = uids.into_iter().min() else {
+            return Ok(None);
+        };
+        let fetched = self.fetch(&[uid], Part::Whole).await?;
+        Ok(fetched.into_iter().next().map(|(_, raw)| raw))
+    }
+
     pub async fn noop(&mut self) -> Result<(), MailboxError> {
         within(self.deadline, "NOOP", async {
             self.session().noop().await?;

@@ -524,7 +524,7 @@ fn accept_held(
             "no mail {identity} is held; `mnotify-intake held list` shows the held mail"
         )),
         crate::store::AcceptHeld::NotKept => Err(format!(
-            "held mail {identity} was too large to keep: ask the institution to send it again from its own mail system"
+            "held mail {identity} was not kept and has no Message-ID to find it by again: ask the institution to send it again from its own mail system"
         )),
     })
 }

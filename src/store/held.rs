@@ -2,13 +2,92 @@
 
 use super::*;
 
+/// How much held mail the store keeps whole: a stranger's mail must not fill the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldCeiling {
+    pub max_messages: u64,
+    pub max_bytes: u64,
+}
+
+/// A held mail staff accepted: its record, the acceptance, and its bytes if kept.
+pub type AcceptedHeld = (SeenRecord, Acceptance, Option<Vec<u8>>);
+
+/// What is kept of held mail now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HeldKept {
+    pub messages: u64,
+    pub bytes: u64,
+}
+
+/// `held_sizes` values: the bytes kept and when (Unix seconds), big-endian.
+fn size_entry(bytes: u64, at: OffsetDateTime) -> [u8; 16] {
+    let mut v = [0u8; 16];
+    v[..8].copy_from_slice(&bytes.to_be_bytes());
+    v[8..].copy_from_slice(&at.unix_timestamp().to_be_bytes());
+    v
+}
+
+fn read_size_entry(v: &[u8]) -> (u64, i64) {
+    let bytes = v
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u64::from_be_bytes);
+    let at = v
+        .get(8..16)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, i64::from_be_bytes);
+    (bytes, at)
+}
+
 impl Store {
     /// Keeps a held message's bytes for staff to accept (before its record is
-    /// committed: a crash in between leaves bytes no record names, which `held` ignores).
-    pub fn keep_held(&self, identity: &str, raw: &[u8]) -> Result<(), StoreError> {
+    /// committed: a crash in between leaves bytes no record names, which `held`
+    /// ignores), unless that would pass `ceiling`; returns whether it was kept.
+    pub fn keep_held(
+        &self,
+        identity: &str,
+        raw: &[u8],
+        ceiling: HeldCeiling,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
         let _writing = self.writing();
+        let kept = self.held_kept()?;
+        let size = raw.len() as u64;
+        if kept.messages + 1 > ceiling.max_messages || kept.bytes + size > ceiling.max_bytes {
+            return Ok(false);
+        }
         self.held.insert(identity.as_bytes(), raw)?;
-        Ok(())
+        self.held_sizes
+            .insert(identity.as_bytes(), &size_entry(size, now))?;
+        Ok(true)
+    }
+
+    /// How many held messages are kept whole, and their bytes.
+    pub fn held_kept(&self) -> Result<HeldKept, StoreError> {
+        let mut kept = HeldKept::default();
+        for item in self.held_sizes.iter() {
+            let (_, v) = item?;
+            kept.messages += 1;
+            kept.bytes += read_size_entry(&v).0;
+        }
+        Ok(kept)
+    }
+
+    /// Drops the bytes of held mail kept since before `before` (`[store]
+    /// held_retention_days`); its records stay (`held accept` reads it again from the
+    /// folder it was filed in). Returns how many went.
+    pub fn prune_held(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        let _writing = self.writing();
+        let mut removed = 0;
+        for item in self.held_sizes.iter() {
+            let (key, v) = item?;
+            if read_size_entry(&v).1 < before.unix_timestamp() {
+                self.held.remove(&key)?;
+                self.held_sizes.remove(&key)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 
     /// The messages held for staff and not yet accepted, newest first.
@@ -39,7 +118,8 @@ impl Store {
         if !held {
             return Ok(AcceptHeld::NotHeld);
         }
-        if !self.held.contains_key(identity.as_bytes())? {
+        if !self.held.contains_key(identity.as_bytes())? && identity.starts_with("sha256:") {
+            // Not kept, and nothing to find it by again in the folder.
             return Ok(AcceptHeld::NotKept);
         }
         self.accepted
@@ -48,8 +128,9 @@ impl Store {
         Ok(AcceptHeld::Accepted)
     }
 
-    /// Accepted held messages waiting to be handled: record, acceptance, bytes.
-    pub fn accepted_held(&self) -> Result<Vec<(SeenRecord, Acceptance, Vec<u8>)>, StoreError> {
+    /// Accepted held messages waiting to be handled: record, acceptance, and the bytes
+    /// when they were kept (else the daemon reads the mail again from its folder).
+    pub fn accepted_held(&self) -> Result<Vec<AcceptedHeld>, StoreError> {
         let mut out = Vec::new();
         for item in self.accepted.iter() {
             let (key, value) = item?;
@@ -60,12 +141,11 @@ impl Store {
                     key: identity.clone(),
                     source,
                 })?;
-            let (Some(record), Some(raw)) =
-                (self.seen_identity(&identity)?, self.held.get(key.as_ref())?)
-            else {
+            let Some(record) = self.seen_identity(&identity)? else {
                 continue;
             };
-            out.push((record, acceptance, raw.to_vec()));
+            let raw = self.held.get(key.as_ref())?.map(|raw| raw.to_vec());
+            out.push((record, acceptance, raw));
         }
         Ok(out)
     }
@@ -74,6 +154,7 @@ impl Store {
     pub fn finish_held(&self, identity: &str) -> Result<(), StoreError> {
         let _writing = self.writing();
         self.held.remove(identity.as_bytes())?;
+        self.held_sizes.remove(identity.as_bytes())?;
         self.accepted.remove(identity.as_bytes())?;
         self.flush()
     }

@@ -37,6 +37,9 @@ const RATES_TREE: &str = "rates";
 /// Mail held for staff (sender not authenticated) by identity → its raw bytes, kept
 /// until staff accept it or the daemon has handled it as accepted.
 const HELD_TREE: &str = "held";
+/// Held mail kept whole, by identity → its size and when it was kept (16 bytes): the
+/// ceiling and the held retention read this, not the bytes themselves.
+const HELD_SIZES_TREE: &str = "held_sizes";
 /// Certificates accepted or confirmed in a case: `{issuer}\0{serial}` → the first
 /// [`CertificateCase`], so that the same certificate offered by another institution
 /// is shown to staff.
@@ -140,6 +143,7 @@ pub struct Store {
     pending: sled::Tree,
     rates: sled::Tree,
     held: sled::Tree,
+    held_sizes: sled::Tree,
     accepted: sled::Tree,
     certificate_cases: sled::Tree,
     copy_started: sled::Tree,
@@ -147,6 +151,7 @@ pub struct Store {
     /// Writers share it, a backup holds it alone: a backup is one consistent moment
     /// of every tree while the daemon goes on.
     gate: Arc<RwLock<()>>,
+    path: Arc<PathBuf>,
 }
 
 /// Meta key: when the last staff digest was queued (unix seconds).
@@ -209,6 +214,14 @@ fn uid_key(uid_validity: u32, uid: u32) -> String {
     format!("uid/{uid_validity}/{uid}")
 }
 
+/// Free bytes (for an unprivileged user) on the file system holding `path`, or its
+/// nearest existing parent; `None` when it cannot be told.
+pub fn disk_free(path: &Path) -> Option<u64> {
+    let existing = path.ancestors().find(|p| p.exists())?;
+    let stat = nix::sys::statvfs::statvfs(existing).ok()?;
+    Some(stat.blocks_available().saturating_mul(stat.fragment_size()))
+}
+
 /// Bytes of the files under `dir` (a store's directory; 0 when it is missing): what
 /// `store compact` reports and the store_size bench measures.
 pub fn files_bytes(dir: &Path) -> u64 {
@@ -262,13 +275,20 @@ impl Store {
             pending: db.open_tree(PENDING_TREE)?,
             rates: db.open_tree(RATES_TREE)?,
             held: db.open_tree(HELD_TREE)?,
+            held_sizes: db.open_tree(HELD_SIZES_TREE)?,
             accepted: db.open_tree(ACCEPTED_TREE)?,
             certificate_cases: db.open_tree(CERTIFICATE_CASES_TREE)?,
             copy_started: db.open_tree(COPY_STARTED_TREE)?,
             meta,
             db,
             gate: Arc::default(),
+            path: Arc::new(path.to_path_buf()),
         })
+    }
+
+    /// Where the store is on disk.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Held while writing (shared between writers; a backup waits for them).
@@ -562,6 +582,7 @@ mod attempts;
 mod backup;
 pub use backup::{newest_backup, prune_backups, restore, verify, BackupSummary};
 mod held;
+pub use held::{HeldCeiling, HeldKept};
 mod merging;
 mod moments;
 mod outbox;

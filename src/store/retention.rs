@@ -73,6 +73,7 @@ impl Store {
                 continue;
             }
             if key.starts_with(b"id/") && self.held.remove(record.identity.as_bytes())?.is_some() {
+                self.held_sizes.remove(record.identity.as_bytes())?;
                 pruned.held_removed += 1;
             }
             if !record.is_reduced() {

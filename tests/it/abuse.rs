@@ -606,3 +606,58 @@ async fn when_nothing_shows_whose_a_certificate_is_both_cases_are_checked() {
         "eve is not mailed about it"
     );
 }
+
+/// Held mail past the ceiling keeps only its record: staff see why, and accepting it
+/// reads it again from Needs-Human and answers it as the institution's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_mail_past_the_ceiling_is_read_again_when_accepted() {
+    let stack = Stack::get();
+    let mailbox = "svc-held-ceiling@egov.test";
+    let ion = "ion-held@inst-a.test";
+    let setup = secure(stack, mailbox, "[digest]\nto = [\"staff@egov.test\"]\n");
+    let text = std::fs::read_to_string(&setup.config)
+        .unwrap()
+        .replace("[store]\n", "[store]\nheld_max_messages = 2\n");
+    std::fs::write(&setup.config, text).unwrap();
+    for n in 0..3 {
+        let forged = mail(
+            ion,
+            mailbox,
+            "Conectare MNotify",
+            &format!("<held-{n}@inst-a.test>"),
+            "Bună ziua, dorim conectarea la MNotify. Ce trebuie să trimitem?",
+        );
+        // Straight to the MX: not signed, so held.
+        stack.deliver(ion, mailbox, &forged.build()).await;
+    }
+    stack.wait_for(mailbox, "INBOX", 3, WAIT).await;
+    setup.cli(&["run", "--once"]);
+    assert_eq!(stack.count(mailbox, "Needs-Human").await, 3);
+    let held = setup.cli(&["held", "list"]);
+    assert_eq!(
+        held.matches("held mail ceiling is reached").count(),
+        1,
+        "the third is not kept whole:\n{held}"
+    );
+    let digest = setup.cli(&["digest", "--print"]);
+    assert!(digest.contains("held mail ceiling is reached"), "{digest}");
+    let neutral = stack.wait_for(ion, "INBOX", 3, WAIT).await.len();
+
+    let accepted = setup.cli(&["held", "accept", "<held-2@inst-a.test>"]);
+    assert!(accepted.contains("accepted"), "{accepted}");
+    setup.cli(&["run", "--once"]);
+    let replies = stack.wait_for(ion, "INBOX", neutral + 1, WAIT).await;
+    let answered = replies
+        .iter()
+        .filter(|r| !body(r).contains("Nu am putut verifica"))
+        .count();
+    assert_eq!(answered, 1, "the accepted mail got its reply");
+    let cases = setup.cli(&["cases", "list", "--json"]);
+    assert_eq!(cases.lines().count(), 1, "one case opened: {cases}");
+    assert_eq!(
+        stack.count(mailbox, "Needs-Human").await,
+        3,
+        "nothing lost from the folder"
+    );
+    assert_eq!(stack.count(mailbox, "INBOX").await, 0);
+}
