@@ -45,7 +45,9 @@
 //!   (`chores.rs`); [`routine`]: the daily digest and reminders.
 //! - [`check`]: `check`, every part tried without changing anything.
 //! - [`config`]: the TOML configuration, validated.
-//! - `testkit` (feature): test PKI and mail builders for tests, benches and the demo.
+//! - `testkit` (feature): test PKI and mail builders for tests, benches and the demo,
+//!   hostile mail shapes (`testkit::hostile`) and faults injected into the daemon's
+//!   reading of a mail (`testkit::faults`, only when the environment asks).
 #![forbid(unsafe_code)]
 
 pub mod analysis;
