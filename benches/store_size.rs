@@ -45,6 +45,7 @@ fn handle(
     let templates = Templates::embedded();
     let policy = Policy {
         authserv_ids: vec!["mx.egov.md".into()],
+        exchange_tenant: None,
         senders: SenderRule::Off,
     };
     let settings = Settings {

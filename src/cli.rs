@@ -401,6 +401,7 @@ fn inspect(config_path: Option<&Path>, args: InspectArgs) -> Result<ExitCode> {
 fn policy_without_config() -> mnotify_intake::trust::Policy {
     mnotify_intake::trust::Policy {
         authserv_ids: Vec::new(),
+        exchange_tenant: None,
         senders: mnotify_intake::trust::SenderRule::Require,
     }
 }

@@ -168,7 +168,11 @@ async fn sender_stamps(config: &Config, mb: &mut Mailbox, inbox: &str, report: &
             "[trust] senders = \"off\": nobody is authenticated, anyone can change any case; set authserv_id and senders = \"require\"",
         );
     }
-    let ids = policy.authserv_ids.join(", ");
+    let mut servers = policy.authserv_ids.clone();
+    if let Some(tenant) = &policy.exchange_tenant {
+        servers.push(format!("Exchange Online (tenant {tenant})"));
+    }
+    let ids = servers.join(", ");
     let uids = match mb.select(inbox).await {
         Ok(_) => mb.uids().await.unwrap_or_default(),
         Err(_) => return,
@@ -179,7 +183,7 @@ async fn sender_stamps(config: &Config, mb: &mut Mailbox, inbox: &str, report: &
             Level::Ok,
             part,
             format!(
-                "[trust] senders = \"{}\", authserv_id {ids}; no mail in {inbox} to see the stamp on yet",
+                "[trust] senders = \"{}\", stamps of {ids}; no mail in {inbox} to see the stamp on yet",
                 policy.senders.code()
             ),
         );
@@ -191,7 +195,12 @@ async fn sender_stamps(config: &Config, mb: &mut Mailbox, inbox: &str, report: &
     let stamped = headers
         .iter()
         .filter(|(_, h)| {
-            crate::trust::stamped_by(&crate::trust::read_trace(h), &policy.authserv_ids)
+            let trace = crate::trust::read_trace(h);
+            crate::trust::stamped_by(&trace, &policy.authserv_ids)
+                || policy
+                    .exchange_tenant
+                    .as_deref()
+                    .is_some_and(|t| trace.exchange.results(t).is_ok())
         })
         .count();
     let text = format!(
@@ -202,7 +211,7 @@ async fn sender_stamps(config: &Config, mb: &mut Mailbox, inbox: &str, report: &
         report.add(
             Level::Warning,
             part,
-            format!("{text}: is [trust] authserv_id the id your MX writes? Without its stamp every applicant's mail waits for staff"),
+            format!("{text}: is [trust] authserv_id the id your MX writes (or exchange_online_tenant your tenant's id)? Without its stamp every applicant's mail waits for staff"),
         );
     } else {
         report.add(Level::Ok, part, text);

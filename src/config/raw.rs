@@ -233,6 +233,9 @@ pub(super) struct RawTrust {
     /// The authserv-id(s) our own receiving server writes in `Authentication-Results`
     /// (one string or a list): only those fields, on top of a message, are believed.
     pub(super) authserv_id: Option<OneOrMany>,
+    /// The Microsoft 365 tenant (its GUID) whose Exchange Online receives our mail: its
+    /// id-less `Authentication-Results` above its front door are believed.
+    pub(super) exchange_online_tenant: Option<String>,
     /// `require` (default): mail whose sender is not authenticated changes nothing and
     /// is filed for staff; `flag`: processed and marked for staff; `off`: not checked.
     pub(super) senders: Option<crate::trust::SenderRule>,

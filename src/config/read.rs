@@ -76,17 +76,33 @@ impl Reading<'_> {
         .map(|id| id.trim().to_ascii_lowercase())
         .filter(|id| !id.is_empty())
         .collect();
-        if authserv_ids.is_empty() && senders != crate::trust::SenderRule::Off {
+        let exchange_tenant = match raw.exchange_online_tenant.as_deref().map(str::trim) {
+            None => None,
+            Some(t) if is_guid(t) => Some(t.to_ascii_lowercase()),
+            Some(t) => {
+                return Err(self.invalid(format!(
+                    "[trust] exchange_online_tenant = \"{t}\" is not a tenant id: write the \
+                     GUID of your Microsoft 365 tenant (Entra admin center, Overview, Tenant ID; \
+                     e.g. \"72f988bf-86f1-41af-91ab-2d7cd011db47\")"
+                )))
+            }
+        };
+        if authserv_ids.is_empty()
+            && exchange_tenant.is_none()
+            && senders != crate::trust::SenderRule::Off
+        {
             return Err(self.invalid(format!(
                 "[trust] senders = \"{}\" needs [trust] authserv_id: the id your receiving \
                  mail server writes in Authentication-Results (ask your mail administrator; \
-                 e.g. authserv_id = \"mx.egov.md\"), or senders = \"off\" to answer \
+                 e.g. authserv_id = \"mx.egov.md\"), or exchange_online_tenant when the \
+                 mailbox is on Microsoft 365, or senders = \"off\" to answer \
                  unauthenticated mail (not for a public mailbox)",
                 senders.code()
             )));
         }
         Ok(crate::trust::Policy {
             authserv_ids,
+            exchange_tenant,
             senders,
         })
     }
@@ -432,4 +448,14 @@ pub(super) fn agency(raw: super::raw::RawAgency, mailbox: &str) -> crate::reply:
         web: or(raw.web, default.web),
         mailbox: mailbox.to_string(),
     }
+}
+
+/// `8-4-4-4-12` hexadecimal digits, as Entra writes a tenant id.
+fn is_guid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
 }

@@ -322,10 +322,11 @@ impl Daemon {
                 .domain
                 .as_deref()
                 .is_some_and(|d| crate::trust::domain::aligned(d, &recipient_domain));
-        // Made by a server of ours: no stamp of our MX (it did not come from outside)
-        // and no hop where a user logged in to submit it (any user of our mail
+        // Made by a server of ours: no stamp of our MX and no Exchange Online front door
+        // (it did not come from outside), and no hop where a user logged in to submit it (any user of our mail
         // system could otherwise write one, with the Message-ID of a reply they saw).
         let from_our_system = !crate::trust::stamped_by(trace, &self.config.trust.authserv_ids)
+            && !trace.exchange.front_door
             && !trace.submitted_by_a_user();
         if !right_recipient || !(from_their_side || from_our_system) {
             let why = format!(

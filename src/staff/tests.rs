@@ -17,6 +17,7 @@ use time::macros::datetime;
 fn settings(templates: &Templates, mode: ReplyMode) -> Settings<'_> {
     let policy = Box::leak(Box::new(crate::trust::Policy {
         authserv_ids: Vec::new(),
+        exchange_tenant: None,
         senders: crate::trust::SenderRule::Off,
     }));
     Settings::for_tests(templates, mode, policy)

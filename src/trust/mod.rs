@@ -7,6 +7,7 @@
 
 pub mod auth_results;
 pub mod domain;
+pub mod exchange;
 
 use serde::Serialize;
 
@@ -30,6 +31,9 @@ const MAX_TRACE_FIELDS: usize = 200;
 pub struct Policy {
     /// Lower-case authserv-ids of our own receiving servers.
     pub authserv_ids: Vec<String>,
+    /// The Microsoft 365 tenant (lower-case GUID) whose Exchange Online is our
+    /// receiving server ([`exchange`]).
+    pub exchange_tenant: Option<String>,
     pub senders: SenderRule,
 }
 
@@ -56,6 +60,16 @@ impl SenderRule {
     }
 }
 
+/// Which receiving server's stamp decided a verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// `Authentication-Results` with one of `[trust] authserv_id`.
+    AuthservId,
+    /// Exchange Online's, for `[trust] exchange_online_tenant`.
+    ExchangeOnline,
+}
+
 /// How a sender was authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -75,6 +89,9 @@ pub struct Sender {
     pub domain: Option<String>,
     pub authenticated: bool,
     pub method: Option<Method>,
+    /// Whose stamp decided: `None` when no stamp of a receiving server of ours was found.
+    #[serde(default)]
+    pub rule: Option<Rule>,
     /// Why, in words staff read ("DMARC pass for inst.md by mx.egov.md", "no
     /// Authentication-Results from our server", …).
     pub reason: String,
@@ -129,18 +146,21 @@ pub enum TraceField {
 pub struct Trace {
     pub fields: Vec<TraceField>,
     pub from_fields: usize,
+    /// What the whole header section shows of Exchange Online's stamps.
+    pub exchange: exchange::ExchangeTrace,
 }
 
 impl Trace {
     /// Whether a hop of the trace took the mail from a user who logged in (RFC 3848's
     /// `with ESMTPA`/`ESMTPSA`…, Postfix's "Authenticated sender", a local `sendmail`
-    /// "from userid"): mail a person submitted, not one a server made. (`LMTPA` is
+    /// "from userid", Exchange's `with HTTPS`/`with MAPI` of Outlook and the web app):
+    /// mail a person submitted, not one a server made. (`LMTPA` is
     /// not: final delivery into the store, which Cyrus authenticates, is no submission.)
     /// The sender may add such lines of their own, never remove ours: it fails closed.
     pub fn submitted_by_a_user(&self) -> bool {
         static SUBMITTED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
             regex::Regex::new(
-                r"(?i)\bwith\s+(?:utf8)?e?smtps?a\b|\(authenticated\s+sender:|\bfrom\s+userid\s+\d",
+                r"(?i)\bwith\s+(?:utf8)?e?smtps?a\b|\bwith\s+(?:https|mapi)\b|\(authenticated\s+sender:|\bfrom\s+userid\s+\d",
             )
             .expect("valid pattern")
         });
@@ -156,7 +176,9 @@ impl Trace {
 pub fn read_trace(header: &[u8]) -> Trace {
     let mut trace = Trace::default();
     let mut in_trace = true;
-    for (name, value) in fields(header) {
+    let all: Vec<(String, String)> = fields(header).collect();
+    trace.exchange = exchange::ExchangeTrace::read(all.iter().cloned());
+    for (name, value) in all {
         let name = name.to_ascii_lowercase();
         if name == "from" {
             trace.from_fields += 1;
@@ -238,42 +260,69 @@ pub fn assess(trace: &Trace, from: Option<&str>, policy: &Policy) -> Sender {
         .map(|a| a.trim().to_ascii_lowercase())
         .filter(|a| a.contains('@'));
     let from_domain = address.as_deref().and_then(domain::of_address);
-    let verdict = |method: Option<Method>, reason: String| Sender {
+    let verdict = |method: Option<Method>, rule: Option<Rule>, reason: String| Sender {
         address: address.clone(),
         domain: from_domain.clone(),
         authenticated: method.is_some(),
         method,
+        rule,
         reason,
     };
     let Some(from_domain) = from_domain.clone() else {
-        return verdict(None, "no From address".into());
+        return verdict(None, None, "no From address".into());
     };
     if trace.from_fields > 1 {
-        return verdict(None, "several From fields".into());
+        return verdict(None, None, "several From fields".into());
     }
-    let ours = our_results(trace, &policy.authserv_ids);
-    let results = match ours {
-        Ours::None => {
-            return verdict(
-                None,
-                "no Authentication-Results from our receiving server".into(),
-            )
+    let classic =
+        (!policy.authserv_ids.is_empty()).then(|| match our_results(trace, &policy.authserv_ids) {
+            Ours::None => Err("no Authentication-Results from our receiving server".to_string()),
+            Ours::Overflowed => {
+                Err("Authentication-Results too long to be our server's".to_string())
+            }
+            Ours::Results(r) => Ok(judge_results(&r, &from_domain, Rule::AuthservId)),
+        });
+    let online = policy.exchange_tenant.as_deref().map(|tenant| {
+        trace
+            .exchange
+            .results(tenant)
+            .map(|r| judge_results(&r, &from_domain, Rule::ExchangeOnline))
+            .map_err(|why| format!("Exchange Online: {why}"))
+    });
+    match (classic, online) {
+        // Both kinds of stamp: Exchange's front door is the top of the message when
+        // the mailbox is on Exchange, so it decides; stamps that disagree are not
+        // believed at all.
+        (Some(Ok((m1, r1))), Some(Ok((m2, r2)))) => {
+            if m1.is_some() == m2.is_some() {
+                verdict(m2, Some(Rule::ExchangeOnline), r2)
+            } else {
+                verdict(
+                    None,
+                    Some(Rule::ExchangeOnline),
+                    format!("our receiving servers' stamps contradict each other ({r1}; Exchange Online: {r2})"),
+                )
+            }
         }
-        Ours::Overflowed => {
-            return verdict(
-                None,
-                "Authentication-Results too long to be our server's".into(),
-            )
-        }
-        Ours::Results(r) => r,
-    };
-    let (method, reason) = judge_results(&results, &from_domain);
-    verdict(method, reason)
+        (Some(Ok((m, r))), _) => verdict(m, Some(Rule::AuthservId), r),
+        (_, Some(Ok((m, r)))) => verdict(m, Some(Rule::ExchangeOnline), r),
+        (Some(Err(a)), Some(Err(b))) => verdict(None, None, format!("{a}; {b}")),
+        (Some(Err(why)), None) | (None, Some(Err(why))) => verdict(None, None, why),
+        (None, None) => verdict(
+            None,
+            None,
+            "no receiving server of ours is configured".into(),
+        ),
+    }
 }
 
 /// What our server's results say of the From domain: the method that authenticates
 /// it, or none, and why in words.
-fn judge_results(results: &[MethodResult], from_domain: &str) -> (Option<Method>, String) {
+fn judge_results(
+    results: &[MethodResult],
+    from_domain: &str,
+    rule: Rule,
+) -> (Option<Method>, String) {
     let by = |m: &'static str| results.iter().filter(move |r| r.method == m);
     // DMARC judged the From domain itself: a failure, or results that disagree, end it
     // (a consistent verifier never reports aligned DKIM or SPF beside a DMARC fail).
@@ -288,10 +337,16 @@ fn judge_results(results: &[MethodResult], from_domain: &str) -> (Option<Method>
         .any(|r| r.result != "pass" && r.result != "none")
     {
         let passes = dmarc.iter().any(|r| r.result == "pass");
+        let failed = dmarc
+            .iter()
+            .find(|r| r.result != "pass" && r.result != "none")
+            .map_or("fail", |r| r.result.as_str());
         let what = if passes {
-            "contradictory DMARC results"
+            "contradictory DMARC results".to_string()
+        } else if failed == "fail" {
+            "DMARC fail".to_string()
         } else {
-            "DMARC fail"
+            format!("DMARC {failed} (not a pass)")
         };
         return (None, format!("{what} for {from_domain}"));
     }
@@ -304,12 +359,31 @@ fn judge_results(results: &[MethodResult], from_domain: &str) -> (Option<Method>
     if let Some(reason) = aligned_pass(by("dkim"), "header.d", from_domain, "DKIM") {
         return reason.map_or_else(|r| (None, r), |r| (Some(Method::Dkim), r));
     }
-    if let Some(reason) = aligned_pass(by("spf"), "smtp.mailfrom", from_domain, "SPF") {
-        return reason.map_or_else(|r| (None, r), |r| (Some(Method::Spf), r));
-    }
-    let compauth: Vec<&MethodResult> = by("compauth").collect();
-    if !compauth.is_empty() && compauth.iter().all(|r| r.result == "pass") {
-        return (Some(Method::Compauth), "compauth pass".into());
+    // compauth names no domain: it speaks of the From domain only when the same
+    // field's DMARC result names it (`header.from`).
+    let about_from = dmarc.iter().any(|r| r.property("header.from").is_some());
+    let compauth: Vec<&MethodResult> = if about_from {
+        by("compauth").collect()
+    } else {
+        Vec::new()
+    };
+    if rule == Rule::ExchangeOnline {
+        // Exchange Online: SPF alone is not enough; its composite verdict is, with a
+        // pass reason ([`exchange::compauth_pass`]).
+        if !compauth.is_empty() && compauth.iter().all(|r| exchange::compauth_pass(r)) {
+            let reason = compauth[0].property("reason").unwrap_or("");
+            return (
+                Some(Method::Compauth),
+                format!("compauth pass (reason {reason}) for {from_domain} by Exchange Online"),
+            );
+        }
+    } else {
+        if let Some(reason) = aligned_pass(by("spf"), "smtp.mailfrom", from_domain, "SPF") {
+            return reason.map_or_else(|r| (None, r), |r| (Some(Method::Spf), r));
+        }
+        if !compauth.is_empty() && compauth.iter().all(|r| r.result == "pass") {
+            return (Some(Method::Compauth), "compauth pass".into());
+        }
     }
     let seen: Vec<String> = results
         .iter()

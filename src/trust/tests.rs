@@ -4,6 +4,7 @@ use proptest::prelude::*;
 fn policy() -> Policy {
     Policy {
         authserv_ids: vec!["mx.egov.test".into()],
+        exchange_tenant: None,
         senders: SenderRule::Require,
     }
 }
@@ -145,6 +146,7 @@ fn two_from_fields_or_none_are_not_judged() {
 fn microsoft_compauth_counts_when_its_server_is_ours() {
     let policy = Policy {
         authserv_ids: vec!["mx.egov.test".into(), "eop.outlook.test".into()],
+        exchange_tenant: None,
         senders: SenderRule::Require,
     };
     let raw = b"Received: from a by b\r\nX-MS-Exchange-Organization-AuthAs: Anonymous\r\nAuthentication-Results: eop.outlook.test; spf=none; dkim=none; dmarc=none header.from=inst-a.test; compauth=pass reason=109\r\nReceived: from outside\r\nFrom: ion@inst-a.test\r\n\r\n";
@@ -205,6 +207,7 @@ fn a_hop_where_a_user_logged_in_marks_the_mail_as_submitted() {
         "from x by y (Postfix) with UTF8SMTPSA id Z",
         "from x (Authenticated sender: ana) by mx.egov.test (Postfix) with ESMTP id Z",
         "by mx.egov.test (Postfix, from userid 1000) id 5C3D4",
+        "from PR3P195MB0712.EURP195.PROD.OUTLOOK.COM (::1) by PA4P195MB1201.EURP195.PROD.OUTLOOK.COM with HTTPS; Tue, 1 Dec 2026",
     ] {
         assert!(trace(submitted).submitted_by_a_user(), "{submitted}");
     }

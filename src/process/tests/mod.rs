@@ -36,6 +36,7 @@ fn settings(templates: &Templates, mode: ReplyMode) -> Settings<'_> {
 fn off() -> &'static Policy {
     Box::leak(Box::new(Policy {
         authserv_ids: vec!["mx.egov.test".into()],
+        exchange_tenant: None,
         senders: SenderRule::Off,
     }))
 }
@@ -218,6 +219,7 @@ fn oversized_mail_is_for_people_and_the_sender_is_told_the_limit() {
 pub(super) fn require() -> &'static Policy {
     Box::leak(Box::new(Policy {
         authserv_ids: vec!["mx.egov.test".into()],
+        exchange_tenant: None,
         senders: SenderRule::Require,
     }))
 }
@@ -291,6 +293,7 @@ fn an_unauthenticated_sender_changes_nothing_and_gets_a_neutral_answer() {
 fn under_flag_an_unauthenticated_sender_is_processed_marked_and_not_echoed() {
     let flag: &'static Policy = Box::leak(Box::new(Policy {
         authserv_ids: vec!["mx.egov.test".into()],
+        exchange_tenant: None,
         senders: SenderRule::Flag,
     }));
     let a = stamped(
