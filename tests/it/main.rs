@@ -8,6 +8,7 @@ mod control;
 mod corpus;
 mod daemon;
 mod decisions;
+mod exchange;
 mod faults;
 mod formats;
 mod golden;

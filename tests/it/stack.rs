@@ -51,6 +51,10 @@ pub const AUTHSERV_ID: &str = "mx.egov.test";
 
 static STACK: OnceLock<Stack> = OnceLock::new();
 static CYRUS: OnceLock<Stack> = OnceLock::new();
+static EXCHANGE: OnceLock<Stack> = OnceLock::new();
+/// The tenant the Exchange-shaped stack stamps.
+#[allow(dead_code)]
+pub const EXCHANGE_TENANT: &str = "72f988bf-0000-4000-8000-00000000a6e0";
 
 /// Runs an end-to-end test on each IMAP server: `NAME::dovecot` on the shared Dovecot
 /// stack, `NAME::cyrus` on the shared Cyrus one. The body gets `stack: &Stack`.
@@ -107,6 +111,21 @@ impl Stack {
     /// The shared stack with Cyrus IMAP in place of Dovecot (see scripts/mail-stack).
     pub fn cyrus() -> &'static Stack {
         CYRUS.get_or_init(|| Stack::start("cyrus", &[("MAIL_STACK_IMAP", "cyrus")]))
+    }
+
+    /// The shared stack whose MX is shaped like Exchange Online (see scripts/mail-stack,
+    /// MAIL_STACK_MX=exchange); its tenant is [`EXCHANGE_TENANT`].
+    #[allow(dead_code)]
+    pub fn exchange() -> &'static Stack {
+        EXCHANGE.get_or_init(|| {
+            Stack::start(
+                "exchange",
+                &[
+                    ("MAIL_STACK_MX", "exchange"),
+                    ("MAIL_STACK_EXCHANGE_TENANT", EXCHANGE_TENANT),
+                ],
+            )
+        })
     }
 
     /// Where this server keeps the folder the daemon's defaults call `name`: the inbox
