@@ -67,6 +67,7 @@ pub mod integration;
 pub mod mailbox;
 pub mod metrics;
 pub mod notify;
+pub mod pace;
 pub mod problem;
 pub mod process;
 pub mod record;

@@ -41,6 +41,29 @@ pub enum SendError {
     Transient(String),
     #[error("SMTP refused the message: {0}")]
     Permanent(String),
+    /// A refusal that means the mailbox's sending quota is used up for now (Exchange
+    /// Online answers it with a 5xx): wait for the window to pass, never give up.
+    #[error("SMTP quota used up for now: {0}")]
+    Quota(String),
+}
+
+/// The replies that mean "over the sending quota, wait", though they are 5xx: Exchange
+/// Online's `554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException`
+/// (message or recipient rate), `5.1.90` (the daily recipient limit), and `5.7.232` /
+/// `5.7.233` (the tenant's daily limit for external recipients). Only these: every
+/// other 5xx stays permanent.
+static QUOTA_REPLIES: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"(?i)SubmissionQuotaExceededException|\b5\.1\.90\b|\b5\.7\.23[23]\b")
+        .expect("valid pattern")
+});
+
+/// A permanent refusal, unless its words are one of [`QUOTA_REPLIES`].
+pub fn refusal(reason: String) -> SendError {
+    if QUOTA_REPLIES.is_match(&reason) {
+        SendError::Quota(reason)
+    } else {
+        SendError::Permanent(reason)
+    }
 }
 
 /// Where the outbox hands messages over: the SMTP server, or an in-process stub in the
@@ -238,7 +261,7 @@ impl SmtpSender {
             Err(e) => {
                 conn.abort().await;
                 if e.is_permanent() {
-                    Err(SendError::Permanent(e.to_string()))
+                    Err(refusal(e.to_string()))
                 } else {
                     Err(SendError::Transient(e.to_string()))
                 }

@@ -211,7 +211,16 @@ pub struct SmtpConfig {
     pub retry_base: Duration,
     pub max_attempts: u32,
     pub connections: u32,
+    /// The provider's sending limits the outbox keeps (see [`crate::pace`]).
+    pub pace: crate::pace::Limits,
 }
+
+/// `[smtp] max_per_minute` when not set: Exchange Online's limit.
+pub const DEFAULT_MAX_PER_MINUTE: u32 = 30;
+/// `[smtp] max_recipients_per_day` when not set: Exchange Online's limit.
+pub const DEFAULT_MAX_RECIPIENTS_PER_DAY: u32 = 10_000;
+/// `[smtp] quota_pause_seconds` when not set.
+pub const DEFAULT_QUOTA_PAUSE_SECONDS: u64 = 300;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplyConfig {

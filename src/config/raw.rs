@@ -181,6 +181,15 @@ pub(super) struct RawSmtp {
     /// crash, the replies that were in the middle of submission can go out a second
     /// time, so this is also the most a crash can repeat. Default 8.
     pub(super) connections: Option<u32>,
+    /// Messages submitted in any minute, all connections together (Exchange Online
+    /// allows 30). Default 30; 0: no pace.
+    pub(super) max_per_minute: Option<u32>,
+    /// Recipients in any 24 hours (Exchange Online allows 10,000); counted in the
+    /// store, so a restart does not reset it. Default 10,000; 0: no ceiling.
+    pub(super) max_recipients_per_day: Option<u32>,
+    /// Seconds sending pauses after the server says the quota is used up (Exchange's
+    /// 554 5.2.0 SubmissionQuotaExceededException and the like). Default 300.
+    pub(super) quota_pause_seconds: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, Default)]

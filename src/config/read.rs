@@ -204,6 +204,17 @@ impl Reading<'_> {
                 .connections
                 .unwrap_or(DEFAULT_SMTP_CONNECTIONS)
                 .clamp(1, 64),
+            pace: crate::pace::Limits {
+                per_minute: s.max_per_minute.unwrap_or(super::DEFAULT_MAX_PER_MINUTE),
+                recipients_per_day: s
+                    .max_recipients_per_day
+                    .unwrap_or(super::DEFAULT_MAX_RECIPIENTS_PER_DAY),
+                quota_pause: Duration::from_secs(
+                    s.quota_pause_seconds
+                        .unwrap_or(super::DEFAULT_QUOTA_PAUSE_SECONDS)
+                        .max(1),
+                ),
+            },
         })
     }
 

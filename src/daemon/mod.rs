@@ -166,8 +166,10 @@ pub struct Daemon {
     registry: Registry,
     templates: Templates,
     smtp: Option<SmtpSender>,
-    /// No SMTP attempt before this (after a transient failure).
+    /// No SMTP attempt before this (after a transient failure or a quota refusal).
     smtp_paused_until: Option<Instant>,
+    /// Submissions of the last minute, for the provider's pace (`[smtp] max_per_minute`).
+    pace: crate::pace::Window,
     /// Extra IMAP connections that save the copies of replies sent.
     copiers: Vec<Mailbox>,
     pub counters: Counters,
@@ -240,6 +242,7 @@ impl Daemon {
             templates,
             smtp,
             smtp_paused_until: None,
+            pace: crate::pace::Window::default(),
             copiers: Vec::new(),
             connected_once: false,
             session_connected: false,

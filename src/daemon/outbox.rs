@@ -39,6 +39,11 @@ impl Daemon {
             // No SMTP (mode changed to draft/off with sends queued), or paused: they wait.
             _ => None,
         };
+        let sends = match &sending {
+            Some((_, cfg)) => self.within_pace(sends, cfg.pace)?,
+            None => sends,
+        };
+        let submitted = if sending.is_some() { sends.len() } else { 0 };
         let before = (self.counters.replies_sent, self.counters.send_failures);
         let paused_before = self.smtp_paused_until;
         let copy_wanted = self.imap.sent_folder.is_some();
@@ -57,7 +62,7 @@ impl Daemon {
                     )
                     .await
                 }
-                None => Ok(()),
+                None => Ok(0),
             }
         };
         let copy = async {
@@ -68,6 +73,13 @@ impl Daemon {
             }
         };
         let (sent, (copiers, copied)) = tokio::join!(send, copy);
+        // Counted when the round is over, not when let through: each submission's time
+        // in the window is then no earlier than the server took it, so no 60 seconds of
+        // the server's clock see more than the pace allows, however slow the round.
+        let finished = Instant::now();
+        for _ in 0..submitted {
+            self.pace.record(finished);
+        }
         self.copiers = copiers;
         self.report_smtp(before, paused_before);
         // A reply given up is on its case's timeline now.
@@ -75,13 +87,71 @@ impl Daemon {
             ms = started.elapsed().as_millis() as u64,
             "outbox delivered"
         );
-        sent?;
+        let recipients = sent?;
+        if recipients > 0 {
+            self.store.count_recipients(recipients, now())?;
+        }
         copied?;
         if round == Round::Last {
             // Nothing else is coming: the copies of this round go now, too.
             self.copy_the_rest(&sent_folder).await?;
         }
         Ok(())
+    }
+
+    /// The sends the provider's limits allow now ([`crate::pace`]); the others stay
+    /// pending, due when there is room again (not an attempt). Those let through are
+    /// counted in the minute's window once their round is over (see `deliver`).
+    fn within_pace(
+        &mut self,
+        sends: Vec<(OutboxEntry, Vec<u8>)>,
+        limits: crate::pace::Limits,
+    ) -> Result<Vec<(OutboxEntry, Vec<u8>)>, DaemonError> {
+        if limits.per_minute == 0 && limits.recipients_per_day == 0 {
+            return Ok(sends);
+        }
+        let now_i = Instant::now();
+        let today = if limits.recipients_per_day > 0 {
+            self.store.recipients_last_day(now())?
+        } else {
+            0
+        };
+        let room = self.pace.room(limits, today, now_i);
+        let (mut messages, mut recipients) = (room.messages, room.recipients);
+        let mut go = Vec::new();
+        let mut wait = 0usize;
+        for (mut entry, raw) in sends {
+            let count = entry
+                .to
+                .split(',')
+                .filter(|a| !a.trim().is_empty())
+                .count()
+                .max(1) as u32;
+            if messages > 0 && recipients >= count {
+                messages -= 1;
+                recipients -= count;
+                go.push((entry, raw));
+            } else {
+                // When the window has room again: the first of the minute leaves it.
+                let later = self
+                    .pace
+                    .room(limits, today, now_i)
+                    .wait
+                    .max(Duration::from_secs(1));
+                entry.next_attempt = now().unix_timestamp() + later.as_secs().max(1) as i64;
+                self.store.record_outbox(&entry)?;
+                wait += 1;
+            }
+        }
+        if wait > 0 {
+            info!(
+                waiting = wait,
+                per_minute = limits.per_minute,
+                recipients_per_day = limits.recipients_per_day,
+                "replies wait for the provider's sending limits ([smtp] max_per_minute, max_recipients_per_day)"
+            );
+        }
+        Ok(go)
     }
 
     /// Saves every copy still to make in `sent`, before the daemon waits.
@@ -200,7 +270,8 @@ pub(super) async fn send_all(
     sends: Vec<(OutboxEntry, Vec<u8>)>,
     counters: &mut Counters,
     paused_until: &mut Option<Instant>,
-) -> Result<(), StoreError> {
+) -> Result<u32, StoreError> {
+    let mut recipients = 0u32;
     let mut results =
         futures_util::stream::iter(sends.into_iter().map(|(entry, raw)| async move {
             let result = crate::smtp::Transport::send(smtp, &entry.from, &entry.to, &raw).await;
@@ -214,6 +285,8 @@ pub(super) async fn send_all(
             entry.attempts += 1;
             match result {
                 Ok(()) => {
+                    recipients +=
+                        entry.to.split(',').filter(|a| !a.trim().is_empty()).count() as u32;
                     entry.state = OutboxState::Sent;
                     entry.last_error = None;
                     entry.copied = !copy_wanted;
@@ -224,6 +297,15 @@ pub(super) async fn send_all(
                     entry.fail(reason.clone(), now());
                     counters.send_failures += 1;
                     error!(to = %entry.to, id = %entry.message_id, "reply refused for good: {reason}");
+                }
+                Err(SendError::Quota(reason)) => {
+                    // Over the provider's quota: no attempt counted, the reply waits for
+                    // the window to pass, and nothing more is tried until then.
+                    entry.attempts -= 1;
+                    entry.last_error = Some(reason.clone());
+                    entry.next_attempt = now_s + cfg.pace.quota_pause.as_secs() as i64;
+                    *paused_until = Some(Instant::now() + cfg.pace.quota_pause);
+                    warn!(to = %entry.to, id = %entry.message_id, "the server's sending quota is used up; trying again in {}s: {reason}", cfg.pace.quota_pause.as_secs());
                 }
                 Err(SendError::Transient(reason)) => {
                     entry.last_error = Some(reason.clone());
@@ -247,7 +329,7 @@ pub(super) async fn send_all(
         }
         store.flush()?;
     }
-    Ok(())
+    Ok(recipients)
 }
 
 /// Puts a message of ours that failed for good on its case's timeline, where
@@ -401,6 +483,7 @@ mod tests {
             retry_base: Duration::from_secs(30),
             max_attempts,
             connections: 2,
+            pace: crate::pace::Limits::NONE,
         }
     }
 
@@ -518,6 +601,38 @@ mod tests {
         .await;
         assert_eq!(after[0].state, OutboxState::Failed);
         assert_eq!(counters.send_failures, 1);
+    }
+
+    #[tokio::test]
+    async fn a_quota_refusal_waits_and_is_never_a_failure() {
+        let before = now().unix_timestamp();
+        let quota = crate::smtp::refusal(
+            "554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message due to a permanent exception".into(),
+        );
+        assert!(matches!(quota, SendError::Quota(_)), "{quota:?}");
+        let (after, counters, paused) = run(&["<q>"], vec![Err(quota)], 1, true).await;
+        let e = &after[0];
+        assert_eq!(e.state, OutboxState::Pending, "even on its last attempt");
+        assert_eq!(e.attempts, 0, "not an attempt");
+        assert!(e.next_attempt >= before + 300, "after the quota pause");
+        assert!(paused.is_some());
+        assert_eq!(counters.send_failures, 0);
+        for other in [
+            "550 5.1.1 RESOLVER.ADR.RecipNotFound; not found",
+            "554 5.7.1 rejected by policy",
+            "550 5.1.901 x",
+        ] {
+            assert!(
+                matches!(crate::smtp::refusal(other.into()), SendError::Permanent(_)),
+                "{other}"
+            );
+        }
+        for quota in [
+            "550 5.1.90 Your message can't be sent because you've reached your daily limit for message recipients",
+            "550 5.7.232 Your message can't be sent because your trial tenant has exceeded its daily limit",
+        ] {
+            assert!(matches!(crate::smtp::refusal(quota.into()), SendError::Quota(_)), "{quota}");
+        }
     }
 
     #[test]

@@ -210,6 +210,11 @@ fn is_message_record(key: &[u8]) -> bool {
     key.starts_with(b"uid/") || key.starts_with(b"id/")
 }
 
+/// The reply counter of recipients submitted in the clock hour of `at`.
+fn recipients_key(at: OffsetDateTime) -> String {
+    format!("smtp-recipients:{}T{:02}", at.date(), at.hour())
+}
+
 fn uid_key(uid_validity: u32, uid: u32) -> String {
     format!("uid/{uid_validity}/{uid}")
 }
@@ -425,6 +430,26 @@ impl Store {
             .get(rate_key)?
             .and_then(|v| v.as_ref().try_into().ok().map(u32::from_be_bytes))
             .unwrap_or(0))
+    }
+
+    /// Recipients submitted in the 24 clock hours up to `now` (the daily ceiling of
+    /// [`crate::pace`]); kept in the reply counters, so a restart does not reset it.
+    pub fn recipients_last_day(&self, now: OffsetDateTime) -> Result<u32, StoreError> {
+        let mut total = 0u32;
+        for hours_ago in 0..24 {
+            let at = now - time::Duration::hours(hours_ago);
+            total = total.saturating_add(self.replies_counted(&recipients_key(at))?);
+        }
+        Ok(total)
+    }
+
+    /// Adds `n` recipients submitted at `now` to the daily count.
+    pub fn count_recipients(&self, n: u32, now: OffsetDateTime) -> Result<(), StoreError> {
+        let _writing = self.writing();
+        let key = recipients_key(now);
+        let count = self.replies_counted(&key)?.saturating_add(n);
+        self.rates.insert(key.as_bytes(), &count.to_be_bytes())?;
+        Ok(())
     }
 
     /// Applies one message's changes in a single transaction (not yet flushed).

@@ -442,6 +442,7 @@ async fn a_report_submitted_by_a_user_of_our_mail_system_is_not_believed() {
         retry_base: Duration::from_secs(1),
         max_attempts: 1,
         connections: 1,
+        pace: mnotify_intake::pace::Limits::NONE,
     })
     .expect("SMTP client");
     submission

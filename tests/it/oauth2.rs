@@ -99,6 +99,7 @@ async fn smtp_reads_the_token_again_for_a_new_connection() {
         retry_base: Duration::from_secs(1),
         max_attempts: 1,
         connections: 1,
+        pace: mnotify_intake::pace::Limits::NONE,
     })
     .expect("SMTP client");
     let mut m = Mail::new(user, "token test").text("x");
