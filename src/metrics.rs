@@ -209,6 +209,13 @@ impl Telemetry {
                 gauge(kept.bytes as i64),
             );
         }
+        if let Ok(left) = store.junk_left_count(None) {
+            live.register(
+                "junk_left",
+                "Mail in the junk folder looked at and left alone (its sender not authenticated)",
+                gauge(left as i64),
+            );
+        }
         if let Some(free) = crate::store::disk_free(store.path()) {
             live.register(
                 "store_disk_free_bytes",

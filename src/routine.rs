@@ -48,7 +48,8 @@ pub fn build_digest(
         now,
         settings_of(cfg, needs_human_folder),
     )
-    .with_failed_replies(&store.outbox()?))
+    .with_failed_replies(&store.outbox()?)
+    .with_junk_left(store.junk_left_count(Some(since))?))
 }
 
 /// Builds the digest and queues it for the staff, recording that it was made.

@@ -77,6 +77,38 @@ async fn folders(
             ),
         );
     }
+    junk(config, imap, mb, report).await;
+}
+
+/// The junk folder: how much it holds, and what the daemon does with it.
+async fn junk(config: &Config, imap: &ImapConfig, mb: &mut Mailbox, report: &mut Report) {
+    let Some(junk) = &imap.junk_folder else {
+        return report.add(
+            Level::Ok,
+            "IMAP",
+            "no junk folder (none named in [imap] junk_folder, none marked \\Junk by the server): only the inbox is watched",
+        );
+    };
+    match mb.count(junk).await {
+        Ok(n) => {
+            let left = crate::store::Store::open(&config.store_path)
+                .ok()
+                .and_then(|s| s.junk_left_count(None).ok());
+            report.add(
+                Level::Ok,
+                "IMAP",
+                format!(
+                    "junk folder \"{junk}\" holds {n} message(s){}: mail from authenticated institutions there is handled like inbox mail, the rest left alone",
+                    left.map_or(String::new(), |l| format!(", {l} of them looked at and left alone"))
+                ),
+            );
+        }
+        Err(e) => report.add(
+            Level::Warning,
+            "IMAP",
+            format!("junk folder \"{junk}\" cannot be opened ({e}): mail the provider files as junk is not seen; fix [imap] junk_folder"),
+        ),
+    }
 }
 
 pub(super) async fn imap(config: &Config, never_started: bool, report: &mut Report) {

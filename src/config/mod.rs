@@ -164,6 +164,8 @@ pub struct ImapConfig {
     pub needs_human_folder: Option<String>,
     pub sent_folder: Option<String>,
     pub drafts_folder: String,
+    /// Where the provider's filters put junk (`None`: not watched).
+    pub junk_folder: Option<String>,
     pub idle: bool,
     pub poll_interval: Duration,
     pub backlog: Backlog,
@@ -198,6 +200,7 @@ pub struct FoldersNamed {
     pub needs_human: bool,
     pub sent: bool,
     pub drafts: bool,
+    pub junk: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -147,6 +147,11 @@ pub(super) struct RawImap {
     pub(super) sent_folder: Option<String>,
     /// Where replies go in `draft` mode. Default `Drafts`.
     pub(super) drafts_folder: Option<String>,
+    /// The folder the provider's filters put junk in (Exchange Online: "Junk Email").
+    /// Default: the folder the server marks `\Junk` (SPECIAL-USE), if any; "" turns
+    /// it off. Mail an authenticated institution sent that lands there is handled
+    /// like inbox mail; the rest is left alone and counted.
+    pub(super) junk_folder: Option<String>,
     /// Use IDLE when the server offers it. Default true.
     pub(super) idle: Option<bool>,
     /// Seconds between full scans of the inbox (the safety net under IDLE, or the

@@ -143,6 +143,7 @@ impl Reading<'_> {
             needs_human: i.needs_human_folder.is_some(),
             sent: i.sent_folder.is_some(),
             drafts: i.drafts_folder.is_some(),
+            junk: i.junk_folder.is_some(),
         };
         let folder = |v: Option<String>, default: &str| v.unwrap_or_else(|| default.to_string());
         let optional = |v: Option<String>, default: &str| {
@@ -163,6 +164,7 @@ impl Reading<'_> {
             needs_human_folder: optional(i.needs_human_folder, "Needs-Human"),
             sent_folder: optional(i.sent_folder, "Sent"),
             drafts_folder: folder(i.drafts_folder, "Drafts"),
+            junk_folder: i.junk_folder.filter(|f| !f.is_empty()),
             idle: i.idle.unwrap_or(true),
             poll_interval: Duration::from_secs(
                 i.poll_seconds.unwrap_or(DEFAULT_POLL_SECONDS).max(1),

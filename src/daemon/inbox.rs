@@ -104,7 +104,7 @@ impl Daemon {
 
     /// One FETCH batch: fetched (oversized ones as headers only), each message handled,
     /// the decisions made durable, the replies sent, then the messages moved.
-    async fn batch(
+    pub(super) async fn batch(
         &mut self,
         mb: &mut impl MailboxOps,
         uid_validity: u32,
@@ -350,7 +350,7 @@ fn set_aside_reason(fetches: u8, reads: u8) -> String {
 
 /// How a batch ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Pass {
+pub(super) enum Pass {
     Done,
     /// Shutdown was requested: the rest waits for the next start.
     Stopped,

@@ -43,6 +43,7 @@ use crate::store::{MessageCommit, Store, StoreError};
 
 mod chores;
 mod inbox;
+mod junk;
 mod message;
 mod outbox;
 
@@ -388,6 +389,7 @@ impl Daemon {
                 self.registry = self.store.load_registry()?;
             }
             self.scan(&mut mb, shutdown).await?;
+            self.scan_junk(&mut mb, shutdown).await?;
             // A whole pass worked: the next failure starts the backoff afresh. (Not at
             // login: a server that lets us in and refuses a folder would be asked again
             // every second.)

@@ -108,6 +108,8 @@ pub struct Digest {
     pub checks: Vec<MailLine>,
     /// Replies the mail server refused for good or that ran out of attempts.
     pub failed_replies: Vec<FailedReply>,
+    /// Mail in the junk folder looked at and left alone since the last digest.
+    pub junk_left: u64,
     pub settings: DigestSettings,
 }
 
@@ -157,6 +159,13 @@ impl Digest {
             && self.unverified.is_empty()
             && self.checks.is_empty()
             && self.failed_replies.is_empty()
+            && self.junk_left == 0
+    }
+
+    /// Adds how much junk was left alone in the window.
+    pub fn with_junk_left(mut self, count: u64) -> Digest {
+        self.junk_left = count;
+        self
     }
 
     /// Adds the replies that failed for good. Retries last hours at most, so a reply
@@ -297,6 +306,7 @@ pub fn build(
                 ) || (r.destination.is_some() && r.destination == settings.needs_human_folder))
         }),
         failed_replies: Vec::new(),
+        junk_left: 0,
         settings,
     }
 }

@@ -297,5 +297,18 @@ pub(super) fn sections(d: &Digest) -> Vec<Section> {
                 .map(|f| vec![case_tag(f.case.as_deref()), text(&f.to), text(&f.error)])
                 .collect(),
         },
+        Section {
+            title: "Dosarul de mesaje nedorite (Junk)".into(),
+            columns: &["Mesaje", "Ce s-a făcut"],
+            rows: (d.junk_left > 0)
+                .then(|| {
+                    vec![
+                        text(d.junk_left.to_string()),
+                        text("lăsate acolo: expeditorul nu a fost autentificat (mutați în Inbox un mesaj care trebuie tratat)"),
+                    ]
+                })
+                .into_iter()
+                .collect(),
+        },
     ]
 }

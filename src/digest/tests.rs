@@ -137,7 +137,8 @@ fn sections_hold_what_the_window_and_the_cases_say() {
         since,
         NOW,
         settings(Some("Needs-Human")),
-    );
+    )
+    .with_junk_left(3);
     assert_eq!(d.new_cases.len(), 1);
     assert_eq!(d.accepted.len(), 1);
     assert_eq!(
@@ -179,7 +180,11 @@ fn sections_hold_what_the_window_and_the_cases_say() {
     assert!(html.contains("#DDD444"));
     // One definition, two renderings: every section with its count in both parts.
     let all = sections::sections(&d);
-    assert_eq!(all.len(), 13);
+    assert_eq!(all.len(), 14);
+    assert!(
+        text.contains("Dosarul de mesaje nedorite (Junk) (1)"),
+        "{text}"
+    );
     for s in &all {
         let count = format!("({})", s.rows.len());
         assert!(

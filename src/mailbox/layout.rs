@@ -21,6 +21,8 @@ pub struct Layout {
     /// The folder marked `\Sent`, and the one marked `\Drafts`.
     pub sent: Option<String>,
     pub drafts: Option<String>,
+    /// The folder marked `\Junk` (RFC 6154), where a provider's filters put junk.
+    pub junk: Option<String>,
     /// Every folder the server listed.
     pub folders: Vec<String>,
 }
@@ -66,6 +68,9 @@ impl Layout {
             }
             if ours && has("\\Drafts") && layout.drafts.is_none() {
                 layout.drafts = Some(name.clone());
+            }
+            if ours && has("\\Junk") && layout.junk.is_none() {
+                layout.junk = Some(name.clone());
             }
             if !has("\\NoSelect") && !has("\\NonExistent") {
                 layout.folders.push(name);
@@ -176,6 +181,22 @@ impl Layout {
             &imap.drafts_folder,
             self.marked(&self.drafts, "\\Drafts", &imap.drafts_folder, &taken),
         );
+        if !named.junk {
+            // Only a folder the server marks: no junk folder is made or guessed.
+            let taken = [&taken[..], &[out.drafts_folder.as_str()]].concat();
+            out.junk_folder = self
+                .junk
+                .clone()
+                .filter(|j| !taken.iter().any(|t| same_folder(t, j)));
+            if let Some(junk) = &out.junk_folder {
+                choices.push(Choice {
+                    setting: "junk_folder",
+                    folder: junk.clone(),
+                    why: "the server marks it \\Junk".into(),
+                    before: String::new(),
+                });
+            }
+        }
         (out, choices)
     }
 

@@ -33,3 +33,47 @@ impl Store {
             .unwrap_or(0))
     }
 }
+
+/// `junk/{uidvalidity}/{uid}` in the seen tree → when it was left (Unix seconds): mail
+/// in the junk folder the daemon looked at once and left alone (its sender was not
+/// authenticated), so that it is neither read again nor lost from the counts.
+fn junk_key(uid_validity: u32, uid: u32) -> String {
+    format!("junk/{uid_validity}/{uid}")
+}
+
+impl Store {
+    /// Records that the junk folder's message was looked at and left alone.
+    pub fn mark_junk_left(
+        &self,
+        uid_validity: u32,
+        uid: u32,
+        at: time::OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let _writing = self.writing();
+        self.seen.insert(
+            junk_key(uid_validity, uid).as_bytes(),
+            &at.unix_timestamp().to_be_bytes(),
+        )?;
+        Ok(())
+    }
+
+    /// Whether the junk folder's message was looked at and left alone before.
+    pub fn junk_left(&self, uid_validity: u32, uid: u32) -> Result<bool, StoreError> {
+        Ok(self
+            .seen
+            .contains_key(junk_key(uid_validity, uid).as_bytes())?)
+    }
+
+    /// How many junk messages were left alone since `since` (all: `None`).
+    pub fn junk_left_count(&self, since: Option<time::OffsetDateTime>) -> Result<u64, StoreError> {
+        let mut n = 0;
+        for item in self.seen.scan_prefix("junk/") {
+            let (_, v) = item?;
+            let at = v.as_ref().try_into().map_or(0, i64::from_be_bytes);
+            if since.is_none_or(|s| at >= s.unix_timestamp()) {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+}

@@ -214,6 +214,9 @@ fn is_trace_name(name: &str) -> bool {
             | "received-spf"
             | "dkim-filter"
             | "dmarc-filter"
+            // Cyrus IMAP's delivery adds these above everything else.
+            | "x-cyrus-session-id"
+            | "x-sieve"
     ) || [
         "arc-",
         "x-ms-",

@@ -220,3 +220,9 @@ fn a_hop_where_a_user_logged_in_marks_the_mail_as_submitted() {
         assert!(!trace(made).submitted_by_a_user(), "{made}");
     }
 }
+
+#[test]
+fn what_cyrus_adds_at_delivery_does_not_hide_our_stamp() {
+    let raw = "Return-Path: <ion@inst-a.test>\r\nReceived: from mail.egov.test (localhost [127.0.0.1])\r\n\t by vm (Cyrus 3.6.1-Debian-3.6.1-4+deb12u5) with LMTPA;\r\n\t Tue, 01 Dec 2026 19:07:30 +0000\r\nX-Cyrus-Session-Id: mail-stack-cyrus-1796152050-17802-2-1169\r\nX-Sieve: CMU Sieve 3.0\r\nAuthentication-Results: mx.egov.test; dmarc=pass (p=reject dis=none) header.from=inst-a.test\r\nReceived: from mail.inst.test by mx.egov.test (Postfix) with ESMTP id 2C0C2\r\nFrom: ion@inst-a.test\r\n\r\n";
+    assert!(judge(raw.as_bytes()).authenticated);
+}

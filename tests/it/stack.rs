@@ -268,6 +268,7 @@ impl Stack {
             needs_human_folder: Some(self.folder("Needs-Human")),
             sent_folder: Some(self.folder("Sent")),
             drafts_folder: self.folder("Drafts"),
+            junk_folder: None,
             idle: true,
             poll_interval: Duration::from_secs(60),
             command_timeout: Duration::from_secs(120),
@@ -278,6 +279,7 @@ impl Stack {
                 needs_human: true,
                 sent: true,
                 drafts: true,
+                junk: true,
             },
         }
     }

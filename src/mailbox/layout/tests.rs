@@ -35,6 +35,7 @@ fn imap() -> ImapConfig {
         needs_human_folder: Some("Needs-Human".into()),
         sent_folder: Some("Sent".into()),
         drafts_folder: "Drafts".into(),
+        junk_folder: None,
         idle: true,
         poll_interval: std::time::Duration::from_secs(60),
         backlog: crate::config::Backlog::Handle,
@@ -94,6 +95,7 @@ fn names_the_config_wrote_stay_as_written() {
         needs_human: true,
         sent: true,
         drafts: true,
+        junk: true,
     };
     let (out, choices) = cyrus().adapt(&cfg);
     assert_eq!(out, cfg);
@@ -262,4 +264,28 @@ fn a_marked_folder_of_another_user_or_outside_the_personal_namespace_is_not_ours
     assert_eq!(dovecot_shared.drafts, None);
     let (out, _) = dovecot_shared.adapt(&imap());
     assert_eq!(out.sent_folder.as_deref(), Some("Sent"));
+}
+
+#[test]
+fn the_junk_folder_is_the_one_the_server_marks_and_never_a_folder_we_file_into() {
+    let namespace = responses(&[r#"* NAMESPACE (("" "/")) NIL NIL"#]);
+    let layout = Layout::read(
+        &namespace,
+        &responses(&[
+            r#"* LIST (\HasNoChildren) "/" INBOX"#,
+            r#"* LIST (\HasNoChildren \Junk) "/" "Junk Email""#,
+        ]),
+    );
+    let (out, choices) = layout.adapt(&imap());
+    assert_eq!(out.junk_folder.as_deref(), Some("Junk Email"));
+    assert!(choices.iter().any(|c| c.setting == "junk_folder"));
+    let marked_processed =
+        Layout::read(&namespace, &responses(&[r#"* LIST (\Junk) "/" Processed"#]));
+    assert_eq!(marked_processed.adapt(&imap()).0.junk_folder, None);
+    let none = Layout::read(&namespace, &[]);
+    assert_eq!(
+        none.adapt(&imap()).0.junk_folder,
+        None,
+        "no junk folder is guessed"
+    );
 }
