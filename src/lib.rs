@@ -15,8 +15,9 @@
 //!   against the configured trust anchors.
 //! - [`registry`]: the known certificates and their lookups (issuer+serial, serial,
 //!   thumbprints); [`import`]: `registry import` files (CSV or certificates) → records.
-//! - [`trust`]: who sent a mail (`Authentication-Results` of our own MX), organizational
-//!   domains; the trust boundary's facts.
+//! - [`trust`]: who sent a mail (`Authentication-Results` of our own MX, or Exchange
+//!   Online's above its front door, [`trust::exchange`]), organizational domains; the
+//!   trust boundary's facts.
 //! - [`problem`]: the problem codes and their wording.
 //! - [`decision`]: the decision vocabulary and the rules that pick one per message;
 //!   [`analysis`]: the whole pipeline for one message, as `inspect` uses it.
@@ -38,11 +39,13 @@
 //! - [`mailbox`]: IMAP, and [`mailbox::MailboxOps`], the operations the daemon's inbox
 //!   and copy policies use (an in-process stub stands in for unit tests), and
 //!   [`mailbox::Layout`], the server's namespace and special-use folders (pure);
-//!   [`smtp`]: sending ([`smtp::Transport`], likewise); [`secret`]: passwords and tokens.
+//!   [`smtp`]: sending ([`smtp::Transport`], likewise), with [`pace`] (pure) the
+//!   provider's sending limits the outbox keeps; [`secret`]: passwords and tokens.
 //! - [`control`]: the local control socket (server in the daemon, client in commands).
 //! - [`daemon`]: the session loop (`daemon/mod.rs`), the inbox pass (`inbox.rs`), one
-//!   message from bytes to commit (`message.rs`), the outbox (`outbox.rs`), chores
-//!   (`chores.rs`); [`routine`]: the daily digest and reminders.
+//!   message from bytes to commit, read off the loop within a deadline (`message.rs`),
+//!   the junk folder (`junk.rs`), the outbox (`outbox.rs`), chores (`chores.rs`);
+//!   [`routine`]: the daily digest and reminders.
 //! - [`check`]: `check`, every part tried without changing anything.
 //! - [`config`]: the TOML configuration, validated.
 //! - `testkit` (feature): test PKI and mail builders for tests, benches and the demo,
