@@ -18,8 +18,6 @@ pub use layout::{Choice, Layout};
 pub use ops::MailboxOps;
 pub use uids::uid_set;
 
-use std::fs::File;
-use std::io::BufReader;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -141,8 +139,10 @@ pub(crate) fn tls_config(
         let _ = roots.add(cert);
     }
     if let Some(path) = ca_file {
-        let file = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        for cert in rustls_pemfile::certs(&mut BufReader::new(file)) {
+        use rustls::pki_types::pem::PemObject;
+        let certs = rustls::pki_types::CertificateDer::pem_file_iter(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        for cert in certs {
             let cert = cert.map_err(|e| format!("{}: {e}", path.display()))?;
             roots
                 .add(cert)
