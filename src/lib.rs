@@ -40,7 +40,8 @@
 //!   and copy policies use (an in-process stub stands in for unit tests), and
 //!   [`mailbox::Layout`], the server's namespace and special-use folders (pure);
 //!   [`smtp`]: sending ([`smtp::Transport`], likewise), with [`pace`] (pure) the
-//!   provider's sending limits the outbox keeps; [`secret`]: passwords and tokens.
+//!   provider's sending limits the outbox keeps; [`secret`]: passwords and tokens;
+//!   [`oauth2`]: app-only tokens fetched by the client-credentials grant.
 //! - [`control`]: the local control socket (server in the daemon, client in commands).
 //! - [`daemon`]: the session loop (`daemon/mod.rs`), the inbox pass (`inbox.rs`), one
 //!   message from bytes to commit, read off the loop within a deadline (`message.rs`),
@@ -70,6 +71,7 @@ pub mod integration;
 pub mod mailbox;
 pub mod metrics;
 pub mod notify;
+pub mod oauth2;
 pub mod pace;
 pub mod problem;
 pub mod process;

@@ -28,7 +28,7 @@ impl std::fmt::Debug for Secret {
 }
 
 /// Where a secret comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum SecretSource {
     /// An environment variable's name.
@@ -37,6 +37,33 @@ pub enum SecretSource {
     File(PathBuf),
     /// A shell command whose standard output is the secret (for OAuth2 token helpers).
     Command(String),
+    /// Tokens the daemon fetches itself (`[oauth2]`); never written in a config.
+    #[serde(skip)]
+    App(std::sync::Arc<crate::oauth2::AppToken>),
+}
+
+impl PartialEq for SecretSource {
+    fn eq(&self, other: &SecretSource) -> bool {
+        match (self, other) {
+            (SecretSource::Env(a), SecretSource::Env(b)) => a == b,
+            (SecretSource::File(a), SecretSource::File(b)) => a == b,
+            (SecretSource::Command(a), SecretSource::Command(b)) => a == b,
+            (SecretSource::App(a), SecretSource::App(b)) => std::sync::Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for SecretSource {}
+
+impl SecretSource {
+    /// A login with what this source gave was refused: a token the daemon fetched
+    /// itself is fetched anew for the next connection.
+    pub fn refused(&self) {
+        if let SecretSource::App(app) = self {
+            app.invalidate();
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +76,8 @@ pub enum SecretError {
     Command(String, &'static str, String),
     #[error("the {0} is empty; put the secret in its source")]
     Empty(&'static str),
+    #[error("the {0} could not be had: {1}")]
+    Token(&'static str, String),
     #[error("reading the {0} was cut short ({1}); the daemon is probably stopping")]
     Interrupted(&'static str, String),
 }
@@ -70,6 +99,11 @@ impl SecretSource {
             }
             SecretSource::File(path) => std::fs::read_to_string(path)
                 .map_err(|e| SecretError::File(path.clone(), what, e))?,
+            SecretSource::App(app) => {
+                return app
+                    .token()
+                    .map_err(|e| SecretError::Token(what, e.to_string()));
+            }
             SecretSource::Command(command) => {
                 let failed = |why: String| SecretError::Command(command.clone(), what, why);
                 let mut child = std::process::Command::new("sh")

@@ -331,6 +331,8 @@ impl SmtpSender {
                 .await
                 .map_err(|e| SendError::Transient(format!("cannot log in to {}: {e}", s.host)))?;
             conn.auth(&login.mechanisms, &credentials).await.map_err(|e| {
+                // A token the daemon fetched itself is fetched anew next time.
+                login.source.refused();
                 SendError::Transient(format!(
                     "login to {} refused or failed ({e}); check [smtp] user and password or oauth2_token",
                     s.host

@@ -75,10 +75,72 @@ pub async fn check(config: &Config, now: OffsetDateTime) -> Report {
     let started = store(config, &mut report);
     templates(config, &mut report);
     control(config, &mut report);
+    oauth2(config, now, &mut report).await;
     imap::imap(config, !started, &mut report).await;
     smtp(config, &mut report).await;
     routine(config, &mut report);
     report
+}
+
+/// `[oauth2]`: a token is fetched (and thrown away), and a certificate credential
+/// close to its expiry is said before Entra refuses it.
+async fn oauth2(config: &Config, now: OffsetDateTime, report: &mut Report) {
+    let part = "OAuth2";
+    let app = [
+        config.imap.as_ref().map(|i| &i.auth),
+        config
+            .smtp
+            .as_ref()
+            .and_then(|s| s.login.as_ref().map(|(_, a)| a)),
+    ]
+    .into_iter()
+    .flatten()
+    .find_map(|auth| match auth {
+        crate::config::Auth::OAuth2(crate::secret::SecretSource::App(app)) => Some(app.clone()),
+        _ => None,
+    });
+    let Some(app) = app else {
+        return;
+    };
+    let who = format!(
+        "client {} at {}",
+        app.config().client_id,
+        app.config().token_url
+    );
+    let fetched = {
+        let app = app.clone();
+        tokio::task::spawn_blocking(move || app.token().map(drop)).await
+    };
+    match fetched {
+        Ok(Ok(())) => report.add(Level::Ok, part, format!("app-only token fetched for {who}")),
+        Ok(Err(e)) => report.add(Level::Failed, part, format!("{who}: {e}")),
+        Err(e) => report.add(Level::Failed, part, format!("{who}: {e}")),
+    }
+    match crate::oauth2::credential_expiry(app.config()) {
+        Ok(Some(until)) => {
+            let days = (until - now).whole_days();
+            let level = if days < 30 { Level::Warning } else { Level::Ok };
+            report.add(
+                level,
+                part,
+                format!(
+                    "the client certificate is valid until {} ({days} days){}",
+                    until.date(),
+                    if days < 30 {
+                        ": upload a new one to the app registration and set [oauth2] client_certificate and client_key"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+        }
+        Ok(None) => report.add(
+            Level::Ok,
+            part,
+            "a client secret: its expiry is not visible here; Entra shows it (App registrations, Certificates & secrets)",
+        ),
+        Err(e) => report.add(Level::Failed, part, e),
+    }
 }
 
 fn anchors(config: &Config, now: OffsetDateTime, report: &mut Report) {

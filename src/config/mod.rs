@@ -316,8 +316,9 @@ impl Config {
         let anchors = at.anchors(&raw.trust)?;
         let trust = at.trust(&raw.trust)?;
         let (mailbox_address, own_addresses) = at.mailbox(&raw.mailbox)?;
-        let imap = raw.imap.map(|i| at.imap(i)).transpose()?;
-        let smtp = raw.smtp.map(|s| at.smtp(s)).transpose()?;
+        let app = raw.oauth2.map(|o| at.oauth2(o)).transpose()?;
+        let imap = raw.imap.map(|i| at.imap(i, app.as_ref())).transpose()?;
+        let smtp = raw.smtp.map(|s| at.smtp(s, app.as_ref())).transpose()?;
         let caps = caps(&raw.reply, &raw.trust);
         let agency = read::agency(raw.agency, &mailbox_address);
         let response_time = at.response_time(raw.response_time)?;

@@ -24,6 +24,29 @@ pub(super) struct RawConfig {
     pub(super) response_time: RawResponseTime,
     #[serde(default)]
     pub(super) revocation: RawRevocation,
+    pub(super) oauth2: Option<RawOAuth2>,
+}
+
+/// `[oauth2]`: app-only access (the client-credentials grant), used by `[imap]` and
+/// `[smtp]` when they name no password or oauth2_token of their own.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawOAuth2 {
+    /// The Microsoft 365 tenant (GUID or domain): the token URL is Entra ID's for it.
+    pub(super) tenant: Option<String>,
+    /// The token endpoint, for other providers (instead of `tenant`).
+    pub(super) token_url: Option<String>,
+    /// The application (client) id.
+    pub(super) client_id: String,
+    /// A client secret (env, file or command), or…
+    pub(super) client_secret: Option<SecretSource>,
+    /// …a certificate (PEM or DER) and its PKCS#8 private key (PEM), files.
+    pub(super) client_certificate: Option<PathBuf>,
+    pub(super) client_key: Option<PathBuf>,
+    /// Default "https://outlook.office365.com/.default".
+    pub(super) scope: Option<String>,
+    /// CA certificates (PEM) for the token URL, beside the system's.
+    pub(super) ca_file: Option<PathBuf>,
 }
 
 /// `[revocation]`: the CAs' revocation lists. Absent: not checked (the registry's

@@ -125,13 +125,70 @@ impl Reading<'_> {
         Ok((address, own))
     }
 
-    pub(super) fn imap(&self, i: RawImap) -> Result<ImapConfig, ConfigError> {
+    /// `[oauth2]`: one credential (a secret, or a certificate and its key), a token URL
+    /// that is HTTPS unless it is on this machine.
+    pub(super) fn oauth2(
+        &self,
+        o: super::raw::RawOAuth2,
+    ) -> Result<std::sync::Arc<crate::oauth2::AppToken>, ConfigError> {
+        let token_url = match (o.tenant, o.token_url) {
+            (Some(t), None) => format!(
+                "https://login.microsoftonline.com/{}/oauth2/v2.0/token",
+                t.trim()
+            ),
+            (None, Some(u)) => u,
+            _ => {
+                return Err(self.invalid(
+                    "[oauth2] needs tenant (Microsoft 365) or token_url, one of them".into(),
+                ))
+            }
+        };
+        let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+            .iter()
+            .any(|p| token_url.starts_with(p));
+        if !token_url.starts_with("https://") && !loopback {
+            return Err(self.invalid(format!(
+                "[oauth2] token_url {token_url} is not HTTPS: the client credential would travel in clear"
+            )));
+        }
+        let credential = match (o.client_secret, o.client_certificate, o.client_key) {
+            (Some(secret), None, None) => crate::oauth2::Credential::Secret(secret),
+            (None, Some(certificate), Some(key)) => crate::oauth2::Credential::Certificate {
+                certificate: self
+                    .file("oauth2] client_certificate", &Some(certificate))?
+                    .unwrap_or_default(),
+                key: self
+                    .file("oauth2] client_key", &Some(key))?
+                    .unwrap_or_default(),
+            },
+            _ => return Err(self.invalid(
+                "[oauth2] needs client_secret, or client_certificate with client_key (not both)"
+                    .into(),
+            )),
+        };
+        Ok(crate::oauth2::AppToken::new(crate::oauth2::AppConfig {
+            token_url,
+            client_id: o.client_id,
+            credential,
+            scope: o
+                .scope
+                .unwrap_or_else(|| crate::oauth2::DEFAULT_SCOPE.to_string()),
+            ca_file: self.file("oauth2] ca_file", &o.ca_file)?,
+        }))
+    }
+
+    pub(super) fn imap(
+        &self,
+        i: RawImap,
+        app: Option<&std::sync::Arc<crate::oauth2::AppToken>>,
+    ) -> Result<ImapConfig, ConfigError> {
         let tls = i.tls.unwrap_or(TlsMode::Implicit);
         if tls == TlsMode::None {
             return Err(self.invalid("[imap] tls = \"none\" is not supported: the mailbox password would travel in clear; use implicit or starttls".into()));
         }
         let auth = auth_of("imap", i.password, i.oauth2_token)
             .map_err(|w| self.invalid(w))?
+            .or_else(|| app.map(|a| Auth::OAuth2(SecretSource::App(a.clone()))))
             .ok_or_else(|| {
                 self.invalid(
                     "[imap] needs password = { env = \"VAR\" } (or file/command) or oauth2_token"
@@ -175,9 +232,22 @@ impl Reading<'_> {
         })
     }
 
-    pub(super) fn smtp(&self, s: RawSmtp) -> Result<SmtpConfig, ConfigError> {
+    pub(super) fn smtp(
+        &self,
+        s: RawSmtp,
+        app: Option<&std::sync::Arc<crate::oauth2::AppToken>>,
+    ) -> Result<SmtpConfig, ConfigError> {
         let tls = s.tls.unwrap_or(TlsMode::Starttls);
-        let auth = auth_of("smtp", s.password, s.oauth2_token).map_err(|w| self.invalid(w))?;
+        let auth = auth_of("smtp", s.password, s.oauth2_token)
+            .map_err(|w| self.invalid(w))?
+            .or_else(|| {
+                // App-only access when the SMTP login is the mailbox's and names no
+                // secret of its own.
+                s.user
+                    .as_ref()
+                    .and(app)
+                    .map(|a| Auth::OAuth2(SecretSource::App(a.clone())))
+            });
         let login = match (s.user, auth) {
             (Some(user), Some(auth)) => Some((user, auth)),
             (None, None) => None,

@@ -227,7 +227,11 @@ impl Mailbox {
                 client
                     .authenticate("XOAUTH2", &auth)
                     .await
-                    .map_err(|(e, _)| login_error(&cfg.user, e))?
+                    .map_err(|(e, _)| {
+                        // A token the daemon fetched itself is fetched anew next time.
+                        source.refused();
+                        login_error(&cfg.user, e)
+                    })?
             }
         };
         let caps = session.capabilities().await?;

@@ -16,6 +16,7 @@ mod health;
 mod junk;
 mod limits;
 mod oauth2;
+mod oauth_app;
 mod revocation;
 mod security;
 mod servers;

@@ -44,6 +44,12 @@ pub struct Stack {
     /// `web_dir`; its requests are logged in `dir/www.log`.
     pub web_port: u16,
     pub web_dir: PathBuf,
+    /// The OAuth 2.0 server (oidc-provider) issuing app-only tokens, and its files
+    /// (`secret`, `app.pem`, `app.key`; see scripts/mail-stack, start_oauth).
+    #[allow(dead_code)]
+    pub oauth_port: u16,
+    #[allow(dead_code)]
+    pub oauth_dir: PathBuf,
 }
 
 /// The authserv-id the stack's MX stamps (scripts/mail-stack).
@@ -88,18 +94,18 @@ fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mail-stack")
 }
 
-/// Eight consecutive free ports, found by binding them.
+/// Nine consecutive free ports, found by binding them.
 fn free_base() -> u16 {
     static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
     let seed = (std::process::id() as u16)
         .wrapping_add(NEXT.fetch_add(97, std::sync::atomic::Ordering::Relaxed));
     for i in 0..500u16 {
         let base = 20000 + (seed.wrapping_mul(7).wrapping_add(i * 13)) % 40000;
-        if (base..base + 8).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok()) {
+        if (base..base + 9).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok()) {
             return base;
         }
     }
-    panic!("no eight free consecutive ports on 127.0.0.1 for the mail stack");
+    panic!("no nine free consecutive ports on 127.0.0.1 for the mail stack");
 }
 
 impl Stack {
@@ -191,6 +197,8 @@ impl Stack {
                 ca_file: PathBuf::from(get("CA_FILE")),
                 web_port: get("WEB_PORT").parse().unwrap(),
                 web_dir: PathBuf::from(get("WEB_DIR")),
+                oauth_port: get("OAUTH_PORT").parse().unwrap(),
+                oauth_dir: PathBuf::from(get("OAUTH_DIR")),
                 dir,
             }
         }
