@@ -4,31 +4,12 @@
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use mnotify_intake::testkit::mail::Mail;
-
 use crate::daemon::body;
+use crate::security::{case_json, mail, secure};
 use crate::service::Setup;
 use crate::stack::Stack;
 
 const WAIT: Duration = Duration::from_secs(30);
-
-/// A daemon that believes only the MX's stamps, as in production.
-fn secure(stack: &Stack, mailbox: &str, extra: &str) -> Setup {
-    let setup = Setup::new(stack, mailbox, extra);
-    let text = stack.secure_config_toml(
-        mailbox,
-        &setup.dir.path().join("store"),
-        &setup.dir.path().join("anchors.pem"),
-    );
-    std::fs::write(&setup.config, text + extra).unwrap();
-    setup
-}
-
-fn mail(from: &str, to: &str, subject: &str, id: &str, text: &str) -> Mail {
-    let mut m = Mail::new(from, subject).message_id(id).text(text);
-    m.to = to.to_string();
-    m
-}
 
 /// Six forgeries "from" an applicant each get the neutral answer (up to her address's
 /// neutral cap), and her own authenticated mail afterwards is answered all the same.
@@ -410,7 +391,7 @@ async fn a_report_submitted_by_a_user_of_our_mail_system_is_not_believed() {
     let mailbox = "svc-dsn-local@egov.test";
     let ion = "ion-dsn-local@inst-a.test";
     let colleague = "colleague-dsn@egov.test";
-    let setup = secure(stack, mailbox, "[digest]\nto = [\"staff@egov.test\"]\n");
+    let setup = secure(stack, mailbox, "");
     let first = mail(
         ion,
         mailbox,
@@ -465,15 +446,6 @@ async fn a_report_submitted_by_a_user_of_our_mail_system_is_not_believed() {
         digest.contains("ignored"),
         "staff see the ignored report:\n{digest}"
     );
-}
-
-/// `cases list --json`'s line for the case.
-fn case_json(setup: &Setup, token: &str) -> serde_json::Value {
-    let list = setup.cli(&["cases", "list", "--json"]);
-    list.lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("cases JSON"))
-        .find(|c| c["id"] == token)
-        .unwrap_or_else(|| panic!("case {token} in {list}"))
 }
 
 fn token_of(raw: &[u8]) -> String {
@@ -615,7 +587,7 @@ async fn held_mail_past_the_ceiling_is_read_again_when_accepted() {
     let stack = Stack::get();
     let mailbox = "svc-held-ceiling@egov.test";
     let ion = "ion-held@inst-a.test";
-    let setup = secure(stack, mailbox, "[digest]\nto = [\"staff@egov.test\"]\n");
+    let setup = secure(stack, mailbox, "");
     let text = std::fs::read_to_string(&setup.config)
         .unwrap()
         .replace("[store]\n", "[store]\nheld_max_messages = 2\n");

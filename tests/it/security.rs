@@ -13,7 +13,8 @@ use crate::stack::Stack;
 
 const WAIT: Duration = Duration::from_secs(30);
 
-fn secure(stack: &Stack, mailbox: &str, extra: &str) -> Setup {
+/// A daemon that believes only the MX's stamps, as in production, with a digest.
+pub(crate) fn secure(stack: &Stack, mailbox: &str, extra: &str) -> Setup {
     let setup = Setup::new(stack, mailbox, extra);
     let text = stack.secure_config_toml(
         mailbox,
@@ -25,14 +26,14 @@ fn secure(stack: &Stack, mailbox: &str, extra: &str) -> Setup {
     setup
 }
 
-fn mail(from: &str, to: &str, subject: &str, id: &str, text: &str) -> Mail {
+pub(crate) fn mail(from: &str, to: &str, subject: &str, id: &str, text: &str) -> Mail {
     let mut m = Mail::new(from, subject).message_id(id).text(text);
     m.to = to.to_string();
     m
 }
 
 /// `cases list --json`'s line for the case.
-fn case_json(setup: &Setup, token: &str) -> serde_json::Value {
+pub(crate) fn case_json(setup: &Setup, token: &str) -> serde_json::Value {
     let list = setup.cli(&["cases", "list", "--json"]);
     list.lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("cases JSON"))
