@@ -9,8 +9,8 @@ use super::*;
 use crate::mailbox::Part;
 
 impl Daemon {
-    /// One pass over the junk folder; the inbox is selected again afterwards (IDLE
-    /// watches the selected folder).
+    /// One pass over the junk folder, before the inbox's (which selects the inbox
+    /// again: IDLE watches the selected folder).
     pub(super) async fn scan_junk(
         &mut self,
         mb: &mut Mailbox,
@@ -19,14 +19,11 @@ impl Daemon {
         let Some(junk) = self.imap.junk_folder.clone() else {
             return Ok(());
         };
-        let inbox = self.imap.inbox.clone();
-        let inbox_validity = mb.select(&inbox).await?;
+        let inbox_validity = mb.select(&self.imap.inbox.clone()).await?;
         let validity = mb.select(&junk).await?;
-        let pass = self
-            .junk_pass(mb, records_validity(validity, inbox_validity), shutdown)
-            .await;
-        mb.select(&inbox).await?;
-        pass
+        // The inbox pass that follows selects the inbox again.
+        self.junk_pass(mb, records_validity(validity, inbox_validity), shutdown)
+            .await
     }
 
     /// `validity`: the junk folder's UIDVALIDITY as its records are keyed

@@ -388,8 +388,10 @@ impl Daemon {
                 // New known certificates count from the next message on.
                 self.registry = self.store.load_registry()?;
             }
-            self.scan(&mut mb, shutdown).await?;
+            // The junk folder first: the inbox pass after it selects the inbox and sees
+            // whatever arrived meanwhile (IDLE would not hear of it).
             self.scan_junk(&mut mb, shutdown).await?;
+            self.scan(&mut mb, shutdown).await?;
             // A whole pass worked: the next failure starts the backoff afresh. (Not at
             // login: a server that lets us in and refuses a folder would be asked again
             // every second.)
