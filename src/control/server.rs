@@ -27,6 +27,8 @@ use crate::store::Store;
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Commands answered at once; one more is told to try again.
 const MAX_CONNECTIONS: usize = 16;
+/// At shutdown, commands being answered get this long before they are cut.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 /// Requests up to this size are read by any number of connections at once.
 const SMALL_REQUEST_BYTES: u64 = 1024 * 1024;
 
@@ -224,9 +226,13 @@ impl Bound {
                 break;
             }
         }
-        // Commands being answered finish (a request applied is answered); idle ones
-        // end at their read deadline.
-        while answering.join_next().await.is_some() {}
+        // Commands being answered get a moment to finish; an idle connection does not
+        // hold the stop up (a request not yet read is not applied; one sent again is
+        // applied once, by its id).
+        let finish = async { while answering.join_next().await.is_some() {} };
+        if tokio::time::timeout(SHUTDOWN_GRACE, finish).await.is_err() {
+            answering.abort_all();
+        }
         let _ = std::fs::remove_file(&self.path);
     }
 }
