@@ -123,28 +123,26 @@ impl Daemon {
             // ceiling; past it (or too large) only its record and header are kept, and
             // an acceptance reads it again from the folder it was filed in.
             let ceiling = self.config.keeping.held;
-            let kept = part == Part::Whole
-                && raw.len() <= MAX_HELD_BYTES
-                && self.store.keep_held(&identity, &raw, ceiling, now)?;
-            if !kept {
+            let keepable = part == Part::Whole && raw.len() <= MAX_HELD_BYTES;
+            if !(keepable && self.store.keep_held(&identity, &raw, ceiling, now)?) {
                 self.telemetry.held_not_kept.inc();
-                let why = if part == Part::Whole && raw.len() <= MAX_HELD_BYTES {
-                    format!(
-                        "not kept whole: the held mail ceiling is reached ([store] held_max_messages = {}, held_max_mb = {}); `held accept` reads it again from the folder",
-                        ceiling.max_messages,
-                        ceiling.max_bytes / (1024 * 1024)
-                    )
-                } else {
-                    "not kept whole (over 5 MB); `held accept` reads it again from the folder"
-                        .to_string()
-                };
-                let note = plan.seen.note.take();
-                plan.seen.note = Some(note.map_or(why.clone(), |n| format!("{n}; {why}")));
+                add_note(
+                    &mut plan.seen,
+                    if keepable {
+                        format!(
+                            "not kept whole: the held mail ceiling is reached ([store] held_max_messages = {}, held_max_mb = {}); `held accept` reads it again from the folder",
+                            ceiling.max_messages,
+                            ceiling.max_bytes / (1024 * 1024)
+                        )
+                    } else {
+                        "not kept whole (over 5 MB); `held accept` reads it again from the folder"
+                            .to_string()
+                    },
+                );
             }
         }
         if let Some(why) = ignored_report {
-            let note = plan.seen.note.take();
-            plan.seen.note = Some(note.map_or(why.clone(), |n| format!("{n}; {why}")));
+            add_note(&mut plan.seen, why);
         }
         self.commit(plan, size).map(Ok)
     }
@@ -379,6 +377,14 @@ impl Read {
             Read::Header(facts) => Content::Oversized { facts },
         }
     }
+}
+
+/// Adds `why` to the record's note.
+fn add_note(seen: &mut crate::record::SeenRecord, why: String) {
+    seen.note = Some(match seen.note.take() {
+        Some(note) => format!("{note}; {why}"),
+        None => why,
+    });
 }
 
 /// Why a message was not read this time. Its attempt stays counted: after

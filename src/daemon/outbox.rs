@@ -118,27 +118,19 @@ impl Daemon {
         };
         let room = self.pace.room(limits, today, now_i);
         let (mut messages, mut recipients) = (room.messages, room.recipients);
+        // What is held back goes when the window has room again (the round's own
+        // submissions are counted only once it is over, so this stays as computed).
+        let due = now().unix_timestamp() + room.wait.as_secs().max(1) as i64;
         let mut go = Vec::new();
         let mut wait = 0usize;
         for (mut entry, raw) in sends {
-            let count = entry
-                .to
-                .split(',')
-                .filter(|a| !a.trim().is_empty())
-                .count()
-                .max(1) as u32;
+            let count = entry.recipient_count().max(1);
             if messages > 0 && recipients >= count {
                 messages -= 1;
                 recipients -= count;
                 go.push((entry, raw));
             } else {
-                // When the window has room again: the first of the minute leaves it.
-                let later = self
-                    .pace
-                    .room(limits, today, now_i)
-                    .wait
-                    .max(Duration::from_secs(1));
-                entry.next_attempt = now().unix_timestamp() + later.as_secs().max(1) as i64;
+                entry.next_attempt = due;
                 self.store.record_outbox(&entry)?;
                 wait += 1;
             }
@@ -285,8 +277,7 @@ pub(super) async fn send_all(
             entry.attempts += 1;
             match result {
                 Ok(()) => {
-                    recipients +=
-                        entry.to.split(',').filter(|a| !a.trim().is_empty()).count() as u32;
+                    recipients += entry.recipient_count();
                     entry.state = OutboxState::Sent;
                     entry.last_error = None;
                     entry.copied = !copy_wanted;

@@ -130,6 +130,17 @@ pub struct Mailbox {
     deadline: Duration,
 }
 
+/// The certificates of a PEM file (a `ca_file`), or what is wrong with it.
+pub(crate) fn pem_certificates(
+    path: &std::path::Path,
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::pem_file_iter(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .map(|cert| cert.map_err(|e| format!("{}: {e}", path.display())))
+        .collect()
+}
+
 pub(crate) fn tls_config(
     ca_file: Option<&std::path::Path>,
     host: &str,
@@ -139,11 +150,7 @@ pub(crate) fn tls_config(
         let _ = roots.add(cert);
     }
     if let Some(path) = ca_file {
-        use rustls::pki_types::pem::PemObject;
-        let certs = rustls::pki_types::CertificateDer::pem_file_iter(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        for cert in certs {
-            let cert = cert.map_err(|e| format!("{}: {e}", path.display()))?;
+        for cert in pem_certificates(path)? {
             roots
                 .add(cert)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
@@ -440,15 +447,23 @@ impl Mailbox {
 
     /// Whether the selected folder holds a message with this Message-ID.
     pub async fn holds_message_id(&mut self, message_id: &MessageId) -> Result<bool, MailboxError> {
+        Ok(!self.search_message_id(message_id).await?.is_empty())
+    }
+
+    /// The UIDs of the selected folder's messages with this Message-ID.
+    async fn search_message_id(
+        &mut self,
+        message_id: &MessageId,
+    ) -> Result<std::collections::HashSet<u32>, MailboxError> {
         within(self.deadline, "SEARCH", async {
-            // A Message-ID we made: no quotes or backslashes to escape.
+            // A canonical Message-ID: quotes and backslashes are dropped, not escaped.
             let query = format!(
                 "HEADER Message-ID \"{}\"",
                 message_id.to_string().replace(['"', '\\'], "")
             );
             let found = self.session().uid_search(&query).await?;
             self.drain_unsolicited();
-            Ok(!found.is_empty())
+            Ok(found)
         })
         .await
     }
@@ -460,17 +475,7 @@ impl Mailbox {
         message_id: &MessageId,
     ) -> Result<Option<Vec<u8>>, MailboxError> {
         self.select(folder).await?;
-        let uids = within(self.deadline, "SEARCH", async {
-            let query = format!(
-                "HEADER Message-ID \"{}\"",
-                message_id.to_string().replace(['"', '\\'], "")
-            );
-            let found = self.session().uid_search(&query).await?;
-            self.drain_unsolicited();
-            Ok(found)
-        })
-        .await?;
-        let Some(uid) = uids.into_iter().min() else {
+        let Some(uid) = self.search_message_id(message_id).await?.into_iter().min() else {
             return Ok(None);
         };
         let fetched = self.fetch(&[uid], Part::Whole).await?;

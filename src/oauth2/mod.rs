@@ -140,14 +140,9 @@ impl AppToken {
         }
         let mut roots = Vec::new();
         if let Some(path) = &c.ca_file {
-            use rustls_pki_types::pem::PemObject;
-            let certs = rustls_pki_types::CertificateDer::pem_file_iter(path).map_err(|e| {
-                TokenError::Credential(format!("[oauth2] ca_file {}: {e}", path.display()))
-            })?;
+            let certs = crate::mailbox::pem_certificates(path)
+                .map_err(|e| TokenError::Credential(format!("[oauth2] ca_file: {e}")))?;
             for cert in certs {
-                let cert = cert.map_err(|e| {
-                    TokenError::Credential(format!("[oauth2] ca_file {}: {e}", path.display()))
-                })?;
                 roots.push(ureq::tls::Certificate::from_der(cert.as_ref()).to_owned());
             }
         }

@@ -54,6 +54,12 @@ pub struct OutboxEntry {
 }
 
 impl OutboxEntry {
+    /// How many addresses it goes to (`to` holds several, comma-separated, for the
+    /// staff digest).
+    pub fn recipient_count(&self) -> u32 {
+        self.to.split(',').filter(|a| !a.trim().is_empty()).count() as u32
+    }
+
     /// Gives the message up for good, saying why (shown by `status` and the digest).
     pub fn fail(&mut self, reason: String, at: OffsetDateTime) {
         self.state = OutboxState::Failed;

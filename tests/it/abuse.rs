@@ -5,7 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use crate::daemon::body;
-use crate::security::{case_json, mail, secure};
+use crate::security::{case_json, delivery_report, mail, secure};
 use crate::service::Setup;
 use crate::stack::Stack;
 
@@ -409,9 +409,7 @@ async fn a_report_submitted_by_a_user_of_our_mail_system_is_not_believed() {
     let our_id = mnotify_intake::intake::read(&ours[0], &[])
         .message_id
         .unwrap();
-    let report = format!(
-        "From: MAILER-DAEMON@egov.test\r\nTo: {mailbox}\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn-local@egov.test>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.egov.test\r\n\r\nFinal-Recipient: rfc822; {ion}\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 no such user\r\n--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{our_id}>\r\nTo: {ion}\r\n--b--\r\n"
-    );
+    let report = delivery_report("egov.test", "mx.egov.test", mailbox, ion, &our_id);
     let submission = mnotify_intake::smtp::SmtpSender::new(&SmtpConfig {
         host: "localhost".into(),
         port: stack.submission_port,

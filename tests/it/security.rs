@@ -154,6 +154,20 @@ async fn forged_mail_changes_nothing_and_its_sender_learns_nothing() {
     assert_eq!(report["sender"]["address"], ion);
 }
 
+/// A delivery report from MAILER-DAEMON@`from_domain` (its own Message-ID there),
+/// made by `reporting_mta`, saying our reply `our_id` to `recipient` failed for good.
+pub(crate) fn delivery_report(
+    from_domain: &str,
+    reporting_mta: &str,
+    mailbox: &str,
+    recipient: &str,
+    our_id: &str,
+) -> String {
+    format!(
+        "From: MAILER-DAEMON@{from_domain}\r\nTo: {mailbox}\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn@{from_domain}>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; {reporting_mta}\r\n\r\nFinal-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 no such user\r\n--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{our_id}>\r\nTo: {recipient}\r\n--b--\r\n"
+    )
+}
+
 /// The message staff find in Needs-Human.
 async fn neutral_source(stack: &Stack, mailbox: &str) -> Vec<u8> {
     stack.messages(mailbox, "Needs-Human").await.remove(0)
@@ -242,9 +256,7 @@ async fn a_forged_delivery_report_is_ignored() {
         .message_id
         .unwrap();
     // Even knowing our reply's Message-ID, a report from elsewhere changes nothing.
-    let report = format!(
-        "From: MAILER-DAEMON@evil.test\r\nTo: {mailbox}\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn@evil.test>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.inst-a.test\r\n\r\nFinal-Recipient: rfc822; {ion}\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 no such user\r\n--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{our_id}>\r\nTo: {ion}\r\n--b--\r\n"
-    );
+    let report = delivery_report("evil.test", "mx.inst-a.test", mailbox, ion, &our_id);
     forged_then_run(
         stack,
         &setup,
