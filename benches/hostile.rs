@@ -23,6 +23,7 @@ fn main() {
         registry: &registry,
         own_addresses: &own,
         revocations: &Default::default(),
+        procedures: mnotify_intake::procedure::Catalogue::built_in(),
     };
     let now = time::macros::datetime!(2026-12-01 12:00 UTC);
     let read = |raw: &[u8]| {

@@ -40,6 +40,7 @@ fn bench(c: &mut Criterion) {
         registry: &registry,
         own_addresses: &own,
         revocations: &Default::default(),
+        procedures: mnotify_intake::procedure::Catalogue::built_in(),
     };
 
     let text = "Bună ziua,\n\nVă transmitem certificatul de sistem pentru conectarea la MNotify.\n\

@@ -56,6 +56,7 @@ fn main() {
         registry: &registry,
         own_addresses: &own,
         revocations: &Default::default(),
+        procedures: mnotify_intake::procedure::Catalogue::built_in(),
     };
 
     let mut filler = vec![0u8; 18_500_000];

@@ -41,6 +41,7 @@ fn handle(
         registry: &registry,
         own_addresses: &own,
         revocations: &Default::default(),
+        procedures: mnotify_intake::procedure::Catalogue::built_in(),
     };
     let templates = Templates::embedded();
     let policy = Policy {

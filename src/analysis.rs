@@ -21,6 +21,8 @@ pub struct Context<'a> {
     pub own_addresses: &'a [String],
     /// The CRLs at hand ([`Revocations::default`]: not checking).
     pub revocations: &'a Revocations,
+    /// The services the mailbox serves: which ones a mail names.
+    pub procedures: &'a crate::procedure::Catalogue,
 }
 
 /// The part a certificate plays in its message.
@@ -68,6 +70,9 @@ pub struct Analysis {
     pub findings: Vec<Finding>,
     pub decision: Decision,
     pub problems: Vec<Problem>,
+    /// The services the mail asks to connect to, in order of first mention
+    /// ([`crate::procedure::mention`]).
+    pub services: Vec<String>,
 }
 
 impl Analysis {
@@ -123,7 +128,9 @@ pub fn analyse_facts(facts: Facts, ctx: &Context<'_>, now: OffsetDateTime) -> An
         numbers: &counted,
     };
     let (decision, problems) = decide(&evidence);
+    let services = ctx.procedures.services_in(&facts.own_text);
     Analysis {
+        services,
         facts,
         certificates,
         numbers,

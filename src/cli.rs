@@ -329,7 +329,7 @@ fn stored_registry(config: &Config) -> Result<Registry> {
 
 fn inspect(config_path: Option<&Path>, args: InspectArgs) -> Result<ExitCode> {
     let now = parse_now(args.now.as_deref())?;
-    let (anchors, registry, own, policy, crl_sources) = match config_path {
+    let (anchors, registry, own, policy, crl_sources, procedures) = match config_path {
         Some(path) => {
             let config = Config::load(path)?;
             (
@@ -338,6 +338,7 @@ fn inspect(config_path: Option<&Path>, args: InspectArgs) -> Result<ExitCode> {
                 config.own_addresses,
                 config.trust,
                 config.revocation,
+                config.procedures,
             )
         }
         None => {
@@ -348,6 +349,7 @@ fn inspect(config_path: Option<&Path>, args: InspectArgs) -> Result<ExitCode> {
                 vec![DEFAULT_MAILBOX_ADDRESS.to_string()],
                 policy_without_config(),
                 CrlSources::default(),
+                mnotify_intake::procedure::Catalogue::built_in().clone(),
             )
         }
     };
@@ -376,6 +378,7 @@ fn inspect(config_path: Option<&Path>, args: InspectArgs) -> Result<ExitCode> {
             registry: &registry,
             own_addresses: &own,
             revocations: crls.revocations(),
+            procedures: &procedures,
         };
         let analysis = analysis::analyse_facts(facts, &ctx, now);
         let f = &analysis.facts;

@@ -74,6 +74,7 @@ pub mod notify;
 pub mod oauth2;
 pub mod pace;
 pub mod problem;
+pub mod procedure;
 pub mod process;
 pub mod record;
 pub mod registry;

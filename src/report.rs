@@ -19,6 +19,8 @@ pub struct FileReport<'a> {
     pub file: &'a str,
     pub decision: Decision,
     pub problems: &'a [Problem],
+    /// The services the mail asks to connect to (codes, in order of first mention).
+    pub services: &'a [String],
     pub language: Language,
     pub certificates: Vec<CertificateReport<'a>>,
     pub quoted: Vec<NumberReport<'a>>,
@@ -95,6 +97,7 @@ impl<'a> FileReport<'a> {
             file,
             decision: a.decision,
             problems: &a.problems,
+            services: &a.services,
             language: a.facts.language,
             certificates: a.certificates.iter().map(certificate_report).collect(),
             quoted: a.numbers.iter().map(number_report).collect(),

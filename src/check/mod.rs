@@ -74,6 +74,7 @@ pub async fn check(config: &Config, now: OffsetDateTime) -> Report {
     revocation(config, now, &mut report);
     let started = store(config, &mut report);
     templates(config, &mut report);
+    procedures(config, &mut report);
     control(config, &mut report);
     oauth2(config, now, &mut report).await;
     imap::imap(config, !started, &mut report).await;
@@ -403,6 +404,29 @@ fn templates(config: &Config, report: &mut Report) {
         ),
         Err(e) => report.add(Level::Failed, part, format!("{source}: {e}")),
     }
+}
+
+/// `[procedures]`: the services served, each with its steps and where it came from
+/// (the files were validated when the configuration was read).
+fn procedures(config: &Config, report: &mut Report) {
+    let catalogue = &config.procedures;
+    let services: Vec<String> = catalogue
+        .iter()
+        .map(|p| format!("{} ({} steps, {})", p.tag, p.steps.len(), p.source))
+        .collect();
+    let unnamed = match &catalogue.unnamed {
+        crate::procedure::Unnamed::Ask => {
+            "a first mail naming no service is asked which".to_string()
+        }
+        crate::procedure::Unnamed::Service(code) => {
+            format!("a first mail naming no service is taken for {code}")
+        }
+    };
+    report.add(
+        Level::Ok,
+        "procedures",
+        format!("{}; {unnamed}", services.join(", ")),
+    );
 }
 
 async fn smtp(config: &Config, report: &mut Report) {

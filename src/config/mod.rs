@@ -125,6 +125,8 @@ pub struct Config {
     /// `[revocation]`: where the CAs' revocation lists come from (default: nowhere,
     /// not checked).
     pub revocation: crate::revocation::keeper::CrlSources,
+    /// `[procedures]`: the services the mailbox serves and their steps.
+    pub procedures: crate::procedure::Catalogue,
 }
 
 /// The staff digest and the reminders to applicants.
@@ -323,6 +325,7 @@ impl Config {
         let agency = read::agency(raw.agency, &mailbox_address);
         let response_time = at.response_time(raw.response_time)?;
         let revocation = at.revocation(raw.revocation)?;
+        let procedures = at.procedures(raw.procedures)?;
         let digest = raw
             .digest
             .map(|d| at.digest(d, smtp.is_some(), &agency, &response_time))
@@ -380,6 +383,7 @@ impl Config {
             reply,
             response_time,
             revocation,
+            procedures,
         })
     }
 }
@@ -413,6 +417,31 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("ca.pem"), "x").expect("write");
         dir
+    }
+
+    #[test]
+    fn procedure_files_are_read_from_the_directory_and_a_bad_one_is_named() {
+        let dir = dir_with_anchor();
+        let procedures = dir.path().join("procedures");
+        std::fs::create_dir(&procedures).unwrap();
+        let sixth = crate::procedure::BUILT_IN[2]
+            .1
+            .replace("code = \"msign\"", "code = \"mpay\"")
+            .replace("tag = \"MSign\"", "tag = \"MPay\"");
+        std::fs::write(procedures.join("mpay.toml"), sixth).unwrap();
+        std::fs::write(procedures.join("notes.txt"), "not a procedure").unwrap();
+        let text = "[store]\npath = \"db\"\n[trust]\nauthserv_id = \"mx.test\"\nanchors = [\"ca.pem\"]\n[procedures]\ndir = \"procedures\"\nunnamed = \"mpay\"\n";
+        let cfg = Config::parse(&dir.path().join("c.toml"), text).expect("parses");
+        assert!(cfg.procedures.get("mpay").is_some());
+        assert_eq!(
+            cfg.procedures.unnamed,
+            crate::procedure::Unnamed::Service("mpay".into())
+        );
+        std::fs::write(procedures.join("broken.toml"), "code = \"x\"").unwrap();
+        let err = Config::parse(&dir.path().join("c.toml"), text)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("broken.toml"), "{err}");
     }
 
     #[test]

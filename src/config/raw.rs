@@ -25,6 +25,26 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) revocation: RawRevocation,
     pub(super) oauth2: Option<RawOAuth2>,
+    #[serde(default)]
+    pub(super) procedures: RawProcedures,
+}
+
+/// `[procedures]`: the platform services' onboarding procedures (built in: MNotify,
+/// MPass, MSign, MLog, MDocs).
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawProcedures {
+    /// Directory of procedure files (`*.toml`), read over the built-in ones: a file
+    /// with a built-in service's `code` replaces it, a new `code` adds a service.
+    pub(super) dir: Option<PathBuf>,
+    /// A first mail that names no service: `"ask"` (default: one reply asks which
+    /// service, no case opened) or a service's code (taken as a request for it).
+    pub(super) unnamed: Option<String>,
+    /// `[procedures.links.<code>]`: links that replace a procedure's (`connection_form
+    /// = "https://…"`).
+    #[serde(default)]
+    pub(super) links:
+        std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
 }
 
 /// `[oauth2]`: app-only access (the client-credentials grant), used by `[imap]` and

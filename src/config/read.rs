@@ -361,6 +361,45 @@ impl Reading<'_> {
         })
     }
 
+    /// `[procedures]`: the built-in procedures, the directory's files over them, the
+    /// links over those; validated.
+    pub(super) fn procedures(
+        &self,
+        raw: RawProcedures,
+    ) -> Result<crate::procedure::Catalogue, ConfigError> {
+        let mut files = Vec::new();
+        if let Some(dir) = &raw.dir {
+            let dir = self.resolve(dir);
+            let entries = std::fs::read_dir(&dir).map_err(|e| {
+                self.invalid(format!(
+                    "[procedures] dir = {}: {e}; name a directory of procedure files (*.toml), relative to the config file",
+                    dir.display()
+                ))
+            })?;
+            let mut paths: Vec<PathBuf> = entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            paths.sort();
+            for path in paths {
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    self.invalid(format!(
+                        "cannot read procedure file {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                files.push((path.display().to_string(), text));
+            }
+        }
+        let unnamed = match raw.unnamed.as_deref() {
+            None | Some("ask") => crate::procedure::Unnamed::Ask,
+            Some(code) => crate::procedure::Unnamed::Service(code.to_string()),
+        };
+        crate::procedure::Catalogue::with_operator_files(files, &raw.links, unnamed)
+            .map_err(|e| self.invalid(e.to_string()))
+    }
+
     /// `[revocation]`: CRL files (which must exist) and fetching.
     pub(super) fn revocation(
         &self,

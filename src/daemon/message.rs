@@ -170,6 +170,7 @@ impl Daemon {
             registry: &self.registry,
             own_addresses: &self.config.own_addresses,
             revocations: self.crls.revocations(),
+            procedures: &self.config.procedures,
         };
         Ok((Read::Whole(analyse_facts(facts, &ctx, now)), in_thread))
     }

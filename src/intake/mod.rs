@@ -86,6 +86,9 @@ pub struct Facts {
     pub question: Option<String>,
     /// The header fields receiving servers put on top (sender authentication).
     pub trace: crate::trust::Trace,
+    /// The subject and the sender's own text (quoted mail removed, the body cut at its
+    /// limit): what readers that need the configuration (the services named) read.
+    pub own_text: String,
 }
 
 static MENTIONS_MNOTIFY: LazyLock<Regex> = LazyLock::new(|| {
@@ -199,6 +202,7 @@ fn read_with(raw: &[u8], own_addresses: &[String], cut: Skim) -> Facts {
         question: question(&body),
         bounce: bounce::read(&msg),
         trace: crate::trust::read_trace(header_section(raw)),
+        own_text: language_text,
     }
 }
 

@@ -74,6 +74,7 @@ impl World {
             registry: &self.registry,
             own_addresses: &own,
             revocations: &self.revocations,
+            procedures: mnotify_intake::procedure::Catalogue::built_in(),
         };
         analyse(raw, &ctx, NOW)
     }

@@ -50,6 +50,7 @@ fn analysed(raw: &str) -> Analysis {
         registry: &registry,
         own_addresses: &own,
         revocations: &Default::default(),
+        procedures: crate::procedure::Catalogue::built_in(),
     };
     analyse(raw.as_bytes(), &ctx, NOW)
 }

@@ -1,0 +1,566 @@
+//! Onboarding procedures as data: one file per platform service (MNotify, MPass, MSign,
+//! MLog, MDocs, or one the operator adds), its steps in order, who acts on each, what a
+//! mail to the agency's mailbox can complete, the links applicants need and the
+//! wording in the three languages. The published procedures are built in
+//! (`config/procedures/*.toml`); `[procedures] dir` adds or replaces files, and
+//! `[procedures.links.<code>]` overrides links. Pure: reading files is the caller's.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use serde::Deserialize;
+
+use crate::case::Party;
+use crate::intake::Language;
+use crate::integration::Environment;
+
+pub mod mention;
+
+/// The built-in procedure files, as shipped (and installed as conffiles).
+pub const BUILT_IN: [(&str, &str); 5] = [
+    (
+        "mnotify.toml",
+        include_str!("../../config/procedures/mnotify.toml"),
+    ),
+    (
+        "mpass.toml",
+        include_str!("../../config/procedures/mpass.toml"),
+    ),
+    (
+        "msign.toml",
+        include_str!("../../config/procedures/msign.toml"),
+    ),
+    (
+        "mlog.toml",
+        include_str!("../../config/procedures/mlog.toml"),
+    ),
+    (
+        "mdocs.toml",
+        include_str!("../../config/procedures/mdocs.toml"),
+    ),
+];
+
+/// The service every case opened before services were told apart belongs to.
+pub const MNOTIFY: &str = "mnotify";
+
+/// A text in the three languages replies are written in.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Texts {
+    pub ro: String,
+    pub ru: String,
+    pub en: String,
+}
+
+impl Texts {
+    pub fn get(&self, language: Language) -> &str {
+        match language {
+            Language::Ro => &self.ro,
+            Language::Ru => &self.ru,
+            Language::En => &self.en,
+        }
+    }
+
+    fn all(&self) -> [(&'static str, &str); 3] {
+        [("ro", &self.ro), ("ru", &self.ru), ("en", &self.en)]
+    }
+}
+
+/// What part of a step an applicant's mail to the mailbox can bring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailPart {
+    /// The system certificate, or the serial of one already registered.
+    Certificate,
+    /// The integration data the service asks for in a mail.
+    IntegrationData,
+}
+
+/// One step of a procedure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcedureStep {
+    /// Stable name (`cases advance` takes it, cases store it).
+    pub code: String,
+    /// The number applicants read (the published procedures' numbering).
+    pub number: u32,
+    pub party: Party,
+    /// Steps that must be done first (the agency configures test access only for a
+    /// complete request).
+    pub after: Vec<String>,
+    /// What a mail brings to complete it (empty: staff record it).
+    pub by_mail: Vec<MailPart>,
+    /// The environment the step's certificate is for, when the procedure asks for one
+    /// per environment.
+    pub environment: Option<Environment>,
+    /// The link applicants need for it (a name in [`Procedure::links`]).
+    pub link: Option<String>,
+    pub text: Texts,
+}
+
+/// How mail names a service.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reading {
+    /// Other spellings of the name, matched as whole words in any case.
+    #[serde(default)]
+    pub names: Vec<String>,
+    /// Phrases that mean the service without naming it.
+    #[serde(default)]
+    pub phrases: Vec<String>,
+}
+
+/// One platform service's onboarding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Procedure {
+    /// `mnotify`, `mpass`, …: lower case, in `inspect --json`'s `services`.
+    pub code: String,
+    /// How the service is written: in the case token (`[MNotify #…]`) and subjects.
+    pub tag: String,
+    pub name: Texts,
+    pub description: Texts,
+    pub reading: Reading,
+    /// Links by name (`connection_form`, `integration_form`, `staging`, …).
+    pub links: BTreeMap<String, String>,
+    pub steps: Vec<ProcedureStep>,
+    /// The file it came from (`built-in mnotify.toml` or a path), for messages.
+    pub source: String,
+}
+
+impl Procedure {
+    pub fn step(&self, code: &str) -> Option<&ProcedureStep> {
+        self.steps.iter().find(|s| s.code == code)
+    }
+
+    /// The link a step names, resolved.
+    pub fn link_of(&self, step: &ProcedureStep) -> Option<&str> {
+        step.link
+            .as_deref()
+            .and_then(|name| self.links.get(name))
+            .map(String::as_str)
+    }
+
+    /// The steps a mail's certificate completes: the one for `environment` when the
+    /// procedure asks per environment, else the only one.
+    pub fn certificate_steps(&self) -> impl Iterator<Item = &ProcedureStep> {
+        self.steps
+            .iter()
+            .filter(|s| s.by_mail.contains(&MailPart::Certificate))
+    }
+
+    /// A step's text in `language`, with `{agency}` filled in.
+    pub fn step_text(&self, step: &ProcedureStep, language: Language, agency: &str) -> String {
+        step.text.get(language).replace("{agency}", agency)
+    }
+}
+
+/// What to do with a first mail (in no case) that names no service.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Unnamed {
+    /// One reply asks which service; no case is opened.
+    #[default]
+    Ask,
+    /// Take it as a request for this service.
+    Service(String),
+}
+
+/// Every service the mailbox serves.
+#[derive(Debug, Clone)]
+pub struct Catalogue {
+    procedures: Vec<Procedure>,
+    pub unnamed: Unnamed,
+    /// One per procedure, compiled once.
+    matchers: Vec<mention::Matcher>,
+}
+
+impl PartialEq for Catalogue {
+    fn eq(&self, other: &Catalogue) -> bool {
+        self.procedures == other.procedures && self.unnamed == other.unnamed
+    }
+}
+
+impl Eq for Catalogue {}
+
+/// A procedure file that cannot be used, and what to change.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("procedure {source_name}: {what}")]
+pub struct ProcedureError {
+    pub source_name: String,
+    pub what: String,
+}
+
+static BUILT_IN_CATALOGUE: LazyLock<Catalogue> = LazyLock::new(|| {
+    Catalogue::from_files(
+        BUILT_IN
+            .iter()
+            .map(|(name, text)| (format!("built-in {name}"), text.to_string())),
+        &BTreeMap::new(),
+        Unnamed::Ask,
+    )
+    .expect("the built-in procedures are valid (tested)")
+});
+
+impl Catalogue {
+    /// The published procedures, as built in.
+    pub fn built_in() -> &'static Catalogue {
+        &BUILT_IN_CATALOGUE
+    }
+
+    /// The built-in procedures, then each of `files` (`(name, text)`, a file whose code
+    /// is already there replaces it), then `links` (service code → link name → URL)
+    /// over them; validated.
+    pub fn from_files(
+        files: impl IntoIterator<Item = (String, String)>,
+        links: &BTreeMap<String, BTreeMap<String, String>>,
+        unnamed: Unnamed,
+    ) -> Result<Catalogue, ProcedureError> {
+        let mut procedures: Vec<Procedure> = Vec::new();
+        for (source, text) in files {
+            let procedure = parse(&source, &text)?;
+            match procedures.iter_mut().find(|p| p.code == procedure.code) {
+                Some(old) => *old = procedure,
+                None => procedures.push(procedure),
+            }
+        }
+        for (code, overrides) in links {
+            let Some(p) = procedures.iter_mut().find(|p| &p.code == code) else {
+                return Err(ProcedureError {
+                    source_name: "[procedures.links]".into(),
+                    what: format!(
+                        "no service `{code}` (known: {}); remove the table or add its procedure file",
+                        codes(&procedures)
+                    ),
+                });
+            };
+            for (name, url) in overrides {
+                check_url(&p.source, name, url)?;
+                p.links.insert(name.clone(), url.clone());
+            }
+        }
+        check_catalogue(&procedures)?;
+        if let Unnamed::Service(code) = &unnamed {
+            if !procedures.iter().any(|p| &p.code == code) {
+                return Err(ProcedureError {
+                    source_name: "[procedures] unnamed".into(),
+                    what: format!(
+                        "no service `{code}` (known: {}); write \"ask\" or one of those",
+                        codes(&procedures)
+                    ),
+                });
+            }
+        }
+        let matchers = procedures.iter().map(mention::Matcher::new).collect();
+        Ok(Catalogue {
+            procedures,
+            unnamed,
+            matchers,
+        })
+    }
+
+    /// The built-in files followed by the operator's.
+    pub fn with_operator_files(
+        operator: impl IntoIterator<Item = (String, String)>,
+        links: &BTreeMap<String, BTreeMap<String, String>>,
+        unnamed: Unnamed,
+    ) -> Result<Catalogue, ProcedureError> {
+        let built_in = BUILT_IN
+            .iter()
+            .map(|(name, text)| (format!("built-in {name}"), text.to_string()));
+        Catalogue::from_files(built_in.chain(operator), links, unnamed)
+    }
+
+    pub fn get(&self, code: &str) -> Option<&Procedure> {
+        self.procedures.iter().find(|p| p.code == code)
+    }
+
+    /// MNotify's procedure (always there: the mailbox began with it).
+    pub fn mnotify(&self) -> &Procedure {
+        self.get(MNOTIFY)
+            .unwrap_or_else(|| &Catalogue::built_in().procedures[0])
+    }
+
+    /// The procedure whose tag is `tag` (as a case token writes it), any case.
+    pub fn by_tag(&self, tag: &str) -> Option<&Procedure> {
+        self.procedures
+            .iter()
+            .find(|p| p.tag.eq_ignore_ascii_case(tag))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Procedure> {
+        self.procedures.iter()
+    }
+
+    fn matchers(&self) -> &[mention::Matcher] {
+        &self.matchers
+    }
+
+    /// The services `text` asks to connect to (see [`mention::services`]).
+    pub fn services_in(&self, text: &str) -> Vec<String> {
+        mention::services(self, text)
+    }
+}
+
+impl Default for Catalogue {
+    fn default() -> Catalogue {
+        Catalogue::built_in().clone()
+    }
+}
+
+fn codes(procedures: &[Procedure]) -> String {
+    procedures
+        .iter()
+        .map(|p| p.code.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProcedure {
+    code: String,
+    tag: String,
+    name: Texts,
+    description: Texts,
+    #[serde(default)]
+    reading: Reading,
+    #[serde(default)]
+    links: BTreeMap<String, String>,
+    steps: Vec<RawStep>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    code: String,
+    number: Option<u32>,
+    party: String,
+    #[serde(default)]
+    after: Vec<String>,
+    #[serde(default)]
+    by_mail: Vec<MailPart>,
+    environment: Option<String>,
+    link: Option<String>,
+    text: Texts,
+}
+
+const MAX_STEPS: usize = 30;
+
+/// Reads and validates one procedure file.
+pub fn parse(source: &str, text: &str) -> Result<Procedure, ProcedureError> {
+    let fail = |what: String| ProcedureError {
+        source_name: source.to_string(),
+        what,
+    };
+    let raw: RawProcedure = toml::from_str(text).map_err(|e| {
+        fail(format!(
+            "not a procedure file: {}",
+            e.to_string().trim_end()
+        ))
+    })?;
+    if !is_code(&raw.code) {
+        return Err(fail(format!(
+            "code `{}`: write 2 to 32 lower-case letters, digits, `-` or `_`, starting with a letter",
+            raw.code
+        )));
+    }
+    let tag_ok = !raw.tag.is_empty()
+        && raw.tag.len() <= 32
+        && raw
+            .tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !tag_ok {
+        return Err(fail(format!(
+            "tag `{}`: write 1 to 32 ASCII letters, digits or `-` (it goes in subjects: \"[{} #…]\")",
+            raw.tag, raw.tag
+        )));
+    }
+    for (what, texts) in [("name", &raw.name), ("description", &raw.description)] {
+        check_texts(&fail, what, texts)?;
+    }
+    for (name, url) in &raw.links {
+        check_url(source, name, url)?;
+    }
+    if raw.steps.is_empty() || raw.steps.len() > MAX_STEPS {
+        return Err(fail(format!(
+            "{} steps: a procedure has 1 to {MAX_STEPS}",
+            raw.steps.len()
+        )));
+    }
+    let mut steps: Vec<ProcedureStep> = Vec::new();
+    for raw_step in raw.steps {
+        let code = raw_step.code;
+        if !is_code(&code) {
+            return Err(fail(format!(
+                "step `{code}`: write 2 to 32 lower-case letters, digits, `-` or `_`"
+            )));
+        }
+        if steps.iter().any(|s| s.code == code) {
+            return Err(fail(format!(
+                "step `{code}` is listed twice; give each step its own code"
+            )));
+        }
+        let previous = steps.last().map_or(0, |s| s.number);
+        let number = raw_step.number.unwrap_or(previous + 1);
+        if number <= previous {
+            return Err(fail(format!(
+                "step `{code}`: number {number} after {previous}; numbers go up"
+            )));
+        }
+        let party = match raw_step.party.as_str() {
+            "applicant" => Party::Applicant,
+            "agency" | "age" => Party::Age,
+            other => {
+                return Err(fail(format!(
+                    "step `{code}`: party `{other}`; write \"applicant\" or \"agency\""
+                )))
+            }
+        };
+        for before in &raw_step.after {
+            if !steps.iter().any(|s| &s.code == before) {
+                return Err(fail(format!(
+                    "step `{code}`: `after` names `{before}`, which is not a step listed before it"
+                )));
+            }
+        }
+        let environment = match raw_step.environment.as_deref() {
+            None => None,
+            Some("test") => Some(Environment::Test),
+            Some("production") => Some(Environment::Production),
+            Some(other) => {
+                return Err(fail(format!(
+                    "step `{code}`: environment `{other}`; write \"test\" or \"production\""
+                )))
+            }
+        };
+        if environment.is_some() && !raw_step.by_mail.contains(&MailPart::Certificate) {
+            return Err(fail(format!(
+                "step `{code}`: an environment is for a step whose certificate comes by mail (by_mail = [\"certificate\"])"
+            )));
+        }
+        if party == Party::Age && !raw_step.by_mail.is_empty() {
+            return Err(fail(format!(
+                "step `{code}`: the agency's step cannot be completed by the applicant's mail; remove by_mail or make it the applicant's"
+            )));
+        }
+        if let Some(link) = &raw_step.link {
+            if !raw.links.contains_key(link) {
+                return Err(fail(format!(
+                    "step `{code}`: link `{link}` is not in [links]; add it there"
+                )));
+            }
+        }
+        check_texts(&fail, &format!("step `{code}`"), &raw_step.text)?;
+        steps.push(ProcedureStep {
+            code,
+            number,
+            party,
+            after: raw_step.after,
+            by_mail: raw_step.by_mail,
+            environment,
+            link: raw_step.link,
+            text: raw_step.text,
+        });
+    }
+    let certificate_steps: Vec<&ProcedureStep> = steps
+        .iter()
+        .filter(|s| s.by_mail.contains(&MailPart::Certificate))
+        .collect();
+    if certificate_steps.is_empty() {
+        return Err(fail(
+            "no step takes the certificate by mail (by_mail = [\"certificate\"]): the mailbox has nothing to do for this service".into(),
+        ));
+    }
+    if certificate_steps.len() > 1 {
+        let mut environments: Vec<Option<Environment>> =
+            certificate_steps.iter().map(|s| s.environment).collect();
+        environments.sort();
+        environments.dedup();
+        if environments.len() != certificate_steps.len() || environments.contains(&None) {
+            return Err(fail(
+                "several steps take a certificate: give each its own environment (\"test\", \"production\")".into(),
+            ));
+        }
+    }
+    Ok(Procedure {
+        code: raw.code,
+        tag: raw.tag,
+        name: raw.name,
+        description: raw.description,
+        reading: raw.reading,
+        links: raw.links,
+        steps,
+        source: source.to_string(),
+    })
+}
+
+fn check_texts(
+    fail: &impl Fn(String) -> ProcedureError,
+    what: &str,
+    texts: &Texts,
+) -> Result<(), ProcedureError> {
+    for (language, text) in texts.all() {
+        if text.trim().is_empty() {
+            return Err(fail(format!("{what}: the `{language}` text is empty")));
+        }
+        if text.chars().any(char::is_control) {
+            return Err(fail(format!(
+                "{what}: the `{language}` text has a control character (a line break?); write it on one line"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn check_url(source: &str, name: &str, url: &str) -> Result<(), ProcedureError> {
+    let ok = url.starts_with("https://")
+        && url.len() > "https://".len()
+        && url.len() <= 2048
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(ProcedureError {
+            source_name: source.to_string(),
+            what: format!(
+                "link `{name}` = `{url}`: write an https:// address without spaces (applicants open it)"
+            ),
+        })
+    }
+}
+
+fn is_code(code: &str) -> bool {
+    (2..=32).contains(&code.len())
+        && code.starts_with(|c: char| c.is_ascii_lowercase())
+        && code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// Rules across files: codes and tags unique, MNotify there (cases before services
+/// were told apart are its).
+fn check_catalogue(procedures: &[Procedure]) -> Result<(), ProcedureError> {
+    for (i, p) in procedures.iter().enumerate() {
+        if let Some(other) = procedures[..i]
+            .iter()
+            .find(|o| o.tag.eq_ignore_ascii_case(&p.tag))
+        {
+            return Err(ProcedureError {
+                source_name: p.source.clone(),
+                what: format!(
+                    "tag `{}` is also {}'s ({}); give each service its own tag",
+                    p.tag, other.code, other.source
+                ),
+            });
+        }
+    }
+    if !procedures.iter().any(|p| p.code == MNOTIFY) {
+        return Err(ProcedureError {
+            source_name: "procedures".into(),
+            what: "no `mnotify` procedure: the cases opened before services were told apart are MNotify's; keep its file".into(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,313 @@
+use std::collections::BTreeMap;
+
+use super::*;
+
+fn built_in() -> &'static Catalogue {
+    Catalogue::built_in()
+}
+
+fn services(text: &str) -> Vec<String> {
+    built_in().services_in(text)
+}
+
+#[test]
+fn the_built_in_procedures_are_the_five_published_ones() {
+    let codes: Vec<&str> = built_in().iter().map(|p| p.code.as_str()).collect();
+    assert_eq!(codes, ["mnotify", "mpass", "msign", "mlog", "mdocs"]);
+    let steps = |code: &str| built_in().get(code).unwrap().steps.len();
+    assert_eq!(steps("mnotify"), 8);
+    assert_eq!(steps("msign"), 8);
+    assert_eq!(steps("mlog"), 8);
+    assert_eq!(steps("mpass"), 10);
+    // MDocs skips the number 4, as published.
+    let mdocs = built_in().get("mdocs").unwrap();
+    let numbers: Vec<u32> = mdocs.steps.iter().map(|s| s.number).collect();
+    assert_eq!(numbers, [1, 2, 3, 5, 6, 7, 8, 9, 10]);
+}
+
+#[test]
+fn mnotify_keeps_the_step_codes_its_cases_store() {
+    let codes: Vec<&str> = built_in()
+        .mnotify()
+        .steps
+        .iter()
+        .map(|s| s.code.as_str())
+        .collect();
+    let engine: Vec<&str> = crate::case::Step::ALL.iter().map(|s| s.code()).collect();
+    assert_eq!(codes, engine);
+    let parties: Vec<Party> = built_in().mnotify().steps.iter().map(|s| s.party).collect();
+    let engine: Vec<Party> = crate::case::Step::ALL
+        .iter()
+        .map(|s| s.performed_by())
+        .collect();
+    assert_eq!(parties, engine);
+}
+
+#[test]
+fn mpass_asks_a_certificate_per_environment() {
+    let mpass = built_in().get("mpass").unwrap();
+    let steps: Vec<(u32, Option<Environment>)> = mpass
+        .certificate_steps()
+        .map(|s| (s.number, s.environment))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            (4, Some(Environment::Test)),
+            (8, Some(Environment::Production))
+        ]
+    );
+}
+
+#[test]
+fn every_applicant_step_that_needs_a_form_has_its_link() {
+    for p in built_in().iter() {
+        let form = p
+            .step("form")
+            .expect("every procedure starts with the form");
+        let link = p.link_of(form).expect("the form's link");
+        assert!(link.starts_with("https://forms.office.com/"), "{link}");
+    }
+    let mnotify = built_in().mnotify();
+    let data = mnotify.step("integration_data").unwrap();
+    // The response page applicants can open, not the form's edit page.
+    assert_eq!(
+        mnotify.link_of(data),
+        Some("https://forms.office.com/e/G8V03HGYje")
+    );
+}
+
+#[test]
+fn agency_placeholder_is_filled() {
+    let mnotify = built_in().mnotify();
+    let step = mnotify.step("test_access").unwrap();
+    assert_eq!(
+        mnotify.step_text(step, Language::Ro, "AGE"),
+        "Configurarea accesului în mediul de testare (AGE)"
+    );
+}
+
+fn file_with(edit: impl Fn(&str) -> String) -> String {
+    edit(BUILT_IN[1].1)
+}
+
+fn error_of(text: &str) -> String {
+    parse("test.toml", text).unwrap_err().to_string()
+}
+
+#[test]
+fn bad_files_are_refused_with_what_to_change() {
+    assert!(error_of("code = ").contains("not a procedure file"));
+    assert!(error_of(&file_with(
+        |t| t.replace("code = \"mpass\"", "code = \"M Pass\"")
+    ))
+    .contains("code `M Pass`"));
+    assert!(error_of(&file_with(|t| t.replacen(
+        "party = \"applicant\"",
+        "party = \"citizen\"",
+        1
+    )))
+    .contains("party `citizen`"));
+    assert!(error_of(&file_with(|t| t.replace(
+        "staging = \"https://mpass.staging.egov.md\"",
+        "staging = \"http://mpass.staging.egov.md\""
+    )))
+    .contains("https://"));
+    assert!(error_of(&file_with(|t| t.replace(
+        "after = [\"compliance_tests\", \"certificate_production\"]",
+        "after = [\"nothing\"]"
+    )))
+    .contains("`after` names `nothing`"));
+    assert!(error_of(&file_with(
+        |t| t.replace("environment = \"production\"\n", "environment = \"test\"\n")
+    ))
+    .contains("its own environment"));
+    assert!(error_of(&file_with(|t| t.replacen(
+        "text.en = \"The MPass contract and/or annex\"",
+        "text.en = \"\"",
+        1
+    )))
+    .contains("`en` text is empty"));
+    assert!(error_of(&file_with(
+        |t| t.replace("code = \"functional_tests\"", "code = \"contract\"")
+    ))
+    .contains("listed twice"));
+    assert!(error_of(&file_with(|t| t.replace(
+        "[[steps]]\ncode = \"form\"",
+        "[[steps]]\nnumber = 0\ncode = \"form\""
+    )))
+    .contains("numbers go up"));
+    assert!(error_of(&file_with(
+        |t| t.replace("link = \"staging\"", "link = \"elsewhere\"")
+    ))
+    .contains("link `elsewhere`"));
+    assert!(error_of(&file_with(
+        |t| t.replace("unknown", "x") + "\nsurprise = 1\n"
+    ))
+    .contains("surprise"));
+}
+
+#[test]
+fn a_sixth_service_is_a_file() {
+    let sixth = BUILT_IN[2]
+        .1
+        .replace("code = \"msign\"", "code = \"mpay\"")
+        .replace("tag = \"MSign\"", "tag = \"MPay\"");
+    let catalogue = Catalogue::with_operator_files(
+        [(
+            "/etc/mnotify-intake/procedures/mpay.toml".to_string(),
+            sixth,
+        )],
+        &BTreeMap::new(),
+        Unnamed::Ask,
+    )
+    .unwrap();
+    assert_eq!(catalogue.iter().count(), 6);
+    assert_eq!(catalogue.by_tag("mpay").unwrap().code, "mpay");
+    assert_eq!(
+        catalogue.services_in("Solicităm conectarea la MPay"),
+        ["mpay"]
+    );
+}
+
+#[test]
+fn an_operator_file_replaces_the_built_in_one_of_its_code() {
+    let edited = BUILT_IN[0].1.replace(
+        "integration_form = \"https://forms.office.com/e/G8V03HGYje\"",
+        "integration_form = \"https://forms.example.md/mnotify\"",
+    );
+    let catalogue = Catalogue::with_operator_files(
+        [("mnotify.toml".to_string(), edited)],
+        &BTreeMap::new(),
+        Unnamed::Ask,
+    )
+    .unwrap();
+    assert_eq!(catalogue.iter().count(), 5);
+    assert_eq!(
+        catalogue.mnotify().links["integration_form"],
+        "https://forms.example.md/mnotify"
+    );
+}
+
+#[test]
+fn links_are_overridden_by_the_configuration() {
+    let links = BTreeMap::from([(
+        "mpass".to_string(),
+        BTreeMap::from([(
+            "connection_form".to_string(),
+            "https://forms.example.md/connect".to_string(),
+        )]),
+    )]);
+    let catalogue = Catalogue::with_operator_files([], &links, Unnamed::Ask).unwrap();
+    assert_eq!(
+        catalogue.get("mpass").unwrap().links["connection_form"],
+        "https://forms.example.md/connect"
+    );
+    let unknown = BTreeMap::from([("mpay".to_string(), BTreeMap::new())]);
+    let err = Catalogue::with_operator_files([], &unknown, Unnamed::Ask).unwrap_err();
+    assert!(err.to_string().contains("no service `mpay`"), "{err}");
+    let err = Catalogue::with_operator_files([], &BTreeMap::new(), Unnamed::Service("mpay".into()))
+        .unwrap_err();
+    assert!(err.to_string().contains("unnamed"), "{err}");
+}
+
+#[test]
+fn two_services_may_not_share_a_tag() {
+    let twin = BUILT_IN[2]
+        .1
+        .replace("code = \"msign\"", "code = \"msign2\"");
+    let err = Catalogue::with_operator_files(
+        [("twin.toml".to_string(), twin)],
+        &BTreeMap::new(),
+        Unnamed::Ask,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("tag `MSign`"), "{err}");
+}
+
+#[test]
+fn the_reader_finds_services_in_three_languages() {
+    assert_eq!(
+        services("Conectare MPass – certificat TEST pentru pasul 4"),
+        ["mpass"]
+    );
+    assert_eq!(
+        services("Просим подключить нашу систему к MSign"),
+        ["msign"]
+    );
+    assert_eq!(
+        services("We would like to connect our system to MLog."),
+        ["mlog"]
+    );
+    assert_eq!(
+        services("Conectarea la serviciul guvernamental de notificare electronică"),
+        ["mnotify"]
+    );
+    assert_eq!(services("Подключение к МПасс"), ["mpass"]);
+    assert_eq!(services("conectare M-Notify"), ["mnotify"]);
+    assert_eq!(
+        services("Bună ziua, atașăm certificatul."),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn the_reader_keeps_the_order_of_first_mention_and_counts_each_once() {
+    assert_eq!(
+        services("Solicităm conectarea la MSign și MLog. Pentru MSign atașăm certificatul."),
+        ["msign", "mlog"]
+    );
+}
+
+#[test]
+fn a_service_named_only_as_where_a_certificate_is_registered_is_not_asked_for() {
+    assert_eq!(
+        services("Conectare MNotify: certificatul este deja înregistrat pentru MPass, nr. 1A2B"),
+        ["mnotify"]
+    );
+    assert_eq!(
+        services(
+            "For MNotify: our certificate is already registered with AGE for MPass and MSign."
+        ),
+        ["mnotify"]
+    );
+    assert_eq!(
+        services("Подключение к MNotify. Сертификат уже зарегистрирован для MPass."),
+        ["mnotify"]
+    );
+    assert_eq!(
+        services("Certificatul folosit și la MDocs îl dorim pentru MNotify"),
+        ["mnotify"]
+    );
+    // Named as a request elsewhere in the same mail, it is asked for.
+    assert_eq!(
+        services("Solicităm conectarea la MPass. Certificatul e înregistrat pentru MSign."),
+        ["mpass"]
+    );
+}
+
+#[test]
+fn names_inside_addresses_are_not_mentions() {
+    assert_eq!(
+        services("Am testat pe https://mpass.staging.egov.md și scriem la mnotify@example.md"),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn a_case_token_names_its_service() {
+    assert_eq!(services("Re: [MPass #ABC123] certificat"), ["mpass"]);
+}
+
+#[test]
+fn an_existing_certificate_of_a_service_is_not_a_request_for_it() {
+    assert_eq!(services("MNotify - certificat existent MPass"), ["mnotify"]);
+    assert_eq!(
+        services("MNotify: we will reuse our existing MSign certificate"),
+        ["mnotify"]
+    );
+    assert_eq!(
+        services("Подключение MNotify, действующий сертификат MPass"),
+        ["mnotify"]
+    );
+}
