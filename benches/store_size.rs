@@ -66,6 +66,7 @@ fn handle(
         trust: &policy,
         max_message_bytes: 25 << 20,
         templates: &templates,
+        procedures: mnotify_intake::procedure::Catalogue::built_in(),
     };
     let mut answered = 0;
     for i in first..first + count {

@@ -15,6 +15,16 @@ use mnotify_intake::reply::{text_to_html, CertificateView, ReplyContext, Templat
 use time::macros::datetime;
 use time::Duration;
 
+#[allow(dead_code)]
+fn mn() -> &'static mnotify_intake::procedure::Procedure {
+    mnotify_intake::procedure::Catalogue::built_in().mnotify()
+}
+
+#[allow(dead_code)]
+fn cat() -> &'static mnotify_intake::procedure::Catalogue {
+    mnotify_intake::procedure::Catalogue::built_in()
+}
+
 fn main() {
     let out = PathBuf::from(
         std::env::args()
@@ -27,17 +37,19 @@ fn main() {
     // The reply to a certificate accepted, in Romanian.
     let mut case = Case::open("5N0E6F".into(), "ion.rusu@ialoveni.md", Language::Ro, now);
     case.record_decision(
+        mn(),
         Decision::NewCertificate,
         "<demo-01@ialoveni.md>",
         "serial 5A17330C9E41",
         now,
     );
-    let mut ctx = ReplyContext::for_case("new_certificate", &case);
+    let mut ctx = ReplyContext::for_case("new_certificate", &case, cat());
     ctx.certificates = vec![CertificateView {
         subject: "C=MD, O=Serviciul Tehnologia Informației și Securitate Cibernetică, CN=SI Primaria Ialoveni".into(),
         serial: "5A17330C9E41".into(),
         sha1: "CDA81AB9A4650513E60431F49A030D2AB5081EE1".into(),
         not_after: "2036-01-15".into(),
+        environment: None,
     }];
     let text = Templates::embedded()
         .render(Language::Ro, &ctx)
@@ -138,12 +150,13 @@ fn main() {
         now - Duration::days(30),
     );
     for step in [
-        Step::Form,
-        Step::Contract,
-        Step::Certificate,
-        Step::IntegrationData,
+        Step::FORM,
+        Step::CONTRACT,
+        Step::CERTIFICATE,
+        Step::INTEGRATION_DATA,
     ] {
         at_age = apply(
+            mn(),
             &at_age,
             Event::StepDone {
                 step,
@@ -186,6 +199,7 @@ fn main() {
             needs_human_folder: Some("Needs-Human".into()),
             agency: "AGE".into(),
             response: Default::default(),
+            procedures: cat().clone(),
         },
     );
     std::fs::write(out.join("digest.html"), digest::render_html(&d)).expect("write digest.html");

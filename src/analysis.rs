@@ -106,7 +106,10 @@ pub fn analyse_facts(facts: Facts, ctx: &Context<'_>, now: OffsetDateTime) -> An
         })
         .collect();
     let certificates = check_certificates(&parsed, &facts, ctx, now);
-    let relevant = facts.mentions_mnotify || !certificates.is_empty() || !findings.is_empty();
+    let services = ctx.procedures.services_in(&facts.own_text);
+    let relevant = about_onboarding(&facts, &services, ctx.procedures)
+        || !certificates.is_empty()
+        || !findings.is_empty();
     let numbers: Vec<CheckedNumber> = facts
         .quoted
         .iter()
@@ -128,7 +131,6 @@ pub fn analyse_facts(facts: Facts, ctx: &Context<'_>, now: OffsetDateTime) -> An
         numbers: &counted,
     };
     let (decision, problems) = decide(&evidence);
-    let services = ctx.procedures.services_in(&facts.own_text);
     Analysis {
         services,
         facts,
@@ -138,6 +140,31 @@ pub fn analyse_facts(facts: Facts, ctx: &Context<'_>, now: OffsetDateTime) -> An
         decision,
         problems,
     }
+}
+
+/// Whether the mail is about connecting to a platform service: it names MNotify (the
+/// mailbox's first service, whose name alone always counted) or carries a service's
+/// case token, or it names another service with a word of onboarding ("conectare",
+/// "certificat", "подключение", "integration"): "MPass nu funcționează" is a support
+/// request for people, not an application.
+fn about_onboarding(
+    facts: &Facts,
+    services: &[String],
+    procedures: &crate::procedure::Catalogue,
+) -> bool {
+    static ONBOARDING: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)\b(?:conect\w*|integr\w*|certificat\w*|serial\w*|seri[ae]\b|pasul|onboard\w*|connect\w*|certificate\w*|step|подключ\w*|интеграц\w*|сертификат\w*|серийн\w*|шаг)",
+        )
+        .expect("valid pattern")
+    });
+    let tagged = facts
+        .case_tag
+        .as_deref()
+        .is_some_and(|t| procedures.by_tag(t).is_some());
+    facts.mentions_mnotify
+        || tagged
+        || (!services.is_empty() && ONBOARDING.is_match(&facts.own_text))
 }
 
 fn check_certificates(

@@ -42,6 +42,18 @@ impl Decision {
         }
     }
 
+    /// The answer to it asks for the certificate (or its number): what was sent
+    /// cannot be used, matched nothing or several, or there was none.
+    pub fn asks_for_certificate(self) -> bool {
+        matches!(
+            self,
+            Decision::Rejected
+                | Decision::SerialNotFound
+                | Decision::Ambiguous
+                | Decision::NeedCertificate
+        )
+    }
+
     pub const ALL: [Decision; 8] = [
         Decision::NewCertificate,
         Decision::ReuseConfirmed,

@@ -43,6 +43,7 @@ impl StandingLabel {
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CaseLabel {
+    service: String,
     step: String,
     waiting_on: String,
 }
@@ -161,7 +162,13 @@ impl Telemetry {
     }
 
     /// The exposition: the loop's metrics and what the store knows now.
-    pub fn render(&self, store: &Store, limits: Limits, promise: &Promise, now: i64) -> String {
+    pub fn render(
+        &self,
+        store: &Store,
+        limits: Limits,
+        (promise, procedures): (&Promise, &crate::procedure::Catalogue),
+        now: i64,
+    ) -> String {
         let mut live = Registry::with_prefix("mnotify_intake");
         let seen = self.seen();
         let gauge = |value: i64| {
@@ -181,7 +188,7 @@ impl Telemetry {
         );
         // Read once: every case-based metric comes from the same reading.
         let all = store.cases().unwrap_or_default();
-        let (cases, late) = case_families(&all, promise, now);
+        let (cases, late) = case_families(&all, promise, procedures, now);
         live.register("cases", "Cases by next step and whom they wait on", cases);
         let questions = all
             .iter()
@@ -262,6 +269,7 @@ impl Telemetry {
 fn case_families(
     all: &[crate::case::Case],
     promise: &Promise,
+    procedures: &crate::procedure::Catalogue,
     now: i64,
 ) -> (Family<CaseLabel, Gauge>, Family<StandingLabel, Gauge>) {
     let cases = Family::<CaseLabel, Gauge>::default();
@@ -276,22 +284,29 @@ fn case_families(
         if c.merged().is_some() {
             continue;
         }
-        if let Some(r) = c.response(promise, at) {
+        let procedure = procedures.procedure_of(&c.service);
+        if let Some(r) = c.response(procedure, promise, at) {
             if r.standing != Standing::OnTime {
                 late.get_or_create(&StandingLabel::of(r.standing)).inc();
             }
         }
-        let (step, waiting_on) = match c.next_step() {
+        let (step, waiting_on) = match c.next_step(procedure) {
             None => ("completed".to_string(), "none".to_string()),
             Some(s) => (
                 s.code().to_string(),
-                match c.waiting_on() {
+                match c.waiting_on(procedure) {
                     Some(crate::case::Party::Age) => "age".into(),
                     _ => "applicant".into(),
                 },
             ),
         };
-        cases.get_or_create(&CaseLabel { step, waiting_on }).inc();
+        cases
+            .get_or_create(&CaseLabel {
+                service: c.service.clone(),
+                step,
+                waiting_on,
+            })
+            .inc();
     }
     (cases, late)
 }
@@ -319,6 +334,8 @@ pub struct Sources {
     pub limits: Limits,
     /// `[response_time]`, for the cases at risk and overdue.
     pub promise: Promise,
+    /// Each case's steps are its service's.
+    pub procedures: crate::procedure::Catalogue,
     /// `[store] min_free_mb`, in bytes: `/health` warns below it.
     pub min_free_bytes: u64,
 }
@@ -398,9 +415,10 @@ async fn answer(mut stream: TcpStream, sources: &Sources) -> std::io::Result<()>
             let telemetry = sources.telemetry.clone();
             let limits = sources.limits;
             let promise = sources.promise.clone();
+            let procedures = sources.procedures.clone();
             // Reading the store is blocking work.
             let body = tokio::task::spawn_blocking(move || {
-                telemetry.render(&store, limits, &promise, now)
+                telemetry.render(&store, limits, (&promise, &procedures), now)
             })
             .await
             .unwrap_or_default();
@@ -484,7 +502,7 @@ mod tests {
         let body = telemetry.render(
             &store,
             Limits::for_poll(60),
-            &Promise::default(),
+            (&Promise::default(), crate::procedure::Catalogue::built_in()),
             now.unix_timestamp(),
         );
         assert!(
@@ -498,6 +516,7 @@ mod tests {
         assert!(body.contains("mnotify_intake_questions_open 0"), "{body}");
         // A question in one of them: it waits on a person, and the metric says so.
         let asked = crate::case::apply(
+            crate::procedure::Catalogue::built_in().mnotify(),
             &store.case("NEW444").unwrap().unwrap(),
             crate::case::Event::Asked {
                 question: "Când semnăm?",
@@ -509,7 +528,7 @@ mod tests {
         let body = telemetry.render(
             &store,
             Limits::for_poll(60),
-            &Promise::default(),
+            (&Promise::default(), crate::procedure::Catalogue::built_in()),
             now.unix_timestamp(),
         );
         assert!(body.contains("mnotify_intake_questions_open 1"), "{body}");

@@ -19,13 +19,18 @@ pub enum RoutineError {
     Reply(#[from] ReplyError),
 }
 
-fn settings_of(cfg: &DigestConfig, needs_human_folder: Option<&str>) -> DigestSettings {
+fn settings_of(
+    cfg: &DigestConfig,
+    procedures: &crate::procedure::Catalogue,
+    needs_human_folder: Option<&str>,
+) -> DigestSettings {
     DigestSettings {
         stalled_days: cfg.stalled_days,
         expiring_days: cfg.expiring_days,
         needs_human_folder: needs_human_folder.map(str::to_string),
         agency: cfg.agency_short.clone(),
         response: cfg.response.clone(),
+        procedures: procedures.clone(),
     }
 }
 
@@ -33,6 +38,7 @@ fn settings_of(cfg: &DigestConfig, needs_human_folder: Option<&str>) -> DigestSe
 pub fn build_digest(
     store: &Store,
     cfg: &DigestConfig,
+    procedures: &crate::procedure::Catalogue,
     needs_human_folder: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<Digest, RoutineError> {
@@ -46,7 +52,7 @@ pub fn build_digest(
         &store.load_registry()?,
         since,
         now,
-        settings_of(cfg, needs_human_folder),
+        settings_of(cfg, procedures, needs_human_folder),
     )
     .with_failed_replies(&store.outbox()?)
     .with_junk_left(store.junk_left_count(Some(since))?))
@@ -60,7 +66,13 @@ pub fn queue_digest(
     now: OffsetDateTime,
     request_id: Option<&str>,
 ) -> Result<Digest, RoutineError> {
-    let d = build_digest(store, cfg, settings.needs_human_folder, now)?;
+    let d = build_digest(
+        store,
+        cfg,
+        settings.procedures,
+        settings.needs_human_folder,
+        now,
+    )?;
     let sender = &settings.sender;
     let (message_id, raw) = digest::compose(&d, sender.address, sender.name, &cfg.to);
     let outgoing = Outgoing {
@@ -89,10 +101,11 @@ pub fn queue_reminders(
     }
     let mut queued = 0;
     for c in store.cases()? {
-        if !c.reminder_due(now, cfg.remind_days) {
+        let procedure = settings.procedures.procedure_of(&c.service);
+        if !c.reminder_due(procedure, now, cfg.remind_days) {
             continue;
         }
-        let (mut next, actions) = case::apply(&c, Event::Remind, now);
+        let (mut next, actions) = case::apply(procedure, &c, Event::Remind, now);
         let Some(action) = actions.first().copied() else {
             continue;
         };

@@ -44,6 +44,7 @@ pub fn run_daemon(config: Config, once: bool, new_store: bool) -> Result<ExitCod
         let metrics_config = config.metrics.clone();
         let (limits, promise) = (config.health_limits(), config.response_time.clone());
         let min_free_bytes = config.keeping.min_free_bytes;
+        let procedures = config.procedures.clone();
         let mut daemon = Daemon::new(config, store.clone(), anchors)?;
         if new_store {
             daemon.allow_new_store();
@@ -67,6 +68,7 @@ pub fn run_daemon(config: Config, once: bool, new_store: bool) -> Result<ExitCod
                 store,
                 limits,
                 promise,
+                procedures,
                 min_free_bytes,
             };
             tokio::spawn(endpoint.serve(sources, server_stop.clone()));

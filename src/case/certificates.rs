@@ -46,8 +46,8 @@ impl Case {
             return None;
         }
         let needed = match step {
-            Step::TestAccess => Environment::Test,
-            Step::Production => Environment::Production,
+            Step::TEST_ACCESS => Environment::Test,
+            Step::PRODUCTION => Environment::Production,
             _ => return None,
         };
         self.certificate_for(needed).is_none().then_some(needed)

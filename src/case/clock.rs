@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use super::{Case, Party, Step};
 use crate::calendar::Calendar;
+use crate::procedure::Procedure;
 
 /// What a case waits for AGE to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,7 +134,7 @@ pub struct Response {
 
 impl Case {
     /// What the case waits for AGE to do now, if it waits on AGE.
-    pub fn owed(&self) -> Option<Owed> {
+    pub fn owed(&self, procedure: &Procedure) -> Option<Owed> {
         if self.merged_into.is_some() {
             return None;
         }
@@ -143,15 +144,15 @@ impl Case {
         if self.certificate_check.is_some() {
             return Some(Owed::Check);
         }
-        self.next_step()
-            .filter(|s| s.performed_by() == Party::Age)
+        self.next_step(procedure)
+            .filter(|s| procedure.party(*s) == Party::Age)
             .map(Owed::Step)
     }
 
     /// Brings the clocks in line with the case after an event: a clock ends when its
     /// thing is done, pauses when the case waits on someone else, starts or resumes
     /// for what the case waits on AGE for now.
-    pub(super) fn sync_clocks(&mut self, now: OffsetDateTime) {
+    pub(super) fn sync_clocks(&mut self, procedure: &Procedure, now: OffsetDateTime) {
         let done = |owed: Owed, case: &Case| match owed {
             Owed::Step(step) => case.done.contains_key(&step),
             Owed::Answer => case.question.is_none(),
@@ -164,7 +165,7 @@ impl Case {
             .filter(|o| done(*o, self))
             .collect();
         self.clocks.retain(|k| !finished.contains(&k.owed));
-        let owed = self.owed();
+        let owed = self.owed(procedure);
         for clock in &mut self.clocks {
             if Some(clock.owed) != owed && clock.running() {
                 if let Some(last) = clock.periods.last_mut() {
@@ -192,8 +193,13 @@ impl Case {
     /// The clock of what the case waits on AGE for, against `promise`; `None` when it
     /// waits on the applicant or is completed. A case kept from before clocks existed
     /// counts from its last change.
-    pub fn response(&self, promise: &Promise, now: OffsetDateTime) -> Option<Response> {
-        let owed = self.owed()?;
+    pub fn response(
+        &self,
+        procedure: &Procedure,
+        promise: &Promise,
+        now: OffsetDateTime,
+    ) -> Option<Response> {
+        let owed = self.owed(procedure)?;
         let since_last_change = ResponseClock {
             owed,
             periods: vec![Period {

@@ -4,6 +4,7 @@
 use time::OffsetDateTime;
 
 use super::{with_note, Case, StepDone};
+use crate::procedure::Procedure;
 
 impl Case {
     /// The case staff merged this one into, if they did: it is closed, and mail that
@@ -16,8 +17,9 @@ impl Case {
 /// `from` merged into `into`: the steps `into` lacks (with their evidence, saying
 /// where they came from), the certificates, the thread, the institution's members,
 /// the integration data and an open question move over; `from` is closed, pointing at
-/// `into`.
+/// `into`. Both are cases of `procedure`'s service (staff requests refuse others).
 pub fn merge(
+    procedure: &Procedure,
     into: &Case,
     from: &Case,
     by: &str,
@@ -26,6 +28,9 @@ pub fn merge(
 ) -> (Case, Case) {
     let (mut a, mut b) = (into.clone(), from.clone());
     for (step, done) in &b.done {
+        if procedure.position(*step).is_none() {
+            continue;
+        }
         a.done.entry(*step).or_insert_with(|| StepDone {
             evidence: format!("{} (from case #{})", done.evidence, b.token),
             ..done.clone()
@@ -71,13 +76,15 @@ pub fn merge(
         now,
         format!("merged into case #{} by {by}{}", a.token, with_note(note)),
     );
-    a.sync_clocks(now);
+    a.sync_clocks(procedure, now);
     (a, b)
 }
 
 /// A new case `token` split off `case` for another information system: the same
-/// institution, applicant and language, nothing done yet; both timelines say so.
+/// institution, service, applicant and language, nothing done yet; both timelines
+/// say so.
 pub fn split(
+    procedure: &Procedure,
     case: &Case,
     token: String,
     system: Option<&str>,
@@ -87,6 +94,7 @@ pub fn split(
 ) -> (Case, Case) {
     let mut old = case.clone();
     let mut new = Case::open(token, &case.applicant, case.language, now);
+    new.service = case.service.clone();
     new.identity = case.identity.clone();
     new.members = case.members.clone();
     new.subject = case.subject.clone();
@@ -113,6 +121,6 @@ pub fn split(
             with_note(note)
         ),
     );
-    new.sync_clocks(now);
+    new.sync_clocks(procedure, now);
     (old, new)
 }

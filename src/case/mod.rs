@@ -1,5 +1,7 @@
-//! Onboarding cases: one institution's walk through the eight MNotify connection steps.
-//! Pure: the store keeps cases, this module only says how they change.
+//! Onboarding cases: one institution's walk through one platform service's connection
+//! steps for one information system, as that service's procedure
+//! ([`crate::procedure`]) lists them. Pure: the store keeps cases, this module only
+//! says how they change.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +11,7 @@ use time::OffsetDateTime;
 
 use crate::decision::Decision;
 use crate::intake::Language;
+use crate::procedure::Procedure;
 
 pub mod certificates;
 pub mod clock;
@@ -39,6 +42,10 @@ pub struct TimelineEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Case {
     pub token: String,
+    /// The platform service (a procedure's code): cases stored before services were
+    /// told apart are MNotify's.
+    #[serde(default = "mnotify")]
+    pub service: String,
     /// The applicant's address (replies go there).
     pub applicant: String,
     pub language: Language,
@@ -96,6 +103,10 @@ pub struct Case {
     pub merged_into: Option<String>,
 }
 
+fn mnotify() -> String {
+    crate::procedure::MNOTIFY.to_string()
+}
+
 /// An applicant's question, waiting for a person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Question {
@@ -124,6 +135,7 @@ impl Case {
     pub fn open(token: String, applicant: &str, language: Language, now: OffsetDateTime) -> Case {
         Case {
             token,
+            service: mnotify(),
             applicant: applicant.to_ascii_lowercase(),
             language,
             opened_at: now,
@@ -159,50 +171,73 @@ impl Case {
         self.system().is_some_and(|ours| same_system(ours, name))
     }
 
-    /// The first step not done yet (`None` once completed).
-    pub fn next_step(&self) -> Option<Step> {
-        Step::ALL.into_iter().find(|s| !self.done.contains_key(s))
+    /// The completion notice went out (every procedure ends with it, `completed`).
+    pub fn completed(&self) -> bool {
+        self.done.contains_key(&Step::COMPLETED)
     }
 
-    /// Records what an applicant's message decided (see [`apply`]), the sender unnamed.
+    /// The first step not done yet (`None` once completed).
+    pub fn next_step(&self, procedure: &Procedure) -> Option<Step> {
+        procedure.order().find(|s| !self.done.contains_key(s))
+    }
+
+    /// The step the applicant is told comes next, the same in replies, `cases` and the
+    /// digest: while the certificate the last mail asked for is missing, that step
+    /// (a reply asking for it and pointing at the form left applicants unsure which
+    /// to do); otherwise the first step not done.
+    pub fn next_step_told(&self, procedure: &Procedure) -> Option<Step> {
+        let asked = self.last_decision.is_some_and(|d| d.asks_for_certificate());
+        if asked {
+            if let Some(step) = self.certificate_step_open(procedure) {
+                return Some(step);
+            }
+        }
+        self.next_step(procedure)
+    }
+
+    /// The first step waiting for a certificate by mail, if any.
+    pub fn certificate_step_open(&self, procedure: &Procedure) -> Option<Step> {
+        procedure
+            .certificate_steps()
+            .map(|s| s.code)
+            .find(|s| !self.done.contains_key(s))
+    }
+
+    /// Whether every step that takes a certificate by mail is done.
+    pub fn certificates_done(&self, procedure: &Procedure) -> bool {
+        self.certificate_step_open(procedure).is_none()
+    }
+
+    /// Records what an applicant's message decided (see [`apply`]), the sender unnamed
+    /// and no certificate recorded.
     pub fn record_decision(
         &mut self,
+        procedure: &Procedure,
         decision: Decision,
         message_id: &str,
         evidence: &str,
-        now: OffsetDateTime,
-    ) {
-        self.record_mail(decision, message_id, evidence, "", None, now);
-    }
-
-    /// An applicant's mail, from `sender` (address and authentication verdict, as the
-    /// timeline records it); `doubt`: why its certificate may not be the institution's.
-    pub fn record_mail(
-        &mut self,
-        decision: Decision,
-        message_id: &str,
-        evidence: &str,
-        sender: &str,
-        doubt: Option<&str>,
         now: OffsetDateTime,
     ) {
         let (case, _) = apply(
+            procedure,
             self,
-            Event::Mail {
+            Event::Mail(MailEvent {
                 decision,
                 message_id,
                 evidence,
-                sender,
-                doubt,
-            },
+                sender: "",
+                doubt: None,
+                certificates: &[],
+            }),
             now,
         );
         *self = case;
     }
 
-    /// The prerequisites of `step` not done yet (see [`Step::prerequisites`]).
-    pub fn missing_before(&self, step: Step) -> Vec<Step> {
-        step.prerequisites()
+    /// The prerequisites of `step` not done yet (see [`Procedure::after`]).
+    pub fn missing_before(&self, procedure: &Procedure, step: Step) -> Vec<Step> {
+        procedure
+            .after(step)
             .iter()
             .copied()
             .filter(|s| !self.done.contains_key(s))
@@ -232,23 +267,23 @@ impl Case {
 
     /// Who the case waits on now: the applicant, AGE, or nobody once completed. An
     /// open question waits on AGE whatever the step.
-    pub fn waiting_on(&self) -> Option<Party> {
+    pub fn waiting_on(&self, procedure: &Procedure) -> Option<Party> {
         if self.merged_into.is_some() {
             return None;
         }
         if self.question.is_some() || self.certificate_check.is_some() {
             return Some(Party::Age);
         }
-        self.next_step().map(Step::performed_by)
+        self.next_step(procedure).map(|s| procedure.party(s))
     }
 
     /// A gentle reminder is due: the case has waited on the applicant `days` days, and
     /// they were not reminded in the last `days` days. `days = 0` disables reminders.
-    pub fn reminder_due(&self, now: OffsetDateTime, days: u32) -> bool {
+    pub fn reminder_due(&self, procedure: &Procedure, now: OffsetDateTime, days: u32) -> bool {
         let period = time::Duration::days(days.into());
         days > 0
             && !self.unreachable
-            && self.waiting_on() == Some(Party::Applicant)
+            && self.waiting_on(procedure) == Some(Party::Applicant)
             && now - self.updated_at >= period
             && self.last_reminder.is_none_or(|r| now - r >= period)
     }
@@ -270,21 +305,29 @@ impl Case {
     }
 }
 
+/// An applicant's mail, decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MailEvent<'a> {
+    pub decision: Decision,
+    pub message_id: &'a str,
+    pub evidence: &'a str,
+    /// Who sent it and whether that was authenticated; empty when unknown.
+    pub sender: &'a str,
+    /// Why its certificate may belong to another institution: the step is not
+    /// completed, a staff check is opened instead.
+    pub doubt: Option<&'a str>,
+    /// The certificates it got accepted or confirmed, each with the environment the
+    /// applicant gave it for (if they did).
+    pub certificates: &'a [certificates::CaseCertificate],
+}
+
 /// Something that happens to a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event<'a> {
     /// An applicant's mail was decided. A certificate accepted or a reuse confirmed
-    /// completes the `certificate` step.
-    Mail {
-        decision: Decision,
-        message_id: &'a str,
-        evidence: &'a str,
-        /// Who sent it and whether that was authenticated; empty when unknown.
-        sender: &'a str,
-        /// Why its certificate may belong to another institution: the step is not
-        /// completed, a staff check is opened instead.
-        doubt: Option<&'a str>,
-    },
+    /// completes the step waiting for it (the one for its environment when the
+    /// procedure asks one per environment).
+    Mail(MailEvent<'a>),
     /// A certificate this case holds turned up in another institution's mail with
     /// evidence that it is theirs, or with none either way: staff check it.
     CertificateDoubted { why: &'a str },
@@ -327,28 +370,30 @@ pub enum Event<'a> {
 pub enum Action {
     /// A step was completed by staff: say so, and name the next one.
     TellStepDone(Step),
-    /// The integration is complete (step 8): the completion notice.
+    /// The integration is complete (the procedure's last step): the completion notice.
     TellCompleted,
     /// The case has waited on the applicant: remind them of the next step.
     TellReminder,
 }
 
-/// The case state machine: the case after `event`, and what to tell the applicant.
-/// Steps may complete in any order (a certificate before the form); the next required
-/// step is always the first one not done. Completing a step twice changes nothing.
-pub fn apply(case: &Case, event: Event<'_>, now: OffsetDateTime) -> (Case, Vec<Action>) {
+/// The case state machine: the case after `event` in its service's `procedure`, and
+/// what to tell the applicant. Steps may complete in any order (a certificate before
+/// the form); the next required step is always the first one not done. Completing a
+/// step twice changes nothing.
+pub fn apply(
+    procedure: &Procedure,
+    case: &Case,
+    event: Event<'_>,
+    now: OffsetDateTime,
+) -> (Case, Vec<Action>) {
     let mut c = case.clone();
     let mut actions = Vec::new();
     match event {
-        Event::Mail {
-            decision,
-            message_id,
-            evidence,
-            sender,
-            doubt,
-        } => c.on_mail(decision, message_id, evidence, sender, doubt, now),
+        Event::Mail(mail) => c.on_mail(procedure, mail, now),
         Event::CertificateDoubted { why } => c.open_certificate_check(why, now),
-        Event::StepDone { step, by, note } => actions.extend(c.on_step_done(step, by, note, now)),
+        Event::StepDone { step, by, note } => {
+            actions.extend(c.on_step_done(procedure, step, by, note, now))
+        }
         Event::Note { by, text } => c.log(now, format!("note by {by}: {text}")),
         Event::Allow { by, member } => {
             let member = member.trim().to_ascii_lowercase();
@@ -366,7 +411,7 @@ pub fn apply(case: &Case, event: Event<'_>, now: OffsetDateTime) -> (Case, Vec<A
             c.unreachable = true;
             c.log(now, format!("our message to {to} did not arrive: {reason}"))
         }
-        Event::Integration(data) => c.on_integration(data, now),
+        Event::Integration(data) => c.on_integration(procedure, data, now),
         Event::Certificates(list) => c.on_certificates(list, now),
         Event::Remind => {
             // Not a change of the case: the days waiting keep counting.
@@ -377,7 +422,7 @@ pub fn apply(case: &Case, event: Event<'_>, now: OffsetDateTime) -> (Case, Vec<A
             });
             actions.push(Action::TellReminder);
         }
-        Event::Reopen { step, by, note } => c.on_reopen(step, by, note, now),
+        Event::Reopen { step, by, note } => c.on_reopen(procedure, step, by, note, now),
         Event::Asked { question } => {
             c.question = Some(Question {
                 text: question.to_string(),
@@ -396,32 +441,31 @@ pub fn apply(case: &Case, event: Event<'_>, now: OffsetDateTime) -> (Case, Vec<A
             }
         }
     }
-    c.sync_clocks(now);
+    c.sync_clocks(procedure, now);
     (c, actions)
 }
 
 impl Case {
-    /// The applicant wrote: the mail is on the timeline, and an accepted certificate
-    /// completes the certificate step (a second one is noted, the first stays).
-    fn on_mail(
-        &mut self,
-        decision: Decision,
-        message_id: &str,
-        evidence: &str,
-        sender: &str,
-        doubt: Option<&str>,
-        now: OffsetDateTime,
-    ) {
+    /// The applicant wrote: the mail is on the timeline, its certificates are kept with
+    /// their environments, and an accepted certificate completes the step waiting for
+    /// it (a second one is noted, the first stays).
+    fn on_mail(&mut self, procedure: &Procedure, mail: MailEvent<'_>, now: OffsetDateTime) {
+        let MailEvent {
+            decision,
+            message_id,
+            evidence,
+            sender,
+            doubt,
+            certificates,
+        } = mail;
         // They wrote: the address works (a reply to it may still fail later).
         self.unreachable = false;
         if !message_id.is_empty() && !self.message_ids.iter().any(|m| m == message_id) {
             self.message_ids.push(message_id.to_string());
         }
-        // A mail without a certificate in a case whose certificate is in asks for
+        // A mail without a certificate in a case whose certificates are in asks for
         // nothing: the case does not record it as "need certificate".
-        let what = if decision == Decision::NeedCertificate
-            && self.done.contains_key(&Step::Certificate)
-        {
+        let what = if decision == Decision::NeedCertificate && self.certificates_done(procedure) {
             "message (certificate already received)".to_string()
         } else {
             self.last_decision = Some(decision);
@@ -431,6 +475,9 @@ impl Case {
             self.log(now, format!("mail {message_id}: {what}"));
         } else {
             self.log(now, format!("mail {message_id} from {sender}: {what}"));
+        }
+        if !certificates.is_empty() {
+            self.on_certificates(certificates, now);
         }
         if !matches!(
             decision,
@@ -443,22 +490,66 @@ impl Case {
             self.open_certificate_check(why, now);
             return;
         }
-        if let Some(first) = self.done.get(&Step::Certificate) {
-            // A second certificate: kept on the timeline, the first stays the step's
-            // evidence until staff reopen the step.
-            let note = format!(
-                "another certificate received ({evidence}); step kept with {}",
-                first.evidence
-            );
-            self.log(now, note);
+        let with_mail = if message_id.is_empty() {
+            evidence.to_string()
         } else {
-            let evidence = if message_id.is_empty() {
-                evidence.to_string()
+            format!("{evidence} (mail {message_id})")
+        };
+        for step in self.certificate_steps_completed(procedure, certificates) {
+            if let Some(first) = self.done.get(&step) {
+                // A second certificate: kept on the timeline, the first stays the
+                // step's evidence until staff reopen the step.
+                let note = format!(
+                    "another certificate received ({evidence}); step kept with {}",
+                    first.evidence
+                );
+                self.log(now, note);
             } else {
-                format!("{evidence} (mail {message_id})")
-            };
-            self.complete(Step::Certificate, "applicant", evidence, now);
+                self.complete(step, "applicant", with_mail.clone(), now);
+            }
         }
+    }
+
+    /// The steps a mail's accepted certificates complete: the only certificate step,
+    /// or, when the procedure asks one per environment, the step of each certificate's
+    /// environment (as the case now records it), and for a certificate of no stated
+    /// environment the first such step still open.
+    fn certificate_steps_completed(
+        &self,
+        procedure: &Procedure,
+        certificates: &[certificates::CaseCertificate],
+    ) -> Vec<Step> {
+        let steps: Vec<&crate::procedure::ProcedureStep> = procedure.certificate_steps().collect();
+        if steps.len() <= 1 || steps.iter().all(|s| s.environment.is_none()) {
+            return steps.first().map(|s| s.code).into_iter().collect();
+        }
+        let mut out: Vec<Step> = Vec::new();
+        for given in certificates {
+            let environment = self
+                .certificates
+                .iter()
+                .rev()
+                .find(|c| c.serial == given.serial)
+                .and_then(|c| c.environment);
+            let step = match environment {
+                Some(env) => steps
+                    .iter()
+                    .find(|s| s.environment == Some(env))
+                    .map(|s| s.code),
+                None => steps
+                    .iter()
+                    .map(|s| s.code)
+                    .find(|s| !self.done.contains_key(s) && !out.contains(s)),
+            };
+            if let Some(step) = step.filter(|s| !out.contains(s)) {
+                out.push(step);
+            }
+        }
+        if out.is_empty() && certificates.is_empty() {
+            // Confirmed without a certificate to record (a test's bare decision).
+            out.extend(self.certificate_step_open(procedure));
+        }
+        out
     }
 
     /// Step 3 waits on staff: `why` is on the timeline and in the check.
@@ -476,6 +567,7 @@ impl Case {
     /// already). Production done completes the case.
     fn on_step_done(
         &mut self,
+        procedure: &Procedure,
         step: Step,
         by: &str,
         note: Option<&str>,
@@ -489,7 +581,8 @@ impl Case {
             return None;
         }
         let evidence = note.unwrap_or("recorded by staff").to_string();
-        if step == Step::Certificate && self.certificate_check.take().is_some() {
+        let takes_certificate = procedure.certificate_steps().any(|s| s.code == step);
+        if takes_certificate && self.certificate_check.take().is_some() {
             self.log(now, format!("certificate check closed by {by}"));
         }
         self.complete(step, by, evidence, now);
@@ -497,12 +590,13 @@ impl Case {
             now,
             format!("{} done by {by}{}", step.code(), with_note(note)),
         );
-        if step != Step::Production && step != Step::Completed {
+        let completion = procedure.completion();
+        if Some(step) != procedure.activation() && step != completion {
             return Some(Action::TellStepDone(step));
         }
         // Activation in production is what the final notice announces.
-        if !self.done.contains_key(&Step::Completed) {
-            self.complete(Step::Completed, by, "completion notice".into(), now);
+        if !self.done.contains_key(&completion) {
+            self.complete(completion, by, "completion notice".into(), now);
             self.log(now, "completed: completion notice to the applicant".into());
         }
         Some(Action::TellCompleted)
@@ -510,11 +604,17 @@ impl Case {
 
     /// Integration data read from the applicant's mail: kept; complete data completes
     /// its step.
-    fn on_integration(&mut self, data: &crate::integration::IntegrationData, now: OffsetDateTime) {
+    fn on_integration(
+        &mut self,
+        procedure: &Procedure,
+        data: &crate::integration::IntegrationData,
+        now: OffsetDateTime,
+    ) {
         self.integration = Some(data.clone());
         let summary = data.summary();
-        if data.is_complete() && !self.done.contains_key(&Step::IntegrationData) {
-            self.complete(Step::IntegrationData, "applicant", summary.clone(), now);
+        let step = procedure.integration_step();
+        if let Some(step) = step.filter(|s| data.is_complete() && !self.done.contains_key(s)) {
+            self.complete(step, "applicant", summary.clone(), now);
             self.log(now, format!("integration data received: {summary}"));
         } else {
             self.log(
@@ -524,15 +624,25 @@ impl Case {
         }
     }
 
-    /// Staff reopened a step (and completion with it, for a step up to production).
-    fn on_reopen(&mut self, step: Step, by: &str, note: Option<&str>, now: OffsetDateTime) {
-        if step == Step::Certificate && self.certificate_check.take().is_some() {
+    /// Staff reopened a step (and completion with it, for a step before it).
+    fn on_reopen(
+        &mut self,
+        procedure: &Procedure,
+        step: Step,
+        by: &str,
+        note: Option<&str>,
+        now: OffsetDateTime,
+    ) {
+        if procedure.certificate_steps().any(|s| s.code == step)
+            && self.certificate_check.take().is_some()
+        {
             self.log(now, format!("certificate check closed by {by}"));
         }
         let mut undone = vec![step];
-        if step <= Step::Production {
+        let completion = procedure.completion();
+        if step != completion {
             // Production cannot stay complete on top of a reopened step.
-            undone.push(Step::Completed);
+            undone.push(completion);
         }
         let removed: Vec<&str> = undone
             .into_iter()

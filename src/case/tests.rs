@@ -1,22 +1,32 @@
 use super::*;
 use time::macros::datetime;
 
+#[allow(dead_code)]
+fn mn() -> &'static crate::procedure::Procedure {
+    crate::procedure::Catalogue::built_in().mnotify()
+}
+
+#[allow(dead_code)]
+fn cat() -> &'static crate::procedure::Catalogue {
+    crate::procedure::Catalogue::built_in()
+}
+
 /// For tests: a case whose request is complete at `at` (the first four steps done by
 /// staff), so it waits on AGE for test access.
 pub(crate) fn complete_request(token: &str, at: OffsetDateTime) -> Case {
     let mut c = Case::open(token.into(), "a@b.md", Language::Ro, at);
     for step in [
-        Step::Form,
-        Step::Contract,
-        Step::Certificate,
-        Step::IntegrationData,
+        Step::FORM,
+        Step::CONTRACT,
+        Step::CERTIFICATE,
+        Step::INTEGRATION_DATA,
     ] {
         let done = Event::StepDone {
             step,
             by: "x",
             note: None,
         };
-        c = apply(&c, done, at).0;
+        c = apply(mn(), &c, done, at).0;
     }
     c
 }
@@ -34,12 +44,12 @@ fn tokens_are_stable_and_readable() {
 fn certificate_accepted_completes_its_step_only() {
     let now = datetime!(2026-11-24 12:00 UTC);
     let mut c = Case::open("ABC123".into(), "Ion@X.md", Language::Ro, now);
-    assert_eq!(c.next_step(), Some(Step::Form));
-    c.record_decision(Decision::SerialNotFound, "<1@x>", "", now);
-    assert!(!c.done.contains_key(&Step::Certificate));
-    c.record_decision(Decision::NewCertificate, "<2@x>", "serial AB", now);
-    assert!(c.done.contains_key(&Step::Certificate));
-    assert_eq!(c.next_step(), Some(Step::Form));
+    assert_eq!(c.next_step(mn()), Some(Step::FORM));
+    c.record_decision(mn(), Decision::SerialNotFound, "<1@x>", "", now);
+    assert!(!c.done.contains_key(&Step::CERTIFICATE));
+    c.record_decision(mn(), Decision::NewCertificate, "<2@x>", "serial AB", now);
+    assert!(c.done.contains_key(&Step::CERTIFICATE));
+    assert_eq!(c.next_step(mn()), Some(Step::FORM));
     assert_eq!(c.message_ids.len(), 2);
     assert_eq!(c.applicant, "ion@x.md");
 }
@@ -59,40 +69,40 @@ fn staff(step: Step) -> Event<'static> {
 #[test]
 fn every_step_in_order_ends_completed() {
     let mut c = Case::open("T".into(), "ion@x.md", Language::Ro, at(0));
-    c.record_decision(Decision::NewCertificate, "<1@x>", "serial AB", at(1));
+    c.record_decision(mn(), Decision::NewCertificate, "<1@x>", "serial AB", at(1));
     let mut told = Vec::new();
     for (i, step) in [
-        Step::Form,
-        Step::Contract,
-        Step::IntegrationData,
-        Step::TestAccess,
-        Step::OperationalTests,
-        Step::Production,
+        Step::FORM,
+        Step::CONTRACT,
+        Step::INTEGRATION_DATA,
+        Step::TEST_ACCESS,
+        Step::OPERATIONAL_TESTS,
+        Step::PRODUCTION,
     ]
     .into_iter()
     .enumerate()
     {
-        let (next, actions) = apply(&c, staff(step), at(2 + i as u8));
+        let (next, actions) = apply(mn(), &c, staff(step), at(2 + i as u8));
         assert!(next.done.contains_key(&step), "{step:?}");
         assert_eq!(next.done[&step].by, "ana");
         told.extend(actions);
         c = next;
     }
-    assert_eq!(c.next_step(), None, "all eight done");
-    assert_eq!(c.waiting_on(), None);
+    assert_eq!(c.next_step(mn()), None, "all eight done");
+    assert_eq!(c.waiting_on(mn()), None);
     assert_eq!(
         told,
         vec![
-            Action::TellStepDone(Step::Form),
-            Action::TellStepDone(Step::Contract),
-            Action::TellStepDone(Step::IntegrationData),
-            Action::TellStepDone(Step::TestAccess),
-            Action::TellStepDone(Step::OperationalTests),
+            Action::TellStepDone(Step::FORM),
+            Action::TellStepDone(Step::CONTRACT),
+            Action::TellStepDone(Step::INTEGRATION_DATA),
+            Action::TellStepDone(Step::TEST_ACCESS),
+            Action::TellStepDone(Step::OPERATIONAL_TESTS),
             Action::TellCompleted,
         ]
     );
     assert_eq!(
-        c.done[&Step::Certificate].evidence,
+        c.done[&Step::CERTIFICATE].evidence,
         "serial AB (mail <1@x>)"
     );
 }
@@ -100,51 +110,55 @@ fn every_step_in_order_ends_completed() {
 #[test]
 fn waiting_on_follows_the_first_step_not_done() {
     let mut c = Case::open("T".into(), "ion@x.md", Language::Ro, at(0));
-    assert_eq!(c.waiting_on(), Some(Party::Applicant));
+    assert_eq!(c.waiting_on(mn()), Some(Party::Applicant));
     for step in [
-        Step::Form,
-        Step::Contract,
-        Step::Certificate,
-        Step::IntegrationData,
+        Step::FORM,
+        Step::CONTRACT,
+        Step::CERTIFICATE,
+        Step::INTEGRATION_DATA,
     ] {
-        c = apply(&c, staff(step), at(1)).0;
+        c = apply(mn(), &c, staff(step), at(1)).0;
     }
-    assert_eq!(c.next_step(), Some(Step::TestAccess));
-    assert_eq!(c.waiting_on(), Some(Party::Age));
+    assert_eq!(c.next_step(mn()), Some(Step::TEST_ACCESS));
+    assert_eq!(c.waiting_on(mn()), Some(Party::Age));
 }
 
 #[test]
 fn certificate_before_the_form_and_a_second_certificate() {
     let c = Case::open("T".into(), "ion@x.md", Language::Ro, at(0));
     let (c, actions) = apply(
+        mn(),
         &c,
-        Event::Mail {
+        Event::Mail(MailEvent {
             decision: Decision::ReuseConfirmed,
             message_id: "<1@x>",
             evidence: "number 4A3F matched 4A3F",
             sender: "",
             doubt: None,
-        },
+            certificates: &[],
+        }),
         at(1),
     );
     assert!(
         actions.is_empty(),
         "mail gets its own reply, not a step notice"
     );
-    assert_eq!(c.next_step(), Some(Step::Form), "out of order is fine");
+    assert_eq!(c.next_step(mn()), Some(Step::FORM), "out of order is fine");
     let (c, _) = apply(
+        mn(),
         &c,
-        Event::Mail {
+        Event::Mail(MailEvent {
             decision: Decision::NewCertificate,
             message_id: "<2@x>",
             evidence: "certificate serial 77",
             sender: "",
             doubt: None,
-        },
+            certificates: &[],
+        }),
         at(2),
     );
     assert_eq!(
-        c.done[&Step::Certificate].evidence,
+        c.done[&Step::CERTIFICATE].evidence,
         "number 4A3F matched 4A3F (mail <1@x>)"
     );
     assert!(c
@@ -159,36 +173,36 @@ fn certificate_before_the_form_and_a_second_certificate() {
 #[test]
 fn marking_a_step_twice_tells_nobody_twice() {
     let c = Case::open("T".into(), "ion@x.md", Language::Ro, at(0));
-    let (c, first) = apply(&c, staff(Step::Form), at(1));
-    let (again, second) = apply(&c, staff(Step::Form), at(2));
-    assert_eq!(first, vec![Action::TellStepDone(Step::Form)]);
+    let (c, first) = apply(mn(), &c, staff(Step::FORM), at(1));
+    let (again, second) = apply(mn(), &c, staff(Step::FORM), at(2));
+    assert_eq!(first, vec![Action::TellStepDone(Step::FORM)]);
     assert!(second.is_empty());
-    assert_eq!(again.done[&Step::Form].at, at(1), "first record kept");
+    assert_eq!(again.done[&Step::FORM].at, at(1), "first record kept");
 }
 
 #[test]
 fn reminders_wait_their_days_and_do_not_repeat_too_soon() {
     let day = |d: i64| at(0) + time::Duration::days(d);
     let c = Case::open("T".into(), "ion@x.md", Language::Ro, day(0));
-    assert!(!c.reminder_due(day(6), 7));
-    assert!(c.reminder_due(day(7), 7));
-    assert!(!c.reminder_due(day(30), 0), "0 disables");
-    let (c, actions) = apply(&c, Event::Remind, day(7));
+    assert!(!c.reminder_due(mn(), day(6), 7));
+    assert!(c.reminder_due(mn(), day(7), 7));
+    assert!(!c.reminder_due(mn(), day(30), 0), "0 disables");
+    let (c, actions) = apply(mn(), &c, Event::Remind, day(7));
     assert_eq!(actions, vec![Action::TellReminder]);
     assert_eq!(c.updated_at, day(0), "still waiting since day 0");
-    assert!(!c.reminder_due(day(13), 7));
-    assert!(c.reminder_due(day(14), 7));
+    assert!(!c.reminder_due(mn(), day(13), 7));
+    assert!(c.reminder_due(mn(), day(14), 7));
     let mut at_age = c.clone();
     for step in [
-        Step::Form,
-        Step::Contract,
-        Step::Certificate,
-        Step::IntegrationData,
+        Step::FORM,
+        Step::CONTRACT,
+        Step::CERTIFICATE,
+        Step::INTEGRATION_DATA,
     ] {
-        at_age = apply(&at_age, staff(step), day(1)).0;
+        at_age = apply(mn(), &at_age, staff(step), day(1)).0;
     }
     assert!(
-        !at_age.reminder_due(day(40), 7),
+        !at_age.reminder_due(mn(), day(40), 7),
         "waiting on AGE: no reminder"
     );
 
@@ -197,40 +211,49 @@ fn reminders_wait_their_days_and_do_not_repeat_too_soon() {
         to: "ion@x.md",
         reason: "bounced",
     };
-    let (bounced, _) = apply(&c, failed, day(14));
-    assert!(!bounced.reminder_due(day(60), 7), "it would only bounce");
-    let wrote = Event::Mail {
+    let (bounced, _) = apply(mn(), &c, failed, day(14));
+    assert!(
+        !bounced.reminder_due(mn(), day(60), 7),
+        "it would only bounce"
+    );
+    let wrote = Event::Mail(MailEvent {
         decision: Decision::NeedCertificate,
         message_id: "<again@x.md>",
         evidence: "",
         sender: "",
         doubt: None,
-    };
-    let (back, _) = apply(&bounced, wrote, day(20));
-    assert!(back.reminder_due(day(27), 7), "they wrote: reachable again");
+        certificates: &[],
+    });
+    let (back, _) = apply(mn(), &bounced, wrote, day(20));
+    assert!(
+        back.reminder_due(mn(), day(27), 7),
+        "they wrote: reachable again"
+    );
 }
 
 #[test]
 fn reopen_undoes_the_step_and_completion() {
     let mut c = Case::open("T".into(), "ion@x.md", Language::Ro, at(0));
-    for step in Step::ALL.into_iter().take(7) {
-        c = apply(&c, staff(step), at(1)).0;
+    for step in Step::MNOTIFY.into_iter().take(7) {
+        c = apply(mn(), &c, staff(step), at(1)).0;
     }
-    assert!(c.done.contains_key(&Step::Completed));
+    assert!(c.done.contains_key(&Step::COMPLETED));
     let (c, actions) = apply(
+        mn(),
         &c,
         Event::Reopen {
-            step: Step::Certificate,
+            step: Step::CERTIFICATE,
             by: "ana",
             note: Some("certificate revoked by STISC"),
         },
         at(3),
     );
     assert!(actions.is_empty());
-    assert_eq!(c.next_step(), Some(Step::Certificate));
-    assert!(!c.done.contains_key(&Step::Completed));
+    assert_eq!(c.next_step(mn()), Some(Step::CERTIFICATE));
+    assert!(!c.done.contains_key(&Step::COMPLETED));
     assert!(c.timeline.last().unwrap().what.contains("revoked by STISC"));
     let (c, _) = apply(
+        mn(),
         &c,
         Event::Note {
             by: "ana",
@@ -242,6 +265,7 @@ fn reopen_undoes_the_step_and_completion() {
     assert_eq!(c.updated_at, at(4));
 
     let (after, actions) = apply(
+        mn(),
         &c,
         Event::ReplyFailed {
             to: "ion@x.md",
@@ -272,29 +296,29 @@ mod clock {
     fn the_clock_runs_only_while_the_case_waits_on_age() {
         let opened = datetime!(2026-11-23 10:00 UTC); // Monday, noon in Chișinău
         let mut c = Case::open("CLK".into(), "ion@x.md", Language::Ro, opened);
-        c = apply(&c, staff(Step::Form), opened).0;
-        assert_eq!(c.owed(), None, "waits on the applicant");
+        c = apply(mn(), &c, staff(Step::FORM), opened).0;
+        assert_eq!(c.owed(mn()), None, "waits on the applicant");
         assert!(c.clocks.is_empty());
-        assert!(c.response(&Promise::default(), opened).is_none());
+        assert!(c.response(mn(), &Promise::default(), opened).is_none());
 
         let c = complete_at(opened);
-        assert_eq!(c.owed(), Some(Owed::Step(Step::TestAccess)));
+        assert_eq!(c.owed(mn()), Some(Owed::Step(Step::TEST_ACCESS)));
         let promise = Promise::default();
         // Wednesday noon: two working days used, five left, due a week from Wednesday.
         let wednesday = datetime!(2026-11-25 10:00 UTC);
-        let r = c.response(&promise, wednesday).unwrap();
+        let r = c.response(mn(), &promise, wednesday).unwrap();
         assert!((r.used - 2.0).abs() < 1e-9, "{r:?}");
         assert!((r.left - 5.0).abs() < 1e-9);
         assert_eq!(r.standing, Standing::OnTime);
         assert_eq!(r.due, datetime!(2026-12-02 10:00 UTC));
         // Monday 30 Nov noon: five used, two left: at risk.
         let r = c
-            .response(&promise, datetime!(2026-11-30 10:00 UTC))
+            .response(mn(), &promise, datetime!(2026-11-30 10:00 UTC))
             .unwrap();
         assert_eq!(r.standing, Standing::AtRisk);
         // Thursday 3 Dec: eight used, overdue since Wednesday noon.
         let r = c
-            .response(&promise, datetime!(2026-12-03 10:00 UTC))
+            .response(mn(), &promise, datetime!(2026-12-03 10:00 UTC))
             .unwrap();
         assert_eq!(r.standing, Standing::Overdue);
         assert!((r.left + 1.0).abs() < 1e-9);
@@ -308,26 +332,26 @@ mod clock {
         // Tuesday noon staff find the certificate unusable: back to the applicant.
         let tuesday = datetime!(2026-11-24 10:00 UTC);
         let reopen = Event::Reopen {
-            step: Step::Certificate,
+            step: Step::CERTIFICATE,
             by: "ana",
             note: None,
         };
-        let c = apply(&c, reopen, tuesday).0;
-        assert_eq!(c.owed(), None);
-        assert!(c.response(&Promise::default(), tuesday).is_none());
+        let c = apply(mn(), &c, reopen, tuesday).0;
+        assert_eq!(c.owed(mn()), None);
+        assert!(c.response(mn(), &Promise::default(), tuesday).is_none());
         assert_eq!(c.clocks.len(), 1, "paused, not forgotten");
         // A new certificate the Monday after: the clock resumes with one day used.
         let next_monday = datetime!(2026-11-30 10:00 UTC);
-        let c = apply(&c, staff(Step::Certificate), next_monday).0;
+        let c = apply(mn(), &c, staff(Step::CERTIFICATE), next_monday).0;
         let r = c
-            .response(&Promise::default(), datetime!(2026-12-01 10:00 UTC))
+            .response(mn(), &Promise::default(), datetime!(2026-12-01 10:00 UTC))
             .unwrap();
         assert!((r.used - 2.0).abs() < 1e-9, "{r:?}");
         assert_eq!(r.due, datetime!(2026-12-08 10:00 UTC));
         // Test access done: that clock ends; the next one waits on the applicant.
-        let c = apply(&c, staff(Step::TestAccess), next_monday).0;
+        let c = apply(mn(), &c, staff(Step::TEST_ACCESS), next_monday).0;
         assert!(c.clocks.is_empty());
-        assert_eq!(c.owed(), None);
+        assert_eq!(c.owed(mn()), None);
     }
 
     #[test]
@@ -338,10 +362,10 @@ mod clock {
         let asked = Event::Asked {
             question: "When can we sign?",
         };
-        let c = apply(&c, asked, tuesday).0;
-        assert_eq!(c.owed(), Some(Owed::Answer));
+        let c = apply(mn(), &c, asked, tuesday).0;
+        assert_eq!(c.owed(mn()), Some(Owed::Answer));
         let r = c
-            .response(&Promise::default(), datetime!(2026-11-25 10:00 UTC))
+            .response(mn(), &Promise::default(), datetime!(2026-11-25 10:00 UTC))
             .unwrap();
         assert_eq!(r.owed, Owed::Answer);
         assert!((r.used - 1.0).abs() < 1e-9);
@@ -350,12 +374,12 @@ mod clock {
             by: "ana",
             note: None,
         };
-        let c = apply(&c, answered, datetime!(2026-11-25 10:00 UTC)).0;
+        let c = apply(mn(), &c, answered, datetime!(2026-11-25 10:00 UTC)).0;
         assert_eq!(c.clocks.len(), 1);
         let r = c
-            .response(&Promise::default(), datetime!(2026-11-26 10:00 UTC))
+            .response(mn(), &Promise::default(), datetime!(2026-11-26 10:00 UTC))
             .unwrap();
-        assert_eq!(r.owed, Owed::Step(Step::TestAccess));
+        assert_eq!(r.owed, Owed::Step(Step::TEST_ACCESS));
         assert!((r.used - 2.0).abs() < 1e-9, "{r:?}");
     }
 
@@ -370,7 +394,7 @@ mod clock {
         assert!(!json.contains("clocks"));
         let old: Case = serde_json::from_str(&json).unwrap();
         let r = old
-            .response(&Promise::default(), datetime!(2026-11-24 10:00 UTC))
+            .response(mn(), &Promise::default(), datetime!(2026-11-24 10:00 UTC))
             .unwrap();
         assert!((r.used - 1.0).abs() < 1e-9);
     }
@@ -393,10 +417,11 @@ mod environments {
     fn each_environment_keeps_its_own_certificate_and_one_for_both_is_refused() {
         let c = Case::open("ENV".into(), "ion@x.md", Language::Ro, at(0));
         // A certificate for nothing in particular: AGE judges, nothing is required.
-        let c = apply(&c, Event::Certificates(&[cert("AA", None)]), at(1)).0;
-        assert_eq!(c.certificate_missing_for(Step::Production), None);
+        let c = apply(mn(), &c, Event::Certificates(&[cert("AA", None)]), at(1)).0;
+        assert_eq!(c.certificate_missing_for(Step::PRODUCTION), None);
         // Then the applicant says it is the test one, and sends another for production.
         let c = apply(
+            mn(),
             &c,
             Event::Certificates(&[cert("AA", Some(Environment::Test))]),
             at(2),
@@ -405,12 +430,13 @@ mod environments {
         assert_eq!(c.certificates.len(), 1);
         assert_eq!(c.certificate_for(Environment::Test).unwrap().serial, "AA");
         assert_eq!(
-            c.certificate_missing_for(Step::Production),
+            c.certificate_missing_for(Step::PRODUCTION),
             Some(Environment::Production)
         );
-        assert_eq!(c.certificate_missing_for(Step::TestAccess), None);
+        assert_eq!(c.certificate_missing_for(Step::TEST_ACCESS), None);
         // The same certificate for production: refused, with the reason.
         let c = apply(
+            mn(),
             &c,
             Event::Certificates(&[cert("AA", Some(Environment::Production))]),
             at(3),
@@ -423,6 +449,7 @@ mod environments {
             "{last}"
         );
         let c = apply(
+            mn(),
             &c,
             Event::Certificates(&[cert("BB", Some(Environment::Production))]),
             at(4),
@@ -432,7 +459,7 @@ mod environments {
             c.certificate_for(Environment::Production).unwrap().serial,
             "BB"
         );
-        assert_eq!(c.certificate_missing_for(Step::Production), None);
+        assert_eq!(c.certificate_missing_for(Step::PRODUCTION), None);
     }
 }
 
@@ -446,15 +473,21 @@ mod merging {
         a.message_ids.push("<a1@x.md>".into());
         let mut b = Case::open("BBBBBB".into(), "ana@x.md", Language::Ro, at(1));
         b.message_ids.push("<b1@x.md>".into());
-        b.record_decision(Decision::NewCertificate, "<b1@x.md>", "serial BB", at(1));
-        let b = apply(&b, Event::Asked { question: "Când?" }, at(2)).0;
-        let (a, b) = merge(&a, &b, "ana", Some("același sistem"), at(3));
-        assert!(a.done[&Step::Certificate]
+        b.record_decision(
+            mn(),
+            Decision::NewCertificate,
+            "<b1@x.md>",
+            "serial BB",
+            at(1),
+        );
+        let b = apply(mn(), &b, Event::Asked { question: "Când?" }, at(2)).0;
+        let (a, b) = merge(mn(), &a, &b, "ana", Some("același sistem"), at(3));
+        assert!(a.done[&Step::CERTIFICATE]
             .evidence
             .contains("from case #BBBBBB"));
         assert_eq!(a.message_ids, ["<a1@x.md>", "<b1@x.md>"]);
         assert!(a.question.is_some(), "the open question moved");
-        assert_eq!(a.waiting_on(), Some(Party::Age));
+        assert_eq!(a.waiting_on(mn()), Some(Party::Age));
         assert!(a
             .timeline
             .last()
@@ -462,7 +495,7 @@ mod merging {
             .what
             .contains("case #BBBBBB merged into this one by ana: același sistem"));
         assert_eq!(b.merged(), Some("AAAAAA"));
-        assert_eq!(b.waiting_on(), None, "closed");
+        assert_eq!(b.waiting_on(mn()), None, "closed");
         assert!(b.question.is_none() && b.clocks.is_empty());
         assert!(b
             .timeline
@@ -477,8 +510,22 @@ mod merging {
         let mut a = Case::open("AAAAAA".into(), "ion@x.md", Language::Ru, at(0));
         a.identity = Some("x.md".into());
         a.members.push("it@x.md".into());
-        a.record_decision(Decision::NewCertificate, "<a1@x.md>", "serial AA", at(1));
-        let (a, c) = split(&a, "CCCCCC".into(), Some("SI Cantine"), "ana", None, at(2));
+        a.record_decision(
+            mn(),
+            Decision::NewCertificate,
+            "<a1@x.md>",
+            "serial AA",
+            at(1),
+        );
+        let (a, c) = split(
+            mn(),
+            &a,
+            "CCCCCC".into(),
+            Some("SI Cantine"),
+            "ana",
+            None,
+            at(2),
+        );
         assert_eq!(c.owner(), "x.md");
         assert_eq!(c.members, ["it@x.md"]);
         assert_eq!(c.language, Language::Ru);

@@ -405,6 +405,7 @@ impl Config {
             trust: &self.trust,
             max_message_bytes: self.reply.max_message_bytes,
             templates,
+            procedures: &self.procedures,
         }
     }
 }

@@ -330,7 +330,15 @@ async fn respond(
     match result {
         Ok(Ok(text)) => {
             if changes(&request.action) {
-                info!(by = %request.by, case = %request.case, action = %request.action.describe(), "staff request applied");
+                let service = shared
+                    .store
+                    .case(&request.case)
+                    .ok()
+                    .flatten()
+                    .map(|c| c.service)
+                    .unwrap_or_default();
+                let procedure = shared.config.procedures.procedure_of(&service);
+                info!(by = %request.by, case = %request.case, action = %request.action.describe(procedure), "staff request applied");
                 if matches!(request.action, StaffAction::RegistryImport { .. }) {
                     shared.registry_changed.store(true, Ordering::SeqCst);
                 }

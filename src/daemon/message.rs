@@ -339,7 +339,7 @@ impl Daemon {
         }
         entry.fail(bounce.describe(), now());
         self.store.update_outbox(&entry)?;
-        note_failure_on_case(&self.store, &entry)?;
+        note_failure_on_case(&self.store, &self.config.procedures, &entry)?;
         self.counters.send_failures += 1;
         warn!(to = %entry.to, id = %entry.message_id, "reply bounced: {}", bounce.describe());
         Ok(None)

@@ -52,7 +52,7 @@ impl Daemon {
             match &sending {
                 Some((smtp, cfg)) => {
                     send_all(
-                        &self.store,
+                        (&self.store, &self.config.procedures),
                         smtp,
                         cfg,
                         copy_wanted,
@@ -189,7 +189,7 @@ impl Daemon {
                             if entry.copy_refusals >= MAX_COPY_REFUSALS {
                                 entry.fail(format!("the server refused to save it in {folder}: {e}"), now());
                                 self.store.update_outbox(&entry)?;
-                                note_failure_on_case(&self.store, &entry)?;
+                                note_failure_on_case(&self.store, &self.config.procedures, &entry)?;
                                 self.counters.send_failures += 1;
                                 error!(to = %entry.to, id = %entry.message_id, "draft refused {MAX_COPY_REFUSALS} times, given up: {e}");
                             } else {
@@ -255,7 +255,7 @@ pub(super) enum Round {
 /// recorded as soon as it is known, with one flush for those that finished together,
 /// so a reply is marked sent within one flush of its acceptance.
 pub(super) async fn send_all(
-    store: &Store,
+    (store, procedures): (&Store, &crate::procedure::Catalogue),
     smtp: &impl crate::smtp::Transport,
     cfg: &SmtpConfig,
     copy_wanted: bool,
@@ -315,7 +315,7 @@ pub(super) async fn send_all(
             }
             store.record_outbox(&entry)?;
             if entry.state == OutboxState::Failed {
-                note_failure_on_case(store, &entry)?;
+                note_failure_on_case(store, procedures, &entry)?;
             }
         }
         store.flush()?;
@@ -325,7 +325,11 @@ pub(super) async fn send_all(
 
 /// Puts a message of ours that failed for good on its case's timeline, where
 /// `cases show` shows it.
-pub(super) fn note_failure_on_case(store: &Store, entry: &OutboxEntry) -> Result<(), StoreError> {
+pub(super) fn note_failure_on_case(
+    store: &Store,
+    procedures: &crate::procedure::Catalogue,
+    entry: &OutboxEntry,
+) -> Result<(), StoreError> {
     let (Some(token), Some(reason)) = (&entry.case, &entry.last_error) else {
         return Ok(());
     };
@@ -336,7 +340,9 @@ pub(super) fn note_failure_on_case(store: &Store, entry: &OutboxEntry) -> Result
         to: &entry.to,
         reason,
     };
-    let (case, _) = crate::case::apply(&case, failed, entry.failed_at.unwrap_or_else(now));
+    let procedure = procedures.procedure_of(&case.service);
+    let at = entry.failed_at.unwrap_or_else(now);
+    let (case, _) = crate::case::apply(procedure, &case, failed, at);
     store.save_case(&case)
 }
 
@@ -515,7 +521,7 @@ mod tests {
         let (mut counters, mut paused) = (Counters::default(), None);
         let transport = Scripted(std::sync::Mutex::new(script));
         send_all(
-            &store,
+            (&store, crate::procedure::Catalogue::built_in()),
             &transport,
             &config(max_attempts),
             copy_wanted,

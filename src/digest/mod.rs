@@ -33,6 +33,8 @@ pub struct DigestSettings {
     pub agency: String,
     /// `[response_time]`: which cases are at risk or past AGE's promised time.
     pub response: Promise,
+    /// The services' procedures: each case's steps are its service's.
+    pub procedures: crate::procedure::Catalogue,
 }
 
 impl DigestSettings {
@@ -69,7 +71,10 @@ pub struct CertificateLine {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseLine {
     pub token: String,
+    /// The case's service (a procedure's code).
+    pub service: String,
     pub applicant: String,
+    /// The next step the applicant was told ([`Case::next_step_told`]).
     pub next_step: Option<Step>,
     pub days_idle: i64,
 }
@@ -117,6 +122,7 @@ pub struct Digest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LateLine {
     pub token: String,
+    pub service: String,
     pub applicant: String,
     pub owed: Owed,
     /// Working days counted, and left (negative once overdue).
@@ -219,11 +225,12 @@ const CHECKS_HEADING: &str =
 const TRUST_HEADING: &str =
     "Expeditori neautentificați și rapoarte ignorate (nimic schimbat fără verificare)";
 
-fn case_line(c: &Case, now: OffsetDateTime) -> CaseLine {
+fn case_line(c: &Case, procedures: &crate::procedure::Catalogue, now: OffsetDateTime) -> CaseLine {
     CaseLine {
         token: c.token.clone(),
+        service: c.service.clone(),
         applicant: c.applicant.clone(),
-        next_step: c.next_step(),
+        next_step: c.next_step_told(procedures.procedure_of(&c.service)),
         days_idle: (now - c.updated_at).whole_days(),
     }
 }
@@ -252,11 +259,13 @@ pub fn build(
     let mut sorted_cases: Vec<&Case> = cases.iter().collect();
     sorted_cases.sort_by_key(|c| c.opened_at);
     let stalled_after = Duration::days(settings.stalled_days.into());
+    let procedures = &settings.procedures;
+    let procedure = |c: &Case| procedures.procedure_of(&c.service);
     let case_lines = |keep: &dyn Fn(&Case) -> bool| -> Vec<CaseLine> {
         sorted_cases
             .iter()
             .filter(|c| keep(c))
-            .map(|c| case_line(c, now))
+            .map(|c| case_line(c, procedures, now))
             .collect()
     };
     Digest {
@@ -271,8 +280,8 @@ pub fn build(
                 Outcome::Rejected | Outcome::SerialNotFound | Outcome::Ambiguous
             )
         }),
-        waiting_on_age: case_lines(&|c| c.waiting_on() == Some(Party::Age)),
-        late: late(cases, &settings.response, now),
+        waiting_on_age: case_lines(&|c| c.waiting_on(procedure(c)) == Some(Party::Age)),
+        late: late(cases, &settings.procedures, &settings.response, now),
         questions: sorted_cases
             .iter()
             .filter_map(|c| {
@@ -286,7 +295,8 @@ pub fn build(
             })
             .collect(),
         stalled: case_lines(&|c| {
-            c.waiting_on() == Some(Party::Applicant) && now - c.updated_at >= stalled_after
+            c.waiting_on(procedure(c)) == Some(Party::Applicant)
+                && now - c.updated_at >= stalled_after
         }),
         expiring: expiring(registry, now, settings.expiring_days),
         unverified: mails(&about_trust),
@@ -312,13 +322,19 @@ pub fn build(
 }
 
 /// The cases at risk or overdue against `promise`, the latest (fewest days left) first.
-pub fn late(cases: &[Case], promise: &Promise, now: OffsetDateTime) -> Vec<LateLine> {
+pub fn late(
+    cases: &[Case],
+    procedures: &crate::procedure::Catalogue,
+    promise: &Promise,
+    now: OffsetDateTime,
+) -> Vec<LateLine> {
     let mut out: Vec<LateLine> = cases
         .iter()
         .filter_map(|c| {
-            let r = c.response(promise, now)?;
+            let r = c.response(procedures.procedure_of(&c.service), promise, now)?;
             (r.standing != Standing::OnTime).then(|| LateLine {
                 token: c.token.clone(),
+                service: c.service.clone(),
                 applicant: c.applicant.clone(),
                 owed: r.owed,
                 used: r.used,
@@ -403,25 +419,22 @@ pub fn due(
     last < last_scheduled(now, at, tz)
 }
 
-/// A step in Romanian, numbered; the agency's steps say so (`agency`: its short name).
-fn step_ro(step: Option<Step>, agency: &str) -> String {
+/// A step in Romanian, numbered, with its service's tag when it is not MNotify's
+/// (staff lists mix services); the agency's steps say so (`agency`: its short name).
+fn step_ro(procedure: &crate::procedure::Procedure, step: Option<Step>, agency: &str) -> String {
+    let tag = if procedure.code == crate::procedure::MNOTIFY {
+        String::new()
+    } else {
+        format!("{} ", procedure.tag)
+    };
     match step {
-        None => "finalizat".into(),
+        None => format!("{tag}finalizat"),
         Some(s) => {
-            let name = match s {
-                Step::Form => "formularul de conectare",
-                Step::Contract => "contractul/anexa",
-                Step::Certificate => "certificatul",
-                Step::IntegrationData => "datele de integrare",
-                Step::TestAccess => "acces în testare",
-                Step::OperationalTests => "testele operaționale",
-                Step::Production => "activarea în producție",
-                Step::Completed => "notificarea finalizării",
-            };
-            if s.performed_by() == Party::Age {
-                format!("{}. {name} ({agency})", s.number())
+            let name = procedure.short_of(s, crate::intake::Language::Ro, agency);
+            if procedure.party(s) == Party::Age && !name.contains(agency) {
+                format!("{tag}{}. {name} ({agency})", procedure.number(s))
             } else {
-                format!("{}. {name}", s.number())
+                format!("{tag}{}. {name}", procedure.number(s))
             }
         }
     }

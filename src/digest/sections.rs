@@ -110,7 +110,12 @@ fn certificates(title: &str, list: &[CertificateLine]) -> Section {
     }
 }
 
-fn cases(title: String, list: &[CaseLine], agency: &str) -> Section {
+fn cases(
+    title: String,
+    list: &[CaseLine],
+    procedures: &crate::procedure::Catalogue,
+    agency: &str,
+) -> Section {
     Section {
         title,
         columns: &["Caz", "Solicitant", "Pasul", "De"],
@@ -120,7 +125,11 @@ fn cases(title: String, list: &[CaseLine], agency: &str) -> Section {
                 vec![
                     code(format!("#{}", c.token)),
                     text(&c.applicant),
-                    text(step_ro(c.next_step, agency)),
+                    text(step_ro(
+                        procedures.procedure_of(&c.service),
+                        c.next_step,
+                        agency,
+                    )),
                     text(days_ro(c.days_idle)),
                 ]
             })
@@ -179,7 +188,11 @@ pub(super) fn sections(d: &Digest) -> Vec<Section> {
                     vec![
                         code(format!("#{}", c.token)),
                         text(&c.applicant),
-                        text(step_ro(c.next_step, agency)),
+                        text(step_ro(
+                            d.settings.procedures.procedure_of(&c.service),
+                            c.next_step,
+                            agency,
+                        )),
                     ]
                 })
                 .collect(),
@@ -228,7 +241,11 @@ pub(super) fn sections(d: &Digest) -> Vec<Section> {
                 .iter()
                 .map(|l| {
                     let owed = match l.owed {
-                        Owed::Step(step) => step_ro(Some(step), agency),
+                        Owed::Step(step) => step_ro(
+                            d.settings.procedures.procedure_of(&l.service),
+                            Some(step),
+                            agency,
+                        ),
                         Owed::Answer => "răspuns la întrebare".into(),
                         Owed::Check => "verificarea certificatului".into(),
                     };
@@ -246,13 +263,19 @@ pub(super) fn sections(d: &Digest) -> Vec<Section> {
                 })
                 .collect(),
         },
-        cases(format!("Așteaptă {agency}"), &d.waiting_on_age, agency),
+        cases(
+            format!("Așteaptă {agency}"),
+            &d.waiting_on_age,
+            &d.settings.procedures,
+            agency,
+        ),
         cases(
             format!(
                 "Blocate la solicitant de cel puțin {}",
                 days_ro(d.settings.stalled_days.into())
             ),
             &d.stalled,
+            &d.settings.procedures,
             agency,
         ),
         Section {

@@ -3,6 +3,16 @@ use crate::intake::Language;
 use crate::registry::KnownCertificate;
 use time::macros::datetime;
 
+#[allow(dead_code)]
+fn mn() -> &'static crate::procedure::Procedure {
+    crate::procedure::Catalogue::built_in().mnotify()
+}
+
+#[allow(dead_code)]
+fn cat() -> &'static crate::procedure::Catalogue {
+    crate::procedure::Catalogue::built_in()
+}
+
 const NOW: OffsetDateTime = datetime!(2026-11-25 06:30 UTC);
 
 /// A week to stall, sixty days of expiry warning, mail for people in `folder`.
@@ -13,6 +23,7 @@ fn settings(folder: Option<&str>) -> DigestSettings {
         needs_human_folder: folder.map(str::to_string),
         agency: "AGE".into(),
         response: crate::case::clock::Promise::default(),
+        procedures: crate::procedure::Catalogue::built_in().clone(),
     }
 }
 
@@ -85,12 +96,13 @@ fn sections_hold_what_the_window_and_the_cases_say() {
         NOW - Duration::days(20),
     );
     for step in [
-        Step::Form,
-        Step::Contract,
-        Step::Certificate,
-        Step::IntegrationData,
+        Step::FORM,
+        Step::CONTRACT,
+        Step::CERTIFICATE,
+        Step::INTEGRATION_DATA,
     ] {
         at_age = crate::case::apply(
+            mn(),
             &at_age,
             crate::case::Event::StepDone {
                 step,

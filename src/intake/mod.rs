@@ -69,8 +69,10 @@ pub struct Facts {
     pub language: Language,
     /// The message names MNotify (or carries a case token).
     pub mentions_mnotify: bool,
-    /// `[MNotify #TOKEN]` from the subject.
+    /// `[MNotify #TOKEN]` (or another service's tag: `[MPass #TOKEN]`) from the subject.
     pub case_token: Option<String>,
+    /// The tag before the token (`MNotify`, `MPass`, …), as written.
+    pub case_tag: Option<String>,
     pub certificates: Vec<FoundCertificate>,
     pub findings: Vec<Finding>,
     /// Numbers in the sender's own text (quoted mail excluded).
@@ -94,8 +96,11 @@ pub struct Facts {
 static MENTIONS_MNOTIFY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\bm[\s\-]?notify\b|мнотифай|м-нотифай").expect("valid pattern")
 });
+/// `[Tag #TOKEN]`: a service's tag (which tags are services is the procedures' to
+/// say) and a case token.
 static CASE_TOKEN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\[MNotify\s*#\s*([A-Z0-9][A-Z0-9\-]{2,31})\]").expect("valid pattern")
+    Regex::new(r"(?i)\[([A-Z][A-Z0-9\-]{1,31})\s*#\s*([A-Z0-9][A-Z0-9\-]{2,31})\]")
+        .expect("valid pattern")
 });
 
 /// Reads one message. `own_addresses` are the mailbox's own addresses (mail from them is
@@ -158,9 +163,12 @@ fn read_with(raw: &[u8], own_addresses: &[String], cut: Skim) -> Facts {
             .to_string()
     });
     let subject_text = subject.as_deref().unwrap_or("");
-    let case_token = CASE_TOKEN
-        .captures(subject_text)
-        .map(|c| c[1].to_ascii_uppercase());
+    let tagged = CASE_TOKEN.captures(subject_text);
+    let case_tag = tagged.as_ref().map(|c| c[1].to_string());
+    let case_token = tagged.as_ref().map(|c| c[2].to_ascii_uppercase());
+    let mnotify_token = case_tag
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case("mnotify"));
     let mut quoted = serials::extract(subject_text);
     for number in serials::extract(&body) {
         if quoted.len() >= MAX_QUOTED_NUMBERS {
@@ -191,8 +199,9 @@ fn read_with(raw: &[u8], own_addresses: &[String], cut: Skim) -> Facts {
             .map(str::to_string),
         automatic: automatic::detect(&msg, own_addresses),
         language: language::detect(&language_text),
-        mentions_mnotify: case_token.is_some() || MENTIONS_MNOTIFY.is_match(&language_text),
+        mentions_mnotify: mnotify_token || MENTIONS_MNOTIFY.is_match(&language_text),
         case_token,
+        case_tag,
         certificates: dedup(collected.certificates),
         findings: collected.findings,
         quoted,

@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 
 use serde::Deserialize;
 
-use crate::case::Party;
+use crate::case::{Party, Step};
 use crate::intake::Language;
 use crate::integration::Environment;
 
@@ -44,7 +44,7 @@ pub const BUILT_IN: [(&str, &str); 5] = [
 pub const MNOTIFY: &str = "mnotify";
 
 /// A text in the three languages replies are written in.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Texts {
     pub ro: String,
@@ -80,13 +80,13 @@ pub enum MailPart {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcedureStep {
     /// Stable name (`cases advance` takes it, cases store it).
-    pub code: String,
+    pub code: Step,
     /// The number applicants read (the published procedures' numbering).
     pub number: u32,
     pub party: Party,
     /// Steps that must be done first (the agency configures test access only for a
     /// complete request).
-    pub after: Vec<String>,
+    pub after: Vec<Step>,
     /// What a mail brings to complete it (empty: staff record it).
     pub by_mail: Vec<MailPart>,
     /// The environment the step's certificate is for, when the procedure asks for one
@@ -95,6 +95,11 @@ pub struct ProcedureStep {
     /// The link applicants need for it (a name in [`Procedure::links`]).
     pub link: Option<String>,
     pub text: Texts,
+    /// How staff lists name it (the digest, `cases list`).
+    pub short: Texts,
+    /// How the applicant does it, for a step no link does (who sends the contract,
+    /// where the certificate goes).
+    pub how: Option<Texts>,
 }
 
 /// How mail names a service.
@@ -128,7 +133,79 @@ pub struct Procedure {
 
 impl Procedure {
     pub fn step(&self, code: &str) -> Option<&ProcedureStep> {
-        self.steps.iter().find(|s| s.code == code)
+        self.steps.iter().find(|s| s.code.code() == code)
+    }
+
+    fn of(&self, step: Step) -> Option<&ProcedureStep> {
+        self.steps.iter().find(|s| s.code == step)
+    }
+
+    /// The steps in order.
+    pub fn order(&self) -> impl Iterator<Item = Step> + '_ {
+        self.steps.iter().map(|s| s.code)
+    }
+
+    /// Who performs `step` (a step the procedure no longer has: the applicant's).
+    pub fn party(&self, step: Step) -> Party {
+        self.of(step).map_or(Party::Applicant, |s| s.party)
+    }
+
+    /// The steps that must be done before `step`.
+    pub fn after(&self, step: Step) -> &[Step] {
+        self.of(step).map_or(&[], |s| s.after.as_slice())
+    }
+
+    /// The number applicants read for `step` (0 for a step the procedure lacks).
+    pub fn number(&self, step: Step) -> u32 {
+        self.of(step).map_or(0, |s| s.number)
+    }
+
+    /// Whether `a` comes before `b` in the procedure.
+    pub fn position(&self, step: Step) -> Option<usize> {
+        self.steps.iter().position(|s| s.code == step)
+    }
+
+    /// `step`'s text in `language`, `{agency}` filled in (its code when the procedure
+    /// lacks it: a step stored before an edit).
+    pub fn text_of(&self, step: Step, language: Language, agency: &str) -> String {
+        self.of(step).map_or_else(
+            || step.code().to_string(),
+            |s| self.step_text(s, language, agency),
+        )
+    }
+
+    /// `step`'s short name for staff, `{agency}` filled in.
+    pub fn short_of(&self, step: Step, language: Language, agency: &str) -> String {
+        self.of(step).map_or_else(
+            || step.code().to_string(),
+            |s| s.short.get(language).replace("{agency}", agency),
+        )
+    }
+
+    /// The link applicants need for `step`, if any.
+    pub fn link_for(&self, step: Step) -> Option<&str> {
+        self.of(step).and_then(|s| self.link_of(s))
+    }
+
+    /// The step a mail's integration data completes, if the procedure takes it by mail.
+    pub fn integration_step(&self) -> Option<Step> {
+        self.steps
+            .iter()
+            .find(|s| s.by_mail.contains(&MailPart::IntegrationData))
+            .map(|s| s.code)
+    }
+
+    /// The last step: the notice that the integration is complete (`completed` in
+    /// every procedure; checked).
+    pub fn completion(&self) -> Step {
+        Step::COMPLETED
+    }
+
+    /// The step before the completion notice: the activation in production, whose
+    /// completion the notice announces.
+    pub fn activation(&self) -> Option<Step> {
+        let n = self.steps.len();
+        (n >= 2).then(|| self.steps[n - 2].code)
     }
 
     /// The link a step names, resolved.
@@ -278,6 +355,13 @@ impl Catalogue {
             .unwrap_or_else(|| &Catalogue::built_in().procedures[0])
     }
 
+    /// The procedure of `service` (a case's), MNotify's for a service no longer
+    /// configured (the daemon refuses to start stranding open cases; this is for the
+    /// closed ones).
+    pub fn procedure_of(&self, service: &str) -> &Procedure {
+        self.get(service).unwrap_or_else(|| self.mnotify())
+    }
+
     /// The procedure whose tag is `tag` (as a case token writes it), any case.
     pub fn by_tag(&self, tag: &str) -> Option<&Procedure> {
         self.procedures
@@ -340,6 +424,8 @@ struct RawStep {
     environment: Option<String>,
     link: Option<String>,
     text: Texts,
+    short: Option<Texts>,
+    how: Option<Texts>,
 }
 
 const MAX_STEPS: usize = 30;
@@ -394,16 +480,16 @@ pub fn parse(source: &str, text: &str) -> Result<Procedure, ProcedureError> {
                 "step `{code}`: write 2 to 32 lower-case letters, digits, `-` or `_`"
             )));
         }
-        if steps.iter().any(|s| s.code == code) {
+        if steps.iter().any(|s| s.code.code() == code) {
             return Err(fail(format!(
                 "step `{code}` is listed twice; give each step its own code"
             )));
         }
         let previous = steps.last().map_or(0, |s| s.number);
         let number = raw_step.number.unwrap_or(previous + 1);
-        if number <= previous {
+        if number < previous.max(1) {
             return Err(fail(format!(
-                "step `{code}`: number {number} after {previous}; numbers go up"
+                "step `{code}`: number {number} after {previous}; numbers start at 1 and do not go down (parts of one step may share its number)"
             )));
         }
         let party = match raw_step.party.as_str() {
@@ -416,7 +502,7 @@ pub fn parse(source: &str, text: &str) -> Result<Procedure, ProcedureError> {
             }
         };
         for before in &raw_step.after {
-            if !steps.iter().any(|s| &s.code == before) {
+            if !steps.iter().any(|s| s.code.code() == before) {
                 return Err(fail(format!(
                     "step `{code}`: `after` names `{before}`, which is not a step listed before it"
                 )));
@@ -437,6 +523,12 @@ pub fn parse(source: &str, text: &str) -> Result<Procedure, ProcedureError> {
                 "step `{code}`: an environment is for a step whose certificate comes by mail (by_mail = [\"certificate\"])"
             )));
         }
+        if raw_step.by_mail.len() > 1 {
+            return Err(fail(format!(
+                "step `{code}`: by_mail names {} parts; give each part a step of its own (they may share a number)",
+                raw_step.by_mail.len()
+            )));
+        }
         if party == Party::Age && !raw_step.by_mail.is_empty() {
             return Err(fail(format!(
                 "step `{code}`: the agency's step cannot be completed by the applicant's mail; remove by_mail or make it the applicant's"
@@ -450,16 +542,35 @@ pub fn parse(source: &str, text: &str) -> Result<Procedure, ProcedureError> {
             }
         }
         check_texts(&fail, &format!("step `{code}`"), &raw_step.text)?;
+        if let Some(short) = &raw_step.short {
+            check_texts(&fail, &format!("step `{code}` short"), short)?;
+        }
+        if let Some(how) = &raw_step.how {
+            check_texts(&fail, &format!("step `{code}` how"), how)?;
+        }
+        if party == Party::Applicant && raw_step.link.is_none() && raw_step.how.is_none() {
+            return Err(fail(format!(
+                "step `{code}` is the applicant's: give it a `link` or a `how` (replies that name it say how to do it)"
+            )));
+        }
         steps.push(ProcedureStep {
-            code,
+            code: Step::named(&code),
             number,
             party,
-            after: raw_step.after,
+            after: raw_step.after.iter().map(|a| Step::named(a)).collect(),
             by_mail: raw_step.by_mail,
             environment,
             link: raw_step.link,
+            short: raw_step.short.unwrap_or_else(|| raw_step.text.clone()),
+            how: raw_step.how,
             text: raw_step.text,
         });
+    }
+    let last = steps.last().expect("at least one step (checked)");
+    if last.code != Step::COMPLETED || last.party != Party::Age || steps.len() < 2 {
+        return Err(fail(
+            "the last step is the agency's notice that the integration is complete: code = \"completed\", party = \"agency\", after the activation step".into(),
+        ));
     }
     let certificate_steps: Vec<&ProcedureStep> = steps
         .iter()

@@ -61,15 +61,35 @@ pub(super) fn reply(
     (now, fresh): (OffsetDateTime, &str),
 ) -> Result<Outgoing, ReplyError> {
     let facts = content.facts();
+    let catalogue = settings.procedures;
+    let procedure = case.map_or_else(
+        || catalogue.mnotify(),
+        |c| catalogue.procedure_of(&c.service),
+    );
     let (context, token) = match (content, case) {
-        _ if judgement.held => (ReplyContext::without_case(UNVERIFIED), String::new()),
-        (Content::Analysed(a), Some(c)) => (ReplyContext::for_analysis(a, c), c.token.clone()),
-        (_, Some(c)) => (ReplyContext::for_case(OVERSIZED, c), c.token.clone()),
-        (_, None) => (ReplyContext::without_case(OVERSIZED), String::new()),
+        _ if judgement.held => (
+            ReplyContext::without_case(UNVERIFIED, procedure, catalogue),
+            String::new(),
+        ),
+        (Content::Analysed(a), Some(c)) => {
+            (ReplyContext::for_analysis(a, c, catalogue), c.token.clone())
+        }
+        (_, Some(c)) => (
+            ReplyContext::for_case(OVERSIZED, c, catalogue),
+            c.token.clone(),
+        ),
+        (_, None) => (
+            ReplyContext::without_case(OVERSIZED, procedure, catalogue),
+            String::new(),
+        ),
     };
+    let received = facts.trace.received_at().unwrap_or(now);
     let mut context = ReplyContext {
         limit_mb: settings.max_message_bytes.div_ceil(1024 * 1024),
-        staff_check: !seen.warnings.is_empty(),
+        // A staff check without a case (none was opened): say a person looks.
+        staff_check: context.staff_check || (case.is_none() && !seen.warnings.is_empty()),
+        received_at: received_text(received),
+        reference: reference(&seen.identity),
         ..context
     };
     if !judgement.echo {
@@ -83,21 +103,53 @@ pub(super) fn reply(
             subject: facts.subject.clone(),
         }
     } else {
+        // Nothing the sender wrote, not even their subject: when our server received
+        // the mail, and our reference.
         Original {
             message_id: None,
             references: Vec::new(),
-            subject: Some("MNotify".into()),
+            subject: Some(neutral_subject(facts.language, &context)),
         }
     };
     Ok(compose(
         &original,
         &settings.sender,
         to,
-        &token,
+        crate::reply::CaseTag {
+            tag: &procedure.tag,
+            token: &token,
+        },
         &body,
         fresh,
         now,
     ))
+}
+
+/// Our reference for a mail, as the neutral answer gives it and `held list` shows it:
+/// derived from its identity, so staff find the mail the applicant quotes.
+pub fn reference(identity: &str) -> String {
+    format!(
+        "R-{}",
+        crate::case::token_for(&format!("reference/{identity}"))
+    )
+}
+
+/// When our server received a mail, as answers say it (UTC, to the minute).
+fn received_text(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!("{} {:02}:{:02} UTC", at.date(), at.hour(), at.minute())
+}
+
+/// The subject of the neutral answer: the time and our reference, in the mail's
+/// language.
+fn neutral_subject(language: crate::intake::Language, ctx: &ReplyContext) -> String {
+    use crate::intake::Language;
+    let (at, reference) = (&ctx.received_at, &ctx.reference);
+    match language {
+        Language::Ro => format!("Mesajul dvs. primit la {at} (ref. {reference})"),
+        Language::Ru => format!("Ваше письмо, полученное {at} (ref. {reference})"),
+        Language::En => format!("Your message received {at} (ref. {reference})"),
+    }
 }
 
 /// Whether the mail answers one of our messages (`In-Reply-To`/`References` name a

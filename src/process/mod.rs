@@ -8,7 +8,7 @@
 //! [`Judgement::may_use_sender_case`], the reply counters of [`RateKeys`], the
 //! certificates' cases of [`candidates`]), then [`plan`].
 
-mod answer;
+pub(crate) mod answer;
 mod certificates;
 mod judge;
 mod rates;
@@ -44,6 +44,8 @@ pub struct Settings<'a> {
     pub trust: &'a Policy,
     pub max_message_bytes: u64,
     pub templates: &'a Templates,
+    /// The services' procedures: a case's steps are its service's.
+    pub procedures: &'a crate::procedure::Catalogue,
 }
 
 impl<'a> Settings<'a> {
@@ -73,6 +75,7 @@ impl<'a> Settings<'a> {
             trust: policy,
             max_message_bytes: 25 * 1024 * 1024,
             templates,
+            procedures: crate::procedure::Catalogue::built_in(),
         }
     }
 }
@@ -215,9 +218,9 @@ pub fn plan(
         mail,
         judgement,
         (known.case.clone(), &known.certificate_cases),
+        settings.procedures,
         &mut notes,
-        now,
-        fresh,
+        (now, fresh),
     );
     if judgement.held {
         notes.push(format!(
@@ -225,7 +228,12 @@ pub fn plan(
             judgement.sender.reason
         ));
     }
-    let also = flagged(&ownership, &known.certificate_case_records, now);
+    let also = flagged(
+        &ownership,
+        &known.certificate_case_records,
+        settings.procedures,
+        now,
+    );
     let (mut seen, case) = record(mail, judgement, case, ownership.doubts, settings, now);
     let mut thread_ids: Vec<MessageId> = MessageId::parse(mail.identity).into_iter().collect();
     let mut outbox = None;
@@ -296,9 +304,9 @@ fn place_in_case(
     mail: Mail<'_>,
     judgement: &Judgement,
     (known, first_cases): (Option<Case>, &[CertificateCase]),
+    procedures: &crate::procedure::Catalogue,
     notes: &mut Vec<String>,
-    now: OffsetDateTime,
-    fresh: &str,
+    (now, fresh): (OffsetDateTime, &str),
 ) -> (Option<Case>, bool, certificates::Ownership) {
     let facts = mail.content.facts();
     let mut case = known;
@@ -349,32 +357,38 @@ fn place_in_case(
     let ownership =
         certificates::ownership(analysis, &c.owner(), &c.members, &c.token, first_cases);
     let doubt = (!ownership.doubts.is_empty()).then(|| ownership.doubts.join("; "));
-    c.record_mail(
-        analysis.decision,
-        mail.identity,
-        &evidence,
-        &judgement.who(),
-        doubt.as_deref(),
-        now,
-    );
     let received = certificates::for_case(analysis, now);
-    if !received.is_empty() {
-        *c = crate::case::apply(c, crate::case::Event::Certificates(&received), now).0;
-    }
+    let procedure = procedures.procedure_of(&c.service);
+    let sender = judgement.who();
+    let mail_event = crate::case::MailEvent {
+        decision: analysis.decision,
+        message_id: mail.identity,
+        evidence: &evidence,
+        sender: &sender,
+        doubt: doubt.as_deref(),
+        certificates: &received,
+    };
+    *c = crate::case::apply(procedure, c, crate::case::Event::Mail(mail_event), now).0;
     if facts.integration.is_present() {
-        *c = crate::case::apply(c, crate::case::Event::Integration(&facts.integration), now).0;
+        let event = crate::case::Event::Integration(&facts.integration);
+        *c = crate::case::apply(procedure, c, event, now).0;
     }
     // In a case already under way, a question is for a person: the automatic answer
     // says so and the case waits on the agency until staff mark it answered. (A first
     // mail's "what do we send?" is what the first answer tells.)
     if let (true, Some(question)) = (joined, &facts.question) {
-        *c = crate::case::apply(c, crate::case::Event::Asked { question }, now).0;
+        *c = crate::case::apply(procedure, c, crate::case::Event::Asked { question }, now).0;
     }
     (case, joined, ownership)
 }
 
 /// The other cases a mail's certificates flag for a staff check, changed.
-fn flagged(ownership: &certificates::Ownership, cases: &[Case], now: OffsetDateTime) -> Vec<Case> {
+fn flagged(
+    ownership: &certificates::Ownership,
+    cases: &[Case],
+    procedures: &crate::procedure::Catalogue,
+    now: OffsetDateTime,
+) -> Vec<Case> {
     let mut out: Vec<Case> = Vec::new();
     for (token, why) in &ownership.flags {
         let Some(case) = out
@@ -385,7 +399,9 @@ fn flagged(ownership: &certificates::Ownership, cases: &[Case], now: OffsetDateT
         else {
             continue;
         };
-        out.push(crate::case::apply(&case, crate::case::Event::CertificateDoubted { why }, now).0);
+        let procedure = procedures.procedure_of(&case.service);
+        let event = crate::case::Event::CertificateDoubted { why };
+        out.push(crate::case::apply(procedure, &case, event, now).0);
     }
     out
 }

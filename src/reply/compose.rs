@@ -37,13 +37,34 @@ pub struct Sender<'a> {
     pub address: &'a str,
 }
 
-/// Builds the reply; `token` is empty for mail outside any case. `seed` makes the Message-ID stable, so a reply built twice for the
-/// same mail is recognisably the same reply.
+/// A case's token as subjects carry it: `[MNotify #TOKEN]`, the tag its service's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaseTag<'a> {
+    pub tag: &'a str,
+    /// Empty for mail outside any case.
+    pub token: &'a str,
+}
+
+impl CaseTag<'_> {
+    /// Mail outside any case.
+    pub const NONE: CaseTag<'static> = CaseTag {
+        tag: "MNotify",
+        token: "",
+    };
+
+    fn text(&self) -> String {
+        format!("[{} #{}]", self.tag, self.token)
+    }
+}
+
+/// Builds the reply; `case` has no token for mail outside any case. `seed` makes the
+/// Message-ID stable, so a reply built twice for the same mail is recognisably the
+/// same reply.
 pub fn compose(
     original: &Original,
     from: &Sender<'_>,
     to: &str,
-    token: &str,
+    case: CaseTag<'_>,
     body: &str,
     seed: &str,
     now: OffsetDateTime,
@@ -52,13 +73,14 @@ pub fn compose(
         .address
         .rsplit_once('@')
         .map_or("localhost", |(_, d)| d);
+    let token = case.token;
     let digest = hex::encode(&sha2::Sha256::digest(seed.as_bytes())[..12]);
     let message_id = if token.is_empty() {
         MessageId::ours(&format!("mnotify.{digest}"), domain)
     } else {
         MessageId::ours(&format!("mnotify.{token}.{digest}"), domain)
     };
-    let subject = reply_subject(original.subject.as_deref().unwrap_or(""), token);
+    let subject = reply_subject(original.subject.as_deref().unwrap_or(""), case);
     let in_reply_to = original.message_id.as_deref().and_then(clean_id);
     let mut references: Vec<MessageId> = original
         .references
@@ -111,7 +133,8 @@ pub fn compose(
 }
 
 /// `Re: <subject> [MNotify #TOKEN]`, without piling up `Re:` or tokens.
-pub fn reply_subject(original: &str, token: &str) -> String {
+pub fn reply_subject(original: &str, case: CaseTag<'_>) -> String {
+    let token = case.token;
     let mut subject = one_line(original);
     if let Some((cut, _)) = subject.char_indices().nth(MAX_SUBJECT_CHARS) {
         subject.truncate(cut);
@@ -128,11 +151,12 @@ pub fn reply_subject(original: &str, token: &str) -> String {
             None => break,
         }
     }
-    let tag = format!("[MNotify #{token}]");
+    let tag = case.text();
     // Another case's tag never stays: a mail naming a case it could not join gets
     // an answer about its own.
     static ANY_TAG: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"(?i)\s*\[MNotify\s*#\s*[A-Z0-9\-]*\]").expect("valid pattern")
+        regex::Regex::new(r"(?i)\s*\[[A-Z][A-Z0-9\-]{1,31}\s*#\s*[A-Z0-9\-]*\]")
+            .expect("valid pattern")
     });
     if ANY_TAG
         .find_iter(&subject)

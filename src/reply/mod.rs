@@ -10,10 +10,11 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::analysis::{Analysis, Role};
-use crate::case::{Action, Case, Step};
+use crate::case::{Action, Case, Party, Step};
 use crate::config::ReplyConfig;
 use crate::intake::Language;
 use crate::integration::IntegrationData;
+use crate::procedure::{Catalogue, Procedure, Texts};
 use crate::record::MessageId;
 
 /// What happens to replies.
@@ -126,9 +127,10 @@ impl Templates {
                 name: name.clone(),
                 source,
             })?;
+        let ctx = ctx.with_agency(&self.agency.short_name);
         let values = minijinja::context! {
             agency => self.agency.view(language),
-            ..minijinja::Value::from_serialize(ctx)
+            ..minijinja::Value::from_serialize(&ctx)
         };
         let text = template
             .render(values)
@@ -146,16 +148,28 @@ impl Templates {
             OffsetDateTime::UNIX_EPOCH,
         );
         let mut out = Vec::new();
+        let catalogue = Catalogue::built_in();
         for language in [Language::Ro, Language::Ru, Language::En] {
             for kind in crate::decision::Decision::ALL
                 .iter()
                 .map(|d| d.code())
-                .chain(["oversized", STEP_DONE, COMPLETED, REMINDER, UNVERIFIED])
+                .chain([
+                    "oversized",
+                    STEP_DONE,
+                    COMPLETED,
+                    REMINDER,
+                    UNVERIFIED,
+                    WHICH_SERVICE,
+                ])
             {
-                let mut ctx = ReplyContext::for_case(kind, &case);
+                let mut ctx = ReplyContext::for_case(kind, &case, catalogue);
+                let contract = Some(StepView::of(catalogue.mnotify(), Step::CONTRACT));
+                ctx.done = contract;
                 ctx.done_step = Some("contract".into());
                 ctx.done_number = 2;
                 ctx.problems = vec!["private_key_sent".into(), "expired".into()];
+                ctx.received_at = "2026-11-24 14:00".into();
+                ctx.reference = "R-ABC123".into();
                 out.push((language, kind, self.render(language, &ctx)?));
             }
         }
@@ -169,6 +183,8 @@ pub const STEP_DONE: &str = "step_done";
 pub const COMPLETED: &str = "completed";
 /// Template `decision` of a reminder of the step waiting on the applicant.
 pub const REMINDER: &str = "reminder";
+/// Template `decision` of the answer to a first mail that names no service: which one?
+pub const WHICH_SERVICE: &str = "which_service";
 /// Whether `id` is a Message-ID we made (`mnotify.…@our domain`).
 pub fn is_our_message_id(id: &str, our_domain: &str) -> bool {
     MessageId::parse(id).is_some_and(|id| {
@@ -208,16 +224,36 @@ fn tidy(text: &str) -> String {
 /// What a reply template sees.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReplyContext {
-    /// A decision code, or `oversized`.
+    /// A decision code, or `oversized`, `step_done`, `completed`, `reminder`,
+    /// `unverified`, `which_service`.
     pub decision: String,
     pub problems: Vec<String>,
     /// Services a reused certificate is registered for.
     pub services: Vec<String>,
+    /// The service the case is for (or the mail asked about).
+    pub service: ServiceView,
+    /// Every other service the mailbox serves (their tags), for "registered for
+    /// another service".
+    pub other_services: Vec<String>,
+    /// Every service the mailbox serves, for the answer asking which one.
+    pub all_services: Vec<ServiceView>,
+    /// Other cases the same mail opened or moved (a mail naming two services): their
+    /// service and token.
+    pub also: Vec<AlsoView>,
     pub certificates: Vec<CertificateView>,
     pub numbers: Vec<NumberView>,
     pub token: String,
     pub checklist: Vec<ChecklistItem>,
+    /// The step the applicant is told comes next ([`Case::next_step_told`]).
+    pub next: Option<StepView>,
+    /// Its code (the templates before procedures were data used it).
     pub next_step: Option<String>,
+    /// The step staff just completed (`step_done`).
+    pub done: Option<StepView>,
+    /// The neutral answer: when our server received the mail it answers, and our
+    /// reference for it (nothing the sender wrote).
+    pub received_at: String,
+    pub reference: String,
     pub limit_mb: u64,
     /// The step staff just completed (`step_done`), and its number 1–8.
     pub done_step: Option<String>,
@@ -226,6 +262,8 @@ pub struct ReplyContext {
     pub certificate_done: bool,
     /// Integration data found in the mail, echoed back for confirmation.
     pub integration: Option<IntegrationView>,
+    /// The number of the step integration data by mail completes (0: none does).
+    pub integration_number: u32,
     /// What was accepted does not fit the sender's institution: staff check it first
     /// (the reply names no one).
     pub staff_check: bool,
@@ -289,6 +327,8 @@ pub struct CertificateView {
     pub serial: String,
     pub sha1: String,
     pub not_after: String,
+    /// `test` or `production`, when the applicant said (or the case records it).
+    pub environment: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -301,37 +341,144 @@ pub struct NumberView {
 #[derive(Debug, Clone, Serialize)]
 pub struct ChecklistItem {
     pub step: String,
+    /// The number applicants read (the published procedure's).
+    pub number: u32,
+    pub text: Texts,
     pub done: bool,
     /// `applicant` or `age`.
     pub waiting_on: &'static str,
+    /// What is true of it now: `done`; `yours` (waiting on the applicant); `yours_after`
+    /// (the applicant's, once the steps in `after` are done); `agency` (the agency's,
+    /// now); `agency_after` (the agency's, once the steps in `after` are done);
+    /// `checking` (a certificate staff check before it counts).
+    pub status: &'static str,
+    /// The numbers of the steps it waits for.
+    pub after: Vec<u32>,
+    pub link: Option<String>,
+}
+
+/// A service, as replies name it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceView {
+    pub code: String,
+    pub tag: String,
+    pub name: Texts,
+    pub description: Texts,
+}
+
+impl ServiceView {
+    pub fn of(p: &Procedure) -> ServiceView {
+        ServiceView {
+            code: p.code.clone(),
+            tag: p.tag.clone(),
+            name: p.name.clone(),
+            description: p.description.clone(),
+        }
+    }
+}
+
+/// A step, as replies name it: its number, text, and how to do it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepView {
+    pub code: String,
+    pub number: u32,
+    pub text: Texts,
+    /// The link applicants need for it (a form, the test environment).
+    pub link: Option<String>,
+    /// How to do it when no link does (who sends the contract, where to send the
+    /// certificate).
+    pub how: Option<Texts>,
+    pub party: &'static str,
+}
+
+impl StepView {
+    pub fn of(p: &Procedure, step: Step) -> StepView {
+        let found = p.step(step.code());
+        StepView {
+            code: step.code().to_string(),
+            number: p.number(step),
+            text: found.map_or_else(|| same_in_all(step.code()), |s| s.text.clone()),
+            link: p.link_for(step).map(str::to_string),
+            how: found.and_then(|s| s.how.clone()),
+            party: p.party(step).code(),
+        }
+    }
+}
+
+/// Another case the same mail opened or moved.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlsoView {
+    pub tag: String,
+    pub token: String,
+}
+
+fn same_in_all(text: &str) -> Texts {
+    Texts {
+        ro: text.to_string(),
+        ru: text.to_string(),
+        en: text.to_string(),
+    }
 }
 
 /// Replies of these decisions ask the applicant for the certificate (or its number):
 /// what was sent cannot be used, matched nothing or several, was too large, or there
 /// was none.
 fn asks_for_certificate(decision: &str) -> bool {
-    use crate::decision::Decision;
-    [
-        Decision::Rejected,
-        Decision::SerialNotFound,
-        Decision::Ambiguous,
-        Decision::NeedCertificate,
-    ]
-    .iter()
-    .any(|d| d.code() == decision)
+    crate::decision::Decision::ALL
+        .iter()
+        .any(|d| d.code() == decision && d.asks_for_certificate())
         || decision == crate::process::OVERSIZED
 }
 
-/// Steps AGE performs; the others wait on the applicant.
-pub fn waiting_on(step: Step) -> &'static str {
-    step.performed_by().code()
+/// What is true of each step of `case` now (see [`ChecklistItem::status`]).
+pub fn checklist(case: &Case, procedure: &Procedure) -> Vec<ChecklistItem> {
+    procedure
+        .steps
+        .iter()
+        .map(|s| {
+            let done = case.done.contains_key(&s.code);
+            let missing: Vec<u32> = case
+                .missing_before(procedure, s.code)
+                .into_iter()
+                .map(|m| procedure.number(m))
+                .collect();
+            let checking = case.certificate_check.is_some()
+                && s.by_mail.contains(&crate::procedure::MailPart::Certificate);
+            let status = match (done, s.party, missing.is_empty()) {
+                (true, _, _) => "done",
+                _ if checking => "checking",
+                (false, Party::Applicant, true) => "yours",
+                (false, Party::Applicant, false) => "yours_after",
+                (false, Party::Age, true) => "agency",
+                (false, Party::Age, false) => "agency_after",
+            };
+            ChecklistItem {
+                step: s.code.code().to_string(),
+                number: s.number,
+                text: s.text.clone(),
+                done,
+                waiting_on: s.party.code(),
+                status,
+                after: missing,
+                link: procedure.link_of(s).map(str::to_string),
+            }
+        })
+        .collect()
 }
 
 impl ReplyContext {
     /// The context for an analysed message in its case.
-    pub fn for_analysis(a: &Analysis, case: &Case) -> ReplyContext {
-        let mut ctx = ReplyContext::for_case(a.decision.code(), case);
+    pub fn for_analysis(a: &Analysis, case: &Case, catalogue: &Catalogue) -> ReplyContext {
+        let mut ctx = ReplyContext::for_case(a.decision.code(), case, catalogue);
         ctx.problems = a.problems.iter().map(|p| p.code().to_string()).collect();
+        let environment_of = |serial: &str| {
+            case.certificates
+                .iter()
+                .rev()
+                .find(|c| c.serial == serial)
+                .and_then(|c| c.environment)
+                .map(|e| e.code())
+        };
         ctx.certificates = a
             .certificates
             .iter()
@@ -341,6 +488,7 @@ impl ReplyContext {
                 serial: c.certificate.serial.clone(),
                 sha1: c.certificate.sha1.clone(),
                 not_after: c.certificate.not_after.date().to_string(),
+                environment: environment_of(&c.certificate.serial),
             })
             .collect();
         ctx.numbers = a
@@ -367,7 +515,13 @@ impl ReplyContext {
         services.sort();
         services.dedup();
         ctx.services = services;
-        if a.facts.integration.is_present() {
+        // Echoed only where the service takes integration data by mail (MSign's
+        // comes through a form).
+        let takes_data = catalogue
+            .procedure_of(&case.service)
+            .integration_step()
+            .is_some();
+        if a.facts.integration.is_present() && takes_data {
             ctx.integration = Some(IntegrationView::of(&a.facts.integration));
         }
         ctx
@@ -386,76 +540,102 @@ impl ReplyContext {
         self.integration = None;
     }
 
-    /// A context for mail outside any case (no token, no checklist).
-    pub fn without_case(decision: &str) -> ReplyContext {
+    /// A context for mail outside any case (no token, no checklist), about `service`.
+    pub fn without_case(
+        decision: &str,
+        service: &Procedure,
+        catalogue: &Catalogue,
+    ) -> ReplyContext {
         ReplyContext {
             decision: decision.to_string(),
             problems: Vec::new(),
             services: Vec::new(),
+            service: ServiceView::of(service),
+            other_services: catalogue
+                .iter()
+                .filter(|p| p.code != service.code)
+                .map(|p| p.tag.clone())
+                .collect(),
+            all_services: catalogue.iter().map(ServiceView::of).collect(),
+            also: Vec::new(),
             certificates: Vec::new(),
             numbers: Vec::new(),
             token: String::new(),
             checklist: Vec::new(),
+            next: None,
             next_step: None,
+            done: None,
+            received_at: String::new(),
+            reference: String::new(),
             limit_mb: 0,
             done_step: None,
             done_number: 0,
             certificate_done: false,
             integration: None,
+            integration_number: service.integration_step().map_or(0, |s| service.number(s)),
             staff_check: false,
             question: false,
         }
     }
 
     /// The notice of what staff just did: `step_done` with the step, or `completed`
-    /// for the final notice (step 8).
-    pub fn for_staff_action(action: Action, case: &Case) -> ReplyContext {
+    /// for the final notice.
+    pub fn for_staff_action(action: Action, case: &Case, catalogue: &Catalogue) -> ReplyContext {
+        let procedure = catalogue.procedure_of(&case.service);
         match action {
             Action::TellStepDone(step) => ReplyContext {
+                done: Some(StepView::of(procedure, step)),
                 done_step: Some(step.code().to_string()),
-                done_number: step.number(),
-                ..ReplyContext::for_case(STEP_DONE, case)
+                done_number: procedure.number(step) as usize,
+                ..ReplyContext::for_case(STEP_DONE, case, catalogue)
             },
-            Action::TellCompleted => ReplyContext::for_case(COMPLETED, case),
-            Action::TellReminder => ReplyContext::for_case(REMINDER, case),
+            Action::TellCompleted => ReplyContext::for_case(COMPLETED, case, catalogue),
+            Action::TellReminder => ReplyContext::for_case(REMINDER, case, catalogue),
         }
     }
 
-    /// A context with only the case filled in. One next step: a reply that asks for
-    /// the certificate names the certificate as the next step, whatever else is still
-    /// open (a reply asking for it and pointing at the form left applicants unsure
-    /// which to do).
-    pub fn for_case(decision: &str, case: &Case) -> ReplyContext {
-        let certificate_done = case.done.contains_key(&Step::Certificate);
-        let next_step = if asks_for_certificate(decision) && !certificate_done {
-            Some(Step::Certificate.code().to_string())
-        } else {
-            case.next_step().map(|s| s.code().to_string())
+    /// A context with only the case filled in, in its service's procedure. One next
+    /// step ([`Case::next_step_told`]): a reply that asks for the certificate names the
+    /// certificate as the next step, whatever else is still open.
+    pub fn for_case(decision: &str, case: &Case, catalogue: &Catalogue) -> ReplyContext {
+        let procedure = catalogue.procedure_of(&case.service);
+        let certificate_done = case.certificates_done(procedure);
+        let next_step = match case.certificate_step_open(procedure) {
+            Some(step) if asks_for_certificate(decision) => Some(step),
+            _ => case.next_step_told(procedure),
         };
         ReplyContext {
-            decision: decision.to_string(),
-            problems: Vec::new(),
-            services: Vec::new(),
-            certificates: Vec::new(),
-            numbers: Vec::new(),
             token: case.token.clone(),
-            checklist: Step::ALL
-                .iter()
-                .map(|s| ChecklistItem {
-                    step: s.code().to_string(),
-                    done: case.done.contains_key(s),
-                    waiting_on: waiting_on(*s),
-                })
-                .collect(),
-            next_step,
-            limit_mb: 0,
-            done_step: None,
-            done_number: 0,
+            checklist: checklist(case, procedure),
+            next: next_step.map(|s| StepView::of(procedure, s)),
+            next_step: next_step.map(|s| s.code().to_string()),
             certificate_done,
-            integration: None,
-            staff_check: false,
+            staff_check: case.certificate_check.is_some(),
             question: case.question.is_some(),
+            ..ReplyContext::without_case(decision, procedure, catalogue)
         }
+    }
+
+    /// `{agency}` in the procedure's texts filled in.
+    fn with_agency(&self, agency: &str) -> ReplyContext {
+        let fill = |t: &mut Texts| {
+            for text in [&mut t.ro, &mut t.ru, &mut t.en] {
+                if text.contains("{agency}") {
+                    *text = text.replace("{agency}", agency);
+                }
+            }
+        };
+        let mut ctx = self.clone();
+        for item in &mut ctx.checklist {
+            fill(&mut item.text);
+        }
+        for view in ctx.next.iter_mut().chain(ctx.done.iter_mut()) {
+            fill(&mut view.text);
+            if let Some(how) = &mut view.how {
+                fill(how);
+            }
+        }
+        ctx
     }
 }
 
@@ -464,7 +644,7 @@ mod compose;
 mod html;
 
 pub use agency::{Agency, AgencyView};
-pub use compose::{compose, one_line, reply_subject, Original, Outgoing, Sender};
+pub use compose::{compose, one_line, reply_subject, CaseTag, Original, Outgoing, Sender};
 pub use html::text_to_html;
 
 #[cfg(test)]

@@ -2,17 +2,27 @@ use super::*;
 use crate::intake::automatic::OWN_MARKER_HEADER;
 use time::macros::datetime;
 
+#[allow(dead_code)]
+fn mn() -> &'static crate::procedure::Procedure {
+    crate::procedure::Catalogue::built_in().mnotify()
+}
+
+#[allow(dead_code)]
+fn cat() -> &'static crate::procedure::Catalogue {
+    crate::procedure::Catalogue::built_in()
+}
+
 #[test]
 fn subjects_keep_one_re_and_one_token() {
     assert_eq!(
-        reply_subject("Certificat", "ABC123"),
+        reply_subject("Certificat", mn_tag("ABC123")),
         "Re: Certificat [MNotify #ABC123]"
     );
     assert_eq!(
-        reply_subject("RE: Re: Certificat [MNotify #ABC123]", "ABC123"),
+        reply_subject("RE: Re: Certificat [MNotify #ABC123]", mn_tag("ABC123")),
         "Re: Certificat [MNotify #ABC123]"
     );
-    assert_eq!(reply_subject("", "ABC123"), "Re: [MNotify #ABC123]");
+    assert_eq!(reply_subject("", mn_tag("ABC123")), "Re: [MNotify #ABC123]");
 }
 
 #[test]
@@ -20,7 +30,7 @@ fn every_language_renders_every_decision() {
     let rendered = Templates::embedded().render_all().expect("renders");
     assert_eq!(
         rendered.len(),
-        3 * (crate::decision::Decision::ALL.len() + 5)
+        3 * (crate::decision::Decision::ALL.len() + 6)
     );
     for (lang, kind, text) in rendered {
         assert!(text.contains("#ABC123"), "{lang:?} {kind}");
@@ -34,15 +44,16 @@ fn staff_notices_name_the_step_done_and_the_next() {
     let now = datetime!(2026-11-24 12:00 UTC);
     let case = Case::open("ABC123".into(), "a@b.md", Language::En, now);
     let (case, actions) = crate::case::apply(
+        mn(),
         &case,
         crate::case::Event::StepDone {
-            step: Step::Form,
+            step: Step::FORM,
             by: "ana",
             note: None,
         },
         now,
     );
-    let ctx = ReplyContext::for_staff_action(actions[0], &case);
+    let ctx = ReplyContext::for_staff_action(actions[0], &case, cat());
     let text = templates.render(Language::En, &ctx).unwrap();
     assert!(
         text.contains("step 1 of your MNotify connection as done: The single connection form"),
@@ -50,7 +61,7 @@ fn staff_notices_name_the_step_done_and_the_next() {
     );
     assert!(text.contains("[x] 1."), "{text}");
     assert!(text.contains("Next step: The MNotify contract"), "{text}");
-    let done = ReplyContext::for_staff_action(Action::TellCompleted, &case);
+    let done = ReplyContext::for_staff_action(Action::TellCompleted, &case, cat());
     let text = templates.render(Language::Ro, &done).unwrap();
     assert!(
         text.contains("Integrarea sistemului dvs. cu MNotify este finalizată"),
@@ -73,7 +84,7 @@ fn reply_is_threaded_and_marked_automatic() {
         &original,
         &sender,
         "ion@x.md",
-        "ABC123",
+        mn_tag("ABC123"),
         "Bună ziua",
         "seed",
         datetime!(2026-11-24 12:00 UTC),
@@ -92,7 +103,7 @@ fn reply_is_threaded_and_marked_automatic() {
         &original,
         &sender,
         "ion@x.md",
-        "ABC123",
+        mn_tag("ABC123"),
         "Bună ziua",
         "seed",
         datetime!(2026-11-24 12:00 UTC),
@@ -143,7 +154,15 @@ fn hostile_subject_and_ids_cannot_inject_headers() {
             references: ids,
             subject,
         };
-        let out = compose(&original, &sender, "ion@x.md", "ABC123", "text", "s", now);
+        let out = compose(
+            &original,
+            &sender,
+            "ion@x.md",
+            mn_tag("ABC123"),
+            "text",
+            "s",
+            now,
+        );
         let raw = String::from_utf8(out.raw.clone()).unwrap();
         let head = &raw[..raw.find("\r\n\r\n").unwrap()];
         let mut fields: Vec<&str> = head
@@ -189,7 +208,15 @@ fn hostile_subject_and_ids_cannot_inject_headers() {
         references: vec!["<older@x.md>".into()],
         subject: Some("Salut".into()),
     };
-    let out = compose(&original, &sender, "ion@x.md", "ABC123", "text", "s", now);
+    let out = compose(
+        &original,
+        &sender,
+        "ion@x.md",
+        mn_tag("ABC123"),
+        "text",
+        "s",
+        now,
+    );
     let raw = String::from_utf8(out.raw).unwrap().replace("\r\n ", " ");
     assert!(raw.contains("In-Reply-To: <orig@x.md>\r\n"), "{raw}");
     assert!(
@@ -246,7 +273,7 @@ fn a_reply_asking_for_the_certificate_names_it_as_the_next_step() {
         Language::Ro,
         datetime!(2026-11-24 12:00 UTC),
     );
-    assert_eq!(case.next_step(), Some(Step::Form));
+    assert_eq!(case.next_step(mn()), Some(Step::FORM));
     for decision in [
         "rejected",
         "serial_not_found",
@@ -254,11 +281,11 @@ fn a_reply_asking_for_the_certificate_names_it_as_the_next_step() {
         "need_certificate",
         "oversized",
     ] {
-        let ctx = ReplyContext::for_case(decision, &case);
+        let ctx = ReplyContext::for_case(decision, &case, cat());
         assert_eq!(ctx.next_step.as_deref(), Some("certificate"), "{decision}");
     }
     assert_eq!(
-        ReplyContext::for_case("new_certificate", &case)
+        ReplyContext::for_case("new_certificate", &case, cat())
             .next_step
             .as_deref(),
         Some("form")
@@ -266,8 +293,27 @@ fn a_reply_asking_for_the_certificate_names_it_as_the_next_step() {
     let text = Templates::embedded()
         .render(
             Language::En,
-            &ReplyContext::for_case("need_certificate", &case),
+            &ReplyContext::for_case("need_certificate", &case, cat()),
         )
         .unwrap();
     assert!(text.contains("Next step: The system certificate"), "{text}");
+}
+
+fn mn_tag(token: &str) -> CaseTag<'_> {
+    CaseTag {
+        tag: "MNotify",
+        token,
+    }
+}
+
+#[test]
+fn subjects_carry_the_service_tag_and_drop_another_case_s() {
+    let tag = CaseTag {
+        tag: "MPass",
+        token: "XYZ789",
+    };
+    assert_eq!(
+        reply_subject("Re: Conectare [MNotify #ABC123]", tag),
+        "Re: Conectare [MPass #XYZ789]"
+    );
 }

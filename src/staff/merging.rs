@@ -13,15 +13,22 @@ pub(super) fn execute(
     store: &Store,
     request: &Request,
     case: Case,
+    procedure: &crate::procedure::Procedure,
     now: OffsetDateTime,
 ) -> Result<Result<String, String>, StaffError> {
     match &request.action {
-        StaffAction::Merge { from, note } => {
-            merge(store, request, case, from, note.as_deref(), now)
-        }
+        StaffAction::Merge { from, note } => merge(
+            store,
+            request,
+            (case, procedure),
+            from,
+            note.as_deref(),
+            now,
+        ),
         StaffAction::Split { system, note } => {
             let token = case::token_for(&format!("split/{}/{}", case.token, request.id));
             let (old, new) = case::merge::split(
+                procedure,
                 &case,
                 token,
                 system.as_deref(),
@@ -42,7 +49,7 @@ pub(super) fn execute(
 fn merge(
     store: &Store,
     request: &Request,
-    into: Case,
+    (into, procedure): (Case, &crate::procedure::Procedure),
     from: &str,
     note: Option<&str>,
     now: OffsetDateTime,
@@ -69,7 +76,13 @@ fn merge(
             into.owner()
         )));
     }
-    let (merged, closed) = case::merge::merge(&into, &other, &request.by, note, now);
+    if other.service != into.service {
+        return Ok(Err(format!(
+            "case #{token} is for {} and case #{} for {}: a case is one service's; merge cases of the same service",
+            other.service, into.token, into.service
+        )));
+    }
+    let (merged, closed) = case::merge::merge(procedure, &into, &other, &request.by, note, now);
     let thread: Vec<MessageId> = closed
         .message_ids
         .iter()

@@ -112,16 +112,20 @@ impl StaffAction {
 
 impl StaffAction {
     /// In words, for the command's answer and the log.
-    pub fn describe(&self) -> String {
+    pub fn describe(&self, procedure: &crate::procedure::Procedure) -> String {
         match self {
             StaffAction::Advance { step, .. } => {
-                format!("step {} ({}) done", step.number(), step.code())
+                format!("step {} ({}) done", procedure.number(*step), step.code())
             }
             StaffAction::Note { .. } => "note added".into(),
             StaffAction::Answered { .. } => "question marked answered".into(),
             StaffAction::Allow { member } => format!("{member} added to the institution"),
             StaffAction::Reopen { step, .. } => {
-                format!("step {} ({}) reopened", step.number(), step.code())
+                format!(
+                    "step {} ({}) reopened",
+                    procedure.number(*step),
+                    step.code()
+                )
             }
             StaffAction::Merge { from, .. } => format!("case #{from} merged into it"),
             StaffAction::Split { .. } => "a case split off".into(),
@@ -225,7 +229,8 @@ pub fn plan(
     settings: &Settings<'_>,
     now: OffsetDateTime,
 ) -> Result<StaffPlan, ReplyError> {
-    let (mut next, actions) = case::apply(case, request.event(), now);
+    let procedure = settings.procedures.procedure_of(&case.service);
+    let (mut next, actions) = case::apply(procedure, case, request.event(), now);
     let mut thread_ids = Vec::new();
     let mut outbox = None;
     // One notice per request: completion supersedes a step notice.
@@ -262,8 +267,9 @@ pub fn notice(
     seed: &str,
     now: OffsetDateTime,
 ) -> Result<(OutboxEntry, MessageId), ReplyError> {
-    let context = ReplyContext::for_staff_action(action, case);
+    let context = ReplyContext::for_staff_action(action, case, settings.procedures);
     let body = settings.templates.render(case.language, &context)?;
+    let procedure = settings.procedures.procedure_of(&case.service);
     let original = Original {
         message_id: case.message_ids.last().cloned(),
         references: case.message_ids.clone(),
@@ -271,14 +277,17 @@ pub fn notice(
             case.subject
                 .clone()
                 .filter(|s| !s.trim().is_empty())
-                .unwrap_or_else(|| "MNotify".into()),
+                .unwrap_or_else(|| procedure.tag.clone()),
         ),
     };
     let outgoing = compose(
         &original,
         &settings.sender,
         &case.applicant,
-        &case.token,
+        crate::reply::CaseTag {
+            tag: &procedure.tag,
+            token: &case.token,
+        },
         &body,
         seed,
         now,
@@ -294,12 +303,30 @@ pub fn notice(
 /// Why a change must not be made to `case`, if it must not: a step whose
 /// prerequisites are not done (unless forced), a member that is not an address or a
 /// domain.
-pub fn refusal(case: &Case, action: &StaffAction) -> Option<String> {
+pub fn refusal(
+    case: &Case,
+    procedure: &crate::procedure::Procedure,
+    action: &StaffAction,
+) -> Option<String> {
+    let step = match action {
+        StaffAction::Advance { step, .. } | StaffAction::Reopen { step, .. } => Some(*step),
+        _ => None,
+    };
+    if let Some(step) = step.filter(|s| procedure.position(*s).is_none()) {
+        let codes: Vec<&str> = procedure.order().map(|s| s.code()).collect();
+        return Some(format!(
+            "case #{} is for {}, whose steps are {}; `{}` is not one of them",
+            case.token,
+            procedure.tag,
+            codes.join(", "),
+            step.code()
+        ));
+    }
     match action {
         StaffAction::Advance {
             step, force: false, ..
         } => {
-            let missing = case.missing_before(*step);
+            let missing = case.missing_before(procedure, *step);
             if let Some(env) = case.certificate_missing_for(*step) {
                 return Some(format!(
                     "case #{}: {} needs the applicant's certificate for {}, and the case has none (test and production each need their own); ask for it, or use --force with a --note saying why",
@@ -349,19 +376,20 @@ pub fn execute(
         }
         return answer(store, request, desk, now);
     }
-    if store.request_applied(&request.id)? {
-        return Ok(Ok(format!(
-            "case #{}: {} (already applied)",
-            request.case,
-            request.action.describe()
-        )));
-    }
     let Some(case) = store.case(&request.case)? else {
         return Ok(Err(format!(
             "no case #{}; `mnotify-intake cases list` shows the cases",
             request.case
         )));
     };
+    let procedure = settings.procedures.procedure_of(&case.service);
+    if store.request_applied(&request.id)? {
+        return Ok(Ok(format!(
+            "case #{}: {} (already applied)",
+            request.case,
+            request.action.describe(procedure)
+        )));
+    }
     if let Some(into) = case.merged() {
         return Ok(Err(format!(
             "case #{} was merged into #{into}; act on #{into}",
@@ -372,9 +400,9 @@ pub fn execute(
         request.action,
         StaffAction::Merge { .. } | StaffAction::Split { .. }
     ) {
-        return merging::execute(store, request, case, now);
+        return merging::execute(store, request, case, procedure, now);
     }
-    if let Some(reason) = refusal(&case, &request.action) {
+    if let Some(reason) = refusal(&case, procedure, &request.action) {
         return Ok(Err(reason));
     }
     // A notice that cannot be composed (a broken template) refuses the request with
@@ -392,9 +420,11 @@ pub fn execute(
     Ok(Ok(format!(
         "case #{}: {} (recorded by {}); next: {}{}",
         request.case,
-        request.action.describe(),
+        request.action.describe(procedure),
         request.by,
-        plan.case.next_step().map_or("completed", Step::code),
+        plan.case
+            .next_step_told(procedure)
+            .map_or("completed", Step::code),
         if plan.outbox.is_some() {
             "; the applicant is told"
         } else {
@@ -453,7 +483,13 @@ fn answer(
                 routine::queue_digest(store, cfg, settings, now, Some(&request.id))?;
                 "queued".into()
             } else {
-                let d = routine::build_digest(store, cfg, settings.needs_human_folder, now)?;
+                let d = routine::build_digest(
+                    store,
+                    cfg,
+                    settings.procedures,
+                    settings.needs_human_folder,
+                    now,
+                )?;
                 if *html {
                     crate::digest::render_html(&d)
                 } else {

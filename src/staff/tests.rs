@@ -14,6 +14,16 @@ use crate::intake::Language;
 use crate::reply::Templates;
 use time::macros::datetime;
 
+#[allow(dead_code)]
+fn mn() -> &'static crate::procedure::Procedure {
+    crate::procedure::Catalogue::built_in().mnotify()
+}
+
+#[allow(dead_code)]
+fn cat() -> &'static crate::procedure::Catalogue {
+    crate::procedure::Catalogue::built_in()
+}
+
 fn settings(templates: &Templates, mode: ReplyMode) -> Settings<'_> {
     let policy = Box::leak(Box::new(crate::trust::Policy {
         authserv_ids: Vec::new(),
@@ -33,7 +43,7 @@ fn advancing_a_step_queues_one_threaded_notice_in_the_case_language() {
         "abc123",
         "ana",
         StaffAction::Advance {
-            step: Step::Form,
+            step: Step::FORM,
             note: Some("form received by post".into()),
             force: false,
         },
@@ -42,7 +52,7 @@ fn advancing_a_step_queues_one_threaded_notice_in_the_case_language() {
     assert_eq!(request.case, "ABC123");
     let plan = plan(&case, &request, &settings(&templates, ReplyMode::Send), now).unwrap();
     assert_eq!(
-        plan.case.done[&Step::Form].evidence,
+        plan.case.done[&Step::FORM].evidence,
         "form received by post"
     );
     let entry = plan.outbox.expect("a notice");
@@ -61,7 +71,7 @@ fn advancing_a_step_queues_one_threaded_notice_in_the_case_language() {
     let plan = plan_of(&case, &note, &templates);
     assert!(plan.outbox.is_none(), "a note tells the applicant nothing");
     let off = plan_with_mode(&case, &request, &templates, ReplyMode::Off);
-    assert!(off.outbox.is_none() && off.case.done.contains_key(&Step::Form));
+    assert!(off.outbox.is_none() && off.case.done.contains_key(&Step::FORM));
 }
 
 fn plan_of(case: &Case, r: &Request, t: &Templates) -> StaffPlan {
@@ -83,12 +93,13 @@ fn a_step_before_its_prerequisites_is_refused_unless_forced() {
         note: None,
         force,
     };
-    let why = refusal(&case, &advance(Step::Production, false)).expect("refused");
+    let why = refusal(&case, mn(), &advance(Step::PRODUCTION, false)).expect("refused");
     assert!(why.contains("operational_tests"), "{why}");
-    assert!(refusal(&case, &advance(Step::Production, true)).is_none());
-    assert!(refusal(&case, &advance(Step::Contract, false)).is_none());
-    for step in [Step::Form, Step::Contract, Step::Certificate] {
+    assert!(refusal(&case, mn(), &advance(Step::PRODUCTION, true)).is_none());
+    assert!(refusal(&case, mn(), &advance(Step::CONTRACT, false)).is_none());
+    for step in [Step::FORM, Step::CONTRACT, Step::CERTIFICATE] {
         case = crate::case::apply(
+            mn(),
             &case,
             Event::StepDone {
                 step,
@@ -99,16 +110,16 @@ fn a_step_before_its_prerequisites_is_refused_unless_forced() {
         )
         .0;
     }
-    let why = refusal(&case, &advance(Step::TestAccess, false)).unwrap();
+    let why = refusal(&case, mn(), &advance(Step::TEST_ACCESS, false)).unwrap();
     assert!(why.contains("needs integration_data done first"), "{why}");
     let bad = StaffAction::Allow {
         member: "not an address".into(),
     };
-    assert!(refusal(&case, &bad).is_some());
+    assert!(refusal(&case, mn(), &bad).is_some());
     let good = StaffAction::Allow {
         member: "it@primaria.md".into(),
     };
-    assert!(refusal(&case, &good).is_none());
+    assert!(refusal(&case, mn(), &good).is_none());
 }
 
 #[test]
@@ -122,23 +133,23 @@ fn production_needs_the_production_certificate_once_environments_are_named() {
         environment: Some(Environment::Test),
         at: now,
     }];
-    let case = crate::case::apply(&case, Event::Certificates(&test_only), now).0;
+    let case = crate::case::apply(mn(), &case, Event::Certificates(&test_only), now).0;
     let advance = |step, force| StaffAction::Advance {
         step,
         note: None,
         force,
     };
-    let why = refusal(&case, &advance(Step::Production, false)).expect("refused");
+    let why = refusal(&case, mn(), &advance(Step::PRODUCTION, false)).expect("refused");
     assert!(
         why.contains("certificate for production") && why.contains("their own"),
         "{why}"
     );
     assert!(
-        refusal(&case, &advance(Step::Production, true)).is_none(),
+        refusal(&case, mn(), &advance(Step::PRODUCTION, true)).is_none(),
         "--force"
     );
     // Test access has its certificate: only the missing steps are said.
-    let why = refusal(&case, &advance(Step::TestAccess, false)).unwrap();
+    let why = refusal(&case, mn(), &advance(Step::TEST_ACCESS, false)).unwrap();
     assert!(
         why.contains("done first") && !why.contains("certificate for"),
         "{why}"
@@ -197,7 +208,7 @@ fn a_request_asked_twice_is_applied_once() {
         "ABC123",
         "ana",
         StaffAction::Advance {
-            step: Step::Production,
+            step: Step::PRODUCTION,
             note: None,
             force: false,
         },

@@ -29,6 +29,10 @@ pub enum CasesCommand {
         /// (`[response_time]`), the latest first.
         #[arg(long)]
         overdue: bool,
+        /// Only cases of this service (`mnotify`, `mpass`, `msign`, `mlog`, `mdocs`, or
+        /// a configured one).
+        #[arg(long, value_name = "CODE")]
+        service: Option<String>,
         /// Judge at this time (RFC 3339, e.g. 2026-12-07T09:00:00Z) instead of now:
         /// what will be overdue by then.
         #[arg(long, value_name = "TIME")]
@@ -164,11 +168,21 @@ pub enum WaitingOn {
     Age,
 }
 
+/// A step's code; whether the case's service has it is checked with the case
+/// (`cases show` lists its steps).
 fn parse_step(s: &str) -> Result<Step, String> {
-    Step::from_code(s).ok_or_else(|| {
-        let codes: Vec<&str> = Step::ALL.iter().map(|s| s.code()).collect();
-        format!("unknown step `{s}`; steps are: {}", codes.join(", "))
-    })
+    let plausible = (2..=32).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if plausible {
+        Ok(Step::named(s))
+    } else {
+        let codes: Vec<&str> = Step::MNOTIFY.iter().map(|s| s.code()).collect();
+        Err(format!(
+            "`{s}` is not a step code; MNotify's steps are {} (`cases show ID` lists a case's)",
+            codes.join(", ")
+        ))
+    }
 }
 
 mod view;
@@ -182,6 +196,7 @@ pub fn run(config: &Config, command: CasesCommand) -> Result<ExitCode> {
             waiting_on,
             stalled,
             overdue,
+            service,
             now: at,
             json,
         } => {
@@ -189,6 +204,7 @@ pub fn run(config: &Config, command: CasesCommand) -> Result<ExitCode> {
                 waiting_on,
                 stalled,
                 overdue,
+                service: service.map(|s| s.to_ascii_lowercase()),
             };
             view::list(config, filter, json, crate::cli::parse_now(at.as_deref())?)
         }
@@ -262,10 +278,11 @@ fn change(
     // A name the daemon would refuse is said first, whatever the case.
     control::recorded_as("", 0, by.as_deref()).map_err(anyhow::Error::msg)?;
     let case = find(load(config)?, &token)?;
-    if let Some(reason) = staff::refusal(&case, &action) {
+    let procedure = config.procedures.procedure_of(&case.service);
+    if let Some(reason) = staff::refusal(&case, procedure, &action) {
         bail!("{reason}");
     }
-    let action = forced_note(&case, action);
+    let action = forced_note(&case, procedure, action);
     println!(
         "case #{} · institution {} · applicant {}",
         case.token,
@@ -281,14 +298,22 @@ fn change(
 }
 
 /// A forced step keeps, with its note, which prerequisites were missing.
-fn forced_note(case: &Case, action: StaffAction) -> StaffAction {
+fn forced_note(
+    case: &Case,
+    procedure: &mnotify_intake::procedure::Procedure,
+    action: StaffAction,
+) -> StaffAction {
     match action {
         StaffAction::Advance {
             step,
             note,
             force: true,
         } => {
-            let missing: Vec<&str> = case.missing_before(step).iter().map(|s| s.code()).collect();
+            let missing: Vec<&str> = case
+                .missing_before(procedure, step)
+                .iter()
+                .map(|s| s.code())
+                .collect();
             let note = if missing.is_empty() {
                 note
             } else {
@@ -325,11 +350,12 @@ fn preview(
         case.owner(),
         case.applicant
     );
-    let refused = staff::refusal(&case, &action);
+    let procedure = config.procedures.procedure_of(&case.service);
+    let refused = staff::refusal(&case, procedure, &action);
     if let Some(reason) = &refused {
         println!("refused: {reason}");
     }
-    let action = forced_note(&case, action);
+    let action = forced_note(&case, procedure, action);
     let (user, uid) = control::peer::current_user();
     let request = Request::new(
         &token,
@@ -342,9 +368,11 @@ fn preview(
     let plan = staff::plan(&case, &request, &settings, now)?;
     println!(
         "would record: {} (by {}); next step then: {}",
-        request.action.describe(),
+        request.action.describe(procedure),
         request.by,
-        plan.case.next_step().map_or("completed", Step::code)
+        plan.case
+            .next_step_told(procedure)
+            .map_or("completed", Step::code)
     );
     match &plan.outbox {
         Some(entry) => {

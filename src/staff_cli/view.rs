@@ -7,6 +7,7 @@ use anyhow::Result;
 use mnotify_intake::case::clock::{Promise, Response, Standing};
 use mnotify_intake::case::{Case, Party, Step};
 use mnotify_intake::config::Config;
+use mnotify_intake::procedure::{Catalogue, Procedure};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -21,23 +22,31 @@ pub(super) struct Filter {
     pub(super) waiting_on: Option<WaitingOn>,
     pub(super) stalled: Option<u32>,
     pub(super) overdue: bool,
+    /// Only the cases of this service (a procedure's code).
+    pub(super) service: Option<String>,
 }
 
 impl Filter {
-    fn keeps(&self, c: &Case, promise: &Promise, now: OffsetDateTime) -> bool {
+    fn keeps(&self, c: &Case, p: &Procedure, promise: &Promise, now: OffsetDateTime) -> bool {
         let party = match self.waiting_on {
             None => true,
-            Some(WaitingOn::Applicant) => c.waiting_on() == Some(Party::Applicant),
-            Some(WaitingOn::Age) => c.waiting_on() == Some(Party::Age),
+            Some(WaitingOn::Applicant) => c.waiting_on(p) == Some(Party::Applicant),
+            Some(WaitingOn::Age) => c.waiting_on(p) == Some(Party::Age),
         };
         let stalled = self.stalled.is_none_or(|days| {
-            c.next_step().is_some() && days_since(c.updated_at, now) >= i64::from(days)
+            c.next_step(p).is_some() && days_since(c.updated_at, now) >= i64::from(days)
         });
         let late = !self.overdue
-            || c.response(promise, now)
+            || c.response(p, promise, now)
                 .is_some_and(|r| r.standing != Standing::OnTime);
-        party && stalled && late
+        let service = self.service.as_deref().is_none_or(|s| s == c.service);
+        party && stalled && late && service
     }
+}
+
+/// The case's procedure, as the configuration has it.
+fn procedure_of<'a>(catalogue: &'a Catalogue, c: &Case) -> &'a Procedure {
+    catalogue.procedure_of(&c.service)
 }
 
 /// The response clock as `cases list --json` gives it.
@@ -81,24 +90,39 @@ pub(super) fn list(
     now: OffsetDateTime,
 ) -> Result<ExitCode> {
     let promise = &config.response_time;
+    let catalogue = &config.procedures;
+    if let Some(service) = &filter.service {
+        if catalogue.get(service).is_none() {
+            let codes: Vec<&str> = catalogue.iter().map(|p| p.code.as_str()).collect();
+            anyhow::bail!(
+                "no service `{service}`; the services are {}",
+                codes.join(", ")
+            );
+        }
+    }
     let mut cases: Vec<Case> = load(config)?
         .into_iter()
-        .filter(|c| filter.keeps(c, promise, now))
+        .filter(|c| filter.keeps(c, procedure_of(catalogue, c), promise, now))
         .collect();
     if filter.overdue {
-        let left = |c: &Case| c.response(promise, now).map_or(f64::MAX, |r| r.left);
+        let left = |c: &Case| {
+            c.response(procedure_of(catalogue, c), promise, now)
+                .map_or(f64::MAX, |r| r.left)
+        };
         cases.sort_by(|a, b| left(a).total_cmp(&left(b)));
     } else {
         cases.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
     }
     if json {
         for c in &cases {
+            let p = procedure_of(catalogue, c);
             let value = serde_json::json!({
                 "id": c.token,
+                "service": c.service,
                 "applicant": c.applicant,
                 "language": c.language.code(),
-                "next_step": c.next_step().map(Step::code),
-                "waiting_on": c.waiting_on().map(Party::code),
+                "next_step": c.next_step_told(p).map(Step::code),
+                "waiting_on": c.waiting_on(p).map(Party::code),
                 "steps_done": c.done.keys().map(|s| s.code()).collect::<Vec<_>>(),
                 "opened_at": c.opened_at.format(&Rfc3339).unwrap_or_default(),
                 "updated_at": c.updated_at.format(&Rfc3339).unwrap_or_default(),
@@ -107,7 +131,7 @@ pub(super) fn list(
                 "question": c.question.as_ref().map(|q| q.text.as_str()),
                 "certificate_check": c.certificate_check.as_ref().map(|q| q.text.as_str()),
                 "merged_into": c.merged(),
-                "response": c.response(promise, now).as_ref().map(response_json),
+                "response": c.response(p, promise, now).as_ref().map(response_json),
                 "certificates": c.certificates.iter().map(|cert| serde_json::json!({
                     "serial": cert.serial,
                     "sha1": cert.sha1,
@@ -123,27 +147,30 @@ pub(super) fn list(
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:<8} {:<32} {:<5} {:<20} {:<10} {:>5}",
-        "CASE", "APPLICANT", "DONE", "NEXT STEP", "WAITING", "IDLE"
+        "{:<8} {:<8} {:<32} {:<5} {:<22} {:<10} {:>5}",
+        "CASE", "SERVICE", "APPLICANT", "DONE", "NEXT STEP", "WAITING", "IDLE"
     );
     for c in &cases {
+        let p = procedure_of(catalogue, c);
+        let done = c.done.keys().filter(|s| p.position(**s).is_some()).count();
         println!(
-            "{:<8} {:<32} {:<5} {:<20} {:<10} {:>4}d",
+            "{:<8} {:<8} {:<32} {:<5} {:<22} {:<10} {:>4}d",
             c.token,
+            p.tag,
             c.applicant,
-            format!("{}/8", c.done.len()),
+            format!("{done}/{}", p.steps.len()),
             if let Some(into) = c.merged() {
                 format!("merged→#{into}")
             } else if c.question.is_some() {
                 "question".into()
             } else {
-                c.next_step().map_or("(completed)", Step::code).into()
+                c.next_step_told(p).map_or("(completed)", Step::code).into()
             },
-            c.waiting_on().map_or("-", Party::code),
+            c.waiting_on(p).map_or("-", Party::code),
             days_since(c.updated_at, now)
         );
         if filter.overdue {
-            if let Some(r) = c.response(promise, now) {
+            if let Some(r) = c.response(p, promise, now) {
                 println!("         {}", response_words(&r, promise));
             }
         }
@@ -179,9 +206,11 @@ fn print_certificates(c: &Case) {
 
 pub(super) fn show(config: &Config, id: &str, now: OffsetDateTime) -> Result<ExitCode> {
     let c = find(load(config)?, id)?;
+    let p = procedure_of(&config.procedures, &c);
     println!(
-        "Case #{}  {}  (language {})",
+        "Case #{}  {}  {}  (language {})",
         c.token,
+        p.tag,
         c.applicant,
         c.language.code()
     );
@@ -194,16 +223,16 @@ pub(super) fn show(config: &Config, id: &str, now: OffsetDateTime) -> Result<Exi
     if let Some(into) = c.merged() {
         println!("merged into case #{into}: closed; its mail joins #{into}");
     }
-    match c.next_step() {
+    match c.next_step_told(p) {
         Some(step) => println!(
             "next: {}. {} (waiting on {})",
-            step.number(),
+            p.number(step),
             step.code(),
-            step.performed_by().code()
+            c.waiting_on(p).map_or("nobody", Party::code)
         ),
         None => println!("completed"),
     }
-    if let Some(r) = c.response(&config.response_time, now) {
+    if let Some(r) = c.response(p, &config.response_time, now) {
         println!(
             "response time ({}): {}",
             r.owed.code(),
@@ -226,21 +255,21 @@ pub(super) fn show(config: &Config, id: &str, now: OffsetDateTime) -> Result<Exi
     }
     print_certificates(&c);
     println!("\nsteps:");
-    for step in Step::ALL {
+    for step in p.order() {
         match c.done.get(&step) {
             Some(d) => println!(
-                "  [x] {}. {:<18} {} by {}: {}",
-                step.number(),
+                "  [x] {}. {:<22} {} by {}: {}",
+                p.number(step),
                 step.code(),
                 date(d.at),
                 d.by,
                 d.evidence
             ),
             None => println!(
-                "  [ ] {}. {:<18} waiting on {}",
-                step.number(),
+                "  [ ] {}. {:<22} waiting on {}",
+                p.number(step),
                 step.code(),
-                step.performed_by().code()
+                p.party(step).code()
             ),
         }
     }
@@ -265,24 +294,44 @@ pub(super) fn export(config: &Config) -> Result<ExitCode> {
         "waiting_on",
         "last_decision",
     ];
-    header.extend(Step::ALL.iter().map(|s| s.code()));
+    header.extend(Step::MNOTIFY.iter().map(|s| s.code()));
+    // Then the service, and the steps of the other services MNotify's lack.
+    header.push("service");
+    let mut others: Vec<Step> = Vec::new();
+    for p in config.procedures.iter() {
+        for step in p.order() {
+            if !Step::MNOTIFY.contains(&step) && !others.contains(&step) {
+                others.push(step);
+            }
+        }
+    }
+    header.extend(others.iter().map(|s| s.code()));
     out.write_record(&header)?;
+    let columns: Vec<Step> = Step::MNOTIFY.to_vec();
     for c in &cases {
+        let p = procedure_of(&config.procedures, c);
         let mut row = vec![
             c.token.clone(),
             c.applicant.clone(),
             c.language.code().to_string(),
             c.opened_at.format(&Rfc3339)?,
             c.updated_at.format(&Rfc3339)?,
-            c.next_step().map_or("", Step::code).to_string(),
-            c.waiting_on().map_or("", Party::code).to_string(),
+            c.next_step_told(p).map_or("", Step::code).to_string(),
+            c.waiting_on(p).map_or("", Party::code).to_string(),
             c.last_decision.map_or("", |d| d.code()).to_string(),
         ];
-        for step in Step::ALL {
-            row.push(match c.done.get(&step) {
+        let done_at = |step: &Step| -> Result<String> {
+            Ok(match c.done.get(step) {
                 Some(d) => d.at.format(&Rfc3339)?,
                 None => String::new(),
-            });
+            })
+        };
+        for step in &columns {
+            row.push(done_at(step)?);
+        }
+        row.push(c.service.clone());
+        for step in &others {
+            row.push(done_at(step)?);
         }
         out.write_record(&row)?;
     }

@@ -94,7 +94,7 @@ impl Store {
         }
         let mut gone = std::collections::HashSet::new();
         for case in self.cases()? {
-            if case.next_step().is_none() && case.updated_at < before {
+            if case.completed() && case.updated_at < before {
                 self.cases.remove(case.token.as_bytes())?;
                 gone.insert(case.token);
                 pruned.cases_removed += 1;

@@ -151,6 +151,17 @@ pub struct Trace {
 }
 
 impl Trace {
+    /// When the topmost receiving server (ours) took the mail: the date of the first
+    /// `Received:` field, if it has one that reads.
+    pub fn received_at(&self) -> Option<time::OffsetDateTime> {
+        let first = self.fields.iter().find_map(|f| match f {
+            TraceField::Received(value) => Some(value),
+            _ => None,
+        })?;
+        let date = first.rsplit(';').next()?.trim();
+        time::OffsetDateTime::parse(date, &time::format_description::well_known::Rfc2822).ok()
+    }
+
     /// Whether a hop of the trace took the mail from a user who logged in (RFC 3848's
     /// `with ESMTPA`/`ESMTPSA`…, Postfix's "Authenticated sender", a local `sendmail`
     /// "from userid", Exchange's `with HTTPS`/`with MAPI` of Outlook and the web app):

@@ -14,13 +14,24 @@ use mnotify_intake::reply::{
 };
 use time::macros::datetime;
 
+#[allow(dead_code)]
+fn mn() -> &'static mnotify_intake::procedure::Procedure {
+    mnotify_intake::procedure::Catalogue::built_in().mnotify()
+}
+
+#[allow(dead_code)]
+fn cat() -> &'static mnotify_intake::procedure::Catalogue {
+    mnotify_intake::procedure::Catalogue::built_in()
+}
+
 fn case() -> Case {
     let now = datetime!(2026-11-24 12:00 UTC);
     let mut c = Case::open("5N0E6F".into(), "ion.rusu@ialoveni.md", Language::Ro, now);
     c = apply(
+        mn(),
         &c,
         Event::StepDone {
-            step: Step::Form,
+            step: Step::FORM,
             by: "ana",
             note: None,
         },
@@ -34,6 +45,7 @@ fn case() -> Case {
 fn cert_case() -> Case {
     let mut c = case();
     c.record_decision(
+        mn(),
         Decision::NewCertificate,
         "<m1@ialoveni.md>",
         "serial 5A17330C9E41",
@@ -47,8 +59,8 @@ fn cert_case() -> Case {
 fn integration_reply(text: &str) -> ReplyContext {
     let data = extract(text);
     let case = cert_case();
-    let c = apply(&case, Event::Integration(&data), case.updated_at).0;
-    let mut ctx = ReplyContext::for_case(Decision::NeedCertificate.code(), &c);
+    let c = apply(mn(), &case, Event::Integration(&data), case.updated_at).0;
+    let mut ctx = ReplyContext::for_case(Decision::NeedCertificate.code(), &c, cat());
     ctx.integration = Some(IntegrationView::of(&data));
     ctx
 }
@@ -59,6 +71,7 @@ fn certificate() -> CertificateView {
         serial: "5A17330C9E41".into(),
         sha1: "CDA81AB9A4650513E60431F49A030D2AB5081EE1".into(),
         not_after: "2036-01-15".into(),
+        environment: None,
     }
 }
 
@@ -77,9 +90,15 @@ fn replies() -> Vec<(&'static str, ReplyContext)> {
     let with = |decision: &str, f: &dyn Fn(&mut ReplyContext)| {
         let mut c = case();
         if let Some(d) = Decision::ALL.iter().find(|d| d.code() == decision) {
-            c.record_decision(*d, "<m1@ialoveni.md>", "serial 5A17330C9E41", c.updated_at);
+            c.record_decision(
+                mn(),
+                *d,
+                "<m1@ialoveni.md>",
+                "serial 5A17330C9E41",
+                c.updated_at,
+            );
         }
-        let mut ctx = ReplyContext::for_case(decision, &c);
+        let mut ctx = ReplyContext::for_case(decision, &c, cat());
         f(&mut ctx);
         ctx
     };
@@ -128,7 +147,7 @@ fn replies() -> Vec<(&'static str, ReplyContext)> {
         ),
         ("acknowledged", {
             let c = cert_case();
-            ReplyContext::for_case(Decision::NeedCertificate.code(), &c)
+            ReplyContext::for_case(Decision::NeedCertificate.code(), &c, cat())
         }),
         (
             "integration_complete",
@@ -152,9 +171,10 @@ fn replies() -> Vec<(&'static str, ReplyContext)> {
         ("oversized", with("oversized", &|x| x.limit_mb = 25)),
     ];
     c = apply(
+        mn(),
         &c,
         Event::StepDone {
-            step: Step::Contract,
+            step: Step::CONTRACT,
             by: "ana",
             note: None,
         },
@@ -162,26 +182,28 @@ fn replies() -> Vec<(&'static str, ReplyContext)> {
     )
     .0;
     let (done, actions) = apply(
+        mn(),
         &c,
         Event::StepDone {
-            step: Step::Production,
+            step: Step::PRODUCTION,
             by: "ana",
             note: None,
         },
         datetime!(2026-11-26 9:00 UTC),
     );
     let step_done = ReplyContext::for_staff_action(
-        mnotify_intake::case::Action::TellStepDone(Step::Contract),
+        mnotify_intake::case::Action::TellStepDone(Step::CONTRACT),
         &c,
+        cat(),
     );
     out.push(("step_done", step_done));
     out.push((
         "completed",
-        ReplyContext::for_staff_action(actions[0], &done),
+        ReplyContext::for_staff_action(actions[0], &done, cat()),
     ));
     out.push((
         "reminder",
-        ReplyContext::for_staff_action(mnotify_intake::case::Action::TellReminder, &c),
+        ReplyContext::for_staff_action(mnotify_intake::case::Action::TellReminder, &c, cat()),
     ));
     out
 }

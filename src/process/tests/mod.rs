@@ -7,6 +7,16 @@ use crate::registry::Registry;
 use crate::trust::SenderRule;
 use time::macros::datetime;
 
+#[allow(dead_code)]
+fn mn() -> &'static crate::procedure::Procedure {
+    crate::procedure::Catalogue::built_in().mnotify()
+}
+
+#[allow(dead_code)]
+fn cat() -> &'static crate::procedure::Catalogue {
+    crate::procedure::Catalogue::built_in()
+}
+
 const NOW: OffsetDateTime = datetime!(2026-11-24 10:00 UTC);
 
 /// Judges the mail as the daemon does, then plans (the tests' shape of one call).
@@ -274,9 +284,22 @@ fn an_unauthenticated_sender_changes_nothing_and_gets_a_neutral_answer() {
     assert!(p.seen.note.as_deref().unwrap().contains("DMARC fail"));
     let text = reply_text(&p);
     assert_eq!(p.outbox.as_ref().unwrap().to, "ion@inst-a.test");
-    assert!(text.contains("Nu am putut verifica"), "{text}");
+    assert!(text.contains("nu a putut fi verificat"), "{text}");
     assert!(
         !text.contains("BUY-PILLS") && !text.contains("0A1B2C3D"),
+        "{text}"
+    );
+    // It names which mail it answers by what our side knows: when our server had it
+    // (no Received here: when it was read) and our reference, in the subject too.
+    let reference = crate::process::answer::reference(&p.seen.identity);
+    assert!(
+        text.starts_with(&format!(
+            "Re: Mesajul dvs. primit la 2026-11-24 10:00 UTC (ref. {reference})"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("referința noastră {reference}")),
         "{text}"
     );
     assert!(!text.contains("#"), "no case token: {text}");
@@ -580,10 +603,11 @@ fn a_question_in_a_case_under_way_waits_for_a_person() {
         case.question.as_ref().map(|q| q.text.as_str()),
         Some("Cand putem semna contractul?")
     );
-    assert_eq!(case.waiting_on(), Some(crate::case::Party::Age));
+    assert_eq!(case.waiting_on(mn()), Some(crate::case::Party::Age));
     assert!(text.contains("un coleg vă va răspunde"), "{text}");
     // Staff answered: the case waits on the applicant again.
     let (answered, _) = crate::case::apply(
+        mn(),
         &case,
         crate::case::Event::Answered {
             by: "ana",
@@ -592,5 +616,8 @@ fn a_question_in_a_case_under_way_waits_for_a_person() {
         NOW,
     );
     assert_eq!(answered.question, None);
-    assert_eq!(answered.waiting_on(), Some(crate::case::Party::Applicant));
+    assert_eq!(
+        answered.waiting_on(mn()),
+        Some(crate::case::Party::Applicant)
+    );
 }
