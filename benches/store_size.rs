@@ -90,6 +90,7 @@ fn handle(
             .commit(MessageCommit {
                 seen: &plan.seen,
                 also: &[],
+                opened: &[],
                 case: plan.case.as_ref(),
                 thread_ids: &plan.thread_ids,
                 outbox: plan.outbox.as_ref(),

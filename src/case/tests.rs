@@ -545,3 +545,93 @@ mod merging {
             .contains("split off case #AAAAAA for SI Cantine"));
     }
 }
+
+mod procedures {
+    //! The engine follows the case's procedure: MPass asks a certificate per
+    //! environment, at steps 4 (TEST) and 8 (PROD).
+    use super::*;
+    use crate::case::certificates::{CaseCertificate, Environment};
+
+    fn mpass() -> &'static crate::procedure::Procedure {
+        crate::procedure::Catalogue::built_in()
+            .get("mpass")
+            .unwrap()
+    }
+
+    fn certificate(serial: &str, environment: Option<Environment>) -> CaseCertificate {
+        CaseCertificate {
+            serial: serial.into(),
+            sha1: None,
+            environment,
+            at: at(0),
+        }
+    }
+
+    fn mail<'a>(id: &'a str, certificates: &'a [CaseCertificate]) -> Event<'a> {
+        Event::Mail(MailEvent {
+            decision: Decision::NewCertificate,
+            message_id: id,
+            evidence: "certificate",
+            sender: "",
+            doubt: None,
+            certificates,
+        })
+    }
+
+    #[test]
+    fn mpass_takes_the_test_certificate_then_the_production_one() {
+        let mut c = Case::open("MP0001".into(), "ion@x.md", Language::Ro, at(0));
+        c.service = "mpass".into();
+        let test = [certificate("0A", Some(Environment::Test))];
+        let (c, _) = apply(mpass(), &c, mail("<t@x>", &test), at(1));
+        let test_step = Step::named("certificate_test");
+        let prod_step = Step::named("certificate_production");
+        assert!(c.done.contains_key(&test_step));
+        assert!(!c.done.contains_key(&prod_step));
+        assert!(!c.certificates_done(mpass()), "production is still to come");
+        // A certificate for no stated environment takes the first step still open.
+        let unsaid = [certificate("0B", None)];
+        let (c, _) = apply(mpass(), &c, mail("<p@x>", &unsaid), at(2));
+        assert!(c.done.contains_key(&prod_step));
+        assert!(c.certificates_done(mpass()));
+        assert_eq!(mpass().number(prod_step), 8);
+    }
+
+    #[test]
+    fn the_agency_steps_wait_for_their_own_prerequisites() {
+        let mut c = Case::open("MP0002".into(), "ion@x.md", Language::Ro, at(0));
+        c.service = "mpass".into();
+        assert_eq!(c.next_step(mpass()), Some(Step::FORM));
+        assert_eq!(
+            c.missing_before(mpass(), Step::TEST_ACCESS),
+            [
+                Step::FORM,
+                Step::CONTRACT,
+                Step::INTEGRATION_DATA,
+                Step::named("certificate_test")
+            ]
+        );
+        // Activation completes the case with the notice, as in MNotify.
+        let (done, actions) = apply(
+            mpass(),
+            &c,
+            Event::StepDone {
+                step: Step::PRODUCTION,
+                by: "ana",
+                note: None,
+            },
+            at(3),
+        );
+        assert_eq!(actions, [Action::TellCompleted]);
+        assert!(done.completed());
+    }
+
+    #[test]
+    fn a_case_stored_before_services_is_mnotify_s() {
+        let c = Case::open("OLD001".into(), "ion@x.md", Language::Ro, at(0));
+        let mut json: serde_json::Value = serde_json::to_value(&c).unwrap();
+        json.as_object_mut().unwrap().remove("service");
+        let read: Case = serde_json::from_value(json).unwrap();
+        assert_eq!(read.service, "mnotify");
+    }
+}

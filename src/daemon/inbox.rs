@@ -311,6 +311,7 @@ impl Daemon {
                 seen: &record,
                 case: None,
                 also: &[],
+                opened: &[],
                 thread_ids: &[],
                 outbox: None,
                 rate_keys: &[],

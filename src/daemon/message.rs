@@ -188,7 +188,20 @@ impl Daemon {
         let case = match (in_thread, &judgement.recipient) {
             (Some(c), _) => Some(c),
             (None, Some(to)) if judgement.may_use_sender_case() => {
-                match self.store.case_for_sender(to)? {
+                // The sender's case of the service the mail names first; naming none,
+                // their case changed last, whatever its service.
+                let named = match content {
+                    Content::Analysed(a) => a.services.first().cloned(),
+                    Content::Oversized { .. } => None,
+                };
+                let found = match named {
+                    Some(service) => self.store.case_for_sender(to, &service)?,
+                    None => self.store.latest_case_for_sender(
+                        to,
+                        self.config.procedures.iter().map(|p| p.code.as_str()),
+                    )?,
+                };
+                match found {
                     Some(c) => Some(self.store.current_case(c)?),
                     None => None,
                 }
@@ -198,9 +211,10 @@ impl Daemon {
         // The sender's latest case may be for another of the institution's systems:
         // the case for the system the mail names, if there is one, is the one it joins.
         let case = match (&case, content.facts().integration.system_name.as_deref()) {
-            (Some(c), Some(named)) if c.system().is_some() && !c.is_for_system(named) => {
-                self.store.case_for_system(&c.owner(), named)?.or(case)
-            }
+            (Some(c), Some(named)) if c.system().is_some() && !c.is_for_system(named) => self
+                .store
+                .case_for_system(&c.owner(), &c.service, named)?
+                .or(case),
             _ => case,
         };
         let counts = match &judgement.recipient {
@@ -266,6 +280,7 @@ impl Daemon {
             seen: &plan.seen,
             case: plan.case.as_ref(),
             also: &plan.also,
+            opened: &plan.opened,
             thread_ids: &plan.thread_ids,
             outbox: plan.outbox.as_ref(),
             rate_keys: &plan.rate_keys,

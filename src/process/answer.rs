@@ -5,7 +5,9 @@ use time::OffsetDateTime;
 use crate::case::Case;
 use crate::intake::Facts;
 use crate::record::{OutboxEntry, OutboxKind, OutboxState, SeenRecord};
-use crate::reply::{compose, Original, Outgoing, ReplyContext, ReplyError, ReplyMode, UNVERIFIED};
+use crate::reply::{
+    compose, Original, Outgoing, ReplyContext, ReplyError, ReplyMode, UNVERIFIED, WHICH_SERVICE,
+};
 use crate::trust::domain;
 
 use super::rates::cap_reached;
@@ -49,12 +51,23 @@ pub(super) fn withheld(
     cap_reached(known.counts, joined, judgement.held, settings.caps).map(Withheld::ToStaff)
 }
 
+/// What an answer is about.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Answering<'a> {
+    /// The mail's case, and the other cases it opened (further services it named).
+    Case(&'a Case, &'a [Case]),
+    /// No case (a held sender, an oversized first mail).
+    NoCase,
+    /// A first mail that names no service: which one?
+    WhichService,
+}
+
 /// The reply to `to`, in the language of the mail it answers; `seen` says whether
 /// staff check something.
 pub(super) fn reply(
     content: Content<'_>,
     judgement: &Judgement,
-    case: Option<&Case>,
+    answering: Answering<'_>,
     seen: &SeenRecord,
     to: &str,
     settings: &Settings<'_>,
@@ -62,27 +75,44 @@ pub(super) fn reply(
 ) -> Result<Outgoing, ReplyError> {
     let facts = content.facts();
     let catalogue = settings.procedures;
+    let case = match answering {
+        Answering::Case(c, _) => Some(c),
+        _ => None,
+    };
     let procedure = case.map_or_else(
         || catalogue.mnotify(),
         |c| catalogue.procedure_of(&c.service),
     );
-    let (context, token) = match (content, case) {
+    let (mut context, token) = match (content, answering) {
         _ if judgement.held => (
             ReplyContext::without_case(UNVERIFIED, procedure, catalogue),
             String::new(),
         ),
-        (Content::Analysed(a), Some(c)) => {
+        (_, Answering::WhichService) => (
+            ReplyContext::without_case(WHICH_SERVICE, procedure, catalogue),
+            String::new(),
+        ),
+        (Content::Analysed(a), Answering::Case(c, _)) => {
             (ReplyContext::for_analysis(a, c, catalogue), c.token.clone())
         }
-        (_, Some(c)) => (
+        (_, Answering::Case(c, _)) => (
             ReplyContext::for_case(OVERSIZED, c, catalogue),
             c.token.clone(),
         ),
-        (_, None) => (
+        (_, Answering::NoCase) => (
             ReplyContext::without_case(OVERSIZED, procedure, catalogue),
             String::new(),
         ),
     };
+    if let Answering::Case(_, opened) = answering {
+        context.also = opened
+            .iter()
+            .map(|o| crate::reply::AlsoView {
+                tag: catalogue.procedure_of(&o.service).tag.clone(),
+                token: o.token.clone(),
+            })
+            .collect();
+    }
     let received = facts.trace.received_at().unwrap_or(now);
     let mut context = ReplyContext {
         limit_mb: settings.max_message_bytes.div_ceil(1024 * 1024),

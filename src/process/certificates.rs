@@ -236,6 +236,13 @@ pub(super) fn accepted(a: &Analysis) -> Vec<AcceptedCertificate> {
         });
     let mut out: Vec<AcceptedCertificate> = files.chain(numbers).collect();
     out.dedup_by(|a, b| a.serial == b.serial && a.issuer == b.issuer);
+    // One certificate, and the subject says for which environment ("Conectare MPass –
+    // certificat TEST"): that is what the applicant said it is for.
+    if let [only] = out.as_mut_slice() {
+        if only.environment.is_none() {
+            only.environment = a.facts.subject.as_deref().and_then(Environment::of_name);
+        }
+    }
     out
 }
 

@@ -136,6 +136,8 @@ pub struct Plan {
     /// Other cases the mail changes: a staff check opened where a certificate of the
     /// mail is held by another institution's case ([`certificates::ownership`]).
     pub also: Vec<Case>,
+    /// Other cases the mail opened: one per further service it asks for.
+    pub opened: Vec<Case>,
     pub thread_ids: Vec<MessageId>,
     pub outbox: Option<OutboxEntry>,
     pub rate_keys: Vec<String>,
@@ -214,7 +216,13 @@ pub fn plan(
             judgement.sender.reason
         ));
     }
-    let (case, joined, ownership) = place_in_case(
+    let Placed {
+        case,
+        joined,
+        ownership,
+        opened,
+        ask_which,
+    } = place_in_case(
         mail,
         judgement,
         (known.case.clone(), &known.certificate_cases),
@@ -247,10 +255,15 @@ pub fn plan(
         }
         None => {
             let to = judgement.recipient.clone().unwrap_or_default();
+            let answering = match (&case, ask_which) {
+                (Some(c), _) => answer::Answering::Case(c, &opened),
+                (None, true) => answer::Answering::WhichService,
+                (None, false) => answer::Answering::NoCase,
+            };
             let outgoing = answer::reply(
                 mail.content,
                 judgement,
-                case.as_ref(),
+                answering,
                 &seen,
                 &to,
                 settings,
@@ -270,6 +283,7 @@ pub fn plan(
         seen,
         case,
         also,
+        opened,
         thread_ids,
         outbox,
         rate_keys,
@@ -297,9 +311,56 @@ fn another_system(case: &Case, facts: &crate::intake::Facts) -> Option<String> {
     (!in_thread && !case.is_for_system(named)).then(|| named.to_string())
 }
 
+/// Where a mail landed: its case (`None` when it moves none), whether it joined one
+/// that existed, whose its certificates are, the cases it opened for further
+/// services, and whether it named no service and is asked which one.
+struct Placed {
+    case: Option<Case>,
+    joined: bool,
+    ownership: certificates::Ownership,
+    opened: Vec<Case>,
+    ask_which: bool,
+}
+
+impl Placed {
+    fn nowhere(joined: bool) -> Placed {
+        Placed {
+            case: None,
+            joined,
+            ownership: certificates::Ownership::default(),
+            opened: Vec::new(),
+            ask_which: false,
+        }
+    }
+}
+
+/// At most this many cases one mail opens (a mail listing every service).
+const MAX_SERVICES_PER_MAIL: usize = 5;
+
+/// The services a first mail opens cases for: those it names, in order; none named,
+/// `[procedures] unnamed`'s (`None`: ask which).
+fn services_for<'c>(
+    analysis: &Analysis,
+    procedures: &'c crate::procedure::Catalogue,
+) -> Option<Vec<&'c crate::procedure::Procedure>> {
+    let named: Vec<&crate::procedure::Procedure> = analysis
+        .services
+        .iter()
+        .filter_map(|code| procedures.get(code))
+        .take(MAX_SERVICES_PER_MAIL)
+        .collect();
+    if !named.is_empty() {
+        return Some(named);
+    }
+    match &procedures.unnamed {
+        crate::procedure::Unnamed::Ask => None,
+        crate::procedure::Unnamed::Service(code) => procedures.get(code).map(|p| vec![p]),
+    }
+}
+
 /// The case the mail belongs to: the one it names or continues, but only a case of
-/// its own institution; a new one for an applicant's mail about MNotify. Returns it
-/// (`None` when the mail moves no case) and whether an existing case was joined.
+/// its own institution; new ones (one per service it asks for) for an applicant's
+/// first mail.
 fn place_in_case(
     mail: Mail<'_>,
     judgement: &Judgement,
@@ -307,7 +368,7 @@ fn place_in_case(
     procedures: &crate::procedure::Catalogue,
     notes: &mut Vec<String>,
     (now, fresh): (OffsetDateTime, &str),
-) -> (Option<Case>, bool, certificates::Ownership) {
+) -> Placed {
     let facts = mail.content.facts();
     let mut case = known;
     if let Some(c) = &case {
@@ -338,11 +399,23 @@ fn place_in_case(
     let analysis = match mail.content {
         Content::Analysed(a) if judge::answers(a.decision) && !judgement.held => a,
         // Mail that does not move a case leaves it as it is.
-        _ => return (None, joined, certificates::Ownership::default()),
+        _ => return Placed::nowhere(joined),
     };
-    let c = case.get_or_insert_with(|| {
+    let services = match (&case, services_for(analysis, procedures)) {
+        (Some(_), _) => Vec::new(),
+        (None, Some(services)) => services,
+        (None, None) => {
+            notes.push("names no service: asked which one, no case opened".into());
+            return Placed {
+                ask_which: true,
+                ..Placed::nowhere(false)
+            };
+        }
+    };
+    let open = |procedure: &crate::procedure::Procedure, seed: &str| {
         let applicant = judgement.recipient.clone().unwrap_or_default();
-        let mut c = Case::open(token_for(fresh), &applicant, facts.language, now);
+        let mut c = Case::open(token_for(seed), &applicant, facts.language, now);
+        c.service = procedure.code.clone();
         c.subject = facts.subject.clone();
         c.identity = judgement.institution.clone();
         for n in notes.iter() {
@@ -352,13 +425,21 @@ fn place_in_case(
             });
         }
         c
-    });
+    };
+    let mut c = match case {
+        Some(c) => c,
+        None => open(services[0], fresh),
+    };
+    let mut opened: Vec<Case> = services
+        .iter()
+        .skip(1)
+        .map(|p| open(p, &format!("{fresh}/{}", p.code)))
+        .collect();
     let evidence = certificates::evidence(analysis);
     let ownership =
         certificates::ownership(analysis, &c.owner(), &c.members, &c.token, first_cases);
     let doubt = (!ownership.doubts.is_empty()).then(|| ownership.doubts.join("; "));
     let received = certificates::for_case(analysis, now);
-    let procedure = procedures.procedure_of(&c.service);
     let sender = judgement.who();
     let mail_event = crate::case::MailEvent {
         decision: analysis.decision,
@@ -368,18 +449,28 @@ fn place_in_case(
         doubt: doubt.as_deref(),
         certificates: &received,
     };
-    *c = crate::case::apply(procedure, c, crate::case::Event::Mail(mail_event), now).0;
-    if facts.integration.is_present() {
-        let event = crate::case::Event::Integration(&facts.integration);
-        *c = crate::case::apply(procedure, c, event, now).0;
+    for case in std::iter::once(&mut c).chain(opened.iter_mut()) {
+        let procedure = procedures.procedure_of(&case.service);
+        *case = crate::case::apply(procedure, case, crate::case::Event::Mail(mail_event), now).0;
+        if facts.integration.is_present() {
+            let event = crate::case::Event::Integration(&facts.integration);
+            *case = crate::case::apply(procedure, case, event, now).0;
+        }
     }
     // In a case already under way, a question is for a person: the automatic answer
     // says so and the case waits on the agency until staff mark it answered. (A first
     // mail's "what do we send?" is what the first answer tells.)
     if let (true, Some(question)) = (joined, &facts.question) {
-        *c = crate::case::apply(procedure, c, crate::case::Event::Asked { question }, now).0;
+        let procedure = procedures.procedure_of(&c.service);
+        c = crate::case::apply(procedure, &c, crate::case::Event::Asked { question }, now).0;
     }
-    (case, joined, ownership)
+    Placed {
+        case: Some(c),
+        joined,
+        ownership,
+        opened,
+        ask_which: false,
+    }
 }
 
 /// The other cases a mail's certificates flag for a staff check, changed.

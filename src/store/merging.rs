@@ -15,6 +15,11 @@ impl Store {
         to: &str,
     ) -> Result<(), StoreError> {
         let _writing = self.writing();
+        let service = cases
+            .iter()
+            .find(|c| c.token == to)
+            .map_or(crate::procedure::MNOTIFY, |c| c.service.as_str());
+        let sender = address.map(|a| sender_key(service, a));
         let jsons: Vec<(String, Vec<u8>)> = cases
             .iter()
             .map(|c| (c.token.clone(), to_json(c)))
@@ -28,8 +33,8 @@ impl Store {
                 for id in thread_ids {
                     index.insert(thread_key(id).as_bytes(), to.as_bytes())?;
                 }
-                if let Some(address) = address {
-                    index.insert(format!("sender/{address}").as_bytes(), to.as_bytes())?;
+                if let Some(key) = &sender {
+                    index.insert(key.as_bytes(), to.as_bytes())?;
                 }
                 Ok::<(), ConflictableTransactionError<()>>(())
             });

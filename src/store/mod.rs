@@ -119,6 +119,9 @@ pub struct MessageCommit<'a> {
     /// Other cases the message changes (a staff check opened on a case that holds a
     /// certificate of this mail).
     pub also: &'a [Case],
+    /// Other cases the message opened (a second service it asks for), indexed as
+    /// their applicant's latest of their service.
+    pub opened: &'a [Case],
     /// Message-IDs that should lead to the case (the applicant's and our reply's).
     pub thread_ids: &'a [MessageId],
     pub outbox: Option<&'a OutboxEntry>,
@@ -410,17 +413,44 @@ impl Store {
         self.indexed_case(&thread_key(message_id))
     }
 
-    pub fn case_for_sender(&self, address: &str) -> Result<Option<Case>, StoreError> {
-        self.indexed_case(&format!("sender/{}", address.to_ascii_lowercase()))
+    /// The latest case of `address` for `service`.
+    pub fn case_for_sender(
+        &self,
+        address: &str,
+        service: &str,
+    ) -> Result<Option<Case>, StoreError> {
+        self.indexed_case(&sender_key(service, address))
     }
 
-    /// The institution `owner`'s case for the information system `name`, the newest if
-    /// several.
-    pub fn case_for_system(&self, owner: &str, name: &str) -> Result<Option<Case>, StoreError> {
+    /// The latest case of `address` among `services`, the one changed last.
+    pub fn latest_case_for_sender<'s>(
+        &self,
+        address: &str,
+        services: impl IntoIterator<Item = &'s str>,
+    ) -> Result<Option<Case>, StoreError> {
+        let mut latest: Option<Case> = None;
+        for service in services {
+            if let Some(c) = self.case_for_sender(address, service)? {
+                if latest.as_ref().is_none_or(|l| c.updated_at > l.updated_at) {
+                    latest = Some(c);
+                }
+            }
+        }
+        Ok(latest)
+    }
+
+    /// The institution `owner`'s case of `service` for the information system `name`,
+    /// the newest if several.
+    pub fn case_for_system(
+        &self,
+        owner: &str,
+        service: &str,
+        name: &str,
+    ) -> Result<Option<Case>, StoreError> {
         Ok(self
             .cases()?
             .into_iter()
-            .filter(|c| c.owner() == owner && c.is_for_system(name))
+            .filter(|c| c.owner() == owner && c.service == service && c.is_for_system(name))
             .max_by_key(|c| c.updated_at))
     }
 
@@ -493,7 +523,7 @@ impl Store {
                             }
                         }
                         index.insert(
-                            format!("sender/{}", case.applicant).as_bytes(),
+                            sender_key(&case.service, &case.applicant).as_bytes(),
                             case.token.as_bytes(),
                         )?;
                         for id in c.thread_ids {
@@ -502,6 +532,13 @@ impl Store {
                     }
                     for other in c.also {
                         cases.insert(other.token.as_bytes(), to_json(other).as_slice())?;
+                    }
+                    for opened in c.opened {
+                        cases.insert(opened.token.as_bytes(), to_json(opened).as_slice())?;
+                        index.insert(
+                            sender_key(&opened.service, &opened.applicant).as_bytes(),
+                            opened.token.as_bytes(),
+                        )?;
                     }
                     if let (Some(entry), Some(json)) = (c.outbox, &outbox_json) {
                         put_outbox(outbox, pending, entry, json)?;
@@ -596,10 +633,21 @@ impl Store {
         let _writing = self.writing();
         self.cases.insert(case.token.as_bytes(), to_json(case))?;
         self.case_index.insert(
-            format!("sender/{}", case.applicant).as_bytes(),
+            sender_key(&case.service, &case.applicant).as_bytes(),
             case.token.as_bytes(),
         )?;
         self.flush()
+    }
+}
+
+/// The index key of `address`'s latest case of `service`: MNotify's keeps the form it
+/// had before services were told apart (`sender/{address}`).
+pub fn sender_key(service: &str, address: &str) -> String {
+    let address = address.to_ascii_lowercase();
+    if service == crate::procedure::MNOTIFY {
+        format!("sender/{address}")
+    } else {
+        format!("sender/{service}/{address}")
     }
 }
 

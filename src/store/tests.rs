@@ -90,6 +90,7 @@ fn first_start_is_set_once_and_dates_an_older_store_from_its_first_message() {
         .commit(MessageCommit {
             seen: &record,
             also: &[],
+            opened: &[],
             case: None,
             thread_ids: &[],
             outbox: None,
@@ -272,6 +273,7 @@ fn old_personal_data_goes_and_exactly_once_stays() {
         .commit(MessageCommit {
             seen: &seen,
             also: &[],
+            opened: &[],
             case: Some(&case),
             thread_ids: std::slice::from_ref(&id),
             outbox: Some(&entry),

@@ -621,3 +621,81 @@ fn a_question_in_a_case_under_way_waits_for_a_person() {
         Some(crate::case::Party::Applicant)
     );
 }
+
+mod services {
+    //! Which service's case a first mail opens: the ones it names (two: two cases and
+    //! one answer about both), none named: one answer asking which, no case.
+    use super::*;
+
+    fn first_mail(subject: &str, body: &str) -> Plan {
+        let t = Box::leak(Box::new(Templates::embedded()));
+        let raw = format!(
+            "From: Ion <ion@primaria.md>\r\nMessage-ID: <s1@primaria.md>\r\nSubject: {subject}\r\n\r\n{body}\r\n"
+        );
+        let a = Box::leak(Box::new(analysed(&raw)));
+        plan(
+            Content::Analysed(a),
+            "s1@primaria.md",
+            AT,
+            Known::default(),
+            &settings(t, ReplyMode::Send),
+            NOW,
+            "seed",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_mail_about_mpass_opens_an_mpass_case_answered_with_its_steps() {
+        let p = first_mail(
+            "Conectare MPass - certificat TEST",
+            "Bună ziua, solicităm conectarea la MPass; certificatul urmează.",
+        );
+        let case = p.case.clone().expect("a case");
+        assert_eq!(case.service, "mpass");
+        let text = reply_text(&p);
+        assert!(text.contains(&format!("[MPass #{}]", case.token)), "{text}");
+        assert!(text.contains("Situația dosarului MPass"), "{text}");
+        assert!(!text.contains("MNotify #"), "{text}");
+        assert!(
+            text.contains("10. Notificarea finalizării integrării"),
+            "{text}"
+        );
+        assert!(p.opened.is_empty());
+    }
+
+    #[test]
+    fn a_mail_naming_two_services_opens_two_cases_and_one_answer_covers_both() {
+        let p = first_mail(
+            "Conectare MSign și MLog",
+            "Solicităm conectarea sistemului nostru la MSign și la MLog.",
+        );
+        let case = p.case.clone().expect("a case");
+        assert_eq!(case.service, "msign");
+        assert_eq!(p.opened.len(), 1);
+        let other = &p.opened[0];
+        assert_eq!(other.service, "mlog");
+        assert_ne!(other.token, case.token);
+        let text = reply_text(&p);
+        assert!(text.contains(&format!("[MSign #{}]", case.token)), "{text}");
+        assert!(text.contains(&format!("MLog #{}", other.token)), "{text}");
+        assert_eq!(p.outbox.iter().count(), 1, "one answer");
+    }
+
+    #[test]
+    fn a_first_mail_naming_no_service_is_asked_which_and_opens_no_case() {
+        let p = first_mail(
+            "Certificat de sistem",
+            "Bună ziua, numărul de serie al certificatului: 4A3F00127BC9",
+        );
+        // The decision stays what the mail is: a number that matches nothing.
+        assert_eq!(p.seen.outcome, Outcome::SerialNotFound);
+        assert!(p.case.is_none() && p.opened.is_empty());
+        let text = reply_text(&p);
+        for tag in ["MNotify", "MPass", "MSign", "MLog", "MDocs"] {
+            assert!(text.contains(&format!("  - {tag}: ")), "{tag}: {text}");
+        }
+        assert!(!text.contains('#'), "no case token: {text}");
+        assert!(p.seen.note.as_deref().unwrap().contains("asked which one"));
+    }
+}
