@@ -51,6 +51,10 @@ static PRIOR: LazyLock<Regex> = LazyLock::new(|| {
         \b[^.\n!?]{0,40}?
         \b(?:pentru|la|for|with|in|în|для|в|на|при)\s+
         (?:(?:serviciul|serviciului|service|сервис\w*|платформ\w*|sistemul)\s+)?$
+        # The name a system has in another service (MNotify's integration data asks for
+        # the system's name in MPass): denumirea sistemului în MPass, system name in
+        # MPass, название системы в MPass.
+        |(?:sistem\w*|system|систем\w*)\b[^.\n!?]{0,30}?\b(?:în|in|в)\s+$
         # An existing certificate, with or without a preposition: certificat existent
         # MPass, our existing MSign certificate.
         |(?:existent\w*|existing|current|actual\w*|существующ\w*|действующ\w*|имеющ\w*)

@@ -314,3 +314,19 @@ fn an_existing_certificate_of_a_service_is_not_a_request_for_it() {
         ["mnotify"]
     );
 }
+
+#[test]
+fn the_system_s_name_in_mpass_is_mnotify_s_integration_data_not_an_mpass_request() {
+    assert_eq!(
+        services("Conectare MNotify\nDenumirea sistemului în MPass: SI Registrul Elevilor"),
+        ["mnotify"]
+    );
+    assert_eq!(
+        services("MNotify onboarding. System name in MPass: SI Cantine"),
+        ["mnotify"]
+    );
+    assert_eq!(
+        services("Подключение к MNotify. Название системы в MPass: СИ Кантины"),
+        ["mnotify"]
+    );
+}

@@ -35,7 +35,7 @@ async fn forgeries_do_not_spend_the_applicant_s_allowance() {
     assert!(
         neutral
             .iter()
-            .all(|r| body(r).contains("Nu am putut verifica")),
+            .all(|r| body(r).contains("nu a putut fi verificat")),
         "only neutral answers so far"
     );
     assert_eq!(
@@ -59,7 +59,7 @@ async fn forgeries_do_not_spend_the_applicant_s_allowance() {
     let all = stack.wait_for(ana, "INBOX", 6, WAIT).await;
     let answered = all
         .iter()
-        .filter(|r| !body(r).contains("Nu am putut verifica"))
+        .filter(|r| !body(r).contains("nu a putut fi verificat"))
         .count();
     assert_eq!(answered, 1, "her own mail got its reply");
     let status = setup.status();
@@ -491,7 +491,7 @@ async fn a_serial_registered_to_another_institution_completes_nothing() {
         "{case}"
     );
     let text = body(&reply);
-    assert!(text.contains("Un coleg va verifica"), "{text}");
+    assert!(text.contains("un coleg verifică dacă"), "{text}");
     assert!(
         !text.contains("inst-a") && !text.contains("Instituția A"),
         "names no one: {text}"
@@ -621,7 +621,7 @@ async fn held_mail_past_the_ceiling_is_read_again_when_accepted() {
     let replies = stack.wait_for(ion, "INBOX", neutral + 1, WAIT).await;
     let answered = replies
         .iter()
-        .filter(|r| !body(r).contains("Nu am putut verifica"))
+        .filter(|r| !body(r).contains("nu a putut fi verificat"))
         .count();
     assert_eq!(answered, 1, "the accepted mail got its reply");
     let cases = setup.cli(&["cases", "list", "--json"]);

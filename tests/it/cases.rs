@@ -177,7 +177,7 @@ async fn staff_changes_with_the_daemon_stopped_apply_at_once() {
     let bad = setup.run_cli(&["cases", "advance", &token, "contrakt"]);
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(
-        !bad.status.success() && err.contains("steps are: form, contract"),
+        !bad.status.success() && err.contains("steps are form, contract"),
         "{err}"
     );
     let unknown = setup.run_cli(&["cases", "advance", "ZZZZZZ", "form"]);

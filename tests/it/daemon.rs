@@ -595,7 +595,7 @@ on_each_server! {
                 stack.submission_port
             ),
             "no mail sent".into(),
-            "all 39 replies and notices render".into(),
+            "all 42 replies and notices render".into(),
             "all checks passed".into(),
         ] {
             assert!(

@@ -44,7 +44,7 @@ fn inspect(setup: &Setup, raw: &[u8]) -> serde_json::Value {
     serde_json::from_str(out.lines().next().unwrap()).expect("inspect JSON")
 }
 
-const NEUTRAL: &str = "Nu am putut verifica";
+const NEUTRAL: &str = "nu a putut fi verificat";
 
 /// An institution's signed mail is authenticated by Exchange's stamp and answered; a
 /// forgery with passes written above and below the front door is held.

@@ -79,7 +79,7 @@ async fn metrics_move_with_the_mail_and_systemd_is_told() {
     assert_eq!(
         sample(
             &after,
-            "mnotify_intake_cases{step=\"form\",waiting_on=\"applicant\"}"
+            "mnotify_intake_cases{service=\"mnotify\",step=\"form\",waiting_on=\"applicant\"}"
         ),
         Some(1.0),
         "{after}"

@@ -17,6 +17,7 @@ mod junk;
 mod limits;
 mod oauth2;
 mod oauth_app;
+mod procedures;
 mod revocation;
 mod security;
 mod servers;
