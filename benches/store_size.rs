@@ -55,6 +55,7 @@ fn handle(
             name: "AGE",
             address: "servicii@egov.md",
         },
+        sender_names: ("AGE", "AGE"),
         processed_folder: "Processed",
         needs_human_folder: Some("Needs-Human"),
         caps: Caps {

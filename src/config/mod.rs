@@ -231,6 +231,9 @@ pub const DEFAULT_QUOTA_PAUSE_SECONDS: u64 = 300;
 pub struct ReplyConfig {
     pub mode: ReplyMode,
     pub from_name: String,
+    /// The display names of Russian and English replies.
+    pub from_name_ru: String,
+    pub from_name_en: String,
     pub max_per_recipient_per_day: u32,
     pub max_message_bytes: u64,
     /// Templates directory; `None` uses the built-in ones.
@@ -399,6 +402,7 @@ impl Config {
                 name: &self.reply.from_name,
                 address: &self.mailbox_address,
             },
+            sender_names: (&self.reply.from_name_ru, &self.reply.from_name_en),
             processed_folder: imap.map_or("", |i| i.processed_folder.as_str()),
             needs_human_folder: imap.and_then(|i| i.needs_human_folder.as_deref()),
             caps: self.caps,

@@ -247,6 +247,10 @@ pub(super) struct RawReply {
     pub(super) mode: Option<ReplyMode>,
     /// Display name on replies. Default "Agenția de Guvernare Electronică".
     pub(super) from_name: Option<String>,
+    /// Display name on Russian replies. Default `[agency] name_ru`.
+    pub(super) from_name_ru: Option<String>,
+    /// Display name on English replies. Default `[agency] name_en`.
+    pub(super) from_name_en: Option<String>,
     /// Automatic replies to one address per day, at most. Default 5.
     pub(super) max_per_recipient_per_day: Option<u32>,
     /// Messages larger than this (bytes) are not read; the sender is told the limit.

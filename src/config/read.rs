@@ -298,6 +298,8 @@ impl Reading<'_> {
         Ok(ReplyConfig {
             mode: r.mode.unwrap_or_default(),
             from_name: r.from_name.unwrap_or_else(|| agency.name.clone()),
+            from_name_ru: r.from_name_ru.unwrap_or_else(|| agency.name_ru.clone()),
+            from_name_en: r.from_name_en.unwrap_or_else(|| agency.name_en.clone()),
             agency,
             max_per_recipient_per_day: r
                 .max_per_recipient_per_day

@@ -143,7 +143,7 @@ pub(super) fn reply(
     };
     Ok(compose(
         &original,
-        &settings.sender,
+        &settings.sender_in(facts.language),
         to,
         crate::reply::CaseTag {
             tag: &procedure.tag,

@@ -8,7 +8,7 @@
 //! [`Judgement::may_use_sender_case`], the reply counters of [`RateKeys`], the
 //! certificates' cases of [`candidates`]), then [`plan`].
 
-pub(crate) mod answer;
+pub mod answer;
 mod certificates;
 mod judge;
 mod rates;
@@ -36,7 +36,10 @@ pub const OVERSIZED: &str = "oversized";
 #[derive(Clone)]
 pub struct Settings<'a> {
     pub mode: ReplyMode,
+    /// Who replies, with the Romanian display name.
     pub sender: Sender<'a>,
+    /// The display names of Russian and English replies.
+    pub sender_names: (&'a str, &'a str),
     pub processed_folder: &'a str,
     /// `None` leaves mail for people in the inbox.
     pub needs_human_folder: Option<&'a str>,
@@ -49,6 +52,19 @@ pub struct Settings<'a> {
 }
 
 impl<'a> Settings<'a> {
+    /// Who replies in `language`: each language its own display name.
+    pub fn sender_in(&self, language: crate::intake::Language) -> Sender<'a> {
+        use crate::intake::Language;
+        Sender {
+            name: match language {
+                Language::Ro => self.sender.name,
+                Language::Ru => self.sender_names.0,
+                Language::En => self.sender_names.1,
+            },
+            address: self.sender.address,
+        }
+    }
+
     /// Settings for unit tests: AGE at servicii@egov.md, the default folders, a cap of
     /// two replies a day per recipient (so tests reach it quickly), the default 25 MB
     /// limit, and sender authentication off (`policy` for tests of it).
@@ -64,6 +80,7 @@ impl<'a> Settings<'a> {
                 name: "AGE",
                 address: "servicii@egov.md",
             },
+            sender_names: ("AGE (ru)", "AGE (en)"),
             processed_folder: "Processed",
             needs_human_folder: Some("Needs-Human"),
             caps: Caps {

@@ -437,11 +437,13 @@ pub fn checklist(case: &Case, procedure: &Procedure) -> Vec<ChecklistItem> {
         .iter()
         .map(|s| {
             let done = case.done.contains_key(&s.code);
-            let missing: Vec<u32> = case
+            let mut missing: Vec<u32> = case
                 .missing_before(procedure, s.code)
                 .into_iter()
                 .map(|m| procedure.number(m))
                 .collect();
+            // Two parts of one published step share its number.
+            missing.dedup();
             let checking = case.certificate_check.is_some()
                 && s.by_mail.contains(&crate::procedure::MailPart::Certificate);
             let status = match (done, s.party, missing.is_empty()) {

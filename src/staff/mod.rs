@@ -282,7 +282,7 @@ pub fn notice(
     };
     let outgoing = compose(
         &original,
-        &settings.sender,
+        &settings.sender_in(case.language),
         &case.applicant,
         crate::reply::CaseTag {
             tag: &procedure.tag,
@@ -577,8 +577,9 @@ fn held_list(store: &Store) -> Result<String, StoreError> {
     );
     for r in held {
         out += &format!(
-            "  {}  {}  {}  „{}”\n      {}\n",
+            "  {}  (ref. {})  {}  {}  „{}”\n      {}\n",
             r.identity,
+            crate::process::answer::reference(&r.identity),
             r.at.date(),
             r.from.as_deref().unwrap_or("(no address)"),
             r.subject.as_deref().unwrap_or(""),

@@ -16,8 +16,12 @@ use crate::record::{Acceptance, CertificateCase, MessageId, OutboxEntry, OutboxS
 use crate::registry::{KnownCertificate, Registry};
 
 /// Bumped when the layout of a tree changes; a store written by a newer version is
-/// refused rather than misread.
-pub const SCHEMA_VERSION: u64 = 1;
+/// refused rather than misread, an older one is read and marked with this one (so the
+/// older program, which would misread it, refuses it in turn).
+///
+/// 2: cases carry their service (a case of version 1 is MNotify's), and the sender
+/// index has a key per service (`sender/{service}/{address}`; MNotify's unchanged).
+pub const SCHEMA_VERSION: u64 = 2;
 
 const META_TREE: &str = "meta";
 const REGISTRY_TREE: &str = "registry";
@@ -268,6 +272,11 @@ impl Store {
                         found,
                         supported: SCHEMA_VERSION,
                     });
+                }
+                if found < SCHEMA_VERSION {
+                    // Every older layout reads as it is (new fields have defaults).
+                    meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+                    db.flush()?;
                 }
             }
             None => {

@@ -320,3 +320,94 @@ fn old_personal_data_goes_and_exactly_once_stays() {
         Pruned::default()
     );
 }
+
+/// A case as schema version 1 wrote it: no `service` (every case was MNotify's).
+fn case_of_schema_1(token: &str) -> Vec<u8> {
+    let mut c = Case::open(
+        token.into(),
+        "ion@x.md",
+        crate::intake::Language::Ro,
+        time::macros::datetime!(2026-11-24 12:00 UTC),
+    );
+    c.record_decision(
+        mn(),
+        crate::decision::Decision::NewCertificate,
+        "<v1@x.md>",
+        "serial 0A",
+        c.updated_at,
+    );
+    let mut json = serde_json::to_value(&c).unwrap();
+    json.as_object_mut().unwrap().remove("service");
+    serde_json::to_vec(&json).unwrap()
+}
+
+#[test]
+fn a_store_of_schema_1_is_read_and_marked_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db");
+    {
+        let db = sled::open(&path).expect("open");
+        let meta = db.open_tree(META_TREE).unwrap();
+        meta.insert(SCHEMA_KEY, &1u64.to_be_bytes()).unwrap();
+        db.open_tree(CASES_TREE)
+            .unwrap()
+            .insert("OLD001", case_of_schema_1("OLD001"))
+            .unwrap();
+        db.open_tree(CASE_INDEX_TREE)
+            .unwrap()
+            .insert("sender/ion@x.md", "OLD001")
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let start = std::time::Instant::now();
+    let store = loop {
+        match Store::open(&path) {
+            Err(StoreError::Open { .. }) if start.elapsed().as_secs() < 5 => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            other => break other.expect("a schema 1 store opens"),
+        }
+    };
+    let case = store.case("OLD001").unwrap().expect("the case");
+    assert_eq!(case.service, "mnotify");
+    assert!(case.done.contains_key(&crate::case::Step::CERTIFICATE));
+    // Its sender index is MNotify's, as before.
+    let found = store.case_for_sender("ion@x.md", "mnotify").unwrap();
+    assert_eq!(found.map(|c| c.token), Some("OLD001".into()));
+    let version = store.meta.get(SCHEMA_KEY).unwrap().unwrap();
+    assert_eq!(u64::from_be_bytes(version.as_ref().try_into().unwrap()), 2);
+}
+
+#[test]
+fn a_backup_of_schema_1_restores_and_reads() {
+    // The lines a version-1 backup has: its header, the meta tree's version, a case.
+    use base64::Engine;
+    use sha2::Digest;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let lines = [
+        r#"{"format":"mnotify-intake store backup","version":1,"schema":1,"created":"2026-11-30T12:00:00Z"}"#.to_string(),
+        format!(r#"{{"tree":"meta","key":"{}","value":"{}"}}"#, b64(SCHEMA_KEY.as_bytes()), b64(&1u64.to_be_bytes())),
+        format!(r#"{{"tree":"cases","key":"{}","value":"{}"}}"#, b64(b"OLD002"), b64(&case_of_schema_1("OLD002"))),
+    ];
+    let mut text = String::new();
+    for l in &lines {
+        text += l;
+        text.push('\n');
+    }
+    let sha = hex::encode(sha2::Sha256::digest(text.as_bytes()));
+    text += &format!(r#"{{"end":true,"entries":2,"sha256":"{sha}"}}"#);
+    text.push('\n');
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("restored");
+    restore(&mut std::io::Cursor::new(text.into_bytes()), &path).expect("restores");
+    let start = std::time::Instant::now();
+    let store = loop {
+        match Store::open(&path) {
+            Err(StoreError::Open { .. }) if start.elapsed().as_secs() < 5 => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            other => break other.expect("the restored store opens"),
+        }
+    };
+    assert_eq!(store.case("OLD002").unwrap().unwrap().service, "mnotify");
+}

@@ -201,6 +201,61 @@ fn replies() -> Vec<(&'static str, ReplyContext)> {
         "completed",
         ReplyContext::for_staff_action(actions[0], &done, cat()),
     ));
+    // Every other service: the answer to its certificate, in a case of its own, and
+    // the neutral "which service?" answer; two certificates for MPass's environments.
+    for service in ["mpass", "msign", "mlog", "mdocs"] {
+        let procedure = cat().get(service).unwrap();
+        let mut c = Case::open(
+            "7K2M9Q".into(),
+            "ion.rusu@ialoveni.md",
+            Language::Ro,
+            datetime!(2026-11-24 12:00 UTC),
+        );
+        c.service = service.into();
+        c.record_decision(
+            procedure,
+            Decision::NewCertificate,
+            "<m1@ialoveni.md>",
+            "serial 5A17330C9E41",
+            c.updated_at,
+        );
+        let mut ctx = ReplyContext::for_case(Decision::NewCertificate.code(), &c, cat());
+        ctx.certificates = vec![certificate()];
+        out.push((
+            Box::leak(format!("{service}_new_certificate").into_boxed_str()),
+            ctx,
+        ));
+    }
+    let mut both = ReplyContext::for_case(
+        Decision::NewCertificate.code(),
+        &{
+            let mut c = Case::open(
+                "7K2M9Q".into(),
+                "ion.rusu@ialoveni.md",
+                Language::Ro,
+                datetime!(2026-11-24 12:00 UTC),
+            );
+            c.service = "mpass".into();
+            c
+        },
+        cat(),
+    );
+    both.certificates = vec![
+        CertificateView {
+            environment: Some("test"),
+            ..certificate()
+        },
+        CertificateView {
+            serial: "5A17330C9E42".into(),
+            environment: Some("production"),
+            ..certificate()
+        },
+    ];
+    out.push(("mpass_two_certificates", both));
+    out.push((
+        "which_service",
+        ReplyContext::without_case(mnotify_intake::reply::WHICH_SERVICE, cat().mnotify(), cat()),
+    ));
     out.push((
         "reminder",
         ReplyContext::for_staff_action(mnotify_intake::case::Action::TellReminder, &c, cat()),

@@ -606,6 +606,10 @@ async fn held_mail_accepted_by_staff_is_handled_as_the_institution_s() {
     let neutral = stack.wait_for(ana, "INBOX", 1, WAIT).await;
     assert!(body(&neutral[0]).contains("nu a putut fi verificat"));
     let listed = setup.cli(&["held", "list"]);
+    // The reference the applicant was given finds the mail in the list.
+    let reference = mnotify_intake::process::answer::reference("h1@scoala.test");
+    assert!(body(&neutral[0]).contains(&reference), "{reference}");
+    assert!(listed.contains(&format!("(ref. {reference})")), "{listed}");
     assert!(
         listed.contains("h1@scoala.test") && listed.contains(ana),
         "{listed}"

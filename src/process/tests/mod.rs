@@ -699,3 +699,26 @@ mod services {
         assert!(p.seen.note.as_deref().unwrap().contains("asked which one"));
     }
 }
+
+#[test]
+fn each_language_s_reply_carries_its_own_display_name() {
+    let t = Templates::embedded();
+    let a = analysed(
+        "From: Ion <ion@primaria.md>\r\nMessage-ID: <ru1@primaria.md>\r\nSubject: MNotify\r\n\r\nДобрый день, хотим подключиться к MNotify.\r\n",
+    );
+    let p = plan(
+        Content::Analysed(&a),
+        "ru1@primaria.md",
+        AT,
+        Known::default(),
+        &settings(&t, ReplyMode::Send),
+        NOW,
+        "seed",
+    )
+    .unwrap();
+    let raw = String::from_utf8_lossy(&p.outbox.unwrap().raw).into_owned();
+    assert!(
+        raw.contains("From: \"AGE (ru)\" <servicii@egov.md>"),
+        "{raw}"
+    );
+}
