@@ -171,6 +171,31 @@ impl Case {
         self.system().is_some_and(|ours| same_system(ours, name))
     }
 
+    /// Carries the steps `procedure` renamed over to their new codes (and drops those
+    /// it removed); whether anything changed. Their clocks follow.
+    pub fn carry_renamed_steps(&mut self, procedure: &Procedure) -> bool {
+        let old: Vec<Step> = self
+            .done
+            .keys()
+            .copied()
+            .filter(|s| procedure.renamed.contains_key(s))
+            .collect();
+        for step in &old {
+            let done = self.done.remove(step).expect("listed above");
+            if let Some(Some(new)) = procedure.renamed.get(step) {
+                self.done.entry(*new).or_insert(done);
+            }
+        }
+        for clock in &mut self.clocks {
+            if let clock::Owed::Step(step) = clock.owed {
+                if let Some(Some(new)) = procedure.renamed.get(&step) {
+                    clock.owed = clock::Owed::Step(*new);
+                }
+            }
+        }
+        !old.is_empty()
+    }
+
     /// The completion notice went out (every procedure ends with it, `completed`).
     pub fn completed(&self) -> bool {
         self.done.contains_key(&Step::COMPLETED)

@@ -410,6 +410,20 @@ fn templates(config: &Config, report: &mut Report) {
 /// (the files were validated when the configuration was read).
 fn procedures(config: &Config, report: &mut Report) {
     let catalogue = &config.procedures;
+    // The open cases an edit would strand (the daemon refuses to start on them).
+    if config.store_path.exists() {
+        if let Ok(store) = Store::open(&config.store_path) {
+            let cases = store.cases().unwrap_or_default();
+            let strands = crate::procedure::strands(catalogue, &cases);
+            if !strands.is_empty() {
+                report.add(
+                    Level::Failed,
+                    "procedures",
+                    crate::procedure::strands_message(&strands),
+                );
+            }
+        }
+    }
     let services: Vec<String> = catalogue
         .iter()
         .map(|p| format!("{} ({} steps, {})", p.tag, p.steps.len(), p.source))

@@ -73,6 +73,56 @@ const MAX_FETCH_FAILURES: u8 = 3;
 /// Refusals of a reply's copy for the Sent folder before it is given up.
 const MAX_COPY_REFUSALS: u32 = 3;
 
+/// Why the stored cases and the procedures do not fit.
+#[derive(Debug)]
+pub enum Settle {
+    /// What [`crate::procedure::strands_message`] says.
+    Stranded(String),
+    Store(StoreError),
+}
+
+impl From<StoreError> for Settle {
+    fn from(e: StoreError) -> Settle {
+        Settle::Store(e)
+    }
+}
+
+/// Before the daemon starts: no open case may be left with a step its procedure lost
+/// (or a service no file provides); steps an edit renamed are carried over. Returns
+/// how many cases were carried over.
+pub fn settle_procedures(
+    store: &Store,
+    procedures: &crate::procedure::Catalogue,
+) -> Result<usize, Settle> {
+    let cases = store.cases()?;
+    let strands = crate::procedure::strands(procedures, &cases);
+    if strands.is_empty() {
+        store.mark_schema_current()?;
+    }
+    if !strands.is_empty() {
+        return Err(Settle::Stranded(crate::procedure::strands_message(
+            &strands,
+        )));
+    }
+    let mut carried = 0;
+    for mut case in cases {
+        let Some(procedure) = procedures.get(&case.service) else {
+            continue;
+        };
+        if case.carry_renamed_steps(procedure) {
+            store.save_case(&case)?;
+            carried += 1;
+        }
+    }
+    if carried > 0 {
+        tracing::info!(
+            cases = carried,
+            "steps renamed in the procedures carried over"
+        );
+    }
+    Ok(carried)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
     #[error("config file {config}: `run` needs an [imap] section naming the mailbox to watch")]
@@ -93,6 +143,8 @@ pub enum DaemonError {
     Staff(#[from] StaffError),
     #[error(transparent)]
     Routine(#[from] RoutineError),
+    #[error("config file {config}: {message}")]
+    Stranded { config: String, message: String },
     #[error(
         "the store at {store} is new, but the mailbox shows this daemon ran on it before \
          ({evidence}): starting afresh would answer that mail again or lose its cases. \
@@ -228,6 +280,13 @@ impl Daemon {
             _ => None,
         };
         let templates = Templates::for_config(&config.reply)?;
+        settle_procedures(&store, &config.procedures).map_err(|e| match e {
+            Settle::Stranded(message) => DaemonError::Stranded {
+                config: source.clone(),
+                message,
+            },
+            Settle::Store(e) => DaemonError::Store(e),
+        })?;
         let registry = store.load_registry()?;
         let crls = crate::revocation::keeper::Keeper::new(
             config.revocation.clone(),

@@ -127,6 +127,9 @@ pub struct Procedure {
     /// Links by name (`connection_form`, `integration_form`, `staging`, …).
     pub links: BTreeMap<String, String>,
     pub steps: Vec<ProcedureStep>,
+    /// Steps an edit renamed (old code → new) or removed (old code → `None`): cases
+    /// that recorded the old code are carried over at start.
+    pub renamed: BTreeMap<Step, Option<Step>>,
     /// The file it came from (`built-in mnotify.toml` or a path), for messages.
     pub source: String,
 }
@@ -409,6 +412,9 @@ struct RawProcedure {
     #[serde(default)]
     links: BTreeMap<String, String>,
     steps: Vec<RawStep>,
+    /// `old_code = "new_code"` (or `""`: removed) for steps an edit renamed.
+    #[serde(default)]
+    renamed: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -592,7 +598,29 @@ pub fn parse(source: &str, text: &str) -> Result<Procedure, ProcedureError> {
             ));
         }
     }
+    let mut renamed = BTreeMap::new();
+    for (old, new) in &raw.renamed {
+        if steps.iter().any(|s| s.code.code() == old) {
+            return Err(fail(format!(
+                "[renamed] {old}: `{old}` is still a step; list only codes the procedure no longer has"
+            )));
+        }
+        let to = if new.is_empty() {
+            None
+        } else {
+            match steps.iter().find(|s| s.code.code() == new) {
+                Some(s) => Some(s.code),
+                None => {
+                    return Err(fail(format!(
+                        "[renamed] {old} = \"{new}\": `{new}` is not a step; name one of the steps (or \"\" for a step removed)"
+                    )))
+                }
+            }
+        };
+        renamed.insert(Step::named(old), to);
+    }
     Ok(Procedure {
+        renamed,
         code: raw.code,
         tag: raw.tag,
         name: raw.name,
@@ -671,6 +699,77 @@ fn check_catalogue(procedures: &[Procedure]) -> Result<(), ProcedureError> {
         });
     }
     Ok(())
+}
+
+/// A case an edited procedure would strand: it recorded a step the procedure no
+/// longer has and `[renamed]` does not map, or its service is gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Strand {
+    pub token: String,
+    pub service: String,
+    /// The step code; `None` when the whole service is gone.
+    pub step: Option<Step>,
+}
+
+impl std::fmt::Display for Strand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.step {
+            Some(step) => write!(
+                f,
+                "case #{} ({}) recorded step `{step}`, which its procedure no longer has",
+                self.token, self.service
+            ),
+            None => write!(
+                f,
+                "case #{} is for `{}`, which no procedure file provides",
+                self.token, self.service
+            ),
+        }
+    }
+}
+
+/// The open cases (not completed, not merged) that `catalogue` would strand.
+pub fn strands(catalogue: &Catalogue, cases: &[crate::case::Case]) -> Vec<Strand> {
+    let mut out = Vec::new();
+    for case in cases
+        .iter()
+        .filter(|c| !c.completed() && c.merged_into.is_none())
+    {
+        let Some(procedure) = catalogue.get(&case.service) else {
+            out.push(Strand {
+                token: case.token.clone(),
+                service: case.service.clone(),
+                step: None,
+            });
+            continue;
+        };
+        for step in case.done.keys() {
+            if procedure.position(*step).is_none() && !procedure.renamed.contains_key(step) {
+                out.push(Strand {
+                    token: case.token.clone(),
+                    service: case.service.clone(),
+                    step: Some(*step),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// What to say when `strands` is not empty: the cases, and what to change.
+pub fn strands_message(strands: &[Strand]) -> String {
+    let shown: Vec<String> = strands.iter().take(20).map(|s| format!("  {s}")).collect();
+    let more = strands.len().saturating_sub(shown.len());
+    format!(
+        "the procedures would strand {} open case(s):\n{}{}\nput the step back, map it in the procedure file's [renamed] table (old = \"new\", or \"\" for a step removed), or restore the service's file",
+        strands.len(),
+        shown.join("\n"),
+        if more > 0 {
+            format!("\n  … and {more} more")
+        } else {
+            String::new()
+        }
+    )
 }
 
 #[cfg(test)]

@@ -330,3 +330,91 @@ fn the_system_s_name_in_mpass_is_mnotify_s_integration_data_not_an_mpass_request
         ["mnotify"]
     );
 }
+
+fn edited_mnotify(edit: impl Fn(&str) -> String) -> Catalogue {
+    Catalogue::with_operator_files(
+        [("mnotify.toml".to_string(), edit(BUILT_IN[0].1))],
+        &BTreeMap::new(),
+        Unnamed::Ask,
+    )
+    .unwrap()
+}
+
+fn case_with(done: &[Step]) -> crate::case::Case {
+    let now = time::macros::datetime!(2026-11-24 12:00 UTC);
+    let mut c = crate::case::Case::open("STR001".into(), "a@b.md", Language::Ro, now);
+    for step in done {
+        c.done.insert(
+            *step,
+            crate::case::StepDone {
+                at: now,
+                by: "ana".into(),
+                evidence: "x".into(),
+            },
+        );
+    }
+    c
+}
+
+#[test]
+fn an_edit_that_drops_a_step_open_cases_recorded_strands_them() {
+    let renamed = |t: &str| {
+        t.replace("code = \"contract\"", "code = \"annex\"")
+            .replace(
+                "after = [\"form\", \"contract\",",
+                "after = [\"form\", \"annex\",",
+            )
+    };
+    let catalogue = edited_mnotify(renamed);
+    let open = case_with(&[Step::FORM, Step::CONTRACT]);
+    let strands = strands(&catalogue, std::slice::from_ref(&open));
+    assert_eq!(strands.len(), 1);
+    assert_eq!(strands[0].step, Some(Step::CONTRACT));
+    let message = strands_message(&strands);
+    assert!(
+        message.contains("case #STR001") && message.contains("[renamed]"),
+        "{message}"
+    );
+    // A completed case is history: nothing to strand.
+    let closed = case_with(&[Step::CONTRACT, Step::COMPLETED]);
+    assert!(super::strands(&catalogue, &[closed]).is_empty());
+}
+
+#[test]
+fn a_renamed_step_is_mapped_and_carried_over() {
+    let catalogue = edited_mnotify(|t| {
+        t.replace("code = \"contract\"", "code = \"annex\"")
+            .replace(
+                "after = [\"form\", \"contract\",",
+                "after = [\"form\", \"annex\",",
+            )
+            + "\n[renamed]\ncontract = \"annex\"\n"
+    });
+    let mut case = case_with(&[Step::FORM, Step::CONTRACT]);
+    assert!(strands(&catalogue, std::slice::from_ref(&case)).is_empty());
+    assert!(case.carry_renamed_steps(catalogue.mnotify()));
+    assert!(case.done.contains_key(&Step::named("annex")));
+    assert!(!case.done.contains_key(&Step::CONTRACT));
+    assert!(!case.carry_renamed_steps(catalogue.mnotify()), "once");
+}
+
+#[test]
+fn a_service_whose_file_is_gone_strands_its_cases() {
+    let mut case = case_with(&[]);
+    case.service = "mpay".into();
+    let found = strands(Catalogue::built_in(), &[case]);
+    assert_eq!(found[0].step, None);
+    assert!(found[0].to_string().contains("no procedure file provides"));
+}
+
+#[test]
+fn renamed_must_name_a_step_that_exists_and_one_that_does_not() {
+    let err = error_of(&file_with(|t| {
+        t.to_string() + "\n[renamed]\nform = \"contract\"\n"
+    }));
+    assert!(err.contains("still a step"), "{err}");
+    let err = error_of(&file_with(|t| {
+        t.to_string() + "\n[renamed]\nold = \"nowhere\"\n"
+    }));
+    assert!(err.contains("`nowhere` is not a step"), "{err}");
+}

@@ -16,8 +16,8 @@ use crate::record::{Acceptance, CertificateCase, MessageId, OutboxEntry, OutboxS
 use crate::registry::{KnownCertificate, Registry};
 
 /// Bumped when the layout of a tree changes; a store written by a newer version is
-/// refused rather than misread, an older one is read and marked with this one (so the
-/// older program, which would misread it, refuses it in turn).
+/// refused rather than misread, an older one is read, and marked with this one when
+/// the daemon starts (so the older program, which would misread it, refuses it).
 ///
 /// 2: cases carry their service (a case of version 1 is MNotify's), and the sender
 /// index has a key per service (`sender/{service}/{address}`; MNotify's unchanged).
@@ -273,11 +273,9 @@ impl Store {
                         supported: SCHEMA_VERSION,
                     });
                 }
-                if found < SCHEMA_VERSION {
-                    // Every older layout reads as it is (new fields have defaults).
-                    meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
-                    db.flush()?;
-                }
+                // An older layout reads as it is (new fields have defaults); the
+                // daemon marks it current when it starts ([`Store::mark_schema_current`]),
+                // `check` and reading commands leave it as it is.
             }
             None => {
                 meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
@@ -638,6 +636,17 @@ impl Store {
     }
 
     /// Saves a case changed outside mail processing (staff commands).
+    /// Marks the store as of this program's schema version (an older one reads as it
+    /// is; the mark keeps the older program, which would misread it, from opening it).
+    pub fn mark_schema_current(&self) -> Result<(), StoreError> {
+        let current = SCHEMA_VERSION.to_be_bytes();
+        if self.meta.get(SCHEMA_KEY)?.as_deref() != Some(current.as_slice()) {
+            self.meta.insert(SCHEMA_KEY, &current)?;
+            self.flush()?;
+        }
+        Ok(())
+    }
+
     pub fn save_case(&self, case: &Case) -> Result<(), StoreError> {
         let _writing = self.writing();
         self.cases.insert(case.token.as_bytes(), to_json(case))?;

@@ -342,7 +342,7 @@ fn case_of_schema_1(token: &str) -> Vec<u8> {
 }
 
 #[test]
-fn a_store_of_schema_1_is_read_and_marked_2() {
+fn a_store_of_schema_1_is_read_and_marked_2_by_the_daemon() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("db");
     {
@@ -374,8 +374,13 @@ fn a_store_of_schema_1_is_read_and_marked_2() {
     // Its sender index is MNotify's, as before.
     let found = store.case_for_sender("ion@x.md", "mnotify").unwrap();
     assert_eq!(found.map(|c| c.token), Some("OLD001".into()));
-    let version = store.meta.get(SCHEMA_KEY).unwrap().unwrap();
-    assert_eq!(u64::from_be_bytes(version.as_ref().try_into().unwrap()), 2);
+    let version = |store: &Store| {
+        let v = store.meta.get(SCHEMA_KEY).unwrap().unwrap();
+        u64::from_be_bytes(v.as_ref().try_into().unwrap())
+    };
+    assert_eq!(version(&store), 1, "reading changes nothing");
+    store.mark_schema_current().unwrap();
+    assert_eq!(version(&store), 2);
 }
 
 #[test]

@@ -252,3 +252,70 @@ fn inspect_json_names_the_services_a_mail_asks_for() {
         assert!(line.get(field).is_some(), "{field}: {line}");
     }
 }
+
+/// An operator's edit of a procedure that open cases use: a step renamed without
+/// saying so strands them, and `check` and the daemon refuse, naming the cases; once
+/// `[renamed]` maps it, the daemon carries the cases over and goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_that_would_strand_open_cases_is_refused_until_mapped() {
+    let stack = Stack::get();
+    let mailbox = "svc-edit@egov.test";
+    let ion = "ion-edit@primaria.test";
+    let setup = Setup::new(stack, mailbox, "");
+    let mail = with_certificate(
+        &setup.leaf(&[0x4E, 0x01]),
+        ion,
+        mailbox,
+        "Conectare MNotify",
+        "Bună ziua, anexăm certificatul de sistem pentru MNotify.",
+        "<e1@primaria.test>",
+    );
+    stack.deliver(ion, mailbox, &mail).await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    setup.cli(&["run", "--once"]);
+    let token = cases(&setup, &[])[0]["id"].as_str().unwrap().to_string();
+
+    let dir = setup.dir.path().join("procedures");
+    std::fs::create_dir(&dir).unwrap();
+    let edited = mnotify_intake::procedure::BUILT_IN[0]
+        .1
+        .replace("code = \"certificate\"", "code = \"system_certificate\"")
+        .replace(
+            "after = [\"form\", \"contract\", \"certificate\",",
+            "after = [\"form\", \"contract\", \"system_certificate\",",
+        );
+    std::fs::write(dir.join("mnotify.toml"), &edited).unwrap();
+    let mut config = std::fs::read_to_string(&setup.config).unwrap();
+    config += "\n[procedures]\ndir = \"procedures\"\n";
+    std::fs::write(&setup.config, &config).unwrap();
+
+    let check = setup.run_cli(&["check"]);
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(!check.status.success(), "{said}");
+    assert!(
+        said.contains(&format!(
+            "case #{token} (mnotify) recorded step `certificate`"
+        )),
+        "{said}"
+    );
+    let run = setup.run_cli(&["run", "--once"]);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success(), "{err}");
+    assert!(
+        err.contains("would strand 1 open case") && err.contains("[renamed]"),
+        "{err}"
+    );
+
+    std::fs::write(
+        dir.join("mnotify.toml"),
+        edited + "\n[renamed]\ncertificate = \"system_certificate\"\n",
+    )
+    .unwrap();
+    setup.cli(&["run", "--once"]);
+    let case = &cases(&setup, &[])[0];
+    assert_eq!(
+        case["steps_done"],
+        serde_json::json!(["system_certificate"]),
+        "{case}"
+    );
+}
