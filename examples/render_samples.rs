@@ -200,6 +200,7 @@ fn main() {
             agency: "AGE".into(),
             response: Default::default(),
             procedures: cat().clone(),
+            service: None,
         },
     );
     std::fs::write(out.join("digest.html"), digest::render_html(&d)).expect("write digest.html");

@@ -147,17 +147,29 @@ pub fn analyse_facts(facts: Facts, ctx: &Context<'_>, now: OffsetDateTime) -> An
 /// case token, or it names another service with a word of onboarding ("conectare",
 /// "certificat", "подключение", "integration"): "MPass nu funcționează" is a support
 /// request for people, not an application.
+static ONBOARDING: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"(?i)\b(?:conect\w*|integr\w*|certificat\w*|serial\w*|seri[ae]\b|pasul|onboard\w*|connect\w*|certificate\w*|step|подключ\w*|интеграц\w*|сертификат\w*|серийн\w*|шаг)",
+    )
+    .expect("valid pattern")
+});
+
+/// Compiles the patterns the pipeline's first mail would otherwise compile while it
+/// is read, by reading a small mail that touches them (the daemon calls it before its
+/// first pass: a start killed soon after must not be killed inside that first read).
+pub fn warm_up(procedures: &crate::procedure::Catalogue) {
+    const SAMPLE: &[u8] = b"From: Ion <ion@primaria.md>\r\nSubject: Re: [MNotify #ABC123] Conectare\r\nMessage-ID: <w@primaria.md>\r\n\r\nBuna ziua, certificatul este deja inregistrat pentru MPass, seria 4A 3F 00 12 7B C9.\r\nDenumirea sistemului in MPass: SI Test\r\nIP testare: 176.123.4.10\r\nCe trebuie sa trimitem?\r\n";
+    crate::procedure::mention::warm_up();
+    let facts = intake::read(SAMPLE, &[]);
+    let services = procedures.services_in(&facts.own_text);
+    let _ = about_onboarding(&facts, &services, procedures);
+}
+
 fn about_onboarding(
     facts: &Facts,
     services: &[String],
     procedures: &crate::procedure::Catalogue,
 ) -> bool {
-    static ONBOARDING: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(
-            r"(?i)\b(?:conect\w*|integr\w*|certificat\w*|serial\w*|seri[ae]\b|pasul|onboard\w*|connect\w*|certificate\w*|step|подключ\w*|интеграц\w*|сертификат\w*|серийн\w*|шаг)",
-        )
-        .expect("valid pattern")
-    });
     let tagged = facts
         .case_tag
         .as_deref()

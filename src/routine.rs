@@ -31,6 +31,7 @@ fn settings_of(
         agency: cfg.agency_short.clone(),
         response: cfg.response.clone(),
         procedures: procedures.clone(),
+        service: None,
     }
 }
 
@@ -42,20 +43,49 @@ pub fn build_digest(
     needs_human_folder: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<Digest, RoutineError> {
+    build_digest_of(store, cfg, procedures, needs_human_folder, now, None)
+}
+
+/// The digest of one service's cases and their mail (`service`: its code), or of all.
+fn build_digest_of(
+    store: &Store,
+    cfg: &DigestConfig,
+    procedures: &crate::procedure::Catalogue,
+    needs_human_folder: Option<&str>,
+    now: OffsetDateTime,
+    service: Option<&str>,
+) -> Result<Digest, RoutineError> {
     let since = store
         .last_digest()?
         .unwrap_or(now - Duration::days(1))
         .min(now);
-    Ok(digest::build(
-        &store.seen_records()?,
-        &store.cases()?,
+    let mut records = store.seen_records()?;
+    let mut cases = store.cases()?;
+    let mut settings = settings_of(cfg, procedures, needs_human_folder);
+    let mut outbox = store.outbox()?;
+    if let Some(code) = service {
+        cases.retain(|c| c.service == code);
+        let tokens: std::collections::HashSet<String> =
+            cases.iter().map(|c| c.token.clone()).collect();
+        let ours = |case: Option<&str>| case.is_some_and(|t| tokens.contains(t));
+        // Mail of no case (held, unrelated) is the whole digest's, not a service's.
+        records.retain(|r| ours(r.case.as_deref()));
+        outbox.retain(|e| ours(e.case.as_deref()));
+        settings.service = Some(procedures.procedure_of(code).tag.clone());
+    }
+    let d = digest::build(
+        &records,
+        &cases,
         &store.load_registry()?,
         since,
         now,
-        settings_of(cfg, procedures, needs_human_folder),
+        settings,
     )
-    .with_failed_replies(&store.outbox()?)
-    .with_junk_left(store.junk_left_count(Some(since))?))
+    .with_failed_replies(&outbox);
+    Ok(match service {
+        Some(_) => d,
+        None => d.with_junk_left(store.junk_left_count(Some(since))?),
+    })
 }
 
 /// Builds the digest and queues it for the staff, recording that it was made.
@@ -74,17 +104,32 @@ pub fn queue_digest(
         now,
     )?;
     let sender = &settings.sender;
-    let (message_id, raw) = digest::compose(&d, sender.address, sender.name, &cfg.to);
-    let outgoing = Outgoing {
-        message_id,
-        from: sender.address.to_string(),
-        to: cfg.to.join(","),
-        subject: digest::subject(&d),
-        raw,
+    let entry_for = |d: &Digest, to: &[String]| {
+        let (message_id, raw) = digest::compose(d, sender.address, sender.name, to);
+        let outgoing = Outgoing {
+            message_id,
+            from: sender.address.to_string(),
+            to: to.join(","),
+            subject: digest::subject(d),
+            raw,
+        };
+        // Staff get the digest even when replies to applicants are drafts or off.
+        outbox_entry(outgoing, ReplyMode::Send, None, now)
     };
-    // Staff get the digest even when replies to applicants are drafts or off.
-    let entry = outbox_entry(outgoing, ReplyMode::Send, None, now);
-    store.commit_digest(now, Some(&entry), request_id)?;
+    let mut entries = vec![entry_for(&d, &cfg.to)];
+    // Each service's own staff, with that service's cases alone.
+    for (code, to) in &cfg.services {
+        let of_service = build_digest_of(
+            store,
+            cfg,
+            settings.procedures,
+            settings.needs_human_folder,
+            now,
+            Some(code),
+        )?;
+        entries.push(entry_for(&of_service, to));
+    }
+    store.commit_digest(now, &entries, request_id)?;
     Ok(d)
 }
 

@@ -143,6 +143,8 @@ pub struct DigestConfig {
     pub agency_short: String,
     /// `[response_time]`, by which the digest lists cases at risk and overdue.
     pub response: crate::case::clock::Promise,
+    /// Per service (a procedure's code): who gets a digest of its cases alone.
+    pub services: Vec<(String, Vec<String>)>,
 }
 
 /// How to log in.
@@ -331,7 +333,7 @@ impl Config {
         let procedures = at.procedures(raw.procedures)?;
         let digest = raw
             .digest
-            .map(|d| at.digest(d, smtp.is_some(), &agency, &response_time))
+            .map(|d| at.digest(d, smtp.is_some(), (&agency, &procedures), &response_time))
             .transpose()?;
         let reply = at.reply(raw.reply, agency)?;
         let store_path = at.resolve(&raw.store.path);

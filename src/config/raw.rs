@@ -161,6 +161,10 @@ pub(super) struct RawDigest {
     /// Applicants whose case has waited on them this many days get a reminder, at most
     /// once per this many days; 0 sends none. Default 7.
     pub(super) remind_days: Option<u32>,
+    /// `[digest.services]`: staff who also get a digest of one service's cases
+    /// (`mpass = ["mpass@egov.md"]`), beside the whole one `to` gets.
+    #[serde(default)]
+    pub(super) services: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -326,9 +326,23 @@ impl Reading<'_> {
         &self,
         d: RawDigest,
         has_smtp: bool,
-        agency: &crate::reply::Agency,
+        (agency, procedures): (&crate::reply::Agency, &crate::procedure::Catalogue),
         response: &crate::case::clock::Promise,
     ) -> Result<DigestConfig, ConfigError> {
+        for (code, to) in &d.services {
+            if procedures.get(code).is_none() {
+                let codes: Vec<&str> = procedures.iter().map(|p| p.code.as_str()).collect();
+                return Err(self.invalid(format!(
+                    "[digest.services] {code}: no such service; the services are {}",
+                    codes.join(", ")
+                )));
+            }
+            if to.is_empty() || to.iter().any(|a| !a.contains('@')) {
+                return Err(self.invalid(format!(
+                    "[digest.services] {code} must list staff e-mail addresses"
+                )));
+            }
+        }
         if d.to.is_empty() || d.to.iter().any(|a| !a.contains('@')) {
             return Err(self.invalid("[digest] to must list staff e-mail addresses".into()));
         }
@@ -360,6 +374,7 @@ impl Reading<'_> {
             remind_days: d.remind_days.unwrap_or(7),
             agency_short: agency.short_name.clone(),
             response: response.clone(),
+            services: d.services.into_iter().collect(),
         })
     }
 

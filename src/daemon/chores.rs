@@ -13,7 +13,7 @@ impl Daemon {
         let Some(last) = self.store.last_digest()? else {
             // Set when the daemon starts (see `run`); absent only if [digest] was added
             // to a store made by `registry import` or a test.
-            self.store.commit_digest(now, None, None)?;
+            self.store.commit_digest(now, &[], None)?;
             return Ok(());
         };
         let Ok(tz) = jiff::tz::TimeZone::get(&cfg.time_zone) else {
@@ -36,7 +36,7 @@ impl Daemon {
             Err(e) => {
                 // Skip today's rather than stop the mail or retry every few seconds.
                 error!("daily digest or reminders failed, skipped until tomorrow: {e}");
-                self.store.commit_digest(now, None, None)?;
+                self.store.commit_digest(now, &[], None)?;
                 return Ok(());
             }
         };

@@ -287,6 +287,7 @@ impl Daemon {
             },
             Settle::Store(e) => DaemonError::Store(e),
         })?;
+        crate::analysis::warm_up(&config.procedures);
         let registry = store.load_registry()?;
         let crls = crate::revocation::keeper::Keeper::new(
             config.revocation.clone(),
@@ -361,7 +362,7 @@ impl Daemon {
         // The first digest covers everything from the first start on, mail handled in
         // the very first pass included.
         if self.config.digest.is_some() && self.store.last_digest()?.is_none() {
-            self.store.commit_digest(now(), None, None)?;
+            self.store.commit_digest(now(), &[], None)?;
         }
         loop {
             if *shutdown.borrow() {

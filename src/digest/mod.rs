@@ -35,6 +35,8 @@ pub struct DigestSettings {
     pub response: Promise,
     /// The services' procedures: each case's steps are its service's.
     pub procedures: crate::procedure::Catalogue,
+    /// The digest of one service's cases (its tag), for its staff; `None`: all.
+    pub service: Option<String>,
 }
 
 impl DigestSettings {
@@ -473,7 +475,8 @@ pub fn subject(d: &Digest) -> String {
         .filter(|l| l.standing == Standing::Overdue)
         .count();
     format!(
-        "MNotify: rezumat {} — cazuri noi: {}, certificate acceptate: {}, așteaptă {}: {}{}",
+        "{}: rezumat {} — cazuri noi: {}, certificate acceptate: {}, așteaptă {}: {}{}",
+        d.settings.service.as_deref().unwrap_or("MNotify"),
         day(d.now),
         d.new_cases.len(),
         d.accepted.len(),
@@ -496,9 +499,14 @@ fn file_name(c: &AcceptedCertificate) -> String {
 /// attached. Marked automatic and ours, so it is never answered or processed.
 pub fn compose(d: &Digest, from: &str, from_name: &str, to: &[String]) -> (MessageId, Vec<u8>) {
     let seed = format!(
-        "digest/{}/{}",
+        "digest/{}/{}{}",
         d.since.unix_timestamp(),
-        d.now.unix_timestamp()
+        d.now.unix_timestamp(),
+        d.settings
+            .service
+            .as_deref()
+            .map(|s| format!("/{s}"))
+            .unwrap_or_default()
     );
     let digest = hex::encode(&sha2::Sha256::digest(seed.as_bytes())[..12]);
     let domain = from.rsplit_once('@').map_or("localhost", |(_, d)| d);

@@ -24,6 +24,7 @@ fn settings(folder: Option<&str>) -> DigestSettings {
         agency: "AGE".into(),
         response: crate::case::clock::Promise::default(),
         procedures: crate::procedure::Catalogue::built_in().clone(),
+        service: None,
     }
 }
 

@@ -73,6 +73,13 @@ static LIST_GLUE: LazyLock<Regex> = LazyLock::new(|| {
 /// How far back a mention's sentence is read for [`PRIOR`].
 const PRIOR_WINDOW: usize = 120;
 
+/// Compiles the reader's patterns now, so the first mail after a start does not pay
+/// for them while it is being read (the daemon calls it before its first pass).
+pub fn warm_up() {
+    LazyLock::force(&PRIOR);
+    LazyLock::force(&LIST_GLUE);
+}
+
 /// The services `text` asks to connect to (codes, in order of first mention).
 pub fn services(catalogue: &Catalogue, text: &str) -> Vec<String> {
     let mut mentions: Vec<(usize, usize, &str)> = Vec::new();

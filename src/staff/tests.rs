@@ -174,6 +174,7 @@ fn a_request_asked_twice_is_applied_once() {
         remind_days: 7,
         agency_short: "AGE".into(),
         response: Default::default(),
+        services: Vec::new(),
     };
     let r = Request::new(
         "",
@@ -220,4 +221,63 @@ fn a_request_asked_twice_is_applied_once() {
     assert!(execute(&store, &unknown, &desk(&settings, None), now)
         .unwrap()
         .is_err());
+}
+
+/// `[digest.services]`: a service's staff get a digest of its cases alone, beside the
+/// whole one.
+#[test]
+fn a_service_s_staff_get_its_cases_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("store")).unwrap();
+    let now = datetime!(2026-11-24 12:00 UTC);
+    let templates = Templates::embedded();
+    let settings = settings(&templates, ReplyMode::Send);
+    let earlier = now - time::Duration::hours(1);
+    let mut mpass = Case::open("MPA001".into(), "ion@x.md", Language::Ro, earlier);
+    mpass.service = "mpass".into();
+    store.save_case(&mpass).unwrap();
+    store
+        .save_case(&Case::open(
+            "MNO001".into(),
+            "ana@y.md",
+            Language::Ro,
+            earlier,
+        ))
+        .unwrap();
+    let digest = DigestConfig {
+        to: vec!["staff@egov.md".into()],
+        at: (8, 0),
+        time_zone: "Europe/Chisinau".into(),
+        stalled_days: 7,
+        expiring_days: 60,
+        remind_days: 7,
+        agency_short: "AGE".into(),
+        response: Default::default(),
+        services: vec![("mpass".into(), vec!["mpass@egov.md".into()])],
+    };
+    crate::routine::queue_digest(&store, &digest, &settings, now, None).unwrap();
+    let outbox = store.outbox().unwrap();
+    assert_eq!(outbox.len(), 2, "the whole digest and MPass's");
+    let of_mpass = outbox
+        .iter()
+        .find(|e| e.to == "mpass@egov.md")
+        .expect("MPass's");
+    let read = |raw: &[u8]| {
+        let m = mail_parser::MessageParser::default().parse(raw).unwrap();
+        (
+            m.subject().unwrap_or_default().to_string(),
+            m.body_text(0).unwrap_or_default().into_owned(),
+        )
+    };
+    let (subject, text) = read(&of_mpass.raw);
+    assert!(subject.starts_with("MPass: rezumat"), "{subject}");
+    assert!(subject.contains("cazuri noi: 1"), "{subject}");
+    assert!(
+        text.contains("MPA001") && !text.contains("MNO001"),
+        "{text}"
+    );
+    let whole = outbox.iter().find(|e| e.to == "staff@egov.md").unwrap();
+    let (subject, text) = read(&whole.raw);
+    assert!(subject.contains("cazuri noi: 2"), "{subject}");
+    assert!(text.contains("MPA001") && text.contains("MNO001"), "{text}");
 }

@@ -49,15 +49,15 @@ impl Store {
     pub fn commit_digest(
         &self,
         at: OffsetDateTime,
-        message: Option<&OutboxEntry>,
+        messages: &[OutboxEntry],
         request_id: Option<&str>,
     ) -> Result<(), StoreError> {
         let _writing = self.writing();
-        let json = message.map(to_json);
+        let jsons: Vec<Vec<u8>> = messages.iter().map(to_json).collect();
         let result = (&self.meta, &self.outbox, &self.pending, &self.seen).transaction(
             |(meta, outbox, pending, seen)| {
                 meta.insert(LAST_DIGEST_KEY, &at.unix_timestamp().to_be_bytes())?;
-                if let (Some(entry), Some(json)) = (message, &json) {
+                for (entry, json) in messages.iter().zip(&jsons) {
                     put_outbox(outbox, pending, entry, json)?;
                 }
                 // A staff `digest --send` is applied once even if the daemon dies
