@@ -1,6 +1,7 @@
-//! mnotify-intake: reads the e-mails institutions send to AGE for step 3 of MNotify
-//! onboarding (the STISC system certificate, or the serial number of one already
-//! registered for MPass, MSign or MDocs) and decides what happens next.
+//! mnotify-intake: reads the e-mails institutions send to AGE's mailbox for the
+//! certificate step of platform-service onboarding (MNotify, MPass, MSign, MLog, MDocs:
+//! the STISC system certificate, or the serial number of one already registered for
+//! another service) and decides what happens next.
 //!
 //! # Layout
 //! The core is pure: bytes → facts → decision → plan, with the time passed in.
@@ -19,9 +20,13 @@
 //!   Online's above its front door, [`trust::exchange`]), organizational domains; the
 //!   trust boundary's facts.
 //! - [`problem`]: the problem codes and their wording.
+//! - [`procedure`]: each platform service's onboarding procedure as data (steps, who
+//!   acts, what a mail completes, links, wording), validated, with the published ones
+//!   built in; [`procedure::mention`]: which services a mail asks to connect to.
 //! - [`decision`]: the decision vocabulary and the rules that pick one per message;
 //!   [`analysis`]: the whole pipeline for one message, as `inspect` uses it.
-//! - [`case`]: the onboarding state machine, `(case, event, now) → (case, actions)`,
+//! - [`case`]: the onboarding state machine, `(procedure, case, event, now) → (case,
+//!   actions)`, a case's steps its service's procedure's,
 //!   and AGE's response clock ([`case::clock`]) counted in [`calendar`] working days.
 //! - [`process`]: one message → [`process::judge`] (who sent it, held or not, where an
 //!   answer goes) → the store lookups it names ([`process::case_keys`], caps,

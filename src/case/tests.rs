@@ -1,15 +1,7 @@
 use super::*;
 use time::macros::datetime;
 
-#[allow(dead_code)]
-fn mn() -> &'static crate::procedure::Procedure {
-    crate::procedure::Catalogue::built_in().mnotify()
-}
-
-#[allow(dead_code)]
-fn cat() -> &'static crate::procedure::Catalogue {
-    crate::procedure::Catalogue::built_in()
-}
+use crate::procedure::for_tests::mn;
 
 /// For tests: a case whose request is complete at `at` (the first four steps done by
 /// staff), so it waits on AGE for test access.

@@ -3,15 +3,7 @@ use crate::intake::Language;
 use crate::registry::KnownCertificate;
 use time::macros::datetime;
 
-#[allow(dead_code)]
-fn mn() -> &'static crate::procedure::Procedure {
-    crate::procedure::Catalogue::built_in().mnotify()
-}
-
-#[allow(dead_code)]
-fn cat() -> &'static crate::procedure::Catalogue {
-    crate::procedure::Catalogue::built_in()
-}
+use crate::procedure::for_tests::mn;
 
 const NOW: OffsetDateTime = datetime!(2026-11-25 06:30 UTC);
 

@@ -772,5 +772,21 @@ pub fn strands_message(strands: &[Strand]) -> String {
     )
 }
 
+/// The built-in procedures, as unit tests elsewhere use them.
+#[cfg(test)]
+pub(crate) mod for_tests {
+    use super::{Catalogue, Procedure};
+
+    /// MNotify's built-in procedure.
+    pub(crate) fn mn() -> &'static Procedure {
+        Catalogue::built_in().mnotify()
+    }
+
+    /// Every built-in procedure.
+    pub(crate) fn cat() -> &'static Catalogue {
+        Catalogue::built_in()
+    }
+}
+
 #[cfg(test)]
 mod tests;

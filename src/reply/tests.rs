@@ -2,15 +2,7 @@ use super::*;
 use crate::intake::automatic::OWN_MARKER_HEADER;
 use time::macros::datetime;
 
-#[allow(dead_code)]
-fn mn() -> &'static crate::procedure::Procedure {
-    crate::procedure::Catalogue::built_in().mnotify()
-}
-
-#[allow(dead_code)]
-fn cat() -> &'static crate::procedure::Catalogue {
-    crate::procedure::Catalogue::built_in()
-}
+use crate::procedure::for_tests::{cat, mn};
 
 #[test]
 fn subjects_keep_one_re_and_one_token() {

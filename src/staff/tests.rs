@@ -14,15 +14,7 @@ use crate::intake::Language;
 use crate::reply::Templates;
 use time::macros::datetime;
 
-#[allow(dead_code)]
-fn mn() -> &'static crate::procedure::Procedure {
-    crate::procedure::Catalogue::built_in().mnotify()
-}
-
-#[allow(dead_code)]
-fn cat() -> &'static crate::procedure::Catalogue {
-    crate::procedure::Catalogue::built_in()
-}
+use crate::procedure::for_tests::mn;
 
 fn settings(templates: &Templates, mode: ReplyMode) -> Settings<'_> {
     let policy = Box::leak(Box::new(crate::trust::Policy {
@@ -165,17 +157,7 @@ fn a_request_asked_twice_is_applied_once() {
     let now = datetime!(2026-11-24 12:00 UTC);
     let templates = Templates::embedded();
     let settings = settings(&templates, ReplyMode::Send);
-    let digest = DigestConfig {
-        to: vec!["staff@egov.md".into()],
-        at: (8, 0),
-        time_zone: "Europe/Chisinau".into(),
-        stalled_days: 7,
-        expiring_days: 60,
-        remind_days: 7,
-        agency_short: "AGE".into(),
-        response: Default::default(),
-        services: Vec::new(),
-    };
+    let digest = digest_config(Vec::new());
     let r = Request::new(
         "",
         "ana",
@@ -244,17 +226,7 @@ fn a_service_s_staff_get_its_cases_alone() {
             earlier,
         ))
         .unwrap();
-    let digest = DigestConfig {
-        to: vec!["staff@egov.md".into()],
-        at: (8, 0),
-        time_zone: "Europe/Chisinau".into(),
-        stalled_days: 7,
-        expiring_days: 60,
-        remind_days: 7,
-        agency_short: "AGE".into(),
-        response: Default::default(),
-        services: vec![("mpass".into(), vec!["mpass@egov.md".into()])],
-    };
+    let digest = digest_config(vec![("mpass".into(), vec!["mpass@egov.md".into()])]);
     crate::routine::queue_digest(&store, &digest, &settings, now, None).unwrap();
     let outbox = store.outbox().unwrap();
     assert_eq!(outbox.len(), 2, "the whole digest and MPass's");
@@ -280,4 +252,19 @@ fn a_service_s_staff_get_its_cases_alone() {
     let (subject, text) = read(&whole.raw);
     assert!(subject.contains("cazuri noi: 2"), "{subject}");
     assert!(text.contains("MPA001") && text.contains("MNO001"), "{text}");
+}
+
+/// The digest settings of these tests: staff@egov.md, and `services`' own staff.
+fn digest_config(services: Vec<(String, Vec<String>)>) -> DigestConfig {
+    DigestConfig {
+        to: vec!["staff@egov.md".into()],
+        at: (8, 0),
+        time_zone: "Europe/Chisinau".into(),
+        stalled_days: 7,
+        expiring_days: 60,
+        remind_days: 7,
+        agency_short: "AGE".into(),
+        response: Default::default(),
+        services,
+    }
 }

@@ -2,15 +2,7 @@ use super::*;
 use crate::registry::Status;
 use std::collections::BTreeSet;
 
-#[allow(dead_code)]
-fn mn() -> &'static crate::procedure::Procedure {
-    crate::procedure::Catalogue::built_in().mnotify()
-}
-
-#[allow(dead_code)]
-fn cat() -> &'static crate::procedure::Catalogue {
-    crate::procedure::Catalogue::built_in()
-}
+use crate::procedure::for_tests::mn;
 
 fn entry(serial: &str, service: &str) -> KnownCertificate {
     KnownCertificate {

@@ -7,15 +7,7 @@ use crate::registry::Registry;
 use crate::trust::SenderRule;
 use time::macros::datetime;
 
-#[allow(dead_code)]
-fn mn() -> &'static crate::procedure::Procedure {
-    crate::procedure::Catalogue::built_in().mnotify()
-}
-
-#[allow(dead_code)]
-fn cat() -> &'static crate::procedure::Catalogue {
-    crate::procedure::Catalogue::built_in()
-}
+use crate::procedure::for_tests::mn;
 
 const NOW: OffsetDateTime = datetime!(2026-11-24 10:00 UTC);
 
@@ -627,7 +619,8 @@ mod services {
     //! one answer about both), none named: one answer asking which, no case.
     use super::*;
 
-    fn first_mail(subject: &str, body: &str) -> Plan {
+    /// A first mail from an institution, planned with the built-in procedures.
+    pub(super) fn first_mail(subject: &str, body: &str) -> Plan {
         let t = Box::leak(Box::new(Templates::embedded()));
         let raw = format!(
             "From: Ion <ion@primaria.md>\r\nMessage-ID: <s1@primaria.md>\r\nSubject: {subject}\r\n\r\n{body}\r\n"
@@ -702,20 +695,7 @@ mod services {
 
 #[test]
 fn each_language_s_reply_carries_its_own_display_name() {
-    let t = Templates::embedded();
-    let a = analysed(
-        "From: Ion <ion@primaria.md>\r\nMessage-ID: <ru1@primaria.md>\r\nSubject: MNotify\r\n\r\nДобрый день, хотим подключиться к MNotify.\r\n",
-    );
-    let p = plan(
-        Content::Analysed(&a),
-        "ru1@primaria.md",
-        AT,
-        Known::default(),
-        &settings(&t, ReplyMode::Send),
-        NOW,
-        "seed",
-    )
-    .unwrap();
+    let p = services::first_mail("MNotify", "Добрый день, хотим подключиться к MNotify.");
     let raw = String::from_utf8_lossy(&p.outbox.unwrap().raw).into_owned();
     assert!(
         raw.contains("From: \"AGE (ru)\" <servicii@egov.md>"),
