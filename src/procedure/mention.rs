@@ -41,13 +41,12 @@ impl Matcher {
 }
 
 /// Words that say a certificate already serves a service, up to the preposition right
-/// before its name: "înregistrat (deja) pentru", "registered with AGE for", "used for",
-/// "зарегистрирован для", "используется в".
+/// before its name: "înregistrat (deja) pentru", "registered with AGE for",
+/// "зарегистрирован для", an existing certificate of it, the system's name in it.
 static PRIOR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?ix)
-        (?:înregistrat\w*|inregistrat\w*|registered|utilizat\w*|folosit\w*|folosim|utiliz[aă]m
-          |used|use|emis\w*|issued|зарегистрирован\w*|использу\w*|выдан\w*|применя\w*)
+        (?:înregistrat\w*|inregistrat\w*|registered|emis\w*|issued|зарегистрирован\w*|выдан\w*)
         \b[^.\n!?]{0,40}?
         \b(?:pentru|la|for|with|in|în|для|в|на|при)\s+
         (?:(?:serviciul|serviciului|service|сервис\w*|платформ\w*|sistemul)\s+)?$
@@ -60,6 +59,34 @@ static PRIOR: LazyLock<Regex> = LazyLock::new(|| {
         |(?:existent\w*|existing|current|actual\w*|существующ\w*|действующ\w*|имеющ\w*)
         \s+(?:(?:certificat\w*|certificate|сертификат\w*)\s+)?
         (?:(?:pentru|la|for|în|in|для|в|от|de\s+la)\s+)?$",
+    )
+    .expect("valid pattern")
+});
+
+/// A certificate in use for a service ("folosit pentru MPass", "used for MSign",
+/// "используется в MLog"): a prior registration, unless words of [`INTENT`] come
+/// right before the verb ("va fi folosit și pentru MNotify" asks for MNotify).
+static USED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)
+        (?:utilizat\w*|folosit\w*|folosim|utiliz[aă]m|used|use|использу\w*|применя\w*)
+        \b[^.\n!?]{0,40}?
+        \b(?:pentru|la|for|with|in|în|для|в|на|при)\s+
+        (?:(?:serviciul|serviciului|service|сервис\w*|платформ\w*|sistemul)\s+)?$",
+    )
+    .expect("valid pattern")
+});
+
+/// How far before a [`USED`] verb words of intent count.
+const INTENT_REACH: usize = 24;
+
+/// Words of intent that make "used for X" a request: "va fi folosit și pentru
+/// MNotify", "we want to reuse it for MSign", "будет использоваться для MLog".
+static INTENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)\b(?:va|vor|ar)\s+fi\b|\bsă\s+fie\b|\bsa\s+fie\b|\bwill\b|\bto\s+be\b|\bdorim\b
+        |\bsolicit[aă]m\b|\bwant\b|\bwish\b|\bwould\s+like\b|\bхотим\b|\bбудет\b|\bпросим\b
+        |\breutiliz\w*|\breus\w*|\bповторно\b",
     )
     .expect("valid pattern")
 });
@@ -77,6 +104,8 @@ const PRIOR_WINDOW: usize = 120;
 /// for them while it is being read (the daemon calls it before its first pass).
 pub fn warm_up() {
     LazyLock::force(&PRIOR);
+    LazyLock::force(&USED);
+    LazyLock::force(&INTENT);
     LazyLock::force(&LIST_GLUE);
 }
 
@@ -104,7 +133,8 @@ pub fn services(catalogue: &Catalogue, text: &str) -> Vec<String> {
             previous_prior_end.is_some_and(|e| e <= start && LIST_GLUE.is_match(&text[e..start]));
         // The words before it, back to the previous mention at most: "used for MDocs,
         // we want it for MNotify" does not make MNotify a prior registration.
-        let prior = glued || PRIOR.is_match(window_before(text, previous_end, start));
+        let window = window_before(text, previous_end, start);
+        let prior = glued || PRIOR.is_match(window) || in_use_before(window);
         previous_end = end;
         if prior {
             previous_prior_end = Some(end);
@@ -116,6 +146,18 @@ pub fn services(catalogue: &Catalogue, text: &str) -> Vec<String> {
         }
     }
     asked
+}
+
+/// `window` ends with a certificate in use for the service, and no intent precedes it.
+fn in_use_before(window: &str) -> bool {
+    let Some(used) = USED.find(window) else {
+        return false;
+    };
+    let mut from = used.start().saturating_sub(INTENT_REACH);
+    while !window.is_char_boundary(from) {
+        from += 1;
+    }
+    !INTENT.is_match(&window[from..used.start()])
 }
 
 /// The text before `at`, from `floor` and at most [`PRIOR_WINDOW`] bytes.

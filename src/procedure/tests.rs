@@ -418,3 +418,33 @@ fn renamed_must_name_a_step_that_exists_and_one_that_does_not() {
     }));
     assert!(err.contains("`nowhere` is not a step"), "{err}");
 }
+
+#[test]
+fn a_certificate_to_be_used_for_a_service_is_a_request_for_it() {
+    assert_eq!(
+        services("Certificatul utilizat în prezent pentru MPass va fi folosit și pentru MNotify."),
+        ["mnotify"]
+    );
+    assert_eq!(
+        services("We would like to reuse the certificate registered for MPass for MSign."),
+        ["msign"]
+    );
+    assert_eq!(
+        services("Сертификат, зарегистрированный для MPass, будет использоваться для MLog."),
+        ["mlog"]
+    );
+}
+
+#[test]
+fn requests_phrased_as_institutions_write_them() {
+    assert_eq!(services("Solicitare conectare la serviciul MPass"), ["mpass"]);
+    assert_eq!(services("Cerere de integrare cu MSign"), ["msign"]);
+    assert_eq!(
+        services("În continuarea demersului privind conectarea la serviciile MPass și MSign"),
+        ["mpass", "msign"]
+    );
+    assert_eq!(
+        services("Referitor la conectarea la platforma MLog (pasul 3)"),
+        ["mlog"]
+    );
+}
