@@ -437,7 +437,10 @@ fn a_certificate_to_be_used_for_a_service_is_a_request_for_it() {
 
 #[test]
 fn requests_phrased_as_institutions_write_them() {
-    assert_eq!(services("Solicitare conectare la serviciul MPass"), ["mpass"]);
+    assert_eq!(
+        services("Solicitare conectare la serviciul MPass"),
+        ["mpass"]
+    );
     assert_eq!(services("Cerere de integrare cu MSign"), ["msign"]);
     assert_eq!(
         services("În continuarea demersului privind conectarea la serviciile MPass și MSign"),

@@ -3,7 +3,7 @@
 //! server marks for sent mail and drafts (RFC 6154) are used when the config names
 //! none. (The daemon's own end-to-end tests run on Cyrus too: `on_each_server!`.)
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mnotify_intake::mailbox::Mailbox;
 
@@ -57,7 +57,10 @@ async fn on_cyrus_the_defaults_follow_the_namespace_and_the_marked_folders() {
         .await;
     stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
     setup.cli(&["run", "--once"]);
-    assert_eq!(stack.count(ana, "INBOX").await, 1, "answered once");
+    // The reply travels through Postfix: wait for it (under load it takes a while)
+    // rather than count at once.
+    let answers = stack.wait_for(ana, "INBOX", 1, WAIT).await;
+    assert_eq!(answers.len(), 1, "answered once");
     assert_eq!(stack.count(mailbox, "INBOX.Processed").await, 1);
     assert_eq!(
         stack.count(mailbox, "INBOX.Trimise").await,
@@ -110,7 +113,6 @@ async fn on_cyrus_a_folder_named_outside_the_namespace_is_refused_with_the_name_
         "{report}"
     );
 
-    let started = Instant::now();
     let out = setup.run_cli(&["run", "--once"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
@@ -119,9 +121,7 @@ async fn on_cyrus_a_folder_named_outside_the_namespace_is_refused_with_the_name_
             && stderr.contains("write \"INBOX.Processed\""),
         "{stderr}"
     );
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "{:?}",
-        started.elapsed()
-    );
+    // It stops at the first refusal: one try, no reconnection rounds (which a clock
+    // would only tell apart on an idle machine).
+    assert!(stderr.contains("gave up after 1 tries"), "{stderr}");
 }
