@@ -24,6 +24,7 @@ fn main() {
         own_addresses: &own,
         revocations: &Default::default(),
         procedures: mnotify_intake::procedure::Catalogue::built_in(),
+        case_certificates: &Default::default(),
     };
     let now = time::macros::datetime!(2026-12-01 12:00 UTC);
     let read = |raw: &[u8]| {

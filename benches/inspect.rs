@@ -41,6 +41,7 @@ fn bench(c: &mut Criterion) {
         own_addresses: &own,
         revocations: &Default::default(),
         procedures: mnotify_intake::procedure::Catalogue::built_in(),
+        case_certificates: &Default::default(),
     };
 
     let text = "Bună ziua,\n\nVă transmitem certificatul de sistem pentru conectarea la MNotify.\n\

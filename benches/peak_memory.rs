@@ -57,6 +57,7 @@ fn main() {
         own_addresses: &own,
         revocations: &Default::default(),
         procedures: mnotify_intake::procedure::Catalogue::built_in(),
+        case_certificates: &Default::default(),
     };
 
     let mut filler = vec![0u8; 18_500_000];

@@ -42,6 +42,7 @@ fn handle(
         own_addresses: &own,
         revocations: &Default::default(),
         procedures: mnotify_intake::procedure::Catalogue::built_in(),
+        case_certificates: &Default::default(),
     };
     let templates = Templates::embedded();
     let policy = Policy {

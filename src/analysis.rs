@@ -23,6 +23,11 @@ pub struct Context<'a> {
     pub revocations: &'a Revocations,
     /// The services the mailbox serves: which ones a mail names.
     pub procedures: &'a crate::procedure::Catalogue,
+    /// The certificates our own cases accepted, each for its service, environment,
+    /// system and institution: a number the registry does not know is looked up here
+    /// (a certificate accepted for one service counts for the same system and
+    /// environment in another service's case).
+    pub case_certificates: &'a Registry,
 }
 
 /// The part a certificate plays in its message.
@@ -307,6 +312,23 @@ fn check_number(
         for known in found {
             if !matches.iter().any(|m| m.key() == known.key()) {
                 matches.push(known.clone());
+            }
+        }
+    }
+    if matches.is_empty() {
+        for (kind, value) in &readings {
+            let found: Vec<&KnownCertificate> = match kind {
+                NumberKind::Serial => ctx.case_certificates.by_serial(value),
+                NumberKind::Sha1 => ctx.case_certificates.by_sha1(value).into_iter().collect(),
+                NumberKind::Sha256 => ctx.case_certificates.by_sha256(value).into_iter().collect(),
+            };
+            if !found.is_empty() && matches.is_empty() {
+                chosen = (*kind, value.clone());
+            }
+            for known in found {
+                if !matches.iter().any(|m| m.key() == known.key()) {
+                    matches.push(known.clone());
+                }
             }
         }
     }

@@ -171,6 +171,7 @@ impl Daemon {
             own_addresses: &self.config.own_addresses,
             revocations: self.crls.revocations(),
             procedures: &self.config.procedures,
+            case_certificates: &self.case_certificates,
         };
         Ok((Read::Whole(analyse_facts(facts, &ctx, now)), in_thread))
     }
@@ -285,6 +286,15 @@ impl Daemon {
             outbox: plan.outbox.as_ref(),
             rate_keys: &plan.rate_keys,
         })?;
+        for case in plan.case.iter().chain(&plan.opened) {
+            for known in process::case_certificate_entries(
+                &plan.seen.accepted,
+                case,
+                &self.config.procedures,
+            ) {
+                self.case_certificates.merge(known);
+            }
+        }
         self.counters.handled += 1;
         self.telemetry.handled(plan.seen.outcome.code());
         let seen = &plan.seen;

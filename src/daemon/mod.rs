@@ -217,6 +217,9 @@ pub struct Daemon {
     store: Store,
     anchors: TrustAnchors,
     registry: Registry,
+    /// The certificates our cases accepted (see
+    /// [`crate::analysis::Context::case_certificates`]), kept current as mail commits.
+    case_certificates: Registry,
     templates: Templates,
     smtp: Option<SmtpSender>,
     /// No SMTP attempt before this (after a transient failure or a quota refusal).
@@ -289,6 +292,7 @@ impl Daemon {
         })?;
         crate::analysis::warm_up(&config.procedures);
         let registry = store.load_registry()?;
+        let case_certificates = store.case_certificates(&config.procedures)?;
         let crls = crate::revocation::keeper::Keeper::new(
             config.revocation.clone(),
             anchors.clone(),
@@ -300,6 +304,7 @@ impl Daemon {
             store,
             anchors,
             registry,
+            case_certificates,
             templates,
             smtp,
             smtp_paused_until: None,

@@ -3,9 +3,11 @@
 
 use crate::analysis::Analysis;
 use crate::case::certificates::CaseCertificate;
+use crate::case::Case;
 use crate::decision::Decision;
 use crate::integration::Environment;
 use crate::record::{AcceptedCertificate, CertificateCase};
+use crate::registry::KnownCertificate;
 use crate::trust::domain;
 
 /// Whose a mail's certificates are, from evidence rather than arrival order, for the
@@ -244,6 +246,34 @@ pub(super) fn accepted(a: &Analysis) -> Vec<AcceptedCertificate> {
         }
     }
     out
+}
+
+/// The certificates a mail got accepted in `case`, as entries of the registry of our
+/// cases' certificates ([`crate::analysis::Context::case_certificates`]): for its
+/// service, its environment, the case's system and institution.
+pub fn case_certificate_entries(
+    accepted: &[AcceptedCertificate],
+    case: &Case,
+    procedures: &crate::procedure::Catalogue,
+) -> Vec<KnownCertificate> {
+    let tag = procedures.procedure_of(&case.service).tag.clone();
+    accepted
+        .iter()
+        .map(|a| KnownCertificate {
+            serial: a.serial.clone(),
+            issuer: a.issuer.clone(),
+            sha1: a.sha1.clone(),
+            sha256: a.sha256.clone(),
+            subject: a.subject.clone(),
+            not_after: a.not_after,
+            status: crate::registry::Status::Active,
+            services: std::collections::BTreeSet::from([tag.clone()]),
+            institution: None,
+            environment: a.environment,
+            system: case.system().map(str::to_string),
+            domain: Some(case.owner()),
+        })
+        .collect()
 }
 
 /// What the case keeps of the certificates a mail got accepted: serial, fingerprint

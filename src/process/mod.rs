@@ -25,7 +25,7 @@ use crate::trust::{Caps, Policy};
 
 pub use answer::outbox_entry;
 use answer::Withheld;
-pub use certificates::candidates;
+pub use certificates::{candidates, case_certificate_entries};
 pub use judge::{judge, reply_address, Judgement};
 pub use rates::{rate_key, RateKeys, ReplyCounts};
 

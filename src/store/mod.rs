@@ -602,6 +602,41 @@ impl Store {
         self.flush()
     }
 
+    /// The certificates our cases accepted, as registry entries (see
+    /// [`crate::process::case_certificate_entries`]): from every mail record that got
+    /// one accepted in a case still kept.
+    pub fn case_certificates(
+        &self,
+        procedures: &crate::procedure::Catalogue,
+    ) -> Result<Registry, StoreError> {
+        let mut cases: std::collections::HashMap<String, Option<Case>> = Default::default();
+        let mut entries = Vec::new();
+        for record in self.seen_records()? {
+            let Some(token) = record.case.as_deref() else {
+                continue;
+            };
+            if record.accepted.is_empty() || record.held {
+                continue;
+            }
+            let case = match cases.get(token) {
+                Some(c) => c.clone(),
+                None => {
+                    let c = self.case(token)?;
+                    cases.insert(token.to_string(), c.clone());
+                    c
+                }
+            };
+            if let Some(case) = case {
+                entries.extend(crate::process::case_certificate_entries(
+                    &record.accepted,
+                    &case,
+                    procedures,
+                ));
+            }
+        }
+        Ok(Registry::from_entries(entries))
+    }
+
     pub fn seen_records(&self) -> Result<Vec<SeenRecord>, StoreError> {
         let mut out = Vec::new();
         for item in self.seen.scan_prefix("id/") {

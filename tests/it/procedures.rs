@@ -319,3 +319,59 @@ async fn an_edit_that_would_strand_open_cases_is_refused_until_mapped() {
         "{case}"
     );
 }
+
+/// The newer MPass text: a certificate accepted for one service counts for the same
+/// system and environment in another's. An institution's MNotify case took its test
+/// certificate; its MPass request quoting that serial is confirmed, and MPass's step 4
+/// is done. Another institution quoting the same serial gets a staff check instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_accepted_for_one_service_counts_in_another_s_case() {
+    let stack = Stack::get();
+    let mailbox = "svc-reuse@egov.test";
+    let ion = "ion-reuse@primaria.test";
+    let setup = Setup::new(stack, mailbox, "");
+    let daemon = setup.start();
+    let leaf = setup.leaf(&[0x6E, 0x51, 0x0A, 0x3C]);
+    let mut first = Mail::new(ion, "Conectare MNotify")
+        .message_id("<r1@primaria.test>")
+        .text("Bună ziua, anexăm certificatul de sistem pentru MNotify.")
+        .attach("test.cer", "application/pkix-cert", &leaf);
+    first.to = mailbox.to_string();
+    stack.deliver(ion, mailbox, &first.build()).await;
+    stack.wait_for(ion, "INBOX", 1, WAIT).await;
+
+    let mut mpass = Mail::new(ion, "Conectare MPass - certificat TEST")
+        .message_id("<r2@primaria.test>")
+        .text("Bună ziua, solicităm conectarea la MPass. Folosim certificatul deja înregistrat pentru MNotify, seria 6E 51 0A 3C.");
+    mpass.to = mailbox.to_string();
+    stack.deliver(ion, mailbox, &mpass.build()).await;
+    let replies = stack.wait_for(ion, "INBOX", 2, WAIT).await;
+    let text = body(&replies[1]);
+    assert!(text.contains("poate fi reutilizat pentru MPass"), "{text}");
+    let of_mpass = cases(&setup, &["--service", "mpass"]);
+    assert_eq!(of_mpass.len(), 1, "{of_mpass:?}");
+    assert_eq!(of_mpass[0]["last_decision"], "reuse_confirmed");
+    assert_eq!(
+        of_mpass[0]["steps_done"],
+        serde_json::json!(["certificate_test"]),
+        "the test certificate counts for MPass's test step"
+    );
+
+    let eve = "eve-reuse@alta.test";
+    let mut theirs = Mail::new(eve, "Conectare MPass")
+        .message_id("<r3@alta.test>")
+        .text("Solicităm conectarea la MPass cu certificatul înregistrat pentru MNotify, seria 6E 51 0A 3C.");
+    theirs.to = mailbox.to_string();
+    stack.deliver(eve, mailbox, &theirs.build()).await;
+    let replies = stack.wait_for(eve, "INBOX", 1, WAIT).await;
+    let text = body(&replies[0]);
+    assert!(text.contains("un coleg verifică dacă aparține"), "{text}");
+    assert!(!text.contains("primaria"), "names no one: {text}");
+    let mpass = cases(&setup, &["--service", "mpass"]);
+    let eves = mpass
+        .iter()
+        .find(|c| c["applicant"] == eve)
+        .expect("eve's case");
+    assert_eq!(eves["steps_done"], serde_json::json!([]), "{eves}");
+    daemon.stop();
+}

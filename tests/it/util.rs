@@ -75,6 +75,7 @@ impl World {
             own_addresses: &own,
             revocations: &self.revocations,
             procedures: mnotify_intake::procedure::Catalogue::built_in(),
+            case_certificates: &Default::default(),
         };
         analyse(raw, &ctx, NOW)
     }

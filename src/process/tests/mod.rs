@@ -53,6 +53,7 @@ fn analysed(raw: &str) -> Analysis {
         own_addresses: &own,
         revocations: &Default::default(),
         procedures: crate::procedure::Catalogue::built_in(),
+        case_certificates: &Default::default(),
     };
     analyse(raw.as_bytes(), &ctx, NOW)
 }
