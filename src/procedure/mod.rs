@@ -380,6 +380,27 @@ impl Catalogue {
         &self.matchers
     }
 
+    /// The service a registry's free-text `service` column means: its code, tag or
+    /// another spelling of its name in any case, spacing and hyphens aside ("M-Pass",
+    /// "mpass", "MPASS"); `None` for a name no procedure has.
+    pub fn service_named(&self, text: &str) -> Option<&Procedure> {
+        let bare = |s: &str| -> String {
+            s.chars()
+                .filter(|c| !c.is_whitespace() && *c != '-' && *c != '_')
+                .flat_map(char::to_lowercase)
+                .collect()
+        };
+        let wanted = bare(text);
+        if wanted.is_empty() {
+            return None;
+        }
+        self.procedures.iter().find(|p| {
+            bare(&p.code) == wanted
+                || bare(&p.tag) == wanted
+                || p.reading.names.iter().any(|n| bare(n) == wanted)
+        })
+    }
+
     /// The services `text` asks to connect to (see [`mention::services`]).
     pub fn services_in(&self, text: &str) -> Vec<String> {
         mention::services(self, text)

@@ -451,3 +451,15 @@ fn requests_phrased_as_institutions_write_them() {
         ["mlog"]
     );
 }
+
+#[test]
+fn the_registry_s_service_column_is_matched_by_its_spellings() {
+    let tag = |text: &str| built_in().service_named(text).map(|p| p.tag.as_str());
+    assert_eq!(tag("M-Pass"), Some("MPass"));
+    assert_eq!(tag("mpass"), Some("MPass"));
+    assert_eq!(tag("MSIGN"), Some("MSign"));
+    assert_eq!(tag("m notify"), Some("MNotify"));
+    assert_eq!(tag("МПасс"), Some("MPass"));
+    assert_eq!(tag("eCabinet"), None);
+    assert_eq!(tag(""), None);
+}

@@ -508,11 +508,17 @@ impl ReplyContext {
             .collect();
         // Only for a certificate the sender attached: what a quoted number is registered
         // for is someone else's business until staff have checked it (no oracle).
+        // The registry's free text, named as the procedures name the service.
         let mut services: Vec<String> = a
             .certificates
             .iter()
             .filter_map(|c| c.known.as_ref())
-            .flat_map(|k| k.services.iter().cloned())
+            .flat_map(|k| k.services.iter())
+            .map(|s| {
+                catalogue
+                    .service_named(s)
+                    .map_or_else(|| s.clone(), |p| p.tag.clone())
+            })
             .collect();
         services.sort();
         services.dedup();
