@@ -278,7 +278,24 @@ fn status(config: &Config, json: bool) -> Result<ExitCode> {
     for (outcome, n) in &outcomes {
         println!("  {outcome:<20} {n}");
     }
-    println!("cases: {}", v["cases"]);
+    let services: Vec<String> = v["cases_by_service"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(code, n)| {
+            let tag = config.procedures.procedure_of(code).tag.clone();
+            format!("{tag} {n}")
+        })
+        .collect();
+    if services.is_empty() {
+        println!("cases: {}", v["cases"]);
+    } else {
+        println!("cases: {} ({})", v["cases"], services.join(", "));
+    }
+    println!(
+        "questions waiting for a person's answer: {} (`cases list --waiting-on age`; `cases answered ID` once answered)",
+        v["questions_open"]
+    );
     println!(
         "replies: {} sent or saved, {} pending, {} failed",
         v["outbox"]["sent"], v["outbox"]["pending"], v["outbox"]["failed"]

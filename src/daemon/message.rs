@@ -18,11 +18,13 @@ impl Daemon {
     }
 
     /// Held mail staff accepted (`held accept`), handled as if its sender were
-    /// authenticated; its bytes were kept in the store. It stays in the folder it was
-    /// filed in.
+    /// authenticated (from its bytes kept in the store, or read again from the folder
+    /// it was filed in), then filed where its decision puts it (Processed), found in
+    /// that folder by its Message-ID.
     pub(super) async fn handle_accepted(&mut self, mb: &mut Mailbox) -> Result<(), DaemonError> {
         let accepted = self.store.accepted_held()?;
         let mut reselect = false;
+        let mut refile = Vec::new();
         for (record, acceptance, raw) in accepted {
             if record.held {
                 let raw = match raw {
@@ -45,19 +47,56 @@ impl Daemon {
                     uid: record.uid,
                 };
                 let by = Some(acceptance.by.clone());
-                if let Err(unread) = self.handle_as(raw, at, Part::Whole, None, by).await? {
-                    // Read once before, so this is the deadline on a loaded machine:
-                    // the acceptance stays and is tried at the next pass.
-                    warn!(identity = %record.identity, "held mail accepted by staff not handled yet: {unread}");
-                    continue;
-                }
+                let destination = match self.handle_as(raw, at, Part::Whole, None, by).await? {
+                    Ok(destination) => destination,
+                    Err(unread) => {
+                        // Read once before, so this is the deadline on a loaded machine:
+                        // the acceptance stays and is tried at the next pass.
+                        warn!(identity = %record.identity, "held mail accepted by staff not handled yet: {unread}");
+                        continue;
+                    }
+                };
                 info!(identity = %record.identity, by = %acceptance.by, "held mail accepted by staff and handled");
+                if let Some(to) = destination.filter(|to| Some(to) != record.destination.as_ref()) {
+                    refile.push((record.clone(), to));
+                }
             }
             self.store.finish_held(&record.identity)?;
+        }
+        // Once handled for good (never handled twice): a move that fails leaves the
+        // mail where it was, which staff see in the digest's list.
+        for (record, to) in refile {
+            reselect = true;
+            if let Err(e) = self.refile(mb, &record, &to).await {
+                warn!(identity = %record.identity, "accepted held mail handled but not moved to {to}: {e}");
+            }
         }
         if reselect {
             // IDLE watches the selected folder: the inbox again.
             mb.select(&self.imap.inbox).await?;
+        }
+        Ok(())
+    }
+
+    /// Moves an accepted held mail from the folder it was filed in to `to`, found by
+    /// its Message-ID (a mail without one stays where it is: staff find it by the
+    /// record).
+    async fn refile(
+        &mut self,
+        mb: &mut Mailbox,
+        record: &crate::record::SeenRecord,
+        to: &str,
+    ) -> Result<(), DaemonError> {
+        let (Some(id), Some(from)) = (
+            crate::record::MessageId::parse(&record.identity),
+            record.destination.as_deref(),
+        ) else {
+            return Ok(());
+        };
+        let uids = mb.uids_with_message_id(from, &id).await?;
+        if !uids.is_empty() {
+            mb.move_to(&uids, to).await?;
+            info!(identity = %record.identity, from, to, "accepted held mail filed");
         }
         Ok(())
     }

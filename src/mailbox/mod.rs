@@ -468,6 +468,22 @@ impl Mailbox {
         .await
     }
 
+    /// The UIDs of the messages with this Message-ID in `folder` (left selected).
+    pub async fn uids_with_message_id(
+        &mut self,
+        folder: &str,
+        message_id: &MessageId,
+    ) -> Result<Vec<u32>, MailboxError> {
+        self.select(folder).await?;
+        let mut uids: Vec<u32> = self
+            .search_message_id(message_id)
+            .await?
+            .into_iter()
+            .collect();
+        uids.sort_unstable();
+        Ok(uids)
+    }
+
     /// The whole message with this Message-ID in `folder` (left selected), if there.
     pub async fn fetch_by_message_id(
         &mut self,

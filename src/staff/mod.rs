@@ -569,7 +569,7 @@ fn accept_held(
 fn held_list(store: &Store) -> Result<String, StoreError> {
     let held = store.held_records()?;
     if held.is_empty() {
-        return Ok("no mail held: every sender was authenticated\n".into());
+        return Ok("no mail held now (held mail staff accepted is handled as its institution's; the digest lists what was held)\n".into());
     }
     let mut out = format!(
         "{} message(s) held because the sender was not authenticated (in the Needs-Human folder); `held accept ID` handles one as the institution's own:\n",
@@ -604,10 +604,23 @@ pub fn status_report(store: &Store) -> Result<serde_json::Value, StoreError> {
         t.format(&time::format_description::well_known::Rfc3339)
             .ok()
     });
+    let cases = store.cases()?;
+    let mut by_service: std::collections::BTreeMap<String, u64> = Default::default();
+    for c in &cases {
+        *by_service.entry(c.service.clone()).or_default() += 1;
+    }
+    // A question mail's decision stays need_certificate: the questions are counted
+    // beside the decisions, from the cases that wait on a person for an answer.
+    let questions = cases
+        .iter()
+        .filter(|c| c.question.is_some() && c.merged().is_none())
+        .count();
     Ok(serde_json::json!({
         "first_start": first_start,
         "messages": outcomes,
-        "cases": store.cases()?.len(),
+        "questions_open": questions,
+        "cases": cases.len(),
+        "cases_by_service": by_service,
         "outbox": {
             "pending": count(OutboxState::Pending),
             "sent": count(OutboxState::Sent),

@@ -459,6 +459,13 @@ async fn an_applicants_question_waits_for_a_person() {
         shown.contains("open question") && shown.contains("Când putem semna contractul?"),
         "{shown}"
     );
+    // `status` shows the question beside the decisions (its mail's stays need_certificate).
+    let status = setup.cli(&["status"]);
+    assert!(
+        status.contains("questions waiting for a person's answer: 1"),
+        "{status}"
+    );
+    assert!(status.contains("cases: 1 (MNotify 1)"), "{status}");
     assert!(
         shown.contains("response time (answer): 0.") && shown.contains("of 7 working days used"),
         "the question's clock runs from its mail: {shown}"

@@ -630,6 +630,9 @@ async fn held_mail_accepted_by_staff_is_handled_as_the_institution_s() {
         .find(|r| !body(r).contains("nu a putut fi verificat"))
         .expect("the real reply");
     let token = token_of(real);
+    // Filed with the handled mail, out of the folder for people.
+    stack.wait_for(mailbox, "Processed", 1, WAIT).await;
+    assert_eq!(stack.count(mailbox, "Needs-Human").await, 0);
     daemon.stop();
     let case = shown(&setup, &token);
     assert!(case.contains("accepted by ana.staff"), "{case}");
