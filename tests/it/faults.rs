@@ -39,6 +39,11 @@ async fn replies(stack: &Stack, applicants: &[String]) -> Vec<String> {
     ids
 }
 
+/// Mail handled: answered and filed in Processed, or set aside in Needs-Human.
+async fn filed(stack: &Stack, mailbox: &str) -> usize {
+    stack.count(mailbox, "Processed").await + stack.count(mailbox, "Needs-Human").await
+}
+
 /// A small deterministic generator for kill moments (no extra dependency).
 struct Lcg(u64);
 impl Lcg {
@@ -87,10 +92,12 @@ async fn sigkill_drain(stack: Stack, (shortest, longest): (u64, u64)) {
 
     let mut rng = Lcg(0x5eed);
     let mut kills = 0;
+    // Handled: answered and filed in Processed, or, for a mail whose handling a kill
+    // interrupted three times running, set aside in Needs-Human for people (the rule
+    // that keeps a mail that crashes the daemon from crashing it at every start).
     for _round in 0..60 {
-        let processed = stack.count(mailbox, "Processed").await;
         let inbox = stack.count(mailbox, "INBOX").await;
-        if inbox == 0 && processed == 500 {
+        if inbox == 0 && filed(&stack, mailbox).await == 500 {
             break;
         }
         let running = setup.start();
@@ -100,14 +107,24 @@ async fn sigkill_drain(stack: Stack, (shortest, longest): (u64, u64)) {
     }
     // A last, peaceful run delivers whatever the last kill left in the outbox.
     let running = setup.start();
-    stack.wait_for(mailbox, "Processed", 500, WAIT).await;
+    let start = std::time::Instant::now();
+    while !(stack.count(mailbox, "INBOX").await == 0 && filed(&stack, mailbox).await == 500) {
+        assert!(
+            start.elapsed() < WAIT,
+            "mail not filed after the drain; log:\n{}",
+            setup.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let set_aside = stack.count(mailbox, "Needs-Human").await;
+    let answered = 500 - set_aside;
     let start = std::time::Instant::now();
     while replies(&stack, &applicants)
         .await
         .iter()
         .collect::<std::collections::BTreeSet<_>>()
         .len()
-        < 500
+        < answered
     {
         assert!(
             start.elapsed() < WAIT,
@@ -120,9 +137,14 @@ async fn sigkill_drain(stack: Stack, (shortest, longest): (u64, u64)) {
 
     assert!(stack.messages(mailbox, "INBOX").await.is_empty());
     assert_eq!(
-        stack.messages(mailbox, "Processed").await.len(),
+        stack.messages(mailbox, "Processed").await.len() + set_aside,
         500,
         "each message filed exactly once"
+    );
+    // Rare: three kills in a row inside the same mail's handling.
+    assert!(
+        set_aside <= 10,
+        "{set_aside} of 500 set aside after {kills} kills"
     );
     let ids = replies(&stack, &applicants).await;
     let mut counts: BTreeMap<&String, usize> = BTreeMap::new();
@@ -131,11 +153,11 @@ async fn sigkill_drain(stack: Stack, (shortest, longest): (u64, u64)) {
     }
     let duplicates = ids.len() - counts.len();
     eprintln!(
-        "sigkill drain: {kills} kills, {} replies, {} distinct, {duplicates} duplicate(s)",
+        "sigkill drain: {kills} kills, {} replies, {} distinct, {duplicates} duplicate(s), {set_aside} set aside",
         ids.len(),
         counts.len()
     );
-    assert_eq!(counts.len(), 500, "one reply per applicant mail");
+    assert_eq!(counts.len(), answered, "one reply per answered mail");
     assert!(
         kills >= 3,
         "the drain should have been interrupted several times, was {kills}"
@@ -147,9 +169,13 @@ async fn sigkill_drain(stack: Stack, (shortest, longest): (u64, u64)) {
         "{duplicates} duplicates for {kills} kills with {CONNECTIONS} SMTP connections"
     );
     let status = setup.status();
-    assert_eq!(status["outbox"]["sent"], 500, "{status}");
+    assert_eq!(status["outbox"]["sent"], answered, "{status}");
     assert_eq!(status["outbox"]["pending"], 0, "{status}");
-    assert_eq!(status["messages"]["serial_not_found"], 500, "{status}");
+    assert_eq!(status["messages"]["serial_not_found"], answered, "{status}");
+    if set_aside > 0 {
+        // Each one is recorded, with why, and shown to staff.
+        assert_eq!(status["messages"]["unreadable"], set_aside, "{status}");
+    }
     // Sent holds one copy of each reply, whatever the kills interrupted.
     let copies: Vec<String> = stack
         .messages(mailbox, "Sent")
@@ -163,8 +189,8 @@ async fn sigkill_drain(stack: Stack, (shortest, longest): (u64, u64)) {
         copies.len(),
         distinct.len()
     );
-    assert_eq!(distinct.len(), 500, "a copy of every reply");
-    assert_eq!(copies.len(), 500, "no reply copied twice");
+    assert_eq!(distinct.len(), answered, "a copy of every reply");
+    assert_eq!(copies.len(), answered, "no reply copied twice");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
