@@ -300,27 +300,16 @@ fn check_number(
     }
     let mut chosen = likeliest.clone();
     let mut matches: Vec<KnownCertificate> = Vec::new();
-    for (kind, value) in &readings {
-        let found: Vec<&KnownCertificate> = match kind {
-            NumberKind::Serial => registry.by_serial(value),
-            NumberKind::Sha1 => registry.by_sha1(value).into_iter().collect(),
-            NumberKind::Sha256 => registry.by_sha256(value).into_iter().collect(),
-        };
-        if !found.is_empty() && matches.is_empty() {
-            chosen = (*kind, value.clone());
+    // The registry first; a number it does not know, among our cases' certificates.
+    for registry in [registry, ctx.case_certificates] {
+        if !matches.is_empty() {
+            break;
         }
-        for known in found {
-            if !matches.iter().any(|m| m.key() == known.key()) {
-                matches.push(known.clone());
-            }
-        }
-    }
-    if matches.is_empty() {
         for (kind, value) in &readings {
             let found: Vec<&KnownCertificate> = match kind {
-                NumberKind::Serial => ctx.case_certificates.by_serial(value),
-                NumberKind::Sha1 => ctx.case_certificates.by_sha1(value).into_iter().collect(),
-                NumberKind::Sha256 => ctx.case_certificates.by_sha256(value).into_iter().collect(),
+                NumberKind::Serial => registry.by_serial(value),
+                NumberKind::Sha1 => registry.by_sha1(value).into_iter().collect(),
+                NumberKind::Sha256 => registry.by_sha256(value).into_iter().collect(),
             };
             if !found.is_empty() && matches.is_empty() {
                 chosen = (*kind, value.clone());
