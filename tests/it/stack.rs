@@ -94,13 +94,15 @@ fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mail-stack")
 }
 
-/// Nine consecutive free ports, found by binding them.
+/// Nine consecutive free ports, found by binding them, below Linux's ephemeral range
+/// (32768–60999): a port there may be taken a moment later as the local end of some
+/// outgoing connection, and the server meant to listen on it fails to start.
 fn free_base() -> u16 {
     static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
     let seed = (std::process::id() as u16)
         .wrapping_add(NEXT.fetch_add(97, std::sync::atomic::Ordering::Relaxed));
     for i in 0..500u16 {
-        let base = 20000 + (seed.wrapping_mul(7).wrapping_add(i * 13)) % 40000;
+        let base = 20000 + (seed.wrapping_mul(7).wrapping_add(i * 13)) % 12700;
         if (base..base + 9).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok()) {
             return base;
         }
