@@ -4,40 +4,14 @@
 //! another service) and decides what happens next.
 //!
 //! # Layout
-//! The core is pure: bytes → facts → decision → plan, with the time passed in.
-//!
-//! - [`intake`]: raw e-mail bytes → [`intake::Facts`] (MIME walk, attachments, archives,
-//!   Outlook's `winmail.dat` ([`intake::tnef`]), large attachments nothing reads cut
-//!   before parsing,
-//!   body text without quoted mail, automatic mail, delivery reports, language).
-//! - [`serials`]: serial numbers and thumbprints quoted in text, and their canonical form.
-//! - [`integration`]: onboarding step-4 data (system name, IP addresses, channels) in a mail.
-//! - [`certificate`]: DER/PEM/PKCS#7 decoding, private-key and CSR detection, validation
-//!   against the configured trust anchors.
-//! - [`registry`]: the known certificates and their lookups (issuer+serial, serial,
-//!   thumbprints); [`import`]: `registry import` files (CSV or certificates) → records.
-//! - [`trust`]: who sent a mail (`Authentication-Results` of our own MX, or Exchange
-//!   Online's above its front door, [`trust::exchange`]), organizational domains; the
-//!   trust boundary's facts.
-//! - [`problem`]: the problem codes and their wording.
-//! - [`procedure`]: each platform service's onboarding procedure as data (steps, who
-//!   acts, what a mail completes, links, wording), validated, with the published ones
-//!   built in; [`procedure::mention`]: which services a mail asks to connect to.
-//! - [`decision`]: the decision vocabulary and the rules that pick one per message;
-//!   [`analysis`]: the whole pipeline for one message, as `inspect` uses it.
-//! - [`case`]: the onboarding state machine, `(procedure, case, event, now) → (case,
-//!   actions)`, a case's steps its service's procedure's,
-//!   and AGE's response clock ([`case::clock`]) counted in [`calendar`] working days.
-//! - [`process`]: one message → [`process::judge`] (who sent it, held or not, where an
-//!   answer goes) → the store lookups it names ([`process::case_keys`], caps,
-//!   certificates' cases) → [`process::plan`], the changes of one commit (case, record,
-//!   reply, counters); [`staff`]: staff requests → the changes they make.
-//! - [`record`]: the records the domain owns and the store keeps: what became of a mail
-//!   ([`record::Outcome`], [`record::SeenRecord`]), certificates accepted, the outbox,
-//!   Message-IDs in one canonical form ([`record::MessageId`]).
-//! - [`reply`]: templates and their context, threading headers, our replies built by
-//!   `mail-builder`; [`digest`]: the staff digest (sections defined once, rendered as
-//!   text and HTML) and its schedule; [`report`]: `inspect` output for people and tools.
+//! Two crates in one workspace. The pure core, `mnotify-core` (`crates/core`), is
+//! bytes → facts → decision → plan with the time passed in, and depends on no async
+//! runtime, store, mail transport or HTTP client; its modules are re-exported here
+//! under the same names: [`intake`], [`serials`], [`integration`], [`certificate`],
+//! [`registry`], [`import`], [`trust`], [`problem`], [`procedure`], [`decision`],
+//! [`analysis`], [`case`], [`calendar`], [`process`], [`record`], [`reply`],
+//! [`digest`], [`report`], [`revocation`] (its CRL reading and verdicts), [`pace`],
+//! [`health`] and the `testkit` (feature). Its `lib.rs` has their map.
 //!
 //! At the edges:
 //! - [`store`]: the only module that names sled (trees, keys, transactions).
@@ -52,6 +26,9 @@
 //!   message from bytes to commit, read off the loop within a deadline (`message.rs`),
 //!   the junk folder (`junk.rs`), the outbox (`outbox.rs`), chores (`chores.rs`);
 //!   [`routine`]: the daily digest and reminders.
+//! - [`revocation`]: the core's CRL verdicts, and [`revocation::keeper`], which reads
+//!   CRL files and fetches the certificates' distribution points over HTTP.
+//! - [`staff`]: staff requests → the changes they make, applied to the store.
 //! - [`check`]: `check`, every part tried without changing anything.
 //! - [`config`]: the TOML configuration, validated.
 //! - `testkit` (feature): test PKI and mail builders for tests, benches and the demo,
@@ -59,40 +36,24 @@
 //!   reading of a mail (`testkit::faults`, only when the environment asks).
 #![forbid(unsafe_code)]
 
-pub mod analysis;
-pub mod calendar;
-pub mod case;
-pub mod certificate;
+#[cfg(feature = "testkit")]
+pub use mnotify_core::testkit;
+pub use mnotify_core::{
+    analysis, calendar, case, certificate, decision, digest, health, import, intake, integration,
+    pace, problem, procedure, process, record, registry, reply, report, serials, trust,
+};
+
 pub mod check;
 pub mod config;
 pub mod control;
 pub mod daemon;
-pub mod decision;
-pub mod digest;
-pub mod health;
-pub mod import;
-pub mod intake;
-pub mod integration;
 pub mod mailbox;
 pub mod metrics;
 pub mod notify;
 pub mod oauth2;
-pub mod pace;
-pub mod problem;
-pub mod procedure;
-pub mod process;
-pub mod record;
-pub mod registry;
-pub mod reply;
-pub mod report;
 pub mod revocation;
 pub mod routine;
 pub mod secret;
-pub mod serials;
 pub mod smtp;
 pub mod staff;
 pub mod store;
-pub mod trust;
-
-#[cfg(feature = "testkit")]
-pub mod testkit;

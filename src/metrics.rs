@@ -491,7 +491,7 @@ mod tests {
         let complete = |token: &str, days_ago: i64| {
             let at = now - time::Duration::days(days_ago);
             store
-                .save_case(&crate::case::tests::complete_request(token, at))
+                .save_case(&crate::case::for_tests::complete_request(token, at))
                 .unwrap();
         };
         complete("OLD111", 20);

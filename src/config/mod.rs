@@ -20,7 +20,7 @@ use raw::RawConfig;
 use read::{caps, Reading};
 
 use crate::process::Settings;
-pub use crate::reply::ReplyMode;
+pub use crate::reply::{ReplyConfig, ReplyMode};
 use crate::reply::{Sender, Templates};
 pub use crate::trust::Caps;
 
@@ -228,21 +228,6 @@ pub const DEFAULT_MAX_PER_MINUTE: u32 = 30;
 pub const DEFAULT_MAX_RECIPIENTS_PER_DAY: u32 = 10_000;
 /// `[smtp] quota_pause_seconds` when not set.
 pub const DEFAULT_QUOTA_PAUSE_SECONDS: u64 = 300;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReplyConfig {
-    pub mode: ReplyMode,
-    pub from_name: String,
-    /// The display names of Russian and English replies.
-    pub from_name_ru: String,
-    pub from_name_en: String,
-    pub max_per_recipient_per_day: u32,
-    pub max_message_bytes: u64,
-    /// Templates directory; `None` uses the built-in ones.
-    pub templates: Option<PathBuf>,
-    /// `[agency]`: who signs the replies and the digest.
-    pub agency: crate::reply::Agency,
-}
 
 pub const DEFAULT_REPLIES_PER_CASE_PER_DAY: u32 = 10;
 pub const DEFAULT_REPLIES_PER_DOMAIN_PER_DAY: u32 = 50;

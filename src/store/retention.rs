@@ -20,26 +20,6 @@ pub struct Pruned {
     pub counters_removed: u64,
 }
 
-impl SeenRecord {
-    /// Only what exactly-once needs.
-    fn reduced(&self) -> SeenRecord {
-        SeenRecord {
-            from: None,
-            subject: None,
-            problems: Vec::new(),
-            accepted: Vec::new(),
-            sender: None,
-            note: None,
-            warnings: Vec::new(),
-            ..self.clone()
-        }
-    }
-
-    fn is_reduced(&self) -> bool {
-        *self == self.reduced()
-    }
-}
-
 /// The `yyyy-mm-dd` a reply counter counts (its last date in the key).
 fn counter_day(key: &str) -> Option<time::Date> {
     let format = time::macros::format_description!("[year]-[month]-[day]");

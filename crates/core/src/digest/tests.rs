@@ -358,7 +358,7 @@ fn an_empty_day_is_empty() {
 #[test]
 fn cases_past_the_promised_time_lead_the_subject_and_their_section() {
     use crate::case::clock::Standing;
-    let complete = crate::case::tests::complete_request;
+    let complete = crate::case::for_tests::complete_request;
     // NOW is Wednesday 25 Nov 2026: complete twelve days ago (overdue), six working
     // days ago (one left: at risk) and yesterday (on time).
     let cases = [

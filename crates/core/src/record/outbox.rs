@@ -68,7 +68,7 @@ impl OutboxEntry {
     }
 
     /// Still has work to do: sending, or the copy for staff.
-    pub(crate) fn open(&self) -> bool {
+    pub fn open(&self) -> bool {
         self.state == OutboxState::Pending || (self.state == OutboxState::Sent && !self.copied)
     }
 }

@@ -201,22 +201,28 @@ mod tests {
 
     fn fixture(name: &str) -> &'static str {
         match name {
-            "inbound-pass" => include_str!("../../tests/fixtures/exchange-online/inbound-pass.eml"),
+            "inbound-pass" => {
+                include_str!("../../../../tests/fixtures/exchange-online/inbound-pass.eml")
+            }
             "from-other-tenant" => {
-                include_str!("../../tests/fixtures/exchange-online/from-other-tenant.eml")
+                include_str!("../../../../tests/fixtures/exchange-online/from-other-tenant.eml")
             }
             "stray-tenant-tokens" => {
-                include_str!("../../tests/fixtures/exchange-online/stray-tenant-tokens.eml")
+                include_str!("../../../../tests/fixtures/exchange-online/stray-tenant-tokens.eml")
             }
-            "forged" => include_str!("../../tests/fixtures/exchange-online/forged.eml"),
-            "arc-override" => include_str!("../../tests/fixtures/exchange-online/arc-override.eml"),
-            "softpass" => include_str!("../../tests/fixtures/exchange-online/softpass.eml"),
+            "forged" => include_str!("../../../../tests/fixtures/exchange-online/forged.eml"),
+            "arc-override" => {
+                include_str!("../../../../tests/fixtures/exchange-online/arc-override.eml")
+            }
+            "softpass" => include_str!("../../../../tests/fixtures/exchange-online/softpass.eml"),
             "bestguesspass" => {
-                include_str!("../../tests/fixtures/exchange-online/bestguesspass.eml")
+                include_str!("../../../../tests/fixtures/exchange-online/bestguesspass.eml")
             }
-            "other-tenant" => include_str!("../../tests/fixtures/exchange-online/other-tenant.eml"),
+            "other-tenant" => {
+                include_str!("../../../../tests/fixtures/exchange-online/other-tenant.eml")
+            }
             "behind-our-mx" => {
-                include_str!("../../tests/fixtures/exchange-online/behind-our-mx.eml")
+                include_str!("../../../../tests/fixtures/exchange-online/behind-our-mx.eml")
             }
             _ => unreachable!("no fixture {name}"),
         }

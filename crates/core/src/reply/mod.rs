@@ -4,14 +4,13 @@
 //! mail, carries the case token, and is marked automatic (RFC 3834) so that no other
 //! robot answers it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::analysis::{Analysis, Role};
 use crate::case::{Action, Case, Party, Step};
-use crate::config::ReplyConfig;
 use crate::intake::Language;
 use crate::integration::IntegrationData;
 use crate::procedure::{Catalogue, Procedure, Texts};
@@ -50,15 +49,15 @@ pub enum ReplyError {
 const EMBEDDED: [(&str, &str); 3] = [
     (
         "ro/reply.txt",
-        include_str!("../../config/templates/ro/reply.txt"),
+        include_str!("../../../../config/templates/ro/reply.txt"),
     ),
     (
         "ru/reply.txt",
-        include_str!("../../config/templates/ru/reply.txt"),
+        include_str!("../../../../config/templates/ru/reply.txt"),
     ),
     (
         "en/reply.txt",
-        include_str!("../../config/templates/en/reply.txt"),
+        include_str!("../../../../config/templates/en/reply.txt"),
     ),
 ];
 
@@ -654,6 +653,22 @@ mod html;
 pub use agency::{Agency, AgencyView};
 pub use compose::{compose, one_line, reply_subject, CaseTag, Original, Outgoing, Sender};
 pub use html::text_to_html;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+/// `[reply]` and `[agency]` of the configuration, as the replies use them.
+pub struct ReplyConfig {
+    pub mode: ReplyMode,
+    pub from_name: String,
+    /// The display names of Russian and English replies.
+    pub from_name_ru: String,
+    pub from_name_en: String,
+    pub max_per_recipient_per_day: u32,
+    pub max_message_bytes: u64,
+    /// Templates directory; `None` uses the built-in ones.
+    pub templates: Option<PathBuf>,
+    /// `[agency]`: who signs the replies and the digest.
+    pub agency: Agency,
+}
 
 #[cfg(test)]
 mod tests;

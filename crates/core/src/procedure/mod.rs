@@ -20,23 +20,23 @@ pub mod mention;
 pub const BUILT_IN: [(&str, &str); 5] = [
     (
         "mnotify.toml",
-        include_str!("../../config/procedures/mnotify.toml"),
+        include_str!("../../../../config/procedures/mnotify.toml"),
     ),
     (
         "mpass.toml",
-        include_str!("../../config/procedures/mpass.toml"),
+        include_str!("../../../../config/procedures/mpass.toml"),
     ),
     (
         "msign.toml",
-        include_str!("../../config/procedures/msign.toml"),
+        include_str!("../../../../config/procedures/msign.toml"),
     ),
     (
         "mlog.toml",
-        include_str!("../../config/procedures/mlog.toml"),
+        include_str!("../../../../config/procedures/mlog.toml"),
     ),
     (
         "mdocs.toml",
-        include_str!("../../config/procedures/mdocs.toml"),
+        include_str!("../../../../config/procedures/mdocs.toml"),
     ),
 ];
 
@@ -793,18 +793,18 @@ pub fn strands_message(strands: &[Strand]) -> String {
     )
 }
 
-/// The built-in procedures, as unit tests elsewhere use them.
-#[cfg(test)]
-pub(crate) mod for_tests {
+/// The built-in procedures, as unit tests elsewhere (and the daemon crate's) use them.
+#[cfg(any(test, feature = "testkit"))]
+pub mod for_tests {
     use super::{Catalogue, Procedure};
 
     /// MNotify's built-in procedure.
-    pub(crate) fn mn() -> &'static Procedure {
+    pub fn mn() -> &'static Procedure {
         Catalogue::built_in().mnotify()
     }
 
     /// Every built-in procedure.
-    pub(crate) fn cat() -> &'static Catalogue {
+    pub fn cat() -> &'static Catalogue {
         Catalogue::built_in()
     }
 }

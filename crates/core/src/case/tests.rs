@@ -3,26 +3,6 @@ use time::macros::datetime;
 
 use crate::procedure::for_tests::mn;
 
-/// For tests: a case whose request is complete at `at` (the first four steps done by
-/// staff), so it waits on AGE for test access.
-pub(crate) fn complete_request(token: &str, at: OffsetDateTime) -> Case {
-    let mut c = Case::open(token.into(), "a@b.md", Language::Ro, at);
-    for step in [
-        Step::FORM,
-        Step::CONTRACT,
-        Step::CERTIFICATE,
-        Step::INTEGRATION_DATA,
-    ] {
-        let done = Event::StepDone {
-            step,
-            by: "x",
-            note: None,
-        };
-        c = apply(mn(), &c, done, at).0;
-    }
-    c
-}
-
 #[test]
 fn tokens_are_stable_and_readable() {
     let t = token_for("<abc@x>");
@@ -281,7 +261,7 @@ mod clock {
     use super::*;
 
     fn complete_at(t: OffsetDateTime) -> Case {
-        super::complete_request("CLK", t)
+        crate::case::for_tests::complete_request("CLK", t)
     }
 
     #[test]

@@ -705,5 +705,32 @@ fn with_note(note: Option<&str>) -> String {
     note.map(|n| format!(": {n}")).unwrap_or_default()
 }
 
+/// Cases made for tests, here and in the daemon crate's.
+#[cfg(any(test, feature = "testkit"))]
+pub mod for_tests {
+    use super::*;
+    use crate::procedure::for_tests::mn;
+
+    /// For tests: a case whose request is complete at `at` (the first four steps done by
+    /// staff), so it waits on AGE for test access.
+    pub fn complete_request(token: &str, at: OffsetDateTime) -> Case {
+        let mut c = Case::open(token.into(), "a@b.md", Language::Ro, at);
+        for step in [
+            Step::FORM,
+            Step::CONTRACT,
+            Step::CERTIFICATE,
+            Step::INTEGRATION_DATA,
+        ] {
+            let done = Event::StepDone {
+                step,
+                by: "x",
+                note: None,
+            };
+            c = apply(mn(), &c, done, at).0;
+        }
+        c
+    }
+}
+
 #[cfg(test)]
-pub(crate) mod tests;
+mod tests;

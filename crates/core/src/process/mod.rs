@@ -68,8 +68,8 @@ impl<'a> Settings<'a> {
     /// Settings for unit tests: AGE at servicii@egov.md, the default folders, a cap of
     /// two replies a day per recipient (so tests reach it quickly), the default 25 MB
     /// limit, and sender authentication off (`policy` for tests of it).
-    #[cfg(test)]
-    pub(crate) fn for_tests(
+    #[cfg(any(test, feature = "testkit"))]
+    pub fn for_tests(
         templates: &'a Templates,
         mode: ReplyMode,
         policy: &'a Policy,
