@@ -20,7 +20,7 @@
 //!   [`mailbox::Layout`], the server's namespace and special-use folders (pure);
 //!   [`smtp`]: sending ([`smtp::Transport`], likewise), with [`pace`] (pure) the
 //!   provider's sending limits the outbox keeps; [`secret`]: passwords and tokens;
-//!   [`oauth2`]: app-only tokens fetched by the client-credentials grant.
+//!   [`secret::oauth2`]: app-only tokens fetched by the client-credentials grant.
 //! - [`control`]: the local control socket (server in the daemon, client in commands).
 //! - [`daemon`]: the session loop (`daemon/mod.rs`), the inbox pass (`inbox.rs`), one
 //!   message from bytes to commit, read off the loop within a deadline (`message.rs`),
@@ -50,10 +50,10 @@ pub mod daemon;
 pub mod mailbox;
 pub mod metrics;
 pub mod notify;
-pub mod oauth2;
 pub mod revocation;
 pub mod routine;
 pub mod secret;
 pub mod smtp;
 pub mod staff;
 pub mod store;
+pub mod tls;

@@ -2,9 +2,6 @@
 #![forbid(unsafe_code)]
 
 mod cli;
-mod run_cli;
-mod staff_cli;
-mod store_cli;
 
 use std::process::ExitCode;
 

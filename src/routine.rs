@@ -8,7 +8,6 @@ use crate::config::{DigestConfig, ReplyMode};
 use crate::digest::{self, Digest, DigestSettings};
 use crate::process::{outbox_entry, Settings};
 use crate::reply::{Outgoing, ReplyError};
-use crate::staff;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -155,7 +154,7 @@ pub fn queue_reminders(
             continue;
         };
         let seed = format!("reminder/{}/{}", next.token, now.date());
-        let (entry, id) = staff::notice(&mut next, action, settings, &seed, now)?;
+        let (entry, id) = crate::process::notice(&mut next, action, settings, &seed, now)?;
         store.commit_staff(&seed, &next, &[id], Some(&entry))?;
         queued += 1;
     }

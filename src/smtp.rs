@@ -160,7 +160,7 @@ impl SmtpSender {
                 (Some(b.build().map_err(|e| tls_err(e.to_string()))?), None)
             }
             TlsMode::Implicit => {
-                let config = crate::mailbox::tls_config(cfg.ca_file.as_deref(), &cfg.host)
+                let config = crate::tls::client_config(cfg.ca_file.as_deref(), &cfg.host)
                     .map_err(tls_err)?;
                 (None, Some(Arc::new(config)))
             }

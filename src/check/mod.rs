@@ -117,7 +117,7 @@ async fn oauth2(config: &Config, now: OffsetDateTime, report: &mut Report) {
         Ok(Err(e)) => report.add(Level::Failed, part, format!("{who}: {e}")),
         Err(e) => report.add(Level::Failed, part, format!("{who}: {e}")),
     }
-    match crate::oauth2::credential_expiry(app.config()) {
+    match crate::secret::oauth2::credential_expiry(app.config()) {
         Ok(Some(until)) => {
             let days = (until - now).whole_days();
             let level = if days < 30 { Level::Warning } else { Level::Ok };
@@ -414,12 +414,12 @@ fn procedures(config: &Config, report: &mut Report) {
     if config.store_path.exists() {
         if let Ok(store) = Store::open(&config.store_path) {
             let cases = store.cases().unwrap_or_default();
-            let strands = crate::procedure::strands(catalogue, &cases);
+            let strands = crate::case::strands(catalogue, &cases);
             if !strands.is_empty() {
                 report.add(
                     Level::Failed,
                     "procedures",
-                    crate::procedure::strands_message(&strands),
+                    crate::case::strands_message(&strands),
                 );
             }
         }

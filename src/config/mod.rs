@@ -77,7 +77,7 @@ pub struct Keeping {
     /// forever.
     pub retention_days: u32,
     /// Held mail kept whole at most (`[store] held_max_messages`, `held_max_mb`).
-    pub held: crate::store::HeldCeiling,
+    pub held: HeldCeiling,
     /// Days a held mail's bytes are kept; 0: as long as its record.
     pub held_retention_days: u32,
     /// Free bytes on the store's disk below which health and `check` warn.
@@ -124,7 +124,7 @@ pub struct Config {
     pub response_time: crate::case::clock::Promise,
     /// `[revocation]`: where the CAs' revocation lists come from (default: nowhere,
     /// not checked).
-    pub revocation: crate::revocation::keeper::CrlSources,
+    pub revocation: CrlSources,
     /// `[procedures]`: the services the mailbox serves and their steps.
     pub procedures: crate::procedure::Catalogue,
 }
@@ -334,7 +334,7 @@ impl Config {
             ),
             keep: raw.store.keep_backups.unwrap_or(DEFAULT_KEEP_BACKUPS),
             retention_days: raw.store.retention_days.unwrap_or(DEFAULT_RETENTION_DAYS),
-            held: crate::store::HeldCeiling {
+            held: HeldCeiling {
                 max_messages: raw.store.held_max_messages.unwrap_or(DEFAULT_HELD_MESSAGES),
                 max_bytes: raw
                     .store
@@ -399,6 +399,45 @@ impl Config {
             procedures: &self.procedures,
         }
     }
+}
+
+/// `[revocation]`: where CRLs come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrlSources {
+    pub files: Vec<std::path::PathBuf>,
+    /// Fetch the distribution points of trusted certificates over HTTP.
+    pub fetch: bool,
+    /// A fetched CRL is fetched again after this (sooner once its next update passed).
+    pub refresh: std::time::Duration,
+    pub timeout: std::time::Duration,
+    pub max_bytes: u64,
+}
+
+impl Default for CrlSources {
+    /// Off: no files, no fetching.
+    fn default() -> CrlSources {
+        CrlSources {
+            files: Vec::new(),
+            fetch: false,
+            refresh: std::time::Duration::from_secs(6 * 3600),
+            timeout: std::time::Duration::from_secs(10),
+            max_bytes: 20 * 1024 * 1024,
+        }
+    }
+}
+
+impl CrlSources {
+    /// Revocation is checked at all.
+    pub fn checking(&self) -> bool {
+        self.fetch || !self.files.is_empty()
+    }
+}
+
+/// How much held mail the store keeps whole: a stranger's mail must not fill the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldCeiling {
+    pub max_messages: u64,
+    pub max_bytes: u64,
 }
 
 #[cfg(test)]

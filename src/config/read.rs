@@ -130,7 +130,7 @@ impl Reading<'_> {
     pub(super) fn oauth2(
         &self,
         o: super::raw::RawOAuth2,
-    ) -> Result<std::sync::Arc<crate::oauth2::AppToken>, ConfigError> {
+    ) -> Result<std::sync::Arc<crate::secret::oauth2::AppToken>, ConfigError> {
         let token_url = match (o.tenant, o.token_url) {
             (Some(t), None) => format!(
                 "https://login.microsoftonline.com/{}/oauth2/v2.0/token",
@@ -152,35 +152,39 @@ impl Reading<'_> {
             )));
         }
         let credential = match (o.client_secret, o.client_certificate, o.client_key) {
-            (Some(secret), None, None) => crate::oauth2::Credential::Secret(secret),
-            (None, Some(certificate), Some(key)) => crate::oauth2::Credential::Certificate {
-                certificate: self
-                    .file("oauth2] client_certificate", &Some(certificate))?
-                    .unwrap_or_default(),
-                key: self
-                    .file("oauth2] client_key", &Some(key))?
-                    .unwrap_or_default(),
-            },
+            (Some(secret), None, None) => crate::secret::oauth2::Credential::Secret(secret),
+            (None, Some(certificate), Some(key)) => {
+                crate::secret::oauth2::Credential::Certificate {
+                    certificate: self
+                        .file("oauth2] client_certificate", &Some(certificate))?
+                        .unwrap_or_default(),
+                    key: self
+                        .file("oauth2] client_key", &Some(key))?
+                        .unwrap_or_default(),
+                }
+            }
             _ => return Err(self.invalid(
                 "[oauth2] needs client_secret, or client_certificate with client_key (not both)"
                     .into(),
             )),
         };
-        Ok(crate::oauth2::AppToken::new(crate::oauth2::AppConfig {
-            token_url,
-            client_id: o.client_id,
-            credential,
-            scope: o
-                .scope
-                .unwrap_or_else(|| crate::oauth2::DEFAULT_SCOPE.to_string()),
-            ca_file: self.file("oauth2] ca_file", &o.ca_file)?,
-        }))
+        Ok(crate::secret::oauth2::AppToken::new(
+            crate::secret::oauth2::AppConfig {
+                token_url,
+                client_id: o.client_id,
+                credential,
+                scope: o
+                    .scope
+                    .unwrap_or_else(|| crate::secret::oauth2::DEFAULT_SCOPE.to_string()),
+                ca_file: self.file("oauth2] ca_file", &o.ca_file)?,
+            },
+        ))
     }
 
     pub(super) fn imap(
         &self,
         i: RawImap,
-        app: Option<&std::sync::Arc<crate::oauth2::AppToken>>,
+        app: Option<&std::sync::Arc<crate::secret::oauth2::AppToken>>,
     ) -> Result<ImapConfig, ConfigError> {
         let tls = i.tls.unwrap_or(TlsMode::Implicit);
         if tls == TlsMode::None {
@@ -235,7 +239,7 @@ impl Reading<'_> {
     pub(super) fn smtp(
         &self,
         s: RawSmtp,
-        app: Option<&std::sync::Arc<crate::oauth2::AppToken>>,
+        app: Option<&std::sync::Arc<crate::secret::oauth2::AppToken>>,
     ) -> Result<SmtpConfig, ConfigError> {
         let tls = s.tls.unwrap_or(TlsMode::Starttls);
         let auth = auth_of("smtp", s.password, s.oauth2_token)
@@ -418,10 +422,7 @@ impl Reading<'_> {
     }
 
     /// `[revocation]`: CRL files (which must exist) and fetching.
-    pub(super) fn revocation(
-        &self,
-        r: RawRevocation,
-    ) -> Result<crate::revocation::keeper::CrlSources, ConfigError> {
+    pub(super) fn revocation(&self, r: RawRevocation) -> Result<CrlSources, ConfigError> {
         let mut files = Vec::new();
         for path in &r.crl_files {
             let path = self.resolve(path);
@@ -434,7 +435,7 @@ impl Reading<'_> {
             }
             files.push(path);
         }
-        let defaults = crate::revocation::keeper::CrlSources::default();
+        let defaults = CrlSources::default();
         let refresh_hours = r.refresh_hours.unwrap_or(6);
         let timeout = r.timeout_seconds.unwrap_or(10);
         if refresh_hours == 0 || timeout == 0 || r.max_bytes == Some(0) {
@@ -443,7 +444,7 @@ impl Reading<'_> {
                     .into(),
             ));
         }
-        Ok(crate::revocation::keeper::CrlSources {
+        Ok(CrlSources {
             files,
             fetch: r.fetch.unwrap_or(false),
             refresh: std::time::Duration::from_secs(refresh_hours * 3600),

@@ -76,7 +76,7 @@ const MAX_COPY_REFUSALS: u32 = 3;
 /// Why the stored cases and the procedures do not fit.
 #[derive(Debug)]
 pub enum Settle {
-    /// What [`crate::procedure::strands_message`] says.
+    /// What [`crate::case::strands_message`] says.
     Stranded(String),
     Store(StoreError),
 }
@@ -95,14 +95,12 @@ pub fn settle_procedures(
     procedures: &crate::procedure::Catalogue,
 ) -> Result<usize, Settle> {
     let cases = store.cases()?;
-    let strands = crate::procedure::strands(procedures, &cases);
+    let strands = crate::case::strands(procedures, &cases);
     if strands.is_empty() {
         store.mark_schema_current()?;
     }
     if !strands.is_empty() {
-        return Err(Settle::Stranded(crate::procedure::strands_message(
-            &strands,
-        )));
+        return Err(Settle::Stranded(crate::case::strands_message(&strands)));
     }
     let mut carried = 0;
     for mut case in cases {

@@ -130,45 +130,12 @@ pub struct Mailbox {
     deadline: Duration,
 }
 
-/// The certificates of a PEM file (a `ca_file`), or what is wrong with it.
-pub(crate) fn pem_certificates(
-    path: &std::path::Path,
-) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
-    use rustls::pki_types::pem::PemObject;
-    rustls::pki_types::CertificateDer::pem_file_iter(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
-        .map(|cert| cert.map_err(|e| format!("{}: {e}", path.display())))
-        .collect()
-}
-
-pub(crate) fn tls_config(
-    ca_file: Option<&std::path::Path>,
-    host: &str,
-) -> Result<rustls::ClientConfig, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(cert);
-    }
-    if let Some(path) = ca_file {
-        for cert in pem_certificates(path)? {
-            roots
-                .add(cert)
-                .map_err(|e| format!("{}: {e}", path.display()))?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("{host}: {e}"))
-        .map(|b| b.with_root_certificates(roots).with_no_client_auth())
-}
-
 async fn tls_wrap(cfg: &ImapConfig, tcp: TcpStream) -> Result<ImapStream, MailboxError> {
     let tls_err = |reason: String| MailboxError::Tls {
         host: cfg.host.clone(),
         reason,
     };
-    let config = tls_config(cfg.ca_file.as_deref(), &cfg.host).map_err(tls_err)?;
+    let config = crate::tls::client_config(cfg.ca_file.as_deref(), &cfg.host).map_err(tls_err)?;
     let name = rustls::pki_types::ServerName::try_from(cfg.host.clone())
         .map_err(|e| tls_err(e.to_string()))?;
     TlsConnector::from(Arc::new(config))

@@ -17,37 +17,7 @@ use tracing::{info, warn};
 use super::{Crl, Revocations};
 use crate::certificate::{validate, Certificate, TrustAnchors, Validation};
 
-/// `[revocation]`: where CRLs come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CrlSources {
-    pub files: Vec<PathBuf>,
-    /// Fetch the distribution points of trusted certificates over HTTP.
-    pub fetch: bool,
-    /// A fetched CRL is fetched again after this (sooner once its next update passed).
-    pub refresh: Duration,
-    pub timeout: Duration,
-    pub max_bytes: u64,
-}
-
-impl Default for CrlSources {
-    /// Off: no files, no fetching.
-    fn default() -> CrlSources {
-        CrlSources {
-            files: Vec::new(),
-            fetch: false,
-            refresh: Duration::from_secs(6 * 3600),
-            timeout: Duration::from_secs(10),
-            max_bytes: 20 * 1024 * 1024,
-        }
-    }
-}
-
-impl CrlSources {
-    /// Revocation is checked at all.
-    pub fn checking(&self) -> bool {
-        self.fetch || !self.files.is_empty()
-    }
-}
+pub use crate::config::CrlSources;
 
 /// After a failed or out-of-date read, the next try waits at least this long.
 const RETRY: Duration = Duration::from_secs(15 * 60);

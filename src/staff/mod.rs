@@ -9,9 +9,9 @@ use time::OffsetDateTime;
 
 use crate::case::{self, Action, Case, Event, Step};
 use crate::config::DigestConfig;
-use crate::process::{outbox_entry, Settings};
+use crate::process::{notice, Settings};
 use crate::record::{MessageId, OutboxEntry};
-use crate::reply::{compose, Original, ReplyContext, ReplyError};
+use crate::reply::ReplyError;
 use crate::routine::{self, RoutineError};
 use crate::store::{Store, StoreError};
 
@@ -255,49 +255,6 @@ pub fn plan(
         thread_ids,
         outbox,
     })
-}
-
-/// The notice an action calls for, threaded to the case's latest message, in the
-/// case's language; the case learns its Message-ID (returned too) so that a reply to
-/// it finds the case. `seed` makes the Message-ID stable for the same notice.
-pub fn notice(
-    case: &mut Case,
-    action: Action,
-    settings: &Settings<'_>,
-    seed: &str,
-    now: OffsetDateTime,
-) -> Result<(OutboxEntry, MessageId), ReplyError> {
-    let context = ReplyContext::for_staff_action(action, case, settings.procedures);
-    let body = settings.templates.render(case.language, &context)?;
-    let procedure = settings.procedures.procedure_of(&case.service);
-    let original = Original {
-        message_id: case.message_ids.last().cloned(),
-        references: case.message_ids.clone(),
-        subject: Some(
-            case.subject
-                .clone()
-                .filter(|s| !s.trim().is_empty())
-                .unwrap_or_else(|| procedure.tag.clone()),
-        ),
-    };
-    let outgoing = compose(
-        &original,
-        &settings.sender_in(case.language),
-        &case.applicant,
-        crate::reply::CaseTag {
-            tag: &procedure.tag,
-            token: &case.token,
-        },
-        &body,
-        seed,
-        now,
-    );
-    let id = outgoing.message_id.clone();
-    case.message_ids.push(id.bare().to_string());
-    Ok((
-        outbox_entry(outgoing, settings.mode, Some(&case.token), now),
-        id,
-    ))
 }
 
 /// Why a change must not be made to `case`, if it must not: a step whose

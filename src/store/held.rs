@@ -2,12 +2,7 @@
 
 use super::*;
 
-/// How much held mail the store keeps whole: a stranger's mail must not fill the disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HeldCeiling {
-    pub max_messages: u64,
-    pub max_bytes: u64,
-}
+pub use crate::config::HeldCeiling;
 
 /// A held mail staff accepted: its record, the acceptance, and its bytes if kept.
 pub type AcceptedHeld = (SeenRecord, Acceptance, Option<Vec<u8>>);

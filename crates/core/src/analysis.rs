@@ -30,41 +30,7 @@ pub struct Context<'a> {
     pub case_certificates: &'a Registry,
 }
 
-/// The part a certificate plays in its message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// The system certificate itself.
-    EndEntity,
-    /// A CA certificate accompanying an end-entity certificate: fine, not judged.
-    Chain,
-    /// A CA certificate sent without any end-entity certificate.
-    Ca,
-}
-
-#[derive(Debug, Clone)]
-pub struct CheckedCertificate {
-    pub certificate: Certificate,
-    pub source: String,
-    pub role: Role,
-    pub problems: Vec<Problem>,
-    pub known: Option<KnownCertificate>,
-    /// What the CRLs say (`None`: revocation is not checked, or a chain certificate).
-    pub revocation: Option<Revocation>,
-}
-
-#[derive(Debug, Clone)]
-pub struct CheckedNumber {
-    pub number: QuotedNumber,
-    /// The reading that matched (or the likeliest one when none did).
-    pub kind: NumberKind,
-    /// Canonical value in that reading.
-    pub value: String,
-    pub matches: Vec<KnownCertificate>,
-    /// The number is the serial or a fingerprint of a certificate in the same message.
-    pub refers_to_attached: bool,
-    pub outcome: NumberOutcome,
-}
+pub use crate::decision::{CheckedCertificate, CheckedNumber, Role};
 
 #[derive(Debug, Clone)]
 pub struct Analysis {
@@ -245,7 +211,7 @@ fn registered_elsewhere(
 ) -> Option<Problem> {
     let named = facts.integration.system_name.as_deref();
     if let (Some(theirs), Some(ours)) = (known.system.as_deref(), named) {
-        if !crate::case::same_system(theirs, ours) {
+        if !crate::integration::same_system(theirs, ours) {
             return Some(Problem::RegisteredForOtherSystem);
         }
     }

@@ -3,9 +3,50 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{CheckedCertificate, CheckedNumber, Role};
+use crate::certificate::Certificate;
 use crate::intake::Finding;
 use crate::problem::Problem;
+use crate::registry::KnownCertificate;
+use crate::revocation::Revocation;
+use crate::serials::{NumberKind, QuotedNumber};
+
+/// The certificates and numbers of one message, checked against the trust anchors,
+/// the CRLs and the registry: what the rules below decide on.
+/// The part a certificate plays in its message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The system certificate itself.
+    EndEntity,
+    /// A CA certificate accompanying an end-entity certificate: fine, not judged.
+    Chain,
+    /// A CA certificate sent without any end-entity certificate.
+    Ca,
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckedCertificate {
+    pub certificate: Certificate,
+    pub source: String,
+    pub role: Role,
+    pub problems: Vec<Problem>,
+    pub known: Option<KnownCertificate>,
+    /// What the CRLs say (`None`: revocation is not checked, or a chain certificate).
+    pub revocation: Option<Revocation>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckedNumber {
+    pub number: QuotedNumber,
+    /// The reading that matched (or the likeliest one when none did).
+    pub kind: NumberKind,
+    /// Canonical value in that reading.
+    pub value: String,
+    pub matches: Vec<KnownCertificate>,
+    /// The number is the serial or a fingerprint of a certificate in the same message.
+    pub refers_to_attached: bool,
+    pub outcome: NumberOutcome,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -341,6 +341,17 @@ pub fn extract(text: &str) -> IntegrationData {
     data
 }
 
+/// Two ways of writing one system's name: spacing and case do not count.
+pub fn same_system(a: &str, b: &str) -> bool {
+    let norm = |s: &str| {
+        s.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    };
+    norm(a) == norm(b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

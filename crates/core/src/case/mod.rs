@@ -11,14 +11,16 @@ use time::OffsetDateTime;
 
 use crate::decision::Decision;
 use crate::intake::Language;
+use crate::integration::same_system;
 use crate::procedure::Procedure;
 
 pub mod certificates;
 pub mod clock;
 pub mod merge;
-mod step;
+mod strands;
 
-pub use step::{Party, Step};
+pub use crate::procedure::{Party, Step};
+pub use strands::{strands, strands_message, Strand};
 
 /// Who completed a step and on what evidence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -688,17 +690,6 @@ impl Case {
             ),
         );
     }
-}
-
-/// Two ways of writing one system's name: spacing and case do not count.
-pub fn same_system(a: &str, b: &str) -> bool {
-    let norm = |s: &str| {
-        s.split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-            .to_lowercase()
-    };
-    norm(a) == norm(b)
 }
 
 fn with_note(note: Option<&str>) -> String {

@@ -1,3 +1,4 @@
+use crate::case::{strands, strands_message};
 use std::collections::BTreeMap;
 
 use super::*;
@@ -377,7 +378,7 @@ fn an_edit_that_drops_a_step_open_cases_recorded_strands_them() {
     );
     // A completed case is history: nothing to strand.
     let closed = case_with(&[Step::CONTRACT, Step::COMPLETED]);
-    assert!(super::strands(&catalogue, &[closed]).is_empty());
+    assert!(crate::case::strands(&catalogue, &[closed]).is_empty());
 }
 
 #[test]

@@ -11,6 +11,7 @@
 pub mod answer;
 mod certificates;
 mod judge;
+mod notice;
 mod rates;
 
 use sha2::Digest;
@@ -27,10 +28,10 @@ pub use answer::outbox_entry;
 use answer::Withheld;
 pub use certificates::{candidates, case_certificate_entries};
 pub use judge::{judge, reply_address, Judgement};
+pub use notice::notice;
 pub use rates::{rate_key, RateKeys, ReplyCounts};
 
-/// The reply template's `decision` for a message over the size limit.
-pub const OVERSIZED: &str = "oversized";
+pub use crate::reply::OVERSIZED;
 
 /// How the daemon is set up to answer and file mail.
 #[derive(Clone)]

@@ -17,6 +17,9 @@ use crate::procedure::{Catalogue, Procedure, Texts};
 use crate::record::MessageId;
 
 /// What happens to replies.
+/// The reply template's `decision` for a message over the size limit.
+pub const OVERSIZED: &str = "oversized";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum ReplyMode {
@@ -426,7 +429,7 @@ fn asks_for_certificate(decision: &str) -> bool {
     crate::decision::Decision::ALL
         .iter()
         .any(|d| d.code() == decision && d.asks_for_certificate())
-        || decision == crate::process::OVERSIZED
+        || decision == OVERSIZED
 }
 
 /// What is true of each step of `case` now (see [`ChecklistItem::status`]).

@@ -1,4 +1,10 @@
-//! The command line: clap definitions and the commands, thin over the library.
+//! The command line: clap definitions and the commands, thin over the library. The
+//! daemon's start is [`run`]; staff commands are [`staff`] (what `cases` prints is
+//! `staff/view.rs`); the store's are [`store`].
+
+mod run;
+mod staff;
+mod store;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -7,11 +13,11 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _, Result};
 use clap::{Args, Parser, Subcommand};
 
-use crate::staff_cli::CasesCommand;
 use mnotify_intake::analysis::{self, Context};
 use mnotify_intake::certificate::TrustAnchors;
 use mnotify_intake::config::{Backlog, Config, DEFAULT_MAILBOX_ADDRESS};
 use mnotify_intake::revocation::keeper::{CrlSources, Keeper};
+use staff::CasesCommand;
 
 use mnotify_intake::import::{self, Label};
 use mnotify_intake::registry::Registry;
@@ -78,7 +84,7 @@ pub enum Command {
     Held(HeldCommand),
     /// Backups of the store: write one now, check one, restore one.
     #[command(subcommand)]
-    Store(crate::store_cli::StoreCommand),
+    Store(crate::cli::store::StoreCommand),
     /// The staff digest on demand: print it (--print), or send it to the [digest]
     /// addresses now (--send).
     #[command(group(clap::ArgGroup::new("what").required(true).args(["print", "send"])))]
@@ -152,7 +158,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Run { once, new_store } => {
             let config = require_config(cli.config.as_deref())?;
-            crate::run_cli::run_daemon(config, once, new_store)
+            crate::cli::run::run_daemon(config, once, new_store)
         }
         Command::Check => {
             let config = require_config(cli.config.as_deref())?;
@@ -164,7 +170,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Cases(command) => {
             let config = require_config(cli.config.as_deref())?;
-            crate::staff_cli::run(&config, command)
+            crate::cli::staff::run(&config, command)
         }
         Command::Held(command) => {
             let config = require_config(cli.config.as_deref())?;
@@ -172,7 +178,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Store(command) => {
             let config = require_config(cli.config.as_deref())?;
-            crate::store_cli::run(&config, command)
+            crate::cli::store::run(&config, command)
         }
         Command::Digest {
             print: _,
@@ -180,7 +186,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             html,
         } => {
             let config = require_config(cli.config.as_deref())?;
-            crate::staff_cli::digest(&config, send, html)
+            crate::cli::staff::digest(&config, send, html)
         }
     }
 }
@@ -206,7 +212,7 @@ fn held(config: &Config, command: HeldCommand) -> Result<ExitCode> {
         HeldCommand::List => (StaffAction::HeldList, None),
         HeldCommand::Accept { id, by } => (StaffAction::AcceptHeld { identity: id }, by),
     };
-    let (text, _) = crate::staff_cli::store_request_by(config, action, by)?;
+    let (text, _) = crate::cli::staff::store_request_by(config, action, by)?;
     print!("{text}");
     if !text.ends_with('\n') {
         println!();
@@ -256,7 +262,7 @@ pub fn log_filter() -> tracing_subscriber::EnvFilter {
 }
 
 fn status(config: &Config, json: bool) -> Result<ExitCode> {
-    let (text, _) = crate::staff_cli::store_request(config, StaffAction::Status)?;
+    let (text, _) = crate::cli::staff::store_request(config, StaffAction::Status)?;
     if json {
         println!("{}", text.trim());
         return Ok(ExitCode::SUCCESS);
@@ -338,7 +344,7 @@ fn stored_registry(config: &Config) -> Result<Registry> {
         return Ok(Registry::default());
     }
     // From the running daemon (the registry it uses), or the store when it is stopped.
-    let (json, _) = crate::staff_cli::store_request(config, StaffAction::Registry)?;
+    let (json, _) = crate::cli::staff::store_request(config, StaffAction::Registry)?;
     let entries: Vec<mnotify_intake::registry::KnownCertificate> =
         serde_json::from_str(&json).context("reading the registry")?;
     Ok(Registry::from_entries(entries))
@@ -443,7 +449,7 @@ fn registry_import(config: &Config, label: Label<'_>, files: &[PathBuf]) -> Resu
         records.extend(imported.records);
     }
     let (answer, by_daemon) =
-        crate::staff_cli::store_request(config, StaffAction::RegistryImport { records })?;
+        crate::cli::staff::store_request(config, StaffAction::RegistryImport { records })?;
     println!("{}", answer.trim());
     if by_daemon {
         println!("(through the running daemon: the new certificates count from its next message)");

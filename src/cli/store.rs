@@ -41,7 +41,7 @@ pub enum StoreCommand {
 pub fn run(config: &Config, command: StoreCommand) -> Result<ExitCode> {
     match command {
         StoreCommand::Backup => {
-            let (text, _) = crate::staff_cli::store_request(config, StaffAction::Backup)?;
+            let (text, _) = crate::cli::staff::store_request(config, StaffAction::Backup)?;
             println!("{text}");
         }
         StoreCommand::Verify { file } => {

@@ -140,7 +140,7 @@ impl AppToken {
         }
         let mut roots = Vec::new();
         if let Some(path) = &c.ca_file {
-            let certs = crate::mailbox::pem_certificates(path)
+            let certs = crate::tls::pem_certificates(path)
                 .map_err(|e| TokenError::Credential(format!("[oauth2] ca_file: {e}")))?;
             for cert in certs {
                 roots.push(ureq::tls::Certificate::from_der(cert.as_ref()).to_owned());

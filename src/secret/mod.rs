@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+pub mod oauth2;
+
 use serde::Deserialize;
 
 /// A secret value; `Debug` and `Display` never show it.
@@ -39,7 +41,7 @@ pub enum SecretSource {
     Command(String),
     /// Tokens the daemon fetches itself (`[oauth2]`); never written in a config.
     #[serde(skip)]
-    App(std::sync::Arc<crate::oauth2::AppToken>),
+    App(std::sync::Arc<crate::secret::oauth2::AppToken>),
 }
 
 impl PartialEq for SecretSource {

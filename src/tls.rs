@@ -1,0 +1,40 @@
+//! TLS clients of the daemon (IMAP, SMTP, the OAuth token endpoint): the system's
+//! roots and the configured `ca_file`'s certificates.
+
+use std::sync::Arc;
+
+use tokio_rustls::rustls;
+
+/// The certificates of a PEM file (a `ca_file`), or what is wrong with it.
+pub fn pem_certificates(
+    path: &std::path::Path,
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::pem_file_iter(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .map(|cert| cert.map_err(|e| format!("{}: {e}", path.display())))
+        .collect()
+}
+
+/// A TLS client configuration trusting the system's roots and `ca_file`'s, for `host`.
+pub fn client_config(
+    ca_file: Option<&std::path::Path>,
+    host: &str,
+) -> Result<rustls::ClientConfig, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    if let Some(path) = ca_file {
+        for cert in pem_certificates(path)? {
+            roots
+                .add(cert)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("{host}: {e}"))
+        .map(|b| b.with_root_certificates(roots).with_no_client_auth())
+}
