@@ -46,9 +46,11 @@ mod inbox;
 mod junk;
 mod message;
 mod outbox;
+mod serve;
 
 pub use outbox::retry_delay;
 use outbox::{note_failure_on_case, Round};
+pub use serve::{serve, ServeError, ServeOptions};
 
 /// IDLE is re-issued before servers drop it (RFC 2177 allows 30 minutes; 29 is the
 /// usual server limit).

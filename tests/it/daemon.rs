@@ -735,3 +735,75 @@ async fn a_reply_refused_for_good_is_not_retried() {
         "{shown}"
     );
 }
+
+/// The daemon started in-process by `daemon::serve`, as tests and benches may start it:
+/// it answers a certificate, staff reach it through its control socket while it runs,
+/// and on shutdown every task it started leaves before it returns: the socket is gone
+/// and the store is free for a command to open directly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_in_process_answers_and_every_task_leaves_on_shutdown() {
+    use mnotify_intake::daemon::{serve, ServeOptions};
+    let stack = Stack::get();
+    let mailbox = "svc-serve@egov.test";
+    let ion = "ion-serve@primaria.test";
+    let setup = Setup::new(stack, mailbox, "");
+    let config = mnotify_intake::config::Config::load(&setup.config).expect("the test config");
+    let socket = config.control.socket.clone();
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let serving = tokio::spawn(serve(config, ServeOptions::default(), shutdown));
+
+    let leaf = setup.leaf(&[0x5C, 0x01, 0x02, 0x03]);
+    let first = mail(
+        ion,
+        mailbox,
+        "Certificat MNotify",
+        "<serve1@primaria.test>",
+        "Anexăm certificatul de sistem pentru MNotify.",
+    )
+    .attach("sistem.cer", "application/pkix-cert", &leaf);
+    stack.deliver(ion, mailbox, &first.build()).await;
+    let replies = stack.wait_for(ion, "INBOX", 1, WAIT).await;
+    assert_eq!(
+        intake::read(&replies[0], &[]).in_reply_to,
+        ["serve1@primaria.test"],
+        "the reply answers the mail"
+    );
+    // A staff command while it runs goes through its control socket.
+    assert!(socket.exists(), "the control socket {}", socket.display());
+    let status = {
+        let setup_config = setup.config.clone();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(crate::service::BIN)
+                .arg("--config")
+                .arg(setup_config)
+                .args(["status", "--json"])
+                .output()
+                .expect("status runs")
+        })
+        .await
+        .unwrap()
+    };
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+
+    stop.send(true).unwrap();
+    let counters = tokio::time::timeout(Duration::from_secs(60), serving)
+        .await
+        .expect("serve returns within a minute of shutdown")
+        .expect("serve did not panic")
+        .expect("serve ends without an error");
+    assert_eq!(counters.handled, 1, "{counters:?}");
+    assert_eq!(counters.replies_sent, 1, "{counters:?}");
+    assert!(
+        !socket.exists(),
+        "the control task left and removed {}",
+        socket.display()
+    );
+    // Nothing holds the store: a command opens it itself (and waits for nobody).
+    let status = setup.status();
+    assert_eq!(status["outbox"]["pending"], 0, "{status}");
+    assert_eq!(status["outbox"]["sent"], 1, "{status}");
+}
