@@ -247,7 +247,7 @@ async fn run_once_gives_up_when_imap_cannot_be_reached() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_folder_the_server_refuses_is_named_and_not_hammered() {
     let stack = Stack::get();
-    let setup = Setup::new(stack, "svc-refused@egov.test", "");
+    let setup = Setup::new(stack, "svc-refused-folder@egov.test", "");
     let text = std::fs::read_to_string(&setup.config).unwrap().replace(
         "backlog = \"handle\"\n",
         "backlog = \"handle\"\nprocessed_folder = \"~Processed\"\n",

@@ -457,8 +457,8 @@ fn run_once_within_a_minute(setup: &Setup) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sent_copy_refused_over_quota_is_given_up() {
     // Every mailbox holds 2 messages at most.
-    let stack = Stack::private_with("quota", &[("MAIL_STACK_QUOTA_MESSAGES", "2")]);
-    let mailbox = "svc-quota@egov.test";
+    let stack = Stack::private_with("quota-copy", &[("MAIL_STACK_QUOTA_MESSAGES", "2")]);
+    let mailbox = "svc-quota-copy@egov.test";
     let applicants = ["ana-quota@scoala.test", "dan-quota@scoala.test"];
     let setup = Setup::new(&stack, mailbox, "");
     for (i, a) in applicants.iter().enumerate() {

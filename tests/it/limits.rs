@@ -106,7 +106,7 @@ async fn a_drain_keeps_the_pace_and_loses_nothing() {
 /// is lifted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_quota_refusal_is_a_pause_not_a_failure() {
-    let stack = Stack::private("quota");
+    let stack = Stack::private("quota-pause");
     let mailbox = "svc-quota@egov.test";
     let ion = "ion@quota.test";
     let setup = Setup::new(&stack, mailbox, "");

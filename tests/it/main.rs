@@ -13,6 +13,7 @@ mod faults;
 mod formats;
 mod golden;
 mod health;
+mod hygiene;
 mod junk;
 mod limits;
 mod oauth2;

@@ -141,7 +141,8 @@ async fn short_lived_tokens_are_renewed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_secret_or_no_token_server_is_said_and_the_mail_waits() {
     let stack = Stack::get();
-    let mailbox = "svc-app@egov.test";
+    // Its own mailbox: another test's daemon reads svc-app's inbox meanwhile.
+    let mailbox = "svc-app-dead@egov.test";
     let dir = tempfile::tempdir().unwrap();
     let wrong = dir.path().join("wrong");
     std::fs::write(&wrong, "not-the-secret").unwrap();
@@ -175,6 +176,14 @@ async fn a_wrong_secret_or_no_token_server_is_said_and_the_mail_waits() {
             stack.oauth_dir.join("secret").display()
         ),
     );
+    ask(
+        stack,
+        "ana-dead@scoala.test",
+        mailbox,
+        "<dead-1@scoala.test>",
+    )
+    .await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
     let before = stack.count(mailbox, "INBOX").await;
     let started = Instant::now();
     let out = setup.run_cli(&["run", "--once"]);

@@ -342,7 +342,7 @@ async fn an_edit_that_would_strand_open_cases_is_refused_until_mapped() {
 async fn a_certificate_accepted_for_one_service_counts_in_another_s_case() {
     let stack = Stack::get();
     let mailbox = "svc-reuse@egov.test";
-    let ion = "ion-reuse@primaria.test";
+    let ion = "ion-reuse-mpass@primaria.test";
     let setup = Setup::new(stack, mailbox, "");
     let daemon = setup.start();
     let leaf = setup.leaf(&[0x6E, 0x51, 0x0A, 0x3C]);

@@ -165,6 +165,16 @@ impl Stack {
                 let status = Command::new(script()).arg("install").status().expect("running scripts/mail-stack install");
                 assert!(status.success(), "scripts/mail-stack install failed: the end-to-end tests need Dovecot, Postfix and lighttpd");
             });
+            // Two stacks of one name would share (and wipe) one directory.
+            static NAMES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+            {
+                let mut names = NAMES.lock().unwrap();
+                assert!(
+                    !names.iter().any(|n| n == name),
+                    "two mail stacks named {name:?} in one test run; give each test's private stack its own name"
+                );
+                names.push(name.to_string());
+            }
             let dir = PathBuf::from(format!("/tmp/mnx-{}-{name}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
             let base = free_base();
