@@ -15,6 +15,7 @@ use crate::secret::SecretSource;
 
 mod raw;
 mod read;
+mod read_mail;
 
 use raw::RawConfig;
 use read::{caps, Reading};

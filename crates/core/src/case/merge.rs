@@ -3,7 +3,7 @@
 
 use time::OffsetDateTime;
 
-use super::{with_note, Case, StepDone};
+use super::{apply::with_note, Case, StepDone};
 use crate::procedure::Procedure;
 
 impl Case {

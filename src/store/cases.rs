@@ -1,0 +1,164 @@
+//! Cases in the store: by token, by the applicant's address and service, by thread, by
+//! system, and the certificates they accepted.
+
+use super::*;
+
+impl Store {
+    pub fn case(&self, token: &str) -> Result<Option<Case>, StoreError> {
+        Self::get(&self.cases, CASES_TREE, token)
+    }
+
+    /// Writes every case's stored JSON, comma-separated, to `out`: the body of a JSON
+    /// array, without holding the cases in memory (`cases` through the control socket).
+    pub fn write_cases_json(&self, out: &mut dyn std::io::Write) -> Result<(), StoreError> {
+        for (i, item) in self.cases.iter().enumerate() {
+            let (_, value) = item?;
+            if i > 0 {
+                out.write_all(b",").map_err(StoreError::Write)?;
+            }
+            out.write_all(&value).map_err(StoreError::Write)?;
+        }
+        Ok(())
+    }
+
+    pub fn cases(&self) -> Result<Vec<Case>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.cases.iter() {
+            let (key, value) = item?;
+            out.push(
+                serde_json::from_slice(&value).map_err(|source| StoreError::Corrupt {
+                    tree: CASES_TREE,
+                    key: String::from_utf8_lossy(&key).into_owned(),
+                    source,
+                })?,
+            );
+        }
+        Ok(out)
+    }
+
+    fn indexed_case(&self, key: &str) -> Result<Option<Case>, StoreError> {
+        match self.case_index.get(key)? {
+            Some(token) => self.case(&String::from_utf8_lossy(&token)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn case_for_thread(&self, message_id: &MessageId) -> Result<Option<Case>, StoreError> {
+        self.indexed_case(&thread_key(message_id))
+    }
+
+    /// The latest case of `address` for `service`.
+    pub fn case_for_sender(
+        &self,
+        address: &str,
+        service: &str,
+    ) -> Result<Option<Case>, StoreError> {
+        self.indexed_case(&sender_key(service, address))
+    }
+
+    /// The latest case of `address` among `services`, the one changed last.
+    pub fn latest_case_for_sender<'s>(
+        &self,
+        address: &str,
+        services: impl IntoIterator<Item = &'s str>,
+    ) -> Result<Option<Case>, StoreError> {
+        let mut latest: Option<Case> = None;
+        for service in services {
+            if let Some(c) = self.case_for_sender(address, service)? {
+                if latest.as_ref().is_none_or(|l| c.updated_at > l.updated_at) {
+                    latest = Some(c);
+                }
+            }
+        }
+        Ok(latest)
+    }
+
+    /// The institution `owner`'s case of `service` for the information system `name`,
+    /// the newest if several.
+    pub fn case_for_system(
+        &self,
+        owner: &str,
+        service: &str,
+        name: &str,
+    ) -> Result<Option<Case>, StoreError> {
+        Ok(self
+            .cases()?
+            .into_iter()
+            .filter(|c| c.owner() == owner && c.service == service && c.is_for_system(name))
+            .max_by_key(|c| c.updated_at))
+    }
+
+    /// The certificates our cases accepted, as registry entries (see
+    /// [`crate::process::case_certificate_entries`]): from every mail record that got
+    /// one accepted in a case still kept.
+    pub fn case_certificates(
+        &self,
+        procedures: &crate::procedure::Catalogue,
+    ) -> Result<Registry, StoreError> {
+        let mut cases: std::collections::HashMap<String, Option<Case>> = Default::default();
+        let mut entries = Vec::new();
+        for record in self.seen_records()? {
+            let Some(token) = record.case.as_deref() else {
+                continue;
+            };
+            if record.accepted.is_empty() || record.held {
+                continue;
+            }
+            let case = match cases.get(token) {
+                Some(c) => c.clone(),
+                None => {
+                    let c = self.case(token)?;
+                    cases.insert(token.to_string(), c.clone());
+                    c
+                }
+            };
+            if let Some(case) = case {
+                entries.extend(crate::process::case_certificate_entries(
+                    &record.accepted,
+                    &case,
+                    procedures,
+                ));
+            }
+        }
+        Ok(Registry::from_entries(entries))
+    }
+
+    /// The case `issuer`'s certificate `serial` was first accepted in, if any.
+    pub fn certificate_case(
+        &self,
+        issuer: &str,
+        serial: &str,
+    ) -> Result<Option<CertificateCase>, StoreError> {
+        let found: Option<CertificateCase> = Self::get(
+            &self.certificate_cases,
+            CERTIFICATE_CASES_TREE,
+            &String::from_utf8_lossy(&certificate_key(issuer, serial)),
+        )?;
+        Ok(found.map(|f| CertificateCase {
+            serial: f.serial.or_else(|| Some(serial.to_string())),
+            issuer: f.issuer.or_else(|| Some(issuer.to_string())),
+            ..f
+        }))
+    }
+
+    pub fn save_case(&self, case: &Case) -> Result<(), StoreError> {
+        let _writing = self.writing();
+        self.cases.insert(case.token.as_bytes(), to_json(case))?;
+        self.case_index.insert(
+            sender_key(&case.service, &case.applicant).as_bytes(),
+            case.token.as_bytes(),
+        )?;
+        self.flush()
+    }
+}
+
+/// The index key of `address`'s latest case of `service`: MNotify's keeps the form it
+/// had before services were told apart (`sender/{address}`).
+pub fn sender_key(service: &str, address: &str) -> String {
+    let address = address.to_ascii_lowercase();
+    if service == crate::procedure::MNOTIFY {
+        format!("sender/{address}")
+    } else {
+        format!("sender/{service}/{address}")
+    }
+}
