@@ -171,11 +171,6 @@ impl Telemetry {
     ) -> String {
         let mut live = Registry::with_prefix("mnotify_intake");
         let seen = self.seen();
-        let gauge = |value: i64| {
-            let g: Gauge = Gauge::default();
-            g.set(value);
-            g
-        };
         live.register(
             "imap_last_ok_age_seconds",
             "Seconds since the last successful IMAP exchange (since start when none)",
@@ -204,57 +199,7 @@ impl Telemetry {
             "Cases waiting on AGE at risk of its promised response time, or past it",
             late,
         );
-        if let Ok(kept) = store.held_kept() {
-            live.register(
-                "held_kept_messages",
-                "Held mail kept whole in the store for held accept",
-                gauge(kept.messages as i64),
-            );
-            live.register(
-                "held_kept_bytes",
-                "Bytes of held mail kept whole in the store",
-                gauge(kept.bytes as i64),
-            );
-        }
-        if let Ok(left) = store.junk_left_count(None) {
-            live.register(
-                "junk_left",
-                "Mail in the junk folder looked at and left alone (its sender not authenticated)",
-                gauge(left as i64),
-            );
-        }
-        if let Some(free) = crate::store::disk_free(store.path()) {
-            live.register(
-                "store_disk_free_bytes",
-                "Free bytes on the file system of the store",
-                gauge(free.min(i64::MAX as u64) as i64),
-            );
-        }
-        if let Ok(pending) = store.pending() {
-            let waiting = pending
-                .iter()
-                .filter(|e| e.state == crate::record::OutboxState::Pending)
-                .count();
-            live.register(
-                "replies_pending",
-                "Replies queued and not yet accepted by the SMTP server",
-                gauge(waiting as i64),
-            );
-        }
-        if let Ok(bytes) = store.size_on_disk() {
-            live.register(
-                "store_bytes",
-                "Size of the store on disk",
-                gauge(bytes as i64),
-            );
-        }
-        if let Ok(Some(at)) = store.last_digest() {
-            live.register(
-                "digest_last_seconds",
-                "Unix time of the last staff digest",
-                gauge(at.unix_timestamp()),
-            );
-        }
+        register_store_gauges(&mut live, store);
         let mut out = String::new();
         // Writing to a String does not fail.
         let _ = encode_registry(&mut out, &self.registry);
@@ -262,6 +207,68 @@ impl Telemetry {
         let _ = encode_eof(&mut out);
         out
     }
+}
+
+/// What the store holds: held mail kept, junk left, free disk, replies pending, its
+/// size, the last digest. A reading that fails leaves its gauge out.
+fn register_store_gauges(live: &mut Registry, store: &Store) {
+    if let Ok(kept) = store.held_kept() {
+        live.register(
+            "held_kept_messages",
+            "Held mail kept whole in the store for held accept",
+            gauge(kept.messages as i64),
+        );
+        live.register(
+            "held_kept_bytes",
+            "Bytes of held mail kept whole in the store",
+            gauge(kept.bytes as i64),
+        );
+    }
+    if let Ok(left) = store.junk_left_count(None) {
+        live.register(
+            "junk_left",
+            "Mail in the junk folder looked at and left alone (its sender not authenticated)",
+            gauge(left as i64),
+        );
+    }
+    if let Some(free) = crate::store::disk_free(store.path()) {
+        live.register(
+            "store_disk_free_bytes",
+            "Free bytes on the file system of the store",
+            gauge(free.min(i64::MAX as u64) as i64),
+        );
+    }
+    if let Ok(pending) = store.pending() {
+        let waiting = pending
+            .iter()
+            .filter(|e| e.state == crate::record::OutboxState::Pending)
+            .count();
+        live.register(
+            "replies_pending",
+            "Replies queued and not yet accepted by the SMTP server",
+            gauge(waiting as i64),
+        );
+    }
+    if let Ok(bytes) = store.size_on_disk() {
+        live.register(
+            "store_bytes",
+            "Size of the store on disk",
+            gauge(bytes as i64),
+        );
+    }
+    if let Ok(Some(at)) = store.last_digest() {
+        live.register(
+            "digest_last_seconds",
+            "Unix time of the last staff digest",
+            gauge(at.unix_timestamp()),
+        );
+    }
+}
+
+fn gauge(value: i64) -> Gauge {
+    let g: Gauge = Gauge::default();
+    g.set(value);
+    g
 }
 
 /// Cases by next step and party, and those late against `promise`, at `now` (Unix

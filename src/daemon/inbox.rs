@@ -112,33 +112,8 @@ impl Daemon {
         sizes: &BTreeMap<u32, u64>,
         shutdown: &watch::Receiver<bool>,
     ) -> Result<Pass, DaemonError> {
-        let limit = self.config.reply.max_message_bytes;
-        let (small, big): (Vec<u32>, Vec<u32>) = batch
-            .iter()
-            .partition(|u| sizes.get(u).copied().unwrap_or(0) <= limit);
         let t_fetch = Instant::now();
-        let fetched = async {
-            let mut fetched = if small.is_empty() {
-                Vec::new()
-            } else {
-                mb.fetch(&small, Part::Whole).await?
-            };
-            if !big.is_empty() {
-                fetched.extend(mb.fetch(&big, Part::Header).await?);
-            }
-            Ok::<_, MailboxError>(fetched)
-        }
-        .await;
-        // Any failure counts against every message of the batch: a network failure
-        // rarely hits the same message three times, a broken one always.
-        let mut fetched = match fetched {
-            Ok(fetched) => fetched,
-            Err(e) => {
-                self.count_fetch_failure(uid_validity, batch);
-                warn!(messages = ?batch, "fetching failed: {e}");
-                return Err(e.into());
-            }
-        };
+        let (mut fetched, big) = self.fetch_batch(mb, uid_validity, batch, sizes).await?;
         let missing = self.missing(uid_validity, batch, &fetched);
         fetched.sort_by_key(|(uid, _)| *uid);
         let t_decide = Instant::now();
@@ -191,6 +166,44 @@ impl Daemon {
             "batch done"
         );
         Ok(pass)
+    }
+
+    /// The batch's mail: whole when within the size limit, headers only when over it
+    /// (those UIDs are returned too). A failure counts against every message of it.
+    #[allow(clippy::type_complexity)]
+    async fn fetch_batch(
+        &mut self,
+        mb: &mut impl MailboxOps,
+        uid_validity: u32,
+        batch: &[u32],
+        sizes: &BTreeMap<u32, u64>,
+    ) -> Result<(Vec<(u32, Vec<u8>)>, Vec<u32>), DaemonError> {
+        let limit = self.config.reply.max_message_bytes;
+        let (small, big): (Vec<u32>, Vec<u32>) = batch
+            .iter()
+            .partition(|u| sizes.get(u).copied().unwrap_or(0) <= limit);
+        let fetched = async {
+            let mut fetched = if small.is_empty() {
+                Vec::new()
+            } else {
+                mb.fetch(&small, Part::Whole).await?
+            };
+            if !big.is_empty() {
+                fetched.extend(mb.fetch(&big, Part::Header).await?);
+            }
+            Ok::<_, MailboxError>(fetched)
+        }
+        .await;
+        // Any failure counts against every message of the batch: a network failure
+        // rarely hits the same message three times, a broken one always.
+        match fetched {
+            Ok(fetched) => Ok((fetched, big)),
+            Err(e) => {
+                self.count_fetch_failure(uid_validity, batch);
+                warn!(messages = ?batch, "fetching failed: {e}");
+                Err(e.into())
+            }
+        }
     }
 
     /// How many of `batch` the server answered without. They stay in the inbox and

@@ -419,32 +419,7 @@ impl Daemon {
         shutdown: &mut watch::Receiver<bool>,
         backoff: &mut Duration,
     ) -> Result<(), DaemonError> {
-        if !self.folders_adapted {
-            // Before the session proper, so that "connected" in the log means both.
-            self.adapt_folders().await?;
-        }
-        let mut mb = Mailbox::connect(&self.imap).await?;
-        self.telemetry.imap_ok(now().unix_timestamp());
-        self.connected_once = true;
-        self.session_connected = true;
-        // IDLE only when both the config and the server allow it; polling otherwise.
-        let idle = self.imap.idle && mb.idle_supported;
-        info!(
-            host = %self.imap.host,
-            tls = ?self.imap.tls,
-            idle,
-            poll_seconds = self.imap.poll_interval.as_secs(),
-            r#move = mb.move_supported,
-            "connected to IMAP"
-        );
-        if self.store_unproven {
-            self.prove_store_new(&mut mb).await?;
-            self.first_start = self.store.first_start(now())?;
-            self.store_unproven = false;
-        }
-        for folder in self.folders() {
-            mb.ensure_folder(&folder).await?;
-        }
+        let (mut mb, idle) = self.log_in().await?;
         loop {
             if self
                 .registry_changed
@@ -480,17 +455,7 @@ impl Daemon {
                 // Mail arrived while we were busy: scan again before waiting.
                 continue;
             }
-            let wait = self.next_wait();
-            let poke = self.poke.clone();
-            let woken = if idle {
-                mb.idle(wait, shutdown, &poke).await?
-            } else {
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => Woken::Timeout,
-                    _ = shutdown.changed() => Woken::Shutdown,
-                    _ = poke.notified() => Woken::Poked,
-                }
-            };
+            let woken = self.wait(&mut mb, idle, shutdown).await?;
             debug!(?woken, "woken");
             self.telemetry.imap_ok(now().unix_timestamp());
             if woken == Woken::Shutdown {
@@ -500,6 +465,59 @@ impl Daemon {
                 return Ok(());
             }
         }
+    }
+
+    /// Adapts the folders (once), logs in, proves a new store new, and makes sure the
+    /// folders exist; the mailbox, and whether it IDLEs.
+    async fn log_in(&mut self) -> Result<(Mailbox, bool), DaemonError> {
+        if !self.folders_adapted {
+            // Before the session proper, so that "connected" in the log means both.
+            self.adapt_folders().await?;
+        }
+        let mut mb = Mailbox::connect(&self.imap).await?;
+        self.telemetry.imap_ok(now().unix_timestamp());
+        self.connected_once = true;
+        self.session_connected = true;
+        // IDLE only when both the config and the server allow it; polling otherwise.
+        let idle = self.imap.idle && mb.idle_supported;
+        info!(
+            host = %self.imap.host,
+            tls = ?self.imap.tls,
+            idle,
+            poll_seconds = self.imap.poll_interval.as_secs(),
+            r#move = mb.move_supported,
+            "connected to IMAP"
+        );
+        if self.store_unproven {
+            self.prove_store_new(&mut mb).await?;
+            self.first_start = self.store.first_start(now())?;
+            self.store_unproven = false;
+        }
+        for folder in self.folders() {
+            mb.ensure_folder(&folder).await?;
+        }
+        Ok((mb, idle))
+    }
+
+    /// Until mail may have arrived: IDLE or the poll interval, a poke, or shutdown.
+    async fn wait(
+        &mut self,
+        mb: &mut Mailbox,
+        idle: bool,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<Woken, DaemonError> {
+        let wait = self.next_wait();
+        let poke = self.poke.clone();
+        let woken = if idle {
+            mb.idle(wait, shutdown, &poke).await?
+        } else {
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => Woken::Timeout,
+                _ = shutdown.changed() => Woken::Shutdown,
+                _ = poke.notified() => Woken::Poked,
+            }
+        };
+        Ok(woken)
     }
 
     /// Reads the server's namespace and special-use folders once, and uses them for the

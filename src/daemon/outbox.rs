@@ -9,16 +9,7 @@ impl Daemon {
     /// Sends (or saves as drafts) every outbox entry that is due, then saves the copies
     /// of what was sent in the Sent folder.
     pub(super) async fn deliver(&mut self, round: Round) -> Result<(), DaemonError> {
-        let now_s = now().unix_timestamp();
-        let mut sends = Vec::new();
-        let mut drafts = Vec::new();
-        for entry in self.store.due(now_s)? {
-            let raw = entry.raw.clone();
-            match entry.kind {
-                OutboxKind::Draft => drafts.push((entry, raw)),
-                OutboxKind::Send => sends.push((entry, raw)),
-            }
-        }
+        let (sends, drafts) = self.due()?;
         if !drafts.is_empty() {
             self.save_drafts(drafts).await?;
         }
@@ -29,16 +20,7 @@ impl Daemon {
             None => Vec::new(),
         };
         let copying = self.prepare_copiers(to_copy.len()).await?;
-        let sending = match (&self.smtp, &self.config.smtp) {
-            (Some(smtp), Some(cfg))
-                if !sends.is_empty()
-                    && self.smtp_paused_until.is_none_or(|t| Instant::now() >= t) =>
-            {
-                Some((smtp.clone(), cfg.clone()))
-            }
-            // No SMTP (mode changed to draft/off with sends queued), or paused: they wait.
-            _ => None,
-        };
+        let sending = self.sending(!sends.is_empty());
         let sends = match &sending {
             Some((_, cfg)) => self.within_pace(sends, cfg.pace)?,
             None => sends,
@@ -97,6 +79,36 @@ impl Daemon {
             self.copy_the_rest(&sent_folder).await?;
         }
         Ok(())
+    }
+
+    /// The entries due now: (sends, drafts), each with its bytes.
+    #[allow(clippy::type_complexity)]
+    fn due(
+        &self,
+    ) -> Result<(Vec<(OutboxEntry, Vec<u8>)>, Vec<(OutboxEntry, Vec<u8>)>), DaemonError> {
+        let mut sends = Vec::new();
+        let mut drafts = Vec::new();
+        for entry in self.store.due(now().unix_timestamp())? {
+            let raw = entry.raw.clone();
+            match entry.kind {
+                OutboxKind::Draft => drafts.push((entry, raw)),
+                OutboxKind::Send => sends.push((entry, raw)),
+            }
+        }
+        Ok((sends, drafts))
+    }
+
+    /// The SMTP sender and its settings when sends may go now; `None` with no SMTP (the
+    /// mode changed to draft/off with sends queued) or while paused: they wait.
+    fn sending(&self, any: bool) -> Option<(SmtpSender, SmtpConfig)> {
+        match (&self.smtp, &self.config.smtp) {
+            (Some(smtp), Some(cfg))
+                if any && self.smtp_paused_until.is_none_or(|t| Instant::now() >= t) =>
+            {
+                Some((smtp.clone(), cfg.clone()))
+            }
+            _ => None,
+        }
     }
 
     /// The sends the provider's limits allow now ([`crate::pace`]); the others stay

@@ -75,15 +75,7 @@ pub async fn serve(
         daemon.allow_new_store();
     }
     let metrics = match &config.metrics {
-        Some(m) => Some((
-            metrics::bind(m.listen)
-                .await
-                .map_err(|source| ServeError::Metrics {
-                    listen: m.listen,
-                    source,
-                })?,
-            m.limits,
-        )),
+        Some(m) => Some((bind_metrics(m.listen).await?, m.limits)),
         None => None,
     };
 
@@ -103,9 +95,10 @@ pub async fn serve(
         tasks.spawn(endpoint.serve(sources, tasks_stop.clone()));
     }
     if let Some(every) = crate::notify::Notifier::watchdog_interval() {
+        let limits = config.health_limits();
         tasks.spawn(watchdog(
             daemon.telemetry(),
-            config.health_limits(),
+            limits,
             every,
             tasks_stop.clone(),
         ));
@@ -118,7 +111,6 @@ pub async fn serve(
         config,
     };
     tasks.spawn(control.serve(shared, tasks_stop));
-
     let lifetime = if options.once {
         Lifetime::Once
     } else {
@@ -126,20 +118,31 @@ pub async fn serve(
     };
     let result = daemon.run(lifetime, shutdown).await;
     let _ = stop_tasks.send(true);
-    let leave = tokio::time::timeout(TASKS_LEAVE, async {
+    leave(tasks).await;
+    daemon.store().flush()?;
+    log_stopped(&daemon.counters);
+    result?;
+    Ok(daemon.counters.clone())
+}
+
+/// Waits up to [`TASKS_LEAVE`] for the tasks told to stop, then stops the rest.
+async fn leave(mut tasks: JoinSet<()>) {
+    let all_left = tokio::time::timeout(TASKS_LEAVE, async {
         while tasks.join_next().await.is_some() {}
     });
-    if leave.await.is_err() {
+    if all_left.await.is_err() {
         tracing::warn!(
             "a task beside the mail loop did not stop within {} s; stopping it",
             TASKS_LEAVE.as_secs()
         );
         tasks.abort_all();
     }
-    daemon.store().flush()?;
-    log_stopped(&daemon.counters);
-    result?;
-    Ok(daemon.counters.clone())
+}
+
+async fn bind_metrics(listen: std::net::SocketAddr) -> Result<metrics::Endpoint, ServeError> {
+    metrics::bind(listen)
+        .await
+        .map_err(|source| ServeError::Metrics { listen, source })
 }
 
 /// The store, waiting up to [`STORE_WAIT`] for a staff command that holds it.

@@ -115,30 +115,7 @@ pub(super) fn list(
     }
     if json {
         for c in &cases {
-            let p = procedure_of(catalogue, c);
-            let value = serde_json::json!({
-                "id": c.token,
-                "service": c.service,
-                "applicant": c.applicant,
-                "language": c.language.code(),
-                "next_step": c.next_step_told(p).map(Step::code),
-                "waiting_on": c.waiting_on(p).map(Party::code),
-                "steps_done": c.done.keys().map(|s| s.code()).collect::<Vec<_>>(),
-                "opened_at": c.opened_at.format(&Rfc3339).unwrap_or_default(),
-                "updated_at": c.updated_at.format(&Rfc3339).unwrap_or_default(),
-                "last_decision": c.last_decision.map(|d| d.code()),
-                "unreachable": c.unreachable,
-                "question": c.question.as_ref().map(|q| q.text.as_str()),
-                "certificate_check": c.certificate_check.as_ref().map(|q| q.text.as_str()),
-                "merged_into": c.merged(),
-                "response": c.response(p, promise, now).as_ref().map(response_json),
-                "certificates": c.certificates.iter().map(|cert| serde_json::json!({
-                    "serial": cert.serial,
-                    "sha1": cert.sha1,
-                    "environment": cert.environment.map(|e| e.code()),
-                })).collect::<Vec<_>>(),
-            });
-            println!("{value}");
+            println!("{}", case_json(c, procedure_of(catalogue, c), promise, now));
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -182,6 +159,32 @@ pub(super) fn list(
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One case as `cases list --json` prints it (a contract: tools read these lines).
+fn case_json(c: &Case, p: &Procedure, promise: &Promise, now: OffsetDateTime) -> serde_json::Value {
+    serde_json::json!({
+        "id": c.token,
+        "service": c.service,
+        "applicant": c.applicant,
+        "language": c.language.code(),
+        "next_step": c.next_step_told(p).map(Step::code),
+        "waiting_on": c.waiting_on(p).map(Party::code),
+        "steps_done": c.done.keys().map(|s| s.code()).collect::<Vec<_>>(),
+        "opened_at": c.opened_at.format(&Rfc3339).unwrap_or_default(),
+        "updated_at": c.updated_at.format(&Rfc3339).unwrap_or_default(),
+        "last_decision": c.last_decision.map(|d| d.code()),
+        "unreachable": c.unreachable,
+        "question": c.question.as_ref().map(|q| q.text.as_str()),
+        "certificate_check": c.certificate_check.as_ref().map(|q| q.text.as_str()),
+        "merged_into": c.merged(),
+        "response": c.response(p, promise, now).as_ref().map(response_json),
+        "certificates": c.certificates.iter().map(|cert| serde_json::json!({
+            "serial": cert.serial,
+            "sha1": cert.sha1,
+            "environment": cert.environment.map(|e| e.code()),
+        })).collect::<Vec<_>>(),
+    })
 }
 
 fn date(t: OffsetDateTime) -> String {
