@@ -245,42 +245,7 @@ fn store(config: &Config, report: &mut Report) -> bool {
         report.add(Level::Warning, part, warning);
     }
     if !path.exists() {
-        // The first run creates the store and any missing directories above it: the
-        // nearest existing one must let the daemon write.
-        let existing = path
-            .ancestors()
-            .skip(1)
-            .map(|a| {
-                if a.as_os_str().is_empty() {
-                    Path::new(".")
-                } else {
-                    a
-                }
-            })
-            .find(|a| a.exists());
-        let refused = existing.and_then(|dir| {
-            let probe = dir.join(format!(".mnotify-intake-check-{}", std::process::id()));
-            std::fs::create_dir(&probe)
-                .and_then(|()| std::fs::remove_dir(&probe))
-                .err()
-                .map(|e| (dir, e))
-        });
-        match refused {
-            Some((dir, e)) => report.add(
-                Level::Failed,
-                part,
-                format!(
-                    "the store {} cannot be created in {}: {e}; make it writable by the daemon's user",
-                    path.display(),
-                    dir.display()
-                ),
-            ),
-            None => report.add(
-                Level::Ok,
-                part,
-                format!("no store at {} yet: created at the first run", path.display()),
-            ),
-        }
+        store_creatable(path, report);
         return false;
     }
     match Store::open(path) {
@@ -318,6 +283,49 @@ fn store(config: &Config, report: &mut Report) -> bool {
                 false
             }
         },
+    }
+}
+
+/// No store yet: the first run creates it and any missing directories above it, so
+/// the nearest existing one must let the daemon write.
+fn store_creatable(path: &Path, report: &mut Report) {
+    let part = "store";
+    let existing = path
+        .ancestors()
+        .skip(1)
+        .map(|a| {
+            if a.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                a
+            }
+        })
+        .find(|a| a.exists());
+    let refused = existing.and_then(|dir| {
+        let probe = dir.join(format!(".mnotify-intake-check-{}", std::process::id()));
+        std::fs::create_dir(&probe)
+            .and_then(|()| std::fs::remove_dir(&probe))
+            .err()
+            .map(|e| (dir, e))
+    });
+    match refused {
+        Some((dir, e)) => report.add(
+            Level::Failed,
+            part,
+            format!(
+                "the store {} cannot be created in {}: {e}; make it writable by the daemon's user",
+                path.display(),
+                dir.display()
+            ),
+        ),
+        None => report.add(
+            Level::Ok,
+            part,
+            format!(
+                "no store at {} yet: created at the first run",
+                path.display()
+            ),
+        ),
     }
 }
 

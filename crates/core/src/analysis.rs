@@ -234,7 +234,6 @@ fn check_number(
     ctx: &Context<'_>,
     now: OffsetDateTime,
 ) -> Option<CheckedNumber> {
-    let registry = ctx.registry;
     let readings = number.readings();
     let likeliest = match (number.hint, readings.as_slice()) {
         (_, []) => return None,
@@ -264,14 +263,33 @@ fn check_number(
             outcome: NumberOutcome::NotFound,
         });
     }
+    // The registry first; a number it does not know, among our cases' certificates.
+    let (chosen, matches) = look_up(&readings, likeliest, [ctx.registry, ctx.case_certificates]);
+    let outcome = number_outcome(&matches, facts, ctx, now);
+    Some(CheckedNumber {
+        number: number.clone(),
+        kind: chosen.0,
+        value: chosen.1,
+        matches,
+        refers_to_attached: false,
+        outcome,
+    })
+}
+
+/// The matches of a number's readings in the first of `registries` that knows any, and
+/// the reading that matched (`likeliest` when none did).
+fn look_up(
+    readings: &[(NumberKind, String)],
+    likeliest: &(NumberKind, String),
+    registries: [&Registry; 2],
+) -> ((NumberKind, String), Vec<KnownCertificate>) {
     let mut chosen = likeliest.clone();
     let mut matches: Vec<KnownCertificate> = Vec::new();
-    // The registry first; a number it does not know, among our cases' certificates.
-    for registry in [registry, ctx.case_certificates] {
+    for registry in registries {
         if !matches.is_empty() {
             break;
         }
-        for (kind, value) in &readings {
+        for (kind, value) in readings {
             let found: Vec<&KnownCertificate> = match kind {
                 NumberKind::Serial => registry.by_serial(value),
                 NumberKind::Sha1 => registry.by_sha1(value).into_iter().collect(),
@@ -287,7 +305,17 @@ fn check_number(
             }
         }
     }
-    let outcome = match matches.as_slice() {
+    (chosen, matches)
+}
+
+/// What a number's matches mean: one usable certificate confirms it.
+fn number_outcome(
+    matches: &[KnownCertificate],
+    facts: &Facts,
+    ctx: &Context<'_>,
+    now: OffsetDateTime,
+) -> NumberOutcome {
+    match matches {
         [] => NumberOutcome::NotFound,
         [one] => match one.status.problem().or_else(|| {
             // The registry may not know yet what the CA's list says.
@@ -301,13 +329,5 @@ fn check_number(
             None => NumberOutcome::Confirmed,
         },
         _ => NumberOutcome::Ambiguous,
-    };
-    Some(CheckedNumber {
-        number: number.clone(),
-        kind: chosen.0,
-        value: chosen.1,
-        matches,
-        refers_to_attached: false,
-        outcome,
-    })
+    }
 }

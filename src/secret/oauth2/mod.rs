@@ -118,49 +118,8 @@ impl AppToken {
     /// One client-credentials request: the token and its lifetime.
     fn fetch(&self) -> Result<(String, Duration), TokenError> {
         let c = &self.config;
-        let mut form: Vec<(&str, String)> = vec![
-            ("grant_type", "client_credentials".into()),
-            ("client_id", c.client_id.clone()),
-            ("scope", c.scope.clone()),
-        ];
-        match &c.credential {
-            Credential::Secret(source) => form.push((
-                "client_secret",
-                source.read("[oauth2] client secret")?.expose().to_string(),
-            )),
-            Credential::Certificate { certificate, key } => {
-                let jwt = assertion::sign(certificate, key, &c.client_id, &c.token_url)
-                    .map_err(TokenError::Credential)?;
-                form.push((
-                    "client_assertion_type",
-                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into(),
-                ));
-                form.push(("client_assertion", jwt));
-            }
-        }
-        let mut roots = Vec::new();
-        if let Some(path) = &c.ca_file {
-            let certs = crate::tls::pem_certificates(path)
-                .map_err(|e| TokenError::Credential(format!("[oauth2] ca_file: {e}")))?;
-            for cert in certs {
-                roots.push(ureq::tls::Certificate::from_der(cert.as_ref()).to_owned());
-            }
-        }
-        let tls = if roots.is_empty() {
-            ureq::tls::TlsConfig::builder().build()
-        } else {
-            ureq::tls::TlsConfig::builder()
-                .root_certs(ureq::tls::RootCerts::new_with_certs(&roots))
-                .build()
-        };
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .tls_config(tls)
-            .timeout_global(Some(TOKEN_TIMEOUT))
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .user_agent(concat!("mnotify-intake/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+        let form = form(c)?;
+        let agent = agent(c)?;
         let url = &c.token_url;
         let mut answer = agent
             .post(url)
@@ -200,6 +159,58 @@ impl AppToken {
         );
         Ok((token.to_string(), lifetime))
     }
+}
+
+/// The token request's form: the grant, the client, and its secret or signed assertion.
+fn form(c: &AppConfig) -> Result<Vec<(&'static str, String)>, TokenError> {
+    let mut form: Vec<(&str, String)> = vec![
+        ("grant_type", "client_credentials".into()),
+        ("client_id", c.client_id.clone()),
+        ("scope", c.scope.clone()),
+    ];
+    match &c.credential {
+        Credential::Secret(source) => form.push((
+            "client_secret",
+            source.read("[oauth2] client secret")?.expose().to_string(),
+        )),
+        Credential::Certificate { certificate, key } => {
+            let jwt = assertion::sign(certificate, key, &c.client_id, &c.token_url)
+                .map_err(TokenError::Credential)?;
+            form.push((
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into(),
+            ));
+            form.push(("client_assertion", jwt));
+        }
+    }
+    Ok(form)
+}
+
+/// An HTTP client for the token endpoint: the configured CA, a deadline, no redirects.
+fn agent(c: &AppConfig) -> Result<ureq::Agent, TokenError> {
+    let mut roots = Vec::new();
+    if let Some(path) = &c.ca_file {
+        let certs = crate::tls::pem_certificates(path)
+            .map_err(|e| TokenError::Credential(format!("[oauth2] ca_file: {e}")))?;
+        for cert in certs {
+            roots.push(ureq::tls::Certificate::from_der(cert.as_ref()).to_owned());
+        }
+    }
+    let tls = if roots.is_empty() {
+        ureq::tls::TlsConfig::builder().build()
+    } else {
+        ureq::tls::TlsConfig::builder()
+            .root_certs(ureq::tls::RootCerts::new_with_certs(&roots))
+            .build()
+    };
+    Ok(ureq::Agent::config_builder()
+        .tls_config(tls)
+        .timeout_global(Some(TOKEN_TIMEOUT))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .user_agent(concat!("mnotify-intake/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into())
 }
 
 /// The provider's error answer in words that say what to fix: Entra's `AADSTS` codes

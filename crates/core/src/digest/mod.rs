@@ -284,32 +284,14 @@ pub fn build(
         }),
         waiting_on_age: case_lines(&|c| c.waiting_on(procedure(c)) == Some(Party::Age)),
         late: late(cases, &settings.procedures, &settings.response, now),
-        questions: sorted_cases
-            .iter()
-            .filter_map(|c| {
-                let q = c.question.as_ref()?;
-                Some(QuestionLine {
-                    token: c.token.clone(),
-                    applicant: c.applicant.clone(),
-                    question: q.text.clone(),
-                    days_open: (now - q.at).whole_days(),
-                })
-            })
-            .collect(),
+        questions: question_lines(&sorted_cases, now),
         stalled: case_lines(&|c| {
             c.waiting_on(procedure(c)) == Some(Party::Applicant)
                 && now - c.updated_at >= stalled_after
         }),
         expiring: expiring(registry, now, settings.expiring_days),
         unverified: mails(&about_trust),
-        checks: window
-            .iter()
-            .filter(|r| !r.warnings.is_empty())
-            .map(|r| MailLine {
-                note: Some(r.warnings.join("; ")),
-                ..mail_line(r)
-            })
-            .collect(),
+        checks: check_lines(&window),
         unhandled: mails(&|r| {
             !r.held
                 && (matches!(
@@ -321,6 +303,34 @@ pub fn build(
         junk_left: 0,
         settings,
     }
+}
+
+/// The applicants' questions waiting for a person, the oldest case first.
+fn question_lines(cases: &[&Case], now: OffsetDateTime) -> Vec<QuestionLine> {
+    cases
+        .iter()
+        .filter_map(|c| {
+            let q = c.question.as_ref()?;
+            Some(QuestionLine {
+                token: c.token.clone(),
+                applicant: c.applicant.clone(),
+                question: q.text.clone(),
+                days_open: (now - q.at).whole_days(),
+            })
+        })
+        .collect()
+}
+
+/// The mails with something for staff to check, each with what.
+fn check_lines(window: &[&SeenRecord]) -> Vec<MailLine> {
+    window
+        .iter()
+        .filter(|r| !r.warnings.is_empty())
+        .map(|r| MailLine {
+            note: Some(r.warnings.join("; ")),
+            ..mail_line(r)
+        })
+        .collect()
 }
 
 /// The cases at risk or overdue against `promise`, the latest (fewest days left) first.

@@ -156,12 +156,7 @@ fn read_with(raw: &[u8], own_addresses: &[String], cut: Skim) -> Facts {
     let body = body_text(&msg);
     collected.add_decoded(decode_pem_text(&body), "body");
 
-    let subject = msg.subject().map(|s| {
-        s.char_indices()
-            .nth(MAX_SUBJECT_CHARS)
-            .map_or(s, |(cut, _)| &s[..cut])
-            .to_string()
-    });
+    let subject = msg.subject().map(shortened_subject);
     let subject_text = subject.as_deref().unwrap_or("");
     let tagged = CASE_TOKEN.captures(subject_text);
     let case_tag = tagged.as_ref().map(|c| c[1].to_string());
@@ -169,16 +164,7 @@ fn read_with(raw: &[u8], own_addresses: &[String], cut: Skim) -> Facts {
     let mnotify_token = case_tag
         .as_deref()
         .is_some_and(|t| t.eq_ignore_ascii_case("mnotify"));
-    let mut quoted = serials::extract(subject_text);
-    for number in serials::extract(&body) {
-        if quoted.len() >= MAX_QUOTED_NUMBERS {
-            break;
-        }
-        if !quoted.iter().any(|q| q.digits == number.digits) {
-            quoted.push(number);
-        }
-    }
-    quoted.truncate(MAX_QUOTED_NUMBERS);
+    let quoted = quoted_numbers(subject_text, &body);
     let language_text = format!("{subject_text}\n{body}");
     Facts {
         message_id: msg.message_id().map(str::to_string),
@@ -213,6 +199,30 @@ fn read_with(raw: &[u8], own_addresses: &[String], cut: Skim) -> Facts {
         trace: crate::trust::read_trace(header_section(raw)),
         own_text: language_text,
     }
+}
+
+/// The subject, at most [`MAX_SUBJECT_CHARS`] characters of it.
+fn shortened_subject(s: &str) -> String {
+    s.char_indices()
+        .nth(MAX_SUBJECT_CHARS)
+        .map_or(s, |(cut, _)| &s[..cut])
+        .to_string()
+}
+
+/// The numbers quoted in the subject, then the body's not seen there, at most
+/// [`MAX_QUOTED_NUMBERS`].
+fn quoted_numbers(subject: &str, body: &str) -> Vec<serials::QuotedNumber> {
+    let mut quoted = serials::extract(subject);
+    for number in serials::extract(body) {
+        if quoted.len() >= MAX_QUOTED_NUMBERS {
+            break;
+        }
+        if !quoted.iter().any(|q| q.digits == number.digits) {
+            quoted.push(number);
+        }
+    }
+    quoted.truncate(MAX_QUOTED_NUMBERS);
+    quoted
 }
 
 /// HTML with a line break before every table cell, row and block element: turned

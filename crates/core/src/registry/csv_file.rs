@@ -147,16 +147,7 @@ fn parse_row(
             (Some(date), day_first)
         }
     };
-    let status = match field(6).to_ascii_lowercase().as_str() {
-        "" | "active" | "activ" => Status::Active,
-        "revoked" | "revocat" => Status::Revoked,
-        "suspended" | "suspendat" | "on hold" => Status::Suspended,
-        other => {
-            return Err(format!(
-                "status `{other}` is not active, revoked or suspended"
-            ))
-        }
-    };
+    let status = status_of(field(6))?;
     let record = KnownCertificate {
         serial,
         issuer: field(3).to_string(),
@@ -167,37 +158,51 @@ fn parse_row(
         status,
         services: BTreeSet::from([service.to_string()]),
         institution: Some(field(1)).filter(|s| !s.is_empty()).map(str::to_string),
-        environment: match optional(columns.environment).to_lowercase().as_str() {
-            "" => None,
-            "test" | "testare" | "тест" => Some(crate::integration::Environment::Test),
-            "production" | "producție" | "productie" | "prod" => {
-                Some(crate::integration::Environment::Production)
-            }
-            other => {
-                return Err(format!(
-                    "environment `{other}` is neither test nor production"
-                ))
-            }
-        },
+        environment: environment_of(optional(columns.environment))?,
         system: Some(optional(columns.system))
             .filter(|s| !s.is_empty())
             .map(str::to_string),
-        domain: match optional(columns.domain) {
-            "" => None,
-            d if d.contains('.')
-                && d.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') =>
-            {
-                Some(d.trim_end_matches('.').to_ascii_lowercase())
-            }
-            d => {
-                return Err(format!(
-                    "`{d}` is not a mail domain (write it as agentia.gov.md)"
-                ))
-            }
-        },
+        domain: domain_of(optional(columns.domain))?,
     };
     Ok((record, day_first))
+}
+
+fn status_of(text: &str) -> Result<Status, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "" | "active" | "activ" => Ok(Status::Active),
+        "revoked" | "revocat" => Ok(Status::Revoked),
+        "suspended" | "suspendat" | "on hold" => Ok(Status::Suspended),
+        other => Err(format!(
+            "status `{other}` is not active, revoked or suspended"
+        )),
+    }
+}
+
+fn environment_of(text: &str) -> Result<Option<crate::integration::Environment>, String> {
+    use crate::integration::Environment;
+    match text.to_lowercase().as_str() {
+        "" => Ok(None),
+        "test" | "testare" | "тест" => Ok(Some(Environment::Test)),
+        "production" | "producție" | "productie" | "prod" => Ok(Some(Environment::Production)),
+        other => Err(format!(
+            "environment `{other}` is neither test nor production"
+        )),
+    }
+}
+
+fn domain_of(text: &str) -> Result<Option<String>, String> {
+    match text {
+        "" => Ok(None),
+        d if d.contains('.')
+            && d.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') =>
+        {
+            Ok(Some(d.trim_end_matches('.').to_ascii_lowercase()))
+        }
+        d => Err(format!(
+            "`{d}` is not a mail domain (write it as agentia.gov.md)"
+        )),
+    }
 }
 
 /// How a registry CSV was written: what Excel writes in a Romanian locale (`;`

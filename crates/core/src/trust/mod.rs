@@ -346,23 +346,8 @@ fn judge_results(
                 .is_none_or(|d| d.eq_ignore_ascii_case(from_domain))
         })
         .collect();
-    if dmarc
-        .iter()
-        .any(|r| r.result != "pass" && r.result != "none")
-    {
-        let passes = dmarc.iter().any(|r| r.result == "pass");
-        let failed = dmarc
-            .iter()
-            .find(|r| r.result != "pass" && r.result != "none")
-            .map_or("fail", |r| r.result.as_str());
-        let what = if passes {
-            "contradictory DMARC results".to_string()
-        } else if failed == "fail" {
-            "DMARC fail".to_string()
-        } else {
-            format!("DMARC {failed} (not a pass)")
-        };
-        return (None, format!("{what} for {from_domain}"));
+    if let Some(failure) = dmarc_failure(&dmarc, from_domain) {
+        return (None, failure);
     }
     if dmarc
         .iter()
@@ -399,21 +384,47 @@ fn judge_results(
             return (Some(Method::Compauth), "compauth pass".into());
         }
     }
+    (None, no_aligned_pass(results, from_domain))
+}
+
+/// A DMARC result for the From domain that is not a pass (or results that disagree):
+/// what to say of it.
+fn dmarc_failure(dmarc: &[&MethodResult], from_domain: &str) -> Option<String> {
+    if !dmarc
+        .iter()
+        .any(|r| r.result != "pass" && r.result != "none")
+    {
+        return None;
+    }
+    let passes = dmarc.iter().any(|r| r.result == "pass");
+    let failed = dmarc
+        .iter()
+        .find(|r| r.result != "pass" && r.result != "none")
+        .map_or("fail", |r| r.result.as_str());
+    let what = if passes {
+        "contradictory DMARC results".to_string()
+    } else if failed == "fail" {
+        "DMARC fail".to_string()
+    } else {
+        format!("DMARC {failed} (not a pass)")
+    };
+    Some(format!("{what} for {from_domain}"))
+}
+
+/// Why no method vouched for `from_domain`: the first results, as staff read them.
+fn no_aligned_pass(results: &[MethodResult], from_domain: &str) -> String {
     let seen: Vec<String> = results
         .iter()
         .take(6)
         .map(|r| format!("{}={}", r.method, r.result))
         .collect();
-    (
-        None,
-        format!(
-            "no aligned pass for {from_domain} ({})",
-            if seen.is_empty() {
-                "no results".into()
-            } else {
-                seen.join(", ")
-            }
-        ),
+    format!(
+        "no aligned pass for {from_domain} ({})",
+        if seen.is_empty() {
+            "no results".into()
+        } else {
+            seen.join(", ")
+        }
     )
 }
 
