@@ -97,6 +97,7 @@ fn handle(
                 thread_ids: &plan.thread_ids,
                 outbox: plan.outbox.as_ref(),
                 rate_keys: &plan.rate_keys,
+                reported: None,
             })
             .expect("commit");
         if let Some(mut entry) = plan.outbox {

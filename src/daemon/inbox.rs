@@ -328,6 +328,7 @@ impl Daemon {
                 thread_ids: &[],
                 outbox: None,
                 rate_keys: &[],
+                reported: None,
             })?;
             self.telemetry.handled(record.outcome.code());
             error!(

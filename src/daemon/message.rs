@@ -142,12 +142,6 @@ impl Daemon {
             }
         }
         let judgement = process::judge(content, accepted_by, &self.config.trust);
-        let ignored_report = match &facts.bounce {
-            // Before the report itself is recorded: after a crash it is read again
-            // and marks the reply again, which changes nothing.
-            Some(bounce) => self.record_bounce(bounce, &judgement.sender, &facts.trace)?,
-            None => None,
-        };
         let known = self.known(content, &judgement, in_thread, now)?;
         let mail = process::Mail {
             content,
@@ -179,9 +173,6 @@ impl Daemon {
                     },
                 );
             }
-        }
-        if let Some(why) = ignored_report {
-            add_note(&mut plan.seen, why);
         }
         self.commit(plan, size).map(Ok)
     }
@@ -290,11 +281,25 @@ impl Daemon {
                 certificate_cases.push(first);
             }
         }
+        let reported = match process::reported_reply(content.facts()) {
+            Some(id) => match self.store.outbox_entry(&id)? {
+                Some(entry) => {
+                    let case = match &entry.case {
+                        Some(token) => self.store.case(token)?,
+                        None => None,
+                    };
+                    Some(process::Reported { entry, case })
+                }
+                None => None,
+            },
+            None => None,
+        };
         Ok(Known {
             case,
             counts,
             certificate_cases,
             certificate_case_records,
+            reported,
         })
     }
 
@@ -324,7 +329,13 @@ impl Daemon {
             thread_ids: &plan.thread_ids,
             outbox: plan.outbox.as_ref(),
             rate_keys: &plan.rate_keys,
+            reported: plan.reported.as_ref(),
         })?;
+        if let Some(entry) = &plan.reported {
+            self.counters.send_failures += 1;
+            let why = entry.last_error.as_deref().unwrap_or_default();
+            warn!(to = %entry.to, id = %entry.message_id, "reply bounced: {why}");
+        }
         for case in plan.case.iter().chain(&plan.opened) {
             for known in process::case_certificate_entries(
                 &plan.seen.accepted,
@@ -348,65 +359,6 @@ impl Daemon {
             "handled"
         );
         Ok(plan.seen.destination)
-    }
-
-    /// A report that one of our replies could not be delivered marks that reply failed,
-    /// with the remote server's reason, for `status` and the digest. It counts only when
-    /// it names a reply of ours (an unguessable Message-ID), to the recipient it names,
-    /// and comes from that recipient's side: from its authenticated domain, or made
-    /// inside our own mail system (our relay's own report carries no stamp of our MX,
-    /// and no user submitted it).
-    /// Returns why a report about one of ours was ignored.
-    pub(super) fn record_bounce(
-        &mut self,
-        bounce: &crate::intake::bounce::Bounce,
-        sender: &crate::trust::Sender,
-        trace: &crate::trust::Trace,
-    ) -> Result<Option<String>, DaemonError> {
-        let Some(id) = &bounce.original_message_id else {
-            return Ok(None);
-        };
-        let Some(id) = crate::record::MessageId::parse(id) else {
-            return Ok(None);
-        };
-        let Some(mut entry) = self.store.outbox_entry(&id)? else {
-            return Ok(None);
-        };
-        if entry.state != OutboxState::Sent {
-            return Ok(None);
-        }
-        let recipient_domain = crate::trust::domain::of_address(&entry.to).unwrap_or_default();
-        let right_recipient = bounce
-            .recipient
-            .as_deref()
-            .is_none_or(|r| r.trim().eq_ignore_ascii_case(entry.to.trim()));
-        let from_their_side = sender.authenticated
-            && sender
-                .domain
-                .as_deref()
-                .is_some_and(|d| crate::trust::domain::aligned(d, &recipient_domain));
-        // Made by a server of ours: no stamp of our MX and no Exchange Online front door
-        // (it did not come from outside), and no hop where a user logged in to submit it (any user of our mail
-        // system could otherwise write one, with the Message-ID of a reply they saw).
-        let from_our_system = !crate::trust::stamped_by(trace, &self.config.trust.authserv_ids)
-            && !trace.exchange.front_door
-            && !trace.submitted_by_a_user();
-        if !right_recipient || !(from_their_side || from_our_system) {
-            let why = format!(
-                "delivery report about our reply {} ignored: it does not come from {}'s side (sent by {})",
-                entry.message_id,
-                entry.to,
-                sender.describe()
-            );
-            warn!(id = %entry.message_id, "{why}");
-            return Ok(Some(why));
-        }
-        entry.fail(bounce.describe(), now());
-        self.store.update_outbox(&entry)?;
-        note_failure_on_case(&self.store, &self.config.procedures, &entry)?;
-        self.counters.send_failures += 1;
-        warn!(to = %entry.to, id = %entry.message_id, "reply bounced: {}", bounce.describe());
-        Ok(None)
     }
 
     /// The case a message names by its token or belongs to by its thread headers, in

@@ -49,7 +49,7 @@ mod outbox;
 mod serve;
 
 pub use outbox::retry_delay;
-use outbox::{note_failure_on_case, Round};
+use outbox::Round;
 pub use serve::{serve, ServeError, ServeOptions};
 
 /// IDLE is re-issued before servers drop it (RFC 2177 allows 30 minutes; 29 is the

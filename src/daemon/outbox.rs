@@ -342,20 +342,16 @@ pub(super) fn note_failure_on_case(
     procedures: &crate::procedure::Catalogue,
     entry: &OutboxEntry,
 ) -> Result<(), StoreError> {
-    let (Some(token), Some(reason)) = (&entry.case, &entry.last_error) else {
+    let Some(token) = &entry.case else {
         return Ok(());
     };
     let Some(case) = store.case(token)? else {
         return Ok(());
     };
-    let failed = crate::case::Event::ReplyFailed {
-        to: &entry.to,
-        reason,
-    };
-    let procedure = procedures.procedure_of(&case.service);
-    let at = entry.failed_at.unwrap_or_else(now);
-    let (case, _) = crate::case::apply(procedure, &case, failed, at);
-    store.save_case(&case)
+    match crate::process::report::failed_reply_case(&case, procedures, entry, now()) {
+        Some(case) => store.save_case(&case),
+        None => Ok(()),
+    }
 }
 
 /// Appends the copies of replies sent to the Sent folder, on several connections at

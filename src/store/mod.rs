@@ -132,6 +132,9 @@ pub struct MessageCommit<'a> {
     /// Reply counters (`{address}/{date}`, `case:…`, `domain:…`, `hour:…`) that go up
     /// by one.
     pub rate_keys: &'a [String],
+    /// A reply of ours the message (a delivery report) marks failed: in the same
+    /// transaction as the report's own record and the reply's case.
+    pub reported: Option<&'a OutboxEntry>,
 }
 
 /// sled's page cache. Its default (1 GiB) lets a long-running daemon grow without
@@ -411,6 +414,7 @@ impl Store {
         let seen_json = to_json(c.seen);
         let case_json = c.case.map(to_json);
         let outbox_json = c.outbox.map(to_json);
+        let reported_json = c.reported.map(to_json);
         let result = (
             &self.seen,
             &self.cases,
@@ -464,6 +468,9 @@ impl Store {
                         )?;
                     }
                     if let (Some(entry), Some(json)) = (c.outbox, &outbox_json) {
+                        put_outbox(outbox, pending, entry, json)?;
+                    }
+                    if let (Some(entry), Some(json)) = (c.reported, &reported_json) {
                         put_outbox(outbox, pending, entry, json)?;
                     }
                     for key in c.rate_keys {

@@ -87,6 +87,7 @@ fn first_start_is_set_once_and_dates_an_older_store_from_its_first_message() {
             thread_ids: &[],
             outbox: None,
             rate_keys: &[],
+            reported: None,
         })
         .unwrap();
     assert_eq!(older.first_start(t0).unwrap(), handled);
@@ -270,6 +271,7 @@ fn old_personal_data_goes_and_exactly_once_stays() {
             thread_ids: std::slice::from_ref(&id),
             outbox: Some(&entry),
             rate_keys: &rates,
+            reported: None,
         })
         .unwrap();
     // A staff request marked applied lives in the same tree: kept, never misread.

@@ -807,3 +807,52 @@ async fn serve_in_process_answers_and_every_task_leaves_on_shutdown() {
     assert_eq!(status["outbox"]["pending"], 0, "{status}");
     assert_eq!(status["outbox"]["sent"], 1, "{status}");
 }
+
+/// A delivery report's changes (the reply failed, the case told) are written in the
+/// report's own transaction: a daemon that dies while handling the report leaves the
+/// reply sent and the report in the inbox, and the next run handles it once: one
+/// failed reply, one line on the case's timeline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_interrupted_by_a_crash_is_handled_once_on_the_next_run() {
+    let stack = Stack::get();
+    let mailbox = "svc-bounce-crash@egov.test";
+    // The test stack's Postfix bounces everything to nowhere.test.
+    let ion = "ion-crash@nowhere.test";
+    let setup = Setup::new(stack, mailbox, "");
+    let asked = question(ion, mailbox, "<crash1@nowhere.test>");
+    stack.deliver(ion, mailbox, &asked.build()).await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    setup.cli(&["run", "--once"]);
+    assert_eq!(setup.status()["outbox"]["sent"], 1);
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+
+    // Reading the report kills the daemon.
+    let crashed = std::process::Command::new(crate::service::BIN)
+        .arg("--config")
+        .arg(&setup.config)
+        .args(["run", "--once"])
+        .env("MNOTIFY_INTAKE_FAULT_READ", "abort:5.1.1")
+        .output()
+        .expect("run");
+    assert!(!crashed.status.success(), "the fault stopped the daemon");
+    let status = setup.status();
+    assert_eq!(status["outbox"]["sent"], 1, "nothing changed: {status}");
+    assert_eq!(status["outbox"]["failed"], 0, "nothing changed: {status}");
+    assert_eq!(stack.count(mailbox, "INBOX").await, 1, "the report waits");
+
+    setup.cli(&["run", "--once"]);
+    let status = setup.status();
+    assert_eq!(status["outbox"]["failed"], 1, "{status}");
+    assert_eq!(status["outbox"]["sent"], 0, "{status}");
+    assert_eq!(stack.count(mailbox, "INBOX").await, 0);
+    let listed = setup.cli(&["cases", "list", "--json"]);
+    let case: serde_json::Value = serde_json::from_str(listed.trim()).expect("one case");
+    let shown = setup.cli(&["cases", "show", case["id"].as_str().unwrap()]);
+    assert_eq!(
+        shown
+            .matches("our message to ion-crash@nowhere.test did not arrive")
+            .count(),
+        1,
+        "{shown}"
+    );
+}

@@ -13,6 +13,7 @@ mod certificates;
 mod judge;
 mod notice;
 mod rates;
+pub mod report;
 
 use sha2::Digest;
 use time::OffsetDateTime;
@@ -30,6 +31,7 @@ pub use certificates::{candidates, case_certificate_entries};
 pub use judge::{judge, reply_address, Judgement};
 pub use notice::notice;
 pub use rates::{rate_key, RateKeys, ReplyCounts};
+pub use report::{judge_report, reported_reply, ReportVerdict, Reported};
 
 pub use crate::reply::OVERSIZED;
 
@@ -144,6 +146,8 @@ pub struct Known {
     pub certificate_cases: Vec<CertificateCase>,
     /// Those cases themselves (but the mail's own), which a doubt may flag.
     pub certificate_case_records: Vec<Case>,
+    /// The reply of ours a delivery report names ([`reported_reply`]), if it exists.
+    pub reported: Option<Reported>,
 }
 
 /// Everything the message changes; committed in one transaction.
@@ -159,6 +163,9 @@ pub struct Plan {
     pub thread_ids: Vec<MessageId>,
     pub outbox: Option<OutboxEntry>,
     pub rate_keys: Vec<String>,
+    /// The reply of ours a believed delivery report marks failed (its case's timeline
+    /// says so, in `case` or `also`).
+    pub reported: Option<OutboxEntry>,
 }
 
 /// The identity of a message across UIDs and UIDVALIDITY changes: its Message-ID, or
@@ -254,13 +261,13 @@ pub fn plan(
             judgement.sender.reason
         ));
     }
-    let also = flagged(
+    let mut also = flagged(
         &ownership,
         &known.certificate_case_records,
         settings.procedures,
         now,
     );
-    let (mut seen, case) = record(mail, judgement, case, ownership.doubts, settings, now);
+    let (mut seen, mut case) = record(mail, judgement, case, ownership.doubts, settings, now);
     let mut thread_ids: Vec<MessageId> = MessageId::parse(mail.identity).into_iter().collect();
     let mut outbox = None;
     let mut rate_keys = Vec::new();
@@ -294,6 +301,13 @@ pub fn plan(
             outbox = Some(outbox_entry(outgoing, settings.mode, token, now));
         }
     }
+    let reported = match (&facts.bounce, known.reported) {
+        (Some(bounce), Some(r)) => {
+            let changes = (&mut case, &mut also, &mut notes);
+            failed_by_report((bounce, &facts.trace), r, judgement, changes, settings, now)
+        }
+        _ => None,
+    };
     if !notes.is_empty() {
         seen.note = Some(notes.join("; "));
     }
@@ -305,7 +319,56 @@ pub fn plan(
         thread_ids,
         outbox,
         rate_keys,
+        reported,
     })
+}
+
+/// A delivery report's verdict on the reply it names: a believed one marks the reply
+/// failed (returned) and puts that on the reply's case, whichever of the message's
+/// cases it is; an ignored one is noted.
+fn failed_by_report(
+    (bounce, trace): (&crate::intake::bounce::Bounce, &crate::trust::Trace),
+    reported: Reported,
+    judgement: &Judgement,
+    (case, also, notes): (&mut Option<Case>, &mut Vec<Case>, &mut Vec<String>),
+    settings: &Settings<'_>,
+    now: OffsetDateTime,
+) -> Option<OutboxEntry> {
+    let verdict = judge_report(
+        bounce,
+        &reported.entry,
+        &judgement.sender,
+        trace,
+        settings.trust,
+    )?;
+    if let ReportVerdict::Ignored(why) = verdict {
+        notes.push(why);
+        return None;
+    }
+    let mut entry = reported.entry;
+    entry.fail(bounce.describe(), now);
+    let token = entry.case.clone();
+    let target = match case.as_mut().filter(|c| Some(&c.token) == token.as_ref()) {
+        Some(own) => Some(own),
+        None => also.iter_mut().find(|c| Some(&c.token) == token.as_ref()),
+    };
+    match target {
+        Some(c) => {
+            if let Some(next) = report::failed_reply_case(c, settings.procedures, &entry, now) {
+                *c = next;
+            }
+        }
+        None => {
+            if let Some(next) = reported
+                .case
+                .as_ref()
+                .and_then(|c| report::failed_reply_case(c, settings.procedures, &entry, now))
+            {
+                also.push(next);
+            }
+        }
+    }
+    Some(entry)
 }
 
 /// The information system the mail names when it differs from `case`'s and the mail

@@ -147,6 +147,7 @@ fn reply_cap_and_off_mode_record_why_there_is_no_reply() {
         },
         certificate_cases: Vec::new(),
         certificate_case_records: Vec::new(),
+        reported: None,
     };
     let p = plan(
         Content::Analysed(&a),
@@ -444,6 +445,7 @@ fn every_cap_files_the_mail_for_staff() {
             },
             certificate_cases: Vec::new(),
             certificate_case_records: Vec::new(),
+            reported: None,
         },
         require(),
     );
@@ -469,6 +471,7 @@ fn every_cap_files_the_mail_for_staff() {
             },
             certificate_cases: Vec::new(),
             certificate_case_records: Vec::new(),
+            reported: None,
         },
         require(),
     );
