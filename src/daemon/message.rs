@@ -142,7 +142,15 @@ impl Daemon {
             }
         }
         let judgement = process::judge(content, accepted_by, &self.config.trust);
-        let known = self.known(content, &judgement, in_thread, now)?;
+        let lookup = process::lookup(
+            content,
+            &judgement,
+            in_thread.is_some(),
+            &self.config.procedures,
+            now,
+        );
+        let found = self.store.look_up(&lookup, in_thread.as_ref())?;
+        let known = process::known(in_thread, found, &lookup);
         let mail = process::Mail {
             content,
             identity: &identity,
@@ -204,103 +212,6 @@ impl Daemon {
             case_certificates: &self.case_certificates,
         };
         Ok((Read::Whole(analyse_facts(facts, &ctx, now)), in_thread))
-    }
-
-    /// What the store knows that bears on the mail: its case (the one it names or
-    /// continues, else a believed sender's own), the reply counters, and the cases its
-    /// certificates are already in.
-    fn known(
-        &self,
-        content: Content<'_>,
-        judgement: &process::Judgement,
-        in_thread: Option<crate::case::Case>,
-        now: OffsetDateTime,
-    ) -> Result<Known, DaemonError> {
-        let case = match (in_thread, &judgement.recipient) {
-            (Some(c), _) => Some(c),
-            (None, Some(to)) if judgement.may_use_sender_case() => {
-                // The sender's case of the service the mail names first; naming none,
-                // their case changed last, whatever its service.
-                let named = match content {
-                    Content::Analysed(a) => a.services.first().cloned(),
-                    Content::Oversized { .. } => None,
-                };
-                let found = match named {
-                    Some(service) => self.store.case_for_sender(to, &service)?,
-                    None => self.store.latest_case_for_sender(
-                        to,
-                        self.config.procedures.iter().map(|p| p.code.as_str()),
-                    )?,
-                };
-                match found {
-                    Some(c) => Some(self.store.current_case(c)?),
-                    None => None,
-                }
-            }
-            (None, _) => None,
-        };
-        // The sender's latest case may be for another of the institution's systems:
-        // the case for the system the mail names, if there is one, is the one it joins.
-        let case = match (&case, content.facts().integration.system_name.as_deref()) {
-            (Some(c), Some(named)) if c.system().is_some() && !c.is_for_system(named) => self
-                .store
-                .case_for_system(&c.owner(), &c.service, named)?
-                .or(case),
-            _ => case,
-        };
-        let counts = match &judgement.recipient {
-            Some(to) => {
-                let token = case.as_ref().map(|c| c.token.as_str());
-                let keys = process::RateKeys::new(to, token, judgement.held, now);
-                let count = |k: &str| self.store.replies_counted(k);
-                process::ReplyCounts {
-                    recipient_today: count(&keys.recipient)?,
-                    case_today: keys.case.as_deref().map(count).transpose()?.unwrap_or(0),
-                    domain_today: count(&keys.domain)?,
-                    this_hour: count(&keys.hour)?,
-                }
-            }
-            None => process::ReplyCounts::default(),
-        };
-        let mut certificate_cases = Vec::new();
-        let mut certificate_case_records: Vec<crate::case::Case> = Vec::new();
-        if let Content::Analysed(a) = content {
-            for (issuer, serial) in process::candidates(a) {
-                let Some(first) = self.store.certificate_case(&issuer, &serial)? else {
-                    continue;
-                };
-                let own = case.as_ref().is_some_and(|c| c.token == first.case);
-                let loaded = certificate_case_records
-                    .iter()
-                    .any(|c| c.token == first.case);
-                if !own && !loaded {
-                    if let Some(other) = self.store.case(&first.case)? {
-                        certificate_case_records.push(self.store.current_case(other)?);
-                    }
-                }
-                certificate_cases.push(first);
-            }
-        }
-        let reported = match process::reported_reply(content.facts()) {
-            Some(id) => match self.store.outbox_entry(&id)? {
-                Some(entry) => {
-                    let case = match &entry.case {
-                        Some(token) => self.store.case(token)?,
-                        None => None,
-                    };
-                    Some(process::Reported { entry, case })
-                }
-                None => None,
-            },
-            None => None,
-        };
-        Ok(Known {
-            case,
-            counts,
-            certificate_cases,
-            certificate_case_records,
-            reported,
-        })
     }
 
     /// Files a mail handled before under another UID again, without an answer.

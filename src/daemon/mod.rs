@@ -32,7 +32,7 @@ use crate::certificate::validate::TrustAnchors;
 use crate::config::{Backlog, Config, ImapConfig, ReplyMode, SmtpConfig};
 use crate::digest;
 use crate::mailbox::{Mailbox, MailboxError, Woken, FETCH_BATCH};
-use crate::process::{self, Content, Known, Position, Settings};
+use crate::process::{self, Content, Position, Settings};
 use crate::record::{OutboxEntry, OutboxKind, OutboxState};
 use crate::registry::Registry;
 use crate::reply::{ReplyError, Templates};

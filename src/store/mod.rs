@@ -559,6 +559,7 @@ mod cases;
 pub use backup::{newest_backup, prune_backups, restore, verify, BackupSummary};
 pub use cases::sender_key;
 mod held;
+mod lookup;
 pub use held::{HeldCeiling, HeldKept};
 mod merging;
 mod moments;

@@ -11,6 +11,7 @@
 pub mod answer;
 mod certificates;
 mod judge;
+pub mod lookup;
 mod notice;
 mod rates;
 pub mod report;
@@ -29,6 +30,7 @@ pub use answer::outbox_entry;
 use answer::Withheld;
 pub use certificates::{candidates, case_certificate_entries};
 pub use judge::{judge, reply_address, Judgement};
+pub use lookup::{known, lookup, Found, Lookup};
 pub use notice::notice;
 pub use rates::{rate_key, RateKeys, ReplyCounts};
 pub use report::{judge_report, reported_reply, ReportVerdict, Reported};

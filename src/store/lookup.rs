@@ -1,0 +1,87 @@
+//! The store's one answer to what process asks about a mail ([`Lookup`]): the
+//! sender's case, the case for the system the mail names, the reply counters of each
+//! candidate case, the cases its certificates are in, the reply a report names. It only
+//! looks up; [`crate::process::known`] chooses.
+
+use super::*;
+use crate::process::{self, Found, Lookup, ReplyCounts, Reported};
+
+impl Store {
+    /// Answers `lookup` for a mail whose named or continued case is `in_case`.
+    pub fn look_up(&self, lookup: &Lookup, in_case: Option<&Case>) -> Result<Found, StoreError> {
+        let sender_case = match &lookup.sender {
+            Some((to, Some(service))) => self.case_for_sender(to, service)?,
+            Some((to, None)) => {
+                self.latest_case_for_sender(to, lookup.services.iter().map(String::as_str))?
+            }
+            None => None,
+        };
+        let sender_case = sender_case.map(|c| self.current_case(c)).transpose()?;
+        let system_case = match (in_case.or(sender_case.as_ref()), &lookup.system) {
+            (Some(c), Some(named)) => self.case_for_system(&c.owner(), &c.service, named)?,
+            _ => None,
+        };
+        let mut tokens: Vec<Option<String>> = vec![None];
+        for c in [in_case, sender_case.as_ref(), system_case.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            if !tokens.contains(&Some(c.token.clone())) {
+                tokens.push(Some(c.token.clone()));
+            }
+        }
+        let mut counts = Vec::new();
+        for token in tokens {
+            let counted = match process::lookup::rate_keys(lookup, token.as_deref()) {
+                Some(keys) => ReplyCounts {
+                    recipient_today: self.replies_counted(&keys.recipient)?,
+                    case_today: match &keys.case {
+                        Some(k) => self.replies_counted(k)?,
+                        None => 0,
+                    },
+                    domain_today: self.replies_counted(&keys.domain)?,
+                    this_hour: self.replies_counted(&keys.hour)?,
+                },
+                None => ReplyCounts::default(),
+            };
+            counts.push((token, counted));
+        }
+        let mut certificate_cases = Vec::new();
+        let mut certificate_case_records: Vec<Case> = Vec::new();
+        for (issuer, serial) in &lookup.certificates {
+            let Some(first) = self.certificate_case(issuer, serial)? else {
+                continue;
+            };
+            if !certificate_case_records
+                .iter()
+                .any(|c| c.token == first.case)
+            {
+                if let Some(other) = self.case(&first.case)? {
+                    certificate_case_records.push(self.current_case(other)?);
+                }
+            }
+            certificate_cases.push(first);
+        }
+        let reported = match &lookup.report {
+            Some(id) => match self.outbox_entry(id)? {
+                Some(entry) => {
+                    let case = match &entry.case {
+                        Some(token) => self.case(token)?,
+                        None => None,
+                    };
+                    Some(Reported { entry, case })
+                }
+                None => None,
+            },
+            None => None,
+        };
+        Ok(Found {
+            sender_case,
+            system_case,
+            counts,
+            certificate_cases,
+            certificate_case_records,
+            reported,
+        })
+    }
+}
