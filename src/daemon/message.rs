@@ -160,29 +160,40 @@ impl Daemon {
         let fresh = crate::record::fresh_id();
         let mut plan = process::plan(mail, &judgement, known, &settings, now, &fresh)?;
         if plan.seen.held {
-            // Kept for staff, who may accept it by hand (`held accept`), within the
-            // ceiling; past it (or too large) only its record and header are kept, and
-            // an acceptance reads it again from the folder it was filed in.
-            let ceiling = self.config.keeping.held;
-            let keepable = part == Part::Whole && raw.len() <= MAX_HELD_BYTES;
-            if !(keepable && self.store.keep_held(&identity, &raw, ceiling, now)?) {
-                self.telemetry.held_not_kept.inc();
-                add_note(
-                    &mut plan.seen,
-                    if keepable {
-                        format!(
-                            "not kept whole: the held mail ceiling is reached ([store] held_max_messages = {}, held_max_mb = {}); `held accept` reads it again from the folder",
-                            ceiling.max_messages,
-                            ceiling.max_bytes / (1024 * 1024)
-                        )
-                    } else {
-                        "not kept whole (over 5 MB); `held accept` reads it again from the folder"
-                            .to_string()
-                    },
-                );
-            }
+            self.keep_held(&mut plan.seen, &raw, part, now)?;
         }
         self.commit(plan, size).map(Ok)
+    }
+
+    /// Held mail is kept for staff, who may accept it by hand (`held accept`), within
+    /// the ceiling; past it (or too large) only its record and header are kept, and an
+    /// acceptance reads it again from the folder it was filed in.
+    fn keep_held(
+        &mut self,
+        seen: &mut crate::record::SeenRecord,
+        raw: &[u8],
+        part: Part,
+        now: OffsetDateTime,
+    ) -> Result<(), DaemonError> {
+        let ceiling = self.config.keeping.held;
+        let keepable = part == Part::Whole && raw.len() <= MAX_HELD_BYTES;
+        if !(keepable && self.store.keep_held(&seen.identity, raw, ceiling, now)?) {
+            self.telemetry.held_not_kept.inc();
+            add_note(
+                seen,
+                if keepable {
+                    format!(
+                        "not kept whole: the held mail ceiling is reached ([store] held_max_messages = {}, held_max_mb = {}); `held accept` reads it again from the folder",
+                        ceiling.max_messages,
+                        ceiling.max_bytes / (1024 * 1024)
+                    )
+                } else {
+                    "not kept whole (over 5 MB); `held accept` reads it again from the folder"
+                        .to_string()
+                },
+            );
+        }
+        Ok(())
     }
 
     /// The analysis of a mail already read into facts (only the header of an oversized

@@ -63,7 +63,7 @@ fn first_start_is_set_once_and_dates_an_older_store_from_its_first_message() {
         identity: "a@x.md".into(),
         uid_validity: 1,
         uid: 1,
-        outcome: crate::record::Outcome::NeedCertificate,
+        outcome: crate::record::Outcome::Decided(crate::decision::Decision::NeedCertificate),
         case: None,
         destination: Some("Processed".into()),
         reply: None,

@@ -48,7 +48,7 @@ pub struct CheckedNumber {
     pub outcome: NumberOutcome,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     /// At least one valid, trusted, end-entity certificate not yet known.
@@ -93,6 +93,20 @@ impl Decision {
                 | Decision::Ambiguous
                 | Decision::NeedCertificate
         )
+    }
+
+    /// Plain words for staff (the digest is in Romanian).
+    pub fn words_ro(self) -> &'static str {
+        match self {
+            Decision::NewCertificate => "certificat nou",
+            Decision::ReuseConfirmed => "reutilizare confirmată",
+            Decision::Rejected => "respins",
+            Decision::SerialNotFound => "număr negăsit",
+            Decision::Ambiguous => "număr ambiguu",
+            Decision::NeedCertificate => "cere certificatul",
+            Decision::NotApplicable => "nu privește MNotify",
+            Decision::IgnoredAutomatic => "mesaj automat",
+        }
     }
 
     pub const ALL: [Decision; 8] = [

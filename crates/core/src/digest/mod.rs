@@ -10,6 +10,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::case::clock::{Owed, Promise, Standing};
 use crate::case::{Case, Party, Step};
+use crate::decision::Decision;
 use crate::intake::automatic::OWN_MARKER_HEADER;
 use crate::problem::Problem;
 use crate::record::Outcome;
@@ -274,12 +275,14 @@ pub fn build(
         since,
         now,
         new_cases: case_lines(&|c| c.opened_at >= since && c.opened_at < now),
-        accepted: certificate_lines(&window, Outcome::NewCertificate),
-        reused: certificate_lines(&window, Outcome::ReuseConfirmed),
+        accepted: certificate_lines(&window, Outcome::Decided(Decision::NewCertificate)),
+        reused: certificate_lines(&window, Outcome::Decided(Decision::ReuseConfirmed)),
         rejected: mails(&|r| {
             matches!(
                 r.outcome,
-                Outcome::Rejected | Outcome::SerialNotFound | Outcome::Ambiguous
+                Outcome::Decided(
+                    Decision::Rejected | Decision::SerialNotFound | Decision::Ambiguous
+                )
             )
         }),
         waiting_on_age: case_lines(&|c| c.waiting_on(procedure(c)) == Some(Party::Age)),
@@ -296,7 +299,9 @@ pub fn build(
             !r.held
                 && (matches!(
                     r.outcome,
-                    Outcome::NotApplicable | Outcome::Oversized | Outcome::Unreadable
+                    Outcome::Decided(Decision::NotApplicable)
+                        | Outcome::Oversized
+                        | Outcome::Unreadable
                 ) || (r.destination.is_some() && r.destination == settings.needs_human_folder))
         }),
         failed_replies: Vec::new(),

@@ -16,21 +16,27 @@ pub use outbox::{OutboxEntry, OutboxKind, OutboxState};
 use crate::decision::Decision;
 
 /// What became of one message of the inbox: its decision, or why it was not decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// Stored and shown by its code: the decision's, `oversized` or `unreadable`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Outcome {
-    NewCertificate,
-    ReuseConfirmed,
-    Rejected,
-    SerialNotFound,
-    Ambiguous,
-    NeedCertificate,
-    NotApplicable,
-    IgnoredAutomatic,
+    Decided(Decision),
     /// Over the size limit: only its header was read.
     Oversized,
     /// The IMAP server failed to hand it over; set aside for people.
     Unreadable,
+}
+
+impl Serialize for Outcome {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for Outcome {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Outcome, D::Error> {
+        let code = String::deserialize(deserializer)?;
+        code.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 /// 128 random bits as hex: what must not be derivable from anything a stranger sees
@@ -169,50 +175,42 @@ pub struct Acceptance {
 
 impl From<Decision> for Outcome {
     fn from(d: Decision) -> Outcome {
-        match d {
-            Decision::NewCertificate => Outcome::NewCertificate,
-            Decision::ReuseConfirmed => Outcome::ReuseConfirmed,
-            Decision::Rejected => Outcome::Rejected,
-            Decision::SerialNotFound => Outcome::SerialNotFound,
-            Decision::Ambiguous => Outcome::Ambiguous,
-            Decision::NeedCertificate => Outcome::NeedCertificate,
-            Decision::NotApplicable => Outcome::NotApplicable,
-            Decision::IgnoredAutomatic => Outcome::IgnoredAutomatic,
-        }
+        Outcome::Decided(d)
     }
 }
 
 impl Outcome {
     pub fn code(self) -> &'static str {
         match self {
+            Outcome::Decided(d) => d.code(),
             Outcome::Oversized => "oversized",
             Outcome::Unreadable => "unreadable",
-            other => other.decision().map_or("", Decision::code),
         }
     }
 
     /// The decision it records, if it is one.
     pub fn decision(self) -> Option<Decision> {
-        Decision::ALL
-            .iter()
-            .copied()
-            .find(|d| Outcome::from(*d) == self)
+        match self {
+            Outcome::Decided(d) => Some(d),
+            _ => None,
+        }
     }
 
     /// Plain words for staff (the digest is in Romanian).
     pub fn words_ro(self) -> &'static str {
         match self {
-            Outcome::NewCertificate => "certificat nou",
-            Outcome::ReuseConfirmed => "reutilizare confirmată",
-            Outcome::Rejected => "respins",
-            Outcome::SerialNotFound => "număr negăsit",
-            Outcome::Ambiguous => "număr ambiguu",
-            Outcome::NeedCertificate => "cere certificatul",
-            Outcome::NotApplicable => "nu privește MNotify",
-            Outcome::IgnoredAutomatic => "mesaj automat",
+            Outcome::Decided(d) => d.words_ro(),
             Outcome::Oversized => "prea mare",
             Outcome::Unreadable => "serverul IMAP nu l-a putut da (de văzut în căsuță)",
         }
+    }
+
+    /// Every outcome: the decisions, then the two undecided ones.
+    pub fn all() -> impl Iterator<Item = Outcome> {
+        Decision::ALL
+            .into_iter()
+            .map(Outcome::Decided)
+            .chain([Outcome::Oversized, Outcome::Unreadable])
     }
 }
 
@@ -221,10 +219,7 @@ impl std::str::FromStr for Outcome {
 
     /// From its code (`new_certificate`, …, `oversized`, `unreadable`).
     fn from_str(code: &str) -> Result<Outcome, String> {
-        Decision::ALL
-            .iter()
-            .map(|d| Outcome::from(*d))
-            .chain([Outcome::Oversized, Outcome::Unreadable])
+        Outcome::all()
             .find(|o| o.code() == code)
             .ok_or_else(|| format!("`{code}` is not an outcome"))
     }

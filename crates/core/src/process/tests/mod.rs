@@ -130,7 +130,10 @@ fn automatic_and_unrelated_mail_get_no_reply_and_no_case() {
         "seed",
     )
     .unwrap();
-    assert_eq!(p.seen.outcome, Outcome::NotApplicable);
+    assert_eq!(
+        p.seen.outcome,
+        Outcome::Decided(crate::decision::Decision::NotApplicable)
+    );
     assert_eq!(p.seen.destination.as_deref(), Some("Needs-Human"));
     assert!(p.outbox.is_none() && p.case.is_none());
 }
@@ -686,7 +689,10 @@ mod services {
             "Bună ziua, numărul de serie al certificatului: 4A3F00127BC9",
         );
         // The decision stays what the mail is: a number that matches nothing.
-        assert_eq!(p.seen.outcome, Outcome::SerialNotFound);
+        assert_eq!(
+            p.seen.outcome,
+            Outcome::Decided(crate::decision::Decision::SerialNotFound)
+        );
         assert!(p.case.is_none() && p.opened.is_empty());
         let text = reply_text(&p);
         for tag in ["MNotify", "MPass", "MSign", "MLog", "MDocs"] {
