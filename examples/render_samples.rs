@@ -43,7 +43,11 @@ fn main() {
         "serial 5A17330C9E41",
         now,
     );
-    let mut ctx = ReplyContext::for_case("new_certificate", &case, cat());
+    let mut ctx = ReplyContext::for_case(
+        mnotify_intake::decision::Decision::NewCertificate.into(),
+        &case,
+        cat(),
+    );
     ctx.certificates = vec![CertificateView {
         subject: "C=MD, O=Serviciul Tehnologia Informației și Securitate Cibernetică, CN=SI Primaria Ialoveni".into(),
         serial: "5A17330C9E41".into(),

@@ -60,7 +60,7 @@ fn integration_reply(text: &str) -> ReplyContext {
     let data = extract(text);
     let case = cert_case();
     let c = apply(mn(), &case, Event::Integration(&data), case.updated_at).0;
-    let mut ctx = ReplyContext::for_case(Decision::NeedCertificate.code(), &c, cat());
+    let mut ctx = ReplyContext::for_case(Decision::NeedCertificate.into(), &c, cat());
     ctx.integration = Some(IntegrationView::of(&data));
     ctx
 }
@@ -98,7 +98,7 @@ fn replies() -> Vec<(&'static str, ReplyContext)> {
                 c.updated_at,
             );
         }
-        let mut ctx = ReplyContext::for_case(decision, &c, cat());
+        let mut ctx = ReplyContext::for_case(decision.parse().unwrap(), &c, cat());
         f(&mut ctx);
         ctx
     };
@@ -147,7 +147,7 @@ fn replies() -> Vec<(&'static str, ReplyContext)> {
         ),
         ("acknowledged", {
             let c = cert_case();
-            ReplyContext::for_case(Decision::NeedCertificate.code(), &c, cat())
+            ReplyContext::for_case(Decision::NeedCertificate.into(), &c, cat())
         }),
         (
             "integration_complete",
@@ -219,7 +219,7 @@ fn replies() -> Vec<(&'static str, ReplyContext)> {
             "serial 5A17330C9E41",
             c.updated_at,
         );
-        let mut ctx = ReplyContext::for_case(Decision::NewCertificate.code(), &c, cat());
+        let mut ctx = ReplyContext::for_case(Decision::NewCertificate.into(), &c, cat());
         ctx.certificates = vec![certificate()];
         out.push((
             Box::leak(format!("{service}_new_certificate").into_boxed_str()),
@@ -227,7 +227,7 @@ fn replies() -> Vec<(&'static str, ReplyContext)> {
         ));
     }
     let mut both = ReplyContext::for_case(
-        Decision::NewCertificate.code(),
+        Decision::NewCertificate.into(),
         &{
             let mut c = Case::open(
                 "7K2M9Q".into(),
@@ -254,7 +254,11 @@ fn replies() -> Vec<(&'static str, ReplyContext)> {
     out.push(("mpass_two_certificates", both));
     out.push((
         "which_service",
-        ReplyContext::without_case(mnotify_intake::reply::WHICH_SERVICE, cat().mnotify(), cat()),
+        ReplyContext::without_case(
+            mnotify_intake::reply::ReplyKind::WhichService,
+            cat().mnotify(),
+            cat(),
+        ),
     ));
     out.push((
         "reminder",

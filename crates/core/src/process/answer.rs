@@ -5,13 +5,11 @@ use time::OffsetDateTime;
 use crate::case::Case;
 use crate::intake::Facts;
 use crate::record::{OutboxEntry, OutboxKind, OutboxState, SeenRecord};
-use crate::reply::{
-    compose, Original, Outgoing, ReplyContext, ReplyError, ReplyMode, UNVERIFIED, WHICH_SERVICE,
-};
+use crate::reply::{compose, Original, Outgoing, ReplyContext, ReplyError, ReplyKind, ReplyMode};
 use crate::trust::domain;
 
 use super::rates::cap_reached;
-use super::{Content, Judgement, Known, Settings, OVERSIZED};
+use super::{Content, Judgement, Known, Settings};
 
 /// Why a mail gets no answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,22 +83,22 @@ pub(super) fn reply(
     );
     let (mut context, token) = match (content, answering) {
         _ if judgement.held => (
-            ReplyContext::without_case(UNVERIFIED, procedure, catalogue),
+            ReplyContext::without_case(ReplyKind::Unverified, procedure, catalogue),
             String::new(),
         ),
         (_, Answering::WhichService) => (
-            ReplyContext::without_case(WHICH_SERVICE, procedure, catalogue),
+            ReplyContext::without_case(ReplyKind::WhichService, procedure, catalogue),
             String::new(),
         ),
         (Content::Analysed(a), Answering::Case(c, _)) => {
             (ReplyContext::for_analysis(a, c, catalogue), c.token.clone())
         }
         (_, Answering::Case(c, _)) => (
-            ReplyContext::for_case(OVERSIZED, c, catalogue),
+            ReplyContext::for_case(ReplyKind::Oversized, c, catalogue),
             c.token.clone(),
         ),
         (_, Answering::NoCase) => (
-            ReplyContext::without_case(OVERSIZED, procedure, catalogue),
+            ReplyContext::without_case(ReplyKind::Oversized, procedure, catalogue),
             String::new(),
         ),
     };

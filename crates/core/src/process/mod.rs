@@ -35,8 +35,6 @@ pub use notice::notice;
 pub use rates::{rate_key, RateKeys, ReplyCounts};
 pub use report::{judge_report, reported_reply, ReportVerdict, Reported};
 
-pub use crate::reply::OVERSIZED;
-
 /// How the daemon is set up to answer and file mail.
 #[derive(Clone)]
 pub struct Settings<'a> {

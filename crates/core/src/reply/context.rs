@@ -204,16 +204,6 @@ fn same_in_all(text: &str) -> Texts {
     }
 }
 
-/// Replies of these decisions ask the applicant for the certificate (or its number):
-/// what was sent cannot be used, matched nothing or several, was too large, or there
-/// was none.
-fn asks_for_certificate(decision: &str) -> bool {
-    crate::decision::Decision::ALL
-        .iter()
-        .any(|d| d.code() == decision && d.asks_for_certificate())
-        || decision == OVERSIZED
-}
-
 /// What is true of each step of `case` now (see [`ChecklistItem::status`]).
 pub fn checklist(case: &Case, procedure: &Procedure) -> Vec<ChecklistItem> {
     procedure
@@ -255,7 +245,7 @@ pub fn checklist(case: &Case, procedure: &Procedure) -> Vec<ChecklistItem> {
 impl ReplyContext {
     /// The context for an analysed message in its case.
     pub fn for_analysis(a: &Analysis, case: &Case, catalogue: &Catalogue) -> ReplyContext {
-        let mut ctx = ReplyContext::for_case(a.decision.code(), case, catalogue);
+        let mut ctx = ReplyContext::for_case(a.decision.into(), case, catalogue);
         ctx.problems = a.problems.iter().map(|p| p.code().to_string()).collect();
         let environment_of = |serial: &str| {
             case.certificates
@@ -334,12 +324,12 @@ impl ReplyContext {
 
     /// A context for mail outside any case (no token, no checklist), about `service`.
     pub fn without_case(
-        decision: &str,
+        kind: ReplyKind,
         service: &Procedure,
         catalogue: &Catalogue,
     ) -> ReplyContext {
         ReplyContext {
-            decision: decision.to_string(),
+            decision: kind.code().to_string(),
             problems: Vec::new(),
             services: Vec::new(),
             service: ServiceView::of(service),
@@ -379,21 +369,21 @@ impl ReplyContext {
                 done: Some(StepView::of(procedure, step)),
                 done_step: Some(step.code().to_string()),
                 done_number: procedure.number(step) as usize,
-                ..ReplyContext::for_case(STEP_DONE, case, catalogue)
+                ..ReplyContext::for_case(ReplyKind::StepDone, case, catalogue)
             },
-            Action::TellCompleted => ReplyContext::for_case(COMPLETED, case, catalogue),
-            Action::TellReminder => ReplyContext::for_case(REMINDER, case, catalogue),
+            Action::TellCompleted => ReplyContext::for_case(ReplyKind::Completed, case, catalogue),
+            Action::TellReminder => ReplyContext::for_case(ReplyKind::Reminder, case, catalogue),
         }
     }
 
     /// A context with only the case filled in, in its service's procedure. One next
     /// step ([`Case::next_step_told`]): a reply that asks for the certificate names the
     /// certificate as the next step, whatever else is still open.
-    pub fn for_case(decision: &str, case: &Case, catalogue: &Catalogue) -> ReplyContext {
+    pub fn for_case(kind: ReplyKind, case: &Case, catalogue: &Catalogue) -> ReplyContext {
         let procedure = catalogue.procedure_of(&case.service);
         let certificate_done = case.certificates_done(procedure);
         let next_step = match case.certificate_step_open(procedure) {
-            Some(step) if asks_for_certificate(decision) => Some(step),
+            Some(step) if kind.asks_for_certificate() => Some(step),
             _ => case.next_step_told(procedure),
         };
         ReplyContext {
@@ -404,7 +394,7 @@ impl ReplyContext {
             certificate_done,
             staff_check: case.certificate_check.is_some(),
             question: case.question.is_some(),
-            ..ReplyContext::without_case(decision, procedure, catalogue)
+            ..ReplyContext::without_case(kind, procedure, catalogue)
         }
     }
 

@@ -16,9 +16,6 @@ use crate::integration::IntegrationData;
 use crate::procedure::{Catalogue, Procedure, Texts};
 use crate::record::MessageId;
 
-/// The reply template's `decision` for a message over the size limit.
-pub const OVERSIZED: &str = "oversized";
-
 /// What happens to replies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -152,18 +149,7 @@ impl Templates {
         let mut out = Vec::new();
         let catalogue = Catalogue::built_in();
         for language in [Language::Ro, Language::Ru, Language::En] {
-            for kind in crate::decision::Decision::ALL
-                .iter()
-                .map(|d| d.code())
-                .chain([
-                    "oversized",
-                    STEP_DONE,
-                    COMPLETED,
-                    REMINDER,
-                    UNVERIFIED,
-                    WHICH_SERVICE,
-                ])
-            {
+            for kind in ReplyKind::all() {
                 let mut ctx = ReplyContext::for_case(kind, &case, catalogue);
                 let contract = Some(StepView::of(catalogue.mnotify(), Step::CONTRACT));
                 ctx.done = contract;
@@ -172,21 +158,13 @@ impl Templates {
                 ctx.problems = vec!["private_key_sent".into(), "expired".into()];
                 ctx.received_at = "2026-11-24 14:00".into();
                 ctx.reference = "R-ABC123".into();
-                out.push((language, kind, self.render(language, &ctx)?));
+                out.push((language, kind.code(), self.render(language, &ctx)?));
             }
         }
         Ok(out)
     }
 }
 
-/// Template `decision` of a notice that staff completed a step.
-pub const STEP_DONE: &str = "step_done";
-/// Template `decision` of the completion notice.
-pub const COMPLETED: &str = "completed";
-/// Template `decision` of a reminder of the step waiting on the applicant.
-pub const REMINDER: &str = "reminder";
-/// Template `decision` of the answer to a first mail that names no service: which one?
-pub const WHICH_SERVICE: &str = "which_service";
 /// Whether `id` is a Message-ID we made (`mnotify.…@our domain`).
 pub fn is_our_message_id(id: &str, our_domain: &str) -> bool {
     MessageId::parse(id).is_some_and(|id| {
@@ -197,10 +175,6 @@ pub fn is_our_message_id(id: &str, our_domain: &str) -> bool {
                 .is_some_and(|d| d.eq_ignore_ascii_case(our_domain))
     })
 }
-
-/// The short neutral answer to mail whose sender could not be verified: it says how to
-/// write again and repeats nothing of the mail.
-pub const UNVERIFIED: &str = "unverified";
 
 /// At most one blank line in a row, whatever the template's conditionals left, and
 /// one final newline: staff edit templates without counting whitespace.
@@ -227,11 +201,13 @@ mod agency;
 mod compose;
 mod context;
 mod html;
+mod kind;
 
 pub use agency::{Agency, AgencyView};
 pub use compose::{compose, one_line, reply_subject, CaseTag, Original, Outgoing, Sender};
 pub use context::*;
 pub use html::text_to_html;
+pub use kind::ReplyKind;
 
 /// `[reply]` and `[agency]` of the configuration, as the replies use them.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,4 +1,5 @@
 use super::*;
+use crate::decision::Decision;
 use crate::intake::automatic::OWN_MARKER_HEADER;
 use time::macros::datetime;
 
@@ -273,11 +274,11 @@ fn a_reply_asking_for_the_certificate_names_it_as_the_next_step() {
         "need_certificate",
         "oversized",
     ] {
-        let ctx = ReplyContext::for_case(decision, &case, cat());
+        let ctx = ReplyContext::for_case(decision.parse().unwrap(), &case, cat());
         assert_eq!(ctx.next_step.as_deref(), Some("certificate"), "{decision}");
     }
     assert_eq!(
-        ReplyContext::for_case("new_certificate", &case, cat())
+        ReplyContext::for_case(Decision::NewCertificate.into(), &case, cat())
             .next_step
             .as_deref(),
         Some("form")
@@ -285,7 +286,7 @@ fn a_reply_asking_for_the_certificate_names_it_as_the_next_step() {
     let text = Templates::embedded()
         .render(
             Language::En,
-            &ReplyContext::for_case("need_certificate", &case, cat()),
+            &ReplyContext::for_case(Decision::NeedCertificate.into(), &case, cat()),
         )
         .unwrap();
     assert!(text.contains("Next step: The system certificate"), "{text}");
