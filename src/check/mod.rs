@@ -381,7 +381,7 @@ fn running_daemon(config: &Config) -> Option<String> {
         id: String::new(),
         case: String::new(),
         display_name: None,
-        action: staff::StaffAction::Ping,
+        action: staff::StaffAction::Store(staff::StoreRequest::Ping),
     };
     match crate::control::client::ask(
         &config.control.socket,

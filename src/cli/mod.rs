@@ -22,7 +22,7 @@ use staff::CasesCommand;
 use mnotify_intake::import::{self, Label};
 use mnotify_intake::registry::Registry;
 use mnotify_intake::report::{self, FileReport};
-use mnotify_intake::staff::StaffAction;
+use mnotify_intake::staff::{StaffAction, StoreRequest};
 
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -209,8 +209,11 @@ pub enum HeldCommand {
 
 fn held(config: &Config, command: HeldCommand) -> Result<ExitCode> {
     let (action, by) = match command {
-        HeldCommand::List => (StaffAction::HeldList, None),
-        HeldCommand::Accept { id, by } => (StaffAction::AcceptHeld { identity: id }, by),
+        HeldCommand::List => (StaffAction::Store(StoreRequest::HeldList), None),
+        HeldCommand::Accept { id, by } => (
+            StaffAction::Store(StoreRequest::AcceptHeld { identity: id }),
+            by,
+        ),
     };
     let (text, _) = crate::cli::staff::store_request_by(config, action, by)?;
     print!("{text}");
@@ -262,7 +265,8 @@ pub fn log_filter() -> tracing_subscriber::EnvFilter {
 }
 
 fn status(config: &Config, json: bool) -> Result<ExitCode> {
-    let (text, _) = crate::cli::staff::store_request(config, StaffAction::Status)?;
+    let (text, _) =
+        crate::cli::staff::store_request(config, StaffAction::Store(StoreRequest::Status))?;
     if json {
         println!("{}", text.trim());
         return Ok(ExitCode::SUCCESS);
@@ -344,7 +348,8 @@ fn stored_registry(config: &Config) -> Result<Registry> {
         return Ok(Registry::default());
     }
     // From the running daemon (the registry it uses), or the store when it is stopped.
-    let (json, _) = crate::cli::staff::store_request(config, StaffAction::Registry)?;
+    let (json, _) =
+        crate::cli::staff::store_request(config, StaffAction::Store(StoreRequest::Registry))?;
     let entries: Vec<mnotify_intake::registry::KnownCertificate> =
         serde_json::from_str(&json).context("reading the registry")?;
     Ok(Registry::from_entries(entries))
@@ -448,8 +453,10 @@ fn registry_import(config: &Config, label: Label<'_>, files: &[PathBuf]) -> Resu
         }
         records.extend(imported.records);
     }
-    let (answer, by_daemon) =
-        crate::cli::staff::store_request(config, StaffAction::RegistryImport { records })?;
+    let (answer, by_daemon) = crate::cli::staff::store_request(
+        config,
+        StaffAction::Store(StoreRequest::RegistryImport { records }),
+    )?;
     println!("{}", answer.trim());
     if by_daemon {
         println!("(through the running daemon: the new certificates count from its next message)");

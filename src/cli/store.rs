@@ -8,7 +8,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::Subcommand;
 use mnotify_intake::config::Config;
 use mnotify_intake::control::{self, ControlReply, ControlRequest};
-use mnotify_intake::staff::StaffAction;
+use mnotify_intake::staff::{StaffAction, StoreRequest};
 use mnotify_intake::store;
 use time::OffsetDateTime;
 
@@ -41,7 +41,8 @@ pub enum StoreCommand {
 pub fn run(config: &Config, command: StoreCommand) -> Result<ExitCode> {
     match command {
         StoreCommand::Backup => {
-            let (text, _) = crate::cli::staff::store_request(config, StaffAction::Backup)?;
+            let (text, _) =
+                crate::cli::staff::store_request(config, StaffAction::Store(StoreRequest::Backup))?;
             println!("{text}");
         }
         StoreCommand::Verify { file } => {
@@ -74,7 +75,7 @@ fn refuse_if_running(config: &Config, what: &str) -> Result<()> {
         id: mnotify_intake::record::fresh_id(),
         case: String::new(),
         display_name: None,
-        action: StaffAction::Ping,
+        action: StaffAction::Store(StoreRequest::Ping),
     };
     if let Ok(ControlReply::Done { text }) = control::client::ask(
         &config.control.socket,

@@ -126,7 +126,7 @@ mod tests {
             id: "ab".into(),
             case: "ABC123".into(),
             display_name: None,
-            action: StaffAction::Note { text: "x".into() },
+            action: StaffAction::Case(crate::staff::CaseAction::Note { text: "x".into() }),
         };
         let line = serde_json::to_string(&r).unwrap();
         assert!(!line.contains('\n'));

@@ -20,7 +20,7 @@ use tracing::{info, warn};
 use super::{client, peer, recorded_as, ControlReply, ControlRequest, MAX_REQUEST_BYTES};
 use crate::config::{Config, ControlConfig};
 use crate::reply::Templates;
-use crate::staff::{self, Request, StaffAction};
+use crate::staff::{self, Request, StaffAction, StoreRequest};
 use crate::store::Store;
 
 /// A client has this long to send its request (and to take its answer).
@@ -88,7 +88,7 @@ pub fn bind(config: &ControlConfig) -> Result<Bound, ControlError> {
             id: String::new(),
             case: String::new(),
             display_name: None,
-            action: StaffAction::Ping,
+            action: StaffAction::Store(StoreRequest::Ping),
         };
         match client::ask(
             &path,
@@ -328,7 +328,7 @@ async fn respond(
     let desk = staff::Desk::new(&shared.config, &shared.templates);
     let result = staff::execute(&shared.store, &request, &desk, now);
     match result {
-        Ok(Ok(text)) => {
+        Ok(staff::Answer::Done(text)) => {
             if changes(&request.action) {
                 let service = shared
                     .store
@@ -339,14 +339,17 @@ async fn respond(
                     .unwrap_or_default();
                 let procedure = shared.config.procedures.procedure_of(&service);
                 info!(by = %request.by, case = %request.case, action = %request.action.describe(procedure), "staff request applied");
-                if matches!(request.action, StaffAction::RegistryImport { .. }) {
+                if matches!(
+                    request.action,
+                    StaffAction::Store(StoreRequest::RegistryImport { .. })
+                ) {
                     shared.registry_changed.store(true, Ordering::SeqCst);
                 }
                 shared.poke.notify_one();
             }
             Ok(ControlReply::Done { text })
         }
-        Ok(Err(reason)) => Ok(ControlReply::Refused { reason }),
+        Ok(staff::Answer::Refused(reason)) => Ok(ControlReply::Refused { reason }),
         Err(e) => {
             warn!("control socket: {e}");
             Err(format!("the daemon's store failed: {e}"))
@@ -358,12 +361,12 @@ async fn respond(
 fn changes(action: &StaffAction) -> bool {
     !matches!(
         action,
-        StaffAction::Cases
-            | StaffAction::Registry
-            | StaffAction::Ping
-            | StaffAction::Status
-            | StaffAction::Backup
-            | StaffAction::HeldList
-            | StaffAction::Digest { send: false, .. }
+        StaffAction::Store(StoreRequest::Cases)
+            | StaffAction::Store(StoreRequest::Registry)
+            | StaffAction::Store(StoreRequest::Ping)
+            | StaffAction::Store(StoreRequest::Status)
+            | StaffAction::Store(StoreRequest::Backup)
+            | StaffAction::Store(StoreRequest::HeldList)
+            | StaffAction::Store(StoreRequest::Digest { send: false, .. })
     )
 }

@@ -3,7 +3,7 @@
 
 use time::OffsetDateTime;
 
-use super::{Request, StaffAction, StaffError};
+use super::{Answer, CaseAction, Request, StaffAction, StaffError};
 use crate::case::{self, Case};
 use crate::record::MessageId;
 use crate::store::Store;
@@ -15,9 +15,9 @@ pub(super) fn execute(
     case: Case,
     procedure: &crate::procedure::Procedure,
     now: OffsetDateTime,
-) -> Result<Result<String, String>, StaffError> {
+) -> Result<Answer, StaffError> {
     match &request.action {
-        StaffAction::Merge { from, note } => merge(
+        StaffAction::Case(CaseAction::Merge { from, note }) => merge(
             store,
             request,
             (case, procedure),
@@ -25,7 +25,7 @@ pub(super) fn execute(
             note.as_deref(),
             now,
         ),
-        StaffAction::Split { system, note } => {
+        StaffAction::Case(CaseAction::Split { system, note }) => {
             let token = case::token_for(&format!("split/{}/{}", case.token, request.id));
             let (old, new) = case::merge::split(
                 procedure,
@@ -37,12 +37,12 @@ pub(super) fn execute(
                 now,
             );
             store.commit_cases(&request.id, &[&old, &new], &[], None, &new.token)?;
-            Ok(Ok(format!(
+            Ok(Answer::Done(format!(
                 "case #{} split off #{} (recorded by {}); staff record its steps, mail in either thread stays in its case",
                 new.token, old.token, request.by
             )))
         }
-        _ => Ok(Err("not a merge or a split".into())),
+        _ => Ok(Answer::Refused("not a merge or a split".into())),
     }
 }
 
@@ -53,23 +53,25 @@ fn merge(
     from: &str,
     note: Option<&str>,
     now: OffsetDateTime,
-) -> Result<Result<String, String>, StaffError> {
+) -> Result<Answer, StaffError> {
     let token = from.trim_start_matches('#').to_ascii_uppercase();
     if token == into.token {
-        return Ok(Err(format!("case #{token} cannot be merged into itself")));
+        return Ok(Answer::Refused(format!(
+            "case #{token} cannot be merged into itself"
+        )));
     }
     let Some(other) = store.case(&token)? else {
-        return Ok(Err(format!(
+        return Ok(Answer::Refused(format!(
             "no case #{token}; `mnotify-intake cases list` shows the cases"
         )));
     };
     if let Some(already) = other.merged() {
-        return Ok(Err(format!(
+        return Ok(Answer::Refused(format!(
             "case #{token} was merged into #{already} already"
         )));
     }
     if other.owner() != into.owner() {
-        return Ok(Err(format!(
+        return Ok(Answer::Refused(format!(
             "case #{token} is {}'s and case #{} is {}'s: cases of two institutions are not merged (`cases allow` adds a colleague's address to a case)",
             other.owner(),
             into.token,
@@ -77,7 +79,7 @@ fn merge(
         )));
     }
     if other.service != into.service {
-        return Ok(Err(format!(
+        return Ok(Answer::Refused(format!(
             "case #{token} is for {} and case #{} for {}: a case is one service's; merge cases of the same service",
             other.service, into.token, into.service
         )));
@@ -95,7 +97,7 @@ fn merge(
         Some(&closed.applicant),
         &merged.token,
     )?;
-    Ok(Ok(format!(
+    Ok(Answer::Done(format!(
         "case #{} merged into #{} (recorded by {}); its mail now joins #{}",
         closed.token, merged.token, request.by, merged.token
     )))

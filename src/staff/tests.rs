@@ -1,4 +1,5 @@
 use super::*;
+use crate::case::{Case, Event};
 
 /// What requests need of the config: the test settings, the digest given, backups in
 /// the temporary directory.
@@ -34,15 +35,15 @@ fn advancing_a_step_queues_one_threaded_notice_in_the_case_language() {
     let request = Request::new(
         "abc123",
         "ana",
-        StaffAction::Advance {
+        StaffAction::Case(CaseAction::Advance {
             step: Step::FORM,
             note: Some("form received by post".into()),
             force: false,
-        },
+        }),
         now,
     );
     assert_eq!(request.case, "ABC123");
-    let plan = plan(&case, &request, &settings(&templates, ReplyMode::Send), now).unwrap();
+    let plan = plan_of(&case, &request, &templates);
     assert_eq!(
         plan.case.done[&Step::FORM].evidence,
         "form received by post"
@@ -59,7 +60,12 @@ fn advancing_a_step_queues_one_threaded_notice_in_the_case_language() {
         .message_ids
         .contains(&plan.thread_ids[0].bare().to_string()));
 
-    let note = Request::new("ABC123", "ana", StaffAction::Note { text: "x".into() }, now);
+    let note = Request::new(
+        "ABC123",
+        "ana",
+        StaffAction::Case(CaseAction::Note { text: "x".into() }),
+        now,
+    );
     let plan = plan_of(&case, &note, &templates);
     assert!(plan.outbox.is_none(), "a note tells the applicant nothing");
     let off = plan_with_mode(&case, &request, &templates, ReplyMode::Off);
@@ -71,7 +77,17 @@ fn plan_of(case: &Case, r: &Request, t: &Templates) -> StaffPlan {
 }
 
 fn plan_with_mode(case: &Case, r: &Request, t: &Templates, mode: ReplyMode) -> StaffPlan {
-    plan(case, r, &settings(t, mode), datetime!(2026-11-24 12:00 UTC)).unwrap()
+    let StaffAction::Case(action) = &r.action else {
+        panic!("a case action: {:?}", r.action);
+    };
+    plan(
+        case,
+        r,
+        action,
+        &settings(t, mode),
+        datetime!(2026-11-24 12:00 UTC),
+    )
+    .unwrap()
 }
 
 /// The daemon may die after the digest is queued and before the request file is
@@ -80,7 +96,7 @@ fn plan_with_mode(case: &Case, r: &Request, t: &Templates, mode: ReplyMode) -> S
 fn a_step_before_its_prerequisites_is_refused_unless_forced() {
     let now = datetime!(2026-11-24 12:00 UTC);
     let mut case = Case::open("ABC123".into(), "ion@x.md", Language::Ro, now);
-    let advance = |step, force| StaffAction::Advance {
+    let advance = |step, force| CaseAction::Advance {
         step,
         note: None,
         force,
@@ -104,11 +120,11 @@ fn a_step_before_its_prerequisites_is_refused_unless_forced() {
     }
     let why = refusal(&case, mn(), &advance(Step::TEST_ACCESS, false)).unwrap();
     assert!(why.contains("needs integration_data done first"), "{why}");
-    let bad = StaffAction::Allow {
+    let bad = CaseAction::Allow {
         member: "not an address".into(),
     };
     assert!(refusal(&case, mn(), &bad).is_some());
-    let good = StaffAction::Allow {
+    let good = CaseAction::Allow {
         member: "it@primaria.md".into(),
     };
     assert!(refusal(&case, mn(), &good).is_none());
@@ -126,7 +142,7 @@ fn production_needs_the_production_certificate_once_environments_are_named() {
         at: now,
     }];
     let case = crate::case::apply(mn(), &case, Event::Certificates(&test_only), now).0;
-    let advance = |step, force| StaffAction::Advance {
+    let advance = |step, force| CaseAction::Advance {
         step,
         note: None,
         force,
@@ -161,48 +177,63 @@ fn a_request_asked_twice_is_applied_once() {
     let r = Request::new(
         "",
         "ana",
-        StaffAction::Digest {
+        StaffAction::Store(StoreRequest::Digest {
             send: true,
             html: false,
-        },
+        }),
         now,
     );
     let first = execute(&store, &r, &desk(&settings, Some(&digest)), now).unwrap();
-    assert_eq!(first, Ok("queued".to_string()));
+    assert_eq!(first, Answer::Done("queued".to_string()));
     let again = execute(&store, &r, &desk(&settings, Some(&digest)), now).unwrap();
-    assert_eq!(again, Ok("queued".to_string()));
+    assert_eq!(again, Answer::Done("queued".to_string()));
     assert_eq!(store.outbox().unwrap().len(), 1, "one digest queued");
 
     // A case change likewise, and a refusal names the reason.
     let mut case = Case::open("ABC123".into(), "ion@x.md", Language::Ro, now);
     case.message_ids.push("first@x.md".into());
     store.save_case(&case).unwrap();
-    let note = Request::new("ABC123", "ana", StaffAction::Note { text: "n".into() }, now);
-    assert!(execute(&store, &note, &desk(&settings, None), now)
-        .unwrap()
-        .is_ok());
-    let again = execute(&store, &note, &desk(&settings, None), now)
-        .unwrap()
-        .unwrap();
+    let note = Request::new(
+        "ABC123",
+        "ana",
+        StaffAction::Case(CaseAction::Note { text: "n".into() }),
+        now,
+    );
+    assert!(matches!(
+        execute(&store, &note, &desk(&settings, None), now).unwrap(),
+        Answer::Done(_)
+    ));
+    let Answer::Done(again) = execute(&store, &note, &desk(&settings, None), now).unwrap() else {
+        panic!("the note is answered again");
+    };
     assert!(again.contains("already applied"), "{again}");
     let notes = store.case("ABC123").unwrap().unwrap().timeline.len();
     assert_eq!(notes, 2, "opened + one note");
     let early = Request::new(
         "ABC123",
         "ana",
-        StaffAction::Advance {
+        StaffAction::Case(CaseAction::Advance {
             step: Step::PRODUCTION,
             note: None,
             force: false,
-        },
+        }),
         now,
     );
     let refused = execute(&store, &early, &desk(&settings, None), now).unwrap();
-    assert!(refused.unwrap_err().contains("operational_tests"));
-    let unknown = Request::new("NOPE12", "ana", StaffAction::Note { text: "n".into() }, now);
-    assert!(execute(&store, &unknown, &desk(&settings, None), now)
-        .unwrap()
-        .is_err());
+    assert!(
+        matches!(&refused, Answer::Refused(why) if why.contains("operational_tests")),
+        "{refused:?}"
+    );
+    let unknown = Request::new(
+        "NOPE12",
+        "ana",
+        StaffAction::Case(CaseAction::Note { text: "n".into() }),
+        now,
+    );
+    assert!(matches!(
+        execute(&store, &unknown, &desk(&settings, None), now).unwrap(),
+        Answer::Refused(_)
+    ));
 }
 
 /// `[digest.services]`: a service's staff get a digest of its cases alone, beside the

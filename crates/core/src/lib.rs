@@ -70,6 +70,7 @@ pub mod reply;
 pub mod report;
 pub mod revocation;
 pub mod serials;
+pub mod staff;
 pub mod trust;
 
 #[cfg(any(test, feature = "testkit"))]

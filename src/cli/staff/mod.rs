@@ -11,7 +11,7 @@ use mnotify_intake::case::{Case, Step};
 use mnotify_intake::config::Config;
 use mnotify_intake::control::{self, ControlReply, ControlRequest};
 use mnotify_intake::reply::Templates;
-use mnotify_intake::staff::{self, Request, StaffAction};
+use mnotify_intake::staff::{self, CaseAction, Request, StaffAction, StoreRequest};
 use mnotify_intake::store::Store;
 use time::OffsetDateTime;
 
@@ -218,42 +218,42 @@ pub fn run(config: &Config, command: CasesCommand) -> Result<ExitCode> {
             force,
             dry_run,
         } => {
-            let action = StaffAction::Advance { step, note, force };
+            let action = CaseAction::Advance { step, note, force };
             if dry_run {
                 return preview(config, &id, by, action, now);
             }
             change(config, &id, by, action, now)
         }
         CasesCommand::Allow { id, member, by } => {
-            change(config, &id, by, StaffAction::Allow { member }, now)
+            change(config, &id, by, CaseAction::Allow { member }, now)
         }
         CasesCommand::Note { id, text, by } => {
-            change(config, &id, by, StaffAction::Note { text }, now)
+            change(config, &id, by, CaseAction::Note { text }, now)
         }
         CasesCommand::Answered { id, note, by } => {
-            change(config, &id, by, StaffAction::Answered { note }, now)
+            change(config, &id, by, CaseAction::Answered { note }, now)
         }
         CasesCommand::Reopen { id, step, note, by } => {
-            change(config, &id, by, StaffAction::Reopen { step, note }, now)
+            change(config, &id, by, CaseAction::Reopen { step, note }, now)
         }
         CasesCommand::Merge {
             into,
             from,
             note,
             by,
-        } => change(config, &into, by, StaffAction::Merge { from, note }, now),
+        } => change(config, &into, by, CaseAction::Merge { from, note }, now),
         CasesCommand::Split {
             id,
             system,
             note,
             by,
-        } => change(config, &id, by, StaffAction::Split { system, note }, now),
+        } => change(config, &id, by, CaseAction::Split { system, note }, now),
     }
 }
 
 /// Every case: from the running daemon, or from the store when it is stopped.
 fn load(config: &Config) -> Result<Vec<Case>> {
-    let (json, _) = ask(config, "", StaffAction::Cases, None)?;
+    let (json, _) = ask(config, "", StaffAction::Store(StoreRequest::Cases), None)?;
     serde_json::from_str(&json).context("reading the cases")
 }
 
@@ -271,7 +271,7 @@ fn change(
     config: &Config,
     id: &str,
     by: Option<String>,
-    action: StaffAction,
+    action: CaseAction,
     _now: OffsetDateTime,
 ) -> Result<ExitCode> {
     let token = id.trim_start_matches('#').to_ascii_uppercase();
@@ -289,7 +289,7 @@ fn change(
         case.owner(),
         case.applicant
     );
-    let (text, by_daemon) = ask(config, &token, action, by)?;
+    let (text, by_daemon) = ask(config, &token, action.into(), by)?;
     println!("{text}");
     if !by_daemon && text.contains("the applicant is told") {
         println!("(the daemon is stopped: the notice goes out when it runs)");
@@ -301,10 +301,10 @@ fn change(
 fn forced_note(
     case: &Case,
     procedure: &mnotify_intake::procedure::Procedure,
-    action: StaffAction,
-) -> StaffAction {
+    action: CaseAction,
+) -> CaseAction {
     match action {
-        StaffAction::Advance {
+        CaseAction::Advance {
             step,
             note,
             force: true,
@@ -323,7 +323,7 @@ fn forced_note(
                     note.unwrap_or_default()
                 ))
             };
-            StaffAction::Advance {
+            CaseAction::Advance {
                 step,
                 note,
                 force: true,
@@ -339,7 +339,7 @@ fn preview(
     config: &Config,
     id: &str,
     by: Option<String>,
-    action: StaffAction,
+    action: CaseAction,
     now: OffsetDateTime,
 ) -> Result<ExitCode> {
     let token = id.trim_start_matches('#').to_ascii_uppercase();
@@ -360,12 +360,12 @@ fn preview(
     let request = Request::new(
         &token,
         &control::recorded_as(&user, uid, by.as_deref()).map_err(anyhow::Error::msg)?,
-        action,
+        action.clone().into(),
         now,
     );
     let templates = Templates::for_config(&config.reply)?;
     let settings = config.plan_settings(&templates);
-    let plan = staff::plan(&case, &request, &settings, now)?;
+    let plan = staff::plan(&case, &request, &action, &settings, now)?;
     println!(
         "would record: {} (by {}); next step then: {}",
         request.action.describe(procedure),
@@ -443,14 +443,14 @@ fn ask(
 fn directly(config: &Config, asked: ControlRequest) -> Result<String> {
     if !config.store_path.exists() {
         match asked.action {
-            StaffAction::Cases | StaffAction::Registry => return Ok("[]".into()),
+            StaffAction::Store(StoreRequest::Cases) | StaffAction::Store(StoreRequest::Registry) => return Ok("[]".into()),
             _ if !asked.case.is_empty() => bail!(
                 "no store at {} yet, so no case #{}; cases open when applicants write",
                 config.store_path.display(),
                 asked.case
             ),
             // Importing the registry before the first start is how a deployment begins.
-            StaffAction::RegistryImport { .. } => {}
+            StaffAction::Store(StoreRequest::RegistryImport { .. }) => {}
             // Nothing to show or do, and nothing is created: a mistyped [store] path
             // must not leave an empty store behind.
             _ => bail!(
@@ -480,8 +480,8 @@ fn directly(config: &Config, asked: ControlRequest) -> Result<String> {
     let answer = staff::execute(&store, &request, &desk, now)?;
     store.flush()?;
     match answer {
-        Ok(text) => Ok(text),
-        Err(reason) => bail!("{reason}"),
+        staff::Answer::Done(text) => Ok(text),
+        staff::Answer::Refused(reason) => bail!("{reason}"),
     }
 }
 
@@ -490,7 +490,10 @@ pub fn digest(config: &Config, send: bool, html: bool) -> Result<ExitCode> {
     if config.digest.is_none() {
         bail!("no [digest] section in {}: add one with the staff addresses (see config/mnotify-intake.example.toml)", config.source.display());
     }
-    let (text, by_daemon) = store_request(config, StaffAction::Digest { send, html })?;
+    let (text, by_daemon) = store_request(
+        config,
+        StaffAction::Store(StoreRequest::Digest { send, html }),
+    )?;
     if send {
         if by_daemon {
             println!("digest: queued by the running daemon, which sends it within seconds");

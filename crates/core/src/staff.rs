@@ -1,0 +1,405 @@
+//! Staff requests, pure: what staff ask of one case ([`CaseAction`]) or of the store
+//! as a whole ([`StoreRequest`]), the guardrails a case change must pass
+//! ([`refusal`]), and the change planned ([`plan`]): the case after it and the notice
+//! the applicant gets. The daemon crate's `staff` applies them to the store.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::case::{self, Action, Case, Event, Step};
+use crate::process::{notice, Settings};
+use crate::record::{MessageId, OutboxEntry};
+use crate::reply::{ReplyError, ReplyMode};
+
+/// What staff ask of one case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CaseAction {
+    Advance {
+        step: Step,
+        note: Option<String>,
+        /// Record it although its prerequisites are not done (the note says why).
+        #[serde(default)]
+        force: bool,
+    },
+    /// Mail from this address or domain counts as the case's institution's.
+    Allow {
+        member: String,
+    },
+    Note {
+        text: String,
+    },
+    /// The applicant's open question was answered (by mail or phone): the case no
+    /// longer waits on the agency for it.
+    Answered {
+        note: Option<String>,
+    },
+    Reopen {
+        step: Step,
+        note: Option<String>,
+    },
+    /// The case `from` is the same system as this one: merged into it.
+    Merge {
+        from: String,
+        note: Option<String>,
+    },
+    /// This case muddles two systems: a new case split off it, for `system`.
+    Split {
+        system: Option<String>,
+        note: Option<String>,
+    },
+}
+
+/// What staff ask of the store as a whole (no case): answered with a text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StoreRequest {
+    /// The staff digest now: queued for the staff (`send`), or rendered (text or HTML)
+    /// for the command to print.
+    Digest { send: bool, html: bool },
+    /// `status`: the store's summary as JSON.
+    Status,
+    /// `registry import` while the daemon runs: records the command already read.
+    RegistryImport {
+        records: Vec<crate::registry::KnownCertificate>,
+    },
+    /// `held list`: mail held because its sender was not authenticated.
+    HeldList,
+    /// `held accept`: staff vouch for a held message's sender; the daemon handles it.
+    AcceptHeld { identity: String },
+    /// Every case, as JSON (what `cases list/show/export` read).
+    Cases,
+    /// `store backup`: a backup written now into `[store] backups` (never a path the
+    /// request names: the daemon writes only where its config says).
+    Backup,
+    /// The registry of known certificates, as JSON (what `inspect` and `registry list`
+    /// read).
+    Registry,
+    /// Who answers: the daemon's process id (a second `run` says it is running).
+    Ping,
+}
+
+/// What staff asked for: of a case, or of the store. On the wire (the control socket,
+/// the store's record of requests applied) one object whose `kind` says which, as it
+/// always was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StaffAction {
+    Case(CaseAction),
+    Store(StoreRequest),
+}
+
+impl From<CaseAction> for StaffAction {
+    fn from(a: CaseAction) -> StaffAction {
+        StaffAction::Case(a)
+    }
+}
+
+impl From<StoreRequest> for StaffAction {
+    fn from(r: StoreRequest) -> StaffAction {
+        StaffAction::Store(r)
+    }
+}
+
+impl Serialize for StaffAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            StaffAction::Case(a) => a.serialize(serializer),
+            StaffAction::Store(r) => r.serialize(serializer),
+        }
+    }
+}
+
+/// The `kind`s of [`CaseAction`].
+const CASE_KINDS: [&str; 7] = [
+    "advance", "allow", "note", "answered", "reopen", "merge", "split",
+];
+
+impl<'de> Deserialize<'de> for StaffAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<StaffAction, D::Error> {
+        use serde::de::Error;
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let kind = value
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .ok_or_else(|| D::Error::custom("a staff request names its `kind`"))?;
+        if CASE_KINDS.contains(&kind) {
+            CaseAction::deserialize(value)
+                .map(StaffAction::Case)
+                .map_err(D::Error::custom)
+        } else {
+            StoreRequest::deserialize(value)
+                .map(StaffAction::Store)
+                .map_err(D::Error::custom)
+        }
+    }
+}
+
+impl StaffAction {
+    /// Store-wide requests (no case): they answer with a text in `results/<id>.out`.
+    pub fn is_store_wide(&self) -> bool {
+        matches!(self, StaffAction::Store(_))
+    }
+
+    /// In words, for the command's answer and the log.
+    pub fn describe(&self, procedure: &crate::procedure::Procedure) -> String {
+        match self {
+            StaffAction::Case(a) => a.describe(procedure),
+            StaffAction::Store(r) => r.describe(),
+        }
+    }
+}
+
+impl CaseAction {
+    /// In words, for the command's answer and the log.
+    pub fn describe(&self, procedure: &crate::procedure::Procedure) -> String {
+        match self {
+            CaseAction::Advance { step, .. } => {
+                format!("step {} ({}) done", procedure.number(*step), step.code())
+            }
+            CaseAction::Note { .. } => "note added".into(),
+            CaseAction::Answered { .. } => "question marked answered".into(),
+            CaseAction::Allow { member } => format!("{member} added to the institution"),
+            CaseAction::Reopen { step, .. } => {
+                format!(
+                    "step {} ({}) reopened",
+                    procedure.number(*step),
+                    step.code()
+                )
+            }
+            CaseAction::Merge { from, .. } => format!("case #{from} merged into it"),
+            CaseAction::Split { .. } => "a case split off".into(),
+        }
+    }
+
+    /// The case event it is (a merge and a split change two cases: `staff::merging`
+    /// applies them, never through an event).
+    pub fn event<'a>(&'a self, by: &'a str) -> Event<'a> {
+        match self {
+            CaseAction::Allow { member } => Event::Allow { by, member },
+            CaseAction::Advance { step, note, .. } => Event::StepDone {
+                step: *step,
+                by,
+                note: note.as_deref(),
+            },
+            CaseAction::Note { text } => Event::Note { by, text },
+            CaseAction::Answered { note } => Event::Answered {
+                by,
+                note: note.as_deref(),
+            },
+            CaseAction::Reopen { step, note } => Event::Reopen {
+                step: *step,
+                by,
+                note: note.as_deref(),
+            },
+            CaseAction::Merge { .. } | CaseAction::Split { .. } => Event::Note {
+                by,
+                text: "cases merged or split",
+            },
+        }
+    }
+}
+
+impl StoreRequest {
+    /// In words, for the command's answer and the log.
+    pub fn describe(&self) -> String {
+        match self {
+            StoreRequest::Digest { send: true, .. } => "digest queued for the staff".into(),
+            StoreRequest::Digest { send: false, .. } => "digest rendered".into(),
+            StoreRequest::Status => "status".into(),
+            StoreRequest::RegistryImport { records } => {
+                format!("registry import of {} certificate(s)", records.len())
+            }
+            StoreRequest::HeldList => "held mail listed".into(),
+            StoreRequest::AcceptHeld { identity } => format!("held mail {identity} accepted"),
+            StoreRequest::Cases => "cases read".into(),
+            StoreRequest::Backup => "backup written".into(),
+            StoreRequest::Registry => "registry read".into(),
+            StoreRequest::Ping => "ping".into(),
+        }
+    }
+}
+
+/// What became of a staff request: done (what to print), or refused (why).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    Done(String),
+    Refused(String),
+}
+
+/// One staff request, as applied: who asked (from the control socket's credentials),
+/// about which case, what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    pub id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// Who asked (shown on the case timeline).
+    pub by: String,
+    /// The case token.
+    pub case: String,
+    pub action: StaffAction,
+}
+
+impl Request {
+    pub fn new(case: &str, by: &str, action: StaffAction, now: OffsetDateTime) -> Request {
+        Request {
+            id: crate::record::fresh_id(),
+            at: now,
+            by: by.to_string(),
+            case: case.to_ascii_uppercase(),
+            action,
+        }
+    }
+}
+
+/// A change to a case, planned: the case after it and the notice to the applicant.
+#[derive(Debug, Clone)]
+pub struct StaffPlan {
+    pub case: Case,
+    pub thread_ids: Vec<MessageId>,
+    /// The notice to the applicant, if the event calls for one and replies are on.
+    pub outbox: Option<OutboxEntry>,
+}
+
+/// Pure: the case after the request and the notice the applicant gets. The notice is
+/// threaded to the case's latest message and written in the case's language.
+pub fn plan(
+    case: &Case,
+    request: &Request,
+    action: &CaseAction,
+    settings: &Settings<'_>,
+    now: OffsetDateTime,
+) -> Result<StaffPlan, ReplyError> {
+    let procedure = settings.procedures.procedure_of(&case.service);
+    let event = action.event(&request.by);
+    let (mut next, actions) = case::apply(procedure, case, event, now);
+    let mut thread_ids = Vec::new();
+    let mut outbox = None;
+    // One notice per request: completion supersedes a step notice.
+    let action = actions
+        .iter()
+        .copied()
+        .find(|a| *a == Action::TellCompleted)
+        .or(actions.first().copied());
+    if let (Some(action), true) = (action, settings.mode != ReplyMode::Off) {
+        let (entry, id) = notice(
+            &mut next,
+            action,
+            settings,
+            &format!("staff/{}", request.id),
+            now,
+        )?;
+        thread_ids.push(id);
+        outbox = Some(entry);
+    }
+    Ok(StaffPlan {
+        case: next,
+        thread_ids,
+        outbox,
+    })
+}
+
+/// Why a change must not be made to `case`, if it must not: a step whose
+/// prerequisites are not done (unless forced), a member that is not an address or a
+/// domain.
+pub fn refusal(
+    case: &Case,
+    procedure: &crate::procedure::Procedure,
+    action: &CaseAction,
+) -> Option<String> {
+    let step = match action {
+        CaseAction::Advance { step, .. } | CaseAction::Reopen { step, .. } => Some(*step),
+        _ => None,
+    };
+    if let Some(step) = step.filter(|s| procedure.position(*s).is_none()) {
+        let codes: Vec<&str> = procedure.order().map(|s| s.code()).collect();
+        return Some(format!(
+            "case #{} is for {}, whose steps are {}; `{}` is not one of them",
+            case.token,
+            procedure.tag,
+            codes.join(", "),
+            step.code()
+        ));
+    }
+    match action {
+        CaseAction::Advance {
+            step, force: false, ..
+        } => {
+            let missing = case.missing_before(procedure, *step);
+            if let Some(env) = case.certificate_missing_for(*step) {
+                return Some(format!(
+                    "case #{}: {} needs the applicant's certificate for {}, and the case has none (test and production each need their own); ask for it, or use --force with a --note saying why",
+                    case.token,
+                    step.code(),
+                    env.code()
+                ));
+            }
+            (!missing.is_empty()).then(|| {
+                let names: Vec<&str> = missing.iter().map(|s| s.code()).collect();
+                format!(
+                    "case #{}: {} needs {} done first; record those, or use --force with a --note saying why",
+                    case.token,
+                    step.code(),
+                    names.join(", ")
+                )
+            })
+        }
+        CaseAction::Allow { member } => {
+            let m = member.trim();
+            let valid = !m.is_empty()
+                && !m.contains(char::is_whitespace)
+                && (m.contains('@') || m.contains('.'))
+                && m.matches('@').count() <= 1;
+            (!valid).then(|| {
+                format!("`{m}` is not an e-mail address or a domain (e.g. it@primaria.md or primaria.md)")
+            })
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wire_format_is_one_object_whose_kind_says_which() {
+        let advance: StaffAction = CaseAction::Advance {
+            step: Step::CONTRACT,
+            note: Some("semnat".into()),
+            force: false,
+        }
+        .into();
+        let json = serde_json::to_value(&advance).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"kind": "advance", "step": "contract", "note": "semnat", "force": false})
+        );
+        assert_eq!(
+            serde_json::from_value::<StaffAction>(json).unwrap(),
+            advance
+        );
+        let ping: StaffAction = StoreRequest::Ping.into();
+        assert_eq!(serde_json::to_string(&ping).unwrap(), r#"{"kind":"ping"}"#);
+        assert_eq!(
+            serde_json::from_str::<StaffAction>(r#"{"kind":"digest","send":true,"html":false}"#)
+                .unwrap(),
+            StaffAction::Store(StoreRequest::Digest {
+                send: true,
+                html: false
+            })
+        );
+        assert!(ping.is_store_wide() && !advance.is_store_wide());
+    }
+
+    #[test]
+    fn a_request_of_no_known_kind_is_refused_with_the_reason() {
+        for bad in [r#"{"kind":"erase_everything"}"#, r#"{"step":"form"}"#, "[]"] {
+            let err = serde_json::from_str::<StaffAction>(bad).unwrap_err();
+            assert!(
+                err.to_string().contains("kind") || err.to_string().contains("variant"),
+                "{bad}: {err}"
+            );
+        }
+    }
+}
