@@ -43,6 +43,21 @@ impl Judgement {
         self.sender.authenticated || self.vouched_by.is_some()
     }
 
+    /// For the record of a held mail staff vouched for: whom they vouched for.
+    pub fn vouched_note(&self) -> Option<String> {
+        let by = self.vouched_by.as_ref()?;
+        Some(format!(
+            "sender not authenticated ({}); accepted by {by}",
+            self.sender.reason
+        ))
+    }
+
+    /// For the record of a held mail: why it is held.
+    pub fn held_note(&self) -> Option<String> {
+        self.held
+            .then(|| format!("sender not authenticated: {}", self.sender.reason))
+    }
+
     /// The sender as timelines record it, with who vouched for them.
     pub fn who(&self) -> String {
         match &self.vouched_by {

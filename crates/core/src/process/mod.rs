@@ -13,6 +13,7 @@ mod certificates;
 mod judge;
 pub mod lookup;
 mod notice;
+mod place;
 mod rates;
 pub mod report;
 
@@ -32,6 +33,7 @@ pub use certificates::{candidates, case_certificate_entries};
 pub use judge::{judge, reply_address, Judgement};
 pub use lookup::{known, lookup, Found, Lookup};
 pub use notice::notice;
+use place::{place_in_case, Placed};
 pub use rates::{rate_key, RateKeys, ReplyCounts};
 pub use report::{judge_report, reported_reply, ReportVerdict, Reported};
 
@@ -234,13 +236,7 @@ pub fn plan(
     fresh: &str,
 ) -> Result<Plan, ReplyError> {
     let facts = mail.content.facts();
-    let mut notes: Vec<String> = Vec::new();
-    if let Some(by) = &judgement.vouched_by {
-        notes.push(format!(
-            "sender not authenticated ({}); accepted by {by}",
-            judgement.sender.reason
-        ));
-    }
+    let mut notes: Vec<String> = judgement.vouched_note().into_iter().collect();
     let Placed {
         case,
         joined,
@@ -255,12 +251,7 @@ pub fn plan(
         &mut notes,
         (now, fresh),
     );
-    if judgement.held {
-        notes.push(format!(
-            "sender not authenticated: {}",
-            judgement.sender.reason
-        ));
-    }
+    notes.extend(judgement.held_note());
     let mut also = flagged(
         &ownership,
         &known.certificate_case_records,
@@ -279,35 +270,26 @@ pub fn plan(
             seen.destination = settings.needs_human_folder.map(str::to_string);
         }
         None => {
-            let to = judgement.recipient.clone().unwrap_or_default();
             let answering = match (&case, ask_which) {
                 (Some(c), _) => answer::Answering::Case(c, &opened),
                 (None, true) => answer::Answering::WhichService,
                 (None, false) => answer::Answering::NoCase,
             };
-            let outgoing = answer::reply(
-                mail.content,
+            let queued = queue_answer(
+                mail,
                 judgement,
                 answering,
-                &seen,
-                &to,
+                &mut seen,
                 settings,
                 (now, fresh),
             )?;
-            let token = case.as_ref().map(|c| c.token.as_str());
-            rate_keys = RateKeys::new(&to, token, judgement.held, now).all();
-            thread_ids.push(outgoing.message_id.clone());
-            seen.reply = Some(outgoing.message_id.clone());
-            outbox = Some(outbox_entry(outgoing, settings.mode, token, now));
+            thread_ids.push(queued.0.message_id.clone());
+            (outbox, rate_keys) = (Some(queued.0), queued.1);
         }
     }
-    let reported = match (&facts.bounce, known.reported) {
-        (Some(bounce), Some(r)) => {
-            let changes = (&mut case, &mut also, &mut notes);
-            failed_by_report((bounce, &facts.trace), r, judgement, changes, settings, now)
-        }
-        _ => None,
-    };
+    let changes = (&mut case, &mut also, &mut notes);
+    let reported =
+        report::failed_by_report(facts, known.reported, judgement, changes, settings, now);
     if !notes.is_empty() {
         seen.note = Some(notes.join("; "));
     }
@@ -323,235 +305,34 @@ pub fn plan(
     })
 }
 
-/// A delivery report's verdict on the reply it names: a believed one marks the reply
-/// failed (returned) and puts that on the reply's case, whichever of the message's
-/// cases it is; an ignored one is noted.
-fn failed_by_report(
-    (bounce, trace): (&crate::intake::bounce::Bounce, &crate::trust::Trace),
-    reported: Reported,
-    judgement: &Judgement,
-    (case, also, notes): (&mut Option<Case>, &mut Vec<Case>, &mut Vec<String>),
-    settings: &Settings<'_>,
-    now: OffsetDateTime,
-) -> Option<OutboxEntry> {
-    let verdict = judge_report(
-        bounce,
-        &reported.entry,
-        &judgement.sender,
-        trace,
-        settings.trust,
-    )?;
-    if let ReportVerdict::Ignored(why) = verdict {
-        notes.push(why);
-        return None;
-    }
-    let mut entry = reported.entry;
-    entry.fail(bounce.describe(), now);
-    let token = entry.case.clone();
-    let target = match case.as_mut().filter(|c| Some(&c.token) == token.as_ref()) {
-        Some(own) => Some(own),
-        None => also.iter_mut().find(|c| Some(&c.token) == token.as_ref()),
-    };
-    match target {
-        Some(c) => {
-            if let Some(next) = report::failed_reply_case(c, settings.procedures, &entry, now) {
-                *c = next;
-            }
-        }
-        None => {
-            if let Some(next) = reported
-                .case
-                .as_ref()
-                .and_then(|c| report::failed_reply_case(c, settings.procedures, &entry, now))
-            {
-                also.push(next);
-            }
-        }
-    }
-    Some(entry)
-}
-
-/// The information system the mail names when it differs from `case`'s and the mail
-/// reached the case only through its sender (not its token or thread): a case is one
-/// institution's one system, so a second system gets a case of its own.
-fn another_system(case: &Case, facts: &crate::intake::Facts) -> Option<String> {
-    let named = facts.integration.system_name.as_deref()?;
-    case.system()?;
-    let in_thread = facts.case_token.as_deref() == Some(case.token.as_str())
-        || facts
-            .in_reply_to
-            .iter()
-            .chain(&facts.references)
-            .filter_map(|id| crate::record::MessageId::parse(id))
-            .any(|id| {
-                case.message_ids
-                    .iter()
-                    .filter_map(|m| crate::record::MessageId::parse(m))
-                    .any(|m| m == id)
-            });
-    (!in_thread && !case.is_for_system(named)).then(|| named.to_string())
-}
-
-/// Where a mail landed: its case (`None` when it moves none), whether it joined one
-/// that existed, whose its certificates are, the cases it opened for further
-/// services, and whether it named no service and is asked which one.
-struct Placed {
-    case: Option<Case>,
-    joined: bool,
-    ownership: certificates::Ownership,
-    opened: Vec<Case>,
-    ask_which: bool,
-}
-
-impl Placed {
-    fn nowhere(joined: bool) -> Placed {
-        Placed {
-            case: None,
-            joined,
-            ownership: certificates::Ownership::default(),
-            opened: Vec::new(),
-            ask_which: false,
-        }
-    }
-}
-
-/// At most this many cases one mail opens (a mail listing every service).
-const MAX_SERVICES_PER_MAIL: usize = 5;
-
-/// The services a first mail opens cases for: those it names, in order; none named,
-/// `[procedures] unnamed`'s (`None`: ask which).
-fn services_for<'c>(
-    analysis: &Analysis,
-    procedures: &'c crate::procedure::Catalogue,
-) -> Option<Vec<&'c crate::procedure::Procedure>> {
-    let named: Vec<&crate::procedure::Procedure> = analysis
-        .services
-        .iter()
-        .filter_map(|code| procedures.get(code))
-        .take(MAX_SERVICES_PER_MAIL)
-        .collect();
-    if !named.is_empty() {
-        return Some(named);
-    }
-    match &procedures.unnamed {
-        crate::procedure::Unnamed::Ask => None,
-        crate::procedure::Unnamed::Service(code) => procedures.get(code).map(|p| vec![p]),
-    }
-}
-
-/// The case the mail belongs to: the one it names or continues, but only a case of
-/// its own institution; new ones (one per service it asks for) for an applicant's
-/// first mail.
-fn place_in_case(
+/// The answer to a mail, queued: the outbox entry and the reply counters it adds to;
+/// the record learns its Message-ID.
+fn queue_answer(
     mail: Mail<'_>,
     judgement: &Judgement,
-    (known, first_cases): (Option<Case>, &[CertificateCase]),
-    procedures: &crate::procedure::Catalogue,
-    notes: &mut Vec<String>,
+    answering: answer::Answering<'_>,
+    seen: &mut SeenRecord,
+    settings: &Settings<'_>,
     (now, fresh): (OffsetDateTime, &str),
-) -> Placed {
-    let facts = mail.content.facts();
-    let mut case = known;
-    if let Some(c) = &case {
-        let address = judgement.sender.address.as_deref().unwrap_or("");
-        let institution = judgement.institution.as_deref().unwrap_or("");
-        if judgement.held || !c.admits(institution, address) {
-            if !judgement.held {
-                notes.push(format!(
-                    "named case #{} of another institution ({}); not joined",
-                    c.token,
-                    c.owner()
-                ));
-            }
-            case = None;
-        }
-    }
-    if let Some(c) = &case {
-        if let Some(other) = another_system(c, facts) {
-            notes.push(format!(
-                "names the information system {other}; case #{} of the same institution is for {}: a case of its own",
-                c.token,
-                c.system().unwrap_or_default()
-            ));
-            case = None;
-        }
-    }
-    let joined = case.is_some();
-    let analysis = match mail.content {
-        Content::Analysed(a) if judge::answers(a.decision) && !judgement.held => a,
-        // Mail that does not move a case leaves it as it is.
-        _ => return Placed::nowhere(joined),
+) -> Result<(OutboxEntry, Vec<String>), ReplyError> {
+    let to = judgement.recipient.clone().unwrap_or_default();
+    let token = match &answering {
+        answer::Answering::Case(c, _) => Some(c.token.clone()),
+        _ => None,
     };
-    let services = match (&case, services_for(analysis, procedures)) {
-        (Some(_), _) => Vec::new(),
-        (None, Some(services)) => services,
-        (None, None) => {
-            notes.push("names no service: asked which one, no case opened".into());
-            return Placed {
-                ask_which: true,
-                ..Placed::nowhere(false)
-            };
-        }
-    };
-    let open = |procedure: &crate::procedure::Procedure, seed: &str| {
-        let applicant = judgement.recipient.clone().unwrap_or_default();
-        let mut c = Case::open(token_for(seed), &applicant, facts.language, now);
-        c.service = procedure.code.clone();
-        c.subject = facts.subject.clone();
-        c.identity = judgement.institution.clone();
-        for n in notes.iter() {
-            c.timeline.push(crate::case::TimelineEntry {
-                at: now,
-                what: format!("mail {}: {n}", mail.identity),
-            });
-        }
-        c
-    };
-    let mut c = match case {
-        Some(c) => c,
-        None => open(services[0], fresh),
-    };
-    let mut opened: Vec<Case> = services
-        .iter()
-        .skip(1)
-        .map(|p| open(p, &format!("{fresh}/{}", p.code)))
-        .collect();
-    let evidence = certificates::evidence(analysis);
-    let ownership =
-        certificates::ownership(analysis, &c.owner(), &c.members, &c.token, first_cases);
-    let doubt = (!ownership.doubts.is_empty()).then(|| ownership.doubts.join("; "));
-    let received = certificates::for_case(analysis, now);
-    let sender = judgement.who();
-    let mail_event = crate::case::MailEvent {
-        decision: analysis.decision,
-        message_id: mail.identity,
-        evidence: &evidence,
-        sender: &sender,
-        doubt: doubt.as_deref(),
-        certificates: &received,
-    };
-    for case in std::iter::once(&mut c).chain(opened.iter_mut()) {
-        let procedure = procedures.procedure_of(&case.service);
-        *case = crate::case::apply(procedure, case, crate::case::Event::Mail(mail_event), now).0;
-        if facts.integration.is_present() {
-            let event = crate::case::Event::Integration(&facts.integration);
-            *case = crate::case::apply(procedure, case, event, now).0;
-        }
-    }
-    // In a case already under way, a question is for a person: the automatic answer
-    // says so and the case waits on the agency until staff mark it answered. (A first
-    // mail's "what do we send?" is what the first answer tells.)
-    if let (true, Some(question)) = (joined, &facts.question) {
-        let procedure = procedures.procedure_of(&c.service);
-        c = crate::case::apply(procedure, &c, crate::case::Event::Asked { question }, now).0;
-    }
-    Placed {
-        case: Some(c),
-        joined,
-        ownership,
-        opened,
-        ask_which: false,
-    }
+    let outgoing = answer::reply(
+        mail.content,
+        judgement,
+        answering,
+        seen,
+        &to,
+        settings,
+        (now, fresh),
+    )?;
+    let rate_keys = RateKeys::new(&to, token.as_deref(), judgement.held, now).all();
+    seen.reply = Some(outgoing.message_id.clone());
+    let entry = outbox_entry(outgoing, settings.mode, token.as_deref(), now);
+    Ok((entry, rate_keys))
 }
 
 /// The other cases a mail's certificates flag for a staff check, changed.

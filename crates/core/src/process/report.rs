@@ -6,6 +6,7 @@
 
 use time::OffsetDateTime;
 
+use super::{Judgement, Settings};
 use crate::case::{self, Case, Event};
 use crate::intake::bounce::Bounce;
 use crate::intake::Facts;
@@ -93,6 +94,55 @@ pub fn failed_reply_case(
     let procedure = procedures.procedure_of(&case.service);
     let at = entry.failed_at.unwrap_or(now);
     Some(case::apply(procedure, case, failed, at).0)
+}
+
+/// A delivery report's verdict on the reply it names (none for other mail): a believed
+/// one marks the reply failed (returned) and puts that on the reply's case, whichever
+/// of the message's cases it is; an ignored one is noted.
+pub(super) fn failed_by_report(
+    facts: &Facts,
+    reported: Option<Reported>,
+    judgement: &Judgement,
+    (case, also, notes): (&mut Option<Case>, &mut Vec<Case>, &mut Vec<String>),
+    settings: &Settings<'_>,
+    now: OffsetDateTime,
+) -> Option<OutboxEntry> {
+    let (bounce, reported) = (facts.bounce.as_ref()?, reported?);
+    let verdict = judge_report(
+        bounce,
+        &reported.entry,
+        &judgement.sender,
+        &facts.trace,
+        settings.trust,
+    )?;
+    if let ReportVerdict::Ignored(why) = verdict {
+        notes.push(why);
+        return None;
+    }
+    let mut entry = reported.entry;
+    entry.fail(bounce.describe(), now);
+    let token = entry.case.clone();
+    let target = match case.as_mut().filter(|c| Some(&c.token) == token.as_ref()) {
+        Some(own) => Some(own),
+        None => also.iter_mut().find(|c| Some(&c.token) == token.as_ref()),
+    };
+    match target {
+        Some(c) => {
+            if let Some(next) = failed_reply_case(c, settings.procedures, &entry, now) {
+                *c = next;
+            }
+        }
+        None => {
+            if let Some(next) = reported
+                .case
+                .as_ref()
+                .and_then(|c| failed_reply_case(c, settings.procedures, &entry, now))
+            {
+                also.push(next);
+            }
+        }
+    }
+    Some(entry)
 }
 
 #[cfg(test)]
