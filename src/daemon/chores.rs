@@ -58,7 +58,11 @@ impl Daemon {
         if backups.keep == 0 {
             return;
         }
-        if self.next_backup_try.is_some_and(|t| Instant::now() < t) {
+        if self
+            .chores
+            .next_backup_try
+            .is_some_and(|t| Instant::now() < t)
+        {
             return;
         }
         let now = now();
@@ -73,7 +77,7 @@ impl Daemon {
         );
         if wait.is_positive() {
             let wait = Duration::try_from(wait).unwrap_or(Duration::from_secs(3600));
-            self.next_backup_try = Some(Instant::now() + wait);
+            self.chores.next_backup_try = Some(Instant::now() + wait);
             return;
         }
         let written = self
@@ -96,7 +100,7 @@ impl Daemon {
                     dir = %backups.dir.display(),
                     "daily backup failed, tried again in an hour: {e}"
                 );
-                self.next_backup_try = Some(Instant::now() + Duration::from_secs(3600));
+                self.chores.next_backup_try = Some(Instant::now() + Duration::from_secs(3600));
             }
         }
     }
@@ -105,7 +109,7 @@ impl Daemon {
     /// pass and then daily (see [`crate::store::Pruned`]).
     pub(super) fn daily_prune(&mut self) -> Result<(), DaemonError> {
         let days = self.config.keeping.retention_days;
-        if days == 0 || self.next_prune.is_some_and(|t| Instant::now() < t) {
+        if days == 0 || self.chores.next_prune.is_some_and(|t| Instant::now() < t) {
             return Ok(());
         }
         let now = now();
@@ -119,7 +123,7 @@ impl Daemon {
             self.store
                 .prune_held(now - time::Duration::days(held_days.into()))?
         };
-        self.next_prune = Some(Instant::now() + Duration::from_secs(24 * 3600));
+        self.chores.next_prune = Some(Instant::now() + Duration::from_secs(24 * 3600));
         info!(
             retention_days = days,
             records_reduced = pruned.records_reduced,
@@ -132,4 +136,13 @@ impl Daemon {
         );
         Ok(())
     }
+}
+
+/// When the daily chores are next due.
+#[derive(Default)]
+pub(super) struct Chores {
+    /// No daily backup before this (after a failed one).
+    pub(super) next_backup_try: Option<Instant>,
+    /// No pruning before this (daily).
+    pub(super) next_prune: Option<Instant>,
 }

@@ -39,7 +39,7 @@ impl Daemon {
         // store keeps those across crashes) count alike.
         let mut failed: HashMap<u32, (u8, u8)> = HashMap::new();
         for &uid in &fresh {
-            let fetches = self.fetch_failures.get(&(uid_validity, uid)).copied();
+            let fetches = self.inbox.fetch_failures.get(&(uid_validity, uid)).copied();
             let reads = self.store.read_attempts(uid_validity, uid)?;
             if fetches.is_some() || reads > 0 {
                 failed.insert(uid, (fetches.unwrap_or(0), reads));
@@ -213,7 +213,7 @@ impl Daemon {
         let mut missing = 0;
         for uid in batch {
             if fetched.iter().any(|(u, _)| u == uid) {
-                self.fetch_failures.remove(&(uid_validity, *uid));
+                self.inbox.fetch_failures.remove(&(uid_validity, *uid));
             } else {
                 if missing == 0 {
                     self.count_fetch_failure(uid_validity, &[*uid]);
@@ -238,14 +238,14 @@ impl Daemon {
     ) -> Result<Vec<(u32, u64, Option<i64>)>, DaemonError> {
         let answered =
             |listed: &[(u32, u64, Option<i64>)], uid: u32| listed.iter().any(|&(u, _, _)| u == uid);
-        if !self.size_one_by_one {
+        if !self.inbox.size_one_by_one {
             let listed = mb
                 .sizes(uids)
                 .await
-                .inspect_err(|_| self.size_one_by_one = true)?;
+                .inspect_err(|_| self.inbox.size_one_by_one = true)?;
             let missing = uids.iter().filter(|&&u| !answered(&listed, u)).count();
             if missing > 0 {
-                self.size_one_by_one = true;
+                self.inbox.size_one_by_one = true;
                 return Err(MailboxError::Incomplete(missing).into());
             }
             return Ok(listed);
@@ -262,7 +262,7 @@ impl Daemon {
                 }
             }
         }
-        self.size_one_by_one = false;
+        self.inbox.size_one_by_one = false;
         Ok(listed)
     }
 
@@ -283,8 +283,8 @@ impl Daemon {
             .filter(|(_, _, arrived)| arrived.is_some_and(|t| t < cut))
             .map(|&(uid, _, _)| uid)
             .collect();
-        if old.len() != self.backlog_left {
-            self.backlog_left = old.len();
+        if old.len() != self.inbox.backlog_left {
+            self.inbox.backlog_left = old.len();
             info!(
                 count = old.len(),
                 "messages older than the daemon's first start left in the inbox untouched ([imap] backlog = \"leave\")"
@@ -295,7 +295,11 @@ impl Daemon {
 
     pub(super) fn count_fetch_failure(&mut self, uid_validity: u32, uids: &[u32]) {
         for &uid in uids {
-            *self.fetch_failures.entry((uid_validity, uid)).or_default() += 1;
+            *self
+                .inbox
+                .fetch_failures
+                .entry((uid_validity, uid))
+                .or_default() += 1;
         }
     }
 
@@ -343,7 +347,7 @@ impl Daemon {
             mb.move_to(&uids, folder).await?;
         }
         for uid in uids {
-            self.fetch_failures.remove(&(uid_validity, uid));
+            self.inbox.fetch_failures.remove(&(uid_validity, uid));
         }
         Ok(())
     }
@@ -391,6 +395,18 @@ pub(super) fn batches(uids: &[u32], sizes: &BTreeMap<u32, u64>, limit: u64) -> V
         out.push(current);
     }
     out
+}
+
+/// What the inbox pass remembers between passes.
+#[derive(Default)]
+pub(super) struct Inbox {
+    /// Failed fetches per message (UIDVALIDITY, UID) since start: a message that failed
+    /// once is fetched alone, one that failed [`MAX_FETCH_FAILURES`] times is set aside.
+    pub(super) fetch_failures: HashMap<(u32, u32), u8>,
+    /// How many messages of the history were last seen and left (logged on change).
+    pub(super) backlog_left: usize,
+    /// The last query for sizes failed or came back short: ask message by message.
+    pub(super) size_one_by_one: bool,
 }
 
 #[cfg(test)]

@@ -155,49 +155,57 @@ pub struct Daemon {
     /// [`crate::analysis::Context::case_certificates`]), kept current as mail commits.
     case_certificates: Registry,
     templates: Templates,
-    smtp: Option<SmtpSender>,
-    /// No SMTP attempt before this (after a transient failure or a quota refusal).
-    smtp_paused_until: Option<Instant>,
-    /// Submissions of the last minute, for the provider's pace (`[smtp] max_per_minute`).
-    pace: crate::pace::Window,
-    /// Extra IMAP connections that save the copies of replies sent.
-    copiers: Vec<Mailbox>,
     pub counters: Counters,
-    /// Logged in at least once since start.
-    connected_once: bool,
-    /// The current session logged in (a failure after that is not "unreachable").
-    session_connected: bool,
+    /// Sending: the SMTP sender, its pause and pace, the Sent-copy connections.
+    outbox: outbox::Outbox,
+    /// The fetch policy's memory: failures, the backlog left, sizes one by one.
+    inbox: inbox::Inbox,
+    /// When the daily backup and pruning are next due.
+    chores: chores::Chores,
+    /// The connection's life: logged in, the store proven, systemd told, folders adapted.
+    session: Session,
     /// Wakes the daemon from IDLE for staff requests (see [`Daemon::poke_handle`]).
     poke: std::sync::Arc<tokio::sync::Notify>,
     /// Staff imported certificates: reload the registry (see [`Daemon::registry_flag`]).
     registry_changed: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    /// Failed fetches per message (UIDVALIDITY, UID) since start: a message that failed
-    /// once is fetched alone, one that failed [`MAX_FETCH_FAILURES`] times is set aside.
-    fetch_failures: HashMap<(u32, u32), u8>,
     /// Mail that arrived before this is the mailbox's history (`[imap] backlog`).
     first_start: OffsetDateTime,
-    /// How many messages of the history were last seen and left (logged on change).
-    backlog_left: usize,
-    /// The last query for sizes failed or came back short: ask message by message.
-    size_one_by_one: bool,
-    /// The store has never run the daemon: the mailbox is asked first whether it has
-    /// (see [`Daemon::prove_store_new`]).
-    store_unproven: bool,
-    /// `run --new-store`: a new store on a mailbox that shows earlier runs is wanted.
-    new_store_allowed: bool,
-    /// No daily backup before this (after a failed one).
-    next_backup_try: Option<Instant>,
-    /// No pruning before this (daily).
-    next_prune: Option<Instant>,
     /// What the monitoring endpoint and the watchdog read.
     telemetry: std::sync::Arc<crate::metrics::Telemetry>,
     /// The CAs' revocation lists (`[revocation]`), kept current between passes.
     crls: crate::revocation::keeper::Keeper,
-    /// systemd, told when the first pass is done.
-    notifier: crate::notify::Notifier,
-    ready_told: bool,
+}
+
+/// The connection's life across reconnections.
+struct Session {
+    /// Logged in at least once since start.
+    pub(super) connected_once: bool,
+    /// The current session logged in (a failure after that is not "unreachable").
+    pub(super) session_connected: bool,
+    /// The store has never run the daemon: the mailbox is asked first whether it has
+    /// (see [`Daemon::prove_store_new`]).
+    pub(super) store_unproven: bool,
+    /// `run --new-store`: a new store on a mailbox that shows earlier runs is wanted.
+    pub(super) new_store_allowed: bool,
+    pub(super) ready_told: bool,
     /// The folders the config left to defaults were adapted to the server's layout.
-    folders_adapted: bool,
+    pub(super) folders_adapted: bool,
+    /// systemd, told when the first pass is done.
+    pub(super) notifier: crate::notify::Notifier,
+}
+
+impl Session {
+    fn new() -> Session {
+        Session {
+            connected_once: false,
+            session_connected: false,
+            store_unproven: false,
+            new_store_allowed: false,
+            ready_told: false,
+            folders_adapted: false,
+            notifier: crate::notify::Notifier::from_env(),
+        }
+    }
 }
 
 fn now() -> OffsetDateTime {
@@ -206,9 +214,15 @@ fn now() -> OffsetDateTime {
 
 impl Daemon {
     /// Checks the configuration and prepares everything but the IMAP connection.
-    pub fn new(config: Config, store: Store, anchors: TrustAnchors) -> Result<Daemon, DaemonError> {
+    pub fn new(
+        mut config: Config,
+        store: Store,
+        anchors: TrustAnchors,
+    ) -> Result<Daemon, DaemonError> {
         let source = config.source.display().to_string();
-        let imap = config.imap.clone().ok_or(DaemonError::NoImap {
+        // One copy: the daemon's own, adapted to the server's layout at the first
+        // connection (its `config.imap` is left empty).
+        let imap = config.imap.take().ok_or(DaemonError::NoImap {
             config: source.clone(),
         })?;
         let smtp = match (&config.smtp, config.reply.mode) {
@@ -240,27 +254,15 @@ impl Daemon {
             registry,
             case_certificates,
             templates,
-            smtp,
-            smtp_paused_until: None,
-            pace: crate::pace::Window::default(),
-            copiers: Vec::new(),
-            connected_once: false,
-            session_connected: false,
             poke: Default::default(),
             registry_changed: Default::default(),
-            fetch_failures: HashMap::new(),
             first_start: now(),
-            backlog_left: 0,
-            size_one_by_one: false,
-            store_unproven: false,
-            new_store_allowed: false,
-            next_backup_try: None,
-            next_prune: None,
             telemetry: crate::metrics::Telemetry::new(now().unix_timestamp()),
-            notifier: crate::notify::Notifier::from_env(),
-            ready_told: false,
-            folders_adapted: false,
             counters: Counters::default(),
+            outbox: outbox::Outbox::new(smtp),
+            inbox: inbox::Inbox::default(),
+            chores: chores::Chores::default(),
+            session: Session::new(),
             config,
         })
     }
@@ -268,7 +270,7 @@ impl Daemon {
     /// `run --new-store`: start with a new store although the mailbox shows that the
     /// daemon ran on it before (the operator decided so; see `Daemon::prove_store_new`).
     pub fn allow_new_store(&mut self) {
-        self.new_store_allowed = true;
+        self.session.new_store_allowed = true;
     }
 
     /// What the loop reports, for the monitoring endpoint.
@@ -294,8 +296,8 @@ impl Daemon {
         let (mut unreachable, mut failed): (u32, u32) = (0, 0);
         // A store that never ran the daemon is proven new against the mailbox first
         // (at the first connection); until then its first start is not recorded.
-        self.store_unproven = self.store.first_started()?.is_none();
-        if !self.store_unproven {
+        self.session.store_unproven = self.store.first_started()?.is_none();
+        if !self.session.store_unproven {
             self.first_start = self.store.first_start(now())?;
         }
         // The first digest covers everything from the first start on, mail handled in
@@ -307,7 +309,7 @@ impl Daemon {
             if *shutdown.borrow() {
                 return Ok(());
             }
-            self.session_connected = false;
+            self.session.session_connected = false;
             match self.session(lifetime, &mut shutdown, &mut backoff).await {
                 Ok(()) => return Ok(()),
                 // Once the mailbox has worked, a refused login (or a token helper
@@ -317,7 +319,8 @@ impl Daemon {
                 Err(e)
                     if lifetime == Lifetime::Once
                         && (e.is_folder_refused()
-                            || (!self.session_connected && unreachable + 1 >= ONCE_ATTEMPTS)
+                            || (!self.session.session_connected
+                                && unreachable + 1 >= ONCE_ATTEMPTS)
                             || failed + 1 >= ONCE_PASSES) =>
                 {
                     return Err(DaemonError::GaveUp {
@@ -325,16 +328,18 @@ impl Daemon {
                         last: Box::new(e),
                     })
                 }
-                Err(e) if e.is_transient() || (self.connected_once && e.is_credentials()) => {
+                Err(e)
+                    if e.is_transient() || (self.session.connected_once && e.is_credentials()) =>
+                {
                     failed += 1;
-                    unreachable = if self.session_connected {
+                    unreachable = if self.session.session_connected {
                         0
                     } else {
                         unreachable + 1
                     };
                     self.counters.reconnects += 1;
                     self.telemetry.reconnects.inc();
-                    self.copiers.clear();
+                    self.outbox.copiers.clear();
                     warn!("{e}; reconnecting in {}s", backoff.as_secs());
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => {}
@@ -371,9 +376,9 @@ impl Daemon {
             // every second.)
             *backoff = Duration::from_secs(1);
             self.telemetry.imap_ok(now().unix_timestamp());
-            if !self.ready_told {
-                self.notifier.send("READY=1");
-                self.ready_told = true;
+            if !self.session.ready_told {
+                self.session.notifier.send("READY=1");
+                self.session.ready_told = true;
             }
             self.handle_accepted(&mut mb).await?;
             self.daily_routine()?;
@@ -404,14 +409,14 @@ impl Daemon {
     /// Adapts the folders (once), logs in, proves a new store new, and makes sure the
     /// folders exist; the mailbox, and whether it IDLEs.
     async fn log_in(&mut self) -> Result<(Mailbox, bool), DaemonError> {
-        if !self.folders_adapted {
+        if !self.session.folders_adapted {
             // Before the session proper, so that "connected" in the log means both.
             self.adapt_folders().await?;
         }
         let mut mb = Mailbox::connect(&self.imap).await?;
         self.telemetry.imap_ok(now().unix_timestamp());
-        self.connected_once = true;
-        self.session_connected = true;
+        self.session.connected_once = true;
+        self.session.session_connected = true;
         // IDLE only when both the config and the server allow it; polling otherwise.
         let idle = self.imap.idle && mb.idle_supported;
         info!(
@@ -422,10 +427,10 @@ impl Daemon {
             r#move = mb.move_supported,
             "connected to IMAP"
         );
-        if self.store_unproven {
+        if self.session.store_unproven {
             self.prove_store_new(&mut mb).await?;
             self.first_start = self.store.first_start(now())?;
-            self.store_unproven = false;
+            self.session.store_unproven = false;
         }
         for folder in self.folders() {
             mb.ensure_folder(&folder).await?;
@@ -463,7 +468,7 @@ impl Daemon {
             // A server that answers without end is not waited on: the names stay.
             Err(e @ MailboxError::AnswerTooLong { .. }) => {
                 warn!("{e}; the folders keep their configured or default names");
-                self.folders_adapted = true;
+                self.session.folders_adapted = true;
                 return Ok(());
             }
             Err(e) => return Err(e.into()),
@@ -472,9 +477,8 @@ impl Daemon {
         for choice in choices.iter().filter(|c| c.folder_changed()) {
             info!(setting = choice.setting, folder = %choice.folder, why = %choice.why, "folder adapted to the server");
         }
-        self.config.imap = Some(imap.clone());
         self.imap = imap;
-        self.folders_adapted = true;
+        self.session.folders_adapted = true;
         Ok(())
     }
 
@@ -487,7 +491,7 @@ impl Daemon {
         let Some(evidence) = mb.earlier_runs(&self.imap).await? else {
             return Ok(());
         };
-        if self.new_store_allowed {
+        if self.session.new_store_allowed {
             warn!(%evidence, "starting with a new store on a mailbox that was handled before (--new-store)");
             return Ok(());
         }
@@ -511,13 +515,19 @@ impl Daemon {
     }
 
     /// How replies are made, from the config.
+    /// How mail is answered and filed: the config's, with the folders adapted to the
+    /// server.
     fn settings(&self) -> Settings<'_> {
-        self.config.plan_settings(&self.templates)
+        Settings {
+            processed_folder: &self.imap.processed_folder,
+            needs_human_folder: self.imap.needs_human_folder.as_deref(),
+            ..self.config.plan_settings(&self.templates)
+        }
     }
 
     async fn logout_all(&mut self, mb: Mailbox) {
         mb.logout().await;
-        for copier in std::mem::take(&mut self.copiers) {
+        for copier in std::mem::take(&mut self.outbox.copiers) {
             copier.logout().await;
         }
     }

@@ -27,7 +27,7 @@ impl Daemon {
         };
         let submitted = if sending.is_some() { sends.len() } else { 0 };
         let before = (self.counters.replies_sent, self.counters.send_failures);
-        let paused_before = self.smtp_paused_until;
+        let paused_before = self.outbox.paused_until;
         let copy_wanted = self.imap.sent_folder.is_some();
         let sent_folder = self.imap.sent_folder.clone().unwrap_or_default();
         let send = async {
@@ -40,7 +40,7 @@ impl Daemon {
                         copy_wanted,
                         sends,
                         &mut self.counters,
-                        &mut self.smtp_paused_until,
+                        &mut self.outbox.paused_until,
                     )
                     .await
                 }
@@ -60,9 +60,9 @@ impl Daemon {
         // the server's clock see more than the pace allows, however slow the round.
         let finished = Instant::now();
         for _ in 0..submitted {
-            self.pace.record(finished);
+            self.outbox.pace.record(finished);
         }
-        self.copiers = copiers;
+        self.outbox.copiers = copiers;
         self.report_smtp(before, paused_before);
         // A reply given up is on its case's timeline now.
         debug!(
@@ -101,9 +101,9 @@ impl Daemon {
     /// The SMTP sender and its settings when sends may go now; `None` with no SMTP (the
     /// mode changed to draft/off with sends queued) or while paused: they wait.
     fn sending(&self, any: bool) -> Option<(SmtpSender, SmtpConfig)> {
-        match (&self.smtp, &self.config.smtp) {
+        match (&self.outbox.smtp, &self.config.smtp) {
             (Some(smtp), Some(cfg))
-                if any && self.smtp_paused_until.is_none_or(|t| Instant::now() >= t) =>
+                if any && self.outbox.paused_until.is_none_or(|t| Instant::now() >= t) =>
             {
                 Some((smtp.clone(), cfg.clone()))
             }
@@ -128,7 +128,7 @@ impl Daemon {
         } else {
             0
         };
-        let room = self.pace.room(limits, today, now_i);
+        let room = self.outbox.pace.room(limits, today, now_i);
         let (mut messages, mut recipients) = (room.messages, room.recipients);
         // What is held back goes when the window has room again (the round's own
         // submissions are counted only once it is over, so this stays as computed).
@@ -166,7 +166,7 @@ impl Daemon {
         }
         let copying = self.prepare_copiers(to_copy.len()).await?;
         let (copiers, copied) = save_copies(&self.store, copying, sent, to_copy).await;
-        self.copiers = copiers;
+        self.outbox.copiers = copiers;
         copied
     }
 
@@ -222,7 +222,7 @@ impl Daemon {
         .await;
         // A connection that failed is dropped; the next round opens another.
         if result.is_ok() {
-            self.copiers = copiers;
+            self.outbox.copiers = copiers;
         }
         result
     }
@@ -237,7 +237,7 @@ impl Daemon {
             .inc_by(self.counters.send_failures - failed);
         if newly_sent > 0 {
             t.smtp_ok();
-        } else if self.smtp_paused_until.is_some() && self.smtp_paused_until != paused_before {
+        } else if self.outbox.paused_until.is_some() && self.outbox.paused_until != paused_before {
             t.smtp_failed(now().unix_timestamp());
         }
     }
@@ -247,10 +247,12 @@ impl Daemon {
         entries: usize,
     ) -> Result<Vec<Mailbox>, DaemonError> {
         let want = COPY_CONNECTIONS.min(entries);
-        while self.copiers.len() < want {
-            self.copiers.push(Mailbox::connect(&self.imap).await?);
+        while self.outbox.copiers.len() < want {
+            self.outbox
+                .copiers
+                .push(Mailbox::connect(&self.imap).await?);
         }
-        Ok(std::mem::take(&mut self.copiers))
+        Ok(std::mem::take(&mut self.outbox.copiers))
     }
 }
 
@@ -461,6 +463,29 @@ pub fn retry_delay(base: Duration, attempts: u32) -> Duration {
         .checked_shl(attempts.saturating_sub(1))
         .unwrap_or(u32::MAX);
     base.saturating_mul(factor).min(MAX_RETRY)
+}
+
+/// What sending keeps: the SMTP sender, its pause after a failure or a quota refusal,
+/// the provider's pace, and the connections that save copies in Sent.
+pub(super) struct Outbox {
+    pub(super) smtp: Option<SmtpSender>,
+    /// No SMTP attempt before this (after a transient failure or a quota refusal).
+    pub(super) paused_until: Option<Instant>,
+    /// Submissions of the last minute, for the provider's pace (`[smtp] max_per_minute`).
+    pub(super) pace: crate::pace::Window,
+    /// Extra IMAP connections that save the copies of replies sent.
+    pub(super) copiers: Vec<Mailbox>,
+}
+
+impl Outbox {
+    pub(super) fn new(smtp: Option<SmtpSender>) -> Outbox {
+        Outbox {
+            smtp,
+            paused_until: None,
+            pace: crate::pace::Window::default(),
+            copiers: Vec::new(),
+        }
+    }
 }
 
 #[cfg(test)]
