@@ -14,9 +14,6 @@
 //! Under `cargo test` it runs a 60-message smoke version.
 
 mod common;
-#[path = "../tests/it/stack.rs"]
-#[allow(dead_code)]
-mod stack;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -24,7 +21,7 @@ use std::time::{Duration, Instant};
 use mnotify_intake::mailbox::Mailbox;
 use mnotify_intake::testkit::mail::{applicant_mix, Mail};
 use mnotify_intake::testkit::pki::Pki;
-use stack::Stack;
+use mnotify_intake::testkit::stack::Stack;
 use time::OffsetDateTime;
 
 fn env_usize(name: &str, default: usize) -> usize {

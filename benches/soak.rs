@@ -13,9 +13,6 @@
 //! restart of each kind, and asserts nothing lost and nothing duplicated.
 
 mod common;
-#[path = "../tests/it/stack.rs"]
-#[allow(dead_code)]
-mod stack;
 
 use std::collections::{HashMap, HashSet};
 use std::process::Command;
@@ -24,7 +21,7 @@ use std::time::{Duration, Instant};
 use mnotify_intake::mailbox::Mailbox;
 use mnotify_intake::testkit::mail::applicant_mix;
 use mnotify_intake::testkit::pki::Pki;
-use stack::Stack;
+use mnotify_intake::testkit::stack::Stack;
 use time::OffsetDateTime;
 
 /// Distinct applicants; each gets its own mailbox, so replies can be counted.

@@ -4,10 +4,6 @@
 //! from `demo/mail/` arrive over SMTP, and the replies each applicant received are
 //! printed from their own mailboxes. Everything is stopped at the end.
 
-#[path = "../tests/it/stack.rs"]
-#[allow(dead_code)]
-mod stack;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use mail_parser::{Address, MessageParser};
 use mnotify_intake::mailbox::Mailbox;
-use stack::Stack;
+use mnotify_intake::testkit::stack::Stack;
 
 const MAILBOX: &str = "servicii@egov.md";
 

@@ -36,8 +36,6 @@
 //!   reading of a mail (`testkit::faults`, only when the environment asks).
 #![forbid(unsafe_code)]
 
-#[cfg(feature = "testkit")]
-pub use mnotify_core::testkit;
 pub use mnotify_core::{
     analysis, calendar, case, certificate, decision, digest, health, import, intake, integration,
     pace, problem, procedure, process, record, registry, reply, report, serials, trust,
@@ -56,4 +54,6 @@ pub mod secret;
 pub mod smtp;
 pub mod staff;
 pub mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod tls;

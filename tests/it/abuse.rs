@@ -4,9 +4,10 @@
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use crate::daemon::body;
-use crate::security::{case_json, delivery_report, mail, secure};
+use crate::mail::body;
+use crate::mail::{delivery_report, mail};
 use crate::service::Setup;
+use crate::service::{case_json, secure};
 use crate::stack::Stack;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -449,7 +450,7 @@ async fn a_report_submitted_by_a_user_of_our_mail_system_is_not_believed() {
 }
 
 fn token_of(raw: &[u8]) -> String {
-    crate::security::token_of(raw)
+    crate::mail::token_of(raw)
 }
 
 /// A serial the registry gives to another institution's domain, quoted by an

@@ -8,7 +8,8 @@ use mail_parser::MimeHeaders;
 use mnotify_intake::intake;
 use mnotify_intake::testkit::mail::Mail;
 
-use crate::daemon::body;
+use crate::mail::body;
+use crate::mail::mail_with;
 use crate::service::Setup;
 use crate::stack::Stack;
 
@@ -16,16 +17,6 @@ const WAIT: Duration = Duration::from_secs(30);
 
 fn certificate_mail(setup: &Setup, from: &str, to: &str, id: &str) -> Vec<u8> {
     mail_with(&setup.leaf(&[0x6C, 0x01, 0x02, 0x03]), from, to, id)
-}
-
-/// A mail attaching `leaf` as `sistem.cer`, about MNotify, in Romanian.
-pub fn mail_with(leaf: &[u8], from: &str, to: &str, id: &str) -> Vec<u8> {
-    let mut m = Mail::new(from, "Conectare MNotify")
-        .message_id(id)
-        .text("Bună ziua, anexăm certificatul de sistem pentru conectarea la MNotify.")
-        .attach("sistem.cer", "application/pkix-cert", leaf);
-    m.to = to.to_string();
-    m.build()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use mnotify_intake::testkit::mail::Mail;
 
-use crate::security::token_of;
+use crate::mail::token_of;
 use crate::service::{Setup, BIN};
 use crate::stack::Stack;
 

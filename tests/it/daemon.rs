@@ -4,41 +4,15 @@
 
 use std::time::{Duration, Instant};
 
-use mail_parser::MessageParser;
 use mnotify_intake::intake;
 use mnotify_intake::mailbox::Mailbox;
 use mnotify_intake::serials::canonical_serial_from_bytes;
-use mnotify_intake::testkit::mail::Mail;
 
+use crate::mail::{body, mail, question};
 use crate::service::Setup;
 use crate::stack::{on_each_server, Stack};
 
 const WAIT: Duration = Duration::from_secs(30);
-
-/// The plain-text body of a message.
-pub fn body(raw: &[u8]) -> String {
-    MessageParser::default()
-        .parse(raw)
-        .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
-        .unwrap_or_default()
-}
-
-fn mail(from: &str, to: &str, subject: &str, id: &str, text: &str) -> Mail {
-    let mut m = Mail::new(from, subject).message_id(id).text(text);
-    m.to = to.to_string();
-    m
-}
-
-/// An applicant's first question about MNotify (decided `need_certificate`).
-pub fn question(from: &str, to: &str, id: &str) -> Mail {
-    mail(
-        from,
-        to,
-        "Conectare MNotify",
-        id,
-        "Ce trebuie să trimitem pentru conectarea la MNotify?",
-    )
-}
 
 on_each_server! {
     async fn applicant_conversation_is_answered_threaded_and_filed(stack) {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use mnotify_intake::intake;
 
-use crate::daemon::body;
+use crate::mail::body;
 use crate::service::Setup;
 use crate::stack::Stack;
 use mnotify_intake::testkit::mail::Mail;
@@ -360,7 +360,15 @@ async fn replies_wait_out_an_smtp_outage() {
     stack.run_script("stop-postfix");
     let running = setup.start();
     stack.wait_for(mailbox, "Processed", 3, WAIT).await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The daemon tried to send and failed (not: had not tried yet), and nothing arrived.
+    mnotify_intake::testkit::wait::eventually(WAIT, "a failed send in the log", || {
+        let log = setup.log();
+        if log.contains("sending failed, retry in") {
+            Ok(())
+        } else {
+            Err(log.lines().last().unwrap_or_default().to_string())
+        }
+    });
     assert!(
         stack.messages(ana, "INBOX").await.is_empty(),
         "nothing can be sent while Postfix is down"

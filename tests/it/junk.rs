@@ -8,7 +8,7 @@ use std::time::Duration;
 use mnotify_intake::mailbox::Mailbox;
 use mnotify_intake::testkit::mail::Mail;
 
-use crate::daemon::body;
+use crate::mail::body;
 use crate::service::Setup;
 use crate::stack::{on_each_server, Stack};
 

@@ -1,4 +1,4 @@
-//! Integration tests: one binary, helpers in `util`.
+//! Integration tests: one binary; what they share is in `support`.
 
 mod abuse;
 mod backups;
@@ -22,6 +22,6 @@ mod procedures;
 mod revocation;
 mod security;
 mod servers;
-mod service;
-mod stack;
-mod util;
+mod support;
+
+use support::{mail, service, stack, util};

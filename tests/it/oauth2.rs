@@ -58,7 +58,7 @@ async fn the_daemon_logs_in_with_oauth2_tokens_for_imap_and_smtp() {
     // A helper that issues fresh tokens: mail is read, answered and filed.
     let setup = Setup::new(stack, mailbox, "");
     use_tokens(stack, &setup, mailbox, 3600);
-    let m = crate::daemon::question(ana, mailbox, "<o1@scoala.test>");
+    let m = crate::mail::question(ana, mailbox, "<o1@scoala.test>");
     stack.deliver(ana, mailbox, &m.build()).await;
     stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
     setup.cli(&["run", "--once"]);

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use mnotify_intake::testkit::mail::Mail;
 
-use crate::daemon::body;
+use crate::mail::body;
 use crate::service::Setup;
 use crate::stack::Stack;
 

@@ -8,8 +8,8 @@ use std::time::Duration;
 use mnotify_intake::testkit::pki::LeafSpec;
 use time::OffsetDateTime;
 
-use crate::cases::mail_with;
-use crate::daemon::body;
+use crate::mail::body;
+use crate::mail::mail_with;
 use crate::service::Setup;
 use crate::stack::Stack;
 use crate::util::NOW;

@@ -5,51 +5,17 @@
 
 use std::time::{Duration, Instant};
 
-use mnotify_intake::testkit::mail::Mail;
-
-use crate::daemon::body;
+use crate::mail::body;
+use crate::mail::{delivery_report, mail, token_of};
 use crate::service::Setup;
+use crate::service::{case_json, secure};
 use crate::stack::Stack;
 
 const WAIT: Duration = Duration::from_secs(30);
 
-/// A daemon that believes only the MX's stamps, as in production, with a digest.
-pub(crate) fn secure(stack: &Stack, mailbox: &str, extra: &str) -> Setup {
-    let setup = Setup::new(stack, mailbox, extra);
-    let text = stack.secure_config_toml(
-        mailbox,
-        &setup.dir.path().join("store"),
-        &setup.dir.path().join("anchors.pem"),
-    );
-    let digest = "[digest]\nto = [\"staff@egov.test\"]\n";
-    std::fs::write(&setup.config, text + digest + extra).unwrap();
-    setup
-}
-
-pub(crate) fn mail(from: &str, to: &str, subject: &str, id: &str, text: &str) -> Mail {
-    let mut m = Mail::new(from, subject).message_id(id).text(text);
-    m.to = to.to_string();
-    m
-}
-
-/// `cases list --json`'s line for the case.
-pub(crate) fn case_json(setup: &Setup, token: &str) -> serde_json::Value {
-    let list = setup.cli(&["cases", "list", "--json"]);
-    list.lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("cases JSON"))
-        .find(|c| c["id"] == token)
-        .unwrap_or_else(|| panic!("case {token} in {list}"))
-}
-
 /// `cases show`: steps, evidence, integration data, timeline.
 fn shown(setup: &Setup, token: &str) -> String {
     setup.cli(&["cases", "show", token])
-}
-
-pub fn token_of(raw: &[u8]) -> String {
-    mnotify_intake::intake::read(raw, &[])
-        .case_token
-        .expect("a case token in the subject")
 }
 
 /// Runs the daemon once (it handles everything in the inbox, sends, files, exits).
@@ -152,20 +118,6 @@ async fn forged_mail_changes_nothing_and_its_sender_learns_nothing() {
     let report: serde_json::Value = serde_json::from_str(inspect.lines().next().unwrap()).unwrap();
     assert_eq!(report["sender"]["authenticated"], false, "{report}");
     assert_eq!(report["sender"]["address"], ion);
-}
-
-/// A delivery report from MAILER-DAEMON@`from_domain` (its own Message-ID there),
-/// made by `reporting_mta`, saying our reply `our_id` to `recipient` failed for good.
-pub(crate) fn delivery_report(
-    from_domain: &str,
-    reporting_mta: &str,
-    mailbox: &str,
-    recipient: &str,
-    our_id: &str,
-) -> String {
-    format!(
-        "From: MAILER-DAEMON@{from_domain}\r\nTo: {mailbox}\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn@{from_domain}>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; {reporting_mta}\r\n\r\nFinal-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 no such user\r\n--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{our_id}>\r\nTo: {recipient}\r\n--b--\r\n"
-    )
 }
 
 /// The message staff find in Needs-Human.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use mnotify_intake::mailbox::Mailbox;
 
-use crate::daemon::question;
+use crate::mail::question;
 use crate::service::Setup;
 use crate::stack::Stack;
 

@@ -11,23 +11,57 @@ use crate::procedure::for_tests::mn;
 
 const NOW: OffsetDateTime = datetime!(2026-11-24 10:00 UTC);
 
-/// Judges the mail as the daemon does, then plans (the tests' shape of one call).
-fn plan(
-    content: Content<'_>,
-    identity: &str,
-    at: Position,
+/// A planner test case, judged as the daemon judges mail and then planned: each test
+/// names what differs from the defaults (message 42 of UIDVALIDITY 7, nothing known,
+/// at [`NOW`], the seed "seed").
+struct Planning<'a> {
+    content: Content<'a>,
+    identity: &'a str,
     known: Known,
-    settings: &Settings<'_>,
-    now: OffsetDateTime,
-    fresh: &str,
-) -> Result<Plan, ReplyError> {
-    let judgement = judge(content, None, settings.trust);
-    let mail = Mail {
-        content,
-        identity,
-        at,
-    };
-    super::plan(mail, &judgement, known, settings, now, fresh)
+    settings: Option<&'a Settings<'a>>,
+    fresh: &'a str,
+}
+
+impl<'a> Planning<'a> {
+    fn of(content: Content<'a>) -> Planning<'a> {
+        Planning {
+            content,
+            identity: "m@x",
+            known: Known::default(),
+            settings: None,
+            fresh: "seed",
+        }
+    }
+
+    fn identity(self, identity: &'a str) -> Planning<'a> {
+        Planning { identity, ..self }
+    }
+
+    fn known(self, known: Known) -> Planning<'a> {
+        Planning { known, ..self }
+    }
+
+    fn settings(self, settings: &'a Settings<'a>) -> Planning<'a> {
+        Planning {
+            settings: Some(settings),
+            ..self
+        }
+    }
+
+    fn fresh(self, fresh: &'a str) -> Planning<'a> {
+        Planning { fresh, ..self }
+    }
+
+    fn plan(self) -> Result<Plan, ReplyError> {
+        let settings = self.settings.expect("a planner test names its settings");
+        let judgement = judge(self.content, None, settings.trust);
+        let mail = Mail {
+            content: self.content,
+            identity: self.identity,
+            at: AT,
+        };
+        super::plan(mail, &judgement, self.known, settings, NOW, self.fresh)
+    }
 }
 
 fn settings(templates: &Templates, mode: ReplyMode) -> Settings<'_> {
@@ -69,16 +103,11 @@ fn applicant_mail_opens_a_case_and_queues_one_threaded_reply() {
     let a = analysed(
         "From: Ion <ion@primaria.md>\r\nMessage-ID: <m1@primaria.md>\r\nSubject: MNotify\r\n\r\nVrem sa ne conectam la MNotify.\r\n",
     );
-    let p = plan(
-        Content::Analysed(&a),
-        "m1@primaria.md",
-        AT,
-        Known::default(),
-        &settings(&t, ReplyMode::Send),
-        NOW,
-        "seed",
-    )
-    .unwrap();
+    let p = Planning::of(Content::Analysed(&a))
+        .identity("m1@primaria.md")
+        .settings(&settings(&t, ReplyMode::Send))
+        .plan()
+        .unwrap();
     let case = p.case.expect("a case");
     assert_eq!(case.applicant, "ion@primaria.md");
     assert_eq!(p.seen.destination.as_deref(), Some("Processed"));
@@ -107,29 +136,19 @@ fn applicant_mail_opens_a_case_and_queues_one_threaded_reply() {
 fn automatic_and_unrelated_mail_get_no_reply_and_no_case() {
     let t = Templates::embedded();
     let bounce = analysed("From: MAILER-DAEMON@x.md\r\nAuto-Submitted: auto-replied\r\nSubject: MNotify\r\n\r\nMNotify\r\n");
-    let p = plan(
-        Content::Analysed(&bounce),
-        "b",
-        AT,
-        Known::default(),
-        &settings(&t, ReplyMode::Send),
-        NOW,
-        "seed",
-    )
-    .unwrap();
+    let p = Planning::of(Content::Analysed(&bounce))
+        .identity("b")
+        .settings(&settings(&t, ReplyMode::Send))
+        .plan()
+        .unwrap();
     assert!(p.outbox.is_none() && p.case.is_none());
     assert_eq!(p.seen.destination.as_deref(), Some("Processed"));
     let other = analysed("From: a@b.md\r\nSubject: salut\r\n\r\nO intrebare despre altceva.\r\n");
-    let p = plan(
-        Content::Analysed(&other),
-        "o",
-        AT,
-        Known::default(),
-        &settings(&t, ReplyMode::Send),
-        NOW,
-        "seed",
-    )
-    .unwrap();
+    let p = Planning::of(Content::Analysed(&other))
+        .identity("o")
+        .settings(&settings(&t, ReplyMode::Send))
+        .plan()
+        .unwrap();
     assert_eq!(
         p.seen.outcome,
         Outcome::Decided(crate::decision::Decision::NotApplicable)
@@ -152,29 +171,20 @@ fn reply_cap_and_off_mode_record_why_there_is_no_reply() {
         certificate_case_records: Vec::new(),
         reported: None,
     };
-    let p = plan(
-        Content::Analysed(&a),
-        "x",
-        AT,
-        known,
-        &settings(&t, ReplyMode::Send),
-        NOW,
-        "seed",
-    )
-    .unwrap();
+    let p = Planning::of(Content::Analysed(&a))
+        .identity("x")
+        .known(known)
+        .settings(&settings(&t, ReplyMode::Send))
+        .plan()
+        .unwrap();
     assert!(p.outbox.is_none());
     assert!(p.seen.note.unwrap().contains("max_per_recipient_per_day"));
     assert!(p.case.is_some(), "the case is still recorded");
-    let p = plan(
-        Content::Analysed(&a),
-        "x",
-        AT,
-        Known::default(),
-        &settings(&t, ReplyMode::Off),
-        NOW,
-        "seed",
-    )
-    .unwrap();
+    let p = Planning::of(Content::Analysed(&a))
+        .identity("x")
+        .settings(&settings(&t, ReplyMode::Off))
+        .plan()
+        .unwrap();
     assert!(p.outbox.is_none() && p.rate_keys.is_empty());
 }
 
@@ -184,16 +194,11 @@ fn draft_mode_queues_a_draft_and_reply_to_is_honoured() {
     let a = analysed(
         "From: ion@primaria.md\r\nReply-To: it@primaria.md\r\nSubject: MNotify\r\n\r\nMNotify\r\n",
     );
-    let p = plan(
-        Content::Analysed(&a),
-        "x",
-        AT,
-        Known::default(),
-        &settings(&t, ReplyMode::Draft),
-        NOW,
-        "seed",
-    )
-    .unwrap();
+    let p = Planning::of(Content::Analysed(&a))
+        .identity("x")
+        .settings(&settings(&t, ReplyMode::Draft))
+        .plan()
+        .unwrap();
     let e = p.outbox.unwrap();
     assert_eq!(e.kind, OutboxKind::Draft);
     assert_eq!(e.to, "it@primaria.md");
@@ -206,16 +211,11 @@ fn oversized_mail_is_for_people_and_the_sender_is_told_the_limit() {
         b"From: ion@primaria.md\r\nSubject: scan\r\nMessage-ID: <big@x>\r\n\r\n",
         &[],
     );
-    let p = plan(
-        Content::Oversized { facts: &facts },
-        "big@x",
-        AT,
-        Known::default(),
-        &settings(&t, ReplyMode::Send),
-        NOW,
-        "seed",
-    )
-    .unwrap();
+    let p = Planning::of(Content::Oversized { facts: &facts })
+        .identity("big@x")
+        .settings(&settings(&t, ReplyMode::Send))
+        .plan()
+        .unwrap();
     assert_eq!(p.seen.outcome, Outcome::Oversized);
     assert_eq!(p.seen.destination.as_deref(), Some("Needs-Human"));
     let raw = p.outbox.unwrap().raw.clone();
@@ -246,16 +246,13 @@ pub(super) fn plan_with(a: &Analysis, known: Known, policy: &Policy) -> Plan {
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         .to_string();
     let t = Box::leak(Box::new(Templates::embedded()));
-    plan(
-        Content::Analysed(a),
-        "m@x",
-        AT,
-        known,
-        &Settings::for_tests(t, ReplyMode::Send, policy),
-        NOW,
-        &seed,
-    )
-    .unwrap()
+    Planning::of(Content::Analysed(a))
+        .identity("m@x")
+        .known(known)
+        .settings(&Settings::for_tests(t, ReplyMode::Send, policy))
+        .fresh(&seed)
+        .plan()
+        .unwrap()
 }
 
 fn reply_text(p: &Plan) -> String {
@@ -513,16 +510,11 @@ fn cases_are_looked_up_by_token_then_the_latest_thread_id() {
 fn a_duplicate_keeps_the_first_decision_and_is_never_answered() {
     let t = Templates::embedded();
     let a = analysed("From: ion@primaria.md\r\nMessage-ID: <m9@primaria.md>\r\nSubject: MNotify\r\n\r\nMNotify\r\n");
-    let first = plan(
-        Content::Analysed(&a),
-        "m9@primaria.md",
-        AT,
-        Known::default(),
-        &settings(&t, ReplyMode::Send),
-        NOW,
-        "seed",
-    )
-    .unwrap();
+    let first = Planning::of(Content::Analysed(&a))
+        .identity("m9@primaria.md")
+        .settings(&settings(&t, ReplyMode::Send))
+        .plan()
+        .unwrap();
     assert!(first.seen.reply.is_some());
     let again = duplicate(
         first.seen.clone(),
@@ -566,16 +558,12 @@ fn a_question_in_a_case_under_way_waits_for_a_person() {
     let first = analysed(
         "From: ion@primaria.md\r\nMessage-ID: <q1@primaria.md>\r\nSubject: MNotify\r\n\r\nCe trebuie sa trimitem pentru MNotify?\r\n",
     );
-    let p = plan(
-        Content::Analysed(&first),
-        "q1@primaria.md",
-        AT,
-        Known::default(),
-        &s,
-        NOW,
-        "a",
-    )
-    .unwrap();
+    let p = Planning::of(Content::Analysed(&first))
+        .identity("q1@primaria.md")
+        .settings(&s)
+        .fresh("a")
+        .plan()
+        .unwrap();
     let case = p.case.expect("a case");
     assert_eq!(case.question, None);
     // A follow-up in the case asking something else waits for a person.
@@ -586,16 +574,13 @@ fn a_question_in_a_case_under_way_waits_for_a_person() {
         case: Some(case),
         ..Known::default()
     };
-    let p = plan(
-        Content::Analysed(&follow),
-        "q2@primaria.md",
-        AT,
-        known,
-        &s,
-        NOW,
-        "b",
-    )
-    .unwrap();
+    let p = Planning::of(Content::Analysed(&follow))
+        .identity("q2@primaria.md")
+        .known(known)
+        .settings(&s)
+        .fresh("b")
+        .plan()
+        .unwrap();
     let text = reply_text(&p);
     let case = p.case.expect("the same case");
     assert_eq!(
@@ -633,16 +618,11 @@ mod services {
             "From: Ion <ion@primaria.md>\r\nMessage-ID: <s1@primaria.md>\r\nSubject: {subject}\r\n\r\n{body}\r\n"
         );
         let a = Box::leak(Box::new(analysed(&raw)));
-        plan(
-            Content::Analysed(a),
-            "s1@primaria.md",
-            AT,
-            Known::default(),
-            &settings(t, ReplyMode::Send),
-            NOW,
-            "seed",
-        )
-        .unwrap()
+        Planning::of(Content::Analysed(a))
+            .identity("s1@primaria.md")
+            .settings(&settings(t, ReplyMode::Send))
+            .plan()
+            .unwrap()
     }
 
     #[test]

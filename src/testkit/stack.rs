@@ -1,4 +1,4 @@
-//! The real mail stack for end-to-end tests: Dovecot and Postfix started once per test
+//! The real mail stack for end-to-end tests, benches and the demo: Dovecot and Postfix started once per test
 //! run by `scripts/mail-stack` in a short temporary directory on free loopback ports,
 //! stopped when the test process ends. Tests share it and keep apart by using their
 //! own addresses (every address is its own Dovecot user).
@@ -15,12 +15,12 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use mnotify_intake::config::{Auth, ImapConfig, SmtpConfig, TlsMode};
-use mnotify_intake::mailbox::Mailbox;
-use mnotify_intake::secret::SecretSource;
-use mnotify_intake::smtp::SmtpSender;
+use crate::config::{Auth, ImapConfig, SmtpConfig, TlsMode};
+use crate::mailbox::Mailbox;
+use crate::secret::SecretSource;
+use crate::smtp::SmtpSender;
 
 /// Which IMAP server a stack runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,9 +46,7 @@ pub struct Stack {
     pub web_dir: PathBuf,
     /// The OAuth 2.0 server (oidc-provider) issuing app-only tokens, and its files
     /// (`secret`, `app.pem`, `app.key`; see scripts/mail-stack, start_oauth).
-    #[allow(dead_code)]
     pub oauth_port: u16,
-    #[allow(dead_code)]
     pub oauth_dir: PathBuf,
 }
 
@@ -59,36 +57,7 @@ static STACK: OnceLock<Stack> = OnceLock::new();
 static CYRUS: OnceLock<Stack> = OnceLock::new();
 static EXCHANGE: OnceLock<Stack> = OnceLock::new();
 /// The tenant the Exchange-shaped stack stamps.
-#[allow(dead_code)]
 pub const EXCHANGE_TENANT: &str = "72f988bf-0000-4000-8000-00000000a6e0";
-
-/// Runs an end-to-end test on each IMAP server: `NAME::dovecot` on the shared Dovecot
-/// stack, `NAME::cyrus` on the shared Cyrus one. The body gets `stack: &Stack`.
-// The demo and benches include this file without using it.
-#[allow(unused_macros)]
-macro_rules! on_each_server {
-    ($(#[doc = $doc:literal])* async fn $name:ident($stack:ident) $body:block) => {
-        $(#[doc = $doc])*
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            async fn run($stack: &'static crate::stack::Stack) $body
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn dovecot() {
-                run(crate::stack::Stack::get()).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn cyrus() {
-                run(crate::stack::Stack::cyrus()).await
-            }
-        }
-    };
-}
-#[allow(unused_imports)]
-pub(crate) use on_each_server;
 
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mail-stack")
@@ -123,7 +92,6 @@ impl Stack {
 
     /// The shared stack whose MX is shaped like Exchange Online (see scripts/mail-stack,
     /// MAIL_STACK_MX=exchange); its tenant is [`EXCHANGE_TENANT`].
-    #[allow(dead_code)]
     pub fn exchange() -> &'static Stack {
         EXCHANGE.get_or_init(|| {
             Stack::start(
@@ -292,9 +260,9 @@ impl Stack {
             idle: true,
             poll_interval: Duration::from_secs(60),
             command_timeout: Duration::from_secs(120),
-            backlog: mnotify_intake::config::Backlog::Handle,
+            backlog: crate::config::Backlog::Handle,
             // The tests' helpers name every folder: no adaptation.
-            named: mnotify_intake::config::FoldersNamed {
+            named: crate::config::FoldersNamed {
                 processed: true,
                 needs_human: true,
                 sent: true,
@@ -388,7 +356,6 @@ max_recipients_per_day = 0
 
     /// [`Stack::deliver`] that says when Postfix does not take the mail (it is stopped).
     /// The soak bench (`benches/soak.rs`) uses it; the tests deliver with `deliver`.
-    #[allow(dead_code)]
     pub async fn try_deliver(&self, from: &str, to: &str, raw: &[u8]) -> Result<(), String> {
         self.try_deliver_on(self.smtp_port, from, to, raw).await
     }
@@ -409,7 +376,7 @@ max_recipients_per_day = 0
             retry_base: Duration::from_secs(1),
             max_attempts: 1,
             connections: 1,
-            pace: mnotify_intake::pace::Limits::NONE,
+            pace: crate::pace::Limits::NONE,
         })
         .expect("SMTP client");
         smtp.send(from, to, raw).await.map_err(|e| e.to_string())
@@ -423,20 +390,20 @@ max_recipients_per_day = 0
         count: usize,
         within: Duration,
     ) -> Vec<Vec<u8>> {
-        let start = Instant::now();
-        loop {
+        let what = format!("{count} message(s) in {user}/{folder}");
+        super::wait::eventually_async(within, &what, || async {
             let found = self.messages(user, folder).await;
             if found.len() >= count {
-                return found;
+                Ok(found)
+            } else {
+                Err(format!(
+                    "{} message(s)\n{}",
+                    found.len(),
+                    self.log_excerpt(user)
+                ))
             }
-            assert!(
-                start.elapsed() < within,
-                "{user}/{folder} holds {} message(s) after {within:?}, expected {count}\n{}",
-                found.len(),
-                self.log_excerpt(user)
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        })
+        .await
     }
 
     /// How many messages `folder` holds that are not flagged `\Deleted`, without reading
@@ -467,7 +434,7 @@ max_recipients_per_day = 0
         let out = if uids.is_empty() {
             Vec::new()
         } else {
-            mb.fetch(&uids, mnotify_intake::mailbox::Part::Whole)
+            mb.fetch(&uids, crate::mailbox::Part::Whole)
                 .await
                 .expect("FETCH")
                 .into_iter()

@@ -6,6 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mnotify_intake::testkit::pki::{LeafSpec, Pki};
+use mnotify_intake::testkit::wait::eventually;
 
 use crate::stack::Stack;
 use crate::util::NOW;
@@ -117,35 +118,38 @@ impl Setup {
 
     /// The address of the monitoring endpoint, once the daemon has logged it.
     pub fn metrics_address(&self) -> String {
-        let start = Instant::now();
-        loop {
-            let log = self.log();
-            if let Some(line) = log
-                .lines()
-                .find(|l| l.contains("metrics and health endpoint listening"))
-            {
-                let at = line.split("addr=").nth(1).expect("addr= in the line");
-                return at.split_whitespace().next().unwrap().to_string();
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "no metrics endpoint; log:\n{log}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        eventually(
+            Duration::from_secs(30),
+            "the metrics endpoint's address in the log",
+            || {
+                let log = self.log();
+                match log
+                    .lines()
+                    .find(|l| l.contains("metrics and health endpoint listening"))
+                    .and_then(|line| line.split("addr=").nth(1))
+                    .and_then(|at| at.split_whitespace().next())
+                {
+                    Some(at) => Ok(at.to_string()),
+                    None => Err(format!("log:\n{log}")),
+                }
+            },
+        )
     }
 
     /// Waits until the daemon has logged in to IMAP (it holds the store by then).
     pub fn wait_until_connected(&self) {
-        let start = Instant::now();
-        while !self.log().contains("connected to IMAP") {
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "the daemon did not connect; log:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        eventually(
+            Duration::from_secs(30),
+            "the daemon to connect to IMAP",
+            || {
+                let log = self.log();
+                if log.contains("connected to IMAP") {
+                    Ok(())
+                } else {
+                    Err(format!("log:\n{log}"))
+                }
+            },
+        )
     }
 }
 
@@ -212,4 +216,26 @@ impl Drop for Running {
             let _ = c.wait();
         }
     }
+}
+
+/// A daemon that believes only the MX's stamps, as in production, with a digest.
+pub fn secure(stack: &Stack, mailbox: &str, extra: &str) -> Setup {
+    let setup = Setup::new(stack, mailbox, extra);
+    let text = stack.secure_config_toml(
+        mailbox,
+        &setup.dir.path().join("store"),
+        &setup.dir.path().join("anchors.pem"),
+    );
+    let digest = "[digest]\nto = [\"staff@egov.test\"]\n";
+    std::fs::write(&setup.config, text + digest + extra).unwrap();
+    setup
+}
+
+/// `cases list --json`'s line for the case.
+pub fn case_json(setup: &Setup, token: &str) -> serde_json::Value {
+    let list = setup.cli(&["cases", "list", "--json"]);
+    list.lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("cases JSON"))
+        .find(|c| c["id"] == token)
+        .unwrap_or_else(|| panic!("case {token} in {list}"))
 }
