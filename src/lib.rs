@@ -6,34 +6,48 @@
 //! # Layout
 //! Two crates in one workspace. The pure core, `mnotify-core` (`crates/core`), is
 //! bytes → facts → decision → plan with the time passed in, and depends on no async
-//! runtime, store, mail transport or HTTP client; its modules are re-exported here
-//! under the same names: [`intake`], [`serials`], [`integration`], [`certificate`],
-//! [`registry`], [`import`], [`trust`], [`problem`], [`procedure`], [`decision`],
-//! [`analysis`], [`case`], [`calendar`], [`process`], [`record`], [`reply`],
-//! [`digest`], [`report`], [`revocation`] (its CRL reading and verdicts), [`pace`],
-//! [`health`] and the `testkit` (feature). Its `lib.rs` has their map.
+//! runtime, store, mail transport or HTTP client (`scripts/test` checks its dependency
+//! tree); its modules are re-exported here under the same names: [`intake`],
+//! [`serials`], [`integration`], [`certificate`], [`registry`], [`import`], [`trust`],
+//! [`problem`], [`procedure`], [`decision`], [`analysis`], [`case`], [`calendar`],
+//! [`process`] (one message: judge → what to look up → where it lands → the plan of
+//! one commit, delivery reports included), [`record`], [`reply`] (with
+//! [`reply::ReplyKind`]), [`digest`], [`report`], [`pace`], [`health`], and the pure
+//! half of [`staff`] and [`revocation`]. Its `lib.rs` has their map. No two top-level
+//! modules of either crate use each other (`scripts/layout-check`).
+//!
+//! One message goes down the layers once (`daemon/message.rs`, `handle_as`): read off
+//! the loop → [`process::judge`] → [`process::lookup()`] says what to ask the store,
+//! [`store::Store::look_up`] answers in one call, [`process::known`] picks the case →
+//! [`process::plan`] → one [`store::MessageCommit`].
 //!
 //! At the edges:
+//! - [`daemon`]: [`daemon::serve`] runs the daemon as a process does (the mail loop and
+//!   every task beside it, one shutdown); the session loop (`daemon/mod.rs`, the
+//!   connection's state in `Session`), the inbox pass (`inbox.rs`, its `Inbox`), one
+//!   message (`message.rs`), the junk folder (`junk.rs`), the outbox (`outbox.rs`, its
+//!   `Outbox`), chores (`chores.rs`, its `Chores`); [`routine`]: the daily digest and
+//!   reminders.
 //! - [`store`]: the only module that names sled (trees, keys, transactions).
 //! - [`mailbox`]: IMAP, and [`mailbox::MailboxOps`], the operations the daemon's inbox
 //!   and copy policies use (an in-process stub stands in for unit tests), and
 //!   [`mailbox::Layout`], the server's namespace and special-use folders (pure);
-//!   [`smtp`]: sending ([`smtp::Transport`], likewise), with [`pace`] (pure) the
-//!   provider's sending limits the outbox keeps; [`secret`]: passwords and tokens;
-//!   [`secret::oauth2`]: app-only tokens fetched by the client-credentials grant.
+//!   [`smtp`]: sending ([`smtp::Transport`], likewise); [`tls`]: the TLS clients'
+//!   roots; [`secret`]: passwords and tokens, [`secret::oauth2`]: app-only tokens
+//!   fetched by the client-credentials grant.
 //! - [`control`]: the local control socket (server in the daemon, client in commands).
-//! - [`daemon`]: the session loop (`daemon/mod.rs`), the inbox pass (`inbox.rs`), one
-//!   message from bytes to commit, read off the loop within a deadline (`message.rs`),
-//!   the junk folder (`junk.rs`), the outbox (`outbox.rs`), chores (`chores.rs`);
-//!   [`routine`]: the daily digest and reminders.
 //! - [`revocation`]: the core's CRL verdicts, and [`revocation::keeper`], which reads
 //!   CRL files and fetches the certificates' distribution points over HTTP.
-//! - [`staff`]: staff requests → the changes they make, applied to the store.
+//! - [`staff`]: the core's staff requests ([`staff::CaseAction`],
+//!   [`staff::StoreRequest`]) and planner, executed against the store
+//!   ([`staff::execute`], answering [`staff::Answer`]).
 //! - [`check`]: `check`, every part tried without changing anything.
 //! - [`config`]: the TOML configuration, validated.
-//! - `testkit` (feature): test PKI and mail builders for tests, benches and the demo,
-//!   hostile mail shapes (`testkit::hostile`) and faults injected into the daemon's
-//!   reading of a mail (`testkit::faults`, only when the environment asks).
+//! - `testkit` (feature): the core's test PKI, mail builders, hostile mail and faults,
+//!   the real mail stack's driver (`testkit::stack`) and `testkit::wait::eventually`,
+//!   for tests, benches and the demo.
+//! - The binary (`src/main.rs`, `src/cli/`): clap, `run` (logging, umask, signals
+//!   around [`daemon::serve`]), the staff and store commands.
 #![forbid(unsafe_code)]
 
 pub use mnotify_core::{
