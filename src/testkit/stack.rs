@@ -406,6 +406,32 @@ max_recipients_per_day = 0
         .await
     }
 
+    /// Waits until Postfix has nothing left to deliver (its queue is empty): after
+    /// that, a message that has not arrived is not on its way. Use before asserting
+    /// that something did not arrive.
+    pub async fn wait_until_delivered(&self, within: Duration) {
+        let conf = self.dir.join("postfix/conf");
+        super::wait::eventually_async(within, "an empty Postfix queue", || async {
+            let out = std::process::Command::new("postqueue")
+                .arg("-c")
+                .arg(&conf)
+                .arg("-j")
+                .output()
+                .map_err(|e| format!("postqueue: {e}"))?;
+            let queued = String::from_utf8_lossy(&out.stdout).into_owned();
+            if out.status.success() && queued.trim().is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{}{}",
+                    queued,
+                    String::from_utf8_lossy(&out.stderr)
+                ))
+            }
+        })
+        .await
+    }
+
     /// How many messages `folder` holds that are not flagged `\Deleted`, without reading
     /// them (0 if it does not exist).
     pub async fn count(&self, user: &str, folder: &str) -> usize {

@@ -84,7 +84,7 @@ on_each_server! {
         let restored = setup.cli(&["store", "restore", backup.to_str().unwrap()]);
         assert!(restored.contains("restored"), "{restored}");
         setup.cli(&["run", "--once"]);
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        stack.wait_until_delivered(WAIT).await;
         assert_eq!(
             stack.messages(ana, "INBOX").await.len(),
             2,
