@@ -283,11 +283,12 @@ async fn the_control_socket_serves_commands_beside_an_idle_connection() {
     let daemon = setup.start();
     setup.wait_until_connected();
     let socket = setup.dir.path().join("store.sock");
-    let start = std::time::Instant::now();
-    while !socket.exists() {
-        assert!(start.elapsed() < WAIT, "no control socket");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    mnotify_intake::testkit::wait::eventually(WAIT, "the control socket", || {
+        socket
+            .exists()
+            .then_some(())
+            .ok_or_else(|| socket.display().to_string())
+    });
     let idle: Vec<_> = (0..3)
         .map(|_| std::os::unix::net::UnixStream::connect(&socket).unwrap())
         .collect();
@@ -365,11 +366,12 @@ async fn a_socket_path_others_can_take_is_refused_and_an_impostor_hears_nothing(
         .spawn()
         .expect("python3 as nobody");
     let ready = open.join("heard.ready");
-    let start = std::time::Instant::now();
-    while !ready.exists() {
-        assert!(start.elapsed() < WAIT, "the impostor did not listen");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    mnotify_intake::testkit::wait::eventually(WAIT, "the impostor to listen", || {
+        ready
+            .exists()
+            .then_some(())
+            .ok_or_else(|| ready.display().to_string())
+    });
     let out = setup.run_cli(&["cases", "note", "ABC123", "--by", "Ana", "secret note"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");

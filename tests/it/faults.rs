@@ -331,11 +331,10 @@ async fn a_frozen_imap_server_is_left_and_found_again() {
         .await;
     stack.wait_for(ion, "INBOX", 1, WAIT).await;
     // Found again: healthy again.
-    let start = Instant::now();
-    while !crate::health::get(&health, "/health").0.contains("200") {
-        assert!(start.elapsed() < WAIT, "/health did not recover");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    mnotify_intake::testkit::wait::eventually(WAIT, "/health to recover", || {
+        let (status, body) = crate::health::get(&health, "/health");
+        status.contains("200").then_some(()).ok_or(status + &body)
+    });
     running.stop();
     let log = setup.log();
     assert!(log.contains("within 3 s; reconnecting"), "{log}");

@@ -66,15 +66,15 @@ async fn metrics_move_with_the_mail_and_systemd_is_told() {
     stack.wait_for(ion, "INBOX", 1, WAIT).await;
 
     // The counters follow the reply (sent just before it arrived).
-    let start = Instant::now();
-    let after = loop {
-        let (_, body) = get(&addr, "/metrics");
-        if sample(&body, "mnotify_intake_replies_sent_total") == Some(1.0) {
-            break body;
-        }
-        assert!(start.elapsed() < WAIT, "{body}");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let after =
+        mnotify_intake::testkit::wait::eventually(WAIT, "one reply sent in /metrics", || {
+            let (_, body) = get(&addr, "/metrics");
+            if sample(&body, "mnotify_intake_replies_sent_total") == Some(1.0) {
+                Ok(body)
+            } else {
+                Err(body)
+            }
+        });
     assert_eq!(sample(&after, handled), Some(1.0), "{after}");
     assert_eq!(
         sample(
