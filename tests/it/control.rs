@@ -174,25 +174,14 @@ async fn commands_are_answered_while_the_daemon_cannot_reach_imap() {
     point_imap_nowhere(stack, &setup);
     let daemon = setup.start();
     let socket = setup.dir.path().join("store.sock");
-    let start = Instant::now();
-    while !socket.exists() {
-        assert!(
-            start.elapsed() < WAIT,
-            "no control socket; log:\n{}",
-            setup.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    mnotify_intake::testkit::wait::eventually(WAIT, "the control socket", || {
+        socket
+            .exists()
+            .then_some(())
+            .ok_or_else(|| format!("log:\n{}", setup.log()))
+    });
     // Let it fail a connection or two first.
-    let start = Instant::now();
-    while !setup.log().contains("reconnecting") {
-        assert!(
-            start.elapsed() < WAIT,
-            "the daemon did not try IMAP; log:\n{}",
-            setup.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    setup.wait_for_log("reconnecting", 1, WAIT);
     let asked = Instant::now();
     let status: serde_json::Value =
         serde_json::from_str(&setup.cli(&["status", "--json"])).unwrap();

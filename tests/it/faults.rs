@@ -232,15 +232,7 @@ async fn imap_restart_under_the_daemon(stack: Stack) {
             )
             .await;
     }
-    let start = Instant::now();
-    while stack.messages(ion, "INBOX").await.len() < 4 {
-        assert!(
-            start.elapsed() < WAIT,
-            "replies missing {WAIT:?} after the restart; daemon log:\n{}",
-            setup.log()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    stack.wait_for(ion, "INBOX", 4, WAIT).await;
     stack.wait_for(mailbox, "Processed", 4, WAIT).await;
     running.stop();
     assert!(

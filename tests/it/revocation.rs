@@ -114,14 +114,14 @@ async fn the_authoritys_crl_decides_and_an_unreachable_one_is_shown_to_staff() {
         let _ = write!(s, "GET {sentinel} HTTP/1.0\r\n\r\n");
         let _ = s.read_to_end(&mut Vec::new());
     });
-    let start = std::time::Instant::now();
-    while requests(stack, &sentinel) == 0 {
-        assert!(
-            start.elapsed() < WAIT,
-            "the web server never logged {sentinel}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    mnotify_intake::testkit::wait::eventually(
+        WAIT,
+        "the web server to log the sentinel request",
+        || match requests(stack, &sentinel) {
+            0 => Err(format!("no request for {sentinel}")),
+            _ => Ok(()),
+        },
+    );
     let log = std::fs::read_to_string(stack.dir.join("www.log")).unwrap_or_default();
     // The same distribution point for three certificates: fetched once.
     assert_eq!(

@@ -136,6 +136,19 @@ impl Setup {
         )
     }
 
+    /// Waits until the daemon's log says `needle` at least `times` times.
+    pub fn wait_for_log(&self, needle: &str, times: usize, within: Duration) {
+        let what = format!("{needle:?} {times} time(s) in the daemon's log");
+        eventually(within, &what, || {
+            let log = self.log();
+            if log.matches(needle).count() >= times {
+                Ok(())
+            } else {
+                Err(format!("log:\n{log}"))
+            }
+        })
+    }
+
     /// Waits until the daemon has logged in to IMAP (it holds the store by then).
     pub fn wait_until_connected(&self) {
         eventually(
