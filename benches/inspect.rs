@@ -6,7 +6,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use mnotify_intake::analysis::{analyse, Context};
-use mnotify_intake::certificate::{Certificate, TrustAnchors};
+use mnotify_intake::certificate::Certificate;
 use mnotify_intake::registry::{KnownCertificate, Registry};
 use mnotify_intake::testkit::mail::{noise, Mail};
 use mnotify_intake::testkit::pki::{LeafSpec, Pki};
@@ -25,10 +25,7 @@ fn bench(c: &mut Criterion) {
         "SI Known",
         &[0x0A, 0x1B, 0x2C, 0x3D, 0x4E, 0x5F],
     ));
-    let anchors = TrustAnchors::new(vec![
-        Certificate::from_der(&pki.root.der()).expect("root"),
-        Certificate::from_der(&pki.issuing.der()).expect("issuing"),
-    ]);
+    let anchors = pki.trust_anchors();
     let registry = Registry::from_entries([KnownCertificate::from_certificate(
         &Certificate::from_der(&known).expect("known"),
         "MPass",

@@ -11,7 +11,6 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use mnotify_intake::analysis::{analyse, Context};
-use mnotify_intake::certificate::{Certificate, TrustAnchors};
 use mnotify_intake::registry::Registry;
 use mnotify_intake::testkit::mail::Mail;
 use mnotify_intake::testkit::pki::{LeafSpec, Pki};
@@ -45,10 +44,7 @@ fn main() {
     let now = datetime!(2026-11-24 12:00 UTC);
     let pki = Pki::new(now);
     let leaf = pki.leaf(&LeafSpec::valid_at(now, "SI", &[0x01, 0x02, 0x03, 0x04]));
-    let anchors = TrustAnchors::new(vec![
-        Certificate::from_der(&pki.root.der()).expect("root"),
-        Certificate::from_der(&pki.issuing.der()).expect("issuing"),
-    ]);
+    let anchors = pki.trust_anchors();
     let registry = Registry::default();
     let own = vec!["servicii@egov.md".to_string()];
     let ctx = Context {

@@ -1,35 +1,9 @@
 use super::keeper;
 use super::*;
 use crate::certificate::Certificate;
-use crate::certificate::TrustAnchors;
+use crate::revocation::for_tests::{leaf, week_crl, GOOD, NOW, REVOKED};
 use crate::testkit::pki::{LeafSpec, Pki};
-use time::macros::datetime;
 use time::Duration;
-use time::OffsetDateTime;
-
-const NOW: OffsetDateTime = datetime!(2026-11-24 12:00 UTC);
-const GOOD: &[u8] = &[0x11, 0x22];
-const REVOKED: &[u8] = &[0x33, 0x44];
-const HELD: &[u8] = &[0x55, 0x66];
-
-fn anchors(pki: &Pki) -> TrustAnchors {
-    TrustAnchors::new(vec![
-        Certificate::from_der(&pki.root.der()).unwrap(),
-        Certificate::from_der(&pki.issuing.der()).unwrap(),
-    ])
-}
-
-fn leaf(pki: &Pki, serial: &[u8]) -> Certificate {
-    Certificate::from_der(&pki.leaf(&LeafSpec::valid_at(NOW, "SI", serial))).unwrap()
-}
-
-fn week_crl(pki: &Pki) -> Vec<u8> {
-    pki.crl(
-        &[(REVOKED, false), (HELD, true)],
-        NOW - Duration::days(1),
-        NOW + Duration::days(6),
-    )
-}
 
 #[test]
 fn only_trusted_certificates_name_urls_worth_fetching() {
@@ -44,7 +18,7 @@ fn only_trusted_certificates_name_urls_worth_fetching() {
     let mut ldap = spec.clone();
     ldap.crl_url = Some("ldap://dir.stisc.test/cn=crl".into());
     let ldap = Certificate::from_der(&pki.leaf(&ldap)).unwrap();
-    let urls = keeper::trusted_urls(&[trusted, stranger, ldap], &anchors(&pki));
+    let urls = keeper::trusted_urls(&[trusted, stranger, ldap], &pki.trust_anchors());
     assert_eq!(urls, ["http://crl.stisc.test/issuing.crl"]);
 }
 
@@ -62,7 +36,7 @@ fn the_keeper_reads_crl_files_again_when_they_change() {
         files: vec![path.clone()],
         ..keeper::CrlSources::default()
     };
-    let mut keeper = keeper::Keeper::new(sources, anchors(&pki), NOW);
+    let mut keeper = keeper::Keeper::new(sources, pki.trust_anchors(), NOW);
     let c = leaf(&pki, REVOKED);
     let status = |k: &keeper::Keeper| k.revocations().status(&c.issuer_raw, &c.serial, &[], NOW);
     assert!(matches!(status(&keeper), Some(Revocation::Good { .. })));

@@ -24,10 +24,7 @@ pub struct World {
 impl World {
     pub fn new() -> World {
         let pki = Pki::new(NOW);
-        let anchors = TrustAnchors::new(vec![
-            Certificate::from_der(&pki.root.der()).expect("root parses"),
-            Certificate::from_der(&pki.issuing.der()).expect("issuing parses"),
-        ]);
+        let anchors = pki.trust_anchors();
         World {
             pki,
             anchors,

@@ -297,5 +297,36 @@ impl Revocations {
     }
 }
 
+/// The CRLs of the tests here and in the daemon crate's keeper: a week's CRL of a test
+/// PKI revoking one serial and holding another.
+#[cfg(any(test, feature = "testkit"))]
+pub mod for_tests {
+    use time::macros::datetime;
+    use time::{Duration, OffsetDateTime};
+
+    use crate::certificate::Certificate;
+    use crate::testkit::pki::{LeafSpec, Pki};
+
+    pub const NOW: OffsetDateTime = datetime!(2026-11-24 12:00 UTC);
+    pub const GOOD: &[u8] = &[0x11, 0x22];
+    pub const REVOKED: &[u8] = &[0x33, 0x44];
+    pub const HELD: &[u8] = &[0x55, 0x66];
+
+    /// A system certificate of `pki` with `serial`, valid at [`NOW`].
+    pub fn leaf(pki: &Pki, serial: &[u8]) -> Certificate {
+        Certificate::from_der(&pki.leaf(&LeafSpec::valid_at(NOW, "SI", serial))).unwrap()
+    }
+
+    /// The issuing CA's CRL from yesterday to six days on: [`REVOKED`] revoked,
+    /// [`HELD`] on hold.
+    pub fn week_crl(pki: &Pki) -> Vec<u8> {
+        pki.crl(
+            &[(REVOKED, false), (HELD, true)],
+            NOW - Duration::days(1),
+            NOW + Duration::days(6),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -1,37 +1,12 @@
 use super::*;
-use crate::certificate::Certificate;
-use crate::testkit::pki::{LeafSpec, Pki};
-use time::macros::datetime;
+use crate::revocation::for_tests::{leaf, week_crl, GOOD, HELD, NOW, REVOKED};
+use crate::testkit::pki::Pki;
 use time::Duration;
-
-const NOW: OffsetDateTime = datetime!(2026-11-24 12:00 UTC);
-const GOOD: &[u8] = &[0x11, 0x22];
-const REVOKED: &[u8] = &[0x33, 0x44];
-const HELD: &[u8] = &[0x55, 0x66];
-
-fn anchors(pki: &Pki) -> TrustAnchors {
-    TrustAnchors::new(vec![
-        Certificate::from_der(&pki.root.der()).unwrap(),
-        Certificate::from_der(&pki.issuing.der()).unwrap(),
-    ])
-}
-
-fn leaf(pki: &Pki, serial: &[u8]) -> Certificate {
-    Certificate::from_der(&pki.leaf(&LeafSpec::valid_at(NOW, "SI", serial))).unwrap()
-}
-
-fn week_crl(pki: &Pki) -> Vec<u8> {
-    pki.crl(
-        &[(REVOKED, false), (HELD, true)],
-        NOW - Duration::days(1),
-        NOW + Duration::days(6),
-    )
-}
 
 #[test]
 fn a_signed_crl_says_revoked_on_hold_and_good() {
     let pki = Pki::new(NOW);
-    let crl = Crl::read(&week_crl(&pki), "file.crl", &anchors(&pki)).expect("reads");
+    let crl = Crl::read(&week_crl(&pki), "file.crl", &pki.trust_anchors()).expect("reads");
     assert_eq!(crl.entries.len(), 2);
     let mut revocations = Revocations::checking();
     revocations.insert(crl);
@@ -61,7 +36,7 @@ fn a_signed_crl_says_revoked_on_hold_and_good() {
 fn pem_crls_are_read_too() {
     let pki = Pki::new(NOW);
     let pem = crate::testkit::pki::pem("X509 CRL", &week_crl(&pki));
-    assert!(Crl::read(pem.as_bytes(), "p", &anchors(&pki)).is_ok());
+    assert!(Crl::read(pem.as_bytes(), "p", &pki.trust_anchors()).is_ok());
 }
 
 #[test]
@@ -69,12 +44,12 @@ fn a_crl_not_signed_by_an_anchor_is_refused() {
     let pki = Pki::new(NOW);
     let stranger = Pki::new(NOW);
     // Same names, other keys: the signature gives it away.
-    let err = Crl::read(&week_crl(&stranger), "x", &anchors(&pki)).unwrap_err();
+    let err = Crl::read(&week_crl(&stranger), "x", &pki.trust_anchors()).unwrap_err();
     assert!(matches!(err, CrlError::BadSignature(_)), "{err}");
     let other = Pki::named("Other Root", "Other Issuing", NOW);
-    let err = Crl::read(&week_crl(&other), "x", &anchors(&pki)).unwrap_err();
+    let err = Crl::read(&week_crl(&other), "x", &pki.trust_anchors()).unwrap_err();
     assert!(matches!(err, CrlError::UnknownIssuer(_)), "{err}");
-    let err = Crl::read(b"not a crl", "x", &anchors(&pki)).unwrap_err();
+    let err = Crl::read(b"not a crl", "x", &pki.trust_anchors()).unwrap_err();
     assert!(matches!(err, CrlError::Unreadable(_)), "{err}");
 }
 
@@ -98,7 +73,7 @@ fn out_of_date_or_missing_crls_leave_revocation_unknown_with_the_reason() {
         NOW - Duration::days(10),
         NOW - Duration::days(3),
     );
-    revocations.insert(Crl::read(&stale, &urls[0], &anchors(&pki)).unwrap());
+    revocations.insert(Crl::read(&stale, &urls[0], &pki.trust_anchors()).unwrap());
     let old = why(revocations.status(&c.issuer_raw, &c.serial, &urls, NOW));
     assert!(old.contains("out of date"), "{old}");
     // What an old list says was revoked stays revoked.
@@ -114,7 +89,7 @@ fn a_fetched_crl_vouches_only_for_the_certificates_naming_its_point() {
     let pki = Pki::new(NOW);
     let a = "http://crl.stisc.test/a.crl".to_string();
     let b = "http://crl.stisc.test/b.crl".to_string();
-    let crl = Crl::read(&week_crl(&pki), &a, &anchors(&pki)).unwrap();
+    let crl = Crl::read(&week_crl(&pki), &a, &pki.trust_anchors()).unwrap();
     let mut revocations = Revocations::checking();
     revocations.insert(Crl {
         whole_issuer: false,

@@ -113,6 +113,15 @@ impl Pki {
         }
     }
 
+    /// Both CAs as the trust anchors the daemon would load from [`Pki::anchors_pem`].
+    pub fn trust_anchors(&self) -> crate::certificate::TrustAnchors {
+        crate::certificate::TrustAnchors::new(vec![
+            crate::certificate::Certificate::from_der(&self.root.der()).expect("the root parses"),
+            crate::certificate::Certificate::from_der(&self.issuing.der())
+                .expect("the issuing CA parses"),
+        ])
+    }
+
     /// PEM of both CAs: the content of a `[trust] anchors` file.
     pub fn anchors_pem(&self) -> String {
         format!("{}{}", self.root.pem(), self.issuing.pem())
