@@ -30,21 +30,25 @@ impl Store {
                 tokens.push(Some(c.token.clone()));
             }
         }
+        // The recipient's, domain's and hour's counters are the same for every
+        // candidate: read once; each candidate adds its own case counter.
+        let base = match process::lookup::rate_keys(lookup, None) {
+            Some(keys) => ReplyCounts {
+                recipient_today: self.replies_counted(&keys.recipient)?,
+                case_today: 0,
+                domain_today: self.replies_counted(&keys.domain)?,
+                this_hour: self.replies_counted(&keys.hour)?,
+            },
+            None => ReplyCounts::default(),
+        };
         let mut counts = Vec::new();
         for token in tokens {
-            let counted = match process::lookup::rate_keys(lookup, token.as_deref()) {
-                Some(keys) => ReplyCounts {
-                    recipient_today: self.replies_counted(&keys.recipient)?,
-                    case_today: match &keys.case {
-                        Some(k) => self.replies_counted(k)?,
-                        None => 0,
-                    },
-                    domain_today: self.replies_counted(&keys.domain)?,
-                    this_hour: self.replies_counted(&keys.hour)?,
-                },
-                None => ReplyCounts::default(),
+            let keys = process::lookup::rate_keys(lookup, token.as_deref());
+            let case_today = match keys.as_ref().and_then(|k| k.case.as_deref()) {
+                Some(key) => self.replies_counted(key)?,
+                None => 0,
             };
-            counts.push((token, counted));
+            counts.push((token, ReplyCounts { case_today, ..base }));
         }
         let mut certificate_cases = Vec::new();
         let mut certificate_case_records: Vec<Case> = Vec::new();

@@ -151,18 +151,7 @@ impl Setup {
 
     /// Waits until the daemon has logged in to IMAP (it holds the store by then).
     pub fn wait_until_connected(&self) {
-        eventually(
-            Duration::from_secs(30),
-            "the daemon to connect to IMAP",
-            || {
-                let log = self.log();
-                if log.contains("connected to IMAP") {
-                    Ok(())
-                } else {
-                    Err(format!("log:\n{log}"))
-                }
-            },
-        )
+        self.wait_for_log("connected to IMAP", 1, Duration::from_secs(30));
     }
 }
 
