@@ -52,7 +52,7 @@
 
 pub use mnotify_core::{
     analysis, calendar, case, certificate, decision, digest, health, import, intake, integration,
-    pace, problem, procedure, process, record, registry, reply, report, serials, trust,
+    pace, problem, procedure, process, queue, record, registry, reply, report, serials, trust,
 };
 
 pub mod check;
@@ -71,3 +71,4 @@ pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod tls;
+pub mod web;

@@ -38,3 +38,24 @@ pub fn client_config(
         .map_err(|e| format!("{host}: {e}"))
         .map(|b| b.with_root_certificates(roots).with_no_client_auth())
 }
+
+/// A TLS server configuration from a certificate chain and its private key (PEM
+/// files), for the staff console.
+pub fn server_config(
+    chain: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<rustls::ServerConfig, String> {
+    use rustls::pki_types::pem::PemObject;
+    let certs = pem_certificates(chain)?;
+    if certs.is_empty() {
+        return Err(format!("{}: no certificate in it", chain.display()));
+    }
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| format!("{}: no private key read: {e}", key.display()))?;
+    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("the certificate and key do not go together: {e}"))
+}

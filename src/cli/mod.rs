@@ -205,6 +205,15 @@ pub enum HeldCommand {
         #[arg(long)]
         by: Option<String>,
     },
+    /// Leave a held message as it is, for good: it stays in the Needs-Human folder,
+    /// recorded as dismissed by you, and leaves the held list.
+    Dismiss {
+        /// The message's id as `held list` shows it (its Message-ID).
+        id: String,
+        /// A display name shown beside your user (the user is always recorded).
+        #[arg(long)]
+        by: Option<String>,
+    },
 }
 
 fn held(config: &Config, command: HeldCommand) -> Result<ExitCode> {
@@ -212,6 +221,10 @@ fn held(config: &Config, command: HeldCommand) -> Result<ExitCode> {
         HeldCommand::List => (StaffAction::Store(StoreRequest::HeldList), None),
         HeldCommand::Accept { id, by } => (
             StaffAction::Store(StoreRequest::AcceptHeld { identity: id }),
+            by,
+        ),
+        HeldCommand::Dismiss { id, by } => (
+            StaffAction::Store(StoreRequest::DismissHeld { identity: id }),
             by,
         ),
     };

@@ -16,6 +16,9 @@ use crate::secret::SecretSource;
 mod raw;
 mod read;
 mod read_mail;
+mod read_web;
+
+pub use read_web::{OidcConfig, WebConfig};
 
 use raw::RawConfig;
 use read::{caps, Reading};
@@ -109,6 +112,8 @@ pub struct Config {
     pub keeping: Keeping,
     /// `None`: no monitoring endpoint.
     pub metrics: Option<MetricsConfig>,
+    /// `None`: no staff console.
+    pub web: Option<WebConfig>,
     pub control: ControlConfig,
     pub anchors: Vec<PathBuf>,
     /// Whose `Authentication-Results` are believed and what unauthenticated mail may do.
@@ -324,41 +329,15 @@ impl Config {
         let reply = at.reply(raw.reply, agency)?;
         let store_path = at.resolve(&raw.store.path);
         let control = at.control(raw.control, &store_path);
-        let keeping = Keeping {
-            dir: raw.store.backups.as_deref().map_or_else(
-                || {
-                    let mut name = store_path.as_os_str().to_os_string();
-                    name.push(".backups");
-                    PathBuf::from(name)
-                },
-                |p| at.resolve(p),
-            ),
-            keep: raw.store.keep_backups.unwrap_or(DEFAULT_KEEP_BACKUPS),
-            retention_days: raw.store.retention_days.unwrap_or(DEFAULT_RETENTION_DAYS),
-            held: HeldCeiling {
-                max_messages: raw.store.held_max_messages.unwrap_or(DEFAULT_HELD_MESSAGES),
-                max_bytes: raw
-                    .store
-                    .held_max_mb
-                    .unwrap_or(DEFAULT_HELD_MB)
-                    .saturating_mul(1024 * 1024),
-            },
-            held_retention_days: raw
-                .store
-                .held_retention_days
-                .unwrap_or(DEFAULT_HELD_RETENTION_DAYS),
-            min_free_bytes: raw
-                .store
-                .min_free_mb
-                .unwrap_or(DEFAULT_MIN_FREE_MB)
-                .saturating_mul(1024 * 1024),
-        };
+        let keeping = keeping(&at, &raw.store, &store_path);
         let metrics = raw
             .metrics
             .map(|m| at.metrics(m, imap.as_ref()))
             .transpose()?;
+        let web = raw.web.map(|w| at.web(w)).transpose()?;
         Ok(Config {
             digest,
+            web,
             source: path.into(),
             control,
             store_path,
@@ -439,6 +418,36 @@ impl CrlSources {
 pub struct HeldCeiling {
     pub max_messages: u64,
     pub max_bytes: u64,
+}
+
+/// `[store]`'s keeping: backups, retention, the held-mail ceiling, the free space.
+fn keeping(at: &Reading<'_>, store: &raw::RawStore, store_path: &Path) -> Keeping {
+    Keeping {
+        dir: store.backups.as_deref().map_or_else(
+            || {
+                let mut name = store_path.as_os_str().to_os_string();
+                name.push(".backups");
+                PathBuf::from(name)
+            },
+            |p| at.resolve(p),
+        ),
+        keep: store.keep_backups.unwrap_or(DEFAULT_KEEP_BACKUPS),
+        retention_days: store.retention_days.unwrap_or(DEFAULT_RETENTION_DAYS),
+        held: HeldCeiling {
+            max_messages: store.held_max_messages.unwrap_or(DEFAULT_HELD_MESSAGES),
+            max_bytes: store
+                .held_max_mb
+                .unwrap_or(DEFAULT_HELD_MB)
+                .saturating_mul(1024 * 1024),
+        },
+        held_retention_days: store
+            .held_retention_days
+            .unwrap_or(DEFAULT_HELD_RETENTION_DAYS),
+        min_free_bytes: store
+            .min_free_mb
+            .unwrap_or(DEFAULT_MIN_FREE_MB)
+            .saturating_mul(1024 * 1024),
+    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) control: RawControl,
     pub(super) metrics: Option<RawMetrics>,
+    pub(super) web: Option<super::read_web::RawWeb>,
     #[serde(default)]
     pub(super) agency: RawAgency,
     #[serde(default)]

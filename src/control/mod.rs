@@ -77,7 +77,7 @@ pub fn recorded_as(user: &str, uid: u32, display_name: Option<&str>) -> Result<S
 }
 
 /// Unicode's bidirectional formatting characters and marks.
-fn is_bidi_control(c: char) -> bool {
+pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 

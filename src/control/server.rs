@@ -183,7 +183,7 @@ impl Bound {
 
     /// Answers requests until `shutdown`, up to [`MAX_CONNECTIONS`] at once (an idle
     /// connection keeps no one else waiting); removes the socket file then.
-    pub async fn serve(self, shared: Shared, mut shutdown: watch::Receiver<bool>) {
+    pub async fn serve(self, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
         let listener = match UnixListener::from_std(self.listener) {
             Ok(l) => l,
             Err(e) => {
@@ -195,7 +195,6 @@ impl Bound {
             }
         };
         info!(socket = %self.path.display(), "control socket ready");
-        let shared = Arc::new(shared);
         let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
         let large = Arc::new(tokio::sync::Semaphore::new(1));
         let mut answering = tokio::task::JoinSet::new();

@@ -46,6 +46,8 @@ pub enum ServeError {
     Reply(#[from] ReplyError),
     #[error(transparent)]
     Daemon(#[from] DaemonError),
+    #[error(transparent)]
+    Web(#[from] crate::web::WebError),
     #[error("[metrics] listen = \"{listen}\": cannot listen there (is the port taken?); choose another address: {source}")]
     Metrics {
         listen: std::net::SocketAddr,
@@ -74,6 +76,10 @@ pub async fn serve(
     if options.new_store {
         daemon.allow_new_store();
     }
+    let web = match &config.web {
+        Some(w) => Some(crate::web::bind(w).await?),
+        None => None,
+    };
     let metrics = match &config.metrics {
         Some(m) => Some((bind_metrics(m.listen).await?, m.limits)),
         None => None,
@@ -103,13 +109,19 @@ pub async fn serve(
             tasks_stop.clone(),
         ));
     }
-    let shared = Shared {
+    let shared = Arc::new(Shared {
         store,
         templates,
         poke: daemon.poke_handle(),
         registry_changed: daemon.registry_flag(),
         config,
-    };
+    });
+    if let Some(bound) = web {
+        if let Some(console) = crate::web::Console::new(shared.clone(), daemon.telemetry(), &bound)
+        {
+            tasks.spawn(bound.serve(console, tasks_stop.clone()));
+        }
+    }
     tasks.spawn(control.serve(shared, tasks_stop));
     let lifetime = if options.once {
         Lifetime::Once

@@ -181,6 +181,9 @@ fn answer(
         StaffAction::Store(StoreRequest::AcceptHeld { identity }) => {
             return accept_held(store, identity, &request.by, now)
         }
+        StaffAction::Store(StoreRequest::DismissHeld { identity }) => {
+            return dismiss_held(store, identity, &request.by, now)
+        }
         _ => return Ok(Answer::Refused("not a store-wide request".into())),
     }))
 }
@@ -229,6 +232,28 @@ fn accept_held(
         crate::store::AcceptHeld::NotKept => Answer::Refused(format!(
             "held mail {identity} was not kept and has no Message-ID to find it by again: ask the institution to send it again from its own mail system"
         )),
+    })
+}
+
+fn dismiss_held(
+    store: &Store,
+    identity: &str,
+    by: &str,
+    now: OffsetDateTime,
+) -> Result<Answer, StaffError> {
+    let identity = MessageId::parse(identity).map_or_else(String::new, |m| m.bare().to_string());
+    let dismissal = crate::record::Acceptance {
+        by: by.to_string(),
+        at: now,
+    };
+    Ok(if store.dismiss_held(&identity, &dismissal)? {
+        Answer::Done(format!(
+            "held mail {identity} dismissed by {by}: it stays in the Needs-Human folder and changes nothing"
+        ))
+    } else {
+        Answer::Refused(format!(
+            "no mail {identity} is held now (accepted, dismissed, or never held); `mnotify-intake held list` shows the held mail"
+        ))
     })
 }
 

@@ -103,6 +103,10 @@ impl Store {
         })?;
         let (mut entries, mut trees) = (0u64, 0usize);
         for name in self.db.tree_names() {
+            // Sessions are signed in again, not restored.
+            if name.as_ref() == WEB_TREE.as_bytes() {
+                continue;
+            }
             let tree = self.db.open_tree(&name)?;
             let tree_name = String::from_utf8_lossy(&name).into_owned();
             let mut any = false;

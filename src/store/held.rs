@@ -1,6 +1,7 @@
 //! Mail held for staff (its sender not authenticated) and staff's acceptances.
 
 use super::*;
+use serde::Deserialize;
 
 pub use crate::config::HeldCeiling;
 
@@ -34,7 +35,72 @@ fn read_size_entry(v: &[u8]) -> (u64, i64) {
     (bytes, at)
 }
 
+/// Who looked at a held mail, and whether staff dismissed it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldNotes {
+    #[serde(default)]
+    pub views: Vec<Viewing>,
+    /// Dismissed: it stays in Needs-Human, out of the held list.
+    #[serde(default)]
+    pub dismissed: Option<Acceptance>,
+}
+
+/// One look at a held mail in the console.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Viewing {
+    pub by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// Views kept per held mail (the oldest go first).
+const VIEWS_KEPT: usize = 200;
+
 impl Store {
+    /// The notes on a held mail (none yet: the default).
+    pub fn held_notes(&self, identity: &str) -> Result<HeldNotes, StoreError> {
+        Ok(self
+            .held_notes
+            .get(identity.as_bytes())?
+            .and_then(|v| serde_json::from_slice(&v).ok())
+            .unwrap_or_default())
+    }
+
+    /// Records that `by` looked at a held mail.
+    pub fn record_held_view(&self, identity: &str, viewing: Viewing) -> Result<(), StoreError> {
+        let _writing = self.writing();
+        let mut notes = self.held_notes(identity)?;
+        notes.views.push(viewing);
+        if notes.views.len() > VIEWS_KEPT {
+            notes.views.remove(0);
+        }
+        self.held_notes
+            .insert(identity.as_bytes(), to_json(&notes))?;
+        Ok(())
+    }
+
+    /// Staff dismissed a held mail: it leaves the held list, stays in its folder.
+    /// `false` when no such mail is held now.
+    pub fn dismiss_held(&self, identity: &str, by: &Acceptance) -> Result<bool, StoreError> {
+        let _writing = self.writing();
+        let held = self.seen_identity(identity)?.is_some_and(|r| r.held)
+            && !self.accepted.contains_key(identity.as_bytes())?;
+        let mut notes = self.held_notes(identity)?;
+        if !held || notes.dismissed.is_some() {
+            return Ok(false);
+        }
+        notes.dismissed = Some(by.clone());
+        self.held_notes
+            .insert(identity.as_bytes(), to_json(&notes))?;
+        self.flush()?;
+        Ok(true)
+    }
+
+    /// The held mail's bytes, when kept.
+    pub fn held_bytes(&self, identity: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.held.get(identity.as_bytes())?.map(|v| v.to_vec()))
+    }
+
     /// Keeps a held message's bytes for staff to accept (before its record is
     /// committed: a crash in between leaves bytes no record names, which `held`
     /// ignores), unless that would pass `ceiling`; returns whether it was kept.
@@ -85,7 +151,7 @@ impl Store {
         Ok(removed)
     }
 
-    /// The messages held for staff and not yet accepted, newest first.
+    /// The messages held for staff and not yet accepted or dismissed, newest first.
     pub fn held_records(&self) -> Result<Vec<SeenRecord>, StoreError> {
         let mut out: Vec<SeenRecord> = self
             .seen_records()?
@@ -96,6 +162,10 @@ impl Store {
                     .accepted
                     .contains_key(r.identity.as_bytes())
                     .unwrap_or(false)
+            })
+            .filter(|r| {
+                self.held_notes(&r.identity)
+                    .map_or(true, |n| n.dismissed.is_none())
             })
             .collect();
         out.sort_by_key(|r| std::cmp::Reverse(r.at));

@@ -54,6 +54,10 @@ const CERTIFICATE_CASES_TREE: &str = "certificate_cases";
 const COPY_STARTED_TREE: &str = "copy_started";
 /// Held mail staff accepted, by identity → [`Acceptance`]; removed once handled.
 const ACCEPTED_TREE: &str = "held_accepted";
+/// Held mail staff looked at or dismissed, by identity → [`HeldNotes`].
+const HELD_NOTES_TREE: &str = "held_notes";
+/// The console's sessions and sign-ins under way (see `sessions`); not backed up.
+pub(crate) const WEB_TREE: &str = "web_sessions";
 const SCHEMA_KEY: &str = "schema_version";
 
 #[derive(Debug, thiserror::Error)]
@@ -155,6 +159,8 @@ pub struct Store {
     held: sled::Tree,
     held_sizes: sled::Tree,
     accepted: sled::Tree,
+    held_notes: sled::Tree,
+    web: sled::Tree,
     certificate_cases: sled::Tree,
     copy_started: sled::Tree,
     meta: sled::Tree,
@@ -295,6 +301,8 @@ impl Store {
             held: db.open_tree(HELD_TREE)?,
             held_sizes: db.open_tree(HELD_SIZES_TREE)?,
             accepted: db.open_tree(ACCEPTED_TREE)?,
+            held_notes: db.open_tree(HELD_NOTES_TREE)?,
+            web: db.open_tree(WEB_TREE)?,
             certificate_cases: db.open_tree(CERTIFICATE_CASES_TREE)?,
             copy_started: db.open_tree(COPY_STARTED_TREE)?,
             meta,
@@ -559,8 +567,10 @@ mod cases;
 pub use backup::{newest_backup, prune_backups, restore, verify, BackupSummary};
 pub use cases::sender_key;
 mod held;
+mod sessions;
+pub use sessions::{PendingSignIn, WebSession};
 mod lookup;
-pub use held::{HeldCeiling, HeldKept};
+pub use held::{HeldCeiling, HeldKept, HeldNotes, Viewing};
 mod merging;
 mod moments;
 mod outbox;

@@ -4,6 +4,7 @@ mod abuse;
 mod backups;
 mod cases;
 mod cli;
+mod console;
 mod control;
 mod corpus;
 mod daemon;
@@ -24,4 +25,4 @@ mod security;
 mod servers;
 mod support;
 
-use support::{mail, service, stack, util};
+use support::{browser, mail, service, stack, util};

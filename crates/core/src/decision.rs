@@ -109,6 +109,34 @@ impl Decision {
         }
     }
 
+    /// Plain words for staff in `language`.
+    pub fn words(self, language: crate::intake::Language) -> &'static str {
+        use crate::intake::Language;
+        match language {
+            Language::Ro => self.words_ro(),
+            Language::En => match self {
+                Decision::NewCertificate => "new certificate",
+                Decision::ReuseConfirmed => "reuse confirmed",
+                Decision::Rejected => "rejected",
+                Decision::SerialNotFound => "number not found",
+                Decision::Ambiguous => "ambiguous number",
+                Decision::NeedCertificate => "certificate asked for",
+                Decision::NotApplicable => "not about onboarding",
+                Decision::IgnoredAutomatic => "automatic mail",
+            },
+            Language::Ru => match self {
+                Decision::NewCertificate => "новый сертификат",
+                Decision::ReuseConfirmed => "повторное использование подтверждено",
+                Decision::Rejected => "отклонён",
+                Decision::SerialNotFound => "номер не найден",
+                Decision::Ambiguous => "неоднозначный номер",
+                Decision::NeedCertificate => "запрошен сертификат",
+                Decision::NotApplicable => "не о подключении",
+                Decision::IgnoredAutomatic => "автоматическое письмо",
+            },
+        }
+    }
+
     pub const ALL: [Decision; 8] = [
         Decision::NewCertificate,
         Decision::ReuseConfirmed,

@@ -64,6 +64,7 @@ pub mod pace;
 pub mod problem;
 pub mod procedure;
 pub mod process;
+pub mod queue;
 pub mod record;
 pub mod registry;
 pub mod reply;

@@ -67,6 +67,9 @@ pub enum StoreRequest {
     HeldList,
     /// `held accept`: staff vouch for a held message's sender; the daemon handles it.
     AcceptHeld { identity: String },
+    /// `held dismiss`: staff looked and will not act; the mail stays in Needs-Human,
+    /// marked dismissed, out of the held list.
+    DismissHeld { identity: String },
     /// Every case, as JSON (what `cases list/show/export` read).
     Cases,
     /// `store backup`: a backup written now into `[store] backups` (never a path the
@@ -211,6 +214,7 @@ impl StoreRequest {
             }
             StoreRequest::HeldList => "held mail listed".into(),
             StoreRequest::AcceptHeld { identity } => format!("held mail {identity} accepted"),
+            StoreRequest::DismissHeld { identity } => format!("held mail {identity} dismissed"),
             StoreRequest::Cases => "cases read".into(),
             StoreRequest::Backup => "backup written".into(),
             StoreRequest::Registry => "registry read".into(),
@@ -355,6 +359,42 @@ pub fn refusal(
             })
         }
         _ => None,
+    }
+}
+
+/// A forced step keeps, with its note, which prerequisites were missing.
+pub fn forced_note(
+    case: &Case,
+    procedure: &crate::procedure::Procedure,
+    action: CaseAction,
+) -> CaseAction {
+    match action {
+        CaseAction::Advance {
+            step,
+            note,
+            force: true,
+        } => {
+            let missing: Vec<&str> = case
+                .missing_before(procedure, step)
+                .iter()
+                .map(|s| s.code())
+                .collect();
+            let note = if missing.is_empty() {
+                note
+            } else {
+                Some(format!(
+                    "forced before {}: {}",
+                    missing.join(", "),
+                    note.unwrap_or_default()
+                ))
+            };
+            CaseAction::Advance {
+                step,
+                note,
+                force: true,
+            }
+        }
+        other => other,
     }
 }
 

@@ -282,7 +282,7 @@ fn change(
     if let Some(reason) = staff::refusal(&case, procedure, &action) {
         bail!("{reason}");
     }
-    let action = forced_note(&case, procedure, action);
+    let action = staff::forced_note(&case, procedure, action);
     println!(
         "case #{} · institution {} · applicant {}",
         case.token,
@@ -295,42 +295,6 @@ fn change(
         println!("(the daemon is stopped: the notice goes out when it runs)");
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// A forced step keeps, with its note, which prerequisites were missing.
-fn forced_note(
-    case: &Case,
-    procedure: &mnotify_intake::procedure::Procedure,
-    action: CaseAction,
-) -> CaseAction {
-    match action {
-        CaseAction::Advance {
-            step,
-            note,
-            force: true,
-        } => {
-            let missing: Vec<&str> = case
-                .missing_before(procedure, step)
-                .iter()
-                .map(|s| s.code())
-                .collect();
-            let note = if missing.is_empty() {
-                note
-            } else {
-                Some(format!(
-                    "forced before {}: {}",
-                    missing.join(", "),
-                    note.unwrap_or_default()
-                ))
-            };
-            CaseAction::Advance {
-                step,
-                note,
-                force: true,
-            }
-        }
-        other => other,
-    }
 }
 
 /// `cases advance --dry-run`: the case, what is missing, and the notice the applicant
@@ -355,7 +319,7 @@ fn preview(
     if let Some(reason) = &refused {
         println!("refused: {reason}");
     }
-    let action = forced_note(&case, procedure, action);
+    let action = staff::forced_note(&case, procedure, action);
     let (user, uid) = control::peer::current_user();
     let request = Request::new(
         &token,

@@ -3,6 +3,7 @@
 //! they send and read ([`mail`]), and fixed times and the PKI world of the pure tests
 //! ([`util`]).
 
+pub mod browser;
 pub mod mail;
 pub mod service;
 pub mod stack;

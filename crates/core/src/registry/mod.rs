@@ -23,6 +23,14 @@ pub enum Status {
 }
 
 impl Status {
+    pub fn code(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Revoked => "revoked",
+            Status::Suspended => "suspended",
+        }
+    }
+
     /// Why a certificate of this status cannot be used, if it cannot.
     pub fn problem(self) -> Option<crate::problem::Problem> {
         match self {

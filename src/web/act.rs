@@ -1,0 +1,297 @@
+//! The console's changes: a case action (previewed first when it sends the applicant
+//! a notice), and a registry import (previewed first). Each is a staff request applied
+//! by [`crate::staff::execute`] under the id the page gave its form, so that a form
+//! sent twice (a double click, a reload) is applied once.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Form;
+use minijinja::context;
+use serde::Deserialize;
+use time::OffsetDateTime;
+use tracing::info;
+
+use super::auth::{refusal, Signed};
+use super::pages::{case_page, frame, store_failed};
+use super::registry::registry_page;
+use super::{words, Console};
+use crate::staff::{self, Answer, CaseAction, Request, StaffAction, StoreRequest};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CaseForm {
+    csrf: Option<String>,
+    /// The form's request id (random, made with the page).
+    request: Option<String>,
+    kind: Option<String>,
+    step: Option<String>,
+    note: Option<String>,
+    force: Option<String>,
+    member: Option<String>,
+    from: Option<String>,
+    system: Option<String>,
+}
+
+fn text(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// The action a form asks for, or what is missing.
+fn action_of(console: &Console, service: &str, form: &CaseForm) -> Result<CaseAction, String> {
+    let procedure = console.config().procedures.procedure_of(service);
+    let step = || {
+        let code = text(&form.step).ok_or("choose a step")?;
+        procedure
+            .step(&code)
+            .map(|s| s.code)
+            .ok_or_else(|| format!("no step {code} in {}", procedure.tag))
+    };
+    let note = text(&form.note);
+    Ok(match form.kind.as_deref().unwrap_or("") {
+        "advance" => CaseAction::Advance {
+            step: step()?,
+            note,
+            force: form.force.is_some(),
+        },
+        "note" => CaseAction::Note {
+            text: note.ok_or("write the note")?,
+        },
+        "answered" => CaseAction::Answered { note },
+        "allow" => CaseAction::Allow {
+            member: text(&form.member).ok_or("write the address or domain")?,
+        },
+        "reopen" => CaseAction::Reopen {
+            step: step()?,
+            note,
+        },
+        "merge" => CaseAction::Merge {
+            from: text(&form.from)
+                .ok_or("write the case to merge")?
+                .trim_start_matches('#')
+                .to_ascii_uppercase(),
+            note,
+        },
+        "split" => CaseAction::Split {
+            system: text(&form.system),
+            note,
+        },
+        other => return Err(format!("unknown action {other:?}")),
+    })
+}
+
+/// `POST /case/{token}/preview`: what advancing would record and the notice the
+/// applicant would get; nothing changes.
+pub async fn preview(
+    State(console): State<Arc<Console>>,
+    signed: Signed,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    Form(form): Form<CaseForm>,
+) -> Response {
+    if let Some(refused) = signed.refuses_change(&console, &headers, form.csrf.as_deref()) {
+        return refused;
+    }
+    let t = words::table(console.web.language);
+    let now = OffsetDateTime::now_utc();
+    let case = match console.shared.store.case(&token.to_ascii_uppercase()) {
+        Ok(Some(c)) => c,
+        Ok(None) => return refusal(&console, StatusCode::NOT_FOUND, "not_found"),
+        Err(e) => return store_failed(&e),
+    };
+    let action = match action_of(&console, &case.service, &form) {
+        Ok(a) => a,
+        Err(why) => return case_page(&console, &signed, &case, Some((false, why)), now),
+    };
+    let procedure = console.config().procedures.procedure_of(&case.service);
+    let refused = staff::refusal(&case, procedure, &action);
+    let action = staff::forced_note(&case, procedure, action);
+    let request = Request::new(
+        &case.token,
+        &signed.recorded_as(),
+        action.clone().into(),
+        now,
+    );
+    let desk = staff::Desk::new(console.config(), &console.shared.templates);
+    let (would, notice) = match staff::plan(&case, &request, &action, &desk.settings, now) {
+        Ok(plan) => {
+            let notice = plan.outbox.as_ref().map(|entry| {
+                let body = mail_parser::MessageParser::default()
+                    .parse(&entry.raw)
+                    .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
+                    .unwrap_or_default();
+                (entry.to.clone(), body)
+            });
+            (request.action.describe(procedure), notice)
+        }
+        Err(e) => (format!("cannot compose the notice: {e}"), None),
+    };
+    console.render(
+        "preview.html",
+        context! {
+            ..frame(&console, &signed, &format!("#{}", case.token)),
+            ..context! {
+                token => case.token.clone(),
+                refused => refused,
+                would => would,
+                notice_to => notice.as_ref().map(|n| n.0.clone()),
+                notice => notice.map(|n| n.1),
+                form => context! {
+                    request => form.request.clone().unwrap_or_default(),
+                    kind => form.kind.clone().unwrap_or_default(),
+                    step => form.step.clone().unwrap_or_default(),
+                    note => form.note.clone().unwrap_or_default(),
+                    force => form.force.is_some(),
+                },
+                back => t["back"],
+            }
+        },
+    )
+}
+
+/// `POST /case/{token}/act`: the action, applied once by the form's request id.
+pub async fn act(
+    State(console): State<Arc<Console>>,
+    signed: Signed,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    Form(form): Form<CaseForm>,
+) -> Response {
+    if let Some(refused) = signed.refuses_change(&console, &headers, form.csrf.as_deref()) {
+        return refused;
+    }
+    let now = OffsetDateTime::now_utc();
+    let store = &console.shared.store;
+    let token = token.to_ascii_uppercase();
+    let case = match store.case(&token) {
+        Ok(Some(c)) => c,
+        Ok(None) => return refusal(&console, StatusCode::NOT_FOUND, "not_found"),
+        Err(e) => return store_failed(&e),
+    };
+    let action = match action_of(&console, &case.service, &form) {
+        Ok(a) => a,
+        Err(why) => return case_page(&console, &signed, &case, Some((false, why)), now),
+    };
+    let procedure = console.config().procedures.procedure_of(&case.service);
+    let action = staff::forced_note(&case, procedure, action);
+    let Some(id) = text(&form.request).filter(|r| r.len() >= 16 && r.len() <= 64) else {
+        return case_page(
+            &console,
+            &signed,
+            &case,
+            Some((false, "the form has no request id; reload the page".into())),
+            now,
+        );
+    };
+    let request = Request {
+        id: format!("web-{id}"),
+        at: now,
+        by: signed.recorded_as(),
+        case: case.token.clone(),
+        action: StaffAction::Case(action),
+    };
+    let answer = apply(&console, &request, now);
+    let case = store.case(&token).ok().flatten().unwrap_or(case);
+    case_page(&console, &signed, &case, Some(answer), now)
+}
+
+/// Applies a request as the control socket does, and tells the mail loop.
+pub(super) fn apply(console: &Console, request: &Request, now: OffsetDateTime) -> (bool, String) {
+    let desk = staff::Desk::new(console.config(), &console.shared.templates);
+    match staff::execute(&console.shared.store, request, &desk, now) {
+        Ok(Answer::Done(text)) => {
+            info!(by = %request.by, case = %request.case, "console: staff request applied: {text}");
+            if matches!(
+                request.action,
+                StaffAction::Store(StoreRequest::RegistryImport { .. })
+            ) {
+                console
+                    .shared
+                    .registry_changed
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            console.shared.poke.notify_one();
+            (true, text)
+        }
+        Ok(Answer::Refused(why)) => (false, why),
+        Err(e) => {
+            tracing::warn!("console: {e}");
+            (false, format!("the daemon's store failed: {e}"))
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ImportForm {
+    csrf: Option<String>,
+    request: Option<String>,
+    csv: Option<String>,
+    confirm: Option<String>,
+}
+
+/// `POST /registry/import`: a registry CSV pasted or uploaded as text; previewed
+/// (what it would add and change) until confirmed.
+pub async fn import(
+    State(console): State<Arc<Console>>,
+    signed: Signed,
+    headers: HeaderMap,
+    Form(form): Form<ImportForm>,
+) -> Response {
+    if let Some(refused) = signed.refuses_change(&console, &headers, form.csrf.as_deref()) {
+        return refused;
+    }
+    let t = words::table(console.web.language);
+    let csv = form.csv.clone().unwrap_or_default();
+    let parsed = crate::import::records(
+        std::path::Path::new("console.csv"),
+        csv.as_bytes(),
+        crate::import::Label::default(),
+    );
+    let records = match parsed {
+        Ok(imported) => imported.records,
+        Err(e) => {
+            let shown = context! { error => e.to_string(), csv => csv };
+            return registry_page(&console, &signed, None, 1, Some(shown));
+        }
+    };
+    let now = OffsetDateTime::now_utc();
+    if form.confirm.is_some() {
+        let id = text(&form.request).unwrap_or_else(super::oidc::random);
+        let request = Request {
+            id: format!("web-{id}"),
+            at: now,
+            by: signed.recorded_as(),
+            case: String::new(),
+            action: StaffAction::Store(StoreRequest::RegistryImport { records }),
+        };
+        let (done, answer) = apply(&console, &request, now);
+        let shown = context! { done => done, answer => answer };
+        return registry_page(&console, &signed, None, 1, Some(shown));
+    }
+    let mut registry = match console.shared.store.load_registry() {
+        Ok(r) => r,
+        Err(e) => return store_failed(&e),
+    };
+    let (mut added, mut updated, mut unchanged) = (Vec::new(), Vec::new(), 0usize);
+    for record in records {
+        let serial = record.serial.clone();
+        match registry.merge(record).0 {
+            crate::registry::Change::Added => added.push(serial),
+            crate::registry::Change::Updated => updated.push(serial),
+            crate::registry::Change::Unchanged => unchanged += 1,
+        }
+    }
+    let shown = context! {
+        preview => true,
+        added => added,
+        updated => updated,
+        unchanged => unchanged,
+        csv => csv,
+        words => format!("{} / {} / {}", t["added"], t["changed"], t["unchanged"]),
+    };
+    registry_page(&console, &signed, None, 1, Some(shown))
+}

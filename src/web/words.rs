@@ -1,0 +1,202 @@
+//! The console's words in the staff language (Romanian by default, English and
+//! Russian), one table: a key and its three texts. Templates read them as `t.<key>`.
+
+use std::collections::BTreeMap;
+
+use crate::intake::Language;
+use crate::queue::Waiting;
+
+/// `(key, ro, en, ru)`.
+const WORDS: &[(&str, &str, &str, &str)] = &[
+    ("console", "Consola AGE", "AGE console", "Консоль AGE"),
+    ("skip", "Salt la conținut", "Skip to content", "К содержанию"),
+    ("queue", "Coada", "Queue", "Очередь"),
+    ("held", "Mesaje reținute", "Held mail", "Задержанные письма"),
+    ("registry", "Registrul certificatelor", "Certificate registry", "Реестр сертификатов"),
+    ("daemon", "Starea serviciului", "Service health", "Состояние службы"),
+    ("logout", "Ieșire", "Sign out", "Выйти"),
+    ("login", "Autentificare", "Sign in", "Вход"),
+    ("login_with", "Intrați cu contul agenției", "Sign in with the agency account", "Войти с учётной записью агентства"),
+    ("viewer", "vizualizare", "viewer", "просмотр"),
+    ("staff", "personal", "staff", "сотрудник"),
+    ("service", "Serviciul", "Service", "Сервис"),
+    ("step", "Pasul", "Step", "Шаг"),
+    ("institution", "Instituția", "Institution", "Учреждение"),
+    ("search", "Căutare", "Search", "Поиск"),
+    ("search_hint", "adresă, domeniu, număr de serie, amprentă sau #caz", "address, domain, serial, thumbprint or #case", "адрес, домен, серийный номер, отпечаток или #дело"),
+    ("all", "toate", "all", "все"),
+    ("filter", "Filtrează", "Filter", "Фильтр"),
+    ("case", "Caz", "Case", "Дело"),
+    ("applicant", "Solicitant", "Applicant", "Заявитель"),
+    ("waiting", "Așteaptă", "Waiting for", "Ожидает"),
+    ("last_decision", "Ultima decizie", "Last decision", "Последнее решение"),
+    ("next_told", "Pasul următor comunicat", "Next step told", "Сообщённый следующий шаг"),
+    ("clock", "Termen", "Response clock", "Срок"),
+    ("updated", "Ultima schimbare", "Last change", "Последнее изменение"),
+    ("completed", "finalizat", "completed", "завершено"),
+    ("none", "—", "—", "—"),
+    ("page", "Pagina", "Page", "Страница"),
+    ("of", "din", "of", "из"),
+    ("previous", "Înapoi", "Previous", "Назад"),
+    ("next", "Înainte", "Next", "Вперёд"),
+    ("matched", "cazuri găsite", "cases found", "найдено дел"),
+    ("on_agency", "așteaptă agenția", "wait on the agency", "ждут агентство"),
+    ("no_cases", "Niciun caz nu corespunde.", "No case matches.", "Нет подходящих дел."),
+    ("held_waiting", "mesaje reținute așteaptă o decizie", "held mails wait for a decision", "задержанных писем ждут решения"),
+    ("failed_replies", "răspunsuri care nu au plecat", "replies that failed", "ответов не отправлено"),
+    ("days_left", "zile lucrătoare rămase", "working days left", "рабочих дней осталось"),
+    ("overdue_by", "depășit cu", "overdue by", "просрочено на"),
+    ("working_days", "zile lucrătoare", "working days", "рабочих дней"),
+    ("steps", "Pașii", "Steps", "Шаги"),
+    ("done_by", "făcut de", "done by", "выполнил"),
+    ("evidence", "dovada", "evidence", "основание"),
+    ("waiting_on_party", "așteaptă", "waits on", "ожидает"),
+    ("party_age", "agenția", "the agency", "агентство"),
+    ("party_applicant", "solicitantul", "the applicant", "заявителя"),
+    ("certificates", "Certificate", "Certificates", "Сертификаты"),
+    ("serial", "Număr de serie", "Serial", "Серийный номер"),
+    ("thumbprint", "Amprenta SHA-1", "SHA-1 thumbprint", "Отпечаток SHA-1"),
+    ("environment", "Mediul", "Environment", "Среда"),
+    ("not_said", "nespecificat de solicitant", "not said by the applicant", "не указано заявителем"),
+    ("subject", "Subiectul", "Subject", "Субъект"),
+    ("valid_until", "Valabil până la", "Valid until", "Действителен до"),
+    ("registry_match", "În registru", "In the registry", "В реестре"),
+    ("download", "Descarcă .cer", "Download .cer", "Скачать .cer"),
+    ("timeline", "Istoric", "Timeline", "История"),
+    ("actions", "Acțiuni", "Actions", "Действия"),
+    ("viewer_note", "Rolul dvs. permite doar vizualizarea.", "Your role may only read.", "Ваша роль позволяет только просмотр."),
+    ("advance", "Marchează pasul ca făcut", "Mark a step done", "Отметить шаг выполненным"),
+    ("preview", "Previzualizează notificarea", "Preview the notice", "Предпросмотр уведомления"),
+    ("confirm", "Confirmă și trimite", "Confirm and send", "Подтвердить и отправить"),
+    ("note", "Notă", "Note", "Заметка"),
+    ("add_note", "Adaugă nota", "Add the note", "Добавить заметку"),
+    ("force", "Deși pașii anteriori nu sunt făcuți (nota spune de ce)", "Although earlier steps are not done (the note says why)", "Хотя предыдущие шаги не выполнены (заметка объясняет почему)"),
+    ("answered", "Întrebarea a primit răspuns", "The question was answered", "На вопрос ответили"),
+    ("question", "Întrebare deschisă", "Open question", "Открытый вопрос"),
+    ("certificate_check", "Verificare de certificat", "Certificate check", "Проверка сертификата"),
+    ("allow", "Adaugă membru al instituției", "Add a member of the institution", "Добавить участника учреждения"),
+    ("member", "Adresă sau domeniu", "Address or domain", "Адрес или домен"),
+    ("reopen", "Redeschide un pas", "Reopen a step", "Переоткрыть шаг"),
+    ("merge", "Unește cazul de la", "Merge the case from", "Объединить дело из"),
+    ("split", "Separă un caz nou", "Split off a new case", "Выделить новое дело"),
+    ("system", "Sistemul informațional", "Information system", "Информационная система"),
+    ("do", "Execută", "Do it", "Выполнить"),
+    ("notice_to", "Notificarea către", "The notice to", "Уведомление для"),
+    ("no_notice", "Solicitantul nu primește nicio notificare.", "The applicant gets no notice.", "Заявитель не получит уведомления."),
+    ("would_record", "Se va înregistra", "Would record", "Будет записано"),
+    ("refused", "Refuzat", "Refused", "Отказано"),
+    ("done", "Făcut", "Done", "Выполнено"),
+    ("back", "Înapoi la caz", "Back to the case", "Назад к делу"),
+    ("held_none", "Niciun mesaj reținut acum.", "No mail is held now.", "Сейчас нет задержанных писем."),
+    ("held_why", "De ce a fost reținut", "Why it was held", "Почему задержано"),
+    ("from", "De la", "From", "От"),
+    ("to", "Către", "To", "Кому"),
+    ("date", "Data", "Date", "Дата"),
+    ("mail_subject", "Subiect", "Subject", "Тема"),
+    ("text_part", "Textul mesajului", "The mail's text", "Текст письма"),
+    ("no_text", "(mesajul nu are parte text)", "(the mail has no text part)", "(в письме нет текстовой части)"),
+    ("not_kept", "Conținutul nu a fost păstrat (plafonul de mesaje reținute).", "Its bytes were not kept (the held-mail ceiling).", "Содержимое не сохранено (предел задержанных писем)."),
+    ("attachments", "Atașamente", "Attachments", "Вложения"),
+    ("headers", "Antete", "Headers", "Заголовки"),
+    ("accept", "Acceptă ca mesaj al instituției", "Accept as the institution's own", "Принять как письмо учреждения"),
+    ("dismiss", "Respinge (rămâne în Needs-Human)", "Dismiss (stays in Needs-Human)", "Отклонить (остаётся в Needs-Human)"),
+    ("viewed_by", "Vizualizat de", "Viewed by", "Просмотрено"),
+    ("registry_search", "Caută în registru", "Search the registry", "Поиск в реестре"),
+    ("issuer", "Emitentul", "Issuer", "Издатель"),
+    ("services", "Servicii", "Services", "Сервисы"),
+    ("status", "Statut", "Status", "Статус"),
+    ("import", "Importă un CSV", "Import a CSV", "Импорт CSV"),
+    ("import_preview", "Previzualizează importul", "Preview the import", "Предпросмотр импорта"),
+    ("import_confirm", "Importă", "Import", "Импортировать"),
+    ("added", "adăugate", "added", "добавлено"),
+    ("changed", "modificate", "updated", "изменено"),
+    ("unchanged", "neschimbate", "unchanged", "без изменений"),
+    ("known", "certificate cunoscute", "known certificates", "известных сертификатов"),
+    ("healthy", "Funcționează normal", "Healthy", "Работает нормально"),
+    ("unhealthy", "Problemă", "Unhealthy", "Проблема"),
+    ("last_imap", "Ultimul schimb IMAP reușit", "Last good IMAP exchange", "Последний успешный обмен IMAP"),
+    ("smtp_failing", "SMTP eșuează din", "SMTP failing since", "SMTP не работает с"),
+    ("outbox", "Mesaje de trimis", "Outbox", "Исходящие"),
+    ("pending", "în așteptare", "pending", "ожидают"),
+    ("failed", "eșuate", "failed", "не отправлены"),
+    ("sessions", "Sesiuni deschise", "Sessions open", "Открытых сессий"),
+    ("digest_now", "Rezumatul, așa cum ar pleca acum", "The digest as it would go out now", "Сводка, как она ушла бы сейчас"),
+    ("never", "niciodată", "never", "никогда"),
+    ("no_role", "Contul dvs. nu are un rol în această consolă; cereți administratorului rolul Staff sau Viewer.", "Your account has no role in this console; ask the administrator for the Staff or Viewer role.", "У вашей учётной записи нет роли в этой консоли; попросите у администратора роль Staff или Viewer."),
+    ("provider_down", "Furnizorul de identitate nu răspunde; comenzile mnotify-intake pe server funcționează în continuare.", "The identity provider does not answer; the mnotify-intake commands on the server still work.", "Поставщик удостоверений не отвечает; команды mnotify-intake на сервере по-прежнему работают."),
+    ("signed_out", "Ați ieșit din consolă.", "You are signed out.", "Вы вышли из консоли."),
+    ("expired", "Sesiunea a expirat; intrați din nou.", "The session has ended; sign in again.", "Сессия истекла; войдите снова."),
+    ("not_found", "Nu există.", "Not found.", "Не найдено."),
+    ("forbidden", "Cerere refuzată: lipsește tokenul formularului sau vine din alt site.", "Refused: the form's token is missing or the request came from another site.", "Отказано: нет токена формы или запрос пришёл с другого сайта."),
+    ("merged_into", "unit în", "merged into", "объединено в"),
+    ("unreachable", "ultimul nostru mesaj nu a ajuns", "our last message did not arrive", "наше последнее письмо не дошло"),
+];
+
+/// The console's words in `language`, by key.
+pub fn table(language: Language) -> BTreeMap<&'static str, &'static str> {
+    WORDS
+        .iter()
+        .map(|(key, ro, en, ru)| {
+            let text = match language {
+                Language::Ro => ro,
+                Language::En => en,
+                Language::Ru => ru,
+            };
+            (*key, *text)
+        })
+        .collect()
+}
+
+/// What a queue line waits for, in words.
+pub fn waiting(w: Waiting, language: Language) -> &'static str {
+    let (ro, en, ru) = match w {
+        Waiting::Overdue => ("TERMEN DEPĂȘIT", "OVERDUE", "ПРОСРОЧЕНО"),
+        Waiting::AtRisk => ("termen aproape", "at risk", "срок на исходе"),
+        Waiting::Answer => (
+            "AGE: un răspuns la întrebare",
+            "agency: an answer",
+            "AGE: ответ на вопрос",
+        ),
+        Waiting::Check => (
+            "AGE: verificarea certificatului",
+            "agency: a certificate check",
+            "AGE: проверка сертификата",
+        ),
+        Waiting::Unreachable => (
+            "AGE: mesajul nu a ajuns",
+            "agency: reply did not arrive",
+            "AGE: письмо не дошло",
+        ),
+        Waiting::AgencyStep => (
+            "AGE: pasul agenției",
+            "agency: its step",
+            "AGE: шаг агентства",
+        ),
+        Waiting::Applicant => ("solicitantul", "the applicant", "заявителя"),
+        Waiting::Closed => ("închis", "closed", "закрыто"),
+    };
+    match language {
+        Language::Ro => ro,
+        Language::En => en,
+        Language::Ru => ru,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_word_is_in_three_languages_and_keys_are_unique() {
+        let mut keys: Vec<&str> = WORDS.iter().map(|w| w.0).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), WORDS.len(), "a key is written twice");
+        for (key, ro, en, ru) in WORDS {
+            assert!(
+                !ro.is_empty() && !en.is_empty() && !ru.is_empty(),
+                "{key} misses a language"
+            );
+        }
+    }
+}
