@@ -21,6 +21,21 @@ impl Store {
         Ok(())
     }
 
+    /// Every case, shared: read again only when a case changed since the last call
+    /// (the console's queue reads them all at every page).
+    pub fn cases_now(&self) -> Result<Arc<Vec<Case>>, StoreError> {
+        use std::sync::atomic::Ordering;
+        let generation = self.cases_generation.load(Ordering::SeqCst);
+        if let Some((at, copy)) = &*self.cases_copy.lock().expect("cases copy lock") {
+            if *at == generation {
+                return Ok(copy.clone());
+            }
+        }
+        let cases = Arc::new(self.cases()?);
+        *self.cases_copy.lock().expect("cases copy lock") = Some((generation, cases.clone()));
+        Ok(cases)
+    }
+
     pub fn cases(&self) -> Result<Vec<Case>, StoreError> {
         let mut out = Vec::new();
         for item in self.cases.iter() {
@@ -143,6 +158,7 @@ impl Store {
 
     pub fn save_case(&self, case: &Case) -> Result<(), StoreError> {
         let _writing = self.writing();
+        let _cases = self.changing_cases();
         self.cases.insert(case.token.as_bytes(), to_json(case))?;
         self.case_index.insert(
             sender_key(&case.service, &case.applicant).as_bytes(),

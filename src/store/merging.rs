@@ -15,6 +15,7 @@ impl Store {
         to: &str,
     ) -> Result<(), StoreError> {
         let _writing = self.writing();
+        let _cases = self.changing_cases();
         let service = cases
             .iter()
             .find(|c| c.token == to)

@@ -145,6 +145,15 @@ pub struct MessageCommit<'a> {
 /// need: the working set is the recent messages and open cases, a few megabytes.
 const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
+/// See [`Store::changing_cases`].
+struct CasesChanging<'a>(&'a std::sync::atomic::AtomicU64);
+
+impl Drop for CasesChanging<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// An open store.
 #[derive(Clone)]
 pub struct Store {
@@ -167,6 +176,10 @@ pub struct Store {
     /// Writers share it, a backup holds it alone: a backup is one consistent moment
     /// of every tree while the daemon goes on.
     gate: Arc<RwLock<()>>,
+    /// Bumped after every change of the cases tree: [`Store::cases_now`]'s copy is
+    /// good while it stays the same.
+    cases_generation: Arc<std::sync::atomic::AtomicU64>,
+    cases_copy: Arc<std::sync::Mutex<Option<(u64, Arc<Vec<Case>>)>>>,
     path: Arc<PathBuf>,
 }
 
@@ -308,6 +321,8 @@ impl Store {
             meta,
             db,
             gate: Arc::default(),
+            cases_generation: Arc::default(),
+            cases_copy: Arc::default(),
             path: Arc::new(path.to_path_buf()),
         })
     }
@@ -318,6 +333,11 @@ impl Store {
     }
 
     /// Held while writing (shared between writers; a backup waits for them).
+    /// Held while the cases tree changes; on drop, the cases' copy is out of date.
+    fn changing_cases(&self) -> CasesChanging<'_> {
+        CasesChanging(&self.cases_generation)
+    }
+
     fn writing(&self) -> std::sync::RwLockReadGuard<'_, ()> {
         // A writer that panicked left nothing half-done (sled's own transactions):
         // the gate itself holds no data.
@@ -419,6 +439,7 @@ impl Store {
     /// Applies one message's changes in a single transaction (not yet flushed).
     pub fn commit(&self, c: MessageCommit<'_>) -> Result<(), StoreError> {
         let _writing = self.writing();
+        let _cases = self.changing_cases();
         let seen_json = to_json(c.seen);
         let case_json = c.case.map(to_json);
         let outbox_json = c.outbox.map(to_json);
@@ -509,6 +530,7 @@ impl Store {
         notice: Option<&OutboxEntry>,
     ) -> Result<(), StoreError> {
         let _writing = self.writing();
+        let _cases = self.changing_cases();
         let case_json = to_json(case);
         let notice_json = notice.map(to_json);
         let result = (

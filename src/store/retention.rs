@@ -34,6 +34,7 @@ impl Store {
     /// `now`'s yesterday.
     pub fn prune(&self, before: OffsetDateTime, now: OffsetDateTime) -> Result<Pruned, StoreError> {
         let _writing = self.writing();
+        let _cases = self.changing_cases();
         let mut pruned = Pruned::default();
         // Message records only (`uid/…`, `id/…`); the tree also marks staff requests
         // applied (`request/…`, empty), which exactly-once needs and which hold nothing.

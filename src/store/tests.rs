@@ -410,3 +410,27 @@ fn a_backup_of_schema_1_restores_and_reads() {
     };
     assert_eq!(store.case("OLD002").unwrap().unwrap().service, "mnotify");
 }
+
+#[test]
+fn the_shared_copy_of_the_cases_follows_every_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let first = Case::open(
+        "TOKEN001".into(),
+        "a@b.md",
+        crate::intake::Language::Ro,
+        now,
+    );
+    store.save_case(&first).unwrap();
+    let copy = store.cases_now().unwrap();
+    assert_eq!(copy.len(), 1);
+    assert!(
+        Arc::ptr_eq(&copy, &store.cases_now().unwrap()),
+        "unchanged: the same copy"
+    );
+    let mut changed = first.clone();
+    changed.applicant = "c@d.md".into();
+    store.save_case(&changed).unwrap();
+    assert_eq!(store.cases_now().unwrap()[0].applicant, "c@d.md");
+}

@@ -78,13 +78,18 @@ impl Console {
                 web.listen = at;
             }
         }
-        Some(Console {
+        Some(Console::with(shared, telemetry, web))
+    }
+
+    /// A console over `shared` as `web` says (benches render its pages directly).
+    pub fn with(shared: Arc<Shared>, telemetry: Arc<Telemetry>, web: WebConfig) -> Console {
+        Console {
             shared,
             telemetry,
             web,
             provider: Mutex::new(None),
             templates: templates(),
-        })
+        }
     }
 
     pub fn config(&self) -> &Config {

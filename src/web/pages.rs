@@ -197,7 +197,7 @@ pub async fn queue(
     signed: Signed,
     Query(params): Query<QueueParams>,
 ) -> Response {
-    let cases = match console.shared.store.cases() {
+    let cases = match console.shared.store.cases_now() {
         Ok(c) => c,
         Err(e) => return store_failed(&e),
     };

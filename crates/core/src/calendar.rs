@@ -76,8 +76,37 @@ impl Calendar {
         if to <= from {
             return 0.0;
         }
+        // Whole days between the first and the last count 1 each when working: only
+        // those two need their bounds in the time zone (a long span stays cheap).
+        let first = from.to_zoned(self.time_zone.clone()).date();
+        let last = to.to_zoned(self.time_zone.clone()).date();
+        if let (Some((_, first_end)), Some((last_start, _))) =
+            (self.bounds(first), self.bounds(last))
+        {
+            if first < last {
+                let share =
+                    |day: Date, a: jiff::Timestamp, b: jiff::Timestamp| match self.bounds(day) {
+                        Some((start, end)) if self.is_working_day(day) => {
+                            seconds(a.max(start), b.min(end)).max(0.0) / seconds(start, end)
+                        }
+                        _ => 0.0,
+                    };
+                let mut total = share(first, from, first_end) + share(last, last_start, to);
+                let mut day = first.tomorrow().unwrap_or(last);
+                while day < last {
+                    if self.is_working_day(day) {
+                        total += 1.0;
+                    }
+                    day = match day.tomorrow() {
+                        Ok(next) => next,
+                        Err(_) => break,
+                    };
+                }
+                return total;
+            }
+        }
         let mut total = 0.0;
-        let mut day = from.to_zoned(self.time_zone.clone()).date();
+        let mut day = first;
         while let Some((start, end)) = self.bounds(day) {
             if start >= to {
                 break;
@@ -240,6 +269,39 @@ mod tests {
         assert!(!calendar.is_working_day(date(2026, 12, 4)));
         assert!(calendar.is_working_day(date(2026, 12, 12)));
         assert!(!calendar.is_working_day(date(2026, 12, 13)));
+    }
+
+    /// The day-by-day count the fast path must agree with.
+    fn counted_day_by_day(cal: &Calendar, from: OffsetDateTime, to: OffsetDateTime) -> f64 {
+        let (from, to) = (timestamp(from), timestamp(to));
+        let mut total = 0.0;
+        let mut day = from.to_zoned(cal.time_zone.clone()).date();
+        while let Some((start, end)) = cal.bounds(day) {
+            if start >= to {
+                break;
+            }
+            if cal.is_working_day(day) {
+                total += seconds(from.max(start), to.min(end)).max(0.0) / seconds(start, end);
+            }
+            day = day.tomorrow().unwrap();
+        }
+        total
+    }
+
+    #[test]
+    fn long_spans_count_as_day_by_day_across_holidays_and_clock_changes() {
+        let cal = Calendar::default();
+        let start = time::macros::datetime!(2026-01-01 00:00 UTC);
+        for i in 0..600i64 {
+            let from = start + time::Duration::minutes(i * 877);
+            let to = from + time::Duration::minutes((i * 7919) % 200_000);
+            let fast = cal.working_days_between(from, to);
+            let slow = counted_day_by_day(&cal, from, to);
+            assert!(
+                (fast - slow).abs() < 1e-9,
+                "{from} → {to}: {fast} vs {slow}"
+            );
+        }
     }
 
     #[test]
