@@ -3,7 +3,24 @@
 
 use super::*;
 
+/// The cases as read at a generation of the cases tree.
+pub(super) type CasesCopy = (u64, Arc<Vec<Case>>);
+
+/// See [`Store::changing_cases`].
+pub(super) struct CasesChanging<'a>(&'a std::sync::atomic::AtomicU64);
+
+impl Drop for CasesChanging<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 impl Store {
+    /// Held while the cases tree changes; on drop, the cases' copy is out of date.
+    pub(super) fn changing_cases(&self) -> CasesChanging<'_> {
+        CasesChanging(&self.cases_generation)
+    }
+
     pub fn case(&self, token: &str) -> Result<Option<Case>, StoreError> {
         Self::get(&self.cases, CASES_TREE, token)
     }

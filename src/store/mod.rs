@@ -145,15 +145,6 @@ pub struct MessageCommit<'a> {
 /// need: the working set is the recent messages and open cases, a few megabytes.
 const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
-/// See [`Store::changing_cases`].
-struct CasesChanging<'a>(&'a std::sync::atomic::AtomicU64);
-
-impl Drop for CasesChanging<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    }
-}
-
 /// An open store.
 #[derive(Clone)]
 pub struct Store {
@@ -179,7 +170,7 @@ pub struct Store {
     /// Bumped after every change of the cases tree: [`Store::cases_now`]'s copy is
     /// good while it stays the same.
     cases_generation: Arc<std::sync::atomic::AtomicU64>,
-    cases_copy: Arc<std::sync::Mutex<Option<(u64, Arc<Vec<Case>>)>>>,
+    cases_copy: Arc<std::sync::Mutex<Option<cases::CasesCopy>>>,
     path: Arc<PathBuf>,
 }
 
@@ -333,11 +324,6 @@ impl Store {
     }
 
     /// Held while writing (shared between writers; a backup waits for them).
-    /// Held while the cases tree changes; on drop, the cases' copy is out of date.
-    fn changing_cases(&self) -> CasesChanging<'_> {
-        CasesChanging(&self.cases_generation)
-    }
-
     fn writing(&self) -> std::sync::RwLockReadGuard<'_, ()> {
         // A writer that panicked left nothing half-done (sled's own transactions):
         // the gate itself holds no data.
