@@ -36,6 +36,8 @@
 //!   roots; [`secret`]: passwords and tokens, [`secret::oauth2`]: app-only tokens
 //!   fetched by the client-credentials grant.
 //! - [`control`]: the local control socket (server in the daemon, client in commands).
+//! - [`web`]: the staff console (`[web]`): OpenID Connect sign-in, sessions, the pages
+//!   over the store, every change a staff request as from the control socket.
 //! - [`revocation`]: the core's CRL verdicts, and [`revocation::keeper`], which reads
 //!   CRL files and fetches the certificates' distribution points over HTTP.
 //! - [`staff`]: the core's staff requests ([`staff::CaseAction`],

@@ -44,6 +44,7 @@
 //!
 //! - [`revocation`]: CRLs read and checked, and the verdicts they give (fetching them is
 //!   the daemon's `revocation::keeper`); [`pace`]: a provider's sending limits;
+//!   [`queue`]: the staff queue (what waits on the agency first, filters, search, pages);
 //!   [`health`]: the daemon's health verdict.
 //! - `testkit` (feature): test PKI and mail builders for tests, benches and the demo,
 //!   hostile mail shapes (`testkit::hostile`) and faults injected into the daemon's
