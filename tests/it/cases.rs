@@ -442,7 +442,7 @@ async fn an_applicants_question_waits_for_a_person() {
 
     let waiting = setup.cli(&["cases", "list", "--waiting-on", "age"]);
     assert!(
-        waiting.contains(&token) && waiting.contains("question"),
+        waiting.contains(&token) && waiting.contains("age:answer"),
         "{waiting}"
     );
     let shown = setup.cli(&["cases", "show", &token]);

@@ -124,27 +124,35 @@ pub(super) fn list(
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:<8} {:<8} {:<32} {:<5} {:<22} {:<10} {:>5}",
-        "CASE", "SERVICE", "APPLICANT", "DONE", "NEXT STEP", "WAITING", "IDLE"
+        "{:<8} {:<8} {:<5} {:<22} {:<26} {:<10} {:>5}  APPLICANT",
+        "CASE", "SERVICE", "DONE", "LAST DECISION", "NEXT STEP TOLD", "WAITING", "IDLE"
     );
     for c in &cases {
         let p = procedure_of(catalogue, c);
         let done = c.done.keys().filter(|s| p.position(**s).is_some()).count();
+        let next = if let Some(into) = c.merged() {
+            format!("merged→#{into}")
+        } else {
+            c.next_step_told(p).map_or("(completed)".into(), |s| {
+                format!("{}. {}", p.number(s), s.code())
+            })
+        };
+        // What the case waits for, when it waits on AGE: an answer, a check, a step.
+        let waiting = match (c.waiting_on(p), &c.question, &c.certificate_check) {
+            (Some(Party::Age), Some(_), _) => "age:answer",
+            (Some(Party::Age), None, Some(_)) => "age:check",
+            (party, _, _) => party.map_or("-", Party::code),
+        };
         println!(
-            "{:<8} {:<8} {:<32} {:<5} {:<22} {:<10} {:>4}d",
+            "{:<8} {:<8} {:<5} {:<22} {:<26} {:<10} {:>4}d  {}",
             c.token,
             p.tag,
-            c.applicant,
             format!("{done}/{}", p.steps.len()),
-            if let Some(into) = c.merged() {
-                format!("merged→#{into}")
-            } else if c.question.is_some() {
-                "question".into()
-            } else {
-                c.next_step_told(p).map_or("(completed)", Step::code).into()
-            },
-            c.waiting_on(p).map_or("-", Party::code),
-            days_since(c.updated_at, now)
+            c.last_decision.map_or("-", |d| d.code()),
+            next,
+            waiting,
+            days_since(c.updated_at, now),
+            c.applicant,
         );
         if filter.overdue {
             if let Some(r) = c.response(p, promise, now) {
