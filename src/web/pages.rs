@@ -18,12 +18,6 @@ use crate::queue::{self, Query as QueueQuery};
 
 /// What every page's frame needs.
 pub fn frame(console: &Console, signed: &Signed, title: &str) -> Value {
-    let held = console
-        .shared
-        .store
-        .held_records()
-        .map(|h| h.len())
-        .unwrap_or(0);
     let t = words::table(console.web.language);
     context! {
         t => t,
@@ -33,7 +27,6 @@ pub fn frame(console: &Console, signed: &Signed, title: &str) -> Value {
         role => t[signed.role().code()],
         may_act => signed.role() == Role::Staff,
         csrf => signed.session.csrf.clone(),
-        held_count => held,
         request => super::oidc::random(),
     }
 }
@@ -172,6 +165,8 @@ pub fn queue_page(
                 institution => query.institution.clone().unwrap_or_default(),
                 q => query.search.clone().unwrap_or_default(),
                 failed_replies => failed,
+                // Held mail is found by reading every mail's record: once, here.
+                held_count => console.shared.store.held_records().map(|h| h.len()).unwrap_or(0),
             }
         },
     )

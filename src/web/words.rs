@@ -2,12 +2,16 @@
 //! Russian), one table: a key and its three texts. Templates read them as `t.<key>`.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+/// A key and its Romanian, English and Russian texts.
+type Word = (&'static str, &'static str, &'static str, &'static str);
 
 use crate::intake::Language;
 use crate::queue::Waiting;
 
 /// `(key, ro, en, ru)`.
-const WORDS: &[(&str, &str, &str, &str)] = &[
+const WORDS: &[Word] = &[
     ("console", "Consola AGE", "AGE console", "Консоль AGE"),
     ("skip", "Salt la conținut", "Skip to content", "К содержанию"),
     ("queue", "Coada", "Queue", "Очередь"),
@@ -132,19 +136,21 @@ const WORDS: &[(&str, &str, &str, &str)] = &[
     ("unreachable", "ultimul nostru mesaj nu a ajuns", "our last message did not arrive", "наше последнее письмо не дошло"),
 ];
 
-/// The console's words in `language`, by key.
-pub fn table(language: Language) -> BTreeMap<&'static str, &'static str> {
-    WORDS
-        .iter()
-        .map(|(key, ro, en, ru)| {
-            let text = match language {
-                Language::Ro => ro,
-                Language::En => en,
-                Language::Ru => ru,
-            };
-            (*key, *text)
-        })
-        .collect()
+/// The console's words in `language`, by key (built once per language).
+pub fn table(language: Language) -> &'static BTreeMap<&'static str, &'static str> {
+    static TABLES: [OnceLock<BTreeMap<&'static str, &'static str>>; 3] =
+        [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let slot = match language {
+        Language::Ro => 0,
+        Language::En => 1,
+        Language::Ru => 2,
+    };
+    TABLES[slot].get_or_init(|| {
+        WORDS
+            .iter()
+            .map(|&(key, ro, en, ru)| (key, [ro, en, ru][slot]))
+            .collect()
+    })
 }
 
 /// What a queue line waits for, in words.

@@ -129,31 +129,7 @@ pub(super) fn list(
     );
     for c in &cases {
         let p = procedure_of(catalogue, c);
-        let done = c.done.keys().filter(|s| p.position(**s).is_some()).count();
-        let next = if let Some(into) = c.merged() {
-            format!("merged→#{into}")
-        } else {
-            c.next_step_told(p).map_or("(completed)".into(), |s| {
-                format!("{}. {}", p.number(s), s.code())
-            })
-        };
-        // What the case waits for, when it waits on AGE: an answer, a check, a step.
-        let waiting = match (c.waiting_on(p), &c.question, &c.certificate_check) {
-            (Some(Party::Age), Some(_), _) => "age:answer",
-            (Some(Party::Age), None, Some(_)) => "age:check",
-            (party, _, _) => party.map_or("-", Party::code),
-        };
-        println!(
-            "{:<8} {:<8} {:<5} {:<22} {:<26} {:<10} {:>4}d  {}",
-            c.token,
-            p.tag,
-            format!("{done}/{}", p.steps.len()),
-            c.last_decision.map_or("-", |d| d.code()),
-            next,
-            waiting,
-            days_since(c.updated_at, now),
-            c.applicant,
-        );
+        print_line(c, p, now);
         if filter.overdue {
             if let Some(r) = c.response(p, promise, now) {
                 println!("         {}", response_words(&r, promise));
@@ -167,6 +143,35 @@ pub(super) fn list(
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One case's line of `cases list`.
+fn print_line(c: &Case, p: &Procedure, now: OffsetDateTime) {
+    let done = c.done.keys().filter(|s| p.position(**s).is_some()).count();
+    let next = if let Some(into) = c.merged() {
+        format!("merged→#{into}")
+    } else {
+        c.next_step_told(p).map_or("(completed)".into(), |s| {
+            format!("{}. {}", p.number(s), s.code())
+        })
+    };
+    // What the case waits for, when it waits on AGE: an answer, a check, a step.
+    let waiting = match (c.waiting_on(p), &c.question, &c.certificate_check) {
+        (Some(Party::Age), Some(_), _) => "age:answer",
+        (Some(Party::Age), None, Some(_)) => "age:check",
+        (party, _, _) => party.map_or("-", Party::code),
+    };
+    println!(
+        "{:<8} {:<8} {:<5} {:<22} {:<26} {:<10} {:>4}d  {}",
+        c.token,
+        p.tag,
+        format!("{done}/{}", p.steps.len()),
+        c.last_decision.map_or("-", |d| d.code()),
+        next,
+        waiting,
+        days_since(c.updated_at, now),
+        c.applicant,
+    );
 }
 
 /// One case as `cases list --json` prints it (a contract: tools read these lines).
