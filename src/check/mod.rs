@@ -77,6 +77,7 @@ pub async fn check(config: &Config, now: OffsetDateTime) -> Report {
     procedures(config, &mut report);
     control(config, &mut report);
     oauth2(config, now, &mut report).await;
+    console::console(config, &mut report).await;
     imap::imap(config, !started, &mut report).await;
     smtp(config, &mut report).await;
     routine(config, &mut report);
@@ -529,6 +530,7 @@ fn routine(config: &Config, report: &mut Report) {
     }
 }
 
+mod console;
 mod imap;
 #[cfg(test)]
 mod tests;

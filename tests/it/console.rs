@@ -264,6 +264,13 @@ async fn a_viewer_only_reads_a_stranger_is_refused_and_forged_changes_fail() {
     let base = console_url(&setup);
     let token = case_from_mail(stack, &setup, ion, mailbox, "<c2@inst-a.test>").await;
 
+    // `check` tries the console's provider and says which redirect URI to register.
+    let checked = setup.run_cli(&["check"]);
+    let said = String::from_utf8_lossy(&checked.stdout);
+    assert!(
+        said.contains("console") && said.contains("answers with its keys"),
+        "{said}"
+    );
     let stranger = Browser::start().await;
     stranger.sign_in(&base, "sam", &password(stack)).await;
     let said = stranger.text_of("#message").await;
