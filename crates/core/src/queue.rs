@@ -200,8 +200,11 @@ impl Needle {
             .chars()
             .filter(|c| !matches!(c, ':' | ' ' | '-'))
             .collect();
-        let hex = (hex.len() >= 4 && hex.chars().all(|c| c.is_ascii_hexdigit()))
-            .then(|| hex.trim_start_matches('0').to_string());
+        // Leading zeros do not count; a number of zeros alone is the number 0.
+        let hex = (hex.len() >= 4 && hex.chars().all(|c| c.is_ascii_hexdigit())).then(|| {
+            let digits = hex.trim_start_matches('0');
+            if digits.is_empty() { "0" } else { digits }.to_string()
+        });
         Needle { lower, hex }
     }
 
@@ -332,6 +335,10 @@ mod tests {
         assert_eq!(find("0A:1B:2C:3D"), ["BCDE2345"]);
         assert_eq!(find(&"AA".repeat(20)), ["BCDE2345"]);
         assert!(find("nobody-here").is_empty());
+        assert!(
+            find("0000").is_empty(),
+            "a run of zeros is not every serial"
+        );
     }
 
     #[test]
