@@ -48,10 +48,10 @@ fn case(i: usize, now: OffsetDateTime) -> Case {
         c = apply(mn, &c, done, opened + time::Duration::hours(2)).0;
     }
     if i % 7 == 0 {
-        c.question = Some(Question {
-            text: "Cât durează conectarea la mediul de producție?".into(),
-            at: opened,
-        });
+        c.question = Some(Question::asked(
+            "Cât durează conectarea la mediul de producție?",
+            opened,
+        ));
     }
     c.certificates
         .push(mnotify_intake::case::certificates::CaseCertificate {

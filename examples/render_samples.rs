@@ -87,6 +87,8 @@ fn main() {
             held: false,
             flagged: false,
             warnings: Vec::new(),
+            remarks: Vec::new(),
+            warned: Vec::new(),
         };
     let mut accepted = record(
         "new_certificate",
@@ -202,6 +204,7 @@ fn main() {
             expiring_days: 60,
             needs_human_folder: Some("Needs-Human".into()),
             agency: "AGE".into(),
+            language: mnotify_intake::intake::Language::Ro,
             response: Default::default(),
             procedures: cat().clone(),
             service: None,

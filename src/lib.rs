@@ -54,7 +54,8 @@
 
 pub use mnotify_core::{
     analysis, calendar, case, certificate, decision, digest, health, import, intake, integration,
-    pace, problem, procedure, process, queue, record, registry, reply, report, serials, trust,
+    pace, problem, procedure, process, queue, record, registry, remark, reply, report, serials,
+    trust,
 };
 
 pub mod check;

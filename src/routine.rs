@@ -28,6 +28,7 @@ fn settings_of(
         expiring_days: cfg.expiring_days,
         needs_human_folder: needs_human_folder.map(str::to_string),
         agency: cfg.agency_short.clone(),
+        language: cfg.language,
         response: cfg.response.clone(),
         procedures: procedures.clone(),
         service: None,

@@ -106,6 +106,9 @@ pub const DEFAULT_KEEP_BACKUPS: u32 = 7;
 /// A validated configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
+    /// What staff read (the digest, the console, the CLI's words from the store):
+    /// `[agency] staff_language`, Romanian by default.
+    pub staff_language: crate::intake::Language,
     /// The file it was read from.
     pub source: PathBuf,
     pub store_path: PathBuf,
@@ -147,6 +150,8 @@ pub struct DigestConfig {
     pub remind_days: u32,
     /// The agency's short name, as the digest's headings use it.
     pub agency_short: String,
+    /// The staff language (`[agency] staff_language`).
+    pub language: crate::intake::Language,
     /// `[response_time]`, by which the digest lists cases at risk and overdue.
     pub response: crate::case::clock::Promise,
     /// Per service (a procedure's code): who gets a digest of its cases alone.
@@ -318,13 +323,21 @@ impl Config {
         let imap = raw.imap.map(|i| at.imap(i, app.as_ref())).transpose()?;
         let smtp = raw.smtp.map(|s| at.smtp(s, app.as_ref())).transpose()?;
         let caps = caps(&raw.reply, &raw.trust);
+        let staff_language = at.language(
+            "[agency] staff_language",
+            raw.agency.staff_language.as_deref(),
+            crate::intake::Language::Ro,
+        )?;
         let agency = read::agency(raw.agency, &mailbox_address);
         let response_time = at.response_time(raw.response_time)?;
         let revocation = at.revocation(raw.revocation)?;
         let procedures = at.procedures(raw.procedures)?;
         let digest = raw
             .digest
-            .map(|d| at.digest(d, smtp.is_some(), (&agency, &procedures), &response_time))
+            .map(|d| {
+                let staff = (&agency, &procedures, staff_language);
+                at.digest(d, smtp.is_some(), staff, &response_time)
+            })
             .transpose()?;
         let reply = at.reply(raw.reply, agency)?;
         let store_path = at.resolve(&raw.store.path);
@@ -334,8 +347,9 @@ impl Config {
             .metrics
             .map(|m| at.metrics(m, imap.as_ref()))
             .transpose()?;
-        let web = raw.web.map(|w| at.web(w)).transpose()?;
+        let web = raw.web.map(|w| at.web(w, staff_language)).transpose()?;
         Ok(Config {
+            staff_language,
             digest,
             web,
             source: path.into(),

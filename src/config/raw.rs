@@ -118,6 +118,8 @@ pub(super) struct RawAgency {
     pub(super) name_ru: Option<String>,
     pub(super) name_en: Option<String>,
     pub(super) short_name: Option<String>,
+    /// What staff read: "ro" (default), "en" or "ru".
+    pub(super) staff_language: Option<String>,
     pub(super) phone: Option<String>,
     pub(super) web: Option<String>,
 }

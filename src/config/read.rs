@@ -2,6 +2,7 @@
 
 use super::raw::*;
 use super::*;
+use crate::intake::Language;
 
 /// Reading one config file: its path (for messages) and the directory relative paths
 /// are taken from. One method per section.
@@ -161,7 +162,11 @@ impl Reading<'_> {
         &self,
         d: RawDigest,
         has_smtp: bool,
-        (agency, procedures): (&crate::reply::Agency, &crate::procedure::Catalogue),
+        (agency, procedures, language): (
+            &crate::reply::Agency,
+            &crate::procedure::Catalogue,
+            Language,
+        ),
         response: &crate::case::clock::Promise,
     ) -> Result<DigestConfig, ConfigError> {
         for (code, to) in &d.services {
@@ -208,6 +213,7 @@ impl Reading<'_> {
             expiring_days: d.expiring_days.unwrap_or(60),
             remind_days: d.remind_days.unwrap_or(7),
             agency_short: agency.short_name.clone(),
+            language,
             response: response.clone(),
             services: d.services.into_iter().collect(),
         })

@@ -97,7 +97,7 @@ struct RawOidc {
 const DEFAULT_LISTEN: &str = "127.0.0.1:8440";
 
 impl Reading<'_> {
-    pub(super) fn web(&self, w: RawWeb) -> Result<WebConfig, ConfigError> {
+    pub(super) fn web(&self, w: RawWeb, staff: Language) -> Result<WebConfig, ConfigError> {
         let listen_text = w.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
         let listen: SocketAddr = listen_text.parse().map_err(|_| {
             self.invalid(format!(
@@ -138,7 +138,7 @@ impl Reading<'_> {
                 })
             })
             .collect::<Result<_, _>>()?;
-        let language = self.web_language(w.language.as_deref())?;
+        let language = self.language("[web] language", w.language.as_deref(), staff)?;
         let o = w.oidc;
         let issuer = o.issuer.trim_end_matches('/').to_string();
         let issuer_loopback =
@@ -186,15 +186,22 @@ impl Reading<'_> {
         Ok(())
     }
 
-    fn web_language(&self, language: Option<&str>) -> Result<Language, ConfigError> {
-        Ok(match language.unwrap_or("ro") {
-            "ro" => Language::Ro,
-            "en" => Language::En,
-            "ru" => Language::Ru,
-            other => {
-                return Err(self.invalid(format!(
-                    "[web] language = {other:?}: write \"ro\", \"en\" or \"ru\""
-                )))
+    /// A language setting: `key = value`, or `default` when it is not set.
+    pub(super) fn language(
+        &self,
+        key: &str,
+        value: Option<&str>,
+        default: Language,
+    ) -> Result<Language, ConfigError> {
+        Ok(match value {
+            None => default,
+            Some("ro") => Language::Ro,
+            Some("en") => Language::En,
+            Some("ru") => Language::Ru,
+            Some(other) => {
+                return Err(
+                    self.invalid(format!("{key} = {other:?}: write \"ro\", \"en\" or \"ru\""))
+                )
             }
         })
     }

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::mailbox::{Mailbox, Part};
+use crate::remark::Remark;
 
 impl Daemon {
     /// Decides and commits one message; returns the folder to move it to, or why it
@@ -179,19 +180,14 @@ impl Daemon {
         let keepable = part == Part::Whole && raw.len() <= MAX_HELD_BYTES;
         if !(keepable && self.store.keep_held(&seen.identity, raw, ceiling, now)?) {
             self.telemetry.held_not_kept.inc();
-            add_note(
-                seen,
-                if keepable {
-                    format!(
-                        "not kept whole: the held mail ceiling is reached ([store] held_max_messages = {}, held_max_mb = {}); `held accept` reads it again from the folder",
-                        ceiling.max_messages,
-                        ceiling.max_bytes / (1024 * 1024)
-                    )
-                } else {
-                    "not kept whole (over 5 MB); `held accept` reads it again from the folder"
-                        .to_string()
-                },
-            );
+            seen.remark(if keepable {
+                Remark::NotKeptCeiling {
+                    max_messages: ceiling.max_messages,
+                    max_mb: ceiling.max_bytes / (1024 * 1024),
+                }
+            } else {
+                Remark::NotKeptLarge
+            });
         }
         Ok(())
     }
@@ -316,14 +312,6 @@ impl Read {
             Read::Header(facts) => Content::Oversized { facts },
         }
     }
-}
-
-/// Adds `why` to the record's note.
-fn add_note(seen: &mut crate::record::SeenRecord, why: String) {
-    seen.note = Some(match seen.note.take() {
-        Some(note) => format!("{note}; {why}"),
-        None => why,
-    });
 }
 
 /// Why a message was not read this time. Its attempt stays counted: after

@@ -295,6 +295,7 @@ fn digest_config(services: Vec<(String, Vec<String>)>) -> DigestConfig {
         expiring_days: 60,
         remind_days: 7,
         agency_short: "AGE".into(),
+        language: crate::intake::Language::Ro,
         response: Default::default(),
         services,
     }

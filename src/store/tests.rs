@@ -77,6 +77,8 @@ fn first_start_is_set_once_and_dates_an_older_store_from_its_first_message() {
         held: false,
         flagged: false,
         warnings: Vec::new(),
+        remarks: Vec::new(),
+        warned: Vec::new(),
     };
     older
         .commit(MessageCommit {

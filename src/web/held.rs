@@ -58,7 +58,7 @@ fn list_page(console: &Console, signed: &Signed, answer: Option<(bool, String)>)
             at: local(console, r.at),
             from: r.from.clone().unwrap_or_default(),
             subject: r.subject.clone().unwrap_or_default(),
-            why: r.note.clone().unwrap_or_default(),
+            why: r.note_in(console.web.language).unwrap_or_default(),
         })
         .collect();
     console.render(
@@ -141,7 +141,7 @@ pub async fn show(
                 at => local(&console, record.at),
                 from => record.from.clone().unwrap_or_default(),
                 subject => record.subject.clone().unwrap_or_default(),
-                why => record.note.clone().unwrap_or_default(),
+                why => record.note_in(console.web.language).unwrap_or_default(),
                 problems => record.problems.iter().map(|p| p.code().to_string()).collect::<Vec<_>>(),
                 kept => raw.is_some(),
                 headers => headers,

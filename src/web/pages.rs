@@ -335,7 +335,7 @@ pub fn case_page(
         .timeline
         .iter()
         .rev()
-        .map(|e| (local(console, e.at), e.what.clone()))
+        .map(|e| (local(console, e.at), e.said(console.web.language)))
         .collect();
     let response = case.response(p, &config.response_time, now).map(|r| {
         format!(
@@ -378,7 +378,7 @@ pub fn case_page(
                     on_agency => line.waiting.on_agency(),
                     merged_into => case.merged().map(str::to_string),
                     question => case.question.as_ref().map(|q| q.text.clone()),
-                    certificate_check => case.certificate_check.as_ref().map(|q| q.text.clone()),
+                    certificate_check => case.certificate_check.as_ref().map(|q| q.said(console.web.language)),
                     unreachable => case.unreachable,
                     members => case.members.clone(),
                     response => response,

@@ -68,6 +68,7 @@ pub mod process;
 pub mod queue;
 pub mod record;
 pub mod registry;
+pub mod remark;
 pub mod reply;
 pub mod report;
 pub mod revocation;

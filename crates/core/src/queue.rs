@@ -259,10 +259,7 @@ mod tests {
         let now = datetime!(2026-12-02 10:00 UTC);
         let waiting_on_applicant = open("AAAA0001", "ion@primaria.md", now);
         let mut asked = open("AAAA0002", "ana@scoala.md", now);
-        asked.question = Some(Question {
-            text: "Cât durează?".into(),
-            at: now,
-        });
+        asked.question = Some(Question::asked("Cât durează?", now));
         let mut merged = open("AAAA0003", "ana@scoala.md", now);
         merged.merged_into = Some("AAAA0002".into());
         let agency_step = complete_request("AAAA0004", now);
@@ -290,10 +287,7 @@ mod tests {
     fn a_question_past_the_promise_is_overdue() {
         let asked_at = datetime!(2026-11-02 10:00 UTC);
         let mut asked = open("AAAA0002", "ana@scoala.md", asked_at);
-        asked.question = Some(Question {
-            text: "?".into(),
-            at: asked_at,
-        });
+        asked.question = Some(Question::asked("?", asked_at));
         asked.clocks.push(crate::case::clock::ResponseClock {
             owed: Owed::Answer,
             periods: vec![crate::case::clock::Period {

@@ -4,6 +4,11 @@
 use time::OffsetDateTime;
 
 use super::*;
+use crate::remark::Remark;
+
+fn owned(note: Option<&str>) -> Option<String> {
+    note.map(str::to_string)
+}
 
 /// An applicant's mail, decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,7 +20,7 @@ pub struct MailEvent<'a> {
     pub sender: &'a str,
     /// Why its certificate may belong to another institution: the step is not
     /// completed, a staff check is opened instead.
-    pub doubt: Option<&'a str>,
+    pub doubt: Option<&'a [Remark]>,
     /// The certificates it got accepted or confirmed, each with the environment the
     /// applicant gave it for (if they did).
     pub certificates: &'a [certificates::CaseCertificate],
@@ -30,7 +35,7 @@ pub enum Event<'a> {
     Mail(MailEvent<'a>),
     /// A certificate this case holds turned up in another institution's mail with
     /// evidence that it is theirs, or with none either way: staff check it.
-    CertificateDoubted { why: &'a str },
+    CertificateDoubted { why: &'a [Remark] },
     /// Staff record a step as done (the form arrived, the contract is signed, test
     /// access is configured, production is active, …).
     StepDone {
@@ -94,50 +99,66 @@ pub fn apply(
         Event::StepDone { step, by, note } => {
             actions.extend(c.on_step_done(procedure, step, by, note, now))
         }
-        Event::Note { by, text } => c.log(now, format!("note by {by}: {text}")),
+        Event::Note { by, text } => c.log(
+            now,
+            Remark::StaffNote {
+                by: by.into(),
+                text: text.into(),
+            },
+        ),
         Event::Allow { by, member } => {
             let member = member.trim().to_ascii_lowercase();
             if !c.members.contains(&member) {
                 c.members.push(member.clone());
                 c.log(
                     now,
-                    format!(
-                        "{by} added {member} to the institution: its mail may change this case"
-                    ),
+                    Remark::MemberAdded {
+                        by: by.into(),
+                        member,
+                    },
                 );
             }
         }
         Event::ReplyFailed { to, reason } => {
             c.unreachable = true;
-            c.log(now, format!("our message to {to} did not arrive: {reason}"))
+            c.log(
+                now,
+                Remark::ReplyFailed {
+                    to: to.into(),
+                    reason: reason.into(),
+                },
+            )
         }
         Event::Integration(data) => c.on_integration(procedure, data, now),
         Event::Certificates(list) => c.on_certificates(list, now),
         Event::Remind => {
             // Not a change of the case: the days waiting keep counting.
             c.last_reminder = Some(now);
-            c.timeline.push(TimelineEntry {
-                at: now,
-                what: "reminder sent to the applicant".into(),
-            });
+            c.timeline
+                .push(TimelineEntry::new(now, Remark::ReminderSent));
             actions.push(Action::TellReminder);
         }
         Event::Reopen { step, by, note } => c.on_reopen(procedure, step, by, note, now),
         Event::Asked { question } => {
-            c.question = Some(Question {
-                text: question.to_string(),
-                at: now,
-            });
-            c.log(now, format!("question for a person: {question}"));
+            c.question = Some(Question::asked(question, now));
+            c.log(
+                now,
+                Remark::QuestionAsked {
+                    question: question.into(),
+                },
+            );
         }
         Event::Answered { by, note } => {
             if c.question.take().is_some() {
-                c.log(now, format!("question answered by {by}{}", with_note(note)));
-            } else {
                 c.log(
                     now,
-                    format!("{by} marked a question answered; none was open"),
+                    Remark::QuestionAnswered {
+                        by: by.into(),
+                        note: owned(note),
+                    },
                 );
+            } else {
+                c.log(now, Remark::NoQuestionOpen { by: by.into() });
             }
         }
     }
@@ -165,17 +186,21 @@ impl Case {
         }
         // A mail without a certificate in a case whose certificates are in asks for
         // nothing: the case does not record it as "need certificate".
-        let what = if decision == Decision::NeedCertificate && self.certificates_done(procedure) {
-            "message (certificate already received)".to_string()
+        let decided = if decision == Decision::NeedCertificate && self.certificates_done(procedure)
+        {
+            None
         } else {
             self.last_decision = Some(decision);
-            decision.to_string()
+            Some(decision)
         };
-        if sender.is_empty() {
-            self.log(now, format!("mail {message_id}: {what}"));
-        } else {
-            self.log(now, format!("mail {message_id} from {sender}: {what}"));
-        }
+        self.log(
+            now,
+            Remark::Mail {
+                message_id: message_id.into(),
+                sender: sender.into(),
+                decision: decided,
+            },
+        );
         if !certificates.is_empty() {
             self.on_certificates(certificates, now);
         }
@@ -199,10 +224,10 @@ impl Case {
             if let Some(first) = self.done.get(&step) {
                 // A second certificate: kept on the timeline, the first stays the
                 // step's evidence until staff reopen the step.
-                let note = format!(
-                    "another certificate received ({evidence}); step kept with {}",
-                    first.evidence
-                );
+                let note = Remark::AnotherCertificate {
+                    evidence: evidence.into(),
+                    kept: first.evidence.clone(),
+                };
                 self.log(now, note);
             } else {
                 self.complete(step, "applicant", with_mail.clone(), now);
@@ -253,12 +278,13 @@ impl Case {
     }
 
     /// Step 3 waits on staff: `why` is on the timeline and in the check.
-    fn open_certificate_check(&mut self, why: &str, now: OffsetDateTime) {
-        self.log(now, format!("staff check of the certificate: {why}"));
+    fn open_certificate_check(&mut self, why: &[Remark], now: OffsetDateTime) {
+        self.log(now, Remark::CertificateCheck { why: why.to_vec() });
         if self.certificate_check.is_none() {
             self.certificate_check = Some(Question {
-                text: why.to_string(),
+                text: crate::remark::say_all(why, crate::intake::Language::En),
                 at: now,
+                why: why.to_vec(),
             });
         }
     }
@@ -276,19 +302,26 @@ impl Case {
         if self.done.contains_key(&step) {
             self.log(
                 now,
-                format!("{} already done; {by} marked it again", step.code()),
+                Remark::StepAgain {
+                    step: step.code().into(),
+                    by: by.into(),
+                },
             );
             return None;
         }
         let evidence = note.unwrap_or("recorded by staff").to_string();
         let takes_certificate = procedure.certificate_steps().any(|s| s.code == step);
         if takes_certificate && self.certificate_check.take().is_some() {
-            self.log(now, format!("certificate check closed by {by}"));
+            self.log(now, Remark::CheckClosed { by: by.into() });
         }
         self.complete(step, by, evidence, now);
         self.log(
             now,
-            format!("{} done by {by}{}", step.code(), with_note(note)),
+            Remark::StepDone {
+                step: step.code().into(),
+                by: by.into(),
+                note: owned(note),
+            },
         );
         let completion = procedure.completion();
         if Some(step) != procedure.activation() && step != completion {
@@ -297,7 +330,7 @@ impl Case {
         // Activation in production is what the final notice announces.
         if !self.done.contains_key(&completion) {
             self.complete(completion, by, "completion notice".into(), now);
-            self.log(now, "completed: completion notice to the applicant".into());
+            self.log(now, Remark::Completed);
         }
         Some(Action::TellCompleted)
     }
@@ -315,11 +348,20 @@ impl Case {
         let step = procedure.integration_step();
         if let Some(step) = step.filter(|s| data.is_complete() && !self.done.contains_key(s)) {
             self.complete(step, "applicant", summary.clone(), now);
-            self.log(now, format!("integration data received: {summary}"));
+            self.log(
+                now,
+                Remark::Integration {
+                    summary,
+                    complete: true,
+                },
+            );
         } else {
             self.log(
                 now,
-                format!("integration data (incomplete or to correct): {summary}"),
+                Remark::Integration {
+                    summary,
+                    complete: false,
+                },
             );
         }
     }
@@ -336,7 +378,7 @@ impl Case {
         if procedure.certificate_steps().any(|s| s.code == step)
             && self.certificate_check.take().is_some()
         {
-            self.log(now, format!("certificate check closed by {by}"));
+            self.log(now, Remark::CheckClosed { by: by.into() });
         }
         let mut undone = vec![step];
         let completion = procedure.completion();
@@ -349,22 +391,14 @@ impl Case {
             .filter(|s| self.done.remove(s).is_some())
             .map(Step::code)
             .collect();
-        let not_done = if removed.is_empty() {
-            " (it was not done)"
-        } else {
-            ""
-        };
         self.log(
             now,
-            format!(
-                "{} reopened by {by}{}{not_done}",
-                step.code(),
-                with_note(note)
-            ),
+            Remark::Reopened {
+                step: step.code().into(),
+                by: by.into(),
+                note: owned(note),
+                was_done: !removed.is_empty(),
+            },
         );
     }
-}
-
-pub(super) fn with_note(note: Option<&str>) -> String {
-    note.map(|n| format!(": {n}")).unwrap_or_default()
 }

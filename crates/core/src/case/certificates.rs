@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use super::{Case, Step};
 pub use crate::integration::Environment;
+use crate::remark::Remark;
 
 /// A certificate the case received.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,7 +64,10 @@ impl Case {
                 if let Some(env) = new.environment {
                     self.log(
                         now,
-                        format!("certificate {} is for {}", new.serial, env.code()),
+                        Remark::CertificateFor {
+                            serial: new.serial.clone(),
+                            environment: env,
+                        },
                     );
                 }
                 self.certificates.push(new.clone());
@@ -72,17 +76,21 @@ impl Case {
             match (self.certificates[at].environment, new.environment) {
                 (None, Some(env)) => {
                     self.certificates[at].environment = Some(env);
-                    self.log(now, format!("certificate {} is for {}", new.serial, env.code()));
+                    self.log(
+                        now,
+                        Remark::CertificateFor {
+                            serial: new.serial.clone(),
+                            environment: env,
+                        },
+                    );
                 }
                 (Some(was), Some(env)) if was != env => self.log(
                     now,
-                    format!(
-                        "certificate {} was given for {} and now for {}: refused for {}; test and production each need their own certificate",
-                        new.serial,
-                        was.code(),
-                        env.code(),
-                        env.code()
-                    ),
+                    Remark::CertificateEnvironmentRefused {
+                        serial: new.serial.clone(),
+                        was,
+                        now: env,
+                    },
                 ),
                 _ => {}
             }

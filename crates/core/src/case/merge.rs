@@ -3,8 +3,9 @@
 
 use time::OffsetDateTime;
 
-use super::{apply::with_note, Case, StepDone};
+use super::{Case, StepDone};
 use crate::procedure::Procedure;
+use crate::remark::Remark;
 
 impl Case {
     /// The case staff merged this one into, if they did: it is closed, and mail that
@@ -66,15 +67,19 @@ pub fn merge(
     b.clocks.clear();
     a.log(
         now,
-        format!(
-            "case #{} merged into this one by {by}{}",
-            b.token,
-            with_note(note)
-        ),
+        Remark::MergedFrom {
+            case: b.token.clone(),
+            by: by.into(),
+            note: note.map(str::to_string),
+        },
     );
     b.log(
         now,
-        format!("merged into case #{} by {by}{}", a.token, with_note(note)),
+        Remark::MergedInto {
+            case: a.token.clone(),
+            by: by.into(),
+            note: note.map(str::to_string),
+        },
     );
     a.sync_clocks(procedure, now);
     (a, b)
@@ -104,22 +109,23 @@ pub fn split(
             ..Default::default()
         });
     }
-    let for_system = system.map(|s| format!(" for {s}")).unwrap_or_default();
     new.log(
         now,
-        format!(
-            "split off case #{}{for_system} by {by}{}",
-            old.token,
-            with_note(note)
-        ),
+        Remark::SplitFrom {
+            case: old.token.clone(),
+            system: system.map(str::to_string),
+            by: by.into(),
+            note: note.map(str::to_string),
+        },
     );
     old.log(
         now,
-        format!(
-            "case #{}{for_system} split off by {by}{}",
-            new.token,
-            with_note(note)
-        ),
+        Remark::SplitOff {
+            case: new.token.clone(),
+            system: system.map(str::to_string),
+            by: by.into(),
+            note: note.map(str::to_string),
+        },
     );
     new.sync_clocks(procedure, now);
     (old, new)

@@ -40,7 +40,30 @@ pub struct StepDone {
 pub struct TimelineEntry {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+    /// In English, as `--json` and older versions read it.
     pub what: String,
+    /// What happened as data, said in the staff language ([`TimelineEntry::said`]);
+    /// none on entries written before remarks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remark: Option<crate::remark::Remark>,
+}
+
+impl TimelineEntry {
+    pub fn new(at: OffsetDateTime, remark: crate::remark::Remark) -> TimelineEntry {
+        TimelineEntry {
+            at,
+            what: remark.to_string(),
+            remark: Some(remark),
+        }
+    }
+
+    /// In `lang`: the remark said, or the entry as it was written.
+    pub fn said(&self, lang: Language) -> String {
+        match &self.remark {
+            Some(r) if r.is_known() => r.say(lang),
+            _ => self.what.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,6 +141,25 @@ pub struct Question {
     pub text: String,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+    /// Why staff check a certificate, as data (`text` is its English).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub why: Vec<crate::remark::Remark>,
+}
+
+impl Question {
+    /// An applicant's question, as written.
+    pub fn asked(text: &str, at: OffsetDateTime) -> Question {
+        Question {
+            text: text.to_string(),
+            at,
+            why: Vec::new(),
+        }
+    }
+
+    /// In `lang`: why it is checked, or the question as written.
+    pub fn said(&self, lang: Language) -> String {
+        crate::record::said_in(&self.why, Some(&self.text), lang).unwrap_or_default()
+    }
 }
 
 /// Alphabet of case tokens: Crockford base32 without easily confused letters.
@@ -158,10 +200,7 @@ impl Case {
             clocks: Vec::new(),
             certificates: Vec::new(),
             merged_into: None,
-            timeline: vec![TimelineEntry {
-                at: now,
-                what: "case opened".into(),
-            }],
+            timeline: vec![TimelineEntry::new(now, crate::remark::Remark::CaseOpened)],
         }
     }
 
@@ -317,9 +356,9 @@ impl Case {
             && self.last_reminder.is_none_or(|r| now - r >= period)
     }
 
-    pub(crate) fn log(&mut self, now: OffsetDateTime, what: String) {
+    pub(crate) fn log(&mut self, now: OffsetDateTime, what: crate::remark::Remark) {
         self.updated_at = now;
-        self.timeline.push(TimelineEntry { at: now, what });
+        self.timeline.push(TimelineEntry::new(now, what));
     }
 
     pub(crate) fn complete(&mut self, step: Step, by: &str, evidence: String, now: OffsetDateTime) {

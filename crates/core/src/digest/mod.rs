@@ -32,6 +32,8 @@ pub struct DigestSettings {
     pub needs_human_folder: Option<String>,
     /// The agency's short name (`[agency] short_name`), as headings use it.
     pub agency: String,
+    /// The staff language: the digest's words and its notes.
+    pub language: crate::intake::Language,
     /// `[response_time]`: which cases are at risk or past AGE's promised time.
     pub response: Promise,
     /// The services' procedures: each case's steps are its service's.
@@ -80,6 +82,10 @@ pub struct CaseLine {
     /// The next step the applicant was told ([`Case::next_step_told`]).
     pub next_step: Option<Step>,
     pub days_idle: i64,
+    /// The last decision on the applicant's mail.
+    pub last_decision: Option<Decision>,
+    /// What the agency owes before the step: an answer or a certificate check.
+    pub owes: Option<Owed>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,7 +204,7 @@ impl Digest {
     }
 }
 
-fn mail_line(r: &SeenRecord) -> MailLine {
+fn mail_line(r: &SeenRecord, lang: crate::intake::Language) -> MailLine {
     MailLine {
         at: r.at,
         from: r.from.clone().unwrap_or_else(|| "(necunoscut)".into()),
@@ -206,7 +212,7 @@ fn mail_line(r: &SeenRecord) -> MailLine {
         case: r.case.clone(),
         outcome: r.outcome,
         problems: r.problems.clone(),
-        note: r.note.clone(),
+        note: r.note_in(lang),
     }
 }
 
@@ -235,6 +241,14 @@ fn case_line(c: &Case, procedures: &crate::procedure::Catalogue, now: OffsetDate
         applicant: c.applicant.clone(),
         next_step: c.next_step_told(procedures.procedure_of(&c.service)),
         days_idle: (now - c.updated_at).whole_days(),
+        last_decision: c.last_decision,
+        owes: if c.certificate_check.is_some() {
+            Some(Owed::Check)
+        } else if c.question.is_some() {
+            Some(Owed::Answer)
+        } else {
+            None
+        },
     }
 }
 
@@ -256,7 +270,7 @@ pub fn build(
         window
             .iter()
             .filter(|r| keep(r))
-            .map(|r| mail_line(r))
+            .map(|r| mail_line(r, settings.language))
             .collect()
     };
     let mut sorted_cases: Vec<&Case> = cases.iter().collect();
@@ -275,8 +289,16 @@ pub fn build(
         since,
         now,
         new_cases: case_lines(&|c| c.opened_at >= since && c.opened_at < now),
-        accepted: certificate_lines(&window, Outcome::Decided(Decision::NewCertificate)),
-        reused: certificate_lines(&window, Outcome::Decided(Decision::ReuseConfirmed)),
+        accepted: certificate_lines(
+            &window,
+            Outcome::Decided(Decision::NewCertificate),
+            settings.language,
+        ),
+        reused: certificate_lines(
+            &window,
+            Outcome::Decided(Decision::ReuseConfirmed),
+            settings.language,
+        ),
         rejected: mails(&|r| {
             matches!(
                 r.outcome,
@@ -294,7 +316,7 @@ pub fn build(
         }),
         expiring: expiring(registry, now, settings.expiring_days),
         unverified: mails(&about_trust),
-        checks: check_lines(&window),
+        checks: check_lines(&window, settings.language),
         unhandled: mails(&|r| {
             !r.held
                 && (matches!(
@@ -327,13 +349,13 @@ fn question_lines(cases: &[&Case], now: OffsetDateTime) -> Vec<QuestionLine> {
 }
 
 /// The mails with something for staff to check, each with what.
-fn check_lines(window: &[&SeenRecord]) -> Vec<MailLine> {
+fn check_lines(window: &[&SeenRecord], lang: crate::intake::Language) -> Vec<MailLine> {
     window
         .iter()
         .filter(|r| !r.warnings.is_empty())
         .map(|r| MailLine {
-            note: Some(r.warnings.join("; ")),
-            ..mail_line(r)
+            note: r.warnings_in(lang),
+            ..mail_line(r, lang)
         })
         .collect()
 }
@@ -366,13 +388,17 @@ pub fn late(
 }
 
 /// The certificates accepted (or confirmed) by the mail of the window with `outcome`.
-fn certificate_lines(window: &[&SeenRecord], outcome: Outcome) -> Vec<CertificateLine> {
+fn certificate_lines(
+    window: &[&SeenRecord],
+    outcome: Outcome,
+    lang: crate::intake::Language,
+) -> Vec<CertificateLine> {
     window
         .iter()
         .filter(|r| r.outcome == outcome)
         .flat_map(|r| {
             r.accepted.iter().map(|c| CertificateLine {
-                mail: mail_line(r),
+                mail: mail_line(r, lang),
                 certificate: c.clone(),
             })
         })

@@ -110,6 +110,21 @@ fn certificates(title: &str, list: &[CertificateLine]) -> Section {
     }
 }
 
+/// What a case waits for: the agency's answer or check first, else the next step the
+/// applicant was told.
+fn waits_for(c: &CaseLine, procedures: &crate::procedure::Catalogue, agency: &str) -> String {
+    match c.owes {
+        Some(Owed::Answer) => "răspuns la întrebare".into(),
+        Some(Owed::Check) => "verificarea certificatului".into(),
+        _ => step_ro(procedures.procedure_of(&c.service), c.next_step, agency),
+    }
+}
+
+/// The last decision in words, or a dash.
+fn decided(c: &CaseLine) -> Cell {
+    text(c.last_decision.map_or("—", |d| d.words_ro()))
+}
+
 fn cases(
     title: String,
     list: &[CaseLine],
@@ -118,18 +133,15 @@ fn cases(
 ) -> Section {
     Section {
         title,
-        columns: &["Caz", "Solicitant", "Pasul", "De"],
+        columns: &["Caz", "Solicitant", "Ultima decizie", "Așteaptă", "De"],
         rows: list
             .iter()
             .map(|c| {
                 vec![
                     code(format!("#{}", c.token)),
                     text(&c.applicant),
-                    text(step_ro(
-                        procedures.procedure_of(&c.service),
-                        c.next_step,
-                        agency,
-                    )),
+                    decided(c),
+                    text(waits_for(c, procedures, agency)),
                     text(days_ro(c.days_idle)),
                 ]
             })
@@ -180,7 +192,7 @@ pub(super) fn sections(d: &Digest) -> Vec<Section> {
     vec![
         Section {
             title: "Cazuri noi".into(),
-            columns: &["Caz", "Solicitant", "Următorul pas"],
+            columns: &["Caz", "Solicitant", "Ultima decizie", "Următorul pas"],
             rows: d
                 .new_cases
                 .iter()
@@ -188,11 +200,8 @@ pub(super) fn sections(d: &Digest) -> Vec<Section> {
                     vec![
                         code(format!("#{}", c.token)),
                         text(&c.applicant),
-                        text(step_ro(
-                            d.settings.procedures.procedure_of(&c.service),
-                            c.next_step,
-                            agency,
-                        )),
+                        decided(c),
+                        text(waits_for(c, &d.settings.procedures, agency)),
                     ]
                 })
                 .collect(),

@@ -14,6 +14,7 @@ fn settings(folder: Option<&str>) -> DigestSettings {
         expiring_days: 60,
         needs_human_folder: folder.map(str::to_string),
         agency: "AGE".into(),
+        language: crate::intake::Language::Ro,
         response: crate::case::clock::Promise::default(),
         procedures: crate::procedure::Catalogue::built_in().clone(),
         service: None,
@@ -39,6 +40,8 @@ fn record(outcome: &str, at: OffsetDateTime, case: &str) -> SeenRecord {
         held: false,
         flagged: false,
         warnings: Vec::new(),
+        remarks: Vec::new(),
+        warned: Vec::new(),
     }
 }
 
@@ -395,4 +398,73 @@ fn cases_past_the_promised_time_lead_the_subject_and_their_section() {
     );
     assert!(text.contains("DEPĂȘIT cu"), "{text}");
     assert!(text.contains("acces în testare"), "{text}");
+}
+
+#[test]
+fn case_lines_say_the_decision_and_what_the_agency_owes_and_notes_are_in_the_staff_language() {
+    let since = NOW - Duration::days(1);
+    let mut asked = Case::open(
+        "QQQ111".into(),
+        "ion@primaria.md",
+        Language::Ro,
+        NOW - Duration::hours(5),
+    );
+    asked.last_decision = Some(Decision::Rejected);
+    asked.question = Some(crate::case::Question::asked(
+        "Cât durează?",
+        NOW - Duration::hours(5),
+    ));
+    let mut held = record("need_certificate", NOW - Duration::hours(1), "");
+    held.case = None;
+    held.held = true;
+    held.set_remarks(vec![crate::remark::Remark::SenderHeld {
+        reason: "DMARC fail for x.md".into(),
+    }]);
+    let mut checked = record("new_certificate", NOW - Duration::hours(2), "QQQ111");
+    checked.warned = vec![crate::remark::Remark::AlreadyInCase {
+        serial: "0A".into(),
+        case: "ZZZ999".into(),
+        owner: "y.md".into(),
+    }];
+    checked.warnings = checked.warned.iter().map(ToString::to_string).collect();
+    let build_in = |language| {
+        let settings = DigestSettings {
+            language,
+            ..settings(Some("Needs-Human"))
+        };
+        build(
+            &[held.clone(), checked.clone()],
+            std::slice::from_ref(&asked),
+            &Registry::default(),
+            since,
+            NOW,
+            settings,
+        )
+    };
+    let ro = render::render_text(&build_in(Language::Ro));
+    assert!(
+        ro.contains("respins") && ro.contains("răspuns la întrebare"),
+        "{ro}"
+    );
+    assert!(
+        !ro.contains("formularul de conectare"),
+        "a case owed an answer names the answer: {ro}"
+    );
+    assert!(
+        ro.contains("expeditor neautentificat: DMARC fail for x.md"),
+        "{ro}"
+    );
+    assert!(
+        ro.contains("certificatul 0A este deja în cazul #ZZZ999"),
+        "{ro}"
+    );
+    assert!(
+        !ro.contains("sender not authenticated") && !ro.contains("already in case"),
+        "{ro}"
+    );
+    let en = render::render_text(&build_in(Language::En));
+    assert!(
+        en.contains("sender not authenticated: DMARC fail for x.md"),
+        "{en}"
+    );
 }

@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 use crate::case::Case;
 use crate::intake::Facts;
 use crate::record::{OutboxEntry, OutboxKind, OutboxState, SeenRecord};
+use crate::remark::Remark;
 use crate::reply::{compose, Original, Outgoing, ReplyContext, ReplyError, ReplyKind, ReplyMode};
 use crate::trust::domain;
 
@@ -17,9 +18,9 @@ pub(super) enum Withheld {
     /// Its decision gets none (not about MNotify, automatic mail).
     NotWanted,
     /// No address, replies off, or a held sender answering us: noted, filed as usual.
-    Noted(String),
+    Noted(Remark),
     /// A cap reached: noted, and the mail is filed for people.
-    ToStaff(String),
+    ToStaff(Remark),
 }
 
 /// Why the mail gets no answer, if it gets none.
@@ -34,17 +35,13 @@ pub(super) fn withheld(
         return Some(Withheld::NotWanted);
     }
     if judgement.recipient.is_none() {
-        return Some(Withheld::Noted("no address to reply to".into()));
+        return Some(Withheld::Noted(Remark::NoAddress));
     }
     if settings.mode == ReplyMode::Off {
-        return Some(Withheld::Noted(
-            "replies are off ([reply] mode = \"off\")".into(),
-        ));
+        return Some(Withheld::Noted(Remark::RepliesOff));
     }
     if judgement.held && refers_to_ours(facts, settings.sender.address) {
-        return Some(Withheld::Noted(
-            "no reply: it answers a message of ours, and the sender was told once".into(),
-        ));
+        return Some(Withheld::Noted(Remark::AnswersOurs));
     }
     cap_reached(known.counts, joined, judgement.held, settings.caps).map(Withheld::ToStaff)
 }

@@ -8,6 +8,7 @@ use crate::decision::Decision;
 use crate::integration::Environment;
 use crate::record::{AcceptedCertificate, CertificateCase};
 use crate::registry::KnownCertificate;
+use crate::remark::Remark;
 use crate::trust::domain;
 
 /// Whose a mail's certificates are, from evidence rather than arrival order, for the
@@ -16,10 +17,10 @@ use crate::trust::domain;
 pub(super) struct Ownership {
     /// Why a certificate of the mail may be another institution's: the step waits on
     /// staff instead of completing.
-    pub doubts: Vec<String>,
+    pub doubts: Vec<Remark>,
     /// Other cases holding a certificate of the mail, and why staff should check
     /// theirs: the evidence says it is this institution's, or nothing decides.
-    pub flags: Vec<(String, String)>,
+    pub flags: Vec<(String, Remark)>,
 }
 
 /// Decides, for each certificate the mail gets accepted or confirmed, whose it is.
@@ -53,22 +54,21 @@ pub(super) fn ownership(
         let verdict = match (&c.registered_domain, c.addresses.is_empty()) {
             (Some(d), _) if ours_domain(d) => Some(true),
             (Some(d), _) => {
-                found.doubts.push(format!(
-                    "certificate {} is registered to {}{d}, not to {owner}",
-                    c.serial,
-                    c.institution
-                        .as_deref()
-                        .map_or(String::new(), |i| format!("{i}, "))
-                ));
+                found.doubts.push(Remark::RegisteredElsewhere {
+                    serial: c.serial.clone(),
+                    institution: c.institution.clone(),
+                    domain: d.clone(),
+                    owner: owner.into(),
+                });
                 Some(false)
             }
             (None, false) if c.addresses.iter().any(|e| ours_address(e)) => Some(true),
             (None, false) => {
-                found.doubts.push(format!(
-                    "certificate {} names {}, not an address of {owner}",
-                    c.serial,
-                    c.addresses.join(", ")
-                ));
+                found.doubts.push(Remark::NamesOtherAddresses {
+                    serial: c.serial.clone(),
+                    addresses: c.addresses.clone(),
+                    owner: owner.into(),
+                });
                 Some(false)
             }
             (None, true) => None,
@@ -77,23 +77,25 @@ pub(super) fn ownership(
             match verdict {
                 Some(true) => found.flags.push((
                     other.case.clone(),
-                    format!(
-                        "certificate {} was sent again by {owner}, whose it is by its evidence; this case of {} holds it",
-                        c.serial, other.owner
-                    ),
+                    Remark::SentAgainByOwner {
+                        serial: c.serial.clone(),
+                        owner: owner.into(),
+                        holder: other.owner.clone(),
+                    },
                 )),
                 Some(false) => {}
                 None => {
-                    found.doubts.push(format!(
-                        "certificate {} is already in case #{} of {}, and nothing shows whose it is",
-                        c.serial, other.case, other.owner
-                    ));
+                    found.doubts.push(Remark::AlreadyInCase {
+                        serial: c.serial.clone(),
+                        case: other.case.clone(),
+                        owner: other.owner.clone(),
+                    });
                     found.flags.push((
                         other.case.clone(),
-                        format!(
-                            "certificate {} of this case was sent by {owner} too, and nothing shows whose it is",
-                            c.serial
-                        ),
+                        Remark::SentByAnotherToo {
+                            serial: c.serial.clone(),
+                            owner: owner.into(),
+                        },
                     ));
                 }
             }
@@ -158,7 +160,7 @@ fn evidence_of(a: &Analysis) -> Vec<Evidence> {
 
 /// What staff should check about the certificates a mail got accepted that does not
 /// bear on whose they are: a revocation status no list could give.
-pub(super) fn misfits(a: &Analysis) -> Vec<String> {
+pub(super) fn misfits(a: &Analysis) -> Vec<Remark> {
     // Revocation unknown is never taken for good: staff see why.
     a.certificates
         .iter()
@@ -166,7 +168,10 @@ pub(super) fn misfits(a: &Analysis) -> Vec<String> {
             Some(crate::revocation::Revocation::Unknown { why })
                 if c.problems.is_empty() && c.role != crate::analysis::Role::Chain =>
             {
-                Some(format!("certificate {}: {why}", c.certificate.serial))
+                Some(Remark::RevocationUnknown {
+                    serial: c.certificate.serial.clone(),
+                    why: why.clone(),
+                })
             }
             _ => None,
         })

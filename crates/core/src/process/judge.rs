@@ -6,6 +6,7 @@
 use crate::decision::Decision;
 use crate::intake::Facts;
 use crate::record::Outcome;
+use crate::remark::Remark;
 use crate::trust::{self, domain, Policy, SenderRule};
 
 use super::Content;
@@ -44,18 +45,19 @@ impl Judgement {
     }
 
     /// For the record of a held mail staff vouched for: whom they vouched for.
-    pub fn vouched_note(&self) -> Option<String> {
+    pub fn vouched_note(&self) -> Option<Remark> {
         let by = self.vouched_by.as_ref()?;
-        Some(format!(
-            "sender not authenticated ({}); accepted by {by}",
-            self.sender.reason
-        ))
+        Some(Remark::SenderVouched {
+            reason: self.sender.reason.clone(),
+            by: by.clone(),
+        })
     }
 
     /// For the record of a held mail: why it is held.
-    pub fn held_note(&self) -> Option<String> {
-        self.held
-            .then(|| format!("sender not authenticated: {}", self.sender.reason))
+    pub fn held_note(&self) -> Option<Remark> {
+        self.held.then(|| Remark::SenderHeld {
+            reason: self.sender.reason.clone(),
+        })
     }
 
     /// The sender as timelines record it, with who vouched for them.

@@ -17,6 +17,7 @@ mod place;
 mod rates;
 pub mod report;
 
+use crate::remark::Remark;
 use sha2::Digest;
 use time::OffsetDateTime;
 
@@ -216,10 +217,17 @@ pub fn duplicate(before: SeenRecord, at: Position) -> SeenRecord {
     SeenRecord {
         uid_validity: at.uid_validity,
         uid: at.uid,
-        note: Some(format!(
-            "duplicate of UID {}/{}",
-            before.uid_validity, before.uid
-        )),
+        note: Some(
+            Remark::Duplicate {
+                uid_validity: before.uid_validity,
+                uid: before.uid,
+            }
+            .to_string(),
+        ),
+        remarks: vec![Remark::Duplicate {
+            uid_validity: before.uid_validity,
+            uid: before.uid,
+        }],
         reply: None,
         ..before
     }
@@ -236,7 +244,7 @@ pub fn plan(
     fresh: &str,
 ) -> Result<Plan, ReplyError> {
     let facts = mail.content.facts();
-    let mut notes: Vec<String> = judgement.vouched_note().into_iter().collect();
+    let mut notes: Vec<Remark> = judgement.vouched_note().into_iter().collect();
     let Placed {
         case,
         joined,
@@ -291,7 +299,7 @@ pub fn plan(
     let reported =
         report::failed_by_report(facts, known.reported, judgement, changes, settings, now);
     if !notes.is_empty() {
-        seen.note = Some(notes.join("; "));
+        seen.set_remarks(notes);
     }
     Ok(Plan {
         seen,
@@ -353,7 +361,9 @@ fn flagged(
             continue;
         };
         let procedure = procedures.procedure_of(&case.service);
-        let event = crate::case::Event::CertificateDoubted { why };
+        let event = crate::case::Event::CertificateDoubted {
+            why: std::slice::from_ref(why),
+        };
         out.push(crate::case::apply(procedure, &case, event, now).0);
     }
     out
@@ -365,7 +375,7 @@ fn record(
     mail: Mail<'_>,
     judgement: &Judgement,
     mut case: Option<Case>,
-    doubts: Vec<String>,
+    doubts: Vec<Remark>,
     settings: &Settings<'_>,
     now: OffsetDateTime,
 ) -> (SeenRecord, Option<Case>) {
@@ -400,17 +410,22 @@ fn record(
         held: judgement.held,
         flagged: judgement.flagged,
         warnings: Vec::new(),
+        remarks: Vec::new(),
+        warned: Vec::new(),
     };
     if let (Some(a), Some(c)) = (analysis, case.as_mut()) {
         // Doubts of ownership are on the timeline with the check they opened.
         let misfits = certificates::misfits(a);
         for w in &misfits {
-            c.timeline.push(crate::case::TimelineEntry {
-                at: now,
-                what: format!("staff check: {w}"),
-            });
+            c.timeline.push(crate::case::TimelineEntry::new(
+                now,
+                Remark::StaffCheck {
+                    why: Box::new(w.clone()),
+                },
+            ));
         }
-        seen.warnings = doubts.into_iter().chain(misfits).collect();
+        seen.warned = doubts.into_iter().chain(misfits).collect();
+        seen.warnings = seen.warned.iter().map(Remark::to_string).collect();
     }
     (seen, case)
 }

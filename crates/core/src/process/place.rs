@@ -1,6 +1,7 @@
 //! Where a mail lands: the case it names or continues, its sender's, a new one per
 //! service a first mail asks for, or a case of its own for another system.
 
+use crate::remark::Remark;
 use time::OffsetDateTime;
 
 use super::*;
@@ -81,7 +82,7 @@ pub(super) fn place_in_case(
     judgement: &Judgement,
     (known, first_cases): (Option<Case>, &[CertificateCase]),
     procedures: &crate::procedure::Catalogue,
-    notes: &mut Vec<String>,
+    notes: &mut Vec<Remark>,
     (now, fresh): (OffsetDateTime, &str),
 ) -> Placed {
     let facts = mail.content.facts();
@@ -91,22 +92,21 @@ pub(super) fn place_in_case(
         let institution = judgement.institution.as_deref().unwrap_or("");
         if judgement.held || !c.admits(institution, address) {
             if !judgement.held {
-                notes.push(format!(
-                    "named case #{} of another institution ({}); not joined",
-                    c.token,
-                    c.owner()
-                ));
+                notes.push(Remark::OtherInstitutionsCase {
+                    case: c.token.clone(),
+                    owner: c.owner(),
+                });
             }
             case = None;
         }
     }
     if let Some(c) = &case {
         if let Some(other) = another_system(c, facts) {
-            notes.push(format!(
-                "names the information system {other}; case #{} of the same institution is for {}: a case of its own",
-                c.token,
-                c.system().unwrap_or_default()
-            ));
+            notes.push(Remark::OtherSystem {
+                system: other.to_string(),
+                case: c.token.clone(),
+                case_system: c.system().unwrap_or_default().to_string(),
+            });
             case = None;
         }
     }
@@ -120,7 +120,7 @@ pub(super) fn place_in_case(
         (Some(_), _) => Vec::new(),
         (None, Some(services)) => services,
         (None, None) => {
-            notes.push("names no service: asked which one, no case opened".into());
+            notes.push(Remark::NoServiceNamed);
             return Placed {
                 ask_which: true,
                 ..Placed::nowhere(false)
@@ -134,10 +134,13 @@ pub(super) fn place_in_case(
         c.subject = facts.subject.clone();
         c.identity = judgement.institution.clone();
         for n in notes.iter() {
-            c.timeline.push(crate::case::TimelineEntry {
-                at: now,
-                what: format!("mail {}: {n}", mail.identity),
-            });
+            c.timeline.push(crate::case::TimelineEntry::new(
+                now,
+                Remark::MailNote {
+                    message_id: mail.identity.to_string(),
+                    note: Box::new(n.clone()),
+                },
+            ));
         }
         c
     };
@@ -153,7 +156,7 @@ pub(super) fn place_in_case(
     let evidence = certificates::evidence(analysis);
     let ownership =
         certificates::ownership(analysis, &c.owner(), &c.members, &c.token, first_cases);
-    let doubt = (!ownership.doubts.is_empty()).then(|| ownership.doubts.join("; "));
+    let doubt = (!ownership.doubts.is_empty()).then_some(ownership.doubts.as_slice());
     let received = certificates::for_case(analysis, now);
     let sender = judgement.who();
     let mail_event = crate::case::MailEvent {
@@ -161,7 +164,7 @@ pub(super) fn place_in_case(
         message_id: mail.identity,
         evidence: &evidence,
         sender: &sender,
-        doubt: doubt.as_deref(),
+        doubt,
         certificates: &received,
     };
     for case in std::iter::once(&mut c).chain(opened.iter_mut()) {

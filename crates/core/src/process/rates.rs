@@ -11,6 +11,7 @@
 
 use time::OffsetDateTime;
 
+use crate::remark::{Cap, Remark};
 use crate::trust::{domain, Caps};
 
 /// Automatic replies already counted against each cap of one kind (see [`RateKeys`]):
@@ -79,25 +80,20 @@ pub(super) fn cap_reached(
     joined_case: bool,
     held: bool,
     caps: Caps,
-) -> Option<String> {
-    let (whom, hour_cap, hour_key) = if held {
+) -> Option<Remark> {
+    let (hour_cap, hour_key) = if held {
         (
-            "neutral answers to unauthenticated senders ",
             (caps.per_hour / 10).max(1),
             "a tenth of [trust] max_replies_per_hour",
         )
     } else {
-        (
-            "automatic replies ",
-            caps.per_hour,
-            "[trust] max_replies_per_hour",
-        )
+        (caps.per_hour, "[trust] max_replies_per_hour")
     };
     let checks = [
         (
             counts.recipient_today,
             caps.per_recipient_per_day,
-            "to this address today",
+            Cap::Recipient,
             "[reply] max_per_recipient_per_day",
         ),
         (
@@ -107,22 +103,25 @@ pub(super) fn cap_reached(
                 0
             },
             caps.per_case_per_day,
-            "about this case today",
+            Cap::Case,
             "[trust] max_replies_per_case_per_day",
         ),
         (
             counts.domain_today,
             caps.per_domain_per_day,
-            "to this domain today",
+            Cap::Domain,
             "[trust] max_replies_per_domain_per_day",
         ),
-        (counts.this_hour, hour_cap, "in this hour", hour_key),
+        (counts.this_hour, hour_cap, Cap::Hour, hour_key),
     ];
     checks
         .iter()
         .find(|(count, cap, _, _)| count >= cap)
-        .map(|(count, _, what, key)| {
-            format!("no reply, left for staff: {count} {whom}{what} ({key})")
+        .map(|&(count, _, cap, key)| Remark::CapReached {
+            count,
+            unverified: held,
+            cap,
+            key: key.to_string(),
         })
 }
 
@@ -157,7 +156,9 @@ mod tests {
             ..ReplyCounts::default()
         };
         assert!(cap_reached(hour(29), false, true, caps).is_none());
-        let why = cap_reached(hour(30), false, true, caps).unwrap();
+        let why = cap_reached(hour(30), false, true, caps)
+            .unwrap()
+            .to_string();
         assert!(
             why.contains("neutral answers") && why.contains("a tenth"),
             "{why}"

@@ -4,6 +4,7 @@
 //! names a reply of ours (an unguessable Message-ID) that went out, to the recipient it
 //! names, and comes from that recipient's side or from inside our own mail system.
 
+use crate::remark::Remark;
 use time::OffsetDateTime;
 
 use super::{Judgement, Settings};
@@ -34,7 +35,7 @@ pub enum ReportVerdict {
     /// It marks the reply failed with its reason.
     Believed,
     /// It does not come from the recipient's side; why, for the record.
-    Ignored(String),
+    Ignored(Remark),
 }
 
 /// Judges a report about `entry`; `None` when the reply did not go out (still
@@ -69,12 +70,11 @@ pub fn judge_report(
     Some(if right_recipient && (from_their_side || from_our_system) {
         ReportVerdict::Believed
     } else {
-        ReportVerdict::Ignored(format!(
-            "delivery report about our reply {} ignored: it does not come from {}'s side (sent by {})",
-            entry.message_id,
-            entry.to,
-            sender.describe()
-        ))
+        ReportVerdict::Ignored(Remark::ReportIgnored {
+            message_id: entry.message_id.to_string(),
+            to: entry.to.clone(),
+            sender: sender.describe(),
+        })
     })
 }
 
@@ -103,7 +103,7 @@ pub(super) fn failed_by_report(
     facts: &Facts,
     reported: Option<Reported>,
     judgement: &Judgement,
-    (case, also, notes): (&mut Option<Case>, &mut Vec<Case>, &mut Vec<String>),
+    (case, also, notes): (&mut Option<Case>, &mut Vec<Case>, &mut Vec<Remark>),
     settings: &Settings<'_>,
     now: OffsetDateTime,
 ) -> Option<OutboxEntry> {
@@ -239,7 +239,7 @@ mod tests {
         let Some(ReportVerdict::Ignored(why)) = verdict else {
             panic!("{verdict:?}");
         };
-        assert!(why.contains("ion@primaria.md's side"), "{why}");
+        assert!(why.to_string().contains("ion@primaria.md's side"), "{why}");
         // Naming another recipient than the reply's is ignored too.
         let verdict = judge_report(
             &bounce("ana@primaria.md"),

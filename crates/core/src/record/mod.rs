@@ -14,6 +14,8 @@ pub use message_id::MessageId;
 pub use outbox::{OutboxEntry, OutboxKind, OutboxState};
 
 use crate::decision::Decision;
+use crate::intake::Language;
+use crate::remark::{say_all, Remark};
 
 /// What became of one message of the inbox: its decision, or why it was not decided.
 /// Stored and shown by its code: the decision's, `oversized` or `unreadable`.
@@ -94,6 +96,13 @@ pub struct SeenRecord {
     /// institution's address, or already in another institution's case).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// The note as data, said in the staff language ([`SeenRecord::note_in`]); empty
+    /// for records written before remarks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remarks: Vec<Remark>,
+    /// The warnings as data, in the same order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warned: Vec<Remark>,
 }
 
 impl SeenRecord {
@@ -123,7 +132,45 @@ impl SeenRecord {
             held: false,
             flagged: false,
             warnings: Vec::new(),
+            remarks: Vec::new(),
+            warned: Vec::new(),
         }
+    }
+
+    /// Adds a remark to the note (its English text to `note`).
+    pub fn remark(&mut self, remark: Remark) {
+        self.note = Some(match self.note.take() {
+            Some(note) => format!("{note}; {remark}"),
+            None => remark.to_string(),
+        });
+        self.remarks.push(remark);
+    }
+
+    /// Sets the note to these remarks.
+    pub fn set_remarks(&mut self, remarks: Vec<Remark>) {
+        self.note = (!remarks.is_empty()).then(|| say_all(&remarks, Language::En));
+        self.remarks = remarks;
+    }
+
+    /// The note in `lang`: its remarks said, or the text as stored.
+    pub fn note_in(&self, lang: Language) -> Option<String> {
+        said_in(&self.remarks, self.note.as_deref(), lang)
+    }
+
+    /// The warnings in `lang`, the same way.
+    pub fn warnings_in(&self, lang: Language) -> Option<String> {
+        let text = (!self.warnings.is_empty()).then(|| self.warnings.join("; "));
+        said_in(&self.warned, text.as_deref(), lang)
+    }
+}
+
+/// Remarks said in `lang`, or `stored` when there are none or one this version does
+/// not know.
+pub fn said_in(remarks: &[Remark], stored: Option<&str>, lang: Language) -> Option<String> {
+    if remarks.is_empty() || !remarks.iter().all(Remark::is_known) {
+        stored.map(str::to_string)
+    } else {
+        Some(say_all(remarks, lang))
     }
 }
 
@@ -242,6 +289,8 @@ impl SeenRecord {
             sender: None,
             note: None,
             warnings: Vec::new(),
+            remarks: Vec::new(),
+            warned: Vec::new(),
             ..self.clone()
         }
     }
