@@ -59,10 +59,7 @@ impl TimelineEntry {
 
     /// In `lang`: the remark said, or the entry as it was written.
     pub fn said(&self, lang: Language) -> String {
-        match &self.remark {
-            Some(r) if r.is_known() => r.say(lang),
-            _ => self.what.clone(),
-        }
+        crate::remark::said_or(self.remark.as_slice(), Some(&self.what), lang).unwrap_or_default()
     }
 }
 
@@ -158,7 +155,7 @@ impl Question {
 
     /// In `lang`: why it is checked, or the question as written.
     pub fn said(&self, lang: Language) -> String {
-        crate::record::said_in(&self.why, Some(&self.text), lang).unwrap_or_default()
+        crate::remark::said_or(&self.why, Some(&self.text), lang).unwrap_or_default()
     }
 }
 

@@ -84,7 +84,7 @@ pub struct CaseLine {
     pub days_idle: i64,
     /// The last decision on the applicant's mail.
     pub last_decision: Option<Decision>,
-    /// What the agency owes before the step: an answer or a certificate check.
+    /// What the case waits for the agency to do ([`Case::owed`]).
     pub owes: Option<Owed>,
 }
 
@@ -235,20 +235,15 @@ const TRUST_HEADING: &str =
     "Expeditori neautentificați și rapoarte ignorate (nimic schimbat fără verificare)";
 
 fn case_line(c: &Case, procedures: &crate::procedure::Catalogue, now: OffsetDateTime) -> CaseLine {
+    let procedure = procedures.procedure_of(&c.service);
     CaseLine {
         token: c.token.clone(),
         service: c.service.clone(),
         applicant: c.applicant.clone(),
-        next_step: c.next_step_told(procedures.procedure_of(&c.service)),
+        next_step: c.next_step_told(procedure),
         days_idle: (now - c.updated_at).whole_days(),
         last_decision: c.last_decision,
-        owes: if c.certificate_check.is_some() {
-            Some(Owed::Check)
-        } else if c.question.is_some() {
-            Some(Owed::Answer)
-        } else {
-            None
-        },
+        owes: c.owed(procedure),
     }
 }
 

@@ -110,13 +110,22 @@ fn certificates(title: &str, list: &[CertificateLine]) -> Section {
     }
 }
 
-/// What a case waits for: the agency's answer or check first, else the next step the
+/// What the agency owes, in Romanian.
+fn owed_ro(owed: Owed, procedure: &crate::procedure::Procedure, agency: &str) -> String {
+    match owed {
+        Owed::Step(step) => step_ro(procedure, Some(step), agency),
+        Owed::Answer => "răspuns la întrebare".into(),
+        Owed::Check => "verificarea certificatului".into(),
+    }
+}
+
+/// What a case waits for: the agency's answer or check, else the next step the
 /// applicant was told.
 fn waits_for(c: &CaseLine, procedures: &crate::procedure::Catalogue, agency: &str) -> String {
+    let procedure = procedures.procedure_of(&c.service);
     match c.owes {
-        Some(Owed::Answer) => "răspuns la întrebare".into(),
-        Some(Owed::Check) => "verificarea certificatului".into(),
-        _ => step_ro(procedures.procedure_of(&c.service), c.next_step, agency),
+        Some(owed @ (Owed::Answer | Owed::Check)) => owed_ro(owed, procedure, agency),
+        _ => step_ro(procedure, c.next_step, agency),
     }
 }
 
@@ -249,15 +258,8 @@ pub(super) fn sections(d: &Digest) -> Vec<Section> {
                 .late
                 .iter()
                 .map(|l| {
-                    let owed = match l.owed {
-                        Owed::Step(step) => step_ro(
-                            d.settings.procedures.procedure_of(&l.service),
-                            Some(step),
-                            agency,
-                        ),
-                        Owed::Answer => "răspuns la întrebare".into(),
-                        Owed::Check => "verificarea certificatului".into(),
-                    };
+                    let procedure = d.settings.procedures.procedure_of(&l.service);
+                    let owed = owed_ro(l.owed, procedure, agency);
                     let state = match l.standing {
                         Standing::Overdue => format!("DEPĂȘIT cu {:.1}", -l.left),
                         _ => format!("rămân {:.1}", l.left),

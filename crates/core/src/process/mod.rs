@@ -214,23 +214,18 @@ pub fn continues_case(facts: &mut Facts) {
 /// The record of a mail already handled under another UID (UIDVALIDITY changed, or it
 /// was delivered twice): filed where the first went, never answered twice.
 pub fn duplicate(before: SeenRecord, at: Position) -> SeenRecord {
-    SeenRecord {
+    let first = Remark::Duplicate {
+        uid_validity: before.uid_validity,
+        uid: before.uid,
+    };
+    let mut seen = SeenRecord {
         uid_validity: at.uid_validity,
         uid: at.uid,
-        note: Some(
-            Remark::Duplicate {
-                uid_validity: before.uid_validity,
-                uid: before.uid,
-            }
-            .to_string(),
-        ),
-        remarks: vec![Remark::Duplicate {
-            uid_validity: before.uid_validity,
-            uid: before.uid,
-        }],
         reply: None,
         ..before
-    }
+    };
+    seen.set_remarks(vec![first]);
+    seen
 }
 
 /// Decides what one message changes. `fresh` is random text (a new case's token and

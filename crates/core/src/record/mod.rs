@@ -15,7 +15,7 @@ pub use outbox::{OutboxEntry, OutboxKind, OutboxState};
 
 use crate::decision::Decision;
 use crate::intake::Language;
-use crate::remark::{say_all, Remark};
+use crate::remark::{said_or, say_all, Remark};
 
 /// What became of one message of the inbox: its decision, or why it was not decided.
 /// Stored and shown by its code: the decision's, `oversized` or `unreadable`.
@@ -154,23 +154,13 @@ impl SeenRecord {
 
     /// The note in `lang`: its remarks said, or the text as stored.
     pub fn note_in(&self, lang: Language) -> Option<String> {
-        said_in(&self.remarks, self.note.as_deref(), lang)
+        said_or(&self.remarks, self.note.as_deref(), lang)
     }
 
     /// The warnings in `lang`, the same way.
     pub fn warnings_in(&self, lang: Language) -> Option<String> {
         let text = (!self.warnings.is_empty()).then(|| self.warnings.join("; "));
-        said_in(&self.warned, text.as_deref(), lang)
-    }
-}
-
-/// Remarks said in `lang`, or `stored` when there are none or one this version does
-/// not know.
-pub fn said_in(remarks: &[Remark], stored: Option<&str>, lang: Language) -> Option<String> {
-    if remarks.is_empty() || !remarks.iter().all(Remark::is_known) {
-        stored.map(str::to_string)
-    } else {
-        Some(say_all(remarks, lang))
+        said_or(&self.warned, text.as_deref(), lang)
     }
 }
 

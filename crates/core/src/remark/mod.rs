@@ -211,6 +211,16 @@ pub enum Cap {
     Hour,
 }
 
+/// Remarks said in `lang`, or `stored` (the English written beside them) when there
+/// are none or one this version does not know.
+pub fn said_or(remarks: &[Remark], stored: Option<&str>, lang: Language) -> Option<String> {
+    if remarks.is_empty() || !remarks.iter().all(Remark::is_known) {
+        stored.map(str::to_string)
+    } else {
+        Some(say_all(remarks, lang))
+    }
+}
+
 /// Several remarks as one line.
 pub fn say_all(list: &[Remark], lang: Language) -> String {
     list.iter()
