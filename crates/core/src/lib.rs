@@ -61,6 +61,7 @@ pub mod health;
 pub mod import;
 pub mod intake;
 pub mod integration;
+pub mod language;
 pub mod pace;
 pub mod problem;
 pub mod procedure;

@@ -81,8 +81,49 @@ impl Problem {
 }
 
 impl Problem {
-    /// In a word or two, for AGE staff (the digest is in Romanian).
-    pub fn words_ro(self) -> &'static str {
+    /// In a word or two, for AGE staff in their language.
+    pub fn words(self, language: crate::language::Language) -> &'static str {
+        use crate::language::Language;
+        match language {
+            Language::Ro => self.words_ro(),
+            Language::En => match self {
+                Problem::Expired => "expired",
+                Problem::NotYetValid => "not yet valid",
+                Problem::UntrustedIssuer => "unknown issuer (not STISC)",
+                Problem::BadSignature => "invalid signature",
+                Problem::WeakKey => "weak key",
+                Problem::CaCertificate => "a CA certificate, not a system's",
+                Problem::Revoked => "revoked",
+                Problem::Suspended => "suspended",
+                Problem::PrivateKeySent => "sent the private key",
+                Problem::CsrNotCertificate => "a CSR, not a certificate",
+                Problem::NotACertificate => "unreadable file",
+                Problem::ArchiveTooLarge => "archive over the limits",
+                Problem::ArchiveUnreadable => "archive that does not open",
+                Problem::RegisteredForOtherSystem => "registered for another system",
+                Problem::RegisteredForOtherEnvironment => "registered for the other environment",
+            },
+            Language::Ru => match self {
+                Problem::Expired => "истёк",
+                Problem::NotYetValid => "ещё не действителен",
+                Problem::UntrustedIssuer => "неизвестный издатель (не STISC)",
+                Problem::BadSignature => "неверная подпись",
+                Problem::WeakKey => "слабый ключ",
+                Problem::CaCertificate => "сертификат УЦ, а не системы",
+                Problem::Revoked => "отозван",
+                Problem::Suspended => "приостановлен",
+                Problem::PrivateKeySent => "прислан закрытый ключ",
+                Problem::CsrNotCertificate => "запрос CSR, а не сертификат",
+                Problem::NotACertificate => "нечитаемый файл",
+                Problem::ArchiveTooLarge => "архив сверх пределов",
+                Problem::ArchiveUnreadable => "архив не открывается",
+                Problem::RegisteredForOtherSystem => "зарегистрирован для другой системы",
+                Problem::RegisteredForOtherEnvironment => "зарегистрирован для другой среды",
+            },
+        }
+    }
+
+    fn words_ro(self) -> &'static str {
         match self {
             Problem::Expired => "expirat",
             Problem::NotYetValid => "încă nevalabil",

@@ -2,8 +2,8 @@
 //! whom, so AGE staff see the whole pipeline without opening the mailbox. Pure: built
 //! from store records, cases and the registry at a given time, rendered as plain text
 //! and as HTML that reads well in Outlook (tables, inline styles), and composed as one
-//! message with the accepted `.cer` files attached for configuration. In Romanian: it
-//! is for AGE staff.
+//! message with the accepted `.cer` files attached for configuration. In the staff
+//! language (`[agency] staff_language`, Romanian by default): it is for AGE staff.
 
 use sha2::Digest as _;
 use time::{Duration, OffsetDateTime};
@@ -45,9 +45,10 @@ pub struct DigestSettings {
 impl DigestSettings {
     /// The heading of the "left for people" list, naming where staff find that mail.
     fn unhandled_heading(&self) -> String {
+        let w = words::words(self.language);
         match &self.needs_human_folder {
-            Some(folder) => format!("Mesaje lăsate pentru colegi (dosarul {folder})"),
-            None => "Mesaje lăsate pentru colegi (rămase în Inbox)".into(),
+            Some(folder) => w.unhandled_in.replace("{folder}", folder),
+            None => w.unhandled_inbox.into(),
         }
     }
 }
@@ -207,7 +208,10 @@ impl Digest {
 fn mail_line(r: &SeenRecord, lang: crate::intake::Language) -> MailLine {
     MailLine {
         at: r.at,
-        from: r.from.clone().unwrap_or_else(|| "(necunoscut)".into()),
+        from: r
+            .from
+            .clone()
+            .unwrap_or_else(|| words::words(lang).unknown_sender.into()),
         subject: r.subject.clone().unwrap_or_default(),
         case: r.case.clone(),
         outcome: r.outcome,
@@ -225,14 +229,6 @@ fn about_trust(r: &SeenRecord) -> bool {
             .as_deref()
             .is_some_and(|n| n.contains("delivery report"))
 }
-
-/// The staff heading of certificates that do not fit their sender.
-const CHECKS_HEADING: &str =
-    "Certificate de verificat: nu se potrivesc cu instituția care le-a trimis";
-
-/// The staff heading of mail listed by [`about_trust`].
-const TRUST_HEADING: &str =
-    "Expeditori neautentificați și rapoarte ignorate (nimic schimbat fără verificare)";
 
 fn case_line(c: &Case, procedures: &crate::procedure::Catalogue, now: OffsetDateTime) -> CaseLine {
     let procedure = procedures.procedure_of(&c.service);
@@ -457,18 +453,24 @@ pub fn due(
     last < last_scheduled(now, at, tz)
 }
 
-/// A step in Romanian, numbered, with its service's tag when it is not MNotify's
-/// (staff lists mix services); the agency's steps say so (`agency`: its short name).
-fn step_ro(procedure: &crate::procedure::Procedure, step: Option<Step>, agency: &str) -> String {
+/// A step in the staff language, numbered, with its service's tag when it is not
+/// MNotify's (staff lists mix services); the agency's steps say so (`agency`: its
+/// short name).
+fn step_said(
+    procedure: &crate::procedure::Procedure,
+    step: Option<Step>,
+    agency: &str,
+    language: crate::intake::Language,
+) -> String {
     let tag = if procedure.code == crate::procedure::MNOTIFY {
         String::new()
     } else {
         format!("{} ", procedure.tag)
     };
     match step {
-        None => format!("{tag}finalizat"),
+        None => format!("{tag}{}", words::words(language).completed),
         Some(s) => {
-            let name = procedure.short_of(s, crate::intake::Language::Ro, agency);
+            let name = procedure.short_of(s, language, agency);
             if procedure.party(s) == Party::Age && !name.contains(agency) {
                 format!("{tag}{}. {name} ({agency})", procedure.number(s))
             } else {
@@ -478,27 +480,14 @@ fn step_ro(procedure: &crate::procedure::Procedure, step: Option<Step>, agency: 
     }
 }
 
-/// "7 zile", "60 de zile": Romanian puts "de" after numbers whose last two digits
-/// are 20 or more (or 00).
-fn days_ro(n: i64) -> String {
-    let last_two = n.rem_euclid(100);
-    if n == 1 {
-        "1 zi".into()
-    } else if last_two >= 20 || (n != 0 && last_two == 0) {
-        format!("{n} de zile")
-    } else {
-        format!("{n} zile")
-    }
-}
-
 fn day(t: OffsetDateTime) -> String {
     format!("{:02}.{:02}.{}", t.day(), u8::from(t.month()), t.year())
 }
 
-fn problems_ro(problems: &[Problem]) -> String {
+fn problems(problems: &[Problem], language: crate::intake::Language) -> String {
     problems
         .iter()
-        .map(|p| p.words_ro())
+        .map(|p| p.words(language))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -510,16 +499,20 @@ pub fn subject(d: &Digest) -> String {
         .iter()
         .filter(|l| l.standing == Standing::Overdue)
         .count();
+    let w = words::words(d.settings.language);
     format!(
-        "{}: rezumat {} — cazuri noi: {}, certificate acceptate: {}, așteaptă {}: {}{}",
+        "{}: {} {} — {}: {}, {}: {}, {}: {}{}",
         d.settings.service.as_deref().unwrap_or("MNotify"),
+        w.subject_digest,
         day(d.now),
+        w.count_new,
         d.new_cases.len(),
+        w.count_accepted,
         d.accepted.len(),
-        d.settings.agency,
+        w.count_waiting.replace("{agency}", &d.settings.agency),
         d.waiting_on_age.len(),
         if overdue > 0 {
-            format!(", termen depășit: {overdue}")
+            format!(", {}: {overdue}", w.count_overdue)
         } else {
             String::new()
         }
@@ -578,6 +571,7 @@ pub fn compose(d: &Digest, from: &str, from_name: &str, to: &[String]) -> (Messa
 
 mod render;
 mod sections;
+mod words;
 
 pub use render::{render_html, render_text};
 

@@ -2,14 +2,18 @@
 //! well in Outlook (tables, inline styles only: Outlook ignores `<style>`).
 
 use super::sections::{sections, Cell, Section};
+use super::words::words;
 use super::{day, Digest};
 
 /// The plain-text part: a heading per section with its count, a line per row, the
 /// cells apart by dashes.
 pub fn render_text(d: &Digest) -> String {
+    let w = words(d.settings.language);
     let mut out = format!(
-        "Rezumat MNotify — {} (de la {} {:02}:{:02} UTC)\n",
+        "{} — {} ({} {} {:02}:{:02} UTC)\n",
+        w.digest,
         day(d.now),
+        w.since,
         day(d.since),
         d.since.hour(),
         d.since.minute()
@@ -28,8 +32,20 @@ pub fn render_text(d: &Digest) -> String {
             out += &format!("  {}\n", cells.join(" — "));
         }
     }
-    out +=
-        "\nGenerat automat de mnotify-intake. `mnotify-intake cases list` arată toate cazurile.\n";
+    out += &format!("\n{}\n", w.footer);
+    out
+}
+
+/// Text between backticks set as code, as the text part writes it.
+fn code_spans(s: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in s.split('`').enumerate() {
+        if i % 2 == 1 {
+            out += &format!("<code>{part}</code>");
+        } else {
+            out += part;
+        }
+    }
     out
 }
 
@@ -92,23 +108,37 @@ pub fn render_html(d: &Digest) -> String {
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head>\
          <body style=\"font-family:Segoe UI,Arial,sans-serif;font-size:14px;line-height:1.45;color:#1f2933;margin:0;padding:16px\">",
     );
+    let w = words(d.settings.language);
+    let mut since = w.since.chars();
+    let since: String = since
+        .next()
+        .into_iter()
+        .flat_map(char::to_uppercase)
+        .chain(since)
+        .collect();
     h += &format!(
-        "<h2 style=\"font-size:19px;margin:0 0 4px 0;color:#0b4f8a\">Rezumat MNotify — {}</h2>\
-         <p style=\"margin:0 0 8px 0;color:#6b7785\">De la {} {:02}:{:02} UTC · cazuri noi: {} · certificate acceptate: {} · reutilizări: {} · așteaptă {}: {}</p>",
+        "<h2 style=\"font-size:19px;margin:0 0 4px 0;color:#0b4f8a\">{} — {}</h2>\
+         <p style=\"margin:0 0 8px 0;color:#6b7785\">{since} {} {:02}:{:02} UTC · {}: {} · {}: {} · {}: {} · {}: {}</p>",
+        esc(w.digest),
         day(d.now),
         day(d.since),
         d.since.hour(),
         d.since.minute(),
+        w.count_new,
         d.new_cases.len(),
+        w.count_accepted,
         d.accepted.len(),
+        w.count_reused,
         d.reused.len(),
-        d.settings.agency,
+        esc(&w.count_waiting.replace("{agency}", &d.settings.agency)),
         d.waiting_on_age.len()
     );
     for s in sections(d) {
         h += &table(&s);
     }
-    h += "<p style=\"color:#6b7785;font-size:12px;margin-top:20px\">Generat automat de mnotify-intake. \
-          <code>mnotify-intake cases list</code> arată toate cazurile.</p></body></html>";
+    h += &format!(
+        "<p style=\"color:#6b7785;font-size:12px;margin-top:20px\">{}</p></body></html>",
+        code_spans(&esc(w.footer))
+    );
     h
 }

@@ -1,17 +1,10 @@
 //! The digest's sections, defined once: each is a heading, its columns and its rows,
 //! and [`super::render`] writes the same sections as text and as HTML.
 
-use super::{day, days_ro, problems_ro, step_ro, CaseLine, CertificateLine, Digest, MailLine};
+use super::words::{days, words, working_days, Words};
+use super::{day, problems, step_said, CaseLine, CertificateLine, Digest, MailLine};
 use crate::case::clock::{Owed, Promise, Standing};
-
-/// "7 zile lucrătoare", with Romanian's "de" from twenty on.
-fn working_days_ro(n: i64) -> String {
-    let days = days_ro(n);
-    match days.strip_prefix("1 zi") {
-        Some(_) => "1 zi lucrătoare".into(),
-        None => format!("{days} lucrătoare"),
-    }
-}
+use crate::intake::Language;
 
 /// A moment as staff read it: local date and time in the calendar's time zone.
 fn local_time(t: time::OffsetDateTime, promise: &Promise) -> String {
@@ -61,16 +54,10 @@ fn case_tag(case: Option<&str>) -> Cell {
     code(format!("#{}", case.unwrap_or("-")))
 }
 
-fn certificates(title: &str, list: &[CertificateLine]) -> Section {
+fn certificates(title: &str, list: &[CertificateLine], w: &'static Words) -> Section {
     Section {
         title: title.into(),
-        columns: &[
-            "Caz",
-            "Solicitant",
-            "Certificat",
-            "Serie / SHA-1",
-            "Valabil până la",
-        ],
+        columns: &w.certificate_columns,
         rows: list
             .iter()
             .map(|l| {
@@ -84,21 +71,19 @@ fn certificates(title: &str, list: &[CertificateLine]) -> Section {
                         if c.services.is_empty() {
                             String::new()
                         } else {
-                            format!("deja pentru {}", c.services.join(", "))
+                            format!("{} {}", w.already_for, c.services.join(", "))
                         },
                         match c.environment {
-                            Some(crate::integration::Environment::Test) => {
-                                "pentru mediul de testare".into()
-                            }
+                            Some(crate::integration::Environment::Test) => w.env_test.into(),
                             Some(crate::integration::Environment::Production) => {
-                                "pentru mediul de producție".into()
+                                w.env_production.into()
                             }
-                            None => "mediul nespecificat".into(),
+                            None => w.env_unsaid.into(),
                         },
                     ]),
                     Cell {
                         lines: vec![
-                            format!("serie {}", c.serial),
+                            format!("{} {}", w.serial, c.serial),
                             format!("SHA-1 {}", c.sha1.as_deref().unwrap_or("-")),
                         ],
                         code: true,
@@ -110,51 +95,62 @@ fn certificates(title: &str, list: &[CertificateLine]) -> Section {
     }
 }
 
-/// What the agency owes, in Romanian.
-fn owed_ro(owed: Owed, procedure: &crate::procedure::Procedure, agency: &str) -> String {
-    match owed {
-        Owed::Step(step) => step_ro(procedure, Some(step), agency),
-        Owed::Answer => "răspuns la întrebare".into(),
-        Owed::Check => "verificarea certificatului".into(),
+/// What the digest needs to say a case's steps: the procedures, the agency's name and
+/// the staff language.
+#[derive(Clone, Copy)]
+struct Saying<'a> {
+    procedures: &'a crate::procedure::Catalogue,
+    agency: &'a str,
+    language: Language,
+    w: &'static Words,
+}
+
+impl Saying<'_> {
+    fn step(&self, service: &str, step: Option<crate::case::Step>) -> String {
+        let procedure = self.procedures.procedure_of(service);
+        step_said(procedure, step, self.agency, self.language)
     }
-}
 
-/// What a case waits for: the agency's answer or check, else the next step the
-/// applicant was told.
-fn waits_for(c: &CaseLine, procedures: &crate::procedure::Catalogue, agency: &str) -> String {
-    let procedure = procedures.procedure_of(&c.service);
-    match c.owes {
-        Some(owed @ (Owed::Answer | Owed::Check)) => owed_ro(owed, procedure, agency),
-        _ => step_ro(procedure, c.next_step, agency),
+    /// What the agency owes.
+    fn owed(&self, service: &str, owed: Owed) -> String {
+        match owed {
+            Owed::Step(step) => self.step(service, Some(step)),
+            Owed::Answer => self.w.owed_answer.into(),
+            Owed::Check => self.w.owed_check.into(),
+        }
     }
-}
 
-/// The last decision in words, or a dash.
-fn decided(c: &CaseLine) -> Cell {
-    text(c.last_decision.map_or("—", |d| d.words_ro()))
-}
+    /// What a case waits for: the agency's answer or check, else the next step the
+    /// applicant was told.
+    fn waits_for(&self, c: &CaseLine) -> String {
+        match c.owes {
+            Some(owed @ (Owed::Answer | Owed::Check)) => self.owed(&c.service, owed),
+            _ => self.step(&c.service, c.next_step),
+        }
+    }
 
-fn cases(
-    title: String,
-    list: &[CaseLine],
-    procedures: &crate::procedure::Catalogue,
-    agency: &str,
-) -> Section {
-    Section {
-        title,
-        columns: &["Caz", "Solicitant", "Ultima decizie", "Așteaptă", "De"],
-        rows: list
-            .iter()
-            .map(|c| {
-                vec![
-                    code(format!("#{}", c.token)),
-                    text(&c.applicant),
-                    decided(c),
-                    text(waits_for(c, procedures, agency)),
-                    text(days_ro(c.days_idle)),
-                ]
-            })
-            .collect(),
+    /// The last decision in words, or a dash.
+    fn decided(&self, c: &CaseLine) -> Cell {
+        text(c.last_decision.map_or("—", |d| d.words(self.language)))
+    }
+
+    fn cases(&self, title: String, list: &[CaseLine]) -> Section {
+        Section {
+            title,
+            columns: &self.w.case_columns,
+            rows: list
+                .iter()
+                .map(|c| {
+                    vec![
+                        code(format!("#{}", c.token)),
+                        text(&c.applicant),
+                        self.decided(c),
+                        text(self.waits_for(c)),
+                        text(days(c.days_idle, self.language)),
+                    ]
+                })
+                .collect(),
+        }
     }
 }
 
@@ -176,10 +172,15 @@ fn mails(
 }
 
 /// Mail without a case to speak of: who, what subject, why.
-fn senders(title: String, list: &[MailLine], say: impl Fn(&MailLine) -> String) -> Section {
+fn senders(
+    title: String,
+    columns: &'static [&'static str],
+    list: &[MailLine],
+    say: impl Fn(&MailLine) -> String,
+) -> Section {
     Section {
         title,
-        columns: &["De la", "Subiect", "De ce"],
+        columns,
         rows: list
             .iter()
             .map(|m| {
@@ -198,10 +199,19 @@ fn senders(title: String, list: &[MailLine], say: impl Fn(&MailLine) -> String) 
 pub(super) fn sections(d: &Digest) -> Vec<Section> {
     let note = |m: &MailLine| m.note.clone().unwrap_or_default();
     let agency = d.settings.agency.as_str();
+    let language = d.settings.language;
+    let w = words(language);
+    let say = Saying {
+        procedures: &d.settings.procedures,
+        agency,
+        language,
+        w,
+    };
+    let outcome = |m: &MailLine| m.outcome.words(language);
     vec![
         Section {
-            title: "Cazuri noi".into(),
-            columns: &["Caz", "Solicitant", "Ultima decizie", "Următorul pas"],
+            title: w.new_cases.into(),
+            columns: &w.new_case_columns,
             rows: d
                 .new_cases
                 .iter()
@@ -209,32 +219,24 @@ pub(super) fn sections(d: &Digest) -> Vec<Section> {
                     vec![
                         code(format!("#{}", c.token)),
                         text(&c.applicant),
-                        decided(c),
-                        text(waits_for(c, &d.settings.procedures, agency)),
+                        say.decided(c),
+                        text(say.waits_for(c)),
                     ]
                 })
                 .collect(),
         },
-        certificates(
-            "Certificate acceptate (fișierele .cer sunt atașate)",
-            &d.accepted,
-        ),
-        certificates("Reutilizări confirmate", &d.reused),
-        mails(
-            "Respinse sau neclare (solicitantul a fost informat)".into(),
-            &["Caz", "Solicitant", "Decizie și motiv"],
-            &d.rejected,
-            |m| {
-                if m.problems.is_empty() {
-                    m.outcome.words_ro().to_string()
-                } else {
-                    format!("{}: {}", m.outcome.words_ro(), problems_ro(&m.problems))
-                }
-            },
-        ),
+        certificates(w.accepted, &d.accepted, w),
+        certificates(w.reused, &d.reused, w),
+        mails(w.rejected.into(), &w.rejected_columns, &d.rejected, |m| {
+            if m.problems.is_empty() {
+                outcome(m).to_string()
+            } else {
+                format!("{}: {}", outcome(m), problems(&m.problems, language))
+            }
+        }),
         Section {
-            title: "Întrebări ale solicitanților (răspundeți-le, apoi `cases answered`)".into(),
-            columns: &["Caz", "Solicitant", "Întrebarea", "De"],
+            title: w.questions.into(),
+            columns: &w.question_columns,
             rows: d
                 .questions
                 .iter()
@@ -243,58 +245,46 @@ pub(super) fn sections(d: &Digest) -> Vec<Section> {
                         code(format!("#{}", q.token)),
                         text(&q.applicant),
                         text(format!("„{}”", q.question)),
-                        text(days_ro(q.days_open)),
+                        text(days(q.days_open, language)),
                     ]
                 })
                 .collect(),
         },
         Section {
-            title: format!(
-                "Termenul de {} promis: depășit sau aproape",
-                working_days_ro(d.settings.response.working_days.into())
+            title: w.late.replace(
+                "{days}",
+                &working_days(d.settings.response.working_days.into(), language),
             ),
-            columns: &["Caz", "Solicitant", "Așteaptă", "Zile lucrătoare", "Termen"],
+            columns: &w.late_columns,
             rows: d
                 .late
                 .iter()
                 .map(|l| {
-                    let procedure = d.settings.procedures.procedure_of(&l.service);
-                    let owed = owed_ro(l.owed, procedure, agency);
                     let state = match l.standing {
-                        Standing::Overdue => format!("DEPĂȘIT cu {:.1}", -l.left),
-                        _ => format!("rămân {:.1}", l.left),
+                        Standing::Overdue => format!("{} {:.1}", w.overdue_by, -l.left),
+                        _ => format!("{} {:.1}", w.left, l.left),
                     };
                     vec![
                         code(format!("#{}", l.token)),
                         text(&l.applicant),
-                        text(owed),
-                        lines([format!("{:.1} folosite", l.used), state]),
+                        text(say.owed(&l.service, l.owed)),
+                        lines([format!("{:.1} {}", l.used, w.used), state]),
                         text(local_time(l.due, &d.settings.response)),
                     ]
                 })
                 .collect(),
         },
-        cases(
-            format!("Așteaptă {agency}"),
-            &d.waiting_on_age,
-            &d.settings.procedures,
-            agency,
-        ),
-        cases(
-            format!(
-                "Blocate la solicitant de cel puțin {}",
-                days_ro(d.settings.stalled_days.into())
-            ),
+        say.cases(w.waiting_on.replace("{agency}", agency), &d.waiting_on_age),
+        say.cases(
+            w.stalled
+                .replace("{days}", &days(d.settings.stalled_days.into(), language)),
             &d.stalled,
-            &d.settings.procedures,
-            agency,
         ),
         Section {
-            title: format!(
-                "Certificate care expiră în {}",
-                days_ro(d.settings.expiring_days.into())
-            ),
-            columns: &["Instituție", "Certificat", "Serie", "Servicii", "Expiră la"],
+            title: w
+                .expiring
+                .replace("{days}", &days(d.settings.expiring_days.into(), language)),
+            columns: &w.expiring_columns,
             rows: d
                 .expiring
                 .iter()
@@ -302,29 +292,27 @@ pub(super) fn sections(d: &Digest) -> Vec<Section> {
                     vec![
                         text(&e.institution),
                         text(&e.subject),
-                        code(format!("serie {}", e.serial)),
+                        code(format!("{} {}", w.serial, e.serial)),
                         text(e.services.join(", ")),
                         text(day(e.not_after)),
                     ]
                 })
                 .collect(),
         },
-        senders(d.settings.unhandled_heading(), &d.unhandled, |m| {
-            match &m.note {
-                Some(n) => format!("{} — {n}", m.outcome.words_ro()),
-                None => m.outcome.words_ro().to_string(),
-            }
-        }),
-        mails(
-            super::CHECKS_HEADING.into(),
-            &["Caz", "De la", "De verificat"],
-            &d.checks,
-            note,
+        senders(
+            d.settings.unhandled_heading(),
+            &w.sender_columns,
+            &d.unhandled,
+            |m| match &m.note {
+                Some(n) => format!("{} — {n}", outcome(m)),
+                None => outcome(m).to_string(),
+            },
         ),
-        senders(super::TRUST_HEADING.into(), &d.unverified, note),
+        mails(w.checks.into(), &w.check_columns, &d.checks, note),
+        senders(w.unverified.into(), &w.sender_columns, &d.unverified, note),
         Section {
-            title: "Răspunsuri care nu au putut fi trimise (scrieți-le solicitanților)".into(),
-            columns: &["Caz", "Către", "Eroare"],
+            title: w.failed_replies.into(),
+            columns: &w.failed_columns,
             rows: d
                 .failed_replies
                 .iter()
@@ -332,15 +320,10 @@ pub(super) fn sections(d: &Digest) -> Vec<Section> {
                 .collect(),
         },
         Section {
-            title: "Dosarul de mesaje nedorite (Junk)".into(),
-            columns: &["Mesaje", "Ce s-a făcut"],
+            title: w.junk.into(),
+            columns: &w.junk_columns,
             rows: (d.junk_left > 0)
-                .then(|| {
-                    vec![
-                        text(d.junk_left.to_string()),
-                        text("lăsate acolo: expeditorul nu a fost autentificat (mutați în Inbox un mesaj care trebuie tratat)"),
-                    ]
-                })
+                .then(|| vec![text(d.junk_left.to_string()), text(w.junk_left)])
                 .into_iter()
                 .collect(),
         },

@@ -335,16 +335,6 @@ fn mail_left_for_people_follows_the_configured_folder() {
 }
 
 #[test]
-fn romanian_day_counts() {
-    assert_eq!(days_ro(1), "1 zi");
-    assert_eq!(days_ro(7), "7 zile");
-    assert_eq!(days_ro(19), "19 zile");
-    assert_eq!(days_ro(60), "60 de zile");
-    assert_eq!(days_ro(101), "101 zile");
-    assert_eq!(days_ro(100), "100 de zile");
-}
-
-#[test]
 fn an_empty_day_is_empty() {
     let d = build(
         &[],
@@ -467,4 +457,49 @@ fn case_lines_say_the_decision_and_what_the_agency_owes_and_notes_are_in_the_sta
         en.contains("sender not authenticated: DMARC fail for x.md"),
         "{en}"
     );
+    // The frame is in the staff language too: headings, columns, what is owed.
+    for said in [
+        "MNotify digest",
+        "New cases (1)",
+        "Waiting on AGE (1)",
+        "an answer to a question",
+        "rejected",
+        "(folder Needs-Human)",
+        "`mnotify-intake cases list` shows every case",
+    ] {
+        assert!(en.contains(said), "{said:?} in {en}");
+    }
+    let ru = render::render_text(&build_in(Language::Ru));
+    for said in [
+        "Сводка MNotify",
+        "Новые дела (1)",
+        "Ожидают AGE (1)",
+        "ответ на вопрос",
+        "отклонён",
+    ] {
+        assert!(ru.contains(said), "{said:?} in {ru}");
+    }
+    for other in [&en, &ru] {
+        for romanian in [
+            "Cazuri noi",
+            "Așteaptă",
+            "Rezumat",
+            "răspuns la",
+            "(dosarul",
+            "Generat",
+        ] {
+            assert!(!other.contains(romanian), "{romanian:?} in {other}");
+        }
+    }
+    let html = render::render_html(&build_in(Language::Ru));
+    assert!(
+        html.contains("<th style") && html.contains(">Дело</th>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("С "),
+        "the summary starts with a capital: {html}"
+    );
+    assert!(subject(&build_in(Language::En)).contains("digest"));
+    assert!(subject(&build_in(Language::Ru)).contains("новых дел: 1"));
 }

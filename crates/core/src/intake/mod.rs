@@ -5,7 +5,6 @@ pub mod archive;
 pub mod attachment;
 pub mod automatic;
 pub mod bounce;
-pub mod language;
 pub mod quoted;
 mod skim;
 pub mod tnef;
@@ -18,11 +17,11 @@ use regex::Regex;
 use time::OffsetDateTime;
 
 use crate::certificate::decode_pem_text;
+pub use crate::language::{self, Language};
 use crate::problem::Problem;
 use crate::serials::{self, QuotedNumber};
 use attachment::Collected;
 pub use automatic::Automatic;
-pub use language::Language;
 
 /// Body text beyond this many bytes is not searched for numbers or PEM blocks: no one
 /// types a serial after a quarter of a megabyte.

@@ -14,7 +14,7 @@ pub use message_id::MessageId;
 pub use outbox::{OutboxEntry, OutboxKind, OutboxState};
 
 use crate::decision::Decision;
-use crate::intake::Language;
+use crate::language::Language;
 use crate::remark::{said_or, say_all, Remark};
 
 /// What became of one message of the inbox: its decision, or why it was not decided.
@@ -233,12 +233,23 @@ impl Outcome {
         }
     }
 
-    /// Plain words for staff (the digest is in Romanian).
-    pub fn words_ro(self) -> &'static str {
-        match self {
-            Outcome::Decided(d) => d.words_ro(),
-            Outcome::Oversized => "prea mare",
-            Outcome::Unreadable => "serverul IMAP nu l-a putut da (de văzut în căsuță)",
+    /// Plain words for staff in their language.
+    pub fn words(self, language: crate::language::Language) -> &'static str {
+        use crate::language::Language;
+        match (self, language) {
+            (Outcome::Decided(d), _) => d.words(language),
+            (Outcome::Oversized, Language::Ro) => "prea mare",
+            (Outcome::Oversized, Language::En) => "too large",
+            (Outcome::Oversized, Language::Ru) => "слишком большое",
+            (Outcome::Unreadable, Language::Ro) => {
+                "serverul IMAP nu l-a putut da (de văzut în căsuță)"
+            }
+            (Outcome::Unreadable, Language::En) => {
+                "the IMAP server could not give it (see the mailbox)"
+            }
+            (Outcome::Unreadable, Language::Ru) => {
+                "сервер IMAP не смог его выдать (смотрите в ящике)"
+            }
         }
     }
 

@@ -1,5 +1,6 @@
-//! The applicant's language, so the reply is written in it. Romanian is the default: it
-//! is the language of the service and of most applicants.
+//! The three languages: the applicant's, so the reply is written in it, and the staff
+//! language of the digest, the console and the CLI. Romanian is the default: it is the
+//! language of the service and of most applicants.
 
 use serde::{Deserialize, Serialize};
 use whatlang::{Detector, Lang};
