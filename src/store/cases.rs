@@ -3,8 +3,13 @@
 
 use super::*;
 
-/// The cases as read at a generation of the cases tree.
-pub(super) type CasesCopy = (u64, Arc<Vec<Case>>);
+/// The cases as read at a generation of the cases tree, with the stored bytes each
+/// was read from: a case whose bytes did not change is not parsed again.
+pub(super) struct CasesCopy {
+    generation: u64,
+    stored: Vec<(sled::IVec, sled::IVec)>,
+    cases: Arc<Vec<Case>>,
+}
 
 /// See [`Store::changing_cases`].
 pub(super) struct CasesChanging<'a>(&'a std::sync::atomic::AtomicU64);
@@ -13,6 +18,15 @@ impl Drop for CasesChanging<'_> {
     fn drop(&mut self) {
         self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
+}
+
+/// A case as stored.
+fn parse_case(key: &[u8], value: &[u8]) -> Result<Case, StoreError> {
+    serde_json::from_slice(value).map_err(|source| StoreError::Corrupt {
+        tree: CASES_TREE,
+        key: String::from_utf8_lossy(key).into_owned(),
+        source,
+    })
 }
 
 impl Store {
@@ -43,13 +57,42 @@ impl Store {
     pub fn cases_now(&self) -> Result<Arc<Vec<Case>>, StoreError> {
         use std::sync::atomic::Ordering;
         let generation = self.cases_generation.load(Ordering::SeqCst);
-        if let Some((at, copy)) = &*self.cases_copy.lock().expect("cases copy lock") {
-            if *at == generation {
-                return Ok(copy.clone());
+        let mut copy = self.cases_copy.lock().expect("cases copy lock");
+        if let Some(c) = &*copy {
+            if c.generation == generation {
+                return Ok(c.cases.clone());
             }
         }
-        let cases = Arc::new(self.cases()?);
-        *self.cases_copy.lock().expect("cases copy lock") = Some((generation, cases.clone()));
+        // The tree and the copy are both in key order: walk them side by side, and
+        // parse only what was added or changed since.
+        let (old_stored, old_cases) = match copy.take() {
+            Some(c) => (c.stored, c.cases),
+            None => (Vec::new(), Arc::default()),
+        };
+        let mut old = old_stored.iter().zip(old_cases.iter()).peekable();
+        let (mut stored, mut cases) = (Vec::new(), Vec::new());
+        for item in self.cases.iter() {
+            let (key, value) = item?;
+            while old.peek().is_some_and(|((k, _), _)| *k < key) {
+                old.next();
+            }
+            let kept = match old.peek() {
+                Some(((k, v), case)) if *k == key && *v == value => Some((*case).clone()),
+                _ => None,
+            };
+            let case = match kept {
+                Some(case) => case,
+                None => parse_case(&key, &value)?,
+            };
+            stored.push((key, value));
+            cases.push(case);
+        }
+        let cases = Arc::new(cases);
+        *copy = Some(CasesCopy {
+            generation,
+            stored,
+            cases: cases.clone(),
+        });
         Ok(cases)
     }
 
@@ -57,13 +100,7 @@ impl Store {
         let mut out = Vec::new();
         for item in self.cases.iter() {
             let (key, value) = item?;
-            out.push(
-                serde_json::from_slice(&value).map_err(|source| StoreError::Corrupt {
-                    tree: CASES_TREE,
-                    key: String::from_utf8_lossy(&key).into_owned(),
-                    source,
-                })?,
-            );
+            out.push(parse_case(&key, &value)?);
         }
         Ok(out)
     }

@@ -435,4 +435,37 @@ fn the_shared_copy_of_the_cases_follows_every_change() {
     changed.applicant = "c@d.md".into();
     store.save_case(&changed).unwrap();
     assert_eq!(store.cases_now().unwrap()[0].applicant, "c@d.md");
+
+    // Only what changed is read again; the copy stays what the tree holds, in order,
+    // through cases added before, between and after, changed and removed.
+    let json = |cases: &[Case]| serde_json::to_value(cases).unwrap();
+    let same = |store: &Store| {
+        assert_eq!(
+            json(&store.cases_now().unwrap()),
+            json(&store.cases().unwrap())
+        )
+    };
+    for token in ["TOKEN000", "TOKEN003", "TOKEN002", "TOKEN009"] {
+        let c = Case::open(token.into(), "e@f.md", crate::intake::Language::Ro, now);
+        store.save_case(&c).unwrap();
+        same(&store);
+    }
+    let mut middle = store.case("TOKEN002").unwrap().unwrap();
+    middle.applicant = "g@h.md".into();
+    store.save_case(&middle).unwrap();
+    same(&store);
+    {
+        let _changing = store.changing_cases();
+        store.cases.remove("TOKEN001").unwrap();
+        store.cases.remove("TOKEN009").unwrap();
+    }
+    same(&store);
+    let now_held: Vec<String> = store
+        .cases_now()
+        .unwrap()
+        .iter()
+        .map(|c| c.token.clone())
+        .collect();
+    assert_eq!(now_held, ["TOKEN000", "TOKEN002", "TOKEN003"]);
+    assert_eq!(store.cases_now().unwrap()[1].applicant, "g@h.md");
 }

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use crate::case::clock::{Owed, Promise, Response, Standing};
 use crate::case::{Case, Party, Step};
+use crate::language::Language;
 use crate::procedure::{Catalogue, Procedure};
 
 /// Lines on a page.
@@ -66,6 +67,40 @@ impl Waiting {
     /// Whether the agency must act.
     pub fn on_agency(self) -> bool {
         self < Waiting::Applicant
+    }
+    /// What a line waits for, in words, for staff in `language`.
+    pub fn words(self, language: Language) -> &'static str {
+        let (ro, en, ru) = match self {
+            Waiting::Overdue => ("TERMEN DEPĂȘIT", "OVERDUE", "ПРОСРОЧЕНО"),
+            Waiting::AtRisk => ("termen aproape", "at risk", "срок на исходе"),
+            Waiting::Answer => (
+                "AGE: un răspuns la întrebare",
+                "agency: an answer",
+                "AGE: ответ на вопрос",
+            ),
+            Waiting::Check => (
+                "AGE: verificarea certificatului",
+                "agency: a certificate check",
+                "AGE: проверка сертификата",
+            ),
+            Waiting::Unreachable => (
+                "AGE: mesajul nu a ajuns",
+                "agency: reply did not arrive",
+                "AGE: письмо не дошло",
+            ),
+            Waiting::AgencyStep => (
+                "AGE: pasul agenției",
+                "agency: its step",
+                "AGE: шаг агентства",
+            ),
+            Waiting::Applicant => ("solicitantul", "the applicant", "заявителя"),
+            Waiting::Closed => ("închis", "closed", "закрыто"),
+        };
+        match language {
+            Language::Ro => ro,
+            Language::En => en,
+            Language::Ru => ru,
+        }
     }
 }
 
@@ -147,20 +182,7 @@ pub fn queue<'a>(
                 .is_none_or(|s| l.next_told.is_some_and(|t| t.code() == s))
         })
         .collect();
-    // Most urgent band first; within the agency's bands the least time left first,
-    // within the applicants' the longest waiting first, the closed newest first.
-    lines.sort_by(|a, b| {
-        a.waiting.cmp(&b.waiting).then_with(|| {
-            let left = |l: &Line| l.response.as_ref().map_or(f64::MAX, |r| r.left);
-            match a.waiting {
-                Waiting::Closed => b.case.updated_at.cmp(&a.case.updated_at),
-                Waiting::Applicant => a.case.updated_at.cmp(&b.case.updated_at),
-                _ => left(a)
-                    .total_cmp(&left(b))
-                    .then_with(|| a.case.updated_at.cmp(&b.case.updated_at)),
-            }
-        })
-    });
+    sort(&mut lines);
     let matched = lines.len();
     let on_agency = lines.iter().filter(|l| l.waiting.on_agency()).count();
     let pages = matched.div_ceil(PAGE_LINES).max(1);
@@ -236,6 +258,23 @@ impl Needle {
                     .is_some_and(|t| canonical(t).contains(hex.as_str()))
         })
     }
+}
+
+/// Most urgent band first; within the agency's bands the least time left first,
+/// within the applicants' the longest waiting first, the closed newest first.
+pub fn sort(lines: &mut [Line<'_>]) {
+    lines.sort_by(|a, b| {
+        a.waiting.cmp(&b.waiting).then_with(|| {
+            let left = |l: &Line| l.response.as_ref().map_or(f64::MAX, |r| r.left);
+            match a.waiting {
+                Waiting::Closed => b.case.updated_at.cmp(&a.case.updated_at),
+                Waiting::Applicant => a.case.updated_at.cmp(&b.case.updated_at),
+                _ => left(a)
+                    .total_cmp(&left(b))
+                    .then_with(|| a.case.updated_at.cmp(&b.case.updated_at)),
+            }
+        })
+    });
 }
 
 #[cfg(test)]
