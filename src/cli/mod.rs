@@ -285,21 +285,32 @@ fn status(config: &Config, json: bool) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let v: serde_json::Value = serde_json::from_str(&text).context("the status answer")?;
+    print!("{}", status_words(config, &v));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `status` in the staff language, from the answer `status --json` prints.
+fn status_words(config: &Config, v: &serde_json::Value) -> String {
+    use mnotify_intake::staff::words::{say, word};
+    let language = config.staff_language;
     let outcomes = v["messages"].as_object().cloned().unwrap_or_default();
     let total: u64 = outcomes.values().filter_map(|n| n.as_u64()).sum();
     let history = match config.imap.as_ref().map(|i| i.backlog) {
-        Some(Backlog::Handle) => {
-            "older mail in the inbox was handled too: [imap] backlog = \"handle\""
-        }
-        _ => "older mail in the inbox is left alone",
+        Some(Backlog::Handle) => word("backlog_handled", language),
+        _ => word("backlog_left", language),
     };
-    match v["first_start"].as_str() {
-        Some(t) => println!("daemon first started: {t} ({history})"),
-        None => println!("daemon first started: not yet"),
-    }
-    println!("messages handled: {total}");
-    for (outcome, n) in &outcomes {
-        println!("  {outcome:<20} {n}");
+    let mut out = match v["first_start"].as_str() {
+        Some(t) => say("first_start", language, &[("at", t), ("history", history)]),
+        None => word("not_started", language).into(),
+    } + "\n";
+    out += &say("handled", language, &[("n", &total.to_string())]);
+    out += "\n";
+    for (code, n) in &outcomes {
+        // The code staff filter by, and the outcome in words.
+        let words = code
+            .parse::<mnotify_intake::record::Outcome>()
+            .map_or("", |o| o.words(language));
+        out += &format!("  {:<20} {:<6} {words}\n", code, n.to_string());
     }
     let services: Vec<String> = v["cases_by_service"]
         .as_object()
@@ -310,29 +321,35 @@ fn status(config: &Config, json: bool) -> Result<ExitCode> {
             format!("{tag} {n}")
         })
         .collect();
-    if services.is_empty() {
-        println!("cases: {}", v["cases"]);
-    } else {
-        println!("cases: {} ({})", v["cases"], services.join(", "));
+    out += &say("cases", language, &[("n", &v["cases"].to_string())]);
+    if !services.is_empty() {
+        out += &format!(" ({})", services.join(", "));
     }
-    println!(
-        "questions waiting for a person's answer: {} (`cases list --waiting-on age`; `cases answered ID` once answered)",
-        v["questions_open"]
+    out += "\n";
+    let questions = v["questions_open"].to_string();
+    out += &say("questions", language, &[("n", &questions)]);
+    out += "\n";
+    let count = |state: &str| v["outbox"][state].to_string();
+    out += &say(
+        "replies",
+        language,
+        &[
+            ("sent", &count("sent")),
+            ("pending", &count("pending")),
+            ("failed", &count("failed")),
+        ],
     );
-    println!(
-        "replies: {} sent or saved, {} pending, {} failed",
-        v["outbox"]["sent"], v["outbox"]["pending"], v["outbox"]["failed"]
-    );
+    out += "\n";
     for e in v["failed"].as_array().into_iter().flatten() {
-        println!(
-            "  FAILED to {} ({} attempts): {}  [{}]",
-            e["to"].as_str().unwrap_or("?"),
-            e["attempts"],
-            e["error"].as_str().unwrap_or("?"),
-            e["message_id"].as_str().unwrap_or("?")
-        );
+        let fills = [
+            ("to", e["to"].as_str().unwrap_or("?")),
+            ("attempts", &e["attempts"].to_string()),
+            ("error", e["error"].as_str().unwrap_or("?")),
+            ("id", e["message_id"].as_str().unwrap_or("?")),
+        ];
+        out += &format!("  {}\n", say("failed", language, &fills));
     }
-    Ok(ExitCode::SUCCESS)
+    out
 }
 
 fn require_config(path: Option<&Path>) -> Result<Config> {

@@ -104,6 +104,8 @@ pub struct Desk<'a> {
     pub digest: Option<&'a DigestConfig>,
     /// `[store] backups`: where `store backup` writes.
     pub backups: &'a std::path::Path,
+    /// `[agency] staff_language`: what `held list` is written in.
+    pub language: crate::intake::Language,
 }
 
 impl<'a> Desk<'a> {
@@ -115,6 +117,7 @@ impl<'a> Desk<'a> {
             settings: config.plan_settings(templates),
             digest: config.digest.as_ref(),
             backups: &config.keeping.dir,
+            language: config.staff_language,
         }
     }
 }
@@ -164,7 +167,7 @@ fn answer(
         }
         StaffAction::Store(StoreRequest::Status) => status_report(store)?.to_string(),
         StaffAction::Store(StoreRequest::RegistryImport { records }) => import(store, records)?,
-        StaffAction::Store(StoreRequest::HeldList) => held_list(store)?,
+        StaffAction::Store(StoreRequest::HeldList) => held_list(store, desk.language)?,
         StaffAction::Store(StoreRequest::Cases) => {
             let mut out = Vec::from(b"[".as_slice());
             store
@@ -257,25 +260,26 @@ fn dismiss_held(
     })
 }
 
-/// `held list`: one line per held message, newest first.
-fn held_list(store: &Store) -> Result<String, StoreError> {
+/// `held list`: one line per held message, newest first, in the staff language.
+fn held_list(store: &Store, language: crate::intake::Language) -> Result<String, StoreError> {
     let held = store.held_records()?;
     if held.is_empty() {
-        return Ok("no mail held now (held mail staff accepted is handled as its institution's; the digest lists what was held)\n".into());
+        return Ok(format!("{}\n", words::word("held_none", language)));
     }
-    let mut out = format!(
-        "{} message(s) held because the sender was not authenticated (in the Needs-Human folder); `held accept ID` handles one as the institution's own:\n",
-        held.len()
-    );
+    let count = held.len().to_string();
+    let mut out = format!("{}\n", words::say("held_some", language, &[("n", &count)]));
     for r in held {
         out += &format!(
-            "  {}  (ref. {})  {}  {}  „{}”\n      {}\n",
+            "  {}  ({} {})  {}  {}  „{}”\n      {}\n",
             r.identity,
+            words::word("ref", language),
             crate::process::answer::reference(&r.identity),
             r.at.date(),
-            r.from.as_deref().unwrap_or("(no address)"),
+            r.from
+                .as_deref()
+                .unwrap_or(words::word("no_address", language)),
             r.subject.as_deref().unwrap_or(""),
-            r.note.as_deref().unwrap_or("")
+            r.note_in(language).unwrap_or_default()
         );
     }
     Ok(out)
@@ -325,6 +329,7 @@ pub fn status_report(store: &Store) -> Result<serde_json::Value, StoreError> {
 }
 
 mod merging;
+pub mod words;
 
 #[cfg(test)]
 mod tests;

@@ -8,6 +8,7 @@ fn desk<'a>(settings: &Settings<'a>, digest: Option<&'a DigestConfig>) -> Desk<'
         settings: settings.clone(),
         digest,
         backups: std::path::Path::new("/nonexistent/backups"),
+        language: Language::En,
     }
 }
 use crate::config::ReplyMode;

@@ -8,7 +8,6 @@ use std::sync::OnceLock;
 type Word = (&'static str, &'static str, &'static str, &'static str);
 
 use crate::intake::Language;
-use crate::queue::Waiting;
 
 /// `(key, ro, en, ru)`.
 const WORDS: &[Word] = &[
@@ -151,41 +150,6 @@ pub fn table(language: Language) -> &'static BTreeMap<&'static str, &'static str
             .map(|&(key, ro, en, ru)| (key, [ro, en, ru][slot]))
             .collect()
     })
-}
-
-/// What a queue line waits for, in words.
-pub fn waiting(w: Waiting, language: Language) -> &'static str {
-    let (ro, en, ru) = match w {
-        Waiting::Overdue => ("TERMEN DEPĂȘIT", "OVERDUE", "ПРОСРОЧЕНО"),
-        Waiting::AtRisk => ("termen aproape", "at risk", "срок на исходе"),
-        Waiting::Answer => (
-            "AGE: un răspuns la întrebare",
-            "agency: an answer",
-            "AGE: ответ на вопрос",
-        ),
-        Waiting::Check => (
-            "AGE: verificarea certificatului",
-            "agency: a certificate check",
-            "AGE: проверка сертификата",
-        ),
-        Waiting::Unreachable => (
-            "AGE: mesajul nu a ajuns",
-            "agency: reply did not arrive",
-            "AGE: письмо не дошло",
-        ),
-        Waiting::AgencyStep => (
-            "AGE: pasul agenției",
-            "agency: its step",
-            "AGE: шаг агентства",
-        ),
-        Waiting::Applicant => ("solicitantul", "the applicant", "заявителя"),
-        Waiting::Closed => ("închis", "closed", "закрыто"),
-    };
-    match language {
-        Language::Ro => ro,
-        Language::En => en,
-        Language::Ru => ru,
-    }
 }
 
 #[cfg(test)]

@@ -198,10 +198,10 @@ async fn digest_reaches_staff_with_the_accepted_certificate_attached() {
     // On demand, while the daemon runs: printed through the daemon.
     let printed = setup.cli(&["digest", "--print"]);
     assert!(
-        printed.contains("Certificate acceptate (fișierele .cer sunt atașate) (1)"),
+        printed.contains("Certificates accepted (the .cer files are attached) (1)"),
         "{printed}"
     );
-    assert!(printed.contains(&format!("serie {serial}")), "{printed}");
+    assert!(printed.contains(&format!("serial {serial}")), "{printed}");
     assert!(printed.contains(ion), "{printed}");
 
     let out = setup.cli(&["digest", "--send"]);
@@ -211,7 +211,7 @@ async fn digest_reaches_staff_with_the_accepted_certificate_attached() {
     let msg = mail_parser::MessageParser::default()
         .parse(&got[0])
         .unwrap();
-    assert!(msg.subject().unwrap().starts_with("MNotify: rezumat"));
+    assert!(msg.subject().unwrap().starts_with("MNotify: digest"));
     assert!(msg.body_html(0).unwrap().contains("<table"), "an HTML part");
     assert!(msg.body_text(0).unwrap().contains(&serial), "a text part");
     let cer = msg
@@ -442,7 +442,7 @@ async fn an_applicants_question_waits_for_a_person() {
 
     let waiting = setup.cli(&["cases", "list", "--waiting-on", "age"]);
     assert!(
-        waiting.contains(&token) && waiting.contains("age:answer"),
+        waiting.contains(&token) && waiting.contains("agency: an answer"),
         "{waiting}"
     );
     let shown = setup.cli(&["cases", "show", &token]);
@@ -458,7 +458,7 @@ async fn an_applicants_question_waits_for_a_person() {
     );
     assert!(status.contains("cases: 1 (MNotify 1)"), "{status}");
     assert!(
-        shown.contains("response time (answer): 0.") && shown.contains("of 7 working days used"),
+        shown.contains("response time (an answer): 0.") && shown.contains("of 7 working days used"),
         "the question's clock runs from its mail: {shown}"
     );
     // Not late today; in three weeks (fifteen working days at least) overdue.
@@ -583,8 +583,8 @@ async fn test_and_production_certificates_are_kept_apart() {
     );
     let digest = setup.cli(&["digest", "--print"]);
     assert!(
-        digest.contains("pentru mediul de testare")
-            && digest.contains("pentru mediul de producție"),
+        digest.contains("for the test environment")
+            && digest.contains("for the production environment"),
         "{digest}"
     );
 }

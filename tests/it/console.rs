@@ -15,10 +15,11 @@ use crate::stack::Stack;
 const WAIT: Duration = Duration::from_secs(60);
 
 /// A daemon with the console on a free loopback port, signing in at the stack's
-/// provider; `extra` is more `[web]` settings.
+/// provider; `extra` is more `[web]` settings. The console speaks Romanian, the
+/// language staff get by default (the CLI's text the tests read is English).
 fn console_setup(stack: &Stack, mailbox: &str, extra: &str) -> Setup {
     let web = format!(
-        "[web]\nlisten = \"127.0.0.1:0\"\n{extra}\n[web.oidc]\nissuer = \"http://127.0.0.1:{}\"\nclient_id = \"mnx-console\"\nclient_secret = {{ file = \"{}\" }}\n",
+        "[web]\nlisten = \"127.0.0.1:0\"\nlanguage = \"ro\"\n{extra}\n[web.oidc]\nissuer = \"http://127.0.0.1:{}\"\nclient_id = \"mnx-console\"\nclient_secret = {{ file = \"{}\" }}\n",
         stack.oauth_port,
         stack.oauth_dir.join("secret").display()
     );

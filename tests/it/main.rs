@@ -23,6 +23,7 @@ mod procedures;
 mod revocation;
 mod security;
 mod servers;
+mod staff_language;
 mod support;
 
 use support::{browser, mail, service, stack, util};

@@ -7,7 +7,10 @@ use anyhow::Result;
 use mnotify_intake::case::clock::{Promise, Response, Standing};
 use mnotify_intake::case::{Case, Party, Step};
 use mnotify_intake::config::Config;
+use mnotify_intake::intake::Language;
 use mnotify_intake::procedure::{Catalogue, Procedure};
+use mnotify_intake::queue::{self, Line};
+use mnotify_intake::staff::words::{say, word};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -61,20 +64,49 @@ fn response_json(r: &Response) -> serde_json::Value {
 }
 
 /// The response clock in words: "3.5 of 7 working days used, due 2026-12-07 12:00".
-fn response_words(r: &Response, promise: &Promise) -> String {
+fn response_words(r: &Response, promise: &Promise, language: Language) -> String {
     let due = local(r.due, promise);
     match r.standing {
-        Standing::Overdue => format!("OVERDUE by {:.1} working days (was due {due})", -r.left),
-        standing => format!(
-            "{:.1} of {} working days used, due {due}{}",
-            r.used,
-            promise.working_days,
-            if standing == Standing::AtRisk {
-                " (at risk)"
-            } else {
-                ""
-            }
+        Standing::Overdue => say(
+            "overdue",
+            language,
+            &[("days", &format!("{:.1}", -r.left)), ("due", &due)],
         ),
+        standing => {
+            let used = say(
+                "used",
+                language,
+                &[
+                    ("used", &format!("{:.1}", r.used)),
+                    ("total", &promise.working_days.to_string()),
+                    ("due", &due),
+                ],
+            );
+            if standing == Standing::AtRisk {
+                used + word("at_risk", language)
+            } else {
+                used
+            }
+        }
+    }
+}
+
+/// What the agency owes, in words.
+fn owed_words(owed: mnotify_intake::case::clock::Owed, language: Language) -> String {
+    use mnotify_intake::case::clock::Owed;
+    match owed {
+        Owed::Answer => word("owed_answer", language).into(),
+        Owed::Check => word("owed_check", language).into(),
+        Owed::Step(step) => say("owed_step", language, &[("code", step.code())]),
+    }
+}
+
+/// Who a step or a case waits on, in words.
+fn party_words(party: Option<Party>, language: Language) -> &'static str {
+    match party {
+        Some(Party::Age) => word("party_age", language),
+        Some(Party::Applicant) => word("party_applicant", language),
+        None => word("nobody", language),
     }
 }
 
@@ -100,78 +132,97 @@ pub(super) fn list(
             );
         }
     }
-    let mut cases: Vec<Case> = load(config)?
+    let cases: Vec<Case> = load(config)?
         .into_iter()
         .filter(|c| filter.keeps(c, procedure_of(catalogue, c), promise, now))
         .collect();
-    if filter.overdue {
-        let left = |c: &Case| {
-            c.response(procedure_of(catalogue, c), promise, now)
-                .map_or(f64::MAX, |r| r.left)
-        };
-        cases.sort_by(|a, b| left(a).total_cmp(&left(b)));
-    } else {
-        cases.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
-    }
+    // In the console's order: what waits on the agency first, the least time left first.
+    let mut lines: Vec<Line> = cases
+        .iter()
+        .map(|c| queue::place(c, procedure_of(catalogue, c), promise, now))
+        .collect();
+    queue::sort(&mut lines);
     if json {
-        for c in &cases {
-            println!("{}", case_json(c, procedure_of(catalogue, c), promise, now));
+        for l in &lines {
+            println!("{}", case_json(l.case, l.procedure, promise, now));
         }
         return Ok(ExitCode::SUCCESS);
     }
-    if cases.is_empty() {
-        println!("no cases match");
+    let language = config.staff_language;
+    if lines.is_empty() {
+        println!("{}", word("no_cases", language));
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
-        "{:<8} {:<8} {:<5} {:<22} {:<26} {:<10} {:>5}  APPLICANT",
-        "CASE", "SERVICE", "DONE", "LAST DECISION", "NEXT STEP TOLD", "WAITING", "IDLE"
-    );
-    for c in &cases {
-        let p = procedure_of(catalogue, c);
-        print_line(c, p, now);
-        if filter.overdue {
-            if let Some(r) = c.response(p, promise, now) {
-                println!("         {}", response_words(&r, promise));
-            }
-        }
+    let mut rows = vec![[
+        "col_case",
+        "col_service",
+        "col_done",
+        "col_decision",
+        "col_next",
+        "col_waiting",
+        "col_idle",
+        "col_applicant",
+    ]
+    .map(|k| word(k, language).to_string())];
+    let mut clocks = vec![None];
+    for l in &lines {
+        rows.push(list_row(l, language, now));
+        clocks.push(
+            l.response
+                .as_ref()
+                .filter(|_| filter.overdue)
+                .map(|r| response_words(r, promise, language)),
+        );
     }
+    print_table(&rows, &clocks);
     let unreachable = cases.iter().filter(|c| c.unreachable).count();
     if unreachable > 0 {
-        println!(
-            "{unreachable} of them unreachable by mail (our last message did not arrive): `cases show` says why"
-        );
+        let n = unreachable.to_string();
+        println!("{}", say("unreachable_count", language, &[("n", &n)]));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// One case's line of `cases list`.
-fn print_line(c: &Case, p: &Procedure, now: OffsetDateTime) {
+/// One case's cells in `cases list`: what it is, what was decided and told, what it
+/// waits for, the applicant last (long addresses do not push the columns).
+fn list_row(l: &Line, language: Language, now: OffsetDateTime) -> [String; 8] {
+    let (c, p) = (l.case, l.procedure);
     let done = c.done.keys().filter(|s| p.position(**s).is_some()).count();
-    let next = if let Some(into) = c.merged() {
-        format!("merged→#{into}")
-    } else {
-        c.next_step_told(p).map_or("(completed)".into(), |s| {
-            format!("{}. {}", p.number(s), s.code())
-        })
+    let next = match (c.merged(), l.next_told) {
+        (Some(into), _) => say("merged_into", language, &[("into", into)]),
+        (None, Some(s)) => format!("{}. {}", p.number(s), s.code()),
+        (None, None) => word("completed", language).into(),
     };
-    // What the case waits for, when it waits on AGE: an answer, a check, a step.
-    let waiting = match (c.waiting_on(p), &c.question, &c.certificate_check) {
-        (Some(Party::Age), Some(_), _) => "age:answer",
-        (Some(Party::Age), None, Some(_)) => "age:check",
-        (party, _, _) => party.map_or("-", Party::code),
-    };
-    println!(
-        "{:<8} {:<8} {:<5} {:<22} {:<26} {:<10} {:>4}d  {}",
-        c.token,
-        p.tag,
+    let idle = days_since(c.updated_at, now).to_string();
+    [
+        c.token.clone(),
+        p.tag.clone(),
         format!("{done}/{}", p.steps.len()),
-        c.last_decision.map_or("-", |d| d.code()),
+        c.last_decision.map_or("-", |d| d.words(language)).into(),
         next,
-        waiting,
-        days_since(c.updated_at, now),
-        c.applicant,
-    );
+        l.waiting.words(language).into(),
+        say("days_short", language, &[("n", &idle)]),
+        c.applicant.clone(),
+    ]
+}
+
+/// Rows under a header row, each column as wide as its widest cell (in characters),
+/// the last column unpadded; a row's clock, when given, on the line below it.
+fn print_table(rows: &[[String; 8]], clocks: &[Option<String>]) {
+    let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..7).map(width).collect();
+    for (row, clock) in rows.iter().zip(clocks) {
+        let mut line = String::new();
+        for (cell, w) in row.iter().zip(&widths) {
+            line += cell;
+            line += &" ".repeat(w - cell.chars().count() + 2);
+        }
+        line += &row[7];
+        println!("{line}");
+        if let Some(clock) = clock {
+            println!("{}{clock}", " ".repeat(widths[0] + 2));
+        }
+    }
 }
 
 /// One case as `cases list --json` prints it (a contract: tools read these lines).
@@ -205,17 +256,26 @@ fn date(t: OffsetDateTime) -> String {
 }
 
 /// The case's certificates, each with its environment.
-fn print_certificates(c: &Case) {
+fn print_certificates(c: &Case, language: Language) {
+    use mnotify_intake::integration::Environment;
     if !c.certificates.is_empty() {
-        println!("\ncertificates:");
+        println!("\n{}", word("certificates", language));
         for cert in &c.certificates {
-            println!(
-                "  {:<12} serial {}  sha1 {}  received {}",
-                cert.environment.map_or("(not said)", |e| e.code()),
-                cert.serial,
-                cert.sha1.as_deref().unwrap_or("-"),
-                date(cert.at)
+            let environment = match cert.environment {
+                Some(Environment::Test) => word("env_test", language),
+                Some(Environment::Production) => word("env_production", language),
+                None => word("env_unsaid", language),
+            };
+            let line = say(
+                "certificate_line",
+                language,
+                &[
+                    ("serial", &cert.serial),
+                    ("sha1", cert.sha1.as_deref().unwrap_or("-")),
+                    ("at", &date(cert.at)),
+                ],
             );
+            println!("  {environment:<12} {line}");
         }
     }
 }
@@ -223,77 +283,118 @@ fn print_certificates(c: &Case) {
 pub(super) fn show(config: &Config, id: &str, now: OffsetDateTime) -> Result<ExitCode> {
     let c = find(load(config)?, id)?;
     let p = procedure_of(&config.procedures, &c);
+    let language = config.staff_language;
+    let agency = &config.reply.agency.short_name;
+    print_standing(config, &c, p, now);
+    print_certificates(&c, language);
+    println!("\n{}", word("steps", language));
+    for step in p.order() {
+        let head = format!("{}. {}", p.number(step), step.code());
+        let name = p.short_of(step, language, agency);
+        let said = match c.done.get(&step) {
+            Some(d) => say(
+                "step_done",
+                language,
+                &[
+                    ("at", &date(d.at)),
+                    ("by", &d.by),
+                    ("evidence", &d.evidence),
+                ],
+            ),
+            None => say(
+                "step_waiting",
+                language,
+                &[("party", party_words(Some(p.party(step)), language))],
+            ),
+        };
+        let mark = if c.done.contains_key(&step) { "x" } else { " " };
+        println!("  [{mark}] {head:<22} {name:<34} {said}");
+    }
+    println!("\n{}", word("timeline", language));
+    for t in &c.timeline {
+        println!("  {}  {}", date(t.at), t.said(language));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The head of `cases show`: whose case, what was decided and told, what it waits
+/// for and how long the agency has.
+fn print_standing(config: &Config, c: &Case, p: &Procedure, now: OffsetDateTime) {
+    let language = config.staff_language;
+    let agency = &config.reply.agency.short_name;
     println!(
-        "Case #{}  {}  {}  (language {})",
-        c.token,
-        p.tag,
-        c.applicant,
-        c.language.code()
+        "{}",
+        say(
+            "case_head",
+            language,
+            &[
+                ("token", c.token.as_str()),
+                ("tag", &p.tag),
+                ("applicant", &c.applicant),
+                ("language", c.language.code()),
+            ],
+        )
     );
     println!(
-        "opened {}, last change {}, last decision {}",
-        date(c.opened_at),
-        date(c.updated_at),
-        c.last_decision.map_or("-", |d| d.code())
+        "{}",
+        say(
+            "case_dates",
+            language,
+            &[
+                ("opened", &date(c.opened_at)),
+                ("changed", &date(c.updated_at)),
+                (
+                    "decision",
+                    c.last_decision.map_or("-", |d| d.words(language))
+                ),
+            ],
+        )
     );
     if let Some(into) = c.merged() {
-        println!("merged into case #{into}: closed; its mail joins #{into}");
+        println!("{}", say("merged_note", language, &[("into", into)]));
     }
     match c.next_step_told(p) {
         Some(step) => println!(
-            "next: {}. {} (waiting on {})",
-            p.number(step),
-            step.code(),
-            c.waiting_on(p).map_or("nobody", Party::code)
+            "{}",
+            say(
+                "next",
+                language,
+                &[
+                    ("n", &p.number(step).to_string()),
+                    ("code", step.code()),
+                    ("name", &p.short_of(step, language, agency)),
+                    ("party", party_words(c.waiting_on(p), language)),
+                ],
+            )
         ),
-        None => println!("completed"),
+        None => println!("{}", word("case_completed", language)),
     }
     if let Some(r) = c.response(p, &config.response_time, now) {
+        let words = response_words(&r, &config.response_time, language);
+        let owed = owed_words(r.owed, language);
         println!(
-            "response time ({}): {}",
-            r.owed.code(),
-            response_words(&r, &config.response_time)
+            "{}",
+            say("response", language, &[("owed", &owed), ("words", &words)])
         );
     }
-    if let Some(q) = &c.question {
-        println!(
-            "open question since {} (waiting on age; `cases answered {}` once answered): {}",
-            date(q.at),
-            c.token,
-            q.text
-        );
+    let asked = [("question", &c.question), ("check", &c.certificate_check)];
+    for (key, q) in asked {
+        if let Some(q) = q {
+            let fills = [
+                ("at", date(q.at)),
+                ("token", c.token.clone()),
+                ("text", q.said(language)),
+            ];
+            let fills: Vec<(&str, &str)> = fills.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            println!("{}", say(key, language, &fills));
+        }
     }
     if c.unreachable {
         println!(
-            "our last message to {} did not arrive: reach them another way",
-            c.applicant
+            "{}",
+            say("unreachable", language, &[("applicant", &c.applicant)])
         );
     }
-    print_certificates(&c);
-    println!("\nsteps:");
-    for step in p.order() {
-        match c.done.get(&step) {
-            Some(d) => println!(
-                "  [x] {}. {:<22} {} by {}: {}",
-                p.number(step),
-                step.code(),
-                date(d.at),
-                d.by,
-                d.evidence
-            ),
-            None => println!(
-                "  [ ] {}. {:<22} waiting on {}",
-                p.number(step),
-                step.code(),
-                p.party(step).code()
-            ),
-        }
-    }
-    println!("\ntimeline:");
-    for t in &c.timeline {
-        println!("  {}  {}", date(t.at), t.what);
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 pub(super) fn export(config: &Config) -> Result<ExitCode> {

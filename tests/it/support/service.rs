@@ -29,7 +29,9 @@ impl Setup {
         let anchors = dir.path().join("anchors.pem");
         std::fs::write(&anchors, pki.anchors_pem()).unwrap();
         let config = dir.path().join("config.toml");
-        let text = stack.config_toml(mailbox, &dir.path().join("store"), &anchors) + extra;
+        let text = staff_language(extra)
+            + &stack.config_toml(mailbox, &dir.path().join("store"), &anchors)
+            + extra;
         std::fs::write(&config, text).unwrap();
         Setup { dir, config, pki }
     }
@@ -220,6 +222,18 @@ impl Drop for Running {
     }
 }
 
+/// The tests read what staff read (the CLI's views, timelines, the digest) in
+/// English, a language staff can choose, unless a test writes its own `[agency]`:
+/// `staff_language.rs` checks the default (Romanian) and Russian that way. First in
+/// the file, so what tests append still lands in the section they mean.
+fn staff_language(extra: &str) -> String {
+    if extra.contains("[agency]") {
+        String::new()
+    } else {
+        "[agency]\nstaff_language = \"en\"\n".into()
+    }
+}
+
 /// A daemon that believes only the MX's stamps, as in production, with a digest.
 pub fn secure(stack: &Stack, mailbox: &str, extra: &str) -> Setup {
     let setup = Setup::new(stack, mailbox, extra);
@@ -229,7 +243,11 @@ pub fn secure(stack: &Stack, mailbox: &str, extra: &str) -> Setup {
         &setup.dir.path().join("anchors.pem"),
     );
     let digest = "[digest]\nto = [\"staff@egov.test\"]\n";
-    std::fs::write(&setup.config, text + digest + extra).unwrap();
+    std::fs::write(
+        &setup.config,
+        staff_language(extra) + &text + digest + extra,
+    )
+    .unwrap();
     setup
 }
 

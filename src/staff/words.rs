@@ -1,0 +1,200 @@
+//! The command line's words in the staff language (`[agency] staff_language`:
+//! Romanian by default, English and Russian): what `cases list`, `cases show`,
+//! `held list` and `status` print. One table, a key and its three texts; what a text
+//! names is a `{placeholder}` filled by [`say`]. Codes staff type back (`form`,
+//! `new_certificate`, commands) stay codes in every language.
+
+use crate::intake::Language;
+
+/// `(key, ro, en, ru)`.
+type Word = (&'static str, &'static str, &'static str, &'static str);
+
+const WORDS: &[Word] = &[
+    // cases list
+    ("no_cases", "niciun caz nu corespunde", "no cases match", "нет подходящих дел"),
+    ("col_case", "CAZ", "CASE", "ДЕЛО"),
+    ("col_service", "SERVICIU", "SERVICE", "СЕРВИС"),
+    ("col_done", "FĂCUT", "DONE", "ГОТОВО"),
+    ("col_decision", "ULTIMA DECIZIE", "LAST DECISION", "ПОСЛЕДНЕЕ РЕШЕНИЕ"),
+    ("col_next", "PASUL COMUNICAT", "NEXT STEP TOLD", "СООБЩЁННЫЙ ШАГ"),
+    ("col_waiting", "AȘTEAPTĂ", "WAITING FOR", "ОЖИДАЕТ"),
+    ("col_idle", "INACTIV", "IDLE", "БЕЗ ДВИЖЕНИЯ"),
+    ("col_applicant", "SOLICITANT", "APPLICANT", "ЗАЯВИТЕЛЬ"),
+    ("days_short", "{n}z", "{n}d", "{n}д"),
+    ("completed", "finalizat", "completed", "завершено"),
+    ("merged_into", "unit în #{into}", "merged into #{into}", "объединено с #{into}"),
+    ("unreachable_count",
+        "{n} dintre ele nu pot fi contactate prin e-mail (ultimul nostru mesaj nu a ajuns): `cases show` spune de ce",
+        "{n} of them unreachable by mail (our last message did not arrive): `cases show` says why",
+        "{n} из них недоступны по почте (наше последнее письмо не дошло): `cases show` объясняет почему"),
+    ("overdue",
+        "TERMEN DEPĂȘIT cu {days} zile lucrătoare (scadent {due})",
+        "OVERDUE by {days} working days (was due {due})",
+        "ПРОСРОЧЕНО на {days} рабочих дн. (срок был {due})"),
+    ("used",
+        "{used} din {total} zile lucrătoare folosite, scadent {due}",
+        "{used} of {total} working days used, due {due}",
+        "использовано {used} из {total} рабочих дн., срок {due}"),
+    ("at_risk", " (termen aproape)", " (at risk)", " (срок на исходе)"),
+    // cases show
+    ("case_head", "Cazul #{token}  {tag}  {applicant}  (limba {language})", "Case #{token}  {tag}  {applicant}  (language {language})", "Дело #{token}  {tag}  {applicant}  (язык {language})"),
+    ("case_dates",
+        "deschis {opened}, ultima schimbare {changed}, ultima decizie: {decision}",
+        "opened {opened}, last change {changed}, last decision: {decision}",
+        "открыто {opened}, последнее изменение {changed}, последнее решение: {decision}"),
+    ("merged_note",
+        "unit în cazul #{into}: închis; mesajele lui merg la #{into}",
+        "merged into case #{into}: closed; its mail joins #{into}",
+        "объединено с делом #{into}: закрыто; его письма идут в #{into}"),
+    ("next",
+        "pasul următor comunicat: {n}. {code} — {name} (așteaptă {party})",
+        "next step told: {n}. {code} — {name} (waiting on {party})",
+        "сообщённый следующий шаг: {n}. {code} — {name} (ожидает {party})"),
+    ("case_completed", "finalizat: toți pașii sunt făcuți", "completed: every step is done", "завершено: все шаги выполнены"),
+    ("response",
+        "termenul de răspuns ({owed}): {words}",
+        "response time ({owed}): {words}",
+        "срок ответа ({owed}): {words}"),
+    ("owed_answer", "răspuns la întrebare", "an answer", "ответ на вопрос"),
+    ("owed_check", "verificarea certificatului", "a certificate check", "проверка сертификата"),
+    ("owed_step", "pasul {code}", "step {code}", "шаг {code}"),
+    ("question",
+        "întrebare deschisă din {at} (așteaptă AGE; `cases answered {token}` după răspuns): {text}",
+        "open question since {at} (waiting on the agency; `cases answered {token}` once answered): {text}",
+        "открытый вопрос с {at} (ожидает AGE; `cases answered {token}` после ответа): {text}"),
+    ("check",
+        "certificat de verificat din {at} (`cases advance {token} STEP` îl acceptă, `cases reopen {token} STEP` îl cere din nou): {text}",
+        "certificate to check since {at} (`cases advance {token} STEP` accepts it, `cases reopen {token} STEP` asks again): {text}",
+        "сертификат для проверки с {at} (`cases advance {token} STEP` принимает его, `cases reopen {token} STEP` запрашивает снова): {text}"),
+    ("unreachable",
+        "ultimul nostru mesaj către {applicant} nu a ajuns: contactați-l altfel",
+        "our last message to {applicant} did not arrive: reach them another way",
+        "наше последнее письмо для {applicant} не дошло: свяжитесь иначе"),
+    ("certificates", "certificate:", "certificates:", "сертификаты:"),
+    ("env_unsaid", "(nespecificat)", "(not said)", "(не указана)"),
+    ("env_test", "testare", "test", "тест"),
+    ("env_production", "producție", "production", "производство"),
+    ("certificate_line",
+        "serie {serial}  sha1 {sha1}  primit {at}",
+        "serial {serial}  sha1 {sha1}  received {at}",
+        "серийный {serial}  sha1 {sha1}  получен {at}"),
+    ("steps", "pași:", "steps:", "шаги:"),
+    ("step_done", "{at} de {by}: {evidence}", "{at} by {by}: {evidence}", "{at}, {by}: {evidence}"),
+    ("step_waiting", "așteaptă {party}", "waiting on {party}", "ожидает {party}"),
+    ("timeline", "istoric:", "timeline:", "история:"),
+    ("party_age", "AGE", "the agency", "AGE"),
+    ("party_applicant", "solicitantul", "the applicant", "заявителя"),
+    ("nobody", "nimeni", "nobody", "никого"),
+    // held list
+    ("held_none",
+        "niciun mesaj reținut acum (mesajele acceptate de colegi sunt tratate ca ale instituției lor; rezumatul le arată pe cele reținute)",
+        "no mail held now (held mail staff accepted is handled as its institution's; the digest lists what was held)",
+        "задержанных писем сейчас нет (принятые сотрудниками обрабатываются как письма их учреждения; сводка показывает задержанные)"),
+    ("held_some",
+        "{n} mesaj(e) reținut(e): expeditorul nu a fost autentificat (în dosarul Needs-Human); `held accept ID` tratează unul ca al instituției, `held dismiss ID` îl lasă deoparte:",
+        "{n} message(s) held because the sender was not authenticated (in the Needs-Human folder); `held accept ID` handles one as the institution's own, `held dismiss ID` sets it aside:",
+        "{n} письм(о/а) задержано: отправитель не прошёл проверку подлинности (в папке Needs-Human); `held accept ID` обрабатывает письмо как письмо учреждения, `held dismiss ID` откладывает его:"),
+    ("ref", "ref.", "ref.", "ссылка"),
+    ("no_address", "(fără adresă)", "(no address)", "(без адреса)"),
+    // status
+    ("first_start", "serviciul a pornit prima dată: {at} ({history})", "daemon first started: {at} ({history})", "служба впервые запущена: {at} ({history})"),
+    ("not_started", "serviciul a pornit prima dată: încă nu", "daemon first started: not yet", "служба впервые запущена: ещё нет"),
+    ("backlog_handled",
+        "mesajele mai vechi din Inbox au fost tratate și ele: [imap] backlog = \"handle\"",
+        "older mail in the inbox was handled too: [imap] backlog = \"handle\"",
+        "старые письма во входящих тоже обработаны: [imap] backlog = \"handle\""),
+    ("backlog_left",
+        "mesajele mai vechi din Inbox sunt lăsate în pace",
+        "older mail in the inbox is left alone",
+        "старые письма во входящих не трогаются"),
+    ("handled", "mesaje tratate: {n}", "messages handled: {n}", "обработано писем: {n}"),
+    ("cases", "cazuri: {n}", "cases: {n}", "дел: {n}"),
+    ("questions",
+        "întrebări care așteaptă răspunsul unui coleg: {n} (`cases list --waiting-on age`; `cases answered ID` după răspuns)",
+        "questions waiting for a person's answer: {n} (`cases list --waiting-on age`; `cases answered ID` once answered)",
+        "вопросов ждут ответа сотрудника: {n} (`cases list --waiting-on age`; `cases answered ID` после ответа)"),
+    ("replies",
+        "răspunsuri: {sent} trimise sau salvate, {pending} în așteptare, {failed} eșuate",
+        "replies: {sent} sent or saved, {pending} pending, {failed} failed",
+        "ответы: {sent} отправлено или сохранено, {pending} ожидают, {failed} не удалось"),
+    ("failed",
+        "EȘUAT către {to} ({attempts} încercări): {error}  [{id}]",
+        "FAILED to {to} ({attempts} attempts): {error}  [{id}]",
+        "НЕ ОТПРАВЛЕНО для {to} ({attempts} попыток): {error}  [{id}]"),
+];
+
+/// The text of `key` in `language`; a key not in the table is a bug, shown as itself.
+pub fn word(key: &str, language: Language) -> &'static str {
+    WORDS
+        .iter()
+        .find(|w| w.0 == key)
+        .map(|&(_, ro, en, ru)| match language {
+            Language::Ro => ro,
+            Language::En => en,
+            Language::Ru => ru,
+        })
+        .unwrap_or_else(|| {
+            debug_assert!(false, "no word {key:?}");
+            "?"
+        })
+}
+
+/// The text of `key` with its placeholders filled: `say("cases", lang, &[("n", "3")])`.
+pub fn say(key: &str, language: Language, fills: &[(&str, &str)]) -> String {
+    let mut text = word(key, language).to_string();
+    for (name, value) in fills {
+        text = text.replace(&format!("{{{name}}}"), value);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn placeholders(s: &str) -> Vec<&str> {
+        let mut out: Vec<&str> = s
+            .split('{')
+            .skip(1)
+            .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    #[test]
+    fn every_word_is_in_three_languages_with_the_same_placeholders() {
+        let mut keys: Vec<&str> = WORDS.iter().map(|w| w.0).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), WORDS.len(), "a key is written twice");
+        for (key, ro, en, ru) in WORDS {
+            assert!(!ro.is_empty() && !en.is_empty() && !ru.is_empty(), "{key}");
+            assert_eq!(placeholders(ro), placeholders(en), "{key}: ro beside en");
+            assert_eq!(placeholders(ru), placeholders(en), "{key}: ru beside en");
+            let commands = |s: &str| s.matches('`').count();
+            assert_eq!(commands(ro), commands(en), "{key}: commands stay");
+            assert_eq!(commands(ru), commands(en), "{key}: commands stay");
+        }
+        let same_as_english = WORDS
+            .iter()
+            .filter(|(_, ro, en, ru)| ro == en || ru == en)
+            .map(|w| w.0)
+            .collect::<Vec<_>>();
+        assert_eq!(same_as_english, ["ref"], "left in English");
+    }
+
+    #[test]
+    fn say_fills_every_placeholder() {
+        let text = say(
+            "replies",
+            Language::Ro,
+            &[("sent", "3"), ("pending", "1"), ("failed", "0")],
+        );
+        assert_eq!(
+            text,
+            "răspunsuri: 3 trimise sau salvate, 1 în așteptare, 0 eșuate"
+        );
+        assert!(!say("cases", Language::Ru, &[("n", "2")]).contains('{'));
+    }
+}
