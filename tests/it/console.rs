@@ -444,6 +444,51 @@ async fn hostile_held_mail_is_shown_as_text_and_dismissed() {
     assert!(!again.status.success());
 }
 
+/// What an applicant writes reaches the case page inside the timeline's entries and the
+/// open question, said in the staff language and shown as text, never as markup.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_question_is_text_on_the_case_page() {
+    let stack = Stack::get();
+    let mailbox = "svc-console-question@egov.test";
+    let ion = "ion-console-question@inst-a.test";
+    let setup = console_setup(stack, mailbox, "");
+    let daemon = setup.start();
+    let base = console_url(&setup);
+    let token = case_from_mail(stack, &setup, ion, mailbox, "<cq1@inst-a.test>").await;
+    let mut follow = mnotify_intake::testkit::mail::Mail::new(
+        ion,
+        &format!("Re: Conectare MNotify <script>alert(6)</script> [MNotify #{token}]"),
+    )
+    .message_id("<cq2@inst-a.test>")
+    .text("Bună ziua. Când semnăm <script>alert(7)</script> contractul \"><img src=q onerror=alert(8)>?");
+    follow.to = mailbox.to_string();
+    stack
+        .send_from_institution(ion, mailbox, &follow.build())
+        .await;
+    stack.wait_for(ion, "INBOX", 2, WAIT).await;
+
+    let browser = Browser::start().await;
+    browser.sign_in(&base, "ana", &password(stack)).await;
+    browser.goto(&format!("{base}/case/{token}")).await;
+    let question = browser.text_of("#question").await;
+    assert!(
+        question.contains("<script>alert(7)</script>") && question.contains("onerror=alert(8)>"),
+        "{question}"
+    );
+    let timeline = browser.text_of("#timeline").await;
+    assert!(
+        timeline.contains("întrebare pentru un coleg")
+            && timeline.contains("<script>alert(7)</script>"),
+        "said in Romanian, shown as written: {timeline}"
+    );
+    for css in ["script", "img", "main iframe"] {
+        let found = browser.client.find_all(Locator::Css(css)).await.unwrap();
+        assert!(found.is_empty(), "a {css} element on the case page");
+    }
+    browser.close().await;
+    daemon.stop();
+}
+
 /// A session unused past `[web] idle_minutes` goes back to sign-in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_session_goes_back_to_sign_in() {
@@ -463,5 +508,80 @@ async fn an_idle_session_goes_back_to_sign_in() {
     let url = browser.url().await;
     assert!(url.contains("next=%2Fheld"), "{url}");
     browser.close().await;
+    daemon.stop();
+}
+
+/// With a certificate of its own the daemon serves the console over HTTPS only: a
+/// client that trusts the agency's CA gets the pages with HSTS and a `Secure` cookie,
+/// one that does not is refused at the handshake, and plain HTTP gets no page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_its_own_certificate_the_console_speaks_https_only() {
+    use std::io::{Read, Write};
+    let stack = Stack::get();
+    let tls = stack.ca_file.parent().expect("the stack's TLS directory");
+    let extra = format!(
+        "tls_certificate = \"{}\"\ntls_key = \"{}\"",
+        tls.join("server.pem").display(),
+        tls.join("server.key").display()
+    );
+    let setup = console_setup(stack, "svc-console-tls@egov.test", &extra);
+    let daemon = setup.start();
+    let base = console_url(&setup);
+    assert!(base.starts_with("https://"), "{base}");
+    let https = |roots: Option<&std::path::Path>| -> ureq::Agent {
+        let mut tls = ureq::tls::TlsConfig::builder();
+        if let Some(path) = roots {
+            let certs: Vec<_> = mnotify_intake::tls::pem_certificates(path)
+                .unwrap()
+                .iter()
+                .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned())
+                .collect();
+            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
+        }
+        ureq::Agent::config_builder()
+            .tls_config(tls.build())
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .into()
+    };
+    let login = https(Some(&stack.ca_file))
+        .get(&format!("{base}/login?go=1"))
+        .call()
+        .expect("the console over HTTPS with the agency's CA");
+    assert_eq!(login.status().as_u16(), 303, "sign-in goes to the provider");
+    let header = |name: &str| {
+        login
+            .headers()
+            .get_all(name)
+            .iter()
+            .map(|v| v.to_str().unwrap_or_default().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(header("strict-transport-security"), ["max-age=31536000"]);
+    let cookies = header("set-cookie");
+    assert!(
+        !cookies.is_empty() && cookies.iter().all(|c| c.contains("; Secure")),
+        "{cookies:?}"
+    );
+    // A client that does not trust the agency's CA: no page.
+    let untrusted = https(None).get(&format!("{base}/login")).call();
+    assert!(untrusted.is_err(), "{untrusted:?}");
+    // Plain HTTP on the same port: no page either, nothing of the console said.
+    let address = base.trim_start_matches("https://").trim_end_matches('/');
+    let mut plain = std::net::TcpStream::connect(address).unwrap();
+    plain
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    plain
+        .write_all(b"GET /login HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = plain.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        !answer.contains("HTTP/1.1 ") && !answer.contains("Location"),
+        "{answer}"
+    );
     daemon.stop();
 }
