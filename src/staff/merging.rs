@@ -3,8 +3,10 @@
 
 use time::OffsetDateTime;
 
+use super::words::say;
 use super::{Answer, CaseAction, Request, StaffAction, StaffError};
 use crate::case::{self, Case};
+use crate::intake::Language;
 use crate::record::MessageId;
 use crate::store::Store;
 
@@ -14,6 +16,7 @@ pub(super) fn execute(
     request: &Request,
     case: Case,
     procedure: &crate::procedure::Procedure,
+    language: Language,
     now: OffsetDateTime,
 ) -> Result<Answer, StaffError> {
     match &request.action {
@@ -23,7 +26,7 @@ pub(super) fn execute(
             (case, procedure),
             from,
             note.as_deref(),
-            now,
+            (language, now),
         ),
         StaffAction::Case(CaseAction::Split { system, note }) => {
             let token = case::token_for(&format!("split/{}/{}", case.token, request.id));
@@ -37,9 +40,14 @@ pub(super) fn execute(
                 now,
             );
             store.commit_cases(&request.id, &[&old, &new], &[], None, &new.token)?;
-            Ok(Answer::Done(format!(
-                "case #{} split off #{} (recorded by {}); staff record its steps, mail in either thread stays in its case",
-                new.token, old.token, request.by
+            Ok(Answer::Done(say(
+                "split_off",
+                language,
+                &[
+                    ("new", &new.token),
+                    ("old", &old.token),
+                    ("by", &request.by),
+                ],
             )))
         }
         _ => Ok(Answer::Refused("not a merge or a split".into())),
@@ -52,7 +60,7 @@ fn merge(
     (into, procedure): (Case, &crate::procedure::Procedure),
     from: &str,
     note: Option<&str>,
-    now: OffsetDateTime,
+    (language, now): (Language, OffsetDateTime),
 ) -> Result<Answer, StaffError> {
     let token = from.trim_start_matches('#').to_ascii_uppercase();
     if token == into.token {
@@ -97,8 +105,13 @@ fn merge(
         Some(&closed.applicant),
         &merged.token,
     )?;
-    Ok(Answer::Done(format!(
-        "case #{} merged into #{} (recorded by {}); its mail now joins #{}",
-        closed.token, merged.token, request.by, merged.token
+    Ok(Answer::Done(say(
+        "merged",
+        language,
+        &[
+            ("closed", &closed.token),
+            ("into", &merged.token),
+            ("by", &request.by),
+        ],
     )))
 }

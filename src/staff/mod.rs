@@ -52,10 +52,13 @@ pub fn execute(
     };
     let procedure = settings.procedures.procedure_of(&case.service);
     if store.request_applied(&request.id)? {
-        return Ok(Answer::Done(format!(
-            "case #{}: {} (already applied)",
-            request.case,
-            request.action.describe(procedure)
+        return Ok(Answer::Done(words::say(
+            "already_applied",
+            desk.language,
+            &[
+                ("case", &request.case),
+                ("what", &request.action.said(procedure, desk.language)),
+            ],
         )));
     }
     if let Some(into) = case.merged() {
@@ -65,7 +68,7 @@ pub fn execute(
         )));
     }
     if matches!(action, CaseAction::Merge { .. } | CaseAction::Split { .. }) {
-        return merging::execute(store, request, case, procedure, now);
+        return merging::execute(store, request, case, procedure, desk.language, now);
     }
     if let Some(reason) = refusal(&case, procedure, action) {
         return Ok(Answer::Refused(reason));
@@ -82,19 +85,26 @@ pub fn execute(
         &plan.thread_ids,
         plan.outbox.as_ref(),
     )?;
-    Ok(Answer::Done(format!(
-        "case #{}: {} (recorded by {}); next: {}{}",
-        request.case,
-        request.action.describe(procedure),
-        request.by,
-        plan.case
-            .next_step_told(procedure)
-            .map_or("completed", Step::code),
-        if plan.outbox.is_some() {
-            "; the applicant is told"
-        } else {
-            ""
-        }
+    let language = desk.language;
+    let next = plan.case.next_step_told(procedure);
+    let told = if plan.outbox.is_some() {
+        words::word("told", language)
+    } else {
+        ""
+    };
+    Ok(Answer::Done(words::say(
+        "applied",
+        language,
+        &[
+            ("case", &request.case),
+            ("what", &request.action.said(procedure, language)),
+            ("by", &request.by),
+            (
+                "next",
+                next.map_or(words::word("completed", language), Step::code),
+            ),
+            ("told", told),
+        ],
     )))
 }
 
@@ -182,10 +192,10 @@ fn answer(
         }
         StaffAction::Store(StoreRequest::Ping) => std::process::id().to_string(),
         StaffAction::Store(StoreRequest::AcceptHeld { identity }) => {
-            return accept_held(store, identity, &request.by, now)
+            return accept_held(store, identity, &request.by, desk.language, now)
         }
         StaffAction::Store(StoreRequest::DismissHeld { identity }) => {
-            return dismiss_held(store, identity, &request.by, now)
+            return dismiss_held(store, identity, &request.by, desk.language, now)
         }
         _ => return Ok(Answer::Refused("not a store-wide request".into())),
     }))
@@ -218,6 +228,7 @@ fn accept_held(
     store: &Store,
     identity: &str,
     by: &str,
+    language: crate::intake::Language,
     now: OffsetDateTime,
 ) -> Result<Answer, StaffError> {
     let identity = MessageId::parse(identity).map_or_else(String::new, |m| m.bare().to_string());
@@ -226,8 +237,10 @@ fn accept_held(
         at: now,
     };
     Ok(match store.accept_held(&identity, &acceptance)? {
-        crate::store::AcceptHeld::Accepted => Answer::Done(format!(
-            "held mail {identity} accepted by {by}: the daemon handles it as the institution's own at its next pass"
+        crate::store::AcceptHeld::Accepted => Answer::Done(words::say(
+            "held_accepted",
+            language,
+            &[("identity", &identity), ("by", by)],
         )),
         crate::store::AcceptHeld::NotHeld => Answer::Refused(format!(
             "no mail {identity} is held; `mnotify-intake held list` shows the held mail"
@@ -242,6 +255,7 @@ fn dismiss_held(
     store: &Store,
     identity: &str,
     by: &str,
+    language: crate::intake::Language,
     now: OffsetDateTime,
 ) -> Result<Answer, StaffError> {
     let identity = MessageId::parse(identity).map_or_else(String::new, |m| m.bare().to_string());
@@ -250,8 +264,10 @@ fn dismiss_held(
         at: now,
     };
     Ok(if store.dismiss_held(&identity, &dismissal)? {
-        Answer::Done(format!(
-            "held mail {identity} dismissed by {by}: it stays in the Needs-Human folder and changes nothing"
+        Answer::Done(words::say(
+            "held_dismissed",
+            language,
+            &[("identity", &identity), ("by", by)],
         ))
     } else {
         Answer::Refused(format!(

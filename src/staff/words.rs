@@ -1,6 +1,7 @@
 //! The command line's words in the staff language (`[agency] staff_language`:
 //! Romanian by default, English and Russian): what `cases list`, `cases show`,
-//! `held list` and `status` print. One table, a key and its three texts; what a text
+//! `held list` and `status` print, and what staff requests answer (the console shows
+//! those answers in its own language). One table, a key and its three texts; what a text
 //! names is a `{placeholder}` filled by [`say`]. Codes staff type back (`form`,
 //! `new_certificate`, commands) stay codes in every language.
 
@@ -96,6 +97,38 @@ const WORDS: &[Word] = &[
         "{n} письм(о/а) задержано: отправитель не прошёл проверку подлинности (в папке Needs-Human); `held accept ID` обрабатывает письмо как письмо учреждения, `held dismiss ID` откладывает его:"),
     ("ref", "ref.", "ref.", "ссылка"),
     ("no_address", "(fără adresă)", "(no address)", "(без адреса)"),
+    // what staff requests answer
+    ("already_applied", "cazul #{case}: {what} (deja aplicat)", "case #{case}: {what} (already applied)", "дело #{case}: {what} (уже применено)"),
+    ("applied",
+        "cazul #{case}: {what} (înregistrat de {by}); pasul următor: {next}{told}",
+        "case #{case}: {what} (recorded by {by}); next: {next}{told}",
+        "дело #{case}: {what} (записал(а) {by}); следующий шаг: {next}{told}"),
+    ("told", "; solicitantul este anunțat", "; the applicant is told", "; заявитель уведомлён"),
+    ("held_accepted",
+        "mesajul reținut {identity} a fost acceptat de {by}: serviciul îl tratează ca al instituției la următoarea trecere",
+        "held mail {identity} accepted by {by}: the daemon handles it as the institution's own at its next pass",
+        "задержанное письмо {identity} принято ({by}): служба обработает его как письмо учреждения при следующем проходе"),
+    ("held_dismissed",
+        "mesajul reținut {identity} a fost lăsat deoparte de {by}: rămâne în dosarul Needs-Human și nu schimbă nimic",
+        "held mail {identity} dismissed by {by}: it stays in the Needs-Human folder and changes nothing",
+        "задержанное письмо {identity} отложено ({by}): оно остаётся в папке Needs-Human и ничего не меняет"),
+    ("split_off",
+        "cazul #{new} separat din #{old} (înregistrat de {by}); colegii îi înregistrează pașii, mesajele din fiecare conversație rămân în cazul lor",
+        "case #{new} split off #{old} (recorded by {by}); staff record its steps, mail in either thread stays in its case",
+        "дело #{new} выделено из #{old} (записал(а) {by}); сотрудники отмечают его шаги, письма каждой переписки остаются в своём деле"),
+    ("merged",
+        "cazul #{closed} unit cu #{into} (înregistrat de {by}); mesajele lui merg acum la #{into}",
+        "case #{closed} merged into #{into} (recorded by {by}); its mail now joins #{into}",
+        "дело #{closed} объединено с #{into} (записал(а) {by}); его письма теперь идут в #{into}"),
+    ("preview_head", "cazul #{case} · instituția {owner} · solicitantul {applicant}", "case #{case} · institution {owner} · applicant {applicant}", "дело #{case} · учреждение {owner} · заявитель {applicant}"),
+    ("refused", "refuzat: {reason}", "refused: {reason}", "отказано: {reason}"),
+    ("would_record",
+        "s-ar înregistra: {what} (de {by}); pasul următor apoi: {next}",
+        "would record: {what} (by {by}); next step then: {next}",
+        "будет записано: {what} ({by}); затем следующий шаг: {next}"),
+    ("notice_to", "anunțul către {to}:", "notice to {to}:", "уведомление для {to}:"),
+    ("no_notice", "niciun anunț către solicitant", "no notice to the applicant", "заявитель не уведомляется"),
+    ("dry_run", "(simulare: nimic nu s-a schimbat)", "(dry run: nothing changed)", "(пробный запуск: ничего не изменено)"),
     // status
     ("first_start", "serviciul a pornit prima dată: {at} ({history})", "daemon first started: {at} ({history})", "служба впервые запущена: {at} ({history})"),
     ("not_started", "serviciul a pornit prima dată: încă nu", "daemon first started: not yet", "служба впервые запущена: ещё нет"),

@@ -126,7 +126,7 @@ pub async fn preview(
                     .unwrap_or_default();
                 (entry.to.clone(), body)
             });
-            (request.action.describe(procedure), notice)
+            (request.action.said(procedure, console.web.language), notice)
         }
         Err(e) => (format!("cannot compose the notice: {e}"), None),
     };
@@ -201,7 +201,8 @@ pub async fn act(
 
 /// Applies a request as the control socket does, and tells the mail loop.
 pub(super) fn apply(console: &Console, request: &Request, now: OffsetDateTime) -> (bool, String) {
-    let desk = staff::Desk::new(console.config(), &console.shared.templates);
+    let mut desk = staff::Desk::new(console.config(), &console.shared.templates);
+    desk.language = console.web.language;
     match staff::execute(&console.shared.store, request, &desk, now) {
         Ok(Answer::Done(text)) => {
             info!(by = %request.by, case = %request.case, "console: staff request applied: {text}");

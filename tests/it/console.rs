@@ -191,7 +191,7 @@ async fn staff_sign_in_advance_a_case_with_its_preview_and_sign_out() {
     }
     browser.find("#confirm").await.click().await.unwrap();
     let answer = browser.text_of("#answer").await;
-    assert!(answer.contains("the applicant is told"), "{answer}");
+    assert!(answer.contains("solicitantul este anunțat"), "{answer}");
     let replies = stack.wait_for(ion, "INBOX", before + 1, WAIT).await;
     assert!(
         replies
@@ -217,7 +217,7 @@ async fn staff_sign_in_advance_a_case_with_its_preview_and_sign_out() {
         &as_refs(&resent),
     );
     assert_eq!(status, 200, "{again}");
-    assert!(again.contains("already applied"), "{again}");
+    assert!(again.contains("deja aplicat"), "{again}");
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(
         stack.count(ion, "INBOX").await,
@@ -428,7 +428,7 @@ async fn hostile_held_mail_is_shown_as_text_and_dismissed() {
     assert!(views.contains("Ana Popescu"), "{views}");
     browser.find("#dismiss").await.click().await.unwrap();
     let answer = browser.text_of("#answer").await;
-    assert!(answer.contains("dismissed by Ana Popescu"), "{answer}");
+    assert!(answer.contains("lăsat deoparte de Ana Popescu"), "{answer}");
     browser.find("#held-none").await;
     browser.close().await;
     daemon.stop();

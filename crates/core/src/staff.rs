@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::case::{self, Action, Case, Event, Step};
+use crate::language::Language;
 use crate::process::{notice, Settings};
 use crate::record::{MessageId, OutboxEntry};
 use crate::reply::{ReplyError, ReplyMode};
@@ -143,34 +144,72 @@ impl StaffAction {
         matches!(self, StaffAction::Store(_))
     }
 
-    /// In words, for the command's answer and the log.
+    /// In words, for the log (English).
     pub fn describe(&self, procedure: &crate::procedure::Procedure) -> String {
+        self.said(procedure, Language::En)
+    }
+
+    /// In words, for the staff who asked, in their language (a store-wide request is
+    /// named as the log names it).
+    pub fn said(&self, procedure: &crate::procedure::Procedure, language: Language) -> String {
         match self {
-            StaffAction::Case(a) => a.describe(procedure),
+            StaffAction::Case(a) => a.said(procedure, language),
             StaffAction::Store(r) => r.describe(),
         }
     }
 }
 
 impl CaseAction {
-    /// In words, for the command's answer and the log.
-    pub fn describe(&self, procedure: &crate::procedure::Procedure) -> String {
-        match self {
-            CaseAction::Advance { step, .. } => {
-                format!("step {} ({}) done", procedure.number(*step), step.code())
-            }
-            CaseAction::Note { .. } => "note added".into(),
-            CaseAction::Answered { .. } => "question marked answered".into(),
-            CaseAction::Allow { member } => format!("{member} added to the institution"),
-            CaseAction::Reopen { step, .. } => {
-                format!(
-                    "step {} ({}) reopened",
-                    procedure.number(*step),
-                    step.code()
+    /// In words, for the staff who asked, in their language.
+    pub fn said(&self, procedure: &crate::procedure::Procedure, language: Language) -> String {
+        let step = |step: &Step| format!("{} ({})", procedure.number(*step), step.code());
+        let (ro, en, ru) = match self {
+            CaseAction::Advance { step: s, .. } => {
+                let s = step(s);
+                (
+                    format!("pasul {s} făcut"),
+                    format!("step {s} done"),
+                    format!("шаг {s} выполнен"),
                 )
             }
-            CaseAction::Merge { from, .. } => format!("case #{from} merged into it"),
-            CaseAction::Split { .. } => "a case split off".into(),
+            CaseAction::Note { .. } => (
+                "notă adăugată".into(),
+                "note added".into(),
+                "заметка добавлена".into(),
+            ),
+            CaseAction::Answered { .. } => (
+                "întrebare marcată ca răspunsă".into(),
+                "question marked answered".into(),
+                "вопрос отмечен как отвеченный".into(),
+            ),
+            CaseAction::Allow { member } => (
+                format!("{member} adăugat la instituție"),
+                format!("{member} added to the institution"),
+                format!("{member} добавлен(а) в учреждение"),
+            ),
+            CaseAction::Reopen { step: s, .. } => {
+                let s = step(s);
+                (
+                    format!("pasul {s} redeschis"),
+                    format!("step {s} reopened"),
+                    format!("шаг {s} открыт снова"),
+                )
+            }
+            CaseAction::Merge { from, .. } => (
+                format!("cazul #{from} unit cu acesta"),
+                format!("case #{from} merged into it"),
+                format!("дело #{from} объединено с этим"),
+            ),
+            CaseAction::Split { .. } => (
+                "un caz separat".into(),
+                "a case split off".into(),
+                "дело выделено".into(),
+            ),
+        };
+        match language {
+            Language::Ro => ro,
+            Language::En => en,
+            Language::Ru => ru,
         }
     }
 

@@ -11,6 +11,7 @@ use mnotify_intake::case::{Case, Step};
 use mnotify_intake::config::Config;
 use mnotify_intake::control::{self, ControlReply, ControlRequest};
 use mnotify_intake::reply::Templates;
+use mnotify_intake::staff::words::{say, word};
 use mnotify_intake::staff::{self, CaseAction, Request, StaffAction, StoreRequest};
 use mnotify_intake::store::Store;
 use time::OffsetDateTime;
@@ -308,16 +309,23 @@ fn preview(
 ) -> Result<ExitCode> {
     let token = id.trim_start_matches('#').to_ascii_uppercase();
     let case = find(load(config)?, &token)?;
+    let language = config.staff_language;
     println!(
-        "case #{} · institution {} · applicant {}",
-        case.token,
-        case.owner(),
-        case.applicant
+        "{}",
+        say(
+            "preview_head",
+            language,
+            &[
+                ("case", &case.token),
+                ("owner", &case.owner()),
+                ("applicant", &case.applicant),
+            ],
+        )
     );
     let procedure = config.procedures.procedure_of(&case.service);
     let refused = staff::refusal(&case, procedure, &action);
     if let Some(reason) = &refused {
-        println!("refused: {reason}");
+        println!("{}", say("refused", language, &[("reason", reason)]));
     }
     let action = staff::forced_note(&case, procedure, action);
     let (user, uid) = control::peer::current_user();
@@ -330,13 +338,18 @@ fn preview(
     let templates = Templates::for_config(&config.reply)?;
     let settings = config.plan_settings(&templates);
     let plan = staff::plan(&case, &request, &action, &settings, now)?;
+    let next = plan.case.next_step_told(procedure);
     println!(
-        "would record: {} (by {}); next step then: {}",
-        request.action.describe(procedure),
-        request.by,
-        plan.case
-            .next_step_told(procedure)
-            .map_or("completed", Step::code)
+        "{}",
+        say(
+            "would_record",
+            language,
+            &[
+                ("what", &request.action.said(procedure, language)),
+                ("by", &request.by),
+                ("next", next.map_or(word("completed", language), Step::code)),
+            ],
+        )
     );
     match &plan.outbox {
         Some(entry) => {
@@ -345,11 +358,14 @@ fn preview(
                 .parse(&raw)
                 .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
                 .unwrap_or_default();
-            println!("notice to {}:\n{text}", entry.to);
+            println!(
+                "{}\n{text}",
+                say("notice_to", language, &[("to", &entry.to)])
+            );
         }
-        None => println!("no notice to the applicant"),
+        None => println!("{}", word("no_notice", language)),
     }
-    println!("(dry run: nothing changed)");
+    println!("{}", word("dry_run", language));
     Ok(if refused.is_some() {
         ExitCode::from(1)
     } else {
