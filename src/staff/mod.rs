@@ -176,7 +176,9 @@ fn answer(
             }
         }
         StaffAction::Store(StoreRequest::Status) => status_report(store)?.to_string(),
-        StaffAction::Store(StoreRequest::RegistryImport { records }) => import(store, records)?,
+        StaffAction::Store(StoreRequest::RegistryImport { records }) => {
+            import(store, records, desk.language)?
+        }
         StaffAction::Store(StoreRequest::HeldList) => held_list(store, desk.language)?,
         StaffAction::Store(StoreRequest::Cases) => {
             let mut out = Vec::from(b"[".as_slice());
@@ -205,6 +207,7 @@ fn answer(
 fn import(
     store: &Store,
     records: &[crate::registry::KnownCertificate],
+    language: crate::intake::Language,
 ) -> Result<String, StoreError> {
     let mut registry = store.load_registry()?;
     let (mut added, mut updated, mut unchanged) = (0, 0, 0);
@@ -216,9 +219,16 @@ fn import(
         }
     }
     store.save_registry(&registry)?;
-    Ok(format!(
-        "registry: {added} added, {updated} updated, {unchanged} unchanged; {} known certificates",
-        registry.len()
+    let counts = [added, updated, unchanged, registry.len()].map(|n| n.to_string());
+    Ok(words::say(
+        "imported",
+        language,
+        &[
+            ("added", &counts[0]),
+            ("updated", &counts[1]),
+            ("unchanged", &counts[2]),
+            ("known", &counts[3]),
+        ],
     ))
 }
 

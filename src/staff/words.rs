@@ -129,6 +129,10 @@ const WORDS: &[Word] = &[
     ("notice_to", "anunțul către {to}:", "notice to {to}:", "уведомление для {to}:"),
     ("no_notice", "niciun anunț către solicitant", "no notice to the applicant", "заявитель не уведомляется"),
     ("dry_run", "(simulare: nimic nu s-a schimbat)", "(dry run: nothing changed)", "(пробный запуск: ничего не изменено)"),
+    ("imported",
+        "registrul: {added} adăugate, {updated} actualizate, {unchanged} neschimbate; {known} certificate cunoscute",
+        "registry: {added} added, {updated} updated, {unchanged} unchanged; {known} known certificates",
+        "реестр: добавлено {added}, обновлено {updated}, без изменений {unchanged}; известных сертификатов {known}"),
     // status
     ("first_start", "serviciul a pornit prima dată: {at} ({history})", "daemon first started: {at} ({history})", "служба впервые запущена: {at} ({history})"),
     ("not_started", "serviciul a pornit prima dată: încă nu", "daemon first started: not yet", "служба впервые запущена: ещё нет"),

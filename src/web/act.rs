@@ -234,8 +234,8 @@ pub struct ImportForm {
     confirm: Option<String>,
 }
 
-/// `POST /registry/import`: a registry CSV pasted or uploaded as text; previewed
-/// (what it would add and change) until confirmed.
+/// `POST /registry/import`: a registry CSV pasted as text; previewed (what it would
+/// add and change) until confirmed.
 pub async fn import(
     State(console): State<Arc<Console>>,
     signed: Signed,
@@ -245,8 +245,77 @@ pub async fn import(
     if let Some(refused) = signed.refuses_change(&console, &headers, form.csrf.as_deref()) {
         return refused;
     }
-    let t = words::table(console.web.language);
     let csv = form.csv.clone().unwrap_or_default();
+    import_csv(
+        &console,
+        &signed,
+        csv,
+        form.request.as_deref(),
+        form.confirm.is_some(),
+    )
+}
+
+/// `POST /registry/upload`: a registry CSV file chosen in the browser
+/// (`multipart/form-data`), previewed like a pasted one; confirming it posts the
+/// previewed text to `/registry/import`.
+pub async fn upload(
+    State(console): State<Arc<Console>>,
+    signed: Signed,
+    headers: HeaderMap,
+    mut form: axum::extract::Multipart,
+) -> Response {
+    let (mut csrf, mut csv) = (None, None);
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) => {
+                return axum::response::IntoResponse::into_response((
+                    StatusCode::BAD_REQUEST,
+                    e.body_text(),
+                ))
+            }
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        let bytes = match field.bytes().await {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                return axum::response::IntoResponse::into_response((
+                    StatusCode::BAD_REQUEST,
+                    e.body_text(),
+                ))
+            }
+        };
+        match name.as_str() {
+            "csrf" => csrf = Some(String::from_utf8_lossy(&bytes).into_owned()),
+            "file" => csv = Some(bytes),
+            _ => {}
+        }
+    }
+    if let Some(refused) = signed.refuses_change(&console, &headers, csrf.as_deref()) {
+        return refused;
+    }
+    let t = words::table(console.web.language);
+    let csv = match csv.map(|b| String::from_utf8(b.to_vec())) {
+        Some(Ok(text)) => text,
+        Some(Err(_)) => {
+            let shown = context! { error => t["import_not_utf8"], csv => "" };
+            return registry_page(&console, &signed, None, 1, Some(shown));
+        }
+        None => String::new(),
+    };
+    import_csv(&console, &signed, csv, None, false)
+}
+
+/// A registry CSV previewed, or imported once confirmed.
+fn import_csv(
+    console: &Console,
+    signed: &Signed,
+    csv: String,
+    request: Option<&str>,
+    confirm: bool,
+) -> Response {
+    let t = words::table(console.web.language);
     let parsed = crate::import::records(
         std::path::Path::new("console.csv"),
         csv.as_bytes(),
@@ -256,12 +325,12 @@ pub async fn import(
         Ok(imported) => imported.records,
         Err(e) => {
             let shown = context! { error => e.to_string(), csv => csv };
-            return registry_page(&console, &signed, None, 1, Some(shown));
+            return registry_page(console, signed, None, 1, Some(shown));
         }
     };
     let now = OffsetDateTime::now_utc();
-    if form.confirm.is_some() {
-        let id = text(&form.request).unwrap_or_else(super::oidc::random);
+    if confirm {
+        let id = text(&request.map(str::to_string)).unwrap_or_else(super::oidc::random);
         let request = Request {
             id: format!("web-{id}"),
             at: now,
@@ -269,9 +338,9 @@ pub async fn import(
             case: String::new(),
             action: StaffAction::Store(StoreRequest::RegistryImport { records }),
         };
-        let (done, answer) = apply(&console, &request, now);
+        let (done, answer) = apply(console, &request, now);
         let shown = context! { done => done, answer => answer };
-        return registry_page(&console, &signed, None, 1, Some(shown));
+        return registry_page(console, signed, None, 1, Some(shown));
     }
     let mut registry = match console.shared.store.load_registry() {
         Ok(r) => r,
@@ -294,5 +363,5 @@ pub async fn import(
         csv => csv,
         words => format!("{} / {} / {}", t["added"], t["changed"], t["unchanged"]),
     };
-    registry_page(&console, &signed, None, 1, Some(shown))
+    registry_page(console, signed, None, 1, Some(shown))
 }

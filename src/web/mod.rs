@@ -178,6 +178,7 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/held/decide", post(held::decide))
         .route("/registry", get(registry::registry))
         .route("/registry/import", post(act::import))
+        .route("/registry/upload", post(act::upload))
         .route("/daemon", get(pages::daemon))
         .route("/static/console.css", get(css))
         .fallback(not_found)

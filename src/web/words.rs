@@ -111,6 +111,8 @@ const WORDS: &[Word] = &[
     ("import", "Importă un CSV", "Import a CSV", "Импорт CSV"),
     ("import_preview", "Previzualizează importul", "Preview the import", "Предпросмотр импорта"),
     ("import_confirm", "Importă", "Import", "Импортировать"),
+    ("import_file", "sau un fișier CSV", "or a CSV file", "или CSV-файл"),
+    ("import_not_utf8", "Fișierul nu este text UTF-8: salvați CSV-ul ca UTF-8 și încercați din nou.", "The file is not UTF-8 text: save the CSV as UTF-8 and try again.", "Файл не является текстом UTF-8: сохраните CSV в UTF-8 и повторите."),
     ("added", "adăugate", "added", "добавлено"),
     ("changed", "modificate", "updated", "изменено"),
     ("unchanged", "neschimbate", "unchanged", "без изменений"),

@@ -17,7 +17,7 @@ const WAIT: Duration = Duration::from_secs(60);
 /// A daemon with the console on a free loopback port, signing in at the stack's
 /// provider; `extra` is more `[web]` settings. The console speaks Romanian, the
 /// language staff get by default (the CLI's text the tests read is English).
-fn console_setup(stack: &Stack, mailbox: &str, extra: &str) -> Setup {
+pub(crate) fn console_setup(stack: &Stack, mailbox: &str, extra: &str) -> Setup {
     let web = format!(
         "[web]\nlisten = \"127.0.0.1:0\"\nlanguage = \"ro\"\n{extra}\n[web.oidc]\nissuer = \"http://127.0.0.1:{}\"\nclient_id = \"mnx-console\"\nclient_secret = {{ file = \"{}\" }}\n",
         stack.oauth_port,
@@ -27,7 +27,7 @@ fn console_setup(stack: &Stack, mailbox: &str, extra: &str) -> Setup {
 }
 
 /// The console's address, once the daemon has logged it.
-fn console_url(setup: &Setup) -> String {
+pub(crate) fn console_url(setup: &Setup) -> String {
     mnotify_intake::testkit::wait::eventually(WAIT, "the console's address in the log", || {
         let log = setup.log();
         log.lines()
@@ -39,7 +39,7 @@ fn console_url(setup: &Setup) -> String {
     })
 }
 
-fn password(stack: &Stack) -> String {
+pub(crate) fn password(stack: &Stack) -> String {
     std::fs::read_to_string(stack.password_file())
         .unwrap()
         .trim()
@@ -180,13 +180,7 @@ async fn staff_sign_in_advance_a_case_with_its_preview_and_sign_out() {
     );
     let mut resent = Vec::new();
     for name in ["csrf", "request", "kind", "step", "note"] {
-        let value = browser
-            .find(&format!("form input[name={name}]"))
-            .await
-            .prop("value")
-            .await
-            .unwrap()
-            .unwrap_or_default();
+        let value = browser.value(&format!("form input[name={name}]")).await;
         resent.push((name.to_string(), value));
     }
     browser.find("#confirm").await.click().await.unwrap();
@@ -296,13 +290,7 @@ async fn a_viewer_only_reads_a_stranger_is_refused_and_forged_changes_fail() {
         .cookie("mnotify_session")
         .await
         .expect("the viewer's session");
-    let csrf = viewer
-        .find("input[name=csrf]")
-        .await
-        .prop("value")
-        .await
-        .unwrap()
-        .unwrap_or_default();
+    let csrf = viewer.value("input[name=csrf]").await;
     // The certificate's file is always a download, never shown as a page.
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -354,13 +342,7 @@ async fn a_viewer_only_reads_a_stranger_is_refused_and_forged_changes_fail() {
     let (status, _) = post(&act, &cookie, Some(&base), &as_refs(&form));
     assert_eq!(status, 403, "no form token");
     staff.goto(&format!("{base}/case/{token}")).await;
-    let csrf = staff
-        .find("input[name=csrf]")
-        .await
-        .prop("value")
-        .await
-        .unwrap()
-        .unwrap_or_default();
+    let csrf = staff.value("input[name=csrf]").await;
     let form = note(&csrf, "forged-request-0000003");
     let (status, _) = post(&act, &cookie, Some("http://evil.test"), &as_refs(&form));
     assert_eq!(status, 403, "the right token from another origin");

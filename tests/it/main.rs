@@ -5,6 +5,7 @@ mod backups;
 mod cases;
 mod cli;
 mod console;
+mod console_registry;
 mod control;
 mod corpus;
 mod daemon;

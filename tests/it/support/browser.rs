@@ -114,6 +114,17 @@ impl Browser {
         }
     }
 
+    /// The `value` of the first element matching `css` (a form's hidden field), once
+    /// it is there.
+    pub async fn value(&self, css: &str) -> String {
+        self.find(css)
+            .await
+            .prop("value")
+            .await
+            .expect("the element's value")
+            .unwrap_or_default()
+    }
+
     pub async fn text_of(&self, css: &str) -> String {
         self.find(css).await.text().await.unwrap_or_default()
     }
