@@ -142,7 +142,7 @@ pub async fn show(
                 from => record.from.clone().unwrap_or_default(),
                 subject => record.subject.clone().unwrap_or_default(),
                 why => record.note_in(console.web.language).unwrap_or_default(),
-                problems => record.problems.iter().map(|p| p.code().to_string()).collect::<Vec<_>>(),
+                problems => record.problems.iter().map(|p| p.words(console.web.language).to_string()).collect::<Vec<_>>(),
                 kept => raw.is_some(),
                 headers => headers,
                 text => text,
