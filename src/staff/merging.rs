@@ -64,32 +64,48 @@ fn merge(
 ) -> Result<Answer, StaffError> {
     let token = from.trim_start_matches('#').to_ascii_uppercase();
     if token == into.token {
-        return Ok(Answer::Refused(format!(
-            "case #{token} cannot be merged into itself"
+        return Ok(Answer::Refused(say(
+            "merge_itself",
+            language,
+            &[("case", &token)],
         )));
     }
     let Some(other) = store.case(&token)? else {
-        return Ok(Answer::Refused(format!(
-            "no case #{token}; `mnotify-intake cases list` shows the cases"
+        return Ok(Answer::Refused(say(
+            "no_case",
+            language,
+            &[("case", &token)],
         )));
     };
     if let Some(already) = other.merged() {
-        return Ok(Answer::Refused(format!(
-            "case #{token} was merged into #{already} already"
+        return Ok(Answer::Refused(say(
+            "merged_already",
+            language,
+            &[("case", &token), ("into", already)],
         )));
     }
     if other.owner() != into.owner() {
-        return Ok(Answer::Refused(format!(
-            "case #{token} is {}'s and case #{} is {}'s: cases of two institutions are not merged (`cases allow` adds a colleague's address to a case)",
-            other.owner(),
-            into.token,
-            into.owner()
+        return Ok(Answer::Refused(say(
+            "merge_owners",
+            language,
+            &[
+                ("case", &token),
+                ("owner", &other.owner()),
+                ("into", &into.token),
+                ("into_owner", &into.owner()),
+            ],
         )));
     }
     if other.service != into.service {
-        return Ok(Answer::Refused(format!(
-            "case #{token} is for {} and case #{} for {}: a case is one service's; merge cases of the same service",
-            other.service, into.token, into.service
+        return Ok(Answer::Refused(say(
+            "merge_services",
+            language,
+            &[
+                ("case", &token),
+                ("service", &other.service),
+                ("into", &into.token),
+                ("into_service", &into.service),
+            ],
         )));
     }
     let (merged, closed) = case::merge::merge(procedure, &into, &other, &request.by, note, now);

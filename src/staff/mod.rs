@@ -45,9 +45,10 @@ pub fn execute(
         StaffAction::Case(action) => action,
     };
     let Some(case) = store.case(&request.case)? else {
-        return Ok(Answer::Refused(format!(
-            "no case #{}; `mnotify-intake cases list` shows the cases",
-            request.case
+        return Ok(Answer::Refused(words::say(
+            "no_case",
+            desk.language,
+            &[("case", &request.case)],
         )));
     };
     let procedure = settings.procedures.procedure_of(&case.service);
@@ -62,22 +63,27 @@ pub fn execute(
         )));
     }
     if let Some(into) = case.merged() {
-        return Ok(Answer::Refused(format!(
-            "case #{} was merged into #{into}; act on #{into}",
-            case.token
+        return Ok(Answer::Refused(words::say(
+            "was_merged",
+            desk.language,
+            &[("case", &case.token), ("into", into)],
         )));
     }
     if matches!(action, CaseAction::Merge { .. } | CaseAction::Split { .. }) {
         return merging::execute(store, request, case, procedure, desk.language, now);
     }
-    if let Some(reason) = refusal(&case, procedure, action) {
+    if let Some(reason) = refusal(&case, procedure, action, desk.language) {
         return Ok(Answer::Refused(reason));
     }
     // A notice that cannot be composed (a broken template) refuses the request with
     // the reason rather than stopping the daemon.
     let plan = match plan(&case, request, action, settings, now) {
         Ok(plan) => plan,
-        Err(e) => return Ok(Answer::Refused(format!("cannot compose the notice: {e}"))),
+        Err(e) => {
+            let error = e.to_string();
+            let why = words::say("no_notice_composed", desk.language, &[("error", &error)]);
+            return Ok(Answer::Refused(why));
+        }
     };
     store.commit_staff(
         &request.id,
@@ -85,14 +91,29 @@ pub fn execute(
         &plan.thread_ids,
         plan.outbox.as_ref(),
     )?;
-    let language = desk.language;
+    Ok(Answer::Done(applied(
+        request,
+        procedure,
+        &plan,
+        desk.language,
+    )))
+}
+
+/// What a case request applied says: what was done, by whom, the next step, whether
+/// the applicant is told.
+fn applied(
+    request: &Request,
+    procedure: &crate::procedure::Procedure,
+    plan: &StaffPlan,
+    language: crate::intake::Language,
+) -> String {
     let next = plan.case.next_step_told(procedure);
     let told = if plan.outbox.is_some() {
         words::word("told", language)
     } else {
         ""
     };
-    Ok(Answer::Done(words::say(
+    words::say(
         "applied",
         language,
         &[
@@ -105,7 +126,7 @@ pub fn execute(
             ),
             ("told", told),
         ],
-    )))
+    )
 }
 
 /// What staff requests need of the configuration.
@@ -252,11 +273,15 @@ fn accept_held(
             language,
             &[("identity", &identity), ("by", by)],
         )),
-        crate::store::AcceptHeld::NotHeld => Answer::Refused(format!(
-            "no mail {identity} is held; `mnotify-intake held list` shows the held mail"
+        crate::store::AcceptHeld::NotHeld => Answer::Refused(words::say(
+            "held_not_held",
+            language,
+            &[("identity", &identity)],
         )),
-        crate::store::AcceptHeld::NotKept => Answer::Refused(format!(
-            "held mail {identity} was not kept and has no Message-ID to find it by again: ask the institution to send it again from its own mail system"
+        crate::store::AcceptHeld::NotKept => Answer::Refused(words::say(
+            "held_not_kept",
+            language,
+            &[("identity", &identity)],
         )),
     })
 }
@@ -280,8 +305,10 @@ fn dismiss_held(
             &[("identity", &identity), ("by", by)],
         ))
     } else {
-        Answer::Refused(format!(
-            "no mail {identity} is held now (accepted, dismissed, or never held); `mnotify-intake held list` shows the held mail"
+        Answer::Refused(words::say(
+            "held_not_now",
+            language,
+            &[("identity", &identity)],
         ))
     })
 }

@@ -102,10 +102,22 @@ fn a_step_before_its_prerequisites_is_refused_unless_forced() {
         note: None,
         force,
     };
-    let why = refusal(&case, mn(), &advance(Step::PRODUCTION, false)).expect("refused");
+    let why =
+        refusal(&case, mn(), &advance(Step::PRODUCTION, false), Language::En).expect("refused");
     assert!(why.contains("operational_tests"), "{why}");
-    assert!(refusal(&case, mn(), &advance(Step::PRODUCTION, true)).is_none());
-    assert!(refusal(&case, mn(), &advance(Step::CONTRACT, false)).is_none());
+    // Said in the staff language, the codes staff type back as they are.
+    let ro = refusal(&case, mn(), &advance(Step::PRODUCTION, false), Language::Ro).unwrap();
+    assert!(
+        ro.contains("are nevoie întâi de") && ro.contains("operational_tests"),
+        "{ro}"
+    );
+    let ru = refusal(&case, mn(), &advance(Step::PRODUCTION, false), Language::Ru).unwrap();
+    assert!(
+        ru.contains("сначала нужно выполнить") && ru.contains("--force"),
+        "{ru}"
+    );
+    assert!(refusal(&case, mn(), &advance(Step::PRODUCTION, true), Language::En).is_none());
+    assert!(refusal(&case, mn(), &advance(Step::CONTRACT, false), Language::En).is_none());
     for step in [Step::FORM, Step::CONTRACT, Step::CERTIFICATE] {
         case = crate::case::apply(
             mn(),
@@ -119,16 +131,22 @@ fn a_step_before_its_prerequisites_is_refused_unless_forced() {
         )
         .0;
     }
-    let why = refusal(&case, mn(), &advance(Step::TEST_ACCESS, false)).unwrap();
+    let why = refusal(
+        &case,
+        mn(),
+        &advance(Step::TEST_ACCESS, false),
+        Language::En,
+    )
+    .unwrap();
     assert!(why.contains("needs integration_data done first"), "{why}");
     let bad = CaseAction::Allow {
         member: "not an address".into(),
     };
-    assert!(refusal(&case, mn(), &bad).is_some());
+    assert!(refusal(&case, mn(), &bad, Language::En).is_some());
     let good = CaseAction::Allow {
         member: "it@primaria.md".into(),
     };
-    assert!(refusal(&case, mn(), &good).is_none());
+    assert!(refusal(&case, mn(), &good, Language::En).is_none());
 }
 
 #[test]
@@ -148,17 +166,24 @@ fn production_needs_the_production_certificate_once_environments_are_named() {
         note: None,
         force,
     };
-    let why = refusal(&case, mn(), &advance(Step::PRODUCTION, false)).expect("refused");
+    let why =
+        refusal(&case, mn(), &advance(Step::PRODUCTION, false), Language::En).expect("refused");
     assert!(
         why.contains("certificate for production") && why.contains("their own"),
         "{why}"
     );
     assert!(
-        refusal(&case, mn(), &advance(Step::PRODUCTION, true)).is_none(),
+        refusal(&case, mn(), &advance(Step::PRODUCTION, true), Language::En).is_none(),
         "--force"
     );
     // Test access has its certificate: only the missing steps are said.
-    let why = refusal(&case, mn(), &advance(Step::TEST_ACCESS, false)).unwrap();
+    let why = refusal(
+        &case,
+        mn(),
+        &advance(Step::TEST_ACCESS, false),
+        Language::En,
+    )
+    .unwrap();
     assert!(
         why.contains("done first") && !why.contains("certificate for"),
         "{why}"

@@ -108,7 +108,7 @@ pub async fn preview(
         Err(why) => return case_page(&console, &signed, &case, Some((false, why)), now),
     };
     let procedure = console.config().procedures.procedure_of(&case.service);
-    let refused = staff::refusal(&case, procedure, &action);
+    let refused = staff::refusal(&case, procedure, &action, console.web.language);
     let action = staff::forced_note(&case, procedure, action);
     let request = Request::new(
         &case.token,

@@ -349,19 +349,25 @@ pub fn refusal(
     case: &Case,
     procedure: &crate::procedure::Procedure,
     action: &CaseAction,
+    language: Language,
 ) -> Option<String> {
+    let say = |ro: String, en: String, ru: String| match language {
+        Language::Ro => ro,
+        Language::En => en,
+        Language::Ru => ru,
+    };
+    let token = &case.token;
     let step = match action {
         CaseAction::Advance { step, .. } | CaseAction::Reopen { step, .. } => Some(*step),
         _ => None,
     };
     if let Some(step) = step.filter(|s| procedure.position(*s).is_none()) {
         let codes: Vec<&str> = procedure.order().map(|s| s.code()).collect();
-        return Some(format!(
-            "case #{} is for {}, whose steps are {}; `{}` is not one of them",
-            case.token,
-            procedure.tag,
-            codes.join(", "),
-            step.code()
+        let (tag, codes, step) = (&procedure.tag, codes.join(", "), step.code());
+        return Some(say(
+            format!("cazul #{token} este pentru {tag}, ai cărui pași sunt {codes}; `{step}` nu este unul dintre ei"),
+            format!("case #{token} is for {tag}, whose steps are {codes}; `{step}` is not one of them"),
+            format!("дело #{token} относится к {tag}, его шаги: {codes}; `{step}` не из их числа"),
         ));
     }
     match action {
@@ -369,21 +375,23 @@ pub fn refusal(
             step, force: false, ..
         } => {
             let missing = case.missing_before(procedure, *step);
-            if let Some(env) = case.certificate_missing_for(*step) {
-                return Some(format!(
-                    "case #{}: {} needs the applicant's certificate for {}, and the case has none (test and production each need their own); ask for it, or use --force with a --note saying why",
-                    case.token,
-                    step.code(),
-                    env.code()
+            let certificate_missing = case.certificate_missing_for(*step);
+            let step = step.code();
+            if let Some(env) = certificate_missing {
+                let env = env.code();
+                return Some(say(
+                    format!("cazul #{token}: {step} are nevoie de certificatul solicitantului pentru {env}, iar cazul nu are niciunul (testarea și producția au nevoie fiecare de al lor); cereți-l, sau folosiți --force cu o --note care spune de ce"),
+                    format!("case #{token}: {step} needs the applicant's certificate for {env}, and the case has none (test and production each need their own); ask for it, or use --force with a --note saying why"),
+                    format!("дело #{token}: для {step} нужен сертификат заявителя для {env}, а в деле его нет (тестовой и производственной среде нужен свой); запросите его или используйте --force с --note, объясняющей причину"),
                 ));
             }
             (!missing.is_empty()).then(|| {
                 let names: Vec<&str> = missing.iter().map(|s| s.code()).collect();
-                format!(
-                    "case #{}: {} needs {} done first; record those, or use --force with a --note saying why",
-                    case.token,
-                    step.code(),
-                    names.join(", ")
+                let names = names.join(", ");
+                say(
+                    format!("cazul #{token}: {step} are nevoie întâi de {names}; înregistrați-i, sau folosiți --force cu o --note care spune de ce"),
+                    format!("case #{token}: {step} needs {names} done first; record those, or use --force with a --note saying why"),
+                    format!("дело #{token}: для {step} сначала нужно выполнить {names}; отметьте их или используйте --force с --note, объясняющей причину"),
                 )
             })
         }
@@ -394,7 +402,11 @@ pub fn refusal(
                 && (m.contains('@') || m.contains('.'))
                 && m.matches('@').count() <= 1;
             (!valid).then(|| {
-                format!("`{m}` is not an e-mail address or a domain (e.g. it@primaria.md or primaria.md)")
+                say(
+                    format!("`{m}` nu este o adresă de e-mail sau un domeniu (de ex. it@primaria.md sau primaria.md)"),
+                    format!("`{m}` is not an e-mail address or a domain (e.g. it@primaria.md or primaria.md)"),
+                    format!("`{m}` — не адрес электронной почты и не домен (например, it@primaria.md или primaria.md)"),
+                )
             })
         }
         _ => None,

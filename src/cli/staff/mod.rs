@@ -280,7 +280,7 @@ fn change(
     control::recorded_as("", 0, by.as_deref()).map_err(anyhow::Error::msg)?;
     let case = find(load(config)?, &token)?;
     let procedure = config.procedures.procedure_of(&case.service);
-    if let Some(reason) = staff::refusal(&case, procedure, &action) {
+    if let Some(reason) = staff::refusal(&case, procedure, &action, config.staff_language) {
         bail!("{reason}");
     }
     let action = staff::forced_note(&case, procedure, action);
@@ -323,7 +323,7 @@ fn preview(
         )
     );
     let procedure = config.procedures.procedure_of(&case.service);
-    let refused = staff::refusal(&case, procedure, &action);
+    let refused = staff::refusal(&case, procedure, &action, config.staff_language);
     if let Some(reason) = &refused {
         println!("{}", say("refused", language, &[("reason", reason)]));
     }
