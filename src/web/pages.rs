@@ -277,6 +277,10 @@ fn certificate_lines(console: &Console, case: &Case) -> Vec<CertificateLine> {
     let t = words::table(console.web.language);
     let accepted = accepted_of(console, case);
     let registry = console.shared.store.load_registry().ok();
+    let unsaid = match console.config().procedures.procedure_of(&case.service) {
+        p if p.environments_apart() => t["not_said"],
+        _ => "",
+    };
     case.certificates
         .iter()
         .enumerate()
@@ -286,10 +290,7 @@ fn certificate_lines(console: &Console, case: &Case) -> Vec<CertificateLine> {
                 n,
                 serial: c.serial.clone(),
                 sha1: c.sha1.clone().unwrap_or_default(),
-                environment: c
-                    .environment
-                    .map_or(t["not_said"], |e| e.code())
-                    .to_string(),
+                environment: c.environment.map_or(unsaid, |e| e.code()).to_string(),
                 subject: file.and_then(|f| f.subject.clone()).unwrap_or_default(),
                 not_after: file
                     .and_then(|f| f.not_after)

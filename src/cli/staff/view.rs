@@ -256,7 +256,7 @@ fn date(t: OffsetDateTime) -> String {
 }
 
 /// The case's certificates, each with its environment.
-fn print_certificates(c: &Case, language: Language) {
+fn print_certificates(c: &Case, p: &Procedure, language: Language) {
     use mnotify_intake::integration::Environment;
     if !c.certificates.is_empty() {
         println!("\n{}", word("certificates", language));
@@ -264,7 +264,9 @@ fn print_certificates(c: &Case, language: Language) {
             let environment = match cert.environment {
                 Some(Environment::Test) => word("env_test", language),
                 Some(Environment::Production) => word("env_production", language),
-                None => word("env_unsaid", language),
+                // Said only where the procedure tells environments apart.
+                None if p.environments_apart() => word("env_unsaid", language),
+                None => "",
             };
             let line = say(
                 "certificate_line",
@@ -286,7 +288,7 @@ pub(super) fn show(config: &Config, id: &str, now: OffsetDateTime) -> Result<Exi
     let language = config.staff_language;
     let agency = &config.reply.agency.short_name;
     print_standing(config, &c, p, now);
-    print_certificates(&c, language);
+    print_certificates(&c, p, language);
     println!("\n{}", word("steps", language));
     for step in p.order() {
         let head = format!("{}. {}", p.number(step), step.code());

@@ -71,6 +71,9 @@ pub struct MailLine {
 pub struct CertificateLine {
     pub mail: MailLine,
     pub certificate: AcceptedCertificate,
+    /// Whether its case's procedure tells test and production apart (then a missing
+    /// environment is worth saying).
+    pub environments_apart: bool,
 }
 
 /// A case as the digest lists it.
@@ -269,6 +272,12 @@ pub fn build(
     let stalled_after = Duration::days(settings.stalled_days.into());
     let procedures = &settings.procedures;
     let procedure = |c: &Case| procedures.procedure_of(&c.service);
+    // Whether the case a mail went to tells environments apart.
+    let apart = |token: Option<&str>| {
+        token
+            .and_then(|t| cases.iter().find(|c| c.token == t))
+            .is_some_and(|c| procedure(c).environments_apart())
+    };
     let case_lines = |keep: &dyn Fn(&Case) -> bool| -> Vec<CaseLine> {
         sorted_cases
             .iter()
@@ -283,11 +292,13 @@ pub fn build(
         accepted: certificate_lines(
             &window,
             Outcome::Decided(Decision::NewCertificate),
+            &apart,
             settings.language,
         ),
         reused: certificate_lines(
             &window,
             Outcome::Decided(Decision::ReuseConfirmed),
+            &apart,
             settings.language,
         ),
         rejected: mails(&|r| {
@@ -382,6 +393,7 @@ pub fn late(
 fn certificate_lines(
     window: &[&SeenRecord],
     outcome: Outcome,
+    apart: &dyn Fn(Option<&str>) -> bool,
     lang: crate::intake::Language,
 ) -> Vec<CertificateLine> {
     window
@@ -391,6 +403,7 @@ fn certificate_lines(
             r.accepted.iter().map(|c| CertificateLine {
                 mail: mail_line(r, lang),
                 certificate: c.clone(),
+                environments_apart: apart(r.case.as_deref()),
             })
         })
         .collect()

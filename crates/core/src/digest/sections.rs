@@ -78,7 +78,8 @@ fn certificates(title: &str, list: &[CertificateLine], w: &'static Words) -> Sec
                             Some(crate::integration::Environment::Production) => {
                                 w.env_production.into()
                             }
-                            None => w.env_unsaid.into(),
+                            None if l.environments_apart => w.env_unsaid.into(),
+                            None => String::new(),
                         },
                     ]),
                     Cell {

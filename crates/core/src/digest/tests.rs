@@ -503,3 +503,43 @@ fn case_lines_say_the_decision_and_what_the_agency_owes_and_notes_are_in_the_sta
     assert!(subject(&build_in(Language::En)).contains("digest"));
     assert!(subject(&build_in(Language::Ru)).contains("новых дел: 1"));
 }
+
+/// An accepted certificate's environment is said, or its absence, only for a service
+/// that takes a certificate per environment (MPass); MNotify's has none to say.
+#[test]
+fn a_missing_environment_is_said_only_where_environments_are_apart() {
+    let since = NOW - Duration::days(1);
+    let mut mnotify = record("new_certificate", NOW - Duration::hours(3), "AAA111");
+    mnotify.accepted = vec![accepted("5A17", None)];
+    let mut mpass = record("new_certificate", NOW - Duration::hours(2), "EEE555");
+    mpass.identity = "mpass@x".into();
+    mpass.accepted = vec![accepted("6B28", None)];
+    let opened = NOW - Duration::hours(3);
+    let mnotify_case = Case::open("AAA111".into(), "ion@primaria.md", Language::Ro, opened);
+    let mut mpass_case = Case::open("EEE555".into(), "ana@scoala.md", Language::Ro, opened);
+    mpass_case.service = "mpass".into();
+    assert!(settings(None)
+        .procedures
+        .procedure_of("mpass")
+        .environments_apart());
+    let d = build(
+        &[mnotify, mpass],
+        &[mnotify_case, mpass_case],
+        &Registry::default(),
+        since,
+        NOW,
+        settings(None),
+    );
+    let text = render::render_text(&d);
+    let line = |serial: &str| {
+        text.lines()
+            .find(|l| l.contains(serial))
+            .unwrap_or_default()
+    };
+    assert!(
+        !line("5A17").is_empty() && !line("6B28").is_empty(),
+        "{text}"
+    );
+    assert!(line("6B28").contains("mediul nespecificat"), "{text}");
+    assert!(!line("5A17").contains("mediul"), "{text}");
+}

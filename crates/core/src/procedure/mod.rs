@@ -232,6 +232,12 @@ impl Procedure {
             .filter(|s| s.by_mail.contains(&MailPart::Certificate))
     }
 
+    /// Whether the procedure takes a certificate per environment (test, production):
+    /// only then is a certificate's environment worth saying, or its absence.
+    pub fn environments_apart(&self) -> bool {
+        self.certificate_steps().count() > 1
+    }
+
     /// A step's text in `language`, with `{agency}` filled in.
     pub fn step_text(&self, step: &ProcedureStep, language: Language, agency: &str) -> String {
         step.text.get(language).replace("{agency}", agency)
