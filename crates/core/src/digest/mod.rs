@@ -274,9 +274,12 @@ pub fn build(
     let procedure = |c: &Case| procedures.procedure_of(&c.service);
     // Whether the case a mail went to tells environments apart.
     let apart = |token: Option<&str>| {
-        token
-            .and_then(|t| cases.iter().find(|c| c.token == t))
-            .is_some_and(|c| procedure(c).environments_apart())
+        let case = token.and_then(|t| cases.iter().find(|c| c.token == t));
+        case.is_some_and(|c| procedure(c).environments_apart())
+    };
+    let certificates = |decision| {
+        let outcome = Outcome::Decided(decision);
+        certificate_lines(&window, outcome, &apart, settings.language)
     };
     let case_lines = |keep: &dyn Fn(&Case) -> bool| -> Vec<CaseLine> {
         sorted_cases
@@ -289,18 +292,8 @@ pub fn build(
         since,
         now,
         new_cases: case_lines(&|c| c.opened_at >= since && c.opened_at < now),
-        accepted: certificate_lines(
-            &window,
-            Outcome::Decided(Decision::NewCertificate),
-            &apart,
-            settings.language,
-        ),
-        reused: certificate_lines(
-            &window,
-            Outcome::Decided(Decision::ReuseConfirmed),
-            &apart,
-            settings.language,
-        ),
+        accepted: certificates(Decision::NewCertificate),
+        reused: certificates(Decision::ReuseConfirmed),
         rejected: mails(&|r| {
             matches!(
                 r.outcome,
