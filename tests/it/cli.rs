@@ -81,7 +81,7 @@ fn import_then_inspect_json_carries_the_contract_fields() {
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("1 added"),
+        text(&out.stdout).contains("1 adăugate"),
         "{}",
         text(&out.stdout)
     );
@@ -104,7 +104,7 @@ fn import_then_inspect_json_carries_the_contract_fields() {
         csv_path.to_str().expect("utf-8"),
     ]);
     assert!(
-        text(&again.stdout).contains("0 added, 0 updated"),
+        text(&again.stdout).contains("0 adăugate, 0 actualizate"),
         "{}",
         text(&again.stdout)
     );

@@ -221,18 +221,33 @@ async fn staff_sign_in_advance_a_case_with_its_preview_and_sign_out() {
 
     // Sign out: here, then at the provider, which sends the browser back.
     browser.find("#logout").await.click().await.unwrap();
-    if let Ok(yes) = browser
-        .client
-        .wait()
-        .at_most(PAGE_WAIT)
-        .for_element(Locator::Css("button[autofocus], button[type=submit]"))
-        .await
-    {
-        if !browser.url().await.starts_with(&base) {
-            yes.click().await.unwrap();
+    // The provider asks to confirm; the page may move on between finding its button
+    // and clicking it, so: until the console's sign-in page is there, confirm at the
+    // provider whenever its page is the one shown.
+    let deadline = std::time::Instant::now() + PAGE_WAIT;
+    loop {
+        let at_console = browser.url().await.starts_with(&base);
+        let signed_out = at_console && browser.client.find(Locator::Css("#sign-in")).await.is_ok();
+        if signed_out {
+            break;
         }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not back at the console's sign-in after signing out: {}",
+            browser.url().await
+        );
+        if !at_console {
+            let confirm = browser
+                .client
+                .find(Locator::Css("button[autofocus], button[type=submit]"))
+                .await;
+            if let Ok(yes) = confirm {
+                // A stale button: the page moved on by itself; look again.
+                let _ = yes.click().await;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    browser.find("#sign-in").await;
     let (status, _) = post(
         &format!("{base}/case/{token}/act"),
         &cookie,
