@@ -178,7 +178,7 @@ impl CaseAction {
                 "заметка добавлена".into(),
             ),
             CaseAction::Answered { .. } => (
-                "întrebare marcată ca răspunsă".into(),
+                "întrebare marcată ca având răspuns".into(),
                 "question marked answered".into(),
                 "вопрос отмечен как отвеченный".into(),
             ),

@@ -133,12 +133,12 @@ pub(super) fn case_people(r: &Remark, l: Language) -> Option<String> {
             let n = with(note);
             said!(l,
                 en: format!("question answered by {by}{n}"),
-                ro: format!("întrebare răspunsă de {by}{n}"),
+                ro: format!("întrebarea a primit răspuns de la {by}{n}"),
                 ru: format!("на вопрос ответил(а) {by}{n}"))
         }
         R::NoQuestionOpen { by } => said!(l,
             en: format!("{by} marked a question answered; none was open"),
-            ro: format!("{by} a marcat o întrebare ca răspunsă; nu era niciuna deschisă"),
+            ro: format!("{by} a marcat o întrebare ca având răspuns; nu era niciuna deschisă"),
             ru: format!("{by} отметил(а) ответ на вопрос; открытого вопроса не было")),
         _ => return None,
     })
