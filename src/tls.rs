@@ -1,5 +1,6 @@
-//! TLS clients of the daemon (IMAP, SMTP, the OAuth token endpoint): the system's
-//! roots and the configured `ca_file`'s certificates.
+//! TLS of the daemon: its clients (IMAP, SMTP, HTTPS to the OAuth and OpenID Connect
+//! providers) trusting the system's roots and the configured `ca_file`'s
+//! certificates, and the staff console's server.
 
 use std::sync::Arc;
 
@@ -37,6 +38,36 @@ pub fn client_config(
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("{host}: {e}"))
         .map(|b| b.with_root_certificates(roots).with_no_client_auth())
+}
+
+/// An HTTPS client for a provider's endpoints (the OAuth token endpoint, the console's
+/// OpenID Connect provider): `ca_file`'s certificates when one is configured (else
+/// ureq's roots), a deadline, no redirects followed, statuses read rather than failed.
+pub fn https_agent(
+    ca_file: Option<&std::path::Path>,
+    timeout: std::time::Duration,
+) -> Result<ureq::Agent, String> {
+    let mut roots = Vec::new();
+    if let Some(path) = ca_file {
+        for cert in pem_certificates(path)? {
+            roots.push(ureq::tls::Certificate::from_der(cert.as_ref()).to_owned());
+        }
+    }
+    let tls = if roots.is_empty() {
+        ureq::tls::TlsConfig::builder().build()
+    } else {
+        ureq::tls::TlsConfig::builder()
+            .root_certs(ureq::tls::RootCerts::new_with_certs(&roots))
+            .build()
+    };
+    Ok(ureq::Agent::config_builder()
+        .tls_config(tls)
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .user_agent(concat!("mnotify-intake/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into())
 }
 
 /// A TLS server configuration from a certificate chain and its private key (PEM

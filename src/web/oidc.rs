@@ -83,31 +83,12 @@ pub fn challenge(verifier: &str) -> String {
 }
 
 fn agent(config: &OidcConfig) -> Result<ureq::Agent, OidcError> {
-    let mut roots = Vec::new();
-    if let Some(path) = &config.ca_file {
-        let certs = crate::tls::pem_certificates(path).map_err(|why| OidcError::Unreachable {
+    crate::tls::https_agent(config.ca_file.as_deref(), TIMEOUT).map_err(|why| {
+        OidcError::Unreachable {
             url: config.issuer.clone(),
             why: format!("[web.oidc] ca_file: {why}"),
-        })?;
-        for cert in certs {
-            roots.push(ureq::tls::Certificate::from_der(cert.as_ref()).to_owned());
         }
-    }
-    let tls = if roots.is_empty() {
-        ureq::tls::TlsConfig::builder().build()
-    } else {
-        ureq::tls::TlsConfig::builder()
-            .root_certs(ureq::tls::RootCerts::new_with_certs(&roots))
-            .build()
-    };
-    Ok(ureq::Agent::config_builder()
-        .tls_config(tls)
-        .timeout_global(Some(TIMEOUT))
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .user_agent(concat!("mnotify-intake/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into())
+    })
 }
 
 fn read_json(

@@ -188,29 +188,8 @@ fn form(c: &AppConfig) -> Result<Vec<(&'static str, String)>, TokenError> {
 
 /// An HTTP client for the token endpoint: the configured CA, a deadline, no redirects.
 fn agent(c: &AppConfig) -> Result<ureq::Agent, TokenError> {
-    let mut roots = Vec::new();
-    if let Some(path) = &c.ca_file {
-        let certs = crate::tls::pem_certificates(path)
-            .map_err(|e| TokenError::Credential(format!("[oauth2] ca_file: {e}")))?;
-        for cert in certs {
-            roots.push(ureq::tls::Certificate::from_der(cert.as_ref()).to_owned());
-        }
-    }
-    let tls = if roots.is_empty() {
-        ureq::tls::TlsConfig::builder().build()
-    } else {
-        ureq::tls::TlsConfig::builder()
-            .root_certs(ureq::tls::RootCerts::new_with_certs(&roots))
-            .build()
-    };
-    Ok(ureq::Agent::config_builder()
-        .tls_config(tls)
-        .timeout_global(Some(TOKEN_TIMEOUT))
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .user_agent(concat!("mnotify-intake/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into())
+    crate::tls::https_agent(c.ca_file.as_deref(), TOKEN_TIMEOUT)
+        .map_err(|e| TokenError::Credential(format!("[oauth2] ca_file: {e}")))
 }
 
 /// The provider's error answer in words that say what to fix: Entra's `AADSTS` codes
