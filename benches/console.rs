@@ -1,5 +1,6 @@
-//! Server time of the console's two busiest pages with 10,000 cases in the store: the
-//! queue (every case read, placed, sorted, a page of 50 rendered) and a case page (the
+//! Server time of the console's two busiest pages with 10,000 cases and 20,000 mail
+//! records in the store: the queue (every case read, placed, sorted, the held mail
+//! counted, a page of 50 rendered) and a case page (the
 //! case, its mails' certificates, the registry, rendered), as the handlers do them,
 //! without the network. Prints p50, p95 and the slowest of each.
 //!
@@ -12,11 +13,13 @@ use std::time::{Duration, Instant};
 use mnotify_intake::case::{apply, Case, Event, Question, Step};
 use mnotify_intake::config::Config;
 use mnotify_intake::control::server::Shared;
+use mnotify_intake::decision::Decision;
 use mnotify_intake::intake::Language;
 use mnotify_intake::metrics::Telemetry;
 use mnotify_intake::procedure::Catalogue;
+use mnotify_intake::record::{Outcome, SeenRecord};
 use mnotify_intake::reply::Templates;
-use mnotify_intake::store::{Store, WebSession};
+use mnotify_intake::store::{MessageCommit, Store, WebSession};
 use mnotify_intake::testkit::pki::Pki;
 use mnotify_intake::web::auth::Signed;
 use mnotify_intake::web::pages::{case_page, queue_page};
@@ -63,6 +66,31 @@ fn case(i: usize, now: OffsetDateTime) -> Case {
     c
 }
 
+/// One handled mail's record, a held one for every 500th.
+fn mail_record(i: usize, now: OffsetDateTime) -> SeenRecord {
+    SeenRecord {
+        identity: format!("m{i:07}@primaria{}.md", i % 300),
+        uid_validity: 1,
+        uid: i as u32 + 1,
+        outcome: Outcome::Decided(Decision::NewCertificate),
+        case: Some(format!("B{:07}", i / 2)),
+        destination: Some("Processed".into()),
+        reply: None,
+        note: Some("a note as long as they come, about the sender and the certificate".into()),
+        at: now - time::Duration::hours(i as i64 % 8760),
+        from: Some(format!("it{}@primaria{}.md", i % 7, i % 300)),
+        subject: Some("Conectare MNotify: certificatul de sistem".into()),
+        problems: Vec::new(),
+        accepted: Vec::new(),
+        sender: None,
+        held: i % 500 == 0,
+        flagged: false,
+        warnings: Vec::new(),
+        remarks: Vec::new(),
+        warned: Vec::new(),
+    }
+}
+
 fn percentiles(mut times: Vec<Duration>) -> (Duration, Duration, Duration) {
     times.sort();
     let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
@@ -91,8 +119,26 @@ fn main() {
     for i in 0..count {
         store.save_case(&case(i, now)).unwrap();
     }
+    // A year of mail beside them: two records a case, one in 500 held for staff (every
+    // page counts the held mail).
+    let held = (0..count * 2).filter(|i| i % 500 == 0).count();
+    for i in 0..count * 2 {
+        let record = mail_record(i, now);
+        let commit = MessageCommit {
+            seen: &record,
+            also: &[],
+            opened: &[],
+            case: None,
+            thread_ids: &[],
+            outbox: None,
+            rate_keys: &[],
+            reported: None,
+        };
+        store.commit(commit).unwrap();
+    }
     println!(
-        "console bench: {count} cases stored in {:.1} s",
+        "console bench: {count} cases and {} mail records ({held} held) stored in {:.1} s",
+        count * 2,
         started.elapsed().as_secs_f64()
     );
     let web = config.web.clone().unwrap();

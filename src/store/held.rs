@@ -152,9 +152,20 @@ impl Store {
     }
 
     /// The messages held for staff and not yet accepted or dismissed, newest first.
+    /// Read on every console page: only the records whose stored JSON says
+    /// `"held":true` are parsed (a string inside a record cannot say it: its quotes
+    /// are escaped), not a year of mail.
     pub fn held_records(&self) -> Result<Vec<SeenRecord>, StoreError> {
-        let mut out: Vec<SeenRecord> = self
-            .seen_records()?
+        let marked = memchr::memmem::Finder::new(b"\"held\":true");
+        let mut held = Vec::new();
+        for item in self.seen.scan_prefix("id/") {
+            let (key, value) = item?;
+            if marked.find(&value).is_none() {
+                continue;
+            }
+            held.push(parse_seen(&key, &value)?);
+        }
+        let mut out: Vec<SeenRecord> = held
             .into_iter()
             .filter(|r| r.held)
             .filter(|r| {

@@ -545,13 +545,7 @@ impl Store {
         let mut out = Vec::new();
         for item in self.seen.scan_prefix("id/") {
             let (key, value) = item?;
-            out.push(
-                serde_json::from_slice(&value).map_err(|source| StoreError::Corrupt {
-                    tree: SEEN_TREE,
-                    key: String::from_utf8_lossy(&key).into_owned(),
-                    source,
-                })?,
-            );
+            out.push(parse_seen(&key, &value)?);
         }
         Ok(out)
     }
@@ -589,3 +583,12 @@ pub use retention::Pruned;
 
 #[cfg(test)]
 mod tests;
+
+/// A mail's record as stored.
+fn parse_seen(key: &[u8], value: &[u8]) -> Result<SeenRecord, StoreError> {
+    serde_json::from_slice(value).map_err(|source| StoreError::Corrupt {
+        tree: SEEN_TREE,
+        key: String::from_utf8_lossy(key).into_owned(),
+        source,
+    })
+}

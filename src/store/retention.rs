@@ -44,12 +44,7 @@ impl Store {
             .chain(self.seen.scan_prefix("id/"));
         for item in records {
             let (key, value) = item?;
-            let record: SeenRecord =
-                serde_json::from_slice(&value).map_err(|source| StoreError::Corrupt {
-                    tree: SEEN_TREE,
-                    key: String::from_utf8_lossy(&key).into_owned(),
-                    source,
-                })?;
+            let record = parse_seen(&key, &value)?;
             if record.at >= before {
                 continue;
             }

@@ -469,3 +469,57 @@ fn the_shared_copy_of_the_cases_follows_every_change() {
     assert_eq!(now_held, ["TOKEN000", "TOKEN002", "TOKEN003"]);
     assert_eq!(store.cases_now().unwrap()[1].applicant, "g@h.md");
 }
+
+/// The held list reads only records whose stored JSON says they are held: a subject
+/// that writes `"held":true` does not put a mail on it, a held one is there.
+#[test]
+fn only_held_records_are_on_the_held_list_whatever_a_subject_says() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("db")).expect("open");
+    let at = time::macros::datetime!(2026-11-24 12:00 UTC);
+    let record = |identity: &str, uid: u32, held: bool, subject: &str| SeenRecord {
+        identity: identity.into(),
+        uid_validity: 1,
+        uid,
+        outcome: crate::record::Outcome::Decided(crate::decision::Decision::NeedCertificate),
+        case: None,
+        destination: Some("Needs-Human".into()),
+        reply: None,
+        note: None,
+        at,
+        from: Some("eve@x.md".into()),
+        subject: Some(subject.into()),
+        problems: Vec::new(),
+        accepted: Vec::new(),
+        sender: None,
+        held,
+        flagged: false,
+        warnings: Vec::new(),
+        remarks: Vec::new(),
+        warned: Vec::new(),
+    };
+    for r in [
+        record("held@x.md", 1, true, "Conectare MNotify"),
+        record("not-held@x.md", 2, false, "\"held\":true, \"held\": true"),
+    ] {
+        store
+            .commit(MessageCommit {
+                seen: &r,
+                also: &[],
+                opened: &[],
+                case: None,
+                thread_ids: &[],
+                outbox: None,
+                rate_keys: &[],
+                reported: None,
+            })
+            .unwrap();
+    }
+    let held: Vec<String> = store
+        .held_records()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.identity)
+        .collect();
+    assert_eq!(held, ["held@x.md"]);
+}
