@@ -143,6 +143,15 @@ pub(super) fn list(
         .collect();
     queue::sort(&mut lines);
     if json {
+        // In the order tools have always read: the latest change first, or the least
+        // time left first with --overdue.
+        let left = |l: &Line| l.response.as_ref().map_or(f64::MAX, |r| r.left);
+        lines.sort_by(|a, b| a.case.token.cmp(&b.case.token));
+        if filter.overdue {
+            lines.sort_by(|a, b| left(a).total_cmp(&left(b)));
+        } else {
+            lines.sort_by_key(|l| std::cmp::Reverse(l.case.updated_at));
+        }
         for l in &lines {
             println!("{}", case_json(l.case, l.procedure, promise, now));
         }
