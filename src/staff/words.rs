@@ -183,16 +183,12 @@ const WORDS: &[Word] = &[
         "НЕ ОТПРАВЛЕНО для {to} ({attempts} попыток): {error}  [{id}]"),
 ];
 
-/// The text of `key` in `language`; a key not in the table is a bug, shown as itself.
+/// The text of `key` in `language`; a key not in the table is a bug, shown as `?`.
 pub fn word(key: &str, language: Language) -> &'static str {
     WORDS
         .iter()
         .find(|w| w.0 == key)
-        .map(|&(_, ro, en, ru)| match language {
-            Language::Ro => ro,
-            Language::En => en,
-            Language::Ru => ru,
-        })
+        .map(|&(_, ro, en, ru)| language.pick(ro, en, ru))
         .unwrap_or_else(|| {
             debug_assert!(false, "no word {key:?}");
             "?"

@@ -18,6 +18,15 @@ pub enum Language {
 }
 
 impl Language {
+    /// Of three things said in Romanian, English and Russian, the one in this language.
+    pub fn pick<T>(self, ro: T, en: T, ru: T) -> T {
+        match self {
+            Language::Ro => ro,
+            Language::En => en,
+            Language::Ru => ru,
+        }
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             Language::Ro => "ro",

@@ -96,11 +96,7 @@ impl Waiting {
             Waiting::Applicant => ("solicitantul", "the applicant", "заявителя"),
             Waiting::Closed => ("închis", "closed", "закрыто"),
         };
-        match language {
-            Language::Ro => ro,
-            Language::En => en,
-            Language::Ru => ru,
-        }
+        language.pick(ro, en, ru)
     }
 }
 

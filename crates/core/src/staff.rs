@@ -206,11 +206,7 @@ impl CaseAction {
                 "дело выделено".into(),
             ),
         };
-        match language {
-            Language::Ro => ro,
-            Language::En => en,
-            Language::Ru => ru,
-        }
+        language.pick(ro, en, ru)
     }
 
     /// The case event it is (a merge and a split change two cases: `staff::merging`
@@ -351,11 +347,7 @@ pub fn refusal(
     action: &CaseAction,
     language: Language,
 ) -> Option<String> {
-    let say = |ro: String, en: String, ru: String| match language {
-        Language::Ro => ro,
-        Language::En => en,
-        Language::Ru => ru,
-    };
+    let say = |ro, en, ru| language.pick(ro, en, ru);
     let token = &case.token;
     let step = match action {
         CaseAction::Advance { step, .. } | CaseAction::Reopen { step, .. } => Some(*step),

@@ -234,22 +234,15 @@ impl Outcome {
     }
 
     /// Plain words for staff in their language.
-    pub fn words(self, language: crate::language::Language) -> &'static str {
-        use crate::language::Language;
-        match (self, language) {
-            (Outcome::Decided(d), _) => d.words(language),
-            (Outcome::Oversized, Language::Ro) => "prea mare",
-            (Outcome::Oversized, Language::En) => "too large",
-            (Outcome::Oversized, Language::Ru) => "слишком большое",
-            (Outcome::Unreadable, Language::Ro) => {
-                "serverul IMAP nu l-a putut da (de văzut în căsuță)"
-            }
-            (Outcome::Unreadable, Language::En) => {
-                "the IMAP server could not give it (see the mailbox)"
-            }
-            (Outcome::Unreadable, Language::Ru) => {
-                "сервер IMAP не смог его выдать (смотрите в ящике)"
-            }
+    pub fn words(self, language: Language) -> &'static str {
+        match self {
+            Outcome::Decided(d) => d.words(language),
+            Outcome::Oversized => language.pick("prea mare", "too large", "слишком большое"),
+            Outcome::Unreadable => language.pick(
+                "serverul IMAP nu l-a putut da (de văzut în căsuță)",
+                "the IMAP server could not give it (see the mailbox)",
+                "сервер IMAP не смог его выдать (смотрите в ящике)",
+            ),
         }
     }
 
