@@ -51,7 +51,12 @@ fn as_refs(v: &[(String, String)]) -> Vec<(&str, &str)> {
 }
 
 /// A POST from outside the browser with `cookie`, as another site's page would send.
-fn post(url: &str, cookie: &str, origin: Option<&str>, form: &[(&str, &str)]) -> (u16, String) {
+pub(crate) fn post(
+    url: &str,
+    cookie: &str,
+    origin: Option<&str>,
+    form: &[(&str, &str)],
+) -> (u16, String) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)

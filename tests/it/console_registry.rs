@@ -4,11 +4,12 @@
 use fantoccini::Locator;
 
 use crate::browser::Browser;
-use crate::console::{console_setup, console_url, password};
+use crate::console::{console_setup, console_url, password, post};
 use crate::stack::Stack;
 
 /// A file upload previews what it adds; nothing is known until staff confirm; then the
-/// registry (and `registry list`) holds it, an institution's name with markup as text.
+/// registry (and `registry list`) holds it, an institution's name with markup as text;
+/// a confirmation forged from another site changes nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_import_a_registry_csv_file_after_its_preview() {
     let stack = Stack::get();
@@ -81,8 +82,26 @@ async fn staff_import_a_registry_csv_file_after_its_preview() {
         .await
         .unwrap()
         .is_empty());
+    // Another site's page sending staff's session to confirm an import of its own,
+    // with the form token or without: refused, the registry unchanged.
+    let cookie = browser
+        .cookie("mnotify_session")
+        .await
+        .expect("staff's session");
+    let csrf = browser.value("input[name=csrf]").await;
+    let forged = "service,institution,serial,issuer,sha1,not_after,status\n\
+                  MSign,Evil,99:88:77:66,\"CN=STISC Issuing CA (test)\",,2030-12-31,active\n";
+    for (origin, token) in [
+        (Some("http://evil.test"), csrf.as_str()),
+        (Some(base.as_str()), ""),
+    ] {
+        let form = [("csrf", token), ("csv", forged), ("confirm", "1")];
+        let (status, _) = post(&format!("{base}/registry/import"), &cookie, origin, &form);
+        assert_eq!(status, 403, "from {origin:?}");
+    }
     browser.close().await;
     daemon.stop();
     let listed = setup.cli(&["registry", "list"]);
     assert_eq!(listed.matches("7C0D0E01").count(), 1, "{listed}");
+    assert!(!listed.contains("99887766"), "{listed}");
 }
