@@ -190,12 +190,49 @@ pub struct LoginQuery {
     go: Option<String>,
 }
 
-/// A path of ours to go back to (never another site: `//evil` or `https://…`).
+/// A page of ours to go back to after signing in, rebuilt from `next` rather than
+/// passed through: one of the console's own pages, its segments and query encoded
+/// again, so that nothing a browser would read as another site (`//evil`, `/\t/evil`
+/// once the tab is dropped, `https://…`) or as a broken header survives; anything else
+/// is the queue.
 fn our_path(next: Option<&str>) -> String {
-    match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.into(),
-        _ => "/".into(),
+    next.and_then(our_page).unwrap_or_else(|| "/".into())
+}
+
+fn our_page(next: &str) -> Option<String> {
+    if next.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return None;
     }
+    let (path, query) = next.split_once('?').unwrap_or((next, ""));
+    let segments: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
+    let page = match segments.as_slice() {
+        [""] => "/".to_string(),
+        [page @ ("held" | "registry" | "daemon")] => format!("/{page}"),
+        ["held", "mail"] => "/held/mail".to_string(),
+        ["case", token] if plain(token) => format!("/case/{token}"),
+        ["case", token, "certificate", n] if plain(token) && plain(n) => {
+            format!("/case/{token}/certificate/{n}")
+        }
+        _ => return None,
+    };
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).ok()?;
+    if pairs
+        .iter()
+        .any(|(k, v)| k.chars().chain(v.chars()).any(char::is_control))
+    {
+        return None;
+    }
+    let query = serde_urlencoded::to_string(&pairs).ok()?;
+    Some(if query.is_empty() {
+        page
+    } else {
+        format!("{page}?{query}")
+    })
+}
+
+/// A path segment of letters and digits only (a case token, a certificate's number).
+fn plain(segment: &str) -> bool {
+    !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 /// `/login`: a page with the sign-in button (`?go=1` sends the browser on).
@@ -448,10 +485,36 @@ mod tests {
 
     #[test]
     fn only_our_own_paths_are_gone_back_to() {
-        assert_eq!(our_path(Some("/case/ABC?x=1")), "/case/ABC?x=1");
-        for bad in ["//evil.test/", "https://evil.test/", "/\\evil.test", "evil"] {
-            assert_eq!(our_path(Some(bad)), "/", "{bad}");
+        for (next, page) in [
+            ("/case/ABC?x=1", "/case/ABC?x=1"),
+            ("/", "/"),
+            ("/held?q=a+b", "/held?q=a+b"),
+            ("/held/mail?id=%3Cm%40x%3E", "/held/mail?id=%3Cm%40x%3E"),
+            ("/case/ABC/certificate/0", "/case/ABC/certificate/0"),
+            ("/registry", "/registry"),
+            ("/?q=%22%3E", "/?q=%22%3E"),
+        ] {
+            assert_eq!(our_path(Some(next)), page, "{next}");
         }
+        for bad in [
+            "//evil.test/",
+            "https://evil.test/",
+            "/\\evil.test",
+            "evil",
+            "/\t/evil.test",
+            "/\n/evil.test",
+            "/\r\n/evil.test",
+            "/ /evil.test",
+            "/%09/evil.test",
+            "/case/A%2F%2Fevil",
+            "/case/ABC/../../x",
+            "/held?q=%0d%0aSet-Cookie:x",
+            "/nowhere",
+            "",
+        ] {
+            assert_eq!(our_path(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(our_path(None), "/");
     }
 
     #[test]

@@ -491,6 +491,39 @@ async fn a_hostile_question_is_text_on_the_case_page() {
     daemon.stop();
 }
 
+/// A sign-in link whose `next` hides another site behind a tab or a line break (a
+/// browser drops them and reads `//evil.test`) signs staff in and leaves them on the
+/// console's queue, in a real browser following the redirect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_link_to_another_site_lands_on_the_console() {
+    let stack = Stack::get();
+    let mailbox = "svc-console-next@egov.test";
+    let setup = console_setup(stack, mailbox, "");
+    let daemon = setup.start();
+    let base = console_url(&setup);
+    for next in [
+        "%2F%09%2Fevil.test",
+        "%2F%0A%2Fevil.test",
+        "%2F%0D%2Fevil.test",
+    ] {
+        let browser = Browser::start().await;
+        browser
+            .goto(&format!("{base}/login?go=1&next={next}"))
+            .await;
+        browser.at_provider("ana", &password(stack)).await;
+        browser.find("#matched").await;
+        let url = browser.url().await;
+        assert!(
+            url.starts_with(&format!("{base}/")) && !url.contains("evil"),
+            "next={next} left the console for {url}\n{}",
+            setup.log()
+        );
+        assert_eq!(browser.text_of("#who").await, "Ana Popescu");
+        browser.close().await;
+    }
+    daemon.stop();
+}
+
 /// A session unused past `[web] idle_minutes` goes back to sign-in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_session_goes_back_to_sign_in() {

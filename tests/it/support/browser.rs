@@ -163,6 +163,11 @@ impl Browser {
             .click()
             .await
             .expect("click sign in");
+        self.at_provider(user, password).await;
+    }
+
+    /// Fills in the provider's sign-in page as `user`.
+    pub async fn at_provider(&self, user: &str, password: &str) {
         self.find("#login").await.send_keys(user).await.unwrap();
         self.find("#password")
             .await
