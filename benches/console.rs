@@ -88,6 +88,7 @@ fn mail_record(i: usize, now: OffsetDateTime) -> SeenRecord {
         warnings: Vec::new(),
         remarks: Vec::new(),
         warned: Vec::new(),
+        digest: None,
     }
 }
 

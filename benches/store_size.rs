@@ -55,6 +55,7 @@ fn handle(
         sender: Sender {
             name: "AGE",
             address: "servicii@egov.md",
+            links: Vec::new(),
         },
         sender_names: ("AGE", "AGE"),
         processed_folder: "Processed",
@@ -76,16 +77,18 @@ fn handle(
         let a = analyse(&raw, &ctx, at);
         let content = Content::Analysed(&a);
         let judgement = process::judge(content, None, &policy);
-        let identity = process::identity(a.facts.message_id.as_deref(), &raw);
+        let digest = process::content_digest(&raw, &a.facts);
+        let identity = process::identity(a.facts.message_id.as_deref(), &digest);
         let mail = Planned {
             content,
             identity: &identity,
+            digest: &digest,
             at: Position {
                 uid_validity: 1,
                 uid: i as u32 + 1,
             },
         };
-        let fresh = mnotify_intake::record::fresh_id();
+        let fresh = mnotify_intake::record::fresh_id().expect("randomness");
         let plan = process::plan(mail, &judgement, Known::default(), &settings, at, &fresh)
             .expect("a plan");
         store

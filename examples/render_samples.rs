@@ -58,7 +58,11 @@ fn main() {
     let text = Templates::embedded()
         .render(Language::Ro, &ctx)
         .expect("template renders");
-    std::fs::write(out.join("reply.html"), text_to_html(&text)).expect("write reply.html");
+    let templates = Templates::embedded();
+    let ours: Vec<&str> = std::iter::once(templates.agency().web.as_str())
+        .chain(cat().links())
+        .collect();
+    std::fs::write(out.join("reply.html"), text_to_html(&text, &ours)).expect("write reply.html");
 
     // A digest with something in every section.
     let record =
@@ -89,6 +93,7 @@ fn main() {
             warnings: Vec::new(),
             remarks: Vec::new(),
             warned: Vec::new(),
+            digest: None,
         };
     let mut accepted = record(
         "new_certificate",

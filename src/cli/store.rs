@@ -72,7 +72,7 @@ fn open(file: &Path) -> Result<BufReader<std::fs::File>> {
 /// Refuses when a daemon answers on the control socket: it holds the store.
 fn refuse_if_running(config: &Config, what: &str) -> Result<()> {
     let ping = ControlRequest {
-        id: mnotify_intake::record::fresh_id(),
+        id: mnotify_intake::record::fresh_id()?,
         case: String::new(),
         display_name: None,
         action: StaffAction::Store(StoreRequest::Ping),

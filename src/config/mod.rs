@@ -382,6 +382,7 @@ impl Config {
             sender: Sender {
                 name: &self.reply.from_name,
                 address: &self.mailbox_address,
+                links: Vec::new(),
             },
             sender_names: (&self.reply.from_name_ru, &self.reply.from_name_en),
             processed_folder: imap.map_or("", |i| i.processed_folder.as_str()),

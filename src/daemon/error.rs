@@ -27,6 +27,8 @@ pub enum DaemonError {
     Staff(#[from] StaffError),
     #[error(transparent)]
     Routine(#[from] RoutineError),
+    #[error(transparent)]
+    NoRandomness(#[from] crate::record::NoRandomness),
     #[error("config file {config}: {message}")]
     Stranded { config: String, message: String },
     #[error(

@@ -5,6 +5,12 @@ use super::*;
 use crate::mailbox::{Mailbox, Part};
 use crate::remark::Remark;
 
+/// Held mail staff accepted: who vouched, and the identity it was held under.
+pub(super) struct Accepted {
+    by: String,
+    identity: String,
+}
+
 impl Daemon {
     /// Decides and commits one message; returns the folder to move it to, or why it
     /// could not be read this time (it stays in the inbox, its attempt counted).
@@ -47,8 +53,14 @@ impl Daemon {
                     uid_validity: record.uid_validity,
                     uid: record.uid,
                 };
-                let by = Some(acceptance.by.clone());
-                let destination = match self.handle_as(raw, at, Part::Whole, None, by).await? {
+                let accepted = Accepted {
+                    by: acceptance.by.clone(),
+                    identity: record.identity.clone(),
+                };
+                let destination = match self
+                    .handle_as(raw, at, Part::Whole, None, Some(&accepted))
+                    .await?
+                {
                     Ok(destination) => destination,
                     Err(unread) => {
                         // Read once before, so this is the deadline on a loaded machine:
@@ -89,7 +101,7 @@ impl Daemon {
         to: &str,
     ) -> Result<(), DaemonError> {
         let (Some(id), Some(from)) = (
-            crate::record::MessageId::parse(&record.identity),
+            process::message_id_of(&record.identity),
             record.destination.as_deref(),
         ) else {
             return Ok(());
@@ -109,7 +121,7 @@ impl Daemon {
         mb: &mut Mailbox,
         record: &crate::record::SeenRecord,
     ) -> Result<Option<Vec<u8>>, DaemonError> {
-        let Some(id) = crate::record::MessageId::parse(&record.identity) else {
+        let Some(id) = process::message_id_of(&record.identity) else {
             return Ok(None);
         };
         let folder = record
@@ -119,14 +131,14 @@ impl Daemon {
         Ok(mb.fetch_by_message_id(&folder, &id).await?)
     }
 
-    /// `accepted_by`: staff vouched for the sender of this held message.
+    /// `accepted`: staff vouched for the sender of this held message.
     pub(super) async fn handle_as(
         &mut self,
         raw: Vec<u8>,
         at: Position,
         part: Part,
         size: Option<u64>,
-        accepted_by: Option<String>,
+        accepted: Option<&Accepted>,
     ) -> Result<Result<Option<String>, Unread>, DaemonError> {
         let (raw, facts) = match read_off_the_loop(raw, self.config.own_addresses.clone()).await {
             Ok(read) => read,
@@ -136,12 +148,16 @@ impl Daemon {
         let (read, in_thread) = self.read(facts, part, now)?;
         let content = read.content();
         let facts = content.facts();
-        let identity = process::identity(facts.message_id.as_deref(), &raw);
-        if accepted_by.is_none() {
-            if let Some(before) = self.store.seen_identity(&identity)? {
-                return self.file_duplicate(process::duplicate(before, at)).map(Ok);
-            }
-        }
+        let digest = process::content_digest(&raw, facts);
+        let (identity, reused) = match accepted {
+            // Held mail staff accepted keeps the identity it was held under.
+            Some(Accepted { identity, .. }) => (identity.clone(), None),
+            None => match self.identity_of(facts.message_id.as_deref(), &digest)? {
+                Ok(new) => new,
+                Err(before) => return self.file_duplicate(process::duplicate(before, at)).map(Ok),
+            },
+        };
+        let accepted_by = accepted.map(|a| a.by.clone());
         let judgement = process::judge(content, accepted_by, &self.config.trust);
         let lookup = process::lookup(
             content,
@@ -155,15 +171,41 @@ impl Daemon {
         let mail = process::Mail {
             content,
             identity: &identity,
+            digest: &digest,
             at,
         };
         let settings = self.settings();
-        let fresh = crate::record::fresh_id();
+        let fresh = crate::record::fresh_id()?;
         let mut plan = process::plan(mail, &judgement, known, &settings, now, &fresh)?;
+        if let Some(message_id) = reused {
+            plan.seen.warn(Remark::ReusedMessageId { message_id });
+        }
         if plan.seen.held {
             self.keep_held(&mut plan.seen, &raw, part, now)?;
         }
         self.commit(plan, size).map(Ok)
+    }
+
+    /// The identity a new mail is recorded under, and the Message-ID it reuses when a
+    /// different mail came first under it (both are handled, each on its own); or the
+    /// record of the same message handled before (a redelivery: filed, not answered).
+    fn identity_of(
+        &self,
+        message_id: Option<&str>,
+        digest: &str,
+    ) -> Result<Result<(String, Option<String>), crate::record::SeenRecord>, DaemonError> {
+        let identity = process::identity(message_id, digest);
+        let Some(first) = self.store.seen_identity(&identity)? else {
+            return Ok(Ok((identity, None)));
+        };
+        if process::same_message(&first, digest) {
+            return Ok(Err(first));
+        }
+        let beside = process::identity_beside(&identity, digest);
+        Ok(match self.store.seen_identity(&beside)? {
+            Some(again) => Err(again),
+            None => Ok((beside, Some(identity))),
+        })
     }
 
     /// Held mail is kept for staff, who may accept it by hand (`held accept`), within

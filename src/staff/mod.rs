@@ -24,6 +24,8 @@ pub enum StaffError {
     Reply(#[from] ReplyError),
     #[error(transparent)]
     Routine(#[from] RoutineError),
+    #[error(transparent)]
+    NoRandomness(#[from] crate::record::NoRandomness),
 }
 
 /// Applies one request to the store and answers it: [`Answer::Done`] with what to

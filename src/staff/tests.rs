@@ -42,7 +42,8 @@ fn advancing_a_step_queues_one_threaded_notice_in_the_case_language() {
             force: false,
         }),
         now,
-    );
+    )
+    .unwrap();
     assert_eq!(request.case, "ABC123");
     let plan = plan_of(&case, &request, &templates);
     assert_eq!(
@@ -66,7 +67,8 @@ fn advancing_a_step_queues_one_threaded_notice_in_the_case_language() {
         "ana",
         StaffAction::Case(CaseAction::Note { text: "x".into() }),
         now,
-    );
+    )
+    .unwrap();
     let plan = plan_of(&case, &note, &templates);
     assert!(plan.outbox.is_none(), "a note tells the applicant nothing");
     let off = plan_with_mode(&case, &request, &templates, ReplyMode::Off);
@@ -208,7 +210,8 @@ fn a_request_asked_twice_is_applied_once() {
             html: false,
         }),
         now,
-    );
+    )
+    .unwrap();
     let first = execute(&store, &r, &desk(&settings, Some(&digest)), now).unwrap();
     assert_eq!(first, Answer::Done("queued".to_string()));
     let again = execute(&store, &r, &desk(&settings, Some(&digest)), now).unwrap();
@@ -224,7 +227,8 @@ fn a_request_asked_twice_is_applied_once() {
         "ana",
         StaffAction::Case(CaseAction::Note { text: "n".into() }),
         now,
-    );
+    )
+    .unwrap();
     assert!(matches!(
         execute(&store, &note, &desk(&settings, None), now).unwrap(),
         Answer::Done(_)
@@ -244,7 +248,8 @@ fn a_request_asked_twice_is_applied_once() {
             force: false,
         }),
         now,
-    );
+    )
+    .unwrap();
     let refused = execute(&store, &early, &desk(&settings, None), now).unwrap();
     assert!(
         matches!(&refused, Answer::Refused(why) if why.contains("operational_tests")),
@@ -255,7 +260,8 @@ fn a_request_asked_twice_is_applied_once() {
         "ana",
         StaffAction::Case(CaseAction::Note { text: "n".into() }),
         now,
-    );
+    )
+    .unwrap();
     assert!(matches!(
         execute(&store, &unknown, &desk(&settings, None), now).unwrap(),
         Answer::Refused(_)

@@ -79,6 +79,7 @@ fn first_start_is_set_once_and_dates_an_older_store_from_its_first_message() {
         warnings: Vec::new(),
         remarks: Vec::new(),
         warned: Vec::new(),
+        digest: None,
     };
     older
         .commit(MessageCommit {
@@ -497,6 +498,7 @@ fn only_held_records_are_on_the_held_list_whatever_a_subject_says() {
         warnings: Vec::new(),
         remarks: Vec::new(),
         warned: Vec::new(),
+        digest: None,
     };
     for r in [
         record("held@x.md", 1, true, "Conectare MNotify"),

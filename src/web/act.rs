@@ -110,12 +110,15 @@ pub async fn preview(
     let procedure = console.config().procedures.procedure_of(&case.service);
     let refused = staff::refusal(&case, procedure, &action, console.web.language);
     let action = staff::forced_note(&case, procedure, action);
-    let request = Request::new(
+    let request = match Request::new(
         &case.token,
         &signed.recorded_as(),
         action.clone().into(),
         now,
-    );
+    ) {
+        Ok(request) => request,
+        Err(e) => return super::pages::failed(&e),
+    };
     let desk = staff::Desk::new(console.config(), &console.shared.templates);
     let (would, notice) = match staff::plan(&case, &request, &action, &desk.settings, now) {
         Ok(plan) => {

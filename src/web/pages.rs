@@ -208,6 +208,13 @@ pub fn store_failed(e: &dyn std::fmt::Display) -> Response {
         .into_response()
 }
 
+/// A request that could not be made (the system's random source failed): said in
+/// the log and to the browser, nothing changed.
+pub fn failed(e: &dyn std::fmt::Display) -> Response {
+    tracing::warn!("console: {e}");
+    (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response()
+}
+
 #[derive(Serialize)]
 struct StepLine {
     label: String,
@@ -471,7 +478,10 @@ pub async fn daemon(State(console): State<Arc<Console>>, signed: Signed) -> Resp
         now,
     );
     let desk = crate::staff::Desk::new(console.config(), &console.shared.templates);
-    let digest = match crate::staff::execute(store, &digest_request, &desk, now) {
+    let digest = match digest_request
+        .map_err(crate::staff::StaffError::from)
+        .and_then(|request| crate::staff::execute(store, &request, &desk, now))
+    {
         Ok(crate::staff::Answer::Done(text)) => text,
         Ok(crate::staff::Answer::Refused(why)) => why,
         Err(e) => e.to_string(),

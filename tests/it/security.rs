@@ -848,3 +848,61 @@ async fn staff_merge_and_split_cases_and_mail_follows() {
     assert!(shown(&setup, &c).contains(&format!("split off case #{a} for SI Cantine")));
     assert!(shown(&setup, a).contains(&format!("case #{c} for SI Cantine split off")));
 }
+
+/// A stranger who knows the Message-ID of a mail an institution is about to send,
+/// and sends their own mail under it first, pre-empts nothing: the genuine mail gets
+/// its reply and its case, both mails are kept, and staff see that the Message-ID was
+/// used twice; a second copy of the genuine mail is filed once, unanswered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_cannot_pre_empt_a_genuine_mail_by_its_message_id() {
+    let stack = Stack::get();
+    let mailbox = "svc-preempt@egov.test";
+    let ion = "ion-preempt@inst-a.test";
+    let setup = secure(stack, mailbox, "");
+    let id = "<genuine-preempt@inst-a.test>";
+    let stranger = mail(ion, mailbox, "MNotify", id, "Vrem MNotify.").build();
+    forged_then_run(stack, &setup, ion, mailbox, &stranger).await;
+    stack.wait_for(mailbox, "Needs-Human", 1, WAIT).await;
+    stack.wait_for(ion, "INBOX", 1, WAIT).await;
+
+    let cert = setup.leaf(&[0x5d, 0x1d, 0x01]);
+    let genuine = mail(
+        ion,
+        mailbox,
+        "Certificat MNotify",
+        id,
+        "Bună ziua, anexăm certificatul de sistem pentru MNotify.",
+    )
+    .attach("sistem.cer", "application/pkix-cert", &cert)
+    .build();
+    signed_then_run(stack, &setup, ion, mailbox, &genuine).await;
+    let replies = stack.wait_for(ion, "INBOX", 2, WAIT).await;
+    let real = replies
+        .iter()
+        .find(|r| !body(r).contains("nu a putut fi verificat"))
+        .unwrap_or_else(|| panic!("no reply to the genuine mail\n{}", setup.log()));
+    let token = token_of(real);
+    assert_eq!(
+        case_json(&setup, &token)["steps_done"],
+        serde_json::json!(["certificate"])
+    );
+    stack.wait_for(mailbox, "Processed", 1, WAIT).await;
+    // Both kept: the stranger's mail held for staff, the genuine one in the case, and
+    // the digest's checks say the Message-ID came twice.
+    let held = setup.cli(&["held", "list"]);
+    assert!(held.contains("genuine-preempt@inst-a.test"), "{held}");
+    let digest = setup.cli(&["digest", "--print"]);
+    assert!(
+        digest.contains("same Message-ID <genuine-preempt@inst-a.test>"),
+        "{digest}"
+    );
+
+    // The same genuine mail again (a second copy): filed, not answered.
+    signed_then_run(stack, &setup, ion, mailbox, &genuine).await;
+    stack.wait_for(mailbox, "Processed", 2, WAIT).await;
+    stack.wait_until_delivered(WAIT).await;
+    assert_eq!(stack.count(ion, "INBOX").await, 2, "{}", setup.log());
+    let status: serde_json::Value =
+        serde_json::from_str(&setup.cli(&["status", "--json"])).expect("status --json");
+    assert_eq!(status["cases"], 1, "{status}");
+}

@@ -58,6 +58,7 @@ pub mod certificate;
 pub mod decision;
 pub mod digest;
 pub mod health;
+pub mod html;
 pub mod import;
 pub mod intake;
 pub mod integration;

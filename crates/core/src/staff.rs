@@ -280,14 +280,20 @@ pub struct Request {
 }
 
 impl Request {
-    pub fn new(case: &str, by: &str, action: StaffAction, now: OffsetDateTime) -> Request {
-        Request {
-            id: crate::record::fresh_id(),
+    /// A request with a fresh id; fails only when the system's random source does.
+    pub fn new(
+        case: &str,
+        by: &str,
+        action: StaffAction,
+        now: OffsetDateTime,
+    ) -> Result<Request, crate::record::NoRandomness> {
+        Ok(Request {
+            id: crate::record::fresh_id()?,
             at: now,
             by: by.to_string(),
             case: case.to_ascii_uppercase(),
             action,
-        }
+        })
     }
 }
 

@@ -334,7 +334,7 @@ fn preview(
         &control::recorded_as(&user, uid, by.as_deref()).map_err(anyhow::Error::msg)?,
         action.clone().into(),
         now,
-    );
+    )?;
     let templates = Templates::for_config(&config.reply)?;
     let settings = config.plan_settings(&templates);
     let plan = staff::plan(&case, &request, &action, &settings, now)?;
@@ -403,7 +403,7 @@ fn ask(
     display_name: Option<String>,
 ) -> Result<(String, bool)> {
     let request = ControlRequest {
-        id: mnotify_intake::record::fresh_id(),
+        id: mnotify_intake::record::fresh_id()?,
         case: case.to_string(),
         display_name,
         action,

@@ -4,6 +4,7 @@
 use super::sections::{sections, Cell, Section};
 use super::words::words;
 use super::{day, Digest};
+use crate::html::escape as esc;
 
 /// The plain-text part: a heading per section with its count, a line per row, the
 /// cells apart by dashes.
@@ -47,13 +48,6 @@ fn code_spans(s: &str) -> String {
         }
     }
     out
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 const TABLE: &str = "border-collapse:collapse;width:100%;margin:4px 0 18px 0;font-size:13px";

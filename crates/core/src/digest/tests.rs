@@ -42,6 +42,7 @@ fn record(outcome: &str, at: OffsetDateTime, case: &str) -> SeenRecord {
         warnings: Vec::new(),
         remarks: Vec::new(),
         warned: Vec::new(),
+        digest: None,
     }
 }
 

@@ -291,6 +291,13 @@ static BUILT_IN_CATALOGUE: LazyLock<Catalogue> = LazyLock::new(|| {
 });
 
 impl Catalogue {
+    /// Every procedure's links: the addresses a reply may make links of.
+    pub fn links(&self) -> impl Iterator<Item = &str> {
+        self.procedures
+            .iter()
+            .flat_map(|p| p.links.values().map(String::as_str))
+    }
+
     /// The published procedures, as built in.
     pub fn built_in() -> &'static Catalogue {
         &BUILT_IN_CATALOGUE

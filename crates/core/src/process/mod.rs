@@ -68,6 +68,9 @@ impl<'a> Settings<'a> {
                 Language::En => self.sender_names.1,
             },
             address: self.sender.address,
+            links: std::iter::once(self.templates.agency().web.as_str())
+                .chain(self.procedures.links())
+                .collect(),
         }
     }
 
@@ -85,6 +88,7 @@ impl<'a> Settings<'a> {
             sender: Sender {
                 name: "AGE",
                 address: "servicii@egov.md",
+                links: Vec::new(),
             },
             sender_names: ("AGE (ru)", "AGE (en)"),
             processed_folder: "Processed",
@@ -134,6 +138,8 @@ pub struct Position {
 pub struct Mail<'a> {
     pub content: Content<'a>,
     pub identity: &'a str,
+    /// Its [`content_digest`].
+    pub digest: &'a str,
     pub at: Position,
 }
 
@@ -171,13 +177,67 @@ pub struct Plan {
     pub reported: Option<OutboxEntry>,
 }
 
-/// The identity of a message across UIDs and UIDVALIDITY changes: its Message-ID, or
-/// a digest of its bytes when it has none.
-pub fn identity(message_id: Option<&str>, raw: &[u8]) -> String {
-    match message_id.map(str::trim).filter(|m| !m.is_empty()) {
-        Some(id) => MessageId::parse(id).map_or_else(String::new, |m| m.bare().to_string()),
-        None => format!("sha256:{}", hex::encode(sha2::Sha256::digest(raw))),
+/// The identity of a message across UIDs and UIDVALIDITY changes: its Message-ID when
+/// it has a well-formed one (`local@domain`, nothing that could be markup or break a
+/// line), otherwise `sha256:` and the [`content_digest`] of what its sender wrote. A
+/// second, different mail under a Message-ID already seen is [`identity_beside`] it.
+pub fn identity(message_id: Option<&str>, content: &str) -> String {
+    match message_id.and_then(MessageId::parse) {
+        Some(id) if well_formed(id.bare()) => id.bare().to_string(),
+        _ => format!("sha256:{content}"),
     }
+}
+
+/// The identity of a mail that reuses the Message-ID `first` of a different mail
+/// already seen (a stranger may send one ahead of the genuine mail): both are handled
+/// and kept, each on its own. The space keeps the Message-ID readable in front.
+pub fn identity_beside(first: &str, content: &str) -> String {
+    format!("{first} sha256:{content}")
+}
+
+/// The Message-ID an identity stands for, if any (to find the mail in a folder).
+pub fn message_id_of(identity: &str) -> Option<MessageId> {
+    let id = identity.split(' ').next().unwrap_or("");
+    (!id.starts_with("sha256:") && well_formed(id))
+        .then(|| MessageId::parse(id))
+        .flatten()
+}
+
+fn well_formed(id: &str) -> bool {
+    id.split_once('@')
+        .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>' | '"' | '\\' | '(' | ')'))
+}
+
+/// A digest of what the sender wrote: the From, Date and Subject they set and the
+/// body as sent (line ends aside), not the fields servers add on the way, so that the
+/// same message delivered twice (an alias, a Cc, a second copy) has the same digest
+/// and a different message under the same Message-ID does not.
+pub fn content_digest(raw: &[u8], facts: &Facts) -> String {
+    let body_at = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| i + 4)
+        .or_else(|| raw.windows(2).position(|w| w == b"\n\n").map(|i| i + 2))
+        .unwrap_or(raw.len());
+    let mut hash = sha2::Sha256::new();
+    for field in [
+        facts.from.as_deref().unwrap_or(""),
+        facts.subject.as_deref().unwrap_or(""),
+        &facts
+            .date
+            .map(|d| d.unix_timestamp().to_string())
+            .unwrap_or_default(),
+    ] {
+        hash.update(field.as_bytes());
+        hash.update([0]);
+    }
+    for chunk in raw[body_at..].split(|b| *b == b'\r') {
+        hash.update(chunk);
+    }
+    hex::encode(hash.finalize())
 }
 
 /// A case a mail may lead to, in the order they are tried: the token it names, then
@@ -209,6 +269,12 @@ pub fn case_keys(facts: &Facts) -> Vec<CaseKey> {
 /// to the mailbox about other things too.
 pub fn continues_case(facts: &mut Facts) {
     facts.mentions_mnotify = true;
+}
+
+/// Whether a mail whose Message-ID `before` already has is the same message again
+/// (the same content digest; a record from before digests were kept counts as the same).
+pub fn same_message(before: &SeenRecord, digest: &str) -> bool {
+    before.digest.as_deref().is_none_or(|d| d == digest)
 }
 
 /// The record of a mail already handled under another UID (UIDVALIDITY changed, or it
@@ -407,6 +473,7 @@ fn record(
         warnings: Vec::new(),
         remarks: Vec::new(),
         warned: Vec::new(),
+        digest: Some(mail.digest.to_string()),
     };
     if let (Some(a), Some(c)) = (analysis, case.as_mut()) {
         // Doubts of ownership are on the timeline with the check they opened.

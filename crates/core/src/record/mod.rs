@@ -41,17 +41,28 @@ impl<'de> Deserialize<'de> for Outcome {
     }
 }
 
+/// The system's random source failed. Nothing stands in for it (the clock is
+/// guessable), so the operation that needed an unguessable id fails.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error(
+    "the system's random source failed ({0}); case tokens and ids that must not be guessed \
+     cannot be made without it, so nothing was done: check that /dev/urandom is readable \
+     and the kernel's getrandom works (a container's seccomp profile may block it), then try again"
+)]
+pub struct NoRandomness(pub String);
+
 /// 128 random bits as hex: what must not be derivable from anything a stranger sees
 /// (case tokens and our Message-IDs are made from it; staff request ids).
-pub fn fresh_id() -> String {
+pub fn fresh_id() -> Result<String, NoRandomness> {
+    hex_from(getrandom::getrandom)
+}
+
+fn hex_from(
+    fill: impl FnOnce(&mut [u8]) -> Result<(), getrandom::Error>,
+) -> Result<String, NoRandomness> {
     let mut bytes = [0u8; 16];
-    // The system's random source fails only on a broken system; the time-based
-    // fallback then still differs from call to call.
-    if getrandom::getrandom(&mut bytes).is_err() {
-        let t = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
-        bytes.copy_from_slice(&t.to_le_bytes());
-    }
-    hex::encode(bytes)
+    fill(&mut bytes).map_err(|e| NoRandomness(e.to_string()))?;
+    Ok(hex::encode(bytes))
 }
 
 /// What was decided about one message; written once, in the same transaction as its
@@ -103,6 +114,11 @@ pub struct SeenRecord {
     /// The warnings as data, in the same order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warned: Vec<Remark>,
+    /// The [`crate::process::content_digest`] of what its sender wrote: a later mail
+    /// under the same Message-ID is a redelivery only when this is the same. `None` in
+    /// records written before it (taken as the same).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 impl SeenRecord {
@@ -134,6 +150,7 @@ impl SeenRecord {
             warnings: Vec::new(),
             remarks: Vec::new(),
             warned: Vec::new(),
+            digest: None,
         }
     }
 
@@ -144,6 +161,12 @@ impl SeenRecord {
             None => remark.to_string(),
         });
         self.remarks.push(remark);
+    }
+
+    /// Adds something staff should check (the digest lists it with the mail).
+    pub fn warn(&mut self, remark: Remark) {
+        self.warnings.push(remark.to_string());
+        self.warned.push(remark);
     }
 
     /// Sets the note to these remarks.
@@ -297,6 +320,16 @@ impl SeenRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failing_random_source_fails_the_id() {
+        let failed = super::hex_from(|_| Err(getrandom::Error::UNSUPPORTED));
+        assert!(failed.is_err());
+        assert!(failed.unwrap_err().to_string().contains("/dev/urandom"));
+        let id = super::fresh_id().expect("this machine's random source");
+        assert_eq!(id.len(), 32);
+        assert_ne!(id, super::fresh_id().unwrap());
+    }
 
     #[test]
     fn codes_are_the_decision_codes_and_round_trip_through_the_store_format() {

@@ -187,6 +187,10 @@ pub enum Remark {
         uid_validity: u32,
         uid: u32,
     },
+    /// A different mail under the Message-ID of one handled before: handled on its own.
+    ReusedMessageId {
+        message_id: String,
+    },
     NotKeptCeiling {
         max_messages: u64,
         max_mb: u64,

@@ -190,6 +190,9 @@ fn every() -> Vec<Remark> {
             max_mb: 200,
         },
         R::NotKeptLarge,
+        R::ReusedMessageId {
+            message_id: "m@x.md".into(),
+        },
     ]
 }
 

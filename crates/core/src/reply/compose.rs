@@ -30,11 +30,13 @@ pub struct Outgoing {
     pub raw: Vec<u8>,
 }
 
-/// Who we are on replies.
+/// Who we are on replies, and the addresses of ours a reply's HTML may link to (see
+/// [`text_to_html`]).
 #[derive(Debug, Clone)]
 pub struct Sender<'a> {
     pub name: &'a str,
     pub address: &'a str,
+    pub links: Vec<&'a str>,
 }
 
 /// A case's token as subjects carry it: `[MNotify #TOKEN]`, the tag its service's.
@@ -113,7 +115,7 @@ pub fn compose(
         .header("X-Auto-Response-Suppress", Raw::new("All"))
         .header(OWN_MARKER_HEADER, Raw::new(marker))
         .text_body(body)
-        .html_body(text_to_html(body));
+        .html_body(text_to_html(body, &from.links));
     if let Some(id) = &in_reply_to {
         message = message.in_reply_to(id.bare());
     }

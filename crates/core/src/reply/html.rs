@@ -1,24 +1,10 @@
 //! Replies' HTML part, made from their text.
 
-/// The plain text as simple HTML: paragraphs kept, links clickable, nothing injected.
-pub fn text_to_html(text: &str) -> String {
-    let escape = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
-    let link = |escaped: String| match escaped.find("https://") {
-        Some(i) => {
-            let end = escaped[i..].find(' ').map_or(escaped.len(), |e| i + e);
-            let url = &escaped[i..end];
-            format!(
-                "{}<a href=\"{url}\" style=\"color:#0b4f8a\">{url}</a>{}",
-                &escaped[..i],
-                &escaped[end..]
-            )
-        }
-        None => escaped,
-    };
+/// The plain text as simple HTML: paragraphs kept, nothing injected, and links made
+/// only of `ours`, the addresses the agency's own texts carry (its web address, the
+/// procedures' links): an address the applicant wrote and a reply echoes stays text.
+pub fn text_to_html(text: &str, ours: &[&str]) -> String {
+    let link = |line: &str| with_links(line, ours);
     let mut html = String::from(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head>\
          <body style=\"font-family:Segoe UI,Arial,sans-serif;font-size:14px;line-height:1.5;color:#1f2933;margin:0;padding:16px\">\
@@ -47,7 +33,7 @@ pub fn text_to_html(text: &str) -> String {
                 } else {
                     ""
                 };
-                format!("{pad}{mark}{}", link(escape(rest)))
+                format!("{pad}{mark}{}", link(rest))
             })
             .collect();
         // The next step stands out: it is the one thing the applicant must do.
@@ -63,4 +49,87 @@ pub fn text_to_html(text: &str) -> String {
     }
     html += "</div></body></html>";
     html
+}
+
+/// `line` escaped, each of `ours` standing whole in it (not the start of a longer
+/// address) made a link; the longest first where two start at the same place.
+fn with_links(line: &str, ours: &[&str]) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    'scan: while !rest.is_empty() {
+        for (at, _) in rest.match_indices("https://") {
+            let tail = &rest[at..];
+            let found = ours
+                .iter()
+                .filter(|url| !url.is_empty() && tail.starts_with(**url))
+                .filter(|url| ends_address(&tail[url.len()..]))
+                .max_by_key(|url| url.len());
+            if let Some(url) = found {
+                let shown = crate::html::escape(url);
+                out += &crate::html::escape(&rest[..at]);
+                out += &format!("<a href=\"{shown}\" style=\"color:#0b4f8a\">{shown}</a>");
+                rest = &tail[url.len()..];
+                continue 'scan;
+            }
+        }
+        out += &crate::html::escape(rest);
+        break;
+    }
+    out
+}
+
+/// Whether an address ends where `after` starts: at the end of the line, a space,
+/// or a punctuation mark that ends a sentence or closes a bracket before one.
+fn ends_address(after: &str) -> bool {
+    let mut chars = after.chars();
+    match chars.next() {
+        None => true,
+        Some(c) if c.is_whitespace() => true,
+        Some('.' | ',' | ';' | ':' | ')' | '!' | '?' | '»' | '"') => {
+            chars.next().is_none_or(|c| c.is_whitespace() || c == ')')
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text_to_html;
+
+    const OURS: [&str; 2] = ["https://egov.md", "https://forms.example.md/f?id=1&x=2"];
+
+    #[test]
+    fn only_the_agencys_addresses_are_links() {
+        let html = text_to_html(
+            "Formularul: https://forms.example.md/f?id=1&x=2.\nSite: https://egov.md",
+            &OURS,
+        );
+        assert!(
+            html.contains(
+                "<a href=\"https://forms.example.md/f?id=1&amp;x=2\" style=\"color:#0b4f8a\">https://forms.example.md/f?id=1&amp;x=2</a>."
+            ),
+            "{html}"
+        );
+        assert!(html.contains("<a href=\"https://egov.md\""), "{html}");
+        assert_eq!(html.matches("<a ").count(), 2, "{html}");
+    }
+
+    #[test]
+    fn an_address_the_applicant_wrote_stays_text() {
+        for hostile in [
+            "Sistem: https://evil.test/\"onmouseover=\"alert(1)",
+            "https://egov.md.evil.test/login",
+            "https://egov.md/../evil",
+            "https://egov.mdx",
+            "<a href=\"https://evil.test\">https://egov.md</a>x",
+        ] {
+            let html = text_to_html(hostile, &OURS);
+            assert!(!html.contains("<a "), "{hostile}: {html}");
+            assert!(!html.contains("\"onmouseover"), "{hostile}: {html}");
+            assert!(
+                !html.contains("<a href=\"https://evil"),
+                "{hostile}: {html}"
+            );
+        }
+    }
 }

@@ -81,6 +81,11 @@ impl Templates {
         }
     }
 
+    /// Who signs.
+    pub fn agency(&self) -> &Agency {
+        &self.agency
+    }
+
     /// The same templates, signed by `agency`.
     pub fn signed_by(self, agency: Agency) -> Templates {
         Templates { agency, ..self }

@@ -72,6 +72,7 @@ fn reply_is_threaded_and_marked_automatic() {
     let sender = Sender {
         name: "Agenția de Guvernare Electronică",
         address: "servicii@egov.md",
+        links: Vec::new(),
     };
     let out = compose(
         &original,
@@ -129,6 +130,7 @@ fn hostile_subject_and_ids_cannot_inject_headers() {
     let sender = Sender {
         name: "AGE",
         address: "servicii@egov.md",
+        links: Vec::new(),
     };
     let now = datetime!(2026-11-24 12:00 UTC);
     for (subject, ids) in [

@@ -58,6 +58,7 @@ impl<'a> Planning<'a> {
         let mail = Mail {
             content: self.content,
             identity: self.identity,
+            digest: "d",
             at: AT,
         };
         super::plan(mail, &judgement, self.known, settings, NOW, self.fresh)
@@ -483,9 +484,51 @@ fn every_cap_files_the_mail_for_staff() {
 
 #[test]
 fn identity_prefers_message_id_and_falls_back_to_a_digest() {
-    assert_eq!(identity(Some("<a@b>"), b"x"), "a@b");
-    assert!(identity(None, b"x").starts_with("sha256:"));
-    assert_eq!(identity(Some("  "), b"x"), identity(None, b"x"));
+    assert_eq!(identity(Some("<a@b>"), "d1"), "a@b");
+    assert_eq!(identity(None, "d1"), "sha256:d1");
+    assert_eq!(identity(Some("  "), "d1"), identity(None, "d1"));
+    // Present but not a Message-ID: what was sent tells the mails apart, never an
+    // empty identity they would all share.
+    for bad in [
+        "<>",
+        "<h1\"><i>x</i>@evil.test>",
+        "/i",
+        "no at sign",
+        "<a b@c>",
+    ] {
+        assert_eq!(identity(Some(bad), "d2"), "sha256:d2", "{bad}");
+        assert_ne!(
+            identity(Some(bad), "d2"),
+            identity(Some(bad), "d3"),
+            "{bad}"
+        );
+    }
+    let beside = identity_beside("a@b", "d4");
+    assert_ne!(beside, "a@b");
+    assert_eq!(message_id_of(&beside).unwrap().bare(), "a@b");
+    assert_eq!(message_id_of("a@b").unwrap().bare(), "a@b");
+    assert_eq!(message_id_of("sha256:d1"), None);
+}
+
+#[test]
+fn the_content_digest_is_what_the_sender_wrote() {
+    let digest =
+        |raw: &str| content_digest(raw.as_bytes(), &crate::intake::read(raw.as_bytes(), &[]));
+    let sent = "From: ion@x.md\r\nSubject: MNotify\r\nDate: Mon, 7 Dec 2026 10:00:00 +0200\r\nMessage-ID: <m@x.md>\r\n\r\nCertificatul.\r\n";
+    // Redelivered through another alias: servers' fields on top, LF line ends.
+    let again = format!(
+        "Received: from mx by imap\r\nDelivered-To: alias@egov.md\r\nAuthentication-Results: mx; dmarc=pass\r\n{sent}"
+    )
+    .replace("\r\n", "\n");
+    assert_eq!(digest(sent), digest(&again));
+    for other in [
+        sent.replace("Certificatul.", "Alt text."),
+        sent.replace("ion@x.md", "eve@evil.test"),
+        sent.replace("Subject: MNotify", "Subject: MPass"),
+        sent.replace("10:00:00", "10:00:01"),
+    ] {
+        assert_ne!(digest(sent), digest(&other), "{other}");
+    }
 }
 
 #[test]
