@@ -906,3 +906,45 @@ async fn a_stranger_cannot_pre_empt_a_genuine_mail_by_its_message_id() {
         serde_json::from_str(&setup.cli(&["status", "--json"])).expect("status --json");
     assert_eq!(status["cases"], 1, "{status}");
 }
+
+/// An address the applicant writes, with quotes to break out of an attribute, is
+/// echoed in the reply as text: the HTML part links only the agency's own addresses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_links_only_the_agency_s_addresses() {
+    let stack = Stack::get();
+    let mailbox = "svc-links@egov.test";
+    let ion = "ion-links@inst-a.test";
+    let setup = secure(stack, mailbox, "");
+    let system = "https://evil.test/\"onmouseover=\"alert(1)";
+    let m = mail(
+        ion,
+        mailbox,
+        "Conectare MNotify",
+        "<links1@inst-a.test>",
+        &format!(
+            "Bună ziua, anexăm certificatul pentru MNotify.\nDenumirea sistemului în MPass: {system}\n"
+        ),
+    )
+    .attach("sistem.cer", "application/pkix-cert", &setup.leaf(&[0x5e, 0x11]));
+    signed_then_run(stack, &setup, ion, mailbox, &m.build()).await;
+    let reply = stack.wait_for(ion, "INBOX", 1, WAIT).await.remove(0);
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&reply)
+        .expect("the reply parses");
+    let text = parsed.body_text(0).unwrap_or_default().into_owned();
+    assert!(text.contains("https://evil.test/"), "echoed: {text}");
+    let html = parsed.body_html(0).expect("an HTML part").into_owned();
+    assert!(!html.contains("\"onmouseover"), "{html}");
+    let links: Vec<&str> = html
+        .split("href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert!(!links.is_empty(), "the procedure's links are links: {html}");
+    for link in links {
+        assert!(
+            link.starts_with("https://forms.office.com/") || link.starts_with("https://egov.md"),
+            "{link} in {html}"
+        );
+    }
+}
