@@ -63,7 +63,7 @@ impl Daemon {
             self.outbox.pace.record(finished);
         }
         self.outbox.copiers = copiers;
-        self.report_smtp(before, paused_before);
+        self.report_smtp(before, paused_before)?;
         // A reply given up is on its case's timeline now.
         debug!(
             ms = started.elapsed().as_millis() as u64,
@@ -228,18 +228,45 @@ impl Daemon {
     }
 
     /// Tells the telemetry what this round of sending did: replies accepted (SMTP
-    /// works), given up, or a transient failure that paused sending.
-    fn report_smtp(&self, (sent, failed): (u64, u64), paused_before: Option<Instant>) {
+    /// works), given up, or a transient failure that paused sending. The log says
+    /// once that sending stopped, with why and how many replies wait, and once that
+    /// it resumed: not a line per reply per retry while the server is down.
+    fn report_smtp(
+        &self,
+        (sent, failed): (u64, u64),
+        paused_before: Option<Instant>,
+    ) -> Result<(), StoreError> {
         let t = &self.telemetry;
         let newly_sent = self.counters.replies_sent - sent;
         t.replies_sent.inc_by(newly_sent);
         t.replies_failed
             .inc_by(self.counters.send_failures - failed);
+        let failing = t.seen().smtp_failing_since.is_some();
         if newly_sent > 0 {
+            if failing {
+                let waiting = self.store.pending()?.len();
+                info!(
+                    waiting,
+                    "sending resumed: the SMTP server takes replies again"
+                );
+            }
             t.smtp_ok();
         } else if self.outbox.paused_until.is_some() && self.outbox.paused_until != paused_before {
+            if !failing {
+                let pending = self.store.pending()?;
+                let why = pending
+                    .iter()
+                    .filter_map(|e| e.last_error.as_deref())
+                    .next()
+                    .unwrap_or("no reason given");
+                warn!(
+                    waiting = pending.len(),
+                    "sending stopped: {why}; the replies wait and are tried again (said again when sending resumes; `mnotify-intake status` shows how many wait)"
+                );
+            }
             t.smtp_failed(now().unix_timestamp());
         }
+        Ok(())
     }
 
     pub(super) async fn prepare_copiers(
@@ -323,7 +350,7 @@ pub(super) async fn send_all(
                         entry.next_attempt = now_s + delay.as_secs() as i64;
                         // The server is unwell: nothing more is tried for a while.
                         *paused_until = Some(Instant::now() + cfg.retry_base);
-                        warn!(to = %entry.to, id = %entry.message_id, attempts = entry.attempts, "sending failed, retry in {}s: {reason}", delay.as_secs());
+                        debug!(to = %entry.to, id = %entry.message_id, attempts = entry.attempts, "sending failed, retry in {}s: {reason}", delay.as_secs());
                     }
                 }
             }

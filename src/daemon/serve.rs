@@ -70,6 +70,8 @@ pub async fn serve(
     let anchors = TrustAnchors::load(&config.anchors)?;
     // Before the store: a daemon already running answers here ("already running").
     let control = control::bind(&config.control)?;
+    let store_path = config.store_path.clone();
+    let made_here = !store_path.exists();
     let store = open_store(&config).await?;
     let templates = Templates::for_config(&config.reply)?;
     let mut daemon = Daemon::new(config.clone(), store.clone(), anchors)?;
@@ -133,8 +135,17 @@ pub async fn serve(
     leave(tasks).await;
     daemon.store().flush()?;
     log_stopped(&daemon.counters);
+    let counters = daemon.counters.clone();
+    if made_here && matches!(result, Err(DaemonError::StoreLooksNew { .. })) {
+        // Refused before anything was handled: the empty store this run made would
+        // read as "0 cases" to `status` and hide that the real one is missing.
+        drop(daemon);
+        if let Err(e) = std::fs::remove_dir_all(&store_path) {
+            tracing::warn!("the empty store this run made at {} is left behind ({e}); delete it before restoring", store_path.display());
+        }
+    }
     result?;
-    Ok(daemon.counters.clone())
+    Ok(counters)
 }
 
 /// Waits up to [`TASKS_LEAVE`] for the tasks told to stop, then stops the rest.
@@ -157,13 +168,14 @@ async fn bind_metrics(listen: std::net::SocketAddr) -> Result<metrics::Endpoint,
         .map_err(|source| ServeError::Metrics { listen, source })
 }
 
-/// The store, waiting up to [`STORE_WAIT`] for a staff command that holds it.
+/// The store, waiting up to [`STORE_WAIT`] for a staff command that holds it (only
+/// that: a damaged store or a wrong path is said at once).
 async fn open_store(config: &Config) -> Result<Store, StoreError> {
     let started = Instant::now();
     loop {
         match Store::open(&config.store_path) {
             Ok(store) => return Ok(store),
-            Err(e) if started.elapsed() < STORE_WAIT => {
+            Err(e @ StoreError::Busy { .. }) if started.elapsed() < STORE_WAIT => {
                 tracing::debug!("store busy, retrying: {e}");
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }

@@ -257,10 +257,7 @@ pub fn restore(
         .path(path)
         .cache_capacity(CACHE_BYTES)
         .open()
-        .map_err(|source| StoreError::Open {
-            path: path.into(),
-            source,
-        })?;
+        .map_err(|source| StoreError::opening(path, source))?;
     let summary = read_backup(input, |tree, key, value| {
         db.open_tree(tree)?.insert(key, value)?;
         Ok(())

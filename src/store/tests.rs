@@ -112,7 +112,7 @@ fn newer_schema_is_refused() {
     let start = std::time::Instant::now();
     let result = loop {
         match Store::open(&path) {
-            Err(StoreError::Open { .. }) if start.elapsed().as_secs() < 5 => {
+            Err(StoreError::Busy { .. }) if start.elapsed().as_secs() < 5 => {
                 std::thread::sleep(std::time::Duration::from_millis(20))
             }
             other => break other,
@@ -359,7 +359,7 @@ fn a_store_of_schema_1_is_read_and_marked_2_by_the_daemon() {
     let start = std::time::Instant::now();
     let store = loop {
         match Store::open(&path) {
-            Err(StoreError::Open { .. }) if start.elapsed().as_secs() < 5 => {
+            Err(StoreError::Busy { .. }) if start.elapsed().as_secs() < 5 => {
                 std::thread::sleep(std::time::Duration::from_millis(20))
             }
             other => break other.expect("a schema 1 store opens"),
@@ -405,7 +405,7 @@ fn a_backup_of_schema_1_restores_and_reads() {
     let start = std::time::Instant::now();
     let store = loop {
         match Store::open(&path) {
-            Err(StoreError::Open { .. }) if start.elapsed().as_secs() < 5 => {
+            Err(StoreError::Busy { .. }) if start.elapsed().as_secs() < 5 => {
                 std::thread::sleep(std::time::Duration::from_millis(20))
             }
             other => break other.expect("the restored store opens"),
@@ -524,4 +524,46 @@ fn only_held_records_are_on_the_held_list_whatever_a_subject_says() {
         .map(|r| r.identity)
         .collect();
     assert_eq!(held, ["held@x.md"]);
+}
+
+/// Each reason sled gives for not opening a store is said once and plainly: a
+/// damaged store says to restore a backup first (sled's words last) and is not
+/// waited on as if another process held it; only a held lock is.
+#[test]
+fn why_a_store_does_not_open_is_sorted() {
+    let path = Path::new("/var/lib/mnotify-intake/store");
+    let damaged = StoreError::opening(path, sled::Error::Corruption { at: None, bt: () });
+    assert!(matches!(damaged, StoreError::Damaged { .. }), "{damaged:?}");
+    let said = damaged.to_string();
+    assert!(
+        said.starts_with("the store at /var/lib/mnotify-intake/store is damaged"),
+        "{said}"
+    );
+    assert!(said.contains("store restore --replace"), "{said}");
+    let held = StoreError::opening(
+        path,
+        sled::Error::Io(std::io::Error::other(
+            "could not acquire lock on \"/var/lib/mnotify-intake/store/db\": Os { code: 11 }",
+        )),
+    );
+    assert!(matches!(held, StoreError::Busy { .. }), "{held:?}");
+    let denied = StoreError::opening(
+        path,
+        sled::Error::Io(std::io::Error::from(std::io::ErrorKind::PermissionDenied)),
+    );
+    assert!(matches!(denied, StoreError::Open { .. }), "{denied:?}");
+    assert!(denied.to_string().contains("[store] path"), "{denied}");
+}
+
+/// A store held by another process is Busy (the daemon waits for it).
+#[test]
+fn a_store_held_by_another_handle_is_busy() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let _first = Store::open(&path).expect("open");
+    let second = Store::open(&path).err();
+    assert!(
+        matches!(second, Some(StoreError::Busy { .. })),
+        "{second:?}"
+    );
 }

@@ -67,6 +67,10 @@ on_each_server! {
             "{err}"
         );
         assert!(
+            !store.exists(),
+            "the refused run leaves no empty store behind for `status` to show as 0 cases"
+        );
+        assert!(
             err.contains(&format!("2 message(s) in {}", stack.folder("Processed"))),
             "{err}"
         );
