@@ -122,6 +122,24 @@ impl Store {
             }
             trees += usize::from(any);
         }
+        // Held mail's bytes, kept as files, written as the `held` tree they once were.
+        let mut any = false;
+        for item in self.held_sizes.iter() {
+            let (key, _) = item?;
+            let identity = String::from_utf8_lossy(&key);
+            let file = super::held::held_file(&self.path, &identity);
+            let Ok(raw) = std::fs::read(&file) else {
+                continue;
+            };
+            w.line(&Entry {
+                tree: HELD_TREE.into(),
+                key: b64(&key),
+                value: b64(&raw),
+            })?;
+            entries += 1;
+            any = true;
+        }
+        trees += usize::from(any);
         let sha256 = hex::encode(w.hash.finalize_reset());
         w.line(&Trailer {
             end: true,
@@ -259,7 +277,12 @@ pub fn restore(
         .open()
         .map_err(|source| StoreError::opening(path, source))?;
     let summary = read_backup(input, |tree, key, value| {
-        db.open_tree(tree)?.insert(key, value)?;
+        if tree == HELD_TREE {
+            let identity = String::from_utf8_lossy(&key);
+            super::held::write_held_file(path, &identity, &value)?;
+        } else {
+            db.open_tree(tree)?.insert(key, value)?;
+        }
         Ok(())
     })?;
     db.flush()?;

@@ -56,6 +56,45 @@ pub struct Viewing {
 /// Views kept per held mail (the oldest go first).
 const VIEWS_KEPT: usize = 200;
 
+/// Held mail's bytes are files in this folder of the store, one a mail, not sled
+/// values: sled kept copies of large values long after they were removed (30 held
+/// mails of 5 MB grew it by 222 MB under a 100 MB ceiling), while a file's disk is
+/// its own and given back when it goes. Older stores' bytes in the `held` tree are
+/// still read and removed.
+const HELD_FOLDER: &str = "held";
+
+/// The file that keeps the held mail `identity` in the store at `store`.
+pub(super) fn held_file(store: &Path, identity: &str) -> PathBuf {
+    use sha2::Digest;
+    store
+        .join(HELD_FOLDER)
+        .join(hex::encode(sha2::Sha256::digest(identity.as_bytes())))
+}
+
+/// Writes a held mail's file whole or not at all (a temporary name, synced, renamed).
+pub(super) fn write_held_file(store: &Path, identity: &str, raw: &[u8]) -> Result<(), StoreError> {
+    use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let file = held_file(store, identity);
+    let folder = store.join(HELD_FOLDER);
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&folder)
+        .map_err(StoreError::Write)?;
+    let temporary = folder.join(".writing");
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temporary)
+        .map_err(StoreError::Write)?;
+    out.write_all(raw).map_err(StoreError::Write)?;
+    out.sync_all().map_err(StoreError::Write)?;
+    std::fs::rename(&temporary, &file).map_err(StoreError::Write)
+}
+
 impl Store {
     /// The notes on a held mail (none yet: the default).
     pub fn held_notes(&self, identity: &str) -> Result<HeldNotes, StoreError> {
@@ -98,7 +137,32 @@ impl Store {
 
     /// The held mail's bytes, when kept.
     pub fn held_bytes(&self, identity: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.held.get(identity.as_bytes())?.map(|v| v.to_vec()))
+        match std::fs::read(held_file(&self.path, identity)) {
+            Ok(raw) => Ok(Some(raw)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Ok(self.held.get(identity.as_bytes())?.map(|v| v.to_vec()))
+            }
+            Err(e) => Err(StoreError::Write(e)),
+        }
+    }
+
+    /// Whether the held mail's bytes are kept.
+    fn holds_bytes(&self, identity: &str) -> Result<bool, StoreError> {
+        Ok(held_file(&self.path, identity).exists()
+            || self.held.contains_key(identity.as_bytes())?)
+    }
+
+    /// Lets go of a held mail's bytes (its file, or an older store's value); whether
+    /// there were any.
+    pub(super) fn drop_held_bytes(&self, identity: &str) -> Result<bool, StoreError> {
+        let file = match std::fs::remove_file(held_file(&self.path, identity)) {
+            Ok(()) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) => return Err(StoreError::Write(e)),
+        };
+        let value = self.held.remove(identity.as_bytes())?.is_some();
+        self.held_sizes.remove(identity.as_bytes())?;
+        Ok(file || value)
     }
 
     /// Keeps a held message's bytes for staff to accept (before its record is
@@ -117,7 +181,7 @@ impl Store {
         if kept.messages + 1 > ceiling.max_messages || kept.bytes + size > ceiling.max_bytes {
             return Ok(false);
         }
-        self.held.insert(identity.as_bytes(), raw)?;
+        write_held_file(&self.path, identity, raw)?;
         self.held_sizes
             .insert(identity.as_bytes(), &size_entry(size, now))?;
         Ok(true)
@@ -143,8 +207,7 @@ impl Store {
         for item in self.held_sizes.iter() {
             let (key, v) = item?;
             if read_size_entry(&v).1 < before.unix_timestamp() {
-                self.held.remove(&key)?;
-                self.held_sizes.remove(&key)?;
+                self.drop_held_bytes(&String::from_utf8_lossy(&key))?;
                 removed += 1;
             }
         }
@@ -194,7 +257,7 @@ impl Store {
         if !held {
             return Ok(AcceptHeld::NotHeld);
         }
-        if !self.held.contains_key(identity.as_bytes())? && identity.starts_with("sha256:") {
+        if !self.holds_bytes(identity)? && crate::process::message_id_of(identity).is_none() {
             // Not kept, and nothing to find it by again in the folder.
             return Ok(AcceptHeld::NotKept);
         }
@@ -220,7 +283,7 @@ impl Store {
             let Some(record) = self.seen_identity(&identity)? else {
                 continue;
             };
-            let raw = self.held.get(key.as_ref())?.map(|raw| raw.to_vec());
+            let raw = self.held_bytes(&identity)?;
             out.push((record, acceptance, raw));
         }
         Ok(out)
@@ -229,8 +292,7 @@ impl Store {
     /// A held message was handled as accepted: its bytes and acceptance go.
     pub fn finish_held(&self, identity: &str) -> Result<(), StoreError> {
         let _writing = self.writing();
-        self.held.remove(identity.as_bytes())?;
-        self.held_sizes.remove(identity.as_bytes())?;
+        self.drop_held_bytes(identity)?;
         self.accepted.remove(identity.as_bytes())?;
         self.flush()
     }

@@ -48,8 +48,7 @@ impl Store {
             if record.at >= before {
                 continue;
             }
-            if key.starts_with(b"id/") && self.held.remove(record.identity.as_bytes())?.is_some() {
-                self.held_sizes.remove(record.identity.as_bytes())?;
+            if key.starts_with(b"id/") && self.drop_held_bytes(&record.identity)? {
                 pruned.held_removed += 1;
             }
             if !record.is_reduced() {

@@ -567,3 +567,52 @@ fn a_store_held_by_another_handle_is_busy() {
         "{second:?}"
     );
 }
+
+/// Held mail's bytes are files of their own within the ceiling: read back, carried by
+/// a backup and its restore, and removed (the disk given back) when let go; an older
+/// store's bytes in the `held` tree are still read and let go.
+#[test]
+fn held_mail_is_kept_in_files_and_let_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let store = Store::open(&path).expect("open");
+    let now = time::macros::datetime!(2026-12-01 10:00 UTC);
+    let ceiling = HeldCeiling {
+        max_messages: 10,
+        max_bytes: 2000,
+    };
+    assert!(store
+        .keep_held("a@evil.test", &[b'a'; 1500], ceiling, now)
+        .unwrap());
+    assert!(!store
+        .keep_held("b@evil.test", &[b'b'; 600], ceiling, now)
+        .unwrap());
+    let file = super::held::held_file(&path, "a@evil.test");
+    assert_eq!(std::fs::metadata(&file).unwrap().len(), 1500);
+    assert_eq!(
+        store.held_bytes("a@evil.test").unwrap().unwrap().len(),
+        1500
+    );
+    assert_eq!(store.held_bytes("b@evil.test").unwrap(), None);
+    // An older store's bytes, kept in sled.
+    store.held.insert("old@evil.test", &b"old"[..]).unwrap();
+    assert_eq!(store.held_bytes("old@evil.test").unwrap().unwrap(), b"old");
+
+    let (bytes, _) = backup_of(&store);
+    let target = dir.path().join("restored");
+    restore(&mut std::io::Cursor::new(&bytes), &target).unwrap();
+    let back = Store::open(&target).unwrap();
+    assert_eq!(
+        back.held_bytes("a@evil.test").unwrap().unwrap(),
+        vec![b'a'; 1500]
+    );
+    assert_eq!(back.held_bytes("old@evil.test").unwrap().unwrap(), b"old");
+    assert!(super::held::held_file(&target, "old@evil.test").exists());
+
+    store.finish_held("a@evil.test").unwrap();
+    store.finish_held("old@evil.test").unwrap();
+    assert!(!file.exists(), "the file goes with the mail");
+    assert_eq!(store.held_bytes("a@evil.test").unwrap(), None);
+    assert_eq!(store.held_bytes("old@evil.test").unwrap(), None);
+    assert_eq!(store.held_kept().unwrap(), super::held::HeldKept::default());
+}

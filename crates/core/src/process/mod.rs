@@ -195,11 +195,12 @@ pub fn identity_beside(first: &str, content: &str) -> String {
     format!("{first} sha256:{content}")
 }
 
-/// The Message-ID an identity stands for, if any (to find the mail in a folder).
+/// The Message-ID that finds the mail of `identity` in a folder: none for a mail
+/// without one, nor for one that shares its Message-ID with another mail (the search
+/// could find the other).
 pub fn message_id_of(identity: &str) -> Option<MessageId> {
-    let id = identity.split(' ').next().unwrap_or("");
-    (!id.starts_with("sha256:") && well_formed(id))
-        .then(|| MessageId::parse(id))
+    well_formed(identity)
+        .then(|| MessageId::parse(identity))
         .flatten()
 }
 
