@@ -4,7 +4,7 @@
 //! Run: `cargo bench --bench inspect`. Criterion prints MiB/s and messages/s per case
 //! (one core: the pipeline is single-threaded per message).
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use mnotify_intake::analysis::{analyse, Context};
 use mnotify_intake::certificate::Certificate;
 use mnotify_intake::registry::{KnownCertificate, Registry};
@@ -80,4 +80,88 @@ criterion_group! {
     config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(3));
     targets = bench
 }
-criterion_main!(benches);
+/// `inspect --json` over a corpus of files against reading the same bytes (what `cat`
+/// does): the whole command, start-up included, as a person runs it on a folder of
+/// mail. 400 mails, one in ten with a 3 MB attachment (about 160 MB).
+fn against_reading_the_bytes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = "Bună ziua,\n\nVă transmitem certificatul de sistem pentru conectarea la MNotify.\n";
+    let files: Vec<std::path::PathBuf> = (0..400)
+        .map(|i| {
+            let size = if i % 10 == 0 { 3_000_000 } else { 20_000 };
+            let raw = Mail::new(
+                &format!("ion{i}@primaria.md"),
+                &format!("Conectare MNotify {i}"),
+            )
+            .message_id(&format!("<m{i}@primaria.md>"))
+            .text(&format!("{text}Seria: 0A 1B 2C {:02X} 4E\n", i % 256))
+            .attach(
+                &format!("scrisoare{i}.pdf"),
+                "application/pdf",
+                &noise(size, i as u64),
+            )
+            .build();
+            let path = dir.path().join(format!("m{i:03}.eml"));
+            std::fs::write(&path, raw).expect("write the corpus");
+            path
+        })
+        .collect();
+    let bytes: u64 = files
+        .iter()
+        .map(|f| f.metadata().map_or(0, |m| m.len()))
+        .sum();
+    let median = |mut runs: Vec<f64>| {
+        runs.sort_by(f64::total_cmp);
+        runs[runs.len() / 2]
+    };
+    let timed = |work: &dyn Fn()| {
+        median(
+            (0..7)
+                .map(|_| {
+                    let started = std::time::Instant::now();
+                    work();
+                    started.elapsed().as_secs_f64()
+                })
+                .collect(),
+        )
+    };
+    let read = timed(&|| {
+        for f in &files {
+            std::hint::black_box(std::fs::read(f).expect("read"));
+        }
+    });
+    let inspect = timed(&|| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_mnotify-intake"))
+            .arg("inspect")
+            .arg("--json")
+            .args(&files)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .expect("run inspect");
+        assert!(out.status.success() && !out.stdout.is_empty());
+    });
+    let one = timed(&|| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_mnotify-intake"))
+            .args(["inspect", "--json"])
+            .arg(&files[1])
+            .output()
+            .expect("run inspect");
+    });
+    println!(
+        "inspect --json over {} files ({:.0} MB): {:.0} ms; reading the bytes {:.0} ms; ratio {:.1}x; one small file {:.0} ms (start-up)",
+        files.len(),
+        bytes as f64 / 1e6,
+        inspect * 1e3,
+        read * 1e3,
+        inspect / read,
+        one * 1e3
+    );
+}
+
+fn main() {
+    benches();
+    if std::env::args().any(|a| a == "--bench") {
+        against_reading_the_bytes();
+    }
+    Criterion::default().configure_from_args().final_summary();
+}

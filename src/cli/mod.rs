@@ -387,6 +387,10 @@ fn stored_registry(config: &Config) -> Result<Registry> {
 
 fn inspect(config_path: Option<&Path>, args: InspectArgs) -> Result<ExitCode> {
     let now = parse_now(args.now.as_deref())?;
+    // The readers' patterns compile on another core while the config loads and the
+    // first files are read (compiling them took most of a small run's time).
+    let warming =
+        std::thread::spawn(|| analysis::warm_up(mnotify_intake::procedure::Catalogue::built_in()));
     let (anchors, registry, own, policy, crl_sources, procedures) = match config_path {
         Some(path) => {
             let config = Config::load(path)?;
@@ -415,10 +419,12 @@ fn inspect(config_path: Option<&Path>, args: InspectArgs) -> Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut failed = 0;
-    for file in &args.files {
+    let read = read_in_parallel(&args.files, &own);
+    let _ = warming.join();
+    for (file, facts) in args.files.iter().zip(read) {
         let name = file.display().to_string();
-        let raw = match std::fs::read(file) {
-            Ok(raw) => raw,
+        let facts = match facts {
+            Ok(facts) => facts,
             Err(err) => {
                 failed += 1;
                 eprintln!("mnotify-intake: error: cannot read {name}: {err}; check the path, the other files are still analysed");
@@ -429,7 +435,6 @@ fn inspect(config_path: Option<&Path>, args: InspectArgs) -> Result<ExitCode> {
                 continue;
             }
         };
-        let facts = mnotify_intake::intake::read(&raw, &own);
         crls.learn_from(&facts);
         let ctx = Context {
             anchors: &anchors,
@@ -458,6 +463,43 @@ fn inspect(config_path: Option<&Path>, args: InspectArgs) -> Result<ExitCode> {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    })
+}
+
+/// The facts of each file, in the files' order, read and parsed on every core (the
+/// bytes dropped as soon as they are read into facts); what follows depends on the
+/// files before it (the revocation lists they bring) and stays in order.
+fn read_in_parallel(
+    files: &[PathBuf],
+    own: &[String],
+) -> impl Iterator<Item = std::io::Result<mnotify_intake::intake::Facts>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len().max(1));
+    let next = std::sync::Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = std::sync::mpsc::sync_channel(workers * 4);
+    for _ in 0..workers {
+        let (files, own, next, tx) = (files.to_vec(), own.to_vec(), next.clone(), tx.clone());
+        std::thread::spawn(move || loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(file) = files.get(i) else { break };
+            let facts = std::fs::read(file).map(|raw| mnotify_intake::intake::read(&raw, &own));
+            if tx.send((i, facts)).is_err() {
+                break;
+            }
+        });
+    }
+    drop(tx);
+    let mut waiting = std::collections::BTreeMap::new();
+    let mut wanted = 0;
+    std::iter::from_fn(move || loop {
+        if let Some(facts) = waiting.remove(&wanted) {
+            wanted += 1;
+            return Some(facts);
+        }
+        let (i, facts) = rx.recv().ok()?;
+        waiting.insert(i, facts);
     })
 }
 

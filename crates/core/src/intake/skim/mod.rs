@@ -62,7 +62,7 @@ pub fn skim(raw: &[u8]) -> Cow<'_, [u8]> {
         }
         let end = next_delimiter(raw, body, &boundaries).unwrap_or(raw.len());
         if part.skippable()
-            && decoded_size(&raw[body..end]) > SNIFF_LIMIT
+            && decodes_past(&raw[body..end], SNIFF_LIMIT)
             && !starts_tnef(&raw[body..end])
         {
             cuts.push((body, end));
@@ -118,10 +118,23 @@ fn starts_tnef(body: &[u8]) -> bool {
         .is_ok_and(|bytes| super::tnef::is_tnef(&bytes))
 }
 
-/// Bytes a base64 body decodes to, at most (line breaks do not count).
-fn decoded_size(body: &[u8]) -> usize {
-    let breaks = memchr::memchr2_iter(b'\r', b'\n', body).count();
-    (body.len() - breaks) / 4 * 3
+/// Whether a base64 body decodes to more than `limit` bytes (line breaks do not
+/// count). Reads only as far as it must: counting the breaks of a whole 3 MB body
+/// took a tenth of `inspect`'s time.
+fn decodes_past(body: &[u8], limit: usize) -> bool {
+    // More than this many characters besides the breaks decode past the limit.
+    let needed = (limit / 3 + 1) * 4;
+    if body.len() < needed {
+        return false;
+    }
+    let mut breaks = 0;
+    for at in memchr::memchr2_iter(b'\r', b'\n', body) {
+        breaks += 1;
+        if at + 1 - breaks >= needed {
+            return true;
+        }
+    }
+    body.len() - breaks >= needed
 }
 
 /// The start of the next line at or after `from` that is a delimiter of one of

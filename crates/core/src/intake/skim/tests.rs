@@ -156,3 +156,32 @@ fn a_large_tnef_stream_under_any_name_is_kept() {
     assert!(matches!(skim(&raw), Cow::Borrowed(_)));
     same_facts(&raw);
 }
+
+/// Reading only as far as it must says what counting every break says.
+#[test]
+fn decodes_past_agrees_with_counting_every_break() {
+    let whole = |body: &[u8], limit: usize| {
+        let breaks = body.iter().filter(|b| matches!(b, b'\r' | b'\n')).count();
+        (body.len() - breaks) / 4 * 3 > limit
+    };
+    for limit in [0, 1, 2, 3, 5, 47, 48, 300] {
+        for len in 0..500 {
+            for line in [76, 3, 1] {
+                let body: Vec<u8> = (0..len)
+                    .map(|i| {
+                        if i % (line + 2) >= line {
+                            b"\r\n"[i % 2]
+                        } else {
+                            b'A'
+                        }
+                    })
+                    .collect();
+                assert_eq!(
+                    super::decodes_past(&body, limit),
+                    whole(&body, limit),
+                    "limit {limit}, len {len}, line {line}"
+                );
+            }
+        }
+    }
+}
