@@ -133,19 +133,35 @@ pub async fn serve(
     let result = daemon.run(lifetime, shutdown).await;
     let _ = stop_tasks.send(true);
     leave(tasks).await;
+    wind_up(daemon, result, made_here.then_some(&store_path))
+}
+
+/// The store flushed, the counters logged; a run refused on a lost store before
+/// anything was handled removes the empty store it made (`made`): `status` would read
+/// it as "0 cases" and hide that the real one is missing.
+fn wind_up(
+    daemon: Daemon,
+    result: Result<(), DaemonError>,
+    made: Option<&std::path::PathBuf>,
+) -> Result<Counters, ServeError> {
     daemon.store().flush()?;
     log_stopped(&daemon.counters);
     let counters = daemon.counters.clone();
-    if made_here && matches!(result, Err(DaemonError::StoreLooksNew { .. })) {
-        // Refused before anything was handled: the empty store this run made would
-        // read as "0 cases" to `status` and hide that the real one is missing.
+    if let (Some(path), Err(DaemonError::StoreLooksNew { .. })) = (made, &result) {
         drop(daemon);
-        if let Err(e) = std::fs::remove_dir_all(&store_path) {
-            tracing::warn!("the empty store this run made at {} is left behind ({e}); delete it before restoring", store_path.display());
-        }
+        remove_refused_store(path);
     }
     result?;
     Ok(counters)
+}
+
+fn remove_refused_store(path: &std::path::Path) {
+    if let Err(e) = std::fs::remove_dir_all(path) {
+        tracing::warn!(
+            "the empty store this run made at {} is left behind ({e}); delete it before restoring",
+            path.display()
+        );
+    }
 }
 
 /// Waits up to [`TASKS_LEAVE`] for the tasks told to stop, then stops the rest.

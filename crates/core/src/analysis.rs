@@ -42,8 +42,11 @@ pub struct Analysis {
     pub decision: Decision,
     pub problems: Vec<Problem>,
     /// The services the mail asks to connect to, in order of first mention
-    /// ([`crate::procedure::mention`]).
+    /// ([`crate::procedure::mention`]): the daemon opens a case for each.
     pub services: Vec<String>,
+    /// Services it names without clearly asking for them: shown to staff on its case,
+    /// no case opened.
+    pub mentioned: Vec<String>,
 }
 
 impl Analysis {
@@ -77,7 +80,10 @@ pub fn analyse_facts(facts: Facts, ctx: &Context<'_>, now: OffsetDateTime) -> An
         })
         .collect();
     let certificates = check_certificates(&parsed, &facts, ctx, now);
-    let services = ctx.procedures.services_in(&facts.own_text);
+    let crate::procedure::mention::Reading {
+        asked: services,
+        mentioned,
+    } = ctx.procedures.read_services(&facts.own_text);
     let relevant = about_onboarding(&facts, &services, ctx.procedures)
         || !certificates.is_empty()
         || !findings.is_empty();
@@ -104,6 +110,7 @@ pub fn analyse_facts(facts: Facts, ctx: &Context<'_>, now: OffsetDateTime) -> An
     let (decision, problems) = decide(&evidence);
     Analysis {
         services,
+        mentioned,
         facts,
         certificates,
         numbers,

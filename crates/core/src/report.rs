@@ -21,6 +21,8 @@ pub struct FileReport<'a> {
     pub problems: &'a [Problem],
     /// The services the mail asks to connect to (codes, in order of first mention).
     pub services: &'a [String],
+    /// Services it names without clearly asking for them (no case is opened).
+    pub also_mentions: &'a [String],
     pub language: Language,
     pub certificates: Vec<CertificateReport<'a>>,
     pub quoted: Vec<NumberReport<'a>>,
@@ -98,6 +100,7 @@ impl<'a> FileReport<'a> {
             decision: a.decision,
             problems: &a.problems,
             services: &a.services,
+            also_mentions: &a.mentioned,
             language: a.facts.language,
             certificates: a.certificates.iter().map(certificate_report).collect(),
             quoted: a.numbers.iter().map(number_report).collect(),

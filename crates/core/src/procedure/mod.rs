@@ -423,6 +423,11 @@ impl Catalogue {
     pub fn services_in(&self, text: &str) -> Vec<String> {
         mention::services(self, text)
     }
+
+    /// What `text` says of services: asked for, and only mentioned ([`mention::read`]).
+    pub fn read_services(&self, text: &str) -> mention::Reading {
+        mention::read(self, text)
+    }
 }
 
 impl Default for Catalogue {

@@ -464,3 +464,79 @@ fn the_registry_s_service_column_is_matched_by_its_spellings() {
     assert_eq!(tag("eCabinet"), None);
     assert_eq!(tag(""), None);
 }
+
+fn reading(text: &str) -> (Vec<String>, Vec<String>) {
+    let r = mention::read(built_in(), text);
+    (r.asked, r.mentioned)
+}
+
+fn codes(c: &[&str]) -> Vec<String> {
+    c.iter().map(|s| s.to_string()).collect()
+}
+
+/// Where a certificate is held, used or comes from, said in the ways people write it
+/// (the subject on the first line): not a service asked for.
+#[test]
+fn a_service_a_certificate_comes_from_is_not_asked_for() {
+    for text in [
+        "MNotify - Primaria Balti\nAvem certificat pentru MDocs, seria 5C0FFEE5.",
+        "MNotify - certificat MPass existent\nSeria: 4A3F00127BC9",
+        "MNotify\nServiciu | MPass\nNumăr de serie | 4A 3F 00 12 7B C9",
+        "MNotify\nServiciu\tMPass\nNumăr de serie\t4A3F00127BC9",
+        "Подключение MNotify\nУ нас есть сертификат для MSign, серия 4A3F00127BC9.",
+        "MNotify onboarding\nWe have a certificate for MLog, serial 4A3F00127BC9.",
+        "MNotify\nOur MPass certificate is already registered, serial 4A3F00127BC9.",
+        "Conectare MNotify\nCertificatul emis pentru MSign are seria 4A3F00127BC9.",
+    ] {
+        assert_eq!(reading(text), (codes(&["mnotify"]), codes(&[])), "{text}");
+    }
+}
+
+/// Asked for in words, each service of a list: every one asked.
+#[test]
+fn services_asked_for_in_words_are_each_asked_for() {
+    for (text, asked) in [
+        (
+            "Conectare\nSolicităm conectarea la MPass și la MSign.",
+            &["mpass", "msign"][..],
+        ),
+        (
+            "Re: servicii\nПросим подключить систему к MLog и MDocs.",
+            &["mlog", "mdocs"],
+        ),
+        (
+            "Onboarding\nWe would like to connect to MNotify and MSign.",
+            &["mnotify", "msign"],
+        ),
+        // The subject names one alone; the body asks for another in words.
+        (
+            "MNotify - Primaria Balti\nDorim și conectarea la MPass.",
+            &["mnotify", "mpass"],
+        ),
+    ] {
+        assert_eq!(reading(text), (codes(asked), codes(&[])), "{text}");
+    }
+}
+
+/// Named without asking, beside one that is asked for, or several with none clear:
+/// the clearest is asked for, the rest only mentioned (no case opened for them).
+#[test]
+fn services_only_named_are_mentioned() {
+    assert_eq!(
+        reading("Certificat MNotify\nLucrăm și cu MPass, MSign."),
+        (codes(&["mnotify"]), codes(&["mpass", "msign"]))
+    );
+    assert_eq!(
+        reading("Certificat\nMNotify, MPass: atașăm certificatul."),
+        (codes(&["mnotify"]), codes(&["mpass"]))
+    );
+    assert_eq!(
+        reading("Сертификат\nMSign и MLog, сертификат во вложении."),
+        (codes(&["msign"]), codes(&["mlog"]))
+    );
+    // A serial beside the only service named: that service is still the one asked.
+    assert_eq!(
+        reading("Certificat\nPentru MNotify, seria 4A3F00127BC9."),
+        (codes(&["mnotify"]), codes(&[]))
+    );
+}

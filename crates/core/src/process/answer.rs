@@ -99,15 +99,7 @@ pub(super) fn reply(
             String::new(),
         ),
     };
-    if let Answering::Case(_, opened) = answering {
-        context.also = opened
-            .iter()
-            .map(|o| crate::reply::AlsoView {
-                tag: catalogue.procedure_of(&o.service).tag.clone(),
-                token: o.token.clone(),
-            })
-            .collect();
-    }
+    (context.also, context.mentioned) = other_services(content, answering, catalogue);
     let received = facts.trace.received_at().unwrap_or(now);
     let mut context = ReplyContext {
         limit_mb: settings.max_message_bytes.div_ceil(1024 * 1024),
@@ -148,6 +140,42 @@ pub(super) fn reply(
         fresh,
         now,
     ))
+}
+
+/// The other cases the mail opened, each with its next step, and the services it
+/// names without asking for them (tags): the reply says both, and nothing more is sent.
+fn other_services(
+    content: Content<'_>,
+    answering: Answering<'_>,
+    catalogue: &crate::procedure::Catalogue,
+) -> (Vec<crate::reply::AlsoView>, Vec<String>) {
+    let Answering::Case(case, opened) = answering else {
+        return (Vec::new(), Vec::new());
+    };
+    let also = opened
+        .iter()
+        .map(|o| {
+            let procedure = catalogue.procedure_of(&o.service);
+            crate::reply::AlsoView {
+                tag: procedure.tag.clone(),
+                token: o.token.clone(),
+                next: o
+                    .next_step_told(procedure)
+                    .map(|s| crate::reply::StepView::of(procedure, s)),
+            }
+        })
+        .collect();
+    let mentioned = match content {
+        Content::Analysed(a) => a
+            .mentioned
+            .iter()
+            .filter(|code| **code != case.service)
+            .filter_map(|code| catalogue.get(code))
+            .map(|p| p.tag.clone())
+            .collect(),
+        Content::Oversized { .. } => Vec::new(),
+    };
+    (also, mentioned)
 }
 
 /// Our reference for a mail, as the neutral answer gives it and `held list` shows it:

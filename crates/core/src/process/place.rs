@@ -127,6 +127,17 @@ pub(super) fn place_in_case(
             };
         }
     };
+    if case.is_none() {
+        let also: Vec<String> = analysis
+            .mentioned
+            .iter()
+            .filter_map(|code| procedures.get(code))
+            .map(|p| p.tag.clone())
+            .collect();
+        if !also.is_empty() {
+            notes.push(Remark::AlsoMentions { services: also });
+        }
+    }
     let open = |procedure: &crate::procedure::Procedure, seed: &str| {
         let applicant = judgement.recipient.clone().unwrap_or_default();
         let mut c = Case::open(token_for(seed), &applicant, facts.language, now);

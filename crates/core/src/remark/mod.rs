@@ -161,6 +161,11 @@ pub enum Remark {
         case_system: String,
     },
     NoServiceNamed,
+    /// Services a first mail names without clearly asking for them (tags): no case
+    /// opened for them; staff see them on the case it opened.
+    AlsoMentions {
+        services: Vec<String>,
+    },
     NoAddress,
     RepliesOff,
     AnswersOurs,

@@ -339,6 +339,13 @@ pub(super) fn mail_note(r: &Remark, l: Language) -> Option<String> {
             en: "names no service: asked which one, no case opened",
             ro: "nu numește niciun serviciu: a fost întrebat care, niciun caz deschis",
             ru: "не указана услуга: спросили какая, дело не открыто").into(),
+        R::AlsoMentions { services } => {
+            let services = services.join(", ");
+            said!(l,
+                en: format!("also mentions {services} without asking to connect: no case opened for it; ask the applicant if unsure"),
+                ro: format!("pomenește și {services} fără să ceară conectarea: nu s-a deschis dosar pentru ele; întrebați solicitantul dacă e neclar"),
+                ru: format!("упоминает также {services}, не прося подключения: заявка для них не открыта; уточните у заявителя, если неясно"))
+        }
         R::NoAddress => said!(l,
             en: "no address to reply to",
             ro: "nicio adresă la care să răspundem",

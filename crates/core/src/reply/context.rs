@@ -21,9 +21,12 @@ pub struct ReplyContext {
     pub other_services: Vec<String>,
     /// Every service the mailbox serves, for the answer asking which one.
     pub all_services: Vec<ServiceView>,
-    /// Other cases the same mail opened or moved (a mail naming two services): their
-    /// service and token.
+    /// Other cases the same mail opened (a mail asking for two services): their
+    /// service, token and next step, told in this reply (no other letter follows).
     pub also: Vec<AlsoView>,
+    /// Services the mail names without asking for them (tags): no case was opened;
+    /// the reply says how to ask.
+    pub mentioned: Vec<String>,
     pub certificates: Vec<CertificateView>,
     pub numbers: Vec<NumberView>,
     pub token: String,
@@ -194,6 +197,8 @@ impl StepView {
 pub struct AlsoView {
     pub tag: String,
     pub token: String,
+    /// What that case waits for next.
+    pub next: Option<StepView>,
 }
 
 fn same_in_all(text: &str) -> Texts {
@@ -340,6 +345,7 @@ impl ReplyContext {
                 .collect(),
             all_services: catalogue.iter().map(ServiceView::of).collect(),
             also: Vec::new(),
+            mentioned: Vec::new(),
             certificates: Vec::new(),
             numbers: Vec::new(),
             token: String::new(),
@@ -411,7 +417,13 @@ impl ReplyContext {
         for item in &mut ctx.checklist {
             fill(&mut item.text);
         }
-        for view in ctx.next.iter_mut().chain(ctx.done.iter_mut()) {
+        let also_next = ctx.also.iter_mut().filter_map(|a| a.next.as_mut());
+        for view in ctx
+            .next
+            .iter_mut()
+            .chain(ctx.done.iter_mut())
+            .chain(also_next)
+        {
             fill(&mut view.text);
             if let Some(how) = &mut view.how {
                 fill(how);

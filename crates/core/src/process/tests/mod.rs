@@ -707,6 +707,82 @@ mod services {
         assert!(text.contains(&format!("[MSign #{}]", case.token)), "{text}");
         assert!(text.contains(&format!("MLog #{}", other.token)), "{text}");
         assert_eq!(p.outbox.iter().count(), 1, "one answer");
+        // The one answer says the other case's next step: no letter is promised that
+        // is not queued.
+        assert!(text.contains("pasul următor pentru MLog: "), "{text}");
+        assert!(!text.contains("separat"), "{text}");
+    }
+
+    /// The cases a first mail opens are the services `inspect --json` says it asks
+    /// for, one for one and in order, whatever the phrasing.
+    #[test]
+    fn the_cases_opened_are_the_services_inspect_reports() {
+        for (subject, body) in [
+            (
+                "Conectare MSign și MLog",
+                "Solicităm conectarea la MSign și la MLog.",
+            ),
+            (
+                "MNotify - Primaria Balti",
+                "Avem certificat pentru MDocs, seria 5C0FFEE5.",
+            ),
+            ("MNotify - certificat MPass existent", "Seria: 4A3F00127BC9"),
+            (
+                "MNotify",
+                "Serviciu | MPass\nNumăr de serie | 4A 3F 00 12 7B C9",
+            ),
+            ("Certificat", "MNotify, MPass: atașăm certificatul."),
+            ("Подключение", "Просим подключить систему к MLog и MDocs."),
+            (
+                "Onboarding",
+                "We would like to connect to MNotify and MSign.",
+            ),
+            ("MNotify - Primaria", "Dorim și conectarea la MPass."),
+        ] {
+            let p = first_mail(subject, body);
+            let opened: Vec<String> = p
+                .case
+                .iter()
+                .chain(p.opened.iter())
+                .map(|c| c.service.clone())
+                .collect();
+            let text = format!("{subject}\n{body}");
+            let reported = crate::procedure::Catalogue::built_in().read_services(&text);
+            assert_eq!(opened, reported.asked, "{subject} / {body}");
+        }
+    }
+
+    /// A service named as where the certificate is registered opens no case; one
+    /// named without asking opens none either, and the reply says how to ask for it;
+    /// no reply promises another letter.
+    #[test]
+    fn a_service_only_named_opens_no_case_and_no_letter_is_promised() {
+        let p = first_mail(
+            "MNotify - Primaria Balti",
+            "Avem certificat pentru MDocs, seria 5C0FFEE5.",
+        );
+        assert_eq!(p.case.as_ref().map(|c| c.service.as_str()), Some("mnotify"));
+        assert!(p.opened.is_empty(), "no MDocs case");
+        let p = first_mail(
+            "Certificat MNotify",
+            "Bună ziua, lucrăm și cu MPass. Atașăm certificatul.",
+        );
+        let case = p.case.clone().expect("a case");
+        assert_eq!(case.service, "mnotify");
+        assert!(p.opened.is_empty(), "no MPass case: {:?}", p.opened);
+        let text = reply_text(&p);
+        assert!(
+            text.contains("Mesajul dvs. pomenește și MPass. Dacă doriți conectarea și la acesta"),
+            "{text}"
+        );
+        assert!(!text.contains("separat"), "{text}");
+        let staff = case
+            .timeline
+            .iter()
+            .map(|e| e.said(crate::intake::Language::Ro))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(staff.contains("pomenește și MPass"), "{staff}");
     }
 
     #[test]
