@@ -87,7 +87,7 @@ fn queue_line(console: &Console, l: &queue::Line<'_>) -> QueueLine {
         waiting: l.waiting.words(language),
         waiting_code: l.waiting.code(),
         on_agency: l.waiting.on_agency(),
-        decision: l.case.last_decision.map(|d| d.words(language)),
+        decision: l.case.decision_words(language),
         next_told: match (l.case.merged(), l.next_told) {
             (Some(into), _) => format!("{} #{into}", t["merged_into"]),
             (None, Some(step)) => step_label(console, l.procedure, step),
@@ -380,7 +380,7 @@ pub fn case_page(
                     system => case.system().map(str::to_string),
                     opened => local(console, case.opened_at),
                     updated => local(console, case.updated_at),
-                    decision => case.last_decision.map(|d| d.words(language)),
+                    decision => case.decision_words(language),
                     next_told => line.next_told.map_or(t["completed"].to_string(), |s| step_label(console, p, s)),
                     waiting => line.waiting.words(language),
                     on_agency => line.waiting.on_agency(),

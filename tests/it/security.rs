@@ -948,3 +948,68 @@ async fn a_reply_links_only_the_agency_s_addresses() {
         );
     }
 }
+
+/// A certificate ion's applicant was told is accepted, sent later by another
+/// institution: ion's step stays done and she is told nothing new; the later case
+/// carries the check, and every staff view says so (not "confirmed").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_claim_on_a_certificate_told_accepted_is_checked_in_the_later_case() {
+    let stack = Stack::get();
+    let mailbox = "svc-dispute@egov.test";
+    let ion = "ion-dispute@inst-a.test";
+    let eve = "eve-dispute@inst-b.test";
+    let setup = secure(stack, mailbox, "");
+    let cert = setup.leaf(&[0x5d, 0x15, 0x9e]);
+    let send = |from: &str, id: &str| {
+        mail(
+            from,
+            mailbox,
+            "Certificat MNotify",
+            id,
+            "Certificatul pentru MNotify.",
+        )
+        .attach("s.cer", "application/pkix-cert", &cert)
+        .build()
+    };
+    signed_then_run(stack, &setup, ion, mailbox, &send(ion, "<d1@inst-a.test>")).await;
+    let ion_token = token_of(&stack.wait_for(ion, "INBOX", 1, WAIT).await[0]);
+    signed_then_run(stack, &setup, eve, mailbox, &send(eve, "<d2@inst-b.test>")).await;
+    let eve_token = token_of(&stack.wait_for(eve, "INBOX", 1, WAIT).await[0]);
+
+    let ion_case = case_json(&setup, &ion_token);
+    assert_eq!(
+        ion_case["steps_done"],
+        serde_json::json!(["certificate"]),
+        "{ion_case}"
+    );
+    assert!(ion_case["certificate_check"].is_null(), "{ion_case}");
+    let shown_ion = shown(&setup, &ion_token);
+    assert!(
+        shown_ion.contains("the certificate step stays done"),
+        "{shown_ion}"
+    );
+    let eve_case = case_json(&setup, &eve_token);
+    assert_eq!(eve_case["waiting_on"], "age", "{eve_case}");
+    assert!(!eve_case["certificate_check"].is_null(), "{eve_case}");
+    // Staff views agree: eve's case is under check, not confirmed, anywhere.
+    let listed = setup.cli(&["cases", "list"]);
+    let eve_line = listed
+        .lines()
+        .find(|l| l.contains(&eve_token))
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert!(eve_line.contains("certificate under check"), "{eve_line}");
+    let digest = setup.cli(&["digest", "--print"]);
+    let accepted_section = digest
+        .split("\n\n")
+        .filter(|s| s.starts_with("Certificates accepted") || s.starts_with("Reuse confirmed"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        accepted_section.contains(ion),
+        "ion's is accepted: {digest}"
+    );
+    assert!(!accepted_section.contains(eve), "{digest}");
+    // Ion was told nothing more.
+    stack.wait_until_delivered(WAIT).await;
+    assert_eq!(stack.count(ion, "INBOX").await, 1);
+}

@@ -207,7 +207,7 @@ fn list_row(l: &Line, language: Language, now: OffsetDateTime) -> [String; 8] {
         c.token.clone(),
         p.tag.clone(),
         format!("{done}/{}", p.steps.len()),
-        c.last_decision.map_or("-", |d| d.words(language)).into(),
+        c.decision_words(language).unwrap_or("-").into(),
         next,
         l.waiting.words(language).into(),
         say("days_short", language, &[("n", &idle)]),
@@ -354,10 +354,7 @@ fn print_standing(config: &Config, c: &Case, p: &Procedure, now: OffsetDateTime)
             &[
                 ("opened", &date(c.opened_at)),
                 ("changed", &date(c.updated_at)),
-                (
-                    "decision",
-                    c.last_decision.map_or("-", |d| d.words(language))
-                ),
+                ("decision", c.decision_words(language).unwrap_or("-")),
             ],
         )
     );

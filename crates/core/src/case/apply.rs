@@ -35,6 +35,9 @@ pub enum Event<'a> {
     Mail(MailEvent<'a>),
     /// A certificate this case holds turned up in another institution's mail with
     /// evidence that it is theirs, or with none either way: staff check it.
+    /// Another mail doubts the case's certificate: a staff check opens, unless the
+    /// applicant was told the step is done (then it is noted and stays done,
+    /// [`Remark::DisputedLater`]: the later mail carries the check).
     CertificateDoubted { why: &'a [Remark] },
     /// Staff record a step as done (the form arrived, the contract is signed, test
     /// access is configured, production is active, …).
@@ -95,7 +98,7 @@ pub fn apply(
     let mut actions = Vec::new();
     match event {
         Event::Mail(mail) => c.on_mail(procedure, mail, now),
-        Event::CertificateDoubted { why } => c.open_certificate_check(why, now),
+        Event::CertificateDoubted { why } => c.doubt_certificate(procedure, why, now),
         Event::StepDone { step, by, note } => {
             actions.extend(c.on_step_done(procedure, step, by, note, now))
         }
@@ -278,6 +281,14 @@ impl Case {
     }
 
     /// Step 3 waits on staff: `why` is on the timeline and in the check.
+    fn doubt_certificate(&mut self, procedure: &Procedure, why: &[Remark], now: OffsetDateTime) {
+        if self.certificates_done(procedure) {
+            self.log(now, Remark::DisputedLater { why: why.to_vec() });
+        } else {
+            self.open_certificate_check(why, now);
+        }
+    }
+
     fn open_certificate_check(&mut self, why: &[Remark], now: OffsetDateTime) {
         self.log(now, Remark::CertificateCheck { why: why.to_vec() });
         if self.certificate_check.is_none() {

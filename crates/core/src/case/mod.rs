@@ -175,6 +175,42 @@ pub fn token_for(seed: &str) -> String {
 }
 
 impl Case {
+    /// The last decision in staff words: a confirmed reuse or a new certificate whose
+    /// owner staff are still checking is said as under check, never as confirmed.
+    pub fn decision_words(&self, language: Language) -> Option<&'static str> {
+        decision_words(
+            self.last_decision,
+            self.certificate_check.is_some(),
+            language,
+        )
+    }
+}
+
+/// A case's last decision in staff words ([`Case::decision_words`]), from the
+/// decision and whether staff check its certificate.
+pub fn decision_words(
+    decision: Option<crate::decision::Decision>,
+    under_check: bool,
+    language: Language,
+) -> Option<&'static str> {
+    use crate::decision::Decision;
+    let decision = decision?;
+    let accepted = matches!(
+        decision,
+        Decision::ReuseConfirmed | Decision::NewCertificate
+    );
+    Some(if accepted && under_check {
+        match language {
+            Language::Ro => "certificat în verificare",
+            Language::En => "certificate under check",
+            Language::Ru => "сертификат на проверке",
+        }
+    } else {
+        decision.words(language)
+    })
+}
+
+impl Case {
     pub fn open(token: String, applicant: &str, language: Language, now: OffsetDateTime) -> Case {
         Case {
             token,

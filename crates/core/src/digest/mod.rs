@@ -88,6 +88,8 @@ pub struct CaseLine {
     pub days_idle: i64,
     /// The last decision on the applicant's mail.
     pub last_decision: Option<Decision>,
+    /// Staff check the certificate it accepted: not confirmed yet.
+    pub under_check: bool,
     /// What the case waits for the agency to do ([`Case::owed`]).
     pub owes: Option<Owed>,
 }
@@ -242,6 +244,7 @@ fn case_line(c: &Case, procedures: &crate::procedure::Catalogue, now: OffsetDate
         next_step: c.next_step_told(procedure),
         days_idle: (now - c.updated_at).whole_days(),
         last_decision: c.last_decision,
+        under_check: c.certificate_check.is_some(),
         owes: c.owed(procedure),
     }
 }
@@ -277,9 +280,10 @@ pub fn build(
         let case = token.and_then(|t| cases.iter().find(|c| c.token == t));
         case.is_some_and(|c| procedure(c).environments_apart())
     };
+    let settled = settled(&window, cases);
     let certificates = |decision| {
         let outcome = Outcome::Decided(decision);
-        certificate_lines(&window, outcome, &apart, settings.language)
+        certificate_lines(&settled, outcome, &apart, settings.language)
     };
     let case_lines = |keep: &dyn Fn(&Case) -> bool| -> Vec<CaseLine> {
         sorted_cases
@@ -383,6 +387,18 @@ pub fn late(
 }
 
 /// The certificates accepted (or confirmed) by the mail of the window with `outcome`.
+/// The mails whose case is not under a certificate check: a certificate under check
+/// is neither accepted nor a confirmed reuse yet (its case waits on the agency).
+fn settled<'r>(window: &[&'r SeenRecord], cases: &[Case]) -> Vec<&'r SeenRecord> {
+    let checked = |t: &str| {
+        cases
+            .iter()
+            .any(|c| c.token == t && c.certificate_check.is_some())
+    };
+    let open = |r: &&&SeenRecord| !r.case.as_deref().is_some_and(checked);
+    window.iter().filter(open).copied().collect()
+}
+
 fn certificate_lines(
     window: &[&SeenRecord],
     outcome: Outcome,

@@ -132,7 +132,10 @@ impl Saying<'_> {
 
     /// The last decision in words, or a dash.
     fn decided(&self, c: &CaseLine) -> Cell {
-        text(c.last_decision.map_or("—", |d| d.words(self.language)))
+        text(
+            crate::case::decision_words(c.last_decision, c.under_check, self.language)
+                .unwrap_or("—"),
+        )
     }
 
     fn cases(&self, title: String, list: &[CaseLine]) -> Section {

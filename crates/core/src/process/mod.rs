@@ -322,13 +322,15 @@ pub fn plan(
         (now, fresh),
     );
     notes.extend(judgement.held_note());
-    let mut also = flagged(
+    let (mut also, disputed) = flagged(
         &ownership,
         &known.certificate_case_records,
         settings.procedures,
         now,
     );
     let (mut seen, mut case) = record(mail, judgement, case, ownership.doubts, settings, now);
+    // What a case told done cannot carry: staff check it with this mail.
+    disputed.into_iter().for_each(|why| seen.warn(why));
     let mut thread_ids: Vec<MessageId> = MessageId::parse(mail.identity).into_iter().collect();
     let mut outbox = None;
     let mut rate_keys = Vec::new();
@@ -411,8 +413,9 @@ fn flagged(
     cases: &[Case],
     procedures: &crate::procedure::Catalogue,
     now: OffsetDateTime,
-) -> Vec<Case> {
+) -> (Vec<Case>, Vec<Remark>) {
     let mut out: Vec<Case> = Vec::new();
+    let mut disputed = Vec::new();
     for (token, why) in &ownership.flags {
         let Some(case) = out
             .iter()
@@ -423,12 +426,17 @@ fn flagged(
             continue;
         };
         let procedure = procedures.procedure_of(&case.service);
+        // A step the applicant was told is done does not silently change: the case
+        // keeps it (its timeline says why), and the later mail carries the dispute.
+        if case.certificates_done(procedure) {
+            disputed.push(why.clone());
+        }
         let event = crate::case::Event::CertificateDoubted {
             why: std::slice::from_ref(why),
         };
         out.push(crate::case::apply(procedure, &case, event, now).0);
     }
-    out
+    (out, disputed)
 }
 
 /// What is recorded of the mail (before its answer), and the case with what staff

@@ -87,6 +87,11 @@ pub enum Remark {
     CertificateCheck {
         why: Vec<Remark>,
     },
+    /// A later mail puts this case's certificate in doubt, but its applicant was told
+    /// the step is done: it stays done, and the later mail's case carries the check.
+    DisputedLater {
+        why: Vec<Remark>,
+    },
     StaffCheck {
         why: Box<Remark>,
     },

@@ -177,6 +177,13 @@ pub(super) fn case_progress(r: &Remark, l: Language) -> Option<String> {
             en: format!("another certificate received ({evidence}); step kept with {kept}"),
             ro: format!("alt certificat primit ({evidence}); pasul rămâne cu {kept}"),
             ru: format!("получен ещё один сертификат ({evidence}); шаг остаётся с {kept}")),
+        R::DisputedLater { why } => {
+            let why = say_all(why, l);
+            said!(l,
+                en: format!("{why}; the certificate step stays done (the applicant was told so): the later mail is checked"),
+                ro: format!("{why}; pasul certificatului rămâne făcut (solicitantului i s-a spus): se verifică mesajul ulterior"),
+                ru: format!("{why}; шаг сертификата остаётся выполненным (заявителю так сообщили): проверяется более позднее письмо"))
+        }
         R::CertificateCheck { why } => {
             let why = say_all(why, l);
             said!(l,

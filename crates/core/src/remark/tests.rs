@@ -154,6 +154,9 @@ fn every() -> Vec<Remark> {
             case_system: "SIB".into(),
         },
         R::NoServiceNamed,
+        R::DisputedLater {
+            why: vec![R::NoServiceNamed],
+        },
         R::AlsoMentions {
             services: vec!["MPass".into(), "MSign".into()],
         },
