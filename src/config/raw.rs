@@ -118,6 +118,7 @@ pub(super) struct RawAgency {
     pub(super) name_ru: Option<String>,
     pub(super) name_en: Option<String>,
     pub(super) short_name: Option<String>,
+    pub(super) short_name_ru: Option<String>,
     /// What staff read: "ro" (default), "en" or "ru".
     pub(super) staff_language: Option<String>,
     pub(super) phone: Option<String>,

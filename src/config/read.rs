@@ -406,6 +406,7 @@ pub(super) fn agency(raw: super::raw::RawAgency, mailbox: &str) -> crate::reply:
         name_ru: or(raw.name_ru, default.name_ru),
         name_en: or(raw.name_en, default.name_en),
         short_name: or(raw.short_name, default.short_name),
+        short_name_ru: or(raw.short_name_ru, default.short_name_ru),
         phone: or(raw.phone, default.phone),
         web: or(raw.web, default.web),
         mailbox: mailbox.to_string(),

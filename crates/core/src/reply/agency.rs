@@ -16,6 +16,9 @@ pub struct Agency {
     pub name_en: String,
     /// As replies and the digest abbreviate it ("AGE").
     pub short_name: String,
+    /// As Russian replies abbreviate it ("АЭУ"): a Romanian acronym inside Russian
+    /// text reads as a mistake.
+    pub short_name_ru: String,
     pub phone: String,
     pub web: String,
     /// The public mailbox, as signatures give it.
@@ -29,6 +32,7 @@ impl Default for Agency {
             name_ru: "Агентство электронного управления".into(),
             name_en: "e-Government Agency".into(),
             short_name: "AGE".into(),
+            short_name_ru: "АЭУ".into(),
             phone: "+373 (22) 820 026".into(),
             web: "https://egov.md".into(),
             mailbox: "servicii@egov.md".into(),
@@ -56,7 +60,10 @@ impl Agency {
                 Language::Ru => &self.name_ru,
                 Language::En => &self.name_en,
             },
-            short_name: &self.short_name,
+            short_name: match language {
+                Language::Ru => &self.short_name_ru,
+                Language::Ro | Language::En => &self.short_name,
+            },
             phone: &self.phone,
             web: &self.web,
             mailbox: &self.mailbox,

@@ -404,12 +404,17 @@ impl ReplyContext {
         }
     }
 
-    /// `{agency}` in the procedure's texts filled in.
-    pub(super) fn with_agency(&self, agency: &str) -> ReplyContext {
+    /// `{agency}` in the procedure's texts filled in, each language with the name it
+    /// gives the agency.
+    pub(super) fn with_agency(&self, agency: &Agency) -> ReplyContext {
         let fill = |t: &mut Texts| {
-            for text in [&mut t.ro, &mut t.ru, &mut t.en] {
+            for (text, name) in [
+                (&mut t.ro, &agency.short_name),
+                (&mut t.ru, &agency.short_name_ru),
+                (&mut t.en, &agency.short_name),
+            ] {
                 if text.contains("{agency}") {
-                    *text = text.replace("{agency}", agency);
+                    *text = text.replace("{agency}", name);
                 }
             }
         };

@@ -131,7 +131,7 @@ impl Templates {
                 name: name.clone(),
                 source,
             })?;
-        let ctx = ctx.with_agency(&self.agency.short_name);
+        let ctx = ctx.with_agency(&self.agency);
         let values = minijinja::context! {
             agency => self.agency.view(language),
             ..minijinja::Value::from_serialize(&ctx)

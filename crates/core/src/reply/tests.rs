@@ -229,6 +229,7 @@ fn a_renamed_agency_signs_every_reply_without_a_template_edit() {
         name_ru: "Агентство электронных услуг".into(),
         name_en: "Electronic Services Agency".into(),
         short_name: "ASE".into(),
+        short_name_ru: "АЭУс".into(),
         phone: "+373 22 000 000".into(),
         web: "https://ase.md".into(),
         mailbox: "contact@ase.md".into(),
@@ -250,10 +251,15 @@ fn a_renamed_agency_signs_every_reply_without_a_template_edit() {
         );
         assert!(
             !text.contains("AGE")
+                && !text.contains("АЭУ ")
                 && !text.contains("Guvernare Electronică")
                 && !text.contains("820 026"),
             "{kind} ({language:?}) still names the old agency:\n{text}"
         );
+        // Russian replies name the agency in Russian, never by the Romanian acronym.
+        if language == Language::Ru {
+            assert!(!text.contains("ASE"), "{kind}: {text}");
+        }
     }
 }
 
