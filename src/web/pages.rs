@@ -268,7 +268,9 @@ fn step_lines(console: &Console, p: &Procedure, case: &Case) -> Vec<StepLine> {
                 code: step.code(),
                 done: done.is_some(),
                 at: done.map(|d| local(console, d.at)).unwrap_or_default(),
-                by: done.map(|d| d.by.clone()).unwrap_or_default(),
+                by: done
+                    .map(|d| d.by_said(console.web.language).to_string())
+                    .unwrap_or_default(),
                 evidence: done.map(|d| d.evidence.clone()).unwrap_or_default(),
                 party: match p.party(step) {
                     Party::Age => t["party_age"],

@@ -308,7 +308,7 @@ pub(super) fn show(config: &Config, id: &str, now: OffsetDateTime) -> Result<Exi
                 language,
                 &[
                     ("at", &date(d.at)),
-                    ("by", &d.by),
+                    ("by", d.by_said(language)),
                     ("evidence", &d.evidence),
                 ],
             ),

@@ -35,6 +35,19 @@ pub struct StepDone {
     pub evidence: String,
 }
 
+impl StepDone {
+    /// Who did it, in `language`: the applicant (by e-mail) in words, a staff member
+    /// by name.
+    pub fn by_said(&self, language: Language) -> &str {
+        match (self.by.as_str(), language) {
+            ("applicant", Language::Ro) => "solicitant",
+            ("applicant", Language::En) => "the applicant",
+            ("applicant", Language::Ru) => "заявитель",
+            (by, _) => by,
+        }
+    }
+}
+
 /// One line of a case's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimelineEntry {
