@@ -998,6 +998,11 @@ async fn a_later_claim_on_a_certificate_told_accepted_is_checked_in_the_later_ca
         .find(|l| l.contains(&eve_token))
         .unwrap_or_else(|| panic!("{listed}"));
     assert!(eve_line.contains("certificate under check"), "{eve_line}");
+    // The next step told is named, not given by its code.
+    assert!(
+        eve_line.contains("1. connection form") && !eve_line.contains("1. form "),
+        "{eve_line}"
+    );
     let digest = setup.cli(&["digest", "--print"]);
     let accepted_section = digest
         .split("\n\n")

@@ -175,7 +175,11 @@ pub(super) fn list(
     .map(|k| word(k, language).to_string())];
     let mut clocks = vec![None];
     for l in &lines {
-        rows.push(list_row(l, language, now));
+        rows.push(list_row(
+            l,
+            (language, &config.reply.agency.short_name),
+            now,
+        ));
         clocks.push(
             l.response
                 .as_ref()
@@ -194,12 +198,13 @@ pub(super) fn list(
 
 /// One case's cells in `cases list`: what it is, what was decided and told, what it
 /// waits for, the applicant last (long addresses do not push the columns).
-fn list_row(l: &Line, language: Language, now: OffsetDateTime) -> [String; 8] {
+fn list_row(l: &Line, (language, agency): (Language, &str), now: OffsetDateTime) -> [String; 8] {
     let (c, p) = (l.case, l.procedure);
     let done = c.done.keys().filter(|s| p.position(**s).is_some()).count();
     let next = match (c.merged(), l.next_told) {
         (Some(into), _) => say("merged_into", language, &[("into", into)]),
-        (None, Some(s)) => format!("{}. {}", p.number(s), s.code()),
+        // The step's name in the staff language (staff type no code back here).
+        (None, Some(s)) => format!("{}. {}", p.number(s), p.short_of(s, language, agency)),
         (None, None) => word("completed", language).into(),
     };
     let idle = days_since(c.updated_at, now).to_string();
