@@ -148,7 +148,7 @@ async fn staff_read_the_views_and_the_digest_in_the_staff_language() {
             ("show", "заметка (ana.staff"),
             ("held", "задержано"),
             ("status", "обработано писем: "),
-            ("digest", "Сводка MNotify"),
+            ("digest", "Сводка: сервисы платформы"),
             ("digest", "Новые дела (1)"),
         ],
         &[

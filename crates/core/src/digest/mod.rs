@@ -484,11 +484,8 @@ fn step_said(
     agency: &str,
     language: crate::intake::Language,
 ) -> String {
-    let tag = if procedure.code == crate::procedure::MNOTIFY {
-        String::new()
-    } else {
-        format!("{} ", procedure.tag)
-    };
+    // Every service's steps said the same way: its tag, the number, the short name.
+    let tag = format!("{} ", procedure.tag);
     match step {
         None => format!("{tag}{}", words::words(language).completed),
         Some(s) => {

@@ -6,13 +6,21 @@ use super::words::words;
 use super::{day, Digest};
 use crate::html::escape as esc;
 
+/// The digest's title: the service it covers, or the platform's services (the
+/// mailbox serves them all).
+fn title(d: &Digest) -> String {
+    let w = words(d.settings.language);
+    let service = d.settings.service.as_deref().unwrap_or(w.all_services);
+    w.digest.replace("{service}", service)
+}
+
 /// The plain-text part: a heading per section with its count, a line per row, the
 /// cells apart by dashes.
 pub fn render_text(d: &Digest) -> String {
     let w = words(d.settings.language);
     let mut out = format!(
         "{} — {} ({} {} {:02}:{:02} UTC)\n",
-        w.digest,
+        title(d),
         day(d.now),
         w.since,
         day(d.since),
@@ -113,7 +121,7 @@ pub fn render_html(d: &Digest) -> String {
     h += &format!(
         "<h2 style=\"font-size:19px;margin:0 0 4px 0;color:#0b4f8a\">{} — {}</h2>\
          <p style=\"margin:0 0 8px 0;color:#6b7785\">{since} {} {:02}:{:02} UTC · {}: {} · {}: {} · {}: {} · {}: {}</p>",
-        esc(w.digest),
+        esc(&title(d)),
         day(d.now),
         day(d.since),
         d.since.hour(),

@@ -460,7 +460,7 @@ fn case_lines_say_the_decision_and_what_the_agency_owes_and_notes_are_in_the_sta
     );
     // The frame is in the staff language too: headings, columns, what is owed.
     for said in [
-        "MNotify digest",
+        "Platform services digest",
         "New cases (1)",
         "Waiting on AGE (1)",
         "an answer to a question",
@@ -472,7 +472,7 @@ fn case_lines_say_the_decision_and_what_the_agency_owes_and_notes_are_in_the_sta
     }
     let ru = render::render_text(&build_in(Language::Ru));
     for said in [
-        "Сводка MNotify",
+        "Сводка: сервисы платформы",
         "Новые дела (1)",
         "Ожидают AGE (1)",
         "ответ на вопрос",

@@ -8,7 +8,10 @@ use crate::language::Language;
 /// Every word the digest writes itself. Decisions, problems and outcomes say
 /// themselves (`words(language)`), and so do the procedures' step names.
 pub(super) struct Words {
+    /// The title, `{service}` the service's tag or [`Words::all_services`].
     pub digest: &'static str,
+    /// What a digest of the whole mailbox covers.
+    pub all_services: &'static str,
     pub since: &'static str,
     pub footer: &'static str,
     pub unknown_sender: &'static str,
@@ -62,7 +65,8 @@ pub(super) struct Words {
 }
 
 const RO: Words = Words {
-    digest: "Rezumat MNotify",
+    digest: "Rezumat: {service}",
+    all_services: "serviciile platformei",
     since: "de la",
     footer: "Generat automat de mnotify-intake. `mnotify-intake cases list` arată toate cazurile.",
     unknown_sender: "(necunoscut)",
@@ -113,7 +117,8 @@ const RO: Words = Words {
 };
 
 const EN: Words = Words {
-    digest: "MNotify digest",
+    digest: "{service} digest",
+    all_services: "Platform services",
     since: "since",
     footer: "Written by mnotify-intake. `mnotify-intake cases list` shows every case.",
     unknown_sender: "(unknown)",
@@ -164,7 +169,8 @@ const EN: Words = Words {
 };
 
 const RU: Words = Words {
-    digest: "Сводка MNotify",
+    digest: "Сводка: {service}",
+    all_services: "сервисы платформы",
     since: "с",
     footer: "Создано mnotify-intake. `mnotify-intake cases list` показывает все дела.",
     unknown_sender: "(неизвестно)",
@@ -279,6 +285,7 @@ mod tests {
     fn texts(w: &Words) -> Vec<&'static str> {
         let mut out = vec![
             w.digest,
+            w.all_services,
             w.since,
             w.footer,
             w.unknown_sender,
