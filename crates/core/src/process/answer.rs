@@ -49,8 +49,9 @@ pub(super) fn withheld(
 /// What an answer is about.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Answering<'a> {
-    /// The mail's case, and the other cases it opened (further services it named).
-    Case(&'a Case, &'a [Case]),
+    /// The mail's case, the other cases it opened (further services it named), and
+    /// whether the case was there before the mail.
+    Case(&'a Case, &'a [Case], bool),
     /// No case (a held sender, an oversized first mail).
     NoCase,
     /// A first mail that names no service: which one?
@@ -71,7 +72,7 @@ pub(super) fn reply(
     let facts = content.facts();
     let catalogue = settings.procedures;
     let case = match answering {
-        Answering::Case(c, _) => Some(c),
+        Answering::Case(c, _, _) => Some(c),
         _ => None,
     };
     let procedure = case.map_or_else(
@@ -87,10 +88,10 @@ pub(super) fn reply(
             ReplyContext::without_case(ReplyKind::WhichService, procedure, catalogue),
             String::new(),
         ),
-        (Content::Analysed(a), Answering::Case(c, _)) => {
+        (Content::Analysed(a), Answering::Case(c, _, _)) => {
             (ReplyContext::for_analysis(a, c, catalogue), c.token.clone())
         }
-        (_, Answering::Case(c, _)) => (
+        (_, Answering::Case(c, _, _)) => (
             ReplyContext::for_case(ReplyKind::Oversized, c, catalogue),
             c.token.clone(),
         ),
@@ -100,6 +101,11 @@ pub(super) fn reply(
         ),
     };
     (context.also, context.mentioned) = other_services(content, answering, catalogue);
+    context.brief = nothing_new(content, answering)
+        && context
+            .next
+            .as_ref()
+            .is_some_and(|n| n.party == "applicant");
     let received = facts.trace.received_at().unwrap_or(now);
     let mut context = ReplyContext {
         limit_mb: settings.max_message_bytes.div_ceil(1024 * 1024),
@@ -142,6 +148,22 @@ pub(super) fn reply(
     ))
 }
 
+/// A mail in a case already under way that brings nothing: no certificate, number,
+/// finding, integration data or question (a "we will send it soon").
+fn nothing_new(content: Content<'_>, answering: Answering<'_>) -> bool {
+    let (Content::Analysed(a), Answering::Case(_, opened, true)) = (content, answering) else {
+        return false;
+    };
+    let f = &a.facts;
+    opened.is_empty()
+        && a.decision == crate::decision::Decision::NeedCertificate
+        && a.certificates.is_empty()
+        && a.numbers.is_empty()
+        && a.findings.is_empty()
+        && !f.integration.is_present()
+        && f.question.is_none()
+}
+
 /// The other cases the mail opened, each with its next step, and the services it
 /// names without asking for them (tags): the reply says both, and nothing more is sent.
 fn other_services(
@@ -149,7 +171,7 @@ fn other_services(
     answering: Answering<'_>,
     catalogue: &crate::procedure::Catalogue,
 ) -> (Vec<crate::reply::AlsoView>, Vec<String>) {
-    let Answering::Case(case, opened) = answering else {
+    let Answering::Case(case, opened, _) = answering else {
         return (Vec::new(), Vec::new());
     };
     let also = opened

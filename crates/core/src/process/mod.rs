@@ -343,7 +343,7 @@ pub fn plan(
         }
         None => {
             let answering = match (&case, ask_which) {
-                (Some(c), _) => answer::Answering::Case(c, &opened),
+                (Some(c), _) => answer::Answering::Case(c, &opened, joined),
                 (None, true) => answer::Answering::WhichService,
                 (None, false) => answer::Answering::NoCase,
             };
@@ -389,7 +389,7 @@ fn queue_answer(
 ) -> Result<(OutboxEntry, Vec<String>), ReplyError> {
     let to = judgement.recipient.clone().unwrap_or_default();
     let token = match &answering {
-        answer::Answering::Case(c, _) => Some(c.token.clone()),
+        answer::Answering::Case(c, _, _) => Some(c.token.clone()),
         _ => None,
     };
     let outgoing = answer::reply(

@@ -56,6 +56,9 @@ pub struct ReplyContext {
     pub staff_check: bool,
     /// The case has a question open for a person: the reply says one will answer.
     pub question: bool,
+    /// A follow-up in a case that brings nothing new: the reply says only what is
+    /// still awaited, not the whole previous reply again.
+    pub brief: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -346,6 +349,7 @@ impl ReplyContext {
             all_services: catalogue.iter().map(ServiceView::of).collect(),
             also: Vec::new(),
             mentioned: Vec::new(),
+            brief: false,
             certificates: Vec::new(),
             numbers: Vec::new(),
             token: String::new(),

@@ -597,6 +597,51 @@ fn held_mail_is_answered_at_its_from_address_only() {
     assert!(vouched.who().contains("accepted by ana"));
 }
 
+/// A follow-up that brings nothing new gets a short answer: what is still awaited,
+/// with how to send it, not the whole first reply (its checklist) again.
+#[test]
+fn a_follow_up_with_nothing_new_is_answered_briefly() {
+    let t = Templates::embedded();
+    let s = settings(&t, ReplyMode::Send);
+    let first = analysed(
+        "From: ion@primaria.md\r\nMessage-ID: <b1@primaria.md>\r\nSubject: Conectare MNotify\r\n\r\nSolicitam conectarea la MNotify.\r\n",
+    );
+    let p = Planning::of(Content::Analysed(&first))
+        .identity("b1@primaria.md")
+        .settings(&s)
+        .fresh("a")
+        .plan()
+        .unwrap();
+    let full = reply_text(&p);
+    assert!(full.contains("Situația dosarului"), "{full}");
+    let case = p.case.expect("a case");
+    let follow = analysed(
+        "From: ion@primaria.md\r\nMessage-ID: <b2@primaria.md>\r\nIn-Reply-To: <b1@primaria.md>\r\nSubject: Re: Conectare MNotify\r\n\r\nBuna ziua, revin cu certificatul.\r\n",
+    );
+    let known = Known {
+        case: Some(case.clone()),
+        ..Known::default()
+    };
+    let p = Planning::of(Content::Analysed(&follow))
+        .identity("b2@primaria.md")
+        .known(known)
+        .settings(&s)
+        .fresh("b")
+        .plan()
+        .unwrap();
+    let brief = reply_text(&p);
+    assert!(
+        brief.contains(&format!(
+            "Dosarul MNotify #{} așteaptă încă de la dvs. pasul 3: Certificatul de sistem (STISC).",
+            case.token
+        )),
+        "{brief}"
+    );
+    assert!(brief.contains("Trimiteți fișierul .cer"), "{brief}");
+    assert!(!brief.contains("Situația dosarului"), "{brief}");
+    assert!(brief.len() < full.len() / 2, "{brief}");
+}
+
 #[test]
 fn a_question_in_a_case_under_way_waits_for_a_person() {
     let t = Templates::embedded();
