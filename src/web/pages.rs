@@ -271,7 +271,9 @@ fn step_lines(console: &Console, p: &Procedure, case: &Case) -> Vec<StepLine> {
                 by: done
                     .map(|d| d.by_said(console.web.language).to_string())
                     .unwrap_or_default(),
-                evidence: done.map(|d| d.evidence.clone()).unwrap_or_default(),
+                evidence: done
+                    .map(|d| d.evidence_said(console.web.language))
+                    .unwrap_or_default(),
                 party: match p.party(step) {
                     Party::Age => t["party_age"],
                     Party::Applicant => t["party_applicant"],

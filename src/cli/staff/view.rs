@@ -314,7 +314,7 @@ pub(super) fn show(config: &Config, id: &str, now: OffsetDateTime) -> Result<Exi
                 &[
                     ("at", &date(d.at)),
                     ("by", d.by_said(language)),
-                    ("evidence", &d.evidence),
+                    ("evidence", &d.evidence_said(language)),
                 ],
             ),
             None => say(

@@ -46,6 +46,11 @@ impl StepDone {
             (by, _) => by,
         }
     }
+
+    /// Its evidence in `language` (written in English when the step was done).
+    pub fn evidence_said(&self, language: Language) -> String {
+        crate::remark::said_in(&self.evidence, language)
+    }
 }
 
 /// One line of a case's history.

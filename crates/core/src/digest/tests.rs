@@ -442,7 +442,7 @@ fn case_lines_say_the_decision_and_what_the_agency_owes_and_notes_are_in_the_sta
         "a case owed an answer names the answer: {ro}"
     );
     assert!(
-        ro.contains("expeditor neautentificat: DMARC fail for x.md"),
+        ro.contains("expeditor neautentificat: DMARC eșuat pentru x.md"),
         "{ro}"
     );
     assert!(

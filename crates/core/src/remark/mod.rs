@@ -9,7 +9,9 @@ use crate::decision::Decision;
 use crate::intake::Language;
 use crate::integration::Environment;
 
+mod english;
 mod said;
+pub use english::said_in;
 
 /// One thing that happened or one reason, with what it names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -161,6 +161,7 @@ pub(super) fn case_progress(r: &Remark, l: Language) -> Option<String> {
                     ru: "письмо (сертификат уже получен)")
                 .into(),
             };
+            let sender = super::said_in(sender, l);
             if sender.is_empty() {
                 said!(l,
                     en: format!("mail {message_id}: {what}"),
@@ -382,14 +383,20 @@ pub(super) fn mail_note(r: &Remark, l: Language) -> Option<String> {
                 ro: format!("fără răspuns, lăsat colegilor: {count} {whom}{what} ({key})"),
                 ru: format!("без ответа, оставлено сотрудникам: {count} {whom}{what} ({key})"))
         }
-        R::SenderHeld { reason } => said!(l,
-            en: format!("sender not authenticated: {reason}"),
-            ro: format!("expeditor neautentificat: {reason}"),
-            ru: format!("отправитель не подтверждён: {reason}")),
-        R::SenderVouched { reason, by } => said!(l,
+        R::SenderHeld { reason } => {
+            let reason = super::said_in(reason, l);
+            said!(l,
+                en: format!("sender not authenticated: {reason}"),
+                ro: format!("expeditor neautentificat: {reason}"),
+                ru: format!("отправитель не подтверждён: {reason}"))
+        }
+        R::SenderVouched { reason, by } => {
+            let reason = super::said_in(reason, l);
+            said!(l,
             en: format!("sender not authenticated ({reason}); accepted by {by}"),
             ro: format!("expeditor neautentificat ({reason}); acceptat de {by}"),
-            ru: format!("отправитель не подтверждён ({reason}); принято: {by}")),
+            ru: format!("отправитель не подтверждён ({reason}); принято: {by}"))
+        }
         R::ReportIgnored { message_id, to, sender } => said!(l,
             en: format!("delivery report about our reply {message_id} ignored: it does not come from {to}'s side (sent by {sender})"),
             ro: format!("raport de livrare despre răspunsul nostru {message_id} ignorat: nu vine din partea lui {to} (trimis de {sender})"),
