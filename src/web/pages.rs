@@ -344,10 +344,10 @@ pub fn case_page(
     let steps = step_lines(console, p, case);
     let certificates = certificate_lines(console, case);
     let timeline: Vec<(String, String)> = case
-        .timeline
-        .iter()
+        .timeline_said(console.web.language)
+        .into_iter()
         .rev()
-        .map(|e| (local(console, e.at), e.said(console.web.language)))
+        .map(|e| (local(console, e.at), e.line()))
         .collect();
     let response = case.response(p, &config.response_time, now).map(|r| {
         format!(

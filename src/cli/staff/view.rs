@@ -327,8 +327,8 @@ pub(super) fn show(config: &Config, id: &str, now: OffsetDateTime) -> Result<Exi
         println!("  [{mark}] {head:<22} {name:<34} {said}");
     }
     println!("\n{}", word("timeline", language));
-    for t in &c.timeline {
-        println!("  {}  {}", date(t.at), t.said(language));
+    for t in c.timeline_said(language) {
+        println!("  {}  {}", date(t.at), t.line());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -376,7 +376,9 @@ fn print_standing(config: &Config, c: &Case, p: &Procedure, now: OffsetDateTime)
                     ("n", &p.number(step).to_string()),
                     ("code", step.code()),
                     ("name", &p.short_of(step, language, agency)),
-                    ("party", party_words(c.waiting_on(p), language)),
+                    // Whose the step is (the case may wait on the agency for
+                    // something else meanwhile: its own line says so).
+                    ("party", party_words(Some(p.party(step)), language)),
                 ],
             )
         ),

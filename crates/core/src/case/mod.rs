@@ -204,6 +204,44 @@ impl Case {
     }
 }
 
+/// One line of a timeline as staff read it: when it first happened, what, and how
+/// many times in a row (the same flag on five mails reads once, "×5").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Said {
+    pub at: OffsetDateTime,
+    pub text: String,
+    pub times: usize,
+}
+
+impl Case {
+    /// The timeline in `language`, runs of the same line said once with their count.
+    pub fn timeline_said(&self, language: Language) -> Vec<Said> {
+        let mut out: Vec<Said> = Vec::new();
+        for entry in &self.timeline {
+            let text = entry.said(language);
+            match out.last_mut() {
+                Some(last) if last.text == text => last.times += 1,
+                _ => out.push(Said {
+                    at: entry.at,
+                    text,
+                    times: 1,
+                }),
+            }
+        }
+        out
+    }
+}
+
+impl Said {
+    /// The text, with "(×N)" when it came N times in a row.
+    pub fn line(&self) -> String {
+        match self.times {
+            1 => self.text.clone(),
+            n => format!("{} (×{n})", self.text),
+        }
+    }
+}
+
 /// A case's last decision in staff words ([`Case::decision_words`]), from the
 /// decision and whether staff check its certificate.
 pub fn decision_words(

@@ -607,3 +607,24 @@ mod procedures {
         assert_eq!(read.service, "mnotify");
     }
 }
+
+/// The same line several times in a row reads once, with its count.
+#[test]
+fn a_timeline_says_a_run_of_the_same_line_once() {
+    let now = time::macros::datetime!(2026-11-24 12:00 UTC);
+    let mut c = Case::open("RUN001".into(), "ion@x.md", Language::Ro, now);
+    c.timeline.clear();
+    for _ in 0..5 {
+        c.log(now, crate::remark::Remark::NoServiceNamed);
+    }
+    c.log(now, crate::remark::Remark::NoAddress);
+    c.log(now, crate::remark::Remark::NoServiceNamed);
+    let said = c.timeline_said(Language::En);
+    let lines: Vec<String> = said.iter().map(Said::line).collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines[0].ends_with("(×5)"), "{lines:?}");
+    assert!(
+        !lines[1].contains('×') && !lines[2].contains('×'),
+        "{lines:?}"
+    );
+}
