@@ -328,8 +328,14 @@ pub fn plan(
         settings.procedures,
         now,
     );
+    // What a case told done cannot carry, staff check with this mail (unless its own
+    // doubts already say it).
+    let disputed = if ownership.doubts.is_empty() {
+        disputed
+    } else {
+        Vec::new()
+    };
     let (mut seen, mut case) = record(mail, judgement, case, ownership.doubts, settings, now);
-    // What a case told done cannot carry: staff check it with this mail.
     disputed.into_iter().for_each(|why| seen.warn(why));
     let mut thread_ids: Vec<MessageId> = MessageId::parse(mail.identity).into_iter().collect();
     let mut outbox = None;
