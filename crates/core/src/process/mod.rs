@@ -328,15 +328,8 @@ pub fn plan(
         settings.procedures,
         now,
     );
-    // What a case told done cannot carry, staff check with this mail (unless its own
-    // doubts already say it).
-    let disputed = if ownership.doubts.is_empty() {
-        disputed
-    } else {
-        Vec::new()
-    };
-    let (mut seen, mut case) = record(mail, judgement, case, ownership.doubts, settings, now);
-    disputed.into_iter().for_each(|why| seen.warn(why));
+    let doubts = (ownership.doubts, disputed);
+    let (mut seen, mut case) = record(mail, judgement, case, doubts, settings, now);
     let mut thread_ids: Vec<MessageId> = MessageId::parse(mail.identity).into_iter().collect();
     let mut outbox = None;
     let mut rate_keys = Vec::new();
@@ -446,12 +439,13 @@ fn flagged(
 }
 
 /// What is recorded of the mail (before its answer), and the case with what staff
-/// should check about its certificates on the timeline.
+/// should check about its certificates on the timeline. `disputed`: what a case told
+/// done cannot carry, for staff to check with this mail (unless its doubts say it).
 fn record(
     mail: Mail<'_>,
     judgement: &Judgement,
     mut case: Option<Case>,
-    doubts: Vec<Remark>,
+    (doubts, disputed): (Vec<Remark>, Vec<Remark>),
     settings: &Settings<'_>,
     now: OffsetDateTime,
 ) -> (SeenRecord, Option<Case>) {
@@ -501,7 +495,12 @@ fn record(
                 },
             ));
         }
-        seen.warned = doubts.into_iter().chain(misfits).collect();
+        let disputed = if doubts.is_empty() {
+            disputed
+        } else {
+            Vec::new()
+        };
+        seen.warned = doubts.into_iter().chain(misfits).chain(disputed).collect();
         seen.warnings = seen.warned.iter().map(Remark::to_string).collect();
     }
     (seen, case)
