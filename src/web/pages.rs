@@ -274,7 +274,7 @@ fn step_lines(console: &Console, p: &Procedure, case: &Case) -> Vec<StepLine> {
                 evidence: done
                     .map(|d| d.evidence_said(console.web.language))
                     .unwrap_or_default(),
-                party: match p.party(step) {
+                party: match case.step_party(p, step) {
                     Party::Age => t["party_age"],
                     Party::Applicant => t["party_applicant"],
                 },

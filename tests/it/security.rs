@@ -991,6 +991,13 @@ async fn a_later_claim_on_a_certificate_told_accepted_is_checked_in_the_later_ca
     let eve_case = case_json(&setup, &eve_token);
     assert_eq!(eve_case["waiting_on"], "age", "{eve_case}");
     assert!(!eve_case["certificate_check"].is_null(), "{eve_case}");
+    // Its certificate step waits on the agency, as its reply's checklist says.
+    let eve_shown = shown(&setup, &eve_token);
+    let step = eve_shown
+        .lines()
+        .find(|l| l.contains("3. certificate"))
+        .unwrap_or_else(|| panic!("{eve_shown}"));
+    assert!(step.contains("waiting on the agency"), "{step}");
     // Staff views agree: eve's case is under check, not confirmed, anywhere.
     let listed = setup.cli(&["cases", "list"]);
     let eve_line = listed

@@ -320,7 +320,7 @@ pub(super) fn show(config: &Config, id: &str, now: OffsetDateTime) -> Result<Exi
             None => say(
                 "step_waiting",
                 language,
-                &[("party", party_words(Some(p.party(step)), language))],
+                &[("party", party_words(Some(c.step_party(p, step)), language))],
             ),
         };
         let mark = if c.done.contains_key(&step) { "x" } else { " " };

@@ -35,6 +35,25 @@ pub struct StepDone {
     pub evidence: String,
 }
 
+impl Case {
+    /// Who a step waits on now: the agency for a certificate step while staff check
+    /// the certificate (the reply's checklist says "in verification" the same way),
+    /// else the party the procedure gives it.
+    pub fn step_party(
+        &self,
+        procedure: &crate::procedure::Procedure,
+        step: Step,
+    ) -> crate::procedure::Party {
+        let checking = self.certificate_check.is_some()
+            && procedure.certificate_steps().any(|s| s.code == step);
+        if checking {
+            crate::procedure::Party::Age
+        } else {
+            procedure.party(step)
+        }
+    }
+}
+
 impl StepDone {
     /// Who did it, in `language`: the applicant (by e-mail) in words, a staff member
     /// by name.

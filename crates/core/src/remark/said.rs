@@ -350,9 +350,9 @@ pub(super) fn mail_note(r: &Remark, l: Language) -> Option<String> {
         R::AlsoMentions { services } => {
             let services = services.join(", ");
             said!(l,
-                en: format!("also mentions {services} without asking to connect: no case opened for it; ask the applicant if unsure"),
-                ro: format!("pomenește și {services} fără să ceară conectarea: nu s-a deschis dosar pentru ele; întrebați solicitantul dacă e neclar"),
-                ru: format!("упоминает также {services}, не прося подключения: заявка для них не открыта; уточните у заявителя, если неясно"))
+                en: format!("also mentions {services} without asking to connect: no case opened; ask the applicant if unsure"),
+                ro: format!("pomenește și {services} fără să ceară conectarea: niciun dosar deschis; întrebați solicitantul dacă e neclar"),
+                ru: format!("упоминает также {services}, не прося подключения: заявка не открыта; уточните у заявителя, если неясно"))
         }
         R::NoAddress => said!(l,
             en: "no address to reply to",
