@@ -128,10 +128,10 @@ const AFTER_WINDOW: usize = 80;
 static HELD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?ix)
-        \b(?:avem|deținem|detinem|dispunem|posedăm|have|hold|имеем|есть)\b[^.\n!?]{0,30}?
-        \b(?:certificat\w*|certificate|сертификат\w*)\b[^.\n!?]{0,30}?
+        \b(?:avem|deținem|detinem|dispunem|posedăm|have|hold|имеем|есть)\b[^.\n!?]*?
+        \b(?:certificat(?:ul|e)?|сертификат(?:а|ом|ы)?)\b[^.\n!?]*?
         \b(?:pentru|la|for|from|для|от|в)\s+
-        (?:(?:serviciul|serviciului|service|сервис\w*|платформ\w*)\s+)?$",
+        (?:(?:serviciul|serviciului|service|сервис[аеу]?|платформ[аеуы]?)\s+)?$",
     )
     .expect("valid pattern")
 });
@@ -142,10 +142,12 @@ static HELD: LazyLock<Regex> = LazyLock::new(|| {
 static EXISTING_AFTER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?ix)^[\s,:;|()\-–]*
-        (?:(?:certificat\w*|certificate|сертификат\w*)\s+)?
-        (?:existent\w*|existing|actual\w*|deja\s+(?:înregistrat|inregistrat|emis)\w*
-        |(?:is\s+)?already\s+(?:registered|issued|in\s+use)|уже\s+(?:зарегистрирован|выдан)\w*
-        |существующ\w*|действующ\w*)\b",
+        (?:(?:certificat(?:ul|e)?|сертификат(?:а|ом|ы)?)\s+)?
+        (?:existent(?:ul|e|ă)?|existing|actual(?:ul|e|ă)?
+        |deja\s+(?:înregistrat|inregistrat|emis)(?:ul|e|ă)?
+        |(?:is\s+)?already\s+(?:registered|issued|in\s+use)
+        |уже\s+(?:зарегистрирован|выдан)(?:ный|ная|ное|ные|ы|а)?
+        |(?:существующ|действующ)(?:ий|ая|ее|ие|его|ему|им)?)",
     )
     .expect("valid pattern")
 });
@@ -154,7 +156,7 @@ static EXISTING_AFTER: LazyLock<Regex> = LazyLock::new(|| {
 /// are that name's: "действующий сертификат MPass", "existent pentru MPass".
 static TO_NEXT_NAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^\s*(?:(?:certificat\w*|certificate|сертификат\w*)\s*)?(?:(?:pentru|de\s+la|for|of|для|от)\s+)?$",
+        r"(?i)^\s*(?:(?:certificat(?:ul|e)?|сертификат(?:а|ом|ы)?)\s*)?(?:(?:pentru|de\s+la|for|of|для|от)\s+)?$",
     )
     .expect("valid pattern")
 });
@@ -175,9 +177,10 @@ static SERIAL_AFTER: LazyLock<Regex> = LazyLock::new(|| {
 /// want, in Romanian, Russian and English ([`INTENT`] too).
 static ASKING: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?ix)\b(?:conect\w*|integr\w*|solicit\w*|cerere|dorim|dorește|vrem|ne\s+intereseaz[aă]
-        |aderare|connect\w*|integrat\w*|onboard\w*|request\w*|join\w*|apply\w*|want|wish|would\s+like
-        |подключ\w*|интеграц\w*|присоедин\w*|просим|хотим|заявк\w*|va|vor|ar\s+fi|will)\b",
+        r"(?ix)\b(?:conect|integr|solicit|aderare|connect|onboard|request|join|apply
+        |подключ|интеграц|присоедин|заявк)
+        |\b(?:cerere|dorim|dorește|vrem|ne\s+intereseaz[aă]|want|wish|would\s+like
+        |просим|хотим|va|vor|ar\s+fi|will)\b",
     )
     .expect("valid pattern")
 });
