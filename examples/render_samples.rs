@@ -59,9 +59,7 @@ fn main() {
         .render(Language::Ro, &ctx)
         .expect("template renders");
     let templates = Templates::embedded();
-    let ours: Vec<&str> = std::iter::once(templates.agency().web.as_str())
-        .chain(cat().links())
-        .collect();
+    let ours = templates.own_links(cat());
     std::fs::write(out.join("reply.html"), text_to_html(&text, &ours)).expect("write reply.html");
 
     // A digest with something in every section.

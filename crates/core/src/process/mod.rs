@@ -68,9 +68,7 @@ impl<'a> Settings<'a> {
                 Language::En => self.sender_names.1,
             },
             address: self.sender.address,
-            links: std::iter::once(self.templates.agency().web.as_str())
-                .chain(self.procedures.links())
-                .collect(),
+            links: self.templates.own_links(self.procedures),
         }
     }
 

@@ -86,6 +86,14 @@ impl Templates {
         &self.agency
     }
 
+    /// The addresses a reply's HTML may make links of: the agency's web address and
+    /// every procedure's links ([`text_to_html`]).
+    pub fn own_links<'a>(&'a self, procedures: &'a crate::procedure::Catalogue) -> Vec<&'a str> {
+        std::iter::once(self.agency.web.as_str())
+            .chain(procedures.links())
+            .collect()
+    }
+
     /// The same templates, signed by `agency`.
     pub fn signed_by(self, agency: Agency) -> Templates {
         Templates { agency, ..self }
