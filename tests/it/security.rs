@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use crate::mail::body;
-use crate::mail::{delivery_report, mail, token_of};
+use crate::mail::{delivery_report, mail, mail_with, token_of};
 use crate::service::Setup;
 use crate::service::{case_json, secure};
 use crate::stack::Stack;
@@ -960,17 +960,7 @@ async fn a_later_claim_on_a_certificate_told_accepted_is_checked_in_the_later_ca
     let eve = "eve-dispute@inst-b.test";
     let setup = secure(stack, mailbox, "");
     let cert = setup.leaf(&[0x5d, 0x15, 0x9e]);
-    let send = |from: &str, id: &str| {
-        mail(
-            from,
-            mailbox,
-            "Certificat MNotify",
-            id,
-            "Certificatul pentru MNotify.",
-        )
-        .attach("s.cer", "application/pkix-cert", &cert)
-        .build()
-    };
+    let send = |from: &str, id: &str| mail_with(&cert, from, mailbox, id);
     signed_then_run(stack, &setup, ion, mailbox, &send(ion, "<d1@inst-a.test>")).await;
     let ion_token = token_of(&stack.wait_for(ion, "INBOX", 1, WAIT).await[0]);
     signed_then_run(stack, &setup, eve, mailbox, &send(eve, "<d2@inst-b.test>")).await;
