@@ -85,7 +85,11 @@ criterion_group! {
 /// reading them in this process, the floor). 400 mails, one in ten with a 3 MB
 /// attachment (about 170 MB).
 fn against_reading_the_bytes() {
-    let dir = tempfile::tempdir().expect("temp dir");
+    // MNOTIFY_INSPECT_CORPUS=DIR keeps the corpus there, to profile `inspect` on it.
+    let kept = std::env::var_os("MNOTIFY_INSPECT_CORPUS").map(std::path::PathBuf::from);
+    let temp = tempfile::tempdir().expect("temp dir");
+    let dir = kept.as_deref().unwrap_or(temp.path());
+    std::fs::create_dir_all(dir).expect("create the corpus folder");
     let text = "Bună ziua,\n\nVă transmitem certificatul de sistem pentru conectarea la MNotify.\n";
     let files: Vec<std::path::PathBuf> = (0..400)
         .map(|i| {
@@ -102,7 +106,7 @@ fn against_reading_the_bytes() {
                 &noise(size, i as u64),
             )
             .build();
-            let path = dir.path().join(format!("m{i:03}.eml"));
+            let path = dir.join(format!("m{i:03}.eml"));
             std::fs::write(&path, raw).expect("write the corpus");
             path
         })

@@ -199,10 +199,10 @@ static CERTIFICATE_WORD: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static TEST_WORD: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\b(?:test\w*|testare|тест\w*)").expect("valid pattern"));
+    LazyLock::new(|| Regex::new(r"(?i)\b(?:test|тест)").expect("valid pattern"));
 
 static PRODUCTION_WORD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:\bproduc[țţt]\w*|\bproduction\b|\bprod\b|\bprodus\w*|продакшн\w*|продуктив\w*|рабоч\w+)")
+    Regex::new(r"(?i)(?:\bproduc[țţt]|\bproduction\b|\bprod\b|\bprodus|продакшн|продуктив|рабоч\w)")
         .expect("valid pattern")
 });
 

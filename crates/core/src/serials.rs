@@ -149,22 +149,26 @@ impl QuotedNumber {
     }
 }
 
+/// The words that label a number (its word boundaries ASCII, as in [`NUMBER`]: a
+/// Unicode `\b` keeps the regex engine off its fast path on any non-ASCII text).
 static KEYWORD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?xi)
-        (?P<thumb>thumb\s?print|finger\s?print|amprent\w*|отпечат\w*|sha-?1|sha-?256|hash)
-        |(?P<serial>serial\w*|\bs/?n\b|\bserie\w*|\bseria\b|серийн\w*|серии|номер\s+сертификат\w*|
+        (?P<thumb>(?:amprent|отпечат)\w*|thumb\s?print|finger\s?print|sha-?1|sha-?256|hash)
+        |(?P<serial>(?:serial|(?-u:\b)serie|серийн|номер\s+сертификат)\w*|(?-u:\b)s/?n(?-u:\b)|(?-u:\b)seria(?-u:\b)|серии|
            num[aă]r\w*\s+de\s+serie|nr\.?\s+(?:de\s+)?serie|certificat\w*\s+nr|№)",
     )
     .expect("keyword pattern is valid")
 });
 
 /// A run of hex: pairs separated by one space, colon or dash (as certificate dialogs
-/// print them), or one unbroken token, optionally after `0x`.
+/// print them), or one unbroken token, optionally after `0x`. Word boundaries are
+/// ASCII: a number written against a Cyrillic or Romanian letter ("серия0A1B2C3D")
+/// is still read, and the search stays on the regex engine's fast path.
 static NUMBER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?xi)
-        \b(?:0x)?(?:[0-9a-f]{2}(?:[\x20:\-][0-9a-f]{2}){3,}|[0-9a-f]{6,})\b",
+        (?-u:\b)(?:0x)?(?:[0-9a-f]{2}(?:[\x20:\-][0-9a-f]{2}){3,}|[0-9a-f]{6,})(?-u:\b)",
     )
     .expect("number pattern is valid")
 });
@@ -332,15 +336,15 @@ fn window_before(text: &str, start: usize) -> &str {
 
 /// The hint of the keyword nearest before the number, if any.
 fn keyword_hint(before: &str) -> Hint {
-    let mut hint = Hint::None;
-    for caps in KEYWORD.captures_iter(before) {
-        hint = if caps.name("thumb").is_some() {
-            Hint::Thumbprint
-        } else {
-            Hint::Serial
-        };
+    // The last keyword is found without captures (the slower engine they need ran for
+    // every number of every mail), then read once.
+    let Some(last) = KEYWORD.find_iter(before).last() else {
+        return Hint::None;
+    };
+    match KEYWORD.captures_at(before, last.start()) {
+        Some(caps) if caps.name("thumb").is_some() => Hint::Thumbprint,
+        _ => Hint::Serial,
     }
-    hint
 }
 
 #[cfg(test)]

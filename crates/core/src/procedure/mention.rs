@@ -54,18 +54,18 @@ impl Matcher {
 static PRIOR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?ix)
-        (?:înregistrat\w*|inregistrat\w*|registered|emis\w*|issued|зарегистрирован\w*|выдан\w*)
+        (?:(?:înregistrat|inregistrat|emis|зарегистрирован|выдан)\w*|registered|issued)
         \b[^.\n!?]{0,40}?
         \b(?:pentru|la|for|with|in|în|для|в|на|при)\s+
-        (?:(?:serviciul|serviciului|service|сервис\w*|платформ\w*|sistemul)\s+)?$
+        (?:(?:(?:сервис|платформ)\w*|serviciul|serviciului|service|sistemul)\s+)?$
         # The name a system has in another service (MNotify's integration data asks for
         # the system's name in MPass): denumirea sistemului în MPass, system name in
         # MPass, название системы в MPass.
-        |(?:sistem\w*|system|систем\w*)\b[^.\n!?]{0,30}?\b(?:în|in|в)\s+$
+        |(?:(?:sistem|систем)\w*|system)\b[^.\n!?]{0,30}?\b(?:în|in|в)\s+$
         # An existing certificate, with or without a preposition: certificat existent
         # MPass, our existing MSign certificate.
-        |(?:existent\w*|existing|current|actual\w*|существующ\w*|действующ\w*|имеющ\w*)
-        \s+(?:(?:certificat\w*|certificate|сертификат\w*)\s+)?
+        |(?:(?:existent|actual|существующ|действующ|имеющ)\w*|existing|current)
+        \s+(?:(?:(?:certificat|сертификат)\w*|certificate)\s+)?
         (?:(?:pentru|la|for|în|in|для|в|от|de\s+la)\s+)?$",
     )
     .expect("valid pattern")
@@ -77,10 +77,10 @@ static PRIOR: LazyLock<Regex> = LazyLock::new(|| {
 static USED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?ix)
-        (?:utilizat\w*|folosit\w*|folosim|utiliz[aă]m|used|use|использу\w*|применя\w*)
+        (?:(?:utilizat|folosit|использу|применя)\w*|folosim|utiliz[aă]m|used|use)
         \b[^.\n!?]{0,40}?
         \b(?:pentru|la|for|with|in|în|для|в|на|при)\s+
-        (?:(?:serviciul|serviciului|service|сервис\w*|платформ\w*|sistemul)\s+)?$",
+        (?:(?:(?:сервис|платформ)\w*|serviciul|serviciului|service|sistemul)\s+)?$",
     )
     .expect("valid pattern")
 });
@@ -94,7 +94,7 @@ static INTENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?ix)\b(?:va|vor|ar)\s+fi\b|\bsă\s+fie\b|\bsa\s+fie\b|\bwill\b|\bto\s+be\b|\bdorim\b
         |\bsolicit[aă]m\b|\bwant\b|\bwish\b|\bwould\s+like\b|\bхотим\b|\bбудет\b|\bпросим\b
-        |\breutiliz\w*|\breus\w*|\bповторно\b",
+        |\breutiliz|\breus|\bповторно\b",
     )
     .expect("valid pattern")
 });

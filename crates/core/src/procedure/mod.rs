@@ -259,8 +259,9 @@ pub enum Unnamed {
 pub struct Catalogue {
     procedures: Vec<Procedure>,
     pub unnamed: Unnamed,
-    /// One per procedure, compiled once.
-    matchers: Vec<mention::Matcher>,
+    /// One per procedure, compiled once, when a mail is first read (a command that
+    /// loads the config without reading mail does not pay for them).
+    matchers: std::sync::OnceLock<Vec<mention::Matcher>>,
 }
 
 impl PartialEq for Catalogue {
@@ -346,11 +347,10 @@ impl Catalogue {
                 });
             }
         }
-        let matchers = procedures.iter().map(mention::Matcher::new).collect();
         Ok(Catalogue {
             procedures,
             unnamed,
-            matchers,
+            matchers: std::sync::OnceLock::new(),
         })
     }
 
@@ -395,7 +395,8 @@ impl Catalogue {
     }
 
     fn matchers(&self) -> &[mention::Matcher] {
-        &self.matchers
+        self.matchers
+            .get_or_init(|| self.procedures.iter().map(mention::Matcher::new).collect())
     }
 
     /// The service a registry's free-text `service` column means: its code, tag or

@@ -140,17 +140,18 @@ fn decodes_past(body: &[u8], limit: usize) -> bool {
 /// The start of the next line at or after `from` that is a delimiter of one of
 /// `boundaries` (`--boundary`, at the start of a line).
 fn next_delimiter(raw: &[u8], from: usize, boundaries: &[Vec<u8>]) -> Option<usize> {
-    let mut at = from;
+    let at = from;
     let line_start = at == 0 || raw.get(at.wrapping_sub(1)) == Some(&b'\n');
     if line_start && is_delimiter(&raw[at..], boundaries) {
         return Some(at);
     }
-    while let Some(found) = memmem::find(&raw[at..], b"\n--") {
-        let line = at + found + 1;
-        if is_delimiter(&raw[line..], boundaries) {
+    // One byte is looked for, not "\n--": base64 has no '-', and a one-byte search
+    // reads a 4 MB body in half the time (it was as long as reading the file).
+    for dash in memchr::memchr_iter(b'-', &raw[at..]) {
+        let line = at + dash;
+        if line > 0 && raw[line - 1] == b'\n' && is_delimiter(&raw[line..], boundaries) {
             return Some(line);
         }
-        at = line;
     }
     None
 }
