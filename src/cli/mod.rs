@@ -404,23 +404,7 @@ fn inspect(config_path: Option<&Path>, args: InspectArgs) -> Result<ExitCode> {
         let procedures = procedures.clone();
         std::thread::spawn(move || analysis::warm_up(&procedures))
     };
-    let (anchors, registry, policy, crl_sources) = match config {
-        Some(config) => (
-            TrustAnchors::load(&config.anchors)?,
-            stored_registry(&config)?,
-            config.trust,
-            config.revocation,
-        ),
-        None => {
-            eprintln!("mnotify-intake: note: no --config: no trust anchors, no known certificates and no authserv-id of ours, so every certificate is untrusted_issuer and no sender is authenticated");
-            (
-                TrustAnchors::default(),
-                Registry::default(),
-                policy_without_config(),
-                CrlSources::default(),
-            )
-        }
-    };
+    let (anchors, registry, policy, crl_sources) = inspect_trust(config)?;
     let mut crls = Keeper::new(crl_sources, anchors.clone(), now);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -513,6 +497,35 @@ fn read_in_parallel(
         }
         let (i, facts) = rx.recv().ok()?;
         waiting.insert(i, facts);
+    })
+}
+
+/// What `inspect` trusts: the config's anchors, registry, sender policy and revocation
+/// sources, or nothing without a config (said once on standard error).
+fn inspect_trust(
+    config: Option<Config>,
+) -> Result<(
+    TrustAnchors,
+    Registry,
+    mnotify_intake::trust::Policy,
+    CrlSources,
+)> {
+    Ok(match config {
+        Some(config) => (
+            TrustAnchors::load(&config.anchors)?,
+            stored_registry(&config)?,
+            config.trust,
+            config.revocation,
+        ),
+        None => {
+            eprintln!("mnotify-intake: note: no --config: no trust anchors, no known certificates and no authserv-id of ours, so every certificate is untrusted_issuer and no sender is authenticated");
+            (
+                TrustAnchors::default(),
+                Registry::default(),
+                policy_without_config(),
+                CrlSources::default(),
+            )
+        }
     })
 }
 

@@ -20,6 +20,7 @@ mod junk;
 mod limits;
 mod oauth2;
 mod oauth_app;
+mod one_truth;
 mod procedures;
 mod revocation;
 mod security;

@@ -109,6 +109,23 @@ impl Decision {
         }
     }
 
+    /// Plain words for staff in `language`, where a certificate it accepted went to a
+    /// staff check when `under_check`: said as under check, never as confirmed or new.
+    pub fn words_checked(
+        self,
+        under_check: bool,
+        language: crate::intake::Language,
+    ) -> &'static str {
+        use crate::intake::Language;
+        let accepted = matches!(self, Decision::ReuseConfirmed | Decision::NewCertificate);
+        match language {
+            _ if !(accepted && under_check) => self.words(language),
+            Language::Ro => "certificat în verificare",
+            Language::En => "certificate under check",
+            Language::Ru => "сертификат на проверке",
+        }
+    }
+
     /// Plain words for staff in `language`.
     pub fn words(self, language: crate::intake::Language) -> &'static str {
         use crate::intake::Language;

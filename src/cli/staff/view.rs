@@ -324,7 +324,7 @@ pub(super) fn show(config: &Config, id: &str, now: OffsetDateTime) -> Result<Exi
             ),
         };
         let mark = if c.done.contains_key(&step) { "x" } else { " " };
-        println!("  [{mark}] {head:<22} {name:<34} {said}");
+        println!("  [{mark}] {head:<26} {name:<34} {said}");
     }
     println!("\n{}", word("timeline", language));
     for t in c.timeline_said(language) {
@@ -376,9 +376,11 @@ fn print_standing(config: &Config, c: &Case, p: &Procedure, now: OffsetDateTime)
                     ("n", &p.number(step).to_string()),
                     ("code", step.code()),
                     ("name", &p.short_of(step, language, agency)),
-                    // Whose the step is (the case may wait on the agency for
-                    // something else meanwhile: its own line says so).
-                    ("party", party_words(Some(p.party(step)), language)),
+                    // Whose the step is now, as its own line below and the
+                    // reply's checklist say it (the agency's while it checks a
+                    // certificate); the case may wait on the agency for something
+                    // else meanwhile (its own line says so).
+                    ("party", party_words(Some(c.step_party(p, step)), language)),
                 ],
             )
         ),

@@ -202,6 +202,11 @@ impl Case {
                 message_id: message_id.into(),
                 sender: sender.into(),
                 decision: decided,
+                checked: doubt.is_some()
+                    && matches!(
+                        decision,
+                        Decision::NewCertificate | Decision::ReuseConfirmed
+                    ),
             },
         );
         if !certificates.is_empty() {

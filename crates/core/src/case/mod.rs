@@ -44,13 +44,16 @@ impl Case {
         procedure: &crate::procedure::Procedure,
         step: Step,
     ) -> crate::procedure::Party {
-        let checking = self.certificate_check.is_some()
-            && procedure.certificate_steps().any(|s| s.code == step);
-        if checking {
+        if self.step_under_check(procedure, step) {
             crate::procedure::Party::Age
         } else {
             procedure.party(step)
         }
+    }
+
+    /// Whether `step` takes a certificate while staff check this case's certificate.
+    pub fn step_under_check(&self, procedure: &crate::procedure::Procedure, step: Step) -> bool {
+        self.certificate_check.is_some() && procedure.certificate_steps().any(|s| s.code == step)
     }
 }
 
@@ -268,21 +271,7 @@ pub fn decision_words(
     under_check: bool,
     language: Language,
 ) -> Option<&'static str> {
-    use crate::decision::Decision;
-    let decision = decision?;
-    let accepted = matches!(
-        decision,
-        Decision::ReuseConfirmed | Decision::NewCertificate
-    );
-    Some(if accepted && under_check {
-        match language {
-            Language::Ro => "certificat în verificare",
-            Language::En => "certificate under check",
-            Language::Ru => "сертификат на проверке",
-        }
-    } else {
-        decision.words(language)
-    })
+    decision.map(|d| d.words_checked(under_check, language))
 }
 
 impl Case {

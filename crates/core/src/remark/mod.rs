@@ -81,6 +81,10 @@ pub enum Remark {
         message_id: String,
         sender: String,
         decision: Option<Decision>,
+        /// The certificate it brought went to a staff check (said "under check", as
+        /// its reply and the case's decision say it; false in older stores).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        checked: bool,
     },
     AnotherCertificate {
         evidence: String,

@@ -152,9 +152,10 @@ pub(super) fn case_progress(r: &Remark, l: Language) -> Option<String> {
             message_id,
             sender,
             decision,
+            checked,
         } => {
             let what = match decision {
-                Some(d) => d.words(l).to_string(),
+                Some(d) => d.words_checked(*checked, l).to_string(),
                 None => said!(l,
                     en: "message (certificate already received)",
                     ro: "mesaj (certificatul a fost deja primit)",

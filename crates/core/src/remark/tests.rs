@@ -63,11 +63,19 @@ fn every() -> Vec<Remark> {
             message_id: "<m@a.md>".into(),
             sender: "ion@a.md".into(),
             decision: Some(Decision::Rejected),
+            checked: false,
+        },
+        R::Mail {
+            message_id: "<m@a.md>".into(),
+            sender: "ion@a.md".into(),
+            decision: Some(Decision::NewCertificate),
+            checked: true,
         },
         R::Mail {
             message_id: "<m@a.md>".into(),
             sender: String::new(),
             decision: None,
+            checked: false,
         },
         R::AnotherCertificate {
             evidence: "serial 1".into(),

@@ -226,9 +226,10 @@ pub fn checklist(case: &Case, procedure: &Procedure) -> Vec<ChecklistItem> {
                 .collect();
             // Two parts of one published step share its number.
             missing.dedup();
-            let checking = case.certificate_check.is_some()
-                && s.by_mail.contains(&crate::procedure::MailPart::Certificate);
-            let status = match (done, s.party, missing.is_empty()) {
+            // Whose the step is, as every staff view says it (Case::step_party).
+            let party = case.step_party(procedure, s.code);
+            let checking = case.step_under_check(procedure, s.code);
+            let status = match (done, party, missing.is_empty()) {
                 (true, _, _) => "done",
                 _ if checking => "checking",
                 (false, Party::Applicant, true) => "yours",
@@ -241,7 +242,7 @@ pub fn checklist(case: &Case, procedure: &Procedure) -> Vec<ChecklistItem> {
                 number: s.number,
                 text: s.text.clone(),
                 done,
-                waiting_on: s.party.code(),
+                waiting_on: party.code(),
                 status,
                 after: missing,
                 link: procedure.link_of(s).map(str::to_string),
