@@ -305,7 +305,7 @@ fn a_service_s_staff_get_its_cases_alone() {
         )
     };
     let (subject, text) = read(&of_mpass.raw);
-    assert!(subject.starts_with("MPass: rezumat"), "{subject}");
+    assert!(subject.starts_with("Rezumat: MPass, "), "{subject}");
     assert!(subject.contains("cazuri noi: 1"), "{subject}");
     assert!(
         text.contains("MPA001") && !text.contains("MNO001"),

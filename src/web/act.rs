@@ -333,7 +333,10 @@ fn import_csv(
     };
     let now = OffsetDateTime::now_utc();
     if confirm {
-        let id = text(&request.map(str::to_string)).unwrap_or_else(super::oidc::random);
+        // The confirming form carries its request id (applied once by it).
+        let Some(id) = text(&request.map(str::to_string)) else {
+            return super::auth::refusal(console, StatusCode::BAD_REQUEST, "no_request");
+        };
         let request = Request {
             id: format!("web-{id}"),
             at: now,

@@ -259,7 +259,11 @@ pub async fn login(State(console): State<Arc<Console>>, Query(q): Query<LoginQue
             return refusal(&console, StatusCode::SERVICE_UNAVAILABLE, "provider_down");
         }
     };
-    let (state, nonce, verifier) = (oidc::random(), oidc::random(), oidc::random());
+    let randoms = (oidc::random(), oidc::random(), oidc::random());
+    let (Ok(state), Ok(nonce), Ok(verifier)) = randoms else {
+        warn!("console: sign-in refused: the system gives no randomness for its state and nonce; check that /dev/urandom is readable");
+        return refusal(&console, StatusCode::SERVICE_UNAVAILABLE, "no_randomness");
+    };
     let pending = PendingSignIn {
         nonce: nonce.clone(),
         verifier: verifier.clone(),
@@ -341,10 +345,10 @@ pub async fn callback(
     let (id, session) = match open_session(&console, person, role, now) {
         Ok(opened) => opened,
         Err(e) => {
-            warn!("console: {e}");
+            warn!("console: no session opened: {e:#}");
             return (
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "the store failed; see the log",
+                "no session could be opened; see the log",
             )
                 .into_response();
         }
@@ -424,15 +428,15 @@ fn open_session(
     person: oidc::Person,
     role: Role,
     now: i64,
-) -> Result<(String, WebSession), crate::store::StoreError> {
-    let id = oidc::random();
+) -> anyhow::Result<(String, WebSession)> {
+    let id = oidc::random()?;
     let session = WebSession {
         issuer: person.issuer,
         subject: person.subject,
         name: person.name,
         email: person.email,
         role: role.code().into(),
-        csrf: oidc::random(),
+        csrf: oidc::random()?,
         id_token: person.id_token,
         signed_in: now,
         last_seen: now,

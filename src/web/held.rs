@@ -228,12 +228,14 @@ pub async fn decide(
         "dismiss" => StoreRequest::DismissHeld { identity },
         _ => return refusal(&console, StatusCode::BAD_REQUEST, "not_found"),
     };
+    // Every page's form carries its request id: a change is applied once by it (a
+    // form sent twice must not act twice), so one without is refused.
+    let Some(id) = form.request.clone().filter(|r| !r.trim().is_empty()) else {
+        return refusal(&console, StatusCode::BAD_REQUEST, "no_request");
+    };
     let now = OffsetDateTime::now_utc();
     let request = Request {
-        id: format!(
-            "web-{}",
-            form.request.clone().unwrap_or_else(super::oidc::random)
-        ),
+        id: format!("web-{id}"),
         at: now,
         by: signed.recorded_as(),
         case: String::new(),

@@ -70,11 +70,12 @@ fn unb64url(text: &str) -> Result<Vec<u8>, OidcError> {
         .map_err(|e| OidcError::BadToken(format!("not base64url: {e}")))
 }
 
-/// A random value for a state, nonce, verifier or cookie (256 bits).
-pub fn random() -> String {
+/// A random value for a state, nonce, verifier or cookie (256 bits); without the
+/// system's randomness there is none, and the sign-in or session is refused.
+pub fn random() -> Result<String, crate::record::NoRandomness> {
     let mut bytes = [0u8; 32];
-    getrandom::getrandom(&mut bytes).expect("the system's random source");
-    b64url(&bytes)
+    getrandom::getrandom(&mut bytes).map_err(|e| crate::record::NoRandomness(e.to_string()))?;
+    Ok(b64url(&bytes))
 }
 
 /// PKCE's S256 challenge of a verifier.

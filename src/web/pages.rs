@@ -27,8 +27,21 @@ pub fn frame(console: &Console, signed: &Signed, title: &str) -> Value {
         role => t[signed.role().code()],
         may_act => signed.role() == Role::Staff,
         csrf => signed.session.csrf.clone(),
-        request => super::oidc::random(),
+        request => form_request_id(&signed.session.csrf),
     }
+}
+
+/// A fresh id for the change a page's forms may send (the staff service applies a
+/// request id once): unique, not secret, so it never fails for want of randomness.
+fn form_request_id(csrf: &str) -> String {
+    use sha2::Digest;
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let digest = sha2::Sha256::digest(format!("{csrf}/{now}/{n}/{}", std::process::id()));
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A moment in the calendar's time zone, to the minute.

@@ -132,6 +132,8 @@ const WORDS: &[Word] = &[
     ("signed_out", "Ați ieșit din consolă.", "You are signed out.", "Вы вышли из консоли."),
     ("expired", "Sesiunea a expirat; intrați din nou.", "The session has ended; sign in again.", "Сессия истекла; войдите снова."),
     ("not_found", "Nu există.", "Not found.", "Не найдено."),
+    ("no_request", "Formularul nu are identificatorul cererii; reîncărcați pagina și trimiteți din nou.", "The form has no request id; reload the page and send it again.", "В форме нет идентификатора запроса; обновите страницу и отправьте снова."),
+    ("no_randomness", "Serverul nu poate genera valori aleatoare pentru sesiune; administratorul găsește cauza în jurnal.", "The server cannot make random values for a session; the administrator finds why in the log.", "Сервер не может создать случайные значения для сессии; причина — в журнале для администратора."),
     ("forbidden", "Cerere refuzată: lipsește tokenul formularului sau vine din alt site.", "Refused: the form's token is missing or the request came from another site.", "Отказано: нет токена формы или запрос пришёл с другого сайта."),
     ("merged_into", "unit în", "merged into", "объединено в"),
     ("unreachable", "ultimul nostru mesaj nu a ajuns", "our last message did not arrive", "наше последнее письмо не дошло"),

@@ -211,7 +211,12 @@ async fn digest_reaches_staff_with_the_accepted_certificate_attached() {
     let msg = mail_parser::MessageParser::default()
         .parse(&got[0])
         .unwrap();
-    assert!(msg.subject().unwrap().starts_with("MNotify: digest"));
+    let subject = msg.subject().unwrap();
+    // The mailbox's digest covers every service, and says so.
+    assert!(
+        subject.starts_with("Platform services digest, "),
+        "{subject}"
+    );
     assert!(msg.body_html(0).unwrap().contains("<table"), "an HTML part");
     assert!(msg.body_text(0).unwrap().contains(&serial), "a text part");
     let cer = msg

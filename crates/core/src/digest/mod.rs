@@ -520,9 +520,8 @@ pub fn subject(d: &Digest) -> String {
         .count();
     let w = words::words(d.settings.language);
     format!(
-        "{}: {} {} — {}: {}, {}: {}, {}: {}{}",
-        d.settings.service.as_deref().unwrap_or("MNotify"),
-        w.subject_digest,
+        "{}, {} — {}: {}, {}: {}, {}: {}{}",
+        render::title(d),
         day(d.now),
         w.count_new,
         d.new_cases.len(),

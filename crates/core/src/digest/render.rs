@@ -7,8 +7,8 @@ use super::{day, Digest};
 use crate::html::escape as esc;
 
 /// The digest's title: the service it covers, or the platform's services (the
-/// mailbox serves them all).
-fn title(d: &Digest) -> String {
+/// mailbox serves them all); its subject begins with it.
+pub(super) fn title(d: &Digest) -> String {
     let w = words(d.settings.language);
     let service = d.settings.service.as_deref().unwrap_or(w.all_services);
     w.digest.replace("{service}", service)
