@@ -120,6 +120,7 @@ const WORDS: &[Word] = &[
         "cazul #{closed} unit cu #{into} (înregistrat de {by}); mesajele lui merg acum la #{into}",
         "case #{closed} merged into #{into} (recorded by {by}); its mail now joins #{into}",
         "дело #{closed} объединено с #{into} (записал(а) {by}); его письма теперь идут в #{into}"),
+    ("notice_later", "(daemonul este oprit: anunțul pleacă când pornește)", "(the daemon is stopped: the notice goes out when it runs)", "(демон остановлен: уведомление уйдёт, когда он запустится)"),
     ("preview_head", "cazul #{case} · instituția {owner} · solicitantul {applicant}", "case #{case} · institution {owner} · applicant {applicant}", "дело #{case} · учреждение {owner} · заявитель {applicant}"),
     ("refused", "refuzat: {reason}", "refused: {reason}", "отказано: {reason}"),
     ("would_record",

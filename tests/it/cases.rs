@@ -155,6 +155,10 @@ async fn staff_changes_with_the_daemon_stopped_apply_at_once() {
         out.contains("step 2 (contract) done") && out.contains("next: form"),
         "out of order is fine, the form is still next: {out}"
     );
+    assert!(
+        out.contains("the notice goes out when it runs"),
+        "the daemon is stopped: {out}"
+    );
     setup.cli(&["cases", "note", &token, "called them about the form"]);
     // The notice waits in the outbox until the daemon runs.
     assert_eq!(stack.messages(ana, "INBOX").await.len(), 1);

@@ -102,6 +102,13 @@ async fn staff_read_the_views_and_the_digest_in_the_staff_language() {
         "--by",
         "ana.staff",
     ]);
+    // A change with the daemon stopped says so in Romanian too.
+    let advanced = setup.cli(&["cases", "advance", &token, "contract"]);
+    assert!(
+        advanced.contains(&format!("cazul #{token} · instituția"))
+            && advanced.contains("anunțul pleacă când pornește"),
+        "{advanced}"
+    );
     let json = setup.cli(&["cases", "list", "--json"]);
 
     let ro = read(&setup, &token);

@@ -284,16 +284,20 @@ fn change(
         bail!("{reason}");
     }
     let action = staff::forced_note(&case, procedure, action);
-    println!(
-        "case #{} · institution {} · applicant {}",
-        case.token,
-        case.owner(),
-        case.applicant
-    );
+    let language = config.staff_language;
+    let owner = case.owner();
+    let head = [
+        ("case", case.token.as_str()),
+        ("owner", owner.as_str()),
+        ("applicant", case.applicant.as_str()),
+    ];
+    println!("{}", say("preview_head", language, &head));
     let (text, by_daemon) = ask(config, &token, action.into(), by)?;
     println!("{text}");
-    if !by_daemon && text.contains("the applicant is told") {
-        println!("(the daemon is stopped: the notice goes out when it runs)");
+    // The answer says, in the staff language, when a notice was queued.
+    let told = word("told", language).trim_start_matches("; ");
+    if !by_daemon && text.contains(told) {
+        println!("{}", word("notice_later", language));
     }
     Ok(ExitCode::SUCCESS)
 }
