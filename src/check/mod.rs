@@ -517,7 +517,7 @@ fn routine(config: &Config, report: &mut Report) {
                 "daily at {:02}:{:02} {} to {}; reminders after {} days",
                 d.at.0,
                 d.at.1,
-                d.time_zone,
+                d.time_zone.iana_name().unwrap_or("UTC"),
                 d.to.join(", "),
                 d.remind_days
             ),

@@ -144,7 +144,8 @@ pub struct DigestConfig {
     pub to: Vec<String>,
     /// Local hour and minute.
     pub at: (i8, i8),
-    pub time_zone: String,
+    /// Read once, when the config is (a zone that cannot be read stops the start).
+    pub time_zone: jiff::tz::TimeZone,
     pub stalled_days: u32,
     pub expiring_days: u32,
     pub remind_days: u32,
@@ -578,7 +579,7 @@ mod tests {
         assert_eq!(cfg.reply.mode, ReplyMode::Draft);
         let digest = cfg.digest.expect("[digest]");
         assert_eq!(digest.at, (8, 30));
-        assert_eq!(digest.time_zone, "Europe/Chisinau");
+        assert_eq!(digest.time_zone.iana_name(), Some("Europe/Chisinau"));
     }
 
     /// The systemd unit must let the daemon write where the example config puts the

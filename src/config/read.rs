@@ -199,12 +199,14 @@ impl Reading<'_> {
                     "[digest] at = \"{at_text}\" is not a time; write it like \"08:30\""
                 ))
             })?;
-        let time_zone = d.time_zone.unwrap_or_else(|| "Europe/Chisinau".into());
-        if jiff::tz::TimeZone::get(&time_zone).is_err() {
-            return Err(self.invalid(format!(
-                "[digest] time_zone = \"{time_zone}\" is not a known time zone; write it like \"Europe/Chisinau\""
-            )));
-        }
+        let time_zone = match d.time_zone {
+            None => crate::calendar::chisinau(),
+            Some(name) => jiff::tz::TimeZone::get(&name).map_err(|_| {
+                self.invalid(format!(
+                    "[digest] time_zone = \"{name}\" is not a known time zone; write it like \"Europe/Chisinau\""
+                ))
+            })?,
+        };
         Ok(DigestConfig {
             to: d.to,
             at,

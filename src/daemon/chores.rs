@@ -16,11 +16,7 @@ impl Daemon {
             self.store.commit_digest(now, &[], None)?;
             return Ok(());
         };
-        let Ok(tz) = jiff::tz::TimeZone::get(&cfg.time_zone) else {
-            // Checked when the config was read; the zone database is built in.
-            return Ok(());
-        };
-        if !digest::due(now, last, cfg.at, &tz) {
+        if !digest::due(now, last, cfg.at, &cfg.time_zone) {
             return Ok(());
         }
         let settings = self.settings();

@@ -322,7 +322,7 @@ fn digest_config(services: Vec<(String, Vec<String>)>) -> DigestConfig {
     DigestConfig {
         to: vec!["staff@egov.md".into()],
         at: (8, 0),
-        time_zone: "Europe/Chisinau".into(),
+        time_zone: crate::calendar::chisinau(),
         stalled_days: 7,
         expiring_days: 60,
         remind_days: 7,
