@@ -514,7 +514,6 @@ impl Daemon {
         self.registry_changed.clone()
     }
 
-    /// How replies are made, from the config.
     /// How mail is answered and filed: the config's, with the folders adapted to the
     /// server.
     fn settings(&self) -> Settings<'_> {

@@ -170,7 +170,6 @@ impl Daemon {
         copied
     }
 
-    /// The copy connections, opened as needed (at most [`COPY_CONNECTIONS`]).
     /// Appends replies to the Drafts folder for staff to review and send, each only if
     /// no draft with its Message-ID is there yet: a crash between the APPEND and the
     /// store's record of it must not leave two drafts that staff might both send. On a
@@ -269,6 +268,7 @@ impl Daemon {
         Ok(())
     }
 
+    /// The copy connections, opened as needed (at most [`COPY_CONNECTIONS`]).
     pub(super) async fn prepare_copiers(
         &mut self,
         entries: usize,

@@ -25,7 +25,9 @@ pub const SCHEMA_VERSION: u64 = 2;
 
 const META_TREE: &str = "meta";
 const REGISTRY_TREE: &str = "registry";
-/// Messages handled: `uid/{uidvalidity}/{uid}` and `id/{identity}` → [`SeenRecord`].
+/// Messages handled: `uid/{uidvalidity}/{uid}` and `id/{identity}` → [`SeenRecord`];
+/// staff requests applied, `request/{id}` (empty: applied once); a message's read
+/// attempts, `reading/{uidvalidity}/{uid}` (see `attempts.rs`).
 const SEEN_TREE: &str = "seen";
 /// Cases by token → [`Case`].
 const CASES_TREE: &str = "cases";

@@ -17,7 +17,7 @@ pub const PAGE_LINES: usize = 50;
 /// What staff asked to see.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Query {
-    /// A service's code (MNOTIFY, MPASS, …).
+    /// A service's code (`mnotify`, `mpass`, …).
     pub service: Option<String>,
     /// The next step told, by its code.
     pub step: Option<String>,
