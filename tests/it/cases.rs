@@ -1,6 +1,7 @@
 //! Onboarding cases end to end on the real mail stack: an applicant's mail opens a case,
 //! staff move it through every step with `cases advance` while the daemon runs, and the
-//! applicant's mailbox holds the right sequence of notices.
+//! applicant's mailbox holds the right sequence of notices; staff merge and split
+//! cases and the mail follows.
 
 use std::time::Duration;
 
@@ -9,8 +10,9 @@ use mnotify_intake::intake;
 use mnotify_intake::testkit::mail::Mail;
 
 use crate::mail::body;
-use crate::mail::mail_with;
-use crate::service::Setup;
+use crate::mail::{mail, mail_with, token_of};
+use crate::security::{shown, signed_then_run};
+use crate::service::{case_json, secure, Setup};
 use crate::stack::Stack;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -639,4 +641,84 @@ async fn a_registered_certificate_is_reused_only_for_its_own_system() {
         reused.contains("poate fi reutilizat pentru MNotify"),
         "{reused}"
     );
+}
+
+/// Staff merge two cases of one system (two employees wrote separately) and split
+/// one off for another system: the merged case's thread joins the case that stays;
+/// both timelines say who did what; another institution's case is never merged in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_merge_and_split_cases_and_mail_follows() {
+    let stack = Stack::get();
+    let mailbox = "svc-merge@egov.test";
+    let (ion, ana, eve) = (
+        "ion-merge@inst-a.test",
+        "ana-merge@inst-a.test",
+        "eve-merge@inst-b.test",
+    );
+    let setup = secure(stack, mailbox, "");
+    let mut tokens = Vec::new();
+    for (n, who) in [ion, ana, eve].into_iter().enumerate() {
+        let id = format!("<merge{n}@inst.test>");
+        let m = mail(
+            who,
+            mailbox,
+            "Conectare MNotify",
+            &id,
+            "Dorim conectarea la MNotify.",
+        );
+        signed_then_run(stack, &setup, who, mailbox, &m.build()).await;
+        let replies = stack.wait_for(who, "INBOX", 1, WAIT).await;
+        tokens.push(token_of(&replies[0]));
+    }
+    let (a, b, e) = (&tokens[0], &tokens[1], &tokens[2]);
+    assert_ne!(a, b);
+
+    let other = setup.run_cli(&["cases", "merge", a, e]);
+    let why = String::from_utf8_lossy(&other.stderr);
+    assert!(
+        !other.status.success() && why.contains("two institutions"),
+        "{why}"
+    );
+    let done = setup.cli(&["cases", "merge", a, b, "--note", "același sistem"]);
+    assert!(
+        done.contains(&format!("case #{b} merged into #{a}")),
+        "{done}"
+    );
+    assert!(shown(&setup, b).contains(&format!("merged into case #{a}")));
+    assert!(shown(&setup, a).contains(&format!("case #{b} merged into this one")));
+    let json = case_json(&setup, b);
+    assert_eq!(json["merged_into"], a.as_str(), "{json}");
+
+    // Ana answers in her old case's thread: the mail joins the case that stayed.
+    let follow = mail(
+        ana,
+        mailbox,
+        &format!("Re: Conectare MNotify [MNotify #{b}]"),
+        "<merge-follow@inst-a.test>",
+        "Revenim cu detalii pentru MNotify.",
+    );
+    signed_then_run(stack, &setup, ana, mailbox, &follow.build()).await;
+    let replies = stack.wait_for(ana, "INBOX", 2, WAIT).await;
+    let answer = replies
+        .iter()
+        .find(|r| {
+            mnotify_intake::intake::read(r, &[])
+                .in_reply_to
+                .iter()
+                .any(|i| i.contains("merge-follow"))
+        })
+        .expect("the answer to the follow-up");
+    assert_eq!(&token_of(answer), a, "answered in the case that stayed");
+
+    let split = setup.cli(&["cases", "split", a, "--system", "SI Cantine"]);
+    assert!(split.contains(&format!("split off #{a}")), "{split}");
+    let listed = setup.cli(&["cases", "list", "--json"]);
+    let new = listed
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|c| c["id"] != a.as_str() && c["id"] != b.as_str() && c["applicant"] == ion)
+        .unwrap_or_else(|| panic!("the new case in {listed}"));
+    let c = new["id"].as_str().unwrap().to_string();
+    assert!(shown(&setup, &c).contains(&format!("split off case #{a} for SI Cantine")));
+    assert!(shown(&setup, a).contains(&format!("case #{c} for SI Cantine split off")));
 }
