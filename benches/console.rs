@@ -12,13 +12,13 @@ use std::time::{Duration, Instant};
 
 use mnotify_intake::case::{apply, Case, Event, Question, Step};
 use mnotify_intake::config::Config;
-use mnotify_intake::control::server::Shared;
 use mnotify_intake::decision::Decision;
 use mnotify_intake::intake::Language;
 use mnotify_intake::metrics::Telemetry;
 use mnotify_intake::procedure::Catalogue;
 use mnotify_intake::record::{Outcome, SeenRecord};
 use mnotify_intake::reply::Templates;
+use mnotify_intake::staff::Service;
 use mnotify_intake::store::{MessageCommit, Store, WebSession};
 use mnotify_intake::testkit::pki::Pki;
 use mnotify_intake::web::auth::Signed;
@@ -143,7 +143,7 @@ fn main() {
         started.elapsed().as_secs_f64()
     );
     let web = config.web.clone().unwrap();
-    let shared = Arc::new(Shared {
+    let shared = Arc::new(Service {
         store: store.clone(),
         templates: Templates::for_config(&config.reply).unwrap(),
         poke: Default::default(),

@@ -42,7 +42,7 @@
 //!   CRL files and fetches the certificates' distribution points over HTTP.
 //! - [`staff`]: the core's staff requests ([`staff::CaseAction`],
 //!   [`staff::StoreRequest`]) and planner, executed against the store
-//!   ([`staff::execute`], answering [`staff::Answer`]).
+//!   ([`staff::Service::submit`], answering [`staff::Answer`]).
 //! - [`check`]: `check`, every part tried without changing anything.
 //! - [`config`]: the TOML configuration, validated.
 //! - `testkit` (feature): the core's test PKI, mail builders, hostile mail and faults,

@@ -5,8 +5,8 @@
 //! Who asks is taken from the socket's peer credentials (`SO_PEERCRED`), never from the
 //! request: a `--by` name is only shown beside the user. The server runs in the daemon
 //! beside the mail loop, so requests are answered while the daemon reconnects to IMAP;
-//! it applies changes with [`crate::staff::execute`], in the store's transactions,
-//! exactly once by request id. With the daemon stopped, commands open the store.
+//! it applies changes through the staff service ([`crate::staff::Service`]), in the
+//! store's transactions, exactly once by request id. With the daemon stopped, commands open the store.
 
 pub mod client;
 pub mod peer;
@@ -76,10 +76,7 @@ pub fn recorded_as(user: &str, uid: u32, display_name: Option<&str>) -> Result<S
     })
 }
 
-/// Unicode's bidirectional formatting characters and marks.
-pub fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
+pub use mnotify_core::html::is_bidi_control;
 
 #[cfg(test)]
 mod tests {

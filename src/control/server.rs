@@ -7,21 +7,18 @@
 
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use time::OffsetDateTime;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 use tracing::{info, warn};
 
 use super::{client, peer, recorded_as, ControlReply, ControlRequest, MAX_REQUEST_BYTES};
-use crate::config::{Config, ControlConfig};
-use crate::reply::Templates;
-use crate::staff::{self, Request, StaffAction, StoreRequest};
-use crate::store::Store;
+use crate::config::ControlConfig;
+use crate::staff::{self, Request, Service, StaffAction, StoreRequest};
 
 /// A client has this long to send its request (and to take its answer).
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -165,17 +162,6 @@ fn safe_directory(path: &Path) -> Result<(), ControlError> {
     Ok(())
 }
 
-/// What the server shares with the daemon.
-pub struct Shared {
-    pub store: Store,
-    pub config: Config,
-    pub templates: Templates,
-    /// Wakes the mail loop: a notice to send, a digest queued.
-    pub poke: Arc<Notify>,
-    /// Set when the registry changed: the mail loop reloads it.
-    pub registry_changed: Arc<AtomicBool>,
-}
-
 impl Bound {
     pub fn path(&self) -> &Path {
         &self.path
@@ -183,7 +169,7 @@ impl Bound {
 
     /// Answers requests until `shutdown`, up to [`MAX_CONNECTIONS`] at once (an idle
     /// connection keeps no one else waiting); removes the socket file then.
-    pub async fn serve(self, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    pub async fn serve(self, shared: Arc<Service>, mut shutdown: watch::Receiver<bool>) {
         let listener = match UnixListener::from_std(self.listener) {
             Ok(l) => l,
             Err(e) => {
@@ -239,7 +225,7 @@ impl Bound {
 /// One connection: check the peer, read its request, apply it, answer.
 async fn answer(
     mut stream: UnixStream,
-    shared: &Shared,
+    shared: &Service,
     staff_gid: Option<u32>,
     large: &tokio::sync::Semaphore,
 ) {
@@ -297,7 +283,7 @@ async fn read_request(
 
 async fn respond(
     stream: &mut UnixStream,
-    shared: &Shared,
+    shared: &Service,
     staff_gid: Option<u32>,
     large: &tokio::sync::Semaphore,
 ) -> Result<ControlReply, String> {
@@ -324,48 +310,12 @@ async fn respond(
         case: asked.case.trim_start_matches('#').to_ascii_uppercase(),
         action: asked.action,
     };
-    let desk = staff::Desk::new(&shared.config, &shared.templates);
-    let result = staff::execute(&shared.store, &request, &desk, now);
-    match result {
-        Ok(staff::Answer::Done(text)) => {
-            if changes(&request.action) {
-                let service = shared
-                    .store
-                    .case(&request.case)
-                    .ok()
-                    .flatten()
-                    .map(|c| c.service)
-                    .unwrap_or_default();
-                let procedure = shared.config.procedures.procedure_of(&service);
-                info!(by = %request.by, case = %request.case, action = %request.action.describe(procedure), "staff request applied");
-                if matches!(
-                    request.action,
-                    StaffAction::Store(StoreRequest::RegistryImport { .. })
-                ) {
-                    shared.registry_changed.store(true, Ordering::SeqCst);
-                }
-                shared.poke.notify_one();
-            }
-            Ok(ControlReply::Done { text })
-        }
+    match shared.submit(&request, shared.config.staff_language, now) {
+        Ok(staff::Answer::Done(text)) => Ok(ControlReply::Done { text }),
         Ok(staff::Answer::Refused(reason)) => Ok(ControlReply::Refused { reason }),
         Err(e) => {
             warn!("control socket: {e}");
             Err(format!("the daemon's store failed: {e}"))
         }
     }
-}
-
-/// Whether a request changes something the mail loop must act on.
-fn changes(action: &StaffAction) -> bool {
-    !matches!(
-        action,
-        StaffAction::Store(StoreRequest::Cases)
-            | StaffAction::Store(StoreRequest::Registry)
-            | StaffAction::Store(StoreRequest::Ping)
-            | StaffAction::Store(StoreRequest::Status)
-            | StaffAction::Store(StoreRequest::Backup)
-            | StaffAction::Store(StoreRequest::HeldList)
-            | StaffAction::Store(StoreRequest::Digest { send: false, .. })
-    )
 }

@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use super::{Counters, Daemon, DaemonError, Lifetime};
 use crate::certificate::validate::{AnchorError, TrustAnchors};
 use crate::config::Config;
-use crate::control::server::{self as control, ControlError, Shared};
+use crate::control::server::{self as control, ControlError};
 use crate::metrics::{self, Telemetry};
 use crate::reply::{ReplyError, Templates};
 use crate::store::{Store, StoreError};
@@ -111,7 +111,7 @@ pub async fn serve(
             tasks_stop.clone(),
         ));
     }
-    let shared = Arc::new(Shared {
+    let shared = Arc::new(crate::staff::Service {
         store,
         templates,
         poke: daemon.poke_handle(),

@@ -384,7 +384,10 @@ pub fn status_report(store: &Store) -> Result<serde_json::Value, StoreError> {
 }
 
 mod merging;
+mod service;
 pub mod words;
+
+pub use service::{changes, Service};
 
 #[cfg(test)]
 mod tests;

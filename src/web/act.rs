@@ -1,7 +1,8 @@
 //! The console's changes: a case action (previewed first when it sends the applicant
-//! a notice), and a registry import (previewed first). Each is a staff request applied
-//! by [`crate::staff::execute`] under the id the page gave its form, so that a form
-//! sent twice (a double click, a reload) is applied once.
+//! a notice), and a registry import (previewed first). Each is a staff request
+//! submitted to the staff service ([`crate::staff::Service::submit`]) under the id the
+//! page gave its form, so that a form sent twice (a double click, a reload) is applied
+//! once.
 
 use std::sync::Arc;
 
@@ -12,7 +13,6 @@ use axum::Form;
 use minijinja::context;
 use serde::Deserialize;
 use time::OffsetDateTime;
-use tracing::info;
 
 use super::auth::{refusal, Signed};
 use super::pages::{case_page, frame, store_failed};
@@ -204,23 +204,8 @@ pub async fn act(
 
 /// Applies a request as the control socket does, and tells the mail loop.
 pub(super) fn apply(console: &Console, request: &Request, now: OffsetDateTime) -> (bool, String) {
-    let mut desk = staff::Desk::new(console.config(), &console.shared.templates);
-    desk.language = console.web.language;
-    match staff::execute(&console.shared.store, request, &desk, now) {
-        Ok(Answer::Done(text)) => {
-            info!(by = %request.by, case = %request.case, "console: staff request applied: {text}");
-            if matches!(
-                request.action,
-                StaffAction::Store(StoreRequest::RegistryImport { .. })
-            ) {
-                console
-                    .shared
-                    .registry_changed
-                    .store(true, std::sync::atomic::Ordering::SeqCst);
-            }
-            console.shared.poke.notify_one();
-            (true, text)
-        }
+    match console.shared.submit(request, console.web.language, now) {
+        Ok(Answer::Done(text)) => (true, text),
         Ok(Answer::Refused(why)) => (false, why),
         Err(e) => {
             tracing::warn!("console: {e}");

@@ -78,7 +78,7 @@ fn list_page(console: &Console, signed: &Signed, answer: Option<(bool, String)>)
 fn visible(name: &str) -> String {
     name.chars()
         .map(|c| {
-            if c.is_control() || crate::control::is_bidi_control(c) {
+            if c.is_control() || mnotify_core::html::is_bidi_control(c) {
                 format!("[U+{:04X}]", c as u32)
             } else {
                 c.to_string()

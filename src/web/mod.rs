@@ -1,9 +1,9 @@
 //! The staff console (`[web]`): server-rendered pages over the store, served by the
 //! daemon beside the mail loop and the control socket. Staff sign in with the agency's
 //! OpenID Connect provider ([`oidc`], [`auth`]); a viewer reads, staff act. Every change
-//! is a staff request applied by [`crate::staff::execute`], as from the CLI and the
-//! control socket: once by its id, in the store's transactions, on the daemon's one
-//! thread, recorded with the person from the token.
+//! is a staff request submitted to the one staff service ([`crate::staff::Service`]),
+//! as from the CLI and the control socket: once by its id, in the store's
+//! transactions, recorded with the person from the token.
 //!
 //! Pages are minijinja templates with HTML escaping on: whatever a mail carried
 //! (subjects, names, file names, text) is shown as text. No script at all; a strict
@@ -31,8 +31,8 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::config::{Config, WebConfig};
-use crate::control::server::Shared;
 use crate::metrics::Telemetry;
+use crate::staff::Service;
 
 /// Sessions and sign-ins past their time are removed this often.
 const PRUNE_EVERY: Duration = Duration::from_secs(300);
@@ -52,7 +52,7 @@ pub enum WebError {
 
 /// What the console serves from.
 pub struct Console {
-    pub shared: Arc<Shared>,
+    pub shared: Arc<Service>,
     pub telemetry: Arc<Telemetry>,
     pub web: WebConfig,
     /// The provider's metadata and keys, read at the first sign-in.
@@ -63,7 +63,7 @@ pub struct Console {
 impl Console {
     /// The console of `shared`'s config; `bound` is where it listens (a port 0 in
     /// `listen` becomes the port taken, in the public URL too when it was left out).
-    pub fn new(shared: Arc<Shared>, telemetry: Arc<Telemetry>, bound: &Bound) -> Option<Console> {
+    pub fn new(shared: Arc<Service>, telemetry: Arc<Telemetry>, bound: &Bound) -> Option<Console> {
         let mut web = shared.config.web.clone()?;
         if let Some(at) = bound.local_addr() {
             if web.listen.port() == 0 {
@@ -82,7 +82,7 @@ impl Console {
     }
 
     /// A console over `shared` as `web` says (benches render its pages directly).
-    pub fn with(shared: Arc<Shared>, telemetry: Arc<Telemetry>, web: WebConfig) -> Console {
+    pub fn with(shared: Arc<Service>, telemetry: Arc<Telemetry>, web: WebConfig) -> Console {
         Console {
             shared,
             telemetry,

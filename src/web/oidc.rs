@@ -402,7 +402,7 @@ fn person(
 /// characters, no brackets (which could fake the part the console adds), 80 at most.
 pub fn plain(text: &str) -> String {
     text.chars()
-        .filter(|c| !c.is_control() && !crate::control::is_bidi_control(*c))
+        .filter(|c| !c.is_control() && !mnotify_core::html::is_bidi_control(*c))
         .filter(|c| !matches!(c, '(' | ')' | '[' | ']' | '<' | '>'))
         .take(80)
         .collect::<String>()

@@ -494,10 +494,10 @@ pub async fn daemon(State(console): State<Arc<Console>>, signed: Signed) -> Resp
         }),
         now,
     );
-    let desk = crate::staff::Desk::new(console.config(), &console.shared.templates);
+    let language = console.config().staff_language;
     let digest = match digest_request
         .map_err(crate::staff::StaffError::from)
-        .and_then(|request| crate::staff::execute(store, &request, &desk, now))
+        .and_then(|request| console.shared.submit(&request, language, now))
     {
         Ok(crate::staff::Answer::Done(text)) => text,
         Ok(crate::staff::Answer::Refused(why)) => why,

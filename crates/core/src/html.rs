@@ -17,6 +17,12 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// Unicode's bidirectional formatting characters and marks (what must not reach a
+/// page or a log line from a stranger's text: they reorder what people read).
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -459,10 +459,17 @@ fn directly(config: &Config, asked: ControlRequest) -> Result<String> {
         case: asked.case.trim_start_matches('#').to_ascii_uppercase(),
         action: asked.action,
     };
-    let templates = Templates::for_config(&config.reply)?;
-    let desk = staff::Desk::new(config, &templates);
-    let answer = staff::execute(&store, &request, &desk, now)?;
-    store.flush()?;
+    // The one staff service, here on the store itself: no mail loop to wake (the
+    // daemon acts on what changed when it runs).
+    let service = staff::Service {
+        store,
+        config: config.clone(),
+        templates: Templates::for_config(&config.reply)?,
+        poke: Default::default(),
+        registry_changed: Default::default(),
+    };
+    let answer = service.submit(&request, config.staff_language, now)?;
+    service.store.flush()?;
     match answer {
         staff::Answer::Done(text) => Ok(text),
         staff::Answer::Refused(reason) => bail!("{reason}"),
