@@ -36,10 +36,13 @@ pub(super) fn sign(
     let cert = certificate(certificate_path)?;
     let pem = std::fs::read_to_string(key_path)
         .map_err(|e| format!("cannot read {}: {e}", key_path.display()))?;
-    let der = pem_body(&pem, "PRIVATE KEY").ok_or_else(|| {
-        format!("{} is not a PKCS#8 private key (PEM \"BEGIN PRIVATE KEY\"); convert it with `openssl pkcs8 -topk8 -nocrypt`", key_path.display())
-    })?;
-    let key = ring::signature::RsaKeyPair::from_pkcs8(&der)
+    let der = {
+        use rustls_pki_types::pem::PemObject;
+        rustls_pki_types::PrivatePkcs8KeyDer::from_pem_slice(pem.as_bytes()).map_err(|_| {
+            format!("{} is not a PKCS#8 private key (PEM \"BEGIN PRIVATE KEY\"); convert it with `openssl pkcs8 -topk8 -nocrypt`", key_path.display())
+        })?
+    };
+    let key = ring::signature::RsaKeyPair::from_pkcs8(der.secret_pkcs8_der())
         .map_err(|e| format!("{}: not an RSA key ring can use ({e})", key_path.display()))?;
     let header = serde_json::json!({
         "alg": "PS256",
@@ -72,17 +75,4 @@ pub(super) fn sign(
     )
     .map_err(|e| format!("signing the assertion failed: {e}"))?;
     Ok(format!("{signing_input}.{}", b64url(&signature)))
-}
-
-/// The bytes of the first PEM block labelled `label`.
-fn pem_body(pem: &str, label: &str) -> Option<Vec<u8>> {
-    let begin = format!("-----BEGIN {label}-----");
-    let end = format!("-----END {label}-----");
-    let start = pem.find(&begin)? + begin.len();
-    let stop = pem[start..].find(&end)? + start;
-    let text: String = pem[start..stop]
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    base64::engine::general_purpose::STANDARD.decode(text).ok()
 }

@@ -76,8 +76,10 @@ pub fn decode(bytes: &[u8]) -> Decoded {
     }
 }
 
+/// Where the first PEM block begins (a vectorised search: every attachment sniffed
+/// is read through for one, and a byte-by-byte window was 3% of `inspect`).
 fn memchr_pem(bytes: &[u8]) -> Option<usize> {
-    bytes.windows(11).position(|w| w == b"-----BEGIN ")
+    memchr::memmem::find(bytes, b"-----BEGIN ")
 }
 
 /// Every PEM block in a piece of text (a file or an e-mail body).

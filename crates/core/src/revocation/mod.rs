@@ -136,11 +136,10 @@ impl Crl {
 
 /// The body of a PEM `X509 CRL` block, if `bytes` is PEM.
 fn pem_body(bytes: &[u8]) -> Option<Vec<u8>> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    let start = text.find("-----BEGIN X509 CRL-----")? + "-----BEGIN X509 CRL-----".len();
-    let end = start + text[start..].find("-----END X509 CRL-----")?;
-    let body: String = text[start..end].split_whitespace().collect();
-    base64::Engine::decode(&base64::engine::general_purpose::STANDARD, body).ok()
+    use rustls_pki_types::pem::PemObject;
+    rustls_pki_types::CertificateRevocationListDer::from_pem_slice(bytes)
+        .ok()
+        .map(|crl| crl.as_ref().to_vec())
 }
 
 /// What the CRLs say of one certificate.
