@@ -384,9 +384,11 @@ pub fn status_report(store: &Store) -> Result<serde_json::Value, StoreError> {
 }
 
 mod merging;
+mod preview;
 mod service;
 pub mod words;
 
+pub use preview::{preview, Preview};
 pub use service::{changes, Service};
 
 #[cfg(test)]

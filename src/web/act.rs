@@ -107,31 +107,20 @@ pub async fn preview(
         Ok(a) => a,
         Err(why) => return case_page(&console, &signed, &case, Some((false, why)), now),
     };
-    let procedure = console.config().procedures.procedure_of(&case.service);
-    let refused = staff::refusal(&case, procedure, &action, console.web.language);
-    let action = staff::forced_note(&case, procedure, action);
-    let request = match Request::new(
-        &case.token,
+    let config = console.config();
+    let language = console.web.language;
+    let shown = staff::preview(
+        config,
+        &console.shared.templates,
+        &case,
+        action,
         &signed.recorded_as(),
-        action.clone().into(),
+        language,
         now,
-    ) {
-        Ok(request) => request,
-        Err(e) => return super::pages::failed(&e),
-    };
-    let desk = staff::Desk::new(console.config(), &console.shared.templates);
-    let (would, notice) = match staff::plan(&case, &request, &action, &desk.settings, now) {
-        Ok(plan) => {
-            let notice = plan.outbox.as_ref().map(|entry| {
-                let body = mail_parser::MessageParser::default()
-                    .parse(&entry.raw)
-                    .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
-                    .unwrap_or_default();
-                (entry.to.clone(), body)
-            });
-            (request.action.said(procedure, console.web.language), notice)
-        }
-        Err(e) => (format!("cannot compose the notice: {e}"), None),
+    );
+    let (refused, would, notice) = match shown {
+        Ok(p) => (p.refused, p.would, p.notice),
+        Err(e) => (None, format!("cannot compose the notice: {e}"), None),
     };
     console.render(
         "preview.html",

@@ -326,51 +326,36 @@ fn preview(
             ],
         )
     );
-    let procedure = config.procedures.procedure_of(&case.service);
-    let refused = staff::refusal(&case, procedure, &action, config.staff_language);
-    if let Some(reason) = &refused {
+    let (user, uid) = control::peer::current_user();
+    let by = control::recorded_as(&user, uid, by.as_deref()).map_err(anyhow::Error::msg)?;
+    let templates = Templates::for_config(&config.reply)?;
+    let preview = staff::preview(config, &templates, &case, action, &by, language, now)?;
+    if let Some(reason) = &preview.refused {
         println!("{}", say("refused", language, &[("reason", reason)]));
     }
-    let action = staff::forced_note(&case, procedure, action);
-    let (user, uid) = control::peer::current_user();
-    let request = Request::new(
-        &token,
-        &control::recorded_as(&user, uid, by.as_deref()).map_err(anyhow::Error::msg)?,
-        action.clone().into(),
-        now,
-    )?;
-    let templates = Templates::for_config(&config.reply)?;
-    let settings = config.plan_settings(&templates);
-    let plan = staff::plan(&case, &request, &action, &settings, now)?;
-    let next = plan.case.next_step_told(procedure);
     println!(
         "{}",
         say(
             "would_record",
             language,
             &[
-                ("what", &request.action.said(procedure, language)),
-                ("by", &request.by),
-                ("next", next.map_or(word("completed", language), Step::code)),
+                ("what", &preview.would),
+                ("by", &preview.request.by),
+                (
+                    "next",
+                    preview.next.map_or(word("completed", language), Step::code),
+                ),
             ],
         )
     );
-    match &plan.outbox {
-        Some(entry) => {
-            let raw = &entry.raw;
-            let text = mail_parser::MessageParser::default()
-                .parse(&raw)
-                .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
-                .unwrap_or_default();
-            println!(
-                "{}\n{text}",
-                say("notice_to", language, &[("to", &entry.to)])
-            );
+    match &preview.notice {
+        Some((to, text)) => {
+            println!("{}\n{text}", say("notice_to", language, &[("to", to)]));
         }
         None => println!("{}", word("no_notice", language)),
     }
     println!("{}", word("dry_run", language));
-    Ok(if refused.is_some() {
+    Ok(if preview.refused.is_some() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
