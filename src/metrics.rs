@@ -2,7 +2,9 @@
 //! (OpenMetrics) text format, `GET /health` (200, or 503 with the reason from
 //! [`crate::health::verdict`]). The mail loop updates a [`Telemetry`]; what the store
 //! knows (cases by step, replies waiting, its size, the last digest) is read at each
-//! scrape. Loopback unless the operator writes another address.
+//! scrape. Loopback unless the operator writes another address. Served by the
+//! console's HTTP stack (axum over hyper) on a listener of its own, at most 32
+//! connections at once, a request head within 5 s and 8 KB.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -14,7 +16,6 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tracing::{info, warn};
@@ -352,7 +353,8 @@ pub struct Sources {
 const MAX_CONNECTIONS: usize = 32;
 /// A client has this long to send its request head, and the whole exchange twice that.
 const REQUEST_DEADLINE: Duration = Duration::from_secs(5);
-/// Bytes of request head read at most; a longer one is refused.
+/// Bytes of request head read at most (hyper's smallest buffer); a longer one is
+/// refused with 431.
 const MAX_HEAD_BYTES: usize = 8192;
 /// Pause after a failed accept (out of descriptors), doubling up to a second: an
 /// accept retried at once would spin.
@@ -362,6 +364,7 @@ const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 impl Endpoint {
     /// Answers until `shutdown`, at most [`MAX_CONNECTIONS`] at once.
     pub async fn serve(self, sources: Sources, mut shutdown: watch::Receiver<bool>) {
+        let app = routes(sources);
         let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
         let mut backoff = ACCEPT_BACKOFF;
         loop {
@@ -390,100 +393,94 @@ impl Endpoint {
                 drop(stream);
                 continue;
             };
-            let sources = sources.clone();
+            let app = app.clone();
             tokio::spawn(async move {
-                let _ = tokio::time::timeout(REQUEST_DEADLINE * 2, answer(stream, &sources)).await;
+                let _ = tokio::time::timeout(REQUEST_DEADLINE * 2, answer(stream, app)).await;
                 drop(slot);
             });
         }
     }
 }
 
-/// One request: the request head is read (at most [`MAX_HEAD_BYTES`], within
-/// [`REQUEST_DEADLINE`]), one answer written, the connection closed.
-async fn answer(mut stream: TcpStream, sources: &Sources) -> std::io::Result<()> {
-    let head = match tokio::time::timeout(REQUEST_DEADLINE, read_head(&mut stream)).await {
-        Ok(head) => head?,
-        // Silent clients are dropped without an answer.
-        Err(_) => return Ok(()),
-    };
-    let Some(head) = head else {
-        let response = "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-        stream.write_all(response.as_bytes()).await?;
-        return stream.shutdown().await;
-    };
-    let line = String::from_utf8_lossy(&head);
-    let mut words = line.split_whitespace();
-    let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let (status, kind, body) = match (method, path) {
-        ("GET", "/metrics") => {
-            let store = sources.store.clone();
-            let telemetry = sources.telemetry.clone();
-            let limits = sources.limits;
-            let promise = sources.promise.clone();
-            let procedures = sources.procedures.clone();
-            // Reading the store is blocking work.
-            let body = tokio::task::spawn_blocking(move || {
-                telemetry.render(&store, limits, (&promise, &procedures), now)
-            })
-            .await
-            .unwrap_or_default();
-            (
-                "200 OK",
-                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                body,
-            )
-        }
-        ("GET", "/health") => {
-            match health::verdict(sources.telemetry.seen(), sources.limits, now) {
-                Ok(()) => {
-                    let free = crate::store::disk_free(sources.store.path());
-                    let body = match health::disk_warning(free, sources.min_free_bytes) {
-                        // Still working: a warning, not a restart by the watchdog.
-                        Some(warning) => format!("ok\nwarning: {warning}\n"),
-                        None => "ok\n".to_string(),
-                    };
-                    ("200 OK", "text/plain; charset=utf-8", body)
-                }
-                Err(why) => (
-                    "503 Service Unavailable",
-                    "text/plain; charset=utf-8",
-                    format!("{why}\n"),
-                ),
-            }
-        }
-        ("GET", _) => (
-            "404 Not Found",
-            "text/plain",
-            "GET /metrics or /health\n".into(),
-        ),
-        _ => ("405 Method Not Allowed", "text/plain", "GET only\n".into()),
-    };
-    let response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(response.as_bytes()).await?;
-    stream.shutdown().await
+/// One connection, served by the console's HTTP stack (axum over hyper's HTTP/1): the
+/// request head must come within [`REQUEST_DEADLINE`] and fit in [`MAX_HEAD_BYTES`]
+/// (hyper answers 431 past it), one answer, then the connection is closed.
+async fn answer(stream: TcpStream, app: axum::Router) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::Service;
+    let service = hyper::service::service_fn(move |request| app.clone().call(request));
+    let _ = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(REQUEST_DEADLINE)
+        .max_buf_size(MAX_HEAD_BYTES)
+        .keep_alive(false)
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
 }
 
-/// The request head up to its blank line (or the end of the stream); `None` when it
-/// is longer than [`MAX_HEAD_BYTES`].
-async fn read_head(stream: &mut TcpStream) -> std::io::Result<Option<Vec<u8>>> {
-    let mut head = Vec::with_capacity(1024);
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        if head.len() >= MAX_HEAD_BYTES {
-            return Ok(None);
+/// `GET /metrics` and `GET /health`; anything else is 404 (another method, 405).
+fn routes(sources: Sources) -> axum::Router {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/metrics", get(metrics))
+        .route("/health", get(health_check))
+        .fallback(|| async {
+            (
+                axum::http::StatusCode::NOT_FOUND,
+                "GET /metrics or /health\n",
+            )
+        })
+        .with_state(sources)
+}
+
+async fn metrics(
+    axum::extract::State(sources): axum::extract::State<Sources>,
+) -> impl axum::response::IntoResponse {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let Sources {
+        store,
+        telemetry,
+        limits,
+        promise,
+        procedures,
+        ..
+    } = sources;
+    // Reading the store is blocking work.
+    let body = tokio::task::spawn_blocking(move || {
+        telemetry.render(&store, limits, (&promise, &procedures), now)
+    })
+    .await
+    .unwrap_or_default();
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    )
+}
+
+async fn health_check(
+    axum::extract::State(sources): axum::extract::State<Sources>,
+) -> (axum::http::StatusCode, String) {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    match health::verdict(sources.telemetry.seen(), sources.limits, now) {
+        Ok(()) => {
+            let free = crate::store::disk_free(sources.store.path());
+            match health::disk_warning(free, sources.min_free_bytes) {
+                // Still working: a warning, not a restart by the watchdog.
+                Some(warning) => (
+                    axum::http::StatusCode::OK,
+                    format!("ok\nwarning: {warning}\n"),
+                ),
+                None => (axum::http::StatusCode::OK, "ok\n".to_string()),
+            }
         }
-        let n = stream.read(&mut buf).await?;
-        if n == 0 {
-            break;
-        }
-        head.extend_from_slice(&buf[..n]);
+        Err(why) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            format!("{why}\n"),
+        ),
     }
-    Ok(Some(head))
 }
 
 #[cfg(test)]

@@ -99,6 +99,23 @@ async fn metrics_move_with_the_mail_and_systemd_is_told() {
         "{status} {body}"
     );
     assert!(get(&addr, "/nothing").0.contains("404"));
+    // Served by the same HTTP stack as the console, with its limits: another method
+    // is refused, and a request head over 8 KB is refused whole.
+    let raw = |request: String| {
+        let mut s = std::net::TcpStream::connect(&addr).expect("the endpoint accepts");
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(request.as_bytes()).unwrap();
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        answer.lines().next().unwrap_or_default().to_string()
+    };
+    let posted = raw("POST /health HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\n\r\n".into());
+    assert!(posted.contains("405"), "{posted}");
+    let long = raw(format!(
+        "GET /health HTTP/1.1\r\nHost: test\r\nX-Long: {}\r\n\r\n",
+        "a".repeat(10_000)
+    ));
+    assert!(long.contains("431"), "{long}");
 
     // systemd was told ready after the first pass, and the watchdog is fed.
     let mut said = Vec::new();
