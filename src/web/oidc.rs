@@ -27,6 +27,10 @@ pub enum OidcError {
     Refused(String),
     #[error("the ID token is not acceptable: {0}")]
     BadToken(String),
+    /// Signed with a key the provider does not publish (yet, or any more): its keys
+    /// are read again once before the token is refused.
+    #[error("the ID token is not acceptable: no key {0} published")]
+    UnknownKey(String),
     #[error("[web.oidc] client_secret: {0}")]
     Secret(String),
 }
@@ -270,7 +274,7 @@ impl Provider {
         }
         let id_token = text(&answer, "id_token", &url)?;
         let claims = match self.verify(&id_token) {
-            Err(OidcError::BadToken(why)) if why.starts_with("no key") => {
+            Err(OidcError::UnknownKey(_)) => {
                 // The provider rolled its keys over: read them again, once.
                 self.keys = keys(&agent, &self.jwks_uri)?;
                 self.verify(&id_token)?
@@ -303,7 +307,7 @@ impl Provider {
             .filter(|k| kid.is_none() || k.kid.as_deref() == kid)
             .collect();
         if candidates.is_empty() {
-            return Err(OidcError::BadToken(format!("no key {kid:?} published")));
+            return Err(OidcError::UnknownKey(format!("{kid:?}")));
         }
         let signed = format!("{head}.{body}");
         let signature = unb64url(sig)?;
