@@ -203,6 +203,11 @@ fn answer(
             import(store, records, desk.language)?
         }
         StaffAction::Store(StoreRequest::HeldList) => held_list(store, desk.language)?,
+        // One case, when the request names it (a command about one case reads only it).
+        StaffAction::Store(StoreRequest::Cases) if !request.case.is_empty() => {
+            let one: Vec<_> = store.case(&request.case)?.into_iter().collect();
+            serde_json::to_string(&one).unwrap_or_else(|_| "[]".into())
+        }
         StaffAction::Store(StoreRequest::Cases) => {
             let mut out = Vec::from(b"[".as_slice());
             store

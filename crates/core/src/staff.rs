@@ -71,7 +71,8 @@ pub enum StoreRequest {
     /// `held dismiss`: staff looked and will not act; the mail stays in Needs-Human,
     /// marked dismissed, out of the held list.
     DismissHeld { identity: String },
-    /// Every case, as JSON (what `cases list/show/export` read).
+    /// Every case, as JSON (what `cases list/export` read); only the request's case
+    /// when it names one (`cases show` and the commands that change one case).
     Cases,
     /// `store backup`: a backup written now into `[store] backups` (never a path the
     /// request names: the daemon writes only where its config says).

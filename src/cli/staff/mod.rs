@@ -258,8 +258,11 @@ fn load(config: &Config) -> Result<Vec<Case>> {
     serde_json::from_str(&json).context("reading the cases")
 }
 
-fn find(cases: Vec<Case>, id: &str) -> Result<Case> {
+/// The case `id` (read alone, not with every other case).
+fn find(config: &Config, id: &str) -> Result<Case> {
     let token = id.trim_start_matches('#').to_ascii_uppercase();
+    let (json, _) = ask(config, &token, StaffAction::Store(StoreRequest::Cases), None)?;
+    let cases: Vec<Case> = serde_json::from_str(&json).context("reading the case")?;
     cases
         .into_iter()
         .find(|c| c.token == token)
@@ -278,7 +281,7 @@ fn change(
     let token = id.trim_start_matches('#').to_ascii_uppercase();
     // A name the daemon would refuse is said first, whatever the case.
     control::recorded_as("", 0, by.as_deref()).map_err(anyhow::Error::msg)?;
-    let case = find(load(config)?, &token)?;
+    let case = find(config, &token)?;
     let procedure = config.procedures.procedure_of(&case.service);
     if let Some(reason) = staff::refusal(&case, procedure, &action, config.staff_language) {
         bail!("{reason}");
@@ -312,7 +315,7 @@ fn preview(
     now: OffsetDateTime,
 ) -> Result<ExitCode> {
     let token = id.trim_start_matches('#').to_ascii_uppercase();
-    let case = find(load(config)?, &token)?;
+    let case = find(config, &token)?;
     let language = config.staff_language;
     println!(
         "{}",

@@ -297,7 +297,7 @@ fn print_certificates(c: &Case, p: &Procedure, language: Language) {
 }
 
 pub(super) fn show(config: &Config, id: &str, now: OffsetDateTime) -> Result<ExitCode> {
-    let c = find(load(config)?, id)?;
+    let c = find(config, id)?;
     let p = procedure_of(&config.procedures, &c);
     let language = config.staff_language;
     let agency = &config.reply.agency.short_name;
