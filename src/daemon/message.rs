@@ -145,10 +145,9 @@ impl Daemon {
             Err(unread) => return Ok(Err(unread)),
         };
         let now = now();
-        let (read, in_thread) = self.read(facts, part, now)?;
-        let content = read.content();
-        let facts = content.facts();
-        let digest = process::content_digest(&raw, facts);
+        // A redelivery is found first, from what the sender wrote: it is filed without
+        // being analysed again (nor its revocation lists learnt).
+        let digest = process::content_digest(&raw, &facts);
         let (identity, reused) = match accepted {
             // Held mail staff accepted keeps the identity it was held under.
             Some(Accepted { identity, .. }) => (identity.clone(), None),
@@ -157,6 +156,8 @@ impl Daemon {
                 Err(before) => return self.file_duplicate(process::duplicate(before, at)).map(Ok),
             },
         };
+        let (read, in_thread) = self.read(facts, part, now)?;
+        let content = read.content();
         let accepted_by = accepted.map(|a| a.by.clone());
         let judgement = process::judge(content, accepted_by, &self.config.trust);
         let lookup = process::lookup(

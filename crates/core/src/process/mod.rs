@@ -215,11 +215,9 @@ fn well_formed(id: &str) -> bool {
 /// same message delivered twice (an alias, a Cc, a second copy) has the same digest
 /// and a different message under the same Message-ID does not.
 pub fn content_digest(raw: &[u8], facts: &Facts) -> String {
-    let body_at = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
+    let body_at = memchr::memmem::find(raw, b"\r\n\r\n")
         .map(|i| i + 4)
-        .or_else(|| raw.windows(2).position(|w| w == b"\n\n").map(|i| i + 2))
+        .or_else(|| memchr::memmem::find(raw, b"\n\n").map(|i| i + 2))
         .unwrap_or(raw.len());
     let mut hash = sha2::Sha256::new();
     for field in [
