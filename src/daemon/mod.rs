@@ -177,11 +177,20 @@ pub struct Daemon {
 }
 
 /// The connection's life across reconnections.
+/// The daemon's link to the mailbox: never reached since start (a refused login is a
+/// configuration error), reached by the current session (a failure after that is not
+/// "unreachable"), or reached before and lost (a refused login is a backend's bad
+/// moment: keep trying).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Link {
+    Never,
+    Connected,
+    Lost,
+}
+
 struct Session {
-    /// Logged in at least once since start.
-    pub(super) connected_once: bool,
-    /// The current session logged in (a failure after that is not "unreachable").
-    pub(super) session_connected: bool,
+    /// Whether the mailbox was ever reached, and by this session.
+    pub(super) link: Link,
     /// The store has never run the daemon: the mailbox is asked first whether it has
     /// (see [`Daemon::prove_store_new`]).
     pub(super) store_unproven: bool,
@@ -197,8 +206,7 @@ struct Session {
 impl Session {
     fn new() -> Session {
         Session {
-            connected_once: false,
-            session_connected: false,
+            link: Link::Never,
             store_unproven: false,
             new_store_allowed: false,
             ready_told: false,
@@ -309,7 +317,9 @@ impl Daemon {
             if *shutdown.borrow() {
                 return Ok(());
             }
-            self.session.session_connected = false;
+            if self.session.link == Link::Connected {
+                self.session.link = Link::Lost;
+            }
             match self.session(lifetime, &mut shutdown, &mut backoff).await {
                 Ok(()) => return Ok(()),
                 // Once the mailbox has worked, a refused login (or a token helper
@@ -319,7 +329,7 @@ impl Daemon {
                 Err(e)
                     if lifetime == Lifetime::Once
                         && (e.is_folder_refused()
-                            || (!self.session.session_connected
+                            || (self.session.link != Link::Connected
                                 && unreachable + 1 >= ONCE_ATTEMPTS)
                             || failed + 1 >= ONCE_PASSES) =>
                 {
@@ -329,10 +339,11 @@ impl Daemon {
                     })
                 }
                 Err(e)
-                    if e.is_transient() || (self.session.connected_once && e.is_credentials()) =>
+                    if e.is_transient()
+                        || (self.session.link != Link::Never && e.is_credentials()) =>
                 {
                     failed += 1;
-                    unreachable = if self.session.session_connected {
+                    unreachable = if self.session.link == Link::Connected {
                         0
                     } else {
                         unreachable + 1
@@ -415,8 +426,7 @@ impl Daemon {
         }
         let mut mb = Mailbox::connect(&self.imap).await?;
         self.telemetry.imap_ok(now().unix_timestamp());
-        self.session.connected_once = true;
-        self.session.session_connected = true;
+        self.session.link = Link::Connected;
         // IDLE only when both the config and the server allow it; polling otherwise.
         let idle = self.imap.idle && mb.idle_supported;
         info!(

@@ -261,7 +261,12 @@ fn load(config: &Config) -> Result<Vec<Case>> {
 /// The case `id` (read alone, not with every other case).
 fn find(config: &Config, id: &str) -> Result<Case> {
     let token = id.trim_start_matches('#').to_ascii_uppercase();
-    let (json, _) = ask(config, &token, StaffAction::Store(StoreRequest::Cases), None)?;
+    let (json, _) = ask(
+        config,
+        &token,
+        StaffAction::Store(StoreRequest::Cases),
+        None,
+    )?;
     let cases: Vec<Case> = serde_json::from_str(&json).context("reading the case")?;
     cases
         .into_iter()
