@@ -389,6 +389,17 @@ async fn every_view_of_a_case_says_the_same_state() {
                     .expect("the next step in its procedure");
                 let said = format!("pasul următor pentru {}: {}", procedure.tag, step.text.ro);
                 assert!(last.contains(&said), "{said}: {context}");
+                // And the certificate steps this mail did there are said too.
+                for n in shown
+                    .steps
+                    .iter()
+                    .filter(|(_, s)| *s == State::Done)
+                    .map(|(n, _)| *n)
+                {
+                    let done = procedure.steps.iter().find(|s| s.number == n).unwrap();
+                    let said = format!("„{}”", done.text.ro);
+                    assert!(last.contains(&said), "{said}: {context}");
+                }
             }
             assert_eq!(shown, seen, "cases show and the console: {context}");
             // What the case waits on: the digest's section, the console and the CLI.

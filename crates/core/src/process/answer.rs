@@ -184,6 +184,13 @@ fn other_services(
                 next: o
                     .next_step_told(procedure)
                     .map(|s| crate::reply::StepView::of(procedure, s)),
+                // The case was opened by this mail: the certificate steps it holds
+                // done, this mail's certificate did.
+                done: procedure
+                    .certificate_steps()
+                    .filter(|s| o.done.contains_key(&s.code))
+                    .map(|s| crate::reply::StepView::of(procedure, s.code))
+                    .collect(),
             }
         })
         .collect();

@@ -202,6 +202,8 @@ pub struct AlsoView {
     pub token: String,
     /// What that case waits for next.
     pub next: Option<StepView>,
+    /// The certificate steps this mail's certificate did there.
+    pub done: Vec<StepView>,
 }
 
 fn same_in_all(text: &str) -> Texts {
