@@ -27,6 +27,22 @@ impl Reading<'_> {
         }
     }
 
+    /// `[section] time_zone`, read once: Chișinău's when absent.
+    fn time_zone(
+        &self,
+        section: &str,
+        name: Option<String>,
+    ) -> Result<jiff::tz::TimeZone, ConfigError> {
+        match name {
+            None => Ok(crate::calendar::chisinau()),
+            Some(name) => jiff::tz::TimeZone::get(&name).map_err(|_| {
+                self.invalid(format!(
+                    "[{section}] time_zone = \"{name}\" is not a known time zone; write it like \"Europe/Chisinau\""
+                ))
+            }),
+        }
+    }
+
     /// An optional file that must exist when named.
     pub(super) fn file(
         &self,
@@ -199,14 +215,7 @@ impl Reading<'_> {
                     "[digest] at = \"{at_text}\" is not a time; write it like \"08:30\""
                 ))
             })?;
-        let time_zone = match d.time_zone {
-            None => crate::calendar::chisinau(),
-            Some(name) => jiff::tz::TimeZone::get(&name).map_err(|_| {
-                self.invalid(format!(
-                    "[digest] time_zone = \"{name}\" is not a known time zone; write it like \"Europe/Chisinau\""
-                ))
-            })?,
-        };
+        let time_zone = self.time_zone("digest", d.time_zone)?;
         Ok(DigestConfig {
             to: d.to,
             at,
@@ -297,14 +306,7 @@ impl Reading<'_> {
         &self,
         r: RawResponseTime,
     ) -> Result<crate::case::clock::Promise, ConfigError> {
-        let time_zone = match r.time_zone {
-            None => crate::calendar::chisinau(),
-            Some(name) => jiff::tz::TimeZone::get(&name).map_err(|_| {
-                self.invalid(format!(
-                    "[response_time] time_zone = \"{name}\" is not a known time zone; write it like \"Europe/Chisinau\""
-                ))
-            })?,
-        };
+        let time_zone = self.time_zone("response_time", r.time_zone)?;
         let dates = |key: &str, list: Vec<String>| {
             list.into_iter()
                 .map(|text| {

@@ -394,7 +394,7 @@ mod service;
 pub mod words;
 
 pub use preview::{preview, Preview};
-pub use service::{changes, Service};
+pub use service::Service;
 
 #[cfg(test)]
 mod tests;

@@ -64,7 +64,7 @@ impl Service {
 }
 
 /// Whether a request changes something the mail loop must act on (a read does not).
-pub fn changes(action: &StaffAction) -> bool {
+fn changes(action: &StaffAction) -> bool {
     !matches!(
         action,
         StaffAction::Store(StoreRequest::Cases)

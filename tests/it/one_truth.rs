@@ -48,18 +48,23 @@ fn number_at(text: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
+/// A checklist line, "[x] 3. …" or "[ ] 3. …": whether it is ticked, its number and
+/// what follows the mark.
+fn step_line(line: &str) -> Option<(bool, u32, &str)> {
+    let line = line.trim_start();
+    let (done, rest) = match line {
+        l if l.starts_with("[x] ") => (true, &l[4..]),
+        l if l.starts_with("[ ] ") => (false, &l[4..]),
+        _ => return None,
+    };
+    Some((done, number_at(rest)?, rest))
+}
+
 /// The checklist and the next step of a Romanian reply.
 fn reply_view(reply: &str) -> View {
     let mut steps = Vec::new();
     let mut names: Vec<(u32, String)> = Vec::new();
-    for line in reply.lines() {
-        let line = line.trim_start();
-        let (done, rest) = match line {
-            l if l.starts_with("[x] ") => (true, &l[4..]),
-            l if l.starts_with("[ ] ") => (false, &l[4..]),
-            _ => continue,
-        };
-        let Some(n) = number_at(rest) else { continue };
+    for (done, n, rest) in reply.lines().filter_map(step_line) {
         let text = rest.split_once(". ").map_or("", |(_, t)| t);
         names.push((n, text.to_string()));
         // "(așteptăm de la dvs.)", "(de către dvs., după …)" are the applicant's; the
@@ -90,19 +95,12 @@ fn reply_view(reply: &str) -> View {
 /// `cases show` (English): its step lines and its "next step told".
 fn shown_view(shown: &str) -> View {
     let mut steps = Vec::new();
-    for line in shown.lines() {
-        let line = line.trim_start();
-        let (done, rest) = match line {
-            l if l.starts_with("[x] ") => (true, &l[4..]),
-            l if l.starts_with("[ ] ") => (false, &l[4..]),
-            _ => continue,
-        };
-        let Some(n) = number_at(rest) else { continue };
+    for (done, n, rest) in shown.lines().filter_map(step_line) {
         let state = match done {
             true => State::Done,
             false if rest.contains("waiting on the applicant") => State::Applicant,
             false if rest.contains("waiting on the agency") => State::Agency,
-            false => panic!("a step line that says no party: {line}\n{shown}"),
+            false => panic!("a step line that says no party: {rest}\n{shown}"),
         };
         steps.push((n, state));
     }

@@ -218,11 +218,8 @@ impl Case {
     /// The last decision in staff words: a confirmed reuse or a new certificate whose
     /// owner staff are still checking is said as under check, never as confirmed.
     pub fn decision_words(&self, language: Language) -> Option<&'static str> {
-        decision_words(
-            self.last_decision,
-            self.certificate_check.is_some(),
-            language,
-        )
+        self.last_decision
+            .map(|d| d.words_checked(self.certificate_check.is_some(), language))
     }
 }
 
@@ -262,16 +259,6 @@ impl Said {
             n => format!("{} (×{n})", self.text),
         }
     }
-}
-
-/// A case's last decision in staff words ([`Case::decision_words`]), from the
-/// decision and whether staff check its certificate.
-pub fn decision_words(
-    decision: Option<crate::decision::Decision>,
-    under_check: bool,
-    language: Language,
-) -> Option<&'static str> {
-    decision.map(|d| d.words_checked(under_check, language))
 }
 
 impl Case {

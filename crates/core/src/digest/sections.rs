@@ -133,8 +133,8 @@ impl Saying<'_> {
     /// The last decision in words, or a dash.
     fn decided(&self, c: &CaseLine) -> Cell {
         text(
-            crate::case::decision_words(c.last_decision, c.under_check, self.language)
-                .unwrap_or("—"),
+            c.last_decision
+                .map_or("—", |d| d.words_checked(c.under_check, self.language)),
         )
     }
 
