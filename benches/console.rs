@@ -134,6 +134,7 @@ fn main() {
             outbox: None,
             rate_keys: &[],
             reported: None,
+            letters: &[],
         };
         store.commit(commit).unwrap();
     }

@@ -101,6 +101,7 @@ fn handle(
                 outbox: plan.outbox.as_ref(),
                 rate_keys: &plan.rate_keys,
                 reported: None,
+                letters: &plan.letters,
             })
             .expect("commit");
         if let Some(mut entry) = plan.outbox {

@@ -53,9 +53,9 @@
 #![forbid(unsafe_code)]
 
 pub use mnotify_core::{
-    analysis, calendar, case, certificate, decision, digest, health, import, intake, integration,
-    pace, problem, procedure, process, queue, record, registry, remark, reply, report, serials,
-    trust,
+    analysis, calendar, case, certificate, conversation, decision, digest, health, import, intake,
+    integration, pace, problem, procedure, process, queue, record, registry, remark, reply, report,
+    serials, trust,
 };
 
 pub mod check;

@@ -333,6 +333,7 @@ impl Daemon {
                 outbox: None,
                 rate_keys: &[],
                 reported: None,
+                letters: &[],
             })?;
             self.telemetry.handled(record.outcome.code());
             error!(

@@ -291,6 +291,7 @@ impl Daemon {
             outbox: plan.outbox.as_ref(),
             rate_keys: &plan.rate_keys,
             reported: plan.reported.as_ref(),
+            letters: &plan.letters,
         })?;
         if let Some(entry) = &plan.reported {
             self.counters.send_failures += 1;
@@ -324,7 +325,7 @@ impl Daemon {
 
     /// The case a message names by its token or belongs to by its thread headers, in
     /// the order [`process::case_keys`] gives.
-    fn thread_case(
+    pub(super) fn thread_case(
         &self,
         f: &crate::intake::Facts,
     ) -> Result<Option<crate::case::Case>, DaemonError> {

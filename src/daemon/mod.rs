@@ -46,6 +46,7 @@ mod inbox;
 mod junk;
 mod message;
 mod outbox;
+mod sent;
 mod serve;
 
 pub use error::DaemonError;
@@ -381,6 +382,7 @@ impl Daemon {
             // The junk folder first: the inbox pass after it selects the inbox and sees
             // whatever arrived meanwhile (IDLE would not hear of it).
             self.scan_junk(&mut mb, shutdown).await?;
+            self.scan_sent(&mut mb).await?;
             self.scan(&mut mb, shutdown).await?;
             // A whole pass worked: the next failure starts the backoff afresh. (Not at
             // login: a server that lets us in and refuses a folder would be asked again

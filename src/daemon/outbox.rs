@@ -560,6 +560,7 @@ mod tests {
             copied: false,
             failed_at: None,
             copy_refusals: 0,
+            by: None,
         }
     }
 

@@ -149,6 +149,7 @@ fn sent_entry(n: u32) -> crate::record::OutboxEntry {
         copied: false,
         failed_at: None,
         copy_refusals: 0,
+        by: None,
     }
 }
 

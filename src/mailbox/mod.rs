@@ -296,6 +296,25 @@ impl Mailbox {
         .await
     }
 
+    /// UIDs of the selected folder above `uid`, ascending (`UID n:*` names the
+    /// highest UID even when it is below `n`: it is left out).
+    pub async fn uids_after(&mut self, uid: u32) -> Result<Vec<u32>, MailboxError> {
+        within(self.deadline, "SEARCH", async {
+            let query = format!("UID {}:*", uid.saturating_add(1));
+            let mut uids: Vec<u32> = self
+                .session()
+                .uid_search(&query)
+                .await?
+                .into_iter()
+                .filter(|&u| u > uid)
+                .collect();
+            self.drain_unsolicited();
+            uids.sort_unstable();
+            Ok(uids)
+        })
+        .await
+    }
+
     /// `(uid, size, arrival as Unix seconds)` of the given messages; the arrival is the
     /// server's INTERNALDATE, when it gives one.
     pub async fn sizes(

@@ -77,6 +77,11 @@ pub fn execute(
     if let Some(reason) = refusal(&case, procedure, action, desk.language) {
         return Ok(Answer::Refused(reason));
     }
+    if matches!(action, CaseAction::Reply { .. }) && settings.mode == crate::reply::ReplyMode::Off {
+        return Ok(Answer::Refused(
+            words::word("answer_replies_off", desk.language).into(),
+        ));
+    }
     // A notice that cannot be composed (a broken template) refuses the request with
     // the reason rather than stopping the daemon.
     let plan = match plan(&case, request, action, settings, now) {
@@ -110,7 +115,8 @@ fn applied(
     language: crate::intake::Language,
 ) -> String {
     let next = plan.case.next_step_told(procedure);
-    let told = if plan.outbox.is_some() {
+    let answer = matches!(request.action, StaffAction::Case(CaseAction::Reply { .. }));
+    let told = if plan.outbox.is_some() && !answer {
         words::word("told", language)
     } else {
         ""
@@ -221,6 +227,9 @@ fn answer(
                 .expect("the registry serialises")
         }
         StaffAction::Store(StoreRequest::Ping) => std::process::id().to_string(),
+        StaffAction::Store(StoreRequest::Conversation) => {
+            serde_json::to_string(&store.letters(&request.case)?).expect("letters serialise")
+        }
         StaffAction::Store(StoreRequest::AcceptHeld { identity }) => {
             return accept_held(store, identity, &request.by, desk.language, now)
         }
@@ -375,6 +384,7 @@ pub fn status_report(store: &Store) -> Result<serde_json::Value, StoreError> {
         "first_start": first_start,
         "messages": outcomes,
         "questions_open": questions,
+        "sent_left_alone": store.sent_untied()?,
         "cases": cases.len(),
         "cases_by_service": by_service,
         "outbox": {
@@ -393,7 +403,7 @@ mod preview;
 mod service;
 pub mod words;
 
-pub use preview::{preview, Preview};
+pub use preview::{preview, Notice, Preview};
 pub use service::Service;
 
 #[cfg(test)]

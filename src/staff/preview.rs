@@ -21,8 +21,18 @@ pub struct Preview {
     pub would: String,
     /// The step the applicant would be told comes next (`None`: completed).
     pub next: Option<Step>,
-    /// The notice: to whom, and its text as the applicant reads it.
-    pub notice: Option<(String, String)>,
+    /// The notice (or the staff answer) as the applicant will receive it.
+    pub notice: Option<Notice>,
+}
+
+/// A mail to the applicant, as they will receive it.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub to: String,
+    pub subject: String,
+    /// The applicant's mail it answers (their mail program threads it there).
+    pub in_reply_to: Option<String>,
+    pub text: String,
 }
 
 /// Previews `action` on `case` by `by`, in `language`; nothing is changed.
@@ -42,11 +52,15 @@ pub fn preview(
     let settings = config.plan_settings(templates);
     let planned = plan(case, &request, &action, &settings, now)?;
     let notice = planned.outbox.as_ref().map(|entry| {
-        let text = mail_parser::MessageParser::default()
-            .parse(&entry.raw)
-            .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
-            .unwrap_or_default();
-        (entry.to.clone(), text)
+        let parsed = mail_parser::MessageParser::default().parse(&entry.raw);
+        let header =
+            |f: fn(&mail_parser::Message<'_>) -> Option<String>| parsed.as_ref().and_then(f);
+        Notice {
+            to: entry.to.clone(),
+            subject: header(|m| m.subject().map(str::to_string)).unwrap_or_default(),
+            in_reply_to: header(|m| m.in_reply_to().as_text().map(|t| format!("<{t}>"))),
+            text: header(|m| m.body_text(0).map(|t| t.into_owned())).unwrap_or_default(),
+        }
     });
     Ok(Preview {
         refused,

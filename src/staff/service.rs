@@ -70,6 +70,7 @@ fn changes(action: &StaffAction) -> bool {
         StaffAction::Store(StoreRequest::Cases)
             | StaffAction::Store(StoreRequest::Registry)
             | StaffAction::Store(StoreRequest::Ping)
+            | StaffAction::Store(StoreRequest::Conversation)
             | StaffAction::Store(StoreRequest::Status)
             | StaffAction::Store(StoreRequest::Backup)
             | StaffAction::Store(StoreRequest::HeldList)

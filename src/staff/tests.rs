@@ -332,3 +332,103 @@ fn digest_config(services: Vec<(String, Vec<String>)>) -> DigestConfig {
         services,
     }
 }
+
+/// A staff answer: a person's mail (no Auto-Submitted) to the applicant alone, signed
+/// by the agency, threaded to their last mail with the case tag; the question is
+/// answered and the clock stops; the conversation shows it under the person; sent
+/// twice under one request id, it is queued once; empty or with replies off, refused.
+#[test]
+fn a_staff_answer_is_a_threaded_person_s_mail_queued_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("store")).unwrap();
+    let now = datetime!(2026-11-24 12:00 UTC);
+    let templates = Templates::embedded();
+    let settings = settings(&templates, ReplyMode::Send);
+    let mut case = Case::open("ABC123".into(), "ion@x.md", Language::Ro, now);
+    case.message_ids.push("q1@x.md".into());
+    case.subject = Some("Conectare MNotify".into());
+    let (case, _) = crate::case::apply(
+        mn(),
+        &case,
+        Event::Asked {
+            question: "Când semnăm contractul?",
+        },
+        now,
+    );
+    assert!(case.question.is_some() && !case.clocks.is_empty());
+    store.save_case(&case).unwrap();
+    let answer = |text: &str| {
+        Request::new(
+            "ABC123",
+            "ana (uid 1001)",
+            StaffAction::Case(CaseAction::Reply { text: text.into() }),
+            now,
+        )
+        .unwrap()
+    };
+    let request = answer("Contractul se semnează mâine.\n");
+    let first = execute(&store, &request, &desk(&settings, None), now).unwrap();
+    assert!(matches!(first, Answer::Done(_)), "{first:?}");
+    let again = execute(&store, &request, &desk(&settings, None), now).unwrap();
+    assert!(matches!(again, Answer::Done(ref t) if t.contains("already applied")));
+    let outbox = store.outbox().unwrap();
+    assert_eq!(outbox.len(), 1, "queued once");
+    let entry = &outbox[0];
+    assert_eq!(entry.to, "ion@x.md");
+    assert_eq!(entry.by.as_deref(), Some("ana (uid 1001)"));
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&entry.raw)
+        .unwrap();
+    assert!(
+        parsed.header_raw("Auto-Submitted").is_none(),
+        "a person's mail"
+    );
+    assert_eq!(parsed.in_reply_to().as_text(), Some("q1@x.md"));
+    assert!(parsed.subject().unwrap().contains("[MNotify #ABC123]"));
+    let text = parsed.body_text(0).unwrap().replace("\r\n", "\n");
+    assert!(
+        text.starts_with("Contractul se semnează mâine.\n\nCu stimă,"),
+        "{text}"
+    );
+    assert!(!text.contains("automat"), "{text}");
+    let after = store.case("ABC123").unwrap().unwrap();
+    assert!(after.question.is_none(), "the question is answered");
+    assert!(after.clocks.is_empty(), "the clock stopped");
+    assert!(after
+        .message_ids
+        .contains(&entry.message_id.bare().to_string()));
+    let letters = store.letters("ABC123").unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(
+        letters[0].writer,
+        crate::conversation::Writer::Staff {
+            name: "ana (uid 1001)".into()
+        }
+    );
+    assert!(letters[0]
+        .text
+        .starts_with("Contractul se semnează mâine.\n\nCu stimă,"));
+
+    let empty = execute(&store, &answer("  \n"), &desk(&settings, None), now).unwrap();
+    assert!(
+        matches!(empty, Answer::Refused(ref t) if t.contains("empty")),
+        "{empty:?}"
+    );
+    let long = "a".repeat(MAX_ANSWER_BYTES + 1);
+    let long = execute(&store, &answer(&long), &desk(&settings, None), now).unwrap();
+    assert!(
+        matches!(long, Answer::Refused(ref t) if t.contains("over the limit")),
+        "{long:?}"
+    );
+    let off = settings_off(&templates);
+    let refused = execute(&store, &answer("x"), &desk(&off, None), now).unwrap();
+    assert!(
+        matches!(refused, Answer::Refused(ref t) if t.contains("replies are off")),
+        "{refused:?}"
+    );
+    assert_eq!(store.outbox().unwrap().len(), 1, "nothing more queued");
+}
+
+fn settings_off(templates: &Templates) -> Settings<'_> {
+    settings(templates, ReplyMode::Off)
+}

@@ -58,6 +58,8 @@ const COPY_STARTED_TREE: &str = "copy_started";
 const ACCEPTED_TREE: &str = "held_accepted";
 /// Held mail staff looked at or dismissed, by identity → [`HeldNotes`].
 const HELD_NOTES_TREE: &str = "held_notes";
+/// Each case's conversation: `{token}/{nanos}/{message-id}` → [`crate::conversation::Letter`].
+const LETTERS_TREE: &str = "letters";
 /// The console's sessions and sign-ins under way (see `sessions`); not backed up.
 pub(crate) const WEB_TREE: &str = "web_sessions";
 const SCHEMA_KEY: &str = "schema_version";
@@ -97,6 +99,8 @@ pub struct MessageCommit<'a> {
     /// A reply of ours the message (a delivery report) marks failed: in the same
     /// transaction as the report's own record and the reply's case.
     pub reported: Option<&'a OutboxEntry>,
+    /// The mail in its cases' conversations.
+    pub letters: &'a [crate::conversation::Letter],
 }
 
 /// sled's page cache. Its default (1 GiB) lets a long-running daemon grow without
@@ -121,6 +125,7 @@ pub struct Store {
     web: sled::Tree,
     certificate_cases: sled::Tree,
     copy_started: sled::Tree,
+    letters: sled::Tree,
     meta: sled::Tree,
     /// Writers share it, a backup holds it alone: a backup is one consistent moment
     /// of every tree while the daemon goes on.
@@ -156,12 +161,18 @@ fn committed(result: Result<(), TransactionError<()>>) -> Result<(), StoreError>
 
 /// Writes an outbox entry inside a transaction, keeping the pending tree (the index of
 /// entries with work left) in step with it.
+/// A case's mail just queued joins its conversation here, the one place every reply,
+/// notice, reminder and staff answer passes.
 fn put_outbox(
-    outbox: &TransactionalTree,
-    pending: &TransactionalTree,
+    (outbox, pending, letters): (&TransactionalTree, &TransactionalTree, &TransactionalTree),
     entry: &OutboxEntry,
     json: &[u8],
 ) -> Result<(), ConflictableTransactionError<()>> {
+    if entry.fresh() {
+        if let Some(letter) = crate::conversation::Letter::ours(entry) {
+            conversation::put_letter(letters, &letter)?;
+        }
+    }
     outbox.insert(outbox_key(&entry.message_id).as_bytes(), json)?;
     if entry.open() {
         pending.insert(outbox_key(&entry.message_id).as_bytes(), &[])?;
@@ -264,6 +275,7 @@ impl Store {
             web: db.open_tree(WEB_TREE)?,
             certificate_cases: db.open_tree(CERTIFICATE_CASES_TREE)?,
             copy_started: db.open_tree(COPY_STARTED_TREE)?,
+            letters: db.open_tree(LETTERS_TREE)?,
             meta,
             db,
             gate: Arc::default(),
@@ -393,9 +405,10 @@ impl Store {
             &self.pending,
             &self.rates,
             &self.certificate_cases,
+            &self.letters,
         )
             .transaction(
-                |(seen, cases, index, outbox, pending, rates, certificates)| {
+                |(seen, cases, index, outbox, pending, rates, certificates, letters)| {
                     seen.insert(
                         uid_key(c.seen.uid_validity, c.seen.uid).as_bytes(),
                         seen_json.as_slice(),
@@ -437,11 +450,12 @@ impl Store {
                             opened.token.as_bytes(),
                         )?;
                     }
+                    conversation::put_letters(letters, c.letters)?;
                     if let (Some(entry), Some(json)) = (c.outbox, &outbox_json) {
-                        put_outbox(outbox, pending, entry, json)?;
+                        put_outbox((outbox, pending, letters), entry, json)?;
                     }
                     if let (Some(entry), Some(json)) = (c.reported, &reported_json) {
-                        put_outbox(outbox, pending, entry, json)?;
+                        put_outbox((outbox, pending, letters), entry, json)?;
                     }
                     for key in c.rate_keys {
                         let count = rates
@@ -480,15 +494,16 @@ impl Store {
             &self.case_index,
             &self.outbox,
             &self.pending,
+            &self.letters,
         )
-            .transaction(|(seen, cases, index, outbox, pending)| {
+            .transaction(|(seen, cases, index, outbox, pending, letters)| {
                 seen.insert(format!("request/{request_id}").as_bytes(), &[])?;
                 cases.insert(case.token.as_bytes(), case_json.as_slice())?;
                 for id in thread_ids {
                     index.insert(thread_key(id).as_bytes(), case.token.as_bytes())?;
                 }
                 if let (Some(entry), Some(json)) = (notice, &notice_json) {
-                    put_outbox(outbox, pending, entry, json)?;
+                    put_outbox((outbox, pending, letters), entry, json)?;
                 }
                 Ok::<(), ConflictableTransactionError<()>>(())
             });
@@ -523,6 +538,7 @@ pub use error::StoreError;
 mod attempts;
 mod backup;
 mod cases;
+mod conversation;
 pub use backup::{newest_backup, prune_backups, restore, verify, BackupSummary};
 pub use cases::sender_key;
 mod held;

@@ -54,20 +54,25 @@ impl Store {
     ) -> Result<(), StoreError> {
         let _writing = self.writing();
         let jsons: Vec<Vec<u8>> = messages.iter().map(to_json).collect();
-        let result = (&self.meta, &self.outbox, &self.pending, &self.seen).transaction(
-            |(meta, outbox, pending, seen)| {
-                meta.insert(LAST_DIGEST_KEY, &at.unix_timestamp().to_be_bytes())?;
-                for (entry, json) in messages.iter().zip(&jsons) {
-                    put_outbox(outbox, pending, entry, json)?;
-                }
-                // A staff `digest --send` is applied once even if the daemon dies
-                // before it removes the request file.
-                if let Some(id) = request_id {
-                    seen.insert(format!("request/{id}").as_bytes(), &[])?;
-                }
-                Ok::<(), ConflictableTransactionError<()>>(())
-            },
+        let trees = (
+            &self.meta,
+            &self.outbox,
+            &self.pending,
+            &self.seen,
+            &self.letters,
         );
+        let result = trees.transaction(|(meta, outbox, pending, seen, letters)| {
+            meta.insert(LAST_DIGEST_KEY, &at.unix_timestamp().to_be_bytes())?;
+            for (entry, json) in messages.iter().zip(&jsons) {
+                put_outbox((outbox, pending, letters), entry, json)?;
+            }
+            // A staff `digest --send` is applied once even if the daemon dies
+            // before it removes the request file.
+            if let Some(id) = request_id {
+                seen.insert(format!("request/{id}").as_bytes(), &[])?;
+            }
+            Ok::<(), ConflictableTransactionError<()>>(())
+        });
         committed(result)?;
         self.flush()
     }

@@ -92,8 +92,9 @@ impl Store {
         } else {
             to_json(entry)
         };
-        let result = (&self.outbox, &self.pending).transaction(|(outbox, pending)| {
-            put_outbox(outbox, pending, entry, &json)?;
+        let trees = (&self.outbox, &self.pending, &self.letters);
+        let result = trees.transaction(|(outbox, pending, letters)| {
+            put_outbox((outbox, pending, letters), entry, &json)?;
             Ok::<(), ConflictableTransactionError<()>>(())
         });
         committed(result)?;

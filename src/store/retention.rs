@@ -6,6 +6,7 @@
 //!   subject, the problems, the certificates, the sender's verdict and notes go;
 //! - replies sent (or given up) leave the outbox; held mail's kept bytes go;
 //! - completed cases go, with their index entries (sender, thread);
+//! - the letters of a case's conversation go with the mail records (and with the case);
 //! - reply counters of days before yesterday go, whatever the retention.
 
 use super::*;
@@ -18,6 +19,7 @@ pub struct Pruned {
     pub held_removed: u64,
     pub cases_removed: u64,
     pub counters_removed: u64,
+    pub letters_removed: u64,
 }
 
 /// The `yyyy-mm-dd` a reply counter counts (its last date in the key).
@@ -83,6 +85,7 @@ impl Store {
                 }
             }
         }
+        pruned.letters_removed = self.prune_letters(before, &gone)?;
         let yesterday = now.date().previous_day().unwrap_or(now.date());
         for key in self.rates.iter().keys() {
             let key = key?;

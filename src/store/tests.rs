@@ -91,6 +91,7 @@ fn first_start_is_set_once_and_dates_an_older_store_from_its_first_message() {
             outbox: None,
             rate_keys: &[],
             reported: None,
+            letters: &[],
         })
         .unwrap();
     assert_eq!(older.first_start(t0).unwrap(), handled);
@@ -260,6 +261,7 @@ fn old_personal_data_goes_and_exactly_once_stays() {
         copied: false,
         failed_at: None,
         copy_refusals: 0,
+        by: None,
     };
     let rates = vec![
         "ion@x.md/2025-01-10".to_string(),
@@ -275,6 +277,7 @@ fn old_personal_data_goes_and_exactly_once_stays() {
             outbox: Some(&entry),
             rate_keys: &rates,
             reported: None,
+            letters: &[],
         })
         .unwrap();
     // A staff request marked applied lives in the same tree: kept, never misread.
@@ -514,6 +517,7 @@ fn only_held_records_are_on_the_held_list_whatever_a_subject_says() {
                 outbox: None,
                 rate_keys: &[],
                 reported: None,
+                letters: &[],
             })
             .unwrap();
     }

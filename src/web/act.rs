@@ -15,7 +15,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::auth::{refusal, Signed};
-use super::pages::{case_page, frame, store_failed};
+use super::pages::{case_page, case_page_drafted, frame, store_failed};
 use super::registry::registry_page;
 use super::{words, Console};
 use crate::staff::{self, Answer, CaseAction, Request, StaffAction, StoreRequest};
@@ -32,6 +32,8 @@ pub struct CaseForm {
     member: Option<String>,
     from: Option<String>,
     system: Option<String>,
+    /// A staff answer's text, as written (not trimmed: its lines are the mail's).
+    text: Option<String>,
 }
 
 fn text(s: &Option<String>) -> Option<String> {
@@ -80,6 +82,9 @@ fn action_of(console: &Console, service: &str, form: &CaseForm) -> Result<CaseAc
             system: text(&form.system),
             note,
         },
+        "reply" => CaseAction::Reply {
+            text: form.text.clone().unwrap_or_default().replace("\r\n", "\n"),
+        },
         other => return Err(format!("unknown action {other:?}")),
     })
 }
@@ -122,6 +127,9 @@ pub async fn preview(
         Ok(p) => (p.refused, p.would, p.notice),
         Err(e) => (None, format!("cannot compose the notice: {e}"), None),
     };
+    let notice = notice.map(|n| {
+        context! { to => n.to, subject => n.subject, in_reply_to => n.in_reply_to, text => n.text }
+    });
     console.render(
         "preview.html",
         context! {
@@ -130,13 +138,13 @@ pub async fn preview(
                 token => case.token.clone(),
                 refused => refused,
                 would => would,
-                notice_to => notice.as_ref().map(|n| n.0.clone()),
-                notice => notice.map(|n| n.1),
+                notice => notice,
                 form => context! {
                     request => form.request.clone().unwrap_or_default(),
                     kind => form.kind.clone().unwrap_or_default(),
                     step => form.step.clone().unwrap_or_default(),
                     note => form.note.clone().unwrap_or_default(),
+                    text => form.text.clone().unwrap_or_default(),
                     force => form.force.is_some(),
                 },
                 back => t["back"],
@@ -188,7 +196,12 @@ pub async fn act(
     };
     let answer = apply(&console, &request, now);
     let case = store.case(&token).ok().flatten().unwrap_or(case);
-    case_page(&console, &signed, &case, Some(answer), now)
+    // An answer refused (empty, too long, replies off) stays in its box.
+    let draft = match &request.action {
+        StaffAction::Case(CaseAction::Reply { text }) if !answer.0 => Some(text.clone()),
+        _ => None,
+    };
+    case_page_drafted(&console, &signed, &case, Some(answer), draft, now)
 }
 
 /// Applies a request as the control socket does, and tells the mail loop.

@@ -73,18 +73,9 @@ fn list_page(console: &Console, signed: &Signed, answer: Option<(bool, String)>)
     )
 }
 
-/// A file name with its bidirectional and control characters shown as `[U+202E]`:
-/// `\u{202e}gpj.exe` would read as an image's name.
+/// A file name with its bidirectional and control characters shown as `[U+202E]`.
 fn visible(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_control() || mnotify_core::html::is_bidi_control(c) {
-                format!("[U+{:04X}]", c as u32)
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    mnotify_core::html::visible(name, false)
 }
 
 #[derive(Debug, Deserialize)]

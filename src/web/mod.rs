@@ -11,6 +11,7 @@
 
 mod act;
 pub mod auth;
+mod conversation;
 mod held;
 pub mod oidc;
 pub mod pages;

@@ -350,6 +350,19 @@ pub fn case_page(
     answer: Option<(bool, String)>,
     now: OffsetDateTime,
 ) -> Response {
+    case_page_drafted(console, signed, case, answer, None, now)
+}
+
+/// The case page with the answer form holding `draft` (a saved answer chosen, or an
+/// answer that was refused: nothing staff wrote is lost).
+pub fn case_page_drafted(
+    console: &Console,
+    signed: &Signed,
+    case: &Case,
+    answer: Option<(bool, String)>,
+    draft: Option<String>,
+    now: OffsetDateTime,
+) -> Response {
     let config = console.config();
     let language = console.web.language;
     let t = words::table(language);
@@ -414,9 +427,18 @@ pub fn case_page(
                 steps_open => steps_open,
                 steps_done => steps_done,
                 answer => answer.map(|(done, text)| context! { done => done, text => text }),
+                letters => super::conversation::letter_lines(console, case),
+                saved => super::conversation::saved_titles(console, case),
+                draft => draft,
             }
         },
     )
+}
+
+/// What `GET /case/{token}` may ask: a saved answer to start the answer from.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct CaseQuery {
+    answer: Option<usize>,
 }
 
 /// `GET /case/{token}`.
@@ -424,10 +446,23 @@ pub async fn case(
     State(console): State<Arc<Console>>,
     signed: Signed,
     Path(token): Path<String>,
+    Query(query): Query<CaseQuery>,
 ) -> Response {
     let token = token.trim_start_matches('#').to_ascii_uppercase();
     match console.shared.store.case(&token) {
-        Ok(Some(case)) => case_page(&console, &signed, &case, None, OffsetDateTime::now_utc()),
+        Ok(Some(case)) => {
+            let draft = query
+                .answer
+                .and_then(|n| super::conversation::saved_text(&console, &case, n));
+            case_page_drafted(
+                &console,
+                &signed,
+                &case,
+                None,
+                draft,
+                OffsetDateTime::now_utc(),
+            )
+        }
         Ok(None) => refusal(&console, StatusCode::NOT_FOUND, "not_found"),
         Err(e) => store_failed(&e),
     }

@@ -23,6 +23,23 @@ pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// `text` with its control and bidirectional characters shown as `[U+202E]`, so that
+/// what a stranger wrote cannot reorder or rewrite what staff read
+/// (`\u{202e}gpj.exe` would read as an image's name); line breaks and tabs stay when
+/// `keep_lines` (a mail's text).
+pub fn visible(text: &str, keep_lines: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let kept = keep_lines && (c == '\n' || c == '\t');
+        if !kept && (c.is_control() || is_bidi_control(c)) {
+            out.push_str(&format!("[U+{:04X}]", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

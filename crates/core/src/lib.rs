@@ -35,6 +35,8 @@
 //!   answer goes) → the store lookups it names ([`process::case_keys`], caps,
 //!   certificates' cases) → [`process::plan`], the changes of one commit (case, record,
 //!   reply, counters); staff requests are planned in `mnotify_intake::staff`.
+//! - [`conversation`]: a case's mails in order (the applicant's, ours, staff answers) as
+//!   staff read them.
 //! - [`record`]: the records the domain owns and the store keeps: what became of a mail
 //!   ([`record::Outcome`], [`record::SeenRecord`]), certificates accepted, the outbox,
 //!   Message-IDs in one canonical form ([`record::MessageId`]).
@@ -55,6 +57,7 @@ pub mod analysis;
 pub mod calendar;
 pub mod case;
 pub mod certificate;
+pub mod conversation;
 pub mod decision;
 pub mod digest;
 pub mod health;

@@ -49,7 +49,16 @@ pub enum CaseAction {
         system: Option<String>,
         note: Option<String>,
     },
+    /// A staff member's answer to the applicant, written from the case: sent (signed
+    /// by the agency, threaded, the case tag in the subject), and an open question
+    /// answered.
+    Reply {
+        text: String,
+    },
 }
+
+/// The longest answer staff may send from a case, in bytes.
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
 /// What staff ask of the store as a whole (no case): answered with a text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +91,8 @@ pub enum StoreRequest {
     Registry,
     /// Who answers: the daemon's process id (a second `run` says it is running).
     Ping,
+    /// The conversation of the request's case (its letters, oldest first), as JSON.
+    Conversation,
 }
 
 /// What staff asked for: of a case, or of the store. On the wire (the control socket,
@@ -115,8 +126,8 @@ impl Serialize for StaffAction {
 }
 
 /// The `kind`s of [`CaseAction`].
-const CASE_KINDS: [&str; 7] = [
-    "advance", "allow", "note", "answered", "reopen", "merge", "split",
+const CASE_KINDS: [&str; 8] = [
+    "advance", "allow", "note", "answered", "reopen", "merge", "split", "reply",
 ];
 
 impl<'de> Deserialize<'de> for StaffAction {
@@ -206,6 +217,11 @@ impl CaseAction {
                 "a case split off".into(),
                 "дело выделено".into(),
             ),
+            CaseAction::Reply { .. } => (
+                "răspuns trimis solicitantului".into(),
+                "answer sent to the applicant".into(),
+                "ответ отправлен заявителю".into(),
+            ),
         };
         language.pick(ro, en, ru)
     }
@@ -229,6 +245,10 @@ impl CaseAction {
                 step: *step,
                 by,
                 note: note.as_deref(),
+            },
+            CaseAction::Reply { .. } => Event::AnswerSent {
+                by,
+                in_mailbox: false,
             },
             CaseAction::Merge { .. } | CaseAction::Split { .. } => Event::Note {
                 by,
@@ -255,6 +275,7 @@ impl StoreRequest {
             StoreRequest::Backup => "backup written".into(),
             StoreRequest::Registry => "registry read".into(),
             StoreRequest::Ping => "ping".into(),
+            StoreRequest::Conversation => "conversation read".into(),
         }
     }
 }
@@ -321,6 +342,16 @@ pub fn plan(
     let (mut next, actions) = case::apply(procedure, case, event, now);
     let mut thread_ids = Vec::new();
     let mut outbox = None;
+    if let CaseAction::Reply { text } = action {
+        let seed = format!("staff/{}", request.id);
+        let (entry, id) =
+            crate::process::staff_answer(&mut next, text, &request.by, settings, &seed, now);
+        return Ok(StaffPlan {
+            case: next,
+            thread_ids: vec![id],
+            outbox: Some(entry),
+        });
+    }
     // One notice per request: completion supersedes a step notice.
     let action = actions
         .iter()
@@ -394,6 +425,7 @@ pub fn refusal(
                 )
             })
         }
+        CaseAction::Reply { text } => answer_refusal(text, language),
         CaseAction::Allow { member } => {
             let m = member.trim();
             let valid = !m.is_empty()
@@ -410,6 +442,25 @@ pub fn refusal(
         }
         _ => None,
     }
+}
+
+/// Why a staff answer cannot go: empty, or over [`MAX_ANSWER_BYTES`].
+fn answer_refusal(text: &str, language: Language) -> Option<String> {
+    let n = text.len();
+    if text.trim().is_empty() {
+        return Some(language.pick(
+            "răspunsul este gol: scrieți ce primește solicitantul".into(),
+            "the answer is empty: write what the applicant is to read".into(),
+            "ответ пуст: напишите, что получит заявитель".into(),
+        ));
+    }
+    (n > MAX_ANSWER_BYTES).then(|| {
+        language.pick(
+            format!("răspunsul are {n} octeți, peste limita de {MAX_ANSWER_BYTES}: scurtați-l"),
+            format!("the answer is {n} bytes, over the limit of {MAX_ANSWER_BYTES}: shorten it"),
+            format!("ответ занимает {n} байт, больше предела {MAX_ANSWER_BYTES}: сократите его"),
+        )
+    })
 }
 
 /// A forced step keeps, with its note, which prerequisites were missing.

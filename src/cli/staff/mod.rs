@@ -109,6 +109,23 @@ pub enum CasesCommand {
         #[arg(long)]
         by: Option<String>,
     },
+    /// Answer the case's applicant: the text of FILE (`-` reads standard input),
+    /// signed by the agency, threaded to their last mail, with the case tag in the
+    /// subject; sent through the outbox, on the case's conversation under your name,
+    /// and an open question marked answered. It goes only to the case's applicant.
+    Reply {
+        /// The case token, e.g. 5N0E6F.
+        id: String,
+        /// The answer's text (UTF-8), or `-` for standard input.
+        #[arg(long, value_name = "FILE")]
+        file: std::path::PathBuf,
+        /// A display name shown beside your user (the user is always recorded).
+        #[arg(long)]
+        by: Option<String>,
+        /// Show the answer as the applicant will receive it; send nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Undo a step (e.g. a certificate revoked after it was accepted).
     Reopen {
         /// The case token, e.g. 5N0E6F.
@@ -234,6 +251,20 @@ pub fn run(config: &Config, command: CasesCommand) -> Result<ExitCode> {
         CasesCommand::Answered { id, note, by } => {
             change(config, &id, by, CaseAction::Answered { note }, now)
         }
+        CasesCommand::Reply {
+            id,
+            file,
+            by,
+            dry_run,
+        } => {
+            let action = CaseAction::Reply {
+                text: answer_text(&file)?,
+            };
+            if dry_run {
+                return preview(config, &id, by, action, now);
+            }
+            change(config, &id, by, action, now)
+        }
         CasesCommand::Reopen { id, step, note, by } => {
             change(config, &id, by, CaseAction::Reopen { step, note }, now)
         }
@@ -250,6 +281,37 @@ pub fn run(config: &Config, command: CasesCommand) -> Result<ExitCode> {
             by,
         } => change(config, &id, by, CaseAction::Split { system, note }, now),
     }
+}
+
+/// The text of a staff answer: the file, or standard input for `-`.
+fn answer_text(file: &std::path::Path) -> Result<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    let limit = staff::MAX_ANSWER_BYTES as u64 + 1;
+    if file == std::path::Path::new("-") {
+        std::io::stdin()
+            .take(limit)
+            .read_to_end(&mut bytes)
+            .context("reading the answer from standard input")?;
+    } else {
+        std::fs::File::open(file)
+            .and_then(|f| f.take(limit).read_to_end(&mut bytes))
+            .with_context(|| format!("reading the answer from {}", file.display()))?;
+    }
+    if bytes.len() > staff::MAX_ANSWER_BYTES {
+        bail!(
+            "{}: the answer is over {} bytes; shorten it",
+            file.display(),
+            staff::MAX_ANSWER_BYTES
+        );
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        anyhow::anyhow!(
+            "{} is not UTF-8 text: save the answer as UTF-8 and try again",
+            file.display()
+        )
+    })?;
+    Ok(text.replace("\r\n", "\n"))
 }
 
 /// Every case: from the running daemon, or from the store when it is stopped.
@@ -357,8 +419,16 @@ fn preview(
         )
     );
     match &preview.notice {
-        Some((to, text)) => {
-            println!("{}\n{text}", say("notice_to", language, &[("to", to)]));
+        Some(n) => {
+            println!("{}", say("notice_to", language, &[("to", &n.to)]));
+            println!(
+                "{}",
+                say("notice_subject", language, &[("subject", &n.subject)])
+            );
+            if let Some(id) = &n.in_reply_to {
+                println!("{}", say("notice_thread", language, &[("id", id)]));
+            }
+            println!("\n{}", n.text);
         }
         None => println!("{}", word("no_notice", language)),
     }
@@ -393,7 +463,7 @@ pub fn store_request_by(
 /// One request: to the daemon over its control socket (it records the user from the
 /// socket's credentials), or, when no daemon listens, to the store directly as this
 /// process's user. A refusal is an error with the reason.
-fn ask(
+pub(super) fn ask(
     config: &Config,
     case: &str,
     action: StaffAction,

@@ -330,7 +330,48 @@ pub(super) fn show(config: &Config, id: &str, now: OffsetDateTime) -> Result<Exi
     for t in c.timeline_said(language) {
         println!("  {}  {}", date(t.at), t.line());
     }
+    print_conversation(config, &c.token)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The case's mails in order: who wrote, when, to whom, the subject, the attachments'
+/// names and the text, indented (control and bidirectional characters shown by their code, [U+202E]).
+fn print_conversation(config: &Config, token: &str) -> Result<()> {
+    use mnotify_intake::conversation::{shown, Letter};
+    let language = config.staff_language;
+    let (json, _) = super::ask(
+        config,
+        token,
+        mnotify_intake::staff::StaffAction::Store(
+            mnotify_intake::staff::StoreRequest::Conversation,
+        ),
+        None,
+    )?;
+    let letters: Vec<Letter> = serde_json::from_str(&json)?;
+    println!("\n{}", word("conversation", language));
+    if letters.is_empty() {
+        println!("  {}", word("conversation_none", language));
+    }
+    for l in &letters {
+        let at = l.at.format(time::macros::format_description!(
+            "[day].[month].[year] [hour]:[minute] UTC"
+        ))?;
+        println!("  {at}  {}", shown(&l.writer_said(language)));
+        let to = if l.to.is_empty() { "-" } else { &l.to };
+        println!("    {} → {}", shown(&l.from), shown(to));
+        println!("    „{}”", shown(&l.subject));
+        if !l.attachments.is_empty() {
+            let names: Vec<String> = l.attachments.iter().map(|n| shown(n)).collect();
+            println!("    {} {}", word("attachments", language), names.join(", "));
+        }
+        for line in shown(&l.text).lines() {
+            println!("    | {line}");
+        }
+        if l.cut {
+            println!("    {}", word("letter_cut", language));
+        }
+    }
+    Ok(())
 }
 
 /// The head of `cases show`: whose case, what was decided and told, what it waits

@@ -62,6 +62,9 @@ pub enum Event<'a> {
     Asked { question: &'a str },
     /// Staff answered the open question (by mail or phone).
     Answered { by: &'a str, note: Option<&'a str> },
+    /// Staff wrote to the applicant: from the case (`by` is who), or in the mailbox
+    /// itself (`in_mailbox`, found in its Sent folder). An open question is answered.
+    AnswerSent { by: &'a str, in_mailbox: bool },
     /// An applicant's mail carried integration data; complete and sound data completes
     /// step 4 (newer data replaces older, a corrected mail fixes a mistake).
     Integration(&'a crate::integration::IntegrationData),
@@ -151,25 +154,39 @@ pub fn apply(
                 },
             );
         }
-        Event::Answered { by, note } => {
-            if c.question.take().is_some() {
-                c.log(
-                    now,
-                    Remark::QuestionAnswered {
-                        by: by.into(),
-                        note: owned(note),
-                    },
-                );
-            } else {
-                c.log(now, Remark::NoQuestionOpen { by: by.into() });
-            }
-        }
+        Event::Answered { by, note } => c.on_answered(by, note, now),
+        Event::AnswerSent { by, in_mailbox } => c.on_answer_sent(by, in_mailbox, now),
     }
     c.sync_clocks(procedure, now);
     (c, actions)
 }
 
 impl Case {
+    /// Staff marked the open question answered (there may be none).
+    fn on_answered(&mut self, by: &str, note: Option<&str>, now: OffsetDateTime) {
+        let remark = match self.question.take() {
+            Some(_) => Remark::QuestionAnswered {
+                by: by.into(),
+                note: owned(note),
+            },
+            None => Remark::NoQuestionOpen { by: by.into() },
+        };
+        self.log(now, remark);
+    }
+
+    /// Staff wrote to the applicant: an open question is answered by it.
+    fn on_answer_sent(&mut self, by: &str, in_mailbox: bool, now: OffsetDateTime) {
+        let question = self.question.take().is_some();
+        self.log(
+            now,
+            Remark::AnswerSent {
+                by: by.into(),
+                in_mailbox,
+                question,
+            },
+        );
+    }
+
     /// The applicant wrote: the mail is on the timeline, its certificates are kept with
     /// their environments, and an accepted certificate completes the step waiting for
     /// it (a second one is noted, the first stays).

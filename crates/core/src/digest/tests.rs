@@ -276,6 +276,7 @@ fn replies_that_failed_for_good_in_the_window_are_listed() {
         copied: false,
         failed_at: None,
         copy_refusals: 0,
+        by: None,
     };
     let since = NOW - Duration::days(1);
     let d = build(

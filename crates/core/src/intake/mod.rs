@@ -33,6 +33,9 @@ const MAX_MESSAGE_NESTING: usize = 3;
 const MAX_QUOTED_NUMBERS: usize = 20;
 /// Subject characters kept (the store keeps the subject of every message and case).
 const MAX_SUBJECT_CHARS: usize = 1000;
+/// At most this many attachment names are kept of a mail (staff see them in the
+/// case's conversation).
+pub const MAX_ATTACHMENT_NAMES: usize = 20;
 /// Lines that may open a MIME part (`--…`) before a message counts as built to exhaust
 /// us: the parser keeps a record per part, and 25 MB of empty parts took 480 MB. Real
 /// mail has tens; this many part records cost about 10 MB.
@@ -90,6 +93,9 @@ pub struct Facts {
     /// The subject and the sender's own text (quoted mail removed, the body cut at its
     /// limit): what readers that need the configuration (the services named) read.
     pub own_text: String,
+    /// The names of its attachments, nested mail's too (at most
+    /// [`MAX_ATTACHMENT_NAMES`]): staff see them in the conversation.
+    pub attachment_names: Vec<String>,
 }
 
 static MENTIONS_MNOTIFY: LazyLock<Regex> = LazyLock::new(|| {
@@ -151,7 +157,8 @@ fn read_with(raw: &[u8], own_addresses: &[String], cut: Skim) -> Facts {
         };
     };
     let mut collected = Collected::default();
-    collect_attachments(&msg, 0, &mut collected);
+    let mut attachment_names = Vec::new();
+    collect_attachments(&msg, 0, &mut collected, &mut attachment_names);
     let body = body_text(&msg);
     collected.add_decoded(decode_pem_text(&body), "body");
 
@@ -197,6 +204,7 @@ fn read_with(raw: &[u8], own_addresses: &[String], cut: Skim) -> Facts {
         bounce: bounce::read(&msg),
         trace: crate::trust::read_trace(header_section(raw)),
         own_text: language_text,
+        attachment_names,
     }
 }
 
@@ -304,12 +312,20 @@ fn dedup(found: Vec<FoundCertificate>) -> Vec<FoundCertificate> {
         .collect()
 }
 
-fn collect_attachments(msg: &Message<'_>, depth: usize, out: &mut Collected) {
+fn collect_attachments(
+    msg: &Message<'_>,
+    depth: usize,
+    out: &mut Collected,
+    names: &mut Vec<String>,
+) {
     for &id in &msg.attachments {
         let Some(part) = msg.parts.get(id as usize) else {
             continue;
         };
         let name = part.attachment_name().unwrap_or("").to_string();
+        if !name.is_empty() && names.len() < MAX_ATTACHMENT_NAMES {
+            names.push(name.clone());
+        }
         let ctype = part
             .content_type()
             .map(|c| match &c.c_subtype {
@@ -325,7 +341,7 @@ fn collect_attachments(msg: &Message<'_>, depth: usize, out: &mut Collected) {
                 attachment::examine(&name, &ctype, text.as_bytes(), 0, out)
             }
             PartType::Message(inner) if depth < MAX_MESSAGE_NESTING => {
-                collect_attachments(inner, depth + 1, out)
+                collect_attachments(inner, depth + 1, out, names)
             }
             PartType::Message(_) | PartType::Multipart(_) => {}
         }

@@ -270,5 +270,6 @@ pub fn outbox_entry(
         copied: false,
         failed_at: None,
         copy_refusals: 0,
+        by: None,
     }
 }

@@ -33,7 +33,7 @@ use answer::Withheld;
 pub use certificates::{candidates, case_certificate_entries};
 pub use judge::{judge, reply_address, Judgement};
 pub use lookup::{known, lookup, Found, Lookup};
-pub use notice::notice;
+pub use notice::{notice, staff_answer};
 use place::{place_in_case, Placed};
 pub use rates::{rate_key, RateKeys, ReplyCounts};
 pub use report::{judge_report, reported_reply, ReportVerdict, Reported};
@@ -173,6 +173,9 @@ pub struct Plan {
     /// The reply of ours a believed delivery report marks failed (its case's timeline
     /// says so, in `case` or `also`).
     pub reported: Option<OutboxEntry>,
+    /// The mail in the conversation of its case and of the cases it opened (our reply
+    /// joins them when the store queues it, [`crate::conversation::Letter::ours`]).
+    pub letters: Vec<crate::conversation::Letter>,
 }
 
 /// The identity of a message across UIDs and UIDVALIDITY changes: its Message-ID when
@@ -360,6 +363,7 @@ pub fn plan(
     if !notes.is_empty() {
         seen.set_remarks(notes);
     }
+    let letters = letters_of(mail, judgement, case.iter().chain(&opened), now);
     Ok(Plan {
         seen,
         case,
@@ -369,7 +373,32 @@ pub fn plan(
         outbox,
         rate_keys,
         reported,
+        letters,
     })
+}
+
+/// The mail as a letter of each case it belongs to.
+fn letters_of<'a>(
+    mail: Mail<'_>,
+    judgement: &Judgement,
+    cases: impl Iterator<Item = &'a Case>,
+    now: OffsetDateTime,
+) -> Vec<crate::conversation::Letter> {
+    let writer = crate::conversation::Writer::Applicant {
+        authenticated: judgement.sender.authenticated,
+        vouched_by: judgement.vouched_by.clone(),
+    };
+    cases
+        .map(|case| {
+            crate::conversation::Letter::incoming(
+                mail.content.facts(),
+                message_id_of(mail.identity).map(|m| m.bare().to_string()),
+                &case.token,
+                writer.clone(),
+                now,
+            )
+        })
+        .collect()
 }
 
 /// The answer to a mail, queued: the outbox entry and the reply counters it adds to;

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use super::{outbox_entry, Settings};
 use crate::case::{Action, Case};
 use crate::record::{MessageId, OutboxEntry};
-use crate::reply::{compose, Original, ReplyContext, ReplyError};
+use crate::reply::{compose, compose_answer, Original, ReplyContext, ReplyError};
 
 /// The notice an action calls for, threaded to the case's latest message, in the
 /// case's language; the case learns its Message-ID (returned too) so that a reply to
@@ -21,16 +21,7 @@ pub fn notice(
     let context = ReplyContext::for_staff_action(action, case, settings.procedures);
     let body = settings.templates.render(case.language, &context)?;
     let procedure = settings.procedures.procedure_of(&case.service);
-    let original = Original {
-        message_id: case.message_ids.last().cloned(),
-        references: case.message_ids.clone(),
-        subject: Some(
-            case.subject
-                .clone()
-                .filter(|s| !s.trim().is_empty())
-                .unwrap_or_else(|| procedure.tag.clone()),
-        ),
-    };
+    let original = threaded_to(case, procedure);
     let outgoing = compose(
         &original,
         &settings.sender_in(case.language),
@@ -49,4 +40,53 @@ pub fn notice(
         outbox_entry(outgoing, settings.mode, Some(&case.token), now),
         id,
     ))
+}
+
+/// What mail to the applicant answers: the case's latest message, in the thread of the
+/// applicant's first subject.
+fn threaded_to(case: &Case, procedure: &crate::procedure::Procedure) -> Original {
+    Original {
+        message_id: case.message_ids.last().cloned(),
+        references: case.message_ids.clone(),
+        subject: Some(
+            case.subject
+                .clone()
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or_else(|| procedure.tag.clone()),
+        ),
+    }
+}
+
+/// A staff member's answer to the case's applicant: their text signed by the agency,
+/// threaded to the case's latest mail, with the case tag in the subject, from the
+/// mailbox; queued under `by` (the conversation shows who wrote it). The case learns its
+/// Message-ID, so the applicant's answer to it comes back into the case.
+pub fn staff_answer(
+    case: &mut Case,
+    text: &str,
+    by: &str,
+    settings: &Settings<'_>,
+    seed: &str,
+    now: OffsetDateTime,
+) -> (OutboxEntry, MessageId) {
+    let procedure = settings.procedures.procedure_of(&case.service);
+    let signature = settings.templates.agency().signature(case.language);
+    let body = format!("{}\n\n{signature}\n", text.trim_end());
+    let outgoing = compose_answer(
+        &threaded_to(case, procedure),
+        &settings.sender_in(case.language),
+        &case.applicant,
+        crate::reply::CaseTag {
+            tag: &procedure.tag,
+            token: &case.token,
+        },
+        &body,
+        seed,
+        now,
+    );
+    let id = outgoing.message_id.clone();
+    case.message_ids.push(id.bare().to_string());
+    let mut entry = outbox_entry(outgoing, settings.mode, Some(&case.token), now);
+    entry.by = Some(by.to_string());
+    (entry, id)
 }

@@ -174,6 +174,7 @@ mod tests {
             copied: true,
             failed_at: None,
             copy_refusals: 0,
+            by: None,
         }
     }
 

@@ -51,6 +51,10 @@ pub struct OutboxEntry {
     /// Times the server refused the copy for the Sent folder (over quota, …).
     #[serde(default)]
     pub copy_refusals: u32,
+    /// The staff member whose answer this is (`cases reply`, the case page); `None`
+    /// for the daemon's own replies, notices and digests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
 }
 
 impl OutboxEntry {
@@ -65,6 +69,12 @@ impl OutboxEntry {
         self.state = OutboxState::Failed;
         self.last_error = Some(reason);
         self.failed_at = Some(at);
+    }
+
+    /// Just queued: no attempt made, nothing saved (the moment its letter joins the
+    /// case's conversation).
+    pub fn fresh(&self) -> bool {
+        self.state == OutboxState::Pending && self.attempts == 0 && !self.copied
     }
 
     /// Still has work to do: sending, or the copy for staff.

@@ -76,6 +76,13 @@ pub enum Remark {
     NoQuestionOpen {
         by: String,
     },
+    /// Staff wrote to the applicant (from the case, or in the mailbox: `in_mailbox`);
+    /// `question`: it answered the open question.
+    AnswerSent {
+        by: String,
+        in_mailbox: bool,
+        question: bool,
+    },
     /// A mail of the case; no decision: a mail after the certificates were in.
     Mail {
         message_id: String,

@@ -136,6 +136,32 @@ pub(super) fn case_people(r: &Remark, l: Language) -> Option<String> {
                 ro: format!("întrebarea a primit răspuns de la {by}{n}"),
                 ru: format!("на вопрос ответил(а) {by}{n}"))
         }
+        R::AnswerSent {
+            by,
+            in_mailbox,
+            question,
+        } => {
+            let (en, ro, ru) = if *question {
+                (
+                    "; the question is answered",
+                    "; întrebarea a primit răspuns",
+                    "; на вопрос дан ответ",
+                )
+            } else {
+                ("", "", "")
+            };
+            if *in_mailbox {
+                said!(l,
+                    en: format!("answer to the applicant written in the mailbox by {by} (found in Sent){en}"),
+                    ro: format!("răspuns către solicitant scris în cutia poștală de {by} (găsit în Trimise){ro}"),
+                    ru: format!("ответ заявителю написан в почтовом ящике ({by}, найден в Отправленных){ru}"))
+            } else {
+                said!(l,
+                    en: format!("answer sent to the applicant by {by}{en}"),
+                    ro: format!("răspuns trimis solicitantului de {by}{ro}"),
+                    ru: format!("ответ отправлен заявителю: {by}{ru}"))
+            }
+        }
         R::NoQuestionOpen { by } => said!(l,
             en: format!("{by} marked a question answered; none was open"),
             ro: format!("{by} a marcat o întrebare ca având răspuns; nu era niciuna deschisă"),

@@ -59,6 +59,16 @@ fn every() -> Vec<Remark> {
             note: None,
         },
         R::NoQuestionOpen { by: by() },
+        R::AnswerSent {
+            by: by(),
+            in_mailbox: false,
+            question: true,
+        },
+        R::AnswerSent {
+            by: "servicii@egov.md".into(),
+            in_mailbox: true,
+            question: false,
+        },
         R::Mail {
             message_id: "<m@a.md>".into(),
             sender: "ion@a.md".into(),

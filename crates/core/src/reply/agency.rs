@@ -52,6 +52,18 @@ pub struct AgencyView<'a> {
 }
 
 impl Agency {
+    /// How a staff member's answer is signed, in `language`: the agency, its mailbox
+    /// and phone (the automatic replies' signature, without "generated automatically").
+    pub fn signature(&self, language: Language) -> String {
+        let view = self.view(language);
+        let regards = language.pick("Cu stimă,", "Kind regards,", "С уважением,");
+        let name = match language {
+            Language::Ro => view.name.to_string(),
+            _ => format!("{} ({})", view.local_name, view.short_name),
+        };
+        format!("{regards}\n{name}\n{} | {}", view.mailbox, view.phone)
+    }
+
     pub fn view(&self, language: Language) -> AgencyView<'_> {
         AgencyView {
             name: &self.name,

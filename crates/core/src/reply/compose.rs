@@ -71,6 +71,33 @@ pub fn compose(
     seed: &str,
     now: OffsetDateTime,
 ) -> Outgoing {
+    build(original, from, to, case, body, (seed, now), true)
+}
+
+/// A staff member's answer: composed as [`compose`] composes a reply (threading, the
+/// case tag, our marker), but a person's mail, not an automatic one: no
+/// `Auto-Submitted`, so the applicant's autoresponder and mail rules treat it as mail.
+pub fn compose_answer(
+    original: &Original,
+    from: &Sender<'_>,
+    to: &str,
+    case: CaseTag<'_>,
+    body: &str,
+    seed: &str,
+    now: OffsetDateTime,
+) -> Outgoing {
+    build(original, from, to, case, body, (seed, now), false)
+}
+
+fn build(
+    original: &Original,
+    from: &Sender<'_>,
+    to: &str,
+    case: CaseTag<'_>,
+    body: &str,
+    (seed, now): (&str, OffsetDateTime),
+    automatic: bool,
+) -> Outgoing {
     let domain = from
         .address
         .rsplit_once('@')
@@ -111,11 +138,14 @@ pub fn compose(
         .subject(subject.as_str())
         .date(now.unix_timestamp())
         .message_id(message_id.bare())
-        .header("Auto-Submitted", Raw::new("auto-replied"))
-        .header("X-Auto-Response-Suppress", Raw::new("All"))
         .header(OWN_MARKER_HEADER, Raw::new(marker))
         .text_body(body)
         .html_body(text_to_html(body, &from.links));
+    if automatic {
+        message = message
+            .header("Auto-Submitted", Raw::new("auto-replied"))
+            .header("X-Auto-Response-Suppress", Raw::new("All"));
+    }
     if let Some(id) = &in_reply_to {
         message = message.in_reply_to(id.bare());
     }

@@ -37,6 +37,8 @@ pub enum ReplyError {
         #[source]
         source: minijinja::Error,
     },
+    #[error("the answers staff reuse, {name}, cannot be read: {reason}; fix the file (each [[answer]] has a title and a text)")]
+    Answers { name: String, reason: String },
     #[error("cannot read reply templates in {path}: {source}")]
     Read {
         path: String,
@@ -65,6 +67,8 @@ pub struct Templates {
     env: minijinja::Environment<'static>,
     /// Who signs: `agency` in every template.
     agency: Agency,
+    /// The answers staff reuse, per language ([`saved::slot`]).
+    saved: [Vec<SavedAnswer>; 3],
 }
 
 impl Templates {
@@ -78,7 +82,14 @@ impl Templates {
         Templates {
             env,
             agency: Agency::default(),
+            saved: saved::EMBEDDED
+                .map(|(name, text)| saved::parse(name, text).expect("built-in answers read")),
         }
+    }
+
+    /// The answers staff reuse in `language`.
+    pub fn saved_answers(&self, language: Language) -> &[SavedAnswer] {
+        &self.saved[saved::slot(language)]
     }
 
     /// Who signs.
@@ -115,9 +126,27 @@ impl Templates {
                     source,
                 })?;
         }
+        // The answers staff reuse are optional in the directory: the built-in ones
+        // stand in for a language without its file.
+        let mut saved: [Vec<SavedAnswer>; 3] = Default::default();
+        for (slot, (name, built_in)) in saved::EMBEDDED.iter().enumerate() {
+            let path = dir.join(name);
+            let text = match std::fs::read_to_string(&path) {
+                Ok(text) => text,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => built_in.to_string(),
+                Err(source) => {
+                    return Err(ReplyError::Read {
+                        path: path.display().to_string(),
+                        source,
+                    })
+                }
+            };
+            saved[slot] = saved::parse(&path.display().to_string(), &text)?;
+        }
         Ok(Templates {
             env,
             agency: Agency::default(),
+            saved,
         })
     }
 
@@ -215,12 +244,16 @@ mod compose;
 mod context;
 mod html;
 mod kind;
+mod saved;
 
 pub use agency::{Agency, AgencyView};
-pub use compose::{compose, one_line, reply_subject, CaseTag, Original, Outgoing, Sender};
+pub use compose::{
+    compose, compose_answer, one_line, reply_subject, CaseTag, Original, Outgoing, Sender,
+};
 pub use context::*;
 pub use html::text_to_html;
 pub use kind::ReplyKind;
+pub use saved::SavedAnswer;
 
 /// `[reply]` and `[agency]` of the configuration, as the replies use them.
 #[derive(Debug, Clone, PartialEq, Eq)]

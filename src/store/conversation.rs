@@ -1,0 +1,147 @@
+//! The conversation of each case ([`Letter`]s): written in the transaction that
+//! commits the mail, the staff answer or the queued reply it records, read in order
+//! for the case page and `cases show`, and pruned with the mail records.
+
+use super::*;
+use crate::conversation::Letter;
+
+/// A letter's key: its case, the moment (nanoseconds, zero-padded so keys sort by
+/// time) and its Message-ID, so that writing the same letter again replaces it.
+pub(super) fn letter_key(letter: &Letter) -> Vec<u8> {
+    let nanos = letter.at.unix_timestamp_nanos().max(0);
+    format!(
+        "{}/{nanos:024}/{}",
+        letter.case,
+        letter.message_id.as_deref().unwrap_or("")
+    )
+    .into_bytes()
+}
+
+/// Writes `letter` inside a transaction.
+pub(super) fn put_letter(
+    letters: &TransactionalTree,
+    letter: &Letter,
+) -> Result<(), ConflictableTransactionError<()>> {
+    letters.insert(letter_key(letter), to_json(letter))?;
+    Ok(())
+}
+
+/// Writes each of `all` inside a transaction.
+pub(super) fn put_letters(
+    letters: &TransactionalTree,
+    all: &[Letter],
+) -> Result<(), ConflictableTransactionError<()>> {
+    all.iter().try_for_each(|l| put_letter(letters, l))
+}
+
+impl Store {
+    /// The letters of case `token`, oldest first.
+    pub fn letters(&self, token: &str) -> Result<Vec<Letter>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.letters.scan_prefix(format!("{token}/").as_bytes()) {
+            let (key, value) = item?;
+            out.push(
+                serde_json::from_slice(&value).map_err(|source| StoreError::Corrupt {
+                    tree: LETTERS_TREE,
+                    key: String::from_utf8_lossy(&key).into_owned(),
+                    source,
+                })?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Removes the letters older than `before`, and those of the cases `gone`; how many.
+    pub(super) fn prune_letters(
+        &self,
+        before: OffsetDateTime,
+        gone: &std::collections::HashSet<String>,
+    ) -> Result<u64, StoreError> {
+        let mut removed = 0;
+        for item in self.letters.iter() {
+            let (key, value) = item?;
+            let old = serde_json::from_slice::<Letter>(&value).map_or(true, |l| l.at < before);
+            let case = String::from_utf8_lossy(&key);
+            let of_gone = case.split('/').next().is_some_and(|t| gone.contains(t));
+            if old || of_gone {
+                self.letters.remove(&key)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// Meta key: the highest UID of the Sent folder (of one UIDVALIDITY) looked at.
+fn sent_mark_key(validity: u32) -> String {
+    format!("sent/mark/{validity}")
+}
+/// Meta key: copies in Sent the daemon could not tie to a case (left alone).
+const SENT_UNTIED_KEY: &str = "sent/untied";
+
+impl Store {
+    /// The highest UID of the Sent folder (UIDVALIDITY `validity`) already looked at.
+    pub fn sent_mark(&self, validity: u32) -> Result<Option<u32>, StoreError> {
+        Ok(self
+            .meta
+            .get(sent_mark_key(validity))?
+            .and_then(|v| v.as_ref().try_into().ok().map(u32::from_be_bytes)))
+    }
+
+    /// Records that the Sent folder was looked at up to `uid`, and how many copies of
+    /// that look could not be tied to a case; durably.
+    pub fn set_sent_mark(&self, validity: u32, uid: u32, untied: u64) -> Result<(), StoreError> {
+        let _writing = self.writing();
+        self.meta
+            .insert(sent_mark_key(validity), &uid.to_be_bytes())?;
+        if untied > 0 {
+            let before = self.sent_untied()?;
+            self.meta
+                .insert(SENT_UNTIED_KEY, &(before + untied).to_be_bytes())?;
+        }
+        self.flush()
+    }
+
+    /// Copies in Sent left alone because no case was theirs (`status` shows it).
+    pub fn sent_untied(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .meta
+            .get(SENT_UNTIED_KEY)?
+            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
+            .unwrap_or(0))
+    }
+
+    /// Whether the answer written in the mailbox under `identity` is recorded already.
+    pub fn mailbox_answer_recorded(&self, identity: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .seen
+            .contains_key(format!("sent/{identity}").as_bytes())?)
+    }
+
+    /// Records an answer staff wrote in the mailbox: the case after it, its letter, its
+    /// Message-ID leading to the case (the applicant's answer to it comes back there),
+    /// and its identity marked recorded, all or nothing; flushed.
+    pub fn commit_mailbox_answer(
+        &self,
+        identity: &str,
+        case: &Case,
+        letter: &Letter,
+        thread_id: Option<&MessageId>,
+    ) -> Result<(), StoreError> {
+        let _writing = self.writing();
+        let _cases = self.changing_cases();
+        let case_json = to_json(case);
+        let trees = (&self.seen, &self.cases, &self.case_index, &self.letters);
+        let result = trees.transaction(|(seen, cases, index, letters)| {
+            seen.insert(format!("sent/{identity}").as_bytes(), &[])?;
+            cases.insert(case.token.as_bytes(), case_json.as_slice())?;
+            if let Some(id) = thread_id {
+                index.insert(thread_key(id).as_bytes(), case.token.as_bytes())?;
+            }
+            put_letter(letters, letter)?;
+            Ok::<(), ConflictableTransactionError<()>>(())
+        });
+        committed(result)?;
+        self.flush()
+    }
+}
