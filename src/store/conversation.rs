@@ -6,11 +6,16 @@ use super::*;
 use crate::conversation::Letter;
 
 /// A letter's key: its case, the moment (nanoseconds, zero-padded so keys sort by
-/// time) and its Message-ID, so that writing the same letter again replaces it.
+/// time), the applicant's mail before our answer to it at the same moment, and its
+/// Message-ID, so that writing the same letter again replaces it.
 pub(super) fn letter_key(letter: &Letter) -> Vec<u8> {
     let nanos = letter.at.unix_timestamp_nanos().max(0);
+    let rank = match letter.writer {
+        crate::conversation::Writer::Applicant { .. } => 0,
+        _ => 1,
+    };
     format!(
-        "{}/{nanos:024}/{}",
+        "{}/{nanos:024}/{rank}/{}",
         letter.case,
         letter.message_id.as_deref().unwrap_or("")
     )

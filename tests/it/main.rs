@@ -15,6 +15,8 @@ mod console;
 mod console_registry;
 // The control socket: who may ask the running daemon, and what.
 mod control;
+// Staff in the conversation: the case's mails, answers from the case and from Outlook.
+mod conversation;
 // Real, often malformed messages (CPython's corpus) never crash or get lost.
 mod corpus;
 // The mail loop end to end: fetch, decide, reply, file, exactly once.
