@@ -384,6 +384,8 @@ async fn answers_from_the_cli_and_from_the_mailbox(stack: &Stack, tag: &str) {
             .ok_or(shown)
     });
     let shown = setup.cli(&["cases", "show", &other]);
+    // What staff read (the closing note quotes it).
+    println!("{shown}");
     assert!(shown.contains("the question is answered"), "{shown}");
     assert!(
         shown.contains("Bună ziua, contractul vine mâine."),

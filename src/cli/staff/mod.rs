@@ -46,6 +46,10 @@ pub enum CasesCommand {
     Show {
         /// The case token, e.g. 5N0E6F (as in the subject "[MNotify #5N0E6F]").
         id: String,
+        /// Show the text of our automatic replies in the conversation too (folded to
+        /// their subject otherwise).
+        #[arg(long)]
+        full: bool,
     },
     /// Record a step as done; the applicant is told, with the next step. On
     /// `production` the completion notice goes out.
@@ -226,7 +230,7 @@ pub fn run(config: &Config, command: CasesCommand) -> Result<ExitCode> {
             };
             view::list(config, filter, json, crate::cli::parse_now(at.as_deref())?)
         }
-        CasesCommand::Show { id } => view::show(config, &id, now),
+        CasesCommand::Show { id, full } => view::show(config, &id, full, now),
         CasesCommand::Export { csv: _ } => view::export(config),
         CasesCommand::Advance {
             id,

@@ -296,7 +296,7 @@ fn print_certificates(c: &Case, p: &Procedure, language: Language) {
     }
 }
 
-pub(super) fn show(config: &Config, id: &str, now: OffsetDateTime) -> Result<ExitCode> {
+pub(super) fn show(config: &Config, id: &str, full: bool, now: OffsetDateTime) -> Result<ExitCode> {
     let c = find(config, id)?;
     let p = procedure_of(&config.procedures, &c);
     let language = config.staff_language;
@@ -330,14 +330,15 @@ pub(super) fn show(config: &Config, id: &str, now: OffsetDateTime) -> Result<Exi
     for t in c.timeline_said(language) {
         println!("  {}  {}", date(t.at), t.line());
     }
-    print_conversation(config, &c.token)?;
+    print_conversation(config, &c.token, full)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// The case's mails in order: who wrote, when, to whom, the subject, the attachments'
-/// names and the text, indented (control and bidirectional characters shown by their code, [U+202E]).
-fn print_conversation(config: &Config, token: &str) -> Result<()> {
-    use mnotify_intake::conversation::{shown, Letter};
+/// names and the text, indented (our automatic replies folded to their subject unless
+/// `full`) (control and bidirectional characters shown by their code, [U+202E]).
+fn print_conversation(config: &Config, token: &str, full: bool) -> Result<()> {
+    use mnotify_intake::conversation::{shown, Letter, Writer};
     let language = config.staff_language;
     let (json, _) = super::ask(
         config,
@@ -357,9 +358,14 @@ fn print_conversation(config: &Config, token: &str) -> Result<()> {
             "[day].[month].[year] [hour]:[minute] UTC"
         ))?;
         println!("  {at}  {}", shown(&l.writer_said(language)));
-        let to = if l.to.is_empty() { "-" } else { &l.to };
-        println!("    {} → {}", shown(&l.from), shown(to));
+        match l.to.as_str() {
+            "" => println!("    {}", shown(&l.from)),
+            to => println!("    {} → {}", shown(&l.from), shown(to)),
+        }
         println!("    „{}”", shown(&l.subject));
+        if matches!(l.writer, Writer::Daemon { .. }) && !full {
+            continue;
+        }
         if !l.attachments.is_empty() {
             let names: Vec<String> = l.attachments.iter().map(|n| shown(n)).collect();
             println!("    {} {}", word("attachments", language), names.join(", "));
