@@ -10,16 +10,20 @@ impl Mailbox {
     /// Creates a folder unless it exists.
     pub async fn ensure_folder(&mut self, name: &str) -> Result<(), MailboxError> {
         within(self.deadline, "LIST/CREATE", async {
+            // The pattern goes to the server as written: quoted, so that a name with
+            // a space (Exchange's "Sent Items") is one argument.
             let exists = {
-                let list = self.session().list(Some(""), Some(name)).await?;
+                let list = self.session().list(Some(""), Some(&quoted(name))).await?;
                 let names: Vec<_> = list.try_collect().await?;
                 !names.is_empty()
             };
             if !exists {
-                self.session()
-                    .create(name)
-                    .await
-                    .map_err(|e| MailboxError::from(e).about_folder("CREATE", name))?;
+                match self.session().create(name).await {
+                    Ok(()) => {}
+                    // Made meanwhile (another client, or a LIST that missed it).
+                    Err(e) if e.to_string().contains("ALREADYEXISTS") => {}
+                    Err(e) => return Err(MailboxError::from(e).about_folder("CREATE", name)),
+                }
             }
             Ok(())
         })
@@ -113,5 +117,19 @@ impl Mailbox {
             Err(e) if self.refused(&e).await => Ok(0),
             Err(e) => Err(e),
         }
+    }
+}
+
+/// `name` as an IMAP quoted string (RFC 3501: `\` and `"` escaped).
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_folder_name_is_one_quoted_argument() {
+        assert_eq!(super::quoted("Sent Items"), "\"Sent Items\"");
+        assert_eq!(super::quoted(r#"a"b\c"#), r#""a\"b\\c""#);
     }
 }

@@ -281,9 +281,11 @@ async fn staff_answer_from_the_case_page_once_and_the_applicant_s_answer_comes_b
     );
 }
 
-/// `cases reply` from the CLI (hostile text stays text), and an answer staff wrote in
-/// Outlook: appended to Sent from the mailbox, in reply to the applicant's question.
-async fn answers_from_the_cli_and_from_the_mailbox(stack: &Stack, tag: &str) {
+/// `cases reply` from the CLI (hostile text stays text; over 64 KB refused), a 100 KB
+/// applicant's mail kept cut, and an answer staff wrote in Outlook: appended to the
+/// Sent folder (`sent`: named in the config, as Exchange's "Sent Items"; else the
+/// server's own) from the mailbox, in reply to the applicant's question.
+async fn answers_from_the_cli_and_from_the_mailbox(stack: &Stack, tag: &str, sent: Option<&str>) {
     let mailbox = format!("svc-dialog-{tag}@egov.test");
     let mailbox = mailbox.as_str();
     let ion = format!("ion-dialog-{tag}@inst-a.test");
@@ -291,11 +293,21 @@ async fn answers_from_the_cli_and_from_the_mailbox(stack: &Stack, tag: &str) {
     let dan = format!("dan-dialog-{tag}@inst-b.test");
     let dan = dan.as_str();
     let setup = crate::service::secure(stack, mailbox, "");
+    if let Some(name) = sent {
+        let text = std::fs::read_to_string(&setup.config).unwrap().replace(
+            "backlog = \"handle\"\n",
+            &format!("backlog = \"handle\"\nsent_folder = \"{name}\"\n"),
+        );
+        std::fs::write(&setup.config, text).unwrap();
+    }
+    let sent_folder = sent.unwrap_or("Sent");
     // Staff's sent mail from before the daemon's first start is history.
     let old = format!(
         "From: {mailbox}\r\nTo: {ion}\r\nSubject: Re: [MNotify #OLD000] old\r\nMessage-ID: <old.{tag}@egov.test>\r\nDate: Mon, 1 Jun 2026 10:00:00 +0000\r\n\r\nOld answer.\r\n"
     );
-    stack.append_all(mailbox, "Sent", &[old.into_bytes()]).await;
+    stack
+        .append_all(mailbox, sent_folder, &[old.into_bytes()])
+        .await;
     // INTERNALDATE counts whole seconds: the first start comes a second later.
     std::thread::sleep(Duration::from_millis(1500));
     let daemon = setup.start();
@@ -344,6 +356,33 @@ async fn answers_from_the_cli_and_from_the_mailbox(stack: &Stack, tag: &str) {
     let refused = setup.run_cli(&["cases", "reply", &token, "--file", empty.to_str().unwrap()]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("empty"));
+    let huge = setup.dir.path().join("huge.txt");
+    std::fs::write(&huge, text.repeat(2)).unwrap();
+    let refused = setup.run_cli(&["cases", "reply", &token, "--file", huge.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("over 65536 bytes"), "{said}");
+    // The applicant writes 100 KB with markup in it: the conversation keeps 16 KB of
+    // it, as text, and says the rest is in the mailbox.
+    let long = format!(
+        "Bună ziua.\n{}",
+        "<i>Detalii</i> despre sistem. ".repeat(3500)
+    );
+    stack
+        .send_from_institution(
+            ion,
+            mailbox,
+            &mail(
+                ion,
+                mailbox,
+                &format!("Re: [MNotify #{token}] detalii"),
+                &format!("<q5.{ion}>"),
+                &long,
+            )
+            .build(),
+        )
+        .await;
+    setup.wait_for_log(&format!("q5.{ion}"), 1, WAIT);
 
     // In Outlook: staff answer dan's question from the shared mailbox.
     let before_dan = stack.count(dan, "INBOX").await;
@@ -357,7 +396,7 @@ async fn answers_from_the_cli_and_from_the_mailbox(stack: &Stack, tag: &str) {
     stack
         .append_all(
             mailbox,
-            "Sent",
+            sent_folder,
             &[outlook.into_bytes(), untied.into_bytes()],
         )
         .await;
@@ -381,7 +420,7 @@ async fn answers_from_the_cli_and_from_the_mailbox(stack: &Stack, tag: &str) {
         shown
             .contains("answer to the applicant written in the mailbox")
             .then_some(())
-            .ok_or(shown)
+            .ok_or_else(|| format!("{shown}\n--- the daemon's log\n{}", setup.log()))
     });
     let shown = setup.cli(&["cases", "show", &other]);
     // What staff read (the closing note quotes it).
@@ -402,6 +441,12 @@ async fn answers_from_the_cli_and_from_the_mailbox(stack: &Stack, tag: &str) {
     );
     let mine = setup.cli(&["cases", "show", &token]);
     assert!(mine.contains("answer by Ana Popescu"), "{mine}");
+    assert!(
+        mine.contains("| <i>Detalii</i> despre sistem.")
+            && mine.contains("the text is longer; the rest is in the mailbox"),
+        "{mine}"
+    );
+    assert!(mine.len() < 200_000, "the 100 KB mail is kept cut");
     assert!(
         mine.contains("[U+202E]txt.exe") && !mine.contains('\u{202E}'),
         "{mine}"
@@ -450,10 +495,11 @@ async fn answers_from_the_cli_and_from_the_mailbox(stack: &Stack, tag: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_from_the_cli_and_outlook_on_dovecot() {
-    answers_from_the_cli_and_from_the_mailbox(Stack::get(), "dc").await;
+    // As on Exchange Online: the folder is "Sent Items", named in the config.
+    answers_from_the_cli_and_from_the_mailbox(Stack::get(), "dc", Some("Sent Items")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_from_the_cli_and_outlook_on_cyrus() {
-    answers_from_the_cli_and_from_the_mailbox(Stack::cyrus(), "cy").await;
+    answers_from_the_cli_and_from_the_mailbox(Stack::cyrus(), "cy", None).await;
 }
