@@ -228,7 +228,11 @@ fn answer(
         }
         StaffAction::Store(StoreRequest::Ping) => std::process::id().to_string(),
         StaffAction::Store(StoreRequest::Conversation) => {
-            serde_json::to_string(&store.letters(&request.case)?).expect("letters serialise")
+            let letters = match store.case(&request.case)? {
+                Some(case) => store.conversation(&case)?,
+                None => Vec::new(),
+            };
+            serde_json::to_string(&letters).expect("letters serialise")
         }
         StaffAction::Store(StoreRequest::AcceptHeld { identity }) => {
             return accept_held(store, identity, &request.by, desk.language, now)

@@ -56,6 +56,19 @@ impl Store {
         Ok(out)
     }
 
+    /// The conversation of `case`: its letters and those of the cases staff merged
+    /// into it, oldest first.
+    pub fn conversation(&self, case: &Case) -> Result<Vec<Letter>, StoreError> {
+        let mut all = self.letters(&case.token)?;
+        for entry in &case.timeline {
+            if let Some(crate::remark::Remark::MergedFrom { case: from, .. }) = &entry.remark {
+                all.extend(self.letters(from)?);
+            }
+        }
+        all.sort_by_key(|l| letter_key(l)[l.case.len()..].to_vec());
+        Ok(all)
+    }
+
     /// Removes the letters older than `before`, and those of the cases `gone`; how many.
     pub(super) fn prune_letters(
         &self,

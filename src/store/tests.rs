@@ -620,3 +620,83 @@ fn held_mail_is_kept_in_files_and_let_go() {
     assert_eq!(store.held_bytes("old@evil.test").unwrap(), None);
     assert_eq!(store.held_kept().unwrap(), super::held::HeldKept::default());
 }
+
+/// A case's conversation: its letters and a merged case's, in time order (the
+/// applicant's mail before our answer at the same moment); letters older than the
+/// retention go with the mail records.
+#[test]
+fn a_conversation_holds_merged_letters_in_order_and_old_ones_are_pruned() {
+    use crate::conversation::{Letter, Writer};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    let now = time::macros::datetime!(2026-12-07 10:00 UTC);
+    let letter = |case: &str, at, writer: Writer, id: &str| Letter {
+        at,
+        case: case.into(),
+        writer,
+        from: "ion@x.md".into(),
+        to: String::new(),
+        subject: "s".into(),
+        message_id: Some(id.into()),
+        text: id.into(),
+        attachments: Vec::new(),
+        cut: false,
+    };
+    let applicant = || Writer::Applicant {
+        authenticated: true,
+        vouched_by: None,
+    };
+    let daemon = || Writer::Daemon { draft: false };
+    let old = now - time::Duration::days(400);
+    let letters = [
+        letter("AAA111", now, daemon(), "a-reply"),
+        letter("AAA111", now, applicant(), "z-mail"),
+        letter(
+            "BBB222",
+            now - time::Duration::hours(1),
+            applicant(),
+            "b-mail",
+        ),
+        letter("AAA111", old, applicant(), "ancient"),
+    ];
+    let record = SeenRecord::unreadable(1, 1, None, now);
+    store
+        .commit(MessageCommit {
+            seen: &record,
+            case: None,
+            also: &[],
+            opened: &[],
+            thread_ids: &[],
+            outbox: None,
+            rate_keys: &[],
+            reported: None,
+            letters: &letters,
+        })
+        .unwrap();
+    let mut case = crate::case::Case::open(
+        "AAA111".into(),
+        "ion@x.md",
+        crate::intake::Language::Ro,
+        now,
+    );
+    case.timeline.push(crate::case::TimelineEntry::new(
+        now,
+        crate::remark::Remark::MergedFrom {
+            case: "BBB222".into(),
+            by: "ana".into(),
+            note: None,
+        },
+    ));
+    let texts = |c: &crate::case::Case| -> Vec<String> {
+        store
+            .conversation(c)
+            .unwrap()
+            .into_iter()
+            .map(|l| l.text)
+            .collect()
+    };
+    assert_eq!(texts(&case), ["ancient", "b-mail", "z-mail", "a-reply"]);
+    let pruned = store.prune(now - time::Duration::days(365), now).unwrap();
+    assert_eq!(pruned.letters_removed, 1);
+    assert_eq!(texts(&case), ["b-mail", "z-mail", "a-reply"]);
+}

@@ -28,14 +28,10 @@ pub struct LetterLine {
 /// rest; the log says why).
 pub fn letter_lines(console: &Console, case: &Case) -> Vec<LetterLine> {
     let language = console.web.language;
-    let letters = console
-        .shared
-        .store
-        .letters(&case.token)
-        .unwrap_or_else(|e| {
-            tracing::warn!(case = %case.token, "console: the conversation cannot be read: {e}");
-            Vec::new()
-        });
+    let letters = console.shared.store.conversation(case).unwrap_or_else(|e| {
+        tracing::warn!(case = %case.token, "console: the conversation cannot be read: {e}");
+        Vec::new()
+    });
     letters
         .into_iter()
         .map(|l| LetterLine {
