@@ -144,9 +144,10 @@ fn main() {
     );
     let pruned = store.prune(now - Duration::days(365), now).expect("prune");
     println!(
-        "store_size: after pruning ({} records reduced, {} replies and {} cases removed): content {:.0} bytes per mail; files {:.1} MB",
+        "store_size: after pruning ({} records reduced, {} replies, {} letters of conversations and {} cases removed): content {:.0} bytes per mail; files {:.1} MB",
         pruned.records_reduced,
         pruned.replies_removed,
+        pruned.letters_removed,
         pruned.cases_removed,
         per_mail(store.content_bytes().unwrap(), count),
         mnotify_intake::store::files_bytes(&path) as f64 / 1e6,

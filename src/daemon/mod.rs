@@ -234,8 +234,9 @@ impl Daemon {
         let imap = config.imap.take().ok_or(DaemonError::NoImap {
             config: source.clone(),
         })?;
+        // In draft mode the sender is there for staff answers alone (see `outbox::due`).
         let smtp = match (&config.smtp, config.reply.mode) {
-            (Some(s), ReplyMode::Send) => Some(SmtpSender::new(s)?),
+            (Some(s), ReplyMode::Send | ReplyMode::Draft) => Some(SmtpSender::new(s)?),
             (None, ReplyMode::Send) => return Err(DaemonError::NoSmtp { config: source }),
             _ => None,
         };

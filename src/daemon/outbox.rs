@@ -88,10 +88,14 @@ impl Daemon {
     ) -> Result<(Vec<(OutboxEntry, Vec<u8>)>, Vec<(OutboxEntry, Vec<u8>)>), DaemonError> {
         let mut sends = Vec::new();
         let mut drafts = Vec::new();
+        // In draft mode only staff answers are sent (a person wrote and previewed
+        // them); automatic replies queued before the mode changed wait.
+        let drafting = self.config.reply.mode == crate::config::ReplyMode::Draft;
         for entry in self.store.due(now().unix_timestamp())? {
             let raw = entry.raw.clone();
             match entry.kind {
                 OutboxKind::Draft => drafts.push((entry, raw)),
+                OutboxKind::Send if drafting && entry.by.is_none() => {}
                 OutboxKind::Send => sends.push((entry, raw)),
             }
         }

@@ -77,13 +77,12 @@ pub fn execute(
     if let Some(reason) = refusal(&case, procedure, action, desk.language) {
         return Ok(Answer::Refused(reason));
     }
-    if matches!(action, CaseAction::Reply { .. }) && settings.mode == crate::reply::ReplyMode::Off {
+    if matches!(action, CaseAction::Reply { .. }) && !desk.can_send {
         return Ok(Answer::Refused(
-            words::word("answer_replies_off", desk.language).into(),
+            words::word("answer_cannot_send", desk.language).into(),
         ));
-    }
-    // A notice that cannot be composed (a broken template) refuses the request with
-    // the reason rather than stopping the daemon.
+    } // A notice that cannot be composed (a broken template) refuses the request with
+      // the reason rather than stopping the daemon.
     let plan = match plan(&case, request, action, settings, now) {
         Ok(plan) => plan,
         Err(e) => {
@@ -145,6 +144,8 @@ pub struct Desk<'a> {
     pub backups: &'a std::path::Path,
     /// `[agency] staff_language`: what `held list` is written in.
     pub language: crate::intake::Language,
+    /// A staff answer can go: an `[smtp]` server, and replies not off.
+    pub can_send: bool,
 }
 
 impl<'a> Desk<'a> {
@@ -157,6 +158,7 @@ impl<'a> Desk<'a> {
             digest: config.digest.as_ref(),
             backups: &config.keeping.dir,
             language: config.staff_language,
+            can_send: config.smtp.is_some() && config.reply.mode != crate::reply::ReplyMode::Off,
         }
     }
 }

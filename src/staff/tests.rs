@@ -9,6 +9,7 @@ fn desk<'a>(settings: &Settings<'a>, digest: Option<&'a DigestConfig>) -> Desk<'
         digest,
         backups: std::path::Path::new("/nonexistent/backups"),
         language: Language::En,
+        can_send: settings.mode != ReplyMode::Off,
     }
 }
 use crate::config::ReplyMode;
@@ -423,10 +424,16 @@ fn a_staff_answer_is_a_threaded_person_s_mail_queued_once() {
     let off = settings_off(&templates);
     let refused = execute(&store, &answer("x"), &desk(&off, None), now).unwrap();
     assert!(
-        matches!(refused, Answer::Refused(ref t) if t.contains("replies are off")),
+        matches!(refused, Answer::Refused(ref t) if t.contains("nothing can be sent")),
         "{refused:?}"
     );
     assert_eq!(store.outbox().unwrap().len(), 1, "nothing more queued");
+    // In draft mode a person's answer is sent all the same: they wrote and saw it.
+    let drafted = plan_with_mode(&case, &answer("x"), &templates, ReplyMode::Draft);
+    assert_eq!(
+        drafted.outbox.map(|e| e.kind),
+        Some(crate::record::OutboxKind::Send)
+    );
 }
 
 fn settings_off(templates: &Templates) -> Settings<'_> {

@@ -86,7 +86,13 @@ pub fn staff_answer(
     );
     let id = outgoing.message_id.clone();
     case.message_ids.push(id.bare().to_string());
-    let mut entry = outbox_entry(outgoing, settings.mode, Some(&case.token), now);
+    // Sent in draft mode too: a person wrote it and saw it before it went.
+    let mut entry = outbox_entry(
+        outgoing,
+        crate::reply::ReplyMode::Send,
+        Some(&case.token),
+        now,
+    );
     entry.by = Some(by.to_string());
     (entry, id)
 }
