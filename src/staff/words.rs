@@ -7,8 +7,7 @@
 
 use crate::intake::Language;
 
-/// `(key, ro, en, ru)`.
-type Word = (&'static str, &'static str, &'static str, &'static str);
+use mnotify_core::words::{Table, Word};
 
 const WORDS: &[Word] = &[
     // cases list
@@ -194,61 +193,26 @@ const WORDS: &[Word] = &[
         "НЕ ОТПРАВЛЕНО для {to} ({attempts} попыток): {error}  [{id}]"),
 ];
 
+static TABLE: Table = Table::new(WORDS);
+
 /// The text of `key` in `language`; a key not in the table is a bug, shown as `?`.
 pub fn word(key: &str, language: Language) -> &'static str {
-    WORDS
-        .iter()
-        .find(|w| w.0 == key)
-        .map(|&(_, ro, en, ru)| language.pick(ro, en, ru))
-        .unwrap_or_else(|| {
-            debug_assert!(false, "no word {key:?}");
-            "?"
-        })
+    TABLE.word(key, language)
 }
 
 /// The text of `key` with its placeholders filled: `say("cases", lang, &[("n", "3")])`.
 pub fn say(key: &str, language: Language, fills: &[(&str, &str)]) -> String {
-    let mut text = word(key, language).to_string();
-    for (name, value) in fills {
-        text = text.replace(&format!("{{{name}}}"), value);
-    }
-    text
+    TABLE.say(key, language, fills)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn placeholders(s: &str) -> Vec<&str> {
-        let mut out: Vec<&str> = s
-            .split('{')
-            .skip(1)
-            .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
-            .collect();
-        out.sort_unstable();
-        out
-    }
-
     #[test]
     fn every_word_is_in_three_languages_with_the_same_placeholders() {
-        let mut keys: Vec<&str> = WORDS.iter().map(|w| w.0).collect();
-        keys.sort_unstable();
-        keys.dedup();
-        assert_eq!(keys.len(), WORDS.len(), "a key is written twice");
-        for (key, ro, en, ru) in WORDS {
-            assert!(!ro.is_empty() && !en.is_empty() && !ru.is_empty(), "{key}");
-            assert_eq!(placeholders(ro), placeholders(en), "{key}: ro beside en");
-            assert_eq!(placeholders(ru), placeholders(en), "{key}: ru beside en");
-            let commands = |s: &str| s.matches('`').count();
-            assert_eq!(commands(ro), commands(en), "{key}: commands stay");
-            assert_eq!(commands(ru), commands(en), "{key}: commands stay");
-        }
-        let same_as_english = WORDS
-            .iter()
-            .filter(|(_, ro, en, ru)| ro == en || ru == en)
-            .map(|w| w.0)
-            .collect::<Vec<_>>();
-        assert_eq!(same_as_english, ["ref"], "left in English");
+        assert_eq!(TABLE.faults(), Vec::<String>::new());
+        assert_eq!(TABLE.same_as_english(), ["ref"], "left in English");
     }
 
     #[test]

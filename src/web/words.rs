@@ -2,10 +2,8 @@
 //! Russian), one table: a key and its three texts. Templates read them as `t.<key>`.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 
-/// A key and its Romanian, English and Russian texts.
-type Word = (&'static str, &'static str, &'static str, &'static str);
+use mnotify_core::words::{Table, Word};
 
 use crate::intake::Language;
 
@@ -149,21 +147,11 @@ const WORDS: &[Word] = &[
     ("unreachable", "ultimul nostru mesaj nu a ajuns", "our last message did not arrive", "наше последнее письмо не дошло"),
 ];
 
+static TABLE: Table = Table::new(WORDS);
+
 /// The console's words in `language`, by key (built once per language).
 pub fn table(language: Language) -> &'static BTreeMap<&'static str, &'static str> {
-    static TABLES: [OnceLock<BTreeMap<&'static str, &'static str>>; 3] =
-        [OnceLock::new(), OnceLock::new(), OnceLock::new()];
-    let slot = match language {
-        Language::Ro => 0,
-        Language::En => 1,
-        Language::Ru => 2,
-    };
-    TABLES[slot].get_or_init(|| {
-        WORDS
-            .iter()
-            .map(|&(key, ro, en, ru)| (key, [ro, en, ru][slot]))
-            .collect()
-    })
+    TABLE.in_language(language)
 }
 
 #[cfg(test)]
@@ -172,15 +160,6 @@ mod tests {
 
     #[test]
     fn every_word_is_in_three_languages_and_keys_are_unique() {
-        let mut keys: Vec<&str> = WORDS.iter().map(|w| w.0).collect();
-        keys.sort_unstable();
-        keys.dedup();
-        assert_eq!(keys.len(), WORDS.len(), "a key is written twice");
-        for (key, ro, en, ru) in WORDS {
-            assert!(
-                !ro.is_empty() && !en.is_empty() && !ru.is_empty(),
-                "{key} misses a language"
-            );
-        }
+        assert_eq!(TABLE.faults(), Vec::<String>::new());
     }
 }

@@ -48,6 +48,7 @@
 //!   the daemon's `revocation::keeper`); [`pace`]: a provider's sending limits;
 //!   [`queue`]: the staff queue (what waits on the agency first, filters, search, pages);
 //!   [`health`]: the daemon's health verdict.
+//! - [`words`]: the staff's word tables (key → ro, en, ru), checked alike.
 //! - `testkit` (feature): test PKI and mail builders for tests, benches and the demo,
 //!   hostile mail shapes (`testkit::hostile`) and faults injected into the daemon's
 //!   reading of a mail (`testkit::faults`, only when the environment asks).
@@ -80,6 +81,7 @@ pub mod revocation;
 pub mod serials;
 pub mod staff;
 pub mod trust;
+pub mod words;
 
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
