@@ -229,13 +229,7 @@ fn answer(
                 .expect("the registry serialises")
         }
         StaffAction::Store(StoreRequest::Ping) => std::process::id().to_string(),
-        StaffAction::Store(StoreRequest::Conversation) => {
-            let letters = match store.case(&request.case)? {
-                Some(case) => store.conversation(&case)?,
-                None => Vec::new(),
-            };
-            serde_json::to_string(&letters).expect("letters serialise")
-        }
+        StaffAction::Store(StoreRequest::Conversation) => conversation_json(store, &request.case)?,
         StaffAction::Store(StoreRequest::AcceptHeld { identity }) => {
             return accept_held(store, identity, &request.by, desk.language, now)
         }
@@ -244,6 +238,15 @@ fn answer(
         }
         _ => return Ok(Answer::Refused("not a store-wide request".into())),
     }))
+}
+
+/// The conversation of case `token` as JSON (none for a case that is not there).
+fn conversation_json(store: &Store, token: &str) -> Result<String, StoreError> {
+    let letters = match store.case(token)? {
+        Some(case) => store.conversation(&case)?,
+        None => Vec::new(),
+    };
+    Ok(serde_json::to_string(&letters).expect("letters serialise"))
 }
 
 /// Certificates staff imported, merged into the registry; the counts in words.
