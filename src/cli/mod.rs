@@ -4,6 +4,7 @@
 
 mod run;
 mod staff;
+mod status;
 mod store;
 
 use std::io::Write;
@@ -15,7 +16,7 @@ use clap::{Args, Parser, Subcommand};
 
 use mnotify_intake::analysis::{self, Context};
 use mnotify_intake::certificate::TrustAnchors;
-use mnotify_intake::config::{Backlog, Config, DEFAULT_MAILBOX_ADDRESS};
+use mnotify_intake::config::{Config, DEFAULT_MAILBOX_ADDRESS};
 use mnotify_intake::revocation::keeper::{CrlSources, Keeper};
 use staff::CasesCommand;
 
@@ -166,7 +167,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Status { json } => {
             let config = require_config(cli.config.as_deref())?;
-            status(&config, json)
+            status::status(&config, json)
         }
         Command::Cases(command) => {
             let config = require_config(cli.config.as_deref())?;
@@ -275,81 +276,6 @@ pub fn log_filter() -> tracing_subscriber::EnvFilter {
         filter = filter.add_directive(format!("{target}=info").parse().expect("valid directive"));
     }
     filter
-}
-
-fn status(config: &Config, json: bool) -> Result<ExitCode> {
-    let (text, _) =
-        crate::cli::staff::store_request(config, StaffAction::Store(StoreRequest::Status))?;
-    if json {
-        println!("{}", text.trim());
-        return Ok(ExitCode::SUCCESS);
-    }
-    let v: serde_json::Value = serde_json::from_str(&text).context("the status answer")?;
-    print!("{}", status_words(config, &v));
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `status` in the staff language, from the answer `status --json` prints.
-fn status_words(config: &Config, v: &serde_json::Value) -> String {
-    use mnotify_intake::staff::words::{say, word};
-    let language = config.staff_language;
-    let outcomes = v["messages"].as_object().cloned().unwrap_or_default();
-    let total: u64 = outcomes.values().filter_map(|n| n.as_u64()).sum();
-    let history = match config.imap.as_ref().map(|i| i.backlog) {
-        Some(Backlog::Handle) => word("backlog_handled", language),
-        _ => word("backlog_left", language),
-    };
-    let mut out = match v["first_start"].as_str() {
-        Some(t) => say("first_start", language, &[("at", t), ("history", history)]),
-        None => word("not_started", language).into(),
-    } + "\n";
-    out += &say("handled", language, &[("n", &total.to_string())]);
-    out += "\n";
-    for (code, n) in &outcomes {
-        // The code staff filter by, and the outcome in words.
-        let words = code
-            .parse::<mnotify_intake::record::Outcome>()
-            .map_or("", |o| o.words(language));
-        out += &format!("  {:<20} {:<6} {words}\n", code, n.to_string());
-    }
-    let services: Vec<String> = v["cases_by_service"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(code, n)| {
-            let tag = config.procedures.procedure_of(code).tag.clone();
-            format!("{tag} {n}")
-        })
-        .collect();
-    out += &say("cases", language, &[("n", &v["cases"].to_string())]);
-    if !services.is_empty() {
-        out += &format!(" ({})", services.join(", "));
-    }
-    out += "\n";
-    let questions = v["questions_open"].to_string();
-    out += &say("questions", language, &[("n", &questions)]);
-    out += "\n";
-    let count = |state: &str| v["outbox"][state].to_string();
-    out += &say(
-        "replies",
-        language,
-        &[
-            ("sent", &count("sent")),
-            ("pending", &count("pending")),
-            ("failed", &count("failed")),
-        ],
-    );
-    out += "\n";
-    for e in v["failed"].as_array().into_iter().flatten() {
-        let fills = [
-            ("to", e["to"].as_str().unwrap_or("?")),
-            ("attempts", &e["attempts"].to_string()),
-            ("error", e["error"].as_str().unwrap_or("?")),
-            ("id", e["message_id"].as_str().unwrap_or("?")),
-        ];
-        out += &format!("  {}\n", say("failed", language, &fills));
-    }
-    out
 }
 
 fn require_config(path: Option<&Path>) -> Result<Config> {

@@ -206,7 +206,9 @@ fn answer(
                 }
             }
         }
-        StaffAction::Store(StoreRequest::Status) => status_report(store)?.to_string(),
+        StaffAction::Store(StoreRequest::Status) => {
+            serde_json::to_string(&status::report(store)?).expect("the status serialises")
+        }
         StaffAction::Store(StoreRequest::RegistryImport { records }) => {
             import(store, records, desk.language)?
         }
@@ -363,53 +365,10 @@ fn held_list(store: &Store, language: crate::intake::Language) -> Result<String,
     Ok(out)
 }
 
-/// The store's summary (`status --json`): messages by outcome, cases, replies.
-pub fn status_report(store: &Store) -> Result<serde_json::Value, StoreError> {
-    use crate::record::OutboxState;
-    let mut outcomes: std::collections::BTreeMap<String, u64> = Default::default();
-    for record in store.seen_records()? {
-        *outcomes
-            .entry(record.outcome.code().to_string())
-            .or_default() += 1;
-    }
-    let outbox = store.outbox()?;
-    let count = |state: OutboxState| outbox.iter().filter(|e| e.state == state).count();
-    let first_start = store.first_started()?.and_then(|t| {
-        t.format(&time::format_description::well_known::Rfc3339)
-            .ok()
-    });
-    let cases = store.cases()?;
-    let mut by_service: std::collections::BTreeMap<String, u64> = Default::default();
-    for c in &cases {
-        *by_service.entry(c.service.clone()).or_default() += 1;
-    }
-    // A question mail's decision stays need_certificate: the questions are counted
-    // beside the decisions, from the cases that wait on a person for an answer.
-    let questions = cases
-        .iter()
-        .filter(|c| c.question.is_some() && c.merged().is_none())
-        .count();
-    Ok(serde_json::json!({
-        "first_start": first_start,
-        "messages": outcomes,
-        "questions_open": questions,
-        "sent_left_alone": store.sent_untied()?,
-        "cases": cases.len(),
-        "cases_by_service": by_service,
-        "outbox": {
-            "pending": count(OutboxState::Pending),
-            "sent": count(OutboxState::Sent),
-            "failed": count(OutboxState::Failed),
-        },
-        "failed": outbox.iter().filter(|e| e.state == OutboxState::Failed).map(|e| serde_json::json!({
-            "message_id": e.message_id, "to": e.to, "attempts": e.attempts, "error": e.last_error,
-        })).collect::<Vec<_>>(),
-    }))
-}
-
 mod merging;
 mod preview;
 mod service;
+pub mod status;
 pub mod words;
 
 pub use preview::{preview, Notice, Preview};
