@@ -145,11 +145,16 @@ impl Letter {
                 "automatic reply (draft for staff)",
                 "автоматический ответ (черновик для сотрудников)",
             ),
-            Writer::Staff { name } => pick(
-                &format!("răspuns de la {name}"),
-                &format!("answer by {name}"),
-                &format!("ответ сотрудника {name}"),
-            ),
+            Writer::Staff { name } => {
+                // The person, as staff know them; the timeline keeps the whole record
+                // (address, role, issuer, Unix user).
+                let name = short_name(name);
+                pick(
+                    &format!("răspuns de la {name}"),
+                    &format!("answer by {name}"),
+                    &format!("ответ сотрудника {name}"),
+                )
+            }
             Writer::Mailbox => pick(
                 "răspuns scris în cutia poștală (Outlook)",
                 "answer written in the mailbox (Outlook)",
@@ -226,6 +231,18 @@ pub fn shown(text: &str) -> String {
     crate::html::visible(text, true)
 }
 
+/// A recorded staff identity's name alone: "Ana Popescu <ana@egov.md> (staff, …)" and
+/// "Ana Popescu (ana, uid 1001)" are "Ana Popescu"; a bare user stays as it is.
+fn short_name(recorded: &str) -> &str {
+    let cut = recorded
+        .find([' ', '<', '('])
+        .and_then(|_| [" <", " ("].iter().filter_map(|m| recorded.find(m)).min());
+    match cut {
+        Some(at) if at > 0 => &recorded[..at],
+        _ => recorded,
+    }
+}
+
 /// The applicant's own words: the body after the subject line `own_text` starts with.
 fn body_of(facts: &Facts) -> String {
     facts
@@ -266,6 +283,17 @@ mod tests {
             shown(text),
             "plată[U+202E]txt.exe[U+001B][2J[U+000D]\nrând\tdoi"
         );
+    }
+
+    #[test]
+    fn a_staff_answer_is_headed_by_the_person_s_name() {
+        assert_eq!(
+            short_name("Ana Popescu <ana@egov.md> (staff, console; x sub ana)"),
+            "Ana Popescu"
+        );
+        assert_eq!(short_name("Ana Popescu (ana, uid 1001)"), "Ana Popescu");
+        assert_eq!(short_name("ana (uid 1001)"), "ana");
+        assert_eq!(short_name("ana"), "ana");
     }
 
     #[test]
