@@ -234,9 +234,7 @@ pub fn shown(text: &str) -> String {
 /// A recorded staff identity's name alone: "Ana Popescu <ana@egov.md> (staff, …)" and
 /// "Ana Popescu (ana, uid 1001)" are "Ana Popescu"; a bare user stays as it is.
 fn short_name(recorded: &str) -> &str {
-    let cut = recorded
-        .find([' ', '<', '('])
-        .and_then(|_| [" <", " ("].iter().filter_map(|m| recorded.find(m)).min());
+    let cut = [" <", " ("].iter().filter_map(|m| recorded.find(m)).min();
     match cut {
         Some(at) if at > 0 => &recorded[..at],
         _ => recorded,
