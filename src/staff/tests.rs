@@ -362,7 +362,10 @@ fn a_staff_answer_is_a_threaded_person_s_mail_queued_once() {
         Request::new(
             "ABC123",
             "ana (uid 1001)",
-            StaffAction::Case(CaseAction::Reply { text: text.into() }),
+            StaffAction::Case(CaseAction::Reply {
+                text: text.into(),
+                cc: Vec::new(),
+            }),
             now,
         )
         .unwrap()
@@ -428,6 +431,43 @@ fn a_staff_answer_is_a_threaded_person_s_mail_queued_once() {
         "{refused:?}"
     );
     assert_eq!(store.outbox().unwrap().len(), 1, "nothing more queued");
+    // A copy goes only to an address staff allowed on the case.
+    let copied = |to: &str| {
+        Request::new(
+            "ABC123",
+            "ana (uid 1001)",
+            StaffAction::Case(CaseAction::Reply {
+                text: "Copie pentru colegul IT.".into(),
+                cc: vec![to.into()],
+            }),
+            now,
+        )
+        .unwrap()
+    };
+    let stranger = execute(&store, &copied("x@evil.md"), &desk(&settings, None), now).unwrap();
+    assert!(
+        matches!(stranger, Answer::Refused(ref t) if t.contains("cases allow")),
+        "{stranger:?}"
+    );
+    let mut allowed = store.case("ABC123").unwrap().unwrap();
+    allowed.members.push("it@x.md".into());
+    store.save_case(&allowed).unwrap();
+    let member = execute(&store, &copied("IT@x.md"), &desk(&settings, None), now).unwrap();
+    assert!(matches!(member, Answer::Done(_)), "{member:?}");
+    let outbox = store.outbox().unwrap();
+    let copy = outbox
+        .iter()
+        .find(|e| e.to.contains("it@x.md"))
+        .expect("the answer with its copy");
+    assert_eq!(copy.to, "ion@x.md, it@x.md");
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&copy.raw)
+        .unwrap();
+    let cc = parsed
+        .cc()
+        .and_then(|c| c.first())
+        .and_then(|a| a.address());
+    assert_eq!(cc, Some("it@x.md"));
     // In draft mode a person's answer is sent all the same: they wrote and saw it.
     let drafted = plan_with_mode(&case, &answer("x"), &templates, ReplyMode::Draft);
     assert_eq!(

@@ -34,6 +34,8 @@ pub struct CaseForm {
     system: Option<String>,
     /// A staff answer's text, as written (not trimmed: its lines are the mail's).
     text: Option<String>,
+    /// A member's address the answer is copied to (one the case allows).
+    cc: Option<String>,
 }
 
 fn text(s: &Option<String>) -> Option<String> {
@@ -84,6 +86,7 @@ fn action_of(console: &Console, service: &str, form: &CaseForm) -> Result<CaseAc
         },
         "reply" => CaseAction::Reply {
             text: form.text.clone().unwrap_or_default().replace("\r\n", "\n"),
+            cc: text(&form.cc).into_iter().collect(),
         },
         other => return Err(format!("unknown action {other:?}")),
     })
@@ -145,6 +148,7 @@ pub async fn preview(
                     step => form.step.clone().unwrap_or_default(),
                     note => form.note.clone().unwrap_or_default(),
                     text => form.text.clone().unwrap_or_default(),
+                    cc => form.cc.clone().unwrap_or_default(),
                     force => form.force.is_some(),
                 },
                 back => t["back"],
@@ -198,7 +202,7 @@ pub async fn act(
     let case = store.case(&token).ok().flatten().unwrap_or(case);
     // An answer refused (empty, too long, replies off) stays in its box.
     let draft = match &request.action {
-        StaffAction::Case(CaseAction::Reply { text }) if !answer.0 => Some(text.clone()),
+        StaffAction::Case(CaseAction::Reply { text, .. }) if !answer.0 => Some(text.clone()),
         _ => None,
     };
     case_page_drafted(&console, &signed, &case, Some(answer), draft, now)

@@ -429,6 +429,7 @@ pub fn case_page_drafted(
                 answer => answer.map(|(done, text)| context! { done => done, text => text }),
                 letters => super::conversation::letter_lines(console, case),
                 saved => super::conversation::saved_titles(console, case),
+                member_addresses => case.members.iter().filter(|m| m.contains('@')).cloned().collect::<Vec<_>>(),
                 draft => draft,
             }
         },

@@ -141,6 +141,7 @@ const WORDS: &[Word] = &[
     ("answer_hint", "Solicitantul primește textul semnat de agenție, în firul conversației, cu numărul cazului în subiect; îl vedeți înainte să plece.", "The applicant gets the text signed by the agency, in the conversation's thread, with the case number in the subject; you see it before it goes.", "Заявитель получит текст с подписью агентства, в той же переписке, с номером дела в теме; вы увидите его до отправки."),
     ("preview_answer", "Previzualizează răspunsul", "Preview the answer", "Предпросмотр ответа"),
     ("show_text", "Textul trimis", "The text sent", "Отправленный текст"),
+    ("copy_to", "Copie către (membru adăugat)", "Copy to (a member added)", "Копия (добавленному участнику)"),
     ("answer_to", "Răspunsul către", "The answer to", "Ответ для"),
     ("in_reply_to", "În răspuns la", "In reply to", "В ответ на"),
     ("merged_into", "unit în", "merged into", "объединено в"),

@@ -334,6 +334,20 @@ async fn answers_from_the_cli_and_from_the_mailbox(stack: &Stack, tag: &str, sen
         dry.contains(&format!("[MNotify #{token}]")) && dry.contains(&format!("q1.{ion}")),
         "{dry}"
     );
+    // A copy goes to a colleague staff allowed on the case, never to anyone else.
+    let colleague = format!("it-dialog-{tag}@inst-a.test");
+    let stranger = setup.run_cli(&[
+        "cases",
+        "reply",
+        &token,
+        "--file",
+        file.to_str().unwrap(),
+        "--cc",
+        "someone@evil.test",
+    ]);
+    assert!(!stranger.status.success());
+    assert!(String::from_utf8_lossy(&stranger.stderr).contains("cases allow"));
+    setup.cli(&["cases", "allow", &token, &colleague]);
     let before = stack.count(ion, "INBOX").await;
     let out = setup.cli(&[
         "cases",
@@ -341,10 +355,14 @@ async fn answers_from_the_cli_and_from_the_mailbox(stack: &Stack, tag: &str, sen
         &token,
         "--file",
         file.to_str().unwrap(),
+        "--cc",
+        &colleague,
         "--by",
         "Ana Popescu",
     ]);
     assert!(out.contains("answer sent to the applicant"), "{out}");
+    let copy = stack.wait_for(&colleague, "INBOX", 1, WAIT).await;
+    assert!(body(&copy[0]).contains("<script>alert(1)</script>"));
     let received = stack.wait_for(ion, "INBOX", before + 1, WAIT).await;
     let sent = body(received.last().unwrap());
     assert!(

@@ -54,6 +54,9 @@ pub enum CaseAction {
     /// answered.
     Reply {
         text: String,
+        /// Addresses staff allowed on the case (`cases allow`) that get a copy.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        cc: Vec<String>,
     },
 }
 
@@ -342,10 +345,14 @@ pub fn plan(
     let (mut next, actions) = case::apply(procedure, case, event, now);
     let mut thread_ids = Vec::new();
     let mut outbox = None;
-    if let CaseAction::Reply { text } = action {
+    if let CaseAction::Reply { text, cc } = action {
         let seed = format!("staff/{}", request.id);
-        let (entry, id) =
-            crate::process::staff_answer(&mut next, text, &request.by, settings, &seed, now);
+        let answer = crate::process::StaffAnswer {
+            text,
+            cc,
+            by: &request.by,
+        };
+        let (entry, id) = crate::process::staff_answer(&mut next, answer, settings, &seed, now);
         return Ok(StaffPlan {
             case: next,
             thread_ids: vec![id],
@@ -425,7 +432,7 @@ pub fn refusal(
                 )
             })
         }
-        CaseAction::Reply { text } => answer_refusal(text, language),
+        CaseAction::Reply { text, cc } => answer_refusal(text, cc, case, language),
         CaseAction::Allow { member } => {
             let m = member.trim();
             let valid = !m.is_empty()
@@ -444,8 +451,19 @@ pub fn refusal(
     }
 }
 
-/// Why a staff answer cannot go: empty, or over [`MAX_ANSWER_BYTES`].
-fn answer_refusal(text: &str, language: Language) -> Option<String> {
+/// Why a staff answer cannot go: empty, over [`MAX_ANSWER_BYTES`], or copied to an
+/// address staff did not allow on the case (an answer has no free `To:`).
+fn answer_refusal(text: &str, cc: &[String], case: &Case, language: Language) -> Option<String> {
+    let allowed =
+        |a: &String| a.contains('@') && case.members.contains(&a.trim().to_ascii_lowercase());
+    if let Some(other) = cc.iter().find(|a| !allowed(a)) {
+        let token = &case.token;
+        return Some(language.pick(
+            format!("{other} nu este o adresă adăugată la cazul #{token}: o copie merge doar la adresele adăugate cu `cases allow`"),
+            format!("{other} is not an address allowed on case #{token}: a copy goes only to addresses added with `cases allow`"),
+            format!("{other} — не адрес, добавленный к делу #{token}: копия уходит только на адреса, добавленные через `cases allow`"),
+        ));
+    }
     let n = text.len();
     if text.trim().is_empty() {
         return Some(language.pick(

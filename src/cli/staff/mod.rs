@@ -123,6 +123,10 @@ pub enum CasesCommand {
         /// The answer's text (UTF-8), or `-` for standard input.
         #[arg(long, value_name = "FILE")]
         file: std::path::PathBuf,
+        /// A copy to this address, one added to the case with `cases allow` (repeat
+        /// for several).
+        #[arg(long, value_name = "ADDRESS")]
+        cc: Vec<String>,
         /// A display name shown beside your user (the user is always recorded).
         #[arg(long)]
         by: Option<String>,
@@ -258,11 +262,13 @@ pub fn run(config: &Config, command: CasesCommand) -> Result<ExitCode> {
         CasesCommand::Reply {
             id,
             file,
+            cc,
             by,
             dry_run,
         } => {
             let action = CaseAction::Reply {
                 text: answer_text(&file)?,
+                cc,
             };
             if dry_run {
                 return preview(config, &id, by, action, now);

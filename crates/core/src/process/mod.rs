@@ -33,7 +33,7 @@ use answer::Withheld;
 pub use certificates::{candidates, case_certificate_entries};
 pub use judge::{judge, reply_address, Judgement};
 pub use lookup::{known, lookup, Found, Lookup};
-pub use notice::{notice, staff_answer};
+pub use notice::{notice, staff_answer, StaffAnswer};
 use place::{place_in_case, Placed};
 pub use rates::{rate_key, RateKeys, ReplyCounts};
 pub use report::{judge_report, reported_reply, ReportVerdict, Reported};

@@ -57,25 +57,37 @@ fn threaded_to(case: &Case, procedure: &crate::procedure::Procedure) -> Original
     }
 }
 
+/// What a staff member wrote to the applicant, who, and the allowed addresses copied.
+#[derive(Debug, Clone, Copy)]
+pub struct StaffAnswer<'a> {
+    pub text: &'a str,
+    pub cc: &'a [String],
+    pub by: &'a str,
+}
+
 /// A staff member's answer to the case's applicant: their text signed by the agency,
 /// threaded to the case's latest mail, with the case tag in the subject, from the
 /// mailbox; queued under `by` (the conversation shows who wrote it). The case learns its
 /// Message-ID, so the applicant's answer to it comes back into the case.
 pub fn staff_answer(
     case: &mut Case,
-    text: &str,
-    by: &str,
+    answer: StaffAnswer<'_>,
     settings: &Settings<'_>,
     seed: &str,
     now: OffsetDateTime,
 ) -> (OutboxEntry, MessageId) {
     let procedure = settings.procedures.procedure_of(&case.service);
     let signature = settings.templates.agency().signature(case.language);
-    let body = format!("{}\n\n{signature}\n", text.trim_end());
+    let body = format!("{}\n\n{signature}\n", answer.text.trim_end());
+    let cc: Vec<String> = answer
+        .cc
+        .iter()
+        .map(|a| a.trim().to_ascii_lowercase())
+        .collect();
     let outgoing = compose_answer(
         &threaded_to(case, procedure),
         &settings.sender_in(case.language),
-        &case.applicant,
+        (&case.applicant, &cc),
         crate::reply::CaseTag {
             tag: &procedure.tag,
             token: &case.token,
@@ -93,6 +105,6 @@ pub fn staff_answer(
         Some(&case.token),
         now,
     );
-    entry.by = Some(by.to_string());
+    entry.by = Some(answer.by.to_string());
     (entry, id)
 }

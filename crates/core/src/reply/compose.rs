@@ -71,7 +71,7 @@ pub fn compose(
     seed: &str,
     now: OffsetDateTime,
 ) -> Outgoing {
-    build(original, from, to, case, body, (seed, now), true)
+    build(original, from, (to, &[]), case, body, (seed, now), true)
 }
 
 /// A staff member's answer: composed as [`compose`] composes a reply (threading, the
@@ -80,19 +80,19 @@ pub fn compose(
 pub fn compose_answer(
     original: &Original,
     from: &Sender<'_>,
-    to: &str,
+    (to, cc): (&str, &[String]),
     case: CaseTag<'_>,
     body: &str,
     seed: &str,
     now: OffsetDateTime,
 ) -> Outgoing {
-    build(original, from, to, case, body, (seed, now), false)
+    build(original, from, (to, cc), case, body, (seed, now), false)
 }
 
 fn build(
     original: &Original,
     from: &Sender<'_>,
-    to: &str,
+    (to, cc): (&str, &[String]),
     case: CaseTag<'_>,
     body: &str,
     (seed, now): (&str, OffsetDateTime),
@@ -110,20 +110,7 @@ fn build(
         MessageId::ours(&format!("mnotify.{token}.{digest}"), domain)
     };
     let subject = reply_subject(original.subject.as_deref().unwrap_or(""), case);
-    let in_reply_to = original.message_id.as_deref().and_then(clean_id);
-    let mut references: Vec<MessageId> = original
-        .references
-        .iter()
-        .filter_map(|r| clean_id(r))
-        .collect();
-    if let Some(id) = &in_reply_to {
-        if !references.contains(id) {
-            references.push(id.clone());
-        }
-    }
-    if references.len() > MAX_REFERENCES {
-        references.drain(1..references.len() - (MAX_REFERENCES - 1));
-    }
+    let (in_reply_to, references) = threading(original);
     let marker = if token.is_empty() {
         "reply".to_string()
     } else {
@@ -141,6 +128,12 @@ fn build(
         .header(OWN_MARKER_HEADER, Raw::new(marker))
         .text_body(body)
         .html_body(text_to_html(body, &from.links));
+    if !cc.is_empty() {
+        message = message.cc(cc
+            .iter()
+            .map(|a| Address::new_address(None::<&str>, one_line(a)))
+            .collect::<Vec<_>>());
+    }
     if automatic {
         message = message
             .header("Auto-Submitted", Raw::new("auto-replied"))
@@ -158,10 +151,34 @@ fn build(
     Outgoing {
         message_id,
         from: from.address.to_string(),
-        to: to.to_string(),
+        // The envelope's recipients: the applicant and the copies.
+        to: std::iter::once(to)
+            .chain(cc.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(", "),
         subject,
         raw,
     }
+}
+
+/// The In-Reply-To and References of a reply to `original`: only ids that cannot
+/// break a header, at most [`MAX_REFERENCES`] (the first kept, then the latest).
+fn threading(original: &Original) -> (Option<MessageId>, Vec<MessageId>) {
+    let in_reply_to = original.message_id.as_deref().and_then(clean_id);
+    let mut references: Vec<MessageId> = original
+        .references
+        .iter()
+        .filter_map(|r| clean_id(r))
+        .collect();
+    if let Some(id) = &in_reply_to {
+        if !references.contains(id) {
+            references.push(id.clone());
+        }
+    }
+    if references.len() > MAX_REFERENCES {
+        references.drain(1..references.len() - (MAX_REFERENCES - 1));
+    }
+    (in_reply_to, references)
 }
 
 /// `Re: <subject> [MNotify #TOKEN]`, without piling up `Re:` or tokens.
