@@ -57,6 +57,32 @@ static QUOTA_REPLIES: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::n
         .expect("valid pattern")
 });
 
+/// Exchange Online's answer to any SMTP login, OAuth included, in a tenant that turned
+/// SMTP AUTH off: `535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is
+/// disabled for the Tenant` (as many public reports quote it).
+static SMTP_AUTH_OFF: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"(?i)\b5\.7\.139\b|SmtpClientAuthentication is disabled")
+        .expect("valid pattern")
+});
+
+/// What a refused login says: for a Microsoft 365 tenant with SMTP AUTH off, the two
+/// ways out; otherwise which settings to check.
+pub fn login_refused(host: &str, user: &str, reply: &str) -> String {
+    if SMTP_AUTH_OFF.is_match(reply) {
+        format!(
+            "login to {host} refused: this Microsoft 365 tenant has SMTP AUTH turned off ({reply}). \
+             Two ways out: enable SMTP AUTH for this one mailbox in Exchange Online PowerShell \
+             (Set-CASMailbox -Identity {user} -SmtpClientAuthenticationDisabled $false; it takes \
+             effect within an hour), or set [reply] mode = \"draft\" (replies become drafts in the \
+             mailbox, which needs IMAP only) until sending works"
+        )
+    } else {
+        format!(
+            "login to {host} refused or failed ({reply}); check [smtp] user and password or oauth2_token"
+        )
+    }
+}
+
 /// A permanent refusal, unless its words are one of [`QUOTA_REPLIES`].
 pub fn refusal(reason: String) -> SendError {
     if QUOTA_REPLIES.is_match(&reason) {
@@ -330,14 +356,13 @@ impl SmtpSender {
                 .credentials()
                 .await
                 .map_err(|e| SendError::Transient(format!("cannot log in to {}: {e}", s.host)))?;
-            conn.auth(&login.mechanisms, &credentials).await.map_err(|e| {
-                // A token the daemon fetched itself is fetched anew next time.
-                login.source.refused();
-                SendError::Transient(format!(
-                    "login to {} refused or failed ({e}); check [smtp] user and password or oauth2_token",
-                    s.host
-                ))
-            })?;
+            conn.auth(&login.mechanisms, &credentials)
+                .await
+                .map_err(|e| {
+                    // A token the daemon fetched itself is fetched anew next time.
+                    login.source.refused();
+                    SendError::Transient(login_refused(&s.host, &login.user, &e.to_string()))
+                })?;
         }
         Ok(conn)
     }
@@ -381,5 +406,25 @@ impl AsyncWrite for TlsSocket {
     }
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::login_refused;
+
+    #[test]
+    fn a_tenant_with_smtp_auth_off_is_told_the_two_ways_out() {
+        let reply = "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information.";
+        let said = login_refused("smtp.office365.com", "servicii@egov.md", reply);
+        assert!(said.contains("SMTP AUTH turned off"), "{said}");
+        assert!(
+            said.contains("Set-CASMailbox -Identity servicii@egov.md -SmtpClientAuthenticationDisabled $false"),
+            "{said}"
+        );
+        assert!(said.contains("mode = \"draft\""), "{said}");
+        let other = login_refused("h", "u", "535 5.7.8 Error: authentication failed");
+        assert!(other.contains("check [smtp] user and password"), "{other}");
+        assert!(!other.contains("Set-CASMailbox"), "{other}");
     }
 }

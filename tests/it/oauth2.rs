@@ -122,3 +122,81 @@ async fn smtp_reads_the_token_again_for_a_new_connection() {
         .wait_for("someone-oauth@scoala.test", "INBOX", 1, WAIT)
         .await;
 }
+
+/// Exchange Online's front door where the tenant turned SMTP AUTH off, as public
+/// reports quote it (email-oauth2-proxy#193, nodemailer#1484): the greeting and EHLO
+/// as usual, then every AUTH refused with `535 5.7.139`. A stand-in of our own (no
+/// real Exchange runs here); one connection at a time, answered line by line.
+async fn smtp_auth_off_front_door() -> u16 {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut lines = BufReader::new(read).lines();
+                let _ = write.write_all(b"220 AM0PR02CA0001.outlook.office365.com Microsoft ESMTP MAIL Service ready\r\n").await;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let verb = line
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or("")
+                        .to_ascii_uppercase();
+                    let answer: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250-AM0PR02CA0001.outlook.office365.com Hello\r\n250-SIZE 157286400\r\n250 AUTH LOGIN XOAUTH2\r\n",
+                        "AUTH" => b"535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information. [AM0PR02CA0001.eurprd02.prod.outlook.com]\r\n",
+                        "QUIT" => b"221 2.0.0 Service closing transmission channel\r\n",
+                        _ => b"503 5.5.2 Send hello first\r\n",
+                    };
+                    if write.write_all(answer).await.is_err() || verb == "QUIT" {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// `check` and the daemon say what to do when the tenant turned SMTP AUTH off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_with_smtp_auth_off_is_told_the_two_ways_out() {
+    let stack = Stack::get();
+    let mailbox = "svc-authoff@egov.test";
+    let setup = Setup::new(stack, mailbox, "");
+    let port = smtp_auth_off_front_door().await;
+    let text = std::fs::read_to_string(&setup.config).unwrap();
+    let start = text.find("[smtp]\n").expect("an [smtp] section");
+    let end = text[start..].find("ca_file").expect("its ca_file") + start;
+    let text = format!(
+        "{}[smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n{}",
+        &text[..start],
+        &text[end..]
+    );
+    std::fs::write(&setup.config, text).unwrap();
+    let out = setup.run_cli(&["check"]);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{report}");
+    for said in [
+        "5.7.139",
+        "SMTP AUTH turned off",
+        &format!("Set-CASMailbox -Identity {mailbox} -SmtpClientAuthenticationDisabled $false"),
+        "mode = \"draft\"",
+    ] {
+        assert!(report.contains(said), "{said:?} missing from:\n{report}");
+    }
+    // The daemon: a mail to answer, the reply refused at login; the log says the same.
+    let ana = "ana-authoff@scoala.test";
+    stack
+        .deliver(
+            ana,
+            mailbox,
+            &crate::mail::question(ana, mailbox, "<ao1@scoala.test>").build(),
+        )
+        .await;
+    stack.wait_for(mailbox, "INBOX", 1, WAIT).await;
+    let daemon = setup.start();
+    setup.wait_for_log("SmtpClientAuthenticationDisabled $false", 1, WAIT);
+    daemon.stop();
+}
