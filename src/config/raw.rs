@@ -333,3 +333,120 @@ pub(super) struct RawMailbox {
     #[serde(default)]
     pub(super) aliases: Vec<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    //! The example config documents every key the code reads, and no other: each
+    //! section's keys are asked of its struct (serde names them when it refuses an
+    //! unknown one) and compared with the keys the example writes, set or commented.
+    use super::*;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    /// The keys `T` accepts, from serde's refusal of one it does not.
+    fn keys_of<T: serde::de::DeserializeOwned + std::fmt::Debug>(wrap: &str) -> BTreeSet<String> {
+        let probe = wrap.replace("PROBE", "__probe__ = 1");
+        let error = toml::from_str::<T>(&probe).expect_err("the probe is refused");
+        let text = error.to_string();
+        let listed = text
+            .split_once("expected one of ")
+            .or_else(|| text.split_once("expected "))
+            .unwrap_or_else(|| panic!("no key list in {text}"))
+            .1;
+        listed
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// `(section, key)` of every `key = …` line of the example, set or commented out,
+    /// under the `[section]` (or `# [section]`) above it.
+    fn example_keys() -> BTreeMap<String, BTreeSet<String>> {
+        let text = include_str!("../../config/mnotify-intake.example.toml");
+        let header = regex::Regex::new(r"^(?:# )?\[([a-z0-9_.]+)\]\s*(?:#.*)?$").unwrap();
+        let key = regex::Regex::new(r"^(?:# )?([a-z][a-z0-9_]*) = ").unwrap();
+        let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut section = String::new();
+        for line in text.lines() {
+            if let Some(c) = header.captures(line) {
+                section = c[1].to_string();
+            } else if let Some(c) = key.captures(line) {
+                out.entry(section.clone())
+                    .or_default()
+                    .insert(c[1].to_string());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_example_config_documents_every_key_and_only_those() {
+        let code: BTreeMap<&str, BTreeSet<String>> = BTreeMap::from([
+            ("store", keys_of::<RawStore>("PROBE")),
+            ("trust", keys_of::<RawTrust>("PROBE")),
+            ("mailbox", keys_of::<RawMailbox>("PROBE")),
+            ("imap", keys_of::<RawImap>("PROBE")),
+            ("smtp", keys_of::<RawSmtp>("PROBE")),
+            ("reply", keys_of::<RawReply>("PROBE")),
+            ("procedures", keys_of::<RawProcedures>("PROBE")),
+            ("digest", keys_of::<RawDigest>("PROBE")),
+            ("control", keys_of::<RawControl>("PROBE")),
+            ("metrics", keys_of::<RawMetrics>("PROBE")),
+            ("web", keys_of::<super::super::read_web::RawWeb>("PROBE")),
+            (
+                "web.oidc",
+                keys_of::<super::super::read_web::RawWeb>("[oidc]\nPROBE"),
+            ),
+            ("agency", keys_of::<RawAgency>("PROBE")),
+            ("response_time", keys_of::<RawResponseTime>("PROBE")),
+            ("revocation", keys_of::<RawRevocation>("PROBE")),
+            ("oauth2", keys_of::<RawOAuth2>("PROBE")),
+        ]);
+        let sections = keys_of::<RawConfig>("PROBE");
+        let documented = example_keys();
+        let mut faults = Vec::new();
+        for section in &sections {
+            if !code.contains_key(section.as_str()) {
+                faults.push(format!("[{section}]: the test does not know its struct"));
+            }
+        }
+        for (section, keys) in &code {
+            // Tables of their own are not keys of the section.
+            let tables: BTreeSet<&str> = code
+                .keys()
+                .filter_map(|s| s.strip_prefix(&format!("{section}.")))
+                .collect();
+            let written = documented.get(*section).cloned().unwrap_or_default();
+            for key in keys {
+                let free_table = matches!(
+                    (*section, key.as_str()),
+                    ("procedures", "links") | ("digest", "services")
+                );
+                if !written.contains(key) && !tables.contains(key.as_str()) && !free_table {
+                    faults.push(format!(
+                        "[{section}] {key}: read by the code, not in the example"
+                    ));
+                }
+            }
+            for key in &written {
+                if !keys.contains(key) {
+                    faults.push(format!(
+                        "[{section}] {key}: in the example, not read by the code"
+                    ));
+                }
+            }
+        }
+        for section in documented.keys() {
+            let free = section.starts_with("procedures.links.")
+                || section == "digest.services"
+                || section.is_empty();
+            if !code.contains_key(section.as_str()) && !free {
+                faults.push(format!(
+                    "[{section}]: in the example, not a section the code reads"
+                ));
+            }
+        }
+        assert!(faults.is_empty(), "{}", faults.join("\n"));
+    }
+}
