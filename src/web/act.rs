@@ -130,6 +130,18 @@ pub async fn preview(
         Ok(p) => (p.refused, p.would, p.notice),
         Err(e) => (None, format!("cannot compose the notice: {e}"), None),
     };
+    // An answer that cannot go is said on the case page, its text kept in the box.
+    if let (Some(why), Some("reply")) = (&refused, form.kind.as_deref()) {
+        let draft = form.text.clone();
+        return case_page_drafted(
+            &console,
+            &signed,
+            &case,
+            Some((false, why.clone())),
+            draft,
+            now,
+        );
+    }
     let notice = notice.map(|n| {
         context! { to => n.to, subject => n.subject, in_reply_to => n.in_reply_to, text => n.text }
     });

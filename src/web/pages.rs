@@ -439,7 +439,8 @@ pub fn case_page_drafted(
 /// What `GET /case/{token}` may ask: a saved answer to start the answer from.
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct CaseQuery {
-    answer: Option<usize>,
+    /// A number; anything else starts from an empty box.
+    answer: Option<String>,
 }
 
 /// `GET /case/{token}`.
@@ -454,6 +455,7 @@ pub async fn case(
         Ok(Some(case)) => {
             let draft = query
                 .answer
+                .and_then(|n| n.parse().ok())
                 .and_then(|n| super::conversation::saved_text(&console, &case, n));
             case_page_drafted(
                 &console,

@@ -99,6 +99,11 @@ async fn staff_answer_from_the_case_page_once_and_the_applicant_s_answer_comes_b
         let found = browser.client.find_all(Locator::Css(css)).await.unwrap();
         assert!(found.is_empty(), "a {css} element on the case page");
     }
+    // An empty answer is refused on the case page itself, nothing previewed.
+    browser.find("#answer-preview").await.click().await.unwrap();
+    let refused = browser.text_of("#answer").await;
+    assert!(refused.contains("răspunsul este gol"), "{refused}");
+    browser.find("#answer-form").await;
     // A saved answer starts the answer; staff write their own.
     browser.find("a.saved-answer").await.click().await.unwrap();
     let started = browser.value("#answer-text").await;
