@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use base64::Engine;
+use serde::Deserialize;
 use sha2::Digest;
 
 use crate::config::OidcConfig;
@@ -285,22 +286,22 @@ impl Provider {
     }
 
     /// The token's claims, once its signature is the provider's.
-    fn verify(&self, token: &str) -> Result<serde_json::Value, OidcError> {
+    fn verify(&self, token: &str) -> Result<Claims, OidcError> {
         let mut parts = token.split('.');
         let (Some(head), Some(body), Some(sig), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(OidcError::BadToken("not a signed JWT".into()));
         };
-        let header: serde_json::Value = serde_json::from_slice(&unb64url(head)?)
+        let header: JoseHeader = serde_json::from_slice(&unb64url(head)?)
             .map_err(|e| OidcError::BadToken(format!("header: {e}")))?;
-        if header["alg"] != "RS256" {
+        if header.alg != "RS256" {
             return Err(OidcError::BadToken(format!(
-                "signed with {}, only RS256 is accepted",
-                header["alg"]
+                "signed with {:?}, only RS256 is accepted",
+                header.alg
             )));
         }
-        let kid = header["kid"].as_str();
+        let kid = header.kid.as_deref();
         let candidates: Vec<&RsaKey> = self
             .keys
             .iter()
@@ -330,72 +331,125 @@ impl Provider {
     }
 }
 
+/// A signed token's JOSE header: how it is signed, by which key.
+#[derive(Debug, Deserialize)]
+struct JoseHeader {
+    alg: String,
+    kid: Option<String>,
+}
+
+/// One audience or several (both are OpenID Connect).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// A string or a list of them (a roles or groups claim).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Strings {
+    One(String),
+    Many(Vec<serde_json::Value>),
+}
+
+/// An ID token's claims, as the console checks and reads them. What is missing is
+/// `None`, so that [`person`] says which check failed; the roles claim is named by
+/// the config (`roles_claim`), so it is looked up among the others.
+#[derive(Debug, Deserialize)]
+struct Claims {
+    iss: Option<String>,
+    aud: Option<Audience>,
+    azp: Option<String>,
+    exp: Option<i64>,
+    iat: Option<i64>,
+    nonce: Option<String>,
+    sub: Option<String>,
+    name: Option<String>,
+    email: Option<String>,
+    preferred_username: Option<String>,
+    /// Entra's overage: the claims it left out and where they went.
+    #[serde(rename = "_claim_names", default)]
+    claim_names: std::collections::BTreeMap<String, serde_json::Value>,
+    #[serde(flatten)]
+    others: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+impl Claims {
+    /// The roles claim `claim` as a list (a single string is one role).
+    fn roles(&self, claim: &str) -> Vec<String> {
+        let Some(value) = self.others.get(claim) else {
+            return Vec::new();
+        };
+        match serde_json::from_value::<Strings>(value.clone()) {
+            Ok(Strings::One(one)) => vec![one],
+            Ok(Strings::Many(values)) => values
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// The person a token's checked claims name.
 fn person(
     provider: &Provider,
     config: &OidcConfig,
-    claims: serde_json::Value,
+    claims: Claims,
     nonce: &str,
     now: i64,
     id_token: String,
 ) -> Result<Person, OidcError> {
     let bad = |why: String| Err(OidcError::BadToken(why));
-    if claims["iss"].as_str() != Some(provider.issuer.as_str()) {
-        return bad(format!("issued by {}", claims["iss"]));
+    if claims.iss.as_deref() != Some(provider.issuer.as_str()) {
+        return bad(format!("issued by {:?}", claims.iss));
     }
-    let audience_ok = match &claims["aud"] {
-        serde_json::Value::String(a) => a == &config.client_id,
-        serde_json::Value::Array(a) => a.iter().any(|x| x == config.client_id.as_str()),
-        _ => false,
+    let audience_ok = match &claims.aud {
+        Some(Audience::One(a)) => a == &config.client_id,
+        Some(Audience::Many(a)) => a.iter().any(|x| x == &config.client_id),
+        None => false,
     };
     if !audience_ok {
-        return bad(format!("meant for {}, not this console", claims["aud"]));
+        return bad(format!("meant for {:?}, not this console", claims.aud));
     }
     if claims
-        .get("azp")
-        .is_some_and(|azp| azp != config.client_id.as_str())
+        .azp
+        .as_ref()
+        .is_some_and(|azp| azp != &config.client_id)
     {
         return bad("issued to another client (azp)".into());
     }
-    let exp = claims["exp"].as_i64().unwrap_or(0);
-    if exp + LEEWAY_SECONDS < now {
+    if claims.exp.unwrap_or(0) + LEEWAY_SECONDS < now {
         return bad("expired".into());
     }
-    if claims["iat"]
-        .as_i64()
-        .is_some_and(|iat| iat > now + LEEWAY_SECONDS)
-    {
+    if claims.iat.is_some_and(|iat| iat > now + LEEWAY_SECONDS) {
         return bad("issued in the future (is this server's clock right?)".into());
     }
-    if claims["nonce"].as_str() != Some(nonce) {
+    if claims.nonce.as_deref() != Some(nonce) {
         return bad("its nonce is not this sign-in's".into());
     }
-    let Some(subject) = claims["sub"].as_str().filter(|s| !s.is_empty()) else {
+    let Some(subject) = claims.sub.as_deref().filter(|s| !s.is_empty()) else {
         return bad("no subject".into());
     };
     let claim = &config.roles_claim;
     // Entra leaves the groups claim out past 200 groups and says where it went.
-    if claims["_claim_names"].get(claim).is_some() {
+    if claims.claim_names.contains_key(claim) {
         return bad(format!(
             "the provider left the `{claim}` claim out (Entra does past 200 groups): give the console's users app roles and set [web.oidc] roles_claim = \"roles\""
         ));
     }
-    let roles = match &claims[claim.as_str()] {
-        serde_json::Value::Array(values) => values
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect(),
-        serde_json::Value::String(one) => vec![one.clone()],
-        _ => Vec::new(),
-    };
-    let email = claims["email"]
-        .as_str()
-        .or(claims["preferred_username"].as_str())
+    let roles = claims.roles(claim);
+    let email = claims
+        .email
+        .as_deref()
+        .or(claims.preferred_username.as_deref())
         .unwrap_or("");
     Ok(Person {
         issuer: provider.issuer.clone(),
         subject: subject.to_string(),
-        name: plain(claims["name"].as_str().unwrap_or(email)),
+        name: plain(claims.name.as_deref().unwrap_or(email)),
         email: plain(email),
         roles,
         id_token,
@@ -456,6 +510,10 @@ mod tests {
         }
     }
 
+    fn typed(value: serde_json::Value) -> Claims {
+        serde_json::from_value(value).expect("claims")
+    }
+
     fn claims() -> serde_json::Value {
         serde_json::json!({
             "iss": "https://idp.test", "aud": "console", "sub": "u1", "nonce": "n",
@@ -467,7 +525,7 @@ mod tests {
     #[test]
     fn a_token_for_another_audience_issuer_nonce_or_time_is_refused() {
         let (p, c) = (provider(), config());
-        let ok = person(&p, &c, claims(), "n", 1_500, String::new()).expect("good claims");
+        let ok = person(&p, &c, typed(claims()), "n", 1_500, String::new()).expect("good claims");
         assert_eq!(
             (ok.subject.as_str(), ok.roles.as_slice()),
             ("u1", &["Staff".to_string()][..])
@@ -481,13 +539,19 @@ mod tests {
             let mut bad = claims();
             bad[key] = value;
             assert!(
-                person(&p, &c, bad, "n", 1_500, String::new()).is_err(),
+                person(&p, &c, typed(bad), "n", 1_500, String::new()).is_err(),
                 "{key} was not checked"
             );
         }
         let mut overage = claims();
         overage["_claim_names"] = serde_json::json!({"roles": "src1"});
-        assert!(person(&p, &c, overage, "n", 1_500, String::new()).is_err());
+        assert!(person(&p, &c, typed(overage), "n", 1_500, String::new()).is_err());
+        // A single role as a string, and an audience list naming the console.
+        let mut one = claims();
+        one["roles"] = serde_json::json!("Viewer");
+        one["aud"] = serde_json::json!(["other", "console"]);
+        let ok = person(&p, &c, typed(one), "n", 1_500, String::new()).expect("good claims");
+        assert_eq!(ok.roles, ["Viewer"]);
     }
 
     #[test]
