@@ -41,7 +41,7 @@ pub fn execute(
     let settings = &desk.settings;
     let action = match &request.action {
         StaffAction::Store(_) if store.request_applied(&request.id)? => {
-            return Ok(Answer::Done("queued".into()))
+            return Ok(Answer::Done(words::word("queued", desk.language).into()))
         }
         StaffAction::Store(_) => return answer(store, request, desk, now),
         StaffAction::Case(action) => action,
@@ -174,23 +174,26 @@ fn answer(
     Ok(Answer::Done(match &request.action {
         StaffAction::Store(StoreRequest::Backup) => {
             let (path, summary) = store.write_backup_file(desk.backups, "manual", now)?;
-            format!(
-                "backup written: {} ({} entries, sha256 {})",
-                path.display(),
-                summary.entries,
-                summary.sha256
+            let (path, entries) = (path.display().to_string(), summary.entries.to_string());
+            words::say(
+                "backup_written",
+                desk.language,
+                &[
+                    ("path", &path),
+                    ("entries", &entries),
+                    ("sha256", &summary.sha256),
+                ],
             )
         }
         StaffAction::Store(StoreRequest::Digest { send, html }) => {
             let Some(cfg) = digest else {
                 return Ok(Answer::Refused(
-                    "no [digest] section in the config: add one (staff addresses) to use digests"
-                        .into(),
+                    words::word("no_digest", desk.language).into(),
                 ));
             };
             if *send {
                 routine::queue_digest(store, cfg, settings, now, Some(&request.id))?;
-                "queued".into()
+                words::word("queued", desk.language).into()
             } else {
                 let d = routine::build_digest(
                     store,

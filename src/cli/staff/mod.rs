@@ -559,11 +559,12 @@ pub fn digest(config: &Config, send: bool, html: bool) -> Result<ExitCode> {
         StaffAction::Store(StoreRequest::Digest { send, html }),
     )?;
     if send {
-        if by_daemon {
-            println!("digest: queued by the running daemon, which sends it within seconds");
+        let said = if by_daemon {
+            "digest_queued_now"
         } else {
-            println!("digest: queued; it goes out when the daemon runs");
-        }
+            "digest_queued_later"
+        };
+        println!("{}", word(said, config.staff_language));
     } else {
         print!("{text}");
     }
