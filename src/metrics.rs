@@ -232,6 +232,13 @@ fn register_store_gauges(live: &mut Registry, store: &Store) {
             gauge(left as i64),
         );
     }
+    if let Ok(untied) = store.sent_untied() {
+        live.register(
+            "sent_left_alone",
+            "Mail in the Sent folder written from the mailbox that no case was theirs (left alone)",
+            gauge(untied.min(i64::MAX as u64) as i64),
+        );
+    }
     if let Some(free) = crate::store::disk_free(store.path()) {
         live.register(
             "store_disk_free_bytes",

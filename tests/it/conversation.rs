@@ -297,7 +297,7 @@ async fn answers_from_the_cli_and_from_the_mailbox(stack: &Stack, tag: &str, sen
     let ion = ion.as_str();
     let dan = format!("dan-dialog-{tag}@inst-b.test");
     let dan = dan.as_str();
-    let setup = crate::service::secure(stack, mailbox, "");
+    let setup = crate::service::secure(stack, mailbox, "[metrics]\nlisten = \"127.0.0.1:0\"\n");
     if let Some(name) = sent {
         let text = std::fs::read_to_string(&setup.config).unwrap().replace(
             "backlog = \"handle\"\n",
@@ -476,6 +476,12 @@ async fn answers_from_the_cli_and_from_the_mailbox(stack: &Stack, tag: &str, sen
     );
     let status = setup.status();
     assert_eq!(status["sent_left_alone"], 1, "{status}");
+    let (_, metrics) = crate::health::get(&setup.metrics_address(), "/metrics");
+    assert_eq!(
+        crate::health::sample(&metrics, "mnotify_intake_sent_left_alone"),
+        Some(1.0),
+        "{metrics}"
+    );
     daemon.stop();
     stack.wait_until_delivered(WAIT).await;
     assert_eq!(
