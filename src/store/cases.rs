@@ -22,11 +22,7 @@ impl Drop for CasesChanging<'_> {
 
 /// A case as stored.
 fn parse_case(key: &[u8], value: &[u8]) -> Result<Case, StoreError> {
-    serde_json::from_slice(value).map_err(|source| StoreError::Corrupt {
-        tree: CASES_TREE,
-        key: String::from_utf8_lossy(key).into_owned(),
-        source,
-    })
+    parsed(CASES_TREE, key, value)
 }
 
 impl Store {

@@ -42,18 +42,8 @@ pub(super) fn put_letters(
 impl Store {
     /// The letters of case `token`, oldest first.
     pub fn letters(&self, token: &str) -> Result<Vec<Letter>, StoreError> {
-        let mut out = Vec::new();
-        for item in self.letters.scan_prefix(format!("{token}/").as_bytes()) {
-            let (key, value) = item?;
-            out.push(
-                serde_json::from_slice(&value).map_err(|source| StoreError::Corrupt {
-                    tree: LETTERS_TREE,
-                    key: String::from_utf8_lossy(&key).into_owned(),
-                    source,
-                })?,
-            );
-        }
-        Ok(out)
+        let prefix = format!("{token}/");
+        Self::all(LETTERS_TREE, self.letters.scan_prefix(prefix.as_bytes()))
     }
 
     /// The conversation of `case`: its letters and those of the cases staff merged

@@ -274,12 +274,7 @@ impl Store {
         for item in self.accepted.iter() {
             let (key, value) = item?;
             let identity = String::from_utf8_lossy(&key).into_owned();
-            let acceptance: Acceptance =
-                serde_json::from_slice(&value).map_err(|source| StoreError::Corrupt {
-                    tree: ACCEPTED_TREE,
-                    key: identity.clone(),
-                    source,
-                })?;
+            let acceptance: Acceptance = parsed(ACCEPTED_TREE, &key, &value)?;
             let Some(record) = self.seen_identity(&identity)? else {
                 continue;
             };

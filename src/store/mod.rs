@@ -328,18 +328,22 @@ impl Store {
         name: &'static str,
         key: &str,
     ) -> Result<Option<T>, StoreError> {
-        match tree.get(key)? {
-            None => Ok(None),
-            Some(bytes) => {
-                serde_json::from_slice(&bytes)
-                    .map(Some)
-                    .map_err(|source| StoreError::Corrupt {
-                        tree: name,
-                        key: key.to_string(),
-                        source,
-                    })
-            }
-        }
+        tree.get(key)?
+            .map(|bytes| parsed(name, key.as_bytes(), &bytes))
+            .transpose()
+    }
+
+    /// Every record `entries` yields (a tree, or a prefix of one), parsed.
+    fn all<T: DeserializeOwned>(
+        name: &'static str,
+        entries: impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>,
+    ) -> Result<Vec<T>, StoreError> {
+        entries
+            .map(|item| {
+                let (key, value) = item?;
+                parsed(name, &key, &value)
+            })
+            .collect()
     }
 
     pub fn seen_uid(&self, uid_validity: u32, uid: u32) -> Result<Option<SeenRecord>, StoreError> {
@@ -557,11 +561,20 @@ pub use retention::Pruned;
 #[cfg(test)]
 mod tests;
 
-/// A mail's record as stored.
-fn parse_seen(key: &[u8], value: &[u8]) -> Result<SeenRecord, StoreError> {
+/// A record of tree `name` as stored; one that does not read names its tree and key.
+fn parsed<T: DeserializeOwned>(
+    name: &'static str,
+    key: &[u8],
+    value: &[u8],
+) -> Result<T, StoreError> {
     serde_json::from_slice(value).map_err(|source| StoreError::Corrupt {
-        tree: SEEN_TREE,
+        tree: name,
         key: String::from_utf8_lossy(key).into_owned(),
         source,
     })
+}
+
+/// A mail's record as stored.
+fn parse_seen(key: &[u8], value: &[u8]) -> Result<SeenRecord, StoreError> {
+    parsed(SEEN_TREE, key, value)
 }

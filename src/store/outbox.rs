@@ -14,18 +14,7 @@ impl Store {
     }
 
     pub fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
-        let mut out = Vec::new();
-        for item in self.outbox.iter() {
-            let (key, value) = item?;
-            out.push(
-                serde_json::from_slice(&value).map_err(|source| StoreError::Corrupt {
-                    tree: OUTBOX_TREE,
-                    key: String::from_utf8_lossy(&key).into_owned(),
-                    source,
-                })?,
-            );
-        }
-        Ok(out)
+        Self::all(OUTBOX_TREE, self.outbox.iter())
     }
 
     fn open_entries(&self) -> Result<Vec<OutboxEntry>, StoreError> {

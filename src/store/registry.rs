@@ -5,17 +5,7 @@ use super::*;
 impl Store {
     /// The whole registry of known certificates.
     pub fn load_registry(&self) -> Result<Registry, StoreError> {
-        let mut entries = Vec::new();
-        for item in self.registry.iter() {
-            let (key, value) = item?;
-            let entry: KnownCertificate =
-                serde_json::from_slice(&value).map_err(|source| StoreError::Corrupt {
-                    tree: REGISTRY_TREE,
-                    key: String::from_utf8_lossy(&key).into_owned(),
-                    source,
-                })?;
-            entries.push(entry);
-        }
+        let entries: Vec<KnownCertificate> = Self::all(REGISTRY_TREE, self.registry.iter())?;
         Ok(Registry::from_entries(entries))
     }
 
