@@ -125,18 +125,7 @@ fn main() {
     let held = (0..count * 2).filter(|i| i % 500 == 0).count();
     for i in 0..count * 2 {
         let record = mail_record(i, now);
-        let commit = MessageCommit {
-            seen: &record,
-            also: &[],
-            opened: &[],
-            case: None,
-            thread_ids: &[],
-            outbox: None,
-            rate_keys: &[],
-            reported: None,
-            letters: &[],
-        };
-        store.commit(commit).unwrap();
+        store.commit(MessageCommit::record(&record)).unwrap();
     }
     println!(
         "console bench: {count} cases and {} mail records ({held} held) stored in {:.1} s",

@@ -324,17 +324,7 @@ impl Daemon {
                     now(),
                 )
             };
-            self.store.commit(MessageCommit {
-                seen: &record,
-                case: None,
-                also: &[],
-                opened: &[],
-                thread_ids: &[],
-                outbox: None,
-                rate_keys: &[],
-                reported: None,
-                letters: &[],
-            })?;
+            self.store.commit(MessageCommit::record(&record))?;
             self.telemetry.handled(record.outcome.code());
             error!(
                 uid,

@@ -103,6 +103,24 @@ pub struct MessageCommit<'a> {
     pub letters: &'a [crate::conversation::Letter],
 }
 
+impl<'a> MessageCommit<'a> {
+    /// A mail's record alone: no case, reply, counter or letter changes with it (a
+    /// mail set aside unread, a record in tests and benches).
+    pub fn record(seen: &'a SeenRecord) -> MessageCommit<'a> {
+        MessageCommit {
+            seen,
+            case: None,
+            also: &[],
+            opened: &[],
+            thread_ids: &[],
+            outbox: None,
+            rate_keys: &[],
+            reported: None,
+            letters: &[],
+        }
+    }
+}
+
 /// sled's page cache. Its default (1 GiB) lets a long-running daemon grow without
 /// need: the working set is the recent messages and open cases, a few megabytes.
 const CACHE_BYTES: u64 = 16 * 1024 * 1024;

@@ -81,19 +81,7 @@ fn first_start_is_set_once_and_dates_an_older_store_from_its_first_message() {
         warned: Vec::new(),
         digest: None,
     };
-    older
-        .commit(MessageCommit {
-            seen: &record,
-            also: &[],
-            opened: &[],
-            case: None,
-            thread_ids: &[],
-            outbox: None,
-            rate_keys: &[],
-            reported: None,
-            letters: &[],
-        })
-        .unwrap();
+    older.commit(MessageCommit::record(&record)).unwrap();
     assert_eq!(older.first_start(t0).unwrap(), handled);
 }
 
@@ -507,19 +495,7 @@ fn only_held_records_are_on_the_held_list_whatever_a_subject_says() {
         record("held@x.md", 1, true, "Conectare MNotify"),
         record("not-held@x.md", 2, false, "\"held\":true, \"held\": true"),
     ] {
-        store
-            .commit(MessageCommit {
-                seen: &r,
-                also: &[],
-                opened: &[],
-                case: None,
-                thread_ids: &[],
-                outbox: None,
-                rate_keys: &[],
-                reported: None,
-                letters: &[],
-            })
-            .unwrap();
+        store.commit(MessageCommit::record(&r)).unwrap();
     }
     let held: Vec<String> = store
         .held_records()
@@ -662,15 +638,8 @@ fn a_conversation_holds_merged_letters_in_order_and_old_ones_are_pruned() {
     let record = SeenRecord::unreadable(1, 1, None, now);
     store
         .commit(MessageCommit {
-            seen: &record,
-            case: None,
-            also: &[],
-            opened: &[],
-            thread_ids: &[],
-            outbox: None,
-            rate_keys: &[],
-            reported: None,
             letters: &letters,
+            ..MessageCommit::record(&record)
         })
         .unwrap();
     let mut case = crate::case::Case::open(
