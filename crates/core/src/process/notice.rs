@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use super::{outbox_entry, Settings};
 use crate::case::{Action, Case};
 use crate::record::{MessageId, OutboxEntry};
-use crate::reply::{compose, compose_answer, Original, ReplyContext, ReplyError};
+use crate::reply::{compose_in, Original, Outgoing, ReplyContext, ReplyError, Voice};
 
 /// The notice an action calls for, threaded to the case's latest message, in the
 /// case's language; the case learns its Message-ID (returned too) so that a reply to
@@ -20,26 +20,39 @@ pub fn notice(
 ) -> Result<(OutboxEntry, MessageId), ReplyError> {
     let context = ReplyContext::for_staff_action(action, case, settings.procedures);
     let body = settings.templates.render(case.language, &context)?;
+    let (outgoing, id) = to_applicant(case, Voice::Automatic, &body, settings, (seed, now));
+    Ok((
+        outbox_entry(outgoing, settings.mode, Some(&case.token), now),
+        id,
+    ))
+}
+
+/// Mail to the case's applicant in `voice`, threaded to the case's latest message, the
+/// case tag in the subject, from the mailbox in the case's language; the case learns
+/// its Message-ID (returned too) so that a reply to it finds the case.
+fn to_applicant(
+    case: &mut Case,
+    voice: Voice<'_>,
+    body: &str,
+    settings: &Settings<'_>,
+    (seed, now): (&str, OffsetDateTime),
+) -> (Outgoing, MessageId) {
     let procedure = settings.procedures.procedure_of(&case.service);
-    let original = threaded_to(case, procedure);
-    let outgoing = compose(
-        &original,
+    let outgoing = compose_in(
+        voice,
+        &threaded_to(case, procedure),
         &settings.sender_in(case.language),
         &case.applicant,
         crate::reply::CaseTag {
             tag: &procedure.tag,
             token: &case.token,
         },
-        &body,
-        seed,
-        now,
+        body,
+        (seed, now),
     );
     let id = outgoing.message_id.clone();
     case.message_ids.push(id.bare().to_string());
-    Ok((
-        outbox_entry(outgoing, settings.mode, Some(&case.token), now),
-        id,
-    ))
+    (outgoing, id)
 }
 
 /// What mail to the applicant answers: the case's latest message, in the thread of the
@@ -76,7 +89,6 @@ pub fn staff_answer(
     seed: &str,
     now: OffsetDateTime,
 ) -> (OutboxEntry, MessageId) {
-    let procedure = settings.procedures.procedure_of(&case.service);
     let signature = settings.templates.agency().signature(case.language);
     let body = format!("{}\n\n{signature}\n", answer.text.trim_end());
     let cc: Vec<String> = answer
@@ -84,20 +96,8 @@ pub fn staff_answer(
         .iter()
         .map(|a| a.trim().to_ascii_lowercase())
         .collect();
-    let outgoing = compose_answer(
-        &threaded_to(case, procedure),
-        &settings.sender_in(case.language),
-        (&case.applicant, &cc),
-        crate::reply::CaseTag {
-            tag: &procedure.tag,
-            token: &case.token,
-        },
-        &body,
-        seed,
-        now,
-    );
-    let id = outgoing.message_id.clone();
-    case.message_ids.push(id.bare().to_string());
+    let voice = Voice::Person { cc: &cc };
+    let (outgoing, id) = to_applicant(case, voice, &body, settings, (seed, now));
     // Sent in draft mode too: a person wrote it and saw it before it went.
     let mut entry = outbox_entry(
         outgoing,

@@ -71,33 +71,40 @@ pub fn compose(
     seed: &str,
     now: OffsetDateTime,
 ) -> Outgoing {
-    build(original, from, (to, &[]), case, body, (seed, now), true)
+    compose_in(
+        Voice::Automatic,
+        original,
+        from,
+        to,
+        case,
+        body,
+        (seed, now),
+    )
 }
 
-/// A staff member's answer: composed as [`compose`] composes a reply (threading, the
-/// case tag, our marker), but a person's mail, not an automatic one: no
-/// `Auto-Submitted`, so the applicant's autoresponder and mail rules treat it as mail.
-pub fn compose_answer(
-    original: &Original,
-    from: &Sender<'_>,
-    (to, cc): (&str, &[String]),
-    case: CaseTag<'_>,
-    body: &str,
-    seed: &str,
-    now: OffsetDateTime,
-) -> Outgoing {
-    build(original, from, (to, cc), case, body, (seed, now), false)
+/// Whose mail it is: the daemon's automatic reply (`Auto-Submitted`, responders asked
+/// to stay quiet), or a staff member's answer, a person's mail (the applicant's
+/// autoresponder and mail rules treat it as mail) with the copies staff chose.
+#[derive(Debug, Clone, Copy)]
+pub enum Voice<'a> {
+    Automatic,
+    Person { cc: &'a [String] },
 }
 
-fn build(
+/// [`compose`] in `voice`: the same threading, case tag and marker either way.
+pub fn compose_in(
+    voice: Voice<'_>,
     original: &Original,
     from: &Sender<'_>,
-    (to, cc): (&str, &[String]),
+    to: &str,
     case: CaseTag<'_>,
     body: &str,
     (seed, now): (&str, OffsetDateTime),
-    automatic: bool,
 ) -> Outgoing {
+    let cc = match voice {
+        Voice::Automatic => &[][..],
+        Voice::Person { cc } => cc,
+    };
     let domain = from
         .address
         .rsplit_once('@')
@@ -134,7 +141,7 @@ fn build(
             .map(|a| Address::new_address(None::<&str>, one_line(a)))
             .collect::<Vec<_>>());
     }
-    if automatic {
+    if matches!(voice, Voice::Automatic) {
         message = message
             .header("Auto-Submitted", Raw::new("auto-replied"))
             .header("X-Auto-Response-Suppress", Raw::new("All"));

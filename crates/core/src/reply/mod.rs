@@ -248,7 +248,7 @@ mod saved;
 
 pub use agency::{Agency, AgencyView};
 pub use compose::{
-    compose, compose_answer, one_line, reply_subject, CaseTag, Original, Outgoing, Sender,
+    compose, compose_in, one_line, reply_subject, CaseTag, Original, Outgoing, Sender, Voice,
 };
 pub use context::*;
 pub use html::text_to_html;
