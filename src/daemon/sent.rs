@@ -30,13 +30,14 @@ impl Daemon {
             }
             Err(e) => return Err(e.into()),
         };
-        let fresh = match self.store.sent_mark(validity)? {
+        let mark = self.store.sent_mark(validity)?;
+        let fresh = match mark {
             Some(mark) => mb.uids_after(mark).await?,
             None => self.sent_since_first_start(mb).await?,
         };
         let batch: Vec<u32> = fresh.iter().copied().take(BATCH).collect();
         let Some(&last) = batch.last() else {
-            if self.store.sent_mark(validity)?.is_none() {
+            if mark.is_none() {
                 let highest = mb.uids().await?.last().copied().unwrap_or(0);
                 self.store.set_sent_mark(validity, highest, 0)?;
             }

@@ -5,21 +5,35 @@
 use super::*;
 use crate::conversation::Letter;
 
-/// A letter's key: its case, the moment (nanoseconds, zero-padded so keys sort by
-/// time), the applicant's mail before our answer to it at the same moment, and its
-/// Message-ID, so that writing the same letter again replaces it.
+/// A letter's key: its case, then [`letter_order`], so that a case's letters are read
+/// in order and writing the same letter again replaces it.
 pub(super) fn letter_key(letter: &Letter) -> Vec<u8> {
+    format!("{}/{}", letter.case, letter_order(letter)).into_bytes()
+}
+
+/// Where a letter stands among its case's: the moment (nanoseconds, zero-padded so
+/// they sort by time), the applicant's mail before our answer to it at the same
+/// moment, then its Message-ID.
+fn letter_order(letter: &Letter) -> String {
     let nanos = letter.at.unix_timestamp_nanos().max(0);
     let rank = match letter.writer {
         crate::conversation::Writer::Applicant { .. } => 0,
         _ => 1,
     };
     format!(
-        "{}/{nanos:024}/{rank}/{}",
-        letter.case,
+        "{nanos:024}/{rank}/{}",
         letter.message_id.as_deref().unwrap_or("")
     )
-    .into_bytes()
+}
+
+/// The moment in a letter's key (nanoseconds), if the key has one.
+fn key_nanos(key: &[u8]) -> Option<i128> {
+    std::str::from_utf8(key)
+        .ok()?
+        .split('/')
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 /// Writes `letter` inside a transaction.
@@ -55,20 +69,22 @@ impl Store {
                 all.extend(self.letters(from)?);
             }
         }
-        all.sort_by_key(|l| letter_key(l)[l.case.len()..].to_vec());
+        all.sort_by_cached_key(letter_order);
         Ok(all)
     }
 
     /// Removes the letters older than `before`, and those of the cases `gone`; how many.
+    /// The moment and the case are read from the keys: no letter is parsed.
     pub(super) fn prune_letters(
         &self,
         before: OffsetDateTime,
         gone: &std::collections::HashSet<String>,
     ) -> Result<u64, StoreError> {
         let mut removed = 0;
-        for item in self.letters.iter() {
-            let (key, value) = item?;
-            let old = serde_json::from_slice::<Letter>(&value).map_or(true, |l| l.at < before);
+        let before = before.unix_timestamp_nanos();
+        for key in self.letters.iter().keys() {
+            let key = key?;
+            let old = key_nanos(&key).is_none_or(|at| at < before);
             let case = String::from_utf8_lossy(&key);
             let of_gone = case.split('/').next().is_some_and(|t| gone.contains(t));
             if old || of_gone {
