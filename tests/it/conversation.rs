@@ -46,16 +46,14 @@ async fn case_with_question(stack: &Stack, setup: &Setup, from: &str, mailbox: &
         .send_from_institution(from, mailbox, &first.build())
         .await;
     let token = token_of(&stack.wait_for(from, "INBOX", 1, WAIT).await[0]);
-    let mut question = mail(
+    let question = mail(
         from,
         mailbox,
         &format!("Re: [MNotify #{token}] Conectare MNotify"),
         &format!("<q1.{from}>"),
         "Bună ziua. Când semnăm <script>alert(9)</script> contractul?\nFișierul: \u{202E}rec.exe",
-    );
-    question
-        .extra_headers
-        .push(("In-Reply-To".into(), format!("<q0.{from}>")));
+    )
+    .header("In-Reply-To", &format!("<q0.{from}>"));
     stack
         .send_from_institution(from, mailbox, &question.build())
         .await;
@@ -204,16 +202,14 @@ async fn staff_answer_from_the_case_page_once_and_the_applicant_s_answer_comes_b
     let answer_id = m.message_id().unwrap().to_string();
 
     // The applicant answers it: the same case.
-    let mut again = mail(
+    let again = mail(
         ion,
         mailbox,
         &format!("Re: {}", m.subject().unwrap()),
         &format!("<q2.{ion}>"),
         "Mulțumim, așteptăm.",
-    );
-    again
-        .extra_headers
-        .push(("In-Reply-To".into(), format!("<{answer_id}>")));
+    )
+    .header("In-Reply-To", &format!("<{answer_id}>"));
     stack
         .send_from_institution(ion, mailbox, &again.build())
         .await;

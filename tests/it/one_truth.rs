@@ -300,29 +300,25 @@ async fn every_view_of_a_case_says_the_same_state() {
     }
     // A follow-up in ana's thread that brings nothing new.
     let ana_token = token_of(&first[0]);
-    let mut follow = mail(
+    let follow = mail(
         ana,
         mailbox,
         &format!("Re: [MNotify #{ana_token}] Conectare MNotify"),
         "<t7@primaria-a.test>",
         "Revin cu detaliile în curând.",
-    );
-    follow
-        .extra_headers
-        .push(("In-Reply-To".into(), "<t1@primaria-a.test>".into()));
+    )
+    .header("In-Reply-To", "<t1@primaria-a.test>");
     send(ana, follow).await;
     // A question in cora's thread: her case waits on a person at the agency.
     let cora_token = token_of(&stack.wait_for(cora, "INBOX", 1, WAIT).await[0]);
-    let mut question = mail(
+    let question = mail(
         cora,
         mailbox,
         &format!("Re: [MNotify #{cora_token}] Conectare MNotify"),
         "<t8@primaria-c.test>",
         "Bună ziua. Când putem semna contractul? Mulțumim.",
-    );
-    question
-        .extra_headers
-        .push(("In-Reply-To".into(), "<t3@primaria-c.test>".into()));
+    )
+    .header("In-Reply-To", "<t3@primaria-c.test>");
     send(cora, question).await;
     stack.wait_for(ana, "INBOX", 2, WAIT).await;
     stack.wait_for(cora, "INBOX", 2, WAIT).await;
