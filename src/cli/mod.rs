@@ -393,7 +393,9 @@ fn read_in_parallel(
         .map_or(1, |n| n.get())
         .min(files.len().max(1));
     let next = std::sync::Arc::new(AtomicUsize::new(0));
-    let (tx, rx) = std::sync::mpsc::sync_channel(workers * 4);
+    // Room for every file's facts (their text, not the mail's bytes): a bound of a few
+    // kept the readers waiting while the patterns compiled.
+    let (tx, rx) = std::sync::mpsc::sync_channel(files.len().max(1));
     for _ in 0..workers {
         let (files, own, next, tx) = (files.to_vec(), own.to_vec(), next.clone(), tx.clone());
         std::thread::spawn(move || {

@@ -5,6 +5,10 @@
 //! by a person must compare equal to the one in the certificate whatever separators,
 //! case, `0x` prefix or invisible marks (copied from the Windows certificate dialog) it
 //! carries.
+//!
+//! A word's ending is matched by `[a-zăâîșțşţа-яё]*` (with `(?i)`, both cases of the
+//! Romanian, Russian and English letters), not Unicode `\w*`: the whole of Unicode's
+//! word characters made these patterns the largest part of a short `inspect`.
 
 use std::sync::LazyLock;
 
@@ -154,9 +158,9 @@ impl QuotedNumber {
 static KEYWORD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?xi)
-        (?P<thumb>(?:amprent|отпечат)\w*|thumb\s?print|finger\s?print|sha-?1|sha-?256|hash)
-        |(?P<serial>(?:serial|(?-u:\b)serie|серийн|номер\s+сертификат)\w*|(?-u:\b)s/?n(?-u:\b)|(?-u:\b)seria(?-u:\b)|серии|
-           num[aă]r\w*\s+de\s+serie|nr\.?\s+(?:de\s+)?serie|certificat\w*\s+nr|№)",
+        (?P<thumb>(?:amprent|отпечат)[a-zăâîșțşţа-яё]*|thumb\s?print|finger\s?print|sha-?1|sha-?256|hash)
+        |(?P<serial>(?:serial|(?-u:\b)serie|серийн|номер\s+сертификат)[a-zăâîșțşţа-яё]*|(?-u:\b)s/?n(?-u:\b)|(?-u:\b)seria(?-u:\b)|серии|
+           num[aă]r[a-zăâîșțşţа-яё]*\s+de\s+serie|nr\.?\s+(?:de\s+)?serie|certificat[a-zăâîșțşţа-яё]*\s+nr|№)",
     )
     .expect("keyword pattern is valid")
 });

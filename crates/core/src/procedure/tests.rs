@@ -540,3 +540,17 @@ fn services_only_named_are_mentioned() {
         (codes(&["mnotify"]), codes(&[]))
     );
 }
+
+/// Words of a name or phrase may stand apart by the no-break space documents paste,
+/// a line break or a hyphen, not by a letter.
+#[test]
+fn a_phrase_is_read_across_pasted_spaces_and_breaks() {
+    for text in [
+        "Solicităm conectarea la serviciul guvernamental\u{a0}de notificare electronică",
+        "Solicităm conectarea la serviciul guvernamental de\r\nnotificare electronică",
+        "Solicităm conectarea la m\u{202f}notify",
+    ] {
+        assert_eq!(services(text), ["mnotify"], "{text:?}");
+    }
+    assert!(services("Solicităm conectarea la mXnotify").is_empty());
+}

@@ -1,7 +1,8 @@
-//! Before the MIME parser: the bodies of large base64 attachments that
-//! [`super::attachment::examine`] would ignore anyway (more than it sniffs, and neither
-//! named nor typed as a certificate, request, key or archive) are cut out, so a 5 MB
-//! mail of PDFs and photographs is not decoded only to be set aside.
+//! Before the MIME parser: the bodies of base64 attachments that
+//! [`super::attachment::examine`] would ignore anyway are cut out, so a 5 MB mail of
+//! PDFs and photographs is not decoded only to be set aside. Those are the attachments
+//! neither named nor typed as a certificate, request, key or archive, when they are
+//! larger than it sniffs, or smaller and sniffed here already with nothing found.
 //!
 //! Conservative by construction: a part counts only after a delimiter line of a
 //! boundary the message declared; its body ends only at the next delimiter line of a
@@ -61,9 +62,10 @@ pub fn skim(raw: &[u8]) -> Cow<'_, [u8]> {
             body = inner_body;
         }
         let end = next_delimiter(raw, body, &boundaries).unwrap_or(raw.len());
+        let content = &raw[body..end];
         if part.skippable()
-            && decodes_past(&raw[body..end], SNIFF_LIMIT)
-            && !starts_tnef(&raw[body..end])
+            && !starts_tnef(content)
+            && (decodes_past(content, SNIFF_LIMIT) || holds_nothing(content))
         {
             cuts.push((body, end));
         }
@@ -116,6 +118,23 @@ fn starts_tnef(body: &[u8]) -> bool {
         .collect();
     base64::Engine::decode(&base64::engine::general_purpose::STANDARD, head)
         .is_ok_and(|bytes| super::tnef::is_tnef(&bytes))
+}
+
+/// Whether a small base64 body `examine` would sniff is certainly no certificate,
+/// request or key: it decodes cleanly (here, with a decoder several times faster than
+/// the MIME parser's) and the certificate reader finds nothing in those bytes. Most
+/// small attachments are letters and scans; decoding each in the parser cost a fifth
+/// of `inspect`. Anything this decoder refuses (a stray character, padding inside) is
+/// kept for the parser's lenient decoder, as before.
+fn holds_nothing(body: &[u8]) -> bool {
+    let mut clean = Vec::with_capacity(body.len());
+    for line in body.split(|b| *b == b'\n') {
+        clean.extend_from_slice(line.trim_ascii());
+    }
+    match base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &clean) {
+        Ok(bytes) => crate::certificate::decode::decode(&bytes).is_empty(),
+        Err(_) => false,
+    }
 }
 
 /// Whether a base64 body decodes to more than `limit` bytes (line breaks do not

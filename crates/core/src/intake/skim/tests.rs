@@ -60,11 +60,6 @@ fn what_examine_reads_is_kept_whole() {
         );
         same_facts(&raw);
     }
-    // Small ones are kept too: examine sniffs them.
-    let raw = Mail::new("a@b.md", "x")
-        .attach("mic.pdf", "application/pdf", &noise(100_000, 8))
-        .build();
-    assert!(matches!(skim(&raw), Cow::Borrowed(_)));
     // A name the skim cannot read plainly keeps the body.
     for enc in [NameEncoding::Rfc2231, NameEncoding::Rfc2047] {
         let raw = Mail::new("a@b.md", "x")
@@ -184,4 +179,51 @@ fn decodes_past_agrees_with_counting_every_break() {
             }
         }
     }
+}
+
+/// A small attachment `examine` would sniff is cut only when the skim's own sniff finds
+/// nothing in it; one that hides a certificate under another name is kept and found,
+/// and one the strict decoder refuses is left to the parser.
+#[test]
+fn small_attachments_are_sniffed_before_they_are_cut() {
+    let cer = leaf();
+    let pem = format!(
+        "Certificatul nostru:\r\n-----BEGIN CERTIFICATE-----\r\n{}\r\n-----END CERTIFICATE-----\r\n",
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &cer)
+    );
+    let letter = Mail::new("a@b.md", "x")
+        .text("salut")
+        .attach("scrisoare.pdf", "application/pdf", &noise(100_000, 8))
+        .build();
+    let cut = skim(&letter);
+    assert!(
+        cut.len() < 5_000,
+        "{} bytes left of {}",
+        cut.len(),
+        letter.len()
+    );
+    same_facts(&letter);
+    for (name, data) in [("scan.pdf", cer.clone()), ("nota.doc", pem.into_bytes())] {
+        let raw = Mail::new("a@b.md", "x")
+            .text("salut")
+            .attach(name, "application/octet-stream", &data)
+            .build();
+        assert!(
+            matches!(skim(&raw), Cow::Borrowed(_)),
+            "{name} must be kept"
+        );
+        same_facts(&raw);
+        assert_eq!(
+            crate::intake::read(&raw, &[]).certificates.len(),
+            1,
+            "{name}"
+        );
+    }
+    // A stray character in the base64: the parser's lenient decoder reads it.
+    let mut raw = String::from_utf8(letter).unwrap();
+    let part = raw.find("scrisoare.pdf").unwrap();
+    let body = part + raw[part..].find("\r\n\r\n").unwrap() + 4;
+    raw.insert(body + 8, '!');
+    assert!(matches!(skim(raw.as_bytes()), Cow::Borrowed(_)));
+    same_facts(raw.as_bytes());
 }
