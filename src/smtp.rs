@@ -187,7 +187,7 @@ impl SmtpSender {
             }
             TlsMode::Implicit => {
                 let config = crate::tls::client_config(cfg.ca_file.as_deref(), &cfg.host)
-                    .map_err(tls_err)?;
+                    .map_err(|e| tls_err(e.to_string()))?;
                 (None, Some(Arc::new(config)))
             }
         };

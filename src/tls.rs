@@ -4,39 +4,69 @@
 
 use std::sync::Arc;
 
+use std::path::PathBuf;
+
 use tokio_rustls::rustls;
+
+/// What keeps a TLS client or server from being set up, naming the file to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsSetupError {
+    #[error("cannot read {}: {why}", path.display())]
+    Unreadable { path: PathBuf, why: String },
+    #[error("{}: {why}", path.display())]
+    BadCertificate { path: PathBuf, why: String },
+    #[error("{}: no certificate in it", path.display())]
+    NoCertificate { path: PathBuf },
+    #[error("{}: no private key read: {why}", path.display())]
+    NoKey { path: PathBuf, why: String },
+    #[error("the certificate and key do not go together: {0}")]
+    KeyMismatch(String),
+    #[error("{host}: {why}")]
+    Protocols { host: String, why: String },
+}
 
 /// The certificates of a PEM file (a `ca_file`), or what is wrong with it.
 pub fn pem_certificates(
     path: &std::path::Path,
-) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, TlsSetupError> {
     use rustls::pki_types::pem::PemObject;
     rustls::pki_types::CertificateDer::pem_file_iter(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
-        .map(|cert| cert.map_err(|e| format!("{}: {e}", path.display())))
+        .map_err(|e| TlsSetupError::Unreadable {
+            path: path.to_path_buf(),
+            why: e.to_string(),
+        })?
+        .map(|cert| cert.map_err(|e| bad_certificate(path, e)))
         .collect()
+}
+
+fn bad_certificate(path: &std::path::Path, why: impl std::fmt::Display) -> TlsSetupError {
+    TlsSetupError::BadCertificate {
+        path: path.to_path_buf(),
+        why: why.to_string(),
+    }
 }
 
 /// A TLS client configuration trusting the system's roots and `ca_file`'s, for `host`.
 pub fn client_config(
     ca_file: Option<&std::path::Path>,
     host: &str,
-) -> Result<rustls::ClientConfig, String> {
+) -> Result<rustls::ClientConfig, TlsSetupError> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls_native_certs::load_native_certs().certs {
         let _ = roots.add(cert);
     }
     if let Some(path) = ca_file {
         for cert in pem_certificates(path)? {
-            roots
-                .add(cert)
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+            roots.add(cert).map_err(|e| bad_certificate(path, e))?;
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("{host}: {e}"))
+        .map_err(|e| TlsSetupError::Protocols {
+            host: host.to_string(),
+            why: e.to_string(),
+        })
         .map(|b| b.with_root_certificates(roots).with_no_client_auth())
 }
 
@@ -46,7 +76,7 @@ pub fn client_config(
 pub fn https_agent(
     ca_file: Option<&std::path::Path>,
     timeout: std::time::Duration,
-) -> Result<ureq::Agent, String> {
+) -> Result<ureq::Agent, TlsSetupError> {
     let mut roots = Vec::new();
     if let Some(path) = ca_file {
         for cert in pem_certificates(path)? {
@@ -75,18 +105,26 @@ pub fn https_agent(
 pub fn server_config(
     chain: &std::path::Path,
     key: &std::path::Path,
-) -> Result<rustls::ServerConfig, String> {
+) -> Result<rustls::ServerConfig, TlsSetupError> {
     use rustls::pki_types::pem::PemObject;
     let certs = pem_certificates(chain)?;
     if certs.is_empty() {
-        return Err(format!("{}: no certificate in it", chain.display()));
+        return Err(TlsSetupError::NoCertificate {
+            path: chain.to_path_buf(),
+        });
     }
-    let key = rustls::pki_types::PrivateKeyDer::from_pem_file(key)
-        .map_err(|e| format!("{}: no private key read: {e}", key.display()))?;
+    let key =
+        rustls::pki_types::PrivateKeyDer::from_pem_file(key).map_err(|e| TlsSetupError::NoKey {
+            path: key.to_path_buf(),
+            why: e.to_string(),
+        })?;
     rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .map_err(|e| TlsSetupError::Protocols {
+            host: "the console".into(),
+            why: e.to_string(),
+        })?
         .with_no_client_auth()
         .with_single_cert(certs, key)
-        .map_err(|e| format!("the certificate and key do not go together: {e}"))
+        .map_err(|e| TlsSetupError::KeyMismatch(e.to_string()))
 }

@@ -141,7 +141,7 @@ async fn oauth2(config: &Config, now: OffsetDateTime, report: &mut Report) {
             part,
             "a client secret: its expiry is not visible here; Entra shows it (App registrations, Certificates & secrets)",
         ),
-        Err(e) => report.add(Level::Failed, part, e),
+        Err(e) => report.add(Level::Failed, part, e.to_string()),
     }
 }
 

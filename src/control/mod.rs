@@ -49,31 +49,40 @@ pub enum ControlReply {
 /// refused, with why, when it could mislead whoever reads the timeline: control
 /// characters, bidirectional controls (which reorder what is shown), parentheses
 /// (which could fake the user part, as in `root (uid 0)`), or over 80 characters.
-pub fn recorded_as(user: &str, uid: u32, display_name: Option<&str>) -> Result<String, String> {
+pub fn recorded_as(
+    user: &str,
+    uid: u32,
+    display_name: Option<&str>,
+) -> Result<String, DisplayNameRefused> {
     let display = display_name.map(str::trim).filter(|d| !d.is_empty());
     let Some(d) = display else {
         return Ok(format!("{user} (uid {uid})"));
     };
     if let Some(c) = d.chars().find(|&c| c.is_control() || is_bidi_control(c)) {
-        return Err(format!(
-            "--by: the name holds the invisible character U+{:04X}; write it in plain letters",
-            c as u32
-        ));
+        return Err(DisplayNameRefused::Invisible(c as u32));
     }
     if d.contains(['(', ')', '[', ']', '<', '>']) {
-        return Err(
-            "--by: a name without brackets, please (the user and uid are added by the daemon)"
-                .into(),
-        );
+        return Err(DisplayNameRefused::Brackets);
     }
     if d.chars().count() > 80 {
-        return Err("--by: the name is over 80 characters".into());
+        return Err(DisplayNameRefused::TooLong);
     }
     Ok(if d == user {
         format!("{user} (uid {uid})")
     } else {
         format!("{d} ({user}, uid {uid})")
     })
+}
+
+/// Why a display name (`--by`) is not recorded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DisplayNameRefused {
+    #[error("--by: the name holds the invisible character U+{0:04X}; write it in plain letters")]
+    Invisible(u32),
+    #[error("--by: a name without brackets, please (the user and uid are added by the daemon)")]
+    Brackets,
+    #[error("--by: the name is over 80 characters")]
+    TooLong,
 }
 
 pub use mnotify_core::html::is_bidi_control;

@@ -306,7 +306,7 @@ async fn respond(
     let request = Request {
         id: asked.id,
         at: now,
-        by: recorded_as(&user, uid, asked.display_name.as_deref())?,
+        by: recorded_as(&user, uid, asked.display_name.as_deref()).map_err(|e| e.to_string())?,
         case: asked.case.trim_start_matches('#').to_ascii_uppercase(),
         action: asked.action,
     };

@@ -135,7 +135,8 @@ async fn tls_wrap(cfg: &ImapConfig, tcp: TcpStream) -> Result<ImapStream, Mailbo
         host: cfg.host.clone(),
         reason,
     };
-    let config = crate::tls::client_config(cfg.ca_file.as_deref(), &cfg.host).map_err(tls_err)?;
+    let config = crate::tls::client_config(cfg.ca_file.as_deref(), &cfg.host)
+        .map_err(|e| tls_err(e.to_string()))?;
     let name = rustls::pki_types::ServerName::try_from(cfg.host.clone())
         .map_err(|e| tls_err(e.to_string()))?;
     TlsConnector::from(Arc::new(config))

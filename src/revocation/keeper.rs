@@ -73,7 +73,7 @@ impl Keeper {
             if let Some(m) = modified {
                 self.read_files.insert(path, m);
             }
-            self.take(&source, read);
+            self.take(&source, read.map_err(|e| e.to_string()));
         }
         let due: Vec<String> = self
             .tried

@@ -48,7 +48,7 @@ pub enum WebError {
         source: std::io::Error,
     },
     #[error("[web] TLS: {0}")]
-    Tls(String),
+    Tls(#[from] crate::tls::TlsSetupError),
 }
 
 /// What the console serves from.
@@ -264,9 +264,7 @@ pub struct Bound {
 /// Listens on `[web] listen` (and reads the TLS files when configured).
 pub async fn bind(web: &WebConfig) -> Result<Bound, WebError> {
     let tls = match &web.tls {
-        Some((chain, key)) => Some(Arc::new(
-            crate::tls::server_config(chain, key).map_err(WebError::Tls)?,
-        )),
+        Some((chain, key)) => Some(Arc::new(crate::tls::server_config(chain, key)?)),
         None => None,
     };
     let listener = tokio::net::TcpListener::bind(web.listen)

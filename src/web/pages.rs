@@ -547,7 +547,7 @@ pub async fn daemon(State(console): State<Arc<Console>>, signed: Signed) -> Resp
             ..frame(&console, &signed, t["daemon"]),
             ..context! {
                 healthy => verdict.is_ok(),
-                why => verdict.err(),
+                why => verdict.err().map(|e| words::unhealthy(e, console.web.language)),
                 last_imap => at(seen.imap_ok),
                 smtp_failing => seen.smtp_failing_since.map(|s| at(Some(s))),
                 pending => count(OutboxState::Pending),

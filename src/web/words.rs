@@ -146,6 +146,10 @@ const WORDS: &[Word] = &[
     ("in_reply_to", "În răspuns la", "In reply to", "В ответ на"),
     ("merged_into", "unit în", "merged into", "объединено в"),
     ("unreachable", "ultimul nostru mesaj nu a ajuns", "our last message did not arrive", "наше последнее письмо не дошло"),
+    ("unhealthy_never", "Serviciul nu a ajuns la serverul IMAP în cele {since} s de la pornire: verificați în [imap] host, port și autentificarea; detaliile sunt în jurnal.", "The daemon has not reached its IMAP server in the {since} s since start: check [imap] host, port and login; see the log.", "Служба не связалась с сервером IMAP за {since} с после запуска: проверьте в [imap] host, port и вход; подробности в журнале."),
+    ("unhealthy_imap_stale", "Niciun schimb IMAP reușit de {since} s (limita {limit} s): serverul nu răspunde sau conexiunea s-a blocat; detaliile sunt în jurnal.", "No successful IMAP exchange for {since} s (limit {limit} s): the server is unreachable or the connection stalled; see the log.", "Нет успешного обмена IMAP {since} с (предел {limit} с): сервер недоступен или соединение зависло; подробности в журнале."),
+    ("unhealthy_imap_never", "Niciun schimb IMAP reușit în cele {since} s de la pornire (limita {limit} s): verificați serverul IMAP și autentificarea; detaliile sunt în jurnal.", "No successful IMAP exchange in the {since} s since start (limit {limit} s): check the IMAP server and login; see the log.", "Нет успешного обмена IMAP за {since} с после запуска (предел {limit} с): проверьте сервер IMAP и вход; подробности в журнале."),
+    ("unhealthy_smtp", "Trimiterea prin SMTP eșuează de {since} s (limita {limit} s): răspunsurile așteaptă; detaliile sunt în jurnal.", "SMTP has failed for {since} s (limit {limit} s): replies are waiting; see the log.", "Отправка по SMTP не работает {since} с (предел {limit} с): ответы ждут; подробности в журнале."),
 ];
 
 static TABLE: Table = Table::new(WORDS);
@@ -155,6 +159,20 @@ pub fn table(language: Language) -> &'static BTreeMap<&'static str, &'static str
     TABLE.in_language(language)
 }
 
+/// Why the daemon is unhealthy, in the staff's language (the log and `/health` say it
+/// in English, for the administrator).
+pub fn unhealthy(why: crate::health::Unhealthy, language: Language) -> String {
+    use crate::health::Unhealthy;
+    let (key, since, limit) = match why {
+        Unhealthy::NeverReached(since) => ("unhealthy_never", since, 0),
+        Unhealthy::ImapStale { since, limit } => ("unhealthy_imap_stale", since, limit),
+        Unhealthy::ImapNeverSince { since, limit } => ("unhealthy_imap_never", since, limit),
+        Unhealthy::SmtpFailing { since, limit } => ("unhealthy_smtp", since, limit),
+    };
+    let (since, limit) = (since.to_string(), limit.to_string());
+    TABLE.say(key, language, &[("since", &since), ("limit", &limit)])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,5 +180,18 @@ mod tests {
     #[test]
     fn every_word_is_in_three_languages_and_keys_are_unique() {
         assert_eq!(TABLE.faults(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_unhealthy_daemon_is_said_in_the_staff_language() {
+        let why = crate::health::Unhealthy::SmtpFailing {
+            since: 1200,
+            limit: 900,
+        };
+        assert_eq!(
+            unhealthy(why, Language::Ro),
+            "Trimiterea prin SMTP eșuează de 1200 s (limita 900 s): răspunsurile așteaptă; detaliile sunt în jurnal."
+        );
+        assert_eq!(unhealthy(why, Language::En), format!("{why}."));
     }
 }

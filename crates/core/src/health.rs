@@ -39,33 +39,39 @@ pub struct Seen {
 /// after `imap_stale_seconds`. (Login counts as reaching it.)
 pub const FIRST_CONTACT_SECONDS: i64 = 60;
 
-/// `Ok` when healthy, else why not, in words for the operator.
-pub fn verdict(seen: Seen, limits: Limits, now: i64) -> Result<(), String> {
+/// Why the daemon is not healthy; each says where to look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Unhealthy {
+    #[error("the daemon has not reached its IMAP server in the {0} s since start: check [imap] host, port and login; see the log")]
+    NeverReached(i64),
+    #[error("no successful IMAP exchange for {since} s (limit {limit} s): the server is unreachable or the connection stalled; see the log")]
+    ImapStale { since: i64, limit: u64 },
+    #[error("no successful IMAP exchange in the {since} s since start (limit {limit} s): check the IMAP server and login; see the log")]
+    ImapNeverSince { since: i64, limit: u64 },
+    #[error("SMTP has failed for {since} s (limit {limit} s): replies are waiting; see the log")]
+    SmtpFailing { since: i64, limit: u64 },
+}
+
+/// `Ok` when healthy, else why not.
+pub fn verdict(seen: Seen, limits: Limits, now: i64) -> Result<(), Unhealthy> {
     let since_imap = now - seen.imap_ok.unwrap_or(seen.started);
     if seen.imap_ok.is_none() && since_imap > FIRST_CONTACT_SECONDS {
-        return Err(format!(
-            "the daemon has not reached its IMAP server in the {since_imap} s since start: check [imap] host, port and login; see the log"
-        ));
+        return Err(Unhealthy::NeverReached(since_imap));
     }
     if since_imap > limits.imap_stale_seconds as i64 {
+        let (since, limit) = (since_imap, limits.imap_stale_seconds);
         return Err(match seen.imap_ok {
-            Some(_) => format!(
-                "no successful IMAP exchange for {since_imap} s (limit {} s): the server is unreachable or the connection stalled; see the log",
-                limits.imap_stale_seconds
-            ),
-            None => format!(
-                "no successful IMAP exchange in the {since_imap} s since start (limit {} s): check the IMAP server and login; see the log",
-                limits.imap_stale_seconds
-            ),
+            Some(_) => Unhealthy::ImapStale { since, limit },
+            None => Unhealthy::ImapNeverSince { since, limit },
         });
     }
     if let Some(since) = seen.smtp_failing_since {
         let failing = now - since;
         if failing > limits.smtp_stale_seconds as i64 {
-            return Err(format!(
-                "SMTP has failed for {failing} s (limit {} s): replies are waiting; see the log",
-                limits.smtp_stale_seconds
-            ));
+            return Err(Unhealthy::SmtpFailing {
+                since: failing,
+                limit: limits.smtp_stale_seconds,
+            });
         }
     }
     Ok(())

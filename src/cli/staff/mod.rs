@@ -357,7 +357,7 @@ fn change(
 ) -> Result<ExitCode> {
     let token = id.trim_start_matches('#').to_ascii_uppercase();
     // A name the daemon would refuse is said first, whatever the case.
-    control::recorded_as("", 0, by.as_deref()).map_err(anyhow::Error::msg)?;
+    control::recorded_as("", 0, by.as_deref())?;
     let case = find(config, &token)?;
     let procedure = config.procedures.procedure_of(&case.service);
     if let Some(reason) = staff::refusal(&case, procedure, &action, config.staff_language) {
@@ -407,7 +407,7 @@ fn preview(
         )
     );
     let (user, uid) = control::peer::current_user();
-    let by = control::recorded_as(&user, uid, by.as_deref()).map_err(anyhow::Error::msg)?;
+    let by = control::recorded_as(&user, uid, by.as_deref())?;
     let templates = Templates::for_config(&config.reply)?;
     let preview = staff::preview(config, &templates, &case, action, &by, language, now)?;
     if let Some(reason) = &preview.refused {
@@ -527,8 +527,7 @@ fn directly(config: &Config, asked: ControlRequest) -> Result<String> {
     let request = Request {
         id: asked.id,
         at: now,
-        by: control::recorded_as(&user, uid, asked.display_name.as_deref())
-            .map_err(anyhow::Error::msg)?,
+        by: control::recorded_as(&user, uid, asked.display_name.as_deref())?,
         case: asked.case.trim_start_matches('#').to_ascii_uppercase(),
         action: asked.action,
     };

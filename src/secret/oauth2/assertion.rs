@@ -17,13 +17,28 @@ fn b64url(bytes: &[u8]) -> String {
 }
 
 /// The certificate of the credential.
-pub(super) fn certificate(path: &Path) -> Result<Certificate, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+pub(super) fn certificate(path: &Path) -> Result<Certificate, CredentialFileError> {
+    let bytes = std::fs::read(path).map_err(|e| CredentialFileError::Unreadable {
+        path: path.to_path_buf(),
+        why: e,
+    })?;
     crate::certificate::decode::decode(&bytes)
         .certificates
         .into_iter()
         .find_map(|der| Certificate::from_der(&der).ok())
-        .ok_or_else(|| format!("{} holds no certificate", path.display()))
+        .ok_or_else(|| CredentialFileError::NoCertificate(path.to_path_buf()))
+}
+
+/// Why the credential's certificate file is not read.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialFileError {
+    #[error("cannot read {}: {why}", path.display())]
+    Unreadable {
+        path: std::path::PathBuf,
+        why: std::io::Error,
+    },
+    #[error("{} holds no certificate", .0.display())]
+    NoCertificate(std::path::PathBuf),
 }
 
 /// A signed assertion for `client_id` at `audience` (the token URL).
@@ -33,7 +48,7 @@ pub(super) fn sign(
     client_id: &str,
     audience: &str,
 ) -> Result<String, String> {
-    let cert = certificate(certificate_path)?;
+    let cert = certificate(certificate_path).map_err(|e| e.to_string())?;
     let pem = std::fs::read_to_string(key_path)
         .map_err(|e| format!("cannot read {}: {e}", key_path.display()))?;
     let der = {

@@ -6,6 +6,7 @@
 //! never logged. At the edge: HTTPS to the token URL (plain HTTP only to loopback).
 
 mod assertion;
+pub use assertion::CredentialFileError;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -221,7 +222,9 @@ fn explain(json: &serde_json::Value, status: u16) -> String {
 }
 
 /// A credential's expiry, when it has one the daemon can see (a certificate's).
-pub fn credential_expiry(config: &AppConfig) -> Result<Option<time::OffsetDateTime>, String> {
+pub fn credential_expiry(
+    config: &AppConfig,
+) -> Result<Option<time::OffsetDateTime>, assertion::CredentialFileError> {
     match &config.credential {
         Credential::Secret(_) => Ok(None),
         Credential::Certificate { certificate, .. } => {

@@ -55,6 +55,15 @@ pub enum CrlError {
     BadSignature(String),
 }
 
+/// Why a CRL file is not used: not readable, or not a list we accept.
+#[derive(Debug, thiserror::Error)]
+pub enum CrlFileError {
+    #[error("cannot read it: {0}")]
+    Unreadable(std::io::Error),
+    #[error(transparent)]
+    Crl(#[from] CrlError),
+}
+
 /// certificateHold, RFC 5280 §5.3.1.
 const REASON_CERTIFICATE_HOLD: u8 = 6;
 
@@ -105,11 +114,11 @@ impl Crl {
         })
     }
 
-    /// Reads the CRL file at `path` (see [`Crl::read`]); why not, in words.
-    pub fn read_file(path: &std::path::Path, anchors: &TrustAnchors) -> Result<Crl, String> {
+    /// Reads the CRL file at `path` (see [`Crl::read`]).
+    pub fn read_file(path: &std::path::Path, anchors: &TrustAnchors) -> Result<Crl, CrlFileError> {
         let source = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
-        Crl::read(&bytes, &source, anchors).map_err(|e| e.to_string())
+        let bytes = std::fs::read(path).map_err(CrlFileError::Unreadable)?;
+        Ok(Crl::read(&bytes, &source, anchors)?)
     }
 
     /// What the list says of the certificate with this canonical serial, if it lists it.

@@ -114,45 +114,57 @@ impl ExchangeTrace {
     }
 
     /// The results Exchange Online stamped for `tenant`, or why none are believed.
-    pub fn results(&self, tenant: &str) -> Result<Vec<MethodResult>, String> {
+    pub fn results(&self, tenant: &str) -> Result<Vec<MethodResult>, NotBelieved> {
         if self.overflowed {
-            return Err(format!(
-                "a header section of more than {MAX_HEADER_FIELDS} fields is not Exchange Online's"
-            ));
+            return Err(NotBelieved::TooManyFields);
         }
         if !self.front_door {
-            return Err("no Exchange Online front door (Received … by …mail.protection.outlook.com … via Frontend Transport)".into());
+            return Err(NotBelieved::NoFrontDoor);
         }
         if let Some(name) = &self.foreign_above {
-            return Err(format!(
-                "a field Exchange Online does not write ({name}) stands above its front door"
-            ));
+            return Err(NotBelieved::ForeignAbove(name.clone()));
         }
         match self.last_tenant.as_deref() {
-            None => {
-                return Err("no X-MS-Exchange-CrossTenant-Id: not delivered by our tenant".into())
-            }
+            None => return Err(NotBelieved::NoTenant),
             Some(t) if !t.eq_ignore_ascii_case(tenant.trim()) => {
-                return Err(format!("stamped by tenant {t}, not ours"))
+                return Err(NotBelieved::OtherTenant(t.to_string()))
             }
             Some(_) => {}
         }
         match self.idless_results.as_slice() {
-            [] => Err("no Authentication-Results of Exchange Online above its front door".into()),
+            [] => Err(NotBelieved::NoResults),
             [one] => {
                 let parsed = auth_results::parse(one);
                 if parsed.overflowed {
-                    Err(
-                        "Exchange Online's Authentication-Results are too long to be its own"
-                            .into(),
-                    )
+                    Err(NotBelieved::ResultsTooLong)
                 } else {
                     Ok(parsed.results)
                 }
             }
-            _ => Err("two Authentication-Results of Exchange Online above its front door".into()),
+            _ => Err(NotBelieved::TwoResults),
         }
     }
+}
+
+/// Why no stamp of Exchange Online is believed for a mail.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotBelieved {
+    #[error("a header section of more than {MAX_HEADER_FIELDS} fields is not Exchange Online's")]
+    TooManyFields,
+    #[error("no Exchange Online front door (Received … by …mail.protection.outlook.com … via Frontend Transport)")]
+    NoFrontDoor,
+    #[error("a field Exchange Online does not write ({0}) stands above its front door")]
+    ForeignAbove(String),
+    #[error("no X-MS-Exchange-CrossTenant-Id: not delivered by our tenant")]
+    NoTenant,
+    #[error("stamped by tenant {0}, not ours")]
+    OtherTenant(String),
+    #[error("no Authentication-Results of Exchange Online above its front door")]
+    NoResults,
+    #[error("Exchange Online's Authentication-Results are too long to be its own")]
+    ResultsTooLong,
+    #[error("two Authentication-Results of Exchange Online above its front door")]
+    TwoResults,
 }
 
 /// Whether a field above the front door is one Exchange Online writes.
