@@ -108,7 +108,11 @@ mod tests {
         };
         assert_eq!(verdict(seen, LIMITS, 1000 + FIRST_CONTACT_SECONDS), Ok(()));
         let why = verdict(seen, LIMITS, 1000 + FIRST_CONTACT_SECONDS + 1).unwrap_err();
-        assert!(why.contains("has not reached its IMAP server"), "{why}");
+        assert_eq!(why, Unhealthy::NeverReached(FIRST_CONTACT_SECONDS + 1));
+        assert!(
+            why.to_string().contains("has not reached its IMAP server"),
+            "{why}"
+        );
         let reached = Seen {
             imap_ok: Some(1001),
             ..seen
@@ -129,14 +133,25 @@ mod tests {
             ..seen
         };
         let smtp = verdict(answering, LIMITS, 1901).unwrap_err();
-        assert!(smtp.contains("SMTP has failed for 901 s"), "{smtp}");
+        assert_eq!(
+            smtp,
+            Unhealthy::SmtpFailing {
+                since: 901,
+                limit: LIMITS.smtp_stale_seconds
+            }
+        );
+        assert!(
+            smtp.to_string().contains("SMTP has failed for 901 s"),
+            "{smtp}"
+        );
         let fresh = Seen {
             smtp_failing_since: None,
             ..seen
         };
         let imap = verdict(fresh, LIMITS, 1601).unwrap_err();
         assert!(
-            imap.contains("no successful IMAP exchange for 601 s"),
+            imap.to_string()
+                .contains("no successful IMAP exchange for 601 s"),
             "{imap}"
         );
     }
