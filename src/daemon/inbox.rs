@@ -2,6 +2,7 @@
 //! in batches, handing each to [`super::message`], moving them, and setting aside what
 //! the server cannot hand over.
 
+use super::message::Handled;
 use super::*;
 use crate::mailbox::{MailboxOps, Part};
 
@@ -133,10 +134,13 @@ impl Daemon {
             // Counted before reading: a mail that crashes or stalls the daemon is set
             // aside after a few attempts instead of being read at every start.
             let attempt = self.store.begin_read(uid_validity, uid)?;
-            match self.handle(raw, at, part, sizes.get(&uid).copied()).await? {
-                Ok(Some(dest)) => moves.entry(dest).or_default().push(uid),
-                Ok(None) => {}
-                Err(unread) => {
+            match self
+                .handle(raw, at, part, sizes.get(&uid).copied(), None)
+                .await?
+            {
+                Handled::MoveTo(folder) => moves.entry(folder).or_default().push(uid),
+                Handled::Stays => {}
+                Handled::Unread(unread) => {
                     error!(uid, attempt, "{unread}; left in the inbox (set aside for people after {MAX_FETCH_FAILURES} attempts)");
                 }
             }

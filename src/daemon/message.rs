@@ -12,18 +12,6 @@ pub(super) struct Accepted {
 }
 
 impl Daemon {
-    /// Decides and commits one message; returns the folder to move it to, or why it
-    /// could not be read this time (it stays in the inbox, its attempt counted).
-    pub(super) async fn handle(
-        &mut self,
-        raw: Vec<u8>,
-        at: Position,
-        part: Part,
-        size: Option<u64>,
-    ) -> Result<Result<Option<String>, Unread>, DaemonError> {
-        self.handle_as(raw, at, part, size, None).await
-    }
-
     /// Held mail staff accepted (`held accept`), handled as if its sender were
     /// authenticated (from its bytes kept in the store, or read again from the folder
     /// it was filed in), then filed where its decision puts it (Processed), found in
@@ -58,11 +46,12 @@ impl Daemon {
                     identity: record.identity.clone(),
                 };
                 let destination = match self
-                    .handle_as(raw, at, Part::Whole, None, Some(&accepted))
+                    .handle(raw, at, Part::Whole, None, Some(&accepted))
                     .await?
                 {
-                    Ok(destination) => destination,
-                    Err(unread) => {
+                    Handled::MoveTo(folder) => Some(folder),
+                    Handled::Stays => None,
+                    Handled::Unread(unread) => {
                         // Read once before, so this is the deadline on a loaded machine:
                         // the acceptance stays and is tried at the next pass.
                         warn!(identity = %record.identity, "held mail accepted by staff not handled yet: {unread}");
@@ -131,18 +120,20 @@ impl Daemon {
         Ok(mb.fetch_by_message_id(&folder, &id).await?)
     }
 
+    /// Decides and commits one message, and says what to do with it: move it, leave
+    /// it, or (not read this time) leave it in the inbox with its attempt counted.
     /// `accepted`: staff vouched for the sender of this held message.
-    pub(super) async fn handle_as(
+    pub(super) async fn handle(
         &mut self,
         raw: Vec<u8>,
         at: Position,
         part: Part,
         size: Option<u64>,
         accepted: Option<&Accepted>,
-    ) -> Result<Result<Option<String>, Unread>, DaemonError> {
+    ) -> Result<Handled, DaemonError> {
         let (raw, facts) = match read_off_the_loop(raw, self.config.own_addresses.clone()).await {
             Ok(read) => read,
-            Err(unread) => return Ok(Err(unread)),
+            Err(unread) => return Ok(Handled::Unread(unread)),
         };
         let now = now();
         // A redelivery is found first, from what the sender wrote: it is filed without
@@ -153,7 +144,11 @@ impl Daemon {
             Some(Accepted { identity, .. }) => (identity.clone(), None),
             None => match self.identity_of(facts.message_id.as_deref(), &digest)? {
                 Ok(new) => new,
-                Err(before) => return self.file_duplicate(process::duplicate(before, at)).map(Ok),
+                Err(before) => {
+                    return self
+                        .file_duplicate(process::duplicate(before, at))
+                        .map(Handled::filed)
+                }
             },
         };
         let (read, in_thread) = self.read(facts, part, now)?;
@@ -184,7 +179,7 @@ impl Daemon {
         if plan.seen.held {
             self.keep_held(&mut plan.seen, &raw, part, now)?;
         }
-        self.commit(plan, size).map(Ok)
+        self.commit(plan, size).map(Handled::filed)
     }
 
     /// The identity a new mail is recorded under, and the Message-ID it reuses when a
@@ -358,15 +353,31 @@ impl Read {
     }
 }
 
+/// What became of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Handled {
+    /// Recorded: move it to this folder.
+    MoveTo(String),
+    /// Recorded: it stays where it is.
+    Stays,
+    /// Not read this time: it stays in the inbox, its attempt counted.
+    Unread(Unread),
+}
+
+impl Handled {
+    fn filed(destination: Option<String>) -> Handled {
+        destination.map_or(Handled::Stays, Handled::MoveTo)
+    }
+}
+
 /// Why a message was not read this time. Its attempt stays counted: after
 /// [`MAX_FETCH_FAILURES`] the inbox sets it aside for people.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Unread(String);
-
-impl std::fmt::Display for Unread {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(super) enum Unread {
+    #[error("reading it failed ({0})")]
+    Failed(String),
+    #[error("reading it took longer than {} s", .0.as_secs_f32())]
+    TooLong(Duration),
 }
 
 /// The longest one mail may take to be read (MIME, attachments, text passes) before
@@ -391,11 +402,8 @@ async fn read_off_the_loop(
     });
     match tokio::time::timeout(read_deadline(), reading).await {
         Ok(Ok(read)) => Ok(read),
-        Ok(Err(failed)) => Err(Unread(format!("reading it failed ({failed})"))),
-        Err(_) => Err(Unread(format!(
-            "reading it took longer than {} s",
-            read_deadline().as_secs_f32()
-        ))),
+        Ok(Err(failed)) => Err(Unread::Failed(failed.to_string())),
+        Err(_) => Err(Unread::TooLong(read_deadline())),
     }
 }
 
