@@ -70,6 +70,9 @@ impl Report {
 /// Runs every check; `now` judges the anchors' validity.
 pub async fn check(config: &Config, now: OffsetDateTime) -> Report {
     let mut report = Report::default();
+    for said in &config.renamed {
+        report.add(Level::Warning, "config", said.clone());
+    }
     anchors(config, now, &mut report);
     revocation(config, now, &mut report);
     let started = store(config, &mut report);

@@ -39,6 +39,20 @@ async fn anchors_store_and_missing_sections_are_judged() {
     // The socket beside the store cannot be made either.
     assert_eq!(level_of(&report, "control"), [Level::Failed], "{report:?}");
     assert_eq!(report.failures(), 3);
+    assert_eq!(level_of(&report, "config"), [], "no old key");
+    // An old key is read and said, with the key that replaced it.
+    let old = Config::parse(
+        &dir.path().join("c.toml"),
+        &format!("{text}from_name = \"AGE Servicii\"\n"),
+    )
+    .unwrap();
+    let report = check(&old, issued).await;
+    assert_eq!(level_of(&report, "config"), [Level::Warning]);
+    assert!(
+        report.lines[0].text.contains("[agency] name"),
+        "{:?}",
+        report.lines[0]
+    );
 
     let expiry = issued + Duration::days(3650);
     let soon = check(&config, expiry - Duration::days(30)).await;

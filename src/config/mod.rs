@@ -136,6 +136,9 @@ pub struct Config {
     pub revocation: CrlSources,
     /// `[procedures]`: the services the mailbox serves and their steps.
     pub procedures: crate::procedure::Catalogue,
+    /// Old keys the file still uses, each with the key that replaced it (still read;
+    /// the daemon's start and `check` say so).
+    pub renamed: Vec<String>,
 }
 
 /// The staff digest and the reminders to applicants.
@@ -317,6 +320,9 @@ impl Config {
             path,
             base: path.parent().unwrap_or(Path::new(".")),
         };
+        let renamed = toml::from_str::<toml::Table>(text)
+            .map(|file| read::renamed_keys(&file))
+            .unwrap_or_default();
         let anchors = at.anchors(&raw.trust)?;
         let trust = at.trust(&raw.trust)?;
         let (mailbox_address, own_addresses) = at.mailbox(&raw.mailbox)?;
@@ -329,15 +335,20 @@ impl Config {
             raw.agency.staff_language.as_deref(),
             crate::intake::Language::Ro,
         )?;
+        let agency_zone = at.time_zone(
+            "agency",
+            raw.agency.time_zone.clone(),
+            &crate::calendar::chisinau(),
+        )?;
         let agency = read::agency(raw.agency, &mailbox_address);
-        let response_time = at.response_time(raw.response_time)?;
+        let response_time = at.response_time(raw.response_time, &agency_zone)?;
         let revocation = at.revocation(raw.revocation)?;
         let procedures = at.procedures(raw.procedures)?;
         let digest = raw
             .digest
             .map(|d| {
                 let staff = (&agency, &procedures, staff_language);
-                at.digest(d, smtp.is_some(), staff, &response_time)
+                at.digest(d, smtp.is_some(), staff, &response_time, &agency_zone)
             })
             .transpose()?;
         let reply = at.reply(raw.reply, agency)?;
@@ -350,6 +361,7 @@ impl Config {
             .transpose()?;
         let web = raw.web.map(|w| at.web(w, staff_language)).transpose()?;
         Ok(Config {
+            renamed,
             staff_language,
             digest,
             web,
@@ -580,6 +592,56 @@ mod tests {
         let digest = cfg.digest.expect("[digest]");
         assert_eq!(digest.at, (8, 30));
         assert_eq!(digest.time_zone.iana_name(), Some("Europe/Chisinau"));
+        assert_eq!(
+            cfg.renamed,
+            Vec::<String>::new(),
+            "the example uses no old key"
+        );
+    }
+
+    /// The agency's time zone and name are each one key; the old keys are still read
+    /// (in their own section, as before) and said with the key that replaced them.
+    #[test]
+    fn one_time_zone_and_one_name_and_the_old_keys_said() {
+        let dir = dir_with_anchor();
+        let base = "[store]\npath = \"db\"\n[trust]\nauthserv_id = \"mx.test\"\nanchors = [\"ca.pem\"]\n[smtp]\nhost = \"h\"\n[digest]\nto = [\"a@b.md\"]\n";
+        let parse = |extra: &str| {
+            Config::parse(&dir.path().join("c.toml"), &format!("{base}{extra}")).unwrap()
+        };
+        let zone = |c: &Config| {
+            (
+                c.digest
+                    .as_ref()
+                    .unwrap()
+                    .time_zone
+                    .iana_name()
+                    .map(str::to_string),
+                c.response_time
+                    .calendar
+                    .time_zone
+                    .iana_name()
+                    .map(str::to_string),
+            )
+        };
+        let one = parse("[agency]\ntime_zone = \"Europe/Bucharest\"\nname = \"Agenția X\"\n");
+        let bucharest = Some("Europe/Bucharest".to_string());
+        assert_eq!(zone(&one), (bucharest.clone(), bucharest.clone()));
+        assert_eq!(one.reply.from_name, "Agenția X");
+        assert!(one.renamed.is_empty(), "{:?}", one.renamed);
+        let old = parse(
+            "time_zone = \"Europe/Kyiv\"\n[reply]\nfrom_name = \"AGE Servicii\"\n[agency]\ntime_zone = \"Europe/Bucharest\"\n",
+        );
+        assert_eq!(zone(&old), (Some("Europe/Kyiv".into()), bucharest));
+        assert_eq!(old.reply.from_name, "AGE Servicii");
+        assert_eq!(old.renamed.len(), 2, "{:?}", old.renamed);
+        assert!(
+            old.renamed[0].starts_with("[digest] time_zone")
+                && old.renamed[0].contains("[agency] time_zone")
+        );
+        assert!(
+            old.renamed[1].starts_with("[reply] from_name")
+                && old.renamed[1].contains("[agency] name")
+        );
     }
 
     /// The systemd unit must let the daemon write where the example config puts the

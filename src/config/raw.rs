@@ -121,6 +121,9 @@ pub(super) struct RawAgency {
     pub(super) short_name_ru: Option<String>,
     /// What staff read: "ro" (default), "en" or "ru".
     pub(super) staff_language: Option<String>,
+    /// The agency's local time: the digest's hour and the response clock's working
+    /// days (default Europe/Chisinau).
+    pub(super) time_zone: Option<String>,
     pub(super) phone: Option<String>,
     pub(super) web: Option<String>,
 }
@@ -423,7 +426,15 @@ mod tests {
                     (*section, key.as_str()),
                     ("procedures", "links") | ("digest", "services")
                 );
-                if !written.contains(key) && !tables.contains(key.as_str()) && !free_table {
+                let old = super::super::read::STILL_READ
+                    .iter()
+                    .any(|r| (r.section, r.key) == (*section, key.as_str()));
+                if old && written.contains(key) {
+                    faults.push(format!(
+                        "[{section}] {key}: replaced, yet the example still writes it"
+                    ));
+                }
+                if !written.contains(key) && !tables.contains(key.as_str()) && !free_table && !old {
                     faults.push(format!(
                         "[{section}] {key}: read by the code, not in the example"
                     ));

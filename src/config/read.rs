@@ -27,14 +27,15 @@ impl Reading<'_> {
         }
     }
 
-    /// `[section] time_zone`, read once: Chișinău's when absent.
-    fn time_zone(
+    /// `[section] time_zone`, read once: `default` when absent.
+    pub(super) fn time_zone(
         &self,
         section: &str,
         name: Option<String>,
+        default: &jiff::tz::TimeZone,
     ) -> Result<jiff::tz::TimeZone, ConfigError> {
         match name {
-            None => Ok(crate::calendar::chisinau()),
+            None => Ok(default.clone()),
             Some(name) => jiff::tz::TimeZone::get(&name).map_err(|_| {
                 self.invalid(format!(
                     "[{section}] time_zone = \"{name}\" is not a known time zone; write it like \"Europe/Chisinau\""
@@ -184,6 +185,7 @@ impl Reading<'_> {
             Language,
         ),
         response: &crate::case::clock::Promise,
+        agency_zone: &jiff::tz::TimeZone,
     ) -> Result<DigestConfig, ConfigError> {
         for (code, to) in &d.services {
             if procedures.get(code).is_none() {
@@ -215,7 +217,7 @@ impl Reading<'_> {
                     "[digest] at = \"{at_text}\" is not a time; write it like \"08:30\""
                 ))
             })?;
-        let time_zone = self.time_zone("digest", d.time_zone)?;
+        let time_zone = self.time_zone("digest", d.time_zone, agency_zone)?;
         Ok(DigestConfig {
             to: d.to,
             at,
@@ -305,8 +307,9 @@ impl Reading<'_> {
     pub(super) fn response_time(
         &self,
         r: RawResponseTime,
+        agency_zone: &jiff::tz::TimeZone,
     ) -> Result<crate::case::clock::Promise, ConfigError> {
-        let time_zone = self.time_zone("response_time", r.time_zone)?;
+        let time_zone = self.time_zone("response_time", r.time_zone, agency_zone)?;
         let dates = |key: &str, list: Vec<String>| {
             list.into_iter()
                 .map(|text| {
@@ -400,6 +403,72 @@ impl Reading<'_> {
 }
 
 /// `[agency]` over today's names; signatures give the mailbox's address.
+/// An old key still read, and the one that replaced it.
+pub(super) struct Renamed {
+    pub(super) section: &'static str,
+    pub(super) key: &'static str,
+    pub(super) now: &'static str,
+    why: &'static str,
+}
+
+const ONE_ZONE: &str =
+    "the agency's time zone is one key now (the digest's hour and the response clock alike)";
+const ONE_NAME: &str =
+    "the agency's name is written once now (it signs the replies and names their From: line)";
+
+/// The old keys still read (an old key set beside the new one wins in its own section,
+/// as before); the example config writes only their replacements.
+pub(super) const STILL_READ: &[Renamed] = &[
+    Renamed {
+        section: "digest",
+        key: "time_zone",
+        now: "[agency] time_zone",
+        why: ONE_ZONE,
+    },
+    Renamed {
+        section: "response_time",
+        key: "time_zone",
+        now: "[agency] time_zone",
+        why: ONE_ZONE,
+    },
+    Renamed {
+        section: "reply",
+        key: "from_name",
+        now: "[agency] name",
+        why: ONE_NAME,
+    },
+    Renamed {
+        section: "reply",
+        key: "from_name_ru",
+        now: "[agency] name_ru",
+        why: ONE_NAME,
+    },
+    Renamed {
+        section: "reply",
+        key: "from_name_en",
+        now: "[agency] name_en",
+        why: ONE_NAME,
+    },
+];
+
+/// The old keys the file sets, each said with its replacement.
+pub(super) fn renamed_keys(file: &toml::Table) -> Vec<String> {
+    STILL_READ
+        .iter()
+        .filter(|r| {
+            file.get(r.section)
+                .and_then(|s| s.as_table())
+                .is_some_and(|s| s.contains_key(r.key))
+        })
+        .map(|r| {
+            format!(
+                "[{}] {} is still read, but {}: write it as {}",
+                r.section, r.key, r.why, r.now
+            )
+        })
+        .collect()
+}
+
 pub(super) fn agency(raw: super::raw::RawAgency, mailbox: &str) -> crate::reply::Agency {
     let default = crate::reply::Agency::default();
     let or = |value: Option<String>, default: String| {

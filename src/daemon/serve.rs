@@ -55,6 +55,18 @@ pub enum ServeError {
     },
 }
 
+/// What the config does that the administrator should change, said at every start.
+fn warn_of_config(config: &Config) {
+    if config.trust.senders == crate::trust::SenderRule::Off {
+        tracing::warn!(
+            "[trust] senders = \"off\": no sender is authenticated; anyone can change any case and have replies sent; set authserv_id and senders = \"require\" on a public mailbox"
+        );
+    }
+    for said in &config.renamed {
+        tracing::warn!("{}: {said}", config.source.display());
+    }
+}
+
 /// Runs the daemon until `shutdown` turns true (or after one pass with
 /// [`ServeOptions::once`]); returns its counters once every task has stopped.
 pub async fn serve(
@@ -62,11 +74,7 @@ pub async fn serve(
     options: ServeOptions,
     shutdown: watch::Receiver<bool>,
 ) -> Result<Counters, ServeError> {
-    if config.trust.senders == crate::trust::SenderRule::Off {
-        tracing::warn!(
-            "[trust] senders = \"off\": no sender is authenticated; anyone can change any case and have replies sent; set authserv_id and senders = \"require\" on a public mailbox"
-        );
-    }
+    warn_of_config(&config);
     let anchors = TrustAnchors::load(&config.anchors)?;
     // Before the store: a daemon already running answers here ("already running").
     let control = control::bind(&config.control)?;
