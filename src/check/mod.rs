@@ -393,7 +393,7 @@ fn running_daemon(config: &Config) -> Option<String> {
         &ping,
         std::time::Duration::from_secs(5),
     ) {
-        Ok(crate::control::ControlReply::Done { text }) => Some(text),
+        Ok(crate::control::ControlReply::Done { text, .. }) => Some(text),
         _ => None,
     }
 }

@@ -77,7 +77,7 @@ fn refuse_if_running(config: &Config, what: &str) -> Result<()> {
         display_name: None,
         action: StaffAction::Store(StoreRequest::Ping),
     };
-    if let Ok(ControlReply::Done { text }) = control::client::ask(
+    if let Ok(ControlReply::Done { text, .. }) = control::client::ask(
         &config.control.socket,
         control::client::Server::of_store(&config.store_path),
         &ping,

@@ -38,8 +38,13 @@ pub struct ControlRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum ControlReply {
-    /// Applied or answered: the text for the command to print.
-    Done { text: String },
+    /// Applied or answered: the text for the command to print, and whether a notice
+    /// to the applicant was queued (absent: none).
+    Done {
+        text: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        notice_queued: bool,
+    },
     /// Not done, and why (no such case, a step before its prerequisites, …).
     Refused { reason: String },
 }

@@ -93,7 +93,7 @@ pub fn bind(config: &ControlConfig) -> Result<Bound, ControlError> {
             &ping,
             Duration::from_secs(5),
         ) {
-            Ok(ControlReply::Done { text }) => {
+            Ok(ControlReply::Done { text, .. }) => {
                 return Err(ControlError::AlreadyRunning { path, pid: text })
             }
             Err(e @ client::ClientError::Impostor { .. }) => {
@@ -311,7 +311,10 @@ async fn respond(
         action: asked.action,
     };
     match shared.submit(&request, shared.config.staff_language, now) {
-        Ok(staff::Answer::Done(text)) => Ok(ControlReply::Done { text }),
+        Ok(staff::Answer::Done(done)) => Ok(ControlReply::Done {
+            notice_queued: done.notice_queued(),
+            text: done.into_text(),
+        }),
         Ok(staff::Answer::Refused(reason)) => Ok(ControlReply::Refused { reason }),
         Err(e) => {
             warn!("control socket: {e}");

@@ -4,7 +4,7 @@
 use time::OffsetDateTime;
 
 use super::words::say;
-use super::{Answer, CaseAction, Request, StaffAction, StaffError};
+use super::{Answer, CaseAction, Done, Request, StaffAction, StaffError};
 use crate::case::{self, Case};
 use crate::intake::Language;
 use crate::record::MessageId;
@@ -40,15 +40,18 @@ pub(super) fn execute(
                 now,
             );
             store.commit_cases(&request.id, &[&old, &new], &[], None, &new.token)?;
-            Ok(Answer::Done(say(
-                "split_off",
-                language,
-                &[
-                    ("new", &new.token),
-                    ("old", &old.token),
-                    ("by", &request.by),
-                ],
-            )))
+            Ok(Answer::Done(Done::Applied {
+                said: say(
+                    "split_off",
+                    language,
+                    &[
+                        ("new", &new.token),
+                        ("old", &old.token),
+                        ("by", &request.by),
+                    ],
+                ),
+                notice_queued: false,
+            }))
         }
         _ => Ok(Answer::Refused("not a merge or a split".into())),
     }
@@ -121,13 +124,16 @@ fn merge(
         Some(&closed.applicant),
         &merged.token,
     )?;
-    Ok(Answer::Done(say(
-        "merged",
-        language,
-        &[
-            ("closed", &closed.token),
-            ("into", &merged.token),
-            ("by", &request.by),
-        ],
-    )))
+    Ok(Answer::Done(Done::Applied {
+        said: say(
+            "merged",
+            language,
+            &[
+                ("closed", &closed.token),
+                ("into", &merged.token),
+                ("by", &request.by),
+            ],
+        ),
+        notice_queued: false,
+    }))
 }

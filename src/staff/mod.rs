@@ -8,6 +8,9 @@ use time::OffsetDateTime;
 
 pub use mnotify_core::staff::*;
 
+mod answer;
+pub use answer::{Answer, Done};
+
 use crate::case::Step;
 use crate::config::DigestConfig;
 use crate::process::Settings;
@@ -41,7 +44,9 @@ pub fn execute(
     let settings = &desk.settings;
     let action = match &request.action {
         StaffAction::Store(_) if store.request_applied(&request.id)? => {
-            return Ok(Answer::Done(words::word("queued", desk.language).into()))
+            return Ok(Answer::Done(Done::Said(
+                words::word("queued", desk.language).into(),
+            )))
         }
         StaffAction::Store(_) => return answer(store, request, desk, now),
         StaffAction::Case(action) => action,
@@ -55,14 +60,14 @@ pub fn execute(
     };
     let procedure = settings.procedures.procedure_of(&case.service);
     if store.request_applied(&request.id)? {
-        return Ok(Answer::Done(words::say(
+        return Ok(Answer::Done(Done::Said(words::say(
             "already_applied",
             desk.language,
             &[
                 ("case", &request.case),
                 ("what", &request.action.said(procedure, desk.language)),
             ],
-        )));
+        ))));
     }
     if let Some(into) = case.merged() {
         return Ok(Answer::Refused(words::say(
@@ -97,12 +102,11 @@ pub fn execute(
         &plan.thread_ids,
         plan.outbox.as_ref(),
     )?;
-    Ok(Answer::Done(applied(
-        request,
-        procedure,
-        &plan,
-        desk.language,
-    )))
+    let staff_answer = matches!(action, CaseAction::Reply { .. });
+    Ok(Answer::Done(Done::Applied {
+        said: applied(request, procedure, &plan, desk.language),
+        notice_queued: plan.outbox.is_some() && !staff_answer,
+    }))
 }
 
 /// What a case request applied says: what was done, by whom, the next step, whether
@@ -175,7 +179,7 @@ fn answer(
         StaffAction::Store(StoreRequest::Backup) => {
             let (path, summary) = store.write_backup_file(desk.backups, "manual", now)?;
             let (path, entries) = (path.display().to_string(), summary.entries.to_string());
-            words::say(
+            Done::Said(words::say(
                 "backup_written",
                 desk.language,
                 &[
@@ -183,7 +187,7 @@ fn answer(
                     ("entries", &entries),
                     ("sha256", &summary.sha256),
                 ],
-            )
+            ))
         }
         StaffAction::Store(StoreRequest::Digest { send, html }) => {
             let Some(cfg) = digest else {
@@ -193,7 +197,7 @@ fn answer(
             };
             if *send {
                 routine::queue_digest(store, cfg, settings, now, Some(&request.id))?;
-                words::word("queued", desk.language).into()
+                Done::Said(words::word("queued", desk.language).into())
             } else {
                 let d = routine::build_digest(
                     store,
@@ -202,24 +206,22 @@ fn answer(
                     settings.needs_human_folder,
                     now,
                 )?;
-                if *html {
+                Done::Said(if *html {
                     crate::digest::render_html(&d)
                 } else {
                     crate::digest::render_text(&d)
-                }
+                })
             }
         }
-        StaffAction::Store(StoreRequest::Status) => {
-            serde_json::to_string(&status::report(store)?).expect("the status serialises")
-        }
+        StaffAction::Store(StoreRequest::Status) => Done::Status(Box::new(status::report(store)?)),
         StaffAction::Store(StoreRequest::RegistryImport { records }) => {
-            import(store, records, desk.language)?
+            Done::Said(import(store, records, desk.language)?)
         }
-        StaffAction::Store(StoreRequest::HeldList) => held_list(store, desk.language)?,
+        StaffAction::Store(StoreRequest::HeldList) => Done::Said(held_list(store, desk.language)?),
         // One case, when the request names it (a command about one case reads only it).
         StaffAction::Store(StoreRequest::Cases) if !request.case.is_empty() => {
             let one: Vec<_> = store.case(&request.case)?.into_iter().collect();
-            serde_json::to_string(&one).unwrap_or_else(|_| "[]".into())
+            Done::Json(serde_json::to_string(&one).unwrap_or_else(|_| "[]".into()))
         }
         StaffAction::Store(StoreRequest::Cases) => {
             let mut out = Vec::from(b"[".as_slice());
@@ -227,14 +229,15 @@ fn answer(
                 .write_cases_json(&mut out)
                 .map_err(StaffError::Store)?;
             out.push(b']');
-            String::from_utf8_lossy(&out).into_owned()
+            Done::Json(String::from_utf8_lossy(&out).into_owned())
         }
         StaffAction::Store(StoreRequest::Registry) => {
-            serde_json::to_string(store.load_registry()?.entries())
-                .expect("the registry serialises")
+            Done::Registry(store.load_registry()?.entries().to_vec())
         }
-        StaffAction::Store(StoreRequest::Ping) => std::process::id().to_string(),
-        StaffAction::Store(StoreRequest::Conversation) => conversation_json(store, &request.case)?,
+        StaffAction::Store(StoreRequest::Ping) => Done::Pid(std::process::id()),
+        StaffAction::Store(StoreRequest::Conversation) => {
+            Done::Json(conversation_json(store, &request.case)?)
+        }
         StaffAction::Store(StoreRequest::AcceptHeld { identity }) => {
             return accept_held(store, identity, &request.by, desk.language, now)
         }
@@ -298,11 +301,11 @@ fn accept_held(
         at: now,
     };
     Ok(match store.accept_held(&identity, &acceptance)? {
-        crate::store::AcceptHeld::Accepted => Answer::Done(words::say(
+        crate::store::AcceptHeld::Accepted => Answer::Done(Done::Said(words::say(
             "held_accepted",
             language,
             &[("identity", &identity), ("by", by)],
-        )),
+        ))),
         crate::store::AcceptHeld::NotHeld => Answer::Refused(words::say(
             "held_not_held",
             language,
@@ -329,11 +332,11 @@ fn dismiss_held(
         at: now,
     };
     Ok(if store.dismiss_held(&identity, &dismissal)? {
-        Answer::Done(words::say(
+        Answer::Done(Done::Said(words::say(
             "held_dismissed",
             language,
             &[("identity", &identity), ("by", by)],
-        ))
+        )))
     } else {
         Answer::Refused(words::say(
             "held_not_now",

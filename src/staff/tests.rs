@@ -214,9 +214,9 @@ fn a_request_asked_twice_is_applied_once() {
     )
     .unwrap();
     let first = execute(&store, &r, &desk(&settings, Some(&digest)), now).unwrap();
-    assert_eq!(first, Answer::Done("queued".to_string()));
+    assert_eq!(first, Answer::Done(Done::Said("queued".to_string())));
     let again = execute(&store, &r, &desk(&settings, Some(&digest)), now).unwrap();
-    assert_eq!(again, Answer::Done("queued".to_string()));
+    assert_eq!(again, Answer::Done(Done::Said("queued".to_string())));
     assert_eq!(store.outbox().unwrap().len(), 1, "one digest queued");
 
     // A case change likewise, and a refusal names the reason.
@@ -232,9 +232,14 @@ fn a_request_asked_twice_is_applied_once() {
     .unwrap();
     assert!(matches!(
         execute(&store, &note, &desk(&settings, None), now).unwrap(),
-        Answer::Done(_)
+        Answer::Done(Done::Applied {
+            notice_queued: false,
+            ..
+        })
     ));
-    let Answer::Done(again) = execute(&store, &note, &desk(&settings, None), now).unwrap() else {
+    let Answer::Done(Done::Said(again)) =
+        execute(&store, &note, &desk(&settings, None), now).unwrap()
+    else {
         panic!("the note is answered again");
     };
     assert!(again.contains("already applied"), "{again}");
@@ -372,9 +377,19 @@ fn a_staff_answer_is_a_threaded_person_s_mail_queued_once() {
     };
     let request = answer("Contractul se semnează mâine.\n");
     let first = execute(&store, &request, &desk(&settings, None), now).unwrap();
-    assert!(matches!(first, Answer::Done(_)), "{first:?}");
+    // The answer is the mail itself: no notice besides it.
+    assert!(
+        matches!(
+            first,
+            Answer::Done(Done::Applied {
+                notice_queued: false,
+                ..
+            })
+        ),
+        "{first:?}"
+    );
     let again = execute(&store, &request, &desk(&settings, None), now).unwrap();
-    assert!(matches!(again, Answer::Done(ref t) if t.contains("already applied")));
+    assert!(matches!(again, Answer::Done(Done::Said(ref t)) if t.contains("already applied")));
     let outbox = store.outbox().unwrap();
     assert_eq!(outbox.len(), 1, "queued once");
     let entry = &outbox[0];
@@ -478,4 +493,41 @@ fn a_staff_answer_is_a_threaded_person_s_mail_queued_once() {
 
 fn settings_off(templates: &Templates) -> Settings<'_> {
     settings(templates, ReplyMode::Off)
+}
+
+/// Whether the applicant is sent a notice is part of the answer, in any staff
+/// language: a command tells its user so without reading the words (Romanian, the
+/// default, was never recognised when it did).
+#[test]
+fn the_answer_says_whether_a_notice_was_queued() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("store")).unwrap();
+    let now = datetime!(2026-11-24 12:00 UTC);
+    let templates = Templates::embedded();
+    for (mode, queued) in [(ReplyMode::Send, true), (ReplyMode::Off, false)] {
+        let settings = settings(&templates, mode);
+        let token = if queued { "ABC123" } else { "ABC124" };
+        let mut case = Case::open(token.into(), "ion@x.md", Language::Ro, now);
+        case.message_ids.push(format!("{token}@x.md"));
+        store.save_case(&case).unwrap();
+        let advance = Request::new(
+            token,
+            "ana",
+            StaffAction::Case(CaseAction::Advance {
+                step: Step::FORM,
+                note: None,
+                force: false,
+            }),
+            now,
+        )
+        .unwrap();
+        let mut ro = desk(&settings, None);
+        ro.language = Language::Ro;
+        let answer = execute(&store, &advance, &ro, now).unwrap();
+        let Answer::Done(done) = answer else {
+            panic!("{answer:?}");
+        };
+        assert_eq!(done.notice_queued(), queued, "{mode:?}: {done:?}");
+        assert_eq!(store.outbox().unwrap().len(), 1, "{mode:?}");
+    }
 }

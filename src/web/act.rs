@@ -223,7 +223,7 @@ pub async fn act(
 /// Applies a request as the control socket does, and tells the mail loop.
 pub(super) fn apply(console: &Console, request: &Request, now: OffsetDateTime) -> (bool, String) {
     match console.shared.submit(request, console.web.language, now) {
-        Ok(Answer::Done(text)) => (true, text),
+        Ok(Answer::Done(done)) => (true, done.into_text()),
         Ok(Answer::Refused(why)) => (false, why),
         Err(e) => {
             tracing::warn!("console: {e}");

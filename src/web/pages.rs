@@ -537,7 +537,7 @@ pub async fn daemon(State(console): State<Arc<Console>>, signed: Signed) -> Resp
         .map_err(crate::staff::StaffError::from)
         .and_then(|request| console.shared.submit(&request, language, now))
     {
-        Ok(crate::staff::Answer::Done(text)) => text,
+        Ok(crate::staff::Answer::Done(done)) => done.into_text(),
         Ok(crate::staff::Answer::Refused(why)) => why,
         Err(e) => e.to_string(),
     };

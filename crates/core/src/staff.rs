@@ -283,13 +283,6 @@ impl StoreRequest {
     }
 }
 
-/// What became of a staff request: done (what to print), or refused (why).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Answer {
-    Done(String),
-    Refused(String),
-}
-
 /// One staff request, as applied: who asked (from the control socket's credentials),
 /// about which case, what.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -372,11 +372,9 @@ fn change(
         ("applicant", case.applicant.as_str()),
     ];
     println!("{}", say("preview_head", language, &head));
-    let (text, by_daemon) = ask(config, &token, action.into(), by)?;
-    println!("{text}");
-    // The answer says, in the staff language, when a notice was queued.
-    let told = word("told", language).trim_start_matches("; ");
-    if !by_daemon && text.contains(told) {
+    let answered = ask_for(config, &token, action.into(), by)?;
+    println!("{}", answered.text);
+    if !answered.by_daemon && answered.notice_queued {
         println!("{}", word("notice_later", language));
     }
     Ok(ExitCode::SUCCESS)
@@ -479,6 +477,23 @@ pub(super) fn ask(
     action: StaffAction,
     display_name: Option<String>,
 ) -> Result<(String, bool)> {
+    ask_for(config, case, action, display_name).map(|a| (a.text, a.by_daemon))
+}
+
+/// What a request got: the text to print, whether the daemon gave it, and whether a
+/// notice to the applicant was queued.
+pub(super) struct Answered {
+    text: String,
+    by_daemon: bool,
+    notice_queued: bool,
+}
+
+fn ask_for(
+    config: &Config,
+    case: &str,
+    action: StaffAction,
+    display_name: Option<String>,
+) -> Result<Answered> {
     let request = ControlRequest {
         id: mnotify_intake::record::fresh_id()?,
         case: case.to_string(),
@@ -487,20 +502,33 @@ pub(super) fn ask(
     };
     let server = control::client::Server::of_store(&config.store_path);
     match control::client::ask(&config.control.socket, server, &request, ANSWER_WAIT) {
-        Ok(ControlReply::Done { text }) => Ok((text, true)),
+        Ok(ControlReply::Done {
+            text,
+            notice_queued,
+        }) => Ok(Answered {
+            text,
+            by_daemon: true,
+            notice_queued,
+        }),
         Ok(ControlReply::Refused { reason }) => bail!("{reason}"),
         Err(control::client::ClientError::NotRunning { .. }) => {
-            Ok((directly(config, request)?, false))
+            let done = directly(config, request)?;
+            Ok(Answered {
+                by_daemon: false,
+                notice_queued: done.notice_queued(),
+                text: done.into_text(),
+            })
         }
         Err(e) => Err(e.into()),
     }
 }
 
 /// A request applied to the store by this command (the daemon is not running).
-fn directly(config: &Config, asked: ControlRequest) -> Result<String> {
+fn directly(config: &Config, asked: ControlRequest) -> Result<staff::Done> {
     if !config.store_path.exists() {
         match asked.action {
-            StaffAction::Store(StoreRequest::Cases) | StaffAction::Store(StoreRequest::Registry) => return Ok("[]".into()),
+            StaffAction::Store(StoreRequest::Cases) => return Ok(staff::Done::Json("[]".into())),
+            StaffAction::Store(StoreRequest::Registry) => return Ok(staff::Done::Registry(Vec::new())),
             _ if !asked.case.is_empty() => bail!(
                 "no store at {} yet, so no case #{}; cases open when applicants write",
                 config.store_path.display(),
@@ -543,7 +571,7 @@ fn directly(config: &Config, asked: ControlRequest) -> Result<String> {
     let answer = service.submit(&request, config.staff_language, now)?;
     service.store.flush()?;
     match answer {
-        staff::Answer::Done(text) => Ok(text),
+        staff::Answer::Done(done) => Ok(done),
         staff::Answer::Refused(reason) => bail!("{reason}"),
     }
 }
