@@ -286,9 +286,7 @@ impl Reading<'_> {
             files.push(path);
         }
         let defaults = CrlSources::default();
-        let refresh_hours = r.refresh_hours.unwrap_or(6);
-        let timeout = r.timeout_seconds.unwrap_or(10);
-        if refresh_hours == 0 || timeout == 0 || r.max_bytes == Some(0) {
+        if r.refresh_hours == Some(0) || r.timeout_seconds == Some(0) || r.max_bytes == Some(0) {
             return Err(self.invalid(
                 "[revocation] refresh_hours, timeout_seconds and max_bytes must be more than 0"
                     .into(),
@@ -296,9 +294,13 @@ impl Reading<'_> {
         }
         Ok(CrlSources {
             files,
-            fetch: r.fetch.unwrap_or(false),
-            refresh: std::time::Duration::from_secs(refresh_hours * 3600),
-            timeout: std::time::Duration::from_secs(timeout),
+            fetch: r.fetch.unwrap_or(defaults.fetch),
+            refresh: r
+                .refresh_hours
+                .map_or(defaults.refresh, |h| std::time::Duration::from_secs(h * 3600)),
+            timeout: r
+                .timeout_seconds
+                .map_or(defaults.timeout, std::time::Duration::from_secs),
             max_bytes: r.max_bytes.unwrap_or(defaults.max_bytes),
         })
     }
