@@ -295,9 +295,9 @@ impl Reading<'_> {
         Ok(CrlSources {
             files,
             fetch: r.fetch.unwrap_or(defaults.fetch),
-            refresh: r
-                .refresh_hours
-                .map_or(defaults.refresh, |h| std::time::Duration::from_secs(h * 3600)),
+            refresh: r.refresh_hours.map_or(defaults.refresh, |h| {
+                std::time::Duration::from_secs(h * 3600)
+            }),
             timeout: r
                 .timeout_seconds
                 .map_or(defaults.timeout, std::time::Duration::from_secs),

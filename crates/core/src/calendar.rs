@@ -168,17 +168,27 @@ impl Calendar {
     }
 }
 
-fn timestamp(t: OffsetDateTime) -> jiff::Timestamp {
-    jiff::Timestamp::from_second(t.unix_timestamp()).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+/// The one crossing from `time` (every instant the daemon records) to `jiff` (time
+/// zones and civil days), to the nanosecond.
+pub fn timestamp(t: OffsetDateTime) -> jiff::Timestamp {
+    jiff::Timestamp::from_nanosecond(t.unix_timestamp_nanos())
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
+
+/// The crossing back, to the nanosecond.
+pub fn offset_date_time(t: jiff::Timestamp) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(t.as_nanosecond())
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 fn seconds(from: jiff::Timestamp, to: jiff::Timestamp) -> f64 {
     (to.as_second() - from.as_second()) as f64
 }
 
+/// `from` and a length of working time in seconds (fractions of working days are
+/// counted in seconds), as an instant.
 fn instant(from: jiff::Timestamp, plus_seconds: f64) -> OffsetDateTime {
-    let at = from.as_second() + plus_seconds.round() as i64;
-    OffsetDateTime::from_unix_timestamp(at).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    offset_date_time(from) + time::Duration::seconds(plus_seconds.round() as i64)
 }
 
 /// Moldova's public holidays (see the module's head).

@@ -447,8 +447,7 @@ pub fn last_scheduled(
     at: (i8, i8),
     tz: &jiff::tz::TimeZone,
 ) -> OffsetDateTime {
-    let ts =
-        jiff::Timestamp::from_second(now.unix_timestamp()).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let ts = crate::calendar::timestamp(now);
     let local = ts.to_zoned(tz.clone());
     let on = |date: jiff::civil::Date| {
         date.at(at.0, at.1, 0, 0)
@@ -462,7 +461,7 @@ pub fn last_scheduled(
     } else {
         on(local.date().yesterday().unwrap_or(local.date()))
     };
-    OffsetDateTime::from_unix_timestamp(chosen.as_second()).unwrap_or(now)
+    crate::calendar::offset_date_time(chosen)
 }
 
 /// The daily digest is due when the last one went out before the latest scheduled time.
