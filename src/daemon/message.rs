@@ -139,19 +139,22 @@ impl Daemon {
         // A redelivery is found first, from what the sender wrote: it is filed without
         // being analysed again (nor its revocation lists learnt).
         let digest = process::content_digest(&raw, &facts);
+        let recall = process::recall(&facts, &digest);
+        let recalled = self.store.recall(&recall)?;
         let (identity, reused) = match accepted {
             // Held mail staff accepted keeps the identity it was held under.
             Some(Accepted { identity, .. }) => (identity.clone(), None),
-            None => match self.identity_of(facts.message_id.as_deref(), &digest)? {
-                Ok(new) => new,
-                Err(before) => {
+            None => match process::identity_of(&recall, &recalled, &digest) {
+                process::Identity::New { identity, reuses } => (identity, reuses),
+                process::Identity::Seen(before) => {
                     return self
-                        .file_duplicate(process::duplicate(before, at))
+                        .file_duplicate(process::duplicate(*before, at))
                         .map(Handled::filed)
                 }
             },
         };
-        let (read, in_thread) = self.read(facts, part, now)?;
+        let in_thread = recalled.in_thread;
+        let read = self.read(facts, part, in_thread.is_some(), now);
         let content = read.content();
         let accepted_by = accepted.map(|a| a.by.clone());
         let judgement = process::judge(content, accepted_by, &self.config.trust);
@@ -182,28 +185,6 @@ impl Daemon {
         self.commit(plan, size).map(Handled::filed)
     }
 
-    /// The identity a new mail is recorded under, and the Message-ID it reuses when a
-    /// different mail came first under it (both are handled, each on its own); or the
-    /// record of the same message handled before (a redelivery: filed, not answered).
-    fn identity_of(
-        &self,
-        message_id: Option<&str>,
-        digest: &str,
-    ) -> Result<Result<(String, Option<String>), crate::record::SeenRecord>, DaemonError> {
-        let identity = process::identity(message_id, digest);
-        let Some(first) = self.store.seen_identity(&identity)? else {
-            return Ok(Ok((identity, None)));
-        };
-        if process::same_message(&first, digest) {
-            return Ok(Err(first));
-        }
-        let beside = process::identity_beside(&identity, digest);
-        Ok(match self.store.seen_identity(&beside)? {
-            Some(again) => Err(again),
-            None => Ok((beside, Some(identity))),
-        })
-    }
-
     /// Held mail is kept for staff, who may accept it by hand (`held accept`), within
     /// the ceiling; past it (or too large) only its record and header are kept, and an
     /// acceptance reads it again from the folder it was filed in.
@@ -231,19 +212,19 @@ impl Daemon {
     }
 
     /// The analysis of a mail already read into facts (only the header of an oversized
-    /// one is analysed as such). The case it names or continues is looked up first: a
-    /// mail in a case's thread is about MNotify ([`process::continues_case`]).
+    /// one is analysed as such). A mail in a case's thread is about MNotify
+    /// ([`process::continues_case`]).
     fn read(
         &mut self,
         mut facts: crate::intake::Facts,
         part: Part,
+        in_a_case: bool,
         now: OffsetDateTime,
-    ) -> Result<(Read, Option<crate::case::Case>), DaemonError> {
-        let in_thread = self.thread_case(&facts)?;
+    ) -> Read {
         if part == Part::Header {
-            return Ok((Read::Header(facts), in_thread));
+            return Read::Header(facts);
         }
-        if in_thread.is_some() {
+        if in_a_case {
             process::continues_case(&mut facts);
         }
         // The CRLs of certificates seen for the first time, before deciding.
@@ -256,7 +237,7 @@ impl Daemon {
             procedures: &self.config.procedures,
             case_certificates: &self.case_certificates,
         };
-        Ok((Read::Whole(analyse_facts(facts, &ctx, now)), in_thread))
+        Read::Whole(analyse_facts(facts, &ctx, now))
     }
 
     /// Files a mail handled before under another UID again, without an answer.
@@ -316,25 +297,6 @@ impl Daemon {
             "handled"
         );
         Ok(plan.seen.destination)
-    }
-
-    /// The case a message names by its token or belongs to by its thread headers, in
-    /// the order [`process::case_keys`] gives.
-    pub(super) fn thread_case(
-        &self,
-        f: &crate::intake::Facts,
-    ) -> Result<Option<crate::case::Case>, DaemonError> {
-        for key in process::case_keys(f) {
-            let found = match &key {
-                process::CaseKey::Token(token) => self.store.case(token)?,
-                process::CaseKey::Thread(id) => self.store.case_for_thread(id)?,
-            };
-            if let Some(case) = found {
-                // A case staff merged into another: its mail joins that one.
-                return Ok(Some(self.store.current_case(case)?));
-            }
-        }
-        Ok(None)
     }
 }
 

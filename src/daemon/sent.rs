@@ -83,7 +83,8 @@ impl Daemon {
     /// that case's applicant or institution.
     fn answered_case(&self, copy: &SentCopy) -> Result<Option<crate::case::Case>, DaemonError> {
         Ok(self
-            .thread_case(&copy.facts)?
+            .store
+            .case_of_keys(&process::case_keys(&copy.facts))?
             .filter(|case| copy.answers(case)))
     }
 

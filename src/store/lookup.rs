@@ -1,13 +1,45 @@
-//! The store's one answer to what process asks about a mail ([`Lookup`]): the
-//! sender's case, the case for the system the mail names, the reply counters of each
-//! candidate case, the cases its certificates are in, the reply a report names. It only
-//! looks up; [`crate::process::known`] chooses.
+//! The store's answers to what process asks about a mail: before it is analysed
+//! ([`process::Recall`]: handled before? which case does it name or continue?), and
+//! after ([`Lookup`]: the sender's case, the case for the system the mail names, the
+//! reply counters of each candidate case, the cases its certificates are in, the reply
+//! a report names). It only looks up; [`crate::process`] chooses.
 
 use super::*;
 use crate::process::{self, Found, Lookup, ReplyCounts, Reported};
 
 impl Store {
     /// Answers `lookup` for a mail whose named or continued case is `in_case`.
+    /// Answers what is asked before a mail is analysed ([`process::Recall`]): its
+    /// records under its identity and beside it, and the case it names or continues.
+    pub fn recall(&self, recall: &process::Recall) -> Result<process::Recalled, StoreError> {
+        let first = self.seen_identity(&recall.identity)?;
+        let beside = match &first {
+            Some(_) => self.seen_identity(&recall.beside)?,
+            None => None,
+        };
+        Ok(process::Recalled {
+            first,
+            beside,
+            in_thread: self.case_of_keys(&recall.case_keys)?,
+        })
+    }
+
+    /// The case of the first of `keys` that finds one (a token, or a Message-ID of
+    /// its thread), after any merge.
+    pub fn case_of_keys(&self, keys: &[process::CaseKey]) -> Result<Option<Case>, StoreError> {
+        for key in keys {
+            let found = match key {
+                process::CaseKey::Token(token) => self.case(token)?,
+                process::CaseKey::Thread(id) => self.case_for_thread(id)?,
+            };
+            if let Some(case) = found {
+                // A case staff merged into another: its mail joins that one.
+                return Ok(Some(self.current_case(case)?));
+            }
+        }
+        Ok(None)
+    }
+
     pub fn look_up(&self, lookup: &Lookup, in_case: Option<&Case>) -> Result<Found, StoreError> {
         let sender_case = match &lookup.sender {
             Some((to, Some(service))) => self.case_for_sender(to, service)?,

@@ -1,7 +1,9 @@
-//! What the store is asked about one mail once it is read and judged, and the choice
-//! among its answers: [`lookup`] says what to look up, the store answers it in one
-//! call ([`Found`]), and [`known`] picks the case the mail belongs to and its reply
-//! counts. The store only looks things up; every rule is here.
+//! What the store is asked about one mail, twice: before it is analysed, [`recall`]
+//! (was it handled before, which case does it name or continue), answered in one call
+//! ([`Recalled`]); once it is read and judged, [`lookup`] (the sender's and system's
+//! cases, counters, certificates), answered in one call ([`Found`]), and [`known`]
+//! picks the case the mail belongs to and its reply counts. The store only looks
+//! things up; every rule is here.
 
 use time::OffsetDateTime;
 
@@ -9,6 +11,65 @@ use super::certificates::candidates;
 use super::{Content, Judgement, Known, RateKeys, ReplyCounts, Reported};
 use crate::case::Case;
 use crate::record::{CertificateCase, MessageId};
+
+/// The questions for the store before a mail is analysed: whether it was handled
+/// before (under its identity, or beside it when another mail took its Message-ID
+/// first), and the case it names or continues (its keys, in order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recall {
+    pub identity: String,
+    pub beside: String,
+    pub case_keys: Vec<super::CaseKey>,
+}
+
+/// What the store answered to a [`Recall`].
+#[derive(Debug, Clone, Default)]
+pub struct Recalled {
+    pub first: Option<crate::record::SeenRecord>,
+    pub beside: Option<crate::record::SeenRecord>,
+    /// The case the mail names or continues (after any merge).
+    pub in_thread: Option<Case>,
+}
+
+/// What to recall of a mail whose content digest is `digest`.
+pub fn recall(facts: &crate::intake::Facts, digest: &str) -> Recall {
+    let identity = super::identity(facts.message_id.as_deref(), digest);
+    Recall {
+        beside: super::identity_beside(&identity, digest),
+        identity,
+        case_keys: super::case_keys(facts),
+    }
+}
+
+/// Whose mail this is to the store: a new one (its identity, and the Message-ID it
+/// shares with a different mail that came first, both handled each on its own), or the
+/// same message handled before (a redelivery: filed, not answered).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Identity {
+    New {
+        identity: String,
+        reuses: Option<String>,
+    },
+    Seen(Box<crate::record::SeenRecord>),
+}
+
+/// The mail's [`Identity`] from what the store recalled.
+pub fn identity_of(recall: &Recall, recalled: &Recalled, digest: &str) -> Identity {
+    match (&recalled.first, &recalled.beside) {
+        (None, _) => Identity::New {
+            identity: recall.identity.clone(),
+            reuses: None,
+        },
+        (Some(first), _) if super::same_message(first, digest) => {
+            Identity::Seen(Box::new(first.clone()))
+        }
+        (Some(_), Some(again)) => Identity::Seen(Box::new(again.clone())),
+        (Some(_), None) => Identity::New {
+            identity: recall.beside.clone(),
+            reuses: Some(recall.identity.clone()),
+        },
+    }
+}
 
 /// The questions for the store about one mail.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -32,7 +32,7 @@ pub use answer::outbox_entry;
 use answer::Withheld;
 pub use certificates::{candidates, case_certificate_entries};
 pub use judge::{judge, reply_address, Judgement};
-pub use lookup::{known, lookup, Found, Lookup};
+pub use lookup::{identity_of, known, lookup, recall, Found, Identity, Lookup, Recall, Recalled};
 pub use notice::{notice, staff_answer, StaffAnswer};
 use place::{place_in_case, Placed};
 pub use rates::{rate_key, RateKeys, ReplyCounts};

@@ -860,3 +860,62 @@ fn each_language_s_reply_carries_its_own_display_name() {
         "{raw}"
     );
 }
+
+/// What the store recalls before analysis decides whose mail this is: new, the same
+/// message again (filed, not answered), or a different mail reusing a Message-ID
+/// (handled beside the first, and once only however often it comes).
+#[test]
+fn a_mail_s_identity_comes_from_one_recall() {
+    let now = time::macros::datetime!(2026-12-08 10:00 UTC);
+    let raw = b"From: ion@x.md\r\nMessage-ID: <m@x.md>\r\nIn-Reply-To: <ours@egov.md>\r\nSubject: [MNotify #ABC123] Re\r\n\r\nText\r\n";
+    let facts = crate::intake::read(raw, &[]);
+    let recall = recall(&facts, "d1");
+    assert_eq!(recall.identity, "m@x.md");
+    assert_eq!(recall.beside, identity_beside("m@x.md", "d1"));
+    assert_eq!(
+        recall.case_keys,
+        case_keys(&facts),
+        "the token first, then the thread"
+    );
+    let record = |digest: &str| {
+        let mut r = SeenRecord::unreadable(1, 7, None, now);
+        r.digest = Some(digest.to_string());
+        r
+    };
+    let new = Recalled::default();
+    assert_eq!(
+        identity_of(&recall, &new, "d1"),
+        Identity::New {
+            identity: "m@x.md".into(),
+            reuses: None
+        }
+    );
+    let again = Recalled {
+        first: Some(record("d1")),
+        ..Recalled::default()
+    };
+    assert_eq!(
+        identity_of(&recall, &again, "d1"),
+        Identity::Seen(Box::new(record("d1")))
+    );
+    let taken = Recalled {
+        first: Some(record("other")),
+        ..Recalled::default()
+    };
+    assert_eq!(
+        identity_of(&recall, &taken, "d1"),
+        Identity::New {
+            identity: recall.beside.clone(),
+            reuses: Some("m@x.md".into())
+        }
+    );
+    let taken_and_seen = Recalled {
+        first: Some(record("other")),
+        beside: Some(record("d1")),
+        ..Recalled::default()
+    };
+    assert_eq!(
+        identity_of(&recall, &taken_and_seen, "d1"),
+        Identity::Seen(Box::new(record("d1")))
+    );
+}
