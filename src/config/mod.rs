@@ -599,6 +599,71 @@ mod tests {
         );
     }
 
+    /// A value the example writes commented out is the default, or the example says
+    /// it is not one: uncommenting it alone changes nothing, except for the keys listed
+    /// here as illustrations (a path, an address, a choice shown beside its default).
+    #[test]
+    fn the_example_s_commented_values_are_the_defaults() {
+        let dir = dir_with_anchor();
+        let example = include_str!("../../config/mnotify-intake.example.toml")
+            .replace("/etc/mnotify-intake/stisc-root.pem", "ca.pem")
+            .replace("/etc/mnotify-intake/stisc-issuing.pem", "ca.pem");
+        let path = dir.path().join("c.toml");
+        let base = Config::parse(&path, &example).unwrap();
+        let header = regex::Regex::new(r"^(# )?\[([a-z0-9_.]+)\]").unwrap();
+        let key = regex::Regex::new(r"^# ([a-z][a-z0-9_]*) = ").unwrap();
+        let lines: Vec<&str> = example.lines().collect();
+        let (mut section, mut live) = (String::new(), true);
+        let mut differ = Vec::new();
+        for (i, line) in lines.iter().enumerate() {
+            if let Some(c) = header.captures(line) {
+                section = c[2].to_string();
+                live = c.get(1).is_none();
+                continue;
+            }
+            let Some(k) = key.captures(line) else {
+                continue;
+            };
+            if !live {
+                continue;
+            }
+            let mut changed = lines.clone();
+            let uncommented = &line[2..];
+            changed[i] = uncommented;
+            let same = Config::parse(&path, &changed.join("\n")).is_ok_and(|c| c == base);
+            if !same {
+                differ.push(format!("[{section}] {}", &k[1]));
+            }
+        }
+        let illustrations = [
+            // A tenant, files, paths and secrets of the agency's own: no default.
+            "[trust] exchange_online_tenant",
+            "[imap] ca_file",
+            "[imap] password",
+            "[imap] oauth2_token",
+            "[smtp] ca_file",
+            "[smtp] oauth2_token",
+            "[reply] templates",
+            "[procedures] dir",
+            "[revocation] crl_files",
+            // Shown as the choice beside the default ("fetch = true" turns it on).
+            "[revocation] fetch",
+            // The default names, but a name written is used exactly as written, while
+            // one left out is matched to the server's own (the comment says so).
+            "[imap] processed_folder",
+            "[imap] needs_human_folder",
+            "[imap] sent_folder",
+            "[imap] drafts_folder",
+            "[imap] junk_folder",
+        ];
+        let differ: std::collections::BTreeSet<&str> = differ.iter().map(String::as_str).collect();
+        let illustrations = std::collections::BTreeSet::from(illustrations);
+        assert_eq!(
+            differ, illustrations,
+            "a commented value that is not the default"
+        );
+    }
+
     /// The agency's time zone and name are each one key; the old keys are still read
     /// (in their own section, as before) and said with the key that replaced them.
     #[test]
