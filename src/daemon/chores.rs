@@ -1,6 +1,9 @@
-//! Chores between passes: the daily digest and reminders, the daily backup.
+//! Chores between passes: the daily digest and reminders (the daemon's: they need its
+//! templates and settings), and the daily backup and pruning (the [`Chores`] room's
+//! own, with when each is next due).
 
 use super::*;
+use crate::config::Keeping;
 
 impl Daemon {
     /// The staff digest and the applicants' reminders, once a day at the configured
@@ -45,20 +48,26 @@ impl Daemon {
         );
         Ok(())
     }
+}
 
+/// The daily backup and pruning, and when each is next due.
+#[derive(Default)]
+pub(super) struct Chores {
+    /// No daily backup before this (after a failed one).
+    next_backup_try: Option<Instant>,
+    /// No pruning before this (daily).
+    next_prune: Option<Instant>,
+}
+
+impl Chores {
     /// A backup of the store into `[store] backups` once a day (the newest `keep`
     /// kept). A backup that fails is logged and tried again an hour later: the mail
     /// goes on.
-    pub(super) fn daily_backup(&mut self) {
-        let backups = &self.config.keeping;
+    pub(super) fn backup(&mut self, store: &Store, backups: &Keeping) {
         if backups.keep == 0 {
             return;
         }
-        if self
-            .chores
-            .next_backup_try
-            .is_some_and(|t| Instant::now() < t)
-        {
+        if self.next_backup_try.is_some_and(|t| Instant::now() < t) {
             return;
         }
         let now = now();
@@ -73,11 +82,10 @@ impl Daemon {
         );
         if wait.is_positive() {
             let wait = Duration::try_from(wait).unwrap_or(Duration::from_secs(3600));
-            self.chores.next_backup_try = Some(Instant::now() + wait);
+            self.next_backup_try = Some(Instant::now() + wait);
             return;
         }
-        let written = self
-            .store
+        let written = store
             .write_backup_file(&backups.dir, "daily", now)
             .and_then(|(path, summary)| {
                 let pruned =
@@ -96,30 +104,27 @@ impl Daemon {
                     dir = %backups.dir.display(),
                     "daily backup failed, tried again in an hour: {e}"
                 );
-                self.chores.next_backup_try = Some(Instant::now() + Duration::from_secs(3600));
+                self.next_backup_try = Some(Instant::now() + Duration::from_secs(3600));
             }
         }
     }
 
     /// What is older than `[store] retention_days` is reduced or removed, at the first
     /// pass and then daily (see [`crate::store::Pruned`]).
-    pub(super) fn daily_prune(&mut self) -> Result<(), DaemonError> {
-        let days = self.config.keeping.retention_days;
-        if days == 0 || self.chores.next_prune.is_some_and(|t| Instant::now() < t) {
+    pub(super) fn prune(&mut self, store: &Store, keeping: &Keeping) -> Result<(), DaemonError> {
+        let days = keeping.retention_days;
+        if days == 0 || self.next_prune.is_some_and(|t| Instant::now() < t) {
             return Ok(());
         }
         let now = now();
-        let pruned = self
-            .store
-            .prune(now - time::Duration::days(days.into()), now)?;
-        let held_days = self.config.keeping.held_retention_days;
+        let pruned = store.prune(now - time::Duration::days(days.into()), now)?;
+        let held_days = keeping.held_retention_days;
         let held_bytes_removed = if held_days == 0 {
             0
         } else {
-            self.store
-                .prune_held(now - time::Duration::days(held_days.into()))?
+            store.prune_held(now - time::Duration::days(held_days.into()))?
         };
-        self.chores.next_prune = Some(Instant::now() + Duration::from_secs(24 * 3600));
+        self.next_prune = Some(Instant::now() + Duration::from_secs(24 * 3600));
         info!(
             retention_days = days,
             records_reduced = pruned.records_reduced,
@@ -132,13 +137,4 @@ impl Daemon {
         );
         Ok(())
     }
-}
-
-/// When the daily chores are next due.
-#[derive(Default)]
-pub(super) struct Chores {
-    /// No daily backup before this (after a failed one).
-    pub(super) next_backup_try: Option<Instant>,
-    /// No pruning before this (daily).
-    pub(super) next_prune: Option<Instant>,
 }

@@ -396,8 +396,8 @@ impl Daemon {
             }
             self.handle_accepted(&mut mb).await?;
             self.daily_routine()?;
-            self.daily_backup();
-            self.daily_prune()?;
+            self.chores.backup(&self.store, &self.config.keeping);
+            self.chores.prune(&self.store, &self.config.keeping)?;
             self.crls.refresh(now());
             self.deliver(Round::Last).await?;
             if *shutdown.borrow() || lifetime == Lifetime::Once {
