@@ -40,7 +40,7 @@ impl Daemon {
         // store keeps those across crashes) count alike.
         let mut failed: HashMap<u32, (u8, u8)> = HashMap::new();
         for &uid in &fresh {
-            let fetches = self.inbox.fetch_failures.get(&(uid_validity, uid)).copied();
+            let fetches = self.inbox.fetch_failures(uid_validity, uid);
             let reads = self.store.read_attempts(uid_validity, uid)?;
             if fetches.is_some() || reads > 0 {
                 failed.insert(uid, (fetches.unwrap_or(0), reads));
@@ -203,7 +203,7 @@ impl Daemon {
         match fetched {
             Ok(fetched) => Ok((fetched, big)),
             Err(e) => {
-                self.count_fetch_failure(uid_validity, batch);
+                self.inbox.fetch_failed(uid_validity, batch);
                 warn!(messages = ?batch, "fetching failed: {e}");
                 Err(e.into())
             }
@@ -217,10 +217,10 @@ impl Daemon {
         let mut missing = 0;
         for uid in batch {
             if fetched.iter().any(|(u, _)| u == uid) {
-                self.inbox.fetch_failures.remove(&(uid_validity, *uid));
+                self.inbox.fetched(uid_validity, *uid);
             } else {
                 if missing == 0 {
-                    self.count_fetch_failure(uid_validity, &[*uid]);
+                    self.inbox.fetch_failed(uid_validity, &[*uid]);
                 }
                 warn!(uid, "the server did not hand this message over");
                 missing += 1;
@@ -260,7 +260,7 @@ impl Daemon {
             match one {
                 Ok(one) if answered(&one, uid) => listed.extend(one),
                 other => {
-                    self.count_fetch_failure(uid_validity, &[uid]);
+                    self.inbox.fetch_failed(uid_validity, &[uid]);
                     warn!(uid, "the server did not report this message's size");
                     return Err(other.err().unwrap_or(MailboxError::Incomplete(1)).into());
                 }
@@ -287,24 +287,13 @@ impl Daemon {
             .filter(|(_, _, arrived)| arrived.is_some_and(|t| t < cut))
             .map(|&(uid, _, _)| uid)
             .collect();
-        if old.len() != self.inbox.backlog_left {
-            self.inbox.backlog_left = old.len();
+        if self.inbox.backlog_changed(old.len()) {
             info!(
                 count = old.len(),
                 "messages older than the daemon's first start left in the inbox untouched ([imap] backlog = \"leave\")"
             );
         }
         fresh.into_iter().filter(|u| !old.contains(u)).collect()
-    }
-
-    pub(super) fn count_fetch_failure(&mut self, uid_validity: u32, uids: &[u32]) {
-        for &uid in uids {
-            *self
-                .inbox
-                .fetch_failures
-                .entry((uid_validity, uid))
-                .or_default() += 1;
-        }
     }
 
     /// Files messages that could not be fetched or read [`MAX_FETCH_FAILURES`] times,
@@ -342,7 +331,7 @@ impl Daemon {
             mb.move_to(&uids, folder).await?;
         }
         for uid in uids {
-            self.inbox.fetch_failures.remove(&(uid_validity, uid));
+            self.inbox.fetched(uid_validity, uid);
         }
         Ok(())
     }
@@ -397,11 +386,35 @@ pub(super) fn batches(uids: &[u32], sizes: &BTreeMap<u32, u64>, limit: u64) -> V
 pub(super) struct Inbox {
     /// Failed fetches per message (UIDVALIDITY, UID) since start: a message that failed
     /// once is fetched alone, one that failed [`MAX_FETCH_FAILURES`] times is set aside.
-    pub(super) fetch_failures: HashMap<(u32, u32), u8>,
+    fetch_failures: HashMap<(u32, u32), u8>,
     /// How many messages of the history were last seen and left (logged on change).
-    pub(super) backlog_left: usize,
+    backlog_left: usize,
     /// The last query for sizes failed or came back short: ask message by message.
     pub(super) size_one_by_one: bool,
+}
+
+impl Inbox {
+    /// Failed fetches of a message since start, if any.
+    pub(super) fn fetch_failures(&self, uid_validity: u32, uid: u32) -> Option<u8> {
+        self.fetch_failures.get(&(uid_validity, uid)).copied()
+    }
+
+    /// Each of `uids` failed to come once more.
+    pub(super) fn fetch_failed(&mut self, uid_validity: u32, uids: &[u32]) {
+        for &uid in uids {
+            *self.fetch_failures.entry((uid_validity, uid)).or_default() += 1;
+        }
+    }
+
+    /// A message came (or was set aside): its failures are forgotten.
+    pub(super) fn fetched(&mut self, uid_validity: u32, uid: u32) {
+        self.fetch_failures.remove(&(uid_validity, uid));
+    }
+
+    /// Whether the history left in the inbox changed size since last said.
+    fn backlog_changed(&mut self, left: usize) -> bool {
+        std::mem::replace(&mut self.backlog_left, left) != left
+    }
 }
 
 #[cfg(test)]
