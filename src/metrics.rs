@@ -62,6 +62,8 @@ pub struct Telemetry {
     pub inbox_unhandled: Gauge,
     /// Age in seconds of the oldest of those.
     pub inbox_oldest_seconds: Gauge,
+    /// Unix time the `[oauth2]` credential expires; 0 when unknown or none.
+    pub credential_expiry: Gauge,
     started: i64,
     /// Unix seconds; 0: none yet.
     imap_ok: AtomicI64,
@@ -111,7 +113,14 @@ impl Telemetry {
             "Age of the oldest unhandled inbox mail",
             inbox_oldest_seconds.clone(),
         );
+        let credential_expiry = Gauge::default();
+        registry.register(
+            "oauth2_credential_expiry_seconds",
+            "Unix time the [oauth2] client secret or certificate expires (0: no [oauth2], or a secret whose expiry the config does not give)",
+            credential_expiry.clone(),
+        );
         Arc::new(Telemetry {
+            credential_expiry,
             registry,
             handled,
             replies_sent,
@@ -525,6 +534,21 @@ mod tests {
             "{body}"
         );
         assert!(body.contains("mnotify_intake_questions_open 0"), "{body}");
+        assert!(
+            body.contains("mnotify_intake_oauth2_credential_expiry_seconds 0"),
+            "{body}"
+        );
+        telemetry.credential_expiry.set(1_814_400_000);
+        let body = telemetry.render(
+            &store,
+            Limits::for_poll(60),
+            (&Promise::default(), crate::procedure::Catalogue::built_in()),
+            now.unix_timestamp(),
+        );
+        assert!(
+            body.contains("mnotify_intake_oauth2_credential_expiry_seconds 1814400000"),
+            "{body}"
+        );
         // A question in one of them: it waits on a person, and the metric says so.
         let asked = crate::case::apply(
             crate::procedure::Catalogue::built_in().mnotify(),

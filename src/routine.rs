@@ -84,7 +84,9 @@ fn build_digest_of(
     .with_failed_replies(&outbox);
     Ok(match service {
         Some(_) => d,
-        None => d.with_junk_left(store.junk_left_count(Some(since))?),
+        None => d
+            .with_junk_left(store.junk_left_count(Some(since))?)
+            .with_credential(cfg.credential),
     })
 }
 

@@ -91,19 +91,7 @@ pub async fn check(config: &Config, now: OffsetDateTime) -> Report {
 /// close to its expiry is said before Entra refuses it.
 async fn oauth2(config: &Config, now: OffsetDateTime, report: &mut Report) {
     let part = "OAuth2";
-    let app = [
-        config.imap.as_ref().map(|i| &i.auth),
-        config
-            .smtp
-            .as_ref()
-            .and_then(|s| s.login.as_ref().map(|(_, a)| a)),
-    ]
-    .into_iter()
-    .flatten()
-    .find_map(|auth| match auth {
-        crate::config::Auth::OAuth2(crate::secret::SecretSource::App(app)) => Some(app.clone()),
-        _ => None,
-    });
+    let app = config.oauth2_app();
     let Some(app) = app else {
         return;
     };
@@ -121,30 +109,59 @@ async fn oauth2(config: &Config, now: OffsetDateTime, report: &mut Report) {
         Ok(Err(e)) => report.add(Level::Failed, part, format!("{who}: {e}")),
         Err(e) => report.add(Level::Failed, part, format!("{who}: {e}")),
     }
+    let secret = matches!(
+        app.config().credential,
+        crate::secret::oauth2::Credential::Secret { .. }
+    );
     match crate::secret::oauth2::credential_expiry(app.config()) {
         Ok(Some(until)) => {
-            let days = (until - now).whole_days();
-            let level = if days < 30 { Level::Warning } else { Level::Ok };
-            report.add(
-                level,
-                part,
-                format!(
-                    "the client certificate is valid until {} ({days} days){}",
-                    until.date(),
-                    if days < 30 {
-                        ": upload a new one to the app registration and set [oauth2] client_certificate and client_key"
-                    } else {
-                        ""
-                    }
-                ),
-            );
+            let (level, text) = credential_expiry_said(secret, until, now);
+            report.add(level, part, text);
         }
         Ok(None) => report.add(
-            Level::Ok,
+            Level::Warning,
             part,
-            "a client secret: its expiry is not visible here; Entra shows it (App registrations, Certificates & secrets)",
+            "a client secret whose expiry is not written: set [oauth2] client_secret_expires to the date Entra shows (App registrations, Certificates & secrets), so that check, the digest and the metrics warn before it stops the mail",
         ),
         Err(e) => report.add(Level::Failed, part, e.to_string()),
+    }
+}
+
+/// How `check` says a credential's expiry: fine, close (warned), or past (failed).
+fn credential_expiry_said(
+    secret: bool,
+    until: OffsetDateTime,
+    now: OffsetDateTime,
+) -> (Level, String) {
+    let what = if secret {
+        "the client secret"
+    } else {
+        "the client certificate"
+    };
+    let renew = if secret {
+        "make a new secret in the app registration, put it where [oauth2] client_secret reads it and set client_secret_expires"
+    } else {
+        "upload a new certificate to the app registration and set [oauth2] client_certificate and client_key"
+    };
+    let days = (until - now).whole_days();
+    if until <= now {
+        (
+            Level::Failed,
+            format!(
+                "{what} expired on {}: no token can be had; {renew}",
+                until.date()
+            ),
+        )
+    } else if days < crate::digest::CREDENTIAL_WARNING_DAYS {
+        (
+            Level::Warning,
+            format!("{what} expires on {} ({days} days): {renew}", until.date()),
+        )
+    } else {
+        (
+            Level::Ok,
+            format!("{what} is valid until {} ({days} days)", until.date()),
+        )
     }
 }
 

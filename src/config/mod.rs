@@ -160,6 +160,9 @@ pub struct DigestConfig {
     pub response: crate::case::clock::Promise,
     /// Per service (a procedure's code): who gets a digest of its cases alone.
     pub services: Vec<(String, Vec<String>)>,
+    /// The `[oauth2]` credential's expiry, when known: the whole digest says it when
+    /// it is near or past.
+    pub credential: Option<crate::digest::Credential>,
 }
 
 /// How to log in.
@@ -301,6 +304,44 @@ impl Config {
         )
     }
 
+    /// The `[oauth2]` application the mailbox's logins use, if any.
+    pub fn oauth2_app(&self) -> Option<std::sync::Arc<crate::secret::oauth2::AppToken>> {
+        [
+            self.imap.as_ref().map(|i| &i.auth),
+            self.smtp
+                .as_ref()
+                .and_then(|s| s.login.as_ref().map(|(_, a)| a)),
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(|auth| match auth {
+            Auth::OAuth2(crate::secret::SecretSource::App(app)) => Some(app.clone()),
+            _ => None,
+        })
+    }
+
+    /// When the `[oauth2]` credential expires, when that is known (a certificate's,
+    /// or `client_secret_expires`).
+    pub fn credential_expiry(&self) -> Option<time::OffsetDateTime> {
+        self.oauth2_app().and_then(|app| {
+            crate::secret::oauth2::credential_expiry(app.config())
+                .ok()
+                .flatten()
+        })
+    }
+
+    /// The `[oauth2]` credential as the digest says it.
+    fn digest_credential(&self) -> Option<crate::digest::Credential> {
+        let secret = self.oauth2_app().is_some_and(|app| {
+            matches!(
+                app.config().credential,
+                crate::secret::oauth2::Credential::Secret { .. }
+            )
+        });
+        self.credential_expiry()
+            .map(|expires| crate::digest::Credential { expires, secret })
+    }
+
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -360,7 +401,7 @@ impl Config {
             .map(|m| at.metrics(m, imap.as_ref()))
             .transpose()?;
         let web = raw.web.map(|w| at.web(w, staff_language)).transpose()?;
-        Ok(Config {
+        let mut config = Config {
             renamed,
             staff_language,
             digest,
@@ -381,7 +422,12 @@ impl Config {
             response_time,
             revocation,
             procedures,
-        })
+        };
+        let credential = config.digest_credential();
+        if let Some(digest) = &mut config.digest {
+            digest.credential = credential;
+        }
+        Ok(config)
     }
 }
 
@@ -662,6 +708,33 @@ mod tests {
             differ, illustrations,
             "a commented value that is not the default"
         );
+    }
+
+    /// A client secret's expiry is what the config says, checked as a date; a
+    /// certificate's is read from the certificate, so the key is refused beside one.
+    #[test]
+    fn a_client_secret_s_expiry_is_read_once() {
+        let dir = dir_with_anchor();
+        let base = "[store]\npath = \"db\"\n[trust]\nauthserv_id = \"mx.test\"\nanchors = [\"ca.pem\"]\n[imap]\nhost = \"h\"\nuser = \"svc@egov.md\"\n[oauth2]\ntoken_url = \"https://login.test/token\"\nclient_id = \"app\"\n";
+        let parse =
+            |extra: &str| Config::parse(&dir.path().join("c.toml"), &format!("{base}{extra}"));
+        let secret = "client_secret = { env = \"S\" }\n";
+        let cfg = parse(&format!("{secret}client_secret_expires = \"2027-06-30\"\n")).unwrap();
+        assert_eq!(
+            cfg.credential_expiry(),
+            Some(time::macros::datetime!(2027-06-30 00:00 UTC))
+        );
+        assert_eq!(parse(secret).unwrap().credential_expiry(), None);
+        let bad = parse(&format!("{secret}client_secret_expires = \"30.06.2027\"\n"));
+        assert!(bad.unwrap_err().to_string().contains("like \"2027-06-30\""));
+        std::fs::write(dir.path().join("app.pem"), "x").unwrap();
+        let beside_a_certificate = parse(
+            "client_certificate = \"app.pem\"\nclient_key = \"app.pem\"\nclient_secret_expires = \"2027-06-30\"\n",
+        );
+        assert!(beside_a_certificate
+            .unwrap_err()
+            .to_string()
+            .contains("read from the certificate"));
     }
 
     /// The agency's time zone and name are each one key; the old keys are still read

@@ -61,6 +61,9 @@ pub(super) struct RawOAuth2 {
     pub(super) client_id: String,
     /// A client secret (env, file or command), or…
     pub(super) client_secret: Option<SecretSource>,
+    /// The day the client secret expires ("2027-06-30", as Entra shows it): `check`,
+    /// the digest and the metrics warn before fetching stops.
+    pub(super) client_secret_expires: Option<String>,
     /// …a certificate (PEM or DER) and its PKCS#8 private key (PEM), files.
     pub(super) client_certificate: Option<PathBuf>,
     pub(super) client_key: Option<PathBuf>,

@@ -229,6 +229,8 @@ impl Reading<'_> {
             language,
             response: response.clone(),
             services: d.services.into_iter().collect(),
+            // Set once the whole config is read (it is [oauth2]'s).
+            credential: None,
         })
     }
 

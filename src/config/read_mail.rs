@@ -31,8 +31,26 @@ impl Reading<'_> {
                 "[oauth2] token_url {token_url} is not HTTPS: the client credential would travel in clear"
             )));
         }
+        let expires = o
+            .client_secret_expires
+            .map(|text| {
+                time::Date::parse(text.trim(), time::macros::format_description!("[year]-[month]-[day]"))
+                    .map_err(|_| {
+                        self.invalid(format!(
+                            "[oauth2] client_secret_expires = \"{text}\" is not a date; write it like \"2027-06-30\" (Entra shows it under Certificates & secrets)"
+                        ))
+                    })
+            })
+            .transpose()?;
+        if expires.is_some() && o.client_secret.is_none() {
+            return Err(self.invalid(
+                "[oauth2] client_secret_expires is for a client secret; a certificate's expiry is read from the certificate".into(),
+            ));
+        }
         let credential = match (o.client_secret, o.client_certificate, o.client_key) {
-            (Some(secret), None, None) => crate::secret::oauth2::Credential::Secret(secret),
+            (Some(secret), None, None) => {
+                crate::secret::oauth2::Credential::Secret { secret, expires }
+            }
             (None, Some(certificate), Some(key)) => {
                 crate::secret::oauth2::Credential::Certificate {
                     certificate: self

@@ -267,7 +267,13 @@ impl Daemon {
             poke: Default::default(),
             registry_changed: Default::default(),
             first_start: now(),
-            telemetry: crate::metrics::Telemetry::new(now().unix_timestamp()),
+            telemetry: {
+                let telemetry = crate::metrics::Telemetry::new(now().unix_timestamp());
+                if let Some(until) = config.credential_expiry() {
+                    telemetry.credential_expiry.set(until.unix_timestamp());
+                }
+                telemetry
+            },
             counters: Counters::default(),
             outbox: outbox::Outbox::new(smtp),
             inbox: inbox::Inbox::default(),

@@ -336,6 +336,7 @@ fn digest_config(services: Vec<(String, Vec<String>)>) -> DigestConfig {
         language: crate::intake::Language::Ro,
         response: Default::default(),
         services,
+        credential: None,
     }
 }
 

@@ -51,14 +51,24 @@ async fn the_daemon_fetches_its_own_tokens_with_a_secret_or_a_certificate() {
     // A client secret.
     let mailbox = "svc-app@egov.test";
     let ion = "ion-app@primarie.test";
+    // Entra says the secret expires in ten days: said before the mail stops.
+    let expires = time::OffsetDateTime::now_utc().date() + time::Duration::days(10);
     let setup = app_only(
         stack,
         mailbox,
-        &secret_client(stack, "mnx-secret-app", &stack.oauth_dir.join("secret")),
+        &format!(
+            "{}client_secret_expires = \"{expires}\"\n",
+            secret_client(stack, "mnx-secret-app", &stack.oauth_dir.join("secret"))
+        ),
     );
     let check = setup.cli(&["check"]);
     assert!(
         check.contains("app-only token fetched for client mnx-secret-app"),
+        "{check}"
+    );
+    assert!(
+        check.contains(&format!("the client secret expires on {expires}"))
+            && check.contains("make a new secret"),
         "{check}"
     );
     ask(stack, ion, mailbox, "<app-1@primarie.test>").await;

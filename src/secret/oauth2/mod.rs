@@ -25,7 +25,12 @@ pub const DEFAULT_SCOPE: &str = "https://outlook.office365.com/.default";
 /// How the application proves who it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {
-    Secret(SecretSource),
+    /// A client secret, and the day it expires when the config says (Entra shows it;
+    /// nothing can ask it).
+    Secret {
+        secret: SecretSource,
+        expires: Option<time::Date>,
+    },
     /// A certificate (PEM or DER) and its private key (PKCS#8 PEM), files.
     Certificate {
         certificate: std::path::PathBuf,
@@ -170,7 +175,7 @@ fn form(c: &AppConfig) -> Result<Vec<(&'static str, String)>, TokenError> {
         ("scope", c.scope.clone()),
     ];
     match &c.credential {
-        Credential::Secret(source) => form.push((
+        Credential::Secret { secret: source, .. } => form.push((
             "client_secret",
             source.read("[oauth2] client secret")?.expose().to_string(),
         )),
@@ -221,12 +226,13 @@ fn explain(json: &serde_json::Value, status: u16) -> String {
     format!("{error} (HTTP {status}): {hint} ({first_line})")
 }
 
-/// A credential's expiry, when it has one the daemon can see (a certificate's).
+/// A credential's expiry, when the daemon knows it: a certificate's, or the day
+/// `[oauth2] client_secret_expires` gives for a secret (its start, UTC).
 pub fn credential_expiry(
     config: &AppConfig,
 ) -> Result<Option<time::OffsetDateTime>, assertion::CredentialFileError> {
     match &config.credential {
-        Credential::Secret(_) => Ok(None),
+        Credential::Secret { expires, .. } => Ok(expires.map(|day| day.midnight().assume_utc())),
         Credential::Certificate { certificate, .. } => {
             assertion::certificate(certificate).map(|c| Some(c.not_after))
         }

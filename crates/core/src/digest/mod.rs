@@ -130,6 +130,9 @@ pub struct Digest {
     pub failed_replies: Vec<FailedReply>,
     /// Mail in the junk folder looked at and left alone since the last digest.
     pub junk_left: u64,
+    /// The mailbox application's credential, when it expires within
+    /// [`CREDENTIAL_WARNING_DAYS`] or has expired.
+    pub credential: Option<Credential>,
     pub settings: DigestSettings,
 }
 
@@ -181,6 +184,7 @@ impl Digest {
             && self.checks.is_empty()
             && self.failed_replies.is_empty()
             && self.junk_left == 0
+            && self.credential.is_none()
     }
 
     /// Adds how much junk was left alone in the window.
@@ -249,6 +253,15 @@ fn case_line(c: &Case, procedures: &crate::procedure::Catalogue, now: OffsetDate
     }
 }
 
+/// A mail whose applicant was asked for something: rejected, number not found,
+/// ambiguous.
+fn asked_again(r: &SeenRecord) -> bool {
+    matches!(
+        r.outcome,
+        Outcome::Decided(Decision::Rejected | Decision::SerialNotFound | Decision::Ambiguous)
+    )
+}
+
 /// Builds the digest of `[since, now)`.
 pub fn build(
     records: &[SeenRecord],
@@ -298,14 +311,7 @@ pub fn build(
         new_cases: case_lines(&|c| c.opened_at >= since && c.opened_at < now),
         accepted: certificates(Decision::NewCertificate),
         reused: certificates(Decision::ReuseConfirmed),
-        rejected: mails(&|r| {
-            matches!(
-                r.outcome,
-                Outcome::Decided(
-                    Decision::Rejected | Decision::SerialNotFound | Decision::Ambiguous
-                )
-            )
-        }),
+        rejected: mails(&asked_again),
         waiting_on_age: case_lines(&|c| c.waiting_on(procedure(c)) == Some(Party::Age)),
         late: late(cases, &settings.procedures, &settings.response, now),
         questions: question_lines(&sorted_cases, now),
@@ -327,6 +333,7 @@ pub fn build(
         }),
         failed_replies: Vec::new(),
         junk_left: 0,
+        credential: None,
         settings,
     }
 }
@@ -438,40 +445,6 @@ fn expiring(registry: &Registry, now: OffsetDateTime, days: u32) -> Vec<Expiring
         .collect();
     out.sort_by_key(|e| e.not_after);
     out
-}
-
-/// The latest scheduled digest time at or before `now`: `at` local time in `tz`, today
-/// or yesterday (daylight-saving changes included).
-pub fn last_scheduled(
-    now: OffsetDateTime,
-    at: (i8, i8),
-    tz: &jiff::tz::TimeZone,
-) -> OffsetDateTime {
-    let ts = crate::calendar::timestamp(now);
-    let local = ts.to_zoned(tz.clone());
-    let on = |date: jiff::civil::Date| {
-        date.at(at.0, at.1, 0, 0)
-            .to_zoned(tz.clone())
-            .map(|z| z.timestamp())
-            .unwrap_or(ts)
-    };
-    let today = on(local.date());
-    let chosen = if today <= ts {
-        today
-    } else {
-        on(local.date().yesterday().unwrap_or(local.date()))
-    };
-    crate::calendar::offset_date_time(chosen)
-}
-
-/// The daily digest is due when the last one went out before the latest scheduled time.
-pub fn due(
-    now: OffsetDateTime,
-    last: OffsetDateTime,
-    at: (i8, i8),
-    tz: &jiff::tz::TimeZone,
-) -> bool {
-    last < last_scheduled(now, at, tz)
 }
 
 /// A step in the staff language, numbered, with its service's tag when it is not
@@ -586,11 +559,15 @@ pub fn compose(d: &Digest, from: &str, from_name: &str, to: &[String]) -> (Messa
     (message_id, raw)
 }
 
+mod credential;
 mod render;
+mod schedule;
 mod sections;
 mod words;
 
+pub use credential::{Credential, CREDENTIAL_WARNING_DAYS};
 pub use render::{render_html, render_text};
+pub use schedule::{due, last_scheduled};
 
 #[cfg(test)]
 mod tests;

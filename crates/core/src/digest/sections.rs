@@ -212,7 +212,7 @@ pub(super) fn sections(d: &Digest) -> Vec<Section> {
         w,
     };
     let outcome = |m: &MailLine| m.outcome.words(language);
-    vec![
+    let mut all = vec![
         Section {
             title: w.new_cases.into(),
             columns: &w.new_case_columns,
@@ -331,5 +331,29 @@ pub(super) fn sections(d: &Digest) -> Vec<Section> {
                 .into_iter()
                 .collect(),
         },
-    ]
+    ];
+    // Said only when near or past its expiry: no empty heading every day.
+    all.extend(credential(d, w));
+    all
+}
+
+/// The mailbox application's credential near or past its expiry.
+fn credential(d: &Digest, w: &'static Words) -> Option<Section> {
+    let c = d.credential?;
+    let day = c.expires.date().to_string();
+    let when = if c.expires <= d.now {
+        format!("{day} — {}", w.credential_expired)
+    } else {
+        day
+    };
+    let renew = if c.secret {
+        w.secret_renew
+    } else {
+        w.certificate_renew
+    };
+    Some(Section {
+        title: w.credential.into(),
+        columns: &w.credential_columns,
+        rows: vec![vec![text(when), text(renew)]],
+    })
 }

@@ -545,3 +545,49 @@ fn a_missing_environment_is_said_only_where_environments_are_apart() {
     assert!(line("6B28").contains("mediul nespecificat"), "{text}");
     assert!(!line("5A17").contains("mediul"), "{text}");
 }
+
+/// The mailbox application's secret or certificate is said from a month before it
+/// expires, and after: the day, and what to do, in the staff language.
+#[test]
+fn a_credential_near_or_past_its_expiry_is_said() {
+    let empty = || {
+        build(
+            &[],
+            &[],
+            &Registry::default(),
+            NOW - Duration::days(1),
+            NOW,
+            settings(Some("Needs-Human")),
+        )
+    };
+    let far = Credential {
+        expires: NOW + Duration::days(90),
+        secret: true,
+    };
+    assert!(
+        empty().with_credential(Some(far)).is_empty(),
+        "not yet said"
+    );
+    let near = Credential {
+        expires: NOW + Duration::days(12),
+        secret: true,
+    };
+    let d = empty().with_credential(Some(near));
+    assert!(!d.is_empty(), "a day with nothing else still goes out");
+    let text = render_text(&d);
+    assert!(
+        text.contains("Accesul aplicației la cutia poștală (1)")
+            && text.contains("2026-12-07")
+            && text.contains("client_secret_expires"),
+        "{text}"
+    );
+    let past = Credential {
+        expires: NOW - Duration::days(1),
+        secret: false,
+    };
+    let text = render_text(&empty().with_credential(Some(past)));
+    assert!(
+        text.contains("EXPIRAT") && text.contains("client_certificate"),
+        "{text}"
+    );
+}
