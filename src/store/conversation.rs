@@ -54,6 +54,28 @@ pub(super) fn put_letters(
 }
 
 impl Store {
+    /// `letters` as their cases keep them: whole within
+    /// [`crate::conversation::LETTERS_KEPT_WHOLE`] letters a case, shortened past.
+    pub(super) fn letters_kept(&self, letters: &[Letter]) -> Result<Vec<Letter>, StoreError> {
+        letters
+            .iter()
+            .map(|letter| {
+                let prefix = format!("{}/", letter.case);
+                let kept = self
+                    .letters
+                    .scan_prefix(prefix.as_bytes())
+                    .keys()
+                    .take(crate::conversation::LETTERS_KEPT_WHOLE)
+                    .count();
+                Ok(if kept < crate::conversation::LETTERS_KEPT_WHOLE {
+                    letter.clone()
+                } else {
+                    letter.clone().shortened()
+                })
+            })
+            .collect()
+    }
+
     /// The letters of case `token`, oldest first.
     pub fn letters(&self, token: &str) -> Result<Vec<Letter>, StoreError> {
         let prefix = format!("{token}/");

@@ -419,6 +419,7 @@ impl Store {
         let case_json = c.case.map(to_json);
         let outbox_json = c.outbox.map(to_json);
         let reported_json = c.reported.map(to_json);
+        let letters_kept = self.letters_kept(c.letters)?;
         let result = (
             &self.seen,
             &self.cases,
@@ -472,7 +473,7 @@ impl Store {
                             opened.token.as_bytes(),
                         )?;
                     }
-                    conversation::put_letters(letters, c.letters)?;
+                    conversation::put_letters(letters, &letters_kept)?;
                     if let (Some(entry), Some(json)) = (c.outbox, &outbox_json) {
                         put_outbox((outbox, pending, letters), entry, json)?;
                     }

@@ -669,3 +669,62 @@ fn a_conversation_holds_merged_letters_in_order_and_old_ones_are_pruned() {
     assert_eq!(pruned.letters_removed, 1);
     assert_eq!(texts(&case), ["b-mail", "z-mail", "a-reply"]);
 }
+
+/// An institution flooding its own case: the first letters are kept whole, each past
+/// them keeps a little (the store grows by about a kilobyte a mail, not sixteen).
+#[test]
+fn a_case_past_its_whole_letters_keeps_a_little_of_each_new_one() {
+    use crate::conversation::{Letter, Writer, LETTERS_KEPT_WHOLE, MAX_LATE_LETTER_TEXT};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    let now = time::macros::datetime!(2026-12-08 10:00 UTC);
+    let long = "x".repeat(10_000);
+    for i in 0..=LETTERS_KEPT_WHOLE {
+        let letter = Letter {
+            at: now + time::Duration::seconds(i as i64),
+            case: "AAA111".into(),
+            writer: Writer::Applicant {
+                authenticated: true,
+                vouched_by: None,
+            },
+            from: "ion@x.md".into(),
+            to: String::new(),
+            subject: "s".into(),
+            message_id: Some(format!("m{i}@x.md")),
+            text: long.clone(),
+            attachments: Vec::new(),
+            cut: false,
+        };
+        let record = SeenRecord::unreadable(1, i as u32 + 1, None, now);
+        store
+            .commit(MessageCommit {
+                letters: std::slice::from_ref(&letter),
+                ..MessageCommit::record(&record)
+            })
+            .unwrap();
+    }
+    let letters = store.letters("AAA111").unwrap();
+    assert_eq!(letters.len(), LETTERS_KEPT_WHOLE + 1, "none lost");
+    assert!(letters[..LETTERS_KEPT_WHOLE]
+        .iter()
+        .all(|l| l.text.len() == 10_000 && !l.cut));
+    let last = letters.last().unwrap();
+    assert!(last.cut && last.text.len() == MAX_LATE_LETTER_TEXT);
+    // Another case is not held back by this one's.
+    let other = Letter {
+        case: "BBB222".into(),
+        ..last.clone()
+    };
+    let bbb = Letter {
+        text: long.clone(),
+        cut: false,
+        ..other
+    };
+    store
+        .commit(MessageCommit {
+            letters: std::slice::from_ref(&bbb),
+            ..MessageCommit::record(&SeenRecord::unreadable(2, 1, None, now))
+        })
+        .unwrap();
+    assert_eq!(store.letters("BBB222").unwrap()[0].text.len(), 10_000);
+}

@@ -16,6 +16,16 @@ use crate::record::OutboxEntry;
 /// [`Letter::cut`] says so).
 pub const MAX_LETTER_TEXT: usize = 16 * 1024;
 
+/// Letters a case keeps whole; past them each new letter keeps at most
+/// [`MAX_LATE_LETTER_TEXT`] of its text and [`MAX_LATE_ATTACHMENT_NAMES`] names (the
+/// rest is in the mailbox): an institution that floods its own case grows the store by
+/// a little a mail, not by 16 KB.
+pub const LETTERS_KEPT_WHOLE: usize = 200;
+/// Text kept of a letter past [`LETTERS_KEPT_WHOLE`].
+pub const MAX_LATE_LETTER_TEXT: usize = 1024;
+/// Attachment names kept of a letter past [`LETTERS_KEPT_WHOLE`].
+pub const MAX_LATE_ATTACHMENT_NAMES: usize = 3;
+
 /// Who wrote a letter of the conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "by", rename_all = "snake_case")]
@@ -61,6 +71,20 @@ pub struct Letter {
 }
 
 impl Letter {
+    /// This letter as a case past [`LETTERS_KEPT_WHOLE`] keeps it.
+    pub fn shortened(mut self) -> Letter {
+        if self.text.len() > MAX_LATE_LETTER_TEXT {
+            let mut end = MAX_LATE_LETTER_TEXT;
+            while !self.text.is_char_boundary(end) {
+                end -= 1;
+            }
+            self.text.truncate(end);
+            self.cut = true;
+        }
+        self.attachments.truncate(MAX_LATE_ATTACHMENT_NAMES);
+        self
+    }
+
     /// An applicant's mail in case `case`, from what was read of it; `message_id` the
     /// one that finds it (`process::message_id_of` its identity).
     pub fn incoming(
@@ -292,6 +316,35 @@ mod tests {
         assert_eq!(short_name("Ana Popescu (ana, uid 1001)"), "Ana Popescu");
         assert_eq!(short_name("ana (uid 1001)"), "ana");
         assert_eq!(short_name("ana"), "ana");
+    }
+
+    #[test]
+    fn a_letter_past_the_whole_ones_keeps_a_little() {
+        let letter = Letter {
+            at: time::macros::datetime!(2026-12-08 10:00 UTC),
+            case: "ABC123".into(),
+            writer: Writer::Mailbox,
+            from: "a@b.md".into(),
+            to: "c@d.md".into(),
+            subject: "s".into(),
+            message_id: None,
+            text: "ș".repeat(MAX_LATE_LETTER_TEXT),
+            attachments: (0..10).map(|i| format!("f{i}.pdf")).collect(),
+            cut: false,
+        };
+        let short = letter.clone().shortened();
+        assert!(short.cut && short.text.len() <= MAX_LATE_LETTER_TEXT);
+        assert!(
+            short.text.chars().all(|c| c == 'ș'),
+            "cut between characters"
+        );
+        assert_eq!(short.attachments.len(), MAX_LATE_ATTACHMENT_NAMES);
+        let small = Letter {
+            text: "Mulțumim".into(),
+            ..letter
+        };
+        assert_eq!(small.clone().shortened().text, small.text);
+        assert!(!small.shortened().cut);
     }
 
     #[test]
