@@ -492,6 +492,7 @@ fn registry_import(config: &Config, label: Label<'_>, files: &[PathBuf]) -> Resu
 
 fn registry_list(config: &Config, json: bool) -> Result<ExitCode> {
     let registry = stored_registry(config)?;
+    let language = config.staff_language;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     for k in registry.entries() {
@@ -505,9 +506,10 @@ fn registry_list(config: &Config, json: bool) -> Result<ExitCode> {
                 .unwrap_or_else(|| "?".into());
             writeln!(
                 out,
-                "{:<42} {:<8} until {:<10} {:<20} {}  [{}]",
+                "{:<42} {:<13} {} {:<10} {:<20} {}  [{}]",
                 k.serial,
-                format!("{:?}", k.status).to_lowercase(),
+                k.status.words(language),
+                mnotify_intake::staff::words::word("until", language),
                 expiry,
                 services.join(","),
                 k.institution.as_deref().unwrap_or("-"),
@@ -516,7 +518,9 @@ fn registry_list(config: &Config, json: bool) -> Result<ExitCode> {
         }
     }
     if !json {
-        writeln!(out, "{} known certificates", registry.len())?;
+        let known = registry.len().to_string();
+        let said = mnotify_intake::staff::words::say("known_count", language, &[("n", &known)]);
+        writeln!(out, "{said}")?;
     }
     Ok(ExitCode::SUCCESS)
 }

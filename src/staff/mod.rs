@@ -11,7 +11,6 @@ pub use mnotify_core::staff::*;
 mod answer;
 pub use answer::{Answer, Done};
 
-use crate::case::Step;
 use crate::config::DigestConfig;
 use crate::process::Settings;
 use crate::record::MessageId;
@@ -103,8 +102,9 @@ pub fn execute(
         plan.outbox.as_ref(),
     )?;
     let staff_answer = matches!(action, CaseAction::Reply { .. });
+    let agency = &settings.templates.agency().short_name;
     Ok(Answer::Done(Done::Applied {
-        said: applied(request, procedure, &plan, desk.language),
+        said: applied(request, procedure, &plan, desk.language, agency),
         notice_queued: plan.outbox.is_some() && !staff_answer,
     }))
 }
@@ -116,6 +116,7 @@ fn applied(
     procedure: &crate::procedure::Procedure,
     plan: &StaffPlan,
     language: crate::intake::Language,
+    agency: &str,
 ) -> String {
     let next = plan.case.next_step_told(procedure);
     let answer = matches!(request.action, StaffAction::Case(CaseAction::Reply { .. }));
@@ -133,7 +134,17 @@ fn applied(
             ("by", &request.by),
             (
                 "next",
-                next.map_or(words::word("completed", language), Step::code),
+                // Said as `cases list` and the console say it: its number and name.
+                &next.map_or_else(
+                    || words::word("completed", language).to_string(),
+                    |s| {
+                        format!(
+                            "{}. {}",
+                            procedure.number(s),
+                            procedure.short_of(s, language, agency)
+                        )
+                    },
+                ),
             ),
             ("told", told),
         ],

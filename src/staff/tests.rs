@@ -1,4 +1,5 @@
 use super::*;
+use crate::case::Step;
 use crate::case::{Case, Event};
 
 /// What requests need of the config: the test settings, the digest given, backups in

@@ -160,6 +160,8 @@ const WORDS: &[Word] = &[
         "registrul: {added} adăugate, {updated} actualizate, {unchanged} neschimbate; {known} certificate cunoscute",
         "registry: {added} added, {updated} updated, {unchanged} unchanged; {known} known certificates",
         "реестр: добавлено {added}, обновлено {updated}, без изменений {unchanged}; известных сертификатов {known}"),
+    ("until", "până la", "until", "до"),
+    ("known_count", "{n} certificate cunoscute", "{n} known certificates", "известных сертификатов: {n}"),
     // what staff requests refuse
     ("no_case", "nu există cazul #{case}; `mnotify-intake cases list` arată cazurile", "no case #{case}; `mnotify-intake cases list` shows the cases", "нет дела #{case}; `mnotify-intake cases list` показывает дела"),
     ("was_merged", "cazul #{case} a fost unit cu #{into}; lucrați pe #{into}", "case #{case} was merged into #{into}; act on #{into}", "дело #{case} объединено с #{into}; работайте с #{into}"),

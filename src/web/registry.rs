@@ -80,7 +80,7 @@ pub fn registry_page(
             subject: k.subject.clone().unwrap_or_default(),
             services: k.services.iter().cloned().collect::<Vec<_>>().join(", "),
             institution: k.institution.clone().unwrap_or_default(),
-            status: k.status.code(),
+            status: k.status.words(console.web.language),
             not_after: k.not_after.map(|d| local(console, d)).unwrap_or_default(),
         })
         .collect();

@@ -58,6 +58,19 @@ async fn staff_import_a_registry_csv_file_after_its_preview() {
         table.contains("7C0D0E01") && table.contains("Agenția <b>X</b>"),
         "{table}"
     );
+    // The status in the console's language (Romanian here); `registry list` says it
+    // in the staff language (English in these tests).
+    assert!(
+        table.contains("activ") && !table.contains("active"),
+        "{table}"
+    );
+    let listed = setup.cli(&["registry", "list"]);
+    assert!(
+        listed.contains("active ")
+            && listed.contains(" until ")
+            && listed.contains("1 known certificates"),
+        "{listed}"
+    );
     let bold = browser
         .client
         .find_all(Locator::Css("#registry b"))

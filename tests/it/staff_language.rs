@@ -110,6 +110,11 @@ async fn staff_read_the_views_and_the_digest_in_the_staff_language() {
         "{advanced}"
     );
     let json = setup.cli(&["cases", "list", "--json"]);
+    let registry = setup.cli(&["registry", "list"]);
+    assert!(
+        registry.contains("certificate cunoscute") && !registry.contains("known"),
+        "{registry}"
+    );
 
     let ro = read(&setup, &token);
     ro.says(

@@ -31,6 +31,15 @@ impl Status {
         }
     }
 
+    /// In words, for staff (`code` stays in JSON and files).
+    pub fn words(self, language: crate::language::Language) -> &'static str {
+        match self {
+            Status::Active => language.pick("activ", "active", "действует"),
+            Status::Revoked => language.pick("revocat", "revoked", "отозван"),
+            Status::Suspended => language.pick("suspendat", "suspended", "приостановлен"),
+        }
+    }
+
     /// Why a certificate of this status cannot be used, if it cannot.
     pub fn problem(self) -> Option<crate::problem::Problem> {
         match self {
