@@ -58,13 +58,17 @@ pub fn execute(
         )));
     };
     let procedure = settings.procedures.procedure_of(&case.service);
+    let agency = &settings.templates.agency().short_name;
     if store.request_applied(&request.id)? {
         return Ok(Answer::Done(Done::Said(words::say(
             "already_applied",
             desk.language,
             &[
                 ("case", &request.case),
-                ("what", &request.action.said(procedure, desk.language)),
+                (
+                    "what",
+                    &request.action.said(procedure, desk.language, agency),
+                ),
             ],
         ))));
     }
@@ -102,7 +106,6 @@ pub fn execute(
         plan.outbox.as_ref(),
     )?;
     let staff_answer = matches!(action, CaseAction::Reply { .. });
-    let agency = &settings.templates.agency().short_name;
     Ok(Answer::Done(Done::Applied {
         said: applied(request, procedure, &plan, desk.language, agency),
         notice_queued: plan.outbox.is_some() && !staff_answer,
@@ -130,7 +133,7 @@ fn applied(
         language,
         &[
             ("case", &request.case),
-            ("what", &request.action.said(procedure, language)),
+            ("what", &request.action.said(procedure, language, agency)),
             ("by", &request.by),
             (
                 "next",

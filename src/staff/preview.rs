@@ -64,7 +64,9 @@ pub fn preview(
     });
     Ok(Preview {
         refused,
-        would: request.action.said(procedure, language),
+        would: request
+            .action
+            .said(procedure, language, &templates.agency().short_name),
         next: planned.case.next_step_told(procedure),
         notice,
         request,

@@ -154,7 +154,7 @@ async fn staff_changes_with_the_daemon_stopped_apply_at_once() {
 
     let out = setup.cli(&["cases", "advance", &token, "contract"]);
     assert!(
-        out.contains("step 2 (contract) done") && out.contains("next: 1. connection form"),
+        out.contains("step 2 (contract/annex) done") && out.contains("next: 1. connection form"),
         "out of order is fine, the form is still next: {out}"
     );
     assert!(

@@ -159,25 +159,51 @@ impl StaffAction {
         matches!(self, StaffAction::Store(_))
     }
 
-    /// In words, for the log (English).
+    /// In words, for the log (English, steps by their codes).
     pub fn describe(&self, procedure: &crate::procedure::Procedure) -> String {
-        self.said(procedure, Language::En)
+        self.words(procedure, Language::En, None)
     }
 
-    /// In words, for the staff who asked, in their language (a store-wide request is
-    /// named as the log names it).
-    pub fn said(&self, procedure: &crate::procedure::Procedure, language: Language) -> String {
+    /// In words, for the staff who asked, in their language, steps by their names as
+    /// `cases list` says them (`agency`: the short name some steps carry); a store-wide
+    /// request is named as the log names it.
+    pub fn said(
+        &self,
+        procedure: &crate::procedure::Procedure,
+        language: Language,
+        agency: &str,
+    ) -> String {
+        self.words(procedure, language, Some(agency))
+    }
+
+    fn words(
+        &self,
+        procedure: &crate::procedure::Procedure,
+        language: Language,
+        agency: Option<&str>,
+    ) -> String {
         match self {
-            StaffAction::Case(a) => a.said(procedure, language),
+            StaffAction::Case(a) => a.said(procedure, language, agency),
             StaffAction::Store(r) => r.describe(),
         }
     }
 }
 
 impl CaseAction {
-    /// In words, for the staff who asked, in their language.
-    pub fn said(&self, procedure: &crate::procedure::Procedure, language: Language) -> String {
-        let step = |step: &Step| format!("{} ({})", procedure.number(*step), step.code());
+    /// In words, in `language`; a step by its name (with `agency`) or its code.
+    fn said(
+        &self,
+        procedure: &crate::procedure::Procedure,
+        language: Language,
+        agency: Option<&str>,
+    ) -> String {
+        let step = |step: &Step| {
+            let name = match agency {
+                Some(agency) => procedure.short_of(*step, language, agency),
+                None => step.code().to_string(),
+            };
+            format!("{} ({name})", procedure.number(*step))
+        };
         let (ro, en, ru) = match self {
             CaseAction::Advance { step: s, .. } => {
                 let s = step(s);
