@@ -45,15 +45,52 @@ fn text(s: &Option<String>) -> Option<String> {
         .map(str::to_string)
 }
 
+/// What a case form lacks, said in the console's language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum FormFault {
+    NoStep,
+    NoSuchStep { step: String, service: String },
+    NoNote,
+    NoMember,
+    NoCase,
+    Unknown,
+}
+
+impl FormFault {
+    fn said(&self, language: crate::intake::Language) -> String {
+        match self {
+            FormFault::NoSuchStep { step, service } => words::say(
+                "form_no_such_step",
+                language,
+                &[("step", step), ("service", service)],
+            ),
+            other => words::word(
+                match other {
+                    FormFault::NoStep => "form_choose_step",
+                    FormFault::NoNote => "form_write_note",
+                    FormFault::NoMember => "form_write_member",
+                    FormFault::NoCase => "form_write_case",
+                    _ => "form_unknown",
+                },
+                language,
+            )
+            .to_string(),
+        }
+    }
+}
+
 /// The action a form asks for, or what is missing.
-fn action_of(console: &Console, service: &str, form: &CaseForm) -> Result<CaseAction, String> {
+fn action_of(console: &Console, service: &str, form: &CaseForm) -> Result<CaseAction, FormFault> {
     let procedure = console.config().procedures.procedure_of(service);
     let step = || {
-        let code = text(&form.step).ok_or("choose a step")?;
+        let code = text(&form.step).ok_or(FormFault::NoStep)?;
         procedure
             .step(&code)
             .map(|s| s.code)
-            .ok_or_else(|| format!("no step {code} in {}", procedure.tag))
+            .ok_or_else(|| FormFault::NoSuchStep {
+                step: code.clone(),
+                service: procedure.tag.clone(),
+            })
     };
     let note = text(&form.note);
     Ok(match form.kind.as_deref().unwrap_or("") {
@@ -63,11 +100,11 @@ fn action_of(console: &Console, service: &str, form: &CaseForm) -> Result<CaseAc
             force: form.force.is_some(),
         },
         "note" => CaseAction::Note {
-            text: note.ok_or("write the note")?,
+            text: note.ok_or(FormFault::NoNote)?,
         },
         "answered" => CaseAction::Answered { note },
         "allow" => CaseAction::Allow {
-            member: text(&form.member).ok_or("write the address or domain")?,
+            member: text(&form.member).ok_or(FormFault::NoMember)?,
         },
         "reopen" => CaseAction::Reopen {
             step: step()?,
@@ -75,7 +112,7 @@ fn action_of(console: &Console, service: &str, form: &CaseForm) -> Result<CaseAc
         },
         "merge" => CaseAction::Merge {
             from: text(&form.from)
-                .ok_or("write the case to merge")?
+                .ok_or(FormFault::NoCase)?
                 .trim_start_matches('#')
                 .to_ascii_uppercase(),
             note,
@@ -88,7 +125,7 @@ fn action_of(console: &Console, service: &str, form: &CaseForm) -> Result<CaseAc
             text: form.text.clone().unwrap_or_default().replace("\r\n", "\n"),
             cc: text(&form.cc).into_iter().collect(),
         },
-        other => return Err(format!("unknown action {other:?}")),
+        _ => return Err(FormFault::Unknown),
     })
 }
 
@@ -113,7 +150,10 @@ pub async fn preview(
     };
     let action = match action_of(&console, &case.service, &form) {
         Ok(a) => a,
-        Err(why) => return case_page(&console, &signed, &case, Some((false, why)), now),
+        Err(fault) => {
+            let why = fault.said(console.web.language);
+            return case_page(&console, &signed, &case, Some((false, why)), now);
+        }
     };
     let config = console.config();
     let language = console.web.language;
@@ -128,7 +168,11 @@ pub async fn preview(
     );
     let (refused, would, notice) = match shown {
         Ok(p) => (p.refused, p.would, p.notice),
-        Err(e) => (None, format!("cannot compose the notice: {e}"), None),
+        Err(e) => {
+            let error = e.to_string();
+            let why = words::say("notice_not_composed", language, &[("error", &error)]);
+            (None, why, None)
+        }
     };
     // An answer that cannot go is said on the case page, its text kept in the box.
     if let (Some(why), Some("reply")) = (&refused, form.kind.as_deref()) {
@@ -154,19 +198,25 @@ pub async fn preview(
                 refused => refused,
                 would => would,
                 notice => notice,
-                form => context! {
-                    request => form.request.clone().unwrap_or_default(),
-                    kind => form.kind.clone().unwrap_or_default(),
-                    step => form.step.clone().unwrap_or_default(),
-                    note => form.note.clone().unwrap_or_default(),
-                    text => form.text.clone().unwrap_or_default(),
-                    cc => form.cc.clone().unwrap_or_default(),
-                    force => form.force.is_some(),
-                },
+                form => form_kept(&form),
                 back => t["back"],
             }
         },
     )
+}
+
+/// The form as sent, for the preview page to send again on confirm.
+fn form_kept(form: &CaseForm) -> minijinja::Value {
+    let kept = |v: &Option<String>| v.clone().unwrap_or_default();
+    context! {
+        request => kept(&form.request),
+        kind => kept(&form.kind),
+        step => kept(&form.step),
+        note => kept(&form.note),
+        text => kept(&form.text),
+        cc => kept(&form.cc),
+        force => form.force.is_some(),
+    }
 }
 
 /// `POST /case/{token}/act`: the action, applied once by the form's request id.
@@ -190,7 +240,10 @@ pub async fn act(
     };
     let action = match action_of(&console, &case.service, &form) {
         Ok(a) => a,
-        Err(why) => return case_page(&console, &signed, &case, Some((false, why)), now),
+        Err(fault) => {
+            let why = fault.said(console.web.language);
+            return case_page(&console, &signed, &case, Some((false, why)), now);
+        }
     };
     let procedure = console.config().procedures.procedure_of(&case.service);
     let action = staff::forced_note(&case, procedure, action);
@@ -227,7 +280,11 @@ pub(super) fn apply(console: &Console, request: &Request, now: OffsetDateTime) -
         Ok(Answer::Refused(why)) => (false, why),
         Err(e) => {
             tracing::warn!("console: {e}");
-            (false, format!("the daemon's store failed: {e}"))
+            let error = e.to_string();
+            (
+                false,
+                words::say("store_failed", console.web.language, &[("error", &error)]),
+            )
         }
     }
 }
@@ -373,4 +430,35 @@ fn import_csv(
         words => format!("{} / {} / {}", t["added"], t["changed"], t["unchanged"]),
     };
     registry_page(console, signed, None, 1, Some(shown))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a form lacks is said in the console's language, never in English on a
+    /// Romanian page.
+    #[test]
+    fn a_form_s_faults_are_said_in_the_console_s_language() {
+        use crate::intake::Language;
+        assert_eq!(FormFault::NoStep.said(Language::Ro), "Alegeți un pas.");
+        let missing = FormFault::NoSuchStep {
+            step: "foo".into(),
+            service: "MPass".into(),
+        };
+        assert_eq!(missing.said(Language::Ro), "MPass nu are pasul foo.");
+        assert_eq!(missing.said(Language::Ru), "В MPass нет шага foo.");
+        for fault in [
+            FormFault::NoNote,
+            FormFault::NoMember,
+            FormFault::NoCase,
+            FormFault::Unknown,
+        ] {
+            let ro = fault.said(Language::Ro);
+            assert!(
+                !ro.is_empty() && ro != fault.said(Language::En),
+                "{fault:?}"
+            );
+        }
+    }
 }

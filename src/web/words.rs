@@ -146,6 +146,14 @@ const WORDS: &[Word] = &[
     ("in_reply_to", "În răspuns la", "In reply to", "В ответ на"),
     ("merged_into", "unit în", "merged into", "объединено в"),
     ("unreachable", "ultimul nostru mesaj nu a ajuns", "our last message did not arrive", "наше последнее письмо не дошло"),
+    ("form_choose_step", "Alegeți un pas.", "Choose a step.", "Выберите шаг."),
+    ("form_no_such_step", "{service} nu are pasul {step}.", "{service} has no step {step}.", "В {service} нет шага {step}."),
+    ("form_write_note", "Scrieți nota.", "Write the note.", "Напишите заметку."),
+    ("form_write_member", "Scrieți adresa sau domeniul.", "Write the address or the domain.", "Напишите адрес или домен."),
+    ("form_write_case", "Scrieți cazul de unit cu acesta.", "Write the case to merge into this one.", "Напишите дело, которое объединить с этим."),
+    ("form_unknown", "Acțiune necunoscută; reîncărcați pagina.", "Unknown action; reload the page.", "Неизвестное действие; обновите страницу."),
+    ("notice_not_composed", "Anunțul nu poate fi compus: {error}", "The notice cannot be composed: {error}", "Уведомление не удаётся составить: {error}"),
+    ("store_failed", "Stocarea serviciului a eșuat: {error}; detaliile sunt în jurnal.", "The daemon's store failed: {error}; see the log.", "Хранилище службы дало сбой: {error}; подробности в журнале."),
     ("unhealthy_never", "Serviciul nu a ajuns la serverul IMAP în cele {since} s de la pornire: verificați în [imap] host, port și autentificarea; detaliile sunt în jurnal.", "The daemon has not reached its IMAP server in the {since} s since start: check [imap] host, port and login; see the log.", "Служба не связалась с сервером IMAP за {since} с после запуска: проверьте в [imap] host, port и вход; подробности в журнале."),
     ("unhealthy_imap_stale", "Niciun schimb IMAP reușit de {since} s (limita {limit} s): serverul nu răspunde sau conexiunea s-a blocat; detaliile sunt în jurnal.", "No successful IMAP exchange for {since} s (limit {limit} s): the server is unreachable or the connection stalled; see the log.", "Нет успешного обмена IMAP {since} с (предел {limit} с): сервер недоступен или соединение зависло; подробности в журнале."),
     ("unhealthy_imap_never", "Niciun schimb IMAP reușit în cele {since} s de la pornire (limita {limit} s): verificați serverul IMAP și autentificarea; detaliile sunt în jurnal.", "No successful IMAP exchange in the {since} s since start (limit {limit} s): check the IMAP server and login; see the log.", "Нет успешного обмена IMAP за {since} с после запуска (предел {limit} с): проверьте сервер IMAP и вход; подробности в журнале."),
@@ -157,6 +165,16 @@ static TABLE: Table = Table::new(WORDS);
 /// The console's words in `language`, by key (built once per language).
 pub fn table(language: Language) -> &'static BTreeMap<&'static str, &'static str> {
     TABLE.in_language(language)
+}
+
+/// The console's word `key` in `language`.
+pub fn word(key: &str, language: Language) -> &'static str {
+    TABLE.word(key, language)
+}
+
+/// The console's word `key` in `language`, its placeholders filled.
+pub fn say(key: &str, language: Language, fills: &[(&str, &str)]) -> String {
+    TABLE.say(key, language, fills)
 }
 
 /// Why the daemon is unhealthy, in the staff's language (the log and `/health` say it
